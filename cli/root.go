@@ -1,0 +1,414 @@
+// Package cli is the slipway command line: `slipway <noun> <verb>`. Every command that talks to a
+// cluster does so through the public Go client in pkg/api and nothing else.
+//
+// Settings are resolved per invocation as flag > environment > default:
+//
+//	--addr    SLIPWAY_ADDR    api.DefaultAddress
+//	--token   SLIPWAY_TOKEN   (none)
+//	--output  SLIPWAY_OUTPUT  table
+//
+// Exit codes scripts may rely on: 0 success, 1 the command failed (API error, unreachable
+// server, I/O), 2 the command line was wrong (unknown command or flag, missing argument, bad
+// flag value), 130 interrupted. Errors are printed as one line on stderr, "Error: ...".
+//
+// Errors returned by any command's run hooks count as failures (exit 1) unless they wrap a
+// usageError (exit 2) or implement ExitCode() int, which then picks the exit code; that is how a
+// command such as `slipway server` can exit with its own code on bad configuration.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipwayhq/slipway/pkg/api"
+)
+
+// Exit codes returned by Execute.
+const (
+	ExitOK          = 0
+	ExitFailure     = 1
+	ExitUsage       = 2
+	ExitInterrupted = 130
+)
+
+// Environment variables read by the CLI.
+const (
+	EnvAddr   = "SLIPWAY_ADDR"
+	EnvToken  = "SLIPWAY_TOKEN"
+	EnvOutput = "SLIPWAY_OUTPUT"
+)
+
+// Options are what NewRootCommand needs from its surroundings. Zero values mean the process's
+// own: os.Stdout, os.Stderr and os.Getenv.
+type Options struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv looks up SLIPWAY_* variables; tests pass a map so they need not touch the process
+	// environment.
+	Getenv func(string) string
+}
+
+// Execute runs the slipway command line with args (without the program name) and returns the
+// process exit code. ctx cancellation (Ctrl-C) aborts the running request.
+func Execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return run(ctx, args, Options{Stdout: stdout, Stderr: stderr})
+}
+
+func run(ctx context.Context, args []string, opts Options) int {
+	root, c := newRoot(opts)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	msg, code := c.describe(ctx, cmd, err)
+	_, _ = fmt.Fprintf(c.stderr, "Error: %s\n", msg)
+	return code
+}
+
+// NewRootCommand builds the full `slipway` command tree. Errors are returned from Execute on the
+// command rather than printed; Execute (the package function) prints them and picks exit codes.
+func NewRootCommand(opts Options) *cobra.Command {
+	root, _ := newRoot(opts)
+	return root
+}
+
+// cli holds the state shared by every command of one invocation: the writers and the values of
+// the global flags.
+type cli struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	root           *cobra.Command
+
+	addr, token, output string
+}
+
+func newRoot(opts Options) (*cobra.Command, *cli) {
+	c := &cli{stdout: opts.Stdout, stderr: opts.Stderr, getenv: opts.Getenv}
+	if c.stdout == nil {
+		c.stdout = os.Stdout
+	}
+	if c.stderr == nil {
+		c.stderr = os.Stderr
+	}
+	if c.getenv == nil {
+		c.getenv = os.Getenv
+	}
+
+	root := &cobra.Command{
+		Use:   "slipway",
+		Short: "Slipway: self-hosted git hosting, builds, pipelines and deployments",
+		Long: `Slipway hosts repositories, builds them and deploys revisions to fleets of hosts.
+
+This command runs a control-plane node (slipway server, slipway dev) and talks to a running
+cluster (slipway <noun> <verb>). Point it at any server with --addr or SLIPWAY_ADDR and
+authenticate with --token or SLIPWAY_TOKEN.
+
+Exit codes: 0 success, 1 failure, 2 wrong command line, 130 interrupted.`,
+		Example: `  # Start a single-node cluster on this machine, then use it
+  slipway dev
+  export SLIPWAY_ADDR=http://127.0.0.1:4646 SLIPWAY_TOKEN=<secret printed by slipway dev>
+  slipway app create web
+  slipway app list --output json`,
+		Args:          nounArgs,
+		RunE:          showHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       versionString(),
+	}
+	root.SetOut(c.stdout)
+	root.SetErr(c.stderr)
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr(err) })
+	c.root = root
+
+	pf := root.PersistentFlags()
+	pf.StringVar(&c.addr, "addr", "", fmt.Sprintf("address of any Slipway server (env %s, default %s)", EnvAddr, api.DefaultAddress))
+	pf.StringVar(&c.token, "token", "", fmt.Sprintf("API token secret (env %s)", EnvToken))
+	pf.StringVarP(&c.output, "output", "o", "", fmt.Sprintf("output format: table or json (env %s, default table)", EnvOutput))
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
+		[]cobra.Completion{formatTable, formatJSON}, cobra.ShellCompDirectiveNoFileComp))
+
+	root.AddCommand(
+		c.newAppCommand(),
+		c.newACLCommand(),
+		c.newTokenCommand(),
+		c.newOperatorCommand(),
+		c.newStatusCommand(),
+		c.newVersionCommand(),
+	)
+	addServerCommands(root)
+
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	addCompletionExamples(root)
+	markRuntimeErrors(root)
+	return root, c
+}
+
+// setting resolves a global flag: the flag when given, else the environment, else def.
+func (c *cli) setting(flag, env, def string) (value, source string) {
+	if f := c.root.PersistentFlags().Lookup(flag); f != nil && f.Changed {
+		return strings.TrimSpace(f.Value.String()), "--" + flag
+	}
+	if v := strings.TrimSpace(c.getenv(env)); v != "" {
+		return v, env
+	}
+	return def, ""
+}
+
+// client returns an API client for the configured address and token.
+func (c *cli) client() (*api.Client, error) {
+	return c.clientWithRetry(0)
+}
+
+func (c *cli) clientWithRetry(retryFor time.Duration) (*api.Client, error) {
+	addr, src := c.setting("addr", EnvAddr, api.DefaultAddress)
+	token, _ := c.setting("token", EnvToken, "")
+	cl, err := api.NewClient(api.Config{Address: addr, Token: token, RetryFor: retryFor})
+	if err != nil {
+		if src == "" {
+			src = "--addr"
+		}
+		return nil, usageErr(fmt.Errorf("%s: %w", src, err))
+	}
+	return cl, nil
+}
+
+// printer returns the output writer in the configured format.
+func (c *cli) printer() (*printer, error) {
+	format, src := c.setting("output", EnvOutput, formatTable)
+	format = strings.ToLower(format)
+	if format != formatTable && format != formatJSON {
+		return nil, usageErr(fmt.Errorf("invalid %s %q: want table or json", src, format))
+	}
+	return &printer{w: c.stdout, format: format}, nil
+}
+
+// setup returns what almost every API command needs: a client and a printer. The printer is
+// checked first so a bad --output is reported before any request is sent.
+func (c *cli) setup() (*api.Client, *printer, error) {
+	p, err := c.printer()
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := c.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	return cl, p, nil
+}
+
+// usageError marks an error as a wrong command line (exit code 2).
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usageErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &usageError{err: err}
+}
+
+func usagef(format string, a ...any) error { return usageErr(fmt.Errorf(format, a...)) }
+
+// runtimeError marks an error returned by a command's own code, as opposed to one cobra raised
+// while parsing the command line. Anything that reaches Execute without this mark came from
+// cobra (unknown flag, bad arguments, required flag missing) and is a usage error.
+type runtimeError struct{ err error }
+
+func (e *runtimeError) Error() string { return e.err.Error() }
+func (e *runtimeError) Unwrap() error { return e.err }
+
+// markRuntimeErrors wraps the run hooks of every command in the tree, including the ones other
+// files add (server, dev, completion), so their errors are told apart from cobra's own.
+func markRuntimeErrors(cmd *cobra.Command) {
+	wrap := func(f func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
+		if f == nil {
+			return nil
+		}
+		return func(cmd *cobra.Command, args []string) error {
+			if err := f(cmd, args); err != nil {
+				return &runtimeError{err: err}
+			}
+			return nil
+		}
+	}
+	cmd.PersistentPreRunE = wrap(cmd.PersistentPreRunE)
+	cmd.PreRunE = wrap(cmd.PreRunE)
+	cmd.RunE = wrap(cmd.RunE)
+	cmd.PostRunE = wrap(cmd.PostRunE)
+	cmd.PersistentPostRunE = wrap(cmd.PersistentPostRunE)
+	for _, sub := range cmd.Commands() {
+		markRuntimeErrors(sub)
+	}
+}
+
+// describe turns err into the one line printed after "Error: " and the exit code.
+func (c *cli) describe(ctx context.Context, cmd *cobra.Command, err error) (string, int) {
+	if cmd == nil {
+		cmd = c.root
+	}
+	if ctx.Err() != nil {
+		return "interrupted", ExitInterrupted
+	}
+	// An error may choose its own exit code (e.g. bad server configuration, so that a service
+	// manager does not restart-loop).
+	var coded interface{ ExitCode() int }
+	if errors.As(err, &coded) && coded.ExitCode() != 0 {
+		return oneLine(err.Error()), coded.ExitCode()
+	}
+	var ue *usageError
+	var re *runtimeError
+	if errors.As(err, &ue) || !errors.As(err, &re) {
+		return fmt.Sprintf("%s (see '%s --help')", oneLine(err.Error()), cmd.CommandPath()), ExitUsage
+	}
+	return oneLine(c.explain(err)), ExitFailure
+}
+
+// explain adds what the user can do about an API error to its message.
+func (c *cli) explain(err error) string {
+	var ae *api.Error
+	if !errors.As(err, &ae) {
+		return err.Error()
+	}
+	msg := err.Error()
+	switch ae.Code {
+	case api.CodeUnauthorized:
+		if token, _ := c.setting("token", EnvToken, ""); token == "" {
+			return fmt.Sprintf("%s: no token given; set %s or pass --token (slipway acl bootstrap or slipway dev prints a management token)", msg, EnvToken)
+		}
+		return fmt.Sprintf("%s: the token was not accepted (unknown, revoked or expired); check %s or --token", msg, EnvToken)
+	case api.CodeForbidden:
+		return fmt.Sprintf("%s: this token may not do that; use a management token", msg)
+	case api.CodeNoLeader, api.CodeUnavailable:
+		return fmt.Sprintf("%s: the cluster has no leader or the server is not ready; check 'slipway operator raft list-peers' and the server logs", msg)
+	case api.CodeTimeout:
+		return fmt.Sprintf("%s: the change may or may not have been applied; check before retrying", msg)
+	}
+	return msg
+}
+
+// oneLine folds a multi-line message into one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// nounArgs rejects an unknown verb under a noun (or an unknown noun under the root) as a usage
+// error, suggesting close matches.
+func nounArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	if s := closest(args[0], cmd.SuggestionsFor(args[0])); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return usageErr(errors.New(msg))
+}
+
+// closest returns the candidate with the smallest edit distance to typed, or "".
+func closest(typed string, candidates []string) string {
+	best, bestD := "", -1
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(typed), strings.ToLower(c)); bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// showHelp is the run function of a noun without a verb.
+func showHelp(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+
+// nounCommand returns a command that only groups verbs.
+func nounCommand(use, short, example string) *cobra.Command {
+	return &cobra.Command{
+		Use:     use,
+		Short:   short,
+		Example: example,
+		Args:    nounArgs,
+		RunE:    showHelp,
+	}
+}
+
+// exactArgs requires one positional argument per name, each non-empty, and reports a missing or
+// extra one as a usage error that names the argument.
+func exactArgs(names ...string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < len(names):
+			return usagef("missing %s: %q takes %s", names[len(args)], cmd.CommandPath(), strings.Join(names, " "))
+		case len(args) > len(names):
+			if len(names) == 0 {
+				return usagef("%q takes no arguments, got %q", cmd.CommandPath(), args[0])
+			}
+			return usagef("too many arguments: %q takes %s, got %q", cmd.CommandPath(), strings.Join(names, " "), strings.Join(args, " "))
+		}
+		for i, a := range args {
+			if strings.TrimSpace(a) == "" {
+				return usagef("%s must not be empty", names[i])
+			}
+		}
+		return nil
+	}
+}
+
+// addCompletionExamples gives cobra's generated help and completion commands an example, like
+// every other command.
+func addCompletionExamples(root *cobra.Command) {
+	examples := map[string]string{
+		"help":       "  slipway help app create",
+		"completion": "  slipway completion bash > /etc/bash_completion.d/slipway",
+		"bash":       "  source <(slipway completion bash)",
+		"zsh":        "  slipway completion zsh > \"${fpath[1]}/_slipway\"",
+		"fish":       "  slipway completion fish > ~/.config/fish/completions/slipway.fish",
+		"powershell": "  slipway completion powershell | Out-String | Invoke-Expression",
+	}
+	var walk func(*cobra.Command)
+	walk = func(cmd *cobra.Command) {
+		if ex, ok := examples[cmd.Name()]; ok && cmd.Example == "" {
+			cmd.Example = ex
+		}
+		for _, sub := range cmd.Commands() {
+			walk(sub)
+		}
+	}
+	for _, cmd := range root.Commands() {
+		if cmd.Name() == "help" || cmd.Name() == "completion" {
+			walk(cmd)
+		}
+	}
+}

@@ -1,0 +1,267 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultAddress is the address the client uses when none is configured (slipway dev's default).
+const DefaultAddress = "http://127.0.0.1:7400"
+
+// Config configures a Client.
+type Config struct {
+	// Address is the base URL of any server, e.g. "http://10.0.0.5:7400". A bare host:port gets
+	// "http://" in front.
+	Address string
+	// Token is the bearer secret sent with every request.
+	Token string
+	// HTTPClient is used for requests; nil means a client with sane timeouts.
+	HTTPClient *http.Client
+	// RetryFor bounds how long a request that met "no leader" or a dropped connection is retried.
+	// Zero means 30 seconds; a negative value disables retries.
+	RetryFor time.Duration
+}
+
+// Client talks to a Slipway cluster over /v1. It is safe for concurrent use.
+//
+// Writes are sent with a fresh Idempotency-Key and retried with the same key while the cluster
+// has no leader or the connection drops, so a retried write is applied at most once. A refused
+// connection or an unknown host name is not retried: the error comes back at once.
+type Client struct {
+	base     *url.URL
+	token    string
+	hc       *http.Client
+	retryFor time.Duration
+}
+
+// NewClient returns a client for cfg.
+func NewClient(cfg Config) (*Client, error) {
+	addr := strings.TrimSpace(cfg.Address)
+	if addr == "" {
+		addr = DefaultAddress
+	}
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("invalid address %q: want a URL such as http://127.0.0.1:7400", cfg.Address)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   10 * time.Second,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: 2 * time.Minute,
+		}}
+	}
+	retry := cfg.RetryFor
+	if retry == 0 {
+		retry = 30 * time.Second
+	}
+	return &Client{base: u, token: cfg.Token, hc: hc, retryFor: retry}, nil
+}
+
+// Address returns the base URL the client talks to.
+func (c *Client) Address() string { return c.base.String() }
+
+// QueryOptions tune a read.
+type QueryOptions struct {
+	Consistent bool   // linearizable read through the leader
+	Limit      int    // page size for lists; 0 means the server default
+	Next       string // page token from a previous list answer
+}
+
+func (q *QueryOptions) values() url.Values {
+	v := url.Values{}
+	if q == nil {
+		return v
+	}
+	if q.Consistent {
+		v.Set("consistent", "true")
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Next != "" {
+		v.Set("next", q.Next)
+	}
+	return v
+}
+
+// request describes one API call.
+type request struct {
+	method string
+	path   string
+	query  url.Values
+	in     any       // JSON-encoded body, or nil
+	body   io.Reader // raw body (not retried), used instead of in
+	out    any       // decoded answer, or nil
+	rawOut io.Writer // raw answer, used instead of out
+}
+
+func (c *Client) do(ctx context.Context, r request) error {
+	var payload []byte
+	if r.in != nil {
+		b, err := json.Marshal(r.in)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		payload = b
+	}
+	idem := ""
+	if r.method != http.MethodGet && r.method != http.MethodHead {
+		idem = newKey()
+	}
+	deadline := time.Now().Add(c.retryFor)
+	backoff := 50 * time.Millisecond
+	for {
+		err := c.once(ctx, r, payload, idem)
+		if err == nil || r.body != nil || c.retryFor < 0 || !retryable(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, time.Second)
+	}
+}
+
+func (c *Client) once(ctx context.Context, r request, payload []byte, idem string) error {
+	// r.path is already escaped (IDs go through url.PathEscape); keep Path and RawPath in step so
+	// that an escaped byte such as %2F is sent as is rather than escaped a second time.
+	p, err := url.PathUnescape(r.path)
+	if err != nil {
+		return fmt.Errorf("build request: bad path %q: %w", r.path, err)
+	}
+	u := *c.base
+	u.Path = c.base.Path + p
+	u.RawPath = c.base.EscapedPath() + r.path
+	u.RawQuery = r.query.Encode()
+	body := r.body
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), body)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	} else if r.body != nil {
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	if idem != "" {
+		req.Header.Set("Idempotency-Key", idem)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return &transportError{err: err, addr: c.base.Host}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return decodeError(resp)
+	}
+	switch {
+	case r.rawOut != nil:
+		if _, err := io.Copy(r.rawOut, resp.Body); err != nil {
+			return fmt.Errorf("read answer: %w", err)
+		}
+	case r.out != nil:
+		if err := json.NewDecoder(resp.Body).Decode(r.out); err != nil {
+			return fmt.Errorf("decode answer from %s: %w", c.base.Host, err)
+		}
+	}
+	return nil
+}
+
+type transportError struct {
+	err  error
+	addr string
+}
+
+func (e *transportError) Error() string {
+	return fmt.Sprintf("cannot reach slipway at %s: %v (is the server running? set --addr or SLIPWAY_ADDR)", e.addr, e.err)
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+func retryable(err error) bool {
+	var te *transportError
+	if errors.As(err, &te) {
+		// Nothing listening at the address, or a name that does not resolve, will not change
+		// within the retry window as a rule; answer at once so a mistyped --addr or a stopped
+		// server is reported right away instead of after RetryFor.
+		var dnsErr *net.DNSError
+		if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dnsErr) {
+			return false
+		}
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	}
+	code := ErrorCode(err)
+	return code == CodeNoLeader || code == CodeUnavailable
+}
+
+func decodeError(resp *http.Response) error {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var eb ErrorBody
+	if err := json.Unmarshal(data, &eb); err == nil && eb.Error.Code != "" {
+		return &Error{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+	}
+	msg := strings.TrimSpace(string(data))
+	if msg == "" {
+		msg = http.StatusText(resp.StatusCode)
+	}
+	return &Error{Status: resp.StatusCode, Code: codeForStatus(resp.StatusCode), Message: msg}
+}
+
+func codeForStatus(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return CodeBadRequest
+	case http.StatusUnauthorized:
+		return CodeUnauthorized
+	case http.StatusForbidden:
+		return CodeForbidden
+	case http.StatusNotFound:
+		return CodeNotFound
+	case http.StatusConflict:
+		return CodeConflict
+	case http.StatusRequestEntityTooLarge:
+		return CodeTooLarge
+	case http.StatusServiceUnavailable:
+		return CodeUnavailable
+	case http.StatusGatewayTimeout:
+		return CodeTimeout
+	default:
+		return CodeInternal
+	}
+}
+
+func newKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,87 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// roundTripFunc lets a test decide what each attempt of a request meets.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func okResponse(r *http.Request) *http.Response {
+	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader(`{"name":"web"}`)),
+		Header: http.Header{"Content-Type": {"application/json"}}, Request: r}
+}
+
+func TestRetryOnTransportErrors(t *testing.T) {
+	t.Parallel()
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+	tests := []struct {
+		name      string
+		first     error // what the first attempt meets; later attempts succeed
+		wantCalls int32
+		wantErr   bool
+	}{
+		{"connection refused is reported at once", refused, 1, true},
+		{"unknown host is reported at once", &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "nope", IsNotFound: true}}, 1, true},
+		{"dropped connection is retried", io.ErrUnexpectedEOF, 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var calls atomic.Int32
+			hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				if calls.Add(1) == 1 {
+					return nil, tt.first
+				}
+				return okResponse(r), nil
+			})}
+			c, err := NewClient(Config{Address: "127.0.0.1:1", HTTPClient: hc, RetryFor: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.AppGet(context.Background(), "web", nil)
+			if (err != nil) != tt.wantErr || calls.Load() != tt.wantCalls {
+				t.Errorf("err = %v after %d calls; want error %v after %d", err, calls.Load(), tt.wantErr, tt.wantCalls)
+			}
+			if tt.wantErr && !errors.Is(err, tt.first) && !strings.Contains(err.Error(), "cannot reach slipway") {
+				t.Errorf("err = %v, want the transport error", err)
+			}
+		})
+	}
+}
+
+func TestPathEscapedOnce(t *testing.T) {
+	t.Parallel()
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.URL.EscapedPath())
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	for _, base := range []string{srv.URL, srv.URL + "/prefix%20dir/"} {
+		c, err := NewClient(Config{Address: base, RetryFor: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.TokenRevoke(context.Background(), "a/b c%"); err != nil {
+			t.Fatal(err)
+		}
+		want := strings.TrimSuffix(strings.TrimPrefix(base, srv.URL), "/") + "/v1/tokens/a%2Fb%20c%25"
+		if got.Load() != want {
+			t.Errorf("base %s: server saw %v, want %s", base, got.Load(), want)
+		}
+	}
+}

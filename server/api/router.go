@@ -1,0 +1,229 @@
+// Package api serves Slipway's HTTP API (/v1, JSON) on every server node.
+//
+// Every route is declared once in routes(), with whether it is public and what a token needs to
+// call it; the same table builds the mux and drives the test that no route is left without auth.
+// Handlers return errors; the edge maps fault codes to HTTP statuses and the JSON error body once.
+package api
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/slipwayhq/slipway/server/auth"
+	"github.com/slipwayhq/slipway/server/command"
+	"github.com/slipwayhq/slipway/server/fault"
+	"github.com/slipwayhq/slipway/server/raftstore"
+)
+
+// Cluster is what the API needs from the node's Raft member.
+type Cluster interface {
+	ID() string
+	Apply(ctx context.Context, c *command.Command) (command.Result, error)
+	ConsistentRead(ctx context.Context) error
+	IsLeader() bool
+	Leader() (id, raftAddr, httpAddr string)
+	RaftState() string
+	Configuration() ([]raftstore.Server, uint64, error)
+	RemoveServer(id string) error
+	SnapshotSave(ctx context.Context, w io.Writer) error
+	SnapshotRestore(ctx context.Context, r io.Reader) error
+}
+
+// Config configures the handler.
+type Config struct {
+	Cluster  Cluster
+	State    auth.Reader
+	Logger   *slog.Logger
+	Registry *prometheus.Registry // served at /metrics
+	// MaxBodyBytes bounds JSON request bodies (default 1 MiB).
+	MaxBodyBytes int64
+	// MaxSnapshotBytes bounds snapshot uploads (default 8 GiB).
+	MaxSnapshotBytes int64
+	// WriteTimeout bounds how long a write waits for the cluster (default 30 s).
+	WriteTimeout time.Duration
+	// Now is the clock used for token expiry (default time.Now).
+	Now func() time.Time
+}
+
+// access says who may call a route.
+type access int
+
+const (
+	public     access = iota // no token
+	anyToken                 // any valid token
+	management               // a management token
+)
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error
+
+type route struct {
+	method  string
+	pattern string
+	access  access
+	handle  handlerFunc
+}
+
+// Server is the API handler.
+type Server struct {
+	cfg     Config
+	mux     *http.ServeMux
+	log     *slog.Logger
+	reqs    *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+// New returns the API handler.
+func New(cfg Config) *Server {
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.MaxSnapshotBytes == 0 {
+		cfg.MaxSnapshotBytes = 8 << 30
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger}
+	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "slipway_http_requests_total", Help: "HTTP requests by route and status.",
+	}, []string{"route", "code"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "slipway_http_request_seconds", Help: "HTTP request latency by route.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"route"})
+	cfg.Registry.MustRegister(s.reqs, s.latency)
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, fault.New(fault.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return s
+}
+
+// routes is the one list of every endpoint.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/v1/health", public, s.health},
+		{"POST", "/v1/acl/bootstrap", public, s.aclBootstrap},
+		{"GET", "/v1/status/leader", anyToken, s.statusLeader},
+		{"GET", "/metrics", anyToken, s.metrics},
+		{"GET", "/v1/operator/raft", management, s.raftConfiguration},
+		{"DELETE", "/v1/operator/raft/peers/{id}", management, s.raftRemovePeer},
+		{"GET", "/v1/operator/snapshot", management, s.snapshotSave},
+		{"PUT", "/v1/operator/snapshot", management, s.snapshotRestore},
+		{"POST", "/v1/tokens", management, s.tokenCreate},
+		{"GET", "/v1/tokens", management, s.tokenList},
+		{"GET", "/v1/tokens/self", anyToken, s.tokenSelf},
+		{"GET", "/v1/tokens/{accessor}", management, s.tokenGet},
+		{"DELETE", "/v1/tokens/{accessor}", management, s.tokenRevoke},
+		{"POST", "/v1/apps", management, s.appCreate},
+		{"GET", "/v1/apps", anyToken, s.appList},
+		{"GET", "/v1/apps/{name}", anyToken, s.appGet},
+		{"DELETE", "/v1/apps/{name}", management, s.appDelete},
+	}
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets streamed answers (snapshots) reach the client as they are written.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *Server) wrap(rt route) http.Handler {
+	name := rt.method + " " + rt.pattern
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("handler panic", "route", name, "panic", p, "stack", string(debug.Stack()))
+				if sw.code == 0 {
+					writeError(sw, fault.New(fault.Internal, "internal error: the server logged the details"))
+				}
+			}
+			s.reqs.WithLabelValues(name, strconv.Itoa(sw.code)).Inc()
+			s.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		}()
+		var id *auth.Identity
+		if rt.access != public {
+			var err error
+			id, err = auth.Resolve(s.cfg.State, bearer(r), s.cfg.Now())
+			if err != nil {
+				writeError(sw, err)
+				return
+			}
+			if rt.access == management && !id.Management() {
+				writeError(sw, fault.New(fault.Forbidden, "%s needs a management token; token %q is a %s token", name, id.Token.Name, id.Token.Type))
+				return
+			}
+		}
+		if err := rt.handle(sw, r, id); err != nil {
+			if sw.code != 0 {
+				s.log.Warn("error after the answer started", "route", name, "error", err)
+				return
+			}
+			if fault.CodeOf(err) == fault.Internal {
+				s.log.Error("request failed", "route", name, "error", err)
+			}
+			writeError(sw, err)
+		}
+	})
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	const p = "Bearer "
+	if len(h) > len(p) && (h[:len(p)] == p || h[:len(p)] == "bearer ") {
+		return h[len(p):]
+	}
+	return ""
+}
+
+// routeList returns "METHOD PATTERN" and its access for every route (for tests).
+func (s *Server) routeList() map[string]access {
+	out := map[string]access{}
+	for _, rt := range s.routes() {
+		out[fmt.Sprintf("%s %s", rt.method, rt.pattern)] = rt.access
+	}
+	return out
+}

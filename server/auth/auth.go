@@ -1,0 +1,65 @@
+// Package auth makes and checks API secrets. Secrets are 32 random bytes, shown to their owner
+// once; the cluster stores only their SHA-256 (a secret this long needs no slow hash), and looks
+// tokens up by that hash.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/fault"
+	"github.com/slipwayhq/slipway/server/state"
+)
+
+// SecretPrefix starts every Slipway API secret, so leaked ones are easy to recognise and scan for.
+const SecretPrefix = "slw_"
+
+// NewSecret returns a fresh secret.
+func NewSecret() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return SecretPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// HashSecret returns the hex SHA-256 of a secret, the form stored in the state.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// Identity is who a request acts as.
+type Identity struct {
+	Token state.Token
+}
+
+// Management reports whether the identity may do everything.
+func (id *Identity) Management() bool { return id.Token.Type == api.TokenTypeManagement }
+
+// Reader is the read access to the state that Resolve needs.
+type Reader interface {
+	View(func(*state.Tx) error) error
+}
+
+// Resolve finds the token for a presented secret. An unknown or expired secret is Unauthorized;
+// the message never says which, to avoid helping a guesser.
+func Resolve(r Reader, secret string, now time.Time) (*Identity, error) {
+	secret = strings.TrimSpace(secret)
+	if secret == "" {
+		return nil, fault.New(fault.Unauthorized, "this endpoint needs a token: pass --token or set SLIPWAY_TOKEN (HTTP: Authorization: Bearer <secret>)")
+	}
+	var tk state.Token
+	err := r.View(func(tx *state.Tx) error {
+		var err error
+		tk, err = tx.TokenBySecretHash(HashSecret(secret))
+		return err
+	})
+	if err != nil || tk.Expired(now) {
+		return nil, fault.New(fault.Unauthorized, "the token is not valid (unknown, revoked or expired): check --token or SLIPWAY_TOKEN")
+	}
+	return &Identity{Token: tk}, nil
+}

@@ -1,0 +1,310 @@
+// Package config loads a server's configuration: defaults, then a YAML file, then SLIPWAY_*
+// environment variables, then flags, each overriding the one before; then one Validate whose
+// errors name the flag and the file key to fix.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// Default ports.
+const (
+	DefaultHTTPPort = 7400
+	DefaultRaftPort = 7401
+)
+
+// ErrInvalid wraps every configuration error; the binary exits with its own code for it so that
+// a service manager does not restart-loop on a bad config.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Config is a server's configuration. Keys are the YAML keys; flags and SLIPWAY_* variables use
+// the same names with dashes or upper case.
+type Config struct {
+	NodeID                     string   `yaml:"node_id"`
+	DataDir                    string   `yaml:"data_dir"`
+	HTTPAddr                   string   `yaml:"http_addr"`
+	RaftAddr                   string   `yaml:"raft_addr"`
+	Advertise                  string   `yaml:"advertise"`
+	BootstrapExpect            int      `yaml:"bootstrap_expect"`
+	Join                       []string `yaml:"join"`
+	InitialManagementTokenFile string   `yaml:"initial_management_token_file"`
+	LogLevel                   string   `yaml:"log_level"`
+	Raft                       Raft     `yaml:"raft"`
+}
+
+// Raft holds optional Raft tuning; zero values keep hashicorp/raft's defaults.
+type Raft struct {
+	HeartbeatTimeout   time.Duration `yaml:"heartbeat_timeout"`
+	ElectionTimeout    time.Duration `yaml:"election_timeout"`
+	LeaderLeaseTimeout time.Duration `yaml:"leader_lease_timeout"`
+	CommitTimeout      time.Duration `yaml:"commit_timeout"`
+	SnapshotThreshold  uint64        `yaml:"snapshot_threshold"`
+	SnapshotInterval   time.Duration `yaml:"snapshot_interval"`
+	TrailingLogs       uint64        `yaml:"trailing_logs"`
+	DisableBatching    bool          `yaml:"disable_batching"`
+}
+
+// Default returns the defaults: a single server on loopback with data in ./slipway-data.
+func Default() Config {
+	return Config{
+		DataDir:  "slipway-data",
+		HTTPAddr: fmt.Sprintf("127.0.0.1:%d", DefaultHTTPPort),
+		RaftAddr: fmt.Sprintf("127.0.0.1:%d", DefaultRaftPort),
+		LogLevel: "info",
+	}
+}
+
+// flag names and their keys.
+var keys = []struct{ flag, key, env, help string }{
+	{"node-id", "node_id", "SLIPWAY_NODE_ID", "this server's unique ID (generated and kept in the data dir when empty)"},
+	{"data-dir", "data_dir", "SLIPWAY_DATA_DIR", "where this server keeps its Raft log, snapshots and state"},
+	{"http-addr", "http_addr", "SLIPWAY_HTTP_ADDR", "host:port the HTTP API listens on"},
+	{"raft-addr", "raft_addr", "SLIPWAY_RAFT_ADDR", "host:port Raft and server-to-server RPC listen on"},
+	{"advertise", "advertise", "SLIPWAY_ADVERTISE", "address other servers and clients reach this one at (needed when listening on 0.0.0.0)"},
+	{"bootstrap-expect", "bootstrap_expect", "SLIPWAY_BOOTSTRAP_EXPECT", "number of servers that form a new cluster together (1: start alone)"},
+	{"join", "join", "SLIPWAY_JOIN", "comma-separated Raft addresses of other servers to form or join a cluster with"},
+	{"initial-management-token-file", "initial_management_token_file", "SLIPWAY_INITIAL_MANAGEMENT_TOKEN_FILE", "file holding the secret of the first management token, set at bootstrap"},
+	{"log-level", "log_level", "SLIPWAY_LOG_LEVEL", "debug, info, warn or error"},
+}
+
+// RegisterFlags adds the server flags to fs, plus --config.
+func RegisterFlags(fs *pflag.FlagSet) {
+	d := Default()
+	fs.String("config", "", "YAML configuration file (env SLIPWAY_CONFIG)")
+	for _, k := range keys {
+		def := ""
+		switch k.flag {
+		case "data-dir":
+			def = d.DataDir
+		case "http-addr":
+			def = d.HTTPAddr
+		case "raft-addr":
+			def = d.RaftAddr
+		case "log-level":
+			def = d.LogLevel
+		}
+		if k.flag == "bootstrap-expect" {
+			fs.Int(k.flag, 0, k.help+" (env "+k.env+")")
+			continue
+		}
+		fs.String(k.flag, def, k.help+" (env "+k.env+")")
+	}
+}
+
+// Load builds the configuration from defaults, the file named by --config or SLIPWAY_CONFIG,
+// the environment (getenv) and the flags that were set, then validates it.
+func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
+	c := Default()
+	path := getenv("SLIPWAY_CONFIG")
+	if f := fs.Lookup("config"); f != nil && f.Changed {
+		path = f.Value.String()
+	}
+	if path != "" {
+		if err := c.loadFile(path); err != nil {
+			return c, err
+		}
+	}
+	for _, k := range keys {
+		if v := getenv(k.env); v != "" {
+			if err := c.set(k.key, v); err != nil {
+				return c, fmt.Errorf("%w: %s: %v", ErrInvalid, k.env, err)
+			}
+		}
+	}
+	var ferr error
+	fs.Visit(func(f *pflag.Flag) {
+		for _, k := range keys {
+			if k.flag == f.Name && ferr == nil {
+				if err := c.set(k.key, f.Value.String()); err != nil {
+					ferr = fmt.Errorf("%w: --%s: %v", ErrInvalid, k.flag, err)
+				}
+			}
+		}
+	})
+	if ferr != nil {
+		return c, ferr
+	}
+	return c, c.Validate()
+}
+
+func (c *Config) loadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%w: --config: %v", ErrInvalid, err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, errEOF(err)) {
+		return fmt.Errorf("%w: %s: %v", ErrInvalid, path, err)
+	}
+	return nil
+}
+
+// errEOF lets an empty file be a valid (empty) configuration.
+func errEOF(err error) error {
+	if err != nil && err.Error() == "EOF" {
+		return err
+	}
+	return errors.New("not eof")
+}
+
+func (c *Config) set(key, v string) error {
+	switch key {
+	case "node_id":
+		c.NodeID = v
+	case "data_dir":
+		c.DataDir = v
+	case "http_addr":
+		c.HTTPAddr = v
+	case "raft_addr":
+		c.RaftAddr = v
+	case "advertise":
+		c.Advertise = v
+	case "bootstrap_expect":
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", v)
+		}
+		c.BootstrapExpect = n
+	case "join":
+		c.Join = nil
+		for _, a := range strings.Split(v, ",") {
+			if a = strings.TrimSpace(a); a != "" {
+				c.Join = append(c.Join, a)
+			}
+		}
+	case "initial_management_token_file":
+		c.InitialManagementTokenFile = v
+	case "log_level":
+		c.LogLevel = v
+	}
+	return nil
+}
+
+// Validate checks the whole configuration once. Each problem names the flag and the key.
+func (c *Config) Validate() error {
+	var errs []string
+	bad := func(flag, key, format string, args ...any) {
+		errs = append(errs, fmt.Sprintf("--%s (%s): %s", flag, key, fmt.Sprintf(format, args...)))
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		bad("data-dir", "data_dir", "is empty: give a directory for this server's data")
+	}
+	if c.NodeID != "" && !validNodeID(c.NodeID) {
+		bad("node-id", "node_id", "%q must be 1-64 characters of A-Z a-z 0-9 . _ -", c.NodeID)
+	}
+	if _, _, err := splitHostPort(c.HTTPAddr); err != nil {
+		bad("http-addr", "http_addr", "%v", err)
+	}
+	if _, _, err := splitHostPort(c.RaftAddr); err != nil {
+		bad("raft-addr", "raft_addr", "%v", err)
+	}
+	if c.Advertise != "" {
+		if strings.Contains(c.Advertise, "://") || strings.Contains(c.Advertise, "/") {
+			bad("advertise", "advertise", "%q must be a host or IP (with an optional :port for Raft), not a URL", c.Advertise)
+		}
+	} else if h, _, err := splitHostPort(c.RaftAddr); err == nil && unspecified(h) {
+		bad("advertise", "advertise", "is needed because --raft-addr %s listens on every interface: give the address other servers reach this one at", c.RaftAddr)
+	}
+	if c.BootstrapExpect < 0 || c.BootstrapExpect > 9 {
+		bad("bootstrap-expect", "bootstrap_expect", "%d is out of range: use 1, 3 or 5 (at most 9)", c.BootstrapExpect)
+	}
+	if c.BootstrapExpect > 1 && len(c.Join) == 0 {
+		bad("join", "join", "is empty, but --bootstrap-expect %d needs the other servers' Raft addresses", c.BootstrapExpect)
+	}
+	for _, j := range c.Join {
+		if _, _, err := splitHostPort(j); err != nil {
+			bad("join", "join", "%v", err)
+		}
+	}
+	if f := c.InitialManagementTokenFile; f != "" {
+		if _, err := ReadTokenFile(f); err != nil {
+			bad("initial-management-token-file", "initial_management_token_file", "%v", err)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level", "log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w:\n  %s", ErrInvalid, strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+// ReadTokenFile reads a secret from a file: one line of 16-256 printable characters.
+func ReadTokenFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := strings.TrimSpace(string(b))
+	if len(s) < 16 || len(s) > 256 || strings.ContainsAny(s, " \t\r\n") {
+		return "", fmt.Errorf("%s must hold one secret of 16-256 characters without spaces", path)
+	}
+	return s, nil
+}
+
+func validNodeID(s string) bool {
+	if len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func splitHostPort(a string) (string, int, error) {
+	h, p, err := net.SplitHostPort(a)
+	if err != nil {
+		return "", 0, fmt.Errorf("%q is not host:port", a)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("%q has an invalid port", a)
+	}
+	return h, port, nil
+}
+
+func unspecified(host string) bool {
+	if host == "" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
+}
+
+// Advertised returns the addresses other servers and clients use for this node, given the
+// ports actually bound: the Raft host:port and the HTTP base URL.
+func (c *Config) Advertised(raftPort, httpPort int) (raftAddr, httpURL string) {
+	rh, _, _ := splitHostPort(c.RaftAddr)
+	hh, _, _ := splitHostPort(c.HTTPAddr)
+	if c.Advertise != "" {
+		if h, p, err := splitHostPort(c.Advertise); err == nil {
+			rh, raftPort = h, p
+		} else {
+			rh = c.Advertise
+		}
+		if unspecified(hh) {
+			hh = rh
+		}
+	}
+	if unspecified(hh) {
+		hh = rh
+	}
+	return net.JoinHostPort(rh, strconv.Itoa(raftPort)), "http://" + net.JoinHostPort(hh, strconv.Itoa(httpPort))
+}

@@ -1,0 +1,170 @@
+// Package server assembles a control-plane node: configuration, the Raft member, the HTTP API and
+// the leader's duties. Start returns a running node; Run serves until its context ends and then
+// shuts down gracefully.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/api"
+	"github.com/slipwayhq/slipway/server/auth"
+	"github.com/slipwayhq/slipway/server/command"
+	"github.com/slipwayhq/slipway/server/config"
+	"github.com/slipwayhq/slipway/server/fault"
+	"github.com/slipwayhq/slipway/server/raftstore"
+	"github.com/slipwayhq/slipway/server/state"
+)
+
+// Server is a running control-plane node.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	node     *raftstore.Node
+	http     *http.Server
+	httpLn   net.Listener
+	httpURL  string
+	raftAddr string
+	done     chan struct{}
+}
+
+// Start binds the listeners, opens the Raft member on the data dir and starts serving the API.
+// cfg must have passed Validate.
+func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	raftLn, err := net.Listen("tcp", cfg.RaftAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on --raft-addr %s: %w", cfg.RaftAddr, err)
+	}
+	httpLn, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		_ = raftLn.Close()
+		return nil, fmt.Errorf("listen on --http-addr %s: %w", cfg.HTTPAddr, err)
+	}
+	raftAddr, httpURL := cfg.Advertised(raftLn.Addr().(*net.TCPAddr).Port, httpLn.Addr().(*net.TCPAddr).Port)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	s := &Server{cfg: cfg, log: log, httpLn: httpLn, httpURL: httpURL, raftAddr: raftAddr, done: make(chan struct{})}
+	expect := cfg.BootstrapExpect
+	if expect == 0 && len(cfg.Join) == 0 {
+		expect = 1
+	}
+	node, err := raftstore.Open(raftstore.Config{
+		NodeID: cfg.NodeID, DataDir: filepath.Clean(cfg.DataDir), Listener: raftLn, Advertise: raftAddr, HTTPAddr: httpURL,
+		BootstrapExpect: expect, Join: cfg.Join, Batching: !cfg.Raft.DisableBatching,
+		HeartbeatTimeout: cfg.Raft.HeartbeatTimeout, ElectionTimeout: cfg.Raft.ElectionTimeout,
+		LeaderLeaseTimeout: cfg.Raft.LeaderLeaseTimeout, CommitTimeout: cfg.Raft.CommitTimeout,
+		SnapshotThreshold: cfg.Raft.SnapshotThreshold, SnapshotInterval: cfg.Raft.SnapshotInterval,
+		TrailingLogs: cfg.Raft.TrailingLogs, Logger: log, Registry: reg,
+	}, s.leaderDuties)
+	if err != nil {
+		_ = httpLn.Close()
+		return nil, err
+	}
+	s.node = node
+	s.http = &http.Server{
+		Handler:           api.New(api.Config{Cluster: node, State: node.State(), Logger: log.With("component", "api"), Registry: reg}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "error", err)
+		}
+	}()
+	log.Info("server started", "node_id", node.ID(), "http", httpURL, "raft", raftAddr)
+	return s, nil
+}
+
+// Run starts a server and serves until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	s, err := Start(cfg, log)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+// NodeID returns the node's ID.
+func (s *Server) NodeID() string { return s.node.ID() }
+
+// HTTPAddr returns the advertised base URL of the API.
+func (s *Server) HTTPAddr() string { return s.httpURL }
+
+// RaftAddr returns the advertised Raft address.
+func (s *Server) RaftAddr() string { return s.raftAddr }
+
+// Node returns the Raft member (for tests and embedding).
+func (s *Server) Node() *raftstore.Node { return s.node }
+
+// Shutdown stops accepting requests, lets running ones finish (bounded by ctx), hands leadership
+// to another server if this one leads, and stops Raft.
+func (s *Server) Shutdown(ctx context.Context) error {
+	herr := s.http.Shutdown(ctx)
+	<-s.done
+	rerr := s.node.Shutdown(true)
+	return errors.Join(herr, rerr)
+}
+
+// Kill stops the node at once, as a crash would: no leadership transfer, connections cut.
+func (s *Server) Kill() {
+	_ = s.http.Close()
+	<-s.done
+	_ = s.node.Shutdown(false)
+}
+
+// leaderDuties runs on the leader: it seeds the initial management token when one is configured
+// and the cluster has none yet.
+func (s *Server) leaderDuties(ctx context.Context) {
+	if s.cfg.InitialManagementTokenFile == "" {
+		return
+	}
+	var done bool
+	_ = s.node.State().View(func(tx *state.Tx) error { done = tx.ACLBootstrapIndex() != 0; return nil })
+	if done {
+		return
+	}
+	secret, err := config.ReadTokenFile(s.cfg.InitialManagementTokenFile)
+	if err != nil {
+		s.log.Error("cannot read the initial management token", "error", err)
+		return
+	}
+	c, err := command.New(command.TypeACLBootstrap, "initial-management-token", time.Now(), command.ACLBootstrap{Token: command.Token{
+		AccessorID: "00000000-0000-4000-8000-000000000001", SecretHash: auth.HashSecret(secret),
+		Name: "Initial Management Token", Type: pub.TokenTypeManagement,
+	}})
+	if err != nil {
+		s.log.Error("initial management token", "error", err)
+		return
+	}
+	res, err := s.node.Apply(ctx, c)
+	switch {
+	case err != nil:
+		s.log.Warn("initial management token not set yet", "error", err)
+	case res.Err() != nil && !errors.Is(res.Err(), fault.ErrConflict):
+		s.log.Error("initial management token refused", "error", res.Err())
+	case res.Err() == nil:
+		s.log.Info("initial management token set")
+	}
+}

@@ -1,0 +1,79 @@
+package state
+
+import (
+	"regexp"
+	"time"
+
+	"github.com/slipwayhq/slipway/server/fault"
+)
+
+var bucketApps = []byte("apps")
+
+// App is an application record.
+type App struct {
+	Name        string    `json:"name"`
+	Description string    `json:"description,omitempty"`
+	CreateTime  time.Time `json:"create_time"`
+	CreateIndex uint64    `json:"create_index"`
+	ModifyIndex uint64    `json:"modify_index"`
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+
+// MaxDescriptionLen bounds free-text descriptions.
+const MaxDescriptionLen = 1024
+
+// ValidateName checks a resource name: 1-100 characters of [A-Za-z0-9._-].
+func ValidateName(kind, name string) error {
+	if !nameRE.MatchString(name) {
+		if name == "" {
+			return fault.New(fault.Invalid, "%s name is empty: give 1-100 characters of A-Z a-z 0-9 . _ -", kind)
+		}
+		return fault.New(fault.Invalid, "%s name %q is invalid: use 1-100 characters of A-Z a-z 0-9 . _ -", kind, name)
+	}
+	if name == "." || name == ".." {
+		return fault.New(fault.Invalid, "%s name %q is reserved: choose another", kind, name)
+	}
+	return nil
+}
+
+// CreateApp stores a new application; an existing name is a conflict.
+func (t *Tx) CreateApp(a App) error {
+	if err := ValidateName("application", a.Name); err != nil {
+		return err
+	}
+	if len(a.Description) > MaxDescriptionLen {
+		return fault.New(fault.Invalid, "description is %d bytes; the limit is %d", len(a.Description), MaxDescriptionLen)
+	}
+	if t.tx.Bucket(bucketApps).Get([]byte(a.Name)) != nil {
+		return fault.New(fault.Conflict, "application %q already exists: choose another name or delete it first", a.Name)
+	}
+	return t.put(bucketApps, []byte(a.Name), a)
+}
+
+// GetApp returns one application.
+func (t *Tx) GetApp(name string) (App, error) {
+	var a App
+	ok, err := t.get(bucketApps, []byte(name), &a)
+	if err != nil {
+		return a, err
+	}
+	if !ok {
+		return a, fault.New(fault.NotFound, "application %q not found", name)
+	}
+	return a, nil
+}
+
+// DeleteApp removes an application; a missing one is not found.
+func (t *Tx) DeleteApp(name string) error {
+	b := t.tx.Bucket(bucketApps)
+	if b.Get([]byte(name)) == nil {
+		return fault.New(fault.NotFound, "application %q not found", name)
+	}
+	return b.Delete([]byte(name))
+}
+
+// ListApps returns applications in name order, a page at a time.
+func (t *Tx) ListApps(after string, limit int) ([]App, string, error) {
+	return list[App](t, bucketApps, after, limit, nil)
+}
