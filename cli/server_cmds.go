@@ -1,9 +1,188 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server"
+	"github.com/slipwayhq/slipway/server/auth"
+	"github.com/slipwayhq/slipway/server/config"
+	"github.com/slipwayhq/slipway/server/raftstore"
+)
+
+// ExitConfig is the exit code for an invalid configuration (sysexits' EX_CONFIG). Service units
+// list it in RestartPreventExitStatus so a bad config does not restart-loop.
+const ExitConfig = 78
+
+type configError struct{ err error }
+
+func (e *configError) Error() string { return e.err.Error() }
+func (e *configError) Unwrap() error { return e.err }
+func (e *configError) ExitCode() int { return ExitConfig }
 
 // addServerCommands registers `slipway server` and `slipway dev`, which run a control-plane node
 // in this process.
 func addServerCommands(root *cobra.Command) {
-	_ = root
+	root.AddCommand(newServerCommand(), newDevCommand())
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func newServerCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run a control-plane server (a Raft member serving the HTTP API)",
+		Long: `Run a control-plane server: a member of the Raft cluster that holds Slipway's state, serving
+the HTTP API. Settings come from defaults, then --config FILE (YAML), then SLIPWAY_* environment
+variables, then flags. An invalid configuration exits with code 78.
+
+Three servers started with --bootstrap-expect 3 and each other's Raft addresses in --join form a
+cluster with no other step. A server restarted on its data dir rejoins on its own.`,
+		Example: `  # one server on this machine
+  slipway server --data-dir /var/lib/slipway
+
+  # three servers forming a cluster (run one on each host)
+  slipway server --node-id s1 --data-dir /var/lib/slipway \
+    --http-addr 0.0.0.0:7400 --raft-addr 0.0.0.0:7401 --advertise 10.0.0.1 \
+    --bootstrap-expect 3 --join 10.0.0.1:7401,10.0.0.2:7401,10.0.0.3:7401`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(cmd.Flags(), os.Getenv)
+			if err != nil {
+				return &configError{err}
+			}
+			err = server.Run(cmd.Context(), cfg, newLogger(cmd.ErrOrStderr(), cfg.LogLevel))
+			if errors.Is(err, raftstore.ErrDataDir) {
+				return &configError{err}
+			}
+			return err
+		},
+	}
+	config.RegisterFlags(cmd.Flags())
+	return cmd
+}
+
+const devTokenFile = "dev-management-token"
+
+func newDevCommand() *cobra.Command {
+	var dataDir, httpAddr, raftAddr string
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run Slipway in one process for trying it out (single-node cluster on loopback)",
+		Long: `Run everything in one process: a single-node cluster listening on loopback, with its data in
+one folder (./.slipway-dev by default). It prints the address, a management token and the
+export lines to use them from another terminal. Ctrl-C stops it cleanly; running it again keeps
+the data and the token.
+
+The dev token is kept in the data folder (mode 0600) so that it can be printed again; a real
+server never stores a secret, only its hash.`,
+		Example: `  slipway dev
+  slipway dev --data-dir /tmp/slipway --http-addr 127.0.0.1:8400 --raft-addr 127.0.0.1:8401`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			abs, err := filepath.Abs(dataDir)
+			if err != nil {
+				return err
+			}
+			token, tokenPath, err := devToken(abs)
+			if err != nil {
+				return err
+			}
+			cfg := config.Default()
+			cfg.NodeID = "dev"
+			cfg.DataDir = filepath.Join(abs, "server")
+			cfg.HTTPAddr, cfg.RaftAddr = httpAddr, raftAddr
+			cfg.BootstrapExpect = 1
+			cfg.InitialManagementTokenFile = tokenPath
+			cfg.LogLevel = "error"
+			if err := cfg.Validate(); err != nil {
+				return &configError{err}
+			}
+			s, err := server.Start(cfg, newLogger(cmd.ErrOrStderr(), cfg.LogLevel))
+			if err != nil {
+				return err
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_ = s.Shutdown(ctx)
+				fmt.Fprintln(cmd.OutOrStdout(), "Slipway dev stopped; data kept in", abs)
+			}()
+			if err := waitReady(cmd.Context(), s.HTTPAddr(), token); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), `Slipway dev is running.
+
+  API:    %[1]s
+  Data:   %[2]s
+  Token:  %[3]s (management)
+
+Use it from another terminal:
+
+  export SLIPWAY_ADDR=%[1]s
+  export SLIPWAY_TOKEN=%[3]s
+  slipway app create my-app
+
+Press Ctrl-C to stop.
+`, s.HTTPAddr(), abs, token)
+			<-cmd.Context().Done()
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", ".slipway-dev", "folder for all dev data (kept between runs)")
+	cmd.Flags().StringVar(&httpAddr, "http-addr", fmt.Sprintf("127.0.0.1:%d", config.DefaultHTTPPort), "loopback host:port for the HTTP API")
+	cmd.Flags().StringVar(&raftAddr, "raft-addr", fmt.Sprintf("127.0.0.1:%d", config.DefaultRaftPort), "loopback host:port for Raft")
+	return cmd
+}
+
+// devToken returns the dev cluster's management secret, creating it on the first run.
+func devToken(dir string) (secret, path string, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	path = filepath.Join(dir, devTokenFile)
+	if s, err := config.ReadTokenFile(path); err == nil {
+		return s, path, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", "", fmt.Errorf("%v: delete it to get a new token", err)
+	}
+	secret = auth.NewSecret()
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return "", "", fmt.Errorf("write dev token: %w", err)
+	}
+	return secret, path, nil
+}
+
+// waitReady waits until the server answers with the token accepted.
+func waitReady(ctx context.Context, addr, token string) error {
+	cl, err := api.NewClient(api.Config{Address: addr, Token: token, RetryFor: -1})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		_, err := cl.TokenSelf(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("dev server did not become ready: %w", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

@@ -63,7 +63,7 @@ func Decode(b []byte) (*Command, error) {
 	dec.DisallowUnknownFields()
 	var w wire
 	if err := dec.Decode(&w); err != nil {
-		return nil, fmt.Errorf("%w: %s body: %v", ErrMalformed, t, err)
+		return nil, fmt.Errorf("%w: %s body: %w", ErrMalformed, t, err)
 	}
 	if dec.More() {
 		return nil, fmt.Errorf("%w: %s body has trailing data", ErrMalformed, t)
@@ -82,7 +82,7 @@ func DecodePayload(c *Command, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(c.Payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %s payload: %v", ErrMalformed, c.Type, err)
+		return fmt.Errorf("%w: %s payload: %w", ErrMalformed, c.Type, err)
 	}
 	return nil
 }

@@ -25,8 +25,11 @@ func readIdentity(dir string) (identity, bool, error) {
 	if err != nil {
 		return id, false, fmt.Errorf("read %s: %w", identityFile, err)
 	}
-	if err := json.Unmarshal(b, &id); err != nil || id.NodeID == "" {
-		return id, false, fmt.Errorf("%s in %s is damaged (%v): restore it or start on an empty --data-dir", identityFile, dir, err)
+	if err := json.Unmarshal(b, &id); err != nil {
+		return id, false, fmt.Errorf("%s in %s is damaged (%w): restore it or start on an empty --data-dir", identityFile, dir, err)
+	}
+	if id.NodeID == "" {
+		return id, false, fmt.Errorf("%s in %s names no node: restore it or start on an empty --data-dir", identityFile, dir)
 	}
 	return id, true, nil
 }

@@ -1,0 +1,58 @@
+# Slipway build. `make run` starts a dev cluster; `make test` runs the test suite.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/slipwayhq/slipway/internal/version.Version=$(VERSION)
+GOBIN    := $(shell $(GO) env GOPATH)/bin
+GOLANGCI := $(GOBIN)/golangci-lint
+GOLANGCI_VERSION := v2.15.0
+TEST_TIMEOUT ?= 15m
+
+.PHONY: all build run test test-short lint fuzz bench e2e clean tools
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/slipway ./cmd/slipway
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/slipway-agent ./cmd/slipway-agent
+
+## run: start Slipway in one process (single-node cluster in ./.slipway-dev)
+run: build
+	./bin/slipway dev
+
+## test: vet, then every package's tests with the race detector
+test:
+	$(GO) vet ./...
+	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+test-short:
+	$(GO) test -short -timeout $(TEST_TIMEOUT) ./...
+
+$(GOLANGCI):
+	$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
+
+tools: $(GOLANGCI)
+
+## lint: gofmt check and golangci-lint (including the import-boundary rules)
+lint: $(GOLANGCI)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed on:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+	$(GOLANGCI) run ./...
+
+## fuzz: run each fuzz target briefly (FUZZTIME=30s by default)
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## bench: Raft throughput on a 3-node loopback cluster
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./server/...
+
+## e2e: slow end-to-end scenarios with real processes
+e2e: build
+	SLIPWAY_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 30m ./e2e/...
+
+clean:
+	rm -rf bin
