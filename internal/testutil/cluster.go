@@ -34,6 +34,8 @@ type Cluster struct {
 type Options struct {
 	// Tweak, when set, may change each node's config before it starts.
 	Tweak func(i int, c *config.Config)
+	// NoToken skips waiting for the management token (for clusters started without one).
+	NoToken bool
 }
 
 // FastRaft returns Raft timings for tests: elections in a few hundred milliseconds, frequent
@@ -113,7 +115,9 @@ func NewCluster(t testing.TB, n int, opts ...Options) *Cluster {
 		c.Start(i)
 	}
 	c.WaitLeader()
-	c.WaitToken()
+	if !o.NoToken {
+		c.WaitToken()
+	}
 	return c
 }
 

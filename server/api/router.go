@@ -7,8 +7,7 @@ package api
 
 import (
 	"context"
-	"fmt"
-	"io"
+		"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -219,11 +218,18 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// routeList returns "METHOD PATTERN" and its access for every route (for tests).
-func (s *Server) routeList() map[string]access {
-	out := map[string]access{}
+// RouteInfo describes one endpoint.
+type RouteInfo struct {
+	Method  string
+	Pattern string
+	Public  bool // callable without a token
+}
+
+// Routes lists every endpoint the handler serves.
+func (s *Server) Routes() []RouteInfo {
+	var out []RouteInfo
 	for _, rt := range s.routes() {
-		out[fmt.Sprintf("%s %s", rt.method, rt.pattern)] = rt.access
+		out = append(out, RouteInfo{Method: rt.method, Pattern: rt.pattern, Public: rt.access == public})
 	}
 	return out
 }

@@ -383,9 +383,9 @@ func (n *Node) proposeBatch(batch []*pending) {
 	}()
 }
 
-// ConsistentRead returns once this node's state reflects every write committed before the call,
-// so that a read that follows is linearizable. A follower asks the leader for its commit index
-// (the leader first confirms it still leads) and waits to apply up to it.
+// ConsistentRead returns once this node's state reflects every write acknowledged before the
+// call, so that a read that follows is linearizable. A follower asks the leader for its read
+// index (the leader first confirms it still leads) and waits to apply up to it.
 func (n *Node) ConsistentRead(ctx context.Context) error {
 	backoff := 5 * time.Millisecond
 	for {
@@ -425,10 +425,15 @@ func (n *Node) leaderReadIndex() (uint64, error) {
 	if n.raft.State() != raft.Leader || !n.readyReads.Load() {
 		return 0, raft.ErrNotLeader
 	}
+	// Every write acknowledged before this point has been applied here, on the leader, before it
+	// was acknowledged; so once leadership is confirmed, the leader's applied index covers them.
+	// (The commit index would not do: it may point at a Raft-internal entry that never reaches
+	// the state machine, which a follower could then wait for in vain.)
+	idx := n.fsm.AppliedIndex()
 	if err := n.raft.VerifyLeader().Error(); err != nil {
 		return 0, raft.ErrNotLeader
 	}
-	return n.raft.CommitIndex(), nil
+	return idx, nil
 }
 
 // leaderLoop follows leadership changes: on gaining it, it waits for a barrier (so the state

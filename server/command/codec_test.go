@@ -1,0 +1,124 @@
+package command
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestRoundTrip(t *testing.T) {
+	now := time.Unix(1700000000, 123).UTC()
+	c, err := New(TypeAppCreate, "tok/key-1", now, AppCreate{Name: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Encode(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Type != TypeAppCreate || got.RequestID != "tok/key-1" || !got.Time.Equal(now) || got.Version != 1 {
+		t.Fatalf("decoded %+v", got)
+	}
+	var p AppCreate
+	if err := DecodePayload(got, &p); err != nil || p.Name != "web" {
+		t.Fatalf("payload %+v, %v", p, err)
+	}
+}
+
+func TestBatchRoundTrip(t *testing.T) {
+	var parts [][]byte
+	for _, n := range []string{"a", "b", "c"} {
+		c, _ := New(TypeAppCreate, "", time.Unix(0, 0), AppCreate{Name: n})
+		b, err := Encode(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, b)
+	}
+	enc, err := EncodeBatch(parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer, err := Decode(enc)
+	if err != nil || outer.Type != TypeBatch {
+		t.Fatalf("outer %+v %v", outer, err)
+	}
+	subs, err := DecodeBatch(outer)
+	if err != nil || len(subs) != 3 {
+		t.Fatalf("subs %d %v", len(subs), err)
+	}
+	// A batch inside a batch is refused.
+	nested, _ := EncodeBatch([][]byte{enc})
+	outer, _ = Decode(nested)
+	if _, err := DecodeBatch(outer); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("nested batch: %v", err)
+	}
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	good, _ := Encode(&Command{Type: TypeAppDelete, Version: 1, Payload: []byte(`{"name":"x"}`)})
+	mutate := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
+	cases := map[string][]byte{
+		"empty":          nil,
+		"short":          {1, 0},
+		"codec version":  mutate(func(b []byte) []byte { b[0] = 9; return b }),
+		"unknown type":   mutate(func(b []byte) []byte { b[1], b[2] = 0xff, 0xff; return b }),
+		"newer schema":   mutate(func(b []byte) []byte { b[3] = 2; return b }),
+		"zero schema":    mutate(func(b []byte) []byte { b[3] = 0; return b }),
+		"bad json":       mutate(func(b []byte) []byte { return append(b[:4], '{') }),
+		"unknown field":  append(good[:4:4], []byte(`{"time":1,"p":{},"x":1}`)...),
+		"trailing":       append(append([]byte(nil), good...), []byte(` {}`)...),
+		"no payload":     append(good[:4:4], []byte(`{"time":1}`)...),
+		"long request id": append(good[:4:4], []byte(`{"rid":"`+string(make([]byte, 200))+`","time":1,"p":{}}`)...),
+	}
+	for name, b := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Decode(b); !errors.Is(err, ErrMalformed) {
+				t.Fatalf("want ErrMalformed, got %v", err)
+			}
+		})
+	}
+}
+
+// FuzzDecode checks that no input makes the decoder panic, and that whatever it accepts
+// encodes back to something it decodes to the same command.
+func FuzzDecode(f *testing.F) {
+	for _, c := range []*Command{
+		{Type: TypeAppCreate, Version: 1, RequestID: "r", Time: time.Unix(1, 0), Payload: []byte(`{"name":"web"}`)},
+		{Type: TypeTokenCreate, Version: 1, Payload: []byte(`{"token":{"accessor_id":"a","secret_hash":"h","name":"n","type":"client"}}`)},
+		{Type: TypeNoop, Version: 1, Payload: []byte(`{}`)},
+	} {
+		b, err := Encode(c)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	batch, _ := EncodeBatch([][]byte{{1, 0, 20, 1, '{', '}'}})
+	f.Add(batch)
+	f.Add([]byte{1, 0, 1, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Decode(b)
+		if err != nil {
+			return
+		}
+		if c.Type == TypeBatch {
+			_, _ = DecodeBatch(c)
+		}
+		again, err := Encode(c)
+		if err != nil {
+			t.Fatalf("decoded command does not encode: %v", err)
+		}
+		c2, err := Decode(again)
+		if err != nil {
+			t.Fatalf("re-encoded command does not decode: %v", err)
+		}
+		if c2.Type != c.Type || c2.RequestID != c.RequestID || !c2.Time.Equal(c.Time) || c2.Version != c.Version {
+			t.Fatalf("round trip changed the command: %+v != %+v", c2, c)
+		}
+	})
+}
