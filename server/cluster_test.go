@@ -265,7 +265,7 @@ func TestDataDirOfAnotherClusterIsRefused(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, func() error {
 		raw, err := os.ReadFile(filepath.Join(a.Config(0).DataDir, "node.json"))
 		if err != nil || !strings.Contains(string(raw), "cluster_id") {
-			return fmt.Errorf("no cluster id in node.json yet: %v", err)
+			return fmt.Errorf("no cluster id in node.json yet: %w", err)
 		}
 		return nil
 	})

@@ -124,7 +124,7 @@ func TestTokenRevokeAndExpiry(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, func() error {
 		_, err := c.ClientWithToken(0, short.SecretID).TokenSelf(ctx)
 		if pub.ErrorCode(err) != pub.CodeUnauthorized {
-			return fmt.Errorf("expired token still accepted: %v", err)
+			return fmt.Errorf("expired token still accepted: %w", err)
 		}
 		return nil
 	})

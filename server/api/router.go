@@ -7,7 +7,7 @@ package api
 
 import (
 	"context"
-		"io"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"

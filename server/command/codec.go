@@ -12,26 +12,24 @@ import (
 // ErrMalformed wraps every decoding failure.
 var ErrMalformed = errors.New("malformed command")
 
-type wire struct {
-	RID  string          `json:"rid,omitempty"`
-	Time int64           `json:"time"`
-	P    json.RawMessage `json:"p"`
-}
+const fixedHeader = 13 // codec, type(2), schema, time(8), rid length
 
 // Encode returns the log bytes of c.
 func Encode(c *Command) ([]byte, error) {
 	if _, ok := typeNames[c.Type]; !ok {
 		return nil, fmt.Errorf("encode: unknown command type %d", c.Type)
 	}
-	body, err := json.Marshal(wire{RID: c.RequestID, Time: c.Time.UnixNano(), P: c.Payload})
-	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", c.Type, err)
+	if len(c.RequestID) > maxRequestIDLen {
+		return nil, fmt.Errorf("encode %s: request id longer than %d bytes", c.Type, maxRequestIDLen)
 	}
-	out := make([]byte, headerLen, headerLen+len(body))
+	out := make([]byte, fixedHeader, fixedHeader+len(c.RequestID)+len(c.Payload))
 	out[0] = codecVersion
 	binary.BigEndian.PutUint16(out[1:3], uint16(c.Type))
 	out[3] = c.Version
-	out = append(out, body...)
+	binary.BigEndian.PutUint64(out[4:12], uint64(c.Time.UnixNano()))
+	out[12] = byte(len(c.RequestID))
+	out = append(out, c.RequestID...)
+	out = append(out, c.Payload...)
 	if len(out) > MaxEncodedSize {
 		return nil, fmt.Errorf("encode %s: %d bytes is over the %d byte limit of one command", c.Type, len(out), MaxEncodedSize)
 	}
@@ -40,9 +38,10 @@ func Encode(c *Command) ([]byte, error) {
 
 // Decode parses log bytes. It never panics; anything it cannot fully understand is an error
 // wrapping ErrMalformed, including unknown types and payload schema versions newer than this
-// binary knows (a node must not apply a command it does not understand).
+// binary knows (a node must not apply a command it does not understand). The payload is checked
+// when a handler decodes it (DecodePayload, DecodeBatch).
 func Decode(b []byte) (*Command, error) {
-	if len(b) < headerLen {
+	if len(b) < fixedHeader {
 		return nil, fmt.Errorf("%w: %d bytes is shorter than the header", ErrMalformed, len(b))
 	}
 	if len(b) > MaxEncodedSize {
@@ -59,67 +58,72 @@ func Decode(b []byte) (*Command, error) {
 	if b[3] == 0 || b[3] > newest {
 		return nil, fmt.Errorf("%w: %s schema version %d is not supported (newest %d); upgrade this node", ErrMalformed, t, b[3], newest)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b[headerLen:]))
-	dec.DisallowUnknownFields()
-	var w wire
-	if err := dec.Decode(&w); err != nil {
-		return nil, fmt.Errorf("%w: %s body: %w", ErrMalformed, t, err)
+	n := int(b[12])
+	if n > maxRequestIDLen || len(b) < fixedHeader+n {
+		return nil, fmt.Errorf("%w: %s request id length %d is invalid", ErrMalformed, t, n)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: %s body has trailing data", ErrMalformed, t)
-	}
-	if len(w.RID) > maxRequestIDLen {
-		return nil, fmt.Errorf("%w: request id longer than %d bytes", ErrMalformed, maxRequestIDLen)
-	}
-	if len(w.P) == 0 || !json.Valid(w.P) {
+	payload := b[fixedHeader+n:]
+	if len(payload) == 0 && t != TypeBatch {
 		return nil, fmt.Errorf("%w: %s has no payload", ErrMalformed, t)
 	}
-	return &Command{Type: t, Version: b[3], RequestID: w.RID, Time: time.Unix(0, w.Time).UTC(), Payload: w.P}, nil
+	return &Command{
+		Type: t, Version: b[3], RequestID: string(b[fixedHeader : fixedHeader+n]),
+		Time: time.Unix(0, int64(binary.BigEndian.Uint64(b[4:12]))).UTC(), Payload: payload,
+	}, nil
 }
 
-// DecodePayload decodes c's payload strictly into v: unknown fields are an error.
+// DecodePayload decodes c's JSON payload strictly into v: unknown fields and trailing data are
+// errors.
 func DecodePayload(c *Command, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(c.Payload))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: %s payload: %w", ErrMalformed, c.Type, err)
 	}
+	if dec.More() {
+		return fmt.Errorf("%w: %s payload has trailing data", ErrMalformed, c.Type)
+	}
 	return nil
-}
-
-// Batch is the payload of TypeBatch: encoded commands applied in order within one log entry.
-type Batch struct {
-	Commands [][]byte `json:"commands"`
 }
 
 // EncodeBatch wraps already-encoded commands into one batch command.
 func EncodeBatch(encoded [][]byte) ([]byte, error) {
-	c, err := New(TypeBatch, "", time.Unix(0, 0), Batch{Commands: encoded})
-	if err != nil {
-		return nil, err
+	if len(encoded) > MaxBatchLen {
+		return nil, fmt.Errorf("encode batch: %d commands is over the %d limit", len(encoded), MaxBatchLen)
 	}
-	return Encode(c)
+	size := 0
+	for _, e := range encoded {
+		size += binary.MaxVarintLen64 + len(e)
+	}
+	payload := make([]byte, 0, size)
+	for _, e := range encoded {
+		payload = binary.AppendUvarint(payload, uint64(len(e)))
+		payload = append(payload, e...)
+	}
+	return Encode(&Command{Type: TypeBatch, Version: schemaVersions[TypeBatch], Time: time.Unix(0, 0), Payload: payload})
 }
 
 // DecodeBatch returns the commands inside a batch. Nested batches are refused.
 func DecodeBatch(c *Command) ([]*Command, error) {
-	var b Batch
-	if err := DecodePayload(c, &b); err != nil {
-		return nil, err
-	}
-	if len(b.Commands) > MaxBatchLen {
-		return nil, fmt.Errorf("%w: batch of %d commands is over the %d limit", ErrMalformed, len(b.Commands), MaxBatchLen)
-	}
-	out := make([]*Command, 0, len(b.Commands))
-	for i, raw := range b.Commands {
-		sub, err := Decode(raw)
+	var out []*Command
+	rest := []byte(c.Payload)
+	for len(rest) > 0 {
+		if len(out) == MaxBatchLen {
+			return nil, fmt.Errorf("%w: batch is over the %d command limit", ErrMalformed, MaxBatchLen)
+		}
+		l, k := binary.Uvarint(rest)
+		if k <= 0 || l > uint64(len(rest)-k) {
+			return nil, fmt.Errorf("%w: batch entry %d has a bad length", ErrMalformed, len(out))
+		}
+		sub, err := Decode(rest[k : k+int(l)])
 		if err != nil {
-			return nil, fmt.Errorf("batch entry %d: %w", i, err)
+			return nil, fmt.Errorf("batch entry %d: %w", len(out), err)
 		}
 		if sub.Type == TypeBatch {
-			return nil, fmt.Errorf("%w: batch entry %d is itself a batch", ErrMalformed, i)
+			return nil, fmt.Errorf("%w: batch entry %d is itself a batch", ErrMalformed, len(out))
 		}
 		out = append(out, sub)
+		rest = rest[k+int(l):]
 	}
 	return out, nil
 }

@@ -60,20 +60,18 @@ func TestBatchRoundTrip(t *testing.T) {
 }
 
 func TestDecodeRefuses(t *testing.T) {
-	good, _ := Encode(&Command{Type: TypeAppDelete, Version: 1, Payload: []byte(`{"name":"x"}`)})
+	good, _ := Encode(&Command{Type: TypeAppDelete, Version: 1, RequestID: "rid", Payload: []byte(`{"name":"x"}`)})
 	mutate := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	cases := map[string][]byte{
-		"empty":          nil,
-		"short":          {1, 0},
-		"codec version":  mutate(func(b []byte) []byte { b[0] = 9; return b }),
-		"unknown type":   mutate(func(b []byte) []byte { b[1], b[2] = 0xff, 0xff; return b }),
-		"newer schema":   mutate(func(b []byte) []byte { b[3] = 2; return b }),
-		"zero schema":    mutate(func(b []byte) []byte { b[3] = 0; return b }),
-		"bad json":       mutate(func(b []byte) []byte { return append(b[:4], '{') }),
-		"unknown field":  append(good[:4:4], []byte(`{"time":1,"p":{},"x":1}`)...),
-		"trailing":       append(append([]byte(nil), good...), []byte(` {}`)...),
-		"no payload":     append(good[:4:4], []byte(`{"time":1}`)...),
-		"long request id": append(good[:4:4], []byte(`{"rid":"`+string(make([]byte, 200))+`","time":1,"p":{}}`)...),
+		"empty":           nil,
+		"short":           {1, 0},
+		"codec version":   mutate(func(b []byte) []byte { b[0] = 9; return b }),
+		"unknown type":    mutate(func(b []byte) []byte { b[1], b[2] = 0xff, 0xff; return b }),
+		"newer schema":    mutate(func(b []byte) []byte { b[3] = 2; return b }),
+		"zero schema":     mutate(func(b []byte) []byte { b[3] = 0; return b }),
+		"rid past end":    mutate(func(b []byte) []byte { b[12] = 100; return b[:20] }),
+		"long request id": mutate(func(b []byte) []byte { b[12] = 200; return append(b, make([]byte, 300)...) }),
+		"no payload":      mutate(func(b []byte) []byte { return b[:fixedHeader+3] }),
 	}
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -81,6 +79,18 @@ func TestDecodeRefuses(t *testing.T) {
 				t.Fatalf("want ErrMalformed, got %v", err)
 			}
 		})
+	}
+	c, err := Decode(mutate(func(b []byte) []byte { return append(b[:fixedHeader+3], `{"name":"x","extra":1}`...) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p AppDelete
+	if err := DecodePayload(c, &p); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("unknown payload field: want ErrMalformed, got %v", err)
+	}
+	bad := &Command{Type: TypeBatch, Version: 1, Payload: []byte{0xff, 0xff, 0xff}}
+	if _, err := DecodeBatch(bad); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("bad batch length: want ErrMalformed, got %v", err)
 	}
 }
 
@@ -98,9 +108,10 @@ func FuzzDecode(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	batch, _ := EncodeBatch([][]byte{{1, 0, 20, 1, '{', '}'}})
+	sub, _ := Encode(&Command{Type: TypeNoop, Version: 1, Payload: []byte(`{}`)})
+	batch, _ := EncodeBatch([][]byte{sub, sub})
 	f.Add(batch)
-	f.Add([]byte{1, 0, 1, 1})
+	f.Add([]byte{1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := Decode(b)
 		if err != nil {

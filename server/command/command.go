@@ -5,14 +5,18 @@
 // time, generated IDs, hashes of secrets) is decided by the proposer and written into the command,
 // so that applying the same log on every node gives the same state.
 //
-// Encoding (one Raft log entry):
+// Encoding (one Raft log entry), binary header then payload:
 //
-//	byte 0     codec version (currently 1)
-//	byte 1..2  command type, big endian
-//	byte 3     payload schema version of that type
-//	byte 4..   JSON object {"rid": request id, "time": unix nanos, "p": payload}
+//	byte 0       codec version (currently 1)
+//	byte 1..2    command type, big endian
+//	byte 3       payload schema version of that type
+//	byte 4..11   proposer time, unix nanoseconds, big endian
+//	byte 12      request id length n (at most 128)
+//	byte 13..    request id (n bytes), then the payload
 //
-// A batch (TypeBatch) carries several encoded commands in one log entry; it may not nest.
+// The payload is a JSON object, except for a batch (TypeBatch), whose payload is a sequence of
+// (uvarint length, encoded command) pairs applied in order within one log entry; batches do not
+// nest.
 package command
 
 import (
@@ -37,7 +41,6 @@ const (
 	TypeAppCreate    Type = 20
 	TypeAppDelete    Type = 21
 	codecVersion     byte = 1
-	headerLen             = 4
 	MaxEncodedSize        = 4 << 20 // a single command; blobs never go through the log
 	MaxBatchLen           = 4096
 	maxRequestIDLen       = 128

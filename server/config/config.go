@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -117,7 +118,7 @@ func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	for _, k := range keys {
 		if v := getenv(k.env); v != "" {
 			if err := c.set(k.key, v); err != nil {
-				return c, fmt.Errorf("%w: %s: %v", ErrInvalid, k.env, err)
+				return c, fmt.Errorf("%w: %s: %w", ErrInvalid, k.env, err)
 			}
 		}
 	}
@@ -126,7 +127,7 @@ func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 		for _, k := range keys {
 			if k.flag == f.Name && ferr == nil {
 				if err := c.set(k.key, f.Value.String()); err != nil {
-					ferr = fmt.Errorf("%w: --%s: %v", ErrInvalid, k.flag, err)
+					ferr = fmt.Errorf("%w: --%s: %w", ErrInvalid, k.flag, err)
 				}
 			}
 		}
@@ -140,22 +141,14 @@ func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 func (c *Config) loadFile(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("%w: --config: %v", ErrInvalid, err)
+		return fmt.Errorf("%w: --config: %w", ErrInvalid, err)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, errEOF(err)) {
-		return fmt.Errorf("%w: %s: %v", ErrInvalid, path, err)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %s: %w", ErrInvalid, path, err)
 	}
 	return nil
-}
-
-// errEOF lets an empty file be a valid (empty) configuration.
-func errEOF(err error) error {
-	if err != nil && err.Error() == "EOF" {
-		return err
-	}
-	return errors.New("not eof")
 }
 
 func (c *Config) set(key, v string) error {

@@ -47,6 +47,7 @@ type FSM struct {
 	store   *state.Store
 	log     *slog.Logger
 	applied atomic.Uint64
+	latest  int64 // newest command time applied (unix nanos); touched only by the FSM goroutine
 
 	mu      sync.Mutex
 	advance chan struct{} // closed and replaced whenever applied moves
@@ -107,10 +108,15 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			}
 			out[i] = f.applyEntry(tx, l)
 		}
-		if last > done {
-			return tx.SetAppliedIndex(last)
+		if last <= done {
+			return nil
 		}
-		return nil
+		// Forget remembered request outcomes older than their TTL, judged by the newest command
+		// time seen: the same on every node, unlike a clock.
+		if err := tx.ExpireRequests(f.latest-int64(state.RequestTTL), 256); err != nil {
+			return err
+		}
+		return tx.SetAppliedIndex(last)
 	})
 	if err != nil {
 		// The transaction failed as a whole (disk full, I/O error): this node can no longer
@@ -146,9 +152,7 @@ func (f *FSM) applyEntry(tx *state.Tx, l *raft.Log) any {
 
 func (f *FSM) applyCommand(tx *state.Tx, index uint64, c *command.Command) command.Result {
 	now := c.Time.UnixNano()
-	if err := tx.ExpireRequests(now-int64(state.RequestTTL), 4); err != nil {
-		return internal(index, err)
-	}
+	f.latest = max(f.latest, now)
 	if c.RequestID != "" {
 		rec, seen, err := tx.GetRequest(c.RequestID)
 		if err != nil {

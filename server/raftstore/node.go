@@ -146,6 +146,7 @@ func Open(cfg Config, onLeader ...func(ctx context.Context)) (*Node, error) {
 	notify := make(chan bool, 16)
 	rc.NotifyCh = notify
 	rc.BatchApplyCh = true
+	rc.MaxAppendEntries = 256
 	setIf(&rc.HeartbeatTimeout, cfg.HeartbeatTimeout)
 	setIf(&rc.ElectionTimeout, cfg.ElectionTimeout)
 	setIf(&rc.LeaderLeaseTimeout, cfg.LeaderLeaseTimeout)
@@ -301,14 +302,26 @@ func (n *Node) applyLocal(ctx context.Context, data []byte) (command.Result, err
 	}
 }
 
-const maxBatchBytes = 1 << 20
+const (
+	maxBatchBytes = 1 << 20
+	// maxInflight bounds the batches proposed but not yet applied. While all slots are busy,
+	// commands queue, and the next batch takes all of them: the busier the leader, the bigger
+	// its log entries, with no timer adding latency when it is idle.
+	maxInflight = 4
+)
 
 // batchLoop groups the commands waiting at the leader into one log entry. It never waits for
-// more to arrive: under load, commands queue while the previous entry is being written, and the
+// more to arrive: under load, commands queue while earlier entries are being written, and the
 // next entry takes all of them.
 func (n *Node) batchLoop() {
+	slots := make(chan struct{}, maxInflight)
 	var carry *pending
 	for {
+		select {
+		case slots <- struct{}{}:
+		case <-n.stop:
+			return
+		}
 		batch := make([]*pending, 0, 64)
 		if carry != nil {
 			batch, carry = append(batch, carry), nil
@@ -335,11 +348,13 @@ func (n *Node) batchLoop() {
 				break drain
 			}
 		}
-		n.proposeBatch(batch)
+		n.proposeBatch(batch, func() { <-slots })
 	}
 }
 
-func (n *Node) proposeBatch(batch []*pending) {
+// proposeBatch proposes one log entry for batch and answers every command when it is applied;
+// release is called once the entry is done with.
+func (n *Node) proposeBatch(batch []*pending, release func()) {
 	n.metrics.batchSize.Observe(float64(len(batch)))
 	data := batch[0].data
 	if len(batch) > 1 {
@@ -349,6 +364,7 @@ func (n *Node) proposeBatch(batch []*pending) {
 		}
 		var err error
 		if data, err = command.EncodeBatch(parts); err != nil {
+			release()
 			for _, p := range batch {
 				p.done <- applied{err: fault.New(fault.Internal, "encode batch: %v", err)}
 			}
@@ -358,6 +374,7 @@ func (n *Node) proposeBatch(batch []*pending) {
 	f := n.raft.Apply(data, n.cfg.ApplyTimeout)
 	go func() {
 		err := f.Error()
+		release()
 		if err != nil {
 			for _, p := range batch {
 				p.done <- applied{err: err}

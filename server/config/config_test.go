@@ -1,0 +1,94 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func load(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("server", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return Load(fs, func(k string) string { return env[k] })
+}
+
+func TestPrecedenceDefaultsFileEnvFlags(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "server.yaml")
+	if err := os.WriteFile(file, []byte("node_id: from-file\ndata_dir: /file\nhttp_addr: 127.0.0.1:1000\nlog_level: debug\nraft:\n  heartbeat_timeout: 2s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load(t, []string{"--config", file, "--node-id", "from-flag"}, map[string]string{"SLIPWAY_DATA_DIR": "/env", "SLIPWAY_NODE_ID": "from-env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NodeID != "from-flag" || c.DataDir != "/env" || c.HTTPAddr != "127.0.0.1:1000" || c.LogLevel != "debug" ||
+		c.RaftAddr != "127.0.0.1:7401" || c.Raft.HeartbeatTimeout.String() != "2s" {
+		t.Fatalf("config %+v", c)
+	}
+}
+
+func TestValidateNamesTheFlagAndKey(t *testing.T) {
+	cases := []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--bootstrap-expect", "3"}, nil, "--join (join): is empty"},
+		{[]string{"--bootstrap-expect", "12", "--join", "a:1"}, nil, "--bootstrap-expect (bootstrap_expect)"},
+		{[]string{"--http-addr", "nope"}, nil, "--http-addr (http_addr)"},
+		{[]string{"--raft-addr", "0.0.0.0:7401"}, nil, "--advertise (advertise): is needed"},
+		{[]string{"--data-dir", ""}, nil, "--data-dir (data_dir)"},
+		{[]string{"--node-id", "bad id"}, nil, "--node-id (node_id)"},
+		{[]string{"--log-level", "loud"}, nil, "--log-level (log_level)"},
+		{[]string{"--join", "x"}, nil, "--join (join)"},
+		{[]string{"--initial-management-token-file", "/does/not/exist"}, nil, "--initial-management-token-file"},
+		{nil, map[string]string{"SLIPWAY_BOOTSTRAP_EXPECT": "three"}, "SLIPWAY_BOOTSTRAP_EXPECT"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			_, err := load(t, tc.args, tc.env)
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("want error naming %q, got %v", tc.want, err)
+			}
+		})
+	}
+}
+
+func TestFileUnknownKeyIsAnError(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "server.yaml")
+	if err := os.WriteFile(file, []byte("data_dir: /x\nbootstrap_expekt: 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := load(t, []string{"--config", file}, nil)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "bootstrap_expekt") || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("want unknown key error with its line, got %v", err)
+	}
+}
+
+func TestEmptyFileIsValid(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "server.yaml")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(t, []string{"--config", file}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAdvertised(t *testing.T) {
+	c := Default()
+	c.HTTPAddr, c.RaftAddr, c.Advertise = "0.0.0.0:7400", "0.0.0.0:7401", "10.0.0.5"
+	r, h := c.Advertised(7401, 7400)
+	if r != "10.0.0.5:7401" || h != "http://10.0.0.5:7400" {
+		t.Fatalf("advertised %s %s", r, h)
+	}
+}
