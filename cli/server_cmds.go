@@ -157,7 +157,7 @@ func devToken(dir string) (secret, path string, err error) {
 	if s, err := config.ReadTokenFile(path); err == nil {
 		return s, path, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return "", "", fmt.Errorf("%v: delete it to get a new token", err)
+		return "", "", fmt.Errorf("%w: delete it to get a new token", err)
 	}
 	secret = auth.NewSecret()
 	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
