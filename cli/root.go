@@ -138,6 +138,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line, 130 interrupted.`,
 
 	root.AddCommand(
 		c.newAppCommand(),
+		c.newAppSpecCommand(),
 		c.newACLCommand(),
 		c.newTokenCommand(),
 		c.newOperatorCommand(),
