@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"time"
 )
 
@@ -18,11 +19,11 @@ const RequestTTL = time.Hour
 
 // RequestRecord is the remembered outcome of one request.
 type RequestRecord struct {
-	Time    int64  `json:"time"`
-	Index   uint64 `json:"index"`
-	Code    string `json:"code,omitempty"`
-	Message string `json:"message,omitempty"`
-	Data    []byte `json:"data,omitempty"`
+	Time    int64           `json:"time"`
+	Index   uint64          `json:"index"`
+	Code    string          `json:"code,omitempty"`
+	Message string          `json:"message,omitempty"`
+	Data    json.RawMessage `json:"data,omitempty"`
 }
 
 // GetRequest returns the remembered outcome of a request ID.
