@@ -151,8 +151,8 @@ func (d *decoder) mapping(n *yaml.Node, field, what string, known []string) []pa
 
 // collect lists the pairs of mapping n with merge keys (<<) applied: own keys
 // win over merged ones and earlier merged mappings win over later ones.
-// Duplicate own keys are reported at depth 0; the last one wins, as in the
-// Ruby YAML loader CodeDeploy uses.
+// Among duplicate own keys the last one wins, as in the Ruby YAML loader
+// CodeDeploy uses; duplicates reports them.
 func (d *decoder) collect(n *yaml.Node, field string, depth int) []pair {
 	if depth > maxMergeDepth {
 		d.errorf(n, field, "merge keys (<<) nest deeper than %d levels; merge fewer mappings", maxMergeDepth)
@@ -175,10 +175,7 @@ func (d *decoder) collect(n *yaml.Node, field string, depth int) []pair {
 		}
 		p := pair{key: k.Value, keyNode: n.Content[i], val: v}
 		if j, dup := seen[k.Value]; dup {
-			if depth == 0 {
-				d.errorf(n.Content[i], joinField(field, k.Value), "duplicate key %s (first at line %d); keep only one of them", quote(k.Value), own[j].keyNode.Line)
-			}
-			own[j] = p
+			own[j] = p // reported by duplicates
 			continue
 		}
 		seen[k.Value] = len(own)
@@ -191,6 +188,43 @@ func (d *decoder) collect(n *yaml.Node, field string, depth int) []pair {
 		}
 	}
 	return own
+}
+
+// duplicates reports every duplicate key of every mapping in the tree below
+// n, once, where it is written: also in mappings that decoding never visits
+// (the value of a key that a later duplicate replaces, an anchor defined
+// under an unknown key). Aliases are not followed: the node they name is
+// checked where it is defined. Repeated merge keys (<<) are left to collect.
+func (d *decoder) duplicates(n *yaml.Node, field string) {
+	if n == nil {
+		return
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			d.duplicates(c, field)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			d.duplicates(c, indexField(field, i))
+		}
+	case yaml.MappingNode:
+		first := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!merge" {
+				d.duplicates(v, field)
+				continue
+			}
+			f := joinField(field, k.Value)
+			if prev, dup := first[k.Value]; dup {
+				d.errorf(k, f, "duplicate key %s (first at line %d); keep only one of them", quote(k.Value), prev.Line)
+			} else {
+				first[k.Value] = k
+			}
+			d.duplicates(v, f)
+		}
+	}
 }
 
 func (d *decoder) merge(v *yaml.Node, field string, depth int) []pair {

@@ -53,6 +53,7 @@ func Parse(path string, data []byte) (*Spec, Diagnostics) {
 		s.broken = true
 		return s, d.diags
 	}
+	d.duplicates(doc, "")
 	for _, p := range d.mapping(doc, "", "the AppSpec file", topKeys) {
 		switch p.key {
 		case "version":

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -102,4 +103,95 @@ func sortedCopy(s []string) []string {
 	c := append([]string(nil), s...)
 	sort.Strings(c)
 	return c
+}
+
+// schemaValues is the part of the schema that constrains values, read to
+// check it against the Go validators.
+type schemaValues struct {
+	Properties struct {
+		OS                 struct{ Enum []string } `json:"os"`
+		FileExistsBehavior struct{ Enum []string } `json:"file_exists_behavior"`
+	} `json:"properties"`
+	Definitions struct {
+		Permission struct {
+			Properties struct {
+				Mode struct{ Pattern string } `json:"mode"`
+				ACLs struct {
+					Items struct{ Pattern string } `json:"items"`
+				} `json:"acls"`
+				Type struct {
+					Items struct{ Enum []string } `json:"items"`
+				} `json:"type"`
+			} `json:"properties"`
+		} `json:"permission"`
+		Context struct {
+			Properties struct {
+				Range struct{ Pattern string } `json:"range"`
+			} `json:"properties"`
+		} `json:"context"`
+	} `json:"definitions"`
+}
+
+// TestSchemaValuesMatchValidator keeps the schema's enums and patterns in
+// step with what Validate accepts: the enums list exactly the Go values, and
+// every value the Go parsers accept matches the schema's pattern (an editor
+// must never flag a valid file; the Go side may be stricter, e.g. about
+// c1024 or a base ACL entry).
+func TestSchemaValuesMatchValidator(t *testing.T) {
+	data, err := os.ReadFile("../docs/appspec.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s schemaValues
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	enums := []struct {
+		name      string
+		got, want []string
+	}{
+		{"os", s.Properties.OS.Enum, []string{OSLinux, OSWindows}},
+		{"file_exists_behavior", s.Properties.FileExistsBehavior.Enum, []string{string(Disallow), string(Overwrite), string(Retain)}},
+		{"permission type", s.Definitions.Permission.Properties.Type.Items.Enum, []string{"file", "directory"}},
+	}
+	for _, e := range enums {
+		if !reflect.DeepEqual(sortedCopy(e.got), sortedCopy(e.want)) {
+			t.Errorf("schema enum of %s is %v, Go accepts %v", e.name, e.got, e.want)
+		}
+	}
+	patterns := []struct {
+		name    string
+		pattern string
+		valid   func(string) bool
+		samples []string
+	}{
+		{"mode", s.Definitions.Permission.Properties.Mode.Pattern, validModeDigits,
+			[]string{"644", "0644", "4755", "7", "0", "", "8", "12345", "rwx", "06a4"}},
+		{"acls", s.Definitions.Permission.Properties.ACLs.Items.Pattern,
+			func(v string) bool { _, err := ParseACL(v); return err == nil },
+			[]string{"u:bob:rwx", "user:bob:r-x", "g:web:5", "m::rw", "mask::r", "o::r", "d:u:bob:rw", "default:g:web:7",
+				"d:o::r", "bob:rw", "default:bob:rw", "d:m::rwx", "u::rwx", "x:bob:r", "u:bob:8", "u:bob:rwq"}},
+		{"context range", s.Definitions.Context.Properties.Range.Pattern,
+			func(v string) bool { _, err := ParseRange(v); return err == nil },
+			[]string{"s0", "s0-s3", "s0:c0.c255", "s0-s15:c0.c1023", "s0:c1,c3.c5,c9", "s3-s1", "s0:c1024", "s0:", "x0"}},
+	}
+	for _, p := range patterns {
+		re, err := regexp.Compile(p.pattern)
+		if err != nil {
+			t.Errorf("schema pattern of %s does not compile: %v", p.name, err)
+			continue
+		}
+		for _, v := range p.samples {
+			if p.valid(v) && !re.MatchString(v) {
+				t.Errorf("%s %q is valid for Validate but the schema pattern %s rejects it", p.name, v, p.pattern)
+			}
+		}
+	}
+	// mode is the one pattern that must agree both ways.
+	re := regexp.MustCompile(s.Definitions.Permission.Properties.Mode.Pattern)
+	for _, v := range patterns[0].samples {
+		if re.MatchString(v) != validModeDigits(v) {
+			t.Errorf("mode %q: schema says %v, Validate says %v", v, re.MatchString(v), validModeDigits(v))
+		}
+	}
 }

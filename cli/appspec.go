@@ -47,7 +47,7 @@ Each problem is printed as path:line:col: message. Exit code 0 means valid (warn
 printed), 1 invalid.`,
 		Example: `  slipway appspec validate
   slipway appspec validate ./bundle
-  slipway appspec validate appspec.yml -o json`,
+  slipway appspec validate appspec.yml --output json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := c.printer()

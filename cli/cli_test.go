@@ -353,7 +353,7 @@ func TestJSONOutput(t *testing.T) {
 	t.Run("delete prints nothing", func(t *testing.T) {
 		t.Parallel()
 		f := newFakeAPI(t)
-		res := runAgainst(t, f, "-o", "json", "app", "delete", "web")
+		res := runAgainst(t, f, "--output", "json", "app", "delete", "web")
 		if res.code != ExitOK || res.stdout != "" {
 			t.Errorf("exit %d, stdout %q; want 0 and nothing", res.code, res.stdout)
 		}
@@ -468,7 +468,7 @@ func TestSnapshotSave(t *testing.T) {
 	}
 	assertFile(t, path, "old")
 
-	res = runAgainst(t, f, "operator", "snapshot", "save", path, "--force", "-o", "json")
+	res = runAgainst(t, f, "operator", "snapshot", "save", path, "--force", "--output", "json")
 	if res.code != ExitOK {
 		t.Fatalf("save --force: exit %d, stderr %q", res.code, res.stderr)
 	}

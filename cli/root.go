@@ -132,13 +132,14 @@ Exit codes: 0 success, 1 failure, 2 wrong command line, 130 interrupted.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&c.addr, "addr", "", fmt.Sprintf("address of any Slipway server (env %s, default %s)", EnvAddr, api.DefaultAddress))
 	pf.StringVar(&c.token, "token", "", fmt.Sprintf("API token secret (env %s)", EnvToken))
-	pf.StringVarP(&c.output, "output", "o", "", fmt.Sprintf("output format: table or json (env %s, default table)", EnvOutput))
+	pf.StringVar(&c.output, "output", "", fmt.Sprintf("output format: table or json (env %s, default table)", EnvOutput))
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
 		[]cobra.Completion{formatTable, formatJSON}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(
 		c.newAppCommand(),
 		c.newAppSpecCommand(),
+		c.newRevisionCommand(),
 		c.newACLCommand(),
 		c.newTokenCommand(),
 		c.newOperatorCommand(),

@@ -109,8 +109,9 @@ type proc struct {
 	stderrPath string
 	started    time.Time
 
-	done    chan struct{} // closed once the process has exited and been reaped
-	waitErr error         // cmd.Wait's answer, set before done is closed
+	done     chan struct{} // closed once the process has exited and been reaped
+	waitErr  error         // cmd.Wait's answer, set before done is closed
+	exitedAt time.Time     // when cmd.Wait returned, set before done is closed
 }
 
 var logSeq struct {
@@ -166,6 +167,7 @@ func startProcIn(t testing.TB, dir, name string, env []string, args ...string) *
 	p.started = time.Now()
 	go func() {
 		p.waitErr = p.cmd.Wait()
+		p.exitedAt = time.Now()
 		close(p.done)
 	}()
 	t.Cleanup(func() {
@@ -423,9 +425,10 @@ func (c *cluster) args(i int) []string {
 		"--data-dir", nd.dataDir,
 		"--http-addr", nd.httpAddr,
 		"--raft-addr", nd.raftAddr,
-		"--bootstrap-expect", fmt.Sprint(c.expect),
-		"--join", c.join,
 		"--initial-management-token-file", c.tokenFile,
+	}
+	if c.expect > 1 {
+		args = append(args, "--bootstrap-expect", fmt.Sprint(c.expect), "--join", c.join)
 	}
 	if nd.giveID {
 		args = append(args, "--node-id", nd.id)

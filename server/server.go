@@ -20,6 +20,7 @@ import (
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/api"
 	"github.com/slipwayhq/slipway/server/auth"
+	"github.com/slipwayhq/slipway/server/blob"
 	"github.com/slipwayhq/slipway/server/command"
 	"github.com/slipwayhq/slipway/server/config"
 	"github.com/slipwayhq/slipway/server/fault"
@@ -37,6 +38,9 @@ type Server struct {
 	httpURL  string
 	raftAddr string
 	done     chan struct{}
+	blobs    *blob.Service
+	stopBG   context.CancelFunc
+	bgDone   chan struct{}
 }
 
 // Start binds the listeners, opens the Raft member on the data dir and starts serving the API.
@@ -79,8 +83,22 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.node = node
+	s.blobs, err = blob.New(blob.Config{
+		Dir: filepath.Join(cfg.DataDir, "blobs"), MaxSize: cfg.Blobs.MaxSize, Grace: cfg.Blobs.GCGrace,
+		Interval: cfg.Blobs.RepairInterval, Logger: log.With("component", "blob"),
+	}, node, node.State())
+	if err != nil {
+		_ = httpLn.Close()
+		_ = node.Shutdown(false)
+		return nil, err
+	}
+	node.HandleProtocol(blob.Proto, s.blobs.ServeConn)
+	bg, stopBG := context.WithCancel(context.Background())
+	s.stopBG, s.bgDone = stopBG, make(chan struct{})
+	go func() { defer close(s.bgDone); s.blobs.Run(bg) }()
 	s.http = &http.Server{
-		Handler:           api.New(api.Config{Cluster: node, State: node.State(), Logger: log.With("component", "api"), Registry: reg}),
+		Handler: api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs,
+			Logger: log.With("component", "api"), Registry: reg}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -123,6 +141,8 @@ func (s *Server) Node() *raftstore.Node { return s.node }
 func (s *Server) Shutdown(ctx context.Context) error {
 	herr := s.http.Shutdown(ctx)
 	<-s.done
+	s.stopBG()
+	<-s.bgDone
 	rerr := s.node.Shutdown(true)
 	return errors.Join(herr, rerr)
 }
@@ -131,6 +151,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Kill() {
 	_ = s.http.Close()
 	<-s.done
+	s.stopBG()
+	<-s.bgDone
 	_ = s.node.Shutdown(false)
 }
 

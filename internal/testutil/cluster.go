@@ -42,9 +42,9 @@ type Options struct {
 // small snapshots so that catch-up through snapshot install is exercised.
 func FastRaft() config.Raft {
 	return config.Raft{
-		HeartbeatTimeout:   300 * time.Millisecond,
-		ElectionTimeout:    300 * time.Millisecond,
-		LeaderLeaseTimeout: 150 * time.Millisecond,
+		HeartbeatTimeout:   600 * time.Millisecond,
+		ElectionTimeout:    600 * time.Millisecond,
+		LeaderLeaseTimeout: 300 * time.Millisecond,
 		CommitTimeout:      5 * time.Millisecond,
 		SnapshotThreshold:  256,
 		SnapshotInterval:   250 * time.Millisecond,

@@ -132,9 +132,21 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 	deadline := time.Now().Add(c.retryFor)
 	backoff := 50 * time.Millisecond
+	maybeApplied := false // a write attempt reached the server and its answer was lost
 	for {
 		err := c.once(ctx, r, payload, idem)
-		if err == nil || r.body != nil || c.retryFor < 0 || !retryable(err) || time.Now().After(deadline) {
+		if idem != "" && sentButLost(err) {
+			maybeApplied = true
+		}
+		// Once a write may have been applied, a refused connection is a server restarting, not a
+		// wrong address: keep retrying with the same key, which returns the first outcome.
+		again := retryable(err) || (maybeApplied && errors.Is(err, syscall.ECONNREFUSED))
+		if err == nil || r.body != nil || c.retryFor < 0 || !again || time.Now().After(deadline) {
+			if err != nil && maybeApplied && ErrorCode(err) == "" {
+				return &Error{Code: CodeTimeout, Message: fmt.Sprintf(
+					"the connection to %s dropped after the request was sent, and retrying did not get an answer (%v): the change may or may not have been applied; check before repeating it",
+					c.base.Host, err)}
+			}
 			return err
 		}
 		select {
@@ -146,16 +158,28 @@ func (c *Client) do(ctx context.Context, r request) error {
 	}
 }
 
+// sentButLost reports a transport failure after the request may have reached the server (as
+// opposed to a failure to connect at all).
+func sentButLost(err error) bool {
+	var te *transportError
+	if !errors.As(err, &te) {
+		return false
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	var dnsErr *net.DNSError
+	return !errors.As(err, &dnsErr)
+}
+
 func (c *Client) once(ctx context.Context, r request, payload []byte, idem string) error {
 	// r.path is already escaped (IDs go through url.PathEscape); keep Path and RawPath in step so
 	// that an escaped byte such as %2F is sent as is rather than escaped a second time.
-	p, err := url.PathUnescape(r.path)
-	if err != nil {
+	if _, err := url.PathUnescape(r.path); err != nil {
 		return fmt.Errorf("build request: bad path %q: %w", r.path, err)
 	}
-	u := *c.base
-	u.Path = c.base.Path + p
-	u.RawPath = c.base.EscapedPath() + r.path
+	u := c.url(r.path)
 	u.RawQuery = r.query.Encode()
 	body := r.body
 	if payload != nil {
@@ -264,4 +288,22 @@ func newKey() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// url joins an already-escaped path to the base address.
+func (c *Client) url(escaped string) *url.URL {
+	u := *c.base
+	p, err := url.PathUnescape(escaped)
+	if err != nil {
+		p = escaped
+	}
+	u.Path = c.base.Path + p
+	u.RawPath = c.base.EscapedPath() + escaped
+	return &u
+}
+
+func (c *Client) authorize(req *http.Request) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 }

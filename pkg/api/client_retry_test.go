@@ -85,3 +85,35 @@ func TestPathEscapedOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestLostAnswerThenRefusedIsNotReportedAsUnreachable: a write that reached the server and lost
+// its answer must not be reported as "cannot reach slipway" when the retry meets a refused
+// connection (the server going down): the outcome is unknown, and the error says so.
+func TestLostAnswerThenRefusedIsNotReportedAsUnreachable(t *testing.T) {
+	var applied atomic.Int32
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		applied.Add(1)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = ln.Close() // the server goes away: every retry is refused
+			_ = conn.Close()
+		}
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() { _ = srv.Close() }()
+	cl, err := NewClient(Config{Address: "http://" + ln.Addr().String(), RetryFor: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cl.AppCreate(context.Background(), AppCreateRequest{Name: "web"})
+	if applied.Load() != 1 {
+		t.Fatalf("applied %d times", applied.Load())
+	}
+	if ErrorCode(err) != CodeTimeout || !strings.Contains(err.Error(), "may or may not have been applied") {
+		t.Fatalf("want an outcome-unknown error, got %v", err)
+	}
+}

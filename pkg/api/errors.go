@@ -7,16 +7,17 @@ import (
 
 // Error codes carried in {"error":{"code":...}}. They are stable: scripts may match on them.
 const (
-	CodeBadRequest   = "bad_request"    // 400: malformed or invalid input
-	CodeUnauthorized = "unauthorized"   // 401: missing, unknown or expired token
-	CodeForbidden    = "forbidden"      // 403: the token may not do this
-	CodeNotFound     = "not_found"      // 404
-	CodeConflict     = "conflict"       // 409: already exists, already done, precondition failed
-	CodeTooLarge     = "too_large"      // 413: request body over the limit
-	CodeNoLeader     = "no_leader"      // 503: the cluster has no leader right now; retry
-	CodeUnavailable  = "unavailable"    // 503: the server is starting or shutting down; retry
-	CodeTimeout      = "timeout"        // 504: the write may or may not have been applied
-	CodeInternal     = "internal_error" // 500
+	CodeBadRequest   = "bad_request"          // 400: malformed or invalid input
+	CodeUnauthorized = "unauthorized"         // 401: missing, unknown or expired token
+	CodeForbidden    = "forbidden"            // 403: the token may not do this
+	CodeNotFound     = "not_found"            // 404
+	CodeConflict     = "conflict"             // 409: already exists, already done, precondition failed
+	CodeTooLarge     = "too_large"            // 413: request body over the limit
+	CodeNoLeader     = "no_leader"            // 503: the cluster has no leader right now; retry
+	CodeUnavailable  = "unavailable"          // 503: the server is starting or shutting down; retry
+	CodeTimeout      = "timeout"              // 504: the write may or may not have been applied
+	CodeInternal     = "internal_error"       // 500
+	CodeNoSpace      = "insufficient_storage" // 507: a server's disk is full
 )
 
 // ErrorBody is the JSON shape of every error response.

@@ -58,7 +58,7 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 			}
 			continue
 		}
-		path := strings.NewReplacer("{id}", "x", "{name}", "x", "{accessor}", "x").Replace(rt.Pattern)
+		path := strings.NewReplacer("{id}", "x", "{name}", "x", "{accessor}", "x", "{app}", "x").Replace(rt.Pattern)
 		for _, token := range []string{"", "slw_wrong-token-value-000000000000"} {
 			t.Run(fmt.Sprintf("%s token=%q", name, token), func(t *testing.T) {
 				status, eb, _ := call(t, rt.Method, c.URL(0)+path, token, strings.NewReader("{}"), nil)

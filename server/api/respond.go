@@ -27,6 +27,7 @@ var statusOf = map[fault.Code]int{
 	fault.Unavailable:  http.StatusServiceUnavailable,
 	fault.Timeout:      http.StatusGatewayTimeout,
 	fault.Internal:     http.StatusInternalServerError,
+	fault.NoSpace:      http.StatusInsufficientStorage,
 }
 
 func writeError(w http.ResponseWriter, err error) {

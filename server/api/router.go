@@ -40,6 +40,7 @@ type Cluster interface {
 type Config struct {
 	Cluster  Cluster
 	State    auth.Reader
+	Blobs    Blobs
 	Logger   *slog.Logger
 	Registry *prometheus.Registry // served at /metrics
 	// MaxBodyBytes bounds JSON request bodies (default 1 MiB).
@@ -137,6 +138,10 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/apps", anyToken, s.appList},
 		{"GET", "/v1/apps/{name}", anyToken, s.appGet},
 		{"DELETE", "/v1/apps/{name}", management, s.appDelete},
+		{"POST", "/v1/apps/{app}/revisions", management, s.revisionPush},
+		{"GET", "/v1/apps/{app}/revisions", anyToken, s.revisionList},
+		{"GET", "/v1/revisions/{id}", anyToken, s.revisionGet},
+		{"GET", "/v1/revisions/{id}/content", anyToken, s.revisionContent},
 	}
 }
 

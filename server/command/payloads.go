@@ -52,3 +52,25 @@ type AppDelete struct {
 
 // Noop changes nothing; it is used to measure the replication path.
 type Noop struct{}
+
+// BlobRegister records a blob that a quorum of servers holds durably.
+type BlobRegister struct {
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}
+
+// BlobDelete forgets an unreferenced blob; servers then remove its bytes.
+type BlobDelete struct {
+	SHA256 string `json:"sha256"`
+}
+
+// RevisionCreate creates a revision of an app over a registered blob (or returns the app's
+// existing revision with the same content).
+type RevisionCreate struct {
+	ID          string `json:"id"`
+	App         string `json:"app"`
+	SHA256      string `json:"sha256"`
+	Size        int64  `json:"size"`
+	Format      string `json:"format"`
+	Description string `json:"description,omitempty"`
+}

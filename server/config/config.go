@@ -41,6 +41,17 @@ type Config struct {
 	InitialManagementTokenFile string   `yaml:"initial_management_token_file"`
 	LogLevel                   string   `yaml:"log_level"`
 	Raft                       Raft     `yaml:"raft"`
+	Blobs                      Blobs    `yaml:"blobs"`
+}
+
+// Blobs tunes the replicated blob store.
+type Blobs struct {
+	// MaxSize bounds one upload in bytes (default 2 GiB).
+	MaxSize int64 `yaml:"max_size"`
+	// GCGrace is how long unreferenced blobs and stray files are kept (default 1h).
+	GCGrace time.Duration `yaml:"gc_grace"`
+	// RepairInterval is how often a server looks for blobs it lacks (default 5s).
+	RepairInterval time.Duration `yaml:"repair_interval"`
 }
 
 // Raft holds optional Raft tuning; zero values keep hashicorp/raft's defaults.
@@ -76,6 +87,7 @@ var keys = []struct{ flag, key, env, help string }{
 	{"join", "join", "SLIPWAY_JOIN", "comma-separated Raft addresses of other servers to form or join a cluster with"},
 	{"initial-management-token-file", "initial_management_token_file", "SLIPWAY_INITIAL_MANAGEMENT_TOKEN_FILE", "file holding the secret of the first management token, set at bootstrap"},
 	{"log-level", "log_level", "SLIPWAY_LOG_LEVEL", "debug, info, warn or error"},
+	{"max-bundle-size", "blobs.max_size", "SLIPWAY_MAX_BUNDLE_SIZE", "largest revision bundle or blob accepted, e.g. 2GiB or 500MiB"},
 }
 
 // RegisterFlags adds the server flags to fs, plus --config.
@@ -180,6 +192,12 @@ func (c *Config) set(key, v string) error {
 		c.InitialManagementTokenFile = v
 	case "log_level":
 		c.LogLevel = v
+	case "blobs.max_size":
+		n, err := ParseSize(v)
+		if err != nil {
+			return err
+		}
+		c.Blobs.MaxSize = n
 	}
 	return nil
 }
@@ -224,6 +242,12 @@ func (c *Config) Validate() error {
 		if _, err := ReadTokenFile(f); err != nil {
 			bad("initial-management-token-file", "initial_management_token_file", "%v", err)
 		}
+	}
+	if c.Blobs.MaxSize < 0 {
+		bad("max-bundle-size", "blobs.max_size", "must be positive")
+	}
+	if c.Blobs.GCGrace < 0 || c.Blobs.RepairInterval < 0 {
+		bad("config", "blobs.gc_grace, blobs.repair_interval", "must be positive durations")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -301,4 +325,26 @@ func (c *Config) Advertised(raftPort, httpPort int) (raftAddr, httpURL string) {
 		hh = rh
 	}
 	return net.JoinHostPort(rh, strconv.Itoa(raftPort)), "http://" + net.JoinHostPort(hh, strconv.Itoa(httpPort))
+}
+
+// ParseSize reads a byte size: a whole number of bytes, or one with a unit (KiB, MiB, GiB, TiB,
+// or KB, MB, GB, TB in powers of 1000).
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 2GiB, 500MiB or 1048576", s)
+	}
+	return n * mult, nil
 }

@@ -24,6 +24,7 @@ const (
 	Unavailable  Code = "unavailable"
 	Timeout      Code = "timeout"
 	Internal     Code = "internal_error"
+	NoSpace      Code = "insufficient_storage"
 )
 
 // Error is an error with a code.

@@ -32,14 +32,17 @@ import (
 type handler func(tx *state.Tx, index uint64, c *command.Command) (any, error)
 
 var handlers = map[command.Type]handler{
-	command.TypeNoop:         applyNoop,
-	command.TypeClusterInit:  applyClusterInit,
-	command.TypeNodeRegister: applyNodeRegister,
-	command.TypeACLBootstrap: applyACLBootstrap,
-	command.TypeTokenCreate:  applyTokenCreate,
-	command.TypeTokenRevoke:  applyTokenRevoke,
-	command.TypeAppCreate:    applyAppCreate,
-	command.TypeAppDelete:    applyAppDelete,
+	command.TypeNoop:           applyNoop,
+	command.TypeClusterInit:    applyClusterInit,
+	command.TypeNodeRegister:   applyNodeRegister,
+	command.TypeACLBootstrap:   applyACLBootstrap,
+	command.TypeTokenCreate:    applyTokenCreate,
+	command.TypeTokenRevoke:    applyTokenRevoke,
+	command.TypeAppCreate:      applyAppCreate,
+	command.TypeAppDelete:      applyAppDelete,
+	command.TypeBlobRegister:   applyBlobRegister,
+	command.TypeBlobDelete:     applyBlobDelete,
+	command.TypeRevisionCreate: applyRevisionCreate,
 }
 
 // FSM implements raft.BatchingFSM over a state.Store.

@@ -96,5 +96,8 @@ func applyAppDelete(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
 	if err := command.DecodePayload(c, &p); err != nil {
 		return nil, err
 	}
-	return nil, tx.DeleteApp(p.Name)
+	if err := tx.DeleteApp(p.Name); err != nil {
+		return nil, err
+	}
+	return nil, tx.DeleteRevisionsOfApp(p.Name)
 }

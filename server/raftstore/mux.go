@@ -27,6 +27,9 @@ type mux struct {
 	closed  chan struct{}
 	once    sync.Once
 	advAddr net.Addr
+
+	mu    sync.RWMutex
+	extra map[byte]func(net.Conn) // protocols other packages serve on this port
 }
 
 func newMux(ln net.Listener, adv net.Addr, log *slog.Logger, rpcConn func(net.Conn)) *mux {
@@ -71,6 +74,13 @@ func (m *mux) route(conn net.Conn) {
 	case protoRPC:
 		m.rpcConn(conn)
 	default:
+		m.mu.RLock()
+		h := m.extra[b[0]]
+		m.mu.RUnlock()
+		if h != nil {
+			h(conn)
+			return
+		}
 		m.log.Warn("closing connection with an unknown protocol byte", "remote", conn.RemoteAddr(), "byte", b[0])
 		_ = conn.Close()
 	}
@@ -114,4 +124,14 @@ func dialProto(addr string, proto byte, timeout time.Duration) (net.Conn, error)
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	return conn, nil
+}
+
+// handle serves connections that start with b with h.
+func (m *mux) handle(b byte, h func(net.Conn)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.extra == nil {
+		m.extra = map[byte]func(net.Conn){}
+	}
+	m.extra[b] = h
 }

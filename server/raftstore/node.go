@@ -577,3 +577,28 @@ func newID() string {
 	h := hex.EncodeToString(b[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
+
+// HandleProtocol serves connections to the Raft port whose first byte is b (other than Raft's
+// and the RPCs') with h, which owns the connection. It is how the blob store moves bytes between
+// servers on the port that already connects them.
+func (n *Node) HandleProtocol(b byte, h func(net.Conn)) {
+	if b == protoRaft || b == protoRPC {
+		panic("raftstore: protocol byte already in use")
+	}
+	n.mux.handle(b, h)
+}
+
+// Voters returns the ID and Raft address of every voter in the configuration.
+func (n *Node) Voters() ([]Server, error) {
+	servers, _, err := n.Configuration()
+	if err != nil {
+		return nil, err
+	}
+	var out []Server
+	for _, s := range servers {
+		if s.Voter {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}

@@ -26,7 +26,7 @@ var (
 	keyClusterID   = []byte("cluster_id")
 	keyAppliedIdx  = []byte("applied_index")
 	keyACLBoot     = []byte("acl_bootstrap_index")
-	allBuckets     = [][]byte{bucketMeta, bucketApps, bucketTokens, bucketTokenHash, bucketNodes, bucketRequests, bucketRequestsByTime}
+	allBuckets     = [][]byte{bucketMeta, bucketApps, bucketTokens, bucketTokenHash, bucketNodes, bucketRequests, bucketRequestsByTime, bucketBlobs, bucketBlobRefs, bucketRevisions, bucketRevisionByApp}
 	errNoMetaInNew = errors.New("not a slipway state file (no meta bucket)")
 )
 

@@ -1,0 +1,160 @@
+package api
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+
+	"github.com/google/uuid"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/pkg/bundle"
+	"github.com/slipwayhq/slipway/server/auth"
+	"github.com/slipwayhq/slipway/server/command"
+	"github.com/slipwayhq/slipway/server/fault"
+	"github.com/slipwayhq/slipway/server/state"
+)
+
+// Blobs is what the API needs from the blob store.
+type Blobs interface {
+	Upload(ctx context.Context, r io.Reader, wantSHA string, wantSize int64) (state.Blob, error)
+	Open(ctx context.Context, sha string) (*os.File, state.Blob, error)
+	MaxSize() int64
+}
+
+func revisionView(r state.Revision) pub.Revision {
+	return pub.Revision{ID: r.ID, App: r.App, SHA256: r.SHA256, Size: r.Size, Format: r.Format,
+		Description: r.Description, CreateTime: r.CreateTime, CreateIndex: r.CreateIndex}
+}
+
+// appExists checks the app locally and, if it is not there, once more after a consistent read
+// (it may have been created through another server a moment ago).
+func (s *Server) appExists(r *http.Request, name string) error {
+	get := func() error {
+		return s.cfg.State.View(func(tx *state.Tx) error { _, err := tx.GetApp(name); return err })
+	}
+	err := get()
+	if fault.CodeOf(err) != fault.NotFound {
+		return err
+	}
+	ctx, cancel := contextWithTimeout(r, s.cfg.WriteTimeout)
+	defer cancel()
+	if s.cfg.Cluster.ConsistentRead(ctx) != nil {
+		return err
+	}
+	return get()
+}
+
+// revisionPush streams a bundle into the blob store (a quorum of servers) and records a revision.
+// The body is the archive itself; nothing is buffered in memory.
+func (s *Server) revisionPush(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	app := r.PathValue("app")
+	if err := s.appExists(r, app); err != nil {
+		return err
+	}
+	desc := r.URL.Query().Get("description")
+	if len(desc) > state.MaxDescriptionLen {
+		return fault.New(fault.Invalid, "description is %d bytes; the limit is %d", len(desc), state.MaxDescriptionLen)
+	}
+	if max := s.cfg.Blobs.MaxSize(); r.ContentLength > max {
+		return fault.New(fault.TooLarge, "the bundle is %d bytes, over this cluster's %d byte limit (server flag --max-bundle-size)", r.ContentLength, max)
+	}
+	body := bufio.NewReaderSize(r.Body, 64<<10)
+	head, err := body.Peek(bundle.HeaderSize)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fault.New(fault.Invalid, "read bundle: %v", err)
+	}
+	format := bundle.Detect(head)
+	if format == bundle.Unknown {
+		return fault.New(fault.Invalid, "the upload is not a tar, tar.gz or zip archive: push a bundle folder or archive with slipway revision push")
+	}
+	blob, err := s.cfg.Blobs.Upload(r.Context(), body, r.Header.Get(pub.HeaderSHA256), r.ContentLength)
+	if err != nil {
+		return err
+	}
+	revID := uuid.NewString()
+	res, err := s.apply(r, id, command.TypeRevisionCreate, command.RevisionCreate{
+		ID: revID, App: app, SHA256: blob.SHA256, Size: blob.Size, Format: format.String(), Description: desc,
+	})
+	if err != nil {
+		return err
+	}
+	var rev state.Revision
+	if err := decodeData(res, &rev); err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if rev.ID != revID {
+		status = http.StatusOK // the app already had this content
+	}
+	writeJSON(w, status, revisionView(rev))
+	return nil
+}
+
+func (s *Server) revisionList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	if err := s.readBarrier(r); err != nil {
+		return err
+	}
+	app := r.PathValue("app")
+	out := pub.RevisionList{Revisions: []pub.Revision{}}
+	err := s.cfg.State.View(func(tx *state.Tx) error {
+		if _, err := tx.GetApp(app); err != nil {
+			return err
+		}
+		revs, err := tx.ListRevisions(app)
+		for _, rv := range revs {
+			out.Revisions = append(out.Revisions, revisionView(rv))
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) getRevision(r *http.Request) (state.Revision, error) {
+	var rev state.Revision
+	err := s.cfg.State.View(func(tx *state.Tx) error {
+		var err error
+		rev, err = tx.GetRevision(r.PathValue("id"))
+		return err
+	})
+	return rev, err
+}
+
+func (s *Server) revisionGet(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	if err := s.readBarrier(r); err != nil {
+		return err
+	}
+	rev, err := s.getRevision(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, revisionView(rev))
+	return nil
+}
+
+// revisionContent serves a revision's bundle with Range support, fetching it from a peer first
+// if this server does not hold it yet.
+func (s *Server) revisionContent(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	rev, err := s.getRevision(r)
+	if err != nil {
+		return err
+	}
+	f, blob, err := s.cfg.Blobs.Open(r.Context(), rev.SHA256)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("ETag", `"`+blob.SHA256+`"`)
+	w.Header().Set(pub.HeaderSHA256, blob.SHA256)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+rev.ID+`.`+rev.Format+`"`)
+	http.ServeContent(w, r, "", blob.CreateTime, f)
+	return nil
+}
