@@ -333,4 +333,3 @@ func progressWriter(p *progress) io.Writer {
 	}
 	return p
 }
-
