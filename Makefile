@@ -7,7 +7,7 @@ GOLANGCI := $(GOBIN)/golangci-lint
 GOLANGCI_VERSION := v2.15.0
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test test-short lint fuzz bench e2e clean tools
+.PHONY: all build run test test-short lint fuzz bench bench-blob e2e clean tools
 
 all: build
 
@@ -49,6 +49,10 @@ fuzz:
 ## bench: Raft throughput on a 3-node loopback cluster
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3s -timeout 30m ./server/...
+
+## bench-blob: 1 GiB upload/download on a 3-node cluster of real processes, next to cp
+bench-blob: build
+	scripts/bench-blob.sh
 
 ## e2e: slow end-to-end scenarios with real processes
 e2e: build

@@ -117,14 +117,28 @@ func (s *Server) revisionList(w http.ResponseWriter, r *http.Request, _ *auth.Id
 	return nil
 }
 
+// getRevision reads the revision named in the path. One this server has not heard of yet is
+// looked up again after a consistent read: it may have been pushed through another server a
+// moment ago, and whoever was told its ID must be able to fetch it from any server.
 func (s *Server) getRevision(r *http.Request) (state.Revision, error) {
 	var rev state.Revision
-	err := s.cfg.State.View(func(tx *state.Tx) error {
-		var err error
-		rev, err = tx.GetRevision(r.PathValue("id"))
-		return err
-	})
-	return rev, err
+	get := func() error {
+		return s.cfg.State.View(func(tx *state.Tx) error {
+			var err error
+			rev, err = tx.GetRevision(r.PathValue("id"))
+			return err
+		})
+	}
+	err := get()
+	if fault.CodeOf(err) != fault.NotFound {
+		return rev, err
+	}
+	ctx, cancel := contextWithTimeout(r, s.cfg.WriteTimeout)
+	defer cancel()
+	if s.cfg.Cluster.ConsistentRead(ctx) != nil {
+		return rev, err
+	}
+	return rev, get()
 }
 
 func (s *Server) revisionGet(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
