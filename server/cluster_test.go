@@ -70,7 +70,12 @@ func TestLeaderKilledDuringConcurrentWrites(t *testing.T) {
 	leader := c.WaitLeader()
 	clients := make([]*api.Client, c.Len())
 	for i := range clients {
-		clients[i] = c.Client(i)
+		// Requests to the killed server end with "outcome unknown" once this bound passes.
+		cl, err := api.NewClient(api.Config{Address: c.URL(i), Token: testutil.ManagementToken, RetryFor: 3 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients[i] = cl
 	}
 
 	const writes = 200

@@ -83,16 +83,16 @@ func (c *Client) RevisionDownload(ctx context.Context, id string, offset int64) 
 		return nil, &transportError{err: err, addr: c.base.Host}
 	}
 	d := &Download{Body: resp.Body, SHA256: resp.Header.Get(HeaderSHA256)}
-	switch {
-	case resp.StatusCode == http.StatusOK:
+	switch resp.StatusCode {
+	case http.StatusOK:
 		d.Size = resp.ContentLength
-	case resp.StatusCode == http.StatusPartialContent:
+	case http.StatusPartialContent:
 		d.Offset = offset
 		// Content-Range: bytes START-END/SIZE
 		if i := strings.LastIndexByte(resp.Header.Get("Content-Range"), '/'); i >= 0 {
 			d.Size, _ = strconv.ParseInt(resp.Header.Get("Content-Range")[i+1:], 10, 64)
 		}
-	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+	case http.StatusRequestedRangeNotSatisfiable:
 		_ = resp.Body.Close()
 		return nil, &Error{Status: resp.StatusCode, Code: CodeBadRequest, Message: fmt.Sprintf("cannot resume at byte %d: the partial file is longer than the revision; delete it and download again", offset)}
 	default:

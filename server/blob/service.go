@@ -175,7 +175,7 @@ func (s *Service) replicate(ctx context.Context, sha string) error {
 		if have >= need {
 			go func(left int) { // let the remaining pushes finish, then release their context
 				for ; left > 0; left-- {
-					<-results
+					_ = <-results
 				}
 				cancel()
 			}(len(peers) - received)
