@@ -175,7 +175,9 @@ func (s *Service) replicate(ctx context.Context, sha string) error {
 		if have >= need {
 			go func(left int) { // let the remaining pushes finish, then release their context
 				for ; left > 0; left-- {
-					_ = <-results
+					if err := <-results; err != nil {
+						s.log.Info("background push failed; the peer's repair loop will fetch the blob", "sha256", sha, "error", err)
+					}
 				}
 				cancel()
 			}(len(peers) - received)
