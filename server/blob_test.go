@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -139,7 +140,7 @@ func TestRevisionPushSurvivesLeaderLoss(t *testing.T) {
 			t.Fatalf("node %d: first revision not byte-identical (%d bytes, %v)", i, len(got), err)
 		}
 	}
-	list, err := c.Client(f).RevisionList(ctx, "web", &api.QueryOptions{Consistent: true})
+	list, err := c.Client(c.Running()[0]).RevisionList(ctx, "web", &api.QueryOptions{Consistent: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,4 +334,41 @@ func TestUnreferencedBlobsAreCollected(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestFullDiskRefusesUploadCleanly puts a server's blob store on a 4 MiB tmpfs: an upload that
+// does not fit fails with insufficient_storage, leaves nothing half-written, and the server keeps
+// serving. It needs root to mount; elsewhere it is skipped.
+func TestFullDiskRefusesUploadCleanly(t *testing.T) {
+	mnt := t.TempDir()
+	if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).Run(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (%v); run as root to test a full disk", err)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", mnt).Run() })
+	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(_ int, cfg *config.Config) {
+		cfg.DataDir = filepath.Join(mnt, "data")
+	}})
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.AppCreate(ctx, api.AppCreateRequest{Name: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := push(t, cl, "web", makeBundle(t, 8<<20))
+	if api.ErrorCode(err) != api.CodeNoSpace || !strings.Contains(err.Error(), "disk is full") {
+		t.Fatalf("want insufficient_storage saying the disk is full, got %v", err)
+	}
+	if left := tmpFiles(t, c, 0); len(left) > 0 {
+		t.Fatalf("temporary files left: %v", left)
+	}
+	l, err := cl.RevisionList(ctx, "web", nil)
+	if err != nil || len(l.Revisions) != 0 {
+		t.Fatalf("revisions after a failed push: %+v %v", l, err)
+	}
+	// The server keeps working: a small bundle still fits, and writes go on.
+	if _, _, err := push(t, cl, "web", makeBundle(t, 64<<10)); err != nil {
+		t.Fatalf("small push after a full-disk failure: %v", err)
+	}
+	if _, err := cl.AppCreate(ctx, api.AppCreateRequest{Name: "after"}); err != nil {
+		t.Fatal(err)
+	}
 }

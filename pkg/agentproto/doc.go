@@ -1,0 +1,52 @@
+// Package agentproto is the one contract between the control plane and slipway-agent. Both sides
+// import it; it imports neither. Read this comment before changing either side.
+//
+// # Identity
+//
+// An operator issues a registration token (`slipway host token create`). On its first start
+// the agent makes its own host ID (a UUID) and secret (32 random bytes), keeps them in its state
+// folder (mode 0600), and calls
+//
+//	POST /v1/agent/register   Authorization: Bearer <registration token>   body: Register
+//
+// The server stores the host with a hash of the secret and answers RegisterReply. Registering
+// again with the same host ID and secret is idempotent (same host, tags updated); the same ID with
+// another secret is refused (409). From then on the agent authenticates with its host secret,
+// which lets it act only as that host: it receives only its own work and can report only on it.
+//
+// # Session
+//
+// The agent keeps one outbound websocket to any server:
+//
+//	GET /v1/agent/session     Authorization: Bearer <host secret>   (checked before the upgrade)
+//
+// Every message is one JSON text frame holding an Envelope. On connect the server sends Hello
+// (the heartbeat interval and every server's URL, so the agent can fail over). The agent sends
+// Heartbeat every interval; a server that hears nothing for three intervals closes the
+// session. The agent reconnects with jittered exponential backoff (0.5 s doubling to 30 s),
+// trying every known server in turn.
+//
+// # Work
+//
+// Server → agent: Run starts a deployment on this host; Cancel stops one. Commands are pushed as
+// soon as they exist and pushed again on every new session until the agent has reported the
+// deployment finished, so a command is delivered at least once whichever server or leader the
+// agent talks to. The agent runs a deployment ID once: a Run it already ran or is running is not
+// started again (a finished one is reported again).
+//
+// Agent → server: Event (a lifecycle event started or finished, and the deployment's end) and
+// Log (batched output lines). Each carries a per-deployment sequence number that only grows. The
+// server acknowledges with Ack{DeploymentID, Seq} once the report is committed to the replicated
+// state; the agent keeps unacknowledged reports on disk and sends them again, in order, on the
+// next session. The server ignores reports at or below the highest sequence it has committed, so
+// a resend never applies twice.
+//
+// # Cancellation and loss
+//
+// Cancel means: kill the running script's process group (SIGTERM, then SIGKILL after a grace),
+// run no further events, report the running event failed with ResultCancelled and the
+// deployment failed. An agent killed mid-script reports that event failed with
+// ResultAgentRestarted when it starts again. A host whose session is silent for longer than the
+// host timeout (default 60 s) has its in-flight deployments failed by the leader; a report that
+// arrives later for a deployment already failed is acknowledged and ignored.
+package agentproto
