@@ -25,6 +25,7 @@ import (
 	"github.com/slipwayhq/slipway/server/config"
 	"github.com/slipwayhq/slipway/server/fault"
 	"github.com/slipwayhq/slipway/server/raftstore"
+	"github.com/slipwayhq/slipway/server/session"
 	"github.com/slipwayhq/slipway/server/state"
 )
 
@@ -39,6 +40,7 @@ type Server struct {
 	raftAddr string
 	done     chan struct{}
 	blobs    *blob.Service
+	hub      *session.Hub
 	stopBG   context.CancelFunc
 	bgDone   chan struct{}
 }
@@ -95,10 +97,18 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	node.HandleProtocol(blob.Proto, s.blobs.ServeConn)
 	bg, stopBG := context.WithCancel(context.Background())
 	s.stopBG, s.bgDone = stopBG, make(chan struct{})
-	go func() { defer close(s.bgDone); s.blobs.Run(bg) }()
+	s.hub = session.New(session.Config{Heartbeat: cfg.Agents.Heartbeat, HostTimeout: cfg.Agents.HostTimeout,
+		Logger: log.With("component", "agents")}, node, node.State())
+	go func() {
+		defer close(s.bgDone)
+		done := make(chan struct{})
+		go func() { defer close(done); s.hub.Run(bg) }()
+		s.blobs.Run(bg)
+		<-done
+	}()
 	s.http = &http.Server{
-		Handler: api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs,
-			Logger: log.With("component", "api"), Registry: reg}),
+		Handler: api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub,
+			HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

@@ -1,19 +1,19 @@
-// Command slipway-agent is the host agent. This release ships only its version command; the
-// service, session and deployment lifecycle arrive with the agent milestone.
+// Command slipway-agent is Slipway's host agent: it installs itself as an operating-system
+// service and runs deployments on its host. The command line lives in agent/service.
 package main
 
 import (
-	"fmt"
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
-	"github.com/slipwayhq/slipway/internal/version"
+	"github.com/slipwayhq/slipway/agent/service"
 )
 
 func main() {
-	if len(os.Args) == 2 && (os.Args[1] == "version" || os.Args[1] == "--version") {
-		fmt.Printf("slipway-agent %s (%s)\n", version.Version, version.Commit())
-		return
-	}
-	fmt.Fprintln(os.Stderr, "slipway-agent: only 'version' is available in this release; the agent service is not built yet")
-	os.Exit(2)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := service.Execute(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

@@ -22,8 +22,8 @@
 //
 // Every message is one JSON text frame holding an Envelope. On connect the server sends Hello
 // (the heartbeat interval and every server's URL, so the agent can fail over). The agent sends
-// Heartbeat every interval; a server that hears nothing for three intervals closes the
-// session. The agent reconnects with jittered exponential backoff (0.5 s doubling to 30 s),
+// Heartbeat every interval and the server answers each with one; either side that hears nothing
+// for three intervals closes the session. The agent reconnects with jittered exponential backoff (0.5 s doubling to 30 s),
 // trying every known server in turn.
 //
 // # Work

@@ -160,15 +160,5 @@ func (s *Server) revisionContent(w http.ResponseWriter, r *http.Request, _ *auth
 	if err != nil {
 		return err
 	}
-	f, blob, err := s.cfg.Blobs.Open(r.Context(), rev.SHA256)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = f.Close() }()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("ETag", `"`+blob.SHA256+`"`)
-	w.Header().Set(pub.HeaderSHA256, blob.SHA256)
-	w.Header().Set("Content-Disposition", `attachment; filename="`+rev.ID+`.`+rev.Format+`"`)
-	http.ServeContent(w, r, "", blob.CreateTime, f)
-	return nil
+	return s.serveBlob(w, r, rev.SHA256, rev.ID+"."+rev.Format)
 }

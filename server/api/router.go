@@ -6,9 +6,12 @@
 package api
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -34,6 +37,8 @@ type Cluster interface {
 	RemoveServer(id string) error
 	SnapshotSave(ctx context.Context, w io.Writer) error
 	SnapshotRestore(ctx context.Context, r io.Reader) error
+	AppliedIndex() uint64
+	WaitApplied(ctx context.Context, index uint64) error
 }
 
 // Config configures the handler.
@@ -41,8 +46,11 @@ type Config struct {
 	Cluster  Cluster
 	State    auth.Reader
 	Blobs    Blobs
-	Logger   *slog.Logger
-	Registry *prometheus.Registry // served at /metrics
+	Sessions Sessions
+	// HostTimeout is how long a host may be unheard of and still count as online (default 60 s).
+	HostTimeout time.Duration
+	Logger      *slog.Logger
+	Registry    *prometheus.Registry // served at /metrics
 	// MaxBodyBytes bounds JSON request bodies (default 1 MiB).
 	MaxBodyBytes int64
 	// MaxSnapshotBytes bounds snapshot uploads (default 8 GiB).
@@ -57,9 +65,11 @@ type Config struct {
 type access int
 
 const (
-	public     access = iota // no token
-	anyToken                 // any valid token
-	management               // a management token
+	public       access = iota // no token
+	anyToken                   // any valid token
+	management                 // a management token
+	hostSecret                 // an agent's host secret: acts only as that host
+	registration               // a registration token: may only register a host
 )
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error
@@ -90,6 +100,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.HostTimeout == 0 {
+		cfg.HostTimeout = 60 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -142,6 +155,19 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/apps/{app}/revisions", anyToken, s.revisionList},
 		{"GET", "/v1/revisions/{id}", anyToken, s.revisionGet},
 		{"GET", "/v1/revisions/{id}/content", anyToken, s.revisionContent},
+		{"POST", "/v1/host-tokens", management, s.hostTokenCreate},
+		{"GET", "/v1/hosts", anyToken, s.hostList},
+		{"GET", "/v1/hosts/{name}", anyToken, s.hostGet},
+		{"DELETE", "/v1/hosts/{name}", management, s.hostDelete},
+		{"PATCH", "/v1/hosts/{name}/tags", management, s.hostTag},
+		{"POST", "/v1/agent/register", registration, s.agentRegister},
+		{"GET", "/v1/agent/session", hostSecret, s.agentSession},
+		{"GET", "/v1/agent/deployments/{id}/bundle", hostSecret, s.agentBundle},
+		{"POST", "/v1/deployments", management, s.deploymentCreate},
+		{"GET", "/v1/deployments", anyToken, s.deploymentList},
+		{"GET", "/v1/deployments/{id}", anyToken, s.deploymentGet},
+		{"GET", "/v1/deployments/{id}/logs", anyToken, s.deploymentLogs},
+		{"GET", "/v1/deployments/{id}/watch", anyToken, s.deploymentWatch},
 	}
 }
 
@@ -164,6 +190,18 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 		w.code = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// Hijack lets websocket upgrades take over the connection.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("connection cannot be taken over")
+	}
+	if w.code == 0 {
+		w.code = http.StatusSwitchingProtocols
+	}
+	return h.Hijack()
 }
 
 // Flush lets streamed answers (snapshots) reach the client as they are written.
@@ -189,17 +227,22 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		}()
 		var id *auth.Identity
-		if rt.access != public {
-			var err error
+		var err error
+		switch rt.access {
+		case hostSecret:
+			id, err = auth.ResolveHost(s.cfg.State, bearer(r))
+		case registration:
+			id, err = auth.ResolveRegistration(s.cfg.State, bearer(r), s.cfg.Now())
+		case anyToken, management:
 			id, err = auth.Resolve(s.cfg.State, bearer(r), s.cfg.Now())
-			if err != nil {
-				writeError(sw, err)
-				return
-			}
-			if rt.access == management && !id.Management() {
-				writeError(sw, fault.New(fault.Forbidden, "%s needs a management token; token %q is a %s token", name, id.Token.Name, id.Token.Type))
-				return
-			}
+		}
+		if err != nil {
+			writeError(sw, err)
+			return
+		}
+		if rt.access == management && !id.Management() {
+			writeError(sw, fault.New(fault.Forbidden, "%s needs a management token; token %q is a %s token", name, id.Token.Name, id.Token.Type))
+			return
 		}
 		if err := rt.handle(sw, r, id); err != nil {
 			if sw.code != 0 {

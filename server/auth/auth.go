@@ -32,13 +32,54 @@ func HashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Identity is who a request acts as.
+// Identity is who a request acts as: a person or program with an API token, an agent acting as
+// its host, or an agent registering with a registration token.
 type Identity struct {
-	Token state.Token
+	Token     state.Token
+	Host      *state.Host      // set for host-secret requests
+	HostToken *state.HostToken // set for registration requests
+}
+
+// ResolveHost finds the host a presented host secret belongs to.
+func ResolveHost(r Reader, secret string) (*Identity, error) {
+	secret = strings.TrimSpace(secret)
+	if secret == "" {
+		return nil, fault.New(fault.Unauthorized, "this endpoint is for agents: it needs the host secret")
+	}
+	var h state.Host
+	err := r.View(func(tx *state.Tx) error {
+		var err error
+		h, err = tx.HostBySecretHash(HashSecret(secret))
+		return err
+	})
+	if err != nil {
+		return nil, fault.New(fault.Unauthorized, "the host secret is not valid (unknown, or the host was deleted): re-register the agent with a new registration token")
+	}
+	return &Identity{Host: &h}, nil
+}
+
+// ResolveRegistration finds the registration token a presented secret belongs to.
+func ResolveRegistration(r Reader, secret string, now time.Time) (*Identity, error) {
+	secret = strings.TrimSpace(secret)
+	if secret == "" {
+		return nil, fault.New(fault.Unauthorized, "registration needs a registration token: slipway host token create")
+	}
+	var ht state.HostToken
+	err := r.View(func(tx *state.Tx) error {
+		var err error
+		ht, err = tx.HostTokenBySecretHash(HashSecret(secret))
+		return err
+	})
+	if err != nil || (ht.ExpirationTime != nil && !now.Before(*ht.ExpirationTime)) {
+		return nil, fault.New(fault.Unauthorized, "the registration token is not valid (unknown or expired): create one with slipway host token create")
+	}
+	return &Identity{HostToken: &ht}, nil
 }
 
 // Management reports whether the identity may do everything.
-func (id *Identity) Management() bool { return id.Token.Type == api.TokenTypeManagement }
+func (id *Identity) Management() bool {
+	return id.Host == nil && id.HostToken == nil && id.Token.Type == api.TokenTypeManagement
+}
 
 // Reader is the read access to the state that Resolve needs.
 type Reader interface {

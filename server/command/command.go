@@ -31,37 +31,53 @@ type Type uint16
 
 // Command types.
 const (
-	TypeBatch          Type = 1
-	TypeClusterInit    Type = 2
-	TypeNodeRegister   Type = 3
-	TypeNoop           Type = 4
-	TypeACLBootstrap   Type = 10
-	TypeTokenCreate    Type = 11
-	TypeTokenRevoke    Type = 12
-	TypeAppCreate      Type = 20
-	TypeAppDelete      Type = 21
-	TypeBlobRegister   Type = 30
-	TypeBlobDelete     Type = 31
-	TypeRevisionCreate Type = 40
-	codecVersion       byte = 1
-	MaxEncodedSize          = 4 << 20 // a single command; blobs never go through the log
-	MaxBatchLen             = 4096
-	maxRequestIDLen         = 128
+	TypeBatch              Type = 1
+	TypeClusterInit        Type = 2
+	TypeNodeRegister       Type = 3
+	TypeNoop               Type = 4
+	TypeACLBootstrap       Type = 10
+	TypeTokenCreate        Type = 11
+	TypeTokenRevoke        Type = 12
+	TypeAppCreate          Type = 20
+	TypeAppDelete          Type = 21
+	TypeBlobRegister       Type = 30
+	TypeBlobDelete         Type = 31
+	TypeRevisionCreate     Type = 40
+	TypeHostTokenCreate    Type = 50
+	TypeHostRegister       Type = 51
+	TypeHostDelete         Type = 52
+	TypeHostTag            Type = 53
+	TypeHostStatus         Type = 54
+	TypeDeploymentCreate   Type = 60
+	TypeDeploymentReport   Type = 61
+	TypeDeploymentFailHost Type = 62
+	codecVersion           byte = 1
+	MaxEncodedSize              = 4 << 20 // a single command; blobs never go through the log
+	MaxBatchLen                 = 4096
+	maxRequestIDLen             = 128
 )
 
 var typeNames = map[Type]string{
-	TypeBatch:          "batch",
-	TypeClusterInit:    "cluster.init",
-	TypeNodeRegister:   "node.register",
-	TypeNoop:           "noop",
-	TypeACLBootstrap:   "acl.bootstrap",
-	TypeTokenCreate:    "token.create",
-	TypeTokenRevoke:    "token.revoke",
-	TypeAppCreate:      "app.create",
-	TypeAppDelete:      "app.delete",
-	TypeBlobRegister:   "blob.register",
-	TypeBlobDelete:     "blob.delete",
-	TypeRevisionCreate: "revision.create",
+	TypeBatch:              "batch",
+	TypeClusterInit:        "cluster.init",
+	TypeNodeRegister:       "node.register",
+	TypeNoop:               "noop",
+	TypeACLBootstrap:       "acl.bootstrap",
+	TypeTokenCreate:        "token.create",
+	TypeTokenRevoke:        "token.revoke",
+	TypeAppCreate:          "app.create",
+	TypeAppDelete:          "app.delete",
+	TypeBlobRegister:       "blob.register",
+	TypeBlobDelete:         "blob.delete",
+	TypeRevisionCreate:     "revision.create",
+	TypeHostTokenCreate:    "host_token.create",
+	TypeHostRegister:       "host.register",
+	TypeHostDelete:         "host.delete",
+	TypeHostTag:            "host.tag",
+	TypeHostStatus:         "host.status",
+	TypeDeploymentCreate:   "deployment.create",
+	TypeDeploymentReport:   "deployment.report",
+	TypeDeploymentFailHost: "deployment.fail_host",
 }
 
 // schemaVersions is the newest payload schema each type's decoder understands.
@@ -69,6 +85,8 @@ var schemaVersions = map[Type]uint8{
 	TypeBatch: 1, TypeClusterInit: 1, TypeNodeRegister: 1, TypeNoop: 1, TypeACLBootstrap: 1,
 	TypeTokenCreate: 1, TypeTokenRevoke: 1, TypeAppCreate: 1, TypeAppDelete: 1,
 	TypeBlobRegister: 1, TypeBlobDelete: 1, TypeRevisionCreate: 1,
+	TypeHostTokenCreate: 1, TypeHostRegister: 1, TypeHostDelete: 1, TypeHostTag: 1, TypeHostStatus: 1,
+	TypeDeploymentCreate: 1, TypeDeploymentReport: 1, TypeDeploymentFailHost: 1,
 }
 
 func (t Type) String() string {

@@ -1,5 +1,7 @@
 package command
 
+import "github.com/slipwayhq/slipway/pkg/agentproto"
+
 // ClusterInit sets the cluster's identity once; later ones are refused.
 type ClusterInit struct {
 	ClusterID string `json:"cluster_id"`
@@ -73,4 +75,68 @@ type RevisionCreate struct {
 	Size        int64  `json:"size"`
 	Format      string `json:"format"`
 	Description string `json:"description,omitempty"`
+}
+
+// HostTokenCreate creates a registration token.
+type HostTokenCreate struct {
+	AccessorID     string            `json:"accessor_id"`
+	SecretHash     string            `json:"secret_hash"`
+	Tags           map[string]string `json:"tags,omitempty"`
+	ExpirationTime int64             `json:"expiration_time,omitempty"`
+}
+
+// HostRegister registers (or re-registers) a host.
+type HostRegister struct {
+	HostID       string            `json:"host_id"`
+	SecretHash   string            `json:"secret_hash"`
+	Name         string            `json:"name"`
+	Tags         map[string]string `json:"tags,omitempty"`
+	Hostname     string            `json:"hostname"`
+	OS           string            `json:"os"`
+	Arch         string            `json:"arch"`
+	AgentVersion string            `json:"agent_version"`
+}
+
+// HostDelete removes a host.
+type HostDelete struct {
+	HostID string `json:"host_id"`
+}
+
+// HostTag sets and removes tags on a host.
+type HostTag struct {
+	HostID string            `json:"host_id"`
+	Set    map[string]string `json:"set,omitempty"`
+	Remove []string          `json:"remove,omitempty"`
+}
+
+// HostStatus records a host's session: which server holds it (Online) or that it ended.
+type HostStatus struct {
+	HostID  string `json:"host_id"`
+	Server  string `json:"server"`
+	Online  bool   `json:"online"`
+	Address string `json:"address,omitempty"`
+}
+
+// DeploymentCreate creates a deployment of a revision to hosts.
+type DeploymentCreate struct {
+	ID                            string   `json:"id"`
+	App                           string   `json:"app"`
+	RevisionID                    string   `json:"revision_id"`
+	HostIDs                       []string `json:"host_ids"`
+	IgnoreApplicationStopFailures bool     `json:"ignore_application_stop_failures,omitempty"`
+}
+
+// DeploymentReport carries an agent's reports on one deployment, in sequence order.
+type DeploymentReport struct {
+	DeploymentID string             `json:"deployment_id"`
+	HostID       string             `json:"host_id"`
+	Events       []agentproto.Event `json:"events,omitempty"`
+	Logs         []agentproto.Log   `json:"logs,omitempty"`
+}
+
+// DeploymentFailHost fails a host's part of a deployment (the host went silent).
+type DeploymentFailHost struct {
+	DeploymentID string `json:"deployment_id"`
+	HostID       string `json:"host_id"`
+	Reason       string `json:"reason"`
 }

@@ -42,6 +42,16 @@ type Config struct {
 	LogLevel                   string   `yaml:"log_level"`
 	Raft                       Raft     `yaml:"raft"`
 	Blobs                      Blobs    `yaml:"blobs"`
+	Agents                     Agents   `yaml:"agents"`
+}
+
+// Agents tunes agent sessions.
+type Agents struct {
+	// Heartbeat is how often agents send heartbeats (default 10s).
+	Heartbeat time.Duration `yaml:"heartbeat"`
+	// HostTimeout is how long a host may be silent before its in-flight deployments fail
+	// (default 60s).
+	HostTimeout time.Duration `yaml:"host_timeout"`
 }
 
 // Blobs tunes the replicated blob store.
@@ -245,6 +255,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Blobs.MaxSize < 0 {
 		bad("max-bundle-size", "blobs.max_size", "must be positive")
+	}
+	if c.Agents.Heartbeat < 0 || c.Agents.HostTimeout < 0 || (c.Agents.HostTimeout > 0 && c.Agents.Heartbeat > 0 && c.Agents.HostTimeout < 3*c.Agents.Heartbeat) {
+		bad("config", "agents.heartbeat, agents.host_timeout", "must be positive, with host_timeout at least three heartbeats")
 	}
 	if c.Blobs.GCGrace < 0 || c.Blobs.RepairInterval < 0 {
 		bad("config", "blobs.gc_grace, blobs.repair_interval", "must be positive durations")

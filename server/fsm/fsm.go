@@ -32,17 +32,25 @@ import (
 type handler func(tx *state.Tx, index uint64, c *command.Command) (any, error)
 
 var handlers = map[command.Type]handler{
-	command.TypeNoop:           applyNoop,
-	command.TypeClusterInit:    applyClusterInit,
-	command.TypeNodeRegister:   applyNodeRegister,
-	command.TypeACLBootstrap:   applyACLBootstrap,
-	command.TypeTokenCreate:    applyTokenCreate,
-	command.TypeTokenRevoke:    applyTokenRevoke,
-	command.TypeAppCreate:      applyAppCreate,
-	command.TypeAppDelete:      applyAppDelete,
-	command.TypeBlobRegister:   applyBlobRegister,
-	command.TypeBlobDelete:     applyBlobDelete,
-	command.TypeRevisionCreate: applyRevisionCreate,
+	command.TypeNoop:               applyNoop,
+	command.TypeClusterInit:        applyClusterInit,
+	command.TypeNodeRegister:       applyNodeRegister,
+	command.TypeACLBootstrap:       applyACLBootstrap,
+	command.TypeTokenCreate:        applyTokenCreate,
+	command.TypeTokenRevoke:        applyTokenRevoke,
+	command.TypeAppCreate:          applyAppCreate,
+	command.TypeAppDelete:          applyAppDelete,
+	command.TypeBlobRegister:       applyBlobRegister,
+	command.TypeBlobDelete:         applyBlobDelete,
+	command.TypeRevisionCreate:     applyRevisionCreate,
+	command.TypeHostTokenCreate:    applyHostTokenCreate,
+	command.TypeHostRegister:       applyHostRegister,
+	command.TypeHostDelete:         applyHostDelete,
+	command.TypeHostTag:            applyHostTag,
+	command.TypeHostStatus:         applyHostStatus,
+	command.TypeDeploymentCreate:   applyDeploymentCreate,
+	command.TypeDeploymentReport:   applyDeploymentReport,
+	command.TypeDeploymentFailHost: applyDeploymentFailHost,
 }
 
 // FSM implements raft.BatchingFSM over a state.Store.

@@ -602,3 +602,11 @@ func (n *Node) Voters() ([]Server, error) {
 	}
 	return out, nil
 }
+
+// AppliedIndex is the index of the last log entry reflected in this node's state.
+func (n *Node) AppliedIndex() uint64 { return n.fsm.AppliedIndex() }
+
+// WaitApplied blocks until this node's state reflects index, or ctx ends.
+func (n *Node) WaitApplied(ctx context.Context, index uint64) error {
+	return n.fsm.WaitApplied(ctx, index)
+}

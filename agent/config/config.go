@@ -1,0 +1,158 @@
+// Package config is slipway-agent's configuration.
+//
+// The configuration the agent runs with is built in one order, each layer replacing the fields
+// the previous one set:
+//
+//	defaults → YAML file (--config) → SLIPWAY_AGENT_* environment → flags → Validate
+//
+// Every setting has one YAML key, one flag and one environment variable (see the table in
+// fields.go); errors name all three so an operator can fix whichever they used. A layer that
+// sets a list or map (servers, tags) replaces it whole rather than merging. A layer that sets
+// either registration_token or registration_token_file replaces both, so a token file given on
+// the command line wins over a token written in the file.
+//
+// Every error this package returns for a bad configuration wraps ErrInvalid; the agent exits
+// with its own code for it so that a service manager does not restart-loop on a broken file.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// ErrInvalid is wrapped by every error that means the configuration itself is wrong (a bad file,
+// value, flag or environment variable) rather than something that a restart might fix.
+var ErrInvalid = errors.New("invalid agent configuration")
+
+// Defaults that do not depend on the host.
+const (
+	DefaultLogLevel     = "info"
+	DefaultMaxRevisions = 5
+)
+
+// Config is the agent's configuration. The YAML keys are the file format of agent.yaml.
+type Config struct {
+	// Servers are the control plane's HTTP(S) URLs; the agent dials any of them and learns the
+	// rest from the server.
+	Servers []string `yaml:"servers,omitempty"`
+	// RegistrationToken is traded once for the host's own identity, which is then kept in
+	// DataDir. After a token file has been read, it holds the file's content.
+	RegistrationToken string `yaml:"registration_token,omitempty"`
+	// RegistrationTokenFile names a file holding the registration token (a secret kept out of
+	// this file and out of the process's arguments).
+	RegistrationTokenFile string `yaml:"registration_token_file,omitempty"`
+	// Name is the host's name in Slipway; the hostname by default.
+	Name string `yaml:"name,omitempty"`
+	// Tags select the host into deployment groups.
+	Tags map[string]string `yaml:"tags,omitempty"`
+	// DataDir holds the agent's identity, state and deployment archives.
+	DataDir string `yaml:"data_dir,omitempty"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level,omitempty"`
+	// MaxRevisions is how many deployment archives the agent keeps per deployment group.
+	MaxRevisions int `yaml:"max_revisions,omitempty"`
+}
+
+// Default returns the built-in defaults: the host's name, the platform's data folder, info
+// logging and five kept revisions. It has no servers and no token.
+func Default() Config {
+	name, _ := os.Hostname()
+	return Config{
+		Name:         name,
+		DataDir:      DefaultDataDir(runtime.GOOS),
+		LogLevel:     DefaultLogLevel,
+		MaxRevisions: DefaultMaxRevisions,
+	}
+}
+
+// DefaultDataDir is where the agent keeps its state on goos.
+func DefaultDataDir(goos string) string {
+	if goos == "windows" {
+		base := os.Getenv("ProgramData")
+		if base == "" {
+			base = `C:\ProgramData`
+		}
+		return filepath.Join(base, "Slipway", "agent")
+	}
+	return "/var/lib/slipway-agent"
+}
+
+// Merge returns base with every field that a layer in over sets replacing base's, in order.
+func Merge(base Config, over ...Config) Config {
+	c := base
+	for _, o := range over {
+		if o.Servers != nil {
+			c.Servers = append([]string(nil), o.Servers...)
+		}
+		if o.RegistrationToken != "" || o.RegistrationTokenFile != "" {
+			c.RegistrationToken, c.RegistrationTokenFile = o.RegistrationToken, o.RegistrationTokenFile
+		}
+		if o.Name != "" {
+			c.Name = o.Name
+		}
+		if o.Tags != nil {
+			c.Tags = make(map[string]string, len(o.Tags))
+			for k, v := range o.Tags {
+				c.Tags[k] = v
+			}
+		}
+		if o.DataDir != "" {
+			c.DataDir = o.DataDir
+		}
+		if o.LogLevel != "" {
+			c.LogLevel = o.LogLevel
+		}
+		if o.MaxRevisions != 0 {
+			c.MaxRevisions = o.MaxRevisions
+		}
+	}
+	return c
+}
+
+// Load builds the configuration the agent runs with: Default, then the YAML file at path (none
+// when path is ""), then the SLIPWAY_AGENT_* environment, then flags (the fields set on the
+// command line, see Flags.Config), then the registration token file is read and Validate runs.
+// Every error wraps ErrInvalid.
+func Load(path string, flags Config) (Config, error) {
+	layers := []Config{}
+	if path != "" {
+		file, err := ReadFile(path)
+		if err != nil {
+			return Config{}, err
+		}
+		layers = append(layers, file)
+	}
+	env, err := FromEnv(os.LookupEnv)
+	if err != nil {
+		return Config{}, err
+	}
+	c := Merge(Default(), append(layers, env, flags)...)
+	if err := c.ReadTokenFile(); err != nil {
+		return Config{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// ReadTokenFile replaces RegistrationToken with the content of RegistrationTokenFile (surrounding
+// white space trimmed) when a file is named. RegistrationTokenFile is kept.
+func (c *Config) ReadTokenFile() error {
+	if c.RegistrationTokenFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(c.RegistrationTokenFile)
+	if err != nil {
+		return fieldErr(keyTokenFile, "cannot read: %v", err)
+	}
+	tok := string(bytes.TrimSpace(b))
+	if tok == "" {
+		return fieldErr(keyTokenFile, "%s is empty", c.RegistrationTokenFile)
+	}
+	c.RegistrationToken = tok
+	return nil
+}

@@ -1,0 +1,70 @@
+package config
+
+import (
+	"strconv"
+	"strings"
+)
+
+// FromEnv reads the SLIPWAY_AGENT_* variables through lookup (os.LookupEnv in the agent; tests
+// pass a map). A variable that is unset or empty sets nothing. Lists are comma-separated:
+//
+//	SLIPWAY_AGENT_SERVERS=https://a:4646,https://b:4646
+//	SLIPWAY_AGENT_TAGS=env=prod,role=web
+func FromEnv(lookup func(string) (string, bool)) (Config, error) {
+	get := func(key string) string {
+		v, _ := lookup(lookupField(key).Env)
+		return strings.TrimSpace(v)
+	}
+	var c Config
+	if v := get(keyServers); v != "" {
+		c.Servers = splitList(v)
+	}
+	c.RegistrationToken = get(keyToken)
+	c.RegistrationTokenFile = get(keyTokenFile)
+	if c.RegistrationToken != "" && c.RegistrationTokenFile != "" {
+		return Config{}, fieldErr(keyToken, "set %s or %s, not both", lookupField(keyToken).Env, lookupField(keyTokenFile).Env)
+	}
+	c.Name = get(keyName)
+	if v := get(keyTags); v != "" {
+		tags, err := ParseTags(splitList(v))
+		if err != nil {
+			return Config{}, err
+		}
+		c.Tags = tags
+	}
+	c.DataDir = get(keyDataDir)
+	c.LogLevel = get(keyLogLevel)
+	if v := get(keyMaxRevisions); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return Config{}, fieldErr(keyMaxRevisions, "%q is not a whole number", v)
+		}
+		c.MaxRevisions = n
+	}
+	return c, nil
+}
+
+// ParseTags turns "key=value" pairs into a map. A pair without '=' or with an empty key is an
+// error naming the tags setting; a key given twice keeps its last value.
+func ParseTags(pairs []string) (map[string]string, error) {
+	tags := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		k, v, ok := strings.Cut(p, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fieldErr(keyTags, "%q must be key=value", p)
+		}
+		tags[k] = strings.TrimSpace(v)
+	}
+	return tags, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

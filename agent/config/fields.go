@@ -1,0 +1,101 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// EnvPrefix starts the name of every environment variable the agent reads.
+const EnvPrefix = "SLIPWAY_AGENT_"
+
+// Configuration keys, one per setting: the YAML key; the flag and the environment variable are
+// derived from it in fields.
+const (
+	keyServers      = "servers"
+	keyToken        = "registration_token"
+	keyTokenFile    = "registration_token_file"
+	keyName         = "name"
+	keyTags         = "tags"
+	keyDataDir      = "data_dir"
+	keyLogLevel     = "log_level"
+	keyMaxRevisions = "max_revisions"
+)
+
+// field is where one setting can be given.
+type field struct {
+	Key  string // YAML key
+	Flag string // command-line flag, without dashes
+	Env  string // environment variable
+}
+
+// fields lists every setting in the order they are documented.
+var fields = []field{
+	{keyServers, "server", EnvPrefix + "SERVERS"},
+	{keyToken, "registration-token", EnvPrefix + "REGISTRATION_TOKEN"},
+	{keyTokenFile, "registration-token-file", EnvPrefix + "REGISTRATION_TOKEN_FILE"},
+	{keyName, "name", EnvPrefix + "NAME"},
+	{keyTags, "tag", EnvPrefix + "TAGS"},
+	{keyDataDir, "data-dir", EnvPrefix + "DATA_DIR"},
+	{keyLogLevel, "log-level", EnvPrefix + "LOG_LEVEL"},
+	{keyMaxRevisions, "max-revisions", EnvPrefix + "MAX_REVISIONS"},
+}
+
+func lookupField(key string) field {
+	for _, f := range fields {
+		if f.Key == key {
+			return f
+		}
+	}
+	return field{Key: key}
+}
+
+// FieldError is one setting with a bad value. Its message names the YAML key, the flag and the
+// environment variable, so the operator can fix it wherever they set it.
+type FieldError struct {
+	Key     string // YAML key, e.g. "servers"
+	Flag    string // flag without dashes, e.g. "server"
+	Env     string // environment variable, e.g. "SLIPWAY_AGENT_SERVERS"
+	Message string
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("%s (flag --%s, env %s): %s", e.Key, e.Flag, e.Env, e.Message)
+}
+
+// Is makes every FieldError match ErrInvalid.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+func newFieldError(key, format string, a ...any) *FieldError {
+	f := lookupField(key)
+	return &FieldError{Key: f.Key, Flag: f.Flag, Env: f.Env, Message: fmt.Sprintf(format, a...)}
+}
+
+// fieldErr is one problem as a ValidationError, so it prints like Validate's errors.
+func fieldErr(key, format string, a ...any) error {
+	return &ValidationError{Problems: []*FieldError{newFieldError(key, format, a...)}}
+}
+
+// ValidationError is every problem Validate found, in field order. It prints as one line.
+type ValidationError struct {
+	Problems []*FieldError
+}
+
+func (e *ValidationError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Error()
+	}
+	return ErrInvalid.Error() + ": " + strings.Join(msgs, "; ")
+}
+
+// Is makes a ValidationError match ErrInvalid.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Unwrap returns the individual problems.
+func (e *ValidationError) Unwrap() []error {
+	errs := make([]error, len(e.Problems))
+	for i, p := range e.Problems {
+		errs[i] = p
+	}
+	return errs
+}

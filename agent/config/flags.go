@@ -1,0 +1,99 @@
+package config
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/pflag"
+)
+
+// Flags are the configuration's command-line flags, bound to one FlagSet. Only the flags given
+// on the command line are applied, so a flag never resets a value from the file or environment
+// to its zero.
+type Flags struct {
+	fs           *pflag.FlagSet
+	servers      []string
+	token        string
+	tokenFile    string
+	name         string
+	tags         []string
+	dataDir      string
+	logLevel     string
+	maxRevisions int
+}
+
+// BindFlags adds the configuration flags to fs.
+func BindFlags(fs *pflag.FlagSet) *Flags {
+	f := &Flags{fs: fs}
+	use := func(key, usage string) (string, string) {
+		fl := lookupField(key)
+		return fl.Flag, fmt.Sprintf("%s (key %s, env %s)", usage, fl.Key, fl.Env)
+	}
+	n, u := use(keyServers, "control-plane URL; repeat or comma-separate for several servers")
+	fs.StringSliceVar(&f.servers, n, nil, u)
+	n, u = use(keyToken, "registration token from 'slipway host token create'")
+	fs.StringVar(&f.token, n, "", u)
+	n, u = use(keyTokenFile, "file holding the registration token")
+	fs.StringVar(&f.tokenFile, n, "", u)
+	n, u = use(keyName, "host name in Slipway (default: the hostname)")
+	fs.StringVar(&f.name, n, "", u)
+	n, u = use(keyTags, "host tag as key=value; repeat for several")
+	fs.StringArrayVar(&f.tags, n, nil, u)
+	n, u = use(keyDataDir, "folder for the agent's identity and deployments (default "+DefaultDataDir(runtime.GOOS)+")")
+	fs.StringVar(&f.dataDir, n, "", u)
+	n, u = use(keyLogLevel, "debug, info, warn or error (default info)")
+	fs.StringVar(&f.logLevel, n, "", u)
+	n, u = use(keyMaxRevisions, fmt.Sprintf("deployment archives kept per deployment group (default %d)", DefaultMaxRevisions))
+	fs.IntVar(&f.maxRevisions, n, 0, u)
+	return f
+}
+
+// Config returns the settings given on the command line; the others are left zero.
+func (f *Flags) Config() (Config, error) {
+	var c Config
+	changed := func(key string) bool {
+		fl := f.fs.Lookup(lookupField(key).Flag)
+		return fl != nil && fl.Changed
+	}
+	if changed(keyServers) {
+		c.Servers = []string{}
+		for _, s := range f.servers {
+			c.Servers = append(c.Servers, splitList(s)...)
+		}
+	}
+	if changed(keyToken) && changed(keyTokenFile) {
+		return Config{}, fieldErr(keyToken, "give --%s or --%s, not both", lookupField(keyToken).Flag, lookupField(keyTokenFile).Flag)
+	}
+	if changed(keyToken) {
+		c.RegistrationToken = f.token
+		if f.token == "" {
+			return Config{}, fieldErr(keyToken, "is empty")
+		}
+	}
+	if changed(keyTokenFile) {
+		c.RegistrationTokenFile = f.tokenFile
+	}
+	if changed(keyName) {
+		c.Name = f.name
+	}
+	if changed(keyTags) {
+		tags, err := ParseTags(f.tags)
+		if err != nil {
+			return Config{}, err
+		}
+		c.Tags = tags
+	}
+	if changed(keyDataDir) {
+		c.DataDir = f.dataDir
+	}
+	if changed(keyLogLevel) {
+		c.LogLevel = f.logLevel
+	}
+	if changed(keyMaxRevisions) {
+		c.MaxRevisions = f.maxRevisions
+		if c.MaxRevisions == 0 {
+			return Config{}, fieldErr(keyMaxRevisions, "0 must be at least 1")
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,50 @@
+package executor
+
+import (
+	"errors"
+	"syscall"
+	"time"
+)
+
+// groupPoll is how often killGroup looks whether a terminated group is empty.
+const groupPoll = 20 * time.Millisecond
+
+// killGroup ends process group pgid: SIGTERM to the group, then SIGKILL to the group once the
+// group is empty or the grace has passed. It returns the script's wait error from exited.
+func (e *Executor) killGroup(pgid int, exited <-chan error) error {
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	deadline := time.NewTimer(e.grace())
+	defer deadline.Stop()
+
+	var waitErr error
+	leaderDone := false
+	select {
+	case waitErr = <-exited:
+		leaderDone = true
+	case <-deadline.C:
+	}
+	if leaderDone {
+		// The leader is gone; give the rest of the group the remaining grace.
+		tick := time.NewTicker(groupPoll)
+		defer tick.Stop()
+	wait:
+		for groupAlive(pgid) {
+			select {
+			case <-tick.C:
+			case <-deadline.C:
+				break wait
+			}
+		}
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	if !leaderDone {
+		waitErr = <-exited
+	}
+	return waitErr
+}
+
+// groupAlive reports whether process group pgid has a member (zombies included).
+func groupAlive(pgid int) bool {
+	err := syscall.Kill(-pgid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}

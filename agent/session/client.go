@@ -1,0 +1,264 @@
+// Package session is the agent side of the agent protocol (see pkg/agentproto): one outbound
+// websocket to any server, heartbeats, reconnection with jittered backoff across every known
+// server, deployments started as they are pushed, and reports delivered at least once from a
+// durable outbox.
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/slipwayhq/slipway/agent/lifecycle"
+	"github.com/slipwayhq/slipway/pkg/agentproto"
+)
+
+// Config configures a Client.
+type Config struct {
+	Servers  []string // HTTP base URLs; replaced by what servers announce
+	Secret   string   // the host secret
+	Runner   *lifecycle.Runner
+	Outbox   *Outbox
+	Reporter *Reporter
+	Fetcher  lifecycle.Fetcher
+	Logger   *slog.Logger
+	// OnServers is called when a server announces the current server list (to persist it).
+	OnServers func([]string)
+}
+
+// Client keeps the agent's session.
+type Client struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	servers []string
+	running map[string]context.CancelFunc
+}
+
+// New returns a client.
+func New(cfg Config) *Client {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Client{cfg: cfg, log: cfg.Logger, servers: append([]string(nil), cfg.Servers...), running: map[string]context.CancelFunc{}}
+}
+
+// Servers returns the known servers.
+func (c *Client) Servers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.servers...)
+}
+
+// Run keeps a session open until ctx ends. Deployments keep running across reconnections; they
+// are stopped only by a Cancel from the server (or by the process ending).
+func (c *Client) Run(ctx context.Context) error {
+	backoff := 500 * time.Millisecond
+	for i := 0; ctx.Err() == nil; i++ {
+		servers := c.Servers()
+		if len(servers) == 0 {
+			return errors.New("no servers known: set servers in the agent configuration")
+		}
+		srv := servers[i%len(servers)]
+		start := time.Now()
+		err := c.session(ctx, srv)
+		if ctx.Err() != nil {
+			return nil //nolint:nilerr // the session ends with an error when the agent stops; that is not a failure
+		}
+		if time.Since(start) > 30*time.Second {
+			backoff = 500 * time.Millisecond
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		c.log.Warn("session ended; reconnecting", "server", srv, "error", err, "retry_in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+	return nil
+}
+
+func wsURL(srv string) string {
+	switch {
+	case strings.HasPrefix(srv, "https://"):
+		return "wss://" + strings.TrimPrefix(srv, "https://")
+	case strings.HasPrefix(srv, "http://"):
+		return "ws://" + strings.TrimPrefix(srv, "http://")
+	}
+	return "ws://" + srv
+}
+
+func (c *Client) session(ctx context.Context, srv string) error {
+	hdr := http.Header{"Authorization": {"Bearer " + c.cfg.Secret}}
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	ws, resp, err := websocket.DefaultDialer.DialContext(dctx, wsURL(srv)+"/v1/agent/session", hdr)
+	cancel()
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
+			return fmt.Errorf("%s refused the host secret (was the host deleted? re-register with a new registration token): %w", srv, err)
+		}
+		return err
+	}
+	defer func() { _ = ws.Close() }()
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { <-sctx.Done(); _ = ws.Close() }()
+
+	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	var env agentproto.Envelope
+	if err := ws.ReadJSON(&env); err != nil {
+		return err
+	}
+	if env.Type != agentproto.TypeHello {
+		return fmt.Errorf("%s opened the session with %q instead of hello", srv, env.Type)
+	}
+	var hello agentproto.Hello
+	if err := json.Unmarshal(env.Body, &hello); err != nil {
+		return err
+	}
+	if len(hello.Servers) > 0 {
+		c.mu.Lock()
+		c.servers = hello.Servers
+		c.mu.Unlock()
+		if c.cfg.OnServers != nil {
+			c.cfg.OnServers(hello.Servers)
+		}
+	}
+	interval := hello.HeartbeatInterval
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	c.log.Info("session open", "server", srv, "server_id", hello.ServerID)
+
+	var wmu sync.Mutex
+	write := func(b []byte) error {
+		wmu.Lock()
+		defer wmu.Unlock()
+		_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		return ws.WriteMessage(websocket.TextMessage, b)
+	}
+	errc := make(chan error, 3)
+	go func() { errc <- c.pump(sctx, write) }()
+	go func() { errc <- c.heartbeat(sctx, write, interval) }()
+	go func() { errc <- c.read(sctx, ws, interval) }()
+	err = <-errc
+	stop()
+	return err
+}
+
+// pump sends every report not yet acknowledged, in order, and sends them again if no
+// acknowledgement came for a while.
+func (c *Client) pump(ctx context.Context, write func([]byte) error) error {
+	sent := c.cfg.Outbox.Acked()
+	resend := time.NewTicker(15 * time.Second)
+	defer resend.Stop()
+	for {
+		for _, msgs := range c.cfg.Outbox.Pending(sent) {
+			for _, m := range msgs {
+				if err := write(m); err != nil {
+					return err
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.cfg.Outbox.Notify():
+		case <-resend.C:
+			sent = c.cfg.Outbox.Acked()
+		}
+	}
+}
+
+func (c *Client) heartbeat(ctx context.Context, write func([]byte) error, interval time.Duration) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		running := make([]string, 0, len(c.running))
+		for id := range c.running {
+			running = append(running, id)
+		}
+		c.mu.Unlock()
+		b, _ := agentproto.Encode(agentproto.TypeHeartbeat, agentproto.Heartbeat{Running: running})
+		if err := write(b); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Client) read(ctx context.Context, ws *websocket.Conn, interval time.Duration) error {
+	for ctx.Err() == nil {
+		_ = ws.SetReadDeadline(time.Now().Add(3*interval + 5*time.Second))
+		var env agentproto.Envelope
+		if err := ws.ReadJSON(&env); err != nil {
+			return err
+		}
+		switch env.Type {
+		case agentproto.TypeRun:
+			var run agentproto.Run
+			if json.Unmarshal(env.Body, &run) == nil {
+				c.start(run)
+			}
+		case agentproto.TypeCancel:
+			var cn agentproto.Cancel
+			if json.Unmarshal(env.Body, &cn) == nil {
+				c.mu.Lock()
+				if cancel, ok := c.running[cn.DeploymentID]; ok {
+					c.log.Warn("deployment cancelled by the server", "deployment", cn.DeploymentID, "reason", cn.Reason)
+					cancel()
+				}
+				c.mu.Unlock()
+			}
+		case agentproto.TypeAck:
+			var ack agentproto.Ack
+			if json.Unmarshal(env.Body, &ack) == nil {
+				c.cfg.Outbox.Ack(ack.DeploymentID, ack.Seq)
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// start runs a pushed deployment unless this agent already ran or is running it.
+func (c *Client) start(run agentproto.Run) {
+	if _, done := c.cfg.Runner.Done(run.DeploymentID); done {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.running[run.DeploymentID]; ok {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.running[run.DeploymentID] = cancel
+	go func() {
+		defer cancel()
+		c.log.Info("deployment started", "deployment", run.DeploymentID, "app", run.App, "revision", run.Revision.ID)
+		status := c.cfg.Runner.Run(ctx, run, c.cfg.Fetcher, c.cfg.Reporter)
+		c.log.Info("deployment finished", "deployment", run.DeploymentID, "status", status)
+		c.mu.Lock()
+		delete(c.running, run.DeploymentID)
+		c.mu.Unlock()
+	}()
+}

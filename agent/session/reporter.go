@@ -1,0 +1,74 @@
+package session
+
+import (
+	"sync"
+	"time"
+
+	"github.com/slipwayhq/slipway/pkg/agentproto"
+)
+
+// Reporter numbers a deployment's events and output into the outbox. Output lines are grouped
+// into one Log message every flushEvery or maxLines lines; an event first flushes the lines before
+// it, so the server sees them in the order they happened.
+type Reporter struct {
+	out *Outbox
+
+	mu      sync.Mutex
+	pending map[string][]agentproto.LogLine
+	timer   *time.Timer
+}
+
+const (
+	flushEvery = 100 * time.Millisecond
+	maxLines   = 500
+)
+
+// NewReporter returns a reporter writing to out.
+func NewReporter(out *Outbox) *Reporter {
+	return &Reporter{out: out, pending: map[string][]agentproto.LogLine{}}
+}
+
+// Event records a lifecycle event.
+func (r *Reporter) Event(ev agentproto.Event) {
+	r.mu.Lock()
+	r.flushLocked(ev.DeploymentID)
+	r.mu.Unlock()
+	_ = r.out.Add(ev.DeploymentID, agentproto.TypeEvent, func(seq uint64) any { ev.Seq = seq; return ev })
+}
+
+// Log records an output line.
+func (r *Reporter) Log(dep string, line agentproto.LogLine) {
+	if len(line.Text) > agentproto.MaxLineBytes {
+		line.Text = line.Text[:agentproto.MaxLineBytes] + " [line cut]"
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending[dep] = append(r.pending[dep], line)
+	if len(r.pending[dep]) >= maxLines {
+		r.flushLocked(dep)
+		return
+	}
+	if r.timer == nil {
+		r.timer = time.AfterFunc(flushEvery, r.flushAll)
+	}
+}
+
+func (r *Reporter) flushAll() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.timer = nil
+	for dep := range r.pending {
+		r.flushLocked(dep)
+	}
+}
+
+func (r *Reporter) flushLocked(dep string) {
+	lines := r.pending[dep]
+	if len(lines) == 0 {
+		return
+	}
+	delete(r.pending, dep)
+	_ = r.out.Add(dep, agentproto.TypeLog, func(seq uint64) any {
+		return agentproto.Log{DeploymentID: dep, Seq: seq, Lines: lines}
+	})
+}

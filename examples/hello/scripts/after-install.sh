@@ -1,0 +1,3 @@
+#!/bin/sh
+echo "installed files:"
+ls -l /tmp/slipway-hello/site

@@ -1,0 +1,83 @@
+package api
+
+import (
+	"time"
+
+	"github.com/slipwayhq/slipway/pkg/agentproto"
+)
+
+// DeploymentCreateRequest is the body of POST /v1/deployments: run a revision of an app on the
+// named hosts.
+type DeploymentCreateRequest struct {
+	App                           string   `json:"app"`
+	Revision                      string   `json:"revision"`
+	Hosts                         []string `json:"hosts"`
+	IgnoreApplicationStopFailures bool     `json:"ignore_application_stop_failures,omitempty"`
+}
+
+// Deployment statuses.
+const (
+	DeploymentInProgress = "in_progress"
+	DeploymentSucceeded  = "succeeded"
+	DeploymentFailed     = "failed"
+)
+
+// Deployment is a revision being (or having been) installed on hosts.
+type Deployment struct {
+	ID          string             `json:"id"`
+	App         string             `json:"app"`
+	Revision    string             `json:"revision"`
+	SHA256      string             `json:"sha256"`
+	Status      string             `json:"status"`
+	Targets     []DeploymentTarget `json:"targets"`
+	CreateTime  time.Time          `json:"create_time"`
+	EndTime     *time.Time         `json:"end_time,omitempty"`
+	ModifyIndex uint64             `json:"modify_index"`
+}
+
+// DeploymentTarget is one host's part.
+type DeploymentTarget struct {
+	Host         string           `json:"host"`
+	Status       string           `json:"status"` // pending, in_progress, succeeded, failed
+	Message      string           `json:"message,omitempty"`
+	Events       []LifecycleEvent `json:"events,omitempty"`
+	LogTruncated bool             `json:"log_truncated,omitempty"`
+}
+
+// LifecycleEvent is one event's (or one script's) outcome on a host.
+type LifecycleEvent struct {
+	Name     string     `json:"name"`
+	Script   string     `json:"script,omitempty"`
+	Status   string     `json:"status"`
+	Result   string     `json:"result,omitempty"`
+	ExitCode int        `json:"exit_code,omitempty"`
+	Message  string     `json:"message,omitempty"`
+	Start    *time.Time `json:"start,omitempty"`
+	End      *time.Time `json:"end,omitempty"`
+}
+
+// DeploymentList is the answer of GET /v1/deployments.
+type DeploymentList struct {
+	Deployments []Deployment `json:"deployments"`
+}
+
+// LogLine is one line of a hook script's output.
+type LogLine = agentproto.LogLine
+
+// DeploymentLogs is the answer of GET /v1/deployments/{id}/logs?host=NAME&after=SEQ.
+type DeploymentLogs struct {
+	Host  string    `json:"host"`
+	Lines []LogLine `json:"lines"`
+	// Next is the sequence to pass as after= to get only newer lines.
+	Next      uint64 `json:"next"`
+	Truncated bool   `json:"truncated,omitempty"`
+}
+
+// WatchMessage is one message of the GET /v1/deployments/{id}/watch websocket: the deployment
+// whenever it changes, and output lines as they are committed. The server closes the socket
+// after the deployment has finished and everything was sent.
+type WatchMessage struct {
+	Deployment *Deployment `json:"deployment,omitempty"`
+	Host       string      `json:"host,omitempty"`
+	Lines      []LogLine   `json:"lines,omitempty"`
+}

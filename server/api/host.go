@@ -1,0 +1,149 @@
+package api
+
+import (
+	"net/http"
+	"sort"
+	"time"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/auth"
+	"github.com/slipwayhq/slipway/server/command"
+	"github.com/slipwayhq/slipway/server/fault"
+	"github.com/slipwayhq/slipway/server/state"
+)
+
+// RegistrationPrefix starts every registration token secret.
+const RegistrationPrefix = "slwr_"
+
+func validTags(tags map[string]string) error {
+	for k, v := range tags {
+		if err := state.ValidateName("tag key", k); err != nil {
+			return err
+		}
+		if len(v) > 256 {
+			return fault.New(fault.Invalid, "tag %s: value longer than 256 characters", k)
+		}
+	}
+	return nil
+}
+
+func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	var req pub.HostTokenCreateRequest
+	if r.ContentLength != 0 {
+		if err := s.decode(w, r, &req); err != nil {
+			return err
+		}
+	}
+	if err := validTags(req.Tags); err != nil {
+		return err
+	}
+	secret := RegistrationPrefix + auth.NewSecret()[len(auth.SecretPrefix):]
+	p := command.HostTokenCreate{AccessorID: newAccessor(), SecretHash: auth.HashSecret(secret), Tags: req.Tags}
+	if req.TTL != "" {
+		ttl, err := time.ParseDuration(req.TTL)
+		if err != nil || ttl <= 0 {
+			return fault.New(fault.Invalid, "ttl %q is not a positive duration such as 1h or 24h", req.TTL)
+		}
+		p.ExpirationTime = s.cfg.Now().Add(ttl).UnixNano()
+	}
+	res, err := s.apply(r, id, command.TypeHostTokenCreate, p)
+	if err != nil {
+		return err
+	}
+	var ht state.HostToken
+	if err := decodeData(res, &ht); err != nil {
+		return err
+	}
+	if ht.SecretHash != auth.HashSecret(secret) {
+		return fault.New(fault.Conflict, "this request was already applied; its registration token was shown once: create another")
+	}
+	writeJSON(w, http.StatusCreated, pub.HostToken{AccessorID: ht.AccessorID, Token: secret, Tags: ht.Tags, CreateTime: ht.CreateTime, ExpirationTime: ht.ExpirationTime})
+	return nil
+}
+
+func (s *Server) hostView(h state.Host) pub.Host {
+	status := pub.HostOffline
+	if h.Server != "" && s.cfg.Now().Sub(h.LastSeen) < s.cfg.HostTimeout {
+		status = pub.HostOnline
+	}
+	return pub.Host{ID: h.ID, Name: h.Name, Tags: h.Tags, Status: status, Address: h.Address, Hostname: h.Hostname,
+		OS: h.OS, Arch: h.Arch, AgentVersion: h.AgentVersion, LastSeen: h.LastSeen, RegisterTime: h.RegisterTime, Revisions: h.Revisions}
+}
+
+func (s *Server) hostList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	if err := s.readBarrier(r); err != nil {
+		return err
+	}
+	out := pub.HostList{Hosts: []pub.Host{}}
+	err := s.cfg.State.View(func(tx *state.Tx) error {
+		hosts, err := tx.ListHosts()
+		for _, h := range hosts {
+			out.Hosts = append(out.Hosts, s.hostView(h))
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	sort.Slice(out.Hosts, func(i, j int) bool { return out.Hosts[i].Name < out.Hosts[j].Name })
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) hostByName(r *http.Request) (state.Host, error) {
+	var h state.Host
+	err := s.cfg.State.View(func(tx *state.Tx) error {
+		var err error
+		h, err = tx.HostByName(r.PathValue("name"))
+		return err
+	})
+	return h, err
+}
+
+func (s *Server) hostGet(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	if err := s.readBarrier(r); err != nil {
+		return err
+	}
+	h, err := s.hostByName(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.hostView(h))
+	return nil
+}
+
+func (s *Server) hostDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	h, err := s.hostByName(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.apply(r, id, command.TypeHostDelete, command.HostDelete{HostID: h.ID}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) hostTag(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	var req pub.HostTagRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	if err := validTags(req.Set); err != nil {
+		return err
+	}
+	h, err := s.hostByName(r)
+	if err != nil {
+		return err
+	}
+	res, err := s.apply(r, id, command.TypeHostTag, command.HostTag{HostID: h.ID, Set: req.Set, Remove: req.Remove})
+	if err != nil {
+		return err
+	}
+	var updated state.Host
+	if err := decodeData(res, &updated); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.hostView(updated))
+	return nil
+}

@@ -1,0 +1,207 @@
+package fsm
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/slipwayhq/slipway/pkg/agentproto"
+	"github.com/slipwayhq/slipway/server/command"
+	"github.com/slipwayhq/slipway/server/fault"
+	"github.com/slipwayhq/slipway/server/state"
+)
+
+func applyDeploymentCreate(tx *state.Tx, index uint64, c *command.Command) (any, error) {
+	var p command.DeploymentCreate
+	if err := command.DecodePayload(c, &p); err != nil {
+		return nil, err
+	}
+	if _, err := tx.GetApp(p.App); err != nil {
+		return nil, err
+	}
+	rev, err := tx.GetRevision(p.RevisionID)
+	if err != nil {
+		return nil, err
+	}
+	if rev.App != p.App {
+		return nil, fault.New(fault.Invalid, "revision %s belongs to app %q, not %q", rev.ID, rev.App, p.App)
+	}
+	if len(p.HostIDs) == 0 {
+		return nil, fault.New(fault.Invalid, "a deployment needs at least one host")
+	}
+	d := state.Deployment{
+		ID: p.ID, App: p.App, GroupID: "app-" + p.App, RevisionID: rev.ID, SHA256: rev.SHA256, Size: rev.Size,
+		Format: rev.Format, Status: state.DeploymentInProgress, Targets: map[string]*state.Target{},
+		CreateTime: c.Time, CreateIndex: index, ModifyIndex: index, IgnoreApplicationStopFailures: p.IgnoreApplicationStopFailures,
+	}
+	for _, id := range p.HostIDs {
+		h, err := tx.GetHost(id)
+		if err != nil {
+			return nil, err
+		}
+		if others := tx.ActiveDeploymentsOf(id); len(others) > 0 {
+			for _, o := range others {
+				if od, err := tx.GetDeployment(o); err == nil && od.GroupID == d.GroupID {
+					return nil, fault.New(fault.Conflict, "host %s is still running deployment %s of %s: wait for it to finish", h.Name, o, p.App)
+				}
+			}
+		}
+		d.Targets[id] = &state.Target{HostID: id, HostName: h.Name, Status: state.TargetPending}
+	}
+	return d, tx.CreateDeployment(d)
+}
+
+type reportItem struct {
+	seq   uint64
+	event *agentproto.Event
+	log   *agentproto.Log
+}
+
+func applyDeploymentReport(tx *state.Tx, index uint64, c *command.Command) (any, error) {
+	var p command.DeploymentReport
+	if err := command.DecodePayload(c, &p); err != nil {
+		return nil, err
+	}
+	d, err := tx.GetDeployment(p.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	tg, ok := d.Targets[p.HostID]
+	if !ok {
+		return nil, fault.New(fault.Forbidden, "deployment %s does not run on this host", d.ID)
+	}
+	var items []reportItem
+	for i := range p.Events {
+		items = append(items, reportItem{seq: p.Events[i].Seq, event: &p.Events[i]})
+	}
+	for i := range p.Logs {
+		items = append(items, reportItem{seq: p.Logs[i].Seq, log: &p.Logs[i]})
+	}
+	slices.SortFunc(items, func(a, b reportItem) int { return cmpUint(a.seq, b.seq) })
+	for _, it := range items {
+		if it.seq <= tg.LastSeq || tg.Finished() {
+			continue // a resend, or a report after the host was failed: acknowledged, ignored
+		}
+		tg.LastSeq = it.seq
+		if it.log != nil {
+			appendLog(tx, &d, tg, it.log)
+			continue
+		}
+		if err := applyEvent(tx, &d, tg, it.event); err != nil {
+			return nil, err
+		}
+	}
+	finish(&d, c.Time)
+	d.ModifyIndex = index
+	return agentproto.Ack{DeploymentID: d.ID, Seq: tg.LastSeq}, tx.PutDeployment(d)
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func appendLog(tx *state.Tx, d *state.Deployment, tg *state.Target, l *agentproto.Log) {
+	raw, err := json.Marshal(l.Lines)
+	if err != nil || tg.Truncated {
+		return
+	}
+	if tg.LogBytes+int64(len(raw)) > state.MaxLogBytesPerTarget {
+		tg.Truncated = true
+		return
+	}
+	tg.LogBytes += int64(len(raw))
+	_ = tx.AppendLog(d.ID, tg.HostID, l.Seq, raw)
+}
+
+func applyEvent(tx *state.Tx, d *state.Deployment, tg *state.Target, ev *agentproto.Event) error {
+	t := ev.Time.UTC()
+	if tg.Status == state.TargetPending {
+		tg.Status, tg.StartTime = state.TargetInProgress, &t
+	}
+	if ev.Event == agentproto.DeploymentEnd {
+		tg.EndTime, tg.Message = &t, ev.Message
+		tg.Status = state.TargetFailed
+		if ev.Status == agentproto.StatusSucceeded {
+			tg.Status = state.TargetSucceeded
+			h, err := tx.GetHost(tg.HostID)
+			if err == nil {
+				if h.Revisions == nil {
+					h.Revisions = map[string]string{}
+				}
+				h.Revisions[d.GroupID] = d.RevisionID
+				return tx.PutHost(h)
+			}
+		}
+		return nil
+	}
+	if ev.Script != "" {
+		tg.Events = append(tg.Events, state.EventRecord{Name: ev.Event, Script: ev.Script, Status: string(ev.Status),
+			Result: ev.Result, ExitCode: ev.ExitCode, Message: ev.Message, End: &t})
+		return nil
+	}
+	for i := len(tg.Events) - 1; i >= 0; i-- {
+		r := &tg.Events[i]
+		if r.Name == ev.Event && r.Script == "" && r.Status == string(agentproto.StatusStarted) {
+			r.Status, r.Result, r.ExitCode, r.Message, r.End = string(ev.Status), ev.Result, ev.ExitCode, ev.Message, &t
+			return nil
+		}
+	}
+	rec := state.EventRecord{Name: ev.Event, Status: string(ev.Status), Result: ev.Result, ExitCode: ev.ExitCode, Message: ev.Message, Start: &t}
+	if ev.Status != agentproto.StatusStarted {
+		rec.End = &t
+	}
+	tg.Events = append(tg.Events, rec)
+	return nil
+}
+
+// finish ends the deployment once every target has.
+func finish(d *state.Deployment, now time.Time) {
+	if d.EndTime != nil {
+		return
+	}
+	failed := 0
+	for _, tg := range d.Targets {
+		if !tg.Finished() {
+			return
+		}
+		if tg.Status == state.TargetFailed {
+			failed++
+		}
+	}
+	t := now.UTC()
+	d.EndTime, d.Status = &t, state.DeploymentSucceeded
+	if failed > 0 {
+		d.Status = state.DeploymentFailed
+	}
+}
+
+func applyDeploymentFailHost(tx *state.Tx, index uint64, c *command.Command) (any, error) {
+	var p command.DeploymentFailHost
+	if err := command.DecodePayload(c, &p); err != nil {
+		return nil, err
+	}
+	d, err := tx.GetDeployment(p.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	tg, ok := d.Targets[p.HostID]
+	if !ok || tg.Finished() {
+		return nil, nil
+	}
+	t := c.Time.UTC()
+	for i := range tg.Events {
+		if tg.Events[i].Status == string(agentproto.StatusStarted) {
+			tg.Events[i].Status, tg.Events[i].Message, tg.Events[i].End = string(agentproto.StatusFailed), p.Reason, &t
+		}
+	}
+	tg.Status, tg.Message, tg.EndTime = state.TargetFailed, p.Reason, &t
+	finish(&d, c.Time)
+	d.ModifyIndex = index
+	return nil, tx.PutDeployment(d)
+}

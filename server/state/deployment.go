@@ -1,0 +1,173 @@
+package state
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/slipwayhq/slipway/server/fault"
+)
+
+var (
+	bucketDeployments    = []byte("deployments")     // id -> Deployment
+	bucketActiveByHost   = []byte("active_by_host")  // host id | 0 | deployment id -> nil
+	bucketDeploymentLogs = []byte("deployment_logs") // deployment id | 0 | host id | 0 | seq(8) -> []LogLine JSON
+)
+
+// Deployment statuses.
+const (
+	DeploymentInProgress = "in_progress"
+	DeploymentSucceeded  = "succeeded"
+	DeploymentFailed     = "failed"
+	TargetPending        = "pending"
+	TargetInProgress     = "in_progress"
+	TargetSucceeded      = "succeeded"
+	TargetFailed         = "failed"
+)
+
+// MaxLogBytesPerTarget bounds the output kept in the state per host of a deployment; the host's
+// own scripts.log keeps everything.
+const MaxLogBytesPerTarget = 8 << 20
+
+// Deployment runs a revision on hosts.
+type Deployment struct {
+	ID          string             `json:"id"`
+	App         string             `json:"app"`
+	GroupID     string             `json:"group_id"`
+	Group       string             `json:"group,omitempty"`
+	RevisionID  string             `json:"revision_id"`
+	SHA256      string             `json:"sha256"`
+	Size        int64              `json:"size"`
+	Format      string             `json:"format"`
+	Status      string             `json:"status"`
+	Message     string             `json:"message,omitempty"`
+	Targets     map[string]*Target `json:"targets"` // by host id
+	CreateTime  time.Time          `json:"create_time"`
+	EndTime     *time.Time         `json:"end_time,omitempty"`
+	CreateIndex uint64             `json:"create_index"`
+	ModifyIndex uint64             `json:"modify_index"`
+	// IgnoreApplicationStopFailures is passed to agents.
+	IgnoreApplicationStopFailures bool `json:"ignore_application_stop_failures,omitempty"`
+}
+
+// Target is one host's part of a deployment.
+type Target struct {
+	HostID    string        `json:"host_id"`
+	HostName  string        `json:"host_name"`
+	Status    string        `json:"status"`
+	Message   string        `json:"message,omitempty"`
+	Events    []EventRecord `json:"events,omitempty"`
+	LastSeq   uint64        `json:"last_seq"`
+	LogBytes  int64         `json:"log_bytes"`
+	Truncated bool          `json:"log_truncated,omitempty"`
+	StartTime *time.Time    `json:"start_time,omitempty"`
+	EndTime   *time.Time    `json:"end_time,omitempty"`
+}
+
+// EventRecord is a lifecycle event's outcome on one host.
+type EventRecord struct {
+	Name     string     `json:"name"`
+	Status   string     `json:"status"`
+	Result   string     `json:"result,omitempty"`
+	Script   string     `json:"script,omitempty"`
+	ExitCode int        `json:"exit_code,omitempty"`
+	Message  string     `json:"message,omitempty"`
+	Start    *time.Time `json:"start,omitempty"`
+	End      *time.Time `json:"end,omitempty"`
+}
+
+// Finished reports whether the target reached an end state.
+func (tg *Target) Finished() bool { return tg.Status == TargetSucceeded || tg.Status == TargetFailed }
+
+func activeKey(host, dep string) []byte {
+	k := make([]byte, 0, len(host)+1+len(dep))
+	k = append(append(append(k, host...), 0), dep...)
+	return k
+}
+
+// CreateDeployment stores a new deployment and marks it active on its hosts.
+func (t *Tx) CreateDeployment(d Deployment) error {
+	if t.tx.Bucket(bucketDeployments).Get([]byte(d.ID)) != nil {
+		return fault.New(fault.Conflict, "deployment %s already exists", d.ID)
+	}
+	for hostID := range d.Targets {
+		if err := t.tx.Bucket(bucketActiveByHost).Put(activeKey(hostID, d.ID), nil); err != nil {
+			return err
+		}
+	}
+	return t.put(bucketDeployments, []byte(d.ID), d)
+}
+
+// PutDeployment replaces a deployment, keeping the active index in step with its targets.
+func (t *Tx) PutDeployment(d Deployment) error {
+	for hostID, tg := range d.Targets {
+		if tg.Finished() {
+			if err := t.tx.Bucket(bucketActiveByHost).Delete(activeKey(hostID, d.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	return t.put(bucketDeployments, []byte(d.ID), d)
+}
+
+// GetDeployment returns a deployment.
+func (t *Tx) GetDeployment(id string) (Deployment, error) {
+	var d Deployment
+	ok, err := t.get(bucketDeployments, []byte(id), &d)
+	if err == nil && !ok {
+		err = fault.New(fault.NotFound, "deployment %q not found", id)
+	}
+	return d, err
+}
+
+// ListDeployments returns deployments, optionally of one app, in ID order.
+func (t *Tx) ListDeployments(app string) ([]Deployment, error) {
+	out, _, err := list[Deployment](t, bucketDeployments, "", 0, func(d *Deployment) bool { return app == "" || d.App == app })
+	return out, err
+}
+
+// ActiveDeploymentsOf returns the IDs of deployments not yet finished on a host.
+func (t *Tx) ActiveDeploymentsOf(hostID string) []string {
+	var ids []string
+	prefix := append([]byte(hostID), 0)
+	c := t.tx.Bucket(bucketActiveByHost).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && len(k) > len(prefix) && string(k[:len(prefix)]) == string(prefix); k, _ = c.Next() {
+		ids = append(ids, string(k[len(prefix):]))
+	}
+	return ids
+}
+
+// ActiveTargets calls fn for every (host, deployment) pair not yet finished.
+func (t *Tx) ActiveTargets(fn func(hostID, deploymentID string)) {
+	c := t.tx.Bucket(bucketActiveByHost).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		for i, b := range k {
+			if b == 0 {
+				fn(string(k[:i]), string(k[i+1:]))
+				break
+			}
+		}
+	}
+}
+
+func logKey(dep, host string, seq uint64) []byte {
+	k := make([]byte, 0, len(dep)+len(host)+10)
+	k = append(append(append(append(k, dep...), 0), host...), 0)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// AppendLog stores a batch of output lines (raw JSON) under its sequence number.
+func (t *Tx) AppendLog(dep, host string, seq uint64, lines []byte) error {
+	return t.tx.Bucket(bucketDeploymentLogs).Put(logKey(dep, host, seq), lines)
+}
+
+// Logs calls fn with each stored batch of a host's output after sequence after, in order.
+func (t *Tx) Logs(dep, host string, after uint64, fn func(seq uint64, lines []byte) error) error {
+	prefix := append(append(append(append([]byte{}, dep...), 0), host...), 0)
+	c := t.tx.Bucket(bucketDeploymentLogs).Cursor()
+	for k, v := c.Seek(logKey(dep, host, after+1)); k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix); k, v = c.Next() {
+		if err := fn(binary.BigEndian.Uint64(k[len(prefix):]), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
