@@ -37,6 +37,9 @@ import (
 // slipwayBin is the path of the slipway binary under test.
 var slipwayBin string
 
+// agentBin is the path of the slipway-agent binary under test.
+var agentBin string
+
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
@@ -51,16 +54,19 @@ func testMain(m *testing.M) int {
 		}
 		defer func() { _ = os.RemoveAll(tmp) }()
 		fmt.Fprintln(os.Stderr, "e2e: SLIPWAY_BIN is not set; building slipway into", tmp)
-		build := exec.Command("go", "build", "-o", filepath.Join(tmp, "slipway"), "github.com/slipwayhq/slipway/cmd/slipway")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: build slipway:", err)
-			return 1
+		for _, prog := range []string{"slipway", "slipway-agent"} {
+			build := exec.Command("go", "build", "-o", filepath.Join(tmp, prog), "github.com/slipwayhq/slipway/cmd/"+prog)
+			build.Env = append(os.Environ(), "CGO_ENABLED=0")
+			build.Stdout, build.Stderr = os.Stderr, os.Stderr
+			if err := build.Run(); err != nil {
+				fmt.Fprintln(os.Stderr, "e2e: build "+prog+":", err)
+				return 1
+			}
 		}
 		dir = tmp
 	}
 	slipwayBin = filepath.Join(dir, "slipway")
+	agentBin = filepath.Join(dir, "slipway-agent")
 	if st, err := os.Stat(slipwayBin); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
 		fmt.Fprintf(os.Stderr, "e2e: %s is not an executable (SLIPWAY_BIN=%q): run `make e2e`\n", slipwayBin, dir)
 		return 1
@@ -129,6 +135,12 @@ func startProc(t testing.TB, name string, env []string, args ...string) *proc {
 
 func startProcIn(t testing.TB, dir, name string, env []string, args ...string) *proc {
 	t.Helper()
+	return startBin(t, slipwayBin, dir, name, env, args...)
+}
+
+// startBin starts the program bin (slipway or slipway-agent) like startProcIn.
+func startBin(t testing.TB, bin, dir, name string, env []string, args ...string) *proc {
+	t.Helper()
 	logDir := t.TempDir()
 	logSeq.Lock()
 	if logSeq.n == nil {
@@ -156,7 +168,7 @@ func startProcIn(t testing.TB, dir, name string, env []string, args ...string) *
 	}
 	defer func() { _ = stderr.Close() }()
 
-	p.cmd = exec.Command(slipwayBin, args...)
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir
 	p.cmd.Env = childEnv(env)
 	p.cmd.Stdout, p.cmd.Stderr = stdout, stderr
