@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -58,7 +59,6 @@ type FSM struct {
 	store   *state.Store
 	log     *slog.Logger
 	applied atomic.Uint64
-	latest  int64 // newest command time applied (unix nanos); touched only by the FSM goroutine
 
 	mu      sync.Mutex
 	advance chan struct{} // closed and replaced whenever applied moves
@@ -122,11 +122,6 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if last <= done {
 			return nil
 		}
-		// Forget remembered request outcomes older than their TTL, judged by the newest command
-		// time seen: the same on every node, unlike a clock.
-		if err := tx.ExpireRequests(f.latest-int64(state.RequestTTL), 256); err != nil {
-			return err
-		}
 		return tx.SetAppliedIndex(last)
 	})
 	if err != nil {
@@ -147,12 +142,24 @@ func (f *FSM) applyEntry(tx *state.Tx, l *raft.Log) any {
 		return command.Result{Index: l.Index, Code: string(fault.Internal), Message: err.Error()}
 	}
 	if c.Type != command.TypeBatch {
+		if err := expire(tx, c.Time); err != nil {
+			return internal(l.Index, err)
+		}
 		return f.applyCommand(tx, l.Index, c)
 	}
 	subs, err := command.DecodeBatch(c)
 	if err != nil {
 		f.log.Error("skipping batch that cannot be decoded", "index", l.Index, "error", err)
 		return command.Result{Index: l.Index, Code: string(fault.Internal), Message: err.Error()}
+	}
+	var newest time.Time
+	for _, sub := range subs {
+		if sub.Time.After(newest) {
+			newest = sub.Time
+		}
+	}
+	if err := expire(tx, newest); err != nil {
+		return internal(l.Index, err)
 	}
 	results := make([]command.Result, len(subs))
 	for i, sub := range subs {
@@ -163,7 +170,6 @@ func (f *FSM) applyEntry(tx *state.Tx, l *raft.Log) any {
 
 func (f *FSM) applyCommand(tx *state.Tx, index uint64, c *command.Command) command.Result {
 	now := c.Time.UnixNano()
-	f.latest = max(f.latest, now)
 	if c.RequestID != "" {
 		rec, seen, err := tx.GetRequest(c.RequestID)
 		if err != nil {
@@ -201,6 +207,16 @@ func (f *FSM) dispatch(tx *state.Tx, index uint64, c *command.Command) command.R
 		res.Data = b
 	}
 	return res
+}
+
+// expire forgets remembered request outcomes older than their TTL, judged by the time carried in
+// the log entry: every node applies the same entries, so every node forgets the same ones (a
+// node's own clock, or how Raft happened to group entries into ApplyBatch calls, must not matter).
+func expire(tx *state.Tx, newest time.Time) error {
+	if newest.IsZero() {
+		return nil
+	}
+	return tx.ExpireRequests(newest.UnixNano()-int64(state.RequestTTL), 64)
 }
 
 func internal(index uint64, err error) command.Result {

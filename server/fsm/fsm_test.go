@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -167,5 +168,52 @@ func TestRestoreRefusesGarbage(t *testing.T) {
 	}
 	if got := apps(t, f); len(got) != 1 {
 		t.Fatalf("state changed by a refused restore: %v", got)
+	}
+}
+
+// TestRequestExpiryIsDeterministic applies the same entries to two state machines, one of them
+// restarted from a snapshot half-way (so it saw fewer commands in memory) and fed in different
+// ApplyBatch groupings: their remembered requests must stay identical.
+func TestRequestExpiryIsDeterministic(t *testing.T) {
+	mk := func(i uint64, hours int) *raft.Log {
+		c, _ := command.New(command.TypeAppCreate, fmt.Sprintf("tok/k%d", i), time.Unix(1700000000, 0).Add(time.Duration(hours)*time.Hour), command.AppCreate{Name: fmt.Sprintf("a%d", i)})
+		b, _ := command.Encode(c)
+		return &raft.Log{Index: i, Type: raft.LogCommand, Data: b}
+	}
+	var logs []*raft.Log
+	for i := uint64(1); i <= 20; i++ {
+		logs = append(logs, mk(i, int(i)/4)) // times advance past the one-hour TTL
+	}
+	a := newFSM(t)
+	a.ApplyBatch(logs)
+	b := newFSM(t)
+	for _, l := range logs[:10] {
+		b.Apply(l)
+	}
+	snap, _ := b.Snapshot()
+	var s sink
+	_ = snap.Persist(&s)
+	snap.Release()
+	c := newFSM(t)
+	if err := c.Restore(io.NopCloser(&s.Buffer)); err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyBatch(logs[10:15])
+	c.ApplyBatch(logs[15:])
+	remembered := func(f *FSM) []string {
+		var ids []string
+		_ = f.Store().View(func(tx *state.Tx) error {
+			for i := 1; i <= 20; i++ {
+				if _, ok, _ := tx.GetRequest(fmt.Sprintf("tok/k%d", i)); ok {
+					ids = append(ids, fmt.Sprint(i))
+				}
+			}
+			return nil
+		})
+		return ids
+	}
+	ra, rc := remembered(a), remembered(c)
+	if fmt.Sprint(ra) != fmt.Sprint(rc) || len(ra) == 20 {
+		t.Fatalf("remembered requests differ or none expired: %v vs %v", ra, rc)
 	}
 }
