@@ -236,39 +236,30 @@ func (c *cli) newDeployLogsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var after uint64
-			for {
-				l, err := cl.DeploymentLogs(cmd.Context(), args[0], host, after)
-				if err != nil {
-					return err
-				}
-				if p.json() {
-					if err := p.JSON(l); err != nil {
-						return err
-					}
-				} else {
-					printLines(c.stdout, l.Lines)
-				}
-				after = l.Next
-				if !follow {
-					if l.Truncated && !p.json() {
-						_ = p.Linef("(output past the server's limit was not kept; the host's logs/scripts.log has all of it)")
-					}
-					return nil
-				}
-				d, err := cl.DeploymentGet(cmd.Context(), args[0], nil)
-				if err != nil {
-					return err
-				}
-				if d.EndTime != nil && len(l.Lines) == 0 {
-					return nil
-				}
-				select {
-				case <-cmd.Context().Done():
-					return nil
-				case <-time.After(500 * time.Millisecond):
-				}
+			l, err := cl.DeploymentLogs(cmd.Context(), args[0], host, 0)
+			if err != nil {
+				return err
 			}
+			if follow { // the watch stream sends every line from the start, live
+				return cl.DeploymentWatch(cmd.Context(), args[0], func(m api.WatchMessage) error {
+					if m.Host != l.Host || len(m.Lines) == 0 {
+						return nil
+					}
+					if p.json() {
+						return p.JSON(m)
+					}
+					printLines(c.stdout, m.Lines)
+					return nil
+				})
+			}
+			if p.json() {
+				return p.JSON(l)
+			}
+			printLines(c.stdout, l.Lines)
+			if l.Truncated {
+				_ = p.Linef("(output past the server's limit was not kept; the host's logs/scripts.log has all of it)")
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&host, "host", "", "host name (needed when the deployment has several)")
