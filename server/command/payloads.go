@@ -122,8 +122,14 @@ type DeploymentCreate struct {
 	ID                            string   `json:"id"`
 	App                           string   `json:"app"`
 	RevisionID                    string   `json:"revision_id"`
-	HostIDs                       []string `json:"host_ids"`
+	HostIDs                       []string `json:"host_ids,omitempty"`
 	IgnoreApplicationStopFailures bool     `json:"ignore_application_stop_failures,omitempty"`
+	// Group deploys to a deployment group instead of HostIDs; its members are fixed at apply.
+	Group string `json:"group,omitempty"`
+	// Config overrides the group's deployment configuration.
+	Config string `json:"config,omitempty"`
+	// RollbackOf names the failed or stopped deployment this one rolls back.
+	RollbackOf string `json:"rollback_of,omitempty"`
 }
 
 // DeploymentReport carries an agent's reports on one deployment, in sequence order.
@@ -139,4 +145,48 @@ type DeploymentFailHost struct {
 	DeploymentID string `json:"deployment_id"`
 	HostID       string `json:"host_id"`
 	Reason       string `json:"reason"`
+}
+
+// GroupPut creates a deployment group (Create) or updates an existing one.
+type GroupPut struct {
+	Create       bool              `json:"create"`
+	ID           string            `json:"id"`
+	App          string            `json:"app"`
+	Name         string            `json:"name"`
+	Tags         map[string]string `json:"tags,omitempty"`
+	Hosts        []string          `json:"hosts,omitempty"`
+	Config       string            `json:"config"`
+	AutoRollback string            `json:"auto_rollback"`
+}
+
+// GroupDelete removes a deployment group.
+type GroupDelete struct {
+	App  string `json:"app"`
+	Name string `json:"name"`
+}
+
+// ConfigCreate creates a custom deployment configuration.
+type ConfigCreate struct {
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Value int    `json:"value"`
+}
+
+// DeploymentSchedule takes hosts of a group deployment out of service: their agents start.
+type DeploymentSchedule struct {
+	DeploymentID string   `json:"deployment_id"`
+	HostIDs      []string `json:"host_ids"`
+}
+
+// DeploymentFinish ends a group deployment with the rollout engine's verdict.
+type DeploymentFinish struct {
+	DeploymentID string `json:"deployment_id"`
+	Succeeded    bool   `json:"succeeded"`
+	Reason       string `json:"reason,omitempty"`
+}
+
+// DeploymentStop stops a deployment: hosts not started are skipped, running ones cancelled.
+type DeploymentStop struct {
+	DeploymentID string `json:"deployment_id"`
+	Rollback     bool   `json:"rollback"`
 }

@@ -52,6 +52,9 @@ var handlers = map[command.Type]handler{
 	command.TypeDeploymentCreate:   applyDeploymentCreate,
 	command.TypeDeploymentReport:   applyDeploymentReport,
 	command.TypeDeploymentFailHost: applyDeploymentFailHost,
+	command.TypeGroupPut:           applyGroupPut,
+	command.TypeGroupDelete:        applyGroupDelete,
+	command.TypeConfigCreate:       applyConfigCreate,
 }
 
 // FSM implements raft.BatchingFSM over a state.Store.

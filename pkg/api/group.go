@@ -1,0 +1,111 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+)
+
+// Auto-rollback settings.
+const (
+	RollbackOff       = "off"
+	RollbackOnFailure = "on-failure"
+	RollbackOnStop    = "on-stop"
+)
+
+// GroupRequest is the body of POST /v1/apps/{app}/groups and PUT .../groups/{name}. Members are
+// the hosts matching every tag and the hosts named; they are fixed when a deployment starts.
+type GroupRequest struct {
+	Name         string            `json:"name"`
+	Tags         map[string]string `json:"tags,omitempty"`
+	Hosts        []string          `json:"hosts,omitempty"`
+	Config       string            `json:"config,omitempty"`        // default OneAtATime
+	AutoRollback string            `json:"auto_rollback,omitempty"` // on-failure, on-stop or off (default)
+}
+
+// GroupMember is a host of a group with the health and revision deployments left it with.
+type GroupMember struct {
+	Host     string `json:"host"`
+	Health   string `json:"health"` // healthy, unhealthy, unknown
+	Revision string `json:"revision,omitempty"`
+}
+
+// Group is a deployment group.
+type Group struct {
+	App              string            `json:"app"`
+	Name             string            `json:"name"`
+	Tags             map[string]string `json:"tags,omitempty"`
+	Hosts            []string          `json:"hosts,omitempty"`
+	Config           string            `json:"config"`
+	AutoRollback     string            `json:"auto_rollback"`
+	CurrentRevision  string            `json:"current_revision,omitempty"`
+	ActiveDeployment string            `json:"active_deployment,omitempty"`
+	Members          []GroupMember     `json:"members"`
+}
+
+// GroupList is the answer of GET /v1/apps/{app}/groups.
+type GroupList struct {
+	Groups []Group `json:"groups"`
+}
+
+// DeploymentConfig is a minimum-healthy-hosts rule: HOST_COUNT (hosts) or FLEET_PERCENT (0-99).
+type DeploymentConfig struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	Value   int    `json:"value"`
+	Builtin bool   `json:"builtin,omitempty"`
+}
+
+// DeploymentConfigList is the answer of GET /v1/deployment-configs.
+type DeploymentConfigList struct {
+	Configs []DeploymentConfig `json:"configs"`
+}
+
+func groupPath(app string) string { return "/v1/apps/" + url.PathEscape(app) + "/groups" }
+
+// GroupCreate creates a deployment group.
+func (c *Client) GroupCreate(ctx context.Context, app string, req GroupRequest) (*Group, error) {
+	var g Group
+	err := c.do(ctx, request{method: http.MethodPost, path: groupPath(app), in: req, out: &g})
+	return &g, err
+}
+
+// GroupUpdate replaces a group's settings.
+func (c *Client) GroupUpdate(ctx context.Context, app string, req GroupRequest) (*Group, error) {
+	var g Group
+	err := c.do(ctx, request{method: http.MethodPut, path: groupPath(app) + "/" + url.PathEscape(req.Name), in: req, out: &g})
+	return &g, err
+}
+
+// GroupGet returns a group with its members.
+func (c *Client) GroupGet(ctx context.Context, app, name string, q *QueryOptions) (*Group, error) {
+	var g Group
+	err := c.do(ctx, request{method: http.MethodGet, path: groupPath(app) + "/" + url.PathEscape(name), query: q.values(), out: &g})
+	return &g, err
+}
+
+// GroupList lists an app's groups.
+func (c *Client) GroupList(ctx context.Context, app string, q *QueryOptions) (*GroupList, error) {
+	var l GroupList
+	err := c.do(ctx, request{method: http.MethodGet, path: groupPath(app), query: q.values(), out: &l})
+	return &l, err
+}
+
+// GroupDelete removes a group.
+func (c *Client) GroupDelete(ctx context.Context, app, name string) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: groupPath(app) + "/" + url.PathEscape(name)})
+}
+
+// ConfigCreate creates a custom deployment configuration.
+func (c *Client) ConfigCreate(ctx context.Context, cfg DeploymentConfig) (*DeploymentConfig, error) {
+	var out DeploymentConfig
+	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/deployment-configs", in: cfg, out: &out})
+	return &out, err
+}
+
+// ConfigList lists built-in and custom deployment configurations.
+func (c *Client) ConfigList(ctx context.Context) (*DeploymentConfigList, error) {
+	var l DeploymentConfigList
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/deployment-configs", out: &l})
+	return &l, err
+}

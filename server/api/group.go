@@ -1,0 +1,165 @@
+package api
+
+import (
+	"net/http"
+	"sort"
+
+	"github.com/google/uuid"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/auth"
+	"github.com/slipwayhq/slipway/server/command"
+	"github.com/slipwayhq/slipway/server/state"
+)
+
+func groupView(tx *state.Tx, g state.Group) pub.Group {
+	out := pub.Group{App: g.App, Name: g.Name, Tags: g.Tags, Hosts: g.Hosts, Config: g.Config, AutoRollback: g.AutoRollback,
+		CurrentRevision: g.CurrentRevision, ActiveDeployment: g.ActiveDeployment, Members: []pub.GroupMember{}}
+	seen := map[string]bool{}
+	add := func(h state.Host) {
+		if seen[h.ID] {
+			return
+		}
+		seen[h.ID] = true
+		m, ok := g.Members[h.ID]
+		if !ok {
+			m = state.Member{Health: "unknown", Revision: h.Revisions[g.ID]}
+		}
+		out.Members = append(out.Members, pub.GroupMember{Host: h.Name, Health: m.Health, Revision: m.Revision})
+	}
+	hosts, _ := tx.ListHosts()
+	for _, h := range hosts {
+		if state.MatchesGroup(g, h) {
+			add(h)
+		}
+	}
+	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Host < out.Members[j].Host })
+	return out
+}
+
+func (s *Server) groupPut(w http.ResponseWriter, r *http.Request, id *auth.Identity, create bool) error {
+	var req pub.GroupRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	if !create {
+		req.Name = r.PathValue("name")
+	}
+	if err := validTags(req.Tags); err != nil {
+		return err
+	}
+	res, err := s.apply(r, id, command.TypeGroupPut, command.GroupPut{Create: create, ID: uuid.NewString(), App: r.PathValue("app"),
+		Name: req.Name, Tags: req.Tags, Hosts: req.Hosts, Config: req.Config, AutoRollback: req.AutoRollback})
+	if err != nil {
+		return err
+	}
+	var g state.Group
+	if err := decodeData(res, &g); err != nil {
+		return err
+	}
+	var view pub.Group
+	_ = s.cfg.State.View(func(tx *state.Tx) error { view = groupView(tx, g); return nil })
+	status := http.StatusOK
+	if create {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, view)
+	return nil
+}
+
+func (s *Server) groupCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return s.groupPut(w, r, id, true)
+}
+
+func (s *Server) groupUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return s.groupPut(w, r, id, false)
+}
+
+func (s *Server) groupGet(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	if err := s.readBarrier(r); err != nil {
+		return err
+	}
+	var view pub.Group
+	err := s.cfg.State.View(func(tx *state.Tx) error {
+		g, err := tx.GetGroup(r.PathValue("app"), r.PathValue("name"))
+		view = groupView(tx, g)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, view)
+	return nil
+}
+
+func (s *Server) groupList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	if err := s.readBarrier(r); err != nil {
+		return err
+	}
+	out := pub.GroupList{Groups: []pub.Group{}}
+	err := s.cfg.State.View(func(tx *state.Tx) error {
+		if _, err := tx.GetApp(r.PathValue("app")); err != nil {
+			return err
+		}
+		groups, err := tx.ListGroups(r.PathValue("app"))
+		for _, g := range groups {
+			out.Groups = append(out.Groups, groupView(tx, g))
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) groupDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	if _, err := s.apply(r, id, command.TypeGroupDelete, command.GroupDelete{App: r.PathValue("app"), Name: r.PathValue("name")}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+var builtinConfigList = []pub.DeploymentConfig{
+	{Name: "OneAtATime", Kind: "FLEET_PERCENT", Value: -1, Builtin: true},
+	{Name: "HalfAtATime", Kind: "FLEET_PERCENT", Value: 50, Builtin: true},
+	{Name: "AllAtOnce", Kind: "HOST_COUNT", Value: 0, Builtin: true},
+}
+
+func (s *Server) configCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	var req pub.DeploymentConfig
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	res, err := s.apply(r, id, command.TypeConfigCreate, command.ConfigCreate{Name: req.Name, Kind: req.Kind, Value: req.Value})
+	if err != nil {
+		return err
+	}
+	var dc state.DeploymentConfig
+	if err := decodeData(res, &dc); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, pub.DeploymentConfig{Name: dc.Name, Kind: dc.Kind, Value: dc.Value})
+	return nil
+}
+
+func (s *Server) configList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	if err := s.readBarrier(r); err != nil {
+		return err
+	}
+	out := pub.DeploymentConfigList{Configs: append([]pub.DeploymentConfig{}, builtinConfigList...)}
+	err := s.cfg.State.View(func(tx *state.Tx) error {
+		list, err := tx.ListDeploymentConfigs()
+		for _, c := range list {
+			out.Configs = append(out.Configs, pub.DeploymentConfig{Name: c.Name, Kind: c.Kind, Value: c.Value})
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}

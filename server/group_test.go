@@ -1,0 +1,67 @@
+package server_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/slipwayhq/slipway/internal/testutil"
+	"github.com/slipwayhq/slipway/pkg/api"
+)
+
+func TestGroupsAndConfigs(t *testing.T) {
+	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: fastAgents})
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.AppCreate(ctx, api.AppCreateRequest{Name: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.StartAgent(t, c, "h1", "env=prod")
+	testutil.StartAgent(t, c, "h2", "env=staging")
+	c.WaitHost("h1")
+	c.WaitHost("h2")
+
+	if _, err := cl.GroupCreate(ctx, "web", api.GroupRequest{Name: "prod", Config: "NoSuchConfig", Tags: map[string]string{"env": "prod"}}); !api.IsNotFound(err) {
+		t.Fatalf("unknown config: want not found, got %v", err)
+	}
+	if _, err := cl.GroupCreate(ctx, "web", api.GroupRequest{Name: "empty"}); api.ErrorCode(err) != api.CodeBadRequest {
+		t.Fatalf("group without members: want bad request, got %v", err)
+	}
+	if _, err := cl.ConfigCreate(ctx, api.DeploymentConfig{Name: "most", Kind: "FLEET_PERCENT", Value: 100}); api.ErrorCode(err) != api.CodeBadRequest {
+		t.Fatalf("100%% config: want bad request, got %v", err)
+	}
+	if _, err := cl.ConfigCreate(ctx, api.DeploymentConfig{Name: "two", Kind: "HOST_COUNT", Value: 2}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := cl.GroupCreate(ctx, "web", api.GroupRequest{Name: "prod", Tags: map[string]string{"env": "prod"}, Hosts: []string{"h2"}, Config: "two", AutoRollback: "on-failure"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Members) != 2 || g.Config != "two" || g.AutoRollback != api.RollbackOnFailure {
+		t.Fatalf("group %+v", g)
+	}
+	if _, err := cl.GroupCreate(ctx, "web", api.GroupRequest{Name: "prod", Hosts: []string{"h1"}}); !api.IsConflict(err) {
+		t.Fatalf("duplicate group: want conflict, got %v", err)
+	}
+	g, err = cl.GroupUpdate(ctx, "web", api.GroupRequest{Name: "prod", Tags: map[string]string{"env": "staging"}})
+	if err != nil || len(g.Members) != 1 || g.Members[0].Host != "h2" || g.Config != "OneAtATime" {
+		t.Fatalf("updated group %+v, %v", g, err)
+	}
+	l, err := cl.ConfigList(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, dc := range l.Configs {
+		names = append(names, dc.Name)
+	}
+	if got := strings.Join(names, ","); got != "OneAtATime,HalfAtATime,AllAtOnce,two" {
+		t.Fatalf("configs %s", got)
+	}
+	if err := cl.GroupDelete(ctx, "web", "prod"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.GroupGet(ctx, "web", "prod", nil); !api.IsNotFound(err) {
+		t.Fatalf("deleted group: %v", err)
+	}
+}
