@@ -17,7 +17,8 @@ func (c *cli) newDeployCommand() *cobra.Command {
 		`  slipway deploy create --app web --revision REV --host web-1 --watch
   slipway deploy get d-1234
   slipway deploy logs d-1234 --host web-1 --follow`)
-	cmd.AddCommand(c.newDeployCreateCommand(), c.newDeployGetCommand(), c.newDeployListCommand(), c.newDeployLogsCommand())
+	cmd.AddCommand(c.newDeployCreateCommand(), c.newDeployGetCommand(), c.newDeployListCommand(), c.newDeployLogsCommand(),
+		c.newDeployStopCommand(), c.newDeployWatchCommand())
 	return cmd
 }
 
@@ -31,29 +32,31 @@ func (e *deploymentFailed) ExitCode() int { return ExitFailure }
 
 func (c *cli) newDeployCreateCommand() *cobra.Command {
 	var (
-		app, revision   string
-		hosts           []string
-		watch, ignoreAS bool
+		app, revision, group, config string
+		hosts                        []string
+		watch, ignoreAS              bool
 	)
 	cmd := &cobra.Command{
-		Use:   "create --app APP --revision REV --host NAME [--host NAME ...] [--watch]",
-		Short: "Run a revision on named hosts",
+		Use:   "create --app APP --revision REV (--group G [--config C] | --host NAME ...) [--watch]",
+		Short: "Deploy a revision to a deployment group or to named hosts",
 		Long: `Run a revision on the named hosts: each host's agent runs the AppSpec lifecycle (ApplicationStop of
 the last successful revision, DownloadBundle, BeforeInstall, Install, AfterInstall,
 ApplicationStart, ValidateService). With --watch, follow every event and script output live and
 exit 1 if the deployment fails.`,
-		Example: `  slipway deploy create --app web --revision 7d1c9b8e-... --host web-1 --watch
+		Example: `  slipway deploy create --app web --group prod --revision 7d1c9b8e-... --watch
+  slipway deploy create --app web --group prod --revision 7d1c9b8e-... --config HalfAtATime
   slipway deploy create --app web --revision 7d1c9b8e-... --host web-1 --host web-2`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if app == "" || revision == "" || len(hosts) == 0 {
-				return usagef("--app, --revision and at least one --host are required")
+			if app == "" || revision == "" || (len(hosts) == 0) == (group == "") {
+				return usagef("--app, --revision, and either --group or at least one --host are required")
 			}
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
 			}
-			d, err := cl.DeploymentCreate(cmd.Context(), api.DeploymentCreateRequest{App: app, Revision: revision, Hosts: hosts, IgnoreApplicationStopFailures: ignoreAS})
+			d, err := cl.DeploymentCreate(cmd.Context(), api.DeploymentCreateRequest{App: app, Revision: revision, Hosts: hosts,
+				Group: group, Config: config, IgnoreApplicationStopFailures: ignoreAS})
 			if err != nil {
 				return err
 			}
@@ -64,7 +67,11 @@ exit 1 if the deployment fails.`,
 				return p.Linef("Created deployment %s (follow it: slipway deploy get %s)", d.ID, d.ID)
 			}
 			if !p.json() {
-				_ = p.Linef("Deployment %s of %s to %s", d.ID, app, strings.Join(hosts, ", "))
+				to := strings.Join(hosts, ", ")
+				if group != "" {
+					to = fmt.Sprintf("group %s (%s, at least %d healthy)", group, d.Config, d.MinHealthy)
+				}
+				_ = p.Linef("Deployment %s of %s to %s", d.ID, app, to)
 			}
 			return c.watch(cmd.Context(), cl, p, d.ID)
 		},
@@ -73,6 +80,8 @@ exit 1 if the deployment fails.`,
 	f.StringVar(&app, "app", "", "application (required)")
 	f.StringVar(&revision, "revision", "", "revision ID (required; see slipway revision list)")
 	f.StringArrayVar(&hosts, "host", nil, "host name (repeatable)")
+	f.StringVar(&group, "group", "", "deployment group to deploy to")
+	f.StringVar(&config, "config", "", "deployment configuration for this deployment (default: the group's)")
 	f.BoolVar(&watch, "watch", false, "follow the deployment live until it ends")
 	f.BoolVar(&ignoreAS, "ignore-application-stop-failures", false, "go on when the previous revision's ApplicationStop fails")
 	return cmd
@@ -130,7 +139,14 @@ func (c *cli) watch(ctx context.Context, cl *api.Client, p *printer, id string) 
 		}
 	}
 	if !p.json() {
-		_ = p.Linef("Deployment %s %s", id, last.Status)
+		msg := ""
+		if last.Message != "" {
+			msg = ": " + last.Message
+		}
+		_ = p.Linef("Deployment %s %s%s", id, last.Status, msg)
+		if last.RolledBack != "" {
+			_ = p.Linef("Rolling back with deployment %s (slipway deploy watch %s)", last.RolledBack, last.RolledBack)
+		}
 	}
 	if last.Status != api.DeploymentSucceeded {
 		return &deploymentFailed{id: id, status: last.Status}
@@ -270,5 +286,52 @@ func (c *cli) newDeployLogsCommand() *cobra.Command {
 func printLines(w io.Writer, lines []api.LogLine) {
 	for _, l := range lines {
 		_, _ = fmt.Fprintf(w, "%s %-16s %s [%s] %s\n", l.Time.UTC().Format(time.RFC3339), l.Event, l.Script, l.Stream, l.Text)
+	}
+}
+
+func (c *cli) newDeployStopCommand() *cobra.Command {
+	var rollback bool
+	cmd := &cobra.Command{
+		Use:   "stop ID [--rollback]",
+		Short: "Stop a deployment: hosts not started are skipped, running ones cancelled",
+		Example: `  slipway deploy stop d-1234
+  slipway deploy stop d-1234 --rollback`,
+		Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			d, err := cl.DeploymentStop(cmd.Context(), args[0], rollback)
+			if err != nil {
+				return err
+			}
+			if p.json() {
+				return p.JSON(d)
+			}
+			if d.RolledBack != "" {
+				return p.Linef("Stopped deployment %s; rolling back with %s", d.ID, d.RolledBack)
+			}
+			return p.Linef("Stopped deployment %s", d.ID)
+		},
+	}
+	cmd.Flags().BoolVar(&rollback, "rollback", false, "then deploy the group's last successful revision again")
+	return cmd
+}
+
+func (c *cli) newDeployWatchCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "watch ID",
+		Short: "Follow a deployment live until it ends (exit 1 if it fails)",
+		Example: `  slipway deploy watch d-1234
+  slipway deploy watch d-1234 --output json`,
+		Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			return c.watch(cmd.Context(), cl, p, args[0])
+		},
 	}
 }

@@ -24,7 +24,8 @@ func hookBundle(t *testing.T, record, dest string, extra map[string]string) []by
 	dir := t.TempDir()
 	events := []string{"ApplicationStop", "BeforeInstall", "AfterInstall", "ApplicationStart", "ValidateService"}
 	var spec strings.Builder
-	fmt.Fprintf(&spec, "version: 0.0\nos: linux\nfiles:\n  - source: app\n    destination: %s\nhooks:\n", dest)
+	// OVERWRITE: the test's agents are "hosts" sharing one filesystem.
+	fmt.Fprintf(&spec, "version: 0.0\nos: linux\nfile_exists_behavior: OVERWRITE\nfiles:\n  - source: app\n    destination: %s\nhooks:\n", dest)
 	for _, ev := range events {
 		body := fmt.Sprintf("#!/bin/sh\necho \"$LIFECYCLE_EVENT pwd=$(pwd) app=$APPLICATION_NAME dep=$DEPLOYMENT_ID group=$DEPLOYMENT_GROUP_ID\" >> %s\necho hello from $LIFECYCLE_EVENT\n", record)
 		if e, ok := extra[ev]; ok {
@@ -324,4 +325,21 @@ func TestLeaderKilledMidDeployment(t *testing.T) {
 			t.Fatalf("event %s recorded %d times: reports applied twice", name, n)
 		}
 	}
+}
+
+// hookBundleWith returns b with one hook script replaced.
+func hookBundleWith(t *testing.T, b []byte, event, body string) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	if err := bundle.Unpack(bytes.NewReader(b), dir, bundle.Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "scripts", strings.ToLower(event)+".sh"), []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := bundle.Create(&buf, dir); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

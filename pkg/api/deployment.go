@@ -9,10 +9,14 @@ import (
 // DeploymentCreateRequest is the body of POST /v1/deployments: run a revision of an app on the
 // named hosts.
 type DeploymentCreateRequest struct {
-	App                           string   `json:"app"`
-	Revision                      string   `json:"revision"`
-	Hosts                         []string `json:"hosts"`
-	IgnoreApplicationStopFailures bool     `json:"ignore_application_stop_failures,omitempty"`
+	App      string   `json:"app"`
+	Revision string   `json:"revision"`
+	Hosts    []string `json:"hosts,omitempty"`
+	// Group deploys to a deployment group (instead of Hosts) following its configuration, or
+	// Config when set.
+	Group                         string `json:"group,omitempty"`
+	Config                        string `json:"config,omitempty"`
+	IgnoreApplicationStopFailures bool   `json:"ignore_application_stop_failures,omitempty"`
 }
 
 // Deployment statuses.
@@ -20,7 +24,14 @@ const (
 	DeploymentInProgress = "in_progress"
 	DeploymentSucceeded  = "succeeded"
 	DeploymentFailed     = "failed"
+	DeploymentStopped    = "stopped"
 )
+
+// DeploymentStopRequest is the body of POST /v1/deployments/{id}/stop.
+type DeploymentStopRequest struct {
+	// Rollback starts a deployment of the group's last successful revision after the stop.
+	Rollback bool `json:"rollback,omitempty"`
+}
 
 // Deployment is a revision being (or having been) installed on hosts.
 type Deployment struct {
@@ -29,6 +40,12 @@ type Deployment struct {
 	Revision    string             `json:"revision"`
 	SHA256      string             `json:"sha256"`
 	Status      string             `json:"status"`
+	Message     string             `json:"message,omitempty"`
+	Group       string             `json:"group,omitempty"`
+	Config      string             `json:"config,omitempty"`
+	MinHealthy  int                `json:"min_healthy,omitempty"`
+	RollbackOf  string             `json:"rollback_of,omitempty"`
+	RolledBack  string             `json:"rolled_back_by,omitempty"`
 	Targets     []DeploymentTarget `json:"targets"`
 	CreateTime  time.Time          `json:"create_time"`
 	EndTime     *time.Time         `json:"end_time,omitempty"`
@@ -38,7 +55,7 @@ type Deployment struct {
 // DeploymentTarget is one host's part.
 type DeploymentTarget struct {
 	Host         string           `json:"host"`
-	Status       string           `json:"status"` // pending, in_progress, succeeded, failed
+	Status       string           `json:"status"` // waiting, pending, in_progress, succeeded, failed, skipped, stopped
 	Message      string           `json:"message,omitempty"`
 	Events       []LifecycleEvent `json:"events,omitempty"`
 	LogTruncated bool             `json:"log_truncated,omitempty"`

@@ -71,3 +71,11 @@ func (c *Client) DeploymentLogs(ctx context.Context, id, host string, after uint
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/deployments/" + url.PathEscape(id) + "/logs", query: q, out: &l})
 	return &l, err
 }
+
+// DeploymentStop stops a deployment; with rollback, the group's last successful revision is
+// deployed again afterwards.
+func (c *Client) DeploymentStop(ctx context.Context, id string, rollback bool) (*Deployment, error) {
+	var d Deployment
+	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/deployments/" + url.PathEscape(id) + "/stop", in: DeploymentStopRequest{Rollback: rollback}, out: &d})
+	return &d, err
+}

@@ -19,8 +19,12 @@ import (
 )
 
 func deploymentView(d state.Deployment) pub.Deployment {
-	out := pub.Deployment{ID: d.ID, App: d.App, Revision: d.RevisionID, SHA256: d.SHA256, Status: d.Status,
+	out := pub.Deployment{ID: d.ID, App: d.App, Revision: d.RevisionID, SHA256: d.SHA256, Status: d.Status, Message: d.Message,
+		Group: d.Group, RollbackOf: d.RollbackOf, RolledBack: d.RolledBackBy,
 		CreateTime: d.CreateTime, EndTime: d.EndTime, ModifyIndex: d.ModifyIndex, Targets: []pub.DeploymentTarget{}}
+	if d.Rollout != nil {
+		out.Config, out.MinHealthy = d.Rollout.Config.Name, d.Rollout.MinHealthy
+	}
 	for _, tg := range d.Targets {
 		t := pub.DeploymentTarget{Host: tg.HostName, Status: tg.Status, Message: tg.Message, LogTruncated: tg.Truncated}
 		for _, e := range tg.Events {
@@ -38,8 +42,8 @@ func (s *Server) deploymentCreate(w http.ResponseWriter, r *http.Request, id *au
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	if req.App == "" || req.Revision == "" || len(req.Hosts) == 0 {
-		return fault.New(fault.Invalid, "a deployment needs an app, a revision and at least one host")
+	if req.App == "" || req.Revision == "" || (len(req.Hosts) == 0) == (req.Group == "") {
+		return fault.New(fault.Invalid, "a deployment needs an app, a revision, and either a group or at least one host")
 	}
 	var hostIDs []string
 	seen := map[string]bool{}
@@ -61,7 +65,7 @@ func (s *Server) deploymentCreate(w http.ResponseWriter, r *http.Request, id *au
 	}
 	res, err := s.apply(r, id, command.TypeDeploymentCreate, command.DeploymentCreate{
 		ID: "d-" + uuid.NewString()[:18], App: req.App, RevisionID: req.Revision, HostIDs: hostIDs,
-		IgnoreApplicationStopFailures: req.IgnoreApplicationStopFailures,
+		Group: req.Group, Config: req.Config, IgnoreApplicationStopFailures: req.IgnoreApplicationStopFailures,
 	})
 	if err != nil {
 		return err
@@ -242,4 +246,23 @@ func (s *Server) deploymentWatch(w http.ResponseWriter, r *http.Request, _ *auth
 			return nil
 		}
 	}
+}
+
+func (s *Server) deploymentStop(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	var req pub.DeploymentStopRequest
+	if r.ContentLength != 0 {
+		if err := s.decode(w, r, &req); err != nil {
+			return err
+		}
+	}
+	res, err := s.apply(r, id, command.TypeDeploymentStop, command.DeploymentStop{DeploymentID: r.PathValue("id"), Rollback: req.Rollback})
+	if err != nil {
+		return err
+	}
+	var d state.Deployment
+	if err := decodeData(res, &d); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, deploymentView(d))
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/auth"
 	"github.com/slipwayhq/slipway/server/command"
+	"github.com/slipwayhq/slipway/server/rollout"
 	"github.com/slipwayhq/slipway/server/state"
 )
 
@@ -122,12 +123,6 @@ func (s *Server) groupDelete(w http.ResponseWriter, r *http.Request, id *auth.Id
 	return nil
 }
 
-var builtinConfigList = []pub.DeploymentConfig{
-	{Name: "OneAtATime", Kind: "FLEET_PERCENT", Value: -1, Builtin: true},
-	{Name: "HalfAtATime", Kind: "FLEET_PERCENT", Value: 50, Builtin: true},
-	{Name: "AllAtOnce", Kind: "HOST_COUNT", Value: 0, Builtin: true},
-}
-
 func (s *Server) configCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	var req pub.DeploymentConfig
 	if err := s.decode(w, r, &req); err != nil {
@@ -149,7 +144,10 @@ func (s *Server) configList(w http.ResponseWriter, r *http.Request, _ *auth.Iden
 	if err := s.readBarrier(r); err != nil {
 		return err
 	}
-	out := pub.DeploymentConfigList{Configs: append([]pub.DeploymentConfig{}, builtinConfigList...)}
+	out := pub.DeploymentConfigList{Configs: []pub.DeploymentConfig{}}
+	for _, b := range rollout.Builtins() {
+		out.Configs = append(out.Configs, pub.DeploymentConfig{Name: b.Name, Kind: string(b.Kind), Value: b.Value, Builtin: true})
+	}
 	err := s.cfg.State.View(func(tx *state.Tx) error {
 		list, err := tx.ListDeploymentConfigs()
 		for _, c := range list {

@@ -175,6 +175,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/deployments/{id}", anyToken, s.deploymentGet},
 		{"GET", "/v1/deployments/{id}/logs", anyToken, s.deploymentLogs},
 		{"GET", "/v1/deployments/{id}/watch", anyToken, s.deploymentWatch},
+		{"POST", "/v1/deployments/{id}/stop", management, s.deploymentStop},
 	}
 }
 
@@ -233,16 +234,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.reqs.WithLabelValues(name, strconv.Itoa(sw.code)).Inc()
 			s.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		}()
-		var id *auth.Identity
-		var err error
-		switch rt.access {
-		case hostSecret:
-			id, err = auth.ResolveHost(s.cfg.State, bearer(r))
-		case registration:
-			id, err = auth.ResolveRegistration(s.cfg.State, bearer(r), s.cfg.Now())
-		case anyToken, management:
-			id, err = auth.Resolve(s.cfg.State, bearer(r), s.cfg.Now())
-		}
+		id, err := s.authenticate(r, rt.access)
 		if err != nil {
 			writeError(sw, err)
 			return
@@ -287,4 +279,31 @@ func (s *Server) Routes() []RouteInfo {
 		out = append(out, RouteInfo{Method: rt.method, Pattern: rt.pattern, Public: rt.access == public})
 	}
 	return out
+}
+
+// authenticate resolves the request's credentials for a route. A secret this server does not
+// know yet is looked up once more after a consistent read: it may have been created through
+// another server a moment ago (a token, a registration token, a host that just registered).
+func (s *Server) authenticate(r *http.Request, a access) (*auth.Identity, error) {
+	resolve := func() (*auth.Identity, error) {
+		switch a {
+		case hostSecret:
+			return auth.ResolveHost(s.cfg.State, bearer(r))
+		case registration:
+			return auth.ResolveRegistration(s.cfg.State, bearer(r), s.cfg.Now())
+		case anyToken, management:
+			return auth.Resolve(s.cfg.State, bearer(r), s.cfg.Now())
+		}
+		return nil, nil
+	}
+	id, err := resolve()
+	if err == nil || bearer(r) == "" || s.cfg.Cluster.IsLeader() {
+		return id, err
+	}
+	ctx, cancel := contextWithTimeout(r, 5*time.Second)
+	defer cancel()
+	if s.cfg.Cluster.ConsistentRead(ctx) != nil {
+		return id, err
+	}
+	return resolve()
 }

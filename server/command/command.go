@@ -51,8 +51,6 @@ const (
 	TypeDeploymentCreate   Type = 60
 	TypeDeploymentReport   Type = 61
 	TypeDeploymentFailHost Type = 62
-	TypeDeploymentSchedule Type = 63
-	TypeDeploymentFinish   Type = 64
 	TypeDeploymentStop     Type = 65
 	TypeGroupPut           Type = 70
 	TypeGroupDelete        Type = 71
@@ -84,8 +82,6 @@ var typeNames = map[Type]string{
 	TypeDeploymentCreate:   "deployment.create",
 	TypeDeploymentReport:   "deployment.report",
 	TypeDeploymentFailHost: "deployment.fail_host",
-	TypeDeploymentSchedule: "deployment.schedule",
-	TypeDeploymentFinish:   "deployment.finish",
 	TypeDeploymentStop:     "deployment.stop",
 	TypeGroupPut:           "group.put",
 	TypeGroupDelete:        "group.delete",
@@ -99,8 +95,8 @@ var schemaVersions = map[Type]uint8{
 	TypeBlobRegister: 1, TypeBlobDelete: 1, TypeRevisionCreate: 1,
 	TypeHostTokenCreate: 1, TypeHostRegister: 1, TypeHostDelete: 1, TypeHostTag: 1, TypeHostStatus: 1,
 	TypeDeploymentCreate: 1, TypeDeploymentReport: 1, TypeDeploymentFailHost: 1,
-	TypeDeploymentSchedule: 1, TypeDeploymentFinish: 1, TypeDeploymentStop: 1,
-	TypeGroupPut: 1, TypeGroupDelete: 1, TypeConfigCreate: 1,
+	TypeDeploymentStop: 1,
+	TypeGroupPut:       1, TypeGroupDelete: 1, TypeConfigCreate: 1,
 }
 
 func (t Type) String() string {

@@ -172,19 +172,6 @@ type ConfigCreate struct {
 	Value int    `json:"value"`
 }
 
-// DeploymentSchedule takes hosts of a group deployment out of service: their agents start.
-type DeploymentSchedule struct {
-	DeploymentID string   `json:"deployment_id"`
-	HostIDs      []string `json:"host_ids"`
-}
-
-// DeploymentFinish ends a group deployment with the rollout engine's verdict.
-type DeploymentFinish struct {
-	DeploymentID string `json:"deployment_id"`
-	Succeeded    bool   `json:"succeeded"`
-	Reason       string `json:"reason,omitempty"`
-}
-
 // DeploymentStop stops a deployment: hosts not started are skipped, running ones cancelled.
 type DeploymentStop struct {
 	DeploymentID string `json:"deployment_id"`

@@ -52,6 +52,7 @@ var handlers = map[command.Type]handler{
 	command.TypeDeploymentCreate:   applyDeploymentCreate,
 	command.TypeDeploymentReport:   applyDeploymentReport,
 	command.TypeDeploymentFailHost: applyDeploymentFailHost,
+	command.TypeDeploymentStop:     applyDeploymentStop,
 	command.TypeGroupPut:           applyGroupPut,
 	command.TypeGroupDelete:        applyGroupDelete,
 	command.TypeConfigCreate:       applyConfigCreate,

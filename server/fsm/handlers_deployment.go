@@ -26,13 +26,19 @@ func applyDeploymentCreate(tx *state.Tx, index uint64, c *command.Command) (any,
 	if rev.App != p.App {
 		return nil, fault.New(fault.Invalid, "revision %s belongs to app %q, not %q", rev.ID, rev.App, p.App)
 	}
-	if len(p.HostIDs) == 0 {
-		return nil, fault.New(fault.Invalid, "a deployment needs at least one host")
-	}
 	d := state.Deployment{
 		ID: p.ID, App: p.App, GroupID: "app-" + p.App, RevisionID: rev.ID, SHA256: rev.SHA256, Size: rev.Size,
 		Format: rev.Format, Status: state.DeploymentInProgress, Targets: map[string]*state.Target{},
 		CreateTime: c.Time, CreateIndex: index, ModifyIndex: index, IgnoreApplicationStopFailures: p.IgnoreApplicationStopFailures,
+	}
+	if p.Group != "" {
+		if err := createGroupDeployment(tx, index, c.Time, &d, p); err != nil {
+			return nil, err
+		}
+		return tx.GetDeployment(d.ID)
+	}
+	if len(p.HostIDs) == 0 {
+		return nil, fault.New(fault.Invalid, "a deployment needs a group or at least one host")
 	}
 	for _, id := range p.HostIDs {
 		h, err := tx.GetHost(id)
@@ -91,8 +97,7 @@ func applyDeploymentReport(tx *state.Tx, index uint64, c *command.Command) (any,
 			return nil, err
 		}
 	}
-	finish(&d, c.Time)
-	d.ModifyIndex = index
+	settle(tx, index, c.Time, &d)
 	return agentproto.Ack{DeploymentID: d.ID, Seq: tg.LastSeq}, tx.PutDeployment(d)
 }
 
@@ -160,7 +165,18 @@ func applyEvent(tx *state.Tx, d *state.Deployment, tg *state.Target, ev *agentpr
 	return nil
 }
 
-// finish ends the deployment once every target has.
+// settle moves a deployment on after a host's state changed: a group deployment by its rollout
+// rules, a deployment to named hosts when every host has finished.
+func settle(tx *state.Tx, index uint64, now time.Time, d *state.Deployment) {
+	d.ModifyIndex = index
+	if d.Rollout != nil {
+		advance(tx, index, now, d)
+		return
+	}
+	finish(d, now)
+}
+
+// finish ends a deployment to named hosts once every target has.
 func finish(d *state.Deployment, now time.Time) {
 	if d.EndTime != nil {
 		return
@@ -201,7 +217,6 @@ func applyDeploymentFailHost(tx *state.Tx, index uint64, c *command.Command) (an
 		}
 	}
 	tg.Status, tg.Message, tg.EndTime = state.TargetFailed, p.Reason, &t
-	finish(&d, c.Time)
-	d.ModifyIndex = index
+	settle(tx, index, c.Time, &d)
 	return nil, tx.PutDeployment(d)
 }

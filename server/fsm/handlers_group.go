@@ -3,14 +3,17 @@ package fsm
 import (
 	"github.com/slipwayhq/slipway/server/command"
 	"github.com/slipwayhq/slipway/server/fault"
+	"github.com/slipwayhq/slipway/server/rollout"
 	"github.com/slipwayhq/slipway/server/state"
 )
 
-// builtinConfigs are always defined; see server/rollout for their arithmetic.
-var builtinConfigs = map[string]bool{"OneAtATime": true, "HalfAtATime": true, "AllAtOnce": true}
+func isBuiltin(name string) bool {
+	_, ok := rollout.Builtin(name)
+	return ok
+}
 
 func configExists(tx *state.Tx, name string) error {
-	if builtinConfigs[name] {
+	if isBuiltin(name) {
 		return nil
 	}
 	if _, ok, err := tx.GetDeploymentConfig(name); err != nil || ok {
@@ -76,13 +79,10 @@ func applyConfigCreate(tx *state.Tx, index uint64, c *command.Command) (any, err
 	if err := state.ValidateName("deployment config", p.Name); err != nil {
 		return nil, err
 	}
-	if builtinConfigs[p.Name] {
+	if isBuiltin(p.Name) {
 		return nil, fault.New(fault.Conflict, "%q is a built-in configuration", p.Name)
 	}
-	switch {
-	case p.Kind == "HOST_COUNT" && p.Value >= 0:
-	case p.Kind == "FLEET_PERCENT" && p.Value >= 0 && p.Value <= 99:
-	default:
+	if err := (rollout.Config{Name: p.Name, Kind: rollout.Kind(p.Kind), Value: p.Value}).Validate(); err != nil || p.Kind == string(rollout.MostConcurrency) {
 		return nil, fault.New(fault.Invalid, "minimum healthy hosts must be HOST_COUNT >= 0 or FLEET_PERCENT 0-99, not %s %d", p.Kind, p.Value)
 	}
 	dc := state.DeploymentConfig{Name: p.Name, Kind: p.Kind, Value: p.Value, CreateIndex: index}

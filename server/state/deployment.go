@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/server/fault"
+	"github.com/slipwayhq/slipway/server/rollout"
 )
 
 var (
@@ -22,6 +23,10 @@ const (
 	TargetInProgress     = "in_progress"
 	TargetSucceeded      = "succeeded"
 	TargetFailed         = "failed"
+	TargetWaiting        = "waiting" // in a group deployment, not scheduled yet
+	TargetSkipped        = "skipped" // never started: the deployment ended first
+	TargetStopped        = "stopped" // stopped by the user while running
+	DeploymentStopped    = "stopped"
 )
 
 // MaxLogBytesPerTarget bounds the output kept in the state per host of a deployment; the host's
@@ -47,6 +52,14 @@ type Deployment struct {
 	ModifyIndex uint64             `json:"modify_index"`
 	// IgnoreApplicationStopFailures is passed to agents.
 	IgnoreApplicationStopFailures bool `json:"ignore_application_stop_failures,omitempty"`
+
+	// Group deployments only: the rollout plan fixed at start, the group's revision before it,
+	// whether a failure rolls back, and the links between a deployment and its rollback.
+	Rollout      *rollout.Rollout `json:"rollout,omitempty"`
+	OldRevision  string           `json:"old_revision,omitempty"`
+	AutoRollback string           `json:"auto_rollback,omitempty"`
+	RollbackOf   string           `json:"rollback_of,omitempty"`
+	RolledBackBy string           `json:"rolled_back_by,omitempty"`
 }
 
 // Target is one host's part of a deployment.
@@ -76,7 +89,13 @@ type EventRecord struct {
 }
 
 // Finished reports whether the target reached an end state.
-func (tg *Target) Finished() bool { return tg.Status == TargetSucceeded || tg.Status == TargetFailed }
+func (tg *Target) Finished() bool {
+	switch tg.Status {
+	case TargetSucceeded, TargetFailed, TargetSkipped, TargetStopped:
+		return true
+	}
+	return false
+}
 
 func activeKey(host, dep string) []byte {
 	k := make([]byte, 0, len(host)+1+len(dep))
@@ -89,21 +108,23 @@ func (t *Tx) CreateDeployment(d Deployment) error {
 	if t.tx.Bucket(bucketDeployments).Get([]byte(d.ID)) != nil {
 		return fault.New(fault.Conflict, "deployment %s already exists", d.ID)
 	}
-	for hostID := range d.Targets {
-		if err := t.tx.Bucket(bucketActiveByHost).Put(activeKey(hostID, d.ID), nil); err != nil {
-			return err
-		}
-	}
-	return t.put(bucketDeployments, []byte(d.ID), d)
+	return t.PutDeployment(d)
 }
 
 // PutDeployment replaces a deployment, keeping the active index in step with its targets.
+// A host's target is active (its agent is sent the deployment) from when it is scheduled until it
+// finishes.
 func (t *Tx) PutDeployment(d Deployment) error {
 	for hostID, tg := range d.Targets {
-		if tg.Finished() {
-			if err := t.tx.Bucket(bucketActiveByHost).Delete(activeKey(hostID, d.ID)); err != nil {
-				return err
-			}
+		var err error
+		switch {
+		case tg.Finished():
+			err = t.tx.Bucket(bucketActiveByHost).Delete(activeKey(hostID, d.ID))
+		case tg.Status != TargetWaiting:
+			err = t.tx.Bucket(bucketActiveByHost).Put(activeKey(hostID, d.ID), nil)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return t.put(bucketDeployments, []byte(d.ID), d)
