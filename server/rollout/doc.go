@@ -27,7 +27,8 @@
 // so deploying them costs nothing. With N hosts in the deployment, H of them healthy at start, and a
 // minimum M fixed at start:
 //
-//   - If M >= H the deployment fails at once (ErrTooFewHealthy).
+//   - If M >= H the deployment fails at once (ErrTooFewHealthy), except M = 0, which needs no
+//     host to stay in service.
 //   - A healthy host is started only if healthy hosts stay >= M after it leaves service, so hosts
 //     deployed at once = as many as possible without dropping below M (N - M when all are healthy).
 //   - The deployment is failing as soon as it could not finish at or above M even if every Running

@@ -156,9 +156,14 @@ func (r Rollout) HealthyAtStart() int {
 }
 
 // tooFewHealthy returns why the deployment fails at once, or "".
+//
+// A minimum of 0 never fails at once, even with no healthy host: nothing has to stay in service,
+// and "at least one host must succeed" still holds. Read literally, the rule (0 >= 0) would make
+// a group whose hosts all failed their last deployment impossible to deploy to again, rollback
+// included; CodeDeploy lets such a group be redeployed.
 func (r Rollout) tooFewHealthy() string {
 	healthy := r.HealthyAtStart()
-	if r.MinHealthy < healthy {
+	if r.MinHealthy < healthy || r.MinHealthy == 0 {
 		return ""
 	}
 	return fmt.Sprintf("the minimum of %d healthy hosts (%s) is not less than the %d healthy hosts at start (of %d): no host can be taken out of service",

@@ -76,8 +76,6 @@ func TestRuleImmediateFailureWhenMinimumNotBelowHealthy(t *testing.T) {
 		{"HOST_COUNT equal to the healthy hosts", hostCount(8), unhealthy(fleet(10), "h01", "h02"), []string{"minimum of 8", "8 healthy hosts at start (of 10)"}},
 		{"HalfAtATime with half the fleet unhealthy", builtin(HalfAtATime), unhealthy(fleet(10), names(1, 5)...), []string{"minimum of 5", "5 healthy hosts at start (of 10)"}},
 		{"HalfAtATime on 1 host: half of 1 is 0 at a time", builtin(HalfAtATime), fleet(1), []string{"minimum of 1", "1 healthy hosts at start (of 1)"}},
-		{"OneAtATime with no healthy host", builtin(OneAtATime), unhealthy(fleet(3), names(1, 3)...), []string{"minimum of 0", "0 healthy hosts at start (of 3)"}},
-		{"AllAtOnce with no healthy host", builtin(AllAtOnce), unhealthy(fleet(2), names(1, 2)...), []string{"minimum of 0", "0 healthy hosts at start (of 2)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -96,6 +94,17 @@ func TestRuleImmediateFailureWhenMinimumNotBelowHealthy(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a minimum of 0 with no healthy host deploys", func(t *testing.T) {
+		for _, cfg := range []Config{builtin(OneAtATime), builtin(AllAtOnce), hostCount(0)} {
+			r, err := Start(cfg, "v2", unhealthy(fleet(3), names(1, 3)...))
+			if err != nil {
+				t.Fatalf("%s: %v", cfg.Name, err)
+			}
+			if d := r.Next(nil); d.Done || len(d.Start) == 0 {
+				t.Fatalf("%s on an all-unhealthy group: %+v, want hosts started", cfg.Name, d)
+			}
+		}
+	})
 	t.Run("one below the healthy hosts deploys", func(t *testing.T) {
 		scenario{cfg: hostCount(9), hosts: fleet(10), wantSuccess: true}.run(t)
 	})
