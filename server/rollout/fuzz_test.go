@@ -68,7 +68,7 @@ func FuzzNext(f *testing.F) {
 			t.Fatalf("Start(%+v): %v", cfg, err)
 		}
 		immediate := err != nil
-		if immediate != (r.MinHealthy >= r.HealthyAtStart()) {
+		if immediate != (r.MinHealthy > 0 && r.MinHealthy >= r.HealthyAtStart()) {
 			t.Fatalf("immediate failure %v with minimum %d, %d healthy", immediate, r.MinHealthy, r.HealthyAtStart())
 		}
 
