@@ -15,9 +15,9 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/slipway ./cmd/slipway
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/slipway-agent ./cmd/slipway-agent
 
-## run: start Slipway in one process (single-node cluster in ./.slipway-dev)
+## run: start Slipway in one process (single-node cluster and 3 agents in ./.slipway-dev)
 run: build
-	./bin/slipway dev
+	./bin/slipway dev --agents 3
 
 ## test: vet, then every package's tests with the race detector
 test:

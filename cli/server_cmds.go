@@ -8,10 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/slipwayhq/slipway/agent"
+	agentconfig "github.com/slipwayhq/slipway/agent/config"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server"
 	"github.com/slipwayhq/slipway/server/auth"
@@ -79,6 +83,7 @@ const devTokenFile = "dev-management-token"
 
 func newDevCommand() *cobra.Command {
 	var dataDir, httpAddr, raftAddr string
+	var agents int
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run Slipway in one process for trying it out (single-node cluster on loopback)",
@@ -90,6 +95,7 @@ the data and the token.
 The dev token is kept in the data folder (mode 0600) so that it can be printed again; a real
 server never stores a secret, only its hash.`,
 		Example: `  slipway dev
+  slipway dev --agents 3     # and three embedded agents, dev-1..dev-3, tagged env=dev
   slipway dev --data-dir /tmp/slipway --http-addr 127.0.0.1:8400 --raft-addr 127.0.0.1:8401`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -124,12 +130,21 @@ server never stores a secret, only its hash.`,
 			if err := waitReady(cmd.Context(), s.HTTPAddr(), token); err != nil {
 				return err
 			}
+			names, stopAgents, err := startDevAgents(cmd.Context(), agents, abs, s.HTTPAddr(), token, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			defer stopAgents()
+			agentLine := ""
+			if len(names) > 0 {
+				agentLine = fmt.Sprintf("  Agents: %s (tag env=dev; their hooks run as you)\n", strings.Join(names, ", "))
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), `Slipway dev is running.
 
   API:    %[1]s
   Data:   %[2]s
   Token:  %[3]s (management)
-
+%[4]s
 Use it from another terminal:
 
   export SLIPWAY_ADDR=%[1]s
@@ -137,12 +152,13 @@ Use it from another terminal:
   slipway app create my-app
 
 Press Ctrl-C to stop.
-`, s.HTTPAddr(), abs, token)
+`, s.HTTPAddr(), abs, token, agentLine)
 			<-cmd.Context().Done()
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", ".slipway-dev", "folder for all dev data (kept between runs)")
+	cmd.Flags().IntVar(&agents, "agents", 0, "embedded agents to run (hosts dev-1..dev-N, tagged env=dev)")
 	cmd.Flags().StringVar(&httpAddr, "http-addr", fmt.Sprintf("127.0.0.1:%d", config.DefaultHTTPPort), "loopback host:port for the HTTP API")
 	cmd.Flags().StringVar(&raftAddr, "raft-addr", fmt.Sprintf("127.0.0.1:%d", config.DefaultRaftPort), "loopback host:port for Raft")
 	return cmd
@@ -185,4 +201,65 @@ func waitReady(ctx context.Context, addr, token string) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// startDevAgents runs n agents in this process, each with its own folder under dir/agents and a
+// name dev-1..dev-n, tagged env=dev. An agent registers with a fresh registration token the first
+// time; later runs reuse the identity kept in its folder. stop waits for them to end.
+func startDevAgents(ctx context.Context, n int, dir, addr, token string, logw io.Writer) (names []string, stop func(), err error) {
+	if n <= 0 {
+		return nil, func() {}, nil
+	}
+	if n > 50 {
+		return nil, nil, usagef("--agents %d: at most 50 embedded agents", n)
+	}
+	cl, err := api.NewClient(api.Config{Address: addr, Token: token})
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := cl.HostTokenCreate(ctx, api.HostTokenCreateRequest{TTL: "10m", Tags: map[string]string{"env": "dev"}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("registration token for the dev agents: %w", err)
+	}
+	actx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	log := newLogger(logw, "error")
+	for i := 1; i <= n; i++ {
+		name := fmt.Sprintf("dev-%d", i)
+		names = append(names, name)
+		cfg := agentconfig.Config{
+			Servers: []string{addr}, RegistrationToken: tok.Token, Name: name,
+			Tags: map[string]string{"env": "dev"}, DataDir: filepath.Join(dir, "agents", name),
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := agent.Run(actx, cfg, log.With("agent", name)); err != nil && actx.Err() == nil {
+				fmt.Fprintf(logw, "agent %s stopped: %v\n", name, err)
+			}
+		}()
+	}
+	// Wait until every agent is online, so the printed tour works at once.
+	deadline := time.Now().Add(30 * time.Second)
+	for _, name := range names {
+		for {
+			h, err := cl.HostGet(ctx, name, &api.QueryOptions{Consistent: true})
+			if err == nil && h.Status == api.HostOnline {
+				break
+			}
+			if time.Now().After(deadline) {
+				cancel()
+				wg.Wait()
+				return nil, nil, fmt.Errorf("embedded agent %s did not come online", name)
+			}
+			select {
+			case <-ctx.Done():
+				cancel()
+				wg.Wait()
+				return nil, nil, ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return names, func() { cancel(); wg.Wait() }, nil
 }

@@ -59,7 +59,7 @@ func TestNewcomerDeploysTheExample(t *testing.T) {
 		t.Fatalf("revision push: %s", r)
 	}
 	t.Cleanup(func() { // the example's ApplicationStart leaves a small daemon behind, by design
-		if pid, err := os.ReadFile("/tmp/slipway-hello/server.pid"); err == nil {
+		if pid, err := os.ReadFile("/tmp/slipway-hello/laptop/server.pid"); err == nil {
 			var n int
 			if _, err := fmt.Sscan(string(pid), &n); err == nil && n > 1 {
 				_ = syscall.Kill(n, syscall.SIGKILL)

@@ -14,6 +14,9 @@ type Env struct {
 	DeploymentGroupID   string // DEPLOYMENT_GROUP_ID
 	BundleSHA256        string // BUNDLE_SHA256
 	RevisionID          string // REVISION_ID
+	// HostName is the host's name in Slipway (SLIPWAY_HOST_NAME), a Slipway addition: it lets
+	// one bundle keep per-host state apart, e.g. when several agents share a machine.
+	HostName string
 }
 
 // Vars renders the variables as "KEY=value" entries.
@@ -26,6 +29,7 @@ func (e Env) Vars() []string {
 		"DEPLOYMENT_GROUP_ID=" + e.DeploymentGroupID,
 		"BUNDLE_SHA256=" + e.BundleSHA256,
 		"REVISION_ID=" + e.RevisionID,
+		"SLIPWAY_HOST_NAME=" + e.HostName,
 	}
 }
 

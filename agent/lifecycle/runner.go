@@ -39,6 +39,8 @@ type Config struct {
 	// MaxRevisions is how many deployment folders are kept per group (default 5, at least 1).
 	// The last successful one is never deleted.
 	MaxRevisions int
+	// HostName is this host's name in Slipway, given to scripts as SLIPWAY_HOST_NAME.
+	HostName string
 	// HookGrace is the time between SIGTERM and SIGKILL for a script that runs out of time or is
 	// cancelled (default executor.DefaultGrace).
 	HookGrace time.Duration

@@ -27,6 +27,7 @@ func (d *deployment) runScripts(ctx context.Context, event string, spec *appspec
 		DeploymentGroupID:   d.run.GroupID,
 		BundleSHA256:        d.run.Revision.SHA256,
 		RevisionID:          d.run.Revision.ID,
+		HostName:            d.r.cfg.HostName,
 	}.Vars()
 	for _, s := range scripts {
 		out := d.runScript(ctx, event, spec.OS, root, env, s)

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Starts a background "server" that keeps running after the hook ends (and keeps the hook's
+# Starts a background "service" that keeps running after the hook ends (and keeps the hook's
 # output open): the deployment must not hang on it.
-echo "starting the service"
-(while true; do date > /tmp/slipway-hello/heartbeat; sleep 1; done) &
-echo $! > /tmp/slipway-hello/server.pid
+state=/tmp/slipway-hello/${SLIPWAY_HOST_NAME:-host}
+echo "starting the service on ${SLIPWAY_HOST_NAME:-this host}"
+(while true; do date > "$state/heartbeat"; sleep 1; done) &
+echo $! > "$state/server.pid"
