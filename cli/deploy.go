@@ -91,9 +91,20 @@ exit 1 if the deployment fails.`,
 func (c *cli) watch(ctx context.Context, cl *api.Client, p *printer, id string) error {
 	seen := map[string]bool{}
 	var last *api.Deployment
+	var table *liveTable
+	if !p.json() && isTerminal(c.stdout) {
+		table = &liveTable{w: c.stdout}
+	}
 	err := cl.DeploymentWatch(ctx, id, func(m api.WatchMessage) error {
 		if p.json() {
-			return p.JSON(m)
+			return jsonLine(c.stdout, m) // one JSON object per line
+		}
+		if table != nil {
+			if m.Deployment != nil {
+				last = m.Deployment
+				table.draw(m.Deployment, time.Now())
+			}
+			return nil
 		}
 		for _, l := range m.Lines {
 			_, _ = fmt.Fprintf(c.stdout, "  %s | %-16s | %s\n", m.Host, l.Event, l.Text)

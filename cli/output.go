@@ -142,3 +142,13 @@ func allPages[T any](ctx context.Context, fetch func(next string) ([]T, string, 
 		}
 	}
 }
+
+// jsonLine prints v as one line of JSON (for streams).
+func jsonLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}

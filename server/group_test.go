@@ -2,8 +2,10 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
@@ -63,5 +65,38 @@ func TestGroupsAndConfigs(t *testing.T) {
 	}
 	if _, err := cl.GroupGet(ctx, "web", "prod", nil); !api.IsNotFound(err) {
 		t.Fatalf("deleted group: %v", err)
+	}
+}
+
+// TestEventsFromAnyNode subscribes to the change feed on a follower, filtered to one app, and
+// sees changes made through the leader, and nothing else.
+func TestEventsFromAnyNode(t *testing.T) {
+	c := testutil.NewCluster(t, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan api.Event, 64)
+	go func() {
+		_ = c.Client(c.Follower()).Events(ctx, []string{"app"}, "wanted", func(e api.Event) error {
+			got <- e
+			return nil
+		})
+	}()
+	leader := c.Client(c.WaitLeader())
+	deadline := time.After(20 * time.Second)
+	// The stream starts at the next change: change things until the subscription reports one.
+	for i := 0; ; i++ {
+		_, _ = leader.AppCreate(ctx, api.AppCreateRequest{Name: fmt.Sprintf("other-%d", i)})
+		_, _ = leader.AppCreate(ctx, api.AppCreateRequest{Name: "wanted"})
+		_ = leader.AppDelete(ctx, "wanted")
+		select {
+		case e := <-got:
+			if e.Kind != "app" || e.Resource != "wanted" || (e.Op != "create" && e.Op != "delete") || e.Index == 0 {
+				t.Fatalf("event %+v", e)
+			}
+			return
+		case <-deadline:
+			t.Fatal("no event for the watched app")
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

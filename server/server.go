@@ -107,7 +107,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 		<-done
 	}()
 	s.http = &http.Server{
-		Handler: api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub,
+		Handler: api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub, Events: node.FSM().Events(),
 			HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -53,6 +54,60 @@ func (c *Client) DeploymentWatch(ctx context.Context, id string, fn func(WatchMe
 			return &transportError{err: err, addr: c.base.Host}
 		}
 		if err := fn(m); err != nil {
+			return err
+		}
+	}
+}
+
+// Event is one committed change, as GET /v1/events streams it.
+type Event struct {
+	Index    uint64    `json:"index"`
+	Kind     string    `json:"kind"`
+	Op       string    `json:"op"`
+	Resource string    `json:"resource"`
+	Time     time.Time `json:"time"`
+}
+
+// Events streams committed changes from any server, of the given kinds (all when empty) and
+// resource ("" for all), calling fn for each until fn fails or ctx ends.
+func (c *Client) Events(ctx context.Context, kinds []string, resource string, fn func(Event) error) error {
+	u := c.url("/v1/events")
+	q := url.Values{}
+	if len(kinds) > 0 {
+		q.Set("kind", strings.Join(kinds, ","))
+	}
+	if resource != "" {
+		q.Set("resource", resource)
+	}
+	u.RawQuery = q.Encode()
+	if u.Scheme == "https" {
+		u.Scheme = "wss"
+	} else {
+		u.Scheme = "ws"
+	}
+	hdr := http.Header{}
+	if c.token != "" {
+		hdr.Set("Authorization", "Bearer "+c.token)
+	}
+	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, u.String(), hdr)
+	if err != nil {
+		if resp != nil && resp.StatusCode >= 400 {
+			defer func() { _ = resp.Body.Close() }()
+			return decodeError(resp)
+		}
+		return &transportError{err: err, addr: c.base.Host}
+	}
+	defer func() { _ = ws.Close() }()
+	go func() { <-ctx.Done(); _ = ws.Close() }()
+	for {
+		var e Event
+		if err := ws.ReadJSON(&e); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &transportError{err: err, addr: c.base.Host}
+		}
+		if err := fn(e); err != nil {
 			return err
 		}
 	}

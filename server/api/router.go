@@ -47,6 +47,7 @@ type Config struct {
 	State    auth.Reader
 	Blobs    Blobs
 	Sessions Sessions
+	Events   Events
 	// HostTimeout is how long a host may be unheard of and still count as online (default 60 s).
 	HostTimeout time.Duration
 	Logger      *slog.Logger
@@ -176,6 +177,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/deployments/{id}/logs", anyToken, s.deploymentLogs},
 		{"GET", "/v1/deployments/{id}/watch", anyToken, s.deploymentWatch},
 		{"POST", "/v1/deployments/{id}/stop", management, s.deploymentStop},
+		{"GET", "/v1/events", anyToken, s.events},
 	}
 }
 

@@ -66,7 +66,13 @@ type FSM struct {
 
 	mu      sync.Mutex
 	advance chan struct{} // closed and replaced whenever applied moves
+
+	events  Broker
+	pending []Event // events of the transaction being applied, published once it commits
 }
+
+// Events returns the broker of change events.
+func (f *FSM) Events() *Broker { return &f.events }
 
 // New returns an FSM over store.
 func New(store *state.Store, log *slog.Logger) *FSM {
@@ -133,6 +139,10 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		// follow the log, and continuing would diverge from its peers.
 		panic(fmt.Sprintf("fsm: state transaction failed at index %d: %v", last, err))
 	}
+	for _, e := range f.pending {
+		f.events.publish(e)
+	}
+	f.pending = f.pending[:0]
 	if last > f.applied.Load() {
 		f.setApplied(last)
 	}
@@ -201,6 +211,9 @@ func (f *FSM) dispatch(tx *state.Tx, index uint64, c *command.Command) command.R
 	v, err := h(tx, index, c)
 	if err != nil {
 		return command.Result{Index: index, Code: string(fault.CodeOf(err)), Message: err.Error()}
+	}
+	if f.events.active() {
+		f.pending = append(f.pending, eventOf(index, c))
 	}
 	res := command.Result{Index: index}
 	if v != nil {

@@ -1,0 +1,77 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/slipwayhq/slipway/server/auth"
+	"github.com/slipwayhq/slipway/server/fault"
+	"github.com/slipwayhq/slipway/server/fsm"
+)
+
+// Events is the change feed the API streams.
+type Events interface {
+	Subscribe(buffer int) (<-chan fsm.Event, func())
+}
+
+// secretKinds are changes only management tokens may watch.
+var secretKinds = map[string]bool{"token": true, "acl": true, "host-token": true}
+
+// events streams committed changes over a websocket as JSON messages (fsm.Event), optionally
+// only of some kinds (?kind=deployment,host) and one resource (?resource=ID). The stream is live:
+// it starts at the next change. A client too slow to keep up is disconnected and may reconnect.
+func (s *Server) events(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	if s.cfg.Events == nil {
+		return fault.New(fault.Unavailable, "this server has no change feed")
+	}
+	kinds := map[string]bool{}
+	for _, k := range strings.Split(r.URL.Query().Get("kind"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			kinds[k] = true
+		}
+	}
+	resource := r.URL.Query().Get("resource")
+	ch, stop := s.cfg.Events.Subscribe(4096)
+	defer stop()
+	ws, err := watchUpgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return nil
+	}
+	defer func() { _ = ws.Close() }()
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "too slow: reconnect"), time.Now().Add(time.Second))
+				return nil
+			}
+			if (len(kinds) > 0 && !kinds[e.Kind]) || (resource != "" && e.Resource != resource) || (secretKinds[e.Kind] && !id.Management()) {
+				continue
+			}
+			_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if err := ws.WriteJSON(e); err != nil {
+				return nil
+			}
+		case <-ping.C:
+			_ = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second))
+		case <-gone:
+			return nil
+		case <-r.Context().Done():
+			return nil
+		}
+	}
+}
