@@ -34,7 +34,7 @@ JSON object per line.`,
 				return err
 			})
 			if cmd.Context().Err() != nil {
-				return nil
+				return nil //nolint:nilerr // interrupted by the user: the stream ends normally
 			}
 			return err
 		},
