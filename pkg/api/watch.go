@@ -17,27 +17,11 @@ func formatUint(v uint64) string { return strconv.FormatUint(v, 10) }
 // DeploymentWatch streams a deployment's changes and output over a websocket, calling fn for
 // each message, until the deployment has finished (nil), fn returns an error, or ctx ends.
 func (c *Client) DeploymentWatch(ctx context.Context, id string, fn func(WatchMessage) error) error {
-	u := c.url("/v1/deployments/" + url.PathEscape(id) + "/watch")
-	switch u.Scheme {
-	case "https":
-		u.Scheme = "wss"
-	default:
-		u.Scheme = "ws"
-	}
-	hdr := http.Header{}
-	if c.token != "" {
-		hdr.Set("Authorization", "Bearer "+c.token)
-	}
-	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, u.String(), hdr)
+	ws, err := c.dialWS(ctx, "/v1/deployments/"+url.PathEscape(id)+"/watch", nil)
 	if err != nil {
-		if resp != nil && resp.StatusCode >= 400 {
-			defer func() { _ = resp.Body.Close() }()
-			return decodeError(resp)
-		}
-		return &transportError{err: err, addr: c.base.Host}
+		return err
 	}
 	defer func() { _ = ws.Close() }()
-	go func() { <-ctx.Done(); _ = ws.Close() }()
 	for {
 		var m WatchMessage
 		if err := ws.ReadJSON(&m); err != nil {
@@ -71,7 +55,6 @@ type Event struct {
 // Events streams committed changes from any server, of the given kinds (all when empty) and
 // resource ("" for all), calling fn for each until fn fails or ctx ends.
 func (c *Client) Events(ctx context.Context, kinds []string, resource string, fn func(Event) error) error {
-	u := c.url("/v1/events")
 	q := url.Values{}
 	if len(kinds) > 0 {
 		q.Set("kind", strings.Join(kinds, ","))
@@ -79,26 +62,11 @@ func (c *Client) Events(ctx context.Context, kinds []string, resource string, fn
 	if resource != "" {
 		q.Set("resource", resource)
 	}
-	u.RawQuery = q.Encode()
-	if u.Scheme == "https" {
-		u.Scheme = "wss"
-	} else {
-		u.Scheme = "ws"
-	}
-	hdr := http.Header{}
-	if c.token != "" {
-		hdr.Set("Authorization", "Bearer "+c.token)
-	}
-	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, u.String(), hdr)
+	ws, err := c.dialWS(ctx, "/v1/events", q)
 	if err != nil {
-		if resp != nil && resp.StatusCode >= 400 {
-			defer func() { _ = resp.Body.Close() }()
-			return decodeError(resp)
-		}
-		return &transportError{err: err, addr: c.base.Host}
+		return err
 	}
 	defer func() { _ = ws.Close() }()
-	go func() { <-ctx.Done(); _ = ws.Close() }()
 	for {
 		var e Event
 		if err := ws.ReadJSON(&e); err != nil {
@@ -111,4 +79,32 @@ func (c *Client) Events(ctx context.Context, kinds []string, resource string, fn
 			return err
 		}
 	}
+}
+
+// dialWS opens an authenticated websocket to an escaped path; it is closed when ctx ends.
+func (c *Client) dialWS(ctx context.Context, path string, q url.Values) (*websocket.Conn, error) {
+	u := c.url(path)
+	u.RawQuery = q.Encode()
+	if u.Scheme == "https" {
+		u.Scheme = "wss"
+	} else {
+		u.Scheme = "ws"
+	}
+	hdr := http.Header{}
+	if c.token != "" {
+		hdr.Set("Authorization", "Bearer "+c.token)
+	}
+	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, u.String(), hdr)
+	if resp != nil && resp.Body != nil {
+		if err != nil && resp.StatusCode >= 400 {
+			defer func() { _ = resp.Body.Close() }()
+			return nil, decodeError(resp)
+		}
+		_ = resp.Body.Close()
+	}
+	if err != nil {
+		return nil, &transportError{err: err, addr: c.base.Host}
+	}
+	go func() { <-ctx.Done(); _ = ws.Close() }()
+	return ws, nil
 }

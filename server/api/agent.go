@@ -74,22 +74,7 @@ func (s *Server) agentSession(w http.ResponseWriter, r *http.Request, id *auth.I
 
 // agentBundle serves a deployment's bundle to a host the deployment runs on, and to no other.
 func (s *Server) agentBundle(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	var d state.Deployment
-	get := func() error {
-		return s.cfg.State.View(func(tx *state.Tx) error {
-			var err error
-			d, err = tx.GetDeployment(r.PathValue("id"))
-			return err
-		})
-	}
-	err := get()
-	if fault.CodeOf(err) == fault.NotFound {
-		ctx, cancel := contextWithTimeout(r, s.cfg.WriteTimeout)
-		if s.cfg.Cluster.ConsistentRead(ctx) == nil {
-			err = get()
-		}
-		cancel()
-	}
+	d, err := s.getDeployment(r)
 	if err != nil {
 		return err
 	}
