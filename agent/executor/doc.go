@@ -11,7 +11,7 @@
 //	  ▼                   ▼                                                       ▼
 //	ScriptMissing    TimedOut / Cancelled                       Succeeded / Failed (exit code)
 //
-// In detail:
+// In detail (Unix; Windows differs as its section below says):
 //
 //   - The script is checked first: a missing path is ResultScriptMissing. A script without an
 //     execute bit is made executable (chmod a+x), as the CodeDeploy agent does, since bundles
@@ -75,4 +75,34 @@
 // the variables through env(1) because sudo resets the environment; -n makes a sudo that wants
 // a password fail at once instead of hanging. When the agent runs as root, sudo is a no-op and
 // the script runs directly (as USER when runas is set).
+//
+// # Windows
+//
+// The same Run works on Windows agents, with these differences (command_windows.go,
+// kill_windows.go; the Unix parts are in command_unix.go and kill_unix.go):
+//
+//   - The file extension chooses how the script runs, since there is no "#!" line nor
+//     /bin/sh: .ps1 runs as `powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass
+//     -File SCRIPT` (Windows PowerShell from the system folder, else powershell.exe or pwsh.exe
+//     on PATH); .bat and .cmd run as `cmd.exe /S /C ""SCRIPT""` (cmd.exe from the system
+//     folder; /S with the doubled quotes keeps paths with spaces, parentheses or & whole); any
+//     other file is started directly, so an .exe works and a shell script is
+//     ResultNotExecutable with a message saying which extensions run. The extension test
+//     ignores case. There is no execute bit to check or set.
+//   - The script runs in its own process group (CREATE_NEW_PROCESS_GROUP) and in a new job
+//     object: it is started suspended, assigned to the job, then resumed, so every process it
+//     starts is in the job from the first instruction on. Timeout or a cancelled context
+//     terminates the whole job at once (TerminateJobObject, exit code 1). There is no graceful
+//     phase and Grace is unused: Ctrl+Break, the nearest thing to SIGTERM, only reaches a
+//     script sharing the agent's console (not one of a service) and makes cmd.exe ask
+//     "Terminate batch job?" and PowerShell enter its debugger. If the job cannot be created
+//     or assigned (e.g. Windows 7 with the agent already in a job that forbids breakaway), the
+//     script still runs and on timeout or cancel is ended with `taskkill /T /F /PID n`, which
+//     misses children whose parent has already exited.
+//   - The job is not kill-on-close: a daemon an ApplicationStart script leaves running outlives
+//     the script and the agent, as on Unix; it stays in the job until it exits.
+//   - runas and sudo are not supported: such a script is not run, and the result is
+//     ResultUnknownError with a message naming runas (or sudo) as unsupported on Windows,
+//     rather than running it as the agent's account. Run the agent's service as the account
+//     the scripts need.
 package executor

@@ -72,7 +72,8 @@ func (r Result) OK() bool { return r.Code == agentproto.ResultSucceeded }
 
 // Executor runs scripts. The zero value is ready to use; it is safe for concurrent use.
 type Executor struct {
-	// Grace is the time between SIGTERM and SIGKILL; DefaultGrace when zero.
+	// Grace is the time between SIGTERM and SIGKILL; DefaultGrace when zero. Unused on Windows,
+	// where a timed-out or cancelled script's process tree is terminated at once.
 	Grace time.Duration
 	// Drain is how long output is still read once the script has exited; DefaultDrain when zero.
 	Drain time.Duration
@@ -82,13 +83,6 @@ type Executor struct {
 	BaseEnv []string
 	// Logger receives the executor's own diagnostics; slog.Default when nil.
 	Logger *slog.Logger
-}
-
-func (e *Executor) grace() time.Duration {
-	if e.Grace > 0 {
-		return e.Grace
-	}
-	return DefaultGrace
 }
 
 func (e *Executor) drain() time.Duration {
@@ -131,12 +125,13 @@ func (e *Executor) run(ctx context.Context, s Script, onLine func(Line)) Result 
 		closeAll(rOut, wOut)
 		return unknown("create stderr pipe: %v", err)
 	}
-	cmd, err := e.start(s, wOut, wErr)
+	cmd, grp, err := e.start(s, wOut, wErr)
 	closeAll(wOut, wErr) // the child holds its own copies now
 	if err != nil {
 		closeAll(rOut, rErr)
 		return startFailure(s, err)
 	}
+	defer grp.release()
 	pgid := cmd.Process.Pid
 
 	g := &gate{open: true, fn: onLine}
@@ -161,10 +156,10 @@ func (e *Executor) run(ctx context.Context, s Script, onLine func(Line)) Result 
 	case err = <-exited:
 	case <-timeout:
 		why = agentproto.ResultTimedOut
-		err = e.killGroup(pgid, exited)
+		err = e.killGroup(grp, exited)
 	case <-ctx.Done():
 		why = agentproto.ResultCancelled
-		err = e.killGroup(pgid, exited)
+		err = e.killGroup(grp, exited)
 	}
 
 	leftOpen := false
@@ -195,26 +190,27 @@ func (e *Executor) run(ctx context.Context, s Script, onLine func(Line)) Result 
 	return res
 }
 
-// start starts the script with the given output files, falling back to /bin/sh for a script
-// the kernel will not exec because it has no "#!" line.
-func (e *Executor) start(s Script, stdout, stderr *os.File) (*exec.Cmd, error) {
+// start starts the script in its own process group with the given output files, falling back
+// to /bin/sh for a script the kernel will not exec because it has no "#!" line (Unix only:
+// Windows never reports ENOEXEC).
+func (e *Executor) start(s Script, stdout, stderr *os.File) (*exec.Cmd, *procGroup, error) {
 	cmd, err := e.command(s, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	err = cmd.Start()
+	grp, err := e.startGroup(cmd)
 	if errors.Is(err, syscall.ENOEXEC) {
 		if cmd, err = e.command(s, true); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cmd.Stdout, cmd.Stderr = stdout, stderr
-		err = cmd.Start()
+		grp, err = e.startGroup(cmd)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return cmd, nil
+	return cmd, grp, nil
 }
 
 func (e *Executor) result(s Script, why string, err error, cmd *exec.Cmd) Result {
@@ -256,7 +252,7 @@ func exitCode(cmd *exec.Cmd) int {
 }
 
 // checkScript classifies a script that cannot start and makes a script without an
-// execute bit executable, as CodeDeploy does.
+// execute bit executable, as CodeDeploy does (not on Windows, which has no execute bit).
 func checkScript(s Script) (Result, bool) {
 	fi, err := os.Stat(s.Path)
 	switch {
@@ -268,7 +264,7 @@ func checkScript(s Script) (Result, bool) {
 		return Result{Code: agentproto.ResultScriptMissing, ExitCode: -1, Message: fmt.Sprintf("script %s is a folder, not a file", s.Name)}, false
 	case s.Dir != "" && !isDir(s.Dir):
 		return unknown("working directory %s of script %s is not a folder", s.Dir, s.Name), false
-	case fi.Mode().Perm()&0o111 != 0o111:
+	case execBits && fi.Mode().Perm()&0o111 != 0o111:
 		if err := os.Chmod(s.Path, fi.Mode()|0o111); err != nil {
 			return Result{Code: agentproto.ResultNotExecutable, ExitCode: -1, Message: fmt.Sprintf("script %s is not executable and could not be made executable: %v", s.Name, err)}, false
 		}
@@ -278,9 +274,13 @@ func checkScript(s Script) (Result, bool) {
 
 func startFailure(s Script, err error) Result {
 	var ue *userError
-	switch {
-	case errors.As(err, &ue):
+	if errors.As(err, &ue) {
 		return unknown("%v", err)
+	}
+	if res, ok := startFailureOS(s, err); ok {
+		return res
+	}
+	switch {
 	case errors.Is(err, syscall.EACCES):
 		return Result{Code: agentproto.ResultNotExecutable, ExitCode: -1, Message: fmt.Sprintf("script %s cannot be executed (permission denied: check the execute bit, the folder permissions for the runas user and noexec mounts): %v", s.Name, err)}
 	case errors.Is(err, syscall.ENOENT):

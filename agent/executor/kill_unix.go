@@ -1,17 +1,42 @@
+//go:build unix
+
 package executor
 
 import (
 	"errors"
+	"os/exec"
 	"syscall"
 	"time"
 )
 
+// procGroup is the process group a script runs in (SysProcAttr.Setpgid).
+type procGroup struct{ pgid int }
+
+// startGroup starts cmd, whose SysProcAttr makes it lead a new process group.
+func (e *Executor) startGroup(cmd *exec.Cmd) (*procGroup, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	return &procGroup{pgid: cmd.Process.Pid}, nil
+}
+
+// release frees what the group holds in the agent; nothing on Unix.
+func (g *procGroup) release() {}
+
+func (e *Executor) grace() time.Duration {
+	if e.Grace > 0 {
+		return e.Grace
+	}
+	return DefaultGrace
+}
+
 // groupPoll is how often killGroup looks whether a terminated group is empty.
 const groupPoll = 20 * time.Millisecond
 
-// killGroup ends process group pgid: SIGTERM to the group, then SIGKILL to the group once the
-// group is empty or the grace has passed. It returns the script's wait error from exited.
-func (e *Executor) killGroup(pgid int, exited <-chan error) error {
+// killGroup ends the script's process group: SIGTERM to the group, then SIGKILL to the group
+// once the group is empty or the grace has passed. It returns the script's wait error from exited.
+func (e *Executor) killGroup(g *procGroup, exited <-chan error) error {
+	pgid := g.pgid
 	_ = syscall.Kill(-pgid, syscall.SIGTERM)
 	deadline := time.NewTimer(e.grace())
 	defer deadline.Stop()
