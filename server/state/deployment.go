@@ -105,7 +105,7 @@ func activeKey(host, dep string) []byte {
 
 // CreateDeployment stores a new deployment and marks it active on its hosts.
 func (t *Tx) CreateDeployment(d Deployment) error {
-	if t.tx.Bucket(bucketDeployments).Get([]byte(d.ID)) != nil {
+	if _, cached := t.deployments[d.ID]; cached || t.tx.Bucket(bucketDeployments).Get([]byte(d.ID)) != nil {
 		return fault.New(fault.Conflict, "deployment %s already exists", d.ID)
 	}
 	return t.PutDeployment(d)
@@ -127,13 +127,46 @@ func (t *Tx) PutDeployment(d Deployment) error {
 			return err
 		}
 	}
+	if t.writable {
+		if t.deployments == nil {
+			t.deployments, t.dirty = map[string]*Deployment{}, map[string]bool{}
+		}
+		cp := d
+		t.deployments[d.ID], t.dirty[d.ID] = &cp, true
+		return nil
+	}
 	return t.put(bucketDeployments, []byte(d.ID), d)
 }
 
+// flush writes the deployments cached by this transaction.
+func (t *Tx) flush() error {
+	for id := range t.dirty {
+		if err := t.put(bucketDeployments, []byte(id), t.deployments[id]); err != nil {
+			return err
+		}
+	}
+	t.dirty = nil
+	return nil
+}
+
 // GetDeployment returns a deployment.
+//
+// In a write transaction the record is cached: the Targets map of the returned value is shared
+// with the cache, so a caller that changes a target must PutDeployment the deployment (every
+// handler does, after validating).
 func (t *Tx) GetDeployment(id string) (Deployment, error) {
+	if d, ok := t.deployments[id]; ok {
+		return *d, nil
+	}
 	var d Deployment
 	ok, err := t.get(bucketDeployments, []byte(id), &d)
+	if err == nil && ok && t.writable {
+		if t.deployments == nil {
+			t.deployments, t.dirty = map[string]*Deployment{}, map[string]bool{}
+		}
+		cp := d
+		t.deployments[id] = &cp
+	}
 	if err == nil && !ok {
 		err = fault.New(fault.NotFound, "deployment %q not found", id)
 	}

@@ -92,7 +92,13 @@ func (s *Store) View(fn func(*Tx) error) error {
 func (s *Store) Update(fn func(*Tx) error) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.db.Update(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx}) })
+	return s.db.Update(func(btx *bolt.Tx) error {
+		tx := &Tx{tx: btx, writable: true}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.flush()
+	})
 }
 
 // WriteTo streams a consistent copy of the whole database to w.
@@ -164,7 +170,13 @@ func writeFile(path string, r io.Reader) error {
 
 // Tx is a transaction on the state. Its methods are grouped by resource, one file each.
 type Tx struct {
-	tx *bolt.Tx
+	tx       *bolt.Tx
+	writable bool
+	// deployments caches the deployments a write transaction touched: a batch of agent reports
+	// on one deployment decodes and encodes its record once, not once per report. Written by
+	// flush when the transaction's work is done.
+	deployments map[string]*Deployment
+	dirty       map[string]bool
 }
 
 func (t *Tx) put(bucket, key []byte, v any) error {
