@@ -150,6 +150,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line, 130 interrupted.`,
 		c.newOperatorCommand(),
 		c.newStatusCommand(),
 		c.newVersionCommand(),
+		c.newBenchCommand(),
 	)
 	addServerCommands(root)
 

@@ -150,6 +150,10 @@ func Open(cfg Config, onLeader ...func(ctx context.Context)) (*Node, error) {
 	setIf(&rc.HeartbeatTimeout, cfg.HeartbeatTimeout)
 	setIf(&rc.ElectionTimeout, cfg.ElectionTimeout)
 	setIf(&rc.LeaderLeaseTimeout, cfg.LeaderLeaseTimeout)
+	// Followers learn of a commit on the leader's next message; with hashicorp/raft's 50 ms
+	// default an idle cluster tells them that late, and an agent whose session is on a follower
+	// gets its work late. 10 ms costs a few small messages a second.
+	rc.CommitTimeout = 10 * time.Millisecond
 	setIf(&rc.CommitTimeout, cfg.CommitTimeout)
 	setIf(&rc.SnapshotInterval, cfg.SnapshotInterval)
 	setIf(&rc.SnapshotThreshold, cfg.SnapshotThreshold)

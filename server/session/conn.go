@@ -173,12 +173,11 @@ func (h *Hub) cancelFinished(c *conn, running []string) {
 	}
 	_ = h.state.View(func(tx *state.Tx) error {
 		for _, id := range running {
-			d, err := tx.GetDeployment(id)
-			if err != nil {
-				continue
-			}
-			if tg, ok := d.Targets[c.host.ID]; ok && tg.Finished() {
-				c.sendMsg(agentproto.TypeCancel, agentproto.Cancel{DeploymentID: id, Reason: tg.Message})
+			// An agent runs only scheduled work, so a running deployment that is not active for
+			// this host any more has ended for it. (The index answers without decoding the
+			// deployment, which for a large fleet is a big record.)
+			if !tx.IsActive(c.host.ID, id) {
+				c.sendMsg(agentproto.TypeCancel, agentproto.Cancel{DeploymentID: id, Reason: "this host's part of the deployment has ended"})
 			}
 		}
 		return nil

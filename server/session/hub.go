@@ -129,14 +129,19 @@ func (h *Hub) dispatch() {
 		return
 	}
 	_ = h.state.View(func(tx *state.Tx) error {
+		runs := map[string]*state.Deployment{} // each deployment decoded once per round
 		for _, c := range conns {
 			for _, id := range tx.ActiveDeploymentsOf(c.host.ID) {
 				if c.wasSent(id) {
 					continue
 				}
-				d, err := tx.GetDeployment(id)
-				if err != nil {
-					continue
+				d, ok := runs[id]
+				if !ok {
+					dd, err := tx.GetDeployment(id)
+					if err != nil {
+						continue
+					}
+					d, runs[id] = &dd, &dd
 				}
 				run := agentproto.Run{
 					DeploymentID: d.ID, App: d.App, Group: d.Group, GroupID: d.GroupID,

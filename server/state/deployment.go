@@ -190,6 +190,11 @@ func (t *Tx) ActiveDeploymentsOf(hostID string) []string {
 	return ids
 }
 
+// IsActive reports whether a host's part of a deployment is scheduled and not finished.
+func (t *Tx) IsActive(hostID, deploymentID string) bool {
+	return t.tx.Bucket(bucketActiveByHost).Get(activeKey(hostID, deploymentID)) != nil
+}
+
 // ActiveTargets calls fn for every (host, deployment) pair not yet finished.
 func (t *Tx) ActiveTargets(fn func(hostID, deploymentID string)) {
 	c := t.tx.Bucket(bucketActiveByHost).Cursor()
