@@ -343,3 +343,22 @@ func hookBundleWith(t *testing.T, b []byte, event, body string) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestEventNotStartedInTimeFailsTheHost: a host whose agent stays connected but starts no
+// lifecycle event within the bound fails, long before the host timeout.
+func TestEventNotStartedInTimeFailsTheHost(t *testing.T) {
+	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(i int, cfg *config.Config) {
+		fastAgents(i, cfg)
+		cfg.Agents.HostTimeout = time.Minute
+		cfg.Agents.EventStartTimeout = 2 * time.Second
+	}})
+	a := testutil.StartAgent(t, c, "host-1")
+	c.WaitHost("host-1")
+	a.Pause() // connected, silent
+	dir := t.TempDir()
+	cl, d := deployRevision(t, c, "web", hookBundle(t, filepath.Join(dir, "record"), filepath.Join(dir, "installed"), nil), "host-1")
+	d = waitDeployment(t, cl, d.ID)
+	if d.Status != api.DeploymentFailed || !strings.Contains(d.Targets[0].Message, "did not start its next lifecycle event") {
+		t.Fatalf("status %s, target %+v", d.Status, d.Targets[0])
+	}
+}

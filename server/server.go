@@ -97,7 +97,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	node.HandleProtocol(blob.Proto, s.blobs.ServeConn)
 	bg, stopBG := context.WithCancel(context.Background())
 	s.stopBG, s.bgDone = stopBG, make(chan struct{})
-	s.hub = session.New(session.Config{Heartbeat: cfg.Agents.Heartbeat, HostTimeout: cfg.Agents.HostTimeout,
+	s.hub = session.New(session.Config{Heartbeat: cfg.Agents.Heartbeat, HostTimeout: cfg.Agents.HostTimeout, EventStartTimeout: cfg.Agents.EventStartTimeout,
 		Logger: log.With("component", "agents")}, node, node.State())
 	go func() {
 		defer close(s.bgDone)

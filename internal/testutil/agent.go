@@ -151,3 +151,12 @@ func (c *Cluster) WaitHost(name string) {
 		return nil
 	})
 }
+
+// Pause freezes the agent process (SIGSTOP): it stays connected but does nothing.
+func (a *Agent) Pause() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cmd != nil {
+		_ = a.cmd.Process.Signal(syscall.SIGSTOP)
+	}
+}

@@ -52,6 +52,9 @@ type Agents struct {
 	// HostTimeout is how long a host may be silent before its in-flight deployments fail
 	// (default 60s).
 	HostTimeout time.Duration `yaml:"host_timeout"`
+	// EventStartTimeout fails a scheduled host that does not start its next lifecycle event
+	// within it (default 5m, CodeDeploy's bound).
+	EventStartTimeout time.Duration `yaml:"event_start_timeout"`
 }
 
 // Blobs tunes the replicated blob store.

@@ -52,7 +52,8 @@ func applyDeploymentCreate(tx *state.Tx, index uint64, c *command.Command) (any,
 				}
 			}
 		}
-		d.Targets[id] = &state.Target{HostID: id, HostName: h.Name, Status: state.TargetPending}
+		t := c.Time.UTC()
+		d.Targets[id] = &state.Target{HostID: id, HostName: h.Name, Status: state.TargetPending, Scheduled: &t}
 	}
 	return d, tx.CreateDeployment(d)
 }

@@ -145,9 +145,10 @@ func advance(tx *state.Tx, index uint64, now time.Time, d *state.Deployment) {
 		return
 	}
 	dec := d.Rollout.Next(statesOf(d))
+	t := now.UTC()
 	for _, id := range dec.Start {
 		if tg, ok := d.Targets[id]; ok && tg.Status == state.TargetWaiting {
-			tg.Status = state.TargetPending
+			tg.Status, tg.Scheduled = state.TargetPending, &t
 		}
 	}
 	if dec.Done {

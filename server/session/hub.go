@@ -36,7 +36,10 @@ type Config struct {
 	// StatusEvery is how often a connected host's last-seen time is written to the state
 	// (default HostTimeout / 3).
 	StatusEvery time.Duration
-	Logger      *slog.Logger
+	// EventStartTimeout bounds how long a scheduled host may go without starting its next
+	// lifecycle event before it fails (default 5 minutes, CodeDeploy's bound).
+	EventStartTimeout time.Duration
+	Logger            *slog.Logger
 }
 
 // Hub is this server's set of agent sessions.
@@ -66,6 +69,9 @@ func New(cfg Config, cluster Cluster, st *state.Store) *Hub {
 	}
 	if cfg.HostTimeout == 0 {
 		cfg.HostTimeout = 60 * time.Second
+	}
+	if cfg.EventStartTimeout == 0 {
+		cfg.EventStartTimeout = 5 * time.Minute
 	}
 	if cfg.StatusEvery == 0 {
 		cfg.StatusEvery = cfg.HostTimeout / 3
@@ -260,9 +266,10 @@ func (h *Hub) timeoutLoop(ctx context.Context) {
 		since := h.since
 		h.mu.Unlock()
 		now := time.Now()
-		type silent struct{ host, dep, name string }
+		type silent struct{ host, dep, name, reason string }
 		var dead []silent
 		_ = h.state.View(func(tx *state.Tx) error {
+			deps := map[string]*state.Deployment{}
 			tx.ActiveTargets(func(hostID, depID string) {
 				host, err := tx.GetHost(hostID)
 				if err != nil {
@@ -273,13 +280,33 @@ func (h *Hub) timeoutLoop(ctx context.Context) {
 					last = since
 				}
 				if now.Sub(last) > h.cfg.HostTimeout {
-					dead = append(dead, silent{hostID, depID, host.Name})
+					dead = append(dead, silent{hostID, depID, host.Name, "host " + host.Name + " was not heard from for " +
+						h.cfg.HostTimeout.String() + " (agent stopped, host down or network cut)"})
+					return
+				}
+				d, ok := deps[depID]
+				if !ok {
+					dd, err := tx.GetDeployment(depID)
+					if err != nil {
+						return
+					}
+					d, deps[depID] = &dd, &dd
+				}
+				if tg, ok := d.Targets[hostID]; ok {
+					idle, ok := tg.Idle()
+					if since.After(idle) {
+						idle = since // a new leader gives every host a full bound
+					}
+					if ok && now.Sub(idle) > h.cfg.EventStartTimeout {
+						dead = append(dead, silent{hostID, depID, host.Name, "host " + host.Name + " did not start its next lifecycle event within " +
+							h.cfg.EventStartTimeout.String() + " (is its agent busy with another deployment?)"})
+					}
 				}
 			})
 			return nil
 		})
 		for _, d := range dead {
-			reason := "host " + d.name + " was not heard from for " + h.cfg.HostTimeout.String() + " (agent stopped, host down or network cut)"
+			reason := d.reason
 			c, _ := command.New(command.TypeDeploymentFailHost, "", now, command.DeploymentFailHost{DeploymentID: d.dep, HostID: d.host, Reason: reason})
 			if _, err := h.cluster.Apply(ctx, c); err != nil {
 				h.log.Warn("could not fail a silent host's deployment", "host", d.name, "deployment", d.dep, "error", err)

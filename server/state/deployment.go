@@ -73,7 +73,9 @@ type Target struct {
 	LogBytes  int64         `json:"log_bytes"`
 	Truncated bool          `json:"log_truncated,omitempty"`
 	StartTime *time.Time    `json:"start_time,omitempty"`
-	EndTime   *time.Time    `json:"end_time,omitempty"`
+	// Scheduled is when the host was told to start (its target became pending).
+	Scheduled *time.Time `json:"scheduled,omitempty"`
+	EndTime   *time.Time `json:"end_time,omitempty"`
 }
 
 // EventRecord is a lifecycle event's outcome on one host.
@@ -86,6 +88,27 @@ type EventRecord struct {
 	Message  string     `json:"message,omitempty"`
 	Start    *time.Time `json:"start,omitempty"`
 	End      *time.Time `json:"end,omitempty"`
+}
+
+// Idle reports since when the target has had no lifecycle event running: its last event's end,
+// or when it was scheduled. ok is false while an event runs or before it is scheduled.
+func (tg *Target) Idle() (since time.Time, ok bool) {
+	if tg.Finished() || tg.Scheduled == nil {
+		return time.Time{}, false
+	}
+	since = *tg.Scheduled
+	for _, e := range tg.Events {
+		if e.Script != "" {
+			continue
+		}
+		if e.Status == "started" {
+			return time.Time{}, false
+		}
+		if e.End != nil && e.End.After(since) {
+			since = *e.End
+		}
+	}
+	return since, true
 }
 
 // Finished reports whether the target reached an end state.
