@@ -24,8 +24,13 @@ func hookBundle(t *testing.T, record, dest string, extra map[string]string) []by
 	dir := t.TempDir()
 	events := []string{"ApplicationStop", "BeforeInstall", "AfterInstall", "ApplicationStart", "ValidateService"}
 	var spec strings.Builder
-	// OVERWRITE: the test's agents are "hosts" sharing one filesystem.
-	fmt.Fprintf(&spec, "version: 0.0\nos: linux\nfile_exists_behavior: OVERWRITE\nfiles:\n  - source: app\n    destination: %s\nhooks:\n", dest)
+	// OVERWRITE: the test's agents are "hosts" sharing one filesystem. With no dest, the
+	// bundle installs no files (hosts running at once would race on shared ones).
+	fmt.Fprintf(&spec, "version: 0.0\nos: linux\nfile_exists_behavior: OVERWRITE\n")
+	if dest != "" {
+		fmt.Fprintf(&spec, "files:\n  - source: app\n    destination: %s\n", dest)
+	}
+	spec.WriteString("hooks:\n")
 	for _, ev := range events {
 		body := fmt.Sprintf("#!/bin/sh\necho \"$LIFECYCLE_EVENT pwd=$(pwd) app=$APPLICATION_NAME dep=$DEPLOYMENT_ID group=$DEPLOYMENT_GROUP_ID\" >> %s\necho hello from $LIFECYCLE_EVENT\n", record)
 		if e, ok := extra[ev]; ok {
@@ -147,7 +152,7 @@ func TestDeploymentRunsEveryHookInOrder(t *testing.T) {
 		t.Fatalf("logs: %+v %v", logs, err)
 	}
 	h, err := cl.HostGet(context.Background(), "host-1", nil)
-	if err != nil || h.Revisions["app-web"] != d.Revision {
+	if err != nil || h.Revisions["web"] != d.Revision {
 		t.Fatalf("host's current revision: %+v %v", h, err)
 	}
 

@@ -47,7 +47,7 @@ func fleetBundle(t *testing.T, record, dest, version string, failOn ...string) [
 	host := `host=$(pwd | sed -n 's#.*/agent-\([^/]*\)/.*#\1#p')`
 	validate := fmt.Sprintf("#!/bin/sh\n%s\necho \"$host ValidateService %s\" >> %s\ncase \"$(pwd)\" in\n%s  *) ;;\nesac\n", host, version, record, cases.String())
 	rec := fmt.Sprintf("#!/bin/sh\n%s\necho \"$host $LIFECYCLE_EVENT %s\" >> %s\ncp -r app/. %s/$host/ 2>/dev/null || true\n", host, version, record, dest)
-	b := hookBundle(t, record, dest+"/shared", map[string]string{
+	b := hookBundle(t, record, "", map[string]string{
 		"BeforeInstall": rec, "ApplicationStart": rec, "ValidateService": validate,
 		"AfterInstall": fmt.Sprintf("#!/bin/sh\n%s\nmkdir -p %s/$host && echo %s > %s/$host/version\n", host, dest, version, dest),
 	})

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -61,13 +62,34 @@ func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *aut
 	return nil
 }
 
-func (s *Server) hostView(h state.Host) pub.Host {
+// hostView shows a host; its current revisions are keyed by "app/group" (or "app" for
+// deployments to named hosts) instead of internal group IDs.
+func (s *Server) hostView(tx *state.Tx, h state.Host) pub.Host {
 	status := pub.HostOffline
 	if h.Server != "" && s.cfg.Now().Sub(h.LastSeen) < s.cfg.HostTimeout {
 		status = pub.HostOnline
 	}
+	var revs map[string]string
+	if len(h.Revisions) > 0 {
+		names := map[string]string{}
+		if groups, err := tx.ListGroups(""); err == nil {
+			for _, g := range groups {
+				names[g.ID] = g.App + "/" + g.Name
+			}
+		}
+		revs = map[string]string{}
+		for id, rev := range h.Revisions {
+			key := id
+			if n, ok := names[id]; ok {
+				key = n
+			} else if app, ok := strings.CutPrefix(id, "app-"); ok {
+				key = app
+			}
+			revs[key] = rev
+		}
+	}
 	return pub.Host{ID: h.ID, Name: h.Name, Tags: h.Tags, Status: status, Address: h.Address, Hostname: h.Hostname,
-		OS: h.OS, Arch: h.Arch, AgentVersion: h.AgentVersion, LastSeen: h.LastSeen, RegisterTime: h.RegisterTime, Revisions: h.Revisions}
+		OS: h.OS, Arch: h.Arch, AgentVersion: h.AgentVersion, LastSeen: h.LastSeen, RegisterTime: h.RegisterTime, Revisions: revs}
 }
 
 func (s *Server) hostList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
@@ -78,7 +100,7 @@ func (s *Server) hostList(w http.ResponseWriter, r *http.Request, _ *auth.Identi
 	err := s.cfg.State.View(func(tx *state.Tx) error {
 		hosts, err := tx.ListHosts()
 		for _, h := range hosts {
-			out.Hosts = append(out.Hosts, s.hostView(h))
+			out.Hosts = append(out.Hosts, s.hostView(tx, h))
 		}
 		return err
 	})
@@ -104,11 +126,16 @@ func (s *Server) hostGet(w http.ResponseWriter, r *http.Request, _ *auth.Identit
 	if err := s.readBarrier(r); err != nil {
 		return err
 	}
-	h, err := s.hostByName(r)
+	var view pub.Host
+	err := s.cfg.State.View(func(tx *state.Tx) error {
+		h, err := tx.HostByName(r.PathValue("name"))
+		view = s.hostView(tx, h)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.hostView(h))
+	writeJSON(w, http.StatusOK, view)
 	return nil
 }
 
@@ -144,6 +171,8 @@ func (s *Server) hostTag(w http.ResponseWriter, r *http.Request, id *auth.Identi
 	if err := decodeData(res, &updated); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.hostView(updated))
+	var view pub.Host
+	_ = s.cfg.State.View(func(tx *state.Tx) error { view = s.hostView(tx, updated); return nil })
+	writeJSON(w, http.StatusOK, view)
 	return nil
 }
