@@ -89,6 +89,9 @@ func applyDeploymentReport(tx *state.Tx, index uint64, c *command.Command) (any,
 		if it.seq <= tg.LastSeq || tg.Finished() {
 			continue // a resend, or a report after the host was failed: acknowledged, ignored
 		}
+		if it.seq != tg.LastSeq+1 {
+			break // a gap (an earlier report is still on its way through another server): not acknowledged, sent again
+		}
 		tg.LastSeq = it.seq
 		if it.log != nil {
 			appendLog(tx, &d, tg, it.log)
