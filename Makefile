@@ -7,7 +7,7 @@ GOLANGCI := $(GOBIN)/golangci-lint
 GOLANGCI_VERSION := v2.15.0
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test test-short lint fuzz bench bench-blob e2e clean tools
+.PHONY: all build run test test-short lint fuzz bench bench-blob e2e testbed clean tools
 
 all: build
 
@@ -57,6 +57,10 @@ bench-blob: build
 ## e2e: slow end-to-end scenarios with real processes
 e2e: build
 	SLIPWAY_BIN=$(CURDIR)/bin $(GO) test -tags e2e -count=1 -timeout 30m ./e2e/...
+
+## testbed: fault scenarios on a Docker test bed (3 servers and agents in containers; needs Docker)
+testbed: build
+	SLIPWAY_BIN=$(CURDIR)/bin $(GO) test -tags testbed -count=1 -v -timeout 20m ./testbed/...
 
 clean:
 	rm -rf bin

@@ -87,7 +87,7 @@ func Open(cfg Config, onLeader ...func(ctx context.Context)) (*Node, error) {
 		return nil, fmt.Errorf("open raft log: %w", err)
 	}
 	n := &Node{cfg: cfg, logStore: logStore, id: id, stop: make(chan struct{}), onLeader: onLeader,
-		pool: &pool{clients: map[string]*rpc.Client{}, timeout: 5 * time.Second}, batchCh: make(chan *pending, 1024)}
+		pool: &pool{clients: map[string]*peerConn{}, timeout: 2 * time.Second}, batchCh: make(chan *pending, 1024)}
 	ok := false
 	defer func() {
 		if !ok {

@@ -116,33 +116,86 @@ func (c *Cluster) Join(args JoinArgs, reply *JoinReply) error {
 	return err
 }
 
-// pool keeps one multiplexed net/rpc client per peer address.
+// pool keeps one multiplexed net/rpc client per peer address. Dialing never holds the pool's
+// lock: callers to one address share one dial (and, for a moment after it failed, its error),
+// so a peer that went silent — its address swallowing connection attempts rather than refusing
+// them — delays only the calls meant for it, never the calls to the new leader.
 type pool struct {
 	mu      sync.Mutex
-	clients map[string]*rpc.Client
+	clients map[string]*peerConn
 	timeout time.Duration
 }
 
+// peerConn is the state of one peer's connection.
+type peerConn struct {
+	mu       sync.Mutex
+	c        *rpc.Client
+	dialing  chan struct{} // closed when the dial in progress ends
+	err      error         // the last dial's error
+	failedAt time.Time
+}
+
+const redialAfter = 500 * time.Millisecond
+
 func (p *pool) get(addr string) (*rpc.Client, error) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if c, ok := p.clients[addr]; ok {
-		return c, nil
+	pc := p.clients[addr]
+	if pc == nil {
+		pc = &peerConn{}
+		p.clients[addr] = pc
 	}
-	conn, err := dialProto(addr, protoRPC, p.timeout)
-	if err != nil {
+	p.mu.Unlock()
+
+	pc.mu.Lock()
+	switch {
+	case pc.c != nil:
+		c := pc.c
+		pc.mu.Unlock()
+		return c, nil
+	case pc.dialing != nil: // someone is dialing: wait for the outcome
+		wait := pc.dialing
+		pc.mu.Unlock()
+		<-wait
+		pc.mu.Lock()
+		c, err := pc.c, pc.err
+		pc.mu.Unlock()
+		if c == nil && err == nil {
+			err = fmt.Errorf("dial %s: connection closed", addr)
+		}
+		return c, err
+	case pc.err != nil && time.Since(pc.failedAt) < redialAfter:
+		err := pc.err
+		pc.mu.Unlock()
 		return nil, err
 	}
-	c := rpc.NewClient(conn)
-	p.clients[addr] = c
-	return c, nil
+	done := make(chan struct{})
+	pc.dialing = done
+	pc.mu.Unlock()
+
+	conn, err := dialProto(addr, protoRPC, p.timeout)
+	pc.mu.Lock()
+	if err == nil {
+		pc.c, pc.err = rpc.NewClient(conn), nil
+	} else {
+		pc.err, pc.failedAt = err, time.Now()
+	}
+	pc.dialing = nil
+	c := pc.c
+	pc.mu.Unlock()
+	close(done)
+	return c, err
 }
 
 func (p *pool) drop(addr string, c *rpc.Client) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.clients[addr] == c {
-		delete(p.clients, addr)
+	pc := p.clients[addr]
+	p.mu.Unlock()
+	if pc != nil {
+		pc.mu.Lock()
+		if pc.c == c {
+			pc.c = nil
+		}
+		pc.mu.Unlock()
 	}
 	_ = c.Close()
 }
@@ -150,8 +203,13 @@ func (p *pool) drop(addr string, c *rpc.Client) {
 func (p *pool) closeAll() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for a, c := range p.clients {
-		_ = c.Close()
+	for a, pc := range p.clients {
+		pc.mu.Lock()
+		if pc.c != nil {
+			_ = pc.c.Close()
+			pc.c = nil
+		}
+		pc.mu.Unlock()
 		delete(p.clients, a)
 	}
 }
@@ -175,6 +233,9 @@ func (p *pool) call(ctx context.Context, addr, method string, args, reply any) e
 		}
 		return call.Error
 	case <-ctx.Done():
+		// The connection may be stuck (a peer that went silent): do not hand it to the next
+		// call. Calls still running on it fail and are retried by their callers.
+		p.drop(addr, c)
 		return ctx.Err()
 	}
 }
