@@ -73,7 +73,7 @@ func testMain(m *testing.M) int {
 	runID = hex.EncodeToString(b[:])
 
 	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
-		dockerErr = fmt.Errorf("docker info: %v: %s", err, strings.TrimSpace(string(out)))
+		dockerErr = fmt.Errorf("docker info: %w: %s", err, strings.TrimSpace(string(out)))
 		if inCI() {
 			fmt.Fprintln(os.Stderr, "testbed: CI=true but the Docker engine is not usable:", dockerErr)
 			return 1
@@ -158,7 +158,7 @@ func findBusybox() (string, error) {
 	cmd := exec.Command("apt-get", "install", "-y", "--no-install-recommends", "busybox-static")
 	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("apt-get install busybox-static: %v\n%s", err, tailString(string(out), 4<<10))
+		return "", fmt.Errorf("apt-get install busybox-static: %w\n%s", err, tailString(string(out), 4<<10))
 	}
 	for _, p := range candidates {
 		if checkStatic(p) == nil {
