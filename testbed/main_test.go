@@ -268,7 +268,7 @@ func buildImage(slipway, agent, busybox string) (string, error) {
 		"-", ref)
 	cmd.Stdin = &buf
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("docker import: %v: %s", err, strings.TrimSpace(string(out)))
+		return "", fmt.Errorf("docker import: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return ref, nil
 }
