@@ -217,9 +217,17 @@ func startDevAgents(ctx context.Context, n int, dir, addr, token string, logw io
 	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := cl.HostTokenCreate(ctx, api.HostTokenCreateRequest{TTL: "10m", Tags: map[string]string{"env": "dev"}})
-	if err != nil {
-		return nil, nil, fmt.Errorf("registration token for the dev agents: %w", err)
+	// A registration token only for agents not registered yet: later runs reuse their identity.
+	var regToken string
+	for i := 1; i <= n; i++ {
+		if _, err := os.Stat(filepath.Join(dir, "agents", fmt.Sprintf("dev-%d", i), "identity.json")); err != nil {
+			tok, err := cl.HostTokenCreate(ctx, api.HostTokenCreateRequest{TTL: "10m", Tags: map[string]string{"env": "dev"}})
+			if err != nil {
+				return nil, nil, fmt.Errorf("registration token for the dev agents: %w", err)
+			}
+			regToken = tok.Token
+			break
+		}
 	}
 	actx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -228,7 +236,7 @@ func startDevAgents(ctx context.Context, n int, dir, addr, token string, logw io
 		name := fmt.Sprintf("dev-%d", i)
 		names = append(names, name)
 		cfg := agentconfig.Config{
-			Servers: []string{addr}, RegistrationToken: tok.Token, Name: name,
+			Servers: []string{addr}, RegistrationToken: regToken, Name: name,
 			Tags: map[string]string{"env": "dev"}, DataDir: filepath.Join(dir, "agents", name),
 		}
 		wg.Add(1)

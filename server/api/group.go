@@ -13,26 +13,20 @@ import (
 	"github.com/slipwayhq/slipway/server/state"
 )
 
-func groupView(tx *state.Tx, g state.Group) pub.Group {
+// groupView shows a group with its current members among hosts (every registered host, read
+// once per request).
+func groupView(g state.Group, hosts []state.Host) pub.Group {
 	out := pub.Group{App: g.App, Name: g.Name, Tags: g.Tags, Hosts: g.Hosts, Config: g.Config, AutoRollback: g.AutoRollback,
 		CurrentRevision: g.CurrentRevision, ActiveDeployment: g.ActiveDeployment, Members: []pub.GroupMember{}}
-	seen := map[string]bool{}
-	add := func(h state.Host) {
-		if seen[h.ID] {
-			return
+	for _, h := range hosts {
+		if !state.MatchesGroup(g, h) {
+			continue
 		}
-		seen[h.ID] = true
 		m, ok := g.Members[h.ID]
 		if !ok {
 			m = state.Member{Health: "unknown", Revision: h.Revisions[g.ID]}
 		}
 		out.Members = append(out.Members, pub.GroupMember{Host: h.Name, Health: m.Health, Revision: m.Revision})
-	}
-	hosts, _ := tx.ListHosts()
-	for _, h := range hosts {
-		if state.MatchesGroup(g, h) {
-			add(h)
-		}
 	}
 	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Host < out.Members[j].Host })
 	return out
@@ -59,7 +53,11 @@ func (s *Server) groupPut(w http.ResponseWriter, r *http.Request, id *auth.Ident
 		return err
 	}
 	var view pub.Group
-	_ = s.cfg.State.View(func(tx *state.Tx) error { view = groupView(tx, g); return nil })
+	_ = s.cfg.State.View(func(tx *state.Tx) error {
+		hosts, err := tx.ListHosts()
+		view = groupView(g, hosts)
+		return err
+	})
 	status := http.StatusOK
 	if create {
 		status = http.StatusCreated
@@ -83,7 +81,11 @@ func (s *Server) groupGet(w http.ResponseWriter, r *http.Request, _ *auth.Identi
 	var view pub.Group
 	err := s.cfg.State.View(func(tx *state.Tx) error {
 		g, err := tx.GetGroup(r.PathValue("app"), r.PathValue("name"))
-		view = groupView(tx, g)
+		if err != nil {
+			return err
+		}
+		hosts, err := tx.ListHosts()
+		view = groupView(g, hosts)
 		return err
 	})
 	if err != nil {
@@ -103,8 +105,12 @@ func (s *Server) groupList(w http.ResponseWriter, r *http.Request, _ *auth.Ident
 			return err
 		}
 		groups, err := tx.ListGroups(r.PathValue("app"))
+		if err != nil {
+			return err
+		}
+		hosts, err := tx.ListHosts()
 		for _, g := range groups {
-			out.Groups = append(out.Groups, groupView(tx, g))
+			out.Groups = append(out.Groups, groupView(g, hosts))
 		}
 		return err
 	})

@@ -62,21 +62,26 @@ func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *aut
 	return nil
 }
 
-// hostView shows a host; its current revisions are keyed by "app/group" (or "app" for
-// deployments to named hosts) instead of internal group IDs.
-func (s *Server) hostView(tx *state.Tx, h state.Host) pub.Host {
+// groupNames maps group IDs to "app/group", for showing hosts' current revisions.
+func groupNames(tx *state.Tx) map[string]string {
+	names := map[string]string{}
+	if groups, err := tx.ListGroups(""); err == nil {
+		for _, g := range groups {
+			names[g.ID] = g.App + "/" + g.Name
+		}
+	}
+	return names
+}
+
+// hostView shows a host; its current revisions are keyed by "app/group" (names, from
+// groupNames) or "app" for deployments to named hosts, instead of internal group IDs.
+func (s *Server) hostView(h state.Host, names map[string]string) pub.Host {
 	status := pub.HostOffline
 	if h.Server != "" && s.cfg.Now().Sub(h.LastSeen) < s.cfg.HostTimeout {
 		status = pub.HostOnline
 	}
 	var revs map[string]string
 	if len(h.Revisions) > 0 {
-		names := map[string]string{}
-		if groups, err := tx.ListGroups(""); err == nil {
-			for _, g := range groups {
-				names[g.ID] = g.App + "/" + g.Name
-			}
-		}
 		revs = map[string]string{}
 		for id, rev := range h.Revisions {
 			key := id
@@ -99,8 +104,9 @@ func (s *Server) hostList(w http.ResponseWriter, r *http.Request, _ *auth.Identi
 	out := pub.HostList{Hosts: []pub.Host{}}
 	err := s.cfg.State.View(func(tx *state.Tx) error {
 		hosts, err := tx.ListHosts()
+		names := groupNames(tx)
 		for _, h := range hosts {
-			out.Hosts = append(out.Hosts, s.hostView(tx, h))
+			out.Hosts = append(out.Hosts, s.hostView(h, names))
 		}
 		return err
 	})
@@ -129,7 +135,7 @@ func (s *Server) hostGet(w http.ResponseWriter, r *http.Request, _ *auth.Identit
 	var view pub.Host
 	err := s.cfg.State.View(func(tx *state.Tx) error {
 		h, err := tx.HostByName(r.PathValue("name"))
-		view = s.hostView(tx, h)
+		view = s.hostView(h, groupNames(tx))
 		return err
 	})
 	if err != nil {
@@ -172,7 +178,7 @@ func (s *Server) hostTag(w http.ResponseWriter, r *http.Request, id *auth.Identi
 		return err
 	}
 	var view pub.Host
-	_ = s.cfg.State.View(func(tx *state.Tx) error { view = s.hostView(tx, updated); return nil })
+	_ = s.cfg.State.View(func(tx *state.Tx) error { view = s.hostView(updated, groupNames(tx)); return nil })
 	writeJSON(w, http.StatusOK, view)
 	return nil
 }

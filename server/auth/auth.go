@@ -91,7 +91,7 @@ type Reader interface {
 func Resolve(r Reader, secret string, now time.Time) (*Identity, error) {
 	secret = strings.TrimSpace(secret)
 	if secret == "" {
-		return nil, fault.New(fault.Unauthorized, "this endpoint needs a token: pass --token or set SLIPWAY_TOKEN (HTTP: Authorization: Bearer <secret>)")
+		return nil, fault.New(fault.Unauthorized, "this endpoint needs a token: send Authorization: Bearer <secret>")
 	}
 	var tk state.Token
 	err := r.View(func(tx *state.Tx) error {
@@ -100,7 +100,7 @@ func Resolve(r Reader, secret string, now time.Time) (*Identity, error) {
 		return err
 	})
 	if err != nil || tk.Expired(now) {
-		return nil, fault.New(fault.Unauthorized, "the token is not valid (unknown, revoked or expired): check --token or SLIPWAY_TOKEN")
+		return nil, fault.New(fault.Unauthorized, "the token is not valid (unknown, revoked or expired)")
 	}
 	return &Identity{Token: tk}, nil
 }

@@ -49,7 +49,6 @@ type Service struct {
 	cluster Cluster
 	state   *state.Store
 	log     *slog.Logger
-	kick    chan struct{}
 
 	mu       sync.Mutex
 	fetching map[string]*call // one fetch per blob at a time
@@ -78,8 +77,7 @@ func New(cfg Config, cluster Cluster, st *state.Store) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: store, cluster: cluster, state: st, log: cfg.Logger,
-		kick: make(chan struct{}, 1), fetching: map[string]*call{}}, nil
+	return &Service{cfg: cfg, store: store, cluster: cluster, state: st, log: cfg.Logger, fetching: map[string]*call{}}, nil
 }
 
 // MaxSize is the upload limit in bytes.
@@ -267,16 +265,7 @@ func (s *Service) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-s.kick:
 		}
-	}
-}
-
-// Kick asks the loop to run now.
-func (s *Service) Kick() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
 	}
 }
 

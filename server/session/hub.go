@@ -316,11 +316,3 @@ func (h *Hub) timeoutLoop(ctx context.Context) {
 		}
 	}
 }
-
-// Connected reports whether a host has a session on this server.
-func (h *Hub) Connected(hostID string) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, ok := h.sessions[hostID]
-	return ok
-}
