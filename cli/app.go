@@ -15,10 +15,11 @@ func (c *cli) newAppCommand() *cobra.Command {
 		`  slipway app create web --description "Public website"
   slipway app list
   slipway app get web
+  slipway app update web --description "Public website (EU)" --cas 42
   slipway app delete web`)
 	cmd.Long = `An application is the unit that revisions, deployment groups and deployments belong to.
 Names are 1-100 characters of letters, digits, '.', '_' and '-'.`
-	cmd.AddCommand(c.newAppCreateCommand(), c.newAppListCommand(), c.newAppGetCommand(), c.newAppDeleteCommand())
+	cmd.AddCommand(c.newAppCreateCommand(), c.newAppListCommand(), c.newAppGetCommand(), c.newAppUpdateCommand(), c.newAppDeleteCommand())
 	return cmd
 }
 
@@ -112,6 +113,44 @@ func (c *cli) newAppGetCommand() *cobra.Command {
 		},
 	}
 	addConsistentFlag(cmd, &consistent)
+	return cmd
+}
+
+func (c *cli) newAppUpdateCommand() *cobra.Command {
+	var (
+		description string
+		cas         uint64
+	)
+	cmd := &cobra.Command{
+		Use:   "update NAME --description TEXT [--cas INDEX]",
+		Short: "Change an application's description",
+		Long: `Replaces the application's description. With --cas, the change applies only if the
+application's modify index is still INDEX (as 'slipway app get' shows it), so two people editing
+at once cannot overwrite each other: the second gets a conflict and reads again.`,
+		Example: `  slipway app update web --description "Public website (EU)"
+  slipway app update web --description "Public website (EU)" --cas 42`,
+		Args:              exactArgs("NAME"),
+		ValidArgsFunction: c.completeApps,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("description") {
+				return usagef("--description is required: give the new description (\"\" clears it)")
+			}
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			app, err := cl.AppUpdate(cmd.Context(), args[0], api.AppUpdateRequest{Description: description}, cas)
+			if err != nil {
+				return err
+			}
+			if p.json() {
+				return p.JSON(app)
+			}
+			return p.Linef("Updated app %q (modify index %d)", app.Name, app.ModifyIndex)
+		},
+	}
+	cmd.Flags().StringVar(&description, "description", "", "the new description")
+	cmd.Flags().Uint64Var(&cas, "cas", 0, "apply only if the app's modify index is still this (0: always)")
 	return cmd
 }
 

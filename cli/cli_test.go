@@ -108,6 +108,25 @@ func TestCommands(t *testing.T) {
 			wantReqs: []string{"GET /v1/apps/a%2Fb%20c"},
 		},
 		{
+			name:     "app update with precondition",
+			args:     []string{"app", "update", "web", "--description", "EU site", "--cas", "9"},
+			wantOut:  "Updated app \"web\" (modify index 12)\n",
+			wantReqs: []string{"PUT /v1/apps/web?cas=9"},
+			wantBody: `{"description":"EU site"}`,
+		},
+		{
+			name:     "app update stale precondition",
+			args:     []string{"app", "update", "web", "--description", "EU site", "--cas", "5"},
+			wantCode: ExitFailure,
+			wantErr:  "Error: application \"web\" was modified at index 9, not 5\n",
+			wantReqs: []string{"PUT /v1/apps/web?cas=5"},
+		},
+		{
+			name:     "app update needs a description",
+			args:     []string{"app", "update", "web"},
+			wantCode: ExitUsage,
+		},
+		{
 			name:     "app delete",
 			args:     []string{"app", "delete", "web"},
 			wantOut:  "Deleted app \"web\"\n",

@@ -96,6 +96,25 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		}
 		writeError(w, http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("app %q not found", r.PathValue("name")))
 	})
+	mux.HandleFunc("PUT /v1/apps/{name}", func(w http.ResponseWriter, r *http.Request) {
+		var req api.AppUpdateRequest
+		if !decodeStrict(w, r, &req) {
+			return
+		}
+		for _, a := range fakeApps {
+			if a.Name != r.PathValue("name") {
+				continue
+			}
+			if cas := r.URL.Query().Get("cas"); cas != "" && cas != fmt.Sprint(a.ModifyIndex) {
+				writeError(w, http.StatusConflict, api.CodeConflict, fmt.Sprintf("application %q was modified at index %d, not %s", a.Name, a.ModifyIndex, cas))
+				return
+			}
+			a.Description, a.ModifyIndex = req.Description, 12
+			writeJSON(w, http.StatusOK, a)
+			return
+		}
+		writeError(w, http.StatusNotFound, api.CodeNotFound, fmt.Sprintf("app %q not found", r.PathValue("name")))
+	})
 	mux.HandleFunc("DELETE /v1/apps/{name}", func(w http.ResponseWriter, r *http.Request) {
 		for _, a := range fakeApps {
 			if a.Name == r.PathValue("name") {

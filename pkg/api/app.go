@@ -17,6 +17,11 @@ type AppCreateRequest struct {
 	Description string `json:"description,omitempty"`
 }
 
+// AppUpdateRequest is the body of PUT /v1/apps/{name}: the application's new description.
+type AppUpdateRequest struct {
+	Description string `json:"description"`
+}
+
 // AppList is the answer of GET /v1/apps.
 type AppList struct {
 	Apps []App  `json:"apps"`

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -107,6 +108,20 @@ func (c *Client) AppList(ctx context.Context, q *QueryOptions) (*AppList, error)
 func (c *Client) AppGet(ctx context.Context, name string, q *QueryOptions) (*App, error) {
 	var a App
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/apps/" + url.PathEscape(name), query: q.values(), out: &a})
+	return &a, err
+}
+
+// AppUpdate replaces an application's description. A non-zero cas makes the update conditional
+// on the application's ModifyIndex still being cas (read it from AppGet): when another write came
+// first, the answer is a conflict (IsConflict) and nothing changed. A cas of 0 updates
+// unconditionally. The answer is the application as written, with its new ModifyIndex.
+func (c *Client) AppUpdate(ctx context.Context, name string, req AppUpdateRequest, cas uint64) (*App, error) {
+	var q url.Values
+	if cas != 0 {
+		q = url.Values{"cas": {strconv.FormatUint(cas, 10)}}
+	}
+	var a App
+	err := c.do(ctx, request{method: http.MethodPut, path: "/v1/apps/" + url.PathEscape(name), query: q, in: req, out: &a})
 	return &a, err
 }
 

@@ -259,3 +259,37 @@ func TestPagination(t *testing.T) {
 		t.Fatalf("pages=%d names=%v", pages, names)
 	}
 }
+
+func TestAppUpdateWithPrecondition(t *testing.T) {
+	c := testutil.NewCluster(t, 3)
+	ctx := context.Background()
+	leader, follower := c.Client(c.WaitLeader()), c.Client(c.Follower())
+	created, err := leader.AppCreate(ctx, pub.AppCreateRequest{Name: "web", Description: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Through a follower, conditional on the index just read: applies, with a new index.
+	upd, err := follower.AppUpdate(ctx, "web", pub.AppUpdateRequest{Description: "v2"}, created.ModifyIndex)
+	if err != nil {
+		t.Fatalf("update with the current index: %v", err)
+	}
+	if upd.Description != "v2" || upd.ModifyIndex <= created.ModifyIndex || upd.CreateIndex != created.CreateIndex {
+		t.Fatalf("update answered %+v after %+v", upd, created)
+	}
+	// The old index again loses: 409, and a read shows the first update only.
+	_, err = leader.AppUpdate(ctx, "web", pub.AppUpdateRequest{Description: "stale"}, created.ModifyIndex)
+	if !pub.IsConflict(err) {
+		t.Fatalf("update with a stale index: %v, want a conflict", err)
+	}
+	got, err := follower.AppGet(ctx, "web", &pub.QueryOptions{Consistent: true})
+	if err != nil || got.Description != "v2" || got.ModifyIndex != upd.ModifyIndex {
+		t.Fatalf("read after the refused update: %+v, %v; want %+v", got, err, upd)
+	}
+	status, eb, _ := call(t, "PUT", c.URL(0)+"/v1/apps/web?cas=abc", testutil.ManagementToken, strings.NewReader(`{"description":"x"}`), nil)
+	if status != http.StatusBadRequest || !strings.Contains(eb.Error.Message, "cas") {
+		t.Fatalf("cas=abc: status %d %+v, want 400 naming cas", status, eb)
+	}
+	if _, err := leader.AppUpdate(ctx, "nope", pub.AppUpdateRequest{}, 0); !pub.IsNotFound(err) {
+		t.Fatalf("update of a missing app: %v, want not_found", err)
+	}
+}

@@ -2,10 +2,12 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/auth"
 	"github.com/slipwayhq/slipway/server/command"
+	"github.com/slipwayhq/slipway/server/fault"
 	"github.com/slipwayhq/slipway/server/state"
 )
 
@@ -31,6 +33,33 @@ func (s *Server) appCreate(w http.ResponseWriter, r *http.Request, id *auth.Iden
 		return err
 	}
 	writeJSON(w, http.StatusCreated, appView(a))
+	return nil
+}
+
+// appUpdate replaces an application's description. ?cas=N makes it conditional on the
+// application's ModifyIndex being N (Consul's check-and-set); a mismatch is a 409 conflict.
+func (s *Server) appUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	var req pub.AppUpdateRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	var cas uint64
+	if v := r.URL.Query().Get("cas"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 {
+			return fault.New(fault.Invalid, "cas=%q is not an index: give the modify_index you read (a positive integer), or leave cas out", v)
+		}
+		cas = n
+	}
+	res, err := s.apply(r, id, command.TypeAppUpdate, command.AppUpdate{Name: r.PathValue("name"), Description: req.Description, CAS: cas})
+	if err != nil {
+		return err
+	}
+	var a state.App
+	if err := decodeData(res, &a); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, appView(a))
 	return nil
 }
 

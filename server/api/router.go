@@ -151,6 +151,7 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/apps", management, s.appCreate},
 		{"GET", "/v1/apps", anyToken, s.appList},
 		{"GET", "/v1/apps/{name}", anyToken, s.appGet},
+		{"PUT", "/v1/apps/{name}", management, s.appUpdate},
 		{"DELETE", "/v1/apps/{name}", management, s.appDelete},
 		{"POST", "/v1/apps/{app}/revisions", management, s.revisionPush},
 		{"GET", "/v1/apps/{app}/revisions", anyToken, s.revisionList},

@@ -40,6 +40,7 @@ const (
 	TypeTokenRevoke        Type = 12
 	TypeAppCreate          Type = 20
 	TypeAppDelete          Type = 21
+	TypeAppUpdate          Type = 22
 	TypeBlobRegister       Type = 30
 	TypeBlobDelete         Type = 31
 	TypeRevisionCreate     Type = 40
@@ -71,6 +72,7 @@ var typeNames = map[Type]string{
 	TypeTokenRevoke:        "token.revoke",
 	TypeAppCreate:          "app.create",
 	TypeAppDelete:          "app.delete",
+	TypeAppUpdate:          "app.update",
 	TypeBlobRegister:       "blob.register",
 	TypeBlobDelete:         "blob.delete",
 	TypeRevisionCreate:     "revision.create",
@@ -91,7 +93,7 @@ var typeNames = map[Type]string{
 // schemaVersions is the newest payload schema each type's decoder understands.
 var schemaVersions = map[Type]uint8{
 	TypeBatch: 1, TypeClusterInit: 1, TypeNodeRegister: 1, TypeNoop: 1, TypeACLBootstrap: 1,
-	TypeTokenCreate: 1, TypeTokenRevoke: 1, TypeAppCreate: 1, TypeAppDelete: 1,
+	TypeTokenCreate: 1, TypeTokenRevoke: 1, TypeAppCreate: 1, TypeAppDelete: 1, TypeAppUpdate: 1,
 	TypeBlobRegister: 1, TypeBlobDelete: 1, TypeRevisionCreate: 1,
 	TypeHostTokenCreate: 1, TypeHostRegister: 1, TypeHostDelete: 1, TypeHostTag: 1, TypeHostStatus: 1,
 	TypeDeploymentCreate: 1, TypeDeploymentReport: 1, TypeDeploymentFailHost: 1,

@@ -47,6 +47,14 @@ type AppCreate struct {
 	Description string `json:"description,omitempty"`
 }
 
+// AppUpdate replaces an application's mutable fields. A non-zero CAS is a precondition: the
+// update applies only while the application's ModifyIndex equals it (check-and-set).
+type AppUpdate struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	CAS         uint64 `json:"cas,omitempty"`
+}
+
 // AppDelete deletes an application.
 type AppDelete struct {
 	Name string `json:"name"`

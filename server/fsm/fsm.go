@@ -41,6 +41,7 @@ var handlers = map[command.Type]handler{
 	command.TypeTokenRevoke:        applyTokenRevoke,
 	command.TypeAppCreate:          applyAppCreate,
 	command.TypeAppDelete:          applyAppDelete,
+	command.TypeAppUpdate:          applyAppUpdate,
 	command.TypeBlobRegister:       applyBlobRegister,
 	command.TypeBlobDelete:         applyBlobDelete,
 	command.TypeRevisionCreate:     applyRevisionCreate,

@@ -264,3 +264,37 @@ func TestReportsApplyInOrderOnce(t *testing.T) {
 		t.Fatalf("events %+v, want A then B once each", evs)
 	}
 }
+
+func TestAppUpdateCheckAndSet(t *testing.T) {
+	f := newFSM(t)
+	result(t, f.Apply(entry(t, 1, command.TypeAppCreate, "", command.AppCreate{Name: "web"})))
+
+	ok := result(t, f.Apply(entry(t, 2, command.TypeAppUpdate, "", command.AppUpdate{Name: "web", Description: "v2", CAS: 1})))
+	var a state.App
+	if ok.Code != "" || json.Unmarshal(ok.Data, &a) != nil || a.Description != "v2" || a.ModifyIndex != 2 || a.CreateIndex != 1 {
+		t.Fatalf("update with the current index: %+v (%+v), want description v2 at modify index 2", ok, a)
+	}
+	// The same precondition again is stale now: refused, and nothing changes.
+	stale := result(t, f.Apply(entry(t, 3, command.TypeAppUpdate, "", command.AppUpdate{Name: "web", Description: "lost", CAS: 1})))
+	if stale.Code != string(fault.Conflict) || !strings.Contains(stale.Message, "modified at index 2") {
+		t.Fatalf("update with a stale index: %+v, want a conflict naming index 2", stale)
+	}
+	// Without a precondition the update always applies.
+	blind := result(t, f.Apply(entry(t, 4, command.TypeAppUpdate, "", command.AppUpdate{Name: "web", Description: "v3"})))
+	if blind.Code != "" {
+		t.Fatalf("unconditional update: %+v", blind)
+	}
+	missing := result(t, f.Apply(entry(t, 5, command.TypeAppUpdate, "", command.AppUpdate{Name: "nope", Description: "x", CAS: 1})))
+	if missing.Code != string(fault.NotFound) {
+		t.Fatalf("update of a missing app: %+v, want not_found", missing)
+	}
+	if err := f.Store().View(func(tx *state.Tx) error {
+		got, err := tx.GetApp("web")
+		if err == nil && (got.Description != "v3" || got.ModifyIndex != 4) {
+			err = fmt.Errorf("stored %+v, want description v3 at modify index 4", got)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

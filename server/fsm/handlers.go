@@ -91,6 +91,14 @@ func applyAppCreate(tx *state.Tx, index uint64, c *command.Command) (any, error)
 	return a, nil
 }
 
+func applyAppUpdate(tx *state.Tx, index uint64, c *command.Command) (any, error) {
+	var p command.AppUpdate
+	if err := command.DecodePayload(c, &p); err != nil {
+		return nil, err
+	}
+	return tx.UpdateApp(p.Name, p.Description, p.CAS, index)
+}
+
 func applyAppDelete(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
 	var p command.AppDelete
 	if err := command.DecodePayload(c, &p); err != nil {

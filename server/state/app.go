@@ -51,6 +51,25 @@ func (t *Tx) CreateApp(a App) error {
 	return t.put(bucketApps, []byte(a.Name), a)
 }
 
+// UpdateApp sets an application's description and its ModifyIndex to index. When cas is not
+// zero the update is conditional: it applies only if the stored ModifyIndex equals cas, and is a
+// conflict otherwise, which names the index the caller should read again.
+func (t *Tx) UpdateApp(name, description string, cas, index uint64) (App, error) {
+	if len(description) > MaxDescriptionLen {
+		return App{}, fault.New(fault.Invalid, "description is %d bytes; the limit is %d", len(description), MaxDescriptionLen)
+	}
+	a, err := t.GetApp(name)
+	if err != nil {
+		return App{}, err
+	}
+	if cas != 0 && a.ModifyIndex != cas {
+		return App{}, fault.New(fault.Conflict,
+			"application %q was modified at index %d, not %d as the request requires: read it again and retry", name, a.ModifyIndex, cas)
+	}
+	a.Description, a.ModifyIndex = description, index
+	return a, t.put(bucketApps, []byte(name), a)
+}
+
 // GetApp returns one application.
 func (t *Tx) GetApp(name string) (App, error) {
 	var a App
