@@ -142,20 +142,31 @@ func (c *Client) do(ctx context.Context, r request) error {
 		// wrong address: keep retrying with the same key, which returns the first outcome.
 		again := retryable(err) || (maybeApplied && errors.Is(err, syscall.ECONNREFUSED))
 		if err == nil || r.body != nil || c.retryFor < 0 || !again || time.Now().After(deadline) {
-			if err != nil && maybeApplied && ErrorCode(err) == "" {
-				return &Error{Code: CodeTimeout, Message: fmt.Sprintf(
-					"the connection to %s dropped after the request was sent, and retrying did not get an answer (%v): the change may or may not have been applied; check before repeating it",
-					c.base.Host, err)}
-			}
-			return err
+			return c.outcomeUnknown(err, maybeApplied)
 		}
 		select {
 		case <-ctx.Done():
-			return err
+			return c.outcomeUnknown(err, maybeApplied)
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, time.Second)
 	}
+}
+
+// outcomeUnknown turns the last error of a write into a timeout error when an earlier attempt
+// reached the server and lost its answer, and the last attempt did not learn the outcome (it
+// could not connect, or the cluster had no leader): the write may or may not have been applied.
+func (c *Client) outcomeUnknown(err error, maybeApplied bool) error {
+	if err == nil || !maybeApplied {
+		return err
+	}
+	switch ErrorCode(err) {
+	case "", CodeNoLeader, CodeUnavailable:
+		return &Error{Code: CodeTimeout, Message: fmt.Sprintf(
+			"the connection to %s dropped after the request was sent, and retrying did not get an answer (%v): the change may or may not have been applied; check before repeating it",
+			c.base.Host, err)}
+	}
+	return err
 }
 
 // sentButLost reports a transport failure after the request may have reached the server (as

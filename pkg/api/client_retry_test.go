@@ -117,3 +117,67 @@ func TestLostAnswerThenRefusedIsNotReportedAsUnreachable(t *testing.T) {
 		t.Fatalf("want an outcome-unknown error, got %v", err)
 	}
 }
+
+// TestLostAnswerThenDeadlineIsIndeterminate: when the caller's context ends while the client
+// retries a write whose first attempt reached the server, the error must still say that the
+// outcome is unknown, not that the server could not be reached.
+func TestLostAnswerThenDeadlineIsIndeterminate(t *testing.T) {
+	var applied atomic.Int32
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if applied.Add(1) == 1 {
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				_ = conn.Close() // the answer is lost
+			}
+			return
+		}
+		// Later attempts: the cluster has no leader (retryable), until the caller gives up.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"error":{"code":"no_leader","message":"no leader"}}`))
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() { _ = srv.Close() }()
+	cl, err := NewClient(Config{Address: "http://" + ln.Addr().String(), RetryFor: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err = cl.AppCreate(ctx, AppCreateRequest{Name: "web"})
+	if applied.Load() < 2 {
+		t.Fatalf("the client tried %d times; want a retry after the lost answer", applied.Load())
+	}
+	if ErrorCode(err) != CodeTimeout || !Indeterminate(err) {
+		t.Fatalf("want an outcome-unknown error, got %v (code %q)", err, ErrorCode(err))
+	}
+}
+
+// TestIndeterminate classifies errors by whether the write may have been applied.
+func TestIndeterminate(t *testing.T) {
+	cl, err := NewClient(Config{Address: "http://127.0.0.1:1", RetryFor: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, refused := cl.AppCreate(context.Background(), AppCreateRequest{Name: "web"})
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{&Error{Code: CodeConflict}, false},
+		{&Error{Code: CodeNotFound}, false},
+		{&Error{Code: CodeBadRequest}, false},
+		{&Error{Code: CodeTimeout}, true},
+		{&Error{Code: CodeNoLeader}, true},
+		{&Error{Code: CodeUnavailable}, true},
+		{refused, false}, // nothing listening: never sent
+	} {
+		if got := Indeterminate(tc.err); got != tc.want {
+			t.Errorf("Indeterminate(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}

@@ -59,3 +59,25 @@ func IsNotFound(err error) bool { return ErrorCode(err) == CodeNotFound }
 
 // IsConflict reports whether err is a 409 from the API.
 func IsConflict(err error) bool { return ErrorCode(err) == CodeConflict }
+
+// Indeterminate reports whether a write that failed with err may nevertheless have been applied,
+// so that its outcome is unknown until the resource is read again: a timeout, a lost answer, a
+// leader change or an unavailable cluster. It is false for nil, for definite refusals (bad
+// request, conflict, not found, ...) and for a request that never reached a server (nothing
+// listening, a name that does not resolve).
+func Indeterminate(err error) bool {
+	if err == nil {
+		return false
+	}
+	switch ErrorCode(err) {
+	case CodeTimeout, CodeNoLeader, CodeUnavailable, CodeInternal:
+		return true
+	case "":
+		var te *transportError
+		if errors.As(err, &te) {
+			return sentButLost(err)
+		}
+		return true // e.g. an answer that could not be decoded: the server may have acted
+	}
+	return false
+}
