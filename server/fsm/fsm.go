@@ -183,6 +183,9 @@ func (f *FSM) applyEntry(tx *state.Tx, l *raft.Log) any {
 	return results
 }
 
+// applyCommand applies one command of the Raft entry at index. The command's changes carry a
+// state index of its own (state.Tx.NextIndex), also when the entry is a batch: the result's
+// Index is that state index.
 func (f *FSM) applyCommand(tx *state.Tx, index uint64, c *command.Command) command.Result {
 	now := c.Time.UnixNano()
 	if c.RequestID != "" {
@@ -194,7 +197,11 @@ func (f *FSM) applyCommand(tx *state.Tx, index uint64, c *command.Command) comma
 			return command.Result{Index: rec.Index, Code: rec.Code, Message: rec.Message, Data: rec.Data}
 		}
 	}
-	res := f.dispatch(tx, index, c)
+	idx, err := tx.NextIndex(index)
+	if err != nil {
+		return internal(index, err)
+	}
+	res := f.dispatch(tx, idx, c)
 	if c.RequestID != "" {
 		rec := state.RequestRecord{Time: now, Index: res.Index, Code: res.Code, Message: res.Message, Data: res.Data}
 		if err := tx.PutRequest(c.RequestID, rec); err != nil {

@@ -298,3 +298,43 @@ func TestAppUpdateCheckAndSet(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestBatchedWritesGetDistinctIndexes: commands that share one Raft entry (a batch) must still
+// leave distinct, increasing modify indexes, or a check-and-set on the index the first write
+// answered would also match the second write's version and overwrite it. This was found by the
+// test bed's linearizability check: two updates batched at one Raft index both answered @23.
+func TestBatchedWritesGetDistinctIndexes(t *testing.T) {
+	f := newFSM(t)
+	result(t, f.Apply(entry(t, 1, command.TypeAppCreate, "", command.AppCreate{Name: "web"})))
+	var parts [][]byte
+	for _, p := range []command.AppUpdate{{Name: "web", Description: "first", CAS: 1}, {Name: "web", Description: "second"}} {
+		c, _ := command.New(command.TypeAppUpdate, "", time.Unix(1, 0), p)
+		b, _ := command.Encode(c)
+		parts = append(parts, b)
+	}
+	data, err := command.EncodeBatch(parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, ok := f.Apply(&raft.Log{Index: 2, Type: raft.LogCommand, Data: data}).([]command.Result)
+	if !ok || len(res) != 2 || res[0].Code != "" || res[1].Code != "" {
+		t.Fatalf("batch results %+v", res)
+	}
+	var first, second state.App
+	_ = json.Unmarshal(res[0].Data, &first)
+	_ = json.Unmarshal(res[1].Data, &second)
+	if first.ModifyIndex < 2 || second.ModifyIndex <= first.ModifyIndex {
+		t.Fatalf("modify indexes %d then %d in one batch at Raft index 2: want distinct and increasing", first.ModifyIndex, second.ModifyIndex)
+	}
+	// A check-and-set on the first update's index is stale: the second update came after it.
+	stale := result(t, f.Apply(entry(t, 3, command.TypeAppUpdate, "", command.AppUpdate{Name: "web", Description: "third", CAS: first.ModifyIndex})))
+	if stale.Code != string(fault.Conflict) {
+		t.Fatalf("check-and-set on the first batched update's index: %+v, want a conflict", stale)
+	}
+	// The next entry's command gets an index above all of them, and not below its Raft index.
+	next := result(t, f.Apply(entry(t, 4, command.TypeAppUpdate, "", command.AppUpdate{Name: "web", Description: "fourth", CAS: second.ModifyIndex})))
+	var fourth state.App
+	if next.Code != "" || json.Unmarshal(next.Data, &fourth) != nil || fourth.ModifyIndex <= second.ModifyIndex || fourth.ModifyIndex < 4 {
+		t.Fatalf("after the batch: %+v (%+v)", next, fourth)
+	}
+}

@@ -24,6 +24,18 @@ func (t *Tx) SetAppliedIndex(i uint64) error {
 	return t.tx.Bucket(bucketMeta).Put(keyAppliedIdx, putUint(i))
 }
 
+// NextIndex allocates the state index of one applied command: the smallest index above every
+// index allocated before and not below raftIndex, the Raft entry the command came in. A Raft
+// entry may carry a batch of commands, so Raft indexes are not unique per command; state indexes
+// are, and they are what CreateIndex and ModifyIndex hold, so that two writes never leave the
+// same index behind (a check-and-set on a ModifyIndex names exactly one version). An unbatched
+// command gets its Raft index while no batch has moved the counter ahead.
+func (t *Tx) NextIndex(raftIndex uint64) (uint64, error) {
+	b := t.tx.Bucket(bucketMeta)
+	i := max(getUint(b.Get(keyStateIdx))+1, raftIndex)
+	return i, b.Put(keyStateIdx, putUint(i))
+}
+
 // ACLBootstrapIndex is the index at which the cluster's first management token was created, or 0.
 func (t *Tx) ACLBootstrapIndex() uint64 {
 	return getUint(t.tx.Bucket(bucketMeta).Get(keyACLBoot))
