@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -837,14 +836,6 @@ func raftCommands(ctx context.Context, addr, token string) (uint64, error) {
 	return 0, errors.New("no slipway_raft_batch_commands_sum in /metrics")
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // procStatusMiB reads a "VmXxx: N kB" line of /proc/self/status.
 func procStatusMiB(key string) (float64, bool) {
 	f, err := os.Open("/proc/self/status")
@@ -878,27 +869,6 @@ func machineInfo() benchMachine {
 		}
 	}
 	return m
-}
-
-// raiseOpenFiles raises the soft limit on open files to at least need (up to the hard limit) and
-// returns the limit in force.
-func raiseOpenFiles(need uint64) (uint64, error) {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return 0, nil //nolint:nilerr // no limit to read: try anyway
-	}
-	if rl.Cur >= need {
-		return rl.Cur, nil
-	}
-	want := rl
-	want.Cur = min(max(need, rl.Cur), rl.Max)
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err == nil {
-		rl = want
-	}
-	if rl.Cur < need {
-		return rl.Cur, fmt.Errorf("the open-files limit is %d but this fleet needs about %d: raise it (ulimit -n) or use fewer --hosts", rl.Cur, need)
-	}
-	return rl.Cur, nil
 }
 
 // freeLoopbackPorts returns n distinct free loopback ports.

@@ -87,7 +87,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	s.node = node
 	s.blobs, err = blob.New(blob.Config{
 		Dir: filepath.Join(cfg.DataDir, "blobs"), MaxSize: cfg.Blobs.MaxSize, Grace: cfg.Blobs.GCGrace,
-		Interval: cfg.Blobs.RepairInterval, Logger: log.With("component", "blob"),
+		Interval: cfg.Blobs.RepairInterval, Reserve: cfg.Blobs.Reserve, Logger: log.With("component", "blob"),
 	}, node, node.State())
 	if err != nil {
 		_ = httpLn.Close()

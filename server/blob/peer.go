@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/slipwayhq/slipway/server/fault"
 	"io"
 	"net"
 	"os"
@@ -176,13 +177,19 @@ func (s *Service) push(ctx context.Context, addr, sha string) error {
 
 // fetch copies a blob from a peer into the store, resuming a partial earlier fetch, and
 // verifies its hash before placing it.
-func (s *Service) fetch(ctx context.Context, addr, sha string, size int64) error {
+func (s *Service) fetch(ctx context.Context, addr, sha string, size int64) (err error) {
 	part := s.store.partPath(sha)
 	f, err := os.OpenFile(part, os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		return storageErr("create partial file", err)
 	}
-	defer func() { _ = f.Close() }()
+	defer func() {
+		_ = f.Close()
+		if fault.CodeOf(err) == fault.NoSpace {
+			// A partial file kept for resuming would hold space the Raft log needs.
+			_ = os.Remove(part)
+		}
+	}()
 	st, err := f.Stat()
 	if err != nil {
 		return err
@@ -195,6 +202,9 @@ func (s *Service) fetch(ctx context.Context, addr, sha string, size int64) error
 		}
 	}
 	if offset < size {
+		if err := s.store.room(size - offset); err != nil {
+			return err
+		}
 		conn, closeConn, err := dial(ctx, addr)
 		if err != nil {
 			return err
@@ -217,7 +227,7 @@ func (s *Service) fetch(ctx context.Context, addr, sha string, size int64) error
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
 			return err
 		}
-		if _, err := io.CopyBuffer(f, io.LimitReader(br, size-offset), make([]byte, 256<<10)); err != nil {
+		if _, err := io.CopyBuffer(s.store.guard(f), io.LimitReader(br, size-offset), make([]byte, 256<<10)); err != nil {
 			return storageErr("fetch from "+addr, err)
 		}
 	}

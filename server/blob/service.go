@@ -36,6 +36,9 @@ type Config struct {
 	Grace time.Duration
 	// Interval is how often the repair and collection loop runs (default 5 s).
 	Interval time.Duration
+	// Reserve is how many bytes blob writes leave free on the file system of Dir, which also
+	// holds the Raft log and state (0: no check). See Store.room.
+	Reserve int64
 	Logger   *slog.Logger
 }
 
@@ -73,7 +76,7 @@ func New(cfg Config, cluster Cluster, st *state.Store) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	store, err := OpenStore(cfg.Dir)
+	store, err := OpenStore(cfg.Dir, cfg.Reserve)
 	if err != nil {
 		return nil, err
 	}

@@ -35,12 +35,14 @@ import (
 // Store is one server's blob files: DIR/sha256/ab/<hash> for blobs and DIR/tmp for uploads and
 // transfers in progress.
 type Store struct {
-	dir string
+	dir     string
+	reserve int64 // bytes writes leave free on dir's file system; 0: no check
 }
 
-// OpenStore opens (creating) a store. Temporary files left by a crash are removed.
-func OpenStore(dir string) (*Store, error) {
-	s := &Store{dir: dir}
+// OpenStore opens (creating) a store whose writes leave reserve bytes free on the file system
+// (0: no check). Temporary files left by a crash are removed.
+func OpenStore(dir string, reserve int64) (*Store, error) {
+	s := &Store{dir: dir, reserve: reserve}
 	for _, d := range []string{s.tmpDir(), filepath.Join(dir, "sha256")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("blob store: %w", err)
@@ -108,11 +110,14 @@ func (s *Store) Remove(sha string) error {
 	return err
 }
 
-// Write streams r into the store and returns its sha256 and size. At most max bytes are
-// accepted (max < 0: no limit). A non-empty wantSHA must match, and wantSize >= 0 too; on any
+// Write streams r into the store and returns its sha256 and size. At most limit bytes are
+// accepted (limit < 0: no limit). A non-empty wantSHA must match, and wantSize >= 0 too; on any
 // failure nothing is left behind. The file is fsynced and renamed into place before Write
 // returns, so a returned blob survives a crash.
-func (s *Store) Write(r io.Reader, wantSHA string, wantSize, max int64) (string, int64, error) {
+func (s *Store) Write(r io.Reader, wantSHA string, wantSize, limit int64) (string, int64, error) {
+	if err := s.room(max(wantSize, 0)); err != nil {
+		return "", 0, err
+	}
 	f, err := os.CreateTemp(s.tmpDir(), "upload-*")
 	if err != nil {
 		return "", 0, storageErr("create upload file", err)
@@ -127,15 +132,15 @@ func (s *Store) Write(r io.Reader, wantSHA string, wantSize, max int64) (string,
 	}()
 	h := sha256.New()
 	src := r
-	if max >= 0 {
-		src = io.LimitReader(r, max+1)
+	if limit >= 0 {
+		src = io.LimitReader(r, limit+1)
 	}
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), src, make([]byte, 256<<10))
+	n, err := io.CopyBuffer(io.MultiWriter(s.guard(f), h), src, make([]byte, 256<<10))
 	if err != nil {
 		return "", n, storageErr("receive", err)
 	}
-	if max >= 0 && n > max {
-		return "", n, fault.New(fault.TooLarge, "the upload is over the %d byte limit (%s); nothing was stored", max, human(max))
+	if limit >= 0 && n > limit {
+		return "", n, fault.New(fault.TooLarge, "the upload is over the %d byte limit (%s); nothing was stored", limit, human(limit))
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	if wantSHA != "" && wantSHA != sum {
@@ -155,6 +160,52 @@ func (s *Store) Write(r io.Reader, wantSHA string, wantSize, max int64) (string,
 	}
 	ok = true
 	return sum, n, nil
+}
+
+// roomCheckEvery is how many bytes a guarded writer writes between two free-space checks.
+const roomCheckEvery = 1 << 20
+
+// room fails with insufficient_storage unless need more bytes can be written while the file
+// system keeps the reserve free. The Raft log, snapshots and state share the disk: were blobs to
+// take its last bytes, the next log append would fail and the server could no longer follow the
+// cluster. Where free space cannot be read (an OS without statfs), room does not refuse.
+func (s *Store) room(need int64) error {
+	if s.reserve <= 0 {
+		return nil
+	}
+	free, ok := freeBytes(s.dir)
+	if !ok || free-need >= s.reserve {
+		return nil
+	}
+	return fault.New(fault.NoSpace,
+		"blob store: this server has %s free on its data disk and keeps %s of it for the Raft log and state (blobs.reserve); %s more do not fit; nothing was stored: free space on it and retry",
+		human(max(free, 0)), human(s.reserve), human(need))
+}
+
+// guard returns a writer to w that checks the reserve every roomCheckEvery bytes, so that a
+// transfer of unknown size, or a disk that other writers fill meanwhile, stops at the reserve.
+func (s *Store) guard(w io.Writer) io.Writer {
+	if s.reserve <= 0 {
+		return w
+	}
+	return &roomWriter{w: w, s: s, unchecked: roomCheckEvery}
+}
+
+type roomWriter struct {
+	w         io.Writer
+	s         *Store
+	unchecked int64
+}
+
+func (g *roomWriter) Write(p []byte) (int, error) {
+	g.unchecked += int64(len(p))
+	if g.unchecked >= roomCheckEvery {
+		g.unchecked = 0
+		if err := g.s.room(roomCheckEvery); err != nil {
+			return 0, err
+		}
+	}
+	return g.w.Write(p)
 }
 
 // place moves a complete, synced temporary file to its content address.

@@ -65,7 +65,15 @@ type Blobs struct {
 	GCGrace time.Duration `yaml:"gc_grace"`
 	// RepairInterval is how often a server looks for blobs it lacks (default 5s).
 	RepairInterval time.Duration `yaml:"repair_interval"`
+	// Reserve is how many bytes blob writes leave free on the data disk for the Raft log,
+	// snapshots and state (default DefaultBlobReserve; 0 turns the check off). An upload, peer
+	// copy or repair fetch that would cut into it is refused with insufficient_storage.
+	Reserve int64 `yaml:"reserve"`
 }
+
+// DefaultBlobReserve is the default Blobs.Reserve: room for the Raft log and state to grow
+// while blobs have filled the rest of the disk.
+const DefaultBlobReserve int64 = 128 << 20
 
 // Raft holds optional Raft tuning; zero values keep hashicorp/raft's defaults.
 type Raft struct {
@@ -86,6 +94,7 @@ func Default() Config {
 		HTTPAddr: fmt.Sprintf("127.0.0.1:%d", DefaultHTTPPort),
 		RaftAddr: fmt.Sprintf("127.0.0.1:%d", DefaultRaftPort),
 		LogLevel: "info",
+		Blobs:    Blobs{Reserve: DefaultBlobReserve},
 	}
 }
 
@@ -101,6 +110,7 @@ var keys = []struct{ flag, key, env, help string }{
 	{"initial-management-token-file", "initial_management_token_file", "SLIPWAY_INITIAL_MANAGEMENT_TOKEN_FILE", "file holding the secret of the first management token, set at bootstrap"},
 	{"log-level", "log_level", "SLIPWAY_LOG_LEVEL", "debug, info, warn or error"},
 	{"max-bundle-size", "blobs.max_size", "SLIPWAY_MAX_BUNDLE_SIZE", "largest revision bundle or blob accepted, e.g. 2GiB or 500MiB"},
+	{"blob-reserve", "blobs.reserve", "SLIPWAY_BLOB_RESERVE", "disk space blobs leave free for the Raft log and state, e.g. 128MiB (0: no check)"},
 }
 
 // RegisterFlags adds the server flags to fs, plus --config.
@@ -211,6 +221,12 @@ func (c *Config) set(key, v string) error {
 			return err
 		}
 		c.Blobs.MaxSize = n
+	case "blobs.reserve":
+		n, err := ParseSize(v)
+		if err != nil {
+			return err
+		}
+		c.Blobs.Reserve = n
 	}
 	return nil
 }
@@ -258,6 +274,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Blobs.MaxSize < 0 {
 		bad("max-bundle-size", "blobs.max_size", "must be positive")
+	}
+	if c.Blobs.Reserve < 0 {
+		bad("blob-reserve", "blobs.reserve", "must be 0 or more bytes")
 	}
 	if c.Agents.Heartbeat < 0 || c.Agents.HostTimeout < 0 || (c.Agents.HostTimeout > 0 && c.Agents.Heartbeat > 0 && c.Agents.HostTimeout < 3*c.Agents.Heartbeat) {
 		bad("config", "agents.heartbeat, agents.host_timeout", "must be positive, with host_timeout at least three heartbeats")
