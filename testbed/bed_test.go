@@ -99,6 +99,10 @@ type bedOptions struct {
 	Agents  int
 	// Config is a YAML server configuration (e.g. Raft timings) copied into every server.
 	Config string
+	// DataDisk puts a server's /data (its data dir: Raft log, state and blobs) on a tmpfs of
+	// that many bytes, by server index, so that FillDisk and large uploads can fill it. The
+	// content is lost if the container stops: KillProcess and RestartProcess keep it.
+	DataDisk map[int]int64
 }
 
 // newBed creates the networks and starts the servers, waits for a leader and the management
@@ -140,8 +144,12 @@ func newBed(t *testing.T, o bedOptions) *bed {
 			files["/etc/slipway/server.yml"] = []byte(o.Config)
 			cmd = append(cmd, "--config", "/etc/slipway/server.yml")
 		}
+		var tmpfs []string
+		if size := o.DataDisk[i]; size > 0 {
+			tmpfs = append(tmpfs, fmt.Sprintf("/data:rw,size=%dk,mode=0700", (size+1023)>>10))
+		}
 		c := startContainer(t, containerSpec{Prefix: b.prefix, Role: id, Networks: []*network{b.cluster, b.client},
-			IPs: map[string]string{b.cluster.name: addrs[i]}, Files: files, Cmd: cmd})
+			IPs: map[string]string{b.cluster.name: addrs[i]}, Files: files, Cmd: cmd, Tmpfs: tmpfs})
 		b.servers = append(b.servers, &server{container: c, id: id})
 	}
 	leader := b.WaitLeader(90*time.Second, b.all())

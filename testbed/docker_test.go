@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -122,6 +123,7 @@ type container struct {
 	mu     sync.Mutex
 	paused bool
 	cut    map[string]bool // networks it is disconnected from
+	fills  int             // filler files written by FillDisk
 }
 
 // containerSpec describes a container to create.
@@ -132,6 +134,9 @@ type containerSpec struct {
 	Networks []*network        // the first is given at create, the others connected before start
 	Files    map[string][]byte
 	Cmd      []string
+	// Tmpfs mounts a tmpfs per entry, given as docker create's --tmpfs takes it
+	// ("/data:rw,size=48m,mode=0700"). Its content is lost when the container stops.
+	Tmpfs []string
 }
 
 // startContainer creates a container from the bed image, copies spec.Files into it, connects
@@ -151,6 +156,9 @@ func startContainer(t testing.TB, spec containerSpec) *container {
 	args := []string{"create", "--name", c.name, "--hostname", spec.Role,
 		"--network", first.name, "--ip", c.ips[first.name],
 		"--init=false", "--stop-timeout", "5"}
+	for _, m := range spec.Tmpfs {
+		args = append(args, "--tmpfs", m)
+	}
 	args = append(args, labels()...)
 	args = append(args, image)
 	args = append(args, spec.Cmd...)
@@ -306,4 +314,66 @@ func (c *container) CanDial(addr string) bool {
 	}
 	_, err = c.Exec("nc", "-z", "-w", "1", host, port)
 	return err == nil
+}
+
+// ---------------------------------------------------------------------------------------------
+// A full disk (on a container whose /data is a tmpfs: bedOptions.DataDisk)
+
+// fillPrefix names the filler files FillDisk writes on /data, next to the server's data dir.
+const fillPrefix = "/data/testbed-fill-"
+
+// FillDisk writes a new filler file of n bytes of zeros on /data (n < 0: until the file system
+// is full) and returns its size. A tmpfs allocates every page written, so the space is taken at
+// once; the processes of the container meet ENOSPC once nothing is left.
+func (c *container) FillDisk(n int64) int64 {
+	c.t.Helper()
+	c.mu.Lock()
+	c.fills++
+	name := fmt.Sprintf("%s%d", fillPrefix, c.fills)
+	c.mu.Unlock()
+	cmd := "dd if=/dev/zero of=" + name + " bs=65536"
+	if n >= 0 {
+		cmd = fmt.Sprintf("head -c %d /dev/zero > %s", n, name)
+	}
+	out, err := c.Exec("sh", "-c", cmd)
+	if err != nil && (n >= 0 || !strings.Contains(out, "No space left")) {
+		c.t.Fatalf("%s: fill disk: %v: %s", c.role, err, out)
+	}
+	size, err := c.Exec("stat", "-c", "%s", name)
+	if err != nil {
+		c.t.Fatalf("%s: stat %s: %v: %s", c.role, name, err, size)
+	}
+	v, err := strconv.ParseInt(strings.TrimSpace(size), 10, 64)
+	if err != nil {
+		c.t.Fatalf("%s: stat %s: %q", c.role, name, size)
+	}
+	return v
+}
+
+// FreeDisk removes every file FillDisk wrote.
+func (c *container) FreeDisk() {
+	c.t.Helper()
+	if out, err := c.Exec("sh", "-c", "rm -f "+fillPrefix+"*"); err != nil {
+		c.t.Fatalf("%s: free disk: %v: %s", c.role, err, out)
+	}
+}
+
+// DiskFree returns the bytes available on the file system holding /data, read with df.
+func (c *container) DiskFree() int64 {
+	c.t.Helper()
+	out, err := c.Exec("df", "-P", "-k", "/data")
+	if err != nil {
+		c.t.Fatalf("%s: df: %v: %s", c.role, err, out)
+	}
+	// Filesystem 1024-blocks Used Available Capacity Mounted on
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	f := strings.Fields(lines[len(lines)-1])
+	if len(f) < 6 {
+		c.t.Fatalf("%s: df: unexpected output %q", c.role, out)
+	}
+	kb, err := strconv.ParseInt(f[3], 10, 64)
+	if err != nil {
+		c.t.Fatalf("%s: df: unexpected output %q", c.role, out)
+	}
+	return kb << 10
 }
