@@ -99,7 +99,7 @@ func Open(cfg Config, onLeader ...func(ctx context.Context)) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	cache, err := raft.NewLogCache(512, logStore)
+	cache, err := raft.NewLogCache(512, fullDiskStopsLogStore{logStore})
 	if err != nil {
 		return nil, err
 	}
