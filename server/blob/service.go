@@ -39,7 +39,7 @@ type Config struct {
 	// Reserve is how many bytes blob writes leave free on the file system of Dir, which also
 	// holds the Raft log and state (0: no check). See Store.room.
 	Reserve int64
-	Logger   *slog.Logger
+	Logger  *slog.Logger
 }
 
 // DefaultMaxSize is the default upload limit.
