@@ -263,6 +263,25 @@ func TestReportsApplyInOrderOnce(t *testing.T) {
 	if evs := d.Targets["h1"].Events; len(evs) != 2 || evs[0].Name != "A" || evs[1].Name != "B" {
 		t.Fatalf("events %+v, want A then B once each", evs)
 	}
+
+	// The host goes silent and is failed; its late reports (a success among them) are
+	// acknowledged in full, so its outbox drains, and change nothing.
+	if r := apply(command.TypeDeploymentFailHost, command.DeploymentFailHost{DeploymentID: "d1", HostID: "h1", Reason: "not heard from"}); r.Code != "" {
+		t.Fatalf("fail host: %+v", r)
+	}
+	var failed state.Deployment
+	_ = f.Store().View(func(tx *state.Tx) error { failed, _ = tx.GetDeployment("d1"); return nil })
+	end := agentproto.Event{DeploymentID: "d1", Seq: 4, Event: agentproto.DeploymentEnd, Status: agentproto.StatusSucceeded}
+	late := command.DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: []agentproto.Event{ev(3, "C"), end}}
+	if got := ack(apply(command.TypeDeploymentReport, late)); got != 4 {
+		t.Fatalf("late report 3-4 after the host was failed acknowledged up to %d, want 4", got)
+	}
+	var after state.Deployment
+	_ = f.Store().View(func(tx *state.Tx) error { after, _ = tx.GetDeployment("d1"); return nil })
+	if after.ModifyIndex != failed.ModifyIndex || after.Targets["h1"].Status != state.TargetFailed || len(after.Targets["h1"].Events) != 2 {
+		t.Fatalf("a late report changed the deployment: modify index %d -> %d, host %s with %d events",
+			failed.ModifyIndex, after.ModifyIndex, after.Targets["h1"].Status, len(after.Targets["h1"].Events))
+	}
 }
 
 func TestAppUpdateCheckAndSet(t *testing.T) {

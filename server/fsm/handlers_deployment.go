@@ -85,9 +85,16 @@ func applyDeploymentReport(tx *state.Tx, index uint64, c *command.Command) (any,
 		items = append(items, reportItem{seq: p.Logs[i].Seq, log: &p.Logs[i]})
 	}
 	slices.SortFunc(items, func(a, b reportItem) int { return cmpUint(a.seq, b.seq) })
+	if tg.Finished() && len(items) > 0 {
+		// The host's part is closed (it was failed for going silent, or the deployment was
+		// stopped): a late report changes nothing, and everything in it is acknowledged so that
+		// the agent's outbox drains instead of resending it forever. The deployment is not
+		// rewritten.
+		return agentproto.Ack{DeploymentID: d.ID, Seq: max(tg.LastSeq, items[len(items)-1].seq)}, nil
+	}
 	for _, it := range items {
 		if it.seq <= tg.LastSeq || tg.Finished() {
-			continue // a resend, or a report after the host was failed: acknowledged, ignored
+			continue // a resend, or what follows the end of the host's part: acknowledged, ignored
 		}
 		if it.seq != tg.LastSeq+1 {
 			break // a gap (an earlier report is still on its way through another server): not acknowledged, sent again
