@@ -68,7 +68,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		servers = cfg.Servers
 	}
 	var client *session.Client
-	fetcher := &session.Fetcher{Secret: id.Secret, Client: &http.Client{}, Servers: func() []string { return client.Servers() }}
+	fetcher := &session.Fetcher{Secret: id.Secret, Client: session.NewFetchClient(), Servers: func() []string { return client.PreferredServers() }}
 	client = session.New(session.Config{
 		Servers: servers, Secret: id.Secret, Runner: runner, Outbox: outbox, Reporter: reporter, Fetcher: fetcher,
 		Logger: log,

@@ -42,6 +42,7 @@ type Client struct {
 
 	mu      sync.Mutex
 	servers []string
+	current string // the server of the open session, "" between sessions
 	running map[string]context.CancelFunc
 }
 
@@ -60,11 +61,31 @@ func (c *Client) Servers() []string {
 	return append([]string(nil), c.servers...)
 }
 
+// PreferredServers returns the known servers, the one this agent has its session with first: it
+// answered a moment ago, while another in the list may be down and cost a connect timeout.
+func (c *Client) PreferredServers() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.servers)+1)
+	if c.current != "" {
+		out = append(out, c.current)
+	}
+	for _, s := range c.servers {
+		if s != c.current {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // Run keeps a session open until ctx ends. Deployments keep running across reconnections; they
 // are stopped only by a Cancel from the server (or by the process ending).
 func (c *Client) Run(ctx context.Context) error {
 	backoff := 500 * time.Millisecond
-	for i := 0; ctx.Err() == nil; i++ {
+	// Each agent starts at a random place in the list, so that a fleet spreads its sessions
+	// over the servers rather than all opening them with the first.
+	first := rand.N(max(len(c.Servers()), 1))
+	for i := first; ctx.Err() == nil; i++ {
 		servers := c.Servers()
 		if len(servers) == 0 {
 			return errors.New("no servers known: set servers in the agent configuration")
@@ -144,6 +165,14 @@ func (c *Client) session(ctx context.Context, srv string) error {
 		interval = 10 * time.Second
 	}
 	c.log.Info("session open", "server", srv, "server_id", hello.ServerID)
+	c.mu.Lock()
+	c.current = srv
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.current = ""
+		c.mu.Unlock()
+	}()
 
 	var wmu sync.Mutex
 	write := func(b []byte) error {

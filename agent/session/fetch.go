@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 )
@@ -16,9 +18,27 @@ import (
 // Fetcher downloads bundles from any known server with the host's secret, resuming a partial
 // download and verifying the sha256 before the file is put in place.
 type Fetcher struct {
-	Servers func() []string
+	Servers func() []string // in the order to try them
 	Secret  string
-	Client  *http.Client
+	Client  *http.Client // NewFetchClient: bounded connect and answer times
+	// Stall bounds how long a download may go without receiving a byte before the next server
+	// is tried, resuming where it stopped (default DefaultStall).
+	Stall time.Duration
+}
+
+// DefaultStall is the default Fetcher.Stall.
+const DefaultStall = 30 * time.Second
+
+// NewFetchClient returns the HTTP client for bundle downloads: a server that is down must cost
+// seconds, not the default transport's 30 s connect timeout, before the next one is tried.
+func NewFetchClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		IdleConnTimeout:       90 * time.Second,
+	}}
 }
 
 // Fetch implements lifecycle.Fetcher.
@@ -57,6 +77,14 @@ func (f *Fetcher) fetchFrom(ctx context.Context, srv string, rev agentproto.Revi
 		have = 0
 	}
 	if have < rev.Size {
+		stall := f.Stall
+		if stall <= 0 {
+			stall = DefaultStall
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		watchdog := time.AfterFunc(stall, cancel)
+		defer watchdog.Stop()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv+rev.Path, nil)
 		if err != nil {
 			return err
@@ -84,7 +112,11 @@ func (f *Fetcher) fetchFrom(ctx context.Context, srv string, rev agentproto.Revi
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 			return fmt.Errorf("%s answered %s: %s", srv, resp.Status, body)
 		}
-		if _, err := io.Copy(io.MultiWriter(file, h), resp.Body); err != nil {
+		body := &progressReader{r: resp.Body, progress: func() { watchdog.Reset(stall) }}
+		if _, err := io.Copy(io.MultiWriter(file, h), body); err != nil {
+			if !watchdog.Stop() && ctx.Err() != nil {
+				return fmt.Errorf("from %s: no data for %s (will resume from another server)", srv, stall)
+			}
 			return fmt.Errorf("from %s (will resume): %w", srv, err)
 		}
 	}
@@ -96,4 +128,18 @@ func (f *Fetcher) fetchFrom(ctx context.Context, srv string, rev agentproto.Revi
 		return err
 	}
 	return os.Rename(part, dst)
+}
+
+// progressReader calls progress after every read that returned bytes.
+type progressReader struct {
+	r        io.Reader
+	progress func()
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.progress()
+	}
+	return n, err
 }

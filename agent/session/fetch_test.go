@@ -80,3 +80,40 @@ func TestFetchRefusesWrongContent(t *testing.T) {
 		t.Fatal("wrong content was put in place")
 	}
 }
+
+// TestFetchMovesOnFromAStalledServer: a server that sends half the bundle and then goes silent
+// (its connection open) is given up after Stall, and the next server resumes where it stopped.
+func TestFetchMovesOnFromAStalledServer(t *testing.T) {
+	data := make([]byte, 1<<20)
+	_, _ = rand.Read(data)
+	sum := sha256.Sum256(data)
+	release := make(chan struct{})
+	stalled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Length", "1048576")
+		_, _ = w.Write(data[:len(data)/2])
+		w.(http.Flusher).Flush()
+		<-release // silent, connection open
+	}))
+	defer stalled.Close()
+	defer close(release) // before Close, which waits for the handler
+	var resumedFrom atomic.Value
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		resumedFrom.Store(r.Header.Get("Range"))
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	}))
+	defer good.Close()
+	f := &Fetcher{Secret: "s", Client: NewFetchClient(), Stall: 200 * time.Millisecond,
+		Servers: func() []string { return []string{stalled.URL, good.URL} }}
+	rev := agentproto.Revision{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Path: "/bundle"}
+	dst := filepath.Join(t.TempDir(), "bundle")
+	if err := f.Fetch(context.Background(), rev, dst); err != nil {
+		t.Fatalf("fetch with a stalled first server: %v", err)
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("file differs (%d bytes, %v)", len(got), err)
+	}
+	if r, _ := resumedFrom.Load().(string); r != "bytes=524288-" {
+		t.Fatalf("the second server was asked for %q, want the rest from where the first stalled", r)
+	}
+}
