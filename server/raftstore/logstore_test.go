@@ -1,6 +1,7 @@
 package raftstore
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"syscall"
@@ -22,7 +23,7 @@ func (f failingLogStore) StoreLog(*raft.Log) error    { return f.err }
 // returned to Raft as before.
 func TestFullDiskStopsTheServer(t *testing.T) {
 	other := fmt.Errorf("write raft.db: %w", syscall.EIO)
-	if err := (fullDiskStopsLogStore{failingLogStore{err: other}}).StoreLogs(nil); err != other {
+	if err := (fullDiskStopsLogStore{failingLogStore{err: other}}).StoreLogs(nil); !errors.Is(err, other) {
 		t.Fatalf("an I/O error: %v, want it returned", err)
 	}
 	defer func() {
