@@ -423,7 +423,7 @@ func TestLinearizableUnderFaults(t *testing.T) {
 		t.Errorf("porcupine could not decide within its time limit (%s); the history is too concurrent to check: %s", res,
 			writeVisualization(t, model, info))
 	}
-	addReport(t, reportRow{Scenario: "linearizability", Faults: fmt.Sprintf("%v", faults),
+	addReport(t, reportRow{Scenario: "linearizability", Faults: strings.Join(faults, ", "),
 		Acknowledged: acked, Lost: lost, Unknown: unknown, Recover: recoverCut})
 }
 

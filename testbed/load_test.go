@@ -128,6 +128,19 @@ func (w *writers) countAcked(since time.Time) int {
 	return n
 }
 
+// countFinished counts writes, whatever their outcome, whose request started after since.
+func (w *writers) countFinished(since time.Time) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, r := range w.ops {
+		if r.start.After(since) {
+			n++
+		}
+	}
+	return n
+}
+
 // waitAcked waits until n writes started after since are acknowledged.
 func (w *writers) waitAcked(t testing.TB, timeout time.Duration, since time.Time, n int, what string) {
 	t.Helper()

@@ -149,8 +149,13 @@ func TestLeaderPartitionedDuringWrites(t *testing.T) {
 		return nil
 	})
 	mw.waitAcked(t, 60*time.Second, cutDone, 200, "creates through the majority after the cut")
-	// Let the writers through the isolated node meet the minority for a while.
-	time.Sleep(3 * time.Second)
+	// Let every writer through the isolated node finish requests that started after the cut.
+	eventually(t, 60*time.Second, "answers from the isolated node to creates sent after the cut", func() error {
+		if n := iw.countFinished(cutDone); n < 16 {
+			return fmt.Errorf("%d of 16", n)
+		}
+		return nil
+	})
 	iw.Stop()
 
 	iops := iw.Ops()

@@ -220,6 +220,11 @@ func (n *Node) Apply(ctx context.Context, c *command.Command) (command.Result, e
 	return res, err
 }
 
+// forwardAttemptTimeout bounds one forward of a command to the leader. A forward that times out
+// is sent again, to whoever leads then, with the same request ID, so it applies at most once;
+// the bound is far above a healthy commit's latency and well below a client's patience.
+const forwardAttemptTimeout = 3 * time.Second
+
 func (n *Node) applyRetry(ctx context.Context, data []byte) (command.Result, error) {
 	backoff := 5 * time.Millisecond
 	sawLeader := false
@@ -237,7 +242,11 @@ func (n *Node) applyRetry(ctx context.Context, data []byte) (command.Result, err
 		case addr != "":
 			sawLeader = true
 			var reply ApplyReply
-			err = n.pool.call(ctx, string(addr), "Apply", ApplyArgs{Data: data}, &reply)
+			// Each forward has its own bound: a leader cut off mid-call never answers, and the
+			// retry must go to the leader elected meanwhile rather than wait out the request.
+			actx, cancel := context.WithTimeout(ctx, forwardAttemptTimeout)
+			err = n.pool.call(actx, string(addr), "Apply", ApplyArgs{Data: data}, &reply)
+			cancel()
 			if err == nil && reply.NotLeader {
 				err = raft.ErrNotLeader
 			}
