@@ -336,9 +336,9 @@ func TestUnreferencedBlobsAreCollected(t *testing.T) {
 	})
 }
 
-// TestFullDiskRefusesUploadCleanly puts a server's blob store on a 4 MiB tmpfs: an upload that
-// does not fit fails with insufficient_storage, leaves nothing half-written, and the server keeps
-// serving. It needs root to mount; elsewhere it is skipped.
+// TestFullDiskRefusesUploadCleanly puts a server's data dir on a 4 MiB tmpfs: an upload that
+// does not fit above the reserve fails with insufficient_storage, leaves nothing half-written,
+// and the server keeps serving. It needs root to mount; elsewhere it is skipped.
 func TestFullDiskRefusesUploadCleanly(t *testing.T) {
 	mnt := t.TempDir()
 	if err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt).Run(); err != nil {
@@ -347,6 +347,7 @@ func TestFullDiskRefusesUploadCleanly(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("umount", "-l", mnt).Run() })
 	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(_ int, cfg *config.Config) {
 		cfg.DataDir = filepath.Join(mnt, "data")
+		cfg.Blobs.Reserve = 1 << 20 // the default (128 MiB) is more than this whole disk
 	}})
 	ctx := context.Background()
 	cl := c.Client(0)
@@ -354,8 +355,8 @@ func TestFullDiskRefusesUploadCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := push(t, cl, "web", makeBundle(t, 8<<20))
-	if api.ErrorCode(err) != api.CodeNoSpace || !strings.Contains(err.Error(), "disk is full") {
-		t.Fatalf("want insufficient_storage saying the disk is full, got %v", err)
+	if api.ErrorCode(err) != api.CodeNoSpace || !strings.Contains(err.Error(), "blobs.reserve") {
+		t.Fatalf("want insufficient_storage naming the reserve the disk must keep, got %v", err)
 	}
 	if left := tmpFiles(t, c, 0); len(left) > 0 {
 		t.Fatalf("temporary files left: %v", left)
