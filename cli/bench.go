@@ -452,8 +452,10 @@ func benchOne(ctx context.Context, o benchRolloutOptions, bc *benchCluster, cl *
 		run.CreateCommitMs = ms(c.Sub(t0))
 	}
 	run.CPUSeconds = (cpu1 - cpu0).Seconds()
-	idx1 := d.ModifyIndex
-	if timedOut != nil {
+	// Raft entries up to the final result (state indexes run ahead of Raft indexes when
+	// entries carry batches, so the final ModifyIndex does not count entries).
+	idx1 := tl.raftIndexAt(d.ModifyIndex)
+	if timedOut != nil || idx1 == 0 {
 		idx1 = node.Raft().LastIndex()
 	}
 	if idx1 > idx0 {
@@ -740,14 +742,24 @@ func (bc *benchCluster) quiesce(ctx context.Context, quiet, limit time.Duration)
 	return time.Since(start)
 }
 
-// waitAllApplied waits until every server has applied index and returns when that happened.
-func (bc *benchCluster) waitAllApplied(ctx context.Context, index uint64) (time.Time, error) {
+// waitAllApplied waits until every server's state holds stateIndex (a CreateIndex or
+// ModifyIndex) and returns when that happened.
+func (bc *benchCluster) waitAllApplied(ctx context.Context, stateIndex uint64) (time.Time, error) {
 	for _, s := range bc.servers {
-		if err := s.Node().WaitApplied(ctx, index); err != nil {
-			return time.Time{}, err
+		for stateIndexOf(s.Node()) < stateIndex {
+			if err := s.Node().WaitApplied(ctx, s.Node().AppliedIndex()+1); err != nil {
+				return time.Time{}, err
+			}
 		}
 	}
 	return time.Now(), nil
+}
+
+// stateIndexOf reads the newest state index a node's state holds.
+func stateIndexOf(node interface{ State() *state.Store }) uint64 {
+	var i uint64
+	_ = node.State().View(func(tx *state.Tx) error { i = tx.StateIndex(); return nil })
+	return i
 }
 
 func (bc *benchCluster) stop() {
@@ -759,10 +771,12 @@ func (bc *benchCluster) stop() {
 	wg.Wait()
 }
 
-// applyTimeline records when the leader applied each index (to the scheduler's precision).
+// applyTimeline records when the leader's state reached each state index, and at which Raft
+// index (to the scheduler's precision).
 type applyTimeline struct {
 	mu   sync.Mutex
-	idx  []uint64
+	idx  []uint64 // state indexes
+	raft []uint64 // the Raft applied index at the same moment
 	when []time.Time
 }
 
@@ -771,6 +785,7 @@ func newApplyTimeline() *applyTimeline { return &applyTimeline{} }
 func (t *applyTimeline) record(ctx context.Context, node interface {
 	AppliedIndex() uint64
 	WaitApplied(context.Context, uint64) error
+	State() *state.Store
 }) {
 	last := node.AppliedIndex()
 	for ctx.Err() == nil {
@@ -779,14 +794,27 @@ func (t *applyTimeline) record(ctx context.Context, node interface {
 		}
 		now := time.Now()
 		last = node.AppliedIndex()
+		si := stateIndexOf(node)
 		t.mu.Lock()
-		t.idx = append(t.idx, last)
+		t.idx = append(t.idx, si)
+		t.raft = append(t.raft, last)
 		t.when = append(t.when, now)
 		t.mu.Unlock()
 	}
 }
 
-// at returns when index was first seen applied.
+// raftIndexAt returns the Raft applied index when the state first held stateIndex, or 0.
+func (t *applyTimeline) raftIndexAt(stateIndex uint64) uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i := sort.Search(len(t.idx), func(i int) bool { return t.idx[i] >= stateIndex })
+	if i == len(t.idx) {
+		return 0
+	}
+	return t.raft[i]
+}
+
+// at returns when the state first held index (a state index).
 func (t *applyTimeline) at(index uint64) (time.Time, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -36,6 +36,12 @@ func (t *Tx) NextIndex(raftIndex uint64) (uint64, error) {
 	return i, b.Put(keyStateIdx, putUint(i))
 }
 
+// StateIndex is the last state index allocated (NextIndex): the newest CreateIndex or
+// ModifyIndex this state can hold.
+func (t *Tx) StateIndex() uint64 {
+	return getUint(t.tx.Bucket(bucketMeta).Get(keyStateIdx))
+}
+
 // ACLBootstrapIndex is the index at which the cluster's first management token was created, or 0.
 func (t *Tx) ACLBootstrapIndex() uint64 {
 	return getUint(t.tx.Bucket(bucketMeta).Get(keyACLBoot))
