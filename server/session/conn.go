@@ -82,6 +82,9 @@ func (h *Hub) ServeSession(w http.ResponseWriter, r *http.Request, host state.Ho
 	}
 	ws.SetReadLimit(maxMessage)
 	c := &conn{ws: ws, host: host, send: make(chan []byte, 256), done: make(chan struct{}), sent: map[string]bool{}}
+	// Hello is queued before the session is registered, where the dispatcher can queue a run:
+	// the protocol opens every session with hello.
+	c.sendMsg(agentproto.TypeHello, agentproto.Hello{HostID: host.ID, ServerID: h.cluster.ID(), HeartbeatInterval: h.cfg.Heartbeat, Servers: servers})
 	h.mu.Lock()
 	if old, ok := h.sessions[host.ID]; ok {
 		old.close()
@@ -100,7 +103,6 @@ func (h *Hub) ServeSession(w http.ResponseWriter, r *http.Request, host state.Ho
 	h.log.Info("agent connected", "host", host.Name, "address", r.RemoteAddr)
 	h.status(host.ID, true, r.RemoteAddr)
 	go c.writeLoop()
-	c.sendMsg(agentproto.TypeHello, agentproto.Hello{HostID: host.ID, ServerID: h.cluster.ID(), HeartbeatInterval: h.cfg.Heartbeat, Servers: servers})
 	h.kick()
 	h.readLoop(c, r.RemoteAddr)
 	h.log.Info("agent disconnected", "host", host.Name)
