@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -19,28 +18,14 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
-	"github.com/slipwayhq/slipway/pkg/bundle"
 	"github.com/slipwayhq/slipway/server/config"
 )
 
 // makeBundle returns a deterministic tar.gz bundle holding an appspec and size random bytes.
 func makeBundle(t *testing.T, size int) []byte {
 	t.Helper()
-	dir := t.TempDir()
-	spec := "version: 0.0\nos: linux\nfiles:\n  - source: /\n    destination: /opt/app\n"
-	if err := os.WriteFile(filepath.Join(dir, "appspec.yml"), []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	data := make([]byte, size)
-	_, _ = rand.Read(data)
-	if err := os.WriteFile(filepath.Join(dir, "payload.bin"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if _, err := bundle.Create(&buf, dir); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	data, _ := testutil.RandomBundle(t, int64(size))
+	return data
 }
 
 func sum(b []byte) string {

@@ -65,15 +65,29 @@ const supervisor = `while :; do "$@"; echo "testbed: $1 exited with status $?" >
 // host that stays up) and waits until it is gone.
 func (s *server) KillProcess() {
 	s.t.Helper()
+	s.signalProcess("KILL", 10*time.Second)
+}
+
+// StopProcess stops the server process with SIGTERM, as `systemctl stop` would: the server
+// finishes its requests, hands leadership over if it leads, and exits. The container's
+// supervisor then waits for RestartProcess.
+func (s *server) StopProcess() {
+	s.t.Helper()
+	s.signalProcess("TERM", 60*time.Second)
+}
+
+// signalProcess sends sig to the slipway server process and waits until it has exited.
+func (s *server) signalProcess(sig string, within time.Duration) {
+	s.t.Helper()
 	out, err := s.Exec("pidof", "slipway")
 	pids := strings.Fields(out)
 	if err != nil || len(pids) != 1 {
 		s.t.Fatalf("%s: pidof slipway: %q, %v", s.id, out, err)
 	}
-	if out, err := s.Exec("kill", "-9", pids[0]); err != nil {
-		s.t.Fatalf("%s: kill -9 %s: %v: %s", s.id, pids[0], err, out)
+	if out, err := s.Exec("kill", "-"+sig, pids[0]); err != nil {
+		s.t.Fatalf("%s: kill -%s %s: %v: %s", s.id, sig, pids[0], err, out)
 	}
-	eventually(s.t, 10*time.Second, s.id+" process gone", func() error {
+	eventually(s.t, within, s.id+" process exits after SIG"+sig, func() error {
 		if out, err := s.Exec("pidof", "slipway"); err == nil {
 			return fmt.Errorf("still running: %s", strings.TrimSpace(out))
 		}

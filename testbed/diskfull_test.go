@@ -14,14 +14,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/bundle"
 )
@@ -123,7 +122,7 @@ func TestDiskFullDuringRevisionPush(t *testing.T) {
 	fs := b.servers[short]
 	fs.FillDisk(fs.DiskFree() - diskReserve - 1<<20)
 	shortFree := fs.DiskFree()
-	small, smallSHA := diskFolderBundle(t, 2<<20)
+	small, smallSHA := testutil.RandomBundle(t, 2<<20)
 	if n := int64(len(small)); n+diskReserve <= shortFree || n >= shortFree {
 		t.Fatalf("%s: %s free for a %s bundle and a %s reserve: the check proves nothing", fs.id, diskMiB(shortFree), diskMiB(n), diskMiB(diskReserve))
 	}
@@ -200,7 +199,7 @@ func TestDiskFullDuringRevisionPush(t *testing.T) {
 	// 4. A small push through every server; every revision from every server.
 	revs := []*api.Revision{rev}
 	for i, s := range b.servers {
-		data, sha := diskFolderBundle(t, 1<<20)
+		data, sha := testutil.RandomBundle(t, 1<<20)
 		r, created, err := b.Client(i).RevisionPush(ctx, "web", bytes.NewReader(data), int64(len(data)), sha, "after "+s.id)
 		if err != nil || !created || r.SHA256 != sha {
 			t.Fatalf("push through %s after the full disks: %+v, created %v, %v", s.id, r, created, err)
@@ -570,28 +569,6 @@ func diskRandomTarGz(t *testing.T, size int64) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
-}
-
-// diskFolderBundle bundles a folder (an appspec and payload random bytes) with pkg/bundle, as
-// `slipway revision push` does, and returns the bytes and their sha256.
-func diskFolderBundle(t *testing.T, payload int64) ([]byte, string) {
-	t.Helper()
-	dir := t.TempDir()
-	spec := "version: 0.0\nos: linux\nfiles:\n  - source: /\n    destination: /opt/app\n"
-	if err := os.WriteFile(filepath.Join(dir, "appspec.yml"), []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	data := make([]byte, payload)
-	_, _ = rand.Read(data)
-	if err := os.WriteFile(filepath.Join(dir, "payload.bin"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	info, err := bundle.Create(&buf, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes(), info.SHA256
 }
 
 // diskDownloadSHA downloads a revision's bundle and returns its sha256 and size.

@@ -251,16 +251,7 @@ func (c *linClient) step(h *linHistory, keys []string, timeout time.Duration) (u
 		c.seq++
 		in := linOp{Kind: "create", Key: key, Value: fmt.Sprintf("c%d-%d", c.id, c.seq)}
 		a, err := c.cl.AppCreate(ctx, api.AppCreateRequest{Name: key, Description: in.Value})
-		switch {
-		case err == nil:
-			c.seen[key] = a.ModifyIndex
-			h.add(c.id, in, call, linResult{OK: true, Value: in.Value, Index: a.ModifyIndex})
-		case api.IsConflict(err):
-			h.add(c.id, in, call, linResult{Conflict: true})
-		case api.Indeterminate(err):
-			h.add(c.id, in, call, linResult{Unknown: true})
-			return true
-		}
+		return c.recordWrite(h, in, call, a, err)
 	default:
 		c.seq++
 		in := linOp{Kind: "update", Key: key, Value: fmt.Sprintf("c%d-%d", c.id, c.seq)}
@@ -268,18 +259,25 @@ func (c *linClient) step(h *linHistory, keys []string, timeout time.Duration) (u
 			in.CAS = c.seen[key] // 0 (unconditional) until this client has seen the key
 		}
 		a, err := c.cl.AppUpdate(ctx, key, api.AppUpdateRequest{Description: in.Value}, in.CAS)
-		switch {
-		case err == nil:
-			c.seen[key] = a.ModifyIndex
-			h.add(c.id, in, call, linResult{OK: true, Value: in.Value, Index: a.ModifyIndex})
-		case api.IsConflict(err):
-			h.add(c.id, in, call, linResult{Conflict: true})
-		case api.IsNotFound(err):
-			h.add(c.id, in, call, linResult{NotFound: true})
-		case api.Indeterminate(err):
-			h.add(c.id, in, call, linResult{Unknown: true})
-			return true
-		}
+		return c.recordWrite(h, in, call, a, err)
+	}
+	return false
+}
+
+// recordWrite records what a create or update answered and reports whether its outcome is
+// unknown. A write that failed definitely without being applied is left out.
+func (c *linClient) recordWrite(h *linHistory, in linOp, call time.Time, a *api.App, err error) bool {
+	switch {
+	case err == nil:
+		c.seen[in.Key] = a.ModifyIndex
+		h.add(c.id, in, call, linResult{OK: true, Value: in.Value, Index: a.ModifyIndex})
+	case api.IsConflict(err):
+		h.add(c.id, in, call, linResult{Conflict: true})
+	case api.IsNotFound(err):
+		h.add(c.id, in, call, linResult{NotFound: true})
+	case api.Indeterminate(err):
+		h.add(c.id, in, call, linResult{Unknown: true})
+		return true
 	}
 	return false
 }

@@ -320,7 +320,7 @@ func TestRollingRestartDuringRollout(t *testing.T) {
 		wasLeader := i == leader
 		stopAt := time.Now()
 		idx := mon.lastIndexBefore(stopAt)
-		stopProcess(s)
+		s.StopProcess()
 		s.RestartProcess()
 		b.WaitHTTP(i, 60*time.Second)
 		l := b.WaitLeader(60*time.Second, b.all())
@@ -384,27 +384,6 @@ func TestRollingRestartDuringRollout(t *testing.T) {
 	})
 	t.Logf("rollout timeline: %s", timeline(final))
 	t.Logf("scenario took %s", time.Since(start).Round(time.Millisecond))
-}
-
-// stopProcess stops the server process with SIGTERM, as `systemctl stop` would: the server
-// finishes its requests, hands leadership over if it leads, and exits. The container's
-// supervisor then waits for RestartProcess.
-func stopProcess(s *server) {
-	s.t.Helper()
-	out, err := s.Exec("pidof", "slipway")
-	pids := strings.Fields(out)
-	if err != nil || len(pids) != 1 {
-		s.t.Fatalf("%s: pidof slipway: %q, %v", s.id, out, err)
-	}
-	if out, err := s.Exec("kill", "-TERM", pids[0]); err != nil {
-		s.t.Fatalf("%s: kill -TERM %s: %v: %s", s.id, pids[0], err, out)
-	}
-	eventually(s.t, 60*time.Second, s.id+" process exits after SIGTERM", func() error {
-		if out, err := s.Exec("pidof", "slipway"); err == nil {
-			return fmt.Errorf("still running: %s", strings.TrimSpace(out))
-		}
-		return nil
-	})
 }
 
 // sessionEnds counts the times the agent's session with a server has ended, from its log.
