@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/slipwayhq/slipway/server/fault"
 	"io"
 	"net"
 	"os"
 	"time"
+
+	"github.com/slipwayhq/slipway/server/fault"
 )
 
 // Proto is the first byte of a blob connection on the Raft port.
