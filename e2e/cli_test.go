@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
 )
 
@@ -95,7 +96,7 @@ func TestCLIThroughTheBinary(t *testing.T) {
 			t.Fatalf("snapshot restore: %s", r)
 		}
 		after := appNames(t, env)
-		if d := setDiff(before, after); d != "" {
+		if d := testutil.SetDiff(before, after); d != "" {
 			t.Fatalf("after restore the apps differ from the snapshot's: %s", d)
 		}
 		// The cluster keeps working after a restore.

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
 )
 
@@ -173,7 +174,7 @@ func TestLeaderSIGKILLUnderConcurrentWrites(t *testing.T) {
 	lost := map[string]bool{}
 	var final map[string]api.App
 	for _, i := range survivors {
-		apps, err := listApps(ctx, c.Client(i), true)
+		apps, err := testutil.ListApps(ctx, c.Client(i), true)
 		if err != nil {
 			t.Fatalf("consistent list through server%d: %v", i, err)
 		}
@@ -195,7 +196,7 @@ func TestLeaderSIGKILLUnderConcurrentWrites(t *testing.T) {
 		}
 		if final == nil {
 			final = apps
-		} else if d := setDiff(final, apps); d != "" {
+		} else if d := testutil.SetDiff(final, apps); d != "" {
 			t.Errorf("consistent reads through the survivors differ: %s", d)
 		}
 	}
@@ -234,11 +235,11 @@ func TestLeaderSIGKILLUnderConcurrentWrites(t *testing.T) {
 	c.WaitLeader(60 * time.Second)
 	local := c.Client(leader)
 	eventually(t, 60*time.Second, "restarted server catches up", func() error {
-		apps, err := listApps(ctx, local, false)
+		apps, err := testutil.ListApps(ctx, local, false)
 		if err != nil {
 			return err
 		}
-		if d := setDiff(final, apps); d != "" {
+		if d := testutil.SetDiff(final, apps); d != "" {
 			return fmt.Errorf("restarted server's apps differ from the survivors': %s", d)
 		}
 		for name, a := range final {
@@ -327,7 +328,7 @@ func TestGracefulStopTransfersLeadership(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, i := range survivors {
-		apps, err := listApps(ctx, c.Client(i), true)
+		apps, err := testutil.ListApps(ctx, c.Client(i), true)
 		if err != nil {
 			t.Fatalf("consistent list through server%d: %v", i, err)
 		}

@@ -31,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
 )
 
@@ -81,25 +82,8 @@ func testMain(m *testing.M) int {
 // f's last error. The pauses between calls are polling intervals, never a wait for an event.
 func eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
 	t.Helper()
-	if err := poll(timeout, f); err != nil {
+	if err := testutil.Poll(timeout, 100*time.Millisecond, f); err != nil {
 		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-// poll is eventually without the test: it returns f's last error once timeout has passed.
-func poll(timeout time.Duration, f func() error) error {
-	deadline := time.Now().Add(timeout)
-	wait := 10 * time.Millisecond
-	for {
-		err := f()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not met after %s: %w", timeout, err)
-		}
-		time.Sleep(wait)
-		wait = min(wait*2, 100*time.Millisecond)
 	}
 }
 
@@ -597,28 +581,6 @@ func (c *cluster) WaitToken(timeout time.Duration) {
 	}
 }
 
-// listApps returns every application server i knows, across pages, by name.
-func listApps(ctx context.Context, cl *api.Client, consistent bool) (map[string]api.App, error) {
-	out := map[string]api.App{}
-	next := ""
-	for {
-		l, err := cl.AppList(ctx, &api.QueryOptions{Consistent: consistent, Limit: 1000, Next: next})
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range l.Apps {
-			if _, dup := out[a.Name]; dup {
-				return nil, fmt.Errorf("app %q listed twice", a.Name)
-			}
-			out[a.Name] = a
-		}
-		if l.Next == "" {
-			return out, nil
-		}
-		next = l.Next
-	}
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -626,34 +588,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// setDiff describes how got differs from want, or returns "" when they hold the same names.
-func setDiff[A, B any](want map[string]A, got map[string]B) string {
-	var missing, extra []string
-	for k := range want {
-		if _, ok := got[k]; !ok {
-			missing = append(missing, k)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			extra = append(extra, k)
-		}
-	}
-	if len(missing) == 0 && len(extra) == 0 {
-		return ""
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	return fmt.Sprintf("%d missing %v, %d extra %v", len(missing), clip(missing), len(extra), clip(extra))
-}
-
-func clip(s []string) []string {
-	if len(s) > 10 {
-		return append(s[:10:10], "...")
-	}
-	return s
 }
 
 // logMachine notes the machine the timings were taken on.

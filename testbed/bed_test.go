@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
 )
 
@@ -350,28 +351,18 @@ func (b *bed) WaitHTTP(i int, timeout time.Duration) {
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
+// poll is testutil.Poll at the test bed's pace: most conditions here cost a docker exec or an
+// HTTP round trip into a container, so the pauses grow to 250 ms.
+func poll(timeout time.Duration, f func() error) error {
+	return testutil.Poll(timeout, 250*time.Millisecond, f)
+}
+
 // eventually calls f until it returns nil or timeout passes, then fails the test with what and
 // f's last error.
 func eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
 	t.Helper()
 	if err := poll(timeout, f); err != nil {
 		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func poll(timeout time.Duration, f func() error) error {
-	deadline := time.Now().Add(timeout)
-	wait := 20 * time.Millisecond
-	for {
-		err := f()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not met after %s: %w", timeout, err)
-		}
-		time.Sleep(wait)
-		wait = min(wait*2, 250*time.Millisecond)
 	}
 }
 

@@ -298,7 +298,7 @@ func diskCatchUp(t *testing.T, b *bed, i int, timeout time.Duration, each func()
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	want, err := listApps(ctx, b.Client(without(b.all(), i)[0]), true)
+	want, err := testutil.ListApps(ctx, b.Client(without(b.all(), i)[0]), true)
 	if err != nil {
 		t.Fatalf("consistent list: %v", err)
 	}
@@ -309,7 +309,7 @@ func diskCatchUp(t *testing.T, b *bed, i int, timeout time.Duration, each func()
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		apps, err := listApps(ctx, cl, false)
+		apps, err := testutil.ListApps(ctx, cl, false)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
 )
 
@@ -188,28 +189,6 @@ func tallyOps(ops []op) tally {
 	return t
 }
 
-// listApps returns every application server cl knows, across pages, by name.
-func listApps(ctx context.Context, cl *api.Client, consistent bool) (map[string]api.App, error) {
-	out := map[string]api.App{}
-	next := ""
-	for {
-		l, err := cl.AppList(ctx, &api.QueryOptions{Consistent: consistent, Limit: 1000, Next: next})
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range l.Apps {
-			if _, dup := out[a.Name]; dup {
-				return nil, fmt.Errorf("app %q listed twice", a.Name)
-			}
-			out[a.Name] = a
-		}
-		if l.Next == "" {
-			return out, nil
-		}
-		next = l.Next
-	}
-}
-
 // verify checks, through each server in among with a consistent (leader) read, that every
 // acknowledged write is present at the index it was acknowledged at, that nothing exists that
 // no client tried to create, and that all servers return the same set. It returns the names of
@@ -221,7 +200,7 @@ func verify(b *bed, tl tally, among []int) (lost map[string]bool, final map[stri
 	lost = map[string]bool{}
 	for _, i := range among {
 		id := b.servers[i].id
-		apps, err := listApps(ctx, b.Client(i), true)
+		apps, err := testutil.ListApps(ctx, b.Client(i), true)
 		if err != nil {
 			b.t.Fatalf("consistent list through %s: %v", id, err)
 		}
@@ -248,7 +227,7 @@ func verify(b *bed, tl tally, among []int) (lost map[string]bool, final map[stri
 		}
 		if final == nil {
 			final = apps
-		} else if d := setDiff(final, apps); d != "" {
+		} else if d := testutil.SetDiff(final, apps); d != "" {
 			b.t.Errorf("consistent reads through %s and %s differ: %s", b.servers[among[0]].id, id, d)
 		}
 	}
@@ -266,11 +245,11 @@ func waitLocalState(b *bed, i int, final map[string]api.App, timeout time.Durati
 	eventually(b.t, timeout, b.servers[i].id+" catches up", func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		apps, err := listApps(ctx, cl, false)
+		apps, err := testutil.ListApps(ctx, cl, false)
 		if err != nil {
 			return err
 		}
-		if d := setDiff(final, apps); d != "" {
+		if d := testutil.SetDiff(final, apps); d != "" {
 			return fmt.Errorf("its applications differ from the cluster's: %s", d)
 		}
 		for name, a := range final {
@@ -280,34 +259,6 @@ func waitLocalState(b *bed, i int, final map[string]api.App, timeout time.Durati
 		}
 		return nil
 	})
-}
-
-// setDiff describes how got differs from want, or returns "" when they hold the same names.
-func setDiff[A, B any](want map[string]A, got map[string]B) string {
-	var missing, extra []string
-	for k := range want {
-		if _, ok := got[k]; !ok {
-			missing = append(missing, k)
-		}
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			extra = append(extra, k)
-		}
-	}
-	if len(missing) == 0 && len(extra) == 0 {
-		return ""
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	return fmt.Sprintf("%d missing %v, %d extra %v", len(missing), clip(missing), len(extra), clip(extra))
-}
-
-func clip(s []string) []string {
-	if len(s) > 10 {
-		return append(s[:10:10], "...")
-	}
-	return s
 }
 
 // firstErrors formats up to n of the ops' errors, for a log line.

@@ -307,17 +307,26 @@ func (c *Cluster) URL(i int) string { return "http://" + c.configs[i].HTTPAddr }
 // f's last error.
 func Eventually(t testing.TB, timeout time.Duration, f func() error) {
 	t.Helper()
+	if err := Poll(timeout, 100*time.Millisecond, f); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Poll calls f until it returns nil or timeout passes, and then returns f's last error. Between
+// calls it pauses from 5 ms, doubling up to maxPause: a polling interval for a condition that
+// has no event to wait on, chosen by what one call of f costs.
+func Poll(timeout, maxPause time.Duration, f func() error) error {
 	deadline := time.Now().Add(timeout)
-	wait := 5 * time.Millisecond
+	pause := 5 * time.Millisecond
 	for {
 		err := f()
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %s: %v", timeout, err)
+			return fmt.Errorf("condition not met after %s: %w", timeout, err)
 		}
-		time.Sleep(wait)
-		wait = min(wait*2, 100*time.Millisecond)
+		time.Sleep(pause)
+		pause = min(pause*2, maxPause)
 	}
 }
