@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/slipwayhq/slipway/pkg/bytesize"
 )
 
 // isTerminal reports whether w is a character device (a terminal), the only place a progress
@@ -74,7 +76,7 @@ func (p *progress) draw() {
 	if p.total > 0 {
 		pct = fmt.Sprintf("%3.0f%% ", 100*float64(p.done)/float64(p.total))
 	}
-	_, _ = fmt.Fprintf(p.w, "\r%s %s%s / %s  %s/s   ", p.label, pct, size(p.done), size(p.total), size(int64(rate)))
+	_, _ = fmt.Fprintf(p.w, "\r%s %s%s / %s  %s/s   ", p.label, pct, bytesize.Format(p.done), bytesize.Format(p.total), bytesize.Format(int64(rate)))
 }
 
 // end finishes the line.
@@ -85,17 +87,4 @@ func (p *progress) end() {
 	p.finish = true
 	p.draw()
 	_, _ = fmt.Fprintln(p.w)
-}
-
-func size(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

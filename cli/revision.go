@@ -14,6 +14,7 @@ import (
 	"github.com/slipwayhq/slipway/appspec"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/bundle"
+	"github.com/slipwayhq/slipway/pkg/bytesize"
 )
 
 func (c *cli) newRevisionCommand() *cobra.Command {
@@ -150,7 +151,7 @@ uploaded as it is. Pushing content the app already has returns the existing revi
 			if !created {
 				return p.Linef("Revision %s of %q already has this content (sha256 %s)", rev.ID, app, rev.SHA256)
 			}
-			return p.Linef("Pushed revision %s of %q (sha256 %s, %s)", rev.ID, app, rev.SHA256, size(rev.Size))
+			return p.Linef("Pushed revision %s of %q (sha256 %s, %s)", rev.ID, app, rev.SHA256, bytesize.Format(rev.Size))
 		},
 	}
 	cmd.Flags().StringVar(&app, "app", "", "application the revision belongs to (required)")
@@ -184,7 +185,7 @@ func (c *cli) newRevisionListCommand() *cobra.Command {
 			}
 			rows := make([][]string, 0, len(l.Revisions))
 			for _, r := range l.Revisions {
-				rows = append(rows, []string{r.ID, r.SHA256[:12], size(r.Size), r.Format, formatTime(r.CreateTime), r.Description})
+				rows = append(rows, []string{r.ID, r.SHA256[:12], bytesize.Format(r.Size), r.Format, formatTime(r.CreateTime), r.Description})
 			}
 			return p.Table([]string{"ID", "SHA256", "SIZE", "FORMAT", "CREATED", "DESCRIPTION"}, rows)
 		},

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/slipwayhq/slipway/pkg/bytesize"
 	"github.com/slipwayhq/slipway/server/command"
 	"github.com/slipwayhq/slipway/server/fault"
 	"github.com/slipwayhq/slipway/server/raftstore"
@@ -94,7 +95,7 @@ func (s *Service) Upload(ctx context.Context, r io.Reader, wantSHA string, wantS
 		return state.Blob{}, fault.New(fault.Invalid, "declared sha256 %q is not 64 lowercase hex digits", wantSHA)
 	}
 	if wantSize > s.cfg.MaxSize {
-		return state.Blob{}, fault.New(fault.TooLarge, "the upload is %d bytes, over the %d byte limit (%s)", wantSize, s.cfg.MaxSize, human(s.cfg.MaxSize))
+		return state.Blob{}, fault.New(fault.TooLarge, "the upload is %d bytes, over the %d byte limit (%s)", wantSize, s.cfg.MaxSize, bytesize.Format(s.cfg.MaxSize))
 	}
 	sha, size, err := s.store.Write(r, wantSHA, wantSize, s.cfg.MaxSize)
 	if err != nil {

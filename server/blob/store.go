@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/slipwayhq/slipway/pkg/bytesize"
 	"github.com/slipwayhq/slipway/server/fault"
 )
 
@@ -140,7 +141,7 @@ func (s *Store) Write(r io.Reader, wantSHA string, wantSize, limit int64) (strin
 		return "", n, storageErr("receive", err)
 	}
 	if limit >= 0 && n > limit {
-		return "", n, fault.New(fault.TooLarge, "the upload is over the %d byte limit (%s); nothing was stored", limit, human(limit))
+		return "", n, fault.New(fault.TooLarge, "the upload is over the %d byte limit (%s); nothing was stored", limit, bytesize.Format(limit))
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
 	if wantSHA != "" && wantSHA != sum {
@@ -179,7 +180,7 @@ func (s *Store) room(need int64) error {
 	}
 	return fault.New(fault.NoSpace,
 		"blob store: this server has %s free on its data disk and keeps %s of it for the Raft log and state (blobs.reserve); %s more do not fit; nothing was stored: free space on it and retry",
-		human(max(free, 0)), human(s.reserve), human(need))
+		bytesize.Format(max(free, 0)), bytesize.Format(s.reserve), bytesize.Format(need))
 }
 
 // guard returns a writer to w that checks the reserve every roomCheckEvery bytes, so that a
@@ -282,19 +283,6 @@ func (s *Store) SweepTmp(age time.Duration) {
 			_ = os.Remove(filepath.Join(s.tmpDir(), e.Name()))
 		}
 	}
-}
-
-func human(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func (s *Store) partPath(sha string) string { return filepath.Join(s.tmpDir(), sha+".part") }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slipwayhq/slipway/pkg/bytesize"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 )
@@ -216,13 +217,16 @@ func (c *Config) set(key, v string) error {
 	case "log_level":
 		c.LogLevel = v
 	case "blobs.max_size":
-		n, err := ParseSize(v)
+		n, err := bytesize.Parse(v)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("%q is no size for the largest bundle: give one such as 2GiB or 500MiB", v)
+		}
 		if err != nil {
 			return err
 		}
 		c.Blobs.MaxSize = n
 	case "blobs.reserve":
-		n, err := ParseSize(v)
+		n, err := bytesize.Parse(v)
 		if err != nil {
 			return err
 		}
@@ -360,26 +364,4 @@ func (c *Config) Advertised(raftPort, httpPort int) (raftAddr, httpURL string) {
 		hh = rh
 	}
 	return net.JoinHostPort(rh, strconv.Itoa(raftPort)), "http://" + net.JoinHostPort(hh, strconv.Itoa(httpPort))
-}
-
-// ParseSize reads a byte size: a whole number of bytes, or one with a unit (KiB, MiB, GiB, TiB,
-// or KB, MB, GB, TB in powers of 1000).
-func ParseSize(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("%q is not a size such as 2GiB, 500MiB or 1048576", s)
-	}
-	return n * mult, nil
 }

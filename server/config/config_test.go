@@ -92,3 +92,17 @@ func TestAdvertised(t *testing.T) {
 		t.Fatalf("advertised %s %s", r, h)
 	}
 }
+
+// TestSizeFlags: --blob-reserve takes 0 (its documented "no check"), --max-bundle-size does not.
+func TestSizeFlags(t *testing.T) {
+	c := Default()
+	if err := c.set("blobs.reserve", "0"); err != nil || c.Blobs.Reserve != 0 {
+		t.Fatalf("blob-reserve 0: %v, reserve %d", err, c.Blobs.Reserve)
+	}
+	if err := c.set("blobs.reserve", "64MiB"); err != nil || c.Blobs.Reserve != 64<<20 {
+		t.Fatalf("blob-reserve 64MiB: %v, reserve %d", err, c.Blobs.Reserve)
+	}
+	if err := c.set("blobs.max_size", "0"); err == nil {
+		t.Fatal("max-bundle-size 0 was accepted")
+	}
+}
