@@ -36,9 +36,6 @@ func (c *cli) newGroupPutCommand(create bool) *cobra.Command {
   slipway group ` + verb + ` --app web canary --host web-1 --auto-rollback on-failure`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if app == "" {
-				return usagef("--app is required")
-			}
 			t, err := parseTags(tags)
 			if err != nil {
 				return err
@@ -64,7 +61,7 @@ func (c *cli) newGroupPutCommand(create bool) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&app, "app", "", "application (required)")
+	requireAppFlag(cmd, &app, "application")
 	f.StringArrayVar(&tags, "tag", nil, "key=value a member host must carry (repeatable; all must match)")
 	f.StringArrayVar(&hosts, "host", nil, "host name that is a member (repeatable)")
 	f.StringVar(&config, "config", "", "deployment configuration (default OneAtATime)")
@@ -81,9 +78,6 @@ func (c *cli) newGroupListCommand() *cobra.Command {
 		Example: `  slipway group list --app web`,
 		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if app == "" {
-				return usagef("--app is required")
-			}
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
@@ -102,7 +96,7 @@ func (c *cli) newGroupListCommand() *cobra.Command {
 			return p.Table([]string{"NAME", "MEMBERS", "CONFIG", "AUTO-ROLLBACK", "CURRENT REVISION", "ACTIVE DEPLOYMENT"}, rows)
 		},
 	}
-	cmd.Flags().StringVar(&app, "app", "", "application (required)")
+	requireAppFlag(cmd, &app, "application")
 	return cmd
 }
 
@@ -114,9 +108,6 @@ func (c *cli) newGroupGetCommand() *cobra.Command {
 		Example: `  slipway group get --app web prod`,
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if app == "" {
-				return usagef("--app is required")
-			}
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
@@ -140,7 +131,7 @@ func (c *cli) newGroupGetCommand() *cobra.Command {
 			return p.Table([]string{"MEMBER", "HEALTH", "REVISION"}, rows)
 		},
 	}
-	cmd.Flags().StringVar(&app, "app", "", "application (required)")
+	requireAppFlag(cmd, &app, "application")
 	return cmd
 }
 
@@ -152,9 +143,6 @@ func (c *cli) newGroupDeleteCommand() *cobra.Command {
 		Example: `  slipway group delete --app web canary`,
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if app == "" {
-				return usagef("--app is required")
-			}
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
@@ -168,7 +156,7 @@ func (c *cli) newGroupDeleteCommand() *cobra.Command {
 			return p.Linef("Deleted group %q of %q", args[0], app)
 		},
 	}
-	cmd.Flags().StringVar(&app, "app", "", "application (required)")
+	requireAppFlag(cmd, &app, "application")
 	return cmd
 }
 

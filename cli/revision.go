@@ -127,9 +127,6 @@ uploaded as it is. Pushing content the app already has returns the existing revi
   slipway revision push --app web ./build --output json   # {"id": ..., "sha256": ...}`,
 		Args: exactArgs("PATH"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if app == "" {
-				return usagef("--app is required")
-			}
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
@@ -154,7 +151,7 @@ uploaded as it is. Pushing content the app already has returns the existing revi
 			return p.Linef("Pushed revision %s of %q (sha256 %s, %s)", rev.ID, app, rev.SHA256, bytesize.Format(rev.Size))
 		},
 	}
-	cmd.Flags().StringVar(&app, "app", "", "application the revision belongs to (required)")
+	requireAppFlag(cmd, &app, "application the revision belongs to")
 	cmd.Flags().StringVar(&description, "description", "", "what this revision is")
 	return cmd
 }
@@ -169,9 +166,6 @@ func (c *cli) newRevisionListCommand() *cobra.Command {
 		Example: `  slipway revision list --app web`,
 		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if app == "" {
-				return usagef("--app is required")
-			}
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
@@ -190,7 +184,7 @@ func (c *cli) newRevisionListCommand() *cobra.Command {
 			return p.Table([]string{"ID", "SHA256", "SIZE", "FORMAT", "CREATED", "DESCRIPTION"}, rows)
 		},
 	}
-	cmd.Flags().StringVar(&app, "app", "", "application (required)")
+	requireAppFlag(cmd, &app, "application")
 	addConsistentFlag(cmd, &consistent)
 	return cmd
 }

@@ -230,6 +230,19 @@ func usageErr(err error) error {
 
 func usagef(format string, a ...any) error { return usageErr(fmt.Errorf(format, a...)) }
 
+// requireAppFlag adds the --app flag to cmd, which cannot run without it: an empty --app is a
+// usage error before cmd's RunE is called.
+func requireAppFlag(cmd *cobra.Command, app *string, help string) {
+	cmd.Flags().StringVar(app, "app", "", help+" (required)")
+	run := cmd.RunE
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if *app == "" {
+			return usagef("--app is required")
+		}
+		return run(cmd, args)
+	}
+}
+
 // runtimeError marks an error returned by a command's own code, as opposed to one cobra raised
 // while parsing the command line. Anything that reaches Execute without this mark came from
 // cobra (unknown flag, bad arguments, required flag missing) and is a usage error.

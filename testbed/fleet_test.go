@@ -563,6 +563,26 @@ func (f *fleet) checkHostRevisions(hosts []string, rev string) {
 
 // checkDeploymentCount checks that the app has exactly n deployments: a retried create applied
 // twice would add one.
+// checkFirstRolloutSucceeded checks the outcome of the group's first (and only) deployment, to
+// every agent: it ended Succeeded on every host, every committed state watched kept the minimum
+// of healthy hosts, every hook ran exactly once per host (on the host, and in the record), the
+// revision's files are installed and recorded on every host, and no deployment was created
+// twice. It returns how many committed states were checked.
+func (f *fleet) checkFirstRolloutSucceeded(final *api.Deployment, mon *rolloutWatch, rev *revision) int {
+	t, b := f.t, f.b
+	t.Helper()
+	if final.Status != api.DeploymentSucceeded || countTargets(final, tgSucceeded) != len(b.agents) {
+		t.Errorf("deployment %s ended %s (%s): %s", final.ID, final.Status, final.Message, targetSummary(final))
+	}
+	checked := checkMinHealthy(t, mon.Samples(), nil)
+	checkRecordsOnce(t, final, firstInstall)
+	checkHookRuns(t, hookRuns(t, b.agents, final.ID), final.ID, f.hosts(), firstInstall)
+	checkInstalled(t, b.agents, f.hosts(), rev.version)
+	f.checkHostRevisions(f.hosts(), rev.ID)
+	f.checkDeploymentCount(1)
+	return checked
+}
+
 func (f *fleet) checkDeploymentCount(n int) {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

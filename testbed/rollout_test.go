@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/slipwayhq/slipway/pkg/api"
 )
 
 // rolloutAgents is the server configuration of the rollout scenarios: agents heartbeat every 2 s,
@@ -97,15 +95,7 @@ func TestRolloutSurvivesLeaderKill(t *testing.T) {
 	writeRecover := firstAckAfter(ops, killedAt).Sub(killedAt)
 
 	// The rollout.
-	if final.Status != api.DeploymentSucceeded || countTargets(final, tgSucceeded) != len(b.agents) {
-		t.Errorf("deployment %s ended %s (%s): %s", final.ID, final.Status, final.Message, targetSummary(final))
-	}
-	checked := checkMinHealthy(t, mon.Samples(), nil)
-	checkRecordsOnce(t, final, firstInstall)
-	checkHookRuns(t, hookRuns(t, b.agents, d.ID), d.ID, f.hosts(), firstInstall)
-	checkInstalled(t, b.agents, f.hosts(), rev.version)
-	f.checkHostRevisions(f.hosts(), rev.ID)
-	f.checkDeploymentCount(1)
+	checked := f.checkFirstRolloutSucceeded(final, mon, rev)
 
 	// The writes.
 	tl := tallyOps(ops)
@@ -232,15 +222,7 @@ func TestAllServersStoppedAndStarted(t *testing.T) {
 	writeRecover := firstAckAfter(ops, restartAt).Sub(restartAt)
 
 	// The rollout.
-	if final.Status != api.DeploymentSucceeded || countTargets(final, tgSucceeded) != len(b.agents) {
-		t.Errorf("deployment %s ended %s (%s): %s", final.ID, final.Status, final.Message, targetSummary(final))
-	}
-	checked := checkMinHealthy(t, mon.Samples(), nil)
-	checkRecordsOnce(t, final, firstInstall)
-	checkHookRuns(t, hookRuns(t, b.agents, d.ID), d.ID, f.hosts(), firstInstall)
-	checkInstalled(t, b.agents, f.hosts(), rev.version)
-	f.checkHostRevisions(f.hosts(), rev.ID)
-	f.checkDeploymentCount(1)
+	checked := f.checkFirstRolloutSucceeded(final, mon, rev)
 
 	// The blob.
 	for i, s := range b.servers {
@@ -357,15 +339,7 @@ func TestRollingRestartDuringRollout(t *testing.T) {
 		stall = max(stall, firstAckAfter(ops, at).Sub(at))
 	}
 
-	if final.Status != api.DeploymentSucceeded || countTargets(final, tgSucceeded) != len(b.agents) {
-		t.Errorf("deployment %s ended %s (%s): %s", final.ID, final.Status, final.Message, targetSummary(final))
-	}
-	checked := checkMinHealthy(t, mon.Samples(), nil)
-	checkRecordsOnce(t, final, firstInstall)
-	checkHookRuns(t, hookRuns(t, b.agents, d.ID), d.ID, f.hosts(), firstInstall)
-	checkInstalled(t, b.agents, f.hosts(), rev.version)
-	f.checkHostRevisions(f.hosts(), rev.ID)
-	f.checkDeploymentCount(1)
+	checked := f.checkFirstRolloutSucceeded(final, mon, rev)
 
 	tl := tallyOps(ops)
 	f.track(tl)
