@@ -127,6 +127,18 @@ func TestCommands(t *testing.T) {
 			wantCode: ExitUsage,
 		},
 		{
+			name:     "group get needs --app",
+			args:     []string{"group", "get", "prod"},
+			wantCode: ExitUsage,
+			wantErr:  "Error: --app is required (see 'slipway group get --help')\n",
+		},
+		{
+			name:     "revision list needs --app",
+			args:     []string{"revision", "list"},
+			wantCode: ExitUsage,
+			wantErr:  "Error: --app is required (see 'slipway revision list --help')\n",
+		},
+		{
 			name:     "app delete",
 			args:     []string{"app", "delete", "web"},
 			wantOut:  "Deleted app \"web\"\n",
