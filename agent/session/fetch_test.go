@@ -106,7 +106,10 @@ func TestFetchMovesOnFromAStalledServer(t *testing.T) {
 		Servers: func() []string { return []string{stalled.URL, good.URL} }}
 	rev := agentproto.Revision{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Path: "/bundle"}
 	dst := filepath.Join(t.TempDir(), "bundle")
-	if err := f.Fetch(context.Background(), rev, dst); err != nil {
+	// Without the stall bound the fetch would wait on the first server until this deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := f.Fetch(ctx, rev, dst); err != nil {
 		t.Fatalf("fetch with a stalled first server: %v", err)
 	}
 	got, err := os.ReadFile(dst)
