@@ -239,13 +239,8 @@ func TestLeaderSIGKILLUnderConcurrentWrites(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if d := testutil.SetDiff(final, apps); d != "" {
-			return fmt.Errorf("restarted server's apps differ from the survivors': %s", d)
-		}
-		for name, a := range final {
-			if apps[name].CreateIndex != a.CreateIndex {
-				return fmt.Errorf("%s: create index %d on the restarted server, %d on the survivors", name, apps[name].CreateIndex, a.CreateIndex)
-			}
+		if err := testutil.SameApps(final, apps); err != nil {
+			return fmt.Errorf("the restarted server against the survivors: %w", err)
 		}
 		return nil
 	})

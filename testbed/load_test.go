@@ -249,13 +249,8 @@ func waitLocalState(b *bed, i int, final map[string]api.App, timeout time.Durati
 		if err != nil {
 			return err
 		}
-		if d := testutil.SetDiff(final, apps); d != "" {
-			return fmt.Errorf("its applications differ from the cluster's: %s", d)
-		}
-		for name, a := range final {
-			if apps[name].CreateIndex != a.CreateIndex {
-				return fmt.Errorf("%s: create index %d, %d on the others", name, apps[name].CreateIndex, a.CreateIndex)
-			}
+		if err := testutil.SameApps(final, apps); err != nil {
+			return fmt.Errorf("its state against the cluster's: %w", err)
 		}
 		return nil
 	})

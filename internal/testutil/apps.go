@@ -59,3 +59,17 @@ func clip(s []string) []string {
 	}
 	return s
 }
+
+// SameApps reports how got differs from want: other names (SetDiff), or the same name at
+// another create index (a different create, or one applied twice). nil when they agree.
+func SameApps(want, got map[string]api.App) error {
+	if d := SetDiff(want, got); d != "" {
+		return fmt.Errorf("the applications differ: %s", d)
+	}
+	for name, a := range want {
+		if got[name].CreateIndex != a.CreateIndex {
+			return fmt.Errorf("%s has create index %d, want %d", name, got[name].CreateIndex, a.CreateIndex)
+		}
+	}
+	return nil
+}
