@@ -194,6 +194,11 @@ func readSpec(orig string, r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
+// damaged wraps an error reading the archive as format f.
+func damaged(f Format, err error) error {
+	return fmt.Errorf("%w: read as a %s: %w", ErrDamaged, f, err)
+}
+
 // errScanBudget ends a tar.gz inspection that reached its byte budget.
 var errScanBudget = errors.New("inspection budget reached")
 
@@ -218,7 +223,7 @@ func (b *budgetReader) Read(p []byte) (int, error) {
 func inspectTarGz(r io.Reader, lim Limits, in *Inspection, f *specFinder) error {
 	gz, err := gzip.NewReader(r)
 	if err != nil {
-		return fmt.Errorf("%w: tar.gz: %w", ErrDamaged, err)
+		return damaged(TarGzip, err)
 	}
 	defer gz.Close()
 	budget, _ := lim.MaxUnpacked()
@@ -241,7 +246,7 @@ func inspectTar(r io.Reader, lim Limits, in *Inspection, f *specFinder) error {
 			return err
 		}
 		if err != nil && (hdr == nil || !isInsecurePath(err, tar.ErrInsecurePath)) {
-			return fmt.Errorf("%w: tar: %w", ErrDamaged, err)
+			return damaged(Tar, err)
 		}
 		if hdr.Typeflag == tar.TypeXGlobalHeader {
 			continue
@@ -280,11 +285,11 @@ func inspectZip(r io.ReaderAt, size int64, lim Limits, in *Inspection, f *specFi
 		if errors.Is(err, ErrTooManyEntries) {
 			return err
 		}
-		return fmt.Errorf("%w: zip: %w", ErrDamaged, err)
+		return damaged(Zip, err)
 	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil && (zr == nil || !isInsecurePath(err, zip.ErrInsecurePath)) {
-		return fmt.Errorf("%w: zip: %w", ErrDamaged, err)
+		return damaged(Zip, err)
 	}
 	if len(zr.File) > lim.MaxEntries {
 		return entryErr(zr.File[lim.MaxEntries].Name, ErrTooManyEntries, "more than %d entries", lim.MaxEntries)

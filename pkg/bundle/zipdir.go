@@ -90,7 +90,7 @@ func zipDirectoryStarts(r io.ReaderAt, size int64) ([]int64, error) {
 		}
 	}
 	if !found {
-		return nil, fmt.Errorf("zip: %w: no end of central directory record", zip.ErrFormat)
+		return nil, fmt.Errorf("%w: no end of central directory record", zip.ErrFormat)
 	}
 	records := uint64(binary.LittleEndian.Uint16(buf[10:12]))
 	dirSize := uint64(binary.LittleEndian.Uint32(buf[12:16]))
