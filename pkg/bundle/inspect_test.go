@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -151,5 +152,37 @@ func TestInspectBoundsTarGzWork(t *testing.T) {
 	}
 	if in, err := Inspect(bytes.NewReader(last), int64(len(last)), Limits{}); err != nil || !in.Complete {
 		t.Fatalf("within the budget: %+v, %v", in, err)
+	}
+}
+
+// BenchmarkInspect measures the upload check on a bundle of 64 MiB of incompressible data (and,
+// for "tar.gz text", of 64 MiB of text that compresses about 4 times), the extra work the server
+// does per upload: go test -bench Inspect ./pkg/bundle. MB/s is of the archive's size.
+func BenchmarkInspect(b *testing.B) {
+	payload := make([]byte, 64<<20)
+	rnd := rand.New(rand.NewPCG(3, 4))
+	for i := range payload {
+		payload[i] = byte(rnd.Uint32())
+	}
+	tarData := buildTar(b, []tarEntry{{name: "appspec.yml", body: "version: 0.0\nos: linux\n"}, {name: "payload", body: string(payload)}})
+	var text strings.Builder
+	for text.Len() < 64<<20 {
+		fmt.Fprintf(&text, "func f%d(x int) int { return x * %d } // line %d\n", rnd.IntN(1000000), rnd.IntN(1000), text.Len())
+	}
+	textTar := buildTar(b, []tarEntry{{name: "appspec.yml", body: "version: 0.0\nos: linux\n"}, {name: "src.go", body: text.String()}})
+	for name, data := range map[string][]byte{
+		"tar.gz text": gzipBytes(b, textTar),
+		"tar":         tarData,
+		"tar.gz":      gzipBytes(b, tarData),
+		"zip":         buildZip(b, []zipEntry{{name: "appspec.yml", body: "version: 0.0\nos: linux\n"}, {name: "payload", body: string(payload)}}),
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := Inspect(bytes.NewReader(data), int64(len(data)), Limits{MaxExpansion: 100}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
