@@ -60,7 +60,9 @@ type Inspection struct {
 // work on a tar.gz is bounded by lim.MaxUnpacked: when that many bytes have
 // been decompressed Inspect stops and judges the entries read so far
 // (Complete is false); unpacking agents enforce their own limits. Symlinks
-// are not resolved: an AppSpec must be a regular file, as the agent wants.
+// are not resolved: an AppSpec must be a regular file, as the agent wants. (One difference
+// remains: an AppSpec stored as a tar hard link is a regular file once unpacked, which the
+// agent would use, but Inspect does not follow hard links and reports ErrNoSpec.)
 func Inspect(r io.ReaderAt, size int64, lim Limits) (*Inspection, error) {
 	if lim.ArchiveSize <= 0 {
 		lim.ArchiveSize = size
