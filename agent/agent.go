@@ -25,6 +25,7 @@ import (
 	"github.com/slipwayhq/slipway/agent/session"
 	"github.com/slipwayhq/slipway/internal/version"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
+	"github.com/slipwayhq/slipway/pkg/bundle"
 )
 
 // identity is the host's identity, made by the agent on its first start and kept (mode 0600)
@@ -50,7 +51,8 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	runner, err := lifecycle.New(lifecycle.Config{Root: filepath.Join(cfg.DataDir, "deployment-root"), MaxRevisions: cfg.MaxRevisions, HostName: id.Name, Logger: log})
+	runner, err := lifecycle.New(lifecycle.Config{Root: filepath.Join(cfg.DataDir, "deployment-root"), MaxRevisions: cfg.MaxRevisions, HostName: id.Name, Logger: log,
+		BundleLimits: bundle.Limits{MaxExpansion: cfg.BundleMaxExpansion, MaxBytes: int64(cfg.BundleMaxUnpackedSize)}})
 	if err != nil {
 		return err
 	}

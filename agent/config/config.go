@@ -18,9 +18,14 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/slipwayhq/slipway/pkg/bytesize"
 )
 
 // ErrInvalid is wrapped by every error that means the configuration itself is wrong (a bad file,
@@ -31,6 +36,13 @@ var ErrInvalid = errors.New("invalid agent configuration")
 const (
 	DefaultLogLevel     = "info"
 	DefaultMaxRevisions = 5
+	// DefaultBundleMaxExpansion: a bundle may unpack to at most 100 times its downloaded size
+	// (but always to 64 MiB, bundle.MinExpansionAllowance). Source trees and binaries compress
+	// 2-10 times; text of one repeated character, the stuff of bombs, about 1,000 times.
+	DefaultBundleMaxExpansion = 100
+	// DefaultBundleMaxUnpackedSize is the absolute ceiling on what a bundle unpacks to, whatever
+	// its size: 8 GiB, four times the server's default upload limit.
+	DefaultBundleMaxUnpackedSize ByteSize = 8 << 30
 )
 
 // Config is the agent's configuration. The YAML keys are the file format of agent.yaml.
@@ -54,10 +66,31 @@ type Config struct {
 	LogLevel string `yaml:"log_level,omitempty"`
 	// MaxRevisions is how many deployment archives the agent keeps per deployment group.
 	MaxRevisions int `yaml:"max_revisions,omitempty"`
+	// BundleMaxExpansion is the most bytes a bundle may unpack to per byte downloaded.
+	BundleMaxExpansion int64 `yaml:"bundle_max_expansion,omitempty"`
+	// BundleMaxUnpackedSize is the most bytes a bundle may unpack to in total.
+	BundleMaxUnpackedSize ByteSize `yaml:"bundle_max_unpacked_size,omitempty"`
 }
 
+// ByteSize is a number of bytes, written in YAML, flags and the environment as bytesize reads
+// it ("8GiB", "500MiB", "1048576").
+type ByteSize int64
+
+// UnmarshalYAML reads a size written as a string or a whole number.
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	v, err := bytesize.Parse(n.Value)
+	if err != nil || n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: %q is not a size such as 8GiB, 500MiB or 1048576", n.Line, n.Value)
+	}
+	*b = ByteSize(v)
+	return nil
+}
+
+// MarshalYAML writes the size in bytes.
+func (b ByteSize) MarshalYAML() (any, error) { return int64(b), nil }
+
 // Default returns the built-in defaults: the host's name, the platform's data folder, info
-// logging and five kept revisions. It has no servers and no token.
+// logging, five kept revisions and the bundle size limits. It has no servers and no token.
 func Default() Config {
 	name, _ := os.Hostname()
 	return Config{
@@ -65,6 +98,9 @@ func Default() Config {
 		DataDir:      DefaultDataDir(runtime.GOOS),
 		LogLevel:     DefaultLogLevel,
 		MaxRevisions: DefaultMaxRevisions,
+
+		BundleMaxExpansion:    DefaultBundleMaxExpansion,
+		BundleMaxUnpackedSize: DefaultBundleMaxUnpackedSize,
 	}
 }
 
@@ -107,6 +143,12 @@ func Merge(base Config, over ...Config) Config {
 		}
 		if o.MaxRevisions != 0 {
 			c.MaxRevisions = o.MaxRevisions
+		}
+		if o.BundleMaxExpansion != 0 {
+			c.BundleMaxExpansion = o.BundleMaxExpansion
+		}
+		if o.BundleMaxUnpackedSize != 0 {
+			c.BundleMaxUnpackedSize = o.BundleMaxUnpackedSize
 		}
 	}
 	return c

@@ -160,6 +160,9 @@ max_revisions: 3
 				DataDir:           "/srv/file",
 				LogLevel:          "warn",
 				MaxRevisions:      3,
+
+				BundleMaxExpansion:    DefaultBundleMaxExpansion,
+				BundleMaxUnpackedSize: DefaultBundleMaxUnpackedSize,
 			}
 			tt.want(&want)
 			if want.RegistrationTokenFile == "TOKENFILE" {
@@ -293,7 +296,8 @@ func TestValidateMessages(t *testing.T) {
 }
 
 func TestValidateReportsEveryProblem(t *testing.T) {
-	c := Config{Servers: []string{"ftp://x"}, Name: "ok", DataDir: "rel", LogLevel: "loud", MaxRevisions: 1}
+	c := Config{Servers: []string{"ftp://x"}, Name: "ok", DataDir: "rel", LogLevel: "loud", MaxRevisions: 1,
+		BundleMaxExpansion: 1, BundleMaxUnpackedSize: 1 << 20}
 	err := c.Validate()
 	var ve *ValidationError
 	if !errors.As(err, &ve) || len(ve.Problems) != 3 {
@@ -429,5 +433,45 @@ func TestPackagingExample(t *testing.T) {
 	}
 	if len(c.Servers) == 0 || c.RegistrationToken == "" || len(c.Tags) == 0 {
 		t.Errorf("example lost its settings: %+v", c)
+	}
+}
+
+// TestBundleLimits: the two bundle size settings come from every layer, sizes in bytesize's
+// forms, and bad values are refused naming the setting.
+func TestBundleLimits(t *testing.T) {
+	if d := Default(); d.BundleMaxExpansion != 100 || d.BundleMaxUnpackedSize != 8<<30 {
+		t.Fatalf("defaults %d, %d", d.BundleMaxExpansion, d.BundleMaxUnpackedSize)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "agent.yaml")
+	if err := os.WriteFile(path, []byte("servers: [http://a]\nbundle_max_expansion: 20\nbundle_max_unpacked_size: 2GiB\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path, Config{})
+	if err != nil || got.BundleMaxExpansion != 20 || got.BundleMaxUnpackedSize != 2<<30 {
+		t.Fatalf("file: %d %d %v", got.BundleMaxExpansion, got.BundleMaxUnpackedSize, err)
+	}
+	t.Setenv("SLIPWAY_AGENT_BUNDLE_MAX_EXPANSION", "30")
+	t.Setenv("SLIPWAY_AGENT_BUNDLE_MAX_UNPACKED_SIZE", "3GiB")
+	if got, err = Load(path, Config{}); err != nil || got.BundleMaxExpansion != 30 || got.BundleMaxUnpackedSize != 3<<30 {
+		t.Fatalf("env: %d %d %v", got.BundleMaxExpansion, got.BundleMaxUnpackedSize, err)
+	}
+	flags := parseFlags(t, "--bundle-max-expansion", "40", "--bundle-max-unpacked-size", "500MiB")
+	if got, err = Load(path, flags); err != nil || got.BundleMaxExpansion != 40 || got.BundleMaxUnpackedSize != 500<<20 {
+		t.Fatalf("flags: %d %d %v", got.BundleMaxExpansion, got.BundleMaxUnpackedSize, err)
+	}
+	for _, bad := range []struct{ yaml, want string }{
+		{"bundle_max_unpacked_size: lots\n", "not a size such as 8GiB"},
+		{"bundle_max_unpacked_size: 1KiB\n", "bundle_max_unpacked_size (flag --bundle-max-unpacked-size, env SLIPWAY_AGENT_BUNDLE_MAX_UNPACKED_SIZE): 1024 bytes is less than the 1 MiB minimum"},
+		{"bundle_max_expansion: -1\n", "bundle_max_expansion (flag --bundle-max-expansion, env SLIPWAY_AGENT_BUNDLE_MAX_EXPANSION): -1 must be at least 1"},
+	} {
+		t.Setenv("SLIPWAY_AGENT_BUNDLE_MAX_EXPANSION", "")
+		t.Setenv("SLIPWAY_AGENT_BUNDLE_MAX_UNPACKED_SIZE", "")
+		if err := os.WriteFile(path, []byte("servers: [http://a]\n"+bad.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path, Config{}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: %v, want %q", bad.yaml, err, bad.want)
+		}
 	}
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"strconv"
 	"strings"
+
+	"github.com/slipwayhq/slipway/pkg/bytesize"
 )
 
 // FromEnv reads the SLIPWAY_AGENT_* variables through lookup (os.LookupEnv in the agent; tests
@@ -40,6 +42,20 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 			return Config{}, fieldErr(keyMaxRevisions, "%q is not a whole number", v)
 		}
 		c.MaxRevisions = n
+	}
+	if v := get(keyBundleExpand); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return Config{}, fieldErr(keyBundleExpand, "%q is not a whole number", v)
+		}
+		c.BundleMaxExpansion = n
+	}
+	if v := get(keyBundleSize); v != "" {
+		n, err := bytesize.Parse(v)
+		if err != nil {
+			return Config{}, fieldErr(keyBundleSize, "%v", err)
+		}
+		c.BundleMaxUnpackedSize = ByteSize(n)
 	}
 	return c, nil
 }

@@ -19,6 +19,8 @@ const (
 	keyDataDir      = "data_dir"
 	keyLogLevel     = "log_level"
 	keyMaxRevisions = "max_revisions"
+	keyBundleExpand = "bundle_max_expansion"
+	keyBundleSize   = "bundle_max_unpacked_size"
 )
 
 // field is where one setting can be given.
@@ -38,6 +40,15 @@ var fields = []field{
 	{keyDataDir, "data-dir", EnvPrefix + "DATA_DIR"},
 	{keyLogLevel, "log-level", EnvPrefix + "LOG_LEVEL"},
 	{keyMaxRevisions, "max-revisions", EnvPrefix + "MAX_REVISIONS"},
+	{keyBundleExpand, "bundle-max-expansion", EnvPrefix + "BUNDLE_MAX_EXPANSION"},
+	{keyBundleSize, "bundle-max-unpacked-size", EnvPrefix + "BUNDLE_MAX_UNPACKED_SIZE"},
+}
+
+// BundleSettingNames name the two bundle size settings in every form (key, flag and variable),
+// for messages that tell an operator what to raise.
+func BundleSettingNames() (expansion, size string) {
+	e, z := lookupField(keyBundleExpand), lookupField(keyBundleSize)
+	return fmt.Sprintf("%s (flag --%s, env %s)", e.Key, e.Flag, e.Env), fmt.Sprintf("%s (flag --%s, env %s)", z.Key, z.Flag, z.Env)
 }
 
 func lookupField(key string) field {

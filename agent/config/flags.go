@@ -5,6 +5,8 @@ import (
 	"runtime"
 
 	"github.com/spf13/pflag"
+
+	"github.com/slipwayhq/slipway/pkg/bytesize"
 )
 
 // Flags are the configuration's command-line flags, bound to one FlagSet. Only the flags given
@@ -20,6 +22,8 @@ type Flags struct {
 	dataDir      string
 	logLevel     string
 	maxRevisions int
+	bundleExpand int64
+	bundleSize   string
 }
 
 // BindFlags adds the configuration flags to fs.
@@ -45,6 +49,10 @@ func BindFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.logLevel, n, "", u)
 	n, u = use(keyMaxRevisions, fmt.Sprintf("deployment archives kept per deployment group (default %d)", DefaultMaxRevisions))
 	fs.IntVar(&f.maxRevisions, n, 0, u)
+	n, u = use(keyBundleExpand, fmt.Sprintf("most bytes a bundle may unpack to per byte downloaded (default %d; always at least 64 MiB)", DefaultBundleMaxExpansion))
+	fs.Int64Var(&f.bundleExpand, n, 0, u)
+	n, u = use(keyBundleSize, "most bytes a bundle may unpack to in total, e.g. 8GiB (default 8GiB)")
+	fs.StringVar(&f.bundleSize, n, "", u)
 	return f
 }
 
@@ -94,6 +102,22 @@ func (f *Flags) Config() (Config, error) {
 		if c.MaxRevisions == 0 {
 			return Config{}, fieldErr(keyMaxRevisions, "0 must be at least 1")
 		}
+	}
+	if changed(keyBundleExpand) {
+		c.BundleMaxExpansion = f.bundleExpand
+		if c.BundleMaxExpansion == 0 {
+			return Config{}, fieldErr(keyBundleExpand, "0 must be at least 1")
+		}
+	}
+	if changed(keyBundleSize) {
+		n, err := bytesize.Parse(f.bundleSize)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("0 is no size: give one such as 8GiB")
+		}
+		if err != nil {
+			return Config{}, fieldErr(keyBundleSize, "%v", err)
+		}
+		c.BundleMaxUnpackedSize = ByteSize(n)
 	}
 	return c, nil
 }

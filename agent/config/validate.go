@@ -76,6 +76,12 @@ func (c Config) Validate() error {
 	if c.MaxRevisions < 1 {
 		add(keyMaxRevisions, "%d must be at least 1", c.MaxRevisions)
 	}
+	if c.BundleMaxExpansion < 1 {
+		add(keyBundleExpand, "%d must be at least 1", c.BundleMaxExpansion)
+	}
+	if c.BundleMaxUnpackedSize < 1<<20 {
+		add(keyBundleSize, "%d bytes is less than the 1 MiB minimum; give a size such as 8GiB", c.BundleMaxUnpackedSize)
+	}
 	if len(probs) > 0 {
 		return &ValidationError{Problems: probs}
 	}

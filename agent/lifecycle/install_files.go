@@ -95,12 +95,14 @@ func (in *installer) copy(c appspec.Copy) error {
 		}
 		return os.Symlink(c.LinkTarget, c.Destination)
 	}
-	return copyFile(src, c.Destination, c.Mode)
+	// Only permission bits come from the bundle: setuid, setgid and sticky are set by the
+	// AppSpec's permissions section alone (pkg/bundle already drops them on unpack).
+	return copyFile(src, c.Destination, c.Mode&fs.ModePerm)
 }
 
 // copyFile writes src to dst through a temporary file renamed into place, so an overwritten
-// symlink is replaced rather than followed and no half-written file is ever at dst. The
-// mode (setuid, setgid and sticky included) and the modification time are kept.
+// symlink is replaced rather than followed and no half-written file is ever at dst. It gets
+// mode exactly and src's modification time.
 func copyFile(src, dst string, mode fs.FileMode) error {
 	in, err := os.Open(src)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/slipwayhq/slipway/agent/executor"
 	"github.com/slipwayhq/slipway/appspec"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
+	"github.com/slipwayhq/slipway/pkg/bundle"
 )
 
 // Fetcher downloads a revision's bundle to dst, verified against rev.SHA256, resuming after a
@@ -49,6 +50,10 @@ type Config struct {
 	Destination appspec.Destination
 	// Logger is the runner's logger (default slog.Default()).
 	Logger *slog.Logger
+	// BundleLimits bound what a bundle may unpack to (see bundle.Limits; the agent sets
+	// MaxExpansion and MaxBytes from its configuration; zero fields take bundle's defaults, under
+	// which there is no expansion limit). ArchiveSize is ignored: it is the downloaded size.
+	BundleLimits bundle.Limits
 }
 
 // DefaultMaxRevisions is Config.MaxRevisions when unset.

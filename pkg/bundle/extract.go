@@ -21,6 +21,8 @@ const maxLinkHops = 40
 type extractor struct {
 	root    *os.Root
 	lim     Limits
+	max     int64 // the unpacked bytes allowed (see Limits.MaxUnpacked)
+	byRatio bool  // max comes from Limits.MaxExpansion
 	bytes   int64
 	entries int
 	links   map[string]bool        // symlinks created
@@ -36,8 +38,22 @@ func newExtractor(dest string, lim Limits) (*extractor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("unpack bundle: %w", err)
 	}
-	return &extractor{root: root, lim: lim.withDefaults(), links: map[string]bool{}, files: map[string]bool{}, dirs: map[string]fs.FileMode{}}, nil
+	lim = lim.withDefaults()
+	limit, byRatio := lim.MaxUnpacked()
+	return &extractor{root: root, lim: lim, max: limit, byRatio: byRatio, links: map[string]bool{}, files: map[string]bool{}, dirs: map[string]fs.FileMode{}}, nil
 }
+
+// tooLarge is the refusal of entry orig for the unpacked size.
+func (x *extractor) tooLarge(orig string) error {
+	e := &SizeError{Limit: x.max, ByExpansion: x.byRatio, MaxBytes: x.lim.MaxBytes}
+	if x.byRatio {
+		e.ArchiveSize, e.MaxExpansion = x.lim.ArchiveSize, x.lim.MaxExpansion
+	}
+	return &EntryError{Name: orig, Err: e}
+}
+
+// specialBits are the mode bits an archive entry never brings onto disk.
+const specialBits = fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 
 // close releases the root. After a failed unpack it first removes every
 // symlink that resolves outside the target, so that even a partial result
@@ -112,8 +128,9 @@ func (x *extractor) mkParent(orig, name string) error {
 }
 
 // dir creates a folder; its mode is applied by finish, so that a read-only
-// folder can still receive its entries.
+// folder can still receive its entries. Only its permission bits are kept.
 func (x *extractor) dir(orig, name string, mode fs.FileMode) error {
+	mode &^= specialBits
 	if err := x.checkParents(orig, name); err != nil {
 		return err
 	}
@@ -124,18 +141,21 @@ func (x *extractor) dir(orig, name string, mode fs.FileMode) error {
 	return nil
 }
 
-// file streams one regular file, counting its bytes against MaxBytes.
-// declared is the size the archive announces (-1 when unknown).
+// file streams one regular file, counting the bytes it writes against the
+// size limit (declared, the size the archive announces or -1, only allows an
+// early refusal). Only the permission bits of mode are kept: a setuid,
+// setgid or sticky bit from an archive is dropped.
 func (x *extractor) file(orig, name string, mode fs.FileMode, r io.Reader, declared int64, mtime time.Time) error {
+	mode &^= specialBits
 	if err := x.checkParents(orig, name); err != nil {
 		return err
 	}
 	if _, isDir := x.dirs[name]; isDir {
 		return entryErr(orig, ErrThroughLink, "%s was already unpacked as a folder", name)
 	}
-	remaining := x.lim.MaxBytes - x.bytes
+	remaining := x.max - x.bytes
 	if declared > remaining {
-		return entryErr(orig, ErrTooLarge, "more than %d bytes in total", x.lim.MaxBytes)
+		return x.tooLarge(orig)
 	}
 	if err := x.mkParent(orig, name); err != nil {
 		return err
@@ -153,8 +173,8 @@ func (x *extractor) file(orig, name string, mode fs.FileMode, r io.Reader, decla
 	if err != nil {
 		return &EntryError{Name: orig, Err: err}
 	}
-	if x.bytes > x.lim.MaxBytes {
-		return entryErr(orig, ErrTooLarge, "more than %d bytes in total", x.lim.MaxBytes)
+	if x.bytes > x.max {
+		return x.tooLarge(orig)
 	}
 	if err := x.root.Chmod(name, mode); err != nil {
 		return &EntryError{Name: orig, Err: err}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -70,7 +72,7 @@ func fuzzTempDir(f *testing.F) string {
 	if os.Getenv("TMPDIR") == "" {
 		if d, err := os.MkdirTemp("/dev/shm", "slipway-bundle-fuzz-"); err == nil {
 			f.Cleanup(func() {
-				if err := removeTree(d); err != nil {
+				if err := RemoveTree(d); err != nil {
 					f.Errorf("remove fuzz sandbox: %v", err)
 				}
 			})
@@ -120,27 +122,12 @@ func (s *fuzzSandbox) reset() error {
 			if e.Name() == keep {
 				continue
 			}
-			if err := removeTree(filepath.Join(dir, e.Name())); err != nil {
+			if err := RemoveTree(filepath.Join(dir, e.Name())); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-// removeTree removes p, first making its folders writable if a plain
-// RemoveAll fails (an unpacked folder may be read-only when not root).
-func removeTree(p string) error {
-	if os.RemoveAll(p) == nil {
-		return nil
-	}
-	_ = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = os.Chmod(q, 0o700)
-		}
-		return nil
-	})
-	return os.RemoveAll(p)
 }
 
 // assertOnlyChild fails when dir holds anything but the entry named child.
@@ -187,5 +174,26 @@ func FuzzUnpackZip(f *testing.F) {
 		sb.run(t, func(dest string) error {
 			return UnpackZip(bytes.NewReader(data), int64(len(data)), dest, fuzzLimits)
 		})
+	})
+}
+
+// FuzzInspect: Inspect never panics, and what it accepts has an AppSpec
+// where agents look, no larger than MaxSpecSize.
+func FuzzInspect(f *testing.F) {
+	for _, s := range seedTars(f) {
+		f.Add(s)
+		f.Add(gzipBytes(f, s))
+	}
+	f.Add(buildZip(f, []zipEntry{{name: "rel/appspec.yml", body: "version: 0.0\n"}, {name: "rel/", mode: fs.ModeDir | 0o755}}))
+	f.Add(buildZip(f, []zipEntry{{name: "appspec.yaml", body: "version: 0.0\n"}, {name: `..\x`, body: "x"}}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in, err := Inspect(bytes.NewReader(data), int64(len(data)), fuzzLimits)
+		if err != nil {
+			return
+		}
+		base := path.Base(in.SpecPath)
+		if (base != "appspec.yml" && base != "appspec.yaml") || strings.Count(in.SpecPath, "/") > 1 || len(in.Spec) > MaxSpecSize {
+			t.Fatalf("accepted with spec %q (%d bytes)", in.SpecPath, len(in.Spec))
+		}
 	})
 }

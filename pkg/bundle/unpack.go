@@ -15,8 +15,9 @@ import (
 
 // Every Unpack function writes below dest (created if missing) and returns
 // a wrapped sentinel (see errors.go) for a rejected archive. On error dest
-// may hold a partial result: unpack into a fresh folder and remove it when
-// an error is returned. Nothing is ever written outside dest.
+// may hold a partial result: use UnpackFileStaged, or unpack into a fresh
+// folder and remove it when an error is returned. Nothing is ever written
+// outside dest.
 
 // UnpackTar unpacks an uncompressed tar stream into dest.
 func UnpackTar(r io.Reader, dest string, lim Limits) (err error) {
@@ -91,7 +92,15 @@ func UnpackTarGz(r io.Reader, dest string, lim Limits) error {
 // UnpackZip unpacks the zip archive of size bytes read from r into dest.
 // Backslashes in names are read as separators (some Windows tools write
 // them); symlinks are entries with the Unix symlink mode, as zip -y stores.
+// The central directory's records are counted against MaxEntries before
+// they are loaded. lim.ArchiveSize defaults to size.
 func UnpackZip(r io.ReaderAt, size int64, dest string, lim Limits) (err error) {
+	if lim.ArchiveSize <= 0 {
+		lim.ArchiveSize = size
+	}
+	if err := checkZipEntries(r, size, lim.withDefaults().MaxEntries); err != nil {
+		return fmt.Errorf("unpack zip: %w", err)
+	}
 	zr, err := zip.NewReader(r, size)
 	if err != nil && (zr == nil || !isInsecurePath(err, zip.ErrInsecurePath)) {
 		return fmt.Errorf("unpack zip: %w", err)
@@ -143,8 +152,8 @@ func (x *extractor) zipEntry(f *zip.File) error {
 	case mode&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe|fs.ModeSocket|fs.ModeIrregular) != 0:
 		return entryErr(f.Name, ErrUnsupportedType, "%s entries are not allowed in a bundle", mode.Type())
 	}
-	if f.UncompressedSize64 > uint64(x.lim.MaxBytes) {
-		return entryErr(f.Name, ErrTooLarge, "more than %d bytes in total", x.lim.MaxBytes)
+	if f.UncompressedSize64 > uint64(x.max) {
+		return x.tooLarge(f.Name)
 	}
 	declared := int64(f.UncompressedSize64)
 	rc, err := f.Open()
@@ -155,6 +164,8 @@ func (x *extractor) zipEntry(f *zip.File) error {
 	return x.file(f.Name, name, mode&keep, rc, declared, f.Modified)
 }
 
+// keep is what zipEntry passes on of an entry's mode; the extractor then
+// drops the special bits.
 const keep = fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky
 
 func readSmall(f *zip.File, max int64) (string, error) {
@@ -194,7 +205,8 @@ func Unpack(r io.Reader, dest string, lim Limits) error {
 }
 
 // UnpackFile unpacks the archive file at path (tar, tar.gz or zip, detected
-// by magic bytes, not by name) into dest.
+// by magic bytes, not by name) into dest. lim.ArchiveSize defaults to the
+// file's size.
 func UnpackFile(path, dest string, lim Limits) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -204,6 +216,9 @@ func UnpackFile(path, dest string, lim Limits) error {
 	fi, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("unpack bundle: %w", err)
+	}
+	if lim.ArchiveSize <= 0 {
+		lim.ArchiveSize = fi.Size()
 	}
 	format, err := DetectReaderAt(f)
 	if err != nil {

@@ -7,9 +7,11 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/google/uuid"
 
+	"github.com/slipwayhq/slipway/appspec"
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/bundle"
 	"github.com/slipwayhq/slipway/server/auth"
@@ -20,7 +22,9 @@ import (
 
 // Blobs is what the API needs from the blob store.
 type Blobs interface {
-	Upload(ctx context.Context, r io.Reader, wantSHA string, wantSize int64) (state.Blob, error)
+	// Upload stores r as a blob; verify (nil: none) sees the complete content before anything
+	// is stored, and its error refuses the upload (see blob.Service.Upload).
+	Upload(ctx context.Context, r io.Reader, wantSHA string, wantSize int64, verify func(r io.ReaderAt, size int64) error) (state.Blob, error)
 	Open(ctx context.Context, sha string) (*os.File, state.Blob, error)
 	MaxSize() int64
 }
@@ -49,7 +53,8 @@ func (s *Server) appExists(r *http.Request, name string) error {
 }
 
 // revisionPush streams a bundle into the blob store (a quorum of servers) and records a revision.
-// The body is the archive itself; nothing is buffered in memory.
+// The body is the archive itself; nothing is buffered in memory. Before the blob is stored,
+// checkBundle refuses with 400 an upload that agents could not deploy.
 func (s *Server) revisionPush(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	app := r.PathValue("app")
 	if err := s.appExists(r, app); err != nil {
@@ -71,7 +76,7 @@ func (s *Server) revisionPush(w http.ResponseWriter, r *http.Request, id *auth.I
 	if format == bundle.Unknown {
 		return fault.New(fault.Invalid, "the upload is not a tar, tar.gz or zip archive: push a bundle folder or archive with slipway revision push")
 	}
-	blob, err := s.cfg.Blobs.Upload(r.Context(), body, r.Header.Get(pub.HeaderSHA256), r.ContentLength)
+	blob, err := s.cfg.Blobs.Upload(r.Context(), body, r.Header.Get(pub.HeaderSHA256), r.ContentLength, checkBundle)
 	if err != nil {
 		return err
 	}
@@ -93,6 +98,39 @@ func (s *Server) revisionPush(w http.ResponseWriter, r *http.Request, id *auth.I
 	writeJSON(w, status, revisionView(rev))
 	return nil
 }
+
+// checkBundle is CodeDeploy's upload rule and a bit more: the upload must be a readable tar,
+// tar.gz or zip archive (bundle.Inspect: every tar header read, a zip's directory loaded, names
+// that agents would refuse refused) with a valid AppSpec where agents look for it
+// (appspec.yml or appspec.yaml at its root, or inside its only folder). The API is open to
+// clients that skip the CLI's checks, so the server makes them itself. The work is bounded:
+// a tar.gz is decompressed up to what an agent unpacks by default (100 times its size, at least
+// 64 MiB, at most 8 GiB); past that the entries read so far are judged and the agents' own
+// limits do the rest.
+func checkBundle(r io.ReaderAt, size int64) error {
+	in, err := bundle.Inspect(r, size, bundle.Limits{MaxExpansion: uploadScanExpansion})
+	switch {
+	case errors.Is(err, bundle.ErrUnknownFormat):
+		return fault.New(fault.Invalid, "the upload is not a tar, tar.gz or zip archive: push a bundle folder or archive with slipway revision push")
+	case errors.Is(err, bundle.ErrNoSpec):
+		return fault.New(fault.Invalid, "%v: put the AppSpec file at the top of the bundle (CodeDeploy's rule); nothing was stored", err)
+	case errors.Is(err, bundle.ErrDamaged):
+		return fault.New(fault.Invalid, "the upload is not a readable archive (%v); nothing was stored: was it cut short or corrupted?", err)
+	case err != nil:
+		return fault.New(fault.Invalid, "agents would refuse this bundle: %v; nothing was stored", err)
+	}
+	_, diags := appspec.Load(in.SpecPath, in.Spec)
+	if diags.HasErrors() {
+		errs := diags.Errors()
+		return fault.New(fault.Invalid, "the bundle's %s has %d error(s); nothing was stored (slipway appspec validate shows them too):\n%s",
+			in.SpecPath, len(errs), strings.TrimRight(errs.String(), "\n"))
+	}
+	return nil
+}
+
+// uploadScanExpansion bounds checkBundle's work on a tar.gz, as the agent's default
+// bundle_max_expansion bounds unpacking.
+const uploadScanExpansion = 100
 
 func (s *Server) revisionList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	if err := s.readBarrier(r); err != nil {

@@ -87,17 +87,23 @@ func New(cfg Config, cluster Cluster, st *state.Store) (*Service, error) {
 // MaxSize is the upload limit in bytes.
 func (s *Service) MaxSize() int64 { return s.cfg.MaxSize }
 
+// Verifier checks the content of an upload before it is stored: r holds the size bytes as they
+// were uploaded. A non-nil error refuses the upload; it is returned to the uploader as is (so it
+// should be a fault with a message saying what is wrong), and nothing is stored or recorded.
+type Verifier = func(r io.ReaderAt, size int64) error
+
 // Upload stores the bytes of r as a blob on a quorum of servers and records it. wantSHA ("" for
-// none) and wantSize (-1 for none) are checked against what arrived. It returns once the record
-// is committed; on error nothing is recorded.
-func (s *Service) Upload(ctx context.Context, r io.Reader, wantSHA string, wantSize int64) (state.Blob, error) {
+// none) and wantSize (-1 for none) are checked against what arrived, then verify (nil for none)
+// is called on the complete content, before anything is placed, copied or recorded. It returns
+// once the record is committed; on error nothing is recorded and no file is kept.
+func (s *Service) Upload(ctx context.Context, r io.Reader, wantSHA string, wantSize int64, verify Verifier) (state.Blob, error) {
 	if wantSHA != "" && !ValidSHA(wantSHA) {
 		return state.Blob{}, fault.New(fault.Invalid, "declared sha256 %q is not 64 lowercase hex digits", wantSHA)
 	}
 	if wantSize > s.cfg.MaxSize {
 		return state.Blob{}, fault.New(fault.TooLarge, "the upload is %d bytes, over the %d byte limit (%s)", wantSize, s.cfg.MaxSize, bytesize.Format(s.cfg.MaxSize))
 	}
-	sha, size, err := s.store.Write(r, wantSHA, wantSize, s.cfg.MaxSize)
+	sha, size, err := s.store.WriteVerified(r, wantSHA, wantSize, s.cfg.MaxSize, verify)
 	if err != nil {
 		return state.Blob{}, err
 	}

@@ -116,6 +116,13 @@ func (s *Store) Remove(sha string) error {
 // failure nothing is left behind. The file is fsynced and renamed into place before Write
 // returns, so a returned blob survives a crash.
 func (s *Store) Write(r io.Reader, wantSHA string, wantSize, limit int64) (string, int64, error) {
+	return s.WriteVerified(r, wantSHA, wantSize, limit, nil)
+}
+
+// WriteVerified is Write with a content check: verify (nil: none) sees the received bytes once
+// they are complete and their hash and size checked, before the file is placed; its error is
+// returned as is and nothing is stored.
+func (s *Store) WriteVerified(r io.Reader, wantSHA string, wantSize, limit int64, verify Verifier) (string, int64, error) {
 	if err := s.room(max(wantSize, 0)); err != nil {
 		return "", 0, err
 	}
@@ -149,6 +156,11 @@ func (s *Store) Write(r io.Reader, wantSHA string, wantSize, limit int64) (strin
 	}
 	if wantSize >= 0 && wantSize != n {
 		return "", n, fault.New(fault.Invalid, "received %d bytes, but %d were declared; nothing was stored", n, wantSize)
+	}
+	if verify != nil { // the upload check hook (see Verifier); the deferred cleanup removes tmp
+		if err := verify(f, n); err != nil {
+			return "", n, err
+		}
 	}
 	if err := f.Sync(); err != nil {
 		return "", n, storageErr("sync", err)
