@@ -107,14 +107,14 @@ func ValidateTags(tags map[string]string) error {
 }
 
 // ValidateAllowTags checks a registration token's --allow-tag patterns: at most 32 glob patterns
-// (path.Match syntax) over "key=value", each with an "=".
+// (path.Match syntax) over "key=value", each with an "=", or "*" for any tag.
 func ValidateAllowTags(patterns []string) error {
 	if len(patterns) > MaxAllowTags {
 		return fault.New(fault.Invalid, "%d --allow-tag patterns given; the limit is %d", len(patterns), MaxAllowTags)
 	}
 	for _, p := range patterns {
-		if len(p) > MaxAllowTagLen || !printable(p) || !strings.Contains(p, "=") {
-			return fault.New(fault.Invalid, "--allow-tag %q is invalid: give a pattern over key=value such as role=* or zone=eu-*, at most %d printable characters", short(p), MaxAllowTagLen)
+		if len(p) > MaxAllowTagLen || !printable(p) || (!strings.Contains(p, "=") && p != "*") {
+			return fault.New(fault.Invalid, "--allow-tag %q is invalid: give a pattern over key=value such as role=* or zone=eu-* (or * for any tag), at most %d printable characters", short(p), MaxAllowTagLen)
 		}
 		if _, err := path.Match(p, ""); err != nil {
 			return fault.New(fault.Invalid, "--allow-tag %q is not a valid pattern (path.Match syntax: * ? [a-z] and \\ to escape)", short(p))
