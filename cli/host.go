@@ -312,8 +312,8 @@ func (c *cli) newHostGetCommand() *cobra.Command {
 
 func (c *cli) newHostDeleteCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:     "delete NAME",
-		Short:   "Remove a host; its agent's secret stops working",
+		Use:   "delete NAME",
+		Short: "Remove a host; its agent's secret stops working",
 		Long: `Remove a host. Its agent's session is closed at once, on whichever server holds it, and its
 secret stops working. The host's ID is remembered: the same agent identity cannot register
 again. To bring the machine back, delete identity.json in the agent's data dir and start the
@@ -339,13 +339,13 @@ agent with a new registration token.`,
 func (c *cli) newHostTagCommand() *cobra.Command {
 	var remove []string
 	cmd := &cobra.Command{
-		Use:     "tag NAME [key=value ...] [--remove key ...]",
-		Short:   "Set or remove tags of a host",
+		Use:   "tag NAME [key=value ...] [--remove key ...]",
+		Short: "Set or remove tags of a host",
 		Long: `Set or remove tags of a host. Tags set or removed here are the operator's: the agent
 registering again (on every restart) never changes them, so quarantined=yes stays.`,
 		Example: `  slipway host tag web-1 role=web env=prod --remove canary
   slipway host tag web-1 quarantined=yes`,
-		Args:    cobra.MinimumNArgs(1),
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			set, err := parseTags(args[1:])
 			if err != nil {
