@@ -60,8 +60,8 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Now is the clock used for token expiry (default time.Now).
 	Now func() time.Time
-	// MaxHosts is the most hosts the cluster registers (agents.max_hosts; default
-	// DefaultMaxHosts, negative for no limit). It travels in each registration command, so the
+	// MaxHosts is the most hosts the cluster registers (agents.max_hosts; 0: DefaultMaxHosts,
+	// negative: no limit, for embedding and tests). It travels in each registration command, so the
 	// FSM enforces it the same way on every server.
 	MaxHosts int
 }

@@ -56,8 +56,8 @@ type Agents struct {
 	// EventStartTimeout fails a scheduled host that does not start its next lifecycle event
 	// within it (default 5m, CodeDeploy's bound).
 	EventStartTimeout time.Duration `yaml:"event_start_timeout"`
-	// MaxHosts is the most hosts the cluster registers (default DefaultMaxHosts); a new host
-	// beyond it is refused. Re-registering a host is not refused.
+	// MaxHosts is the most hosts the cluster registers (0: DefaultMaxHosts); a new host beyond
+	// it is refused. Re-registering a host is not refused.
 	MaxHosts int `yaml:"max_hosts"`
 }
 
@@ -299,8 +299,8 @@ func (c *Config) Validate() error {
 	if c.Agents.Heartbeat < 0 || c.Agents.HostTimeout < 0 || (c.Agents.HostTimeout > 0 && c.Agents.Heartbeat > 0 && c.Agents.HostTimeout < 3*c.Agents.Heartbeat) {
 		bad("config", "agents.heartbeat, agents.host_timeout", "must be positive, with host_timeout at least three heartbeats")
 	}
-	if c.Agents.MaxHosts < 1 {
-		bad("max-hosts", "agents.max_hosts", "%d is out of range: give the most hosts the cluster may register, at least 1 (default %d)", c.Agents.MaxHosts, DefaultMaxHosts)
+	if c.Agents.MaxHosts < 0 {
+		bad("max-hosts", "agents.max_hosts", "%d is out of range: give the most hosts the cluster may register, at least 1 (0 or unset: %d)", c.Agents.MaxHosts, DefaultMaxHosts)
 	}
 	if c.Blobs.GCGrace < 0 || c.Blobs.RepairInterval < 0 {
 		bad("config", "blobs.gc_grace, blobs.repair_interval", "must be positive durations")
