@@ -150,7 +150,7 @@ func register(ctx context.Context, cfg config.Config, id *identity) (*agentproto
 		_ = resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			errs = append(errs, fmt.Errorf("%s refused the registration (%s): %s", srv, resp.Status, bytes.TrimSpace(data)))
-			if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusBadRequest {
+			if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusForbidden {
 				break // another server will say the same
 			}
 			continue

@@ -108,7 +108,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}()
 	s.http = &http.Server{
 		Handler: api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub, Events: node.FSM().Events(),
-			HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg}),
+			HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg, MaxHosts: cfg.Agents.MaxHosts}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

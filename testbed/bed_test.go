@@ -185,7 +185,7 @@ func (b *bed) startAgents(n int) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	ht, err := b.Client(0).HostTokenCreate(ctx, api.HostTokenCreateRequest{Tags: map[string]string{"bed": "testbed"}})
+	ht, err := b.Client(0).HostTokenCreate(ctx, api.HostTokenCreateRequest{Tags: map[string]string{"bed": "testbed"}, AllowTags: []string{"index=*"}})
 	if err != nil {
 		b.t.Fatalf("host token create: %v", err)
 	}

@@ -131,7 +131,7 @@ func (c *Client) session(ctx context.Context, srv string) error {
 	}
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
-			return fmt.Errorf("%s refused the host secret (was the host deleted? re-register with a new registration token): %w", srv, err)
+			return fmt.Errorf("%s refused the host secret (was the host deleted? then give the agent a fresh identity: delete identity.json in its data dir and start it with a new registration token): %w", srv, err)
 		}
 		return err
 	}

@@ -56,11 +56,12 @@ type Agent struct {
 }
 
 // StartAgent registers a host named name with a fresh registration token from c and runs its
-// agent as a process, against every server of c. It is killed when the test ends; its output is
+// agent as a process, against every server of c. The token allows exactly the given tags
+// ("key=value") as the agent's own. It is killed when the test ends; its output is
 // logged if the test failed.
 func StartAgent(t testing.TB, c *Cluster, name string, tags ...string) *Agent {
 	t.Helper()
-	tok, err := c.Client(c.Running()[0]).HostTokenCreate(context.Background(), api.HostTokenCreateRequest{})
+	tok, err := c.Client(c.Running()[0]).HostTokenCreate(context.Background(), api.HostTokenCreateRequest{AllowTags: tags})
 	if err != nil {
 		t.Fatalf("registration token: %v", err)
 	}

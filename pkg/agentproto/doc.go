@@ -10,9 +10,17 @@
 //	POST /v1/agent/register   Authorization: Bearer <registration token>   body: Register
 //
 // The server stores the host with a hash of the secret and answers RegisterReply. Registering
-// again with the same host ID and secret is idempotent (same host, tags updated); the same ID with
-// another secret is refused (409). From then on the agent authenticates with its host secret,
-// which lets it act only as that host: it receives only its own work and can report only on it.
+// again with the same host ID and secret is idempotent (same host; tags an operator set or
+// removed stay as they are, the others are updated); the same ID with another secret is refused
+// (409), and so is the ID of a deleted host (409: the agent needs a fresh identity and a new
+// token). The host gets the token's tags; an agent tag that contradicts one, or that none of the
+// token's allowed patterns matches, is refused (403). An unknown, revoked, expired or used-up
+// token is refused (401); fields out of bounds (host ID 1-64 of A-Z a-z 0-9 . _ -, name 1-63,
+// hostname 253, os/arch 32, agent version 64, 64 tags of 256-byte printable values) are refused
+// (400); a cluster at agents.max_hosts refuses a new host (409). None of these is worth retrying
+// on another server. From then on the agent authenticates with its host secret, which lets it
+// act only as that host: it receives only its own work and can report only on it. A deleted
+// host's session is closed (close code 1008) and its secret refused (401).
 //
 // # Session
 //

@@ -2,20 +2,51 @@ package api
 
 import "time"
 
-// HostTokenCreateRequest is the body of POST /v1/host-tokens. TTL is a Go duration; empty
-// means the registration token does not expire. Tags are given to every host registering with it.
+// HostTokenTTLNever is the TTL of a registration token that never expires. It must be asked for
+// by name: an empty TTL means DefaultHostTokenTTL, and "0" is refused.
+const HostTokenTTLNever = "never"
+
+// DefaultHostTokenTTL is a registration token's lifetime when the request gives none.
+const DefaultHostTokenTTL = 24 * time.Hour
+
+// HostTokenCreateRequest is the body of POST /v1/host-tokens. TTL is a Go duration ("1h"),
+// HostTokenTTLNever, or empty for DefaultHostTokenTTL. Tags are given to every host registering
+// with it and win over the agent's own --tag values; AllowTags are path.Match patterns over
+// "key=value" (role=*, zone=eu-?) naming the tags an agent may add. MaxUses (0: no limit) bounds
+// how many new hosts the token registers; a host registering again does not use one.
 type HostTokenCreateRequest struct {
-	TTL  string            `json:"ttl,omitempty"`
-	Tags map[string]string `json:"tags,omitempty"`
+	TTL       string            `json:"ttl,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"`
+	AllowTags []string          `json:"allow_tags,omitempty"`
+	MaxUses   int               `json:"max_uses,omitempty"`
 }
 
+// Registration token statuses.
+const (
+	HostTokenActive  = "active"
+	HostTokenExpired = "expired"
+	HostTokenUsedUp  = "used-up"
+)
+
 // HostToken is a registration token. Token (the secret) is shown only when it is created.
+// ExpiresAt and ExpirationTime are the same instant (null / absent: never expires).
 type HostToken struct {
 	AccessorID     string            `json:"accessor_id"`
 	Token          string            `json:"token,omitempty"`
 	Tags           map[string]string `json:"tags,omitempty"`
 	CreateTime     time.Time         `json:"create_time"`
 	ExpirationTime *time.Time        `json:"expiration_time,omitempty"`
+	ExpiresAt      *time.Time        `json:"expires_at"`
+	AllowTags      []string          `json:"allow_tags,omitempty"`
+	MaxUses        int               `json:"max_uses,omitempty"` // 0: no limit
+	Uses           int               `json:"uses"`
+	Status         string            `json:"status"` // active, expired or used-up
+}
+
+// HostTokenList is the answer of GET /v1/host-tokens (secrets are never listed).
+type HostTokenList struct {
+	HostTokens []HostToken `json:"host_tokens"`
+	Next       string      `json:"next,omitempty"`
 }
 
 // Host statuses.

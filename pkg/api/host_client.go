@@ -13,6 +13,26 @@ func (c *Client) HostTokenCreate(ctx context.Context, req HostTokenCreateRequest
 	return &t, err
 }
 
+// HostTokenList lists registration tokens, without their secrets, a page at a time.
+func (c *Client) HostTokenList(ctx context.Context, q *QueryOptions) (*HostTokenList, error) {
+	var l HostTokenList
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/host-tokens", query: q.values(), out: &l})
+	return &l, err
+}
+
+// HostTokenGet returns one registration token by accessor, without its secret.
+func (c *Client) HostTokenGet(ctx context.Context, accessor string, q *QueryOptions) (*HostToken, error) {
+	var t HostToken
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/host-tokens/" + url.PathEscape(accessor), query: q.values(), out: &t})
+	return &t, err
+}
+
+// HostTokenRevoke deletes a registration token: it registers no more hosts. Hosts it registered
+// keep working.
+func (c *Client) HostTokenRevoke(ctx context.Context, accessor string) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: "/v1/host-tokens/" + url.PathEscape(accessor)})
+}
+
 // HostList lists registered hosts by name.
 func (c *Client) HostList(ctx context.Context, q *QueryOptions) (*HostList, error) {
 	var l HostList

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -32,26 +34,38 @@ func (s *Server) serverURLs() []string {
 	return urls
 }
 
-// agentRegister registers a host with a registration token (see pkg/agentproto).
+// agentRegister registers a host with a registration token (see pkg/agentproto). Every field
+// is bounded before anything is proposed; the token's tags win, and the agent may only add tags
+// the token allows. The FSM then checks the token again at apply (revoked, expired, used up),
+// refuses a deleted host's identity and enforces agents.max_hosts.
 func (s *Server) agentRegister(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	var req agentproto.Register
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	if req.HostID == "" || len(req.HostID) > 64 || len(req.Secret) < 32 {
-		return fault.New(fault.Invalid, "registration needs a host_id and a secret of at least 32 characters")
-	}
-	if err := validTags(req.Tags); err != nil {
+	if err := state.ValidateHostID(req.HostID); err != nil {
 		return err
 	}
-	tags := maps.Clone(id.HostToken.Tags)
-	if tags == nil {
-		tags = map[string]string{}
+	if len(req.Secret) < 32 || len(req.Secret) > 256 || !printableASCII(req.Secret) {
+		return fault.New(fault.Invalid, "registration needs a secret of 32-256 printable characters (the agent makes one itself)")
 	}
-	maps.Copy(tags, req.Tags)
+	if err := state.ValidateHostName(req.Name); err != nil {
+		return err
+	}
+	if err := state.ValidateHostFacts(req.Hostname, req.OS, req.Arch, req.AgentVersion); err != nil {
+		return err
+	}
+	if err := state.ValidateTags(req.Tags); err != nil {
+		return err
+	}
+	tags, err := registrationTags(id.HostToken, req.Tags)
+	if err != nil {
+		return err
+	}
 	res, err := s.apply(r, nil, command.TypeHostRegister, command.HostRegister{
 		HostID: req.HostID, SecretHash: auth.HashSecret(req.Secret), Name: req.Name, Tags: tags,
 		Hostname: req.Hostname, OS: req.OS, Arch: req.Arch, AgentVersion: req.AgentVersion,
+		Token: id.HostToken.AccessorID, MaxHosts: s.cfg.MaxHosts,
 	})
 	if err != nil {
 		return err
@@ -62,6 +76,51 @@ func (s *Server) agentRegister(w http.ResponseWriter, r *http.Request, id *auth.
 	}
 	writeJSON(w, http.StatusOK, agentproto.RegisterReply{HostID: h.ID, Name: h.Name, Servers: s.serverURLs()})
 	return nil
+}
+
+// registrationTags is a registering host's tags: the token's, which are authoritative, plus the
+// agent's own where the token allows them. An agent tag that contradicts a token tag, or that
+// no --allow-tag pattern of the token matches, refuses the registration.
+func registrationTags(ht *state.HostToken, agent map[string]string) (map[string]string, error) {
+	tags := maps.Clone(ht.Tags)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	allowed := "none"
+	if len(ht.AllowTags) > 0 {
+		allowed = strings.Join(ht.AllowTags, ", ")
+	}
+	for _, k := range slices.Sorted(maps.Keys(agent)) {
+		v := agent[k]
+		if tv, ok := ht.Tags[k]; ok {
+			if tv != v {
+				return nil, fault.New(fault.Forbidden, "agent tag %s=%s conflicts with the registration token's tag %s=%s: the token's tags win; drop --tag %s from the agent or register it with a token made for %s=%s",
+					k, short(v), k, tv, k, k, short(v))
+			}
+			continue
+		}
+		if !state.TagAllowed(k, v, ht.AllowTags) {
+			return nil, fault.New(fault.Forbidden, "agent tag %s=%s is not allowed by the registration token (allowed patterns: %s): drop --tag %s from the agent, or create a token with --allow-tag that matches it",
+				k, short(v), allowed, k)
+		}
+		tags[k] = v
+	}
+	if len(tags) > state.MaxTags {
+		return nil, fault.New(fault.Invalid, "the registration would give the host %d tags; the limit is %d", len(tags), state.MaxTags)
+	}
+	if len(tags) == 0 {
+		return nil, nil
+	}
+	return tags, nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) agentSession(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"strconv"
@@ -187,8 +188,10 @@ func (s *Server) deploymentLogs(w http.ResponseWriter, r *http.Request, _ *auth.
 var watchUpgrader = websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize: 32 << 10}
 
 // deploymentWatch streams a deployment over a websocket: the deployment whenever it changes and
-// its output lines as they commit, until it has finished and everything was sent.
-func (s *Server) deploymentWatch(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+// its output lines as they commit, until it has finished and everything was sent. It is closed
+// (1008, with the reason) when its token is revoked, through any server, or expires: the stream
+// wakes on every applied entry, so it sees the revocation as soon as this server applies it.
+func (s *Server) deploymentWatch(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	d, err := s.getDeployment(r)
 	if err != nil {
 		return err
@@ -198,7 +201,7 @@ func (s *Server) deploymentWatch(w http.ResponseWriter, r *http.Request, _ *auth
 		return nil // the upgrader has answered
 	}
 	defer func() { _ = ws.Close() }()
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := s.untilExpiry(r.Context(), id)
 	defer cancel()
 	go func() { // the client only closes; reading notices it
 		for {
@@ -216,6 +219,10 @@ func (s *Server) deploymentWatch(w http.ResponseWriter, r *http.Request, _ *auth
 	after := map[string]uint64{}
 	for {
 		idx := s.cfg.Cluster.AppliedIndex()
+		if why := s.streamEnd(id); why != "" {
+			closeStream(ws, why)
+			return nil
+		}
 		if d, err = s.getDeployment(r); err != nil {
 			return nil
 		}
@@ -243,6 +250,9 @@ func (s *Server) deploymentWatch(w http.ResponseWriter, r *http.Request, _ *auth
 		_ = s.cfg.Cluster.WaitApplied(wctx, idx+1)
 		wcancel()
 		if ctx.Err() != nil {
+			if errors.Is(context.Cause(ctx), errTokenExpired) {
+				closeStream(ws, reasonExpired)
+			}
 			return nil
 		}
 	}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -23,6 +25,8 @@ var secretKinds = map[string]bool{"token": true, "acl": true, "host-token": true
 // events streams committed changes over a websocket as JSON messages (fsm.Event), optionally
 // only of some kinds (?kind=deployment,host) and one resource (?resource=ID). The stream is live:
 // it starts at the next change. A client too slow to keep up is disconnected and may reconnect.
+// The stream is closed (1008, with the reason) when its token is revoked, through any server,
+// or expires.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	if s.cfg.Events == nil {
 		return fault.New(fault.Unavailable, "this server has no change feed")
@@ -36,6 +40,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, id *auth.Identit
 	resource := r.URL.Query().Get("resource")
 	ch, stop := s.cfg.Events.Subscribe(4096)
 	defer stop()
+	// Subscribed first, checked second: a revocation committed before the subscription is seen
+	// here, one committed after it arrives on ch.
+	if why := s.streamEnd(id); why != "" {
+		return fault.New(fault.Unauthorized, "%s", why)
+	}
+	ctx, cancel := s.untilExpiry(r.Context(), id)
+	defer cancel()
 	ws, err := watchUpgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return nil
@@ -59,6 +70,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, id *auth.Identit
 				_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "too slow: reconnect"), time.Now().Add(time.Second))
 				return nil
 			}
+			if e.Kind == "token" && e.Op == "revoke" && id.HostToken == nil && id.Host == nil && e.Resource == id.Token.AccessorID {
+				closeStream(ws, reasonRevoked)
+				return nil
+			}
 			if (len(kinds) > 0 && !kinds[e.Kind]) || (resource != "" && e.Resource != resource) || (secretKinds[e.Kind] && !id.Management()) {
 				continue
 			}
@@ -70,7 +85,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, id *auth.Identit
 			_ = ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(5*time.Second))
 		case <-gone:
 			return nil
-		case <-r.Context().Done():
+		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), errTokenExpired) {
+				closeStream(ws, reasonExpired)
+			}
 			return nil
 		}
 	}

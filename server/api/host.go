@@ -16,17 +16,11 @@ import (
 // RegistrationPrefix starts every registration token secret.
 const RegistrationPrefix = "slwr_"
 
-func validTags(tags map[string]string) error {
-	for k, v := range tags {
-		if err := state.ValidateName("tag key", k); err != nil {
-			return err
-		}
-		if len(v) > 256 {
-			return fault.New(fault.Invalid, "tag %s: value longer than 256 characters", k)
-		}
-	}
-	return nil
-}
+// validTags checks client-sent tags (state.ValidateTags).
+func validTags(tags map[string]string) error { return state.ValidateTags(tags) }
+
+// maxHostTokenUses bounds --max-uses (a larger fleet needs no single token for all of it).
+const maxHostTokenUses = 1_000_000
 
 func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	var req pub.HostTokenCreateRequest
@@ -35,15 +29,26 @@ func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *aut
 			return err
 		}
 	}
-	if err := validTags(req.Tags); err != nil {
+	if err := state.ValidateTags(req.Tags); err != nil {
 		return err
 	}
+	if err := state.ValidateAllowTags(req.AllowTags); err != nil {
+		return err
+	}
+	if req.MaxUses < 0 || req.MaxUses > maxHostTokenUses {
+		return fault.New(fault.Invalid, "max_uses %d is out of range: give 1-%d, or 0 for no limit", req.MaxUses, maxHostTokenUses)
+	}
 	secret := RegistrationPrefix + auth.NewSecret()[len(auth.SecretPrefix):]
-	p := command.HostTokenCreate{AccessorID: newAccessor(), SecretHash: auth.HashSecret(secret), Tags: req.Tags}
-	if req.TTL != "" {
+	p := command.HostTokenCreate{AccessorID: newAccessor(), SecretHash: auth.HashSecret(secret), Tags: req.Tags,
+		AllowTags: req.AllowTags, MaxUses: req.MaxUses}
+	switch req.TTL {
+	case pub.HostTokenTTLNever:
+	case "":
+		p.ExpirationTime = s.cfg.Now().Add(pub.DefaultHostTokenTTL).UnixNano()
+	default:
 		ttl, err := time.ParseDuration(req.TTL)
 		if err != nil || ttl <= 0 {
-			return fault.New(fault.Invalid, "ttl %q is not a positive duration such as 1h or 24h", req.TTL)
+			return fault.New(fault.Invalid, "ttl %q is not a positive duration such as 1h or 24h (for a token that never expires, say %q)", short(req.TTL), pub.HostTokenTTLNever)
 		}
 		p.ExpirationTime = s.cfg.Now().Add(ttl).UnixNano()
 	}
@@ -58,7 +63,81 @@ func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *aut
 	if ht.SecretHash != auth.HashSecret(secret) {
 		return fault.New(fault.Conflict, "this request was already applied; its registration token was shown once: create another")
 	}
-	writeJSON(w, http.StatusCreated, pub.HostToken{AccessorID: ht.AccessorID, Token: secret, Tags: ht.Tags, CreateTime: ht.CreateTime, ExpirationTime: ht.ExpirationTime})
+	out := s.hostTokenView(ht)
+	out.Token = secret
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+// short cuts a client-sent value for an error message.
+func short(v string) string {
+	if len(v) > 40 {
+		return v[:40] + "…"
+	}
+	return v
+}
+
+// hostTokenView shows a registration token without its secret.
+func (s *Server) hostTokenView(ht state.HostToken) pub.HostToken {
+	status := pub.HostTokenActive
+	switch {
+	case ht.Expired(s.cfg.Now()):
+		status = pub.HostTokenExpired
+	case ht.UsedUp():
+		status = pub.HostTokenUsedUp
+	}
+	return pub.HostToken{AccessorID: ht.AccessorID, Tags: ht.Tags, AllowTags: ht.AllowTags, MaxUses: ht.MaxUses, Uses: ht.Uses,
+		CreateTime: ht.CreateTime, ExpirationTime: ht.ExpirationTime, ExpiresAt: ht.ExpirationTime, Status: status}
+}
+
+func (s *Server) hostTokenList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	pg, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	if err := s.readBarrier(r); err != nil {
+		return err
+	}
+	out := pub.HostTokenList{HostTokens: []pub.HostToken{}}
+	err = s.cfg.State.View(func(tx *state.Tx) error {
+		list, next, err := tx.ListHostTokens(pg.after, pg.limit)
+		for _, ht := range list {
+			out.HostTokens = append(out.HostTokens, s.hostTokenView(ht))
+		}
+		out.Next = next
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (s *Server) hostTokenGet(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	if err := s.readBarrier(r); err != nil {
+		return err
+	}
+	var ht state.HostToken
+	err := s.cfg.State.View(func(tx *state.Tx) error {
+		var err error
+		ht, err = tx.GetHostToken(r.PathValue("accessor"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.hostTokenView(ht))
+	return nil
+}
+
+// hostTokenRevoke deletes a registration token; a registration presented with it afterwards, on
+// any server, is refused (the FSM checks the token at apply).
+func (s *Server) hostTokenRevoke(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	if _, err := s.apply(r, id, command.TypeHostTokenRevoke, command.HostTokenRevoke{AccessorID: r.PathValue("accessor")}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -150,7 +229,7 @@ func (s *Server) hostDelete(w http.ResponseWriter, r *http.Request, id *auth.Ide
 	if err != nil {
 		return err
 	}
-	if _, err := s.apply(r, id, command.TypeHostDelete, command.HostDelete{HostID: h.ID}); err != nil {
+	if _, err := s.apply(r, id, command.TypeHostDelete, command.HostDelete{HostID: h.ID, Tombstone: true}); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -162,14 +241,22 @@ func (s *Server) hostTag(w http.ResponseWriter, r *http.Request, id *auth.Identi
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := validTags(req.Set); err != nil {
+	if err := state.ValidateTags(req.Set); err != nil {
 		return err
+	}
+	for _, k := range req.Remove {
+		if err := state.ValidateName("tag key", k); err != nil {
+			return err
+		}
+	}
+	if len(req.Remove) > state.MaxTags {
+		return fault.New(fault.Invalid, "%d tag keys to remove; the limit is %d", len(req.Remove), state.MaxTags)
 	}
 	h, err := s.hostByName(r)
 	if err != nil {
 		return err
 	}
-	res, err := s.apply(r, id, command.TypeHostTag, command.HostTag{HostID: h.ID, Set: req.Set, Remove: req.Remove})
+	res, err := s.apply(r, id, command.TypeHostTag, command.HostTag{HostID: h.ID, Set: req.Set, Remove: req.Remove, Operator: true})
 	if err != nil {
 		return err
 	}

@@ -60,7 +60,14 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Now is the clock used for token expiry (default time.Now).
 	Now func() time.Time
+	// MaxHosts is the most hosts the cluster registers (agents.max_hosts; 0: DefaultMaxHosts,
+	// negative: no limit, for embedding and tests). It travels in each registration command, so the
+	// FSM enforces it the same way on every server.
+	MaxHosts int
 }
+
+// DefaultMaxHosts is Config.MaxHosts when none is given.
+const DefaultMaxHosts = 10_000
 
 // access says who may call a route.
 type access int
@@ -107,6 +114,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	switch {
+	case cfg.MaxHosts == 0:
+		cfg.MaxHosts = DefaultMaxHosts
+	case cfg.MaxHosts < 0:
+		cfg.MaxHosts = 0 // no limit in the command
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -179,6 +192,9 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/deployments/{id}/watch", anyToken, s.deploymentWatch},
 		{"POST", "/v1/deployments/{id}/stop", management, s.deploymentStop},
 		{"GET", "/v1/events", anyToken, s.events},
+		{"GET", "/v1/host-tokens", management, s.hostTokenList},
+		{"GET", "/v1/host-tokens/{accessor}", management, s.hostTokenGet},
+		{"DELETE", "/v1/host-tokens/{accessor}", management, s.hostTokenRevoke},
 	}
 }
 

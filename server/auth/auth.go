@@ -58,7 +58,10 @@ func ResolveHost(r Reader, secret string) (*Identity, error) {
 	return &Identity{Host: &h}, nil
 }
 
-// ResolveRegistration finds the registration token a presented secret belongs to.
+// ResolveRegistration finds the registration token a presented secret belongs to. An unknown or
+// revoked secret is refused without saying which; an expired one is named as expired (its
+// holder knows the secret, so this tells a guesser nothing). Whether a token is used up is
+// decided by the FSM, because a host registering again does not use it.
 func ResolveRegistration(r Reader, secret string, now time.Time) (*Identity, error) {
 	secret = strings.TrimSpace(secret)
 	if secret == "" {
@@ -70,8 +73,11 @@ func ResolveRegistration(r Reader, secret string, now time.Time) (*Identity, err
 		ht, err = tx.HostTokenBySecretHash(HashSecret(secret))
 		return err
 	})
-	if err != nil || (ht.ExpirationTime != nil && !now.Before(*ht.ExpirationTime)) {
-		return nil, fault.New(fault.Unauthorized, "the registration token is not valid (unknown or expired): create one with slipway host token create")
+	if err != nil {
+		return nil, fault.New(fault.Unauthorized, "the registration token is not valid (unknown or revoked): create one with slipway host token create")
+	}
+	if ht.Expired(now) {
+		return nil, fault.New(fault.Unauthorized, "the registration token expired at %s: create a new one with slipway host token create", ht.ExpirationTime.UTC().Format(time.RFC3339))
 	}
 	return &Identity{HostToken: &ht}, nil
 }

@@ -85,15 +85,23 @@ type RevisionCreate struct {
 	Description string `json:"description,omitempty"`
 }
 
-// HostTokenCreate creates a registration token.
+// HostTokenCreate creates a registration token. AllowTags are the path.Match patterns over
+// "key=value" an agent's own tags must match; MaxUses (0: no limit) bounds how many new hosts
+// it registers. ExpirationTime is unix nanoseconds, 0 for a token that never expires.
 type HostTokenCreate struct {
 	AccessorID     string            `json:"accessor_id"`
 	SecretHash     string            `json:"secret_hash"`
 	Tags           map[string]string `json:"tags,omitempty"`
 	ExpirationTime int64             `json:"expiration_time,omitempty"`
+	AllowTags      []string          `json:"allow_tags,omitempty"`
+	MaxUses        int               `json:"max_uses,omitempty"`
 }
 
-// HostRegister registers (or re-registers) a host.
+// HostRegister registers (or re-registers) a host. Tags are the final tags (the token's plus
+// the ones the agent was allowed to add). Token is the accessor of the registration token used: the
+// FSM checks it is still there, unexpired at the command's time and, for a new host, not used
+// up, and counts the use. MaxHosts (0: no limit) is the proposer's agents.max_hosts. An entry
+// without Token was written before these checks and is applied as it was then.
 type HostRegister struct {
 	HostID       string            `json:"host_id"`
 	SecretHash   string            `json:"secret_hash"`
@@ -103,18 +111,25 @@ type HostRegister struct {
 	OS           string            `json:"os"`
 	Arch         string            `json:"arch"`
 	AgentVersion string            `json:"agent_version"`
+	Token        string            `json:"token_accessor,omitempty"`
+	MaxHosts     int               `json:"max_hosts,omitempty"`
 }
 
-// HostDelete removes a host.
+// HostDelete removes a host. With Tombstone its ID is remembered so that it cannot register
+// again (entries written before tombstones existed leave none).
 type HostDelete struct {
-	HostID string `json:"host_id"`
+	HostID    string `json:"host_id"`
+	Tombstone bool   `json:"tombstone,omitempty"`
 }
 
-// HostTag sets and removes tags on a host.
+// HostTag sets and removes tags on a host. With Operator, the keys are recorded as the
+// operator's, which re-registration never changes (entries written before that was tracked
+// record nothing).
 type HostTag struct {
-	HostID string            `json:"host_id"`
-	Set    map[string]string `json:"set,omitempty"`
-	Remove []string          `json:"remove,omitempty"`
+	HostID   string            `json:"host_id"`
+	Set      map[string]string `json:"set,omitempty"`
+	Remove   []string          `json:"remove,omitempty"`
+	Operator bool              `json:"operator,omitempty"`
 }
 
 // HostStatus records a host's session: which server holds it (Online) or that it ended.
@@ -184,4 +199,9 @@ type ConfigCreate struct {
 type DeploymentStop struct {
 	DeploymentID string `json:"deployment_id"`
 	Rollback     bool   `json:"rollback"`
+}
+
+// HostTokenRevoke deletes a registration token by accessor; it can register nothing more.
+type HostTokenRevoke struct {
+	AccessorID string `json:"accessor_id"`
 }

@@ -56,7 +56,13 @@ type Agents struct {
 	// EventStartTimeout fails a scheduled host that does not start its next lifecycle event
 	// within it (default 5m, CodeDeploy's bound).
 	EventStartTimeout time.Duration `yaml:"event_start_timeout"`
+	// MaxHosts is the most hosts the cluster registers (0: DefaultMaxHosts); a new host beyond
+	// it is refused. Re-registering a host is not refused.
+	MaxHosts int `yaml:"max_hosts"`
 }
+
+// DefaultMaxHosts is the default Agents.MaxHosts.
+const DefaultMaxHosts = 10_000
 
 // Blobs tunes the replicated blob store.
 type Blobs struct {
@@ -96,6 +102,7 @@ func Default() Config {
 		RaftAddr: fmt.Sprintf("127.0.0.1:%d", DefaultRaftPort),
 		LogLevel: "info",
 		Blobs:    Blobs{Reserve: DefaultBlobReserve},
+		Agents:   Agents{MaxHosts: DefaultMaxHosts},
 	}
 }
 
@@ -112,6 +119,7 @@ var keys = []struct{ flag, key, env, help string }{
 	{"log-level", "log_level", "SLIPWAY_LOG_LEVEL", "debug, info, warn or error"},
 	{"max-bundle-size", "blobs.max_size", "SLIPWAY_MAX_BUNDLE_SIZE", "largest revision bundle or blob accepted, e.g. 2GiB or 500MiB"},
 	{"blob-reserve", "blobs.reserve", "SLIPWAY_BLOB_RESERVE", "disk space blobs leave free for the Raft log and state, e.g. 128MiB (0: no check)"},
+	{"max-hosts", "agents.max_hosts", "SLIPWAY_MAX_HOSTS", "most hosts the cluster registers; a new host beyond it is refused (default 10000)"},
 }
 
 // RegisterFlags adds the server flags to fs, plus --config.
@@ -231,6 +239,12 @@ func (c *Config) set(key, v string) error {
 			return err
 		}
 		c.Blobs.Reserve = n
+	case "agents.max_hosts":
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number of hosts", v)
+		}
+		c.Agents.MaxHosts = n
 	}
 	return nil
 }
@@ -284,6 +298,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Agents.Heartbeat < 0 || c.Agents.HostTimeout < 0 || (c.Agents.HostTimeout > 0 && c.Agents.Heartbeat > 0 && c.Agents.HostTimeout < 3*c.Agents.Heartbeat) {
 		bad("config", "agents.heartbeat, agents.host_timeout", "must be positive, with host_timeout at least three heartbeats")
+	}
+	if c.Agents.MaxHosts < 0 {
+		bad("max-hosts", "agents.max_hosts", "%d is out of range: give the most hosts the cluster may register, at least 1 (0 or unset: %d)", c.Agents.MaxHosts, DefaultMaxHosts)
 	}
 	if c.Blobs.GCGrace < 0 || c.Blobs.RepairInterval < 0 {
 		bad("config", "blobs.gc_grace, blobs.repair_interval", "must be positive durations")

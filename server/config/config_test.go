@@ -106,3 +106,28 @@ func TestSizeFlags(t *testing.T) {
 		t.Fatal("max-bundle-size 0 was accepted")
 	}
 }
+
+func TestMaxHosts(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil || c.Agents.MaxHosts != DefaultMaxHosts {
+		t.Fatalf("default max hosts = %d, %v; want %d", c.Agents.MaxHosts, err, DefaultMaxHosts)
+	}
+	file := filepath.Join(t.TempDir(), "server.yaml")
+	if err := os.WriteFile(file, []byte("agents:\n  max_hosts: 50\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = load(t, []string{"--config", file}, nil); err != nil || c.Agents.MaxHosts != 50 {
+		t.Fatalf("file: %d, %v", c.Agents.MaxHosts, err)
+	}
+	if c, err = load(t, []string{"--config", file}, map[string]string{"SLIPWAY_MAX_HOSTS": "60"}); err != nil || c.Agents.MaxHosts != 60 {
+		t.Fatalf("env: %d, %v", c.Agents.MaxHosts, err)
+	}
+	if c, err = load(t, []string{"--max-hosts", "70"}, map[string]string{"SLIPWAY_MAX_HOSTS": "60"}); err != nil || c.Agents.MaxHosts != 70 {
+		t.Fatalf("flag: %d, %v", c.Agents.MaxHosts, err)
+	}
+	for _, v := range []string{"-1", "many"} {
+		if _, err := load(t, []string{"--max-hosts", v}, nil); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "--max-hosts") {
+			t.Fatalf("--max-hosts %s: want an error naming the flag, got %v", v, err)
+		}
+	}
+}

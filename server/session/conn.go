@@ -66,6 +66,12 @@ func (c *conn) sendMsg(typ string, body any) bool {
 	}
 }
 
+// closeWith ends the session with a websocket close frame carrying code and reason.
+func (c *conn) closeWith(code int, reason string) {
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	c.close()
+}
+
 func (c *conn) close() {
 	c.once.Do(func() {
 		close(c.done)

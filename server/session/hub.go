@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/server/command"
 	"github.com/slipwayhq/slipway/server/state"
@@ -106,7 +108,9 @@ func (h *Hub) Run(ctx context.Context) {
 }
 
 // dispatchLoop pushes every active deployment of every connected host that this session has not
-// been sent yet, each time the state moves or a session opens.
+// been sent yet, and closes the sessions of hosts that were deleted, each time the state moves
+// or a session opens. Every server applies a host.delete, so the deleted host's session ends on
+// whichever server holds it, as soon as that server has applied the deletion.
 func (h *Hub) dispatchLoop(ctx context.Context) {
 	for ctx.Err() == nil {
 		idx := h.cluster.AppliedIndex()
@@ -137,6 +141,11 @@ func (h *Hub) dispatch() {
 	_ = h.state.View(func(tx *state.Tx) error {
 		runs := map[string]*state.Deployment{} // each deployment decoded once per round
 		for _, c := range conns {
+			if !tx.HostExists(c.host.ID) {
+				h.log.Info("host deleted; closing its session", "host", c.host.Name)
+				c.closeWith(websocket.ClosePolicyViolation, "host deleted: give the agent a fresh identity and a new registration token")
+				continue
+			}
 			for _, id := range tx.ActiveDeploymentsOf(c.host.ID) {
 				if c.wasSent(id) {
 					continue
