@@ -64,6 +64,10 @@ type Config struct {
 	// negative: no limit, for embedding and tests). It travels in each registration command, so the
 	// FSM enforces it the same way on every server.
 	MaxHosts int
+	// LeaderTransport carries requests proxied to the leader (nil: http.DefaultTransport). With
+	// TLS it trusts the cluster CA, verifies the leader as a server and presents this server's
+	// certificate.
+	LeaderTransport http.RoundTripper
 }
 
 // DefaultMaxHosts is Config.MaxHosts when none is given.
