@@ -66,6 +66,10 @@ type Config struct {
 	CA *tlsutil.CA
 	// HostCertValidity is how long host certificates live (default tlsutil.DefaultHostCertValidity).
 	HostCertValidity time.Duration
+	// LeaderTransport carries requests proxied to the leader (nil: http.DefaultTransport). With
+	// TLS it trusts the cluster CA, verifies the leader as a server and presents this server's
+	// certificate.
+	LeaderTransport http.RoundTripper
 }
 
 // access says who may call a route.
