@@ -162,6 +162,7 @@ func ensureIdentity(ctx context.Context, cfg config.Config, log *slog.Logger, ts
 		if err := ts.cert.Set([]byte(reply.Certificate), id.HostID, ts.trust.Roots(), []byte(reply.CA)); err != nil {
 			return nil, fmt.Errorf("register host: %w", err)
 		}
+		ts.client.CloseIdleConnections() // they were opened without the certificate
 		log.Info("host certificate issued", "not_after", ts.cert.Leaf().NotAfter)
 	} else if ts.trust.Enabled() {
 		return nil, errors.New("register host: the server issued no host certificate although this agent verifies the cluster with TLS; the server must run TLS with the cluster CA (--tls-ca-file, --tls-ca-key-file)")

@@ -123,7 +123,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}()
 	var handler http.Handler = api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub, Events: node.FSM().Events(),
 		HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg, LeaderTransport: leaderTransport(tlsc),
-		CA: clusterCA(tlsc)})
+		CA: clusterCA(tlsc), HostCertValidity: cfg.Agents.HostCertValidity})
 	if cfg.TLS.RequireClientCert {
 		handler = api.RequireClientCert(handler)
 	}

@@ -80,6 +80,7 @@ func (r *Renewer) renewAt(ctx context.Context, srv string, body []byte) error {
 	if err := r.Cert.Set([]byte(reply.Certificate), r.HostID, r.Trust.Roots(), []byte(reply.CA)); err != nil {
 		return fmt.Errorf("%s: %w", srv, err)
 	}
+	r.Client.CloseIdleConnections() // a client certificate is bound to its connection: use the new one
 	r.logger().Info("host certificate renewed", "server", srv, "not_after", r.Cert.Leaf().NotAfter)
 	return nil
 }

@@ -237,7 +237,11 @@ type HostCert struct {
 
 	mu   sync.RWMutex
 	cert *tls.Certificate // nil when there is none
-	now  func() time.Time
+	// since is when the lifetime that renewal divides began: when this agent received the
+	// certificate, or its NotBefore for one loaded from disk. (NotBefore alone is backdated for
+	// clock skew, which would make short certificates due at once, again and again.)
+	since time.Time
+	now   func() time.Time
 }
 
 // LoadHostCert loads the key from dir, making one (0600) on the first start, and the host
@@ -279,7 +283,7 @@ func LoadHostCert(dir string, log *slog.Logger) (*HostCert, error) {
 	}
 	h.key = c.PrivateKey.(crypto.Signer)
 	if len(c.Certificate) > 0 {
-		h.cert = c
+		h.cert, h.since = c, c.Leaf.NotBefore
 	} else if certPEM != nil {
 		log.Warn("the saved host certificate does not match the host key; it is ignored and will be renewed", "file", filepath.Join(dir, HostCrtFile))
 	}
@@ -340,15 +344,17 @@ func (h *HostCert) Leaf() *x509.Certificate {
 	return h.cert.Leaf
 }
 
-// RenewAt is when the certificate is due for renewal: two thirds into its lifetime. It is the
-// zero time when there is no certificate (renew at once).
+// RenewAt is when the certificate is due for renewal: two thirds into its lifetime, counted
+// from when the agent received it (from its NotBefore for one loaded at start). It is the zero
+// time when there is no certificate (renew at once).
 func (h *HostCert) RenewAt() time.Time {
-	leaf := h.Leaf()
-	if leaf == nil {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.cert == nil {
 		return time.Time{}
 	}
-	life := leaf.NotAfter.Sub(leaf.NotBefore)
-	return leaf.NotBefore.Add(life * 2 / 3)
+	life := h.cert.Leaf.NotAfter.Sub(h.since)
+	return h.since.Add(life * 2 / 3)
 }
 
 // Set checks a certificate the cluster issued (PEM) and makes it current: it must be for this
@@ -380,7 +386,10 @@ func (h *HostCert) Set(certPEM []byte, hostID string, roots *x509.CertPool, caPE
 		return fmt.Errorf("save the host certificate: %w", err)
 	}
 	h.mu.Lock()
-	h.cert = &c
+	h.cert, h.since = &c, h.now()
+	if h.since.Before(c.Leaf.NotBefore) {
+		h.since = c.Leaf.NotBefore
+	}
 	h.mu.Unlock()
 	return nil
 }
