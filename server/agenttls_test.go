@@ -451,3 +451,30 @@ func TestTLSServerWithoutCAKeyRefusesRegistration(t *testing.T) {
 		t.Fatalf("a refused registration left a host: %+v %v", hosts, err)
 	}
 }
+
+// TestAgentsWithRequiredClientCertificates: with tls.require_client_cert an agent still
+// registers (it has no certificate yet), runs its session with its host certificate, and an
+// agent whose certificate expired renews with its host secret alone.
+func TestAgentsWithRequiredClientCertificates(t *testing.T) {
+	c := testutil.NewCluster(t, 1, testutil.Options{TLS: true, Tweak: func(i int, cfg *config.Config) {
+		fastAgents(i, cfg)
+		cfg.TLS.RequireClientCert = true
+	}})
+	a := testutil.StartAgent(t, c, "host-1")
+	c.WaitHost("host-1")
+	f := readAgent(t, a)
+	key, _ := tlsutil.NewKey()
+	csr, _ := tlsutil.NewCSR(key, "h")
+	body, _ := json.Marshal(agentproto.CertificateRequest{CSR: string(csr)})
+	req, _ := http.NewRequest("POST", c.URL(0)+"/v1/agent/certificate", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+f.Secret)
+	resp, err := c.TLS().HTTPClientWith().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("renewal without a certificate where client certificates are required: %d %s", resp.StatusCode, msg)
+	}
+}
