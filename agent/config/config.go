@@ -70,6 +70,12 @@ type Config struct {
 	BundleMaxExpansion int64 `yaml:"bundle_max_expansion,omitempty"`
 	// BundleMaxUnpackedSize is the most bytes a bundle may unpack to in total.
 	BundleMaxUnpackedSize ByteSize `yaml:"bundle_max_unpacked_size,omitempty"`
+	// CAPin is the cluster CA's pin (sha256:<hex>, printed by `slipway host token create`). With
+	// it and no CAFile, the agent learns the CA from the first server that proves it holds a
+	// certificate signed by the pinned CA, and keeps it in DataDir (ca.pem).
+	CAPin string `yaml:"ca_pin,omitempty"`
+	// CAFile names a PEM file with the cluster CA certificate, used to verify the servers.
+	CAFile string `yaml:"ca_file,omitempty"`
 }
 
 // ByteSize is a number of bytes, written in YAML, flags and the environment as bytesize reads
@@ -149,6 +155,12 @@ func Merge(base Config, over ...Config) Config {
 		}
 		if o.BundleMaxUnpackedSize != 0 {
 			c.BundleMaxUnpackedSize = o.BundleMaxUnpackedSize
+		}
+		if o.CAPin != "" {
+			c.CAPin = o.CAPin
+		}
+		if o.CAFile != "" {
+			c.CAFile = o.CAFile
 		}
 	}
 	return c

@@ -57,6 +57,8 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.BundleMaxUnpackedSize = ByteSize(n)
 	}
+	c.CAPin = get(keyCAPin)
+	c.CAFile = get(keyCAFile)
 	return c, nil
 }
 

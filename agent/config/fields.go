@@ -21,6 +21,8 @@ const (
 	keyMaxRevisions = "max_revisions"
 	keyBundleExpand = "bundle_max_expansion"
 	keyBundleSize   = "bundle_max_unpacked_size"
+	keyCAPin        = "ca_pin"
+	keyCAFile       = "ca_file"
 )
 
 // field is where one setting can be given.
@@ -40,6 +42,8 @@ var fields = []field{
 	{keyDataDir, "data-dir", EnvPrefix + "DATA_DIR"},
 	{keyLogLevel, "log-level", EnvPrefix + "LOG_LEVEL"},
 	{keyMaxRevisions, "max-revisions", EnvPrefix + "MAX_REVISIONS"},
+	{keyCAPin, "ca-pin", EnvPrefix + "CA_PIN"},
+	{keyCAFile, "ca-file", EnvPrefix + "CA_FILE"},
 	{keyBundleExpand, "bundle-max-expansion", EnvPrefix + "BUNDLE_MAX_EXPANSION"},
 	{keyBundleSize, "bundle-max-unpacked-size", EnvPrefix + "BUNDLE_MAX_UNPACKED_SIZE"},
 }

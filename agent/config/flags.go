@@ -24,6 +24,8 @@ type Flags struct {
 	maxRevisions int
 	bundleExpand int64
 	bundleSize   string
+	caPin        string
+	caFile       string
 }
 
 // BindFlags adds the configuration flags to fs.
@@ -53,6 +55,10 @@ func BindFlags(fs *pflag.FlagSet) *Flags {
 	fs.Int64Var(&f.bundleExpand, n, 0, u)
 	n, u = use(keyBundleSize, "most bytes a bundle may unpack to in total, e.g. 8GiB (default 8GiB)")
 	fs.StringVar(&f.bundleSize, n, "", u)
+	n, u = use(keyCAPin, "cluster CA pin sha256:... from 'slipway host token create', to verify https servers")
+	fs.StringVar(&f.caPin, n, "", u)
+	n, u = use(keyCAFile, "PEM file with the cluster CA certificate, to verify https servers")
+	fs.StringVar(&f.caFile, n, "", u)
 	return f
 }
 
@@ -118,6 +124,12 @@ func (f *Flags) Config() (Config, error) {
 			return Config{}, fieldErr(keyBundleSize, "%v", err)
 		}
 		c.BundleMaxUnpackedSize = ByteSize(n)
+	}
+	if changed(keyCAPin) {
+		c.CAPin = f.caPin
+	}
+	if changed(keyCAFile) {
+		c.CAFile = f.caFile
 	}
 	return c, nil
 }

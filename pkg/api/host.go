@@ -36,11 +36,14 @@ type HostToken struct {
 	Tags           map[string]string `json:"tags,omitempty"`
 	CreateTime     time.Time         `json:"create_time"`
 	ExpirationTime *time.Time        `json:"expiration_time,omitempty"`
-	ExpiresAt      *time.Time        `json:"expires_at"`
-	AllowTags      []string          `json:"allow_tags,omitempty"`
-	MaxUses        int               `json:"max_uses,omitempty"` // 0: no limit
-	Uses           int               `json:"uses"`
-	Status         string            `json:"status"` // active, expired or used-up
+	// CAPin is the cluster CA's pin (sha256:...) for agents' --ca-pin, set when the server that
+	// created the token runs TLS.
+	CAPin     string     `json:"ca_pin,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	AllowTags []string   `json:"allow_tags,omitempty"`
+	MaxUses   int        `json:"max_uses,omitempty"` // 0: no limit
+	Uses      int        `json:"uses"`
+	Status    string     `json:"status"` // active, expired or used-up
 }
 
 // HostTokenList is the answer of GET /v1/host-tokens (secrets are never listed).

@@ -65,6 +65,9 @@ func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *aut
 	}
 	out := s.hostTokenView(ht)
 	out.Token = secret
+	if s.cfg.CA != nil {
+		out.CAPin = s.cfg.CA.Pin()
+	}
 	writeJSON(w, http.StatusCreated, out)
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/slipwayhq/slipway/pkg/tlsutil"
 	"github.com/slipwayhq/slipway/server/auth"
 	"github.com/slipwayhq/slipway/server/command"
 	"github.com/slipwayhq/slipway/server/fault"
@@ -64,6 +65,11 @@ type Config struct {
 	// negative: no limit, for embedding and tests). It travels in each registration command, so the
 	// FSM enforces it the same way on every server.
 	MaxHosts int
+	// CA is the cluster CA when the server runs TLS (nil otherwise). With its key it signs host
+	// certificates at agent registration and renewal; its pin is shown with registration tokens.
+	CA *tlsutil.CA
+	// HostCertValidity is how long host certificates live (default tlsutil.DefaultHostCertValidity).
+	HostCertValidity time.Duration
 	// LeaderTransport carries requests proxied to the leader (nil: http.DefaultTransport). With
 	// TLS it trusts the cluster CA, verifies the leader as a server and presents this server's
 	// certificate.
@@ -82,6 +88,7 @@ const (
 	management                 // a management token
 	hostSecret                 // an agent's host secret: acts only as that host
 	registration               // a registration token: may only register a host
+	hostRenewal                // a host secret, with this host's certificate or none: renews it
 )
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error
@@ -199,6 +206,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/host-tokens", management, s.hostTokenList},
 		{"GET", "/v1/host-tokens/{accessor}", management, s.hostTokenGet},
 		{"DELETE", "/v1/host-tokens/{accessor}", management, s.hostTokenRevoke},
+		{"POST", "/v1/agent/certificate", hostRenewal, s.agentCertificate},
 	}
 }
 
@@ -310,8 +318,12 @@ func (s *Server) Routes() []RouteInfo {
 func (s *Server) authenticate(r *http.Request, a access) (*auth.Identity, error) {
 	resolve := func() (*auth.Identity, error) {
 		switch a {
-		case hostSecret:
-			return auth.ResolveHost(s.cfg.State, bearer(r))
+		case hostSecret, hostRenewal:
+			id, err := auth.ResolveHost(s.cfg.State, bearer(r))
+			if err != nil {
+				return nil, err
+			}
+			return id, auth.CheckHostCertificate(id.Host, r.TLS, a == hostRenewal)
 		case registration:
 			return auth.ResolveRegistration(s.cfg.State, bearer(r), s.cfg.Now())
 		case anyToken, management:
@@ -320,7 +332,7 @@ func (s *Server) authenticate(r *http.Request, a access) (*auth.Identity, error)
 		return nil, nil
 	}
 	id, err := resolve()
-	if err == nil || bearer(r) == "" || s.cfg.Cluster.IsLeader() {
+	if err == nil || fault.CodeOf(err) == fault.Forbidden || bearer(r) == "" || s.cfg.Cluster.IsLeader() {
 		return id, err
 	}
 	ctx, cancel := contextWithTimeout(r, 5*time.Second)

@@ -63,6 +63,9 @@ type Agents struct {
 	// MaxHosts is the most hosts the cluster registers (0: DefaultMaxHosts); a new host beyond
 	// it is refused. Re-registering a host is not refused.
 	MaxHosts int `yaml:"max_hosts"`
+	// HostCertValidity is how long the host certificates a TLS server signs for agents live
+	// (default 72h); agents renew them after two thirds of it.
+	HostCertValidity time.Duration `yaml:"host_cert_validity"`
 }
 
 // DefaultMaxHosts is the default Agents.MaxHosts.
@@ -344,6 +347,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log-level", "log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.Agents.HostCertValidity < 0 || (c.Agents.HostCertValidity > 0 && c.Agents.HostCertValidity < time.Second) {
+		bad("config", "agents.host_cert_validity", "must be a duration of at least 1s (default 72h)")
 	}
 	errs = append(errs, c.validateTLS()...)
 	if len(errs) > 0 {
