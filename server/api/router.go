@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/slipwayhq/slipway/server/command"
 	"github.com/slipwayhq/slipway/server/fault"
 	"github.com/slipwayhq/slipway/server/raftstore"
+	"github.com/slipwayhq/slipway/server/state"
 )
 
 // Cluster is what the API needs from the node's Raft member.
@@ -60,6 +62,8 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Now is the clock used for token expiry (default time.Now).
 	Now func() time.Time
+	// Limits bounds what callers can make this server hold (see Limits for the defaults).
+	Limits Limits
 }
 
 // access says who may call a route.
@@ -89,6 +93,10 @@ type Server struct {
 	log     *slog.Logger
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
+	unauth  *semaphore     // requests without a resolved credential (Limits.MaxUnauthenticated)
+	streams *streamLimiter // open streams per token (Limits.MaxStreamsPerToken)
+	fails   *failLimiter   // failed authentications per address (Limits.AuthFailures)
+	limited *prometheus.CounterVec
 }
 
 // New returns the API handler.
@@ -114,7 +122,11 @@ func New(cfg Config) *Server {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger}
+	cfg.Limits = cfg.Limits.withDefaults()
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger,
+		unauth:  &semaphore{max: int64(cfg.Limits.MaxUnauthenticated)},
+		streams: newStreamLimiter(cfg.Limits.MaxStreamsPerToken),
+		fails:   newFailLimiter(cfg.Limits.AuthFailures, cfg.Limits.AuthFailureWindow, cfg.Limits.AuthFailureAddresses, cfg.Now, cfg.Logger)}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "slipway_http_requests_total", Help: "HTTP requests by route and status.",
 	}, []string{"route", "code"})
@@ -122,12 +134,21 @@ func New(cfg Config) *Server {
 		Name: "slipway_http_request_seconds", Help: "HTTP request latency by route.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"route"})
-	cfg.Registry.MustRegister(s.reqs, s.latency)
+	s.limited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "slipway_http_limited_total", Help: "Requests refused by a limit: unauthenticated (concurrency), streams (per token), auth_failures (per address), slow_body (read timeouts).",
+	}, []string{"limit"})
+	unauthInFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "slipway_http_unauthenticated_in_flight", Help: "Requests being served without a resolved credential (limit: limits.max_unauthenticated).",
+	}, func() float64 { return float64(s.unauth.inUse.Load()) })
+	cfg.Registry.MustRegister(s.reqs, s.latency, s.limited, unauthInFlight)
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, fault.New(fault.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+		if r.ContentLength != 0 {
+			w.Header().Set("Connection", "close") // do not wait for a body nobody reads
+		}
+		writeError(w, fault.New(fault.NotFound, "no such endpoint: %s %s", r.Method, state.Shorten(r.URL.Path)))
 	})
 	return s
 }
@@ -182,7 +203,12 @@ func (s *Server) routes() []route {
 	}
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP bounds the request's body (Limits.BodyReadTimeout, Limits.BodyIdleTimeout) before
+// routing, so that every path, unknown ones included, cuts a client that stalls.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.boundBody(w, r)
+	s.mux.ServeHTTP(w, r)
+}
 
 type statusWriter struct {
 	http.ResponseWriter
@@ -237,9 +263,36 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.reqs.WithLabelValues(name, strconv.Itoa(sw.code)).Inc()
 			s.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		}()
-		id, err := s.authenticate(r, rt.access)
-		if err != nil {
+		// A refusal before the handler leaves the body unread: close the connection instead of
+		// letting the server wait to drain a body that may never come.
+		refuse := func(err error, limit string) {
+			if r.ContentLength != 0 {
+				sw.Header().Set("Connection", "close")
+			}
+			if limit != "" {
+				s.limited.WithLabelValues(limit).Inc()
+			}
 			writeError(sw, err)
+		}
+		if rt.access == public && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if !s.unauth.tryAcquire() {
+				refuse(s.unauthenticatedBusy(), "unauthenticated")
+				return
+			}
+			defer s.unauth.release()
+		}
+		addr := clientKey(r)
+		id, err := s.authenticate(r, rt.access, addr)
+		if err != nil {
+			limit := ""
+			if fault.CodeOf(err) == fault.Unauthorized {
+				if wait := s.fails.fail(addr); wait > 0 {
+					err, limit = s.tooManyFailures(wait), "auth_failures"
+				}
+			} else if fault.CodeOf(err) == fault.Unavailable {
+				limit = "unauthenticated"
+			}
+			refuse(err, limit)
 			return
 		}
 		if rt.access == management && !id.Management() {
@@ -251,8 +304,14 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.log.Warn("error after the answer started", "route", name, "error", err)
 				return
 			}
-			if fault.CodeOf(err) == fault.Internal {
+			switch fault.CodeOf(err) {
+			case fault.Internal:
 				s.log.Error("request failed", "route", name, "error", err)
+			case fault.SlowRequest:
+				sw.Header().Set("Connection", "close")
+				s.limited.WithLabelValues("slow_body").Inc()
+			case fault.TooMany:
+				s.limited.WithLabelValues("streams").Inc()
 			}
 			writeError(sw, err)
 		}
@@ -287,7 +346,9 @@ func (s *Server) Routes() []RouteInfo {
 // authenticate resolves the request's credentials for a route. A secret this server does not
 // know yet is looked up once more after a consistent read: it may have been created through
 // another server a moment ago (a token, a registration token, a host that just registered).
-func (s *Server) authenticate(r *http.Request, a access) (*auth.Identity, error) {
+// That second lookup is skipped for an address over its failure budget, and counts against
+// Limits.MaxUnauthenticated (an Unavailable error when that is full).
+func (s *Server) authenticate(r *http.Request, a access, addr netip.Prefix) (*auth.Identity, error) {
 	resolve := func() (*auth.Identity, error) {
 		switch a {
 		case hostSecret:
@@ -303,6 +364,13 @@ func (s *Server) authenticate(r *http.Request, a access) (*auth.Identity, error)
 	if err == nil || bearer(r) == "" || s.cfg.Cluster.IsLeader() {
 		return id, err
 	}
+	if limited, _ := s.fails.limited(addr); limited {
+		return id, err
+	}
+	if !s.unauth.tryAcquire() {
+		return nil, s.unauthenticatedBusy()
+	}
+	defer s.unauth.release()
 	ctx, cancel := contextWithTimeout(r, 5*time.Second)
 	defer cancel()
 	if s.cfg.Cluster.ConsistentRead(ctx) != nil {
