@@ -178,6 +178,18 @@ func (s *Server) boundBody(w http.ResponseWriter, r *http.Request) {
 	r.Body = b
 }
 
+// abandonBody prepares the answer to a request whose body will not be read: the connection is
+// closed after the answer, and the read deadline expires at once, so that the server does not
+// wait to drain a body that a slow or hostile client may never send. Requests without a body
+// keep their connection.
+func abandonBody(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength == 0 {
+		return
+	}
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+}
+
 // semaphore is a non-blocking counting semaphore.
 type semaphore struct {
 	max   int64

@@ -145,9 +145,7 @@ func New(cfg Config) *Server {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength != 0 {
-			w.Header().Set("Connection", "close") // do not wait for a body nobody reads
-		}
+		abandonBody(w, r)
 		writeError(w, fault.New(fault.NotFound, "no such endpoint: %s %s", r.Method, state.Shorten(r.URL.Path)))
 	})
 	return s
@@ -241,6 +239,9 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return h.Hijack()
 }
 
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // Flush lets streamed answers (snapshots) reach the client as they are written.
 func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
@@ -266,9 +267,7 @@ func (s *Server) wrap(rt route) http.Handler {
 		// A refusal before the handler leaves the body unread: close the connection instead of
 		// letting the server wait to drain a body that may never come.
 		refuse := func(err error, limit string) {
-			if r.ContentLength != 0 {
-				sw.Header().Set("Connection", "close")
-			}
+			abandonBody(w, r)
 			if limit != "" {
 				s.limited.WithLabelValues(limit).Inc()
 			}
@@ -308,7 +307,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			case fault.Internal:
 				s.log.Error("request failed", "route", name, "error", err)
 			case fault.SlowRequest:
-				sw.Header().Set("Connection", "close")
+				abandonBody(w, r)
 				s.limited.WithLabelValues("slow_body").Inc()
 			case fault.TooMany:
 				s.limited.WithLabelValues("streams").Inc()
