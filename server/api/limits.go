@@ -100,9 +100,9 @@ func retryAfterSeconds(d time.Duration) string {
 
 // deadlineBody enforces the body bounds of Limits on one request: before each read it sets the
 // connection's read deadline to now+idle, or to the hard deadline when that comes first and
-// still applies (at most hardBytes read so far). At the end of the body it clears the deadline,
-// so that the server's own wait for the next request, and a handler that works long after
-// reading its body, are not cut.
+// still applies (at most hardBytes read so far). At the end of the body the deadline is cleared
+// (net/http does so too when it starts watching the connection), so that a handler that works
+// long after reading its body is not cut.
 type deadlineBody struct {
 	body      io.ReadCloser
 	rc        *http.ResponseController
@@ -124,13 +124,14 @@ func (b *deadlineBody) errSlowBody() error {
 }
 
 // arm sets the read deadline for the next read. It skips the system call when the deadline
-// would move by less than a second, so a fast upload does not pay for one per read.
+// would move later by less than a quarter of the idle time (at most a second), so a fast upload
+// does not pay for one per read, and the deadline stays at least 3/4 of it ahead.
 func (b *deadlineBody) arm(now time.Time) {
 	d, idle := now.Add(b.idle), true
 	if !b.hard.IsZero() && b.n <= b.hardBytes && b.hard.Before(d) {
 		d, idle = b.hard, false
 	}
-	if !b.set.IsZero() && d.Sub(b.set) < time.Second && d.Sub(b.set) > -time.Second {
+	if slack := min(time.Second, b.idle/4); !b.set.IsZero() && d.Sub(b.set) >= 0 && d.Sub(b.set) < slack {
 		return
 	}
 	b.set, b.idleUsed = d, idle

@@ -97,10 +97,12 @@ func TestStalledBodiesAreCut(t *testing.T) {
 }
 
 // A large upload that keeps making progress is not cut, however long it takes in all: it runs
-// past BodyReadTimeout many times over, with no pause as long as BodyIdleTimeout.
+// past BodyReadTimeout many times over and past BodyIdleTimeout twice, with no pause as long as
+// BodyIdleTimeout: each read moves the deadline.
 func TestSteadyUploadOutlastsReadTimeout(t *testing.T) {
-	addr := bodyServer(t, Limits{BodyReadTimeout: 100 * time.Millisecond, BodyIdleTimeout: 10 * time.Second}, 1024)
-	const chunks, size = 20, 4 << 10
+	const idle = time.Second
+	addr := bodyServer(t, Limits{BodyReadTimeout: 100 * time.Millisecond, BodyIdleTimeout: idle}, 1024)
+	const chunks, size = 40, 4 << 10
 	conn := rawRequest(t, addr, chunks*size, nil)
 	start := time.Now()
 	chunk := bytes.Repeat([]byte("y"), size)
@@ -108,10 +110,10 @@ func TestSteadyUploadOutlastsReadTimeout(t *testing.T) {
 		if _, err := conn.Write(chunk); err != nil {
 			t.Fatalf("write chunk %d: %v", i, err)
 		}
-		time.Sleep(25 * time.Millisecond) // a slow client, pacing its upload
+		time.Sleep(50 * time.Millisecond) // a slow client, pacing its upload
 	}
-	if time.Since(start) < 2*100*time.Millisecond {
-		t.Fatal("the upload was not slower than the read timeout; the test proves nothing")
+	if time.Since(start) < 2*idle {
+		t.Fatal("the upload did not outlast the idle timeout; the test proves nothing")
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(60 * time.Second))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
