@@ -381,3 +381,21 @@ func TestFailedAuthLimitedPerAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatedBootstrapWritesNothing: once the cluster is bootstrapped, the public bootstrap
+// route answers the conflict without proposing a command, so unauthenticated callers cannot
+// grow the Raft log.
+func TestRepeatedBootstrapWritesNothing(t *testing.T) {
+	c := testutil.NewCluster(t, 1)
+	node := c.Server(0).Node()
+	before := node.AppliedIndex()
+	for i := 0; i < 50; i++ {
+		status, eb, _ := call(t, "POST", c.URL(0)+"/v1/acl/bootstrap", "", nil, nil)
+		if status != http.StatusConflict || !strings.Contains(eb.Error.Message, "already done") {
+			t.Fatalf("bootstrap %d: %d %+v; want 409 already done", i, status, eb)
+		}
+	}
+	if after := node.AppliedIndex(); after != before {
+		t.Fatalf("50 refused bootstraps moved the applied index from %d to %d", before, after)
+	}
+}
