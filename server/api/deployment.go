@@ -224,7 +224,7 @@ func (s *Server) deploymentWatch(w http.ResponseWriter, r *http.Request, id *aut
 	if err != nil {
 		return err
 	}
-	release, err := s.streams.acquire(id)
+	release, err := s.openStream(id)
 	if err != nil {
 		return err
 	}

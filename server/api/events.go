@@ -61,7 +61,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, id *auth.Identit
 	if err := validEventFilter(kinds, resource); err != nil {
 		return err
 	}
-	release, err := s.streams.acquire(id)
+	release, err := s.openStream(id)
 	if err != nil {
 		return err
 	}

@@ -249,6 +249,16 @@ func (l *streamLimiter) acquire(id *auth.Identity) (func(), error) {
 	}, nil
 }
 
+// openStream takes a stream slot for id's token (Limits.MaxStreamsPerToken), counting a refusal
+// in the metrics; the caller defers the returned release.
+func (s *Server) openStream(id *auth.Identity) (func(), error) {
+	release, err := s.streams.acquire(id)
+	if err != nil {
+		s.limited.WithLabelValues("streams").Inc()
+	}
+	return release, err
+}
+
 // count returns the streams the token with accessor holds on this server.
 func (l *streamLimiter) count(accessor string) int {
 	l.mu.Lock()

@@ -309,8 +309,6 @@ func (s *Server) wrap(rt route) http.Handler {
 			case fault.SlowRequest:
 				abandonBody(w, r)
 				s.limited.WithLabelValues("slow_body").Inc()
-			case fault.TooMany:
-				s.limited.WithLabelValues("streams").Inc()
 			}
 			writeError(sw, err)
 		}
