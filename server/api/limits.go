@@ -104,23 +104,24 @@ func retryAfterSeconds(d time.Duration) string {
 // (net/http does so too when it starts watching the connection), so that a handler that works
 // long after reading its body is not cut.
 type deadlineBody struct {
-	body      io.ReadCloser
-	rc        *http.ResponseController
-	idle      time.Duration
-	hard      time.Time // zero: none
-	hardBytes int64     // the hard deadline applies while n <= hardBytes
-	n         int64
-	set       time.Time // the deadline last set
-	done      bool
-	idleUsed  bool // whether the deadline last set was the idle one
+	body        io.ReadCloser
+	rc          *http.ResponseController
+	idle        time.Duration
+	readTimeout time.Duration // what hard was set from, for the error
+	hard        time.Time     // zero: none
+	hardBytes   int64         // the hard deadline applies while n <= hardBytes
+	n           int64
+	set         time.Time // the deadline last set
+	done        bool
+	idleUsed    bool // whether the deadline last set was the idle one
 }
 
 // errSlowBody is what a read of a body that missed its deadline returns; the edge answers 408.
 func (b *deadlineBody) errSlowBody() error {
 	if b.idleUsed {
-		return fault.New(fault.SlowRequest, "the request body stalled: no bytes arrived for %s; the server closed the connection (send bodies without pauses, or check the network)", b.idle)
+		return fault.New(fault.SlowRequest, "the request body stalled: no bytes arrived for %s (server flag --body-idle-timeout); the server closed the connection: check the network and send the request again", b.idle)
 	}
-	return fault.New(fault.SlowRequest, "the request body did not arrive within the server's body read timeout; the server closed the connection (send the body at once, or check the network)")
+	return fault.New(fault.SlowRequest, "the request body did not arrive within %s (server flag --body-read-timeout); the server closed the connection: send the body with the request, or check the network", b.readTimeout)
 }
 
 // arm sets the read deadline for the next read. It skips the system call when the deadline
@@ -173,7 +174,7 @@ func (s *Server) boundBody(w http.ResponseWriter, r *http.Request) {
 	lim := s.cfg.Limits
 	b := &deadlineBody{body: r.Body, rc: http.NewResponseController(w), idle: lim.BodyIdleTimeout}
 	if r.ContentLength < 0 || r.ContentLength <= s.cfg.MaxBodyBytes {
-		b.hard, b.hardBytes = time.Now().Add(lim.BodyReadTimeout), s.cfg.MaxBodyBytes
+		b.hard, b.hardBytes, b.readTimeout = time.Now().Add(lim.BodyReadTimeout), s.cfg.MaxBodyBytes, lim.BodyReadTimeout
 	}
 	b.arm(time.Now())
 	r.Body = b
