@@ -120,6 +120,7 @@ func TestSteadyUploadOutlastsReadTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer func() { _ = resp.Body.Close() }()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || string(body) != fmt.Sprint(chunks*size) {
 		t.Fatalf("status %d body %q; want 200 with %d bytes read", resp.StatusCode, body, chunks*size)

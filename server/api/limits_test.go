@@ -250,8 +250,16 @@ func TestUnauthenticatedSlotsFreedByTimeout(t *testing.T) {
 	}
 }
 
-func dialEvents(addr, token string) (*websocket.Conn, *http.Response, error) {
-	return websocket.DefaultDialer.Dial("ws://"+addr+"/v1/events", http.Header{"Authorization": {"Bearer " + token}})
+// dialEvents opens an event stream; on a refused handshake it returns the answer's status, body
+// and Retry-After header instead of the stream.
+func dialEvents(addr, token string) (ws *websocket.Conn, status int, body, retryAfter string, err error) {
+	ws, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/v1/events", http.Header{"Authorization": {"Bearer " + token}})
+	if resp != nil {
+		raw, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		status, body, retryAfter = resp.StatusCode, string(raw), resp.Header.Get("Retry-After")
+	}
+	return ws, status, body, retryAfter, err
 }
 
 // TestStreamsPerToken: a read-only token opens its limit of event streams; one more gets 429
@@ -267,29 +275,28 @@ func TestStreamsPerToken(t *testing.T) {
 	}
 	var open []*websocket.Conn
 	for i := 0; i < limit; i++ {
-		ws, _, err := dialEvents(e.addr, reader.SecretID)
+		ws, _, _, _, err := dialEvents(e.addr, reader.SecretID)
 		if err != nil {
 			t.Fatalf("stream %d: %v", i, err)
 		}
 		defer func() { _ = ws.Close() }()
 		open = append(open, ws)
 	}
-	_, resp, err := dialEvents(e.addr, reader.SecretID)
-	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
-		t.Fatalf("stream %d: err %v resp %v; want 429", limit+1, err, resp)
+	_, status, body, retry, err := dialEvents(e.addr, reader.SecretID)
+	if err == nil || status != http.StatusTooManyRequests {
+		t.Fatalf("stream %d: err %v status %d; want 429", limit+1, err, status)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	if !strings.Contains(string(body), "--max-streams-per-token") || !strings.Contains(string(body), pub.CodeTooMany) || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("429 answer %q (Retry-After %q) does not name the limit", body, resp.Header.Get("Retry-After"))
+	if !strings.Contains(body, "--max-streams-per-token") || !strings.Contains(body, pub.CodeTooMany) || retry == "" {
+		t.Fatalf("429 answer %q (Retry-After %q) does not name the limit", body, retry)
 	}
-	other, _, err := dialEvents(e.addr, testutil.ManagementToken)
+	other, _, _, _, err := dialEvents(e.addr, testutil.ManagementToken)
 	if err != nil {
 		t.Fatalf("another token's stream refused: %v", err)
 	}
 	_ = other.Close()
 	_ = open[0].Close()
 	testutil.Eventually(t, 30*time.Second, func() error {
-		ws, _, err := dialEvents(e.addr, reader.SecretID)
+		ws, _, _, _, err := dialEvents(e.addr, reader.SecretID)
 		if err != nil {
 			return fmt.Errorf("no slot freed after a stream closed: %w", err)
 		}
