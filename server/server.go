@@ -32,6 +32,10 @@ import (
 	"github.com/slipwayhq/slipway/server/state"
 )
 
+// maxHeaderBytes bounds a request's line and headers (net/http's default is 1 MiB): the API's
+// URLs, tokens and headers are short, and every byte of a query string is parsed per request.
+const maxHeaderBytes = 64 << 10
+
 // Server is a running control-plane node.
 type Server struct {
 	cfg      config.Config
@@ -123,13 +127,22 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}()
 	var handler http.Handler = api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub, Events: node.FSM().Events(),
 		HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg, LeaderTransport: leaderTransport(tlsc),
-		CA: clusterCA(tlsc), HostCertValidity: cfg.Agents.HostCertValidity, MaxHosts: cfg.Agents.MaxHosts})
+		CA: clusterCA(tlsc), HostCertValidity: cfg.Agents.HostCertValidity, MaxHosts: cfg.Agents.MaxHosts,
+		Limits: api.Limits{
+			BodyReadTimeout: cfg.Limits.BodyReadTimeout, BodyIdleTimeout: cfg.Limits.BodyIdleTimeout,
+			MaxUnauthenticated: cfg.Limits.MaxUnauthenticated, MaxStreamsPerToken: cfg.Limits.MaxStreamsPerToken,
+			AuthFailures: cfg.Limits.AuthFailures, AuthFailureWindow: cfg.Limits.AuthFailureWindow,
+		}})
 	if cfg.TLS.RequireClientCert {
 		handler = api.RequireClientCert(handler)
 	}
 	s.http = &http.Server{
-		Handler:           handler,
+		Handler: handler,
+		// No ReadTimeout or WriteTimeout: they would cut long uploads, downloads and websockets.
+		// Headers must arrive within ReadHeaderTimeout and fit in MaxHeaderBytes; bodies are
+		// bounded by the API's own read deadlines (api.Limits).
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelDebug),
 	}

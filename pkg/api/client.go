@@ -290,6 +290,10 @@ func codeForStatus(status int) string {
 		return CodeUnavailable
 	case http.StatusGatewayTimeout:
 		return CodeTimeout
+	case http.StatusTooManyRequests:
+		return CodeTooMany
+	case http.StatusRequestTimeout:
+		return CodeSlowRequest
 	default:
 		return CodeInternal
 	}

@@ -18,6 +18,11 @@ const (
 	CodeTimeout      = "timeout"              // 504: the write may or may not have been applied
 	CodeInternal     = "internal_error"       // 500
 	CodeNoSpace      = "insufficient_storage" // 507: a server's disk is full
+	// CodeTooMany is 429: the caller is over a limit (failed logins from its address, open
+	// streams of its token); the Retry-After header says when to try again.
+	CodeTooMany = "too_many_requests"
+	// CodeSlowRequest is 408: the request body did not arrive in time; the connection is closed.
+	CodeSlowRequest = "request_timeout"
 )
 
 // ErrorBody is the JSON shape of every error response.

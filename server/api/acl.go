@@ -14,12 +14,19 @@ import (
 )
 
 // aclBootstrap creates the first management token. It is public, and works once per cluster.
+// Once this server knows the cluster was bootstrapped it answers the conflict itself, so that
+// unauthenticated callers cannot append entries to the Raft log by repeating the request.
 func (s *Server) aclBootstrap(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	if r.ContentLength != 0 {
 		var req pub.ACLBootstrapRequest
 		if err := s.decode(w, r, &req); err != nil {
 			return err
 		}
+	}
+	var at uint64
+	_ = s.cfg.State.View(func(tx *state.Tx) error { at = tx.ACLBootstrapIndex(); return nil })
+	if at != 0 {
+		return fault.New(fault.Conflict, "ACL bootstrap already done (at index %d): ask an operator with a management token to `slipway token create` one for you", at)
 	}
 	secret := auth.NewSecret()
 	p := command.ACLBootstrap{Token: command.Token{

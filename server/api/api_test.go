@@ -44,7 +44,9 @@ func call(t *testing.T, method, url, token string, body io.Reader, hdr map[strin
 // declared public must refuse a missing and a wrong token, and only health and the one-time ACL
 // bootstrap may be public. A route added later without auth fails here.
 func TestEveryRouteNeedsAToken(t *testing.T) {
-	c := testutil.NewCluster(t, 1)
+	// Two failed attempts per route would exceed the default budget of failed authentications
+	// per address (TestFailedAuthLimitedPerAddress covers that limit).
+	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(_ int, cfg *config.Config) { cfg.Limits.AuthFailures = 1000 }})
 	routes := api.New(api.Config{}).Routes()
 	if len(routes) < 10 {
 		t.Fatalf("only %d routes listed", len(routes))

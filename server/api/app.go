@@ -24,6 +24,9 @@ func (s *Server) appCreate(w http.ResponseWriter, r *http.Request, id *auth.Iden
 	if err := state.ValidateName("application", req.Name); err != nil {
 		return err
 	}
+	if err := state.ValidateDescription("application", req.Description); err != nil {
+		return err
+	}
 	res, err := s.apply(r, id, command.TypeAppCreate, command.AppCreate{Name: req.Name, Description: req.Description})
 	if err != nil {
 		return err
@@ -43,11 +46,14 @@ func (s *Server) appUpdate(w http.ResponseWriter, r *http.Request, id *auth.Iden
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
+	if err := state.ValidateDescription("application", req.Description); err != nil {
+		return err
+	}
 	var cas uint64
 	if v := r.URL.Query().Get("cas"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil || n == 0 {
-			return fault.New(fault.Invalid, "cas=%q is not an index: give the modify_index you read (a positive integer), or leave cas out", v)
+			return fault.New(fault.Invalid, "cas=%s is not an index: give the modify_index you read (a positive integer), or leave cas out", state.Shorten(v))
 		}
 		cas = n
 	}

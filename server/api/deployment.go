@@ -38,6 +38,33 @@ func deploymentView(d state.Deployment) pub.Deployment {
 	return out
 }
 
+// validDeploymentRequest checks the names a deployment request refers to, so that a hostile
+// value is refused with a short message instead of being looked up and echoed.
+func validDeploymentRequest(req pub.DeploymentCreateRequest) error {
+	if err := state.ValidateName("application", req.App); err != nil {
+		return err
+	}
+	if err := state.ValidateText("revision", req.Revision, maxResourceLen); err != nil {
+		return err
+	}
+	if req.Group != "" {
+		if err := state.ValidateName("deployment group", req.Group); err != nil {
+			return err
+		}
+	}
+	if req.Config != "" {
+		if err := state.ValidateName("deployment config", req.Config); err != nil {
+			return err
+		}
+	}
+	for _, h := range req.Hosts {
+		if err := state.ValidateName("host", h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Server) deploymentCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	var req pub.DeploymentCreateRequest
 	if err := s.decode(w, r, &req); err != nil {
@@ -45,6 +72,9 @@ func (s *Server) deploymentCreate(w http.ResponseWriter, r *http.Request, id *au
 	}
 	if req.App == "" || req.Revision == "" || (len(req.Hosts) == 0) == (req.Group == "") {
 		return fault.New(fault.Invalid, "a deployment needs an app, a revision, and either a group or at least one host")
+	}
+	if err := validDeploymentRequest(req); err != nil {
+		return err
 	}
 	var hostIDs []string
 	seen := map[string]bool{}
@@ -140,7 +170,7 @@ func targetByName(d state.Deployment, name string) (*state.Target, error) {
 	if name == "" {
 		return nil, fault.New(fault.Invalid, "deployment %s runs on %d hosts: name one with host=", d.ID, len(d.Targets))
 	}
-	return nil, fault.New(fault.NotFound, "deployment %s does not run on host %q", d.ID, name)
+	return nil, fault.New(fault.NotFound, "deployment %s does not run on host %s", d.ID, state.Shorten(name))
 }
 
 func (s *Server) logsAfter(d state.Deployment, tg *state.Target, after uint64) (pub.DeploymentLogs, error) {
@@ -174,7 +204,7 @@ func (s *Server) deploymentLogs(w http.ResponseWriter, r *http.Request, _ *auth.
 	var after uint64
 	if a := r.URL.Query().Get("after"); a != "" {
 		if after, err = strconv.ParseUint(a, 10, 64); err != nil {
-			return fault.New(fault.Invalid, "after must be a sequence number, not %q", a)
+			return fault.New(fault.Invalid, "after must be a sequence number, not %s", state.Shorten(a))
 		}
 	}
 	out, err := s.logsAfter(d, tg, after)
@@ -191,16 +221,23 @@ var watchUpgrader = websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize:
 // its output lines as they commit, until it has finished and everything was sent. It is closed
 // (1008, with the reason) when its token is revoked, through any server, or expires: the stream
 // wakes on every applied entry, so it sees the revocation as soon as this server applies it.
+// Like /v1/events, it holds one of its token's Limits.MaxStreamsPerToken slots until it ends.
 func (s *Server) deploymentWatch(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	d, err := s.getDeployment(r)
 	if err != nil {
 		return err
 	}
+	release, err := s.openStream(id)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ws, err := watchUpgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return nil // the upgrader has answered
 	}
 	defer func() { _ = ws.Close() }()
+	ws.SetReadLimit(maxClientMessage)
 	ctx, cancel := s.untilExpiry(r.Context(), id)
 	defer cancel()
 	go func() { // the client only closes; reading notices it

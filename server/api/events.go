@@ -12,6 +12,7 @@ import (
 	"github.com/slipwayhq/slipway/server/auth"
 	"github.com/slipwayhq/slipway/server/fault"
 	"github.com/slipwayhq/slipway/server/fsm"
+	"github.com/slipwayhq/slipway/server/state"
 )
 
 // Events is the change feed the API streams.
@@ -22,11 +23,34 @@ type Events interface {
 // secretKinds are changes only management tokens may watch.
 var secretKinds = map[string]bool{"token": true, "acl": true, "host-token": true}
 
+// Bounds on what a stream's client sends: the filters of /v1/events, and the messages a client
+// may send on a stream (it only ever needs to send close and pong frames).
+const (
+	maxEventKinds    = 32
+	maxResourceLen   = 256
+	maxClientMessage = 4 << 10
+)
+
+// validEventFilter bounds the filters of /v1/events.
+func validEventFilter(kinds map[string]bool, resource string) error {
+	if len(kinds) > maxEventKinds {
+		return fault.New(fault.Invalid, "kind lists %d kinds; at most %d may be given", len(kinds), maxEventKinds)
+	}
+	for k := range kinds {
+		if err := state.ValidateName("event kind", k); err != nil {
+			return err
+		}
+	}
+	return state.ValidateText("resource", resource, maxResourceLen)
+}
+
 // events streams committed changes over a websocket as JSON messages (fsm.Event), optionally
 // only of some kinds (?kind=deployment,host) and one resource (?resource=ID). The stream is live:
 // it starts at the next change. A client too slow to keep up is disconnected and may reconnect.
 // The stream is closed (1008, with the reason) when its token is revoked, through any server,
 // or expires.
+// Each stream holds one of its token's Limits.MaxStreamsPerToken slots on this server until it
+// ends.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	if s.cfg.Events == nil {
 		return fault.New(fault.Unavailable, "this server has no change feed")
@@ -38,6 +62,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, id *auth.Identit
 		}
 	}
 	resource := r.URL.Query().Get("resource")
+	if err := validEventFilter(kinds, resource); err != nil {
+		return err
+	}
+	release, err := s.openStream(id)
+	if err != nil {
+		return err
+	}
+	defer release()
 	ch, stop := s.cfg.Events.Subscribe(4096)
 	defer stop()
 	// Subscribed first, checked second: a revocation committed before the subscription is seen
@@ -52,6 +84,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, id *auth.Identit
 		return nil
 	}
 	defer func() { _ = ws.Close() }()
+	ws.SetReadLimit(maxClientMessage)
 	gone := make(chan struct{})
 	go func() {
 		defer close(gone)

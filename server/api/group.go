@@ -9,6 +9,7 @@ import (
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/auth"
 	"github.com/slipwayhq/slipway/server/command"
+	"github.com/slipwayhq/slipway/server/fault"
 	"github.com/slipwayhq/slipway/server/rollout"
 	"github.com/slipwayhq/slipway/server/state"
 )
@@ -32,6 +33,44 @@ func groupView(g state.Group, hosts []state.Host) pub.Group {
 	return out
 }
 
+// Bounds on a deployment group's filters.
+const (
+	maxGroupTags  = 64
+	maxGroupHosts = 1000
+)
+
+// validGroupRequest checks what a client sends for a group: its name, at most maxGroupTags tag
+// filters (keys are names, values printable labels), at most maxGroupHosts host names, and the
+// name of its deployment config. The FSM checks the name and the config again when it applies.
+func validGroupRequest(req pub.GroupRequest) error {
+	if err := state.ValidateName("deployment group", req.Name); err != nil {
+		return err
+	}
+	if len(req.Tags) > maxGroupTags {
+		return fault.New(fault.Invalid, "the group has %d tag filters; at most %d are allowed", len(req.Tags), maxGroupTags)
+	}
+	for k, v := range req.Tags {
+		if err := state.ValidateName("tag key", k); err != nil {
+			return err
+		}
+		if err := state.ValidateLabel("value of tag "+k, v, false); err != nil {
+			return err
+		}
+	}
+	if len(req.Hosts) > maxGroupHosts {
+		return fault.New(fault.Invalid, "the group names %d hosts; at most %d are allowed: select hosts by tag instead", len(req.Hosts), maxGroupHosts)
+	}
+	for _, h := range req.Hosts {
+		if err := state.ValidateName("host", h); err != nil {
+			return err
+		}
+	}
+	if req.Config != "" {
+		return state.ValidateName("deployment config", req.Config)
+	}
+	return nil
+}
+
 func (s *Server) groupPut(w http.ResponseWriter, r *http.Request, id *auth.Identity, create bool) error {
 	var req pub.GroupRequest
 	if err := s.decode(w, r, &req); err != nil {
@@ -40,7 +79,7 @@ func (s *Server) groupPut(w http.ResponseWriter, r *http.Request, id *auth.Ident
 	if !create {
 		req.Name = r.PathValue("name")
 	}
-	if err := validTags(req.Tags); err != nil {
+	if err := validGroupRequest(req); err != nil {
 		return err
 	}
 	res, err := s.apply(r, id, command.TypeGroupPut, command.GroupPut{Create: create, ID: uuid.NewString(), App: r.PathValue("app"),
@@ -132,6 +171,10 @@ func (s *Server) groupDelete(w http.ResponseWriter, r *http.Request, id *auth.Id
 func (s *Server) configCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	var req pub.DeploymentConfig
 	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	// Checked here for a fast answer, and again in apply, which is authoritative.
+	if err := state.ValidateName("deployment config", req.Name); err != nil {
 		return err
 	}
 	res, err := s.apply(r, id, command.TypeConfigCreate, command.ConfigCreate{Name: req.Name, Kind: req.Kind, Value: req.Value})

@@ -14,6 +14,7 @@ import (
 	"github.com/slipwayhq/slipway/server/auth"
 	"github.com/slipwayhq/slipway/server/command"
 	"github.com/slipwayhq/slipway/server/fault"
+	"github.com/slipwayhq/slipway/server/state"
 )
 
 var statusOf = map[fault.Code]int{
@@ -28,6 +29,8 @@ var statusOf = map[fault.Code]int{
 	fault.Timeout:      http.StatusGatewayTimeout,
 	fault.Internal:     http.StatusInternalServerError,
 	fault.NoSpace:      http.StatusInsufficientStorage,
+	fault.TooMany:      http.StatusTooManyRequests,
+	fault.SlowRequest:  http.StatusRequestTimeout,
 }
 
 func writeError(w http.ResponseWriter, err error) {
@@ -40,7 +43,11 @@ func writeError(w http.ResponseWriter, err error) {
 	if code == fault.Internal {
 		msg = "internal error: " + msg
 	}
-	if status == http.StatusServiceUnavailable {
+	var ra *retryAfter
+	switch {
+	case errors.As(err, &ra):
+		w.Header().Set("Retry-After", retryAfterSeconds(ra.after))
+	case status == http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "1")
 	}
 	writeJSON(w, status, pub.ErrorBody{Error: pub.ErrorDetail{Code: string(code), Message: msg}})
@@ -63,6 +70,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return fault.New(fault.TooLarge, "request body is over the %d byte limit", mbe.Limit)
+		}
+		if fault.CodeOf(err) == fault.SlowRequest {
+			return err
 		}
 		return fault.New(fault.Invalid, "read request body: %v", err)
 	}
@@ -134,7 +144,7 @@ func (s *Server) readBarrier(r *http.Request) error {
 		return nil
 	}
 	if v != "true" && v != "1" {
-		return fault.New(fault.Invalid, "consistent must be true or false, not %q", v)
+		return fault.New(fault.Invalid, "consistent must be true or false, not %s", state.Shorten(v))
 	}
 	ctx, cancel := contextWithTimeout(r, s.cfg.WriteTimeout)
 	defer cancel()
@@ -147,17 +157,21 @@ type page struct {
 }
 
 const (
-	defaultPage = 100
-	maxPage     = 1000
+	defaultPage  = 100
+	maxPage      = 1000
+	maxCursorLen = 256 // cursors are names and IDs
 )
 
 func pageOf(r *http.Request) (page, error) {
 	q := r.URL.Query()
 	p := page{limit: defaultPage, after: q.Get("next")}
+	if len(p.after) > maxCursorLen {
+		return p, fault.New(fault.Invalid, "next is %d bytes; a cursor from a list answer is at most %d: pass the next value you were given", len(p.after), maxCursorLen)
+	}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > maxPage {
-			return p, fault.New(fault.Invalid, "limit must be a whole number from 1 to %d, not %q", maxPage, l)
+			return p, fault.New(fault.Invalid, "limit must be a whole number from 1 to %d, not %s", maxPage, state.Shorten(l))
 		}
 		p.limit = n
 	}

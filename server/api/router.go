@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -24,6 +25,7 @@ import (
 	"github.com/slipwayhq/slipway/server/command"
 	"github.com/slipwayhq/slipway/server/fault"
 	"github.com/slipwayhq/slipway/server/raftstore"
+	"github.com/slipwayhq/slipway/server/state"
 )
 
 // Cluster is what the API needs from the node's Raft member.
@@ -74,6 +76,8 @@ type Config struct {
 	// TLS it trusts the cluster CA, verifies the leader as a server and presents this server's
 	// certificate.
 	LeaderTransport http.RoundTripper
+	// Limits bounds what callers can make this server hold (see Limits for the defaults).
+	Limits Limits
 }
 
 // DefaultMaxHosts is Config.MaxHosts when none is given.
@@ -107,6 +111,10 @@ type Server struct {
 	log     *slog.Logger
 	reqs    *prometheus.CounterVec
 	latency *prometheus.HistogramVec
+	unauth  *semaphore     // requests without a resolved credential (Limits.MaxUnauthenticated)
+	streams *streamLimiter // open streams per token (Limits.MaxStreamsPerToken)
+	fails   *failLimiter   // failed authentications per address (Limits.AuthFailures)
+	limited *prometheus.CounterVec
 }
 
 // New returns the API handler.
@@ -138,7 +146,11 @@ func New(cfg Config) *Server {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger}
+	cfg.Limits = cfg.Limits.withDefaults()
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger,
+		unauth:  &semaphore{max: int64(cfg.Limits.MaxUnauthenticated)},
+		streams: newStreamLimiter(cfg.Limits.MaxStreamsPerToken),
+		fails:   newFailLimiter(cfg.Limits.AuthFailures, cfg.Limits.AuthFailureWindow, cfg.Limits.AuthFailureAddresses, cfg.Now, cfg.Logger)}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "slipway_http_requests_total", Help: "HTTP requests by route and status.",
 	}, []string{"route", "code"})
@@ -146,12 +158,19 @@ func New(cfg Config) *Server {
 		Name: "slipway_http_request_seconds", Help: "HTTP request latency by route.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"route"})
-	cfg.Registry.MustRegister(s.reqs, s.latency)
+	s.limited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "slipway_http_limited_total", Help: "Requests refused by a limit: unauthenticated (concurrency), streams (per token), auth_failures (per address), slow_body (read timeouts).",
+	}, []string{"limit"})
+	unauthInFlight := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "slipway_http_unauthenticated_in_flight", Help: "Requests being served without a resolved credential (limit: limits.max_unauthenticated).",
+	}, func() float64 { return float64(s.unauth.inUse.Load()) })
+	cfg.Registry.MustRegister(s.reqs, s.latency, s.limited, unauthInFlight)
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, fault.New(fault.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+		abandonBody(w, r)
+		writeError(w, fault.New(fault.NotFound, "no such endpoint: %s %s", r.Method, state.Shorten(r.URL.Path)))
 	})
 	return s
 }
@@ -210,7 +229,12 @@ func (s *Server) routes() []route {
 	}
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+// ServeHTTP bounds the request's body (Limits.BodyReadTimeout, Limits.BodyIdleTimeout) before
+// routing, so that every path, unknown ones included, cuts a client that stalls.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.boundBody(w, r)
+	s.mux.ServeHTTP(w, r)
+}
 
 type statusWriter struct {
 	http.ResponseWriter
@@ -243,6 +267,9 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return h.Hijack()
 }
 
+// Unwrap lets http.ResponseController reach the connection.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // Flush lets streamed answers (snapshots) reach the client as they are written.
 func (w *statusWriter) Flush() {
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
@@ -265,9 +292,34 @@ func (s *Server) wrap(rt route) http.Handler {
 			s.reqs.WithLabelValues(name, strconv.Itoa(sw.code)).Inc()
 			s.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
 		}()
-		id, err := s.authenticate(r, rt.access)
-		if err != nil {
+		// A refusal before the handler leaves the body unread: close the connection instead of
+		// letting the server wait to drain a body that may never come.
+		refuse := func(err error, limit string) {
+			abandonBody(w, r)
+			if limit != "" {
+				s.limited.WithLabelValues(limit).Inc()
+			}
 			writeError(sw, err)
+		}
+		if rt.access == public && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if !s.unauth.tryAcquire() {
+				refuse(s.unauthenticatedBusy(), "unauthenticated")
+				return
+			}
+			defer s.unauth.release()
+		}
+		addr := clientKey(r)
+		id, err := s.authenticate(r, rt.access, addr)
+		if err != nil {
+			limit := ""
+			if fault.CodeOf(err) == fault.Unauthorized {
+				if wait := s.fails.fail(addr); wait > 0 {
+					err, limit = s.tooManyFailures(wait), "auth_failures"
+				}
+			} else if fault.CodeOf(err) == fault.Unavailable {
+				limit = "unauthenticated"
+			}
+			refuse(err, limit)
 			return
 		}
 		if rt.access == management && !id.Management() {
@@ -279,8 +331,12 @@ func (s *Server) wrap(rt route) http.Handler {
 				s.log.Warn("error after the answer started", "route", name, "error", err)
 				return
 			}
-			if fault.CodeOf(err) == fault.Internal {
+			switch fault.CodeOf(err) {
+			case fault.Internal:
 				s.log.Error("request failed", "route", name, "error", err)
+			case fault.SlowRequest:
+				abandonBody(w, r)
+				s.limited.WithLabelValues("slow_body").Inc()
 			}
 			writeError(sw, err)
 		}
@@ -315,7 +371,9 @@ func (s *Server) Routes() []RouteInfo {
 // authenticate resolves the request's credentials for a route. A secret this server does not
 // know yet is looked up once more after a consistent read: it may have been created through
 // another server a moment ago (a token, a registration token, a host that just registered).
-func (s *Server) authenticate(r *http.Request, a access) (*auth.Identity, error) {
+// That second lookup is skipped for an address over its failure budget, and counts against
+// Limits.MaxUnauthenticated (an Unavailable error when that is full).
+func (s *Server) authenticate(r *http.Request, a access, addr netip.Prefix) (*auth.Identity, error) {
 	resolve := func() (*auth.Identity, error) {
 		switch a {
 		case hostSecret, hostRenewal:
@@ -335,6 +393,13 @@ func (s *Server) authenticate(r *http.Request, a access) (*auth.Identity, error)
 	if err == nil || fault.CodeOf(err) == fault.Forbidden || bearer(r) == "" || s.cfg.Cluster.IsLeader() {
 		return id, err
 	}
+	if limited, _ := s.fails.limited(addr); limited {
+		return id, err
+	}
+	if !s.unauth.tryAcquire() {
+		return nil, s.unauthenticatedBusy()
+	}
+	defer s.unauth.release()
 	ctx, cancel := contextWithTimeout(r, 5*time.Second)
 	defer cancel()
 	if s.cfg.Cluster.ConsistentRead(ctx) != nil {

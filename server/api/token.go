@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/auth"
@@ -12,15 +11,13 @@ import (
 	"github.com/slipwayhq/slipway/server/state"
 )
 
-const maxTokenNameLen = 256
-
 func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	var req pub.TokenCreateRequest
 	if err := s.decode(w, r, &req); err != nil {
 		return err
 	}
-	if req.Name == "" || len(req.Name) > maxTokenNameLen || !utf8.ValidString(req.Name) {
-		return fault.New(fault.Invalid, "token name must be 1-%d characters of text", maxTokenNameLen)
+	if err := state.ValidateLabel("token name", req.Name, true); err != nil {
+		return err
 	}
 	typ := req.Type
 	if typ == "" {
@@ -34,7 +31,7 @@ func (s *Server) tokenCreate(w http.ResponseWriter, r *http.Request, id *auth.Id
 	if req.TTL != "" {
 		ttl, err := time.ParseDuration(req.TTL)
 		if err != nil || ttl <= 0 {
-			return fault.New(fault.Invalid, "ttl %q is not a positive duration such as 30m, 24h or 720h", req.TTL)
+			return fault.New(fault.Invalid, "ttl %s is not a positive duration such as 30m, 24h or 720h", state.Shorten(req.TTL))
 		}
 		p.Token.ExpirationTime = s.cfg.Now().Add(ttl).UnixNano()
 	}

@@ -47,8 +47,36 @@ type Config struct {
 	TLS                        TLS      `yaml:"tls"`
 	// InsecurePlaintextCluster lets a server listen on a network address without TLS. It is
 	// logged as a warning on every start.
-	InsecurePlaintextCluster bool `yaml:"insecure_plaintext_cluster"`
+	InsecurePlaintextCluster bool   `yaml:"insecure_plaintext_cluster"`
+	Limits                   Limits `yaml:"limits"`
 }
+
+// Limits bounds what API callers can make a server hold; each limit is per server. See
+// server/api.Limits for what each one does.
+type Limits struct {
+	// MaxUnauthenticated caps requests served at once without a resolved credential (default 64).
+	MaxUnauthenticated int `yaml:"max_unauthenticated"`
+	// MaxStreamsPerToken caps one token's open event and watch websockets (default 32).
+	MaxStreamsPerToken int `yaml:"max_streams_per_token"`
+	// AuthFailures is the burst of failed authentications one address may make (default 20),
+	// given back at that many per AuthFailureWindow (default 10s).
+	AuthFailures      int           `yaml:"auth_failures"`
+	AuthFailureWindow time.Duration `yaml:"auth_failure_window"`
+	// BodyReadTimeout bounds how long a request body of at most 1 MiB may take (default 30s);
+	// BodyIdleTimeout how long any body may stall (default 30s).
+	BodyReadTimeout time.Duration `yaml:"body_read_timeout"`
+	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
+}
+
+// Defaults of Limits (the same as server/api's).
+const (
+	DefaultMaxUnauthenticated = 64
+	DefaultMaxStreamsPerToken = 32
+	DefaultAuthFailures       = 20
+	DefaultAuthFailureWindow  = 10 * time.Second
+	DefaultBodyReadTimeout    = 30 * time.Second
+	DefaultBodyIdleTimeout    = 30 * time.Second
+)
 
 // Agents tunes agent sessions.
 type Agents struct {
@@ -110,6 +138,9 @@ func Default() Config {
 		LogLevel: "info",
 		Blobs:    Blobs{Reserve: DefaultBlobReserve},
 		Agents:   Agents{MaxHosts: DefaultMaxHosts},
+		Limits: Limits{MaxUnauthenticated: DefaultMaxUnauthenticated, MaxStreamsPerToken: DefaultMaxStreamsPerToken,
+			AuthFailures: DefaultAuthFailures, AuthFailureWindow: DefaultAuthFailureWindow,
+			BodyReadTimeout: DefaultBodyReadTimeout, BodyIdleTimeout: DefaultBodyIdleTimeout},
 	}
 }
 
@@ -133,6 +164,12 @@ var keys = []struct{ flag, key, env, help string }{
 	{"tls-ca-key-file", "tls.ca_key_file", "SLIPWAY_TLS_CA_KEY_FILE", "PEM key of the cluster CA, with which this server signs agents' host certificates (optional)"},
 	{"tls-require-client-cert", "tls.require_client_cert", "SLIPWAY_TLS_REQUIRE_CLIENT_CERT", "API callers must present a certificate of the cluster CA (agent registration and /v1/health excepted)"},
 	{"insecure-plaintext-cluster", "insecure_plaintext_cluster", "SLIPWAY_INSECURE_PLAINTEXT_CLUSTER", "allow the cluster port and the API on a network address without TLS: anyone who reaches them can command the cluster"},
+	{"max-unauthenticated-requests", "limits.max_unauthenticated", "SLIPWAY_MAX_UNAUTHENTICATED_REQUESTS", "requests served at once without a resolved token; more get 503 (default 64)"},
+	{"max-streams-per-token", "limits.max_streams_per_token", "SLIPWAY_MAX_STREAMS_PER_TOKEN", "open event and watch streams one token may hold on this server; more get 429 (default 32)"},
+	{"auth-failures-per-address", "limits.auth_failures", "SLIPWAY_AUTH_FAILURES_PER_ADDRESS", "failed authentications one client address may make per --auth-failure-window before 429 (default 20)"},
+	{"auth-failure-window", "limits.auth_failure_window", "SLIPWAY_AUTH_FAILURE_WINDOW", "period in which an address regains its failed authentications, e.g. 10s"},
+	{"body-read-timeout", "limits.body_read_timeout", "SLIPWAY_BODY_READ_TIMEOUT", "time a request body of at most 1 MiB may take to arrive, e.g. 30s"},
+	{"body-idle-timeout", "limits.body_idle_timeout", "SLIPWAY_BODY_IDLE_TIMEOUT", "time any request body (uploads too) may go without a byte before the connection is closed, e.g. 30s"},
 }
 
 // boolFlags are the keys set by flags without a value.
@@ -283,7 +320,37 @@ func (c *Config) set(key, v string) error {
 		} else {
 			c.TLS.RequireClientCert = b
 		}
+	case "limits.max_unauthenticated":
+		return setInt(&c.Limits.MaxUnauthenticated, v)
+	case "limits.max_streams_per_token":
+		return setInt(&c.Limits.MaxStreamsPerToken, v)
+	case "limits.auth_failures":
+		return setInt(&c.Limits.AuthFailures, v)
+	case "limits.auth_failure_window":
+		return setDuration(&c.Limits.AuthFailureWindow, v)
+	case "limits.body_read_timeout":
+		return setDuration(&c.Limits.BodyReadTimeout, v)
+	case "limits.body_idle_timeout":
+		return setDuration(&c.Limits.BodyIdleTimeout, v)
 	}
+	return nil
+}
+
+func setInt(dst *int, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", v)
+	}
+	*dst = n
+	return nil
+}
+
+func setDuration(dst *time.Duration, v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 10s or 1m", v)
+	}
+	*dst = d
 	return nil
 }
 
@@ -343,6 +410,7 @@ func (c *Config) Validate() error {
 	if c.Blobs.GCGrace < 0 || c.Blobs.RepairInterval < 0 {
 		bad("config", "blobs.gc_grace, blobs.repair_interval", "must be positive durations")
 	}
+	c.validateLimits(bad)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -356,6 +424,38 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("%w:\n  %s", ErrInvalid, strings.Join(errs, "\n  "))
 	}
 	return nil
+}
+
+// validateLimits checks the limits: each must be positive, within a range that still lets the
+// server work.
+func (c *Config) validateLimits(bad func(flag, key, format string, args ...any)) {
+	l := c.Limits
+	ints := []struct {
+		flag, key string
+		v, max    int
+	}{
+		{"max-unauthenticated-requests", "limits.max_unauthenticated", l.MaxUnauthenticated, 100_000},
+		{"max-streams-per-token", "limits.max_streams_per_token", l.MaxStreamsPerToken, 100_000},
+		{"auth-failures-per-address", "limits.auth_failures", l.AuthFailures, 1_000_000},
+	}
+	for _, i := range ints {
+		if i.v < 1 || i.v > i.max {
+			bad(i.flag, i.key, "%d is out of range: give a whole number from 1 to %d", i.v, i.max)
+		}
+	}
+	durs := []struct {
+		flag, key string
+		v         time.Duration
+	}{
+		{"auth-failure-window", "limits.auth_failure_window", l.AuthFailureWindow},
+		{"body-read-timeout", "limits.body_read_timeout", l.BodyReadTimeout},
+		{"body-idle-timeout", "limits.body_idle_timeout", l.BodyIdleTimeout},
+	}
+	for _, d := range durs {
+		if d.v < 100*time.Millisecond || d.v > 24*time.Hour {
+			bad(d.flag, d.key, "%s is out of range: give a duration from 100ms to 24h, such as 30s", d.v)
+		}
+	}
 }
 
 // ReadTokenFile reads a secret from a file: one line of 16-256 printable characters.

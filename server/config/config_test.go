@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -129,5 +130,45 @@ func TestMaxHosts(t *testing.T) {
 		if _, err := load(t, []string{"--max-hosts", v}, nil); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "--max-hosts") {
 			t.Fatalf("--max-hosts %s: want an error naming the flag, got %v", v, err)
 		}
+	}
+}
+
+func TestLimits(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits != (Limits{MaxUnauthenticated: 64, MaxStreamsPerToken: 32, AuthFailures: 20, AuthFailureWindow: 10 * time.Second,
+		BodyReadTimeout: 30 * time.Second, BodyIdleTimeout: 30 * time.Second}) {
+		t.Fatalf("default limits %+v", c.Limits)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "server.yaml")
+	if err := os.WriteFile(file, []byte("limits:\n  max_streams_per_token: 8\n  body_idle_timeout: 1m\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = load(t, []string{"--config", file, "--max-unauthenticated-requests", "16", "--auth-failure-window", "1m"},
+		map[string]string{"SLIPWAY_AUTH_FAILURES_PER_ADDRESS": "5", "SLIPWAY_BODY_READ_TIMEOUT": "5s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits != (Limits{MaxUnauthenticated: 16, MaxStreamsPerToken: 8, AuthFailures: 5, AuthFailureWindow: time.Minute,
+		BodyReadTimeout: 5 * time.Second, BodyIdleTimeout: time.Minute}) {
+		t.Fatalf("limits %+v", c.Limits)
+	}
+	for args, want := range map[string]string{
+		"--max-unauthenticated-requests=0": "--max-unauthenticated-requests (limits.max_unauthenticated): 0 is out of range",
+		"--max-streams-per-token=-1":       "--max-streams-per-token (limits.max_streams_per_token)",
+		"--auth-failures-per-address=x":    `--auth-failures-per-address: "x" is not a whole number`,
+		"--auth-failure-window=10":         `--auth-failure-window: "10" is not a duration`,
+		"--body-read-timeout=1ms":          "--body-read-timeout (limits.body_read_timeout): 1ms is out of range",
+		"--body-idle-timeout=48h":          "--body-idle-timeout (limits.body_idle_timeout)",
+	} {
+		t.Run(args, func(t *testing.T) {
+			_, err := load(t, []string{args}, nil)
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("want an error saying %q, got %v", want, err)
+			}
+		})
 	}
 }

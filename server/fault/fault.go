@@ -25,6 +25,11 @@ const (
 	Timeout      Code = "timeout"
 	Internal     Code = "internal_error"
 	NoSpace      Code = "insufficient_storage"
+	// TooMany is a caller over a rate or concurrency limit (HTTP 429 with Retry-After).
+	TooMany Code = "too_many_requests"
+	// SlowRequest is a request body that did not arrive in time (HTTP 408); the server closes
+	// the connection.
+	SlowRequest Code = "request_timeout"
 )
 
 // Error is an error with a code.

@@ -20,16 +20,21 @@ type App struct {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
 
-// MaxDescriptionLen bounds free-text descriptions.
-const MaxDescriptionLen = 1024
+// MaxNameLen bounds resource names.
+const MaxNameLen = 100
 
-// ValidateName checks a resource name: 1-100 characters of [A-Za-z0-9._-].
+// ValidateName checks a resource name: 1-100 characters of [A-Za-z0-9._-], not "." or "..".
+// The character set keeps names safe in paths, URLs, logs and terminals: no separators, no
+// spaces, no control characters. A refused name is echoed shortened (Shorten).
 func ValidateName(kind, name string) error {
+	if len(name) > MaxNameLen {
+		return fault.New(fault.Invalid, "%s name %s is too long: use 1-100 characters of A-Z a-z 0-9 . _ -", kind, Shorten(name))
+	}
 	if !nameRE.MatchString(name) {
 		if name == "" {
 			return fault.New(fault.Invalid, "%s name is empty: give 1-100 characters of A-Z a-z 0-9 . _ -", kind)
 		}
-		return fault.New(fault.Invalid, "%s name %q is invalid: use 1-100 characters of A-Z a-z 0-9 . _ -", kind, name)
+		return fault.New(fault.Invalid, "%s name %s is invalid: use 1-100 characters of A-Z a-z 0-9 . _ -", kind, Shorten(name))
 	}
 	if name == "." || name == ".." {
 		return fault.New(fault.Invalid, "%s name %q is reserved: choose another", kind, name)
