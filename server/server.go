@@ -24,6 +24,7 @@ import (
 	"github.com/slipwayhq/slipway/server/command"
 	"github.com/slipwayhq/slipway/server/config"
 	"github.com/slipwayhq/slipway/server/fault"
+	"github.com/slipwayhq/slipway/server/keyring"
 	"github.com/slipwayhq/slipway/server/raftstore"
 	"github.com/slipwayhq/slipway/server/session"
 	"github.com/slipwayhq/slipway/server/state"
@@ -40,6 +41,7 @@ type Server struct {
 	raftAddr string
 	done     chan struct{}
 	blobs    *blob.Service
+	keyring  *keyring.Ring
 	hub      *session.Hub
 	stopBG   context.CancelFunc
 	bgDone   chan struct{}
@@ -51,8 +53,15 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	kek, err := keyring.LoadKEKFile(cfg.Keyring.KEKFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --keyring-kek-file (keyring.kek_file): %w", config.ErrInvalid, err)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if err := keyring.CheckDataDir(cfg.DataDir, kek, cfg.Keyring.KEKFile); err != nil {
+		return nil, fmt.Errorf("%w: --keyring-kek-file (keyring.kek_file): %w", config.ErrInvalid, err)
 	}
 	raftLn, err := net.Listen("tcp", cfg.RaftAddr)
 	if err != nil {
@@ -85,9 +94,10 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.node = node
+	s.keyring = keyring.New(kek, cfg.Keyring.KEKFile, node.State())
 	s.blobs, err = blob.New(blob.Config{
 		Dir: filepath.Join(cfg.DataDir, "blobs"), MaxSize: cfg.Blobs.MaxSize, Grace: cfg.Blobs.GCGrace,
-		Interval: cfg.Blobs.RepairInterval, Reserve: cfg.Blobs.Reserve, Logger: log.With("component", "blob"),
+		Interval: cfg.Blobs.RepairInterval, Reserve: cfg.Blobs.Reserve, Keys: s.keyring, Logger: log.With("component", "blob"),
 	}, node, node.State())
 	if err != nil {
 		_ = httpLn.Close()
@@ -166,9 +176,14 @@ func (s *Server) Kill() {
 	_ = s.node.Shutdown(false)
 }
 
-// leaderDuties runs on the leader: it seeds the initial management token when one is configured
-// and the cluster has none yet.
+// Keyring returns the node's view of the cluster keyring (for tests and embedding).
+func (s *Server) Keyring() *keyring.Ring { return s.keyring }
+
+// leaderDuties runs on the leader: it creates the cluster's first data key when the keyring is
+// empty, and seeds the initial management token when one is configured and the cluster has none
+// yet.
 func (s *Server) leaderDuties(ctx context.Context) {
+	s.firstDataKey(ctx)
 	if s.cfg.InitialManagementTokenFile == "" {
 		return
 	}
@@ -198,5 +213,39 @@ func (s *Server) leaderDuties(ctx context.Context) {
 		s.log.Error("initial management token refused", "error", res.Err())
 	case res.Err() == nil:
 		s.log.Info("initial management token set")
+	}
+}
+
+// firstDataKey proposes the cluster's first data key, generated and wrapped here: the FSM only
+// stores it. Two leaders racing both propose; the command marked first is refused once the
+// keyring has a key, so one wins.
+func (s *Server) firstDataKey(ctx context.Context) {
+	if !s.keyring.Empty() {
+		return
+	}
+	for attempt := 1; ; attempt++ {
+		c, id, err := s.keyring.NewKeyCommand(true, time.Now())
+		if err != nil {
+			s.log.Error("cannot create the first data key", "error", err)
+			return
+		}
+		res, err := s.node.Apply(ctx, c)
+		switch {
+		case err != nil && attempt < 10 && ctx.Err() == nil:
+			s.log.Warn("first data key not created yet; retrying", "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		case err != nil:
+			s.log.Error("first data key not created: blobs cannot be stored until a leader creates it", "error", err)
+		case res.Err() != nil && !errors.Is(res.Err(), fault.ErrConflict):
+			s.log.Error("first data key refused", "error", res.Err())
+		case res.Err() == nil:
+			s.log.Info("first data key created", "key_id", id)
+		}
+		return
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 
 	"github.com/google/uuid"
 
@@ -21,7 +20,8 @@ import (
 // Blobs is what the API needs from the blob store.
 type Blobs interface {
 	Upload(ctx context.Context, r io.Reader, wantSHA string, wantSize int64) (state.Blob, error)
-	Open(ctx context.Context, sha string) (*os.File, state.Blob, error)
+	// Open returns the blob's plaintext, seekable (decrypted chunk by chunk as read).
+	Open(ctx context.Context, sha string) (io.ReadSeekCloser, state.Blob, error)
 	MaxSize() int64
 }
 

@@ -56,6 +56,7 @@ const (
 	TypeGroupPut           Type = 70
 	TypeGroupDelete        Type = 71
 	TypeConfigCreate       Type = 72
+	TypeKeyringAdd         Type = 80
 	codecVersion           byte = 1
 	MaxEncodedSize              = 4 << 20 // a single command; blobs never go through the log
 	MaxBatchLen                 = 4096
@@ -88,6 +89,7 @@ var typeNames = map[Type]string{
 	TypeGroupPut:           "group.put",
 	TypeGroupDelete:        "group.delete",
 	TypeConfigCreate:       "config.create",
+	TypeKeyringAdd:         "keyring.add",
 }
 
 // schemaVersions is the newest payload schema each type's decoder understands.
@@ -99,6 +101,7 @@ var schemaVersions = map[Type]uint8{
 	TypeDeploymentCreate: 1, TypeDeploymentReport: 1, TypeDeploymentFailHost: 1,
 	TypeDeploymentStop: 1,
 	TypeGroupPut:       1, TypeGroupDelete: 1, TypeConfigCreate: 1,
+	TypeKeyringAdd: 1,
 }
 
 func (t Type) String() string {

@@ -44,6 +44,15 @@ type Config struct {
 	Raft                       Raft     `yaml:"raft"`
 	Blobs                      Blobs    `yaml:"blobs"`
 	Agents                     Agents   `yaml:"agents"`
+	Keyring                    Keyring  `yaml:"keyring"`
+}
+
+// Keyring configures encryption at rest.
+type Keyring struct {
+	// KEKFile holds the cluster's key-encryption key (base64 of 32 random bytes, mode 0600),
+	// the same file on every server. Required: a server refuses to start without it (Start
+	// loads it and says how to create one).
+	KEKFile string `yaml:"kek_file"`
 }
 
 // Agents tunes agent sessions.
@@ -112,6 +121,7 @@ var keys = []struct{ flag, key, env, help string }{
 	{"log-level", "log_level", "SLIPWAY_LOG_LEVEL", "debug, info, warn or error"},
 	{"max-bundle-size", "blobs.max_size", "SLIPWAY_MAX_BUNDLE_SIZE", "largest revision bundle or blob accepted, e.g. 2GiB or 500MiB"},
 	{"blob-reserve", "blobs.reserve", "SLIPWAY_BLOB_RESERVE", "disk space blobs leave free for the Raft log and state, e.g. 128MiB (0: no check)"},
+	{"keyring-kek-file", "keyring.kek_file", "SLIPWAY_KEYRING_KEK_FILE", "file with the cluster's key-encryption key, the same on every server (make one with: slipway operator keyring kek create --out FILE)"},
 }
 
 // RegisterFlags adds the server flags to fs, plus --config.
@@ -231,6 +241,8 @@ func (c *Config) set(key, v string) error {
 			return err
 		}
 		c.Blobs.Reserve = n
+	case "keyring.kek_file":
+		c.Keyring.KEKFile = v
 	}
 	return nil
 }

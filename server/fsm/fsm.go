@@ -57,6 +57,7 @@ var handlers = map[command.Type]handler{
 	command.TypeGroupPut:           applyGroupPut,
 	command.TypeGroupDelete:        applyGroupDelete,
 	command.TypeConfigCreate:       applyConfigCreate,
+	command.TypeKeyringAdd:         applyKeyringAdd,
 }
 
 // FSM implements raft.BatchingFSM over a state.Store.
