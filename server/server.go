@@ -60,7 +60,8 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
-	if err := keyring.CheckDataDir(cfg.DataDir, kek, cfg.Keyring.KEKFile); err != nil {
+	ring, err := keyring.New(kek, cfg.Keyring.KEKFile, cfg.DataDir, nil)
+	if err != nil {
 		return nil, fmt.Errorf("%w: --keyring-kek-file (keyring.kek_file): %w", config.ErrInvalid, err)
 	}
 	raftLn, err := net.Listen("tcp", cfg.RaftAddr)
@@ -94,7 +95,8 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.node = node
-	s.keyring = keyring.New(kek, cfg.Keyring.KEKFile, node.State())
+	ring.SetState(node.State())
+	s.keyring = ring
 	s.blobs, err = blob.New(blob.Config{
 		Dir: filepath.Join(cfg.DataDir, "blobs"), MaxSize: cfg.Blobs.MaxSize, Grace: cfg.Blobs.GCGrace,
 		Interval: cfg.Blobs.RepairInterval, Reserve: cfg.Blobs.Reserve, Keys: s.keyring, Logger: log.With("component", "blob"),
@@ -118,7 +120,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}()
 	s.http = &http.Server{
 		Handler: api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub, Events: node.FSM().Events(),
-			HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg}),
+			HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg, Keyring: s.keyring}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
@@ -224,7 +226,12 @@ func (s *Server) firstDataKey(ctx context.Context) {
 		return
 	}
 	for attempt := 1; ; attempt++ {
-		c, id, err := s.keyring.NewKeyCommand(true, time.Now())
+		p, err := s.keyring.NewKey(true)
+		if err != nil {
+			s.log.Error("cannot create the first data key", "error", err)
+			return
+		}
+		c, err := command.New(command.TypeKeyringAdd, "", time.Now(), p)
 		if err != nil {
 			s.log.Error("cannot create the first data key", "error", err)
 			return
@@ -244,7 +251,7 @@ func (s *Server) firstDataKey(ctx context.Context) {
 		case res.Err() != nil && !errors.Is(res.Err(), fault.ErrConflict):
 			s.log.Error("first data key refused", "error", res.Err())
 		case res.Err() == nil:
-			s.log.Info("first data key created", "key_id", id)
+			s.log.Info("first data key created", "key_id", p.ID)
 		}
 		return
 	}

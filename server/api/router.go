@@ -60,6 +60,8 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Now is the clock used for token expiry (default time.Now).
 	Now func() time.Time
+	// Keyring is the cluster keyring (operator keyring routes).
+	Keyring Keyring
 }
 
 // access says who may call a route.
@@ -179,6 +181,8 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/deployments/{id}/watch", anyToken, s.deploymentWatch},
 		{"POST", "/v1/deployments/{id}/stop", management, s.deploymentStop},
 		{"GET", "/v1/events", anyToken, s.events},
+		{"GET", "/v1/operator/keyring", management, s.keyringGet},
+		{"POST", "/v1/operator/keyring/rotate", management, s.keyringRotate},
 	}
 }
 

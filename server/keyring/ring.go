@@ -30,15 +30,41 @@ type Ring struct {
 
 	mu    sync.Mutex
 	plain map[string][]byte // unwrapped data keys by id
+	local localRecord       // DATA/keyring.json
+	path  string
 }
 
-// New returns the ring of a server whose KEK was loaded from kekFile (named in messages).
-func New(kek *KEK, kekFile string, st *state.Store) *Ring {
-	return &Ring{kek: kek, kekFile: kekFile, st: st, wait: 5 * time.Second, plain: map[string][]byte{}}
+// New returns the ring of a server whose KEK was loaded from kekFile (named in messages) and
+// whose data is in dataDir. It compares kek with the one dataDir was last served with (recorded
+// in DATA/keyring.json) and refuses another: the data keys, blobs and sealed records there would
+// not decrypt.
+func New(kek *KEK, kekFile, dataDir string, st *state.Store) (*Ring, error) {
+	r := &Ring{kek: kek, kekFile: kekFile, st: st, wait: 5 * time.Second, plain: map[string][]byte{}, path: filepath.Join(dataDir, localFile)}
+	b, err := os.ReadFile(r.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		r.local.KEKFingerprint = kek.Fingerprint()
+		return r, r.saveLocal()
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", r.path, err)
+	}
+	if err := json.Unmarshal(b, &r.local); err != nil {
+		return nil, fmt.Errorf("%s is damaged (%v): restore it, or remove it if --keyring-kek-file is surely the cluster's", r.path, err)
+	}
+	if r.local.KEKFingerprint != kek.Fingerprint() {
+		return nil, fmt.Errorf("the key-encryption key file %s (fingerprint %s) is not the one this server's data was written with (fingerprint %s, recorded in %s): its data keys and blobs would not decrypt; start it with the cluster's --keyring-kek-file",
+			kekFile, kek.Fingerprint(), r.local.KEKFingerprint, r.path)
+	}
+	return r, nil
 }
 
-// KEK returns the loaded key-encryption key.
-func (r *Ring) KEK() *KEK { return r.kek }
+// SetState gives the ring the replicated state it reads data keys from. New runs before the Raft
+// member opens (so a wrong KEK is refused before the node takes part in anything); the member's
+// state is set once it exists, before any other method is called.
+func (r *Ring) SetState(st *state.Store) { r.st = st }
+
+// KEKFingerprint names this server's key-encryption key.
+func (r *Ring) KEKFingerprint() string { return r.kek.Fingerprint() }
 
 // wrongKEK is the refusal of a server whose KEK did not wrap the cluster's keys.
 func (r *Ring) wrongKEK(clusterFP string) error {
@@ -62,6 +88,7 @@ func (r *Ring) unwrap(k state.DataKey) ([]byte, error) {
 		return nil, fault.New(fault.Internal, "data key %s does not unwrap with this server's key-encryption key (%s): %v", k.ID, r.kekFile, err)
 	}
 	r.plain[k.ID] = p
+	r.remember(k.ID, k.Wrapped)
 	return p, nil
 }
 
@@ -122,6 +149,9 @@ func (r *Ring) Key(id string) ([]byte, error) {
 		if err == nil {
 			return r.unwrap(k)
 		}
+		if p, ok := r.localKey(id); ok {
+			return p, nil
+		}
 		if fault.CodeOf(err) != fault.NotFound || time.Now().After(deadline) {
 			return nil, fault.New(fault.Unavailable, "data key %s is not in this server's keyring (%v); the file was written under a key this server does not know", id, err)
 		}
@@ -170,31 +200,32 @@ func (r *Ring) Keys() ([]state.DataKey, error) {
 	return keys, err
 }
 
-// NewKeyCommand generates a data key, wraps it with this server's KEK and returns the
-// keyring.add command that adds it as the active key. It refuses while this server cannot
-// unwrap the cluster's existing keys, so a server with the wrong KEK file never adds a key that
-// the others cannot read.
-func (r *Ring) NewKeyCommand(first bool, now time.Time) (*command.Command, string, error) {
+// NewKey generates a data key, wraps it with this server's KEK and returns the keyring.add
+// payload that adds it as the active key; first marks the cluster's first key. It refuses while
+// this server cannot unwrap the cluster's existing keys, so a server with the wrong KEK file
+// never adds a key that the others cannot read. The plaintext key is dropped here: every server,
+// this one included, unwraps it from the state when it first uses it.
+func (r *Ring) NewKey(first bool) (command.KeyringAdd, error) {
 	if !first {
 		if err := r.Check(); err != nil {
-			return nil, "", err
+			return command.KeyringAdd{}, err
 		}
 	}
 	key := make([]byte, KeySize)
 	if _, err := rand.Read(key); err != nil {
-		return nil, "", err
+		return command.KeyringAdd{}, err
 	}
 	idb := make([]byte, 8)
 	if _, err := rand.Read(idb); err != nil {
-		return nil, "", err
+		return command.KeyringAdd{}, err
 	}
 	id := "dk-" + hex.EncodeToString(idb)
 	wrapped, err := Wrap(r.kek, id, key)
 	if err != nil {
-		return nil, "", err
+		return command.KeyringAdd{}, err
 	}
-	c, err := command.New(command.TypeKeyringAdd, "", now, command.KeyringAdd{ID: id, Wrapped: wrapped, KEK: r.kek.Fingerprint(), First: first})
-	return c, id, err
+	clear(key)
+	return command.KeyringAdd{ID: id, Wrapped: wrapped, KEK: r.kek.Fingerprint(), First: first}, nil
 }
 
 // wrapAD is the additional data of a wrapped key: it binds the wrapped bytes to the key's ID,
@@ -242,36 +273,65 @@ func newGCM(key []byte) (cipher.AEAD, error) {
 }
 
 // localFile records, in a server's data dir, the fingerprint of the KEK its data was written
-// with, so a restart with another KEK file is refused at once with a clear message.
+// with, and every data key (wrapped) this server has used. The wrapped keys make a snapshot
+// restore safe: a restored state may lack keys created after the snapshot, under which this
+// server's files may already have been re-encrypted; the server still reads them.
 const localFile = "keyring.json"
 
 type localRecord struct {
-	KEKFingerprint string `json:"kek_fingerprint"`
+	KEKFingerprint string       `json:"kek_fingerprint"`
+	Keys           []wrappedKey `json:"keys,omitempty"`
 }
 
-// CheckDataDir compares kek with the one dataDir was last served with, and records kek there if
-// none was. A different one is refused: its data keys, blobs and sealed records would not
-// decrypt.
-func CheckDataDir(dataDir string, kek *KEK, kekFile string) error {
-	path := filepath.Join(dataDir, localFile)
-	b, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		b, _ = json.Marshal(localRecord{KEKFingerprint: kek.Fingerprint()})
-		if err := os.WriteFile(path+".tmp", b, 0o600); err != nil {
-			return fmt.Errorf("record key-encryption key fingerprint: %w", err)
+type wrappedKey struct {
+	ID      string `json:"id"`
+	Wrapped []byte `json:"wrapped"`
+}
+
+// saveLocal writes DATA/keyring.json atomically. The caller holds r.mu (or owns r).
+func (r *Ring) saveLocal() error {
+	b, err := json.Marshal(r.local)
+	if err != nil {
+		return err
+	}
+	tmp := r.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("record keyring: %w", err)
+	}
+	_, werr := f.Write(b)
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return fmt.Errorf("record keyring: %w", err)
+	}
+	return os.Rename(tmp, r.path)
+}
+
+// remember adds a wrapped key to DATA/keyring.json. The caller holds r.mu.
+func (r *Ring) remember(id string, wrapped []byte) {
+	for _, k := range r.local.Keys {
+		if k.ID == id {
+			return
 		}
-		return os.Rename(path+".tmp", path)
-	case err != nil:
-		return fmt.Errorf("read %s: %w", path, err)
 	}
-	var rec localRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return fmt.Errorf("%s is damaged (%v): restore it, or remove it if --keyring-kek-file is surely the cluster's", path, err)
+	r.local.Keys = append(r.local.Keys, wrappedKey{ID: id, Wrapped: wrapped})
+	_ = r.saveLocal() // best effort: the state holds the key too
+}
+
+// localKey returns a data key this server remembers but the state does not hold.
+func (r *Ring) localKey(id string) ([]byte, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, k := range r.local.Keys {
+		if k.ID == id {
+			p, err := Unwrap(r.kek, id, k.Wrapped)
+			if err != nil {
+				return nil, false
+			}
+			r.plain[id] = p
+			return p, true
+		}
 	}
-	if rec.KEKFingerprint != kek.Fingerprint() {
-		return fmt.Errorf("the key-encryption key file %s (fingerprint %s) is not the one this server's data was written with (fingerprint %s, recorded in %s): its data keys and blobs would not decrypt; start it with the cluster's --keyring-kek-file",
-			kekFile, kek.Fingerprint(), rec.KEKFingerprint, path)
-	}
-	return nil
+	return nil, false
 }
