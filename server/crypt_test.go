@@ -369,3 +369,46 @@ func TestServerWithAnotherKEKServesNoBlobs(t *testing.T) {
 }
 
 func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
+
+// TestOldRevisionDeploysAfterRotation: a revision pushed before a key rotation, whose blob the
+// background job has since re-encrypted under the new key, deploys to an agent; so does a
+// revision pushed after it.
+func TestOldRevisionDeploysAfterRotation(t *testing.T) {
+	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: fastAgents})
+	testutil.StartAgent(t, c, "host-1")
+	c.WaitHost("host-1")
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.AppCreate(ctx, api.AppCreateRequest{Name: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	record := filepath.Join(dir, "record")
+	old, _, err := push(t, cl, "web", hookBundle(t, record, filepath.Join(dir, "installed"), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := cl.KeyringRotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 30*time.Second, func() error {
+		if id := fileKeyID(t, blobFile(c, 0, old.SHA256)); id != k.ID {
+			return fmt.Errorf("the old revision's blob is under key %q", id)
+		}
+		return nil
+	})
+	newer, _, err := push(t, cl, "web", hookBundle(t, record, filepath.Join(dir, "installed2"), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rev := range []*api.Revision{old, newer} {
+		d, err := cl.DeploymentCreate(ctx, api.DeploymentCreateRequest{App: "web", Revision: rev.ID, Hosts: []string{"host-1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d = waitDeployment(t, cl, d.ID); d.Status != api.DeploymentSucceeded {
+			t.Fatalf("deployment of revision %s after rotation: %s %+v", rev.ID, d.Status, d.Targets)
+		}
+	}
+}

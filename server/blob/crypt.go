@@ -490,7 +490,7 @@ func (v *verifyWriter) start() error {
 	}
 	key, err := v.keys.Key(h.keyID)
 	if err != nil {
-		return err
+		return &keyError{err}
 	}
 	if v.aead, err = fileAEAD(key, h); err != nil {
 		return err
@@ -501,6 +501,13 @@ func (v *verifyWriter) start() error {
 	}
 	return nil
 }
+
+// keyError is a failure to get a file's data key: a problem of this server's keyring, not of the
+// file, which is kept.
+type keyError struct{ err error }
+
+func (e *keyError) Error() string { return e.err.Error() }
+func (e *keyError) Unwrap() error { return e.err }
 
 // Finish checks that the whole announced stream arrived and that its plaintext is the blob.
 func (v *verifyWriter) Finish() (plainSize int64, err error) {

@@ -424,6 +424,10 @@ func (s *Store) verify(f *os.File, sha string) (int64, string, error) {
 		return 0, "", err
 	}
 	if _, err := io.CopyBuffer(v, f, make([]byte, 256<<10)); err != nil {
+		var ke *keyError
+		if errors.As(err, &ke) {
+			return 0, "", ke.err // this server's keyring, not the file, is at fault
+		}
 		return 0, "", fmt.Errorf("%w: %w", errDiscard, err)
 	}
 	n, err := v.Finish()

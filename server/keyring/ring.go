@@ -68,7 +68,8 @@ func (r *Ring) KEKFingerprint() string { return r.kek.Fingerprint() }
 
 // wrongKEK is the refusal of a server whose KEK did not wrap the cluster's keys.
 func (r *Ring) wrongKEK(clusterFP string) error {
-	return fault.New(fault.Unavailable,
+	// Internal, not Unavailable: clients retry unavailable answers, and waiting fixes nothing.
+	return fault.New(fault.Internal,
 		"this server's key-encryption key (%s, fingerprint %s) is not the one that wrapped the cluster's data keys (fingerprint %s): it cannot decrypt or encrypt blobs and serves none; restart it with the cluster's --keyring-kek-file",
 		r.kekFile, r.kek.Fingerprint(), clusterFP)
 }
