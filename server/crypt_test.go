@@ -225,7 +225,14 @@ func TestKeyRotationRewritesOldBlobs(t *testing.T) {
 	if !k.Active || k.ID == first {
 		t.Fatalf("rotate returned %+v", k)
 	}
-	c.WaitApplied(k.CreateIndex)
+	testutil.Eventually(t, 10*time.Second, func() error {
+		for i := 0; i < 3; i++ {
+			if id := c.Server(i).Keyring().ActiveID(); id != k.ID {
+				return fmt.Errorf("node %d's active key is %q", i, id)
+			}
+		}
+		return nil
+	})
 	newer, _ := markedBundle(t, 100<<10)
 	newRev, _, err := push(t, cl, "web", newer)
 	if err != nil {
