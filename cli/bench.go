@@ -32,6 +32,7 @@ import (
 	"github.com/slipwayhq/slipway/server"
 	"github.com/slipwayhq/slipway/server/auth"
 	"github.com/slipwayhq/slipway/server/config"
+	"github.com/slipwayhq/slipway/server/keyring"
 	"github.com/slipwayhq/slipway/server/state"
 )
 
@@ -694,6 +695,10 @@ func startBenchCluster(ctx context.Context, n int, dir string, log *slog.Logger,
 	if err := os.WriteFile(tokenFile, []byte(bc.token+"\n"), 0o600); err != nil {
 		return nil, err
 	}
+	kekFile := filepath.Join(dir, "keyring.kek")
+	if _, err := keyring.CreateKEKFile(kekFile); err != nil {
+		return nil, err
+	}
 	ports, err := freeLoopbackPorts(2 * n)
 	if err != nil {
 		return nil, err
@@ -709,6 +714,7 @@ func startBenchCluster(ctx context.Context, n int, dir string, log *slog.Logger,
 		cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", ports[2*i])
 		cfg.RaftAddr = join[i]
 		cfg.InitialManagementTokenFile = tokenFile
+		cfg.Keyring.KEKFile = kekFile
 		cfg.Raft = config.Raft{} // hashicorp/raft's defaults, as a production server has them
 		cfg.Agents = config.Agents{Heartbeat: 10 * time.Second, HostTimeout: 60 * time.Second}
 		cfg.BootstrapExpect = n

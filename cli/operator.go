@@ -14,7 +14,7 @@ import (
 )
 
 func (c *cli) newOperatorCommand() *cobra.Command {
-	cmd := nounCommand("operator", "Cluster operations: Raft membership, snapshots",
+	cmd := nounCommand("operator", "Cluster operations: Raft membership, snapshots, the encryption keyring",
 		`  slipway operator raft list-peers
   slipway operator snapshot save backup.snap`)
 	raft := nounCommand("raft", "Inspect and change the Raft membership",
@@ -25,7 +25,7 @@ func (c *cli) newOperatorCommand() *cobra.Command {
 		`  slipway operator snapshot save backup.snap
   slipway operator snapshot restore backup.snap`)
 	snap.AddCommand(c.newSnapshotSaveCommand(), c.newSnapshotRestoreCommand())
-	cmd.AddCommand(raft, snap)
+	cmd.AddCommand(raft, snap, c.newKeyringCommand())
 	return cmd
 }
 

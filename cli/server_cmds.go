@@ -20,6 +20,7 @@ import (
 	"github.com/slipwayhq/slipway/server"
 	"github.com/slipwayhq/slipway/server/auth"
 	"github.com/slipwayhq/slipway/server/config"
+	"github.com/slipwayhq/slipway/server/keyring"
 	"github.com/slipwayhq/slipway/server/raftstore"
 )
 
@@ -69,7 +70,7 @@ cluster with no other step. A server restarted on its data dir rejoins on its ow
 				return &configError{err}
 			}
 			err = server.Run(cmd.Context(), cfg, newLogger(cmd.ErrOrStderr(), cfg.LogLevel))
-			if errors.Is(err, raftstore.ErrDataDir) {
+			if errors.Is(err, raftstore.ErrDataDir) || errors.Is(err, config.ErrInvalid) {
 				return &configError{err}
 			}
 			return err
@@ -79,7 +80,24 @@ cluster with no other step. A server restarted on its data dir rejoins on its ow
 	return cmd
 }
 
-const devTokenFile = "dev-management-token"
+const (
+	devTokenFile = "dev-management-token"
+	devKEKFile   = "keyring.kek"
+)
+
+// devKEK returns the dev cluster's key-encryption key file in its data folder, creating it on
+// the first run. A real cluster keeps its KEK apart from its data (see `slipway operator keyring
+// kek create`); dev keeps everything in one folder.
+func devKEK(dir string) (string, error) {
+	path := filepath.Join(dir, devKEKFile)
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	if _, err := keyring.CreateKEKFile(path); err != nil {
+		return "", err
+	}
+	return path, nil
+}
 
 func newDevCommand() *cobra.Command {
 	var dataDir, httpAddr, raftAddr string
@@ -93,7 +111,8 @@ export lines to use them from another terminal. Ctrl-C stops it cleanly; running
 the data and the token.
 
 The dev token is kept in the data folder (mode 0600) so that it can be printed again; a real
-server never stores a secret, only its hash.`,
+server never stores a secret, only its hash. So is the key-encryption key that blobs are
+encrypted under (keyring.kek): a real server keeps it apart from its data.`,
 		Example: `  slipway dev
   slipway dev --agents 3     # and three embedded agents, dev-1..dev-3, tagged env=dev
   slipway dev --data-dir /tmp/slipway --http-addr 127.0.0.1:8400 --raft-addr 127.0.0.1:8401`,
@@ -113,6 +132,9 @@ server never stores a secret, only its hash.`,
 			cfg.HTTPAddr, cfg.RaftAddr = httpAddr, raftAddr
 			cfg.BootstrapExpect = 1
 			cfg.InitialManagementTokenFile = tokenPath
+			if cfg.Keyring.KEKFile, err = devKEK(abs); err != nil {
+				return err
+			}
 			cfg.LogLevel = "error"
 			if err := cfg.Validate(); err != nil {
 				return &configError{err}

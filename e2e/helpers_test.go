@@ -360,6 +360,7 @@ type cluster struct {
 	t         testing.TB
 	token     string
 	tokenFile string
+	kekFile   string
 	join      string
 	expect    int
 	config    string // --config file, or ""
@@ -381,6 +382,10 @@ func startCluster(t testing.TB, n int, o clusterOptions) *cluster {
 	t.Helper()
 	dir := t.TempDir()
 	c := &cluster{t: t, token: newSecret(t), tokenFile: filepath.Join(dir, "management.token"), expect: n}
+	c.kekFile = filepath.Join(dir, "keyring.kek")
+	if out, err := exec.Command(slipwayBin, "operator", "keyring", "kek", "create", "--out", c.kekFile).CombinedOutput(); err != nil {
+		t.Fatalf("create the cluster's KEK file: %v: %s", err, out)
+	}
 	if err := os.WriteFile(c.tokenFile, []byte(c.token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -422,6 +427,7 @@ func (c *cluster) args(i int) []string {
 		"--http-addr", nd.httpAddr,
 		"--raft-addr", nd.raftAddr,
 		"--initial-management-token-file", c.tokenFile,
+		"--keyring-kek-file", c.kekFile,
 	}
 	if c.expect > 1 {
 		args = append(args, "--bootstrap-expect", fmt.Sprint(c.expect), "--join", c.join)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Blob store throughput: upload and download a bundle on a 3-node loopback cluster of real
 # `slipway server` processes, next to `cp` of the same file on the same disk (the physical
-# reference), and the receiving server's peak RSS during the upload.
+# reference), and the receiving server's peak RSS during the upload. Blobs are encrypted at rest
+# (always): the servers share one key-encryption key file made here. The cost of encryption
+# alone, against the same store path without it, is `go test ./server/blob -bench Store`.
 #
 #   scripts/bench-blob.sh [SIZE_MIB]     (default 1024; needs bin/slipway: make build)
 set -euo pipefail
@@ -24,6 +26,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 token=slw_bench-token-0123456789abcdef
 echo "$token" > "$work/token"
+"$bin" operator keyring kek create --out "$work/keyring.kek" >/dev/null
 base=$((20000 + RANDOM % 20000))
 join=""
 for i in 0 1 2; do join="$join,127.0.0.1:$((base + 10*i + 1))"; done
@@ -31,7 +34,8 @@ join=${join#,}
 for i in 0 1 2; do
   "$bin" server --node-id "b$i" --data-dir "$work/s$i" --http-addr "127.0.0.1:$((base + 10*i))" \
     --raft-addr "127.0.0.1:$((base + 10*i + 1))" --bootstrap-expect 3 --join "$join" \
-    --initial-management-token-file "$work/token" --max-bundle-size 4GiB --log-level error \
+    --initial-management-token-file "$work/token" --keyring-kek-file "$work/keyring.kek" \
+    --max-bundle-size 4GiB --log-level error \
     >"$work/s$i.log" 2>&1 &
   pids+=($!)
 done

@@ -27,6 +27,7 @@ import (
 	"github.com/slipwayhq/slipway/server/command"
 	"github.com/slipwayhq/slipway/server/config"
 	"github.com/slipwayhq/slipway/server/fault"
+	"github.com/slipwayhq/slipway/server/keyring"
 	"github.com/slipwayhq/slipway/server/raftstore"
 	"github.com/slipwayhq/slipway/server/session"
 	"github.com/slipwayhq/slipway/server/state"
@@ -47,6 +48,7 @@ type Server struct {
 	raftAddr string
 	done     chan struct{}
 	blobs    *blob.Service
+	keyring  *keyring.Ring
 	hub      *session.Hub
 	stopBG   context.CancelFunc
 	bgDone   chan struct{}
@@ -58,6 +60,10 @@ type Server struct {
 func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
+	}
+	kek, err := keyring.LoadKEKFile(cfg.Keyring.KEKFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --keyring-kek-file (keyring.kek_file): %w", config.ErrInvalid, err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
@@ -71,6 +77,10 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	if w := cfg.PlaintextWarning(); w != "" {
 		log.Warn(w)
+	}
+	ring, err := keyring.New(kek, cfg.Keyring.KEKFile, cfg.DataDir, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --keyring-kek-file (keyring.kek_file): %w", config.ErrInvalid, err)
 	}
 	raftLn, err := net.Listen("tcp", cfg.RaftAddr)
 	if err != nil {
@@ -103,9 +113,11 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.node = node
+	ring.SetState(node.State())
+	s.keyring = ring
 	s.blobs, err = blob.New(blob.Config{
 		Dir: filepath.Join(cfg.DataDir, "blobs"), MaxSize: cfg.Blobs.MaxSize, Grace: cfg.Blobs.GCGrace,
-		Interval: cfg.Blobs.RepairInterval, Reserve: cfg.Blobs.Reserve, Logger: log.With("component", "blob"),
+		Interval: cfg.Blobs.RepairInterval, Reserve: cfg.Blobs.Reserve, Keys: s.keyring, Logger: log.With("component", "blob"),
 		Dial: node.DialPeer,
 	}, node, node.State())
 	if err != nil {
@@ -127,7 +139,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}()
 	var handler http.Handler = api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub, Events: node.FSM().Events(),
 		HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg, LeaderTransport: leaderTransport(tlsc),
-		CA: clusterCA(tlsc), HostCertValidity: cfg.Agents.HostCertValidity, MaxHosts: cfg.Agents.MaxHosts,
+		CA: clusterCA(tlsc), HostCertValidity: cfg.Agents.HostCertValidity, MaxHosts: cfg.Agents.MaxHosts, Keyring: s.keyring,
 		Limits: api.Limits{
 			BodyReadTimeout: cfg.Limits.BodyReadTimeout, BodyIdleTimeout: cfg.Limits.BodyIdleTimeout,
 			MaxUnauthenticated: cfg.Limits.MaxUnauthenticated, MaxStreamsPerToken: cfg.Limits.MaxStreamsPerToken,
@@ -244,9 +256,14 @@ func (s *Server) Kill() {
 	_ = s.node.Shutdown(false)
 }
 
-// leaderDuties runs on the leader: it seeds the initial management token when one is configured
-// and the cluster has none yet.
+// Keyring returns the node's view of the cluster keyring (for tests and embedding).
+func (s *Server) Keyring() *keyring.Ring { return s.keyring }
+
+// leaderDuties runs on the leader: it creates the cluster's first data key when the keyring is
+// empty, and seeds the initial management token when one is configured and the cluster has none
+// yet.
 func (s *Server) leaderDuties(ctx context.Context) {
+	s.firstDataKey(ctx)
 	if s.cfg.InitialManagementTokenFile == "" {
 		return
 	}
@@ -293,5 +310,44 @@ func leaderTransport(tlsc *tlsutil.Cluster) http.RoundTripper {
 		TLSHandshakeTimeout: 10 * time.Second,
 		MaxIdleConnsPerHost: 8,
 		IdleConnTimeout:     90 * time.Second,
+	}
+}
+
+// firstDataKey proposes the cluster's first data key, generated and wrapped here: the FSM only
+// stores it. Two leaders racing both propose; the command marked first is refused once the
+// keyring has a key, so one wins.
+func (s *Server) firstDataKey(ctx context.Context) {
+	if !s.keyring.Empty() {
+		return
+	}
+	for attempt := 1; ; attempt++ {
+		p, err := s.keyring.NewKey(true)
+		if err != nil {
+			s.log.Error("cannot create the first data key", "error", err)
+			return
+		}
+		c, err := command.New(command.TypeKeyringAdd, "", time.Now(), p)
+		if err != nil {
+			s.log.Error("cannot create the first data key", "error", err)
+			return
+		}
+		res, err := s.node.Apply(ctx, c)
+		switch {
+		case err != nil && attempt < 10 && ctx.Err() == nil:
+			s.log.Warn("first data key not created yet; retrying", "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		case err != nil:
+			s.log.Error("first data key not created: blobs cannot be stored until a leader creates it", "error", err)
+		case res.Err() != nil && !errors.Is(res.Err(), fault.ErrConflict):
+			s.log.Error("first data key refused", "error", res.Err())
+		case res.Err() == nil:
+			s.log.Info("first data key created", "key_id", p.ID)
+		}
+		return
 	}
 }

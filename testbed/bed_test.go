@@ -5,6 +5,7 @@ package testbed
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -140,6 +141,8 @@ func newBed(t *testing.T, o bedOptions) *bed {
 		addrs[i] = b.cluster.allocate(t)
 		join = append(join, net.JoinHostPort(addrs[i], fmt.Sprint(raftPort)))
 	}
+	kek := make([]byte, 32) // the cluster's key-encryption key, the same file on every server
+	_, _ = rand.Read(kek)
 	started := time.Now()
 	for i := range o.Servers {
 		id := fmt.Sprintf("s%d", i)
@@ -150,11 +153,13 @@ func newBed(t *testing.T, o bedOptions) *bed {
 			"--raft-addr", fmt.Sprintf("0.0.0.0:%d", raftPort),
 			"--advertise", addrs[i],
 			"--initial-management-token-file", "/etc/slipway/management.token",
+			"--keyring-kek-file", "/etc/slipway/keyring.kek",
 		}
 		if o.Servers > 1 {
 			cmd = append(cmd, "--bootstrap-expect", fmt.Sprint(o.Servers), "--join", strings.Join(join, ","))
 		}
-		files := map[string][]byte{"/etc/slipway/management.token": []byte(b.token + "\n")}
+		files := map[string][]byte{"/etc/slipway/management.token": []byte(b.token + "\n"),
+			"/etc/slipway/keyring.kek": []byte(base64.StdEncoding.EncodeToString(kek) + "\n")}
 		if o.Config != "" {
 			files["/etc/slipway/server.yml"] = []byte(o.Config)
 			cmd = append(cmd, "--config", "/etc/slipway/server.yml")

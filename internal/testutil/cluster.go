@@ -18,6 +18,7 @@ import (
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server"
 	"github.com/slipwayhq/slipway/server/config"
+	"github.com/slipwayhq/slipway/server/keyring"
 )
 
 // ManagementToken is the secret of the management token every test cluster starts with.
@@ -91,6 +92,10 @@ func NewCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	if err := os.WriteFile(tokenFile, []byte(ManagementToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	kekFile := filepath.Join(dir, "keyring.kek")
+	if _, err := keyring.CreateKEKFile(kekFile); err != nil {
+		t.Fatal(err)
+	}
 	ports := FreePorts(t, 2*n)
 	var join []string
 	for i := 0; i < n; i++ {
@@ -108,6 +113,7 @@ func NewCluster(t testing.TB, n int, opts ...Options) *Cluster {
 		cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", ports[2*i])
 		cfg.RaftAddr = join[i]
 		cfg.InitialManagementTokenFile = tokenFile
+		cfg.Keyring.KEKFile = kekFile
 		cfg.Raft = FastRaft()
 		if n > 1 {
 			cfg.BootstrapExpect = n
@@ -132,7 +138,22 @@ func NewCluster(t testing.TB, n int, opts ...Options) *Cluster {
 	if !o.NoToken {
 		c.WaitToken()
 	}
+	c.WaitKeyring()
 	return c
+}
+
+// WaitKeyring waits until every running server has applied the cluster's first data key, so
+// that blob uploads work on any of them.
+func (c *Cluster) WaitKeyring() {
+	c.t.Helper()
+	Eventually(c.t, 15*time.Second, func() error {
+		for _, i := range c.Running() {
+			if c.Server(i).Keyring().ActiveID() == "" {
+				return fmt.Errorf("node %d has no data key yet", i)
+			}
+		}
+		return nil
+	})
 }
 
 // Len returns the number of servers, running or not.

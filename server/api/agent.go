@@ -3,7 +3,6 @@ package api
 import (
 	"maps"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 
@@ -213,7 +212,7 @@ func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, sha, name str
 	if err != nil {
 		return err
 	}
-	defer func(f *os.File) { _ = f.Close() }(f)
+	defer func() { _ = f.Close() }()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("ETag", `"`+blob.SHA256+`"`)
 	w.Header().Set(pub.HeaderSHA256, blob.SHA256)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/google/uuid"
@@ -22,10 +21,11 @@ import (
 
 // Blobs is what the API needs from the blob store.
 type Blobs interface {
-	// Upload stores r as a blob; verify (nil: none) sees the complete content before anything
-	// is stored, and its error refuses the upload (see blob.Service.Upload).
+	// Upload stores r as a blob; verify (nil: none) sees the complete content (plaintext) before
+	// anything is stored, and its error refuses the upload (see blob.Service.Upload).
 	Upload(ctx context.Context, r io.Reader, wantSHA string, wantSize int64, verify func(r io.ReaderAt, size int64) error) (state.Blob, error)
-	Open(ctx context.Context, sha string) (*os.File, state.Blob, error)
+	// Open returns the blob's plaintext, seekable (decrypted chunk by chunk as read).
+	Open(ctx context.Context, sha string) (io.ReadSeekCloser, state.Blob, error)
 	MaxSize() int64
 }
 

@@ -78,6 +78,8 @@ type Config struct {
 	LeaderTransport http.RoundTripper
 	// Limits bounds what callers can make this server hold (see Limits for the defaults).
 	Limits Limits
+	// Keyring is the cluster keyring (operator keyring routes).
+	Keyring Keyring
 }
 
 // DefaultMaxHosts is Config.MaxHosts when none is given.
@@ -226,6 +228,8 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/host-tokens/{accessor}", management, s.hostTokenGet},
 		{"DELETE", "/v1/host-tokens/{accessor}", management, s.hostTokenRevoke},
 		{"POST", "/v1/agent/certificate", hostRenewal, s.agentCertificate},
+		{"GET", "/v1/operator/keyring", management, s.keyringGet},
+		{"POST", "/v1/operator/keyring/rotate", management, s.keyringRotate},
 	}
 }
 

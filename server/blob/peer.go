@@ -20,11 +20,20 @@ import (
 //
 //	put:  → {"op":"put","sha256":H,"size":N}     ← {"have":bool}
 //	      if not have: → N bytes                 ← {"error":""} once fsynced in place
-//	get:  → {"op":"get","sha256":H,"offset":O}  ← {"size":N,"error":""}, then bytes O..N
+//	get:  → {"op":"get","sha256":H,"offset":O,"file_id":F}
+//	      ← {"size":N,"file_id":F',"offset":O',"error":""}, then bytes O'..N
 //
-// Content is verified against its hash on arrival, so a peer can neither corrupt nor rename a
-// blob. The connection shares the trust of the Raft port it rides on: with TLS, only servers of
-// the cluster reach it (see raftstore's mux).
+// What travels is the blob's file as it is on disk: ciphertext under a data key of the cluster
+// keyring, which every server holds (wrapped) in the replicated state. So blob bytes are never
+// plaintext on the wire even without TLS, the sender does no work but reading, and a partial
+// fetch (.part) resumes by byte offset. Every server's file of a blob is a different encryption
+// (its own random salt), so a resumed get names the file it started from (file_id, a hash of
+// that file's header); a server holding another file answers from offset 0, and the fetcher
+// starts over. The receiver decrypts and authenticates every chunk and checks the plaintext's
+// sha256 before placing the file, so a peer can neither corrupt nor rename a blob. A file
+// received under an older data key is re-encrypted by the receiver's own re-encryption job.
+// The connection shares the trust of the Raft port it rides on: with TLS, only servers of the
+// cluster reach it (see raftstore's mux).
 const Proto byte = 'B'
 
 type peerRequest struct {
@@ -32,12 +41,15 @@ type peerRequest struct {
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size,omitempty"`
 	Offset int64  `json:"offset,omitempty"`
+	FileID string `json:"file_id,omitempty"`
 }
 
 type peerReply struct {
-	Have  bool   `json:"have,omitempty"`
-	Size  int64  `json:"size,omitempty"`
-	Error string `json:"error,omitempty"`
+	Have   bool   `json:"have,omitempty"`
+	Size   int64  `json:"size,omitempty"`
+	Offset int64  `json:"offset,omitempty"`
+	FileID string `json:"file_id,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 const maxLine = 4096
@@ -65,7 +77,7 @@ func (s *Service) ServeConn(conn net.Conn) {
 		if err := writeLine(conn, peerReply{}); err != nil {
 			return
 		}
-		_, _, err := s.store.Write(io.LimitReader(br, req.Size), req.SHA256, req.Size, -1)
+		err := s.store.writeCiphertext(br, req.SHA256, req.Size)
 		rep := peerReply{}
 		if err != nil {
 			rep.Error = err.Error()
@@ -73,21 +85,26 @@ func (s *Service) ServeConn(conn net.Conn) {
 		}
 		_ = writeLine(conn, rep)
 	case "get":
-		f, err := s.store.Open(req.SHA256)
+		f, err := s.store.openRaw(req.SHA256)
 		if err != nil {
 			_ = writeLine(conn, peerReply{Error: "not here"})
 			return
 		}
 		defer func() { _ = f.Close() }()
 		st, err := f.Stat()
-		if err != nil || req.Offset < 0 || req.Offset > st.Size() {
+		id := fileID(f)
+		offset := req.Offset
+		if err == nil && (req.FileID != id || offset > st.Size()) {
+			offset = 0 // another encryption than the one the fetcher has part of
+		}
+		if err != nil || offset < 0 {
 			_ = writeLine(conn, peerReply{Error: "bad offset"})
 			return
 		}
-		if err := writeLine(conn, peerReply{Size: st.Size()}); err != nil {
+		if err := writeLine(conn, peerReply{Size: st.Size(), Offset: offset, FileID: id}); err != nil {
 			return
 		}
-		_, _ = io.Copy(conn, io.NewSectionReader(f, req.Offset, st.Size()-req.Offset))
+		_, _ = io.Copy(conn, io.NewSectionReader(f, offset, st.Size()-offset))
 	default:
 		_ = writeLine(conn, peerReply{Error: "unknown op"})
 	}
@@ -149,7 +166,7 @@ func dialPlain(ctx context.Context, addr string, b byte) (net.Conn, error) {
 
 // push copies a local blob to a peer; it returns once the peer holds it durably.
 func (s *Service) push(ctx context.Context, addr, sha string) error {
-	f, err := s.store.Open(sha)
+	f, err := s.store.openRaw(sha)
 	if err != nil {
 		return err
 	}
@@ -189,11 +206,12 @@ func (s *Service) push(ctx context.Context, addr, sha string) error {
 	return nil
 }
 
-// fetch copies a blob from a peer into the store, resuming a partial earlier fetch, and
-// verifies its hash before placing it.
+// fetch copies a blob's file from a peer into the store, resuming a partial earlier fetch of
+// the same file, and verifies it (every chunk authenticates, the plaintext has the record's
+// size and sha256) before placing it.
 func (s *Service) fetch(ctx context.Context, addr, sha string, size int64) (err error) {
 	part := s.store.partPath(sha)
-	f, err := os.OpenFile(part, os.O_CREATE|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(part, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return storageErr("create partial file", err)
 	}
@@ -209,41 +227,44 @@ func (s *Service) fetch(ctx context.Context, addr, sha string, size int64) (err 
 		return err
 	}
 	offset := st.Size()
-	if offset > size {
-		offset = 0
-		if err := f.Truncate(0); err != nil {
-			return err
+	partID := ""
+	if offset > 0 {
+		if partID = fileID(f); partID == "" {
+			offset = 0 // not even a header yet: start over
 		}
 	}
-	if offset < size {
-		if err := s.store.room(size - offset); err != nil {
-			return err
-		}
-		conn, closeConn, err := s.dial(ctx, addr)
-		if err != nil {
-			return err
-		}
-		defer closeConn()
-		br := bufio.NewReaderSize(conn, 256<<10)
-		if err := writeLine(conn, peerRequest{Op: "get", SHA256: sha, Offset: offset}); err != nil {
-			return err
-		}
-		var rep peerReply
-		if err := readLine(br, &rep); err != nil {
-			return fmt.Errorf("fetch from %s: %w", addr, err)
-		}
-		if rep.Error != "" {
-			return fmt.Errorf("fetch from %s: %s", addr, rep.Error)
-		}
-		if rep.Size != size {
-			return fmt.Errorf("fetch from %s: peer has %d bytes, the record says %d", addr, rep.Size, size)
-		}
-		if _, err := f.Seek(offset, io.SeekStart); err != nil {
-			return err
-		}
-		if _, err := io.CopyBuffer(s.store.guard(f), io.LimitReader(br, size-offset), make([]byte, 256<<10)); err != nil {
-			return storageErr("fetch from "+addr, err)
-		}
+	if err := s.store.room(size - min(offset, size)); err != nil {
+		return err
+	}
+	conn, closeConn, err := s.dial(ctx, addr)
+	if err != nil {
+		return err
+	}
+	defer closeConn()
+	br := bufio.NewReaderSize(conn, 256<<10)
+	if err := writeLine(conn, peerRequest{Op: "get", SHA256: sha, Offset: offset, FileID: partID}); err != nil {
+		return err
+	}
+	var rep peerReply
+	if err := readLine(br, &rep); err != nil {
+		return fmt.Errorf("fetch from %s: %w", addr, err)
+	}
+	if rep.Error != "" {
+		return fmt.Errorf("fetch from %s: %s", addr, rep.Error)
+	}
+	// The file is the plaintext plus a header and 16 bytes a chunk: within 1% and 100 bytes.
+	if rep.Size < size || rep.Size > size+size/100+maxHeaderLen+tagSize {
+		return fmt.Errorf("fetch from %s: peer has a %d-byte file, which cannot hold the record's %d bytes", addr, rep.Size, size)
+	}
+	offset = rep.Offset
+	if err := f.Truncate(offset); err != nil {
+		return storageErr("fetch from "+addr, err)
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return err
+	}
+	if _, err := io.CopyBuffer(s.store.guard(f), io.LimitReader(br, rep.Size-offset), make([]byte, 256<<10)); err != nil {
+		return storageErr("fetch from "+addr, err)
 	}
 	if err := f.Sync(); err != nil {
 		return storageErr("sync", err)

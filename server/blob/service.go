@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"os"
 	"sync"
 	"time"
 
@@ -41,7 +40,12 @@ type Config struct {
 	// Reserve is how many bytes blob writes leave free on the file system of Dir, which also
 	// holds the Raft log and state (0: no check). See Store.room.
 	Reserve int64
-	Logger  *slog.Logger
+	// Keys is the cluster keyring every blob file is encrypted under (required).
+	Keys Keys
+	// RekeyRate bounds how many bytes a second the background re-encryption under a new active
+	// data key writes (default 32 MiB/s).
+	RekeyRate int64
+	Logger    *slog.Logger
 	// Dial opens a connection to a peer's Raft port for protocol b, the protocol byte sent (the
 	// node's DialPeer, which speaks the cluster's TLS). Nil dials plain TCP.
 	Dial func(ctx context.Context, addr string, b byte) (net.Conn, error)
@@ -60,6 +64,11 @@ type Service struct {
 
 	mu       sync.Mutex
 	fetching map[string]*call // one fetch per blob at a time
+	keyUse   map[string]int   // local files per data key, as of the last re-encryption scan
+
+	rekeyPass  int    // loop passes, for the periodic full scan
+	rekeyClean string // the active key every local file was under at the last full scan
+	keyErr     string // the keyring error last logged
 }
 
 type call struct {
@@ -81,7 +90,10 @@ func New(cfg Config, cluster Cluster, st *state.Store) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	store, err := OpenStore(cfg.Dir, cfg.Reserve)
+	if cfg.RekeyRate == 0 {
+		cfg.RekeyRate = 32 << 20
+	}
+	store, err := OpenStore(cfg.Dir, cfg.Reserve, cfg.Keys)
 	if err != nil {
 		return nil, err
 	}
@@ -201,9 +213,10 @@ func (s *Service) replicate(ctx context.Context, sha string) error {
 		have, len(voters), need, errors.Join(errs...))
 }
 
-// Open returns a reader for a committed blob, fetching it from a peer first if this server does
-// not hold it yet. The caller closes the file.
-func (s *Service) Open(ctx context.Context, sha string) (*os.File, state.Blob, error) {
+// Open returns a reader of a committed blob's plaintext (seekable, decrypting only the chunks
+// read), fetching the blob from a peer first if this server does not hold it yet. The caller
+// closes it.
+func (s *Service) Open(ctx context.Context, sha string) (io.ReadSeekCloser, state.Blob, error) {
 	if !ValidSHA(sha) {
 		return nil, state.Blob{}, fault.New(fault.Invalid, "%q is not a sha256", sha)
 	}
@@ -217,7 +230,10 @@ func (s *Service) Open(ctx context.Context, sha string) (*os.File, state.Blob, e
 		}
 	}
 	f, err := s.store.Open(sha)
-	return f, rec, err
+	if err != nil {
+		return nil, rec, err
+	}
+	return f, rec, nil
 }
 
 // fetchAny fetches a blob from whichever peer has it; concurrent callers share one fetch.
@@ -275,6 +291,7 @@ func (s *Service) Run(ctx context.Context) {
 	for {
 		s.repair(ctx)
 		s.collect(ctx)
+		s.rekey(ctx)
 		select {
 		case <-ctx.Done():
 			return

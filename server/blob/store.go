@@ -18,6 +18,7 @@
 package blob
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -34,16 +35,28 @@ import (
 )
 
 // Store is one server's blob files: DIR/sha256/ab/<hash> for blobs and DIR/tmp for uploads and
-// transfers in progress.
+// transfers in progress. Every file it writes, temporary ones included, is encrypted from its
+// first byte (see crypt.go); plaintext never reaches the disk.
 type Store struct {
 	dir     string
 	reserve int64 // bytes writes leave free on dir's file system; 0: no check
+	keys    Keys
+	// plain stores plaintext files. Only the benchmark's baseline sets it (openStore), to
+	// measure what encryption costs; no configuration reaches it.
+	plain bool
 }
 
 // OpenStore opens (creating) a store whose writes leave reserve bytes free on the file system
-// (0: no check). Temporary files left by a crash are removed.
-func OpenStore(dir string, reserve int64) (*Store, error) {
-	s := &Store{dir: dir, reserve: reserve}
+// (0: no check) and encrypt under keys. Temporary files left by a crash are removed.
+func OpenStore(dir string, reserve int64, keys Keys) (*Store, error) {
+	if keys == nil {
+		return nil, errors.New("blob store: no keyring: blobs are always encrypted at rest")
+	}
+	return openStore(dir, reserve, keys, false)
+}
+
+func openStore(dir string, reserve int64, keys Keys, plain bool) (*Store, error) {
+	s := &Store{dir: dir, reserve: reserve, keys: keys, plain: plain}
 	for _, d := range []string{s.tmpDir(), filepath.Join(dir, "sha256")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("blob store: %w", err)
@@ -91,12 +104,84 @@ func (s *Store) Has(sha string) bool {
 	return err == nil
 }
 
-// Open opens a blob for reading.
-func (s *Store) Open(sha string) (*os.File, error) {
+// Reader reads a blob's plaintext.
+type Reader interface {
+	io.ReadSeekCloser
+	io.ReaderAt
+	// Size is the plaintext size.
+	Size() int64
+}
+
+// Open opens a blob's plaintext for reading: it decrypts only the chunks a read covers, and
+// refuses a file that is damaged, renamed or under a key this server cannot unwrap. A file
+// written before encryption at rest is encrypted in place first, once its content matches its
+// address.
+func (s *Store) Open(sha string) (Reader, error) {
+	if !ValidSHA(sha) {
+		return nil, fault.New(fault.Invalid, "%q is not a sha256", sha)
+	}
+	if s.plain {
+		f, err := os.Open(s.Path(sha))
+		if err != nil {
+			return nil, err
+		}
+		st, err := f.Stat()
+		if err != nil {
+			_ = f.Close()
+			return nil, err
+		}
+		return plainFile{f, st.Size()}, nil
+	}
+	f, err := openFile(s.Path(sha), sha, s.keys)
+	if errors.Is(err, errNotEncrypted) {
+		if err := s.rewrite(sha, nil); err != nil {
+			return nil, err
+		}
+		f, err = openFile(s.Path(sha), sha, s.keys)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+type plainFile struct {
+	*os.File
+	size int64
+}
+
+func (p plainFile) Size() int64 { return p.size }
+
+// openRaw opens a blob's file as it is on disk (ciphertext), for transfers between servers.
+func (s *Store) openRaw(sha string) (*os.File, error) {
 	if !ValidSHA(sha) {
 		return nil, fault.New(fault.Invalid, "%q is not a sha256", sha)
 	}
 	return os.Open(s.Path(sha))
+}
+
+// fileID names one encryption of a blob (a hash of its file's header, which holds the file's
+// random salt): two servers' files of the same blob differ, so a resumed transfer must come from
+// the same file it started from. "" for a file without a header.
+func fileID(f io.ReaderAt) string {
+	h, err := readHeader(io.NewSectionReader(f, 0, maxHeaderLen))
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(h.raw)
+	return hex.EncodeToString(sum[:16])
+}
+
+// KeyID returns the data key blob sha's file is written under; errNotEncrypted for a file
+// written before encryption at rest.
+func (s *Store) KeyID(sha string) (string, error) {
+	f, err := s.openRaw(sha)
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = f.Close() }()
+	h, err := readHeader(bufio.NewReaderSize(f, maxHeaderLen))
+	return h.keyID, err
 }
 
 // Remove deletes a blob's file; a missing one is not an error.
@@ -143,7 +228,15 @@ func (s *Store) WriteVerified(r io.Reader, wantSHA string, wantSize, limit int64
 	if limit >= 0 {
 		src = io.LimitReader(r, limit+1)
 	}
-	n, err := io.CopyBuffer(io.MultiWriter(s.guard(f), h), src, make([]byte, 256<<10))
+	dst := s.guard(f)
+	var enc *encWriter
+	if !s.plain {
+		if enc, err = newEncWriter(dst, s.keys); err != nil {
+			return "", 0, err
+		}
+		dst = enc
+	}
+	n, err := io.CopyBuffer(io.MultiWriter(dst, h), src, make([]byte, 256<<10))
 	if err != nil {
 		return "", n, storageErr("receive", err)
 	}
@@ -157,8 +250,13 @@ func (s *Store) WriteVerified(r io.Reader, wantSHA string, wantSize, limit int64
 	if wantSize >= 0 && wantSize != n {
 		return "", n, fault.New(fault.Invalid, "received %d bytes, but %d were declared; nothing was stored", n, wantSize)
 	}
+	if enc != nil {
+		if err := enc.Finish(h.Sum(nil)); err != nil {
+			return "", n, storageErr("receive", err)
+		}
+	}
 	if verify != nil { // the upload check hook (see Verifier); the deferred cleanup removes tmp
-		if err := verify(f, n); err != nil {
+		if err := s.verifyUpload(tmp, f, sum, n, verify); err != nil {
 			return "", n, err
 		}
 	}
@@ -173,6 +271,20 @@ func (s *Store) WriteVerified(r io.Reader, wantSHA string, wantSize, limit int64
 	}
 	ok = true
 	return sum, n, nil
+}
+
+// verifyUpload runs an upload check over the received plaintext: the temporary file itself in a
+// plaintext store, else a decrypting view of it (authenticated chunk by chunk, as Open reads).
+func (s *Store) verifyUpload(tmp string, f *os.File, sum string, n int64, verify Verifier) error {
+	if s.plain {
+		return verify(f, n)
+	}
+	bf, err := openFile(tmp, sum, s.keys)
+	if err != nil {
+		return storageErr("read back the upload", err)
+	}
+	defer func() { _ = bf.Close() }()
+	return verify(bf, n)
 }
 
 // roomCheckEvery is how many bytes a guarded writer writes between two free-space checks.
@@ -299,22 +411,196 @@ func (s *Store) SweepTmp(age time.Duration) {
 
 func (s *Store) partPath(sha string) string { return filepath.Join(s.tmpDir(), sha+".part") }
 
-// adoptPart verifies a fetched file and places it; a file with the wrong content is removed so
-// the next fetch starts over.
+// adoptPart verifies a fetched file (its ciphertext decrypts and authenticates, and its plaintext
+// is size bytes hashing to sha) and places it; a file with the wrong content is removed so the
+// next fetch starts over.
 func (s *Store) adoptPart(part, sha string, size int64) error {
 	f, err := os.Open(part)
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
-	n, err := io.CopyBuffer(h, f, make([]byte, 256<<10))
+	n, got, err := s.verify(f, sha)
 	_ = f.Close()
+	if err != nil && !errors.Is(err, errDiscard) {
+		return err
+	}
+	if err != nil || got != sha || n != size {
+		_ = os.Remove(part)
+		return fmt.Errorf("fetched blob %s has sha256 %s and %d bytes (%v); discarded", sha, got, n, err)
+	}
+	return s.place(part, sha)
+}
+
+// errDiscard marks content that failed verification (as opposed to a failed read).
+var errDiscard = errors.New("content does not verify")
+
+// verify reads a blob file and returns its plaintext size and sha256.
+func (s *Store) verify(f *os.File, sha string) (int64, string, error) {
+	if s.plain {
+		h := sha256.New()
+		n, err := io.CopyBuffer(h, f, make([]byte, 256<<10))
+		return n, hex.EncodeToString(h.Sum(nil)), err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return 0, "", err
+	}
+	v, err := newVerifyWriter(s.keys, sha, st.Size())
+	if err != nil {
+		return 0, "", err
+	}
+	if _, err := io.CopyBuffer(v, f, make([]byte, 256<<10)); err != nil {
+		var ke *keyError
+		if errors.As(err, &ke) {
+			return 0, "", ke.err // this server's keyring, not the file, is at fault
+		}
+		return 0, "", fmt.Errorf("%w: %w", errDiscard, err)
+	}
+	n, err := v.Finish()
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: %w", errDiscard, err)
+	}
+	return n, sha, nil
+}
+
+// writeCiphertext stores a blob file received from a peer: length bytes of r, in this store's
+// file format, verified while they arrive (every chunk authenticates, the plaintext hashes to
+// sha) before the file is fsynced and placed. On failure nothing is left behind.
+func (s *Store) writeCiphertext(r io.Reader, sha string, length int64) error {
+	if s.plain {
+		_, _, err := s.Write(r, sha, length, -1)
+		return err
+	}
+	if err := s.room(length); err != nil {
+		return err
+	}
+	v, err := newVerifyWriter(s.keys, sha, length)
 	if err != nil {
 		return err
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != sha || n != size {
-		_ = os.Remove(part)
-		return fmt.Errorf("fetched blob %s has sha256 %s and %d bytes; discarded", sha, got, n)
+	f, err := os.CreateTemp(s.tmpDir(), "peer-*")
+	if err != nil {
+		return storageErr("create transfer file", err)
 	}
-	return s.place(part, sha)
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	if _, err := io.CopyBuffer(io.MultiWriter(s.guard(f), v), io.LimitReader(r, length), make([]byte, 256<<10)); err != nil {
+		return storageErr("receive", err)
+	}
+	if _, err := v.Finish(); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return storageErr("sync", err)
+	}
+	if err := f.Close(); err != nil {
+		return storageErr("close", err)
+	}
+	if err := s.place(tmp, sha); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+// rewrite re-encrypts blob sha's file under the active data key: it writes a new file, fsyncs it
+// and renames it over the old one, so a crash leaves either file, never a mix. A file written
+// before encryption at rest is encrypted if its content hashes to sha, and left alone otherwise.
+// pace, when set, is called with the bytes written so far, to bound the rate; an error from it
+// abandons the rewrite.
+func (s *Store) rewrite(sha string, pace func(int64) error) error {
+	if s.plain {
+		return nil
+	}
+	raw, err := s.openRaw(sha)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = raw.Close() }()
+	var src io.Reader
+	sum, _ := hex.DecodeString(sha)
+	h := sha256.New()
+	legacy := false
+	if bf, err := newFile(raw, sha, s.keys); err == nil {
+		src = io.NewSectionReader(bf, 0, bf.Size())
+	} else if errors.Is(err, errNotEncrypted) {
+		legacy = true
+		if _, err := raw.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		src = io.TeeReader(raw, h)
+	} else {
+		return err
+	}
+	st, err := raw.Stat()
+	if err != nil {
+		return err
+	}
+	if err := s.room(st.Size()); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(s.tmpDir(), "rekey-*")
+	if err != nil {
+		return storageErr("create re-encryption file", err)
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			_ = f.Close()
+			_ = os.Remove(tmp)
+		}
+	}()
+	enc, err := newEncWriter(s.guard(f), s.keys)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, 256<<10)
+	var done int64
+	for {
+		n, rerr := io.ReadFull(src, buf)
+		if n > 0 {
+			if _, err := enc.Write(buf[:n]); err != nil {
+				return storageErr("re-encrypt", err)
+			}
+			done += int64(n)
+			if pace != nil {
+				if err := pace(done); err != nil {
+					return err
+				}
+			}
+		}
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			break
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+	if legacy {
+		if got := hex.EncodeToString(h.Sum(nil)); got != sha {
+			_ = os.Remove(s.Path(sha))
+			return fmt.Errorf("blob %s: the unencrypted file found for it has sha256 %s, so it was removed; the repair loop fetches a good copy from a peer", sha, got)
+		}
+	}
+	if err := enc.Finish(sum); err != nil {
+		return storageErr("re-encrypt", err)
+	}
+	if err := f.Sync(); err != nil {
+		return storageErr("sync", err)
+	}
+	if err := f.Close(); err != nil {
+		return storageErr("close", err)
+	}
+	if err := os.Rename(tmp, s.Path(sha)); err != nil {
+		return storageErr("replace blob file", err)
+	}
+	ok = true
+	return syncDir(filepath.Dir(s.Path(sha)))
 }

@@ -20,7 +20,7 @@ func TestReserveStopsBlobWrites(t *testing.T) {
 		t.Skip("free space cannot be read on this OS; the reserve check is off")
 	}
 	// Leave 16 MiB above the reserve.
-	s, err := OpenStore(dir, free-16<<20)
+	s, err := OpenStore(dir, free-16<<20, newTestKeys())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestReserveStopsBlobWrites(t *testing.T) {
 		t.Fatalf("temporary files left after refused writes: %v %v", left, err)
 	}
 	// No reserve: no check.
-	s0, err := OpenStore(t.TempDir(), 0)
+	s0, err := OpenStore(t.TempDir(), 0, newTestKeys())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,6 +57,7 @@ const (
 	TypeGroupDelete        Type = 71
 	TypeConfigCreate       Type = 72
 	TypeHostTokenRevoke    Type = 55
+	TypeKeyringAdd         Type = 80
 	codecVersion           byte = 1
 	MaxEncodedSize              = 4 << 20 // a single command; blobs never go through the log
 	MaxBatchLen                 = 4096
@@ -90,6 +91,7 @@ var typeNames = map[Type]string{
 	TypeGroupDelete:        "group.delete",
 	TypeConfigCreate:       "config.create",
 	TypeHostTokenRevoke:    "host_token.revoke",
+	TypeKeyringAdd:         "keyring.add",
 }
 
 // schemaVersions is the newest payload schema each type's decoder understands.
@@ -102,6 +104,7 @@ var schemaVersions = map[Type]uint8{
 	TypeDeploymentStop: 1,
 	TypeGroupPut:       1, TypeGroupDelete: 1, TypeConfigCreate: 1,
 	TypeHostTokenRevoke: 1,
+	TypeKeyringAdd: 1,
 }
 
 func (t Type) String() string {

@@ -205,3 +205,14 @@ type DeploymentStop struct {
 type HostTokenRevoke struct {
 	AccessorID string `json:"accessor_id"`
 }
+
+// KeyringAdd adds a data key to the cluster keyring and makes it the active one. The proposer
+// generated the key and wrapped it with the cluster's key-encryption key; the log and the state
+// only ever hold the wrapped form. First marks the cluster's first key: refused once the keyring
+// has any key, so two leaders racing to create it cannot both succeed.
+type KeyringAdd struct {
+	ID      string `json:"id"`
+	Wrapped []byte `json:"wrapped"`
+	KEK     string `json:"kek"` // fingerprint of the wrapping key-encryption key
+	First   bool   `json:"first,omitempty"`
+}

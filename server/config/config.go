@@ -49,6 +49,15 @@ type Config struct {
 	// logged as a warning on every start.
 	InsecurePlaintextCluster bool   `yaml:"insecure_plaintext_cluster"`
 	Limits                   Limits `yaml:"limits"`
+	Keyring                    Keyring  `yaml:"keyring"`
+}
+
+// Keyring configures encryption at rest.
+type Keyring struct {
+	// KEKFile holds the cluster's key-encryption key (base64 of 32 random bytes, mode 0600),
+	// the same file on every server. Required: a server refuses to start without it (Start
+	// loads it and says how to create one).
+	KEKFile string `yaml:"kek_file"`
 }
 
 // Limits bounds what API callers can make a server hold; each limit is per server. See
@@ -170,6 +179,7 @@ var keys = []struct{ flag, key, env, help string }{
 	{"auth-failure-window", "limits.auth_failure_window", "SLIPWAY_AUTH_FAILURE_WINDOW", "period in which an address regains its failed authentications, e.g. 10s"},
 	{"body-read-timeout", "limits.body_read_timeout", "SLIPWAY_BODY_READ_TIMEOUT", "time a request body of at most 1 MiB may take to arrive, e.g. 30s"},
 	{"body-idle-timeout", "limits.body_idle_timeout", "SLIPWAY_BODY_IDLE_TIMEOUT", "time any request body (uploads too) may go without a byte before the connection is closed, e.g. 30s"},
+	{"keyring-kek-file", "keyring.kek_file", "SLIPWAY_KEYRING_KEK_FILE", "file with the cluster's key-encryption key, the same on every server (make one with: slipway operator keyring kek create --out FILE)"},
 }
 
 // boolFlags are the keys set by flags without a value.
@@ -332,6 +342,8 @@ func (c *Config) set(key, v string) error {
 		return setDuration(&c.Limits.BodyReadTimeout, v)
 	case "limits.body_idle_timeout":
 		return setDuration(&c.Limits.BodyIdleTimeout, v)
+	case "keyring.kek_file":
+		c.Keyring.KEKFile = v
 	}
 	return nil
 }

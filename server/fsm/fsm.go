@@ -58,6 +58,7 @@ var handlers = map[command.Type]handler{
 	command.TypeGroupDelete:        applyGroupDelete,
 	command.TypeConfigCreate:       applyConfigCreate,
 	command.TypeHostTokenRevoke:    applyHostTokenRevoke,
+	command.TypeKeyringAdd:         applyKeyringAdd,
 }
 
 // FSM implements raft.BatchingFSM over a state.Store.
