@@ -15,6 +15,7 @@ import (
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
 	"github.com/slipwayhq/slipway/server"
 	"github.com/slipwayhq/slipway/server/config"
+	"github.com/slipwayhq/slipway/server/keyring"
 )
 
 // TestSIGHUPReloadsCertificate: a server run by server.Run (as `slipway server` runs it) puts a
@@ -28,6 +29,10 @@ func TestSIGHUPReloadsCertificate(t *testing.T) {
 	cfg.BootstrapExpect = 1
 	cfg.Raft = testutil.FastRaft()
 	cfg.TLS = ct.ServerConfig(t, "hup")
+	cfg.Keyring.KEKFile = filepath.Join(t.TempDir(), "keyring.kek")
+	if _, err := keyring.CreateKEKFile(cfg.Keyring.KEKFile); err != nil {
+		t.Fatal(err)
+	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
