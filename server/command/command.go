@@ -104,7 +104,7 @@ var schemaVersions = map[Type]uint8{
 	TypeDeploymentStop: 1,
 	TypeGroupPut:       1, TypeGroupDelete: 1, TypeConfigCreate: 1,
 	TypeHostTokenRevoke: 1,
-	TypeKeyringAdd: 1,
+	TypeKeyringAdd:      1,
 }
 
 func (t Type) String() string {

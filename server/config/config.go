@@ -47,9 +47,9 @@ type Config struct {
 	TLS                        TLS      `yaml:"tls"`
 	// InsecurePlaintextCluster lets a server listen on a network address without TLS. It is
 	// logged as a warning on every start.
-	InsecurePlaintextCluster bool   `yaml:"insecure_plaintext_cluster"`
-	Limits                   Limits `yaml:"limits"`
-	Keyring                    Keyring  `yaml:"keyring"`
+	InsecurePlaintextCluster bool    `yaml:"insecure_plaintext_cluster"`
+	Limits                   Limits  `yaml:"limits"`
+	Keyring                  Keyring `yaml:"keyring"`
 }
 
 // Keyring configures encryption at rest.
