@@ -11,13 +11,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/pkg/tlsutil"
 	"github.com/slipwayhq/slipway/server/api"
 	"github.com/slipwayhq/slipway/server/auth"
 	"github.com/slipwayhq/slipway/server/blob"
@@ -43,6 +46,7 @@ type Server struct {
 	hub      *session.Hub
 	stopBG   context.CancelFunc
 	bgDone   chan struct{}
+	tls      *tlsutil.Cluster // nil without TLS
 }
 
 // Start binds the listeners, opens the Raft member on the data dir and starts serving the API.
@@ -53,6 +57,16 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	var tlsc *tlsutil.Cluster
+	if cfg.TLS.Enabled() {
+		var err error
+		if tlsc, err = cfg.TLS.Load(); err != nil {
+			return nil, fmt.Errorf("%w: %w", config.ErrInvalid, err)
+		}
+	}
+	if w := cfg.PlaintextWarning(); w != "" {
+		log.Warn(w)
 	}
 	raftLn, err := net.Listen("tcp", cfg.RaftAddr)
 	if err != nil {
@@ -67,7 +81,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	s := &Server{cfg: cfg, log: log, httpLn: httpLn, httpURL: httpURL, raftAddr: raftAddr, done: make(chan struct{})}
+	s := &Server{cfg: cfg, log: log, httpLn: httpLn, httpURL: httpURL, raftAddr: raftAddr, done: make(chan struct{}), tls: tlsc}
 	expect := cfg.BootstrapExpect
 	if expect == 0 && len(cfg.Join) == 0 {
 		expect = 1
@@ -78,7 +92,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 		HeartbeatTimeout: cfg.Raft.HeartbeatTimeout, ElectionTimeout: cfg.Raft.ElectionTimeout,
 		LeaderLeaseTimeout: cfg.Raft.LeaderLeaseTimeout, CommitTimeout: cfg.Raft.CommitTimeout,
 		SnapshotThreshold: cfg.Raft.SnapshotThreshold, SnapshotInterval: cfg.Raft.SnapshotInterval,
-		TrailingLogs: cfg.Raft.TrailingLogs, Logger: log, Registry: reg,
+		TrailingLogs: cfg.Raft.TrailingLogs, Logger: log, Registry: reg, TLS: tlsc,
 	}, s.leaderDuties)
 	if err != nil {
 		_ = httpLn.Close()
@@ -88,6 +102,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	s.blobs, err = blob.New(blob.Config{
 		Dir: filepath.Join(cfg.DataDir, "blobs"), MaxSize: cfg.Blobs.MaxSize, Grace: cfg.Blobs.GCGrace,
 		Interval: cfg.Blobs.RepairInterval, Reserve: cfg.Blobs.Reserve, Logger: log.With("component", "blob"),
+		Dial: node.DialPeer,
 	}, node, node.State())
 	if err != nil {
 		_ = httpLn.Close()
@@ -106,18 +121,33 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 		s.blobs.Run(bg)
 		<-done
 	}()
+	var handler http.Handler = api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub, Events: node.FSM().Events(),
+		HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg, LeaderTransport: leaderTransport(tlsc)})
+	if cfg.TLS.RequireClientCert {
+		handler = api.RequireClientCert(handler)
+	}
 	s.http = &http.Server{
-		Handler: api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub, Events: node.FSM().Events(),
-			HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg}),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.With("component", "http").Handler(), slog.LevelDebug),
+	}
+	serve := func() error { return s.http.Serve(httpLn) }
+	if tlsc != nil {
+		s.http.TLSConfig = tlsc.APIServerConfig()
+		serve = func() error { return s.http.ServeTLS(httpLn, "", "") }
 	}
 	go func() {
 		defer close(s.done)
-		if err := s.http.Serve(httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "error", err)
 		}
 	}()
+	if tlsc != nil {
+		leaf := tlsc.Cert.Leaf()
+		log.Info("TLS on: mutual TLS on the cluster port, TLS on the API", "cert_serial", fmt.Sprintf("%x", leaf.SerialNumber),
+			"cert_expires", leaf.NotAfter.UTC().Format(time.RFC3339), "require_client_cert", cfg.TLS.RequireClientCert, "can_sign_host_certs", tlsc.CA.Key != nil)
+	}
 	log.Info("server started", "node_id", node.ID(), "http", httpURL, "raft", raftAddr)
 	return s, nil
 }
@@ -128,7 +158,16 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	<-ctx.Done()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for ctx.Err() == nil {
+		select {
+		case <-hup:
+			_ = s.ReloadTLS()
+		case <-ctx.Done():
+		}
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return s.Shutdown(sctx)
@@ -142,6 +181,28 @@ func (s *Server) HTTPAddr() string { return s.httpURL }
 
 // RaftAddr returns the advertised Raft address.
 func (s *Server) RaftAddr() string { return s.raftAddr }
+
+// TLS returns the server's TLS material (the cluster CA, with its key when --tls-ca-key-file was
+// given, and the reloadable server certificate), or nil without TLS.
+func (s *Server) TLS() *tlsutil.Cluster { return s.tls }
+
+// ReloadTLS reads the server certificate and key files again (Run calls it on SIGHUP). The API
+// and the cluster port use the new pair for every handshake after it; connections already open
+// keep theirs. A pair that cannot be read, or is not a server certificate of the cluster CA, is
+// refused: the previous pair stays in use and the error is logged and returned.
+func (s *Server) ReloadTLS() error {
+	if s.tls == nil {
+		s.log.Info("reload requested, but this server has no TLS certificate to reload")
+		return nil
+	}
+	if err := s.tls.Cert.Reload(); err != nil {
+		s.log.Error("TLS certificate not reloaded; the previous one stays in use", "error", err)
+		return err
+	}
+	leaf := s.tls.Cert.Leaf()
+	s.log.Info("TLS certificate reloaded", "serial", fmt.Sprintf("%x", leaf.SerialNumber), "expires", leaf.NotAfter.UTC().Format(time.RFC3339))
+	return nil
+}
 
 // Node returns the Raft member (for tests and embedding).
 func (s *Server) Node() *raftstore.Node { return s.node }
@@ -198,5 +259,22 @@ func (s *Server) leaderDuties(ctx context.Context) {
 		s.log.Error("initial management token refused", "error", res.Err())
 	case res.Err() == nil:
 		s.log.Info("initial management token set")
+	}
+}
+
+// leaderTransport is the transport of requests proxied to the leader's API: with TLS it trusts
+// only the cluster CA, verifies the leader by the cluster's server name and presents this
+// server's certificate (so an API that requires client certificates accepts the proxy).
+func leaderTransport(tlsc *tlsutil.Cluster) http.RoundTripper {
+	if tlsc == nil {
+		return nil
+	}
+	return &http.Transport{
+		Proxy:                 nil, // server to server: never through an environment proxy
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:       tlsc.PeerClientConfig(),
+		TLSHandshakeTimeout:   10 * time.Second,
+		MaxIdleConnsPerHost:   8,
+		IdleConnTimeout:       90 * time.Second,
 	}
 }

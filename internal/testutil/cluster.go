@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,8 @@ type Cluster struct {
 	mu      sync.Mutex
 	servers []*server.Server // nil where a server is stopped
 	configs []config.Config
+	tls     *ClusterTLS // nil for a plaintext cluster
+	hc      *http.Client
 }
 
 // Options tune a test cluster.
@@ -36,6 +39,10 @@ type Options struct {
 	Tweak func(i int, c *config.Config)
 	// NoToken skips waiting for the management token (for clusters started without one).
 	NoToken bool
+	// TLS starts the cluster with mutual TLS on the cluster port and TLS on the API: a fresh CA,
+	// a server certificate per node (see ClusterTLS), and API clients that trust the CA and
+	// present a client certificate.
+	TLS bool
 }
 
 // FastRaft returns Raft timings for tests: elections in a few hundred milliseconds, frequent
@@ -90,6 +97,10 @@ func NewCluster(t testing.TB, n int, opts ...Options) *Cluster {
 		join = append(join, fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]))
 	}
 	c := &Cluster{t: t, servers: make([]*server.Server, n), configs: make([]config.Config, n)}
+	if o.TLS {
+		c.tls = NewClusterTLS(t, filepath.Join(dir, "tls"))
+		c.hc = c.tls.HTTPClient(t, "test-client")
+	}
 	for i := 0; i < n; i++ {
 		cfg := config.Default()
 		cfg.NodeID = fmt.Sprintf("node%d", i)
@@ -101,6 +112,9 @@ func NewCluster(t testing.TB, n int, opts ...Options) *Cluster {
 		if n > 1 {
 			cfg.BootstrapExpect = n
 			cfg.Join = join
+		}
+		if c.tls != nil {
+			cfg.TLS = c.tls.ServerConfig(t, cfg.NodeID)
 		}
 		if o.Tweak != nil {
 			o.Tweak(i, &cfg)
@@ -293,15 +307,27 @@ func (c *Cluster) Client(i int) *api.Client {
 // ClientWithToken returns an API client for server i with the given token.
 func (c *Cluster) ClientWithToken(i int, token string) *api.Client {
 	c.t.Helper()
-	cl, err := api.NewClient(api.Config{Address: c.URL(i), Token: token})
+	cl, err := api.NewClient(api.Config{Address: c.URL(i), Token: token, HTTPClient: c.hc})
 	if err != nil {
 		c.t.Fatal(err)
 	}
 	return cl
 }
 
-// URL returns server i's HTTP base URL.
-func (c *Cluster) URL(i int) string { return "http://" + c.configs[i].HTTPAddr }
+// URL returns server i's HTTP base URL (https:// with TLS).
+func (c *Cluster) URL(i int) string {
+	if c.configs[i].TLS.Enabled() {
+		return "https://" + c.configs[i].HTTPAddr
+	}
+	return "http://" + c.configs[i].HTTPAddr
+}
+
+// TLS returns the cluster's certificates, or nil for a plaintext cluster.
+func (c *Cluster) TLS() *ClusterTLS { return c.tls }
+
+// HTTPClient returns the client the cluster's API clients use: nil (the default) for a plaintext
+// cluster; with TLS, one that trusts the cluster CA and presents a client certificate.
+func (c *Cluster) HTTPClient() *http.Client { return c.hc }
 
 // Eventually retries f until it returns nil or the timeout passes, then fails the test with
 // f's last error.

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -12,6 +13,7 @@ import (
 // reload keeps the certificate it had.
 type Reloader struct {
 	certFile, keyFile string
+	check             func(*x509.Certificate) error
 
 	mu   sync.RWMutex
 	cert *tls.Certificate
@@ -20,6 +22,14 @@ type Reloader struct {
 // NewReloader loads the pair once; it fails when the files cannot be used.
 func NewReloader(certFile, keyFile string) (*Reloader, error) {
 	r := &Reloader{certFile: certFile, keyFile: keyFile}
+	return r, r.Reload()
+}
+
+// NewCheckedReloader is NewReloader with a check every certificate must pass, on the first load
+// and on every Reload, before it is put in use (a server checks that it is still a server
+// certificate of its cluster).
+func NewCheckedReloader(certFile, keyFile string, check func(*x509.Certificate) error) (*Reloader, error) {
+	r := &Reloader{certFile: certFile, keyFile: keyFile, check: check}
 	return r, r.Reload()
 }
 
@@ -32,6 +42,11 @@ func (r *Reloader) Reload() error {
 	if c.Leaf == nil {
 		if c.Leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
 			return err
+		}
+	}
+	if r.check != nil {
+		if err := r.check(c.Leaf); err != nil {
+			return fmt.Errorf("%s: %w", r.certFile, err)
 		}
 	}
 	r.mu.Lock()

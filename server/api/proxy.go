@@ -31,6 +31,7 @@ func (s *Server) proxyToLeader(w http.ResponseWriter, r *http.Request) error {
 			pr.SetURL(target)
 			pr.Out.Header.Set(forwardedHeader, s.cfg.Cluster.ID())
 		},
+		Transport:     s.cfg.LeaderTransport,
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			proxyErr = fault.New(fault.NoLeader, "forward to leader %s at %s: %v", id, httpAddr, err)

@@ -60,6 +60,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Now is the clock used for token expiry (default time.Now).
 	Now func() time.Time
+	// LeaderTransport carries requests proxied to the leader (nil: http.DefaultTransport). With
+	// TLS it trusts the cluster CA, verifies the leader as a server and presents this server's
+	// certificate.
+	LeaderTransport http.RoundTripper
 }
 
 // access says who may call a route.

@@ -23,7 +23,8 @@ import (
 //	get:  → {"op":"get","sha256":H,"offset":O}  ← {"size":N,"error":""}, then bytes O..N
 //
 // Content is verified against its hash on arrival, so a peer can neither corrupt nor rename a
-// blob. The connection shares the trust of the Raft port it rides on.
+// blob. The connection shares the trust of the Raft port it rides on: with TLS, only servers of
+// the cluster reach it (see raftstore's mux).
 const Proto byte = 'B'
 
 type peerRequest struct {
@@ -112,15 +113,14 @@ func writeLine(w io.Writer, v any) error {
 	return err
 }
 
-// dial opens a blob connection to a peer's Raft address, closed when ctx ends.
-func dial(ctx context.Context, addr string) (net.Conn, func(), error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, nil, err
+// dial opens a blob connection to a peer's Raft address (through cfg.Dial), closed when ctx ends.
+func (s *Service) dial(ctx context.Context, addr string) (net.Conn, func(), error) {
+	d := s.cfg.Dial
+	if d == nil {
+		d = dialPlain
 	}
-	if _, err := conn.Write([]byte{Proto}); err != nil {
-		_ = conn.Close()
+	conn, err := d(ctx, addr, Proto)
+	if err != nil {
 		return nil, nil, err
 	}
 	done := make(chan struct{})
@@ -134,6 +134,19 @@ func dial(ctx context.Context, addr string) (net.Conn, func(), error) {
 	return conn, func() { close(done); _ = conn.Close() }, nil
 }
 
+func dialPlain(ctx context.Context, addr string, b byte) (net.Conn, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.Write([]byte{b}); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
 // push copies a local blob to a peer; it returns once the peer holds it durably.
 func (s *Service) push(ctx context.Context, addr, sha string) error {
 	f, err := s.store.Open(sha)
@@ -145,7 +158,7 @@ func (s *Service) push(ctx context.Context, addr, sha string) error {
 	if err != nil {
 		return err
 	}
-	conn, closeConn, err := dial(ctx, addr)
+	conn, closeConn, err := s.dial(ctx, addr)
 	if err != nil {
 		return err
 	}
@@ -206,7 +219,7 @@ func (s *Service) fetch(ctx context.Context, addr, sha string, size int64) (err 
 		if err := s.store.room(size - offset); err != nil {
 			return err
 		}
-		conn, closeConn, err := dial(ctx, addr)
+		conn, closeConn, err := s.dial(ctx, addr)
 		if err != nil {
 			return err
 		}

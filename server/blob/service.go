@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"sync"
 	"time"
@@ -41,6 +42,9 @@ type Config struct {
 	// holds the Raft log and state (0: no check). See Store.room.
 	Reserve int64
 	Logger  *slog.Logger
+	// Dial opens a connection to a peer's Raft port for protocol b, the protocol byte sent (the
+	// node's DialPeer, which speaks the cluster's TLS). Nil dials plain TCP.
+	Dial func(ctx context.Context, addr string, b byte) (net.Conn, error)
 }
 
 // DefaultMaxSize is the default upload limit.

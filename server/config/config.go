@@ -44,6 +44,10 @@ type Config struct {
 	Raft                       Raft     `yaml:"raft"`
 	Blobs                      Blobs    `yaml:"blobs"`
 	Agents                     Agents   `yaml:"agents"`
+	TLS                        TLS      `yaml:"tls"`
+	// InsecurePlaintextCluster lets a server listen on a network address without TLS. It is
+	// logged as a warning on every start.
+	InsecurePlaintextCluster bool `yaml:"insecure_plaintext_cluster"`
 }
 
 // Agents tunes agent sessions.
@@ -112,7 +116,16 @@ var keys = []struct{ flag, key, env, help string }{
 	{"log-level", "log_level", "SLIPWAY_LOG_LEVEL", "debug, info, warn or error"},
 	{"max-bundle-size", "blobs.max_size", "SLIPWAY_MAX_BUNDLE_SIZE", "largest revision bundle or blob accepted, e.g. 2GiB or 500MiB"},
 	{"blob-reserve", "blobs.reserve", "SLIPWAY_BLOB_RESERVE", "disk space blobs leave free for the Raft log and state, e.g. 128MiB (0: no check)"},
+	{"tls-ca-file", "tls.ca_file", "SLIPWAY_TLS_CA_FILE", "PEM certificate of the cluster CA (slipway tls ca create); with --tls-cert-file and --tls-key-file turns on mutual TLS on the cluster port and TLS on the API"},
+	{"tls-cert-file", "tls.cert_file", "SLIPWAY_TLS_CERT_FILE", "PEM server certificate of this server, signed by the cluster CA (slipway tls cert create --server); reloaded on SIGHUP"},
+	{"tls-key-file", "tls.key_file", "SLIPWAY_TLS_KEY_FILE", "PEM key of --tls-cert-file; reloaded on SIGHUP"},
+	{"tls-ca-key-file", "tls.ca_key_file", "SLIPWAY_TLS_CA_KEY_FILE", "PEM key of the cluster CA, with which this server signs agents' host certificates (optional)"},
+	{"tls-require-client-cert", "tls.require_client_cert", "SLIPWAY_TLS_REQUIRE_CLIENT_CERT", "API callers must present a certificate of the cluster CA (agent registration and /v1/health excepted)"},
+	{"insecure-plaintext-cluster", "insecure_plaintext_cluster", "SLIPWAY_INSECURE_PLAINTEXT_CLUSTER", "allow the cluster port and the API on a network address without TLS: anyone who reaches them can command the cluster"},
 }
+
+// boolFlags are the keys set by flags without a value.
+var boolFlags = map[string]bool{"tls.require_client_cert": true, "insecure_plaintext_cluster": true}
 
 // RegisterFlags adds the server flags to fs, plus --config.
 func RegisterFlags(fs *pflag.FlagSet) {
@@ -132,6 +145,10 @@ func RegisterFlags(fs *pflag.FlagSet) {
 		}
 		if k.flag == "bootstrap-expect" {
 			fs.Int(k.flag, 0, k.help+" (env "+k.env+")")
+			continue
+		}
+		if boolFlags[k.key] {
+			fs.Bool(k.flag, false, k.help+" (env "+k.env+")")
 			continue
 		}
 		fs.String(k.flag, def, k.help+" (env "+k.env+")")
@@ -231,6 +248,24 @@ func (c *Config) set(key, v string) error {
 			return err
 		}
 		c.Blobs.Reserve = n
+	case "tls.ca_file":
+		c.TLS.CAFile = v
+	case "tls.cert_file":
+		c.TLS.CertFile = v
+	case "tls.key_file":
+		c.TLS.KeyFile = v
+	case "tls.ca_key_file":
+		c.TLS.CAKeyFile = v
+	case "tls.require_client_cert", "insecure_plaintext_cluster":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+		if key == "insecure_plaintext_cluster" {
+			c.InsecurePlaintextCluster = b
+		} else {
+			c.TLS.RequireClientCert = b
+		}
 	}
 	return nil
 }
@@ -293,6 +328,7 @@ func (c *Config) Validate() error {
 	default:
 		bad("log-level", "log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
 	}
+	errs = append(errs, c.validateTLS()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("%w:\n  %s", ErrInvalid, strings.Join(errs, "\n  "))
 	}
@@ -363,5 +399,9 @@ func (c *Config) Advertised(raftPort, httpPort int) (raftAddr, httpURL string) {
 	if unspecified(hh) {
 		hh = rh
 	}
-	return net.JoinHostPort(rh, strconv.Itoa(raftPort)), "http://" + net.JoinHostPort(hh, strconv.Itoa(httpPort))
+	scheme := "http://"
+	if c.TLS.Enabled() {
+		scheme = "https://"
+	}
+	return net.JoinHostPort(rh, strconv.Itoa(raftPort)), scheme + net.JoinHostPort(hh, strconv.Itoa(httpPort))
 }

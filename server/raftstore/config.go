@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/slipwayhq/slipway/pkg/tlsutil"
 )
 
 // Config configures a Node.
@@ -42,6 +44,10 @@ type Config struct {
 
 	Logger   *slog.Logger
 	Registry prometheus.Registerer // may be nil
+
+	// TLS, when set, turns on mutual TLS on the Raft port: every connection, in and out, starts
+	// with a handshake in which both ends present a server certificate of the cluster CA.
+	TLS *tlsutil.Cluster
 }
 
 func (c *Config) setDefaults() {

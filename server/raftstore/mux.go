@@ -1,6 +1,8 @@
 package raftstore
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -12,13 +14,21 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// The Raft port carries two protocols; the first byte of a connection says which.
+// The Raft port carries several protocols; the first byte of a connection (inside TLS when TLS
+// is on) says which.
 const (
 	protoRaft byte = 'R' // hashicorp/raft's network transport
 	protoRPC  byte = 'P' // net/rpc: forwarding, read index, join, status
 )
 
-// mux accepts connections on the Raft port and hands each to the protocol named by its first byte.
+// handshakeTimeout bounds a TLS handshake and the protocol byte that follows it, so a
+// connection that says nothing holds nothing for long.
+const handshakeTimeout = 10 * time.Second
+
+// mux accepts connections on the Raft port and hands each to the protocol named by its first
+// byte. With TLS (tlsCfg set) every connection starts with a TLS handshake in which the peer must
+// present a server certificate of the cluster (see tlsutil.Cluster.PeerServerConfig); nothing is
+// read from a connection before that handshake succeeds.
 type mux struct {
 	ln      net.Listener
 	log     *slog.Logger
@@ -27,13 +37,16 @@ type mux struct {
 	closed  chan struct{}
 	once    sync.Once
 	advAddr net.Addr
+	tlsCfg  *tls.Config
+	refused rateLimit
 
 	mu    sync.RWMutex
 	extra map[byte]func(net.Conn) // protocols other packages serve on this port
 }
 
-func newMux(ln net.Listener, adv net.Addr, log *slog.Logger, rpcConn func(net.Conn)) *mux {
-	return &mux{ln: ln, log: log, raftCh: make(chan net.Conn, 16), rpcConn: rpcConn, closed: make(chan struct{}), advAddr: adv}
+func newMux(ln net.Listener, adv net.Addr, log *slog.Logger, rpcConn func(net.Conn), tlsCfg *tls.Config) *mux {
+	return &mux{ln: ln, log: log, raftCh: make(chan net.Conn, 16), rpcConn: rpcConn, closed: make(chan struct{}), advAddr: adv,
+		tlsCfg: tlsCfg, refused: rateLimit{every: 5 * time.Second}}
 }
 
 func (m *mux) serve() {
@@ -57,13 +70,27 @@ func (m *mux) serve() {
 }
 
 func (m *mux) route(conn net.Conn) {
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
+	if m.tlsCfg != nil {
+		tc := tls.Server(conn, m.tlsCfg)
+		ctx, cancel := context.WithTimeout(context.Background(), handshakeTimeout)
+		err := tc.HandshakeContext(ctx)
+		cancel()
+		if err != nil {
+			if n, ok := m.refused.allow(); ok {
+				m.log.Warn("refused a connection on the cluster port: the TLS handshake failed", "remote", conn.RemoteAddr(), "error", err, "refused_since_last_log", n)
+			}
+			_ = conn.Close()
+			return
+		}
+		conn = tc
+	}
 	var b [1]byte
 	if _, err := io.ReadFull(conn, b[:]); err != nil {
 		_ = conn.Close()
 		return
 	}
-	_ = conn.SetReadDeadline(time.Time{})
+	_ = conn.SetDeadline(time.Time{})
 	switch b[0] {
 	case protoRaft:
 		select {
@@ -96,7 +123,10 @@ func (m *mux) close() error {
 }
 
 // streamLayer is the raft.StreamLayer over the mux.
-type streamLayer struct{ m *mux }
+type streamLayer struct {
+	m *mux
+	d dialer
+}
 
 func (s streamLayer) Accept() (net.Conn, error) {
 	select {
@@ -111,19 +141,61 @@ func (s streamLayer) Close() error   { return s.m.close() }
 func (s streamLayer) Addr() net.Addr { return s.m.advAddr }
 
 func (s streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return dialProto(string(addr), protoRaft, timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return s.d.dial(ctx, string(addr), protoRaft)
 }
 
-func dialProto(addr string, proto byte, timeout time.Duration) (net.Conn, error) {
-	conn, err := net.DialTimeout("tcp", addr, timeout)
+// dialer opens connections to other servers' Raft ports: TLS first when tlsCfg is set (the
+// server must hold a server certificate of the cluster; this one presents its own), then the
+// protocol byte.
+type dialer struct{ tlsCfg *tls.Config }
+
+func (d dialer) dial(ctx context.Context, addr string, proto byte) (net.Conn, error) {
+	var nd net.Dialer
+	conn, err := nd.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if d.tlsCfg != nil {
+		tc := tls.Client(conn, d.tlsCfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("dial %s: TLS handshake: %w", addr, err)
+		}
+		conn = tc
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetWriteDeadline(dl)
 	}
 	if _, err := conn.Write([]byte{proto}); err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
+	_ = conn.SetWriteDeadline(time.Time{})
 	return conn, nil
+}
+
+// rateLimit lets one event through per period and counts the ones it held back.
+type rateLimit struct {
+	every time.Duration
+
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+// allow reports whether to log now, and how many events were held back since the last log.
+func (r *rateLimit) allow() (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if now := time.Now(); now.Sub(r.last) >= r.every {
+		n := r.suppressed
+		r.last, r.suppressed = now, 0
+		return n, true
+	}
+	r.suppressed++
+	return 0, false
 }
 
 // handle serves connections that start with b with h.

@@ -11,6 +11,7 @@ package raftstore
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -44,6 +45,7 @@ type Node struct {
 	mux      *mux
 	logStore *raftboltdb.BoltStore
 	pool     *pool
+	dialer   dialer
 	batchCh  chan *pending
 	metrics  *metrics
 
@@ -86,8 +88,13 @@ func Open(cfg Config, onLeader ...func(ctx context.Context)) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open raft log: %w", err)
 	}
-	n := &Node{cfg: cfg, logStore: logStore, id: id, stop: make(chan struct{}), onLeader: onLeader,
-		pool: &pool{clients: map[string]*peerConn{}, timeout: 2 * time.Second}, batchCh: make(chan *pending, 1024)}
+	var d dialer
+	var acceptTLS *tls.Config
+	if cfg.TLS != nil {
+		d.tlsCfg, acceptTLS = cfg.TLS.PeerClientConfig(), cfg.TLS.PeerServerConfig()
+	}
+	n := &Node{cfg: cfg, logStore: logStore, id: id, stop: make(chan struct{}), onLeader: onLeader, dialer: d,
+		pool: &pool{clients: map[string]*peerConn{}, timeout: 2 * time.Second, dialer: d}, batchCh: make(chan *pending, 1024)}
 	ok := false
 	defer func() {
 		if !ok {
@@ -135,9 +142,9 @@ func Open(cfg Config, onLeader ...func(ctx context.Context)) (*Node, error) {
 	if err := rpcSrv.Register(&Cluster{n: n}); err != nil {
 		return nil, err
 	}
-	n.mux = newMux(cfg.Listener, adv, log.With("component", "mux"), serveRPC(rpcSrv))
+	n.mux = newMux(cfg.Listener, adv, log.With("component", "mux"), serveRPC(rpcSrv), acceptTLS)
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream: streamLayer{n.mux}, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
+		Stream: streamLayer{m: n.mux, d: d}, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
 	})
 
 	rc := raft.DefaultConfig()
@@ -599,6 +606,13 @@ func (n *Node) HandleProtocol(b byte, h func(net.Conn)) {
 		panic("raftstore: protocol byte already in use")
 	}
 	n.mux.handle(b, h)
+}
+
+// DialPeer opens a connection to another server's Raft port for protocol b (see HandleProtocol):
+// over mutual TLS when the cluster has TLS, the protocol byte already sent. ctx bounds the dial
+// and the handshake, not the connection's later use.
+func (n *Node) DialPeer(ctx context.Context, addr string, b byte) (net.Conn, error) {
+	return n.dialer.dial(ctx, addr, b)
 }
 
 // Voters returns the ID and Raft address of every voter in the configuration.

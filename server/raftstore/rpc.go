@@ -15,8 +15,9 @@ import (
 	"github.com/slipwayhq/slipway/server/fault"
 )
 
-// The node-to-node RPCs ride the Raft port (see mux). They carry no secrets and trust the same
-// network Raft itself trusts; TLS on the Raft port covers both.
+// The node-to-node RPCs ride the Raft port (see mux). With TLS on, only a peer holding a server
+// certificate of the cluster reaches them; without it (loopback, or --insecure-plaintext-cluster)
+// anyone who can connect to the port can call them, including Apply.
 
 // StatusArgs asks a node who it is.
 type StatusArgs struct{}
@@ -124,6 +125,7 @@ type pool struct {
 	mu      sync.Mutex
 	clients map[string]*peerConn
 	timeout time.Duration
+	dialer  dialer
 }
 
 // peerConn is the state of one peer's connection.
@@ -172,7 +174,9 @@ func (p *pool) get(addr string) (*rpc.Client, error) {
 	pc.dialing = done
 	pc.mu.Unlock()
 
-	conn, err := dialProto(addr, protoRPC, p.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
+	conn, err := p.dialer.dial(ctx, addr, protoRPC)
+	cancel()
 	pc.mu.Lock()
 	if err == nil {
 		pc.c, pc.err = rpc.NewClient(conn), nil
