@@ -270,11 +270,11 @@ func leaderTransport(tlsc *tlsutil.Cluster) http.RoundTripper {
 		return nil
 	}
 	return &http.Transport{
-		Proxy:                 nil, // server to server: never through an environment proxy
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:       tlsc.PeerClientConfig(),
-		TLSHandshakeTimeout:   10 * time.Second,
-		MaxIdleConnsPerHost:   8,
-		IdleConnTimeout:       90 * time.Second,
+		Proxy:               nil, // server to server: never through an environment proxy
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     tlsc.PeerClientConfig(),
+		TLSHandshakeTimeout: 10 * time.Second,
+		MaxIdleConnsPerHost: 8,
+		IdleConnTimeout:     90 * time.Second,
 	}
 }
