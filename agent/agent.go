@@ -46,7 +46,20 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	id, err := ensureIdentity(ctx, cfg, log)
+	trust, err := session.NewTrust(cfg.CAPin, cfg.CAFile, cfg.DataDir, log)
+	if err != nil {
+		return fmt.Errorf("%w: %w", config.ErrInvalid, err)
+	}
+	if !trust.Enabled() {
+		log.Warn("no ca_pin or ca_file: the agent talks plain HTTP and sends its secrets unencrypted; this is for development only")
+	}
+	cert, err := session.LoadHostCert(cfg.DataDir, log)
+	if err != nil {
+		return err
+	}
+	tlsConfig := trust.ClientConfig(cert.Current)
+	httpClient := session.NewFetchClient(tlsConfig)
+	id, err := ensureIdentity(ctx, cfg, log, &tlsState{trust: trust, cert: cert, client: httpClient})
 	if err != nil {
 		return err
 	}
@@ -68,10 +81,27 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		servers = cfg.Servers
 	}
 	var client *session.Client
-	fetcher := &session.Fetcher{Secret: id.Secret, Client: session.NewFetchClient(), Servers: func() []string { return client.PreferredServers() }}
+	preferred := func() []string {
+		if client == nil {
+			return servers
+		}
+		return client.PreferredServers()
+	}
+	fetcher := &session.Fetcher{Secret: id.Secret, Client: httpClient, Trust: trust, Servers: preferred}
+	if trust.Enabled() {
+		renewer := &session.Renewer{Cert: cert, Trust: trust, HostID: id.HostID, Secret: id.Secret, Servers: preferred, Client: httpClient, Logger: log}
+		if cert.Current() == nil {
+			// No certificate yet (or an expired one): get one before the first session, which
+			// needs it; Run keeps trying if this fails.
+			if err := renewer.Renew(ctx); err != nil {
+				log.Error("this host has no valid certificate and could not renew it yet", "error", err)
+			}
+		}
+		go renewer.Run(ctx)
+	}
 	client = session.New(session.Config{
 		Servers: servers, Secret: id.Secret, Runner: runner, Outbox: outbox, Reporter: reporter, Fetcher: fetcher,
-		Logger: log,
+		Logger: log, Trust: trust, TLS: tlsConfig,
 		OnServers: func(s []string) {
 			id.Servers = s
 			if err := saveIdentity(cfg.DataDir, id); err != nil {
@@ -79,14 +109,21 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 			}
 		},
 	})
-	log.Info("agent running", "host", id.Name, "host_id", id.HostID, "servers", servers, "version", version.Version)
+	log.Info("agent running", "host", id.Name, "host_id", id.HostID, "servers", servers, "tls", trust.Enabled(), "version", version.Version)
 	return client.Run(ctx)
+}
+
+// tlsState is what registration needs to verify servers and get the host certificate.
+type tlsState struct {
+	trust  *session.Trust
+	cert   *session.HostCert
+	client *http.Client
 }
 
 // ensureIdentity loads the host identity, making and registering one on the first start. With a
 // registration token configured, an existing identity registers again (idempotent: tags and facts
 // are updated); if that fails the agent still starts with the identity it has.
-func ensureIdentity(ctx context.Context, cfg config.Config, log *slog.Logger) (*identity, error) {
+func ensureIdentity(ctx context.Context, cfg config.Config, log *slog.Logger, ts *tlsState) (*identity, error) {
 	path := filepath.Join(cfg.DataDir, identityFile)
 	id := &identity{}
 	raw, err := os.ReadFile(path)
@@ -111,55 +148,88 @@ func ensureIdentity(ctx context.Context, cfg config.Config, log *slog.Logger) (*
 	if cfg.RegistrationToken == "" {
 		return id, nil
 	}
-	reply, err := register(ctx, cfg, id)
+	reply, err := register(ctx, cfg, id, ts)
+	var untrusted *session.UntrustedServerError
 	if err != nil {
-		if raw != nil {
+		if raw != nil && !errors.As(err, &untrusted) {
 			log.Warn("re-registration failed; starting with the existing identity", "error", err)
 			return id, nil
 		}
 		return nil, err
 	}
 	id.Name, id.Servers = reply.Name, reply.Servers
+	if reply.Certificate != "" {
+		if err := ts.cert.Set([]byte(reply.Certificate), id.HostID, ts.trust.Roots(), []byte(reply.CA)); err != nil {
+			return nil, fmt.Errorf("register host: %w", err)
+		}
+		ts.client.CloseIdleConnections() // they were opened without the certificate
+		log.Info("host certificate issued", "not_after", ts.cert.Leaf().NotAfter)
+	} else if ts.trust.Enabled() {
+		return nil, errors.New("register host: the server issued no host certificate although this agent verifies the cluster with TLS; the server must run TLS with the cluster CA (--tls-ca-file, --tls-ca-key-file)")
+	}
 	return id, saveIdentity(cfg.DataDir, id)
 }
 
-func register(ctx context.Context, cfg config.Config, id *identity) (*agentproto.RegisterReply, error) {
+// register registers the host with the first server that accepts it. It refuses servers the
+// agent cannot verify (see session.Trust) before sending anything; a server that fails the TLS
+// verification ends the registration with an *session.UntrustedServerError: the pin or CA names
+// another cluster, or the connection is intercepted.
+func register(ctx context.Context, cfg config.Config, id *identity, ts *tlsState) (*agentproto.RegisterReply, error) {
 	hostname, _ := os.Hostname()
+	csr, err := ts.cert.CSR(id.HostID)
+	if err != nil {
+		return nil, err
+	}
 	body, _ := json.Marshal(agentproto.Register{
 		HostID: id.HostID, Secret: id.Secret, Name: id.Name, Tags: cfg.Tags, Hostname: hostname,
-		OS: runtime.GOOS, Arch: runtime.GOARCH, AgentVersion: version.Version,
+		OS: runtime.GOOS, Arch: runtime.GOARCH, AgentVersion: version.Version, CSR: csr,
 	})
 	var errs []error
-	hc := &http.Client{Timeout: 30 * time.Second}
 	for _, srv := range cfg.Servers {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv+"/v1/agent/register", bytes.NewReader(body))
-		if err != nil {
+		if err := ts.trust.CheckURL(srv); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		req.Header.Set("Authorization", "Bearer "+cfg.RegistrationToken)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := hc.Do(req)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", srv, err))
-			continue
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		reply, final, err := registerAt(rctx, srv, cfg.RegistrationToken, body, ts.client)
+		cancel()
+		if err == nil {
+			return reply, nil
 		}
-		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			errs = append(errs, fmt.Errorf("%s refused the registration (%s): %s", srv, resp.Status, bytes.TrimSpace(data)))
-			if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusBadRequest {
-				break // another server will say the same
-			}
-			continue
+		var untrusted *session.UntrustedServerError
+		if errors.As(err, &untrusted) {
+			return nil, fmt.Errorf("register host: %w", untrusted)
 		}
-		var reply agentproto.RegisterReply
-		if err := json.Unmarshal(data, &reply); err != nil {
-			return nil, fmt.Errorf("%s: bad registration answer: %w", srv, err)
+		errs = append(errs, err)
+		if final {
+			break // another server will say the same
 		}
-		return &reply, nil
 	}
 	return nil, fmt.Errorf("register host: %w", errors.Join(errs...))
+}
+
+func registerAt(ctx context.Context, srv, token string, body []byte, hc *http.Client) (reply *agentproto.RegisterReply, final bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv+"/v1/agent/register", bytes.NewReader(body))
+	if err != nil {
+		return nil, false, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", srv, err)
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		final := resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusConflict || resp.StatusCode == http.StatusBadRequest
+		return nil, final, fmt.Errorf("%s refused the registration (%s): %s", srv, resp.Status, bytes.TrimSpace(data))
+	}
+	reply = &agentproto.RegisterReply{}
+	if err := json.Unmarshal(data, reply); err != nil {
+		return nil, true, fmt.Errorf("%s: bad registration answer: %w", srv, err)
+	}
+	return reply, false, nil
 }
 
 func saveIdentity(dir string, id *identity) error {

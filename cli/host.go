@@ -96,6 +96,9 @@ registers with it.`,
 			if err := p.Fields([]field{{"Token", tok.Token}, {"Tags", formatTags(tok.Tags)}, {"Expires", exp}}); err != nil {
 				return err
 			}
+			if tok.CAPin != "" { // a TLS cluster: agents verify it with the CA pin
+				return p.Linef("CA pin: %s\n\nStart an agent with it:\n  slipway-agent run --server %s --registration-token %s --ca-pin %s\nThe token will not be shown again.", tok.CAPin, cl.Address(), tok.Token, tok.CAPin)
+			}
 			return p.Linef("\nStart an agent with it:\n  slipway-agent run --server %s --registration-token %s\nThe token will not be shown again.", cl.Address(), tok.Token)
 		},
 	}

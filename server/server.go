@@ -122,7 +122,8 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 		<-done
 	}()
 	var handler http.Handler = api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub, Events: node.FSM().Events(),
-		HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg, LeaderTransport: leaderTransport(tlsc)})
+		HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg, LeaderTransport: leaderTransport(tlsc),
+		CA: clusterCA(tlsc), HostCertValidity: cfg.Agents.HostCertValidity})
 	if cfg.TLS.RequireClientCert {
 		handler = api.RequireClientCert(handler)
 	}
@@ -135,6 +136,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	serve := func() error { return s.http.Serve(httpLn) }
 	if tlsc != nil {
 		s.http.TLSConfig = tlsc.APIServerConfig()
+		s.http.TLSConfig.GetCertificate = withCAChain(s.http.TLSConfig.GetCertificate, tlsc.CA) // agents learn the CA from a pin
 		serve = func() error { return s.http.ServeTLS(httpLn, "", "") }
 	}
 	go func() {

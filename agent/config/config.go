@@ -54,6 +54,12 @@ type Config struct {
 	LogLevel string `yaml:"log_level,omitempty"`
 	// MaxRevisions is how many deployment archives the agent keeps per deployment group.
 	MaxRevisions int `yaml:"max_revisions,omitempty"`
+	// CAPin is the cluster CA's pin (sha256:<hex>, printed by `slipway host token create`). With
+	// it and no CAFile, the agent learns the CA from the first server that proves it holds a
+	// certificate signed by the pinned CA, and keeps it in DataDir (ca.pem).
+	CAPin string `yaml:"ca_pin,omitempty"`
+	// CAFile names a PEM file with the cluster CA certificate, used to verify the servers.
+	CAFile string `yaml:"ca_file,omitempty"`
 }
 
 // Default returns the built-in defaults: the host's name, the platform's data folder, info
@@ -107,6 +113,12 @@ func Merge(base Config, over ...Config) Config {
 		}
 		if o.MaxRevisions != 0 {
 			c.MaxRevisions = o.MaxRevisions
+		}
+		if o.CAPin != "" {
+			c.CAPin = o.CAPin
+		}
+		if o.CAFile != "" {
+			c.CAFile = o.CAFile
 		}
 	}
 	return c

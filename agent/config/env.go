@@ -41,6 +41,8 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.MaxRevisions = n
 	}
+	c.CAPin = get(keyCAPin)
+	c.CAFile = get(keyCAFile)
 	return c, nil
 }
 

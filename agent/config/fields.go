@@ -19,6 +19,8 @@ const (
 	keyDataDir      = "data_dir"
 	keyLogLevel     = "log_level"
 	keyMaxRevisions = "max_revisions"
+	keyCAPin        = "ca_pin"
+	keyCAFile       = "ca_file"
 )
 
 // field is where one setting can be given.
@@ -38,6 +40,8 @@ var fields = []field{
 	{keyDataDir, "data-dir", EnvPrefix + "DATA_DIR"},
 	{keyLogLevel, "log-level", EnvPrefix + "LOG_LEVEL"},
 	{keyMaxRevisions, "max-revisions", EnvPrefix + "MAX_REVISIONS"},
+	{keyCAPin, "ca-pin", EnvPrefix + "CA_PIN"},
+	{keyCAFile, "ca-file", EnvPrefix + "CA_FILE"},
 }
 
 func lookupField(key string) field {

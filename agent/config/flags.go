@@ -20,6 +20,8 @@ type Flags struct {
 	dataDir      string
 	logLevel     string
 	maxRevisions int
+	caPin        string
+	caFile       string
 }
 
 // BindFlags adds the configuration flags to fs.
@@ -45,6 +47,10 @@ func BindFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.logLevel, n, "", u)
 	n, u = use(keyMaxRevisions, fmt.Sprintf("deployment archives kept per deployment group (default %d)", DefaultMaxRevisions))
 	fs.IntVar(&f.maxRevisions, n, 0, u)
+	n, u = use(keyCAPin, "cluster CA pin sha256:... from 'slipway host token create', to verify https servers")
+	fs.StringVar(&f.caPin, n, "", u)
+	n, u = use(keyCAFile, "PEM file with the cluster CA certificate, to verify https servers")
+	fs.StringVar(&f.caFile, n, "", u)
 	return f
 }
 
@@ -94,6 +100,12 @@ func (f *Flags) Config() (Config, error) {
 		if c.MaxRevisions == 0 {
 			return Config{}, fieldErr(keyMaxRevisions, "0 must be at least 1")
 		}
+	}
+	if changed(keyCAPin) {
+		c.CAPin = f.caPin
+	}
+	if changed(keyCAFile) {
+		c.CAFile = f.caFile
 	}
 	return c, nil
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/slipwayhq/slipway/pkg/tlsutil"
 )
 
 // nameRE is the rule the control plane applies to every name (apps, hosts, groups).
@@ -75,6 +77,21 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRevisions < 1 {
 		add(keyMaxRevisions, "%d must be at least 1", c.MaxRevisions)
+	}
+	if c.CAPin != "" {
+		if _, err := tlsutil.ParsePin(c.CAPin); err != nil {
+			add(keyCAPin, "%v", err)
+		}
+	}
+	if c.CAFile != "" && !filepath.IsAbs(c.CAFile) {
+		add(keyCAFile, "%q must be an absolute path", c.CAFile)
+	}
+	if c.CAPin != "" || c.CAFile != "" {
+		for _, s := range c.Servers {
+			if strings.HasPrefix(s, "http://") {
+				add(keyServers, "%q is plain HTTP, but %s/%s is set to verify the servers' TLS certificates: use https:// URLs (plain HTTP is only for development without a CA)", s, keyCAPin, keyCAFile)
+			}
+		}
 	}
 	if len(probs) > 0 {
 		return &ValidationError{Problems: probs}

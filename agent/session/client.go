@@ -5,10 +5,13 @@
 package session
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -33,6 +36,10 @@ type Config struct {
 	Logger   *slog.Logger
 	// OnServers is called when a server announces the current server list (to persist it).
 	OnServers func([]string)
+	// Trust refuses servers the agent must not talk to, and TLS (Trust.ClientConfig) verifies
+	// https servers and presents the host certificate. Both nil: plain HTTP only.
+	Trust *Trust
+	TLS   *tls.Config
 }
 
 // Client keeps the agent's session.
@@ -122,16 +129,30 @@ func wsURL(srv string) string {
 }
 
 func (c *Client) session(ctx context.Context, srv string) error {
+	if c.cfg.Trust != nil {
+		if err := c.cfg.Trust.CheckURL(srv); err != nil {
+			return err
+		}
+	} else if isHTTPS(srv) && c.cfg.TLS == nil {
+		return fmt.Errorf("server %s uses https and this agent cannot verify it: give --ca-pin or --ca-file", srv)
+	}
 	hdr := http.Header{"Authorization": {"Bearer " + c.cfg.Secret}}
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	ws, resp, err := websocket.DefaultDialer.DialContext(dctx, wsURL(srv)+"/v1/agent/session", hdr)
+	dialer := *websocket.DefaultDialer
+	dialer.TLSClientConfig = c.cfg.TLS
+	ws, resp, err := dialer.DialContext(dctx, wsURL(srv)+"/v1/agent/session", hdr)
 	cancel()
+	var msg []byte
 	if resp != nil && resp.Body != nil {
+		msg, _ = io.ReadAll(io.LimitReader(resp.Body, 4096))
 		_ = resp.Body.Close()
 	}
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
 			return fmt.Errorf("%s refused the host secret (was the host deleted? re-register with a new registration token): %w", srv, err)
+		}
+		if resp != nil && resp.StatusCode == http.StatusForbidden {
+			return fmt.Errorf("%s refused the session (%s): %s", srv, resp.Status, bytes.TrimSpace(msg))
 		}
 		return err
 	}

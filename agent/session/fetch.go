@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,6 +22,8 @@ type Fetcher struct {
 	Servers func() []string // in the order to try them
 	Secret  string
 	Client  *http.Client // NewFetchClient: bounded connect and answer times
+	// Trust, when set, refuses servers the agent must not send its secret to (see Trust.CheckURL).
+	Trust *Trust
 	// Stall bounds how long a download may go without receiving a byte before the next server
 	// is tried, resuming where it stopped (default DefaultStall).
 	Stall time.Duration
@@ -31,8 +34,11 @@ const DefaultStall = 30 * time.Second
 
 // NewFetchClient returns the HTTP client for bundle downloads: a server that is down must cost
 // seconds, not the default transport's 30 s connect timeout, before the next one is tried.
-func NewFetchClient() *http.Client {
+// tlsConfig (Trust.ClientConfig) verifies https servers and presents the host certificate; nil
+// for plain HTTP.
+func NewFetchClient(tlsConfig *tls.Config) *http.Client {
 	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig:       tlsConfig,
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSHandshakeTimeout:   10 * time.Second,
@@ -58,6 +64,11 @@ func (f *Fetcher) Fetch(ctx context.Context, rev agentproto.Revision, dst string
 }
 
 func (f *Fetcher) fetchFrom(ctx context.Context, srv string, rev agentproto.Revision, dst string) error {
+	if f.Trust != nil {
+		if err := f.Trust.CheckURL(srv); err != nil {
+			return err
+		}
+	}
 	part := dst + ".part"
 	file, err := os.OpenFile(part, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {

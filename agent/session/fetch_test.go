@@ -102,7 +102,7 @@ func TestFetchMovesOnFromAStalledServer(t *testing.T) {
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
 	}))
 	defer good.Close()
-	f := &Fetcher{Secret: "s", Client: NewFetchClient(), Stall: 200 * time.Millisecond,
+	f := &Fetcher{Secret: "s", Client: NewFetchClient(nil), Stall: 200 * time.Millisecond,
 		Servers: func() []string { return []string{stalled.URL, good.URL} }}
 	rev := agentproto.Revision{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), Path: "/bundle"}
 	dst := filepath.Join(t.TempDir(), "bundle")

@@ -56,7 +56,8 @@ type Agent struct {
 }
 
 // StartAgent registers a host named name with a fresh registration token from c and runs its
-// agent as a process, against every server of c. It is killed when the test ends; its output is
+// agent as a process, against every server of c. Against a TLS cluster the agent gets the
+// cluster's CA pin (--ca-pin), learns the CA from the first server and gets a host certificate. It is killed when the test ends; its output is
 // logged if the test failed.
 func StartAgent(t testing.TB, c *Cluster, name string, tags ...string) *Agent {
 	t.Helper()
@@ -73,6 +74,14 @@ func StartAgent(t testing.TB, c *Cluster, name string, tags ...string) *Agent {
 		"--registration-token", tok.Token, "--data-dir", a.DataDir, "--name", name, "--log-level", "debug"}
 	for _, tg := range tags {
 		a.args = append(a.args, "--tag", tg)
+	}
+	if ct := c.TLS(); ct != nil {
+		// The agent verifies the cluster as an operator's would: by the CA pin that
+		// `slipway host token create` prints.
+		if tok.CAPin == "" {
+			t.Fatal("the TLS cluster created a registration token without a ca_pin")
+		}
+		a.args = append(a.args, "--ca-pin", tok.CAPin)
 	}
 	t.Cleanup(func() {
 		a.Kill()
@@ -118,6 +127,12 @@ func (a *Agent) Kill() {
 		<-done
 	}
 }
+
+// Args returns the agent's command-line arguments (run ...).
+func (a *Agent) Args() []string { return append([]string(nil), a.args...) }
+
+// SetArgs replaces the agent's command-line arguments for its next Start.
+func (a *Agent) SetArgs(args []string) { a.args = append([]string(nil), args...) }
 
 // Output returns what the agent printed so far.
 func (a *Agent) Output() string {

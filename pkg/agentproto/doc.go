@@ -14,11 +14,53 @@
 // another secret is refused (409). From then on the agent authenticates with its host secret,
 // which lets it act only as that host: it receives only its own work and can report only on it.
 //
+// # Trust and transport security
+//
+// When the servers run TLS (their URLs are https://), the agent trusts the cluster, not the
+// network: it needs the cluster CA, given either as a file (--ca-file) or as a pin (--ca-pin
+// sha256:<hex SHA-256 of the CA's SubjectPublicKeyInfo>, printed by `slipway host token create`,
+// as kubeadm's --discovery-token-ca-cert-hash). With a pin and no CA file, the agent's first TLS
+// connection accepts only a certificate chain that contains a CA with that pin and a server
+// certificate it signed (servers send their CA certificate after their own); the agent saves that
+// CA (DATA/ca.pem, 0644) and verifies every later connection against it. A server certificate is
+// accepted when it chains to the cluster CA, is for server authentication, and names either the
+// host the agent dialled or the cluster's server name (server.slipway). Anything else fails the
+// handshake before a secret is sent. An agent with neither pin nor CA refuses https:// servers;
+// one with a pin or CA refuses http:// servers; one with neither talks plain HTTP (development
+// only) and logs a warning.
+//
+// # Host certificates
+//
+// The agent makes its own ECDSA P-256 key on its first start (DATA/host-key.pem, 0600; it never
+// leaves the host) and sends a certificate request for it (Register.CSR). A server whose API is
+// TLS signs a host certificate naming the host (the URI slipway://host/<host ID>, client
+// authentication only, 72 h by default) with the cluster CA and returns it with the CA
+// (RegisterReply.Certificate, .CA); the agent keeps it in DATA/host.pem. A server with TLS but
+// without the CA key (--tls-ca-key-file) refuses the registration, naming the flag.
+//
+// The agent renews its certificate once two thirds of its lifetime have passed (and retries
+// with backoff until it succeeds):
+//
+//	POST /v1/agent/certificate   Authorization: Bearer <host secret>   body: CertificateRequest
+//
+// answered by CertificateReply. The renewal presents the current certificate as its client
+// certificate. The host secret is the long-lived credential, as kubelet's bootstrap credential
+// is: an agent whose certificate has expired (offline for days) or was lost renews with its host
+// secret alone, presenting no certificate. A renewal that presents a certificate of another host
+// is refused (403).
+//
+// On a TLS server every other host-secret endpoint (the session, bundle downloads) needs mutual
+// TLS: the connection must carry a host certificate, verified against the cluster CA, naming the
+// host the secret belongs to. A host secret without a certificate, or with a certificate of
+// another host, is refused with 403 and a message; a certificate for host A never acts as host B.
+// A server without TLS (development, loopback) checks the host secret alone.
+//
 // # Session
 //
 // The agent keeps one outbound websocket to any server:
 //
-//	GET /v1/agent/session     Authorization: Bearer <host secret>   (checked before the upgrade)
+//	GET /v1/agent/session     Authorization: Bearer <host secret>   (checked before the upgrade;
+//	                          on TLS servers with the host certificate, see above)
 //
 // Every message is one JSON text frame holding an Envelope. On connect the server sends Hello
 // (the heartbeat interval and every server's URL, so the agent can fail over). The agent sends

@@ -32,6 +32,9 @@ type Register struct {
 	OS           string            `json:"os"`
 	Arch         string            `json:"arch"`
 	AgentVersion string            `json:"agent_version"`
+	// CSR is a PEM certificate request for the agent's own key (see "Identity"). Only its public
+	// key is used; the server names the certificate after HostID. Required when the API is TLS.
+	CSR string `json:"csr,omitempty"`
 }
 
 // RegisterReply answers a registration.
@@ -39,6 +42,23 @@ type RegisterReply struct {
 	HostID  string   `json:"host_id"`
 	Name    string   `json:"name"`
 	Servers []string `json:"servers"` // every server's HTTP URL
+	// Certificate is the host certificate (PEM) signed from Register.CSR, and CA the cluster CA
+	// certificate (PEM) that signed it. Both are empty when no CSR was sent or the server has no
+	// cluster CA (plain HTTP).
+	Certificate string `json:"certificate,omitempty"`
+	CA          string `json:"ca,omitempty"`
+}
+
+// CertificateRequest is the body of POST /v1/agent/certificate: a host certificate renewal.
+type CertificateRequest struct {
+	CSR string `json:"csr"` // PEM certificate request for the agent's key
+}
+
+// CertificateReply answers a renewal: the new host certificate and the CA that signed it (PEM).
+type CertificateReply struct {
+	Certificate string    `json:"certificate"`
+	CA          string    `json:"ca"`
+	NotAfter    time.Time `json:"not_after"`
 }
 
 // Hello opens a session.

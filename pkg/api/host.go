@@ -16,6 +16,9 @@ type HostToken struct {
 	Tags           map[string]string `json:"tags,omitempty"`
 	CreateTime     time.Time         `json:"create_time"`
 	ExpirationTime *time.Time        `json:"expiration_time,omitempty"`
+	// CAPin is the cluster CA's pin (sha256:...) for agents' --ca-pin, set when the server that
+	// created the token runs TLS.
+	CAPin string `json:"ca_pin,omitempty"`
 }
 
 // Host statuses.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/pkg/tlsutil"
 	"github.com/slipwayhq/slipway/server/auth"
 	"github.com/slipwayhq/slipway/server/command"
 	"github.com/slipwayhq/slipway/server/fault"
@@ -44,6 +45,9 @@ func (s *Server) agentRegister(w http.ResponseWriter, r *http.Request, id *auth.
 	if err := validTags(req.Tags); err != nil {
 		return err
 	}
+	if err := s.canSignHosts(r, req.CSR); err != nil {
+		return err
+	}
 	tags := maps.Clone(id.HostToken.Tags)
 	if tags == nil {
 		tags = map[string]string{}
@@ -60,7 +64,68 @@ func (s *Server) agentRegister(w http.ResponseWriter, r *http.Request, id *auth.
 	if err := decodeData(res, &h); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, agentproto.RegisterReply{HostID: h.ID, Name: h.Name, Servers: s.serverURLs()})
+	reply := agentproto.RegisterReply{HostID: h.ID, Name: h.Name, Servers: s.serverURLs()}
+	if req.CSR != "" && s.cfg.CA != nil && s.cfg.CA.Key != nil {
+		// Signed only now: the registration committed, so host h.ID is this secret's host.
+		if reply.Certificate, err = s.signHost(req.CSR, h.ID); err != nil {
+			return err
+		}
+		reply.CA = string(s.cfg.CA.CertPEM())
+	}
+	writeJSON(w, http.StatusOK, reply)
+	return nil
+}
+
+// canSignHosts refuses, before anything is written, a registration this server could not give a
+// host certificate: over TLS a CSR is required and the server needs the CA key.
+func (s *Server) canSignHosts(r *http.Request, csr string) error {
+	if r.TLS == nil {
+		return nil
+	}
+	if csr == "" {
+		return fault.New(fault.Invalid, "this server runs TLS: registration needs a certificate request (csr) for the host certificate; upgrade slipway-agent")
+	}
+	if s.cfg.CA == nil || s.cfg.CA.Key == nil {
+		return fault.New(fault.Unavailable, "this server cannot issue host certificates: it runs TLS without the cluster CA key; start it with --tls-ca-key-file (the key of --tls-ca-file), or register agents through a server that has it")
+	}
+	return nil
+}
+
+func (s *Server) signHost(csr, hostID string) (string, error) {
+	cert, err := s.cfg.CA.SignHostCSR([]byte(csr), hostID, s.cfg.HostCertValidity)
+	if err != nil {
+		return "", fault.New(fault.Invalid, "cannot sign the host certificate: %v", err)
+	}
+	return string(cert), nil
+}
+
+// agentCertificate renews the calling host's certificate (see pkg/agentproto, "Host
+// certificates"). authenticate has checked the host secret and that the connection carries this
+// host's certificate or none.
+func (s *Server) agentCertificate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	var req agentproto.CertificateRequest
+	if err := s.decode(w, r, &req); err != nil {
+		return err
+	}
+	if req.CSR == "" {
+		return fault.New(fault.Invalid, "a renewal needs a certificate request (csr)")
+	}
+	if s.cfg.CA == nil || s.cfg.CA.Key == nil {
+		if r.TLS == nil {
+			return fault.New(fault.Invalid, "this server runs without TLS: there are no host certificates to renew")
+		}
+		return fault.New(fault.Unavailable, "this server cannot issue host certificates: it runs TLS without the cluster CA key; start it with --tls-ca-key-file, or renew through a server that has it")
+	}
+	cert, err := s.signHost(req.CSR, id.Host.ID)
+	if err != nil {
+		return err
+	}
+	reply := agentproto.CertificateReply{Certificate: cert, CA: string(s.cfg.CA.CertPEM())}
+	if c, err := tlsutil.ParseCerts([]byte(cert)); err == nil {
+		reply.NotAfter = c[0].NotAfter
+	}
+	s.log.Info("host certificate renewed", "host", id.Host.Name, "host_id", id.Host.ID, "not_after", reply.NotAfter)
+	writeJSON(w, http.StatusOK, reply)
 	return nil
 }
 

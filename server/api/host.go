@@ -58,7 +58,11 @@ func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *aut
 	if ht.SecretHash != auth.HashSecret(secret) {
 		return fault.New(fault.Conflict, "this request was already applied; its registration token was shown once: create another")
 	}
-	writeJSON(w, http.StatusCreated, pub.HostToken{AccessorID: ht.AccessorID, Token: secret, Tags: ht.Tags, CreateTime: ht.CreateTime, ExpirationTime: ht.ExpirationTime})
+	out := pub.HostToken{AccessorID: ht.AccessorID, Token: secret, Tags: ht.Tags, CreateTime: ht.CreateTime, ExpirationTime: ht.ExpirationTime}
+	if s.cfg.CA != nil {
+		out.CAPin = s.cfg.CA.Pin()
+	}
+	writeJSON(w, http.StatusCreated, out)
 	return nil
 }
 

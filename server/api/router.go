@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/slipwayhq/slipway/pkg/tlsutil"
 	"github.com/slipwayhq/slipway/server/auth"
 	"github.com/slipwayhq/slipway/server/command"
 	"github.com/slipwayhq/slipway/server/fault"
@@ -60,6 +61,11 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Now is the clock used for token expiry (default time.Now).
 	Now func() time.Time
+	// CA is the cluster CA when the server runs TLS (nil otherwise). With its key it signs host
+	// certificates at agent registration and renewal; its pin is shown with registration tokens.
+	CA *tlsutil.CA
+	// HostCertValidity is how long host certificates live (default tlsutil.DefaultHostCertValidity).
+	HostCertValidity time.Duration
 	// LeaderTransport carries requests proxied to the leader (nil: http.DefaultTransport). With
 	// TLS it trusts the cluster CA, verifies the leader as a server and presents this server's
 	// certificate.
@@ -75,6 +81,7 @@ const (
 	management                 // a management token
 	hostSecret                 // an agent's host secret: acts only as that host
 	registration               // a registration token: may only register a host
+	hostRenewal                // a host secret, with this host's certificate or none: renews it
 )
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error
@@ -183,6 +190,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/deployments/{id}/watch", anyToken, s.deploymentWatch},
 		{"POST", "/v1/deployments/{id}/stop", management, s.deploymentStop},
 		{"GET", "/v1/events", anyToken, s.events},
+		{"POST", "/v1/agent/certificate", hostRenewal, s.agentCertificate},
 	}
 }
 
@@ -294,8 +302,12 @@ func (s *Server) Routes() []RouteInfo {
 func (s *Server) authenticate(r *http.Request, a access) (*auth.Identity, error) {
 	resolve := func() (*auth.Identity, error) {
 		switch a {
-		case hostSecret:
-			return auth.ResolveHost(s.cfg.State, bearer(r))
+		case hostSecret, hostRenewal:
+			id, err := auth.ResolveHost(s.cfg.State, bearer(r))
+			if err != nil {
+				return nil, err
+			}
+			return id, auth.CheckHostCertificate(id.Host, r.TLS, a == hostRenewal)
 		case registration:
 			return auth.ResolveRegistration(s.cfg.State, bearer(r), s.cfg.Now())
 		case anyToken, management:
@@ -304,7 +316,7 @@ func (s *Server) authenticate(r *http.Request, a access) (*auth.Identity, error)
 		return nil, nil
 	}
 	id, err := resolve()
-	if err == nil || bearer(r) == "" || s.cfg.Cluster.IsLeader() {
+	if err == nil || fault.CodeOf(err) == fault.Forbidden || bearer(r) == "" || s.cfg.Cluster.IsLeader() {
 		return id, err
 	}
 	ctx, cancel := contextWithTimeout(r, 5*time.Second)

@@ -60,6 +60,9 @@ type Agents struct {
 	// EventStartTimeout fails a scheduled host that does not start its next lifecycle event
 	// within it (default 5m, CodeDeploy's bound).
 	EventStartTimeout time.Duration `yaml:"event_start_timeout"`
+	// HostCertValidity is how long the host certificates a TLS server signs for agents live
+	// (default 72h); agents renew them after two thirds of it.
+	HostCertValidity time.Duration `yaml:"host_cert_validity"`
 }
 
 // Blobs tunes the replicated blob store.
@@ -327,6 +330,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log-level", "log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.Agents.HostCertValidity < 0 || (c.Agents.HostCertValidity > 0 && c.Agents.HostCertValidity < time.Second) {
+		bad("config", "agents.host_cert_validity", "must be a duration of at least 1s (default 72h)")
 	}
 	errs = append(errs, c.validateTLS()...)
 	if len(errs) > 0 {
