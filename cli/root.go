@@ -382,6 +382,9 @@ func (c *cli) explain(err error) string {
 	msg := err.Error()
 	switch ae.Code {
 	case api.CodeUnauthorized:
+		if strings.Contains(ae.Message, "client certificate") {
+			return msg // the server wants a certificate, not another token; its message says which flags
+		}
 		if token, _ := c.setting("token", EnvToken, ""); token == "" {
 			return fmt.Sprintf("%s: no token given; set %s or pass --token (slipway acl bootstrap or slipway dev prints a management token)", msg, EnvToken)
 		}

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
+	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
 )
 
@@ -369,5 +372,18 @@ func TestTLSEventsWebsocket(t *testing.T) {
 		"--addr", srv.srv.URL, "--token", testToken, "events")
 	if r.code != ExitFailure || !strings.Contains(r.stderr, "--client-cert and --client-key") {
 		t.Errorf("events without a client certificate: exit %d, stderr %q; want the client certificate refusal", r.code, r.stderr)
+	}
+}
+
+func TestExplainClientCertificateRefusal(t *testing.T) {
+	t.Parallel()
+	c := &cli{root: &cobra.Command{}, getenv: func(string) string { return "" }}
+	c.root.PersistentFlags().String("token", "", "")
+	msg := "this server requires a client certificate of the cluster CA (tls.require_client_cert): give --client-cert and --client-key"
+	if got := c.explain(&api.Error{Status: 401, Code: api.CodeUnauthorized, Message: msg}); got != msg {
+		t.Errorf("explain = %q, want the server's message alone (no token advice): %q", got, msg)
+	}
+	if got := c.explain(&api.Error{Status: 401, Code: api.CodeUnauthorized, Message: "missing token"}); !strings.Contains(got, "no token given") {
+		t.Errorf("explain of a token refusal = %q, want the token advice", got)
 	}
 }
