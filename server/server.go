@@ -154,15 +154,17 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	return s, nil
 }
 
-// Run starts a server and serves until ctx ends, then shuts down gracefully.
+// Run starts a server and serves until ctx ends, then shuts down gracefully. SIGHUP reloads the
+// TLS certificate and key (ReloadTLS).
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	// SIGHUP is caught before the server serves, so a signal sent once it answers reloads.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	s, err := Start(cfg, log)
 	if err != nil {
 		return err
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for ctx.Err() == nil {
 		select {
 		case <-hup:

@@ -159,7 +159,10 @@ func (d dialer) dial(ctx context.Context, addr string, proto byte) (net.Conn, er
 	}
 	if d.tlsCfg != nil {
 		tc := tls.Client(conn, d.tlsCfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
+		hctx, cancel := context.WithTimeout(ctx, handshakeTimeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
 			_ = conn.Close()
 			return nil, fmt.Errorf("dial %s: TLS handshake: %w", addr, err)
 		}
