@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/simagent"
 	"github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/pkg/tlsutil"
 	"github.com/slipwayhq/slipway/server"
 	"github.com/slipwayhq/slipway/server/auth"
 	"github.com/slipwayhq/slipway/server/config"
@@ -49,6 +51,7 @@ type benchRolloutOptions struct {
 	logLevel   string
 	cpuProfile string
 	progress   io.Writer
+	transports []string
 }
 
 func (c *cli) newBenchRolloutCommand() *cobra.Command {
@@ -78,10 +81,14 @@ Figures per run:
   peak rss       peak RSS of the whole process during the run (VmHWM, reset before each run):
                  servers and simulated agents share it; "rss before" is with the agents idle
 
-Runs are every --configs for every --hosts, smallest fleet first; the fleet grows between runs.`,
+Runs are every --configs for every --hosts, smallest fleet first; the fleet grows between runs.
+With --transport plain,tls every run is made on a plaintext cluster, then on a TLS one (a new
+cluster and fleet: TLS on the API and the cluster port, each simulated agent with its own key
+and host certificate, sessions over mutual TLS), and the TLS/plain ratios are printed.`,
 		Example: `  slipway bench rollout
   slipway bench rollout --hosts 100,1000 --configs AllAtOnce,HalfAtATime --servers 3 --output json
-  slipway bench rollout --hosts 20 --configs OneAtATime --servers 1`,
+  slipway bench rollout --hosts 20 --configs OneAtATime --servers 1
+  slipway bench rollout --hosts 1000 --configs AllAtOnce --transport plain,tls`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := c.printer()
@@ -95,6 +102,14 @@ Runs are every --configs for every --hosts, smallest fleet first; the fleet grow
 				if h < 1 || h > 100000 {
 					return usagef("--hosts %d is out of range (1-100000)", h)
 				}
+			}
+			for _, tr := range o.transports {
+				if tr != "plain" && tr != "tls" {
+					return usagef("--transport %q: want plain or tls", tr)
+				}
+			}
+			if len(o.transports) == 0 {
+				return usagef("--transport needs at least one of plain, tls")
 			}
 			if o.servers < 1 || o.servers > 9 {
 				return usagef("--servers %d is out of range (1-9)", o.servers)
@@ -115,7 +130,7 @@ Runs are every --configs for every --hosts, smallest fleet first; the fleet grow
 			}
 			for _, r := range rep.Runs {
 				if r.Status != api.DeploymentSucceeded {
-					return fmt.Errorf("%s to %d hosts ended %s: %s", r.Config, r.Hosts, r.Status, r.Message)
+					return fmt.Errorf("%s to %d hosts (%s) ended %s: %s", r.Config, r.Hosts, r.Transport, r.Status, r.Message)
 				}
 			}
 			return nil
@@ -128,6 +143,7 @@ Runs are every --configs for every --hosts, smallest fleet first; the fleet grow
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "longest a single rollout may take")
 	f.IntVar(&o.parallel, "parallel", 64, "agents registering and connecting at once")
 	f.StringVar(&o.logLevel, "log-level", "error", "server log level on stderr: debug, info, warn or error")
+	f.StringSliceVar(&o.transports, "transport", []string{"plain"}, "plain, tls or both (plain,tls): tls runs a second cluster with mutual TLS on the cluster port, TLS on the API, and agents with host certificates over mutual TLS sessions")
 	f.StringVar(&o.cpuProfile, "cpuprofile-dir", "", "write a CPU profile of each rollout (not its setup) to DIR/rollout-CONFIG-HOSTS.pprof")
 	return cmd
 }
@@ -152,6 +168,8 @@ type benchMachine struct {
 }
 
 type benchRun struct {
+	// Transport is plain or tls.
+	Transport  string `json:"transport"`
 	Config     string `json:"config"`
 	Hosts      int    `json:"hosts"`
 	Deployment string `json:"deployment"`
@@ -227,60 +245,77 @@ func benchRollout(ctx context.Context, o benchRolloutOptions) (*benchReport, err
 		return rep, err
 	}
 
+	for _, transport := range o.transports {
+		if err := benchTransport(ctx, o, hosts, transport, rep); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}
+
+// benchTransport starts a cluster and a fleet speaking transport (plain or tls) and makes every
+// run on them, appending to rep.
+func benchTransport(ctx context.Context, o benchRolloutOptions, hosts []int, transport string, rep *benchReport) error {
 	dir, err := os.MkdirTemp("", "slipway-bench-")
 	if err != nil {
-		return rep, err
+		return err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
 
 	start := time.Now()
-	o.logf("starting %d servers in %s", o.servers, dir)
+	o.logf("starting %d servers (%s) in %s", o.servers, transport, dir)
 	var level slog.LevelVar
 	_ = level.UnmarshalText([]byte(o.logLevel)) // checked by the command
 	logger := slog.New(slog.NewTextHandler(o.progressOrDiscard(), &slog.HandlerOptions{Level: &level}))
-	bc, err := startBenchCluster(ctx, o.servers, dir, logger)
+	bc, err := startBenchCluster(ctx, o.servers, dir, logger, transport == "tls")
 	if err != nil {
-		return rep, err
+		return err
 	}
 	defer func() {
 		level.Set(slog.LevelError + 4) // Raft complains about the connections the teardown cuts
 		bc.stop()
 	}()
-	rep.ClusterStartSeconds = time.Since(start).Seconds()
+	if rep.ClusterStartSeconds == 0 {
+		rep.ClusterStartSeconds = time.Since(start).Seconds()
+	}
 	leader := bc.leader()
-	o.logf("cluster up in %.1fs, leader %s", rep.ClusterStartSeconds, leader.NodeID())
+	o.logf("cluster up in %.1fs, leader %s", time.Since(start).Seconds(), leader.NodeID())
 
-	cl, err := api.NewClient(api.Config{Address: leader.HTTPAddr(), Token: bc.token})
+	cl, err := api.NewClient(api.Config{Address: leader.HTTPAddr(), Token: bc.token, HTTPClient: bc.hc})
 	if err != nil {
-		return rep, err
+		return err
 	}
 	tok, err := cl.HostTokenCreate(ctx, api.HostTokenCreateRequest{Tags: map[string]string{"role": "bench"}})
 	if err != nil {
-		return rep, fmt.Errorf("registration token: %w", err)
+		return fmt.Errorf("registration token: %w", err)
 	}
 	const app = "bench"
 	if _, err := cl.AppCreate(ctx, api.AppCreateRequest{Name: app, Description: "slipway bench rollout"}); err != nil {
-		return rep, fmt.Errorf("create app: %w", err)
+		return fmt.Errorf("create app: %w", err)
 	}
 	var buf bytes.Buffer
 	info, err := simagent.WriteBundle(&buf)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	rev, _, err := cl.RevisionPush(ctx, app, &buf, info.Size, info.SHA256, "bench bundle")
 	if err != nil {
-		return rep, fmt.Errorf("push revision: %w", err)
+		return fmt.Errorf("push revision: %w", err)
 	}
 
-	fleet, err := simagent.NewFleet(simagent.Config{Servers: bc.urls, RegistrationToken: tok.Token, NamePrefix: "bench"})
+	sc := simagent.Config{Servers: bc.urls, RegistrationToken: tok.Token, NamePrefix: "bench"}
+	if bc.ca != nil {
+		sc.RootCAs = bc.ca.Pool()
+	}
+	fleet, err := simagent.NewFleet(sc)
 	if err != nil {
-		return rep, err
+		return err
 	}
 	defer fleet.Close()
 
 	if o.cpuProfile != "" {
 		if err := os.MkdirAll(o.cpuProfile, 0o755); err != nil {
-			return rep, err
+			return err
 		}
 	}
 	var profile *os.File
@@ -296,14 +331,14 @@ func benchRollout(ctx context.Context, o benchRolloutOptions) (*benchReport, err
 	for _, n := range hosts {
 		for _, cfgName := range o.configs {
 			if err := ctx.Err(); err != nil {
-				return rep, err
+				return err
 			}
-			run := benchRun{Config: cfgName, Hosts: n}
+			run := benchRun{Transport: transport, Config: cfgName, Hosts: n}
 			if add := n - fleet.Len(); add > 0 {
 				o.logf("registering and connecting %d simulated agents", add)
 				t := time.Now()
 				if err := fleet.Add(ctx, add, o.parallel); err != nil {
-					return rep, fmt.Errorf("agents: %w", err)
+					return fmt.Errorf("agents: %w", err)
 				}
 				run.AgentsAdded, run.AgentsAddSeconds = add, time.Since(t).Seconds()
 				o.logf("%d agents connected in %.1fs", fleet.Len(), run.AgentsAddSeconds)
@@ -312,7 +347,7 @@ func benchRollout(ctx context.Context, o benchRolloutOptions) (*benchReport, err
 				if o.cpuProfile == "" {
 					return nil
 				}
-				f, err := os.Create(filepath.Join(o.cpuProfile, fmt.Sprintf("rollout-%s-%d.pprof", run.Config, run.Hosts)))
+				f, err := os.Create(filepath.Join(o.cpuProfile, fmt.Sprintf("rollout-%s-%s-%d.pprof", run.Transport, run.Config, run.Hosts)))
 				if err != nil {
 					return err
 				}
@@ -325,15 +360,15 @@ func benchRollout(ctx context.Context, o benchRolloutOptions) (*benchReport, err
 			}); err != nil {
 				stopProfile()
 				rep.Runs = append(rep.Runs, run)
-				return rep, err
+				return err
 			}
 			stopProfile()
 			rep.Runs = append(rep.Runs, run)
-			o.logf("%s to %d hosts: %s in %.2fs, dispatch p50 %.1f ms p99 %.1f ms, %.0f Raft entries/s, peak RSS %.0f MiB",
-				run.Config, run.Hosts, run.Status, run.WallSeconds, run.Dispatch.P50Ms, run.Dispatch.P99Ms, run.RaftEntriesPerSec, run.RSSPeakMiB)
+			o.logf("%s %s to %d hosts: %s in %.2fs, dispatch p50 %.1f ms p99 %.1f ms, %.0f Raft entries/s, peak RSS %.0f MiB",
+				run.Transport, run.Config, run.Hosts, run.Status, run.WallSeconds, run.Dispatch.P50Ms, run.Dispatch.P99Ms, run.RaftEntriesPerSec, run.RSSPeakMiB)
 		}
 	}
-	return rep, nil
+	return nil
 }
 
 func (o benchRolloutOptions) progressOrDiscard() io.Writer {
@@ -370,7 +405,7 @@ func benchOne(ctx context.Context, o benchRolloutOptions, bc *benchCluster, cl *
 	if err := startProfile(); err != nil {
 		return err
 	}
-	cmds0, _ := raftCommands(ctx, leader.HTTPAddr(), bc.token)
+	cmds0, _ := raftCommands(ctx, bc.hc, leader.HTTPAddr(), bc.token)
 	resent0 := fleet.Resent()
 	cpu0 := cpuTime()
 	idx0 := node.Raft().LastIndex()
@@ -465,7 +500,7 @@ func benchOne(ctx context.Context, o benchRolloutOptions, bc *benchCluster, cl *
 		}
 	}
 	run.RSSPeakMiB, _ = procStatusMiB("VmHWM")
-	if cmds1, err := raftCommands(ctx, leader.HTTPAddr(), bc.token); err == nil && cmds1 >= cmds0 {
+	if cmds1, err := raftCommands(ctx, bc.hc, leader.HTTPAddr(), bc.token); err == nil && cmds1 >= cmds0 {
 		run.RaftCommands = cmds1 - cmds0
 	}
 	_ = node.State().View(func(tx *state.Tx) error {
@@ -556,13 +591,13 @@ func printBench(p *printer, rep *benchReport) error {
 	rows := [][]string{}
 	f1 := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 	for _, r := range rep.Runs {
-		rows = append(rows, []string{r.Config, strconv.Itoa(r.Hosts), r.Status,
+		rows = append(rows, []string{r.Transport, r.Config, strconv.Itoa(r.Hosts), r.Status,
 			strconv.FormatFloat(r.WallSeconds, 'f', 2, 64) + "s", f1(r.CreateCommitMs) + "ms",
 			f1(r.Dispatch.P50Ms) + "ms", f1(r.Dispatch.P99Ms) + "ms",
 			strconv.FormatUint(r.RaftEntries, 10), f1(r.RaftEntriesPerSec), strconv.FormatUint(r.RaftCommands, 10),
 			f1(r.CPUSeconds) + "s", f1(r.RSSBeforeMiB) + "MiB", f1(r.RSSPeakMiB) + "MiB"})
 	}
-	if err := p.Table([]string{"CONFIG", "HOSTS", "RESULT", "WALL", "COMMIT", "DISPATCH P50", "DISPATCH P99",
+	if err := p.Table([]string{"TRANSPORT", "CONFIG", "HOSTS", "RESULT", "WALL", "COMMIT", "DISPATCH P50", "DISPATCH P99",
 		"RAFT ENTRIES", "ENTRIES/S", "COMMANDS", "CPU", "RSS BEFORE", "PEAK RSS"}, rows); err != nil {
 		return err
 	}
@@ -571,8 +606,8 @@ func printBench(p *printer, rep *benchReport) error {
 		rep.Servers, m.CPUs, m.GOMAXPROCS, m.MemTotalGiB, m.GoVersion, m.OS, m.Arch)
 	for _, r := range rep.Runs {
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s to %d: %d hosts started by the create: dispatch p50/p99 %.1f/%.1f ms on the leader's sessions (%d), %.1f/%.1f ms on followers' (%d)",
-			r.Config, r.Hosts, r.FirstWave.Hosts, r.FirstWaveOnLeader.P50Ms, r.FirstWaveOnLeader.P99Ms, r.FirstWaveOnLeader.Hosts,
+		fmt.Fprintf(&b, "%s, %s to %d: %d hosts started by the create: dispatch p50/p99 %.1f/%.1f ms on the leader's sessions (%d), %.1f/%.1f ms on followers' (%d)",
+			r.Transport, r.Config, r.Hosts, r.FirstWave.Hosts, r.FirstWaveOnLeader.P50Ms, r.FirstWaveOnLeader.P99Ms, r.FirstWaveOnLeader.Hosts,
 			r.FirstWaveOnFollowers.P50Ms, r.FirstWaveOnFollowers.P99Ms, r.FirstWaveOnFollowers.Hosts)
 		if r.LaterWaves.Hosts > 0 {
 			fmt.Fprintf(&b, "; %d as others succeeded: estimated p50/p99 %.1f/%.1f ms", r.LaterWaves.Hosts, r.LaterWaves.P50Ms, r.LaterWaves.P99Ms)
@@ -594,7 +629,37 @@ func printBench(p *printer, rep *benchReport) error {
 			return err
 		}
 	}
+	for _, c := range tlsRatios(rep.Runs) {
+		if _, err = fmt.Fprintln(p.w, c); err != nil {
+			return err
+		}
+	}
 	return err
+}
+
+// tlsRatios compares each TLS run with the plaintext run of the same configuration and size.
+func tlsRatios(runs []benchRun) []string {
+	var out []string
+	for _, t := range runs {
+		if t.Transport != "tls" {
+			continue
+		}
+		for _, p := range runs {
+			if p.Transport != "plain" || p.Config != t.Config || p.Hosts != t.Hosts {
+				continue
+			}
+			ratio := func(a, b float64) string {
+				if b == 0 {
+					return "-"
+				}
+				return strconv.FormatFloat(a/b, 'f', 2, 64)
+			}
+			out = append(out, fmt.Sprintf("TLS/plain, %s to %d: wall %s, dispatch p50 %s, p99 %s, first wave p50 %s, cpu %s, peak rss %s.",
+				t.Config, t.Hosts, ratio(t.WallSeconds, p.WallSeconds), ratio(t.Dispatch.P50Ms, p.Dispatch.P50Ms), ratio(t.Dispatch.P99Ms, p.Dispatch.P99Ms),
+				ratio(t.FirstWave.P50Ms, p.FirstWave.P50Ms), ratio(t.CPUSeconds, p.CPUSeconds), ratio(t.RSSPeakMiB, p.RSSPeakMiB)))
+		}
+	}
+	return out
 }
 
 // benchCluster is an in-process cluster on loopback.
@@ -602,12 +667,29 @@ type benchCluster struct {
 	servers []*server.Server
 	urls    []string
 	token   string
+	ca      *tlsutil.CA  // the cluster CA with TLS, else nil
+	hc      *http.Client // API client trusting ca (nil: the default)
 }
 
 // startBenchCluster starts n servers forming one cluster in dir, with production Raft timings,
-// and waits until they have a leader and accept the management token.
-func startBenchCluster(ctx context.Context, n int, dir string, log *slog.Logger) (*benchCluster, error) {
+// and waits until they have a leader and accept the management token. withTLS makes a CA in
+// DIR/tls and gives every server a certificate and the CA key (so it signs host certificates).
+func startBenchCluster(ctx context.Context, n int, dir string, log *slog.Logger, withTLS bool) (*benchCluster, error) {
 	bc := &benchCluster{token: auth.NewSecret()}
+	tlsDir := filepath.Join(dir, "tls")
+	if withTLS {
+		ca, err := tlsutil.NewCA("Slipway bench CA", 0)
+		if err != nil {
+			return nil, err
+		}
+		if err := ca.WriteFiles(tlsDir); err != nil {
+			return nil, err
+		}
+		bc.ca = ca
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: ca.Pool()}
+		bc.hc = &http.Client{Transport: tr}
+	}
 	tokenFile := filepath.Join(dir, "management.token")
 	if err := os.WriteFile(tokenFile, []byte(bc.token+"\n"), 0o600); err != nil {
 		return nil, err
@@ -632,6 +714,13 @@ func startBenchCluster(ctx context.Context, n int, dir string, log *slog.Logger)
 		cfg.BootstrapExpect = n
 		if n > 1 {
 			cfg.Join = join
+		}
+		if bc.ca != nil {
+			if err := bc.ca.IssueFiles(tlsutil.Request{Kind: tlsutil.KindServer, Name: cfg.NodeID}, tlsDir, cfg.NodeID); err != nil {
+				return nil, err
+			}
+			cfg.TLS = config.TLS{CAFile: filepath.Join(tlsDir, "ca.pem"), CAKeyFile: filepath.Join(tlsDir, "ca-key.pem"),
+				CertFile: filepath.Join(tlsDir, cfg.NodeID+".pem"), KeyFile: filepath.Join(tlsDir, cfg.NodeID+"-key.pem")}
 		}
 		if err := cfg.Validate(); err != nil {
 			bc.stop()
@@ -690,7 +779,7 @@ func (bc *benchCluster) ready(ctx context.Context) error {
 		if id, _, _ := s.Node().Leader(); id != leader {
 			return fmt.Errorf("%s sees leader %q, not %q", s.NodeID(), id, leader)
 		}
-		cl, err := api.NewClient(api.Config{Address: s.HTTPAddr(), Token: bc.token, RetryFor: -1})
+		cl, err := api.NewClient(api.Config{Address: s.HTTPAddr(), Token: bc.token, RetryFor: -1, HTTPClient: bc.hc})
 		if err != nil {
 			return err
 		}
@@ -837,7 +926,7 @@ func (t *applyTimeline) before(when time.Time) (time.Time, bool) {
 }
 
 // raftCommands reads the number of commands a server proposed as leader from its /metrics.
-func raftCommands(ctx context.Context, addr, token string) (uint64, error) {
+func raftCommands(ctx context.Context, hc *http.Client, addr, token string) (uint64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr+"/metrics", nil)
@@ -845,7 +934,10 @@ func raftCommands(ctx context.Context, addr, token string) (uint64, error) {
 		return 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, err
 	}

@@ -19,7 +19,7 @@ func TestBenchRolloutSmallFleet(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res := runWith(t, ctx, nil, "bench", "rollout", "--hosts", "5", "--configs", "AllAtOnce,HalfAtATime", "--servers", "3", "--output", "json")
+	res := runWith(t, ctx, nil, "bench", "rollout", "--hosts", "5", "--configs", "AllAtOnce,HalfAtATime", "--servers", "3", "--transport", "plain,tls", "--output", "json")
 	if res.code != ExitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
 	}
@@ -27,12 +27,12 @@ func TestBenchRolloutSmallFleet(t *testing.T) {
 	if err := json.Unmarshal([]byte(res.stdout), &rep); err != nil {
 		t.Fatalf("output is not the JSON report: %v\n%s", err, res.stdout)
 	}
-	if rep.Servers != 3 || rep.Machine.CPUs < 1 || len(rep.Runs) != 2 {
+	if rep.Servers != 3 || rep.Machine.CPUs < 1 || len(rep.Runs) != 4 {
 		t.Fatalf("report %+v", rep)
 	}
-	for i, want := range []string{"AllAtOnce", "HalfAtATime"} {
-		r := rep.Runs[i]
-		if r.Config != want || r.Hosts != 5 || r.Status != "succeeded" || r.Deployment == "" {
+	for i, r := range rep.Runs {
+		want, transport := []string{"AllAtOnce", "HalfAtATime"}[i%2], []string{"plain", "tls"}[i/2]
+		if r.Config != want || r.Transport != transport || r.Hosts != 5 || r.Status != "succeeded" || r.Deployment == "" {
 			t.Errorf("run %d: %+v", i, r)
 		}
 		if r.WallSeconds <= 0 || r.CreateCommitMs <= 0 || r.RaftEntries == 0 || r.RaftEntriesPerSec <= 0 || r.RSSPeakMiB <= 0 || r.RSSBeforeMiB <= 0 {
@@ -45,12 +45,14 @@ func TestBenchRolloutSmallFleet(t *testing.T) {
 			t.Errorf("%s: dispatch %+v", want, r.Dispatch)
 		}
 	}
-	// HalfAtATime to 5 hosts keeps 3 in service: 2 start with the create, 3 as others succeed.
-	if h := rep.Runs[1]; h.FirstWave.Hosts != 2 || h.LaterWaves.Hosts != 3 {
-		t.Errorf("HalfAtATime waves: first %+v, later %+v", h.FirstWave, h.LaterWaves)
-	}
-	if a := rep.Runs[0]; a.FirstWave.Hosts != 5 || a.LaterWaves.Hosts != 0 {
-		t.Errorf("AllAtOnce waves: first %+v, later %+v", a.FirstWave, a.LaterWaves)
+	for _, i := range []int{0, 2} {
+		// HalfAtATime to 5 hosts keeps 3 in service: 2 start with the create, 3 as others succeed.
+		if h := rep.Runs[i+1]; h.FirstWave.Hosts != 2 || h.LaterWaves.Hosts != 3 {
+			t.Errorf("HalfAtATime waves: first %+v, later %+v", h.FirstWave, h.LaterWaves)
+		}
+		if a := rep.Runs[i]; a.FirstWave.Hosts != 5 || a.LaterWaves.Hosts != 0 {
+			t.Errorf("AllAtOnce waves: first %+v, later %+v", a.FirstWave, a.LaterWaves)
+		}
 	}
 	if !strings.Contains(res.stderr, "cluster up") {
 		t.Errorf("no progress on stderr:\n%s", res.stderr)
@@ -60,14 +62,16 @@ func TestBenchRolloutSmallFleet(t *testing.T) {
 func TestBenchRolloutTable(t *testing.T) {
 	t.Parallel()
 	var b strings.Builder
-	rep := &benchReport{Servers: 3, Machine: benchMachine{CPUs: 2}, Runs: []benchRun{{Config: "HalfAtATime", Hosts: 10, Status: "succeeded",
+	rep := &benchReport{Servers: 3, Machine: benchMachine{CPUs: 2}, Runs: []benchRun{{Transport: "plain", Config: "HalfAtATime", Hosts: 10, Status: "succeeded",
 		WallSeconds: 1.5, Dispatch: benchLatency{Hosts: 10, P50Ms: 2, P99Ms: 9},
-		FirstWave: benchLatency{Hosts: 5}, LaterWaves: benchLatency{Hosts: 5, P50Ms: 3, P99Ms: 9}}}}
+		FirstWave: benchLatency{Hosts: 5}, LaterWaves: benchLatency{Hosts: 5, P50Ms: 3, P99Ms: 9}},
+		{Transport: "tls", Config: "HalfAtATime", Hosts: 10, Status: "succeeded", WallSeconds: 1.65, Dispatch: benchLatency{Hosts: 10, P50Ms: 2.2, P99Ms: 9}}}}
 	if err := printBench(&printer{w: &b, format: formatTable}, rep); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"CONFIG", "DISPATCH P99", "HalfAtATime", "1.50s", "9.0ms", "5 as others succeeded", "on the leader's sessions"} {
+	for _, want := range []string{"CONFIG", "DISPATCH P99", "HalfAtATime", "1.50s", "9.0ms", "5 as others succeeded", "on the leader's sessions",
+		"TRANSPORT", "TLS/plain, HalfAtATime to 10: wall 1.10, dispatch p50 1.10, p99 1.00"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -82,6 +86,7 @@ func TestBenchRolloutRejectsBadFlags(t *testing.T) {
 		{"bench", "rollout", "--output", "yaml"},
 		{"bench", "rollout", "extra"},
 		{"bench", "rollout", "--log-level", "loud"},
+		{"bench", "rollout", "--transport", "quic"},
 	} {
 		if res := runWith(t, context.Background(), nil, args...); res.code != ExitUsage {
 			t.Errorf("%v: exit %d, want %d (%s)", args, res.code, ExitUsage, res.stderr)

@@ -414,3 +414,67 @@ func TestManInTheMiddle(t *testing.T) {
 		t.Fatalf("the proxy saw Authorization headers: %q", seen)
 	}
 }
+
+// TestTLSServerWithoutCAKeyRefusesRegistration: a TLS server that cannot sign host certificates
+// says which flag it needs, and a registration over TLS without a certificate request is refused.
+func TestTLSServerWithoutCAKeyRefusesRegistration(t *testing.T) {
+	c := testutil.NewCluster(t, 1, testutil.Options{TLS: true, Tweak: func(_ int, cfg *config.Config) { cfg.TLS.CAKeyFile = "" }})
+	tok, err := c.Client(0).HostTokenCreate(context.Background(), api.HostTokenCreateRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.CAPin != c.TLS().CA.Pin() {
+		t.Fatalf("ca_pin %q: a server without the CA key still knows the CA", tok.CAPin)
+	}
+	key, _ := tlsutil.NewKey()
+	csr, _ := tlsutil.NewCSR(key, "h")
+	register := func(csr string) (int, string) {
+		body, _ := json.Marshal(agentproto.Register{HostID: "h-1", Secret: strings.Repeat("s", 40), Name: "h-1", CSR: csr})
+		req, _ := http.NewRequest("POST", c.URL(0)+"/v1/agent/register", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		resp, err := c.HTTPClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, msg := register(string(csr)); code != http.StatusServiceUnavailable || !strings.Contains(msg, "--tls-ca-key-file") {
+		t.Fatalf("registration on a server without the CA key: %d %s", code, msg)
+	}
+	if code, msg := register(""); code != http.StatusBadRequest || !strings.Contains(msg, "certificate request") {
+		t.Fatalf("registration over TLS without a CSR: %d %s", code, msg)
+	}
+	hosts, err := c.Client(0).HostList(context.Background(), nil)
+	if err != nil || len(hosts.Hosts) != 0 {
+		t.Fatalf("a refused registration left a host: %+v %v", hosts, err)
+	}
+}
+
+// TestAgentsWithRequiredClientCertificates: with tls.require_client_cert an agent still
+// registers (it has no certificate yet), runs its session with its host certificate, and an
+// agent whose certificate expired renews with its host secret alone.
+func TestAgentsWithRequiredClientCertificates(t *testing.T) {
+	c := testutil.NewCluster(t, 1, testutil.Options{TLS: true, Tweak: func(i int, cfg *config.Config) {
+		fastAgents(i, cfg)
+		cfg.TLS.RequireClientCert = true
+	}})
+	a := testutil.StartAgent(t, c, "host-1")
+	c.WaitHost("host-1")
+	f := readAgent(t, a)
+	key, _ := tlsutil.NewKey()
+	csr, _ := tlsutil.NewCSR(key, "h")
+	body, _ := json.Marshal(agentproto.CertificateRequest{CSR: string(csr)})
+	req, _ := http.NewRequest("POST", c.URL(0)+"/v1/agent/certificate", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+f.Secret)
+	resp, err := c.TLS().HTTPClientWith().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("renewal without a certificate where client certificates are required: %d %s", resp.StatusCode, msg)
+	}
+}

@@ -431,3 +431,35 @@ func TestPackagingExample(t *testing.T) {
 		t.Errorf("example lost its settings: %+v", c)
 	}
 }
+
+func TestCASettings(t *testing.T) {
+	clearEnv(t)
+	pin := "sha256:" + strings.Repeat("ab", 32)
+	c := parseFlags(t, "--ca-pin", pin, "--ca-file", "/etc/slipway/ca.pem")
+	if c.CAPin != pin || c.CAFile != "/etc/slipway/ca.pem" {
+		t.Fatalf("flags: %+v", c)
+	}
+	env, err := FromEnv(func(k string) (string, bool) {
+		return map[string]string{"SLIPWAY_AGENT_CA_PIN": pin, "SLIPWAY_AGENT_CA_FILE": "/ca.pem"}[k], true
+	})
+	if err != nil || env.CAPin != pin || env.CAFile != "/ca.pem" {
+		t.Fatalf("env: %+v %v", env, err)
+	}
+	base := Merge(Default(), Config{Servers: []string{"https://a:4646"}, DataDir: "/var/lib/a"})
+	for _, tc := range []struct {
+		over Config
+		want string
+	}{
+		{Config{CAPin: "sha256:nothex"}, "ca_pin (flag --ca-pin, env SLIPWAY_AGENT_CA_PIN): CA pin \"sha256:nothex\" is not sha256: followed by 64 hex digits"},
+		{Config{CAFile: "ca.pem"}, "ca_file (flag --ca-file, env SLIPWAY_AGENT_CA_FILE): \"ca.pem\" must be an absolute path"},
+		{Config{CAPin: pin, Servers: []string{"http://a:4646"}}, "is plain HTTP, but ca_pin/ca_file is set"},
+	} {
+		err := Merge(base, tc.over).Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.over, err, tc.want)
+		}
+	}
+	if err := Merge(base, Config{CAPin: strings.ToUpper(pin)}).Validate(); err != nil {
+		t.Errorf("upper-case pin refused: %v", err)
+	}
+}

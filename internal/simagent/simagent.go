@@ -1,6 +1,7 @@
 // Package simagent runs simulated Slipway agents for benchmarks: each one registers a host with a
 // registration token and keeps a real websocket session (GET /v1/agent/session) speaking
-// pkg/agentproto, exactly as slipway-agent does on the wire, but its hooks do nothing: on each
+// pkg/agentproto, exactly as slipway-agent does on the wire (with Config.RootCAs: over mutual TLS
+// with a host certificate of its own, as slipway-agent with a cluster CA), but its hooks do nothing: on each
 // Run it reports the whole lifecycle at once, succeeded, and keeps the reports until they are
 // acknowledged.
 //
@@ -15,7 +16,10 @@ package simagent
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -33,6 +37,7 @@ import (
 
 	"github.com/slipwayhq/slipway/appspec"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
+	"github.com/slipwayhq/slipway/pkg/tlsutil"
 )
 
 // Version is the agent version simulated agents register with.
@@ -52,6 +57,11 @@ type Config struct {
 	// ResendAfter is how long a report may stay unacknowledged before it is sent again (default
 	// 15 s, as slipway-agent).
 	ResendAfter time.Duration
+	// RootCAs, when set, makes the fleet speak TLS as slipway-agent does with a cluster CA: each
+	// agent makes its own key, sends a certificate request with its registration, and opens its
+	// sessions with mutual TLS, presenting the host certificate the server signed. Servers are
+	// verified against RootCAs by the cluster's server name (tlsutil.ServerName).
+	RootCAs *x509.CertPool
 	// ReadBufferSize and WriteBufferSize size each websocket's buffers (default 1 KiB each; write
 	// buffers are pooled across the fleet).
 	ReadBufferSize, WriteBufferSize int
@@ -95,10 +105,14 @@ func NewFleet(cfg Config) (*Fleet, error) {
 		cfg.WriteBufferSize = 1 << 10
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	var serverTLS *tls.Config
+	if cfg.RootCAs != nil {
+		serverTLS = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: cfg.RootCAs, ServerName: tlsutil.ServerName}
+	}
 	f := &Fleet{
 		cfg: cfg,
 		hc: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-			MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second,
+			MaxIdleConns: 64, MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second, TLSClientConfig: serverTLS,
 		}},
 		dialer: &websocket.Dialer{
 			HandshakeTimeout: 15 * time.Second,
@@ -262,7 +276,8 @@ type Agent struct {
 	HostID string
 	Name   string
 	secret string
-	server int // index in Config.Servers of the current session's server
+	server int         // index in Config.Servers of the current session's server
+	tls    *tls.Config // mutual TLS with the host certificate (nil without Config.RootCAs)
 
 	wmu sync.Mutex // one writer at a time on ws
 	mu  sync.Mutex
@@ -337,10 +352,23 @@ func (a *Agent) start(ctx context.Context) error {
 }
 
 func (a *Agent) register(ctx context.Context) error {
-	body, err := json.Marshal(agentproto.Register{
+	reg := agentproto.Register{
 		HostID: a.HostID, Secret: a.secret, Name: a.Name, Tags: a.f.cfg.Tags,
 		Hostname: a.Name, OS: runtime.GOOS, Arch: runtime.GOARCH, AgentVersion: Version,
-	})
+	}
+	var key *ecdsa.PrivateKey
+	if a.f.cfg.RootCAs != nil {
+		var err error
+		if key, err = tlsutil.NewKey(); err != nil {
+			return err
+		}
+		csr, err := tlsutil.NewCSR(key, a.HostID)
+		if err != nil {
+			return err
+		}
+		reg.CSR = string(csr)
+	}
+	body, err := json.Marshal(reg)
 	if err != nil {
 		return err
 	}
@@ -361,6 +389,9 @@ func (a *Agent) register(ctx context.Context) error {
 				var rep agentproto.RegisterReply
 				if err := json.Unmarshal(msg, &rep); err != nil {
 					return fmt.Errorf("register: %w", err)
+				}
+				if key != nil {
+					return a.useCertificate(rep.Certificate, key)
 				}
 				return nil
 			}
@@ -391,11 +422,36 @@ func wsURL(srv string) string {
 	return "ws://" + srv
 }
 
+// useCertificate keeps the host certificate the server signed for the agent's key, for its
+// sessions' mutual TLS.
+func (a *Agent) useCertificate(certPEM string, key *ecdsa.PrivateKey) error {
+	if certPEM == "" {
+		return errors.New("register: the server issued no host certificate (does it run TLS with --tls-ca-key-file?)")
+	}
+	cert := tls.Certificate{PrivateKey: key}
+	certs, err := tlsutil.ParseCerts([]byte(certPEM))
+	if err != nil {
+		return fmt.Errorf("register: host certificate: %w", err)
+	}
+	for _, c := range certs {
+		cert.Certificate = append(cert.Certificate, c.Raw)
+	}
+	cert.Leaf = certs[0]
+	a.tls = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: a.f.cfg.RootCAs, ServerName: tlsutil.ServerName, Certificates: []tls.Certificate{cert}}
+	return nil
+}
+
 // connect opens a session on the agent's current server and waits for Hello.
 func (a *Agent) connect(ctx context.Context) error {
 	srv := a.f.cfg.Servers[a.server]
 	hdr := http.Header{"Authorization": {"Bearer " + a.secret}}
-	ws, resp, err := a.f.dialer.DialContext(ctx, wsURL(srv)+"/v1/agent/session", hdr)
+	dialer := a.f.dialer
+	if a.tls != nil {
+		d := *a.f.dialer
+		d.TLSClientConfig = a.tls
+		dialer = &d
+	}
+	ws, resp, err := dialer.DialContext(ctx, wsURL(srv)+"/v1/agent/session", hdr)
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}

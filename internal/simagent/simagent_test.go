@@ -38,12 +38,18 @@ func TestEventsMatchTheLifecycle(t *testing.T) {
 }
 
 // TestFleetDeploys runs a deployment on a 3-node cluster to simulated agents spread over every
-// server, and checks each host ran it once and had its reports acknowledged.
+// server, and checks each host ran it once and had its reports acknowledged; in plain HTTP and
+// over TLS (where the servers accept a session only with the host's own certificate).
 func TestFleetDeploys(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster")
 	}
-	c := testutil.NewCluster(t, 3)
+	t.Run("plain", func(t *testing.T) { testFleetDeploys(t, false) })
+	t.Run("tls", func(t *testing.T) { testFleetDeploys(t, true) })
+}
+
+func testFleetDeploys(t *testing.T, withTLS bool) {
+	c := testutil.NewCluster(t, 3, testutil.Options{TLS: withTLS})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cl := c.Client(c.WaitLeader())
@@ -51,7 +57,11 @@ func TestFleetDeploys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := simagent.NewFleet(simagent.Config{Servers: []string{c.URL(0), c.URL(1), c.URL(2)}, RegistrationToken: tok.Token, NamePrefix: "t"})
+	sc := simagent.Config{Servers: []string{c.URL(0), c.URL(1), c.URL(2)}, RegistrationToken: tok.Token, NamePrefix: "t"}
+	if withTLS {
+		sc.RootCAs = c.TLS().CA.Pool()
+	}
+	f, err := simagent.NewFleet(sc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,10 @@ import (
 
 // RequireClientCert wraps the API so that a caller must have presented a certificate of the
 // cluster CA, which the TLS layer verified (tls.VerifyClientCertIfGiven): a client, CLI, server
-// (the leader proxy) or host (an agent) certificate. GET /v1/health and agent registration stay
-// open, so that load balancers can probe and a new host, which has no certificate yet, can get
-// one. The certificate adds to the token; it never replaces it.
+// (the leader proxy) or host (an agent) certificate. GET /v1/health, agent registration and host
+// certificate renewal stay open, so that load balancers can probe and a host without a valid
+// certificate (new, or offline past its expiry) can get one; renewal still needs the host secret.
+// The certificate adds to the token; it never replaces it.
 func RequireClientCert(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if (r.TLS != nil && len(r.TLS.VerifiedChains) > 0) || openWithoutClientCert(r) {
@@ -24,5 +25,7 @@ func RequireClientCert(next http.Handler) http.Handler {
 
 func openWithoutClientCert(r *http.Request) bool {
 	return (r.Method == http.MethodGet && r.URL.Path == "/v1/health") ||
-		(r.Method == http.MethodPost && r.URL.Path == "/v1/agent/register")
+		(r.Method == http.MethodPost && r.URL.Path == "/v1/agent/register") ||
+		// an agent whose host certificate expired renews it with its host secret alone
+		(r.Method == http.MethodPost && r.URL.Path == "/v1/agent/certificate")
 }
