@@ -265,7 +265,7 @@ func checkCertName(name string) error {
 		return usagef("invalid --name: at most 64 characters")
 	}
 	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+		if !certNameRune(r) {
 			return usagef("invalid --name %q: use letters, digits, '-', '_' and '.' only (it becomes a file name)", name)
 		}
 	}
@@ -273,6 +273,10 @@ func checkCertName(name string) error {
 		return usagef("invalid --name %q: must not start with '.'", name)
 	}
 	return nil
+}
+
+func certNameRune(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
 }
 
 func fillCertResult(res *certResult, cert *x509.Certificate) {
