@@ -57,7 +57,7 @@ bench-blob: build
 # The test bed runs with -v: its report table (one line per fault scenario) is printed to stdout
 # at the end of the run, after every scenario's summary line.
 TESTBED_TIMEOUT ?= 20m
-TESTBED_RUN = SLIPWAY_BIN=$(CURDIR)/bin $(GO) test -tags testbed -count=1 -v -timeout $(TESTBED_TIMEOUT) ./testbed/...
+TESTBED_RUN = SLIPWAY_BIN=$(CURDIR)/bin $(GO) test -tags testbed -count=1 -v -timeout $(TESTBED_TIMEOUT) ./testbed/
 
 ## e2e: slow end-to-end scenarios with real processes, then the Docker test bed (its report last)
 e2e: build

@@ -1,15 +1,19 @@
 package cli
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/slipwayhq/slipway/pkg/api"
 )
@@ -55,6 +59,8 @@ func (r request) String() string {
 // fakeAPI serves the /v1 endpoints the CLI uses from fixed data and records every request.
 type fakeAPI struct {
 	srv *httptest.Server
+	// afterEvent is called once GET /v1/events has sent its one event.
+	afterEvent func()
 
 	mu   sync.Mutex
 	reqs []request
@@ -62,8 +68,27 @@ type fakeAPI struct {
 
 func newFakeAPI(t *testing.T) *fakeAPI {
 	t.Helper()
+	return newFakeAPIWith(t, nil)
+}
+
+// newFakeAPIWith is newFakeAPI served over TLS with tlsCfg when it is not nil.
+func newFakeAPIWith(t *testing.T, tlsCfg *tls.Config) *fakeAPI {
+	t.Helper()
 	f := &fakeAPI{}
 	mux := http.NewServeMux()
+
+	mux.HandleFunc("GET /v1/events", func(w http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer func() { _ = ws.Close() }()
+		_ = ws.WriteJSON(api.Event{Index: 12, Kind: "app", Op: "create", Resource: "web", Time: t0})
+		if f.afterEvent != nil {
+			f.afterEvent()
+		}
+		_, _, _ = ws.ReadMessage() // until the client goes
+	})
 
 	mux.HandleFunc("GET /v1/apps", func(w http.ResponseWriter, r *http.Request) {
 		// Two pages, to make the CLI follow Next.
@@ -190,7 +215,7 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		w.WriteHeader(http.StatusNoContent)
 	})
 
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.reqs = append(f.reqs, request{
@@ -205,6 +230,13 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 		}
 		mux.ServeHTTP(w, r)
 	}))
+	if tlsCfg != nil {
+		f.srv.TLS = tlsCfg
+		f.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
+		f.srv.StartTLS()
+	} else {
+		f.srv.Start()
+	}
 	t.Cleanup(f.srv.Close)
 	return f
 }

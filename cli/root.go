@@ -6,6 +6,13 @@
 //	--addr    SLIPWAY_ADDR    api.DefaultAddress
 //	--token   SLIPWAY_TOKEN   (none)
 //	--output  SLIPWAY_OUTPUT  table
+//	--ca-file          SLIPWAY_CACERT            (the system's roots)
+//	--client-cert      SLIPWAY_CLIENT_CERT       (none)
+//	--client-key       SLIPWAY_CLIENT_KEY        (none)
+//	--tls-skip-verify  SLIPWAY_TLS_SKIP_VERIFY   false
+//
+// An https:// server whose certificate cannot be verified is refused with one line naming the
+// fix; --tls-skip-verify turns verification off and prints a warning on stderr every time.
 //
 // Exit codes scripts may rely on: 0 success, 1 the command failed (API error, unreachable
 // server, I/O), 2 the command line was wrong (unknown command or flag, missing argument, bad
@@ -18,10 +25,12 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +38,7 @@ import (
 
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/suggest"
+	"github.com/slipwayhq/slipway/pkg/tlsutil"
 )
 
 // Exit codes returned by Execute.
@@ -44,6 +54,11 @@ const (
 	EnvAddr   = "SLIPWAY_ADDR"
 	EnvToken  = "SLIPWAY_TOKEN"
 	EnvOutput = "SLIPWAY_OUTPUT"
+
+	EnvCACert        = "SLIPWAY_CACERT"
+	EnvClientCert    = "SLIPWAY_CLIENT_CERT"
+	EnvClientKey     = "SLIPWAY_CLIENT_KEY"
+	EnvTLSSkipVerify = "SLIPWAY_TLS_SKIP_VERIFY"
 )
 
 // Options are what NewRootCommand needs from its surroundings. Zero values mean the process's
@@ -89,6 +104,10 @@ type cli struct {
 	root           *cobra.Command
 
 	addr, token, output string
+	caFile, clientCert  string
+	clientKey           string
+	skipVerify          bool
+	warnedSkipVerify    bool // the --tls-skip-verify warning was printed in this invocation
 }
 
 func newRoot(opts Options) (*cobra.Command, *cli) {
@@ -110,7 +129,8 @@ func newRoot(opts Options) (*cobra.Command, *cli) {
 
 This command runs a control-plane node (slipway server, slipway dev) and talks to a running
 cluster (slipway <noun> <verb>). Point it at any server with --addr or SLIPWAY_ADDR and
-authenticate with --token or SLIPWAY_TOKEN.
+authenticate with --token or SLIPWAY_TOKEN. For an https:// server, trust the cluster's CA with
+--ca-file or SLIPWAY_CACERT (slipway tls makes it).
 
 Exit codes: 0 success, 1 failure, 2 wrong command line, 130 interrupted.`,
 		Example: `  # Start a single-node cluster on this machine, then use it
@@ -136,6 +156,10 @@ Exit codes: 0 success, 1 failure, 2 wrong command line, 130 interrupted.`,
 	pf.StringVar(&c.output, "output", "", fmt.Sprintf("output format: table or json (env %s, default table)", EnvOutput))
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
 		[]cobra.Completion{formatTable, formatJSON}, cobra.ShellCompDirectiveNoFileComp))
+	pf.StringVar(&c.caFile, "ca-file", "", fmt.Sprintf("PEM file of the CA that signs the servers' certificates, for https:// addresses (env %s)", EnvCACert))
+	pf.StringVar(&c.clientCert, "client-cert", "", fmt.Sprintf("client certificate (PEM) for servers that require one (env %s)", EnvClientCert))
+	pf.StringVar(&c.clientKey, "client-key", "", fmt.Sprintf("key of --client-cert (PEM) (env %s)", EnvClientKey))
+	pf.BoolVar(&c.skipVerify, "tls-skip-verify", false, fmt.Sprintf("DANGEROUS: accept any server certificate; the connection can be intercepted and the token stolen (env %s)", EnvTLSSkipVerify))
 
 	root.AddCommand(
 		c.newAppCommand(),
@@ -152,6 +176,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line, 130 interrupted.`,
 		c.newStatusCommand(),
 		c.newVersionCommand(),
 		c.newBenchCommand(),
+		c.newTLSCommand(),
 	)
 	addServerCommands(root)
 
@@ -181,7 +206,11 @@ func (c *cli) client() (*api.Client, error) {
 func (c *cli) clientWithRetry(retryFor time.Duration) (*api.Client, error) {
 	addr, src := c.setting("addr", EnvAddr, api.DefaultAddress)
 	token, _ := c.setting("token", EnvToken, "")
-	cl, err := api.NewClient(api.Config{Address: addr, Token: token, RetryFor: retryFor})
+	tlsCfg, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := api.NewClient(api.Config{Address: addr, Token: token, RetryFor: retryFor, TLS: tlsCfg})
 	if err != nil {
 		if src == "" {
 			src = "--addr"
@@ -189,6 +218,53 @@ func (c *cli) clientWithRetry(retryFor time.Duration) (*api.Client, error) {
 		return nil, usageErr(fmt.Errorf("%s: %w", src, err))
 	}
 	return cl, nil
+}
+
+// skipVerifyWarning is printed on stderr whenever --tls-skip-verify is in effect.
+const skipVerifyWarning = `WARNING: TLS certificate verification is OFF (--tls-skip-verify or SLIPWAY_TLS_SKIP_VERIFY).
+WARNING: anyone on the network path can intercept this connection, read and change what is sent,
+WARNING: and steal your token. Give the cluster CA with --ca-file or SLIPWAY_CACERT instead.
+`
+
+// tlsConfig builds the client TLS configuration from --ca-file, --client-cert, --client-key and
+// --tls-skip-verify (or their environment variables); nil when none is set. A file that cannot
+// be used is a usage error naming the flag or variable it came from.
+func (c *cli) tlsConfig() (*tls.Config, error) {
+	caFile, caSrc := c.setting("ca-file", EnvCACert, "")
+	certFile, certSrc := c.setting("client-cert", EnvClientCert, "")
+	keyFile, keySrc := c.setting("client-key", EnvClientKey, "")
+	skip, skipSrc := c.setting("tls-skip-verify", EnvTLSSkipVerify, "false")
+	skipVerify, err := strconv.ParseBool(skip)
+	if err != nil {
+		return nil, usagef("invalid %s %q: want true or false", skipSrc, skip)
+	}
+	if caFile == "" && certFile == "" && keyFile == "" && !skipVerify {
+		return nil, nil
+	}
+	if (certFile == "") != (keyFile == "") {
+		given, missing := certSrc, "--client-key or "+EnvClientKey
+		if certFile == "" {
+			given, missing = keySrc, "--client-cert or "+EnvClientCert
+		}
+		return nil, usagef("%s is set but %s is not: a client certificate needs both", given, missing)
+	}
+	if skipVerify && !c.warnedSkipVerify {
+		c.warnedSkipVerify = true
+		_, _ = fmt.Fprint(c.stderr, skipVerifyWarning)
+	}
+	opts := tlsutil.ClientOptions{SkipVerify: skipVerify, CertFile: certFile, KeyFile: keyFile}
+	cfg, err := tlsutil.ClientConfig(opts)
+	if err != nil {
+		return nil, usagef("%s/%s: %w", certSrc, keySrc, err)
+	}
+	if caFile != "" {
+		pool, err := tlsutil.CertPool(caFile)
+		if err != nil {
+			return nil, usagef("%s: cannot use %s as the CA: %w", caSrc, caFile, err)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
 }
 
 // printer returns the output writer in the configured format.
@@ -306,6 +382,9 @@ func (c *cli) explain(err error) string {
 	msg := err.Error()
 	switch ae.Code {
 	case api.CodeUnauthorized:
+		if strings.Contains(ae.Message, "client certificate") {
+			return msg // the server wants a certificate, not another token; its message says which flags
+		}
 		if token, _ := c.setting("token", EnvToken, ""); token == "" {
 			return fmt.Sprintf("%s: no token given; set %s or pass --token (slipway acl bootstrap or slipway dev prints a management token)", msg, EnvToken)
 		}

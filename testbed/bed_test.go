@@ -38,8 +38,11 @@ type bed struct {
 	cluster *network
 	client  *network
 	token   string // management secret
+	tls     *bedTLS
 	servers []*server
 	agents  []*container
+	// httpc is the test's HTTP client for health checks: it trusts the bed's CA.
+	httpc *http.Client
 }
 
 // server is one control-plane container.
@@ -53,7 +56,7 @@ func (s *server) clusterAddr(b *bed) string { return s.ips[b.cluster.name] }
 
 // URL is the server's API address on the client network, where the test reaches it.
 func (s *server) URL(b *bed) string {
-	return "http://" + net.JoinHostPort(s.ips[b.client.name], fmt.Sprint(httpPort))
+	return "https://" + net.JoinHostPort(s.ips[b.client.name], fmt.Sprint(httpPort))
 }
 
 // supervisor is the servers' PID 1: it runs the server and, once the server has exited (a
@@ -131,14 +134,17 @@ func newBed(t *testing.T, o bedOptions) *bed {
 		o.Servers = 3
 	}
 	tag := fmt.Sprintf("slw-%s-%s", runID, shortName(t))
-	b := &bed{t: t, prefix: tag, token: newSecret(t)}
+	b := &bed{t: t, prefix: tag, token: newSecret(t), tls: newBedTLS(t)}
+	b.httpc = &http.Client{Transport: &http.Transport{TLSClientConfig: b.tls.clientConfig.Clone()}}
 	b.cluster = createNetwork(t, tag+"-cluster")
 	b.client = createNetwork(t, tag+"-client")
 
 	var join []string
 	addrs := make([]string, o.Servers)
+	clientAddrs := make([]string, o.Servers)
 	for i := range o.Servers {
 		addrs[i] = b.cluster.allocate(t)
+		clientAddrs[i] = b.client.allocate(t)
 		join = append(join, net.JoinHostPort(addrs[i], fmt.Sprint(raftPort)))
 	}
 	kek := make([]byte, 32) // the cluster's key-encryption key, the same file on every server
@@ -155,11 +161,14 @@ func newBed(t *testing.T, o bedOptions) *bed {
 			"--initial-management-token-file", "/etc/slipway/management.token",
 			"--keyring-kek-file", "/etc/slipway/keyring.kek",
 		}
+		// The README's TLS cluster: a server certificate valid for both of the server's addresses.
+		cmd = append(cmd, serverTLSFlags...)
 		if o.Servers > 1 {
 			cmd = append(cmd, "--bootstrap-expect", fmt.Sprint(o.Servers), "--join", strings.Join(join, ","))
 		}
-		files := map[string][]byte{"/etc/slipway/management.token": []byte(b.token + "\n"),
-			"/etc/slipway/keyring.kek": []byte(base64.StdEncoding.EncodeToString(kek) + "\n")}
+		files := b.tls.serverFiles(id, addrs[i], clientAddrs[i])
+		files["/etc/slipway/management.token"] = []byte(b.token + "\n")
+		files["/etc/slipway/keyring.kek"] = []byte(base64.StdEncoding.EncodeToString(kek) + "\n")
 		if o.Config != "" {
 			files["/etc/slipway/server.yml"] = []byte(o.Config)
 			cmd = append(cmd, "--config", "/etc/slipway/server.yml")
@@ -169,7 +178,7 @@ func newBed(t *testing.T, o bedOptions) *bed {
 			tmpfs = append(tmpfs, fmt.Sprintf("/data:rw,size=%dk,mode=0700", (size+1023)>>10))
 		}
 		c := startContainer(t, containerSpec{Prefix: b.prefix, Role: id, Networks: []*network{b.cluster, b.client},
-			IPs: map[string]string{b.cluster.name: addrs[i]}, Files: files, Cmd: cmd, Tmpfs: tmpfs})
+			IPs: map[string]string{b.cluster.name: addrs[i], b.client.name: clientAddrs[i]}, Files: files, Cmd: cmd, Tmpfs: tmpfs})
 		b.servers = append(b.servers, &server{container: c, id: id})
 	}
 	leader := b.WaitLeader(90*time.Second, b.all())
@@ -196,14 +205,15 @@ func (b *bed) startAgents(n int) {
 	}
 	var urls []string
 	for _, s := range b.servers {
-		urls = append(urls, "http://"+net.JoinHostPort(s.clusterAddr(b), fmt.Sprint(httpPort)))
+		urls = append(urls, "https://"+net.JoinHostPort(s.clusterAddr(b), fmt.Sprint(httpPort)))
 	}
 	for i := range n {
 		name := fmt.Sprintf("a%d", i)
 		c := startContainer(b.t, containerSpec{Prefix: b.prefix, Role: name, Networks: []*network{b.cluster},
-			Files: map[string][]byte{"/etc/slipway/registration.token": []byte(ht.Token + "\n")},
+			Files: map[string][]byte{"/etc/slipway/registration.token": []byte(ht.Token + "\n"), agentCAFile: b.tls.caPEM},
 			Cmd: []string{"/bin/slipway-agent", "run",
 				"--server", strings.Join(urls, ","),
+				"--ca-file", agentCAFile,
 				"--registration-token-file", "/etc/slipway/registration.token",
 				"--data-dir", "/data/agent",
 				"--name", name,
@@ -253,6 +263,7 @@ func (b *bed) ClientWith(i int, retryFor time.Duration) *api.Client {
 	b.t.Helper()
 	cl, err := api.NewClient(api.Config{Address: b.servers[i].URL(b), Token: b.token, RetryFor: retryFor,
 		HTTPClient: &http.Client{Transport: &http.Transport{
+			TLSClientConfig:       b.tls.clientConfig.Clone(),
 			DialContext:           (&net.Dialer{Timeout: 3 * time.Second}).DialContext,
 			MaxIdleConnsPerHost:   256,
 			IdleConnTimeout:       30 * time.Second,
@@ -273,7 +284,7 @@ func (b *bed) health(i int) (*api.Health, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := b.httpc.Do(req)
 	if err != nil {
 		return nil, err
 	}

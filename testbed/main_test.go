@@ -8,8 +8,12 @@
 // Run it with `make testbed`, which builds bin/ and points SLIPWAY_BIN at it; without SLIPWAY_BIN
 // the suite builds static binaries into a temporary folder first. It needs a Docker engine and
 // no image registry: the image is imported from a root filesystem the suite assembles (the two
-// static binaries plus a static busybox for hook shells). Without an engine the suite skips,
-// unless CI=true, where a missing engine is a failure.
+// static binaries, the probe of testbed/probe and a static busybox for hook shells). Without an
+// engine the suite skips, unless CI=true, where a missing engine is a failure.
+//
+// Every bed is the README's TLS cluster: the suite makes a CA and a server certificate per
+// server with `slipway tls`, servers speak mutual TLS on the Raft port and HTTPS on the API,
+// agents verify them with the CA file, and the test's clients with the CA.
 //
 // Everything the suite creates carries the label slipway-testbed=<run>: t.Cleanup removes each
 // bed's containers and networks even when a scenario fails (printing every container's log
@@ -61,6 +65,10 @@ var (
 	image string
 	// dockerErr is why the Docker engine cannot be used, or nil.
 	dockerErr error
+	// slipwayBin is the slipway binary on the test's side, which makes each bed's certificates
+	// (`slipway tls ca create`, `slipway tls cert create`), as an operator following the README
+	// would.
+	slipwayBin string
 )
 
 func TestMain(m *testing.M) {
@@ -103,13 +111,20 @@ func testMain(m *testing.M) int {
 		}
 		dir = tmp
 	}
+	slipwayBin = filepath.Join(dir, "slipway")
+	probe, cleanup, err := buildProbe()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testbed: build the probe:", err)
+		return 1
+	}
+	defer cleanup()
 	busybox, err := findBusybox()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testbed:", err)
 		return 1
 	}
 	start := time.Now()
-	image, err = buildImage(filepath.Join(dir, "slipway"), filepath.Join(dir, "slipway-agent"), busybox)
+	image, err = buildImage(filepath.Join(dir, "slipway"), filepath.Join(dir, "slipway-agent"), probe, busybox)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testbed: image:", err)
 		return 1
@@ -123,6 +138,24 @@ func testMain(m *testing.M) int {
 }
 
 func inCI() bool { return os.Getenv("CI") == "true" }
+
+// buildProbe builds testbed/probe (the stranger of TestRaftPortRefusesStrangers), static, into a
+// temporary folder that cleanup removes.
+func buildProbe() (path string, cleanup func(), err error) {
+	tmp, err := os.MkdirTemp("", "slipway-testbed-probe-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { _ = os.RemoveAll(tmp) }
+	path = filepath.Join(tmp, "slipway-probe")
+	build := exec.Command("go", "build", "-tags", "testbed", "-trimpath", "-o", path, "github.com/slipwayhq/slipway/testbed/probe")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("%w: %s", err, out)
+	}
+	return path, cleanup, nil
+}
 
 // requireDocker skips the test (or fails it in CI) when the Docker engine is not usable.
 func requireDocker(t *testing.T) {
@@ -183,11 +216,11 @@ func checkStatic(path string) error {
 	return nil
 }
 
-// buildImage assembles a root filesystem (the binaries, busybox and its applets as symlinks, a
-// minimal /etc) as a tarball and imports it with `docker import`: no Dockerfile, no base image,
+// buildImage assembles a root filesystem (the binaries, the probe, busybox and its applets as
+// symlinks, a minimal /etc) as a tarball and imports it with `docker import`: no Dockerfile, no base image,
 // no registry. The tag is the tarball's hash, so an unchanged image is not imported again.
-func buildImage(slipway, agent, busybox string) (string, error) {
-	for _, p := range []string{slipway, agent, busybox} {
+func buildImage(slipway, agent, probe, busybox string) (string, error) {
+	for _, p := range []string{slipway, agent, probe, busybox} {
 		if err := checkStatic(p); err != nil {
 			return "", err
 		}
@@ -232,7 +265,7 @@ func buildImage(slipway, agent, busybox string) (string, error) {
 		func() error { return file("etc/group", 0o644, []byte("root:x:0:\nnogroup:x:65534:\n")) },
 		func() error { return file("etc/nsswitch.conf", 0o644, []byte("hosts: files dns\n")) },
 	}
-	for _, p := range []struct{ name, src string }{{"bin/slipway", slipway}, {"bin/slipway-agent", agent}, {"bin/busybox", busybox}} {
+	for _, p := range []struct{ name, src string }{{"bin/slipway", slipway}, {"bin/slipway-agent", agent}, {"bin/slipway-probe", probe}, {"bin/busybox", busybox}} {
 		steps = append(steps, func() error {
 			data, err := os.ReadFile(p.src)
 			if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -30,6 +31,12 @@ type Config struct {
 	Token string
 	// HTTPClient is used for requests; nil means a client with sane timeouts.
 	HTTPClient *http.Client
+	// TLS verifies https:// servers and holds the client certificate for servers that require
+	// one (build it with tlsutil.ClientConfig). nil means the system's roots and no client
+	// certificate. The default HTTP client and every websocket (events, deployment watch) use it;
+	// with HTTPClient set, give its transport the same configuration: when TLS is nil, websockets
+	// take the TLSClientConfig of HTTPClient's *http.Transport.
+	TLS *tls.Config
 	// RetryFor bounds how long a request that met "no leader" or a dropped connection is retried.
 	// Zero means 30 seconds; a negative value disables retries.
 	RetryFor time.Duration
@@ -39,11 +46,13 @@ type Config struct {
 //
 // Writes are sent with a fresh Idempotency-Key and retried with the same key while the cluster
 // has no leader or the connection drops, so a retried write is applied at most once. A refused
-// connection or an unknown host name is not retried: the error comes back at once.
+// connection, an unknown host name or a failed TLS handshake (a *TLSError) is not retried: the
+// error comes back at once.
 type Client struct {
 	base     *url.URL
 	token    string
 	hc       *http.Client
+	tls      *tls.Config // for websockets; nil: Go's defaults
 	retryFor time.Duration
 }
 
@@ -62,8 +71,10 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	hc := cfg.HTTPClient
+	tlsCfg := cfg.TLS
 	if hc == nil {
 		hc = &http.Client{Transport: &http.Transport{
+			TLSClientConfig:       tlsCfg,
 			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			TLSHandshakeTimeout:   10 * time.Second,
@@ -72,11 +83,14 @@ func NewClient(cfg Config) (*Client, error) {
 			ResponseHeaderTimeout: 2 * time.Minute,
 		}}
 	}
+	if t, ok := hc.Transport.(*http.Transport); ok && tlsCfg == nil {
+		tlsCfg = t.TLSClientConfig
+	}
 	retry := cfg.RetryFor
 	if retry == 0 {
 		retry = 30 * time.Second
 	}
-	return &Client{base: u, token: cfg.Token, hc: hc, retryFor: retry}, nil
+	return &Client{base: u, token: cfg.Token, hc: hc, tls: tlsCfg, retryFor: retry}, nil
 }
 
 // Address returns the base URL the client talks to.
@@ -176,6 +190,10 @@ func sentButLost(err error) bool {
 	if !errors.As(err, &te) {
 		return false
 	}
+	var tlsErr *TLSError
+	if errors.As(err, &tlsErr) {
+		return false // the handshake failed: no request was sent
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return false
@@ -213,7 +231,7 @@ func (c *Client) once(ctx context.Context, r request, payload []byte, idem strin
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return &transportError{err: err, addr: c.base.Host}
+		return c.transportErr(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -238,10 +256,23 @@ type transportError struct {
 }
 
 func (e *transportError) Error() string {
+	var te *TLSError
+	if errors.As(e.err, &te) {
+		return te.Error()
+	}
 	return fmt.Sprintf("cannot reach slipway at %s: %v (is the server running? set --addr or SLIPWAY_ADDR)", e.addr, e.err)
 }
 
 func (e *transportError) Unwrap() error { return e.err }
+
+// transportErr wraps an error met on the way to the server: a TLS failure becomes a *TLSError
+// (inside a transportError, so callers that test for transport failures still see one).
+func (c *Client) transportErr(err error) error {
+	if te := classifyTLS(c.base.Host, err); te != nil {
+		return &transportError{err: te, addr: c.base.Host}
+	}
+	return &transportError{err: err, addr: c.base.Host}
+}
 
 func retryable(err error) bool {
 	var te *transportError
@@ -250,7 +281,8 @@ func retryable(err error) bool {
 		// within the retry window as a rule; answer at once so a mistyped --addr or a stopped
 		// server is reported right away instead of after RetryFor.
 		var dnsErr *net.DNSError
-		if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dnsErr) {
+		var tlsErr *TLSError
+		if errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dnsErr) || errors.As(err, &tlsErr) {
 			return false
 		}
 		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
@@ -266,6 +298,9 @@ func decodeError(resp *http.Response) error {
 		return &Error{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
 	}
 	msg := strings.TrimSpace(string(data))
+	if resp.StatusCode == http.StatusBadRequest && strings.Contains(msg, "HTTP request to an HTTPS server") {
+		msg = "the server speaks HTTPS: use an https:// address in --addr or SLIPWAY_ADDR"
+	}
 	if msg == "" {
 		msg = http.StatusText(resp.StatusCode)
 	}

@@ -31,7 +31,7 @@ func (c *Client) RevisionPush(ctx context.Context, app string, body io.Reader, s
 	c.authorize(req)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, false, &transportError{err: err, addr: c.base.Host}
+		return nil, false, c.transportErr(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
@@ -80,7 +80,7 @@ func (c *Client) RevisionDownload(ctx context.Context, id string, offset int64) 
 	c.authorize(req)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return nil, &transportError{err: err, addr: c.base.Host}
+		return nil, c.transportErr(err)
 	}
 	d := &Download{Body: resp.Body, SHA256: resp.Header.Get(HeaderSHA256)}
 	switch resp.StatusCode {

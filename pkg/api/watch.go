@@ -35,7 +35,7 @@ func (c *Client) DeploymentWatch(ctx context.Context, id string, fn func(WatchMe
 			if strings.Contains(err.Error(), "use of closed") {
 				return ctx.Err()
 			}
-			return &transportError{err: err, addr: c.base.Host}
+			return c.transportErr(err)
 		}
 		if err := fn(m); err != nil {
 			return err
@@ -73,7 +73,7 @@ func (c *Client) Events(ctx context.Context, kinds []string, resource string, fn
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return &transportError{err: err, addr: c.base.Host}
+			return c.transportErr(err)
 		}
 		if err := fn(e); err != nil {
 			return err
@@ -94,7 +94,9 @@ func (c *Client) dialWS(ctx context.Context, path string, q url.Values) (*websoc
 	if c.token != "" {
 		hdr.Set("Authorization", "Bearer "+c.token)
 	}
-	ws, resp, err := websocket.DefaultDialer.DialContext(ctx, u.String(), hdr)
+	dialer := *websocket.DefaultDialer
+	dialer.TLSClientConfig = c.tls
+	ws, resp, err := dialer.DialContext(ctx, u.String(), hdr)
 	if resp != nil && resp.Body != nil {
 		if err != nil && resp.StatusCode >= 400 {
 			defer func() { _ = resp.Body.Close() }()
@@ -103,7 +105,7 @@ func (c *Client) dialWS(ctx context.Context, path string, q url.Values) (*websoc
 		_ = resp.Body.Close()
 	}
 	if err != nil {
-		return nil, &transportError{err: err, addr: c.base.Host}
+		return nil, c.transportErr(err)
 	}
 	go func() { <-ctx.Done(); _ = ws.Close() }()
 	return ws, nil
