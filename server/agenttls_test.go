@@ -26,12 +26,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipwayhq/slipway/agent/session"
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
 	"github.com/slipwayhq/slipway/server/config"
+)
+
+// The agent's trust files in its data dir (agent/session's HostCrtFile, HostKeyFile and CAFile;
+// server code may not import the agent).
+const (
+	agentCAFile      = "ca.pem"
+	agentHostKeyFile = "host-key.pem"
+	agentHostCrtFile = "host.pem"
 )
 
 // tlsAgents is a TLS cluster whose hosts' certificates live a few seconds, so renewals happen
@@ -62,7 +69,7 @@ func readAgent(t *testing.T, a *testutil.Agent) agentFiles {
 	if err := json.Unmarshal(raw, &id); err != nil {
 		t.Fatal(err)
 	}
-	c, err := tls.LoadX509KeyPair(filepath.Join(a.DataDir, session.HostCrtFile), filepath.Join(a.DataDir, session.HostKeyFile))
+	c, err := tls.LoadX509KeyPair(filepath.Join(a.DataDir, agentHostCrtFile), filepath.Join(a.DataDir, agentHostKeyFile))
 	if err != nil {
 		t.Fatalf("the agent's host certificate: %v", err)
 	}
@@ -99,14 +106,14 @@ func TestAgentOverTLS(t *testing.T) {
 	if life := f.Cert.Leaf.NotAfter.Sub(f.Cert.Leaf.NotBefore); life > tlsutil.DefaultHostCertValidity+2*time.Minute || life < tlsutil.DefaultHostCertValidity {
 		t.Fatalf("host certificate lives %s, want the default %s", life, tlsutil.DefaultHostCertValidity)
 	}
-	saved, err := tlsutil.ReadCerts(filepath.Join(a.DataDir, session.CAFile))
+	saved, err := tlsutil.ReadCerts(filepath.Join(a.DataDir, agentCAFile))
 	if err != nil || tlsutil.Pin(saved[0]) != c.TLS().CA.Pin() {
 		t.Fatalf("saved CA: %v %v", saved, err)
 	}
-	if m := mode(t, filepath.Join(a.DataDir, session.HostKeyFile)); m != 0o600 {
+	if m := mode(t, filepath.Join(a.DataDir, agentHostKeyFile)); m != 0o600 {
 		t.Errorf("host key mode %o, want 600", m)
 	}
-	if m := mode(t, filepath.Join(a.DataDir, session.CAFile)); m != 0o644 {
+	if m := mode(t, filepath.Join(a.DataDir, agentCAFile)); m != 0o644 {
 		t.Errorf("saved CA mode %o, want 644", m)
 	}
 	dir := t.TempDir()
@@ -204,7 +211,7 @@ func TestAgentRenewsItsCertificate(t *testing.T) {
 	a.Kill()
 	f := readAgent(t, a)
 	expired := signExpired(t, c.TLS().CA, f.Cert.Leaf)
-	if err := os.WriteFile(filepath.Join(a.DataDir, session.HostCrtFile), expired, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(a.DataDir, agentHostCrtFile), expired, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	a.SetArgs(withoutFlag(a.Args(), "--registration-token"))

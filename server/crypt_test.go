@@ -363,7 +363,7 @@ func TestServerWithAnotherKEKServesNoBlobs(t *testing.T) {
 			return errors.New("a server with another KEK served the blob")
 		}
 		if !strings.Contains(err.Error(), "restart it with the cluster's --keyring-kek-file") {
-			return fmt.Errorf("not the KEK message yet: %v", err)
+			return fmt.Errorf("not the KEK message yet: %w", err)
 		}
 		return nil
 	})

@@ -183,7 +183,7 @@ func TestDeletedHostSessionClosed(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, func() error {
 		got, err := admin.HostGet(ctx, "gone", &api.QueryOptions{Consistent: true})
 		if err != nil || got.Status != api.HostOnline {
-			return fmt.Errorf("host not online yet: %+v %v", got, err)
+			return fmt.Errorf("host not online yet: %+v %w", got, err)
 		}
 		return nil
 	})

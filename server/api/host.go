@@ -16,9 +16,6 @@ import (
 // RegistrationPrefix starts every registration token secret.
 const RegistrationPrefix = "slwr_"
 
-// validTags checks client-sent tags (state.ValidateTags).
-func validTags(tags map[string]string) error { return state.ValidateTags(tags) }
-
 // maxHostTokenUses bounds --max-uses (a larger fleet needs no single token for all of it).
 const maxHostTokenUses = 1_000_000
 

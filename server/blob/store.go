@@ -426,7 +426,10 @@ func (s *Store) adoptPart(part, sha string, size int64) error {
 	}
 	if err != nil || got != sha || n != size {
 		_ = os.Remove(part)
-		return fmt.Errorf("fetched blob %s has sha256 %s and %d bytes (%v); discarded", sha, got, n, err)
+		if err != nil {
+			return fmt.Errorf("fetched blob %s discarded: %w", sha, err)
+		}
+		return fmt.Errorf("fetched blob %s has sha256 %s and %d bytes; discarded", sha, got, n)
 	}
 	return s.place(part, sha)
 }

@@ -83,7 +83,7 @@ func LoadKEKFile(path string) (*KEK, error) {
 	}
 	raw, err := decodeKey(strings.TrimSpace(string(b)))
 	if err != nil {
-		return nil, fmt.Errorf("key-encryption key file %s must hold the base64 of exactly %d random bytes (%v): make one with `%s`", path, KeySize, err, CreateCommand)
+		return nil, fmt.Errorf("key-encryption key file %s must hold the base64 of exactly %d random bytes (%w): make one with `%s`", path, KeySize, err, CreateCommand)
 	}
 	return NewKEK(raw)
 }

@@ -49,7 +49,7 @@ func New(kek *KEK, kekFile, dataDir string, st *state.Store) (*Ring, error) {
 		return nil, fmt.Errorf("read %s: %w", r.path, err)
 	}
 	if err := json.Unmarshal(b, &r.local); err != nil {
-		return nil, fmt.Errorf("%s is damaged (%v): restore it, or remove it if --keyring-kek-file is surely the cluster's", r.path, err)
+		return nil, fmt.Errorf("%s is damaged (%w): restore it, or remove it if --keyring-kek-file is surely the cluster's", r.path, err)
 	}
 	if r.local.KEKFingerprint != kek.Fingerprint() {
 		return nil, fmt.Errorf("the key-encryption key file %s (fingerprint %s) is not the one this server's data was written with (fingerprint %s, recorded in %s): its data keys and blobs would not decrypt; start it with the cluster's --keyring-kek-file",
