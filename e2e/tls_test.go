@@ -16,7 +16,7 @@ import (
 
 // TestTLSClusterFromTheREADME runs the README's three-server TLS example with the real
 // binaries: `slipway tls ca create`, one `slipway tls cert create --server` per server and a
-// `--cli` certificate, three servers with the TLS flags and --tls-require-client-cert, then the
+// `--cli` certificate, the KEK file, three servers with the TLS flags and --tls-require-client-cert, then the
 // CLI with SLIPWAY_CACERT and its certificate: acl bootstrap and list-peers over HTTPS, every
 // server advertising an https:// URL. Without the CA the CLI refuses the servers, without its
 // certificate the servers refuse the CLI, and --tls-skip-verify works but warns.
@@ -39,6 +39,8 @@ func TestTLSClusterFromTheREADME(t *testing.T) {
 		mustCLI(nil, "tls", "cert", "create", "--server", "--ca", tlsDir, "--name", fmt.Sprintf("s%d", i), "--ip", fmt.Sprintf("10.0.0.%d", i), "--out", tlsDir)
 	}
 	mustCLI(nil, "tls", "cert", "create", "--cli", "--ca", tlsDir, "--name", "me", "--out", tlsDir)
+	kek := filepath.Join(tlsDir, "keyring.kek")
+	mustCLI(nil, "operator", "keyring", "kek", "create", "--out", kek)
 
 	ports := freePorts(t, 6)
 	var join []string
@@ -51,7 +53,7 @@ func TestTLSClusterFromTheREADME(t *testing.T) {
 			"--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[2*i]), "--raft-addr", join[i],
 			"--tls-ca-file", filepath.Join(tlsDir, "ca.pem"), "--tls-ca-key-file", filepath.Join(tlsDir, "ca-key.pem"),
 			"--tls-cert-file", filepath.Join(tlsDir, name+".pem"), "--tls-key-file", filepath.Join(tlsDir, name+"-key.pem"),
-			"--tls-require-client-cert",
+			"--tls-require-client-cert", "--keyring-kek-file", kek,
 			"--bootstrap-expect", "3", "--join", strings.Join(join, ","))
 	}
 	addr := fmt.Sprintf("https://127.0.0.1:%d", ports[2])
