@@ -197,8 +197,8 @@ func TestFetchRefusesUnencryptedReply(t *testing.T) {
 	go func() { done <- a.fetch(ctx, "old", sum(data), int64(len(data))) }()
 	if err := <-sent; err == nil {
 		cancel()
-		<-done
-		t.Fatalf("the fetcher read the whole plaintext file of a peer that sent no file_id; in its data dir: %v", filesHolding(t, a.cfg.Dir, marker))
+		ferr := <-done
+		t.Fatalf("the fetcher read the whole plaintext file of a peer that sent no file_id (fetch: %v); in its data dir: %v", ferr, filesHolding(t, a.cfg.Dir, marker))
 	}
 	err := <-done
 	cancel()
