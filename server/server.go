@@ -315,39 +315,45 @@ func leaderTransport(tlsc *tlsutil.Cluster) http.RoundTripper {
 
 // firstDataKey proposes the cluster's first data key, generated and wrapped here: the FSM only
 // stores it. Two leaders racing both propose; the command marked first is refused once the
-// keyring has a key, so one wins.
+// keyring has a key, so one wins. It works in the background (the other leader duties do not
+// wait) and keeps trying, 1 s apart doubling to 30 s, while this server leads (ctx) and the
+// keyring is empty: uploads fail until a key exists, so a failed proposal must not wait for the
+// next leadership change.
 func (s *Server) firstDataKey(ctx context.Context) {
 	if !s.keyring.Empty() {
 		return
 	}
-	for attempt := 1; ; attempt++ {
-		p, err := s.keyring.NewKey(true)
-		if err != nil {
-			s.log.Error("cannot create the first data key", "error", err)
-			return
-		}
-		c, err := command.New(command.TypeKeyringAdd, "", time.Now(), p)
-		if err != nil {
-			s.log.Error("cannot create the first data key", "error", err)
-			return
-		}
-		res, err := s.node.Apply(ctx, c)
-		switch {
-		case err != nil && attempt < 10 && ctx.Err() == nil:
-			s.log.Warn("first data key not created yet; retrying", "error", err)
+	go func() {
+		wait := time.Second
+		for ctx.Err() == nil && s.keyring.Empty() {
+			p, err := s.keyring.NewKey(true)
+			var res command.Result
+			if err == nil {
+				var c *command.Command
+				if c, err = command.New(command.TypeKeyringAdd, "", time.Now(), p); err == nil {
+					res, err = s.node.Apply(ctx, c)
+				}
+			}
+			switch {
+			case err == nil && res.Err() == nil:
+				s.log.Info("first data key created", "key_id", p.ID)
+				return
+			case err == nil && errors.Is(res.Err(), fault.ErrConflict):
+				return // another leader's first key won
+			case ctx.Err() != nil:
+				return
+			case err == nil:
+				err = res.Err()
+			}
+			s.log.Warn("first data key not created yet: blobs cannot be stored until it is; retrying", "error", err, "retry_in", wait)
+			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
+				t.Stop()
 				return
-			case <-time.After(time.Second):
+			case <-t.C:
 			}
-			continue
-		case err != nil:
-			s.log.Error("first data key not created: blobs cannot be stored until a leader creates it", "error", err)
-		case res.Err() != nil && !errors.Is(res.Err(), fault.ErrConflict):
-			s.log.Error("first data key refused", "error", res.Err())
-		case res.Err() == nil:
-			s.log.Info("first data key created", "key_id", p.ID)
+			wait = min(2*wait, 30*time.Second)
 		}
-		return
-	}
+	}()
 }

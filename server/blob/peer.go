@@ -26,7 +26,9 @@ import (
 // What travels is the blob's file as it is on disk: ciphertext under a data key of the cluster
 // keyring, which every server holds (wrapped) in the replicated state. So blob bytes are never
 // plaintext on the wire even without TLS, the sender does no work but reading, and a partial
-// fetch (.part) resumes by byte offset. Every server's file of a blob is a different encryption
+// fetch (.part) resumes by byte offset. A file written before encryption at rest is encrypted in
+// place before it is sent (Store.openSendable), and a receiver refuses an unencrypted file (an
+// empty file_id, or bytes without the header) before it writes a byte of it. Every server's file of a blob is a different encryption
 // (its own random salt), so a resumed get names the file it started from (file_id, a hash of
 // that file's header); a server holding another file answers from offset 0, and the fetcher
 // starts over. The receiver decrypts and authenticates every chunk and checks the plaintext's
@@ -85,14 +87,18 @@ func (s *Service) ServeConn(conn net.Conn) {
 		}
 		_ = writeLine(conn, rep)
 	case "get":
-		f, err := s.store.openRaw(req.SHA256)
-		if err != nil {
+		f, id, err := s.store.openSendable(req.SHA256)
+		if errors.Is(err, os.ErrNotExist) {
 			_ = writeLine(conn, peerReply{Error: "not here"})
+			return
+		}
+		if err != nil {
+			s.log.Warn("peer fetch refused: the blob's file here cannot be sent", "sha256", req.SHA256, "error", err)
+			_ = writeLine(conn, peerReply{Error: "this server's file of the blob cannot be sent: " + err.Error()})
 			return
 		}
 		defer func() { _ = f.Close() }()
 		st, err := f.Stat()
-		id := fileID(f)
 		offset := req.Offset
 		if err == nil && (req.FileID != id || offset > st.Size()) {
 			offset = 0 // another encryption than the one the fetcher has part of
@@ -166,7 +172,7 @@ func dialPlain(ctx context.Context, addr string, b byte) (net.Conn, error) {
 
 // push copies a local blob to a peer; it returns once the peer holds it durably.
 func (s *Service) push(ctx context.Context, addr, sha string) error {
-	f, err := s.store.openRaw(sha)
+	f, _, err := s.store.openSendable(sha)
 	if err != nil {
 		return err
 	}
@@ -251,6 +257,22 @@ func (s *Service) fetch(ctx context.Context, addr, sha string, size int64) (err 
 	}
 	if rep.Error != "" {
 		return fmt.Errorf("fetch from %s: %s", addr, rep.Error)
+	}
+	if !s.store.plain {
+		// An empty file_id is a file without the encrypted header: refused before a byte of it
+		// is stored. The header's fixed part is checked too, in case a peer names an id anyway.
+		if rep.FileID == "" {
+			return fmt.Errorf("fetch from %s: the peer's file of blob %s is not encrypted (written before encryption at rest, and not converted by that server yet); refused without storing it: another server, or this one once it has encrypted the file, provides it", addr, sha)
+		}
+		if rep.Offset == 0 {
+			prefix, err := br.Peek(6)
+			if err != nil {
+				return fmt.Errorf("fetch from %s: %w", addr, err)
+			}
+			if err := checkPrefix(prefix); err != nil {
+				return fmt.Errorf("fetch from %s: the peer's file of blob %s: %w; refused without storing it", addr, sha, err)
+			}
+		}
 	}
 	// The file is the plaintext plus a header and 16 bytes a chunk: within 1% and 100 bytes.
 	if rep.Size < size || rep.Size > size+size/100+maxHeaderLen+tagSize {

@@ -13,7 +13,9 @@ import (
 // once, and every server's re-encryption job rewrites its older files under it in the
 // background: a new file is written beside the old one, fsynced and renamed over it, so a crash
 // leaves one whole file or the other. The job is bounded to RekeyRate bytes a second so that it
-// does not compete with uploads and downloads. Reads opened on the old file keep reading it.
+// does not compete with uploads and downloads, and runs in its own goroutine (runRekey), so that
+// a long pass never holds up repair, collection or the temporary-file sweep. Reads opened on the
+// old file keep reading it.
 // Files written before encryption at rest are encrypted by the same job (once their content is
 // checked against their address).
 //
@@ -31,6 +33,21 @@ func (s *Service) LocalKeyUse() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.keyUse)
+}
+
+// runRekey runs the re-encryption job until ctx ends: a pass at once, then one at a time every
+// Interval (a pass that takes longer delays the next one, never the repair loop).
+func (s *Service) runRekey(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		s.rekey(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // rekey rewrites local blob files that are not under the active data key.
@@ -90,6 +107,10 @@ func (s *Service) rekey(ctx context.Context) {
 		var done int64
 		err = s.store.rewrite(l.SHA256, func(n int64) error { done = n; return pace(n) })
 		written += done
+		if errors.Is(err, errFileChanged) {
+			clean = false // replaced or removed meanwhile: the next full scan looks at it again
+			continue
+		}
 		if err != nil {
 			clean = false
 			use[id]++

@@ -66,7 +66,8 @@ type Service struct {
 	fetching map[string]*call // one fetch per blob at a time
 	keyUse   map[string]int   // local files per data key, as of the last re-encryption scan
 
-	rekeyPass  int    // loop passes, for the periodic full scan
+	// Owned by the re-encryption goroutine (runRekey).
+	rekeyPass  int    // re-encryption passes, for the periodic full scan
 	rekeyClean string // the active key every local file was under at the last full scan
 	keyErr     string // the keyring error last logged
 }
@@ -284,14 +285,20 @@ func (s *Service) fetchFromPeers(ctx context.Context, rec state.Blob) error {
 
 // Run repairs and collects until ctx ends: it fetches every committed blob this server lacks,
 // removes files no record names once they are older than the grace period and, on the leader,
-// deletes records of unreferenced blobs older than the grace period.
+// deletes records of unreferenced blobs older than the grace period. The re-encryption job runs
+// beside it on its own ticker (see runRekey); Run returns once both have stopped.
 func (s *Service) Run(ctx context.Context) {
+	rekeyDone := make(chan struct{})
+	go func() {
+		defer close(rekeyDone)
+		s.runRekey(ctx)
+	}()
+	defer func() { <-rekeyDone }()
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
 		s.repair(ctx)
 		s.collect(ctx)
-		s.rekey(ctx)
 		select {
 		case <-ctx.Done():
 			return

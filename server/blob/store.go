@@ -19,6 +19,7 @@ package blob
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -27,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -36,7 +38,10 @@ import (
 
 // Store is one server's blob files: DIR/sha256/ab/<hash> for blobs and DIR/tmp for uploads and
 // transfers in progress. Every file it writes, temporary ones included, is encrypted from its
-// first byte (see crypt.go); plaintext never reaches the disk.
+// first byte (see crypt.go), and it accepts no unencrypted file from a peer. The only plaintext
+// it holds is blob files written before encryption at rest, until they are encrypted in place
+// (on first read, first send to a peer, or by the re-encryption job); a partial fetch left by
+// such a release is removed when the store opens.
 type Store struct {
 	dir     string
 	reserve int64 // bytes writes leave free on dir's file system; 0: no check
@@ -44,6 +49,12 @@ type Store struct {
 	// plain stores plaintext files. Only the benchmark's baseline sets it (openStore), to
 	// measure what encryption costs; no configuration reaches it.
 	plain bool
+
+	mu        sync.Mutex
+	rewriting map[string]chan struct{} // blobs being rewritten, closed when done: one at a time per blob
+	// pathMu is held while a blob's path is checked and then placed, removed or replaced, so a
+	// rewrite never replaces or removes a file that appeared after it opened the old one.
+	pathMu sync.Mutex
 }
 
 // OpenStore opens (creating) a store whose writes leave reserve bytes free on the file system
@@ -56,7 +67,7 @@ func OpenStore(dir string, reserve int64, keys Keys) (*Store, error) {
 }
 
 func openStore(dir string, reserve int64, keys Keys, plain bool) (*Store, error) {
-	s := &Store{dir: dir, reserve: reserve, keys: keys, plain: plain}
+	s := &Store{dir: dir, reserve: reserve, keys: keys, plain: plain, rewriting: map[string]chan struct{}{}}
 	for _, d := range []string{s.tmpDir(), filepath.Join(dir, "sha256")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("blob store: %w", err)
@@ -67,11 +78,24 @@ func openStore(dir string, reserve int64, keys Keys, plain bool) (*Store, error)
 		return nil, fmt.Errorf("blob store: %w", err)
 	}
 	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".part") { // partial fetches are kept to resume
-			_ = os.Remove(filepath.Join(s.tmpDir(), e.Name()))
+		p := filepath.Join(s.tmpDir(), e.Name())
+		// Partial fetches are kept to resume, unless they lack a header: those cannot resume,
+		// and one left by a release before encryption at rest holds plaintext.
+		if !strings.HasSuffix(e.Name(), ".part") || (!plain && !hasHeader(p)) {
+			_ = os.Remove(p)
 		}
 	}
 	return s, nil
+}
+
+// hasHeader reports whether the file at p starts with an encrypted blob file's header.
+func hasHeader(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer func() { _ = f.Close() }()
+	return fileID(f) != ""
 }
 
 func (s *Store) tmpDir() string { return filepath.Join(s.dir, "tmp") }
@@ -134,7 +158,7 @@ func (s *Store) Open(sha string) (Reader, error) {
 	}
 	f, err := openFile(s.Path(sha), sha, s.keys)
 	if errors.Is(err, errNotEncrypted) {
-		if err := s.rewrite(sha, nil); err != nil {
+		if err := s.rewrite(sha, nil); err != nil && !errors.Is(err, errFileChanged) {
 			return nil, err
 		}
 		f, err = openFile(s.Path(sha), sha, s.keys)
@@ -158,6 +182,32 @@ func (s *Store) openRaw(sha string) (*os.File, error) {
 		return nil, fault.New(fault.Invalid, "%q is not a sha256", sha)
 	}
 	return os.Open(s.Path(sha))
+}
+
+// openSendable opens a blob's file for sending to a peer, with its fileID: always ciphertext. A
+// file written before encryption at rest is encrypted in place first (once its content matches
+// its address), so no plaintext leaves this server.
+func (s *Store) openSendable(sha string) (*os.File, string, error) {
+	f, err := s.openRaw(sha)
+	if err != nil || s.plain {
+		return f, "", err
+	}
+	if id := fileID(f); id != "" {
+		return f, id, nil
+	}
+	_ = f.Close()
+	if err := s.rewrite(sha, nil); err != nil && !errors.Is(err, errFileChanged) {
+		return nil, "", err
+	}
+	if f, err = s.openRaw(sha); err != nil {
+		return nil, "", err
+	}
+	id := fileID(f)
+	if id == "" {
+		_ = f.Close()
+		return nil, "", fmt.Errorf("blob %s: the file on this server is not encrypted and could not be encrypted; it is not sent", sha)
+	}
+	return f, id, nil
 }
 
 // fileID names one encryption of a blob (a hash of its file's header, which holds the file's
@@ -189,7 +239,9 @@ func (s *Store) Remove(sha string) error {
 	if !ValidSHA(sha) {
 		return nil
 	}
+	s.pathMu.Lock()
 	err := os.Remove(s.Path(sha))
+	s.pathMu.Unlock()
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -339,10 +391,14 @@ func (s *Store) place(tmp, sha string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return storageErr("create blob folder", err)
 	}
+	s.pathMu.Lock()
 	if _, err := os.Stat(dst); err == nil {
+		s.pathMu.Unlock()
 		return os.Remove(tmp) // same content already here
 	}
-	if err := os.Rename(tmp, dst); err != nil {
+	err := os.Rename(tmp, dst)
+	s.pathMu.Unlock()
+	if err != nil {
 		return storageErr("store blob", err)
 	}
 	return syncDir(filepath.Dir(dst))
@@ -493,7 +549,17 @@ func (s *Store) writeCiphertext(r io.Reader, sha string, length int64) error {
 			_ = os.Remove(tmp)
 		}
 	}()
-	if _, err := io.CopyBuffer(io.MultiWriter(s.guard(f), v), io.LimitReader(r, length), make([]byte, 256<<10)); err != nil {
+	// The header's fixed part is checked before any byte reaches the disk: an unencrypted file
+	// is refused, not staged.
+	prefix := make([]byte, 6)
+	if _, err := io.ReadFull(r, prefix); err != nil {
+		return fmt.Errorf("blob %s from the peer: the transfer ended in the header: %w", sha, err)
+	}
+	if err := checkPrefix(prefix); err != nil {
+		return fmt.Errorf("blob %s from the peer: %w; refused", sha, err)
+	}
+	r = io.MultiReader(bytes.NewReader(prefix), r)
+	if _, err := io.CopyBuffer(io.MultiWriter(v, s.guard(f)), io.LimitReader(r, length), make([]byte, 256<<10)); err != nil {
 		return storageErr("receive", err)
 	}
 	if _, err := v.Finish(); err != nil {
@@ -512,15 +578,54 @@ func (s *Store) writeCiphertext(r io.Reader, sha string, length int64) error {
 	return nil
 }
 
+// errFileChanged: the file a rewrite opened was replaced or removed before the rewrite finished
+// (by an upload, a repair or collection). The rewrite then leaves the path alone; the caller
+// opens whatever is there now.
+var errFileChanged = errors.New("the blob file was replaced or removed while it was being rewritten; left as it is now")
+
+// lockRewrite waits until no other rewrite of blob sha runs, and returns the unlock.
+func (s *Store) lockRewrite(sha string) func() {
+	for {
+		s.mu.Lock()
+		busy, ok := s.rewriting[sha]
+		if !ok {
+			done := make(chan struct{})
+			s.rewriting[sha] = done
+			s.mu.Unlock()
+			return func() {
+				s.mu.Lock()
+				delete(s.rewriting, sha)
+				s.mu.Unlock()
+				close(done)
+			}
+		}
+		s.mu.Unlock()
+		<-busy
+	}
+}
+
+// stillAt reports whether path is still the file open as f.
+func stillAt(path string, f *os.File) bool {
+	a, err := os.Stat(path)
+	if err != nil {
+		return false
+	}
+	b, err := f.Stat()
+	return err == nil && os.SameFile(a, b)
+}
+
 // rewrite re-encrypts blob sha's file under the active data key: it writes a new file, fsyncs it
 // and renames it over the old one, so a crash leaves either file, never a mix. A file written
-// before encryption at rest is encrypted if its content hashes to sha, and left alone otherwise.
-// pace, when set, is called with the bytes written so far, to bound the rate; an error from it
-// abandons the rewrite.
+// before encryption at rest is encrypted if its content hashes to sha, and removed otherwise.
+// Rewrites of one blob run one at a time, and a file already under the active key (rewritten by
+// the one waited for) is left alone. The path is removed or replaced only while it still is the
+// file opened; otherwise the new file is dropped and errFileChanged returned. pace, when set, is
+// called with the bytes written so far, to bound the rate; an error from it abandons the rewrite.
 func (s *Store) rewrite(sha string, pace func(int64) error) error {
 	if s.plain {
 		return nil
 	}
+	defer s.lockRewrite(sha)()
 	raw, err := s.openRaw(sha)
 	if err != nil {
 		return err
@@ -531,6 +636,9 @@ func (s *Store) rewrite(sha string, pace func(int64) error) error {
 	h := sha256.New()
 	legacy := false
 	if bf, err := newFile(raw, sha, s.keys); err == nil {
+		if bf.keyID == s.keys.ActiveID() {
+			return nil
+		}
 		src = io.NewSectionReader(bf, 0, bf.Size())
 	} else if errors.Is(err, errNotEncrypted) {
 		legacy = true
@@ -588,6 +696,11 @@ func (s *Store) rewrite(sha string, pace func(int64) error) error {
 	}
 	if legacy {
 		if got := hex.EncodeToString(h.Sum(nil)); got != sha {
+			s.pathMu.Lock()
+			defer s.pathMu.Unlock()
+			if !stillAt(s.Path(sha), raw) {
+				return errFileChanged
+			}
 			_ = os.Remove(s.Path(sha))
 			return fmt.Errorf("blob %s: the unencrypted file found for it has sha256 %s, so it was removed; the repair loop fetches a good copy from a peer", sha, got)
 		}
@@ -601,7 +714,14 @@ func (s *Store) rewrite(sha string, pace func(int64) error) error {
 	if err := f.Close(); err != nil {
 		return storageErr("close", err)
 	}
-	if err := os.Rename(tmp, s.Path(sha)); err != nil {
+	s.pathMu.Lock()
+	if !stillAt(s.Path(sha), raw) {
+		s.pathMu.Unlock()
+		return errFileChanged
+	}
+	err = os.Rename(tmp, s.Path(sha))
+	s.pathMu.Unlock()
+	if err != nil {
 		return storageErr("replace blob file", err)
 	}
 	ok = true
