@@ -30,6 +30,9 @@ var (
 // register again with its old identity if it still held a valid registration token.
 const MaxHostTombstones = 100_000
 
+// tombstoneBound is MaxHostTombstones; tests lower it.
+var tombstoneBound = MaxHostTombstones
+
 // Host is a machine running slipway-agent.
 type Host struct {
 	ID           string            `json:"id"`
@@ -204,7 +207,7 @@ func (t *Tx) AddHostTombstone(ts HostTombstone) error {
 	}
 	meta := t.tx.Bucket(bucketMeta)
 	n := getUint(meta.Get(keyHostTombCount)) + 1
-	if n > MaxHostTombstones {
+	if n > uint64(tombstoneBound) {
 		k, _ := t.tx.Bucket(bucketHostTombOrder).Cursor().First()
 		if k != nil {
 			if err := t.tx.Bucket(bucketHostTombOrder).Delete(k); err != nil {

@@ -14,9 +14,12 @@ func TestHostSecretTombstonesBoundedWithIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
+	bound := 100
+	defer func(old int) { tombstoneBound = old }(tombstoneBound)
+	tombstoneBound = bound
 	secret := func(i int) string { return fmt.Sprintf("%064d", i) }
 	err = s.Update(func(tx *Tx) error {
-		for i := 1; i <= MaxHostTombstones+1; i++ {
+		for i := 1; i <= bound+1; i++ {
 			if err := tx.AddHostTombstone(HostTombstone{HostID: fmt.Sprintf("h%d", i), SecretHash: secret(i), DeleteIndex: uint64(i)}); err != nil {
 				return err
 			}
@@ -37,7 +40,7 @@ func TestHostSecretTombstonesBoundedWithIDs(t *testing.T) {
 		if !dead || ts.HostID != "h2" {
 			t.Errorf("secret of h2: %+v %v; want remembered as h2's", ts, dead)
 		}
-		if ts, dead, _ := tx.HostSecretTombstoneOf(secret(MaxHostTombstones + 1)); !dead || ts.HostID != fmt.Sprintf("h%d", MaxHostTombstones+1) {
+		if ts, dead, _ := tx.HostSecretTombstoneOf(secret(bound + 1)); !dead || ts.HostID != fmt.Sprintf("h%d", bound+1) {
 			t.Errorf("newest secret: %+v %v", ts, dead)
 		}
 		n := 0
@@ -45,8 +48,8 @@ func TestHostSecretTombstonesBoundedWithIDs(t *testing.T) {
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			n++
 		}
-		if n != MaxHostTombstones {
-			t.Errorf("%d secret tombstones kept; want %d", n, MaxHostTombstones)
+		if n != bound {
+			t.Errorf("%d secret tombstones kept; want %d", n, bound)
 		}
 		return nil
 	})
