@@ -142,7 +142,9 @@ func appendLog(tx *state.Tx, d *state.Deployment, tg *state.Target, l *agentprot
 // still acknowledged). These rules are pure functions of the entry, so every server applies
 // them alike; entries already in the log that were out of bounds (or held control characters,
 // such as a multi-line message) are stored cut and cleaned when the log is replayed by this
-// version, where earlier versions stored them whole.
+// version, where earlier versions stored them whole. Statuses, sequence numbers and
+// acknowledgements do not depend on these bounds, so during a rolling upgrade old and new
+// servers may differ only in the text and number of such records, never in outcomes.
 func applyEvent(tx *state.Tx, d *state.Deployment, tg *state.Target, in *agentproto.Event) error {
 	bounded := *in
 	ev := &bounded
