@@ -91,6 +91,15 @@
 // next session. The server ignores reports at or below the highest sequence it has committed, so
 // a resend never applies twice.
 //
+// Reports are bounded. A report whose DeploymentID is not a name (A-Z a-z 0-9 . _ -), an Event
+// whose name is neither a lifecycle event of the AppSpec nor DeploymentEnd, or whose Status is
+// not one of the Status values, is refused: logged by the server and never acknowledged. Text
+// is kept, cut and cleaned: event names, script paths, statuses and results to 256 bytes,
+// messages to 4 KiB, control characters replaced. At most 256 event records are kept per host
+// of a deployment (224 of them for scripts' results); later ones are acknowledged and dropped,
+// and the host's part is marked events_truncated. Output lines are kept up to 8 MiB per host of
+// a deployment (then log_truncated).
+//
 // # Cancellation and loss
 //
 // Cancel means: kill the running script's process group (SIGTERM, then SIGKILL after a grace),

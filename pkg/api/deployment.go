@@ -59,6 +59,9 @@ type DeploymentTarget struct {
 	Message      string           `json:"message,omitempty"`
 	Events       []LifecycleEvent `json:"events,omitempty"`
 	LogTruncated bool             `json:"log_truncated,omitempty"`
+	// EventsTruncated says the server dropped some of the host's event records (at most 256
+	// are kept per host of a deployment).
+	EventsTruncated bool `json:"events_truncated,omitempty"`
 }
 
 // LifecycleEvent is one event's (or one script's) outcome on a host.

@@ -56,6 +56,8 @@ func TestFieldBounds(t *testing.T) {
 		return map[string]any{"name": name, "tags": tags, "hosts": hosts}
 	}
 	tk := testutil.ManagementToken
+	b, _ := testutil.RandomBundle(t, 64)
+	bundleBody := string(b) // a bundle that is stored when its description is fine
 	cases := []struct {
 		name, method, path, token, body string
 		hdr                             map[string]string
@@ -93,6 +95,7 @@ func TestFieldBounds(t *testing.T) {
 		{"idempotency key not printable ASCII", "POST", "/v1/apps", tk, jsonBody(t, map[string]string{"name": "ik"}), map[string]string{"Idempotency-Key": "ключ"}, 400, "Idempotency-Key"},
 		{"idempotency key path-ish", "POST", "/v1/apps", tk, jsonBody(t, map[string]string{"name": "ik"}), map[string]string{"Idempotency-Key": pathish}, 400, "Idempotency-Key"},
 		{"events too many kinds", "GET", "/v1/events?kind=" + manyKinds, reader.SecretID, "", nil, 400, "at most 32"},
+		{"revision description escape", "POST", "/v1/apps/bounds/revisions?description=%1b%5b31m%0a", tk, bundleBody, nil, 400, "revision description has the control character U+001B"},
 		{"events resource escape", "GET", "/v1/events?resource=%1b%5b31m", reader.SecretID, "", nil, 400, "control character"},
 	}
 	for _, tc := range cases {
@@ -110,6 +113,10 @@ func TestFieldBounds(t *testing.T) {
 	apps, err := admin.AppList(ctx, nil)
 	if err != nil || len(apps.Apps) != 1 {
 		t.Fatalf("apps after the refusals: %+v, %v", apps, err)
+	}
+	revs, err := admin.RevisionList(ctx, "bounds", nil)
+	if err != nil || len(revs.Revisions) != 0 {
+		t.Fatalf("revisions after the refusals: %+v, %v", revs, err)
 	}
 	groups, err := admin.GroupList(ctx, "bounds", nil)
 	if err != nil || len(groups.Groups) != 0 {

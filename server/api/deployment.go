@@ -27,7 +27,7 @@ func deploymentView(d state.Deployment) pub.Deployment {
 		out.Config, out.MinHealthy = d.Rollout.Config.Name, d.Rollout.MinHealthy
 	}
 	for _, tg := range d.Targets {
-		t := pub.DeploymentTarget{Host: tg.HostName, Status: tg.Status, Message: tg.Message, LogTruncated: tg.Truncated}
+		t := pub.DeploymentTarget{Host: tg.HostName, Status: tg.Status, Message: tg.Message, LogTruncated: tg.Truncated, EventsTruncated: tg.EventsTruncated}
 		for _, e := range tg.Events {
 			t.Events = append(t.Events, pub.LifecycleEvent{Name: e.Name, Script: e.Script, Status: e.Status, Result: e.Result,
 				ExitCode: e.ExitCode, Message: e.Message, Start: e.Start, End: e.End})

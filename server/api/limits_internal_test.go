@@ -186,31 +186,44 @@ func (h *captureHandler) WithGroup(string) slog.Handler      { return h }
 
 func (h *captureHandler) count() int { h.mu.Lock(); defer h.mu.Unlock(); return len(h.lines) }
 
+// withMessage counts the lines whose message contains sub.
+func (h *captureHandler) withMessage(sub string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, r := range h.lines {
+		if strings.Contains(r.Message, sub) {
+			n++
+		}
+	}
+	return n
+}
+
 func TestFailLimiterBudgetAndRefill(t *testing.T) {
 	clk := &fakeClock{now: time.Unix(1000, 0)}
 	logs := &captureHandler{}
 	l := newFailLimiter(20, 10*time.Second, 100, clk.Now, slog.New(logs))
 	a := netip.MustParsePrefix("192.0.2.7/32")
 	for i := 0; i < 20; i++ {
-		if w := l.fail(a); w != 0 {
+		if w, _ := l.fail(a); w != 0 {
 			t.Fatalf("failure %d refused (wait %s); the first 20 are within the budget", i+1, w)
 		}
 	}
-	w := l.fail(a)
+	w, _ := l.fail(a)
 	if w <= 0 || w > 500*time.Millisecond {
 		t.Fatalf("21st failure: wait %s; want a refusal with the time one attempt takes to come back (500ms)", w)
 	}
 	if limited, _ := l.limited(a); !limited {
 		t.Fatal("the address is not reported limited")
 	}
-	if other := netip.MustParsePrefix("192.0.2.8/32"); l.fail(other) != 0 {
+	if other := netip.MustParsePrefix("192.0.2.8/32"); func() time.Duration { w, _ := l.fail(other); return w }() != 0 {
 		t.Fatal("another address was refused: budgets are per address")
 	}
 	clk.Add(500 * time.Millisecond) // one attempt back
-	if w := l.fail(a); w != 0 {
+	if w, _ := l.fail(a); w != 0 {
 		t.Fatalf("after the refill time, an attempt is refused (wait %s)", w)
 	}
-	if w := l.fail(a); w == 0 {
+	if w, _ := l.fail(a); w == 0 {
 		t.Fatal("the refill gave back more than one attempt")
 	}
 	if logs.count() != 1 {
@@ -254,6 +267,54 @@ func TestFailLimiterBounded(t *testing.T) {
 	})
 	if !found {
 		t.Fatal("the next line after suppressed ones does not say how many were suppressed")
+	}
+}
+
+// TestFailLimiterGlobalBudget: rotating addresses (every /64 of an IPv6 /48, more than the
+// table keeps) gains no more failed attempts than the server's global budget of 10 times the
+// per-address burst per window; refusals past it say so and are logged once per window; the
+// budget comes back with time; and a fresh address is never reported limited, so a valid
+// credential it sends is still looked up again after a consistent read.
+func TestFailLimiterGlobalBudget(t *testing.T) {
+	clk := &fakeClock{now: time.Unix(1000, 0)}
+	logs := &captureHandler{}
+	const burst, window = 2, 10 * time.Second
+	l := newFailLimiter(burst, window, 100, clk.Now, slog.New(logs))
+	prefix := func(i int) netip.Prefix {
+		return netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, byte(i >> 8), byte(i)}), 64)
+	}
+	allowed, global := 0, 0
+	for i := 0; i < 5000; i++ {
+		for j := 0; j < burst; j++ {
+			w, g := l.fail(prefix(i))
+			if w == 0 {
+				allowed++
+			} else if g {
+				global++
+			}
+		}
+	}
+	if allowed > 10*burst {
+		t.Fatalf("%d failed attempts answered 401 from 5,000 rotating addresses; the global budget is %d per window", allowed, 10*burst)
+	}
+	if allowed < 10*burst || global == 0 {
+		t.Fatalf("%d attempts within budget, %d refused by the global budget; want %d, then refusals", allowed, global, 10*burst)
+	}
+	if l.size() > 100 {
+		t.Fatalf("limiter remembers %d addresses; its bound is 100", l.size())
+	}
+	if n := logs.withMessage("many addresses"); n != 1 {
+		t.Fatalf("%d log lines about the global budget within one window; want 1", n)
+	}
+	if limited, _ := l.limited(prefix(9999)); limited {
+		t.Fatal("an address never seen is reported limited: its valid credential would not be looked up again")
+	}
+	clk.Add(window / (10 * burst)) // one global attempt back
+	if w, _ := l.fail(prefix(10000)); w != 0 {
+		t.Fatalf("after the global refill time a new address is refused (wait %s)", w)
+	}
+	if w, g := l.fail(prefix(10001)); w == 0 || !g {
+		t.Fatalf("the global refill gave back more than one attempt (wait %s, global %v)", w, g)
 	}
 }
 

@@ -17,6 +17,14 @@ import (
 // addresses, forgetting the least recently seen first, so its memory stays bounded whatever the
 // number of addresses an attacker uses. Successful authentications never touch it.
 //
+// A forgotten or new address starts with a full burst, so rotating addresses (an IPv6 /48 holds
+// 65,536 /64s, more than max) would make the per-address budget no limit at all. A global bucket
+// bounds that: all addresses together may fail globalFactor times burst times per window
+// (regained at that rate); past it every failed attempt is refused, whatever its address's own
+// budget, until the global bucket refills. Only failures are refused: a valid credential is
+// answered as always, and limited never reports an address limited for the global budget, so a
+// credential just created through another server is still looked up again.
+//
 // The address is the TCP peer's: behind a reverse proxy every client shares the proxy's address
 // and so its budget. X-Forwarded-For is not trusted, since any client can send it. IPv6
 // addresses count per /64, the block one subscriber usually holds.
@@ -30,6 +38,13 @@ type failLimiter struct {
 	mu      sync.Mutex
 	entries map[netip.Prefix]*list.Element
 	lru     *list.List // of *failEntry, most recently seen at the front
+
+	// The global bucket: failed attempts left to all addresses together, when it was last
+	// brought up to date, and its refusals since its last log line (one line per window).
+	global         float64
+	globalLast     time.Time
+	globalRefused  int
+	globalLoggedAt time.Time
 
 	// Logging is itself limited: one line per address per window, and at most logBurst lines
 	// per window in all; lines not written are counted in the next one.
@@ -46,11 +61,26 @@ type failEntry struct {
 	loggedAt time.Time
 }
 
-const logBurst = 10
+const (
+	logBurst = 10
+	// globalFactor is the global failure budget, in per-address bursts.
+	globalFactor = 10
+)
 
 func newFailLimiter(burst int, window time.Duration, max int, now func() time.Time, log *slog.Logger) *failLimiter {
+	t := now()
 	return &failLimiter{burst: float64(burst), window: window, max: max, now: now, log: log,
-		entries: map[netip.Prefix]*list.Element{}, lru: list.New(), logTokens: logBurst, logRefill: now()}
+		entries: map[netip.Prefix]*list.Element{}, lru: list.New(), logTokens: logBurst, logRefill: t,
+		global: globalFactor * float64(burst), globalLast: t}
+}
+
+// refillGlobal brings the global bucket up to now.
+func (l *failLimiter) refillGlobal(now time.Time) {
+	gb := globalFactor * l.burst
+	if el := now.Sub(l.globalLast); el > 0 {
+		l.global = min(gb, l.global+gb*float64(el)/float64(l.window))
+	}
+	l.globalLast = now
 }
 
 // clientKey is the limiter's key for a request: the peer's IP, or its /64 for IPv6.
@@ -103,11 +133,13 @@ func (l *failLimiter) limited(key netip.Prefix) (bool, time.Duration) {
 }
 
 // fail records one failed authentication from key. It returns 0 when the attempt was within the
-// budget (answer 401), or how long the address must wait (answer 429 with Retry-After).
-func (l *failLimiter) fail(key netip.Prefix) time.Duration {
+// budget (answer 401), or how long the address must wait (answer 429 with Retry-After); global
+// is true when the address had attempts left and the global budget refused it.
+func (l *failLimiter) fail(key netip.Prefix) (wait time.Duration, global bool) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.refillGlobal(now)
 	var e *failEntry
 	if el, ok := l.entries[key]; ok {
 		l.lru.MoveToFront(el)
@@ -122,13 +154,34 @@ func (l *failLimiter) fail(key netip.Prefix) time.Duration {
 		e = &failEntry{key: key, tokens: l.burst, last: now}
 		l.entries[key] = l.lru.PushFront(e)
 	}
-	if e.tokens >= 1 {
+	if e.tokens >= 1 && l.global >= 1 {
 		e.tokens--
-		return 0
+		l.global--
+		return 0, false
+	}
+	if e.tokens >= 1 {
+		l.globalRefused++
+		l.logGlobal(e.key, now)
+		return time.Duration((1 - l.global) / (globalFactor * l.burst) * float64(l.window)), true
 	}
 	e.refused++
 	l.logRefusal(e, now)
-	return l.wait(e)
+	return l.wait(e), false
+}
+
+// logGlobal writes a warning about failed attempts refused by the global budget: at most one
+// line per window, naming the last address and how many were refused since the last line.
+func (l *failLimiter) logGlobal(key netip.Prefix, now time.Time) {
+	if !l.globalLoggedAt.IsZero() && now.Sub(l.globalLoggedAt) < l.window || !l.takeLogLine(now) {
+		return
+	}
+	addr := key.Addr().String()
+	if key.Bits() == 64 {
+		addr = key.String()
+	}
+	l.log.Warn("too many failed authentications from many addresses; refusing failed attempts from every address with 429", l.withSuppressed([]any{
+		"refused", l.globalRefused, "limit", int(globalFactor * l.burst), "window", l.window.String(), "last_address", addr})...)
+	l.globalLoggedAt, l.globalRefused = now, 0
 }
 
 // logRefusal writes a warning about an address over its budget: the first refusal, then at most
@@ -137,26 +190,40 @@ func (l *failLimiter) logRefusal(e *failEntry, now time.Time) {
 	if !e.loggedAt.IsZero() && now.Sub(e.loggedAt) < l.window {
 		return
 	}
+	if !l.takeLogLine(now) {
+		return
+	}
+	attrs := []any{"address", e.key.Addr().String(), "refused", e.refused,
+		"limit", int(l.burst), "window", l.window.String()}
+	if e.key.Bits() == 64 {
+		attrs[1] = e.key.String()
+	}
+	l.log.Warn("too many failed authentications from one address; refusing its failed attempts with 429", l.withSuppressed(attrs)...)
+	e.loggedAt, e.refused = now, 0
+}
+
+// takeLogLine takes one line from the global log budget (logBurst per window), or counts one
+// suppressed line when none is left.
+func (l *failLimiter) takeLogLine(now time.Time) bool {
 	if el := now.Sub(l.logRefill); el > 0 {
 		l.logTokens = min(logBurst, l.logTokens+logBurst*float64(el)/float64(l.window))
 		l.logRefill = now
 	}
 	if l.logTokens < 1 {
 		l.suppressed++
-		return
+		return false
 	}
 	l.logTokens--
-	attrs := []any{"address", e.key.Addr().String(), "refused", e.refused,
-		"limit", int(l.burst), "window", l.window.String()}
-	if e.key.Bits() == 64 {
-		attrs[1] = e.key.String()
-	}
+	return true
+}
+
+// withSuppressed adds to a line's attributes how many lines were suppressed before it.
+func (l *failLimiter) withSuppressed(attrs []any) []any {
 	if l.suppressed > 0 {
 		attrs = append(attrs, "lines_suppressed", l.suppressed)
 		l.suppressed = 0
 	}
-	l.log.Warn("too many failed authentications from one address; refusing its failed attempts with 429", attrs...)
-	e.loggedAt, e.refused = now, 0
+	return attrs
 }
 
 // size returns how many addresses the limiter remembers.
@@ -166,9 +233,15 @@ func (l *failLimiter) size() int {
 	return l.lru.Len()
 }
 
-// tooManyFailures is the answer to a failed authentication over the address's budget.
-func (s *Server) tooManyFailures(wait time.Duration) error {
+// tooManyFailures is the answer to a failed authentication over the address's budget, or over
+// the global one (global).
+func (s *Server) tooManyFailures(wait time.Duration, global bool) error {
 	lim := s.cfg.Limits
+	if global {
+		return withRetryAfter(fault.New(fault.TooMany,
+			"too many failed authentications on this server from many addresses (more than %d per %s in all, %d times limits.auth_failures per limits.auth_failure_window): check the token or secret you send, and retry after %s",
+			globalFactor*lim.AuthFailures, lim.AuthFailureWindow, globalFactor, retryAfterSeconds(wait)+"s"), wait)
+	}
 	return withRetryAfter(fault.New(fault.TooMany,
 		"too many failed authentications from your address (more than %d per %s; server keys limits.auth_failures and limits.auth_failure_window): check the token or secret you send, and retry after %s",
 		lim.AuthFailures, lim.AuthFailureWindow, retryAfterSeconds(wait)+"s"), wait)

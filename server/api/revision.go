@@ -61,8 +61,8 @@ func (s *Server) revisionPush(w http.ResponseWriter, r *http.Request, id *auth.I
 		return err
 	}
 	desc := r.URL.Query().Get("description")
-	if len(desc) > state.MaxDescriptionLen {
-		return fault.New(fault.Invalid, "description is %d bytes; the limit is %d", len(desc), state.MaxDescriptionLen)
+	if err := state.ValidateDescription("revision", desc); err != nil {
+		return err
 	}
 	if max := s.cfg.Blobs.MaxSize(); r.ContentLength > max {
 		return fault.New(fault.TooLarge, "the bundle is %d bytes, over this cluster's %d byte limit (server flag --max-bundle-size)", r.ContentLength, max)

@@ -317,8 +317,8 @@ func (s *Server) wrap(rt route) http.Handler {
 		if err != nil {
 			limit := ""
 			if fault.CodeOf(err) == fault.Unauthorized {
-				if wait := s.fails.fail(addr); wait > 0 {
-					err, limit = s.tooManyFailures(wait), "auth_failures"
+				if wait, global := s.fails.fail(addr); wait > 0 {
+					err, limit = s.tooManyFailures(wait, global), "auth_failures"
 				}
 			} else if fault.CodeOf(err) == fault.Unavailable {
 				limit = "unauthenticated"

@@ -100,8 +100,9 @@ type HostTokenCreate struct {
 // HostRegister registers (or re-registers) a host. Tags are the final tags (the token's plus
 // the ones the agent was allowed to add). Token is the accessor of the registration token used: the
 // FSM checks it is still there, unexpired at the command's time and, for a new host, not used
-// up, and counts the use. MaxHosts (0: no limit) is the proposer's agents.max_hosts. An entry
-// without Token was written before these checks and is applied as it was then.
+// up, and counts the use. MaxHosts (0: no limit) is the proposer's agents.max_hosts. A schema
+// version 1 entry without Token was written before these checks and is applied as it was then;
+// from version 2 on Token is required and every check applies.
 type HostRegister struct {
 	HostID       string            `json:"host_id"`
 	SecretHash   string            `json:"secret_hash"`

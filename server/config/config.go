@@ -171,7 +171,7 @@ var keys = []struct{ flag, key, env, help string }{
 	{"tls-cert-file", "tls.cert_file", "SLIPWAY_TLS_CERT_FILE", "PEM server certificate of this server, signed by the cluster CA (slipway tls cert create --server); reloaded on SIGHUP"},
 	{"tls-key-file", "tls.key_file", "SLIPWAY_TLS_KEY_FILE", "PEM key of --tls-cert-file; reloaded on SIGHUP"},
 	{"tls-ca-key-file", "tls.ca_key_file", "SLIPWAY_TLS_CA_KEY_FILE", "PEM key of the cluster CA, with which this server signs agents' host certificates (optional)"},
-	{"tls-require-client-cert", "tls.require_client_cert", "SLIPWAY_TLS_REQUIRE_CLIENT_CERT", "API callers must present a certificate of the cluster CA (agent registration and /v1/health excepted)"},
+	{"tls-require-client-cert", "tls.require_client_cert", "SLIPWAY_TLS_REQUIRE_CLIENT_CERT", "API callers must present a certificate of the cluster CA (GET /v1/health, agent registration and agent certificate renewal excepted)"},
 	{"insecure-plaintext-cluster", "insecure_plaintext_cluster", "SLIPWAY_INSECURE_PLAINTEXT_CLUSTER", "allow the cluster port and the API on a network address without TLS: anyone who reaches them can command the cluster"},
 	{"max-unauthenticated-requests", "limits.max_unauthenticated", "SLIPWAY_MAX_UNAUTHENTICATED_REQUESTS", "requests served at once without a resolved token; more get 503 (default 64)"},
 	{"max-streams-per-token", "limits.max_streams_per_token", "SLIPWAY_MAX_STREAMS_PER_TOKEN", "open event and watch streams one token may hold on this server; more get 429 (default 32)"},

@@ -235,7 +235,8 @@ func TestReportsApplyInOrderOnce(t *testing.T) {
 	blob := strings.Repeat("a", 64)
 	apply(command.TypeBlobRegister, command.BlobRegister{SHA256: blob, Size: 1})
 	apply(command.TypeRevisionCreate, command.RevisionCreate{ID: "r1", App: "web", SHA256: blob, Size: 1, Format: "tar"})
-	apply(command.TypeHostRegister, command.HostRegister{HostID: "h1", SecretHash: strings.Repeat("b", 64), Name: "host-1"})
+	apply(command.TypeHostTokenCreate, command.HostTokenCreate{AccessorID: "tok", SecretHash: strings.Repeat("t", 64)})
+	apply(command.TypeHostRegister, command.HostRegister{HostID: "h1", SecretHash: strings.Repeat("b", 64), Name: "host-1", Token: "tok"})
 	if r := apply(command.TypeDeploymentCreate, command.DeploymentCreate{ID: "d1", App: "web", RevisionID: "r1", HostIDs: []string{"h1"}}); r.Code != "" {
 		t.Fatalf("create: %+v", r)
 	}

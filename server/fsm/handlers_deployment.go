@@ -135,7 +135,20 @@ func appendLog(tx *state.Tx, d *state.Deployment, tg *state.Target, l *agentprot
 	_ = tx.AppendLog(d.ID, tg.HostID, l.Seq, raw)
 }
 
-func applyEvent(tx *state.Tx, d *state.Deployment, tg *state.Target, ev *agentproto.Event) error {
+// applyEvent records one event an agent reported. What the agent sends is bounded here, whatever
+// the session hub checked: text fields are cleaned and cut (state.BoundEvent), a script's result
+// is dropped once the target has MaxScriptRecordsPerTarget records and any new record once it
+// has MaxEventRecordsPerTarget, the target then being marked EventsTruncated (the report is
+// still acknowledged). These rules are pure functions of the entry, so every server applies
+// them alike; entries already in the log that were out of bounds (or held control characters,
+// such as a multi-line message) are stored cut and cleaned when the log is replayed by this
+// version, where earlier versions stored them whole. Statuses, sequence numbers and
+// acknowledgements do not depend on these bounds, so during a rolling upgrade old and new
+// servers may differ only in the text and number of such records, never in outcomes.
+func applyEvent(tx *state.Tx, d *state.Deployment, tg *state.Target, in *agentproto.Event) error {
+	bounded := *in
+	ev := &bounded
+	state.BoundEvent(ev)
 	t := ev.Time.UTC()
 	if tg.Status == state.TargetPending {
 		tg.Status, tg.StartTime = state.TargetInProgress, &t
@@ -157,6 +170,10 @@ func applyEvent(tx *state.Tx, d *state.Deployment, tg *state.Target, ev *agentpr
 		return nil
 	}
 	if ev.Script != "" {
+		if len(tg.Events) >= state.MaxScriptRecordsPerTarget {
+			tg.EventsTruncated = true
+			return nil
+		}
 		tg.Events = append(tg.Events, state.EventRecord{Name: ev.Event, Script: ev.Script, Status: string(ev.Status),
 			Result: ev.Result, ExitCode: ev.ExitCode, Message: ev.Message, End: &t})
 		return nil
@@ -167,6 +184,10 @@ func applyEvent(tx *state.Tx, d *state.Deployment, tg *state.Target, ev *agentpr
 			r.Status, r.Result, r.ExitCode, r.Message, r.End = string(ev.Status), ev.Result, ev.ExitCode, ev.Message, &t
 			return nil
 		}
+	}
+	if len(tg.Events) >= state.MaxEventRecordsPerTarget {
+		tg.EventsTruncated = true
+		return nil
 	}
 	rec := state.EventRecord{Name: ev.Event, Status: string(ev.Status), Result: ev.Result, ExitCode: ev.ExitCode, Message: ev.Message, Start: &t}
 	if ev.Status != agentproto.StatusStarted {

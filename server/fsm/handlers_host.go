@@ -36,8 +36,11 @@ func applyHostRegister(tx *state.Tx, index uint64, c *command.Command) (any, err
 		ID: p.HostID, SecretHash: p.SecretHash, Name: p.Name, Tags: p.Tags, Hostname: p.Hostname,
 		OS: p.OS, Arch: p.Arch, AgentVersion: p.AgentVersion, RegisterTime: c.Time,
 	}
-	if p.Token == "" { // written before tokens were checked here: applied as it was then
+	if c.Version < 2 && p.Token == "" { // written before tokens were checked here: applied as it was then
 		return tx.RegisterHost(h, index, false)
+	}
+	if p.Token == "" {
+		return nil, fault.New(fault.Unauthorized, "registration without a registration token: register the agent with a token from slipway host token create")
 	}
 	if err := validRegistration(p); err != nil {
 		return nil, err
@@ -59,8 +62,16 @@ func applyHostRegister(tx *state.Tx, index uint64, c *command.Command) (any, err
 		if ts, dead, err := tx.HostTombstoneOf(p.HostID); err != nil {
 			return nil, err
 		} else if dead {
-			return nil, fault.New(fault.Conflict, "host %s (%s) was deleted at %s and cannot register again with the same identity: give the agent a fresh identity (stop it, delete identity.json in its data dir) and start it with a new registration token (slipway host token create)",
-				ts.HostID, ts.Name, ts.DeleteTime.Format(time.RFC3339))
+			return nil, deletedIdentity(ts, "")
+		}
+		// From version 2 the secret is checked too: a deleted host's agent must not come back
+		// under a new ID with its old secret. (Version 1 entries apply as they were written.)
+		if c.Version >= 2 {
+			if ts, dead, err := tx.HostSecretTombstoneOf(p.SecretHash); err != nil {
+				return nil, err
+			} else if dead {
+				return nil, deletedIdentity(ts, ", whose secret this agent sends,")
+			}
 		}
 	}
 	if !exists {
@@ -83,6 +94,13 @@ func applyHostRegister(tx *state.Tx, index uint64, c *command.Command) (any, err
 		}
 	}
 	return reg, nil
+}
+
+// deletedIdentity is the refusal of a registration with the ID or (with the note about the
+// secret) the secret of a deleted host.
+func deletedIdentity(ts state.HostTombstone, secretNote string) error {
+	return fault.New(fault.Conflict, "host %s (%s)%s was deleted at %s and cannot register again with the same identity: give the agent a fresh identity (stop it, delete identity.json in its data dir) and start it with a new registration token (slipway host token create)",
+		ts.HostID, ts.Name, secretNote, ts.DeleteTime.Format(time.RFC3339))
 }
 
 // validRegistration checks a registration's fields again (the API checked them first), so that
@@ -126,7 +144,7 @@ func applyHostDelete(tx *state.Tx, index uint64, c *command.Command) (any, error
 	if !p.Tombstone {
 		return nil, nil
 	}
-	return nil, tx.AddHostTombstone(state.HostTombstone{HostID: h.ID, Name: h.Name, DeleteTime: c.Time, DeleteIndex: index})
+	return nil, tx.AddHostTombstone(state.HostTombstone{HostID: h.ID, Name: h.Name, SecretHash: h.SecretHash, DeleteTime: c.Time, DeleteIndex: index})
 }
 
 func applyHostTag(tx *state.Tx, index uint64, c *command.Command) (any, error) {

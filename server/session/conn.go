@@ -34,6 +34,8 @@ type conn struct {
 
 	mu   sync.Mutex
 	sent map[string]bool // deployments pushed during this session
+
+	warnings *reportLog // refused and cut reports of this session
 }
 
 func (c *conn) wasSent(id string) bool {
@@ -87,7 +89,8 @@ func (h *Hub) ServeSession(w http.ResponseWriter, r *http.Request, host state.Ho
 		return // the upgrader has answered
 	}
 	ws.SetReadLimit(maxMessage)
-	c := &conn{ws: ws, host: host, send: make(chan []byte, 256), done: make(chan struct{}), sent: map[string]bool{}}
+	c := &conn{ws: ws, host: host, send: make(chan []byte, 256), done: make(chan struct{}), sent: map[string]bool{},
+		warnings: &reportLog{log: h.log, host: host.Name, interval: 10 * time.Second}}
 	// Hello is queued before the session is registered, where the dispatcher can queue a run:
 	// the protocol opens every session with hello.
 	c.sendMsg(agentproto.TypeHello, agentproto.Hello{HostID: host.ID, ServerID: h.cluster.ID(), HeartbeatInterval: h.cfg.Heartbeat, Servers: servers})
@@ -154,14 +157,31 @@ func (h *Hub) readLoop(c *conn, addr string) {
 			}
 		case agentproto.TypeEvent:
 			var ev agentproto.Event
-			if json.Unmarshal(env.Body, &ev) == nil && ev.DeploymentID != "" {
-				h.queue(c, report{c: c, event: &ev})
+			if json.Unmarshal(env.Body, &ev) != nil {
+				continue
 			}
+			changed, err := checkEvent(&ev)
+			if err != nil {
+				c.warnings.warn(time.Now(), "agent sent an event report the protocol does not allow; refused (not acknowledged)",
+					"deployment", state.Shorten(ev.DeploymentID), "seq", ev.Seq, "error", err)
+				continue
+			}
+			if len(changed) > 0 {
+				c.warnings.warn(time.Now(), "agent sent an event report out of bounds; its text was cut and cleaned",
+					"deployment", ev.DeploymentID, "seq", ev.Seq, "event", ev.Event, "fields", changed)
+			}
+			h.queue(c, report{c: c, event: &ev})
 		case agentproto.TypeLog:
 			var l agentproto.Log
-			if json.Unmarshal(env.Body, &l) == nil && l.DeploymentID != "" {
-				h.queue(c, report{c: c, log: &l})
+			if json.Unmarshal(env.Body, &l) != nil {
+				continue
 			}
+			if err := checkLog(&l); err != nil {
+				c.warnings.warn(time.Now(), "agent sent a log report the protocol does not allow; refused (not acknowledged)",
+					"seq", l.Seq, "error", err)
+				continue
+			}
+			h.queue(c, report{c: c, log: &l})
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"time"
 
+	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/server/fault"
 	"github.com/slipwayhq/slipway/server/rollout"
 )
@@ -32,6 +33,23 @@ const (
 // MaxLogBytesPerTarget bounds the output kept in the state per host of a deployment; the host's
 // own scripts.log keeps everything.
 const MaxLogBytesPerTarget = 8 << 20
+
+// Bounds on the lifecycle events kept per host of a deployment (what its agent reports). The FSM
+// applies them to every report, so a compromised host cannot grow the deployment record,
+// which is rewritten whole on every report, without limit.
+const (
+	// MaxEventRecordsPerTarget bounds a target's event records; beyond it new records are
+	// dropped and the target is marked EventsTruncated.
+	MaxEventRecordsPerTarget = 256
+	// MaxScriptRecordsPerTarget bounds the records a target may have before a script's result
+	// is dropped: the rest of MaxEventRecordsPerTarget stays for the lifecycle events
+	// themselves, which host timeouts are judged by.
+	MaxScriptRecordsPerTarget = MaxEventRecordsPerTarget - 32
+	// MaxEventFieldLen bounds an event's name, script path, status and result, in bytes.
+	MaxEventFieldLen = 256
+	// MaxEventMessageLen bounds an event's message and a target's message, in bytes.
+	MaxEventMessageLen = 4 << 10
+)
 
 // Deployment runs a revision on hosts.
 type Deployment struct {
@@ -62,6 +80,31 @@ type Deployment struct {
 	RolledBackBy string           `json:"rolled_back_by,omitempty"`
 }
 
+// BoundEvent cleans and cuts an agent's event report to the bounds above (CleanText with
+// MaxEventFieldLen for its name, script, status and result, MaxEventMessageLen for its message)
+// and returns the names of the fields it changed. It is deterministic: the FSM applies it to
+// every report, the session hub first (to log what an agent sent out of bounds).
+func BoundEvent(ev *agentproto.Event) []string {
+	var changed []string
+	for _, f := range []struct {
+		name string
+		v    *string
+		max  int
+	}{
+		{"event", &ev.Event, MaxEventFieldLen},
+		{"script", &ev.Script, MaxEventFieldLen},
+		{"status", (*string)(&ev.Status), MaxEventFieldLen},
+		{"result", &ev.Result, MaxEventFieldLen},
+		{"message", &ev.Message, MaxEventMessageLen},
+	} {
+		var ok bool
+		if *f.v, ok = CleanText(*f.v, f.max); ok {
+			changed = append(changed, f.name)
+		}
+	}
+	return changed
+}
+
 // Target is one host's part of a deployment.
 type Target struct {
 	HostID    string        `json:"host_id"`
@@ -72,7 +115,9 @@ type Target struct {
 	LastSeq   uint64        `json:"last_seq"`
 	LogBytes  int64         `json:"log_bytes"`
 	Truncated bool          `json:"log_truncated,omitempty"`
-	StartTime *time.Time    `json:"start_time,omitempty"`
+	// EventsTruncated is set when event records were dropped (MaxEventRecordsPerTarget).
+	EventsTruncated bool       `json:"events_truncated,omitempty"`
+	StartTime       *time.Time `json:"start_time,omitempty"`
 	// Scheduled is when the host was told to start (its target became pending).
 	Scheduled *time.Time `json:"scheduled,omitempty"`
 	EndTime   *time.Time `json:"end_time,omitempty"`

@@ -19,12 +19,19 @@ var (
 	bucketHostTombs     = []byte("host_tombstones")
 	bucketHostTombOrder = []byte("host_tombstone_order")
 	keyHostTombCount    = []byte("host_tombstone_count")
+	// bucketHostSecretTombs remembers the secret hashes of deleted hosts (secret hash -> host
+	// id), so that a deleted host's agent cannot come back under a new ID with its old secret.
+	// Each entry belongs to an ID tombstone (HostTombstone.SecretHash) and is forgotten with it.
+	bucketHostSecretTombs = []byte("host_secret_tombstones")
 )
 
-// MaxHostTombstones bounds how many deleted host IDs are remembered. Beyond it the oldest are
-// forgotten (by deletion order, the same on every server): such a host could register again
-// with its old identity if it still held a valid registration token.
+// MaxHostTombstones bounds how many deleted host IDs (with their secrets) are remembered. Beyond
+// it the oldest are forgotten (by deletion order, the same on every server): such a host could
+// register again with its old identity if it still held a valid registration token.
 const MaxHostTombstones = 100_000
+
+// tombstoneBound is MaxHostTombstones; tests lower it.
+var tombstoneBound = MaxHostTombstones
 
 // Host is a machine running slipway-agent.
 type Host struct {
@@ -76,10 +83,12 @@ func (ht *HostToken) Expired(now time.Time) bool {
 // UsedUp reports whether the token has registered its maximum number of hosts.
 func (ht *HostToken) UsedUp() bool { return ht.MaxUses > 0 && ht.Uses >= ht.MaxUses }
 
-// HostTombstone records a deleted host's ID.
+// HostTombstone records a deleted host's ID and the hash of its secret (empty in tombstones
+// written before secrets were remembered).
 type HostTombstone struct {
 	HostID      string    `json:"host_id"`
 	Name        string    `json:"name"`
+	SecretHash  string    `json:"secret_hash,omitempty"`
 	DeleteTime  time.Time `json:"delete_time"`
 	DeleteIndex uint64    `json:"delete_index"`
 }
@@ -169,8 +178,18 @@ func (t *Tx) HostTombstoneOf(id string) (HostTombstone, bool, error) {
 	return ts, ok, err
 }
 
-// AddHostTombstone remembers a deleted host ID, forgetting the oldest tombstone when more than
-// MaxHostTombstones are kept.
+// HostSecretTombstoneOf returns the tombstone of the deleted host whose secret has this hash, if
+// one is remembered.
+func (t *Tx) HostSecretTombstoneOf(secretHash string) (HostTombstone, bool, error) {
+	id := t.tx.Bucket(bucketHostSecretTombs).Get([]byte(secretHash))
+	if id == nil {
+		return HostTombstone{}, false, nil
+	}
+	return t.HostTombstoneOf(string(id))
+}
+
+// AddHostTombstone remembers a deleted host ID and its secret hash, forgetting the oldest
+// tombstone (ID and secret together) when more than MaxHostTombstones are kept.
 func (t *Tx) AddHostTombstone(ts HostTombstone) error {
 	if _, ok, err := t.HostTombstoneOf(ts.HostID); err != nil || ok {
 		return err
@@ -178,16 +197,30 @@ func (t *Tx) AddHostTombstone(ts HostTombstone) error {
 	if err := t.put(bucketHostTombs, []byte(ts.HostID), ts); err != nil {
 		return err
 	}
+	if ts.SecretHash != "" {
+		if err := t.tx.Bucket(bucketHostSecretTombs).Put([]byte(ts.SecretHash), []byte(ts.HostID)); err != nil {
+			return err
+		}
+	}
 	if err := t.tx.Bucket(bucketHostTombOrder).Put(tombKey(ts.DeleteIndex, ts.HostID), nil); err != nil {
 		return err
 	}
 	meta := t.tx.Bucket(bucketMeta)
 	n := getUint(meta.Get(keyHostTombCount)) + 1
-	if n > MaxHostTombstones {
+	if n > uint64(tombstoneBound) {
 		k, _ := t.tx.Bucket(bucketHostTombOrder).Cursor().First()
 		if k != nil {
 			if err := t.tx.Bucket(bucketHostTombOrder).Delete(k); err != nil {
 				return err
+			}
+			old, _, err := t.HostTombstoneOf(string(k[8:]))
+			if err != nil {
+				return err
+			}
+			if old.SecretHash != "" && string(t.tx.Bucket(bucketHostSecretTombs).Get([]byte(old.SecretHash))) == old.HostID {
+				if err := t.tx.Bucket(bucketHostSecretTombs).Delete([]byte(old.SecretHash)); err != nil {
+					return err
+				}
 			}
 			if err := t.tx.Bucket(bucketHostTombs).Delete(k[8:]); err != nil {
 				return err

@@ -2,6 +2,7 @@ package state
 
 import (
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -49,6 +50,53 @@ func ValidateLabel(kind, s string, required bool) error {
 		return fault.New(fault.Invalid, "%s is empty: give 1-%d characters of printable text", kind, MaxLabelLen)
 	}
 	return ValidateText(kind, s, MaxLabelLen)
+}
+
+// CleanText makes text the server keeps even when it is out of bounds (what an agent reports)
+// safe to store and display, and reports whether it changed anything: invalid UTF-8, control
+// characters and bidirectional overrides become U+FFFD, except tab, newline, vertical tab, form
+// feed and carriage return, which become a space; text longer than max bytes is cut at a
+// character boundary and ends with "…" (the result is at most max bytes, max >= 3). It is a
+// pure function of its input, so the FSM may use it.
+func CleanText(s string, max int) (string, bool) {
+	if len(s) <= max && cleanAlready(s) {
+		return s, false
+	}
+	const ellipsis = "…"
+	var b strings.Builder
+	b.Grow(min(len(s), max))
+	cut := 0 // the longest prefix written that leaves room for the ellipsis
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r':
+			r = ' '
+		case unicode.IsControl(r) || bidiControl(r):
+			r = utf8.RuneError
+		}
+		if b.Len()+utf8.RuneLen(r) > max {
+			return b.String()[:cut] + ellipsis, true
+		}
+		b.WriteRune(r)
+		if b.Len() <= max-len(ellipsis) {
+			cut = b.Len()
+		}
+		i += n
+	}
+	return b.String(), true
+}
+
+// cleanAlready reports whether s is valid UTF-8 with no character CleanText replaces.
+func cleanAlready(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || bidiControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // bidiControl reports the Unicode bidirectional formatting characters (embeddings, overrides,

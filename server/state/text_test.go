@@ -68,3 +68,30 @@ func TestShorten(t *testing.T) {
 		t.Fatalf("Shorten kept a raw escape: %q", got)
 	}
 }
+
+func TestCleanText(t *testing.T) {
+	cases := []struct {
+		in, want string
+		max      int
+		changed  bool
+	}{
+		{"plain text — ünïcode", "plain text — ünïcode", 64, false},
+		{"two\nlines\tand\r", "two lines and ", 64, true},
+		{"red \x1b[31m\x00\u202eX", "red \uFFFD[31m\uFFFD\uFFFDX", 64, true},
+		{"bad \xff utf-8", "bad \uFFFD utf-8", 64, true},
+		{"exactly ten", "exactly ten", 11, false},
+		{"0123456789abc", "012345…", 9, true},
+		{"ab\ncdefgh", "ab cdefgh", 9, true}, // cleaned, still fits: not cut
+		{"ééééé", "éé…", 7, true},            // cut at a character boundary
+		{strings.Repeat("x", 1<<20), strings.Repeat("x", 253) + "…", 256, true},
+	}
+	for _, c := range cases {
+		got, changed := CleanText(c.in, c.max)
+		if got != c.want || changed != c.changed {
+			t.Errorf("CleanText(%.20q, %d) = %.40q, %v; want %.40q, %v", c.in, c.max, got, changed, c.want, c.changed)
+		}
+		if len(got) > c.max {
+			t.Errorf("CleanText(%.20q, %d) is %d bytes", c.in, c.max, len(got))
+		}
+	}
+}
