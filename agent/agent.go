@@ -35,6 +35,9 @@ type identity struct {
 	Secret  string   `json:"secret"`
 	Name    string   `json:"name"`
 	Servers []string `json:"servers,omitempty"`
+	// Pending is true from when the identity is made until a registration of it succeeded. (An
+	// identity.json without it was written after its registration succeeded.)
+	Pending bool `json:"pending,omitempty"`
 }
 
 const identityFile = "identity.json"
@@ -125,6 +128,17 @@ type tlsState struct {
 // ensureIdentity loads the host identity, making and registering one on the first start. With a
 // registration token configured, an existing identity registers again (idempotent: tags and facts
 // are updated); if that fails the agent still starts with the identity it has.
+//
+// A new identity is saved (0600, marked pending) before its first registration is sent, and
+// registered again with the same ID and secret until a registration succeeds, however often the
+// agent restarts. Registration is idempotent for the same ID and secret, so a registration the
+// server committed but whose reply was lost (a timeout, a crash, a dropped connection) is
+// completed by the next attempt instead of leaving a ghost host behind a second identity. A
+// pending identity is kept through every refusal: most (an expired, revoked or used-up token,
+// refused tags, the cluster's host limit, an untrusted server) are not about the identity, and
+// the ones that are (409: the ID was deleted, or is held with another secret) say to delete
+// identity.json, which an operator does knowingly; discarding it here could orphan a host the
+// server did register.
 func ensureIdentity(ctx context.Context, cfg config.Config, log *slog.Logger, ts *tlsState) (*identity, error) {
 	path := filepath.Join(cfg.DataDir, identityFile)
 	id := &identity{}
@@ -140,7 +154,10 @@ func ensureIdentity(ctx context.Context, cfg config.Config, log *slog.Logger, ts
 		}
 		var b [32]byte
 		_, _ = rand.Read(b[:])
-		id = &identity{HostID: uuid.NewString(), Secret: "slwh_" + base64.RawURLEncoding.EncodeToString(b[:]), Name: cfg.Name}
+		id = &identity{HostID: uuid.NewString(), Secret: "slwh_" + base64.RawURLEncoding.EncodeToString(b[:]), Name: cfg.Name, Pending: true}
+		if err := saveIdentity(cfg.DataDir, id); err != nil {
+			return nil, fmt.Errorf("save the new host identity before registering it: %w", err)
+		}
 	default:
 		return nil, err
 	}
@@ -148,18 +165,24 @@ func ensureIdentity(ctx context.Context, cfg config.Config, log *slog.Logger, ts
 		id.Name = cfg.Name
 	}
 	if cfg.RegistrationToken == "" {
+		if id.Pending {
+			return nil, fmt.Errorf("%w: this host's registration has not completed (host id %s in %s) and no registration token is configured: pass --registration-token (create one with 'slipway host token create'); the agent registers the same identity", config.ErrInvalid, id.HostID, path)
+		}
 		return id, nil
 	}
 	reply, err := register(ctx, cfg, id, ts)
 	var untrusted *session.UntrustedServerError
 	if err != nil {
-		if raw != nil && !errors.As(err, &untrusted) {
+		if !id.Pending && !errors.As(err, &untrusted) {
 			log.Warn("re-registration failed; starting with the existing identity", "error", err)
 			return id, nil
 		}
+		if id.Pending {
+			err = fmt.Errorf("%w (the identity %s is kept in %s and registered again on the next start)", err, id.HostID, path)
+		}
 		return nil, err
 	}
-	id.Name, id.Servers = reply.Name, reply.Servers
+	id.Name, id.Servers, id.Pending = reply.Name, reply.Servers, false
 	if reply.Certificate != "" {
 		if err := ts.cert.Set([]byte(reply.Certificate), id.HostID, ts.trust.Roots(), []byte(reply.CA)); err != nil {
 			return nil, fmt.Errorf("register host: %w", err)
@@ -193,7 +216,7 @@ func register(ctx context.Context, cfg config.Config, id *identity, ts *tlsState
 			continue
 		}
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		reply, final, err := registerAt(rctx, srv, cfg.RegistrationToken, body, ts.client)
+		reply, final, err := registerAt(rctx, srv, cfg.RegistrationToken, body, ts)
 		cancel()
 		if err == nil {
 			return reply, nil
@@ -210,14 +233,14 @@ func register(ctx context.Context, cfg config.Config, id *identity, ts *tlsState
 	return nil, fmt.Errorf("register host: %w", errors.Join(errs...))
 }
 
-func registerAt(ctx context.Context, srv, token string, body []byte, hc *http.Client) (reply *agentproto.RegisterReply, final bool, err error) {
+func registerAt(ctx context.Context, srv, token string, body []byte, ts *tlsState) (reply *agentproto.RegisterReply, final bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv+"/v1/agent/register", bytes.NewReader(body))
 	if err != nil {
 		return nil, false, err
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
+	resp, err := ts.client.Do(req)
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", srv, err)
 	}
@@ -231,6 +254,8 @@ func registerAt(ctx context.Context, srv, token string, body []byte, hc *http.Cl
 	if err := json.Unmarshal(data, reply); err != nil {
 		return nil, true, fmt.Errorf("%s: bad registration answer: %w", srv, err)
 	}
+	// The server answered over a completed handshake: with only a pin, its CA is now known.
+	ts.trust.Confirm(resp.TLS)
 	return reply, false, nil
 }
 

@@ -12,7 +12,9 @@
 //	--tls-skip-verify  SLIPWAY_TLS_SKIP_VERIFY   false
 //
 // An https:// server whose certificate cannot be verified is refused with one line naming the
-// fix; --tls-skip-verify turns verification off and prints a warning on stderr every time.
+// fix; --tls-skip-verify turns verification off and prints a warning on stderr every time. When
+// any TLS setting is given, an address without a scheme means https://, and an http:// address
+// to a host that is not loopback is a usage error (the token would travel in clear).
 //
 // Exit codes scripts may rely on: 0 success, 1 the command failed (API error, unreachable
 // server, I/O), 2 the command line was wrong (unknown command or flag, missing argument, bad
@@ -215,9 +217,24 @@ func (c *cli) clientWithRetry(retryFor time.Duration) (*api.Client, error) {
 		if src == "" {
 			src = "--addr"
 		}
+		if errors.Is(err, api.ErrPlainHTTPWithTLS) {
+			return nil, usagef("%s: %v (TLS settings given: %s; for a plain-HTTP development server on another machine, give none of them)", src, err, strings.Join(c.tlsSettings(), ", "))
+		}
 		return nil, usageErr(fmt.Errorf("%s: %w", src, err))
 	}
 	return cl, nil
+}
+
+// tlsSettings names the TLS flags or environment variables in effect.
+func (c *cli) tlsSettings() []string {
+	var set []string
+	for _, s := range [][2]string{{"ca-file", EnvCACert}, {"client-cert", EnvClientCert}, {"client-key", EnvClientKey}, {"tls-skip-verify", EnvTLSSkipVerify}} {
+		v, src := c.setting(s[0], s[1], "")
+		if on, err := strconv.ParseBool(v); v != "" && (s[0] != "tls-skip-verify" || (err == nil && on)) {
+			set = append(set, src)
+		}
+	}
+	return set
 }
 
 // skipVerifyWarning is printed on stderr whenever --tls-skip-verify is in effect.

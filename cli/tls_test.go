@@ -387,3 +387,34 @@ func TestExplainClientCertificateRefusal(t *testing.T) {
 		t.Errorf("explain of a token refusal = %q, want the token advice", got)
 	}
 }
+
+// TestTLSSettingsAndPlainAddresses: with a TLS setting, a scheme-less address means https://, and
+// an http:// address to a host that is not loopback is a usage error naming the settings, before
+// any token is sent.
+func TestTLSSettingsAndPlainAddresses(t *testing.T) {
+	t.Parallel()
+	srv := newTLSAPI(t, false)
+	r := runWith(t, context.Background(), nil, "--addr", strings.TrimPrefix(srv.srv.URL, "https://"), "--ca-file", srv.caFile, "--token", testToken, "app", "get", "web")
+	if r.code != ExitOK || !strings.Contains(r.stdout, "web") {
+		t.Fatalf("scheme-less address with --ca-file: exit %d, stderr %q", r.code, r.stderr)
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		says []string
+	}{
+		{"flags", nil, []string{"--addr", "http://10.0.0.5:7400", "--ca-file", srv.caFile}, []string{"--addr: ", "--ca-file", "https://", "unencrypted"}},
+		{"environment", map[string]string{EnvAddr: "http://slipway.example.com:7400", EnvCACert: srv.caFile}, nil, []string{EnvAddr + ": ", EnvCACert, "https://"}},
+	} {
+		r := runWith(t, context.Background(), tc.env, append(tc.args, "--token", testToken, "app", "get", "web")...)
+		if r.code != ExitUsage {
+			t.Errorf("%s: exit %d, want %d; stderr %q", tc.name, r.code, ExitUsage, r.stderr)
+		}
+		for _, s := range tc.says {
+			if !strings.Contains(r.stderr, s) {
+				t.Errorf("%s: stderr %q does not say %q", tc.name, r.stderr, s)
+			}
+		}
+	}
+}

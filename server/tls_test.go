@@ -443,7 +443,8 @@ func writeFile(t *testing.T, file string, b []byte) {
 
 // TestTLSRequireClientCert: with tls.require_client_cert the API refuses callers without a
 // certificate of the cluster CA, with a message naming the fix, except GET /v1/health and agent
-// registration; plain HTTP to the TLS port gets nothing from the API.
+// registration, and host certificates except on the agent routes; plain HTTP to the TLS port
+// gets nothing from the API.
 func TestTLSRequireClientCert(t *testing.T) {
 	c := testutil.NewCluster(t, 1, testutil.Options{TLS: true, Tweak: func(_ int, cfg *config.Config) { cfg.TLS.RequireClientCert = true }})
 	ctx := context.Background()
@@ -481,10 +482,14 @@ func TestTLSRequireClientCert(t *testing.T) {
 	if code, body := do(otherCert, "GET", "/v1/apps"); code != 0 {
 		t.Fatalf("certificate of another CA: want a failed handshake, got %d %s", code, body)
 	}
-	// A host certificate of the cluster CA is a certificate of the cluster.
+	// A host certificate of the cluster CA (anyone with a registration token or a host secret can
+	// get one) passes only on the agent routes.
 	hostCert := ct.HTTPClientWith(ct.KeyPair(t, tlsutil.KindHost, "h1"))
-	if code, body := do(hostCert, "GET", "/v1/apps"); code != http.StatusOK {
-		t.Fatalf("host certificate: %d %s", code, body)
+	if code, body := do(hostCert, "GET", "/v1/apps"); code != http.StatusForbidden || !strings.Contains(body, "only on the agent routes") {
+		t.Fatalf("host certificate on /v1/apps: want 403 saying it is for the agent routes, got %d %s", code, body)
+	}
+	if code, body := do(hostCert, "GET", "/v1/agent/session"); code == 0 || strings.Contains(body, "agent routes") || strings.Contains(body, "client certificate") {
+		t.Fatalf("host certificate on the agent session route must pass the gate: %d %s", code, body)
 	}
 	// Plain HTTP to the TLS port reaches no handler.
 	if code, body := do(http.DefaultClient, "GET", "/v1/apps"); code == http.StatusOK {

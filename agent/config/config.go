@@ -71,8 +71,10 @@ type Config struct {
 	// BundleMaxUnpackedSize is the most bytes a bundle may unpack to in total.
 	BundleMaxUnpackedSize ByteSize `yaml:"bundle_max_unpacked_size,omitempty"`
 	// CAPin is the cluster CA's pin (sha256:<hex>, printed by `slipway host token create`). With
-	// it and no CAFile, the agent learns the CA from the first server that proves it holds a
-	// certificate signed by the pinned CA, and keeps it in DataDir (ca.pem).
+	// it and no CAFile, the agent accepts a server whose chain holds a CA certificate with the pin,
+	// self-signed by that key and valid now, that signed the server's certificate; it keeps that
+	// CA in DataDir (ca.pem) once a request over such a connection completed, and replaces a saved
+	// CA that no longer verifies the servers the same way.
 	CAPin string `yaml:"ca_pin,omitempty"`
 	// CAFile names a PEM file with the cluster CA certificate, used to verify the servers.
 	CAFile string `yaml:"ca_file,omitempty"`

@@ -169,6 +169,7 @@ func (c *Client) session(ctx context.Context, srv string) error {
 	if env.Type != agentproto.TypeHello {
 		return fmt.Errorf("%s opened the session with %q instead of hello", srv, env.Type)
 	}
+	c.cfg.Trust.ConfirmConn(ws.UnderlyingConn()) // the server answered: it proved its certificate
 	var hello agentproto.Hello
 	if err := json.Unmarshal(env.Body, &hello); err != nil {
 		return err

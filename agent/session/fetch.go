@@ -123,6 +123,7 @@ func (f *Fetcher) fetchFrom(ctx context.Context, srv string, rev agentproto.Revi
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 			return fmt.Errorf("%s answered %s: %s", srv, resp.Status, body)
 		}
+		f.Trust.Confirm(resp.TLS) // a request completed: the server proved its certificate
 		body := &progressReader{r: resp.Body, progress: func() { watchdog.Reset(stall) }}
 		if _, err := io.Copy(io.MultiWriter(file, h), body); err != nil {
 			if !watchdog.Stop() && ctx.Err() != nil {

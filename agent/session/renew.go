@@ -77,6 +77,7 @@ func (r *Renewer) renewAt(ctx context.Context, srv string, body []byte) error {
 	if err := json.Unmarshal(data, &reply); err != nil {
 		return fmt.Errorf("%s: bad renewal answer: %w", srv, err)
 	}
+	r.Trust.Confirm(resp.TLS) // a request completed: the server proved its certificate
 	if err := r.Cert.Set([]byte(reply.Certificate), r.HostID, r.Trust.Roots(), []byte(reply.CA)); err != nil {
 		return fmt.Errorf("%s: %w", srv, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -28,6 +29,12 @@ const (
 // Trust is how the agent verifies servers: the cluster CA from a file, one saved in the data dir
 // by an earlier connection, or (until it is learnt) a pin. See pkg/agentproto, "Trust and
 // transport security". A Trust with none of them is plain-HTTP development mode.
+//
+// A CA is learnt from the pin in two steps. The handshake's verification (VerifyConnection)
+// accepts a chain holding a CA certificate with the pin, self-signed by that key and valid now,
+// that signed the server's certificate; but it runs before the server has proved that it holds
+// its certificate's key, so it changes nothing. Only Confirm, called with the state of a
+// connection over which a request completed, makes that CA trusted and saves it.
 type Trust struct {
 	pin  string
 	save string // where a CA learnt from the pin is written ("" for a CA file)
@@ -142,8 +149,8 @@ func (e *UntrustedServerError) Error() string {
 }
 
 // ClientConfig returns the TLS configuration of every connection the agent makes: servers are
-// verified against the cluster CA (or the pin, learning and saving the CA on the first success),
-// and the host certificate from cert is presented when the server asks for one (none while cert
+// verified against the cluster CA or, while none is known or when the saved one does not verify
+// the server, against the pin (see Confirm for how a CA is learnt), and the host certificate from cert is presented when the server asks for one (none while cert
 // returns nil). Safe for concurrent use; clone it before changing it.
 func (t *Trust) ClientConfig(cert func() *tls.Certificate) *tls.Config {
 	return &tls.Config{
@@ -164,7 +171,10 @@ func (t *Trust) ClientConfig(cert func() *tls.Certificate) *tls.Config {
 }
 
 // verify accepts a chain whose leaf is a server certificate signed by the cluster CA that names
-// host (the dialled name) or the cluster's server name.
+// host (the dialled name) or the cluster's server name. The CA is the known one; with a pin, a
+// CA in the chain that passes tlsutil.VerifyPinned when none is known yet, or when the one saved
+// in the data dir does not verify the chain (it expired, or the CA certificate was re-issued for
+// the same key). It records nothing: see Confirm.
 func (t *Trust) verify(host string, chain []*x509.Certificate) error {
 	fail := func(format string, a ...any) error {
 		return &UntrustedServerError{Server: host, Reason: fmt.Sprintf(format, a...)}
@@ -178,27 +188,58 @@ func (t *Trust) verify(host string, chain []*x509.Certificate) error {
 		if t.pin == "" {
 			return fail("this agent has no cluster CA or pin to verify it with")
 		}
-		ca, err := tlsutil.VerifyPinned(t.pin, chain)
-		if err != nil {
+		if _, err := tlsutil.VerifyPinned(t.pin, chain); err != nil {
 			return fail("%v", err)
 		}
-		if err := nameOK(leaf, host); err != nil {
-			return fail("%v", err)
+	} else if err := verifyChain(roots, chain); err != nil {
+		if t.pin == "" || t.save == "" {
+			return fail("its certificate is not a server certificate of this cluster's CA (%v)", err)
 		}
-		t.learn(ca)
-		return nil
-	}
-	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
-	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
-		return fail("its certificate is not a server certificate of this cluster's CA (%v)", err)
+		if _, perr := tlsutil.VerifyPinned(t.pin, chain); perr != nil {
+			return fail("its certificate is not a server certificate of this cluster's CA (%v), nor does it pass the pin (%v)", err, perr)
+		}
 	}
 	if err := nameOK(leaf, host); err != nil {
 		return fail("%v", err)
 	}
 	return nil
+}
+
+func verifyChain(roots *x509.CertPool, chain []*x509.Certificate) error {
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	_, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	return err
+}
+
+// Confirm learns the cluster CA from a connection over which a request completed (so the server
+// proved in the handshake that it holds the key of its certificate, which the pinned CA signed):
+// when the agent has a pin and keeps its CA in the data dir, and the known CA (if any) does not
+// verify the connection's chain, the chain's CA with the pin becomes the trusted CA and replaces
+// DATA/ca.pem. Otherwise it does nothing. cs is http.Response.TLS or the websocket's
+// ConnectionState; nil (plain HTTP) is ignored. Safe for concurrent use.
+func (t *Trust) Confirm(cs *tls.ConnectionState) {
+	if t == nil || cs == nil || !cs.HandshakeComplete || t.pin == "" || t.save == "" || len(cs.PeerCertificates) == 0 {
+		return
+	}
+	if roots := t.Roots(); roots != nil && verifyChain(roots, cs.PeerCertificates) == nil {
+		return
+	}
+	ca, err := tlsutil.VerifyPinned(t.pin, cs.PeerCertificates)
+	if err != nil {
+		return // the handshake's verification passed; a CA that expired since is learnt next time
+	}
+	t.learn(ca)
+}
+
+// ConfirmConn is Confirm for a connection (the websocket's), when it is a TLS connection.
+func (t *Trust) ConfirmConn(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		cs := tc.ConnectionState()
+		t.Confirm(&cs)
+	}
 }
 
 func nameOK(leaf *x509.Certificate, host string) error {
@@ -211,22 +252,24 @@ func nameOK(leaf *x509.Certificate, host string) error {
 	return fmt.Errorf("its certificate names neither %q nor the cluster's server name %s", host, tlsutil.ServerName)
 }
 
-// learn makes ca the trusted CA and saves it (0644) for the next start.
+// learn makes ca the trusted CA, in place of any other, and saves it (0644) for the next start.
 func (t *Trust) learn(ca *x509.Certificate) {
 	t.mu.Lock()
-	if t.roots != nil {
-		t.mu.Unlock()
+	defer t.mu.Unlock() // held while writing, so that concurrent confirmations write one at a time
+	if t.roots != nil && t.roots.Equal(pool([]*x509.Certificate{ca})) {
 		return
 	}
+	replaced := t.roots != nil
 	t.roots = pool([]*x509.Certificate{ca})
-	t.mu.Unlock()
-	t.log.Info("cluster CA verified with the pin and saved", "ca_pin", t.pin, "file", t.save)
-	if t.save == "" {
-		return
-	}
 	if err := writeFileAtomic(t.save, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}), 0o644); err != nil {
 		t.log.Warn("could not save the cluster CA; it will be learnt again on the next start", "file", t.save, "error", err)
+		return
 	}
+	if replaced {
+		t.log.Warn("the saved cluster CA did not verify the server; replaced by the CA with the pin that a server proved it belongs to", "ca_pin", t.pin, "file", t.save, "not_after", ca.NotAfter)
+		return
+	}
+	t.log.Info("cluster CA verified with the pin and saved", "ca_pin", t.pin, "file", t.save, "not_after", ca.NotAfter)
 }
 
 // HostCert holds the agent's own key and its host certificate (see pkg/agentproto, "Host

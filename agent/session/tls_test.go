@@ -1,8 +1,12 @@
 package session
 
 import (
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -51,6 +55,7 @@ func get(t *testing.T, tr *Trust, url string) error {
 	resp, err := hc.Get(url)
 	if err == nil {
 		_ = resp.Body.Close()
+		tr.Confirm(resp.TLS) // as registration, renewal, sessions and downloads do
 	}
 	return err
 }
@@ -207,5 +212,137 @@ func TestHostCert(t *testing.T) {
 	back, err := LoadHostCert(dir, nil)
 	if err != nil || back.Leaf() == nil || back.Leaf().SerialNumber.Cmp(h.Leaf().SerialNumber) != 0 {
 		t.Fatalf("reloaded host certificate: %v", err)
+	}
+}
+
+// mitmServer presents the chain a man in the middle can copy from a real server (the real
+// server certificate, then caCert) but signs the handshake with its own key, since it does not
+// have the server's.
+func mitmServer(t *testing.T, real *tlsutil.CA, caCert *x509.Certificate) *httptest.Server {
+	t.Helper()
+	certPEM, _, err := real.Issue(tlsutil.Request{Kind: tlsutil.KindServer, Name: "srv"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := tlsutil.ParseCerts(certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := tlsutil.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{leaf[0].Raw, caCert.Raw}, PrivateKey: key}}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// forgeCA makes a CA certificate with ca's subject and public key (so its pin), valid until
+// notAfter, signed by another key: what anyone can make without the CA key.
+func forgeCA(t *testing.T, ca *tlsutil.CA, notAfter time.Time) *x509.Certificate {
+	t.Helper()
+	key, err := tlsutil.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(666), Subject: ca.Cert.Subject,
+		NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: notAfter,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true, IsCA: true, SubjectKeyId: ca.Cert.SubjectKeyId,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, ca.Cert.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tlsutil.Pin(c) != ca.Pin() {
+		t.Fatal("the forged CA does not carry the pinned key")
+	}
+	return c
+}
+
+// TestTrustLearnsNothingFromAFailedHandshake: at first contact, a man in the middle replaying a
+// real server's certificate (it lacks the key) with the real CA certificate, or with a forged CA
+// certificate carrying the real key, fails the handshake and leaves nothing trusted or saved; the
+// real server is then learnt and saved.
+func TestTrustLearnsNothingFromAFailedHandshake(t *testing.T) {
+	ca := newCA(t)
+	dir := t.TempDir()
+	tr, err := NewTrust(ca.Pin(), "", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, caCert := range map[string]*x509.Certificate{
+		"real CA":   ca.Cert,
+		"forged CA": forgeCA(t, ca, time.Now().Add(time.Hour)),
+	} {
+		if err := get(t, tr, mitmServer(t, ca, caCert).URL); err == nil {
+			t.Fatalf("%s: a server without the key of its certificate was accepted", name)
+		}
+		if _, err := os.Stat(filepath.Join(dir, CAFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s: a CA was saved from a failed handshake (%v)", name, err)
+		}
+		if tr.Roots() != nil {
+			t.Fatalf("%s: a CA is trusted after a failed handshake", name)
+		}
+	}
+	var ue *UntrustedServerError
+	if err := get(t, tr, mitmServer(t, ca, forgeCA(t, ca, time.Now().Add(time.Hour))).URL); !errors.As(err, &ue) || !strings.Contains(err.Error(), "not self-signed") {
+		t.Fatalf("a forged CA certificate must be refused by the verification, saying why: %v", err)
+	}
+	if err := get(t, tr, tlsServer(t, ca, true).URL); err != nil {
+		t.Fatalf("the real server after the man in the middle: %v", err)
+	}
+	saved, err := tlsutil.ReadCerts(filepath.Join(dir, CAFile))
+	if err != nil || !saved[0].Equal(ca.Cert) {
+		t.Fatalf("saved CA after the real server: %v", err)
+	}
+}
+
+// TestTrustReplacesASavedCAThatNoLongerVerifies: a saved CA with the pin's key that no longer
+// verifies the servers (here a forged one that expired, as an earlier version could have saved)
+// does not lock the agent out: with the pin configured, a real server is accepted by the pin, and
+// the saved file is replaced by the real CA once a request completed.
+func TestTrustReplacesASavedCAThatNoLongerVerifies(t *testing.T) {
+	ca := newCA(t)
+	dir := t.TempDir()
+	stale := forgeCA(t, ca, time.Now().Add(-time.Hour))
+	if err := os.WriteFile(filepath.Join(dir, CAFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: stale.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTrust(ca.Pin(), "", dir, nil)
+	if err != nil || tr.Roots() == nil {
+		t.Fatalf("the saved CA with the pin's key was not loaded: %v", err)
+	}
+	srv := tlsServer(t, ca, true)
+	if err := get(t, tr, srv.URL); err != nil {
+		t.Fatalf("a real server is refused after the saved CA went stale: %v", err)
+	}
+	saved, err := tlsutil.ReadCerts(filepath.Join(dir, CAFile))
+	if err != nil || !saved[0].Equal(ca.Cert) {
+		t.Fatalf("the stale saved CA was not replaced: %v", err)
+	}
+	// The next start trusts the replacement, even without the pin.
+	again, err := NewTrust("", "", dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := get(t, again, srv.URL); err != nil {
+		t.Fatalf("the replaced CA does not verify the server: %v", err)
+	}
+	// Without a pin there is nothing to fall back to: a stale saved CA is refused, with its reason.
+	if err := os.WriteFile(filepath.Join(dir, CAFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: stale.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noPin, _ := NewTrust("", "", dir, nil)
+	var ue *UntrustedServerError
+	if err := get(t, noPin, srv.URL); !errors.As(err, &ue) {
+		t.Fatalf("a stale saved CA without a pin: %v", err)
 	}
 }

@@ -5,7 +5,7 @@
 //
 // An operator issues a registration token (`slipway host token create`). On its first start
 // the agent makes its own host ID (a UUID) and secret (32 random bytes), keeps them in its state
-// folder (mode 0600), and calls
+// folder (mode 0600) before it sends anything, and calls
 //
 //	POST /v1/agent/register   Authorization: Bearer <registration token>   body: Register
 //
@@ -18,7 +18,9 @@
 // token is refused (401); fields out of bounds (host ID 1-64 of A-Z a-z 0-9 . _ -, name 1-63,
 // hostname 253, os/arch 32, agent version 64, 64 tags of 256-byte printable values) are refused
 // (400); a cluster at agents.max_hosts refuses a new host (409). None of these is worth retrying
-// on another server. From then on the agent authenticates with its host secret, which lets it
+// on another server. Until a registration succeeds the agent registers the same ID and secret on
+// every start, so a registration committed whose reply was lost is completed, not duplicated.
+// From then on the agent authenticates with its host secret, which lets it
 // act only as that host: it receives only its own work and can report only on it. A deleted
 // host's session is closed (close code 1008) and its secret refused (401).
 //
@@ -27,10 +29,14 @@
 // When the servers run TLS (their URLs are https://), the agent trusts the cluster, not the
 // network: it needs the cluster CA, given either as a file (--ca-file) or as a pin (--ca-pin
 // sha256:<hex SHA-256 of the CA's SubjectPublicKeyInfo>, printed by `slipway host token create`,
-// as kubeadm's --discovery-token-ca-cert-hash). With a pin and no CA file, the agent's first TLS
-// connection accepts only a certificate chain that contains a CA with that pin and a server
-// certificate it signed (servers send their CA certificate after their own); the agent saves that
-// CA (DATA/ca.pem, 0644) and verifies every later connection against it. A server certificate is
+// as kubeadm's --discovery-token-ca-cert-hash). With a pin and no CA file, a TLS connection is
+// accepted only when the server's chain contains a CA certificate with that pin, self-signed by
+// the pinned key and valid now, and a server certificate it signed (servers send their CA
+// certificate after their own). The agent saves that CA (DATA/ca.pem, 0644) only after a request
+// over such a connection completed, never from the handshake's certificate check alone (which
+// runs before the server proved it holds its key), and verifies later connections against it;
+// when the saved CA no longer verifies a server and a pin is configured, the pin decides and the
+// saved file is replaced after the next completed request. A server certificate is
 // accepted when it chains to the cluster CA, is for server authentication, and names either the
 // host the agent dialled or the cluster's server name (server.slipway). Anything else fails the
 // handshake before a secret is sent. An agent with neither pin nor CA refuses https:// servers;
@@ -54,8 +60,11 @@
 // answered by CertificateReply. The renewal presents the current certificate as its client
 // certificate. The host secret is the long-lived credential, as kubelet's bootstrap credential
 // is: an agent whose certificate has expired (offline for days) or was lost renews with its host
-// secret alone, presenting no certificate. A renewal that presents a certificate of another host
-// is refused (403).
+// secret alone, presenting no certificate, and the server accepts the secret alone at any time,
+// not only after expiry. So the secret can obtain a fresh certificate whenever it is presented:
+// the certificate binds TLS sessions to the host, it is not a second factor, and `slipway host
+// delete` (which voids the secret) is what ends a stolen identity. A renewal that presents a
+// certificate of another host is refused (403).
 //
 // On a TLS server every other host-secret endpoint (the session, bundle downloads) needs mutual
 // TLS: the connection must carry a host certificate, verified against the cluster CA, naming the

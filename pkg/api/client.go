@@ -24,8 +24,10 @@ const DefaultAddress = "http://127.0.0.1:7400"
 
 // Config configures a Client.
 type Config struct {
-	// Address is the base URL of any server, e.g. "http://10.0.0.5:7400". A bare host:port gets
-	// "http://" in front.
+	// Address is the base URL of any server, e.g. "https://10.0.0.5:7400". A bare host:port gets
+	// "https://" in front when TLS is set, "http://" otherwise. With TLS set, an http:// address
+	// is refused (ErrPlainHTTPWithTLS) unless its host is loopback, so that a client configured
+	// for TLS never sends its token across the network in clear.
 	Address string
 	// Token is the bearer secret sent with every request.
 	Token string
@@ -56,6 +58,10 @@ type Client struct {
 	retryFor time.Duration
 }
 
+// ErrPlainHTTPWithTLS is why NewClient refuses an http:// address to a host that is not loopback
+// when Config.TLS is set.
+var ErrPlainHTTPWithTLS = errors.New("plain http:// address to a host that is not loopback, while TLS is configured")
+
 // NewClient returns a client for cfg.
 func NewClient(cfg Config) (*Client, error) {
 	addr := strings.TrimSpace(cfg.Address)
@@ -63,11 +69,18 @@ func NewClient(cfg Config) (*Client, error) {
 		addr = DefaultAddress
 	}
 	if !strings.Contains(addr, "://") {
-		addr = "http://" + addr
+		if cfg.TLS != nil {
+			addr = "https://" + addr
+		} else {
+			addr = "http://" + addr
+		}
 	}
 	u, err := url.Parse(addr)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("invalid address %q: want a URL such as http://127.0.0.1:7400", cfg.Address)
+		return nil, fmt.Errorf("invalid address %q: want a URL such as https://10.0.0.5:7400 or http://127.0.0.1:7400", cfg.Address)
+	}
+	if u.Scheme == "http" && cfg.TLS != nil && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("address %s: %w (a CA or a client certificate is given): the token would cross the network unencrypted; use the server's https:// address", addr, ErrPlainHTTPWithTLS)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	hc := cfg.HTTPClient
@@ -91,6 +104,16 @@ func NewClient(cfg Config) (*Client, error) {
 		retry = 30 * time.Second
 	}
 	return &Client{base: u, token: cfg.Token, hc: hc, tls: tlsCfg, retryFor: retry}, nil
+}
+
+// isLoopback reports whether host (a name or an IP, without port) is localhost or a loopback
+// address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Address returns the base URL the client talks to.

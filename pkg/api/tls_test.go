@@ -345,3 +345,48 @@ func TestClassifyTLSLeavesOtherErrorsAlone(t *testing.T) {
 }
 
 func discardLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// TestAddressWithTLSSettings: with a TLS configuration, an address without a scheme means
+// https://, and an http:// address to a host that is not loopback is refused before anything is
+// sent (the token would travel in clear); without one, nothing changes.
+func TestAddressWithTLSSettings(t *testing.T) {
+	t.Parallel()
+	fx := newTLSFixture(t)
+	srv := newTLSServer(t, fx.keyPair(t, tlsutil.KindServer, "s1"), nil)
+	bare := strings.TrimPrefix(srv.URL, "https://")
+	c := clientFor(t, bare, tlsutil.ClientOptions{CAFile: fx.caFile})
+	if !strings.HasPrefix(c.Address(), "https://") {
+		t.Fatalf("%s with TLS settings became %s, want https://", bare, c.Address())
+	}
+	if _, err := c.AppGet(context.Background(), "web", nil); err != nil {
+		t.Fatalf("a scheme-less address with a CA did not reach the TLS server: %v", err)
+	}
+	withTLS := &tls.Config{MinVersion: tls.VersionTLS12}
+	for _, tc := range []struct {
+		addr    string
+		tls     *tls.Config
+		want    string // the client's address; "" refused
+		refused bool
+	}{
+		{"10.0.0.5:7400", nil, "http://10.0.0.5:7400", false},
+		{"http://10.0.0.5:7400", nil, "http://10.0.0.5:7400", false},
+		{"10.0.0.5:7400", withTLS, "https://10.0.0.5:7400", false},
+		{"http://10.0.0.5:7400", withTLS, "", true},
+		{"http://slipway.example.com:7400", withTLS, "", true},
+		{"http://0.0.0.0:7400", withTLS, "", true},
+		{"http://127.0.0.1:7400", withTLS, "http://127.0.0.1:7400", false},
+		{"http://localhost:7400", withTLS, "http://localhost:7400", false},
+		{"http://[::1]:7400", withTLS, "http://[::1]:7400", false},
+	} {
+		c, err := NewClient(Config{Address: tc.addr, TLS: tc.tls})
+		if tc.refused {
+			if !errors.Is(err, ErrPlainHTTPWithTLS) || !strings.Contains(err.Error(), "https://") || !strings.Contains(err.Error(), "unencrypted") {
+				t.Errorf("%s with TLS: err = %v, want ErrPlainHTTPWithTLS advising https://", tc.addr, err)
+			}
+			continue
+		}
+		if err != nil || c.Address() != tc.want {
+			t.Errorf("%s (TLS %v): %v %v, want %s", tc.addr, tc.tls != nil, c, err, tc.want)
+		}
+	}
+}

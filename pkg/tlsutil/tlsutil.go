@@ -255,10 +255,31 @@ func (ca *CA) IssueFiles(req Request, dir, name string) error {
 	return writePair(dir, name, certPEM, keyPEM)
 }
 
-// SignHostCSR signs a host certificate for hostID from a PEM certificate request. Only the
-// request's public key is used: the names come from hostID alone, so an agent cannot ask for a
-// certificate of another host or of a server.
+// SignHostCSR signs a host certificate for hostID from a PEM certificate request that passes
+// CheckHostCSR. Only the request's public key is used: the names come from hostID alone, so an
+// agent cannot ask for a certificate of another host or of a server.
 func (ca *CA) SignHostCSR(csrPEM []byte, hostID string, validity time.Duration) ([]byte, error) {
+	csr, err := parseHostCSR(csrPEM)
+	if err != nil {
+		return nil, err
+	}
+	der, err := ca.sign(Request{Kind: KindHost, Name: hostID, Validity: validity}, csr.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
+// CheckHostCSR reports whether SignHostCSR would accept a certificate request: one PEM
+// CERTIFICATE REQUEST, readable, signed by its own key, for an ECDSA P-256 or P-384 key. A server
+// checks it before it commits a registration, so that a request it cannot sign refuses the
+// registration before anything is written.
+func CheckHostCSR(csrPEM []byte) error {
+	_, err := parseHostCSR(csrPEM)
+	return err
+}
+
+func parseHostCSR(csrPEM []byte) (*x509.CertificateRequest, error) {
 	b, _ := pem.Decode(csrPEM)
 	if b == nil || b.Type != "CERTIFICATE REQUEST" {
 		return nil, errors.New("the certificate request is not a PEM CERTIFICATE REQUEST")
@@ -270,19 +291,10 @@ func (ca *CA) SignHostCSR(csrPEM []byte, hostID string, validity time.Duration) 
 	if err := csr.CheckSignature(); err != nil {
 		return nil, fmt.Errorf("the certificate request's signature is not valid: %w", err)
 	}
-	switch k := csr.PublicKey.(type) {
-	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() && k.Curve != elliptic.P384() {
-			return nil, errors.New("the certificate request's key must be ECDSA P-256 or P-384")
-		}
-	default:
+	if k, ok := csr.PublicKey.(*ecdsa.PublicKey); !ok || (k.Curve != elliptic.P256() && k.Curve != elliptic.P384()) {
 		return nil, errors.New("the certificate request's key must be ECDSA P-256 or P-384")
 	}
-	der, err := ca.sign(Request{Kind: KindHost, Name: hostID, Validity: validity}, csr.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+	return csr, nil
 }
 
 func (ca *CA) sign(req Request, pub crypto.PublicKey) ([]byte, error) {
@@ -373,8 +385,15 @@ func ParsePin(pin string) (string, error) {
 }
 
 // VerifyPinned verifies a chain a server presented against a pinned CA: some certificate of the
-// chain must be a CA whose pin is pin, and the leaf must be signed by it and valid now. It returns
-// that CA certificate. This is how an agent that knows only the pin learns the cluster CA.
+// chain must be a CA whose pin is pin, self-signed by that pinned key and valid now (CheckCA), and
+// the leaf must be signed by it and valid now. It returns that CA certificate. This is how an agent
+// that knows only the pin learns the cluster CA.
+//
+// The pin covers only the CA's public key, so the self-signature is what ties the rest of the CA
+// certificate (its names, validity and constraints) to the holder of the pinned key: without it,
+// anyone could present a CA certificate of their own making that carries the real key.
+// VerifyPinned checks certificates only; that the server holds its leaf's key is proved later in
+// the handshake, so nothing it returns may be persisted before the handshake completed.
 func VerifyPinned(pin string, chain []*x509.Certificate) (*x509.Certificate, error) {
 	if len(chain) == 0 {
 		return nil, errors.New("the server presented no certificate")
@@ -382,6 +401,9 @@ func VerifyPinned(pin string, chain []*x509.Certificate) (*x509.Certificate, err
 	for _, c := range chain {
 		if !c.IsCA || Pin(c) != pin {
 			continue
+		}
+		if err := CheckCA(c, time.Now()); err != nil {
+			return nil, fmt.Errorf("the server's CA certificate with pin %s is refused: %w", pin, err)
 		}
 		pool := x509.NewCertPool()
 		pool.AddCert(c)
@@ -395,6 +417,22 @@ func VerifyPinned(pin string, chain []*x509.Certificate) (*x509.Certificate, err
 		return c, nil
 	}
 	return nil, fmt.Errorf("the server's certificate chain has no CA with pin %s: this is not the cluster the pin names, or the connection is intercepted", pin)
+}
+
+// CheckCA checks that cert is a CA certificate self-signed by its own key and valid at now: what
+// a pin (which hashes only the key) cannot vouch for by itself.
+func CheckCA(cert *x509.Certificate, now time.Time) error {
+	if !cert.IsCA {
+		return fmt.Errorf("%q is not a CA certificate", cert.Subject.CommonName)
+	}
+	if err := cert.CheckSignatureFrom(cert); err != nil {
+		return fmt.Errorf("CA certificate %q is not self-signed by its own key, so it was not made by the holder of that key (a forged certificate?): %w", cert.Subject.CommonName, err)
+	}
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return fmt.Errorf("CA certificate %q is not valid now (valid from %s to %s)", cert.Subject.CommonName,
+			cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // ReadCerts reads every certificate in a PEM file; it fails when there is none.

@@ -1,12 +1,20 @@
 package tlsutil
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -108,11 +116,55 @@ func TestPin(t *testing.T) {
 	if _, err := VerifyPinned(pin, []*x509.Certificate{mitm.Leaf, ca.Cert}); err == nil {
 		t.Fatal("a leaf of another CA accepted beside the pinned CA certificate")
 	}
+	// A forged CA certificate carrying the real CA's public key (so the real pin) but made by
+	// someone else, beside a real server certificate: the pin alone would accept it.
+	forged := forgeCA(t, ca, time.Now().Add(time.Minute))
+	if Pin(forged) != pin {
+		t.Fatal("the forged CA does not carry the pinned key: the test proves nothing")
+	}
+	if _, err := VerifyPinned(pin, []*x509.Certificate{srv.Leaf, forged}); err == nil || !strings.Contains(err.Error(), "not self-signed") {
+		t.Fatalf("a forged CA certificate with the real key was accepted: %v", err)
+	}
+	// The real CA certificate outside its validity is refused too.
+	if err := CheckCA(ca.Cert, ca.Cert.NotAfter.Add(time.Second)); err == nil || !strings.Contains(err.Error(), "not valid now") {
+		t.Fatalf("an expired CA certificate passed: %v", err)
+	}
+	if err := CheckCA(ca.Cert, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckCA(srv.Leaf, time.Now()); err == nil {
+		t.Fatal("a server certificate passed as a CA")
+	}
 	for _, bad := range []string{"", "sha256:xyz", "md5:00", ca.Pin()[:20]} {
 		if _, err := ParsePin(bad); err == nil {
 			t.Errorf("pin %q accepted", bad)
 		}
 	}
+}
+
+// forgeCA makes a CA certificate with ca's subject and public key, valid until notAfter, signed by
+// another key: what a man in the middle can make without the CA key.
+func forgeCA(t *testing.T, ca *CA, notAfter time.Time) *x509.Certificate {
+	t.Helper()
+	key, err := NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(666), Subject: ca.Cert.Subject,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: notAfter,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true, IsCA: true, SubjectKeyId: ca.Cert.SubjectKeyId,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, ca.Cert.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func TestFilesRoundTripAndNeverOverwrite(t *testing.T) {
@@ -175,5 +227,40 @@ func TestClientConfigNeedsBothHalves(t *testing.T) {
 	_, err = ClientConfig(ClientOptions{CAFile: filepath.Join(t.TempDir(), "missing.pem")})
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing CA file: %v", err)
+	}
+}
+
+func TestCheckHostCSR(t *testing.T) {
+	csrOf := func(key crypto.Signer) []byte {
+		t.Helper()
+		b, err := NewCSR(key, "h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	p256, _ := NewKey()
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	p521, _ := ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	for _, ok := range [][]byte{csrOf(p256), csrOf(p384)} {
+		if err := CheckHostCSR(ok); err != nil {
+			t.Fatalf("a P-256/P-384 request refused: %v", err)
+		}
+	}
+	tampered := csrOf(p256)
+	blk, _ := pem.Decode(tampered)
+	blk.Bytes[len(blk.Bytes)-3] ^= 0xff // inside the signature
+	for name, bad := range map[string][]byte{
+		"rsa": csrOf(rsaKey), "p521": csrOf(p521), "junk": []byte("junk"),
+		"certificate": newCA(t).CertPEM(), "bad signature": pem.EncodeToMemory(blk),
+	} {
+		err := CheckHostCSR(bad)
+		if err == nil {
+			t.Fatalf("%s: accepted", name)
+		}
+		if _, signErr := newCA(t).SignHostCSR(bad, "h", time.Hour); signErr == nil || signErr.Error() != err.Error() {
+			t.Fatalf("%s: SignHostCSR says %v, CheckHostCSR %v", name, signErr, err)
+		}
 	}
 }

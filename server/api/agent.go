@@ -89,17 +89,23 @@ func (s *Server) agentRegister(w http.ResponseWriter, r *http.Request, id *auth.
 	return nil
 }
 
-// canSignHosts refuses, before anything is written, a registration this server could not give a
-// host certificate: over TLS a CSR is required and the server needs the CA key.
+// canSignHosts refuses, before anything is written (no host committed, no token use spent), a
+// registration this server could not give a host certificate: over TLS a CSR is required and the
+// server needs the CA key; a CSR it will sign must pass tlsutil.CheckHostCSR, as SignHostCSR
+// requires.
 func (s *Server) canSignHosts(r *http.Request, csr string) error {
-	if r.TLS == nil {
-		return nil
+	if r.TLS != nil {
+		if csr == "" {
+			return fault.New(fault.Invalid, "this server runs TLS: registration needs a certificate request (csr) for the host certificate; upgrade slipway-agent")
+		}
+		if s.cfg.CA == nil || s.cfg.CA.Key == nil {
+			return fault.New(fault.Unavailable, "this server cannot issue host certificates: it runs TLS without the cluster CA key; start it with --tls-ca-key-file (the key of --tls-ca-file), or register agents through a server that has it")
+		}
 	}
-	if csr == "" {
-		return fault.New(fault.Invalid, "this server runs TLS: registration needs a certificate request (csr) for the host certificate; upgrade slipway-agent")
-	}
-	if s.cfg.CA == nil || s.cfg.CA.Key == nil {
-		return fault.New(fault.Unavailable, "this server cannot issue host certificates: it runs TLS without the cluster CA key; start it with --tls-ca-key-file (the key of --tls-ca-file), or register agents through a server that has it")
+	if csr != "" && s.cfg.CA != nil && s.cfg.CA.Key != nil {
+		if err := tlsutil.CheckHostCSR([]byte(csr)); err != nil {
+			return fault.New(fault.Invalid, "the registration's certificate request (csr) is refused, and nothing was registered: %v (slipway-agent makes an ECDSA P-256 request; upgrade it, or remove a hand-made host-key.pem from its data dir)", err)
+		}
 	}
 	return nil
 }
