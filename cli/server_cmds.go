@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -56,12 +57,17 @@ variables, then flags. An invalid configuration exits with code 78.
 
 Three servers started with --bootstrap-expect 3 and each other's Raft addresses in --join form a
 cluster with no other step. A server restarted on its data dir rejoins on its own.`,
-		Example: `  # one server on this machine
-  slipway server --data-dir /var/lib/slipway
+		Example: `  # one server on this machine (the key-encryption key file is made once)
+  slipway operator keyring kek create --out /etc/slipway/keyring.kek
+  slipway server --data-dir /var/lib/slipway --keyring-kek-file /etc/slipway/keyring.kek
 
-  # three servers forming a cluster (run one on each host)
+  # three servers forming a TLS cluster (run one on each host; certificates from slipway tls,
+  # the same KEK file on each from slipway operator keyring kek create)
   slipway server --node-id s1 --data-dir /var/lib/slipway \
     --http-addr 0.0.0.0:7400 --raft-addr 0.0.0.0:7401 --advertise 10.0.0.1 \
+    --tls-ca-file /etc/slipway/ca.pem --tls-ca-key-file /etc/slipway/ca-key.pem \
+    --tls-cert-file /etc/slipway/s1.pem --tls-key-file /etc/slipway/s1-key.pem \
+    --keyring-kek-file /etc/slipway/keyring.kek \
     --bootstrap-expect 3 --join 10.0.0.1:7401,10.0.0.2:7401,10.0.0.3:7401`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -239,10 +245,11 @@ func startDevAgents(ctx context.Context, n int, dir, addr, token string, logw io
 	if err != nil {
 		return nil, nil, err
 	}
-	// A registration token only for agents not registered yet: later runs reuse their identity.
+	// A registration token only for agents not registered yet (no identity, or one saved but
+	// whose registration never completed): later runs reuse their identity.
 	var regToken string
 	for i := 1; i <= n; i++ {
-		if _, err := os.Stat(filepath.Join(dir, "agents", fmt.Sprintf("dev-%d", i), "identity.json")); err != nil {
+		if !agentRegistered(filepath.Join(dir, "agents", fmt.Sprintf("dev-%d", i), "identity.json")) {
 			tok, err := cl.HostTokenCreate(ctx, api.HostTokenCreateRequest{TTL: "10m", Tags: map[string]string{"env": "dev"}})
 			if err != nil {
 				return nil, nil, fmt.Errorf("registration token for the dev agents: %w", err)
@@ -292,4 +299,17 @@ func startDevAgents(ctx context.Context, n int, dir, addr, token string, logw io
 		}
 	}
 	return names, func() { cancel(); wg.Wait() }, nil
+}
+
+// agentRegistered reports whether the embedded agent whose identity file is path has completed
+// its registration: the file exists and is not marked pending (see agent.ensureIdentity).
+func agentRegistered(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	var id struct {
+		Pending bool `json:"pending"`
+	}
+	return json.Unmarshal(b, &id) == nil && !id.Pending
 }
