@@ -169,7 +169,7 @@ encrypted under (keyring.kek): a real server keeps it apart from its data.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), `Slipway dev is running.
 
-  API:    %[1]s
+  API:    %[1]s  (plain HTTP on loopback, for development only; see docs/SECURITY.md)
   Data:   %[2]s
   Token:  %[3]s (management)
 %[4]s
