@@ -8,24 +8,31 @@ import (
 )
 
 // Reporter numbers a deployment's events and output into the outbox. Output lines are grouped
-// into one Log message every flushEvery or maxLines lines; an event first flushes the lines before
-// it, so the server sees them in the order they happened.
+// into one Log message every flushEvery, maxLines lines or maxLogBytes of text, whichever comes
+// first; an event first flushes the lines before it, so the server sees them in the order they
+// happened.
 type Reporter struct {
 	out *Outbox
 
 	mu      sync.Mutex
 	pending map[string][]agentproto.LogLine
+	bytes   map[string]int // text bytes pending per deployment
 	timer   *time.Timer
 }
 
 const (
 	flushEvery = 100 * time.Millisecond
 	maxLines   = 500
+	// maxLogBytes bounds the text of one Log message, so that its encoding (at most six bytes a
+	// byte for control characters) stays under the server's 1 MiB message limit however fast a
+	// script writes. Without it a burst of long lines made a message the server refused by
+	// closing the session, and the agent sent it again and again.
+	maxLogBytes = 128 << 10
 )
 
 // NewReporter returns a reporter writing to out.
 func NewReporter(out *Outbox) *Reporter {
-	return &Reporter{out: out, pending: map[string][]agentproto.LogLine{}}
+	return &Reporter{out: out, pending: map[string][]agentproto.LogLine{}, bytes: map[string]int{}}
 }
 
 // Event records a lifecycle event.
@@ -44,7 +51,8 @@ func (r *Reporter) Log(dep string, line agentproto.LogLine) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pending[dep] = append(r.pending[dep], line)
-	if len(r.pending[dep]) >= maxLines {
+	r.bytes[dep] += len(line.Text)
+	if len(r.pending[dep]) >= maxLines || r.bytes[dep] >= maxLogBytes {
 		r.flushLocked(dep)
 		return
 	}
@@ -68,6 +76,7 @@ func (r *Reporter) flushLocked(dep string) {
 		return
 	}
 	delete(r.pending, dep)
+	delete(r.bytes, dep)
 	_ = r.out.Add(dep, agentproto.TypeLog, func(seq uint64) any {
 		return agentproto.Log{DeploymentID: dep, Seq: seq, Lines: lines}
 	})

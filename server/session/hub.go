@@ -173,8 +173,9 @@ func (h *Hub) dispatch() {
 	})
 }
 
-// reportLoop groups the reports that arrive together into one command per deployment and host,
-// and acknowledges each once it commits.
+// reportLoop groups the reports that arrive together into one command per deployment and host
+// (several, applied in order, when they are too large for one; see splitReport), and
+// acknowledges each once it commits.
 func (h *Hub) reportLoop(ctx context.Context) {
 	for {
 		var batch []report
@@ -229,20 +230,28 @@ func (h *Hub) commit(ctx context.Context, batch []report) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, _ := command.New(command.TypeDeploymentReport, "", time.Now(), groups[k])
-			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			defer cancel()
-			res, err := h.cluster.Apply(actx, c)
-			if err == nil {
-				err = res.Err()
-			}
-			if err != nil {
-				h.log.Warn("agent report not committed; the agent will send it again", "deployment", k.dep, "host", k.host, "error", err)
-				return
-			}
-			var ack agentproto.Ack
-			if json.Unmarshal(res.Data, &ack) == nil {
-				conns[k].sendMsg(agentproto.TypeAck, ack)
+			// One command per part, applied in order: each part continues the sequence where
+			// the one before left it, and each acknowledgement covers everything up to it.
+			for _, part := range splitReport(groups[k]) {
+				c, err := command.New(command.TypeDeploymentReport, "", time.Now(), part)
+				if err != nil {
+					h.log.Warn("agent report cannot be proposed; the agent will send it again", "deployment", k.dep, "host", k.host, "error", err)
+					return
+				}
+				actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				res, err := h.cluster.Apply(actx, c)
+				cancel()
+				if err == nil {
+					err = res.Err()
+				}
+				if err != nil {
+					h.log.Warn("agent report not committed; the agent will send it again", "deployment", k.dep, "host", k.host, "error", err)
+					return
+				}
+				var ack agentproto.Ack
+				if json.Unmarshal(res.Data, &ack) == nil {
+					conns[k].sendMsg(agentproto.TypeAck, ack)
+				}
 			}
 		}()
 	}
