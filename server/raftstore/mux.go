@@ -25,20 +25,26 @@ const (
 // connection that says nothing holds nothing for long.
 const handshakeTimeout = 10 * time.Second
 
+// maxUnrouted bounds the connections still in their handshake or before their protocol byte:
+// a few servers need a handful, so a flood from the network is cut off at this many instead of
+// holding a goroutine and a TLS state each for handshakeTimeout.
+const maxUnrouted = 256
+
 // mux accepts connections on the Raft port and hands each to the protocol named by its first
 // byte. With TLS (tlsCfg set) every connection starts with a TLS handshake in which the peer must
 // present a server certificate of the cluster (see tlsutil.Cluster.PeerServerConfig); nothing is
 // read from a connection before that handshake succeeds.
 type mux struct {
-	ln      net.Listener
-	log     *slog.Logger
-	raftCh  chan net.Conn
-	rpcConn func(net.Conn)
-	closed  chan struct{}
-	once    sync.Once
-	advAddr net.Addr
-	tlsCfg  *tls.Config
-	refused rateLimit
+	ln       net.Listener
+	log      *slog.Logger
+	raftCh   chan net.Conn
+	rpcConn  func(net.Conn)
+	closed   chan struct{}
+	once     sync.Once
+	advAddr  net.Addr
+	tlsCfg   *tls.Config
+	refused  rateLimit
+	unrouted chan struct{} // a slot per connection not routed yet (maxUnrouted)
 
 	mu    sync.RWMutex
 	extra map[byte]func(net.Conn) // protocols other packages serve on this port
@@ -46,7 +52,7 @@ type mux struct {
 
 func newMux(ln net.Listener, adv net.Addr, log *slog.Logger, rpcConn func(net.Conn), tlsCfg *tls.Config) *mux {
 	return &mux{ln: ln, log: log, raftCh: make(chan net.Conn, 16), rpcConn: rpcConn, closed: make(chan struct{}), advAddr: adv,
-		tlsCfg: tlsCfg, refused: rateLimit{every: 5 * time.Second}}
+		tlsCfg: tlsCfg, refused: rateLimit{every: 5 * time.Second}, unrouted: make(chan struct{}, maxUnrouted)}
 }
 
 func (m *mux) serve() {
@@ -65,11 +71,30 @@ func (m *mux) serve() {
 			m.log.Error("raft listener stopped", "error", err)
 			return
 		}
+		select {
+		case m.unrouted <- struct{}{}:
+		default:
+			if n, ok := m.refused.allow(); ok {
+				m.log.Warn("refused a connection on the cluster port: too many connections have not finished their handshake", "remote", conn.RemoteAddr(), "limit", maxUnrouted, "refused_since_last_log", n)
+			}
+			_ = conn.Close()
+			continue
+		}
 		go m.route(conn)
 	}
 }
 
+// route runs the handshake and reads the protocol byte, holding one of the maxUnrouted slots
+// taken by serve until then, and hands the connection on.
 func (m *mux) route(conn net.Conn) {
+	routed := false
+	release := func() {
+		if !routed {
+			routed = true
+			<-m.unrouted
+		}
+	}
+	defer release()
 	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
 	if m.tlsCfg != nil {
 		tc := tls.Server(conn, m.tlsCfg)
@@ -91,6 +116,7 @@ func (m *mux) route(conn net.Conn) {
 		return
 	}
 	_ = conn.SetDeadline(time.Time{})
+	release()
 	switch b[0] {
 	case protoRaft:
 		select {
