@@ -104,18 +104,19 @@ func main() {
 	}
 }
 
-// dial opens a connection to addr and sends the protocol byte. The stage of a failure is "dial",
-// "handshake" or, when the connection broke at the protocol byte, "closed".
-func (p *prober) dial(addr string, proto byte) (net.Conn, string, error) {
+// dial opens a connection to addr and sends the protocol byte. When it fails, ok is false and
+// failed is what to report for attempt: the stage is "dial" or "handshake", or as failAfter
+// finds it when the connection broke at the protocol byte.
+func (p *prober) dial(attempt, addr string, proto byte) (conn net.Conn, failed result, ok bool) {
 	conn, stage, err := p.dialOnly(addr)
 	if err != nil {
-		return nil, stage, err
+		return nil, fail(attempt, stage, err), false
 	}
 	if _, err := conn.Write([]byte{proto}); err != nil {
 		_ = conn.Close()
-		return nil, stageOf(err), err
+		return nil, p.failAfter(attempt, addr, err), false
 	}
-	return conn, "", nil
+	return conn, result{}, true
 }
 
 // dialOnly opens a connection to addr and, unless --plain, completes the client's side of the
@@ -191,12 +192,9 @@ func (p *prober) apply(addr, secret, accessor string) result {
 		return fail(attempt, "protocol", err)
 	}
 	for range 3 { // at most two hops to the leader
-		conn, stage, err := p.dial(addr, 'P')
-		if err != nil && stage == "closed" {
-			return p.failAfter(attempt, addr, err)
-		}
-		if err != nil {
-			return fail(attempt, stage, err)
+		conn, failed, ok := p.dial(attempt, addr, 'P')
+		if !ok {
+			return failed
 		}
 		c := rpc.NewClient(conn)
 		var st raftstore.StatusReply
@@ -229,12 +227,9 @@ func (p *prober) blobPut(addr string, content []byte) result {
 	const attempt = "blob-put"
 	sum := sha256.Sum256(content)
 	sha := hex.EncodeToString(sum[:])
-	conn, stage, err := p.dial(addr, 'B')
-	if err != nil && stage == "closed" {
-		return p.failAfter(attempt, addr, err)
-	}
-	if err != nil {
-		return fail(attempt, stage, err)
+	conn, failed, ok := p.dial(attempt, addr, 'B')
+	if !ok {
+		return failed
 	}
 	defer func() { _ = conn.Close() }()
 	br := bufio.NewReader(conn)
@@ -264,12 +259,9 @@ func (p *prober) blobPut(addr string, content []byte) result {
 
 func (p *prober) blobGet(addr, sha string) result {
 	const attempt = "blob-get"
-	conn, stage, err := p.dial(addr, 'B')
-	if err != nil && stage == "closed" {
-		return p.failAfter(attempt, addr, err)
-	}
-	if err != nil {
-		return fail(attempt, stage, err)
+	conn, failed, ok := p.dial(attempt, addr, 'B')
+	if !ok {
+		return failed
 	}
 	defer func() { _ = conn.Close() }()
 	br := bufio.NewReader(conn)
