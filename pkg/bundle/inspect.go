@@ -2,7 +2,6 @@ package bundle
 
 import (
 	"archive/tar"
-	"archive/zip"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -283,33 +282,26 @@ func inspectTar(r io.Reader, lim Limits, in *Inspection, f *specFinder) error {
 }
 
 func inspectZip(r io.ReaderAt, size int64, lim Limits, in *Inspection, f *specFinder) error {
-	if err := checkZipEntries(r, size, lim.MaxEntries); err != nil {
+	zr, err := openZip(r, size, lim.MaxEntries)
+	if err != nil {
 		if errors.Is(err, ErrTooManyEntries) {
 			return err
 		}
 		return damaged(Zip, err)
 	}
-	zr, err := zip.NewReader(r, size)
-	if err != nil && (zr == nil || !isInsecurePath(err, zip.ErrInsecurePath)) {
-		return damaged(Zip, err)
-	}
-	if len(zr.File) > lim.MaxEntries {
-		return entryErr(zr.File[lim.MaxEntries].Name, ErrTooManyEntries, "more than %d entries", lim.MaxEntries)
-	}
 	in.Entries = len(zr.File)
 	for _, zf := range zr.File {
-		name, err := cleanName(strings.ReplaceAll(zf.Name, `\`, "/"))
+		name, isDir, err := zipName(zf)
 		if err != nil {
 			return err
 		}
 		mode := zf.Mode()
-		if mode&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe|fs.ModeSocket|fs.ModeIrregular) != 0 {
+		if mode&zipUnsupported != 0 {
 			return entryErr(zf.Name, ErrUnsupportedType, "%s entries are not allowed in a bundle", mode.Type())
 		}
 		if name == "" {
 			continue
 		}
-		isDir := mode.IsDir() || strings.HasSuffix(zf.Name, "/") || strings.HasSuffix(zf.Name, `\`)
 		f.see(name, isDir)
 		if !isDir && mode&fs.ModeSymlink == 0 && f.wants(name) {
 			rc, err := zf.Open()

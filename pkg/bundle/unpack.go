@@ -98,11 +98,8 @@ func UnpackZip(r io.ReaderAt, size int64, dest string, lim Limits) (err error) {
 	if lim.ArchiveSize <= 0 {
 		lim.ArchiveSize = size
 	}
-	if err := checkZipEntries(r, size, lim.withDefaults().MaxEntries); err != nil {
-		return fmt.Errorf("unpack zip: %w", err)
-	}
-	zr, err := zip.NewReader(r, size)
-	if err != nil && (zr == nil || !isInsecurePath(err, zip.ErrInsecurePath)) {
+	zr, err := openZip(r, size, lim.withDefaults().MaxEntries)
+	if err != nil {
 		return fmt.Errorf("unpack zip: %w", err)
 	}
 	x, err := newExtractor(dest, lim)
@@ -110,9 +107,6 @@ func UnpackZip(r io.ReaderAt, size int64, dest string, lim Limits) (err error) {
 		return err
 	}
 	defer func() { x.close(err != nil) }()
-	if len(zr.File) > x.lim.MaxEntries {
-		return fmt.Errorf("unpack zip: %w", entryErr(zr.File[x.lim.MaxEntries].Name, ErrTooManyEntries, "more than %d entries", x.lim.MaxEntries))
-	}
 	for _, f := range zr.File {
 		if err := x.count(f.Name); err != nil {
 			return fmt.Errorf("unpack zip: %w", err)
@@ -127,13 +121,42 @@ func UnpackZip(r io.ReaderAt, size int64, dest string, lim Limits) (err error) {
 	return nil
 }
 
+// openZip reads the zip archive of size bytes at r, counting its central
+// directory's records against maxEntries (ErrTooManyEntries) before
+// archive/zip loads them. Names archive/zip finds insecure are left to
+// cleanName (see zipName).
+func openZip(r io.ReaderAt, size int64, maxEntries int) (*zip.Reader, error) {
+	if err := checkZipEntries(r, size, maxEntries); err != nil {
+		return nil, err
+	}
+	zr, err := zip.NewReader(r, size)
+	if err != nil && (zr == nil || !isInsecurePath(err, zip.ErrInsecurePath)) {
+		return nil, err
+	}
+	if len(zr.File) > maxEntries {
+		return nil, entryErr(zr.File[maxEntries].Name, ErrTooManyEntries, "more than %d entries", maxEntries)
+	}
+	return zr, nil
+}
+
+// zipName checks a zip entry's name, reading backslashes as separators, and
+// returns it clean ("" for the target itself) with whether the entry is a
+// folder.
+func zipName(f *zip.File) (name string, isDir bool, err error) {
+	name, err = cleanName(strings.ReplaceAll(f.Name, `\`, "/"))
+	isDir = f.Mode().IsDir() || strings.HasSuffix(f.Name, "/") || strings.HasSuffix(f.Name, `\`)
+	return name, isDir, err
+}
+
+// zipUnsupported are the zip entry types no bundle may hold.
+const zipUnsupported = fs.ModeDevice | fs.ModeCharDevice | fs.ModeNamedPipe | fs.ModeSocket | fs.ModeIrregular
+
 func (x *extractor) zipEntry(f *zip.File) error {
-	name, err := cleanName(strings.ReplaceAll(f.Name, `\`, "/"))
+	name, isDir, err := zipName(f)
 	if err != nil {
 		return err
 	}
 	mode := f.Mode()
-	isDir := mode.IsDir() || strings.HasSuffix(f.Name, "/") || strings.HasSuffix(f.Name, `\`)
 	if name == "" {
 		if isDir {
 			return nil
@@ -149,7 +172,7 @@ func (x *extractor) zipEntry(f *zip.File) error {
 		return x.symlink(f.Name, name, target)
 	case isDir:
 		return x.dir(f.Name, name, mode&keep)
-	case mode&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe|fs.ModeSocket|fs.ModeIrregular) != 0:
+	case mode&zipUnsupported != 0:
 		return entryErr(f.Name, ErrUnsupportedType, "%s entries are not allowed in a bundle", mode.Type())
 	}
 	if f.UncompressedSize64 > uint64(x.max) {
