@@ -164,6 +164,40 @@ func plainSize(fileSize, hdrLen int64) (size, chunks int64, ok bool) {
 	return body - chunks*tagSize, chunks, true
 }
 
+// chunkOpener authenticates and decrypts the chunks of one file: what File (reading a stored
+// file) and verifyWriter (checking one as it arrives) share.
+type chunkOpener struct {
+	aead   cipher.AEAD
+	sum    []byte // the blob's raw sha256, which the last chunk is bound to
+	size   int64  // plaintext size
+	chunks int64
+	plain  []byte // plaintext of the chunk opened last
+	ad     []byte
+	nonce  [12]byte
+}
+
+// encLen is the ciphertext length of chunk i.
+func (c *chunkOpener) encLen(i int64) int64 {
+	if i == c.chunks-1 {
+		return c.size - i*chunkSize + tagSize
+	}
+	return encChunkSize
+}
+
+// open authenticates and decrypts ct, the ciphertext of chunk i, into c.plain.
+func (c *chunkOpener) open(i int64, ct []byte) ([]byte, error) {
+	last := i == c.chunks-1
+	var sum []byte
+	if last {
+		sum = c.sum
+	}
+	p, err := c.aead.Open(c.plain[:0], chunkNonce(&c.nonce, i), ct, chunkAD(c.ad, i, last, sum))
+	if err == nil {
+		c.plain = p
+	}
+	return p, err
+}
+
 // encWriter encrypts a stream of plaintext into the file format. A full chunk is sealed only
 // once more bytes arrive, because the last chunk is sealed differently, by Finish.
 type encWriter struct {
@@ -227,22 +261,16 @@ func (e *encWriter) Finish(sum []byte) error { return e.seal(true, sum) }
 // decrypts, and authenticates, only the chunks a read covers. No byte is returned before its
 // chunk has authenticated. It is safe for concurrent ReadAt calls.
 type File struct {
-	f      *os.File
-	sha    string
-	sum    []byte
-	aead   cipher.AEAD
-	hdr    int64
-	size   int64
-	chunks int64
-	keyID  string
+	f     *os.File
+	sha   string
+	hdr   int64
+	keyID string
 
-	mu    sync.Mutex
-	cur   int64 // chunk held in plain, -1 for none
-	plain []byte
-	ct    []byte
-	ad    []byte
-	nonce [12]byte
-	off   int64 // position of Read and Seek
+	mu sync.Mutex
+	chunkOpener
+	cur int64 // chunk held in plain, -1 for none
+	ct  []byte
+	off int64 // position of Read and Seek
 }
 
 // openFile opens an encrypted blob file and authenticates its header and last chunk (which binds
@@ -285,8 +313,8 @@ func newFile(f *os.File, sha string, keys Keys) (*File, error) {
 	if !ok {
 		return nil, damaged(sha, "its length %d fits no chunk layout (truncated?)", st.Size())
 	}
-	bf := &File{f: f, sha: sha, sum: sum, aead: a, hdr: int64(len(h.raw)), size: size, chunks: chunks, keyID: h.keyID,
-		cur: -1, plain: make([]byte, 0, chunkSize), ct: make([]byte, encChunkSize), ad: make([]byte, 0, 9+sha256.Size)}
+	bf := &File{f: f, sha: sha, hdr: int64(len(h.raw)), keyID: h.keyID, cur: -1, ct: make([]byte, encChunkSize),
+		chunkOpener: chunkOpener{aead: a, sum: sum, size: size, chunks: chunks, plain: make([]byte, 0, chunkSize), ad: make([]byte, 0, 9+sha256.Size)}}
 	if err := bf.load(chunks - 1); err != nil {
 		return nil, err
 	}
@@ -303,24 +331,14 @@ func (f *File) load(i int64) error {
 		return nil
 	}
 	f.cur = -1
-	n := int64(encChunkSize)
-	if i == f.chunks-1 {
-		n = f.size - i*chunkSize + tagSize
-	}
-	ct := f.ct[:n]
+	ct := f.ct[:f.encLen(i)]
 	if _, err := f.f.ReadAt(ct, f.hdr+i*encChunkSize); err != nil {
 		return fmt.Errorf("blob %s: read chunk %d: %w", f.sha, i, err)
 	}
-	last := i == f.chunks-1
-	var sum []byte
-	if last {
-		sum = f.sum
-	}
-	p, err := f.aead.Open(f.plain[:0], chunkNonce(&f.nonce, i), ct, chunkAD(f.ad, i, last, sum))
-	if err != nil {
+	if _, err := f.open(i, ct); err != nil {
 		return damaged(f.sha, "chunk %d of %d does not authenticate", i, f.chunks)
 	}
-	f.plain, f.cur = p, i
+	f.cur = i
 	return nil
 }
 
@@ -401,21 +419,15 @@ func (f *File) Close() error { return f.f.Close() }
 // header, decrypts every chunk and hashes the plaintext, so a peer's file is verified against
 // its address while it arrives, without a second read. Finish reports the outcome.
 type verifyWriter struct {
-	keys    Keys
-	sha     string
-	sum     []byte
-	length  int64 // total ciphertext bytes expected
-	hdr     []byte
-	aead    cipher.AEAD
-	chunks  int64
-	size    int64
-	idx     int64
-	buf     []byte
-	plain   []byte
-	ad      []byte
-	nonce   [12]byte
-	h       hashWriter
-	written int64
+	chunkOpener // aead, size and chunks are set once the header has arrived
+	keys        Keys
+	sha         string
+	length      int64 // total ciphertext bytes expected
+	hdr         []byte
+	idx         int64
+	buf         []byte
+	h           hashWriter
+	written     int64
 }
 
 type hashWriter interface {
@@ -428,8 +440,8 @@ func newVerifyWriter(keys Keys, sha string, length int64) (*verifyWriter, error)
 	if err != nil || len(sum) != sha256.Size {
 		return nil, fault.New(fault.Invalid, "%q is not a sha256", sha)
 	}
-	return &verifyWriter{keys: keys, sha: sha, sum: sum, length: length, buf: make([]byte, 0, encChunkSize),
-		plain: make([]byte, 0, chunkSize), ad: make([]byte, 0, 9+sha256.Size), h: sha256.New()}, nil
+	return &verifyWriter{keys: keys, sha: sha, length: length, buf: make([]byte, 0, encChunkSize), h: sha256.New(),
+		chunkOpener: chunkOpener{sum: sum, plain: make([]byte, 0, chunkSize), ad: make([]byte, 0, 9+sha256.Size)}}, nil
 }
 
 func (v *verifyWriter) Write(p []byte) (int, error) {
@@ -458,20 +470,12 @@ func (v *verifyWriter) Write(p []byte) (int, error) {
 			}
 			continue
 		}
-		want := int64(encChunkSize)
-		if v.idx == v.chunks-1 {
-			want = v.size - v.idx*chunkSize + tagSize
-		}
+		want := v.encLen(v.idx)
 		k := min(int(want)-len(v.buf), len(p))
 		v.buf = append(v.buf, p[:k]...)
 		p = p[k:]
 		if int64(len(v.buf)) == want {
-			last := v.idx == v.chunks-1
-			var sum []byte
-			if last {
-				sum = v.sum
-			}
-			pl, err := v.aead.Open(v.plain[:0], chunkNonce(&v.nonce, v.idx), v.buf, chunkAD(v.ad, v.idx, last, sum))
+			pl, err := v.open(v.idx, v.buf)
 			if err != nil {
 				return 0, fmt.Errorf("blob %s: chunk %d from the peer does not authenticate; discarded", v.sha, v.idx)
 			}

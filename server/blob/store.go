@@ -263,24 +263,17 @@ func (s *Store) WriteVerified(r io.Reader, wantSHA string, wantSize, limit int64
 	if err := s.room(max(wantSize, 0)); err != nil {
 		return "", 0, err
 	}
-	f, err := os.CreateTemp(s.tmpDir(), "upload-*")
+	f, err := s.createTemp("upload-*", "upload file")
 	if err != nil {
-		return "", 0, storageErr("create upload file", err)
+		return "", 0, err
 	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
+	defer f.discard()
 	h := sha256.New()
 	src := r
 	if limit >= 0 {
 		src = io.LimitReader(r, limit+1)
 	}
-	dst := s.guard(f)
+	dst := s.guard(f.File)
 	var enc *encWriter
 	if !s.plain {
 		if enc, err = newEncWriter(dst, s.keys); err != nil {
@@ -308,21 +301,62 @@ func (s *Store) WriteVerified(r io.Reader, wantSHA string, wantSize, limit int64
 		}
 	}
 	if verify != nil { // the upload check hook (see Verifier); the deferred cleanup removes tmp
-		if err := s.verifyUpload(tmp, f, sum, n, verify); err != nil {
+		if err := s.verifyUpload(f.Name(), f.File, sum, n, verify); err != nil {
 			return "", n, err
 		}
 	}
-	if err := f.Sync(); err != nil {
-		return "", n, storageErr("sync", err)
-	}
-	if err := f.Close(); err != nil {
-		return "", n, storageErr("close", err)
-	}
-	if err := s.place(tmp, sum); err != nil {
+	if err := s.placeTemp(f, sum); err != nil {
 		return "", n, err
 	}
-	ok = true
 	return sum, n, nil
+}
+
+// tempFile is a file being written in the store's tmp folder, to be renamed into place once
+// complete. Its writer defers discard, which removes it unless it was kept (placed).
+type tempFile struct {
+	*os.File
+	kept bool
+}
+
+// createTemp creates a file in the tmp folder (pattern as for os.CreateTemp); what names it in
+// the error.
+func (s *Store) createTemp(pattern, what string) (*tempFile, error) {
+	f, err := os.CreateTemp(s.tmpDir(), pattern)
+	if err != nil {
+		return nil, storageErr("create "+what, err)
+	}
+	return &tempFile{File: f}, nil
+}
+
+// discard closes and removes the file, unless it was kept.
+func (t *tempFile) discard() {
+	if !t.kept {
+		_ = t.Close()
+		_ = os.Remove(t.Name())
+	}
+}
+
+// finish fsyncs and closes the file, so that renaming it into place is durable.
+func (t *tempFile) finish() error {
+	if err := t.Sync(); err != nil {
+		return storageErr("sync", err)
+	}
+	if err := t.Close(); err != nil {
+		return storageErr("close", err)
+	}
+	return nil
+}
+
+// placeTemp finishes t and places it as blob sha (see place), keeping it.
+func (s *Store) placeTemp(t *tempFile, sha string) error {
+	if err := t.finish(); err != nil {
+		return err
+	}
+	if err := s.place(t.Name(), sha); err != nil {
+		return err
+	}
+	t.kept = true
+	return nil
 }
 
 // verifyUpload runs an upload check over the received plaintext: the temporary file itself in a
@@ -537,18 +571,11 @@ func (s *Store) writeCiphertext(r io.Reader, sha string, length int64) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(s.tmpDir(), "peer-*")
+	f, err := s.createTemp("peer-*", "transfer file")
 	if err != nil {
-		return storageErr("create transfer file", err)
+		return err
 	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
+	defer f.discard()
 	// The header's fixed part is checked before any byte reaches the disk: an unencrypted file
 	// is refused, not staged.
 	prefix := make([]byte, 6)
@@ -559,23 +586,13 @@ func (s *Store) writeCiphertext(r io.Reader, sha string, length int64) error {
 		return fmt.Errorf("blob %s from the peer: %w; refused", sha, err)
 	}
 	r = io.MultiReader(bytes.NewReader(prefix), r)
-	if _, err := io.CopyBuffer(io.MultiWriter(v, s.guard(f)), io.LimitReader(r, length), make([]byte, 256<<10)); err != nil {
+	if _, err := io.CopyBuffer(io.MultiWriter(v, s.guard(f.File)), io.LimitReader(r, length), make([]byte, 256<<10)); err != nil {
 		return storageErr("receive", err)
 	}
 	if _, err := v.Finish(); err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		return storageErr("sync", err)
-	}
-	if err := f.Close(); err != nil {
-		return storageErr("close", err)
-	}
-	if err := s.place(tmp, sha); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	return s.placeTemp(f, sha)
 }
 
 // errFileChanged: the file a rewrite opened was replaced or removed before the rewrite finished
@@ -656,19 +673,12 @@ func (s *Store) rewrite(sha string, pace func(int64) error) error {
 	if err := s.room(st.Size()); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(s.tmpDir(), "rekey-*")
+	f, err := s.createTemp("rekey-*", "re-encryption file")
 	if err != nil {
-		return storageErr("create re-encryption file", err)
+		return err
 	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	enc, err := newEncWriter(s.guard(f), s.keys)
+	defer f.discard()
+	enc, err := newEncWriter(s.guard(f.File), s.keys)
 	if err != nil {
 		return err
 	}
@@ -708,22 +718,19 @@ func (s *Store) rewrite(sha string, pace func(int64) error) error {
 	if err := enc.Finish(sum); err != nil {
 		return storageErr("re-encrypt", err)
 	}
-	if err := f.Sync(); err != nil {
-		return storageErr("sync", err)
-	}
-	if err := f.Close(); err != nil {
-		return storageErr("close", err)
+	if err := f.finish(); err != nil {
+		return err
 	}
 	s.pathMu.Lock()
 	if !stillAt(s.Path(sha), raw) {
 		s.pathMu.Unlock()
 		return errFileChanged
 	}
-	err = os.Rename(tmp, s.Path(sha))
+	err = os.Rename(f.Name(), s.Path(sha))
 	s.pathMu.Unlock()
 	if err != nil {
 		return storageErr("replace blob file", err)
 	}
-	ok = true
+	f.kept = true
 	return syncDir(filepath.Dir(s.Path(sha)))
 }

@@ -35,6 +35,12 @@ func entry(t *testing.T, index uint64, typ command.Type, rid string, p any) *raf
 	if err != nil {
 		t.Fatal(err)
 	}
+	return logOf(t, index, c)
+}
+
+// logOf is the Raft log entry of a command at index.
+func logOf(t *testing.T, index uint64, c *command.Command) *raft.Log {
+	t.Helper()
 	b, err := command.Encode(c)
 	if err != nil {
 		t.Fatal(err)

@@ -60,11 +60,7 @@ func entryV(t *testing.T, index uint64, typ command.Type, version uint8, p any) 
 		t.Fatal(err)
 	}
 	c.Version = version
-	b, err := command.Encode(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &raft.Log{Index: index, Type: raft.LogCommand, Data: b}
+	return logOf(t, index, c)
 }
 
 // TestTombstonesAndLegacyEntries: a delete with a tombstone keeps the ID out; entries written

@@ -163,12 +163,8 @@ func (r *Ring) Key(id string) ([]byte, error) {
 // Check verifies that this server's KEK unwraps every data key of the cluster. It is nil while
 // the keyring is empty.
 func (r *Ring) Check() error {
-	var keys []state.DataKey
-	if err := r.st.View(func(tx *state.Tx) error {
-		var err error
-		keys, err = tx.ListDataKeys()
-		return err
-	}); err != nil {
+	keys, err := r.Keys()
+	if err != nil {
 		return err
 	}
 	for _, k := range keys {
@@ -181,13 +177,8 @@ func (r *Ring) Check() error {
 
 // Empty reports whether the cluster keyring has no key yet.
 func (r *Ring) Empty() bool {
-	empty := true
-	_ = r.st.View(func(tx *state.Tx) error {
-		keys, err := tx.ListDataKeys()
-		empty = len(keys) == 0
-		return err
-	})
-	return empty
+	keys, _ := r.Keys()
+	return len(keys) == 0
 }
 
 // Keys returns the keyring's records (wrapped keys only), oldest first.

@@ -3,7 +3,6 @@ package keyring
 import (
 	"crypto/rand"
 	"errors"
-	"fmt"
 
 	"github.com/slipwayhq/slipway/server/fault"
 )
@@ -61,14 +60,6 @@ func (r *Ring) Open(sealed, aad []byte) ([]byte, error) {
 		return nil, fault.New(fault.Internal, "sealed value under data key %s does not authenticate: it was damaged or belongs to another record", id)
 	}
 	return p, nil
-}
-
-// SealedKeyID returns the data key a sealed value was written under.
-func SealedKeyID(sealed []byte) (string, error) {
-	if len(sealed) < 2 || sealed[0] != sealVersion || len(sealed) < 2+int(sealed[1]) {
-		return "", fmt.Errorf("sealed value: unknown format")
-	}
-	return string(sealed[2 : 2+int(sealed[1])]), nil
 }
 
 func sealAD(id string, aad []byte) []byte {

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"encoding/json"
 	"slices"
 
@@ -33,15 +34,7 @@ func splitReport(g *command.DeploymentReport) []*command.DeploymentReport {
 		b, _ := json.Marshal(&g.Logs[i])
 		items = append(items, item{seq: g.Logs[i].Seq, event: -1, log: i, size: len(b)})
 	}
-	slices.SortStableFunc(items, func(a, b item) int {
-		switch {
-		case a.seq < b.seq:
-			return -1
-		case a.seq > b.seq:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(items, func(a, b item) int { return cmp.Compare(a.seq, b.seq) })
 	var parts []*command.DeploymentReport
 	var cur *command.DeploymentReport
 	size := 0
