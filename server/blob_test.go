@@ -49,9 +49,9 @@ func download(t *testing.T, cl *api.Client, id string, offset int64) ([]byte, er
 }
 
 // getRange asks the API at base for the bytes rng (a Range header such as "bytes=10-19") of
-// revision id's content, with the management token; it returns the answer and its body, read
-// and closed.
-func getRange(t *testing.T, base, id, rng string) (*http.Response, []byte) {
+// revision id's content, with the management token; it returns the answer's status, headers and
+// body.
+func getRange(t *testing.T, base, id, rng string) (int, http.Header, []byte) {
 	t.Helper()
 	req, err := http.NewRequest("GET", base+"/v1/revisions/"+id+"/content", nil)
 	if err != nil {
@@ -68,7 +68,7 @@ func getRange(t *testing.T, base, id, rng string) (*http.Response, []byte) {
 	if err != nil {
 		t.Fatalf("range %s: reading the body: %v", rng, err)
 	}
-	return resp, body
+	return resp.StatusCode, resp.Header, body
 }
 
 func blobFile(c *testutil.Cluster, i int, sha string) string {
@@ -212,10 +212,10 @@ func TestRangeAndResume(t *testing.T) {
 			t.Fatalf("download from %d: %d bytes, %v", off, len(got), err)
 		}
 	}
-	resp, body := getRange(t, c.URL(0), rev.ID, "bytes=10-19")
-	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, b[10:20]) ||
-		resp.Header.Get("Content-Range") != fmt.Sprintf("bytes 10-19/%d", len(b)) {
-		t.Fatalf("range: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Range"), body)
+	status, header, body := getRange(t, c.URL(0), rev.ID, "bytes=10-19")
+	if status != http.StatusPartialContent || !bytes.Equal(body, b[10:20]) ||
+		header.Get("Content-Range") != fmt.Sprintf("bytes 10-19/%d", len(b)) {
+		t.Fatalf("range: %d %q %q", status, header.Get("Content-Range"), body)
 	}
 }
 
