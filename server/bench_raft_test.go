@@ -43,8 +43,22 @@ func BenchmarkRaftApplyTLS(b *testing.B) {
 func benchCommits(b *testing.B, c *testutil.Cluster, writers int) {
 	node := c.Server(c.WaitLeader()).Node()
 	ctx := context.Background()
-	var seq, failed atomic.Int64
+	var seq atomic.Int64
+	benchWriters(b, writers, "commands", func() error {
+		cmd, _ := command.New(command.TypeAppCreate, "", time.Now(), command.AppCreate{Name: fmt.Sprintf("bench-%d", seq.Add(1))})
+		res, err := node.Apply(ctx, cmd)
+		if err == nil {
+			err = res.Err()
+		}
+		return err
+	})
+}
+
+// benchWriters runs op b.N times in all from writers goroutines, fails the benchmark when any
+// op failed (naming them what), and reports ops per second as cmds/s.
+func benchWriters(b *testing.B, writers int, what string, op func() error) {
 	per := (b.N + writers - 1) / writers
+	var failed atomic.Int64
 	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -53,8 +67,7 @@ func benchCommits(b *testing.B, c *testutil.Cluster, writers int) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < per; i++ {
-				cmd, _ := command.New(command.TypeAppCreate, "", time.Now(), command.AppCreate{Name: fmt.Sprintf("bench-%d", seq.Add(1))})
-				if res, err := node.Apply(ctx, cmd); err != nil || res.Err() != nil {
+				if op() != nil {
 					failed.Add(1)
 				}
 			}
@@ -64,7 +77,7 @@ func benchCommits(b *testing.B, c *testutil.Cluster, writers int) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d commands failed", f)
+		b.Fatalf("%d %s failed", f, what)
 	}
 	b.ReportMetric(float64(per*writers)/elapsed.Seconds(), "cmds/s")
 }
@@ -138,27 +151,5 @@ func benchBareRaft(b *testing.B, writers int) {
 		b.Fatal("no leader")
 	}
 	payload := make([]byte, 64)
-	per := (b.N + writers - 1) / writers
-	var failed atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < per; i++ {
-				if err := leader.Apply(payload, 10*time.Second).Error(); err != nil {
-					failed.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if f := failed.Load(); f > 0 {
-		b.Fatalf("%d applies failed", f)
-	}
-	b.ReportMetric(float64(per*writers)/elapsed.Seconds(), "cmds/s")
+	benchWriters(b, writers, "applies", func() error { return leader.Apply(payload, 10*time.Second).Error() })
 }

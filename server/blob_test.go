@@ -48,6 +48,29 @@ func download(t *testing.T, cl *api.Client, id string, offset int64) ([]byte, er
 	return io.ReadAll(d.Body)
 }
 
+// getRange asks the API at base for the bytes rng (a Range header such as "bytes=10-19") of
+// revision id's content, with the management token; it returns the answer's status, headers and
+// body.
+func getRange(t *testing.T, base, id, rng string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("GET", base+"/v1/revisions/"+id+"/content", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testutil.ManagementToken)
+	req.Header.Set("Range", rng)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if err != nil {
+		t.Fatalf("range %s: reading the body: %v", rng, err)
+	}
+	return resp.StatusCode, resp.Header, body
+}
+
 func blobFile(c *testutil.Cluster, i int, sha string) string {
 	return filepath.Join(c.Config(i).DataDir, "blobs", "sha256", sha[:2], sha)
 }
@@ -189,18 +212,10 @@ func TestRangeAndResume(t *testing.T) {
 			t.Fatalf("download from %d: %d bytes, %v", off, len(got), err)
 		}
 	}
-	req, _ := http.NewRequest("GET", c.URL(0)+"/v1/revisions/"+rev.ID+"/content", nil)
-	req.Header.Set("Authorization", "Bearer "+testutil.ManagementToken)
-	req.Header.Set("Range", "bytes=10-19")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, b[10:20]) ||
-		resp.Header.Get("Content-Range") != fmt.Sprintf("bytes 10-19/%d", len(b)) {
-		t.Fatalf("range: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Range"), body)
+	status, header, body := getRange(t, c.URL(0), rev.ID, "bytes=10-19")
+	if status != http.StatusPartialContent || !bytes.Equal(body, b[10:20]) ||
+		header.Get("Content-Range") != fmt.Sprintf("bytes 10-19/%d", len(b)) {
+		t.Fatalf("range: %d %q %q", status, header.Get("Content-Range"), body)
 	}
 }
 

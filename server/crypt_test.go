@@ -143,17 +143,9 @@ func TestBundleBytesAreNotOnDisk(t *testing.T) {
 			t.Fatalf("node %d's file is under key %q, want %q", i, id, keyID)
 		}
 	}
-	req, _ := http.NewRequest("GET", c.URL(1)+"/v1/revisions/"+rev.ID+"/content", nil)
-	req.Header.Set("Authorization", "Bearer "+testutil.ManagementToken)
-	req.Header.Set("Range", "bytes=70000-140000")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(body, b[70000:140001]) {
-		t.Fatalf("range across chunks: %d, %d bytes", resp.StatusCode, len(body))
+	status, _, body := getRange(t, c.URL(1), rev.ID, "bytes=70000-140000")
+	if status != http.StatusPartialContent || !bytes.Equal(body, b[70000:140001]) {
+		t.Fatalf("range across chunks: %d, %d bytes", status, len(body))
 	}
 
 	// A snapshot (what Raft snapshots and backups hold) carries the wrapped key only.
@@ -266,7 +258,10 @@ func TestKeyRotationRewritesOldBlobs(t *testing.T) {
 		}
 		return nil
 	})
-	raw, _ := io.ReadAll(bytes.NewReader(mustJSON(t, list)))
+	raw, err := json.Marshal(list)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if bytes.Contains(raw, []byte("wrapped")) {
 		t.Fatal("the keyring listing carries key material")
 	}
@@ -282,15 +277,6 @@ func TestKeyRotationRewritesOldBlobs(t *testing.T) {
 			t.Fatalf("after restart: %v", err)
 		}
 	}
-}
-
-func mustJSON(t *testing.T, v any) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := jsonEncode(&buf, v); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // TestWrongKEKIsRefused: a server restarted with another KEK file, with none, or with one
@@ -374,8 +360,6 @@ func TestServerWithAnotherKEKServesNoBlobs(t *testing.T) {
 		t.Fatalf("a server with another KEK rotated the keyring: %v", err)
 	}
 }
-
-func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }
 
 // TestOldRevisionDeploysAfterRotation: a revision pushed before a key rotation, whose blob the
 // background job has since re-encrypted under the new key, deploys to an agent; so does a

@@ -39,26 +39,45 @@ type failLimiter struct {
 	entries map[netip.Prefix]*list.Element
 	lru     *list.List // of *failEntry, most recently seen at the front
 
-	// The global bucket: failed attempts left to all addresses together, when it was last
-	// brought up to date, and its refusals since its last log line (one line per window).
-	global         float64
-	globalLast     time.Time
+	// The global bucket: failed attempts left to all addresses together (globalFactor times
+	// burst per window), and its refusals since its last log line (one line per window).
+	global         bucket
 	globalRefused  int
 	globalLoggedAt time.Time
 
 	// Logging is itself limited: one line per address per window, and at most logBurst lines
-	// per window in all; lines not written are counted in the next one.
-	logTokens  float64
-	logRefill  time.Time
+	// per window in all (logLines); lines not written are counted in the next one.
+	logLines   bucket
 	suppressed int
 }
 
 type failEntry struct {
 	key      netip.Prefix
-	tokens   float64
-	last     time.Time // when tokens was last brought up to date
-	refused  int       // refusals since the last log line about this address
+	bucket       // failed attempts left to this address (burst per window)
+	refused  int // refusals since the last log line about this address
 	loggedAt time.Time
+}
+
+// bucket is the state of a token bucket: the tokens left when it was last brought up to date.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// refill brings b up to now: it regains capacity tokens per window, up to capacity.
+func (b *bucket) refill(now time.Time, capacity float64, window time.Duration) {
+	if el := now.Sub(b.last); el > 0 {
+		b.tokens = min(capacity, b.tokens+capacity*float64(el)/float64(window))
+		b.last = now
+	}
+}
+
+// wait is how long b, regaining capacity tokens per window, must wait for one token.
+func (b *bucket) wait(capacity float64, window time.Duration) time.Duration {
+	if b.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / capacity * float64(window))
 }
 
 const (
@@ -70,17 +89,8 @@ const (
 func newFailLimiter(burst int, window time.Duration, max int, now func() time.Time, log *slog.Logger) *failLimiter {
 	t := now()
 	return &failLimiter{burst: float64(burst), window: window, max: max, now: now, log: log,
-		entries: map[netip.Prefix]*list.Element{}, lru: list.New(), logTokens: logBurst, logRefill: t,
-		global: globalFactor * float64(burst), globalLast: t}
-}
-
-// refillGlobal brings the global bucket up to now.
-func (l *failLimiter) refillGlobal(now time.Time) {
-	gb := globalFactor * l.burst
-	if el := now.Sub(l.globalLast); el > 0 {
-		l.global = min(gb, l.global+gb*float64(el)/float64(l.window))
-	}
-	l.globalLast = now
+		entries: map[netip.Prefix]*list.Element{}, lru: list.New(), logLines: bucket{tokens: logBurst, last: t},
+		global: bucket{tokens: globalFactor * float64(burst), last: t}}
 }
 
 // clientKey is the limiter's key for a request: the peer's IP, or its /64 for IPv6.
@@ -102,22 +112,6 @@ func clientKey(r *http.Request) netip.Prefix {
 	return p
 }
 
-// refill brings e's tokens up to now.
-func (l *failLimiter) refill(e *failEntry, now time.Time) {
-	if el := now.Sub(e.last); el > 0 {
-		e.tokens = min(l.burst, e.tokens+l.burst*float64(el)/float64(l.window))
-	}
-	e.last = now
-}
-
-// wait is how long e must wait for one attempt.
-func (l *failLimiter) wait(e *failEntry) time.Duration {
-	if e.tokens >= 1 {
-		return 0
-	}
-	return time.Duration((1 - e.tokens) / l.burst * float64(l.window))
-}
-
 // limited reports whether key has no failed attempt left now, and how long until it has one.
 func (l *failLimiter) limited(key netip.Prefix) (bool, time.Duration) {
 	l.mu.Lock()
@@ -127,8 +121,8 @@ func (l *failLimiter) limited(key netip.Prefix) (bool, time.Duration) {
 		return false, 0
 	}
 	e := el.Value.(*failEntry)
-	l.refill(e, l.now())
-	w := l.wait(e)
+	e.refill(l.now(), l.burst, l.window)
+	w := e.wait(l.burst, l.window)
 	return w > 0, w
 }
 
@@ -139,34 +133,35 @@ func (l *failLimiter) fail(key netip.Prefix) (wait time.Duration, global bool) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.refillGlobal(now)
+	gb := globalFactor * l.burst
+	l.global.refill(now, gb, l.window)
 	var e *failEntry
 	if el, ok := l.entries[key]; ok {
 		l.lru.MoveToFront(el)
 		e = el.Value.(*failEntry)
-		l.refill(e, now)
+		e.refill(now, l.burst, l.window)
 	} else {
 		for l.lru.Len() >= l.max {
 			old := l.lru.Back()
 			l.lru.Remove(old)
 			delete(l.entries, old.Value.(*failEntry).key)
 		}
-		e = &failEntry{key: key, tokens: l.burst, last: now}
+		e = &failEntry{key: key, bucket: bucket{tokens: l.burst, last: now}}
 		l.entries[key] = l.lru.PushFront(e)
 	}
-	if e.tokens >= 1 && l.global >= 1 {
+	if e.tokens >= 1 && l.global.tokens >= 1 {
 		e.tokens--
-		l.global--
+		l.global.tokens--
 		return 0, false
 	}
 	if e.tokens >= 1 {
 		l.globalRefused++
 		l.logGlobal(e.key, now)
-		return time.Duration((1 - l.global) / (globalFactor * l.burst) * float64(l.window)), true
+		return l.global.wait(gb, l.window), true
 	}
 	e.refused++
 	l.logRefusal(e, now)
-	return l.wait(e), false
+	return e.wait(l.burst, l.window), false
 }
 
 // logGlobal writes a warning about failed attempts refused by the global budget: at most one
@@ -205,15 +200,12 @@ func (l *failLimiter) logRefusal(e *failEntry, now time.Time) {
 // takeLogLine takes one line from the global log budget (logBurst per window), or counts one
 // suppressed line when none is left.
 func (l *failLimiter) takeLogLine(now time.Time) bool {
-	if el := now.Sub(l.logRefill); el > 0 {
-		l.logTokens = min(logBurst, l.logTokens+logBurst*float64(el)/float64(l.window))
-		l.logRefill = now
-	}
-	if l.logTokens < 1 {
+	l.logLines.refill(now, logBurst, l.window)
+	if l.logLines.tokens < 1 {
 		l.suppressed++
 		return false
 	}
-	l.logTokens--
+	l.logLines.tokens--
 	return true
 }
 
