@@ -165,13 +165,13 @@ func registrationTags(ht *state.HostToken, agent map[string]string) (map[string]
 		if tv, ok := ht.Tags[k]; ok {
 			if tv != v {
 				return nil, fault.New(fault.Forbidden, "agent tag %s=%s conflicts with the registration token's tag %s=%s: the token's tags win; drop --tag %s from the agent or register it with a token made for %s=%s",
-					k, short(v), k, tv, k, k, short(v))
+					k, state.Clip(v), k, tv, k, k, state.Clip(v))
 			}
 			continue
 		}
 		if !state.TagAllowed(k, v, ht.AllowTags) {
 			return nil, fault.New(fault.Forbidden, "agent tag %s=%s is not allowed by the registration token (allowed patterns: %s): drop --tag %s from the agent, or create a token with --allow-tag that matches it",
-				k, short(v), allowed, k)
+				k, state.Clip(v), allowed, k)
 		}
 		tags[k] = v
 	}

@@ -45,7 +45,7 @@ func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *aut
 	default:
 		ttl, err := time.ParseDuration(req.TTL)
 		if err != nil || ttl <= 0 {
-			return fault.New(fault.Invalid, "ttl %q is not a positive duration such as 1h or 24h (for a token that never expires, say %q)", short(req.TTL), pub.HostTokenTTLNever)
+			return fault.New(fault.Invalid, "ttl %q is not a positive duration such as 1h or 24h (for a token that never expires, say %q)", state.Clip(req.TTL), pub.HostTokenTTLNever)
 		}
 		p.ExpirationTime = s.cfg.Now().Add(ttl).UnixNano()
 	}
@@ -67,14 +67,6 @@ func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *aut
 	}
 	writeJSON(w, http.StatusCreated, out)
 	return nil
-}
-
-// short cuts a client-sent value for an error message.
-func short(v string) string {
-	if len(v) > 40 {
-		return v[:40] + "…"
-	}
-	return v
 }
 
 // hostTokenView shows a registration token without its secret.

@@ -30,9 +30,11 @@ var (
 	hostnameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{0,253}$`)
 )
 
-// short quotes at most 40 bytes of s for an error message, so an oversized or hostile value is
-// never echoed back whole (control characters come out escaped).
-func short(s string) string {
+// Clip keeps at most 40 bytes of a client-sent value (never splitting a character) for an
+// error message that quotes it with %q, so an oversized or hostile value is never echoed back
+// whole and control characters come out escaped. Shorten is the form for messages that do not
+// quote the value themselves.
+func Clip(s string) string {
 	if len(s) > 40 {
 		return strings.ToValidUTF8(strings.Clone(s[:40]), "") + "…"
 	}
@@ -55,7 +57,7 @@ func printable(s string) bool {
 // ValidateHostID checks a host ID: 1-64 characters of A-Z a-z 0-9 . _ - (the agent makes a UUID).
 func ValidateHostID(id string) error {
 	if !hostIDRE.MatchString(id) || id == "." || id == ".." {
-		return fault.New(fault.Invalid, "host id %q is invalid: it must be 1-%d characters of A-Z a-z 0-9 . _ - (the agent makes one itself; delete a hand-edited identity.json in its data dir to get a fresh one)", short(id), MaxHostIDLen)
+		return fault.New(fault.Invalid, "host id %q is invalid: it must be 1-%d characters of A-Z a-z 0-9 . _ - (the agent makes one itself; delete a hand-edited identity.json in its data dir to get a fresh one)", Clip(id), MaxHostIDLen)
 	}
 	return nil
 }
@@ -63,10 +65,10 @@ func ValidateHostID(id string) error {
 // ValidateHostName checks a host's name in Slipway: 1-63 characters of A-Z a-z 0-9 . _ -.
 func ValidateHostName(name string) error {
 	if len(name) > MaxHostNameLen {
-		return fault.New(fault.Invalid, "host name %q is %d bytes; the limit is %d: start the agent with a shorter --name", short(name), len(name), MaxHostNameLen)
+		return fault.New(fault.Invalid, "host name %q is %d bytes; the limit is %d: start the agent with a shorter --name", Clip(name), len(name), MaxHostNameLen)
 	}
 	if err := ValidateName("host", name); err != nil {
-		return fault.New(fault.Invalid, "host name %q is invalid: use 1-%d characters of A-Z a-z 0-9 . _ - (the agent's --name)", short(name), MaxHostNameLen)
+		return fault.New(fault.Invalid, "host name %q is invalid: use 1-%d characters of A-Z a-z 0-9 . _ - (the agent's --name)", Clip(name), MaxHostNameLen)
 	}
 	return nil
 }
@@ -76,14 +78,14 @@ func ValidateHostName(name string) error {
 // version (at most 64).
 func ValidateHostFacts(hostname, goos, arch, agentVersion string) error {
 	if len(hostname) > MaxHostnameLen || !hostnameRE.MatchString(hostname) {
-		return fault.New(fault.Invalid, "hostname %q (%d bytes) is invalid: it must be at most %d characters of A-Z a-z 0-9 . _ -", short(hostname), len(hostname), MaxHostnameLen)
+		return fault.New(fault.Invalid, "hostname %q (%d bytes) is invalid: it must be at most %d characters of A-Z a-z 0-9 . _ -", Clip(hostname), len(hostname), MaxHostnameLen)
 	}
 	for _, f := range []struct {
 		name, v string
 		limit   int
 	}{{"os", goos, MaxPlatformLen}, {"arch", arch, MaxPlatformLen}, {"agent_version", agentVersion, MaxAgentVersionLen}} {
 		if len(f.v) > f.limit || !printable(f.v) {
-			return fault.New(fault.Invalid, "%s %q (%d bytes) is invalid: it must be at most %d printable characters", f.name, short(f.v), len(f.v), f.limit)
+			return fault.New(fault.Invalid, "%s %q (%d bytes) is invalid: it must be at most %d printable characters", f.name, Clip(f.v), len(f.v), f.limit)
 		}
 	}
 	return nil
@@ -97,10 +99,10 @@ func ValidateTags(tags map[string]string) error {
 	}
 	for k, v := range tags {
 		if err := ValidateName("tag key", k); err != nil {
-			return fault.New(fault.Invalid, "tag key %q is invalid: use 1-100 characters of A-Z a-z 0-9 . _ -", short(k))
+			return fault.New(fault.Invalid, "tag key %q is invalid: use 1-100 characters of A-Z a-z 0-9 . _ -", Clip(k))
 		}
 		if len(v) > MaxTagValueLen || !printable(v) {
-			return fault.New(fault.Invalid, "tag %s: value %q (%d bytes) is invalid: it must be at most %d printable characters", k, short(v), len(v), MaxTagValueLen)
+			return fault.New(fault.Invalid, "tag %s: value %q (%d bytes) is invalid: it must be at most %d printable characters", k, Clip(v), len(v), MaxTagValueLen)
 		}
 	}
 	return nil
@@ -114,10 +116,10 @@ func ValidateAllowTags(patterns []string) error {
 	}
 	for _, p := range patterns {
 		if len(p) > MaxAllowTagLen || !printable(p) || (!strings.Contains(p, "=") && p != "*") {
-			return fault.New(fault.Invalid, "--allow-tag %q is invalid: give a pattern over key=value such as role=* or zone=eu-* (or * for any tag), at most %d printable characters", short(p), MaxAllowTagLen)
+			return fault.New(fault.Invalid, "--allow-tag %q is invalid: give a pattern over key=value such as role=* or zone=eu-* (or * for any tag), at most %d printable characters", Clip(p), MaxAllowTagLen)
 		}
 		if _, err := path.Match(p, ""); err != nil {
-			return fault.New(fault.Invalid, "--allow-tag %q is not a valid pattern (path.Match syntax: * ? [a-z] and \\ to escape)", short(p))
+			return fault.New(fault.Invalid, "--allow-tag %q is not a valid pattern (path.Match syntax: * ? [a-z] and \\ to escape)", Clip(p))
 		}
 	}
 	return nil
