@@ -30,10 +30,10 @@ import (
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
 	"github.com/slipwayhq/slipway/server"
-	"github.com/slipwayhq/slipway/server/auth"
-	"github.com/slipwayhq/slipway/server/config"
-	"github.com/slipwayhq/slipway/server/keyring"
-	"github.com/slipwayhq/slipway/server/state"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/config"
+	"github.com/slipwayhq/slipway/server/core/keyring"
+	"github.com/slipwayhq/slipway/server/core/state"
 )
 
 func (c *cli) newBenchCommand() *cobra.Command {

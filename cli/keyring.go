@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipwayhq/slipway/pkg/api"
-	"github.com/slipwayhq/slipway/server/keyring"
+	"github.com/slipwayhq/slipway/server/core/keyring"
 )
 
 func (c *cli) newKeyringCommand() *cobra.Command {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/slipwayhq/slipway/server/keyring"
+	"github.com/slipwayhq/slipway/server/core/keyring"
 )
 
 func TestKEKCreate(t *testing.T) {

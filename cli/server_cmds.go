@@ -19,10 +19,10 @@ import (
 	agentconfig "github.com/slipwayhq/slipway/agent/config"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server"
-	"github.com/slipwayhq/slipway/server/auth"
-	"github.com/slipwayhq/slipway/server/config"
-	"github.com/slipwayhq/slipway/server/keyring"
-	"github.com/slipwayhq/slipway/server/raftstore"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/config"
+	"github.com/slipwayhq/slipway/server/core/keyring"
+	"github.com/slipwayhq/slipway/server/core/raftstore"
 )
 
 // ExitConfig is the exit code for an invalid configuration (sysexits' EX_CONFIG). Service units

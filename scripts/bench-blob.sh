@@ -3,7 +3,7 @@
 # `slipway server` processes, next to `cp` of the same file on the same disk (the physical
 # reference), and the receiving server's peak RSS during the upload. Blobs are encrypted at rest
 # (always): the servers share one key-encryption key file made here. The cost of encryption
-# alone, against the same store path without it, is `go test ./server/blob -bench Store`.
+# alone, against the same store path without it, is `go test ./server/core/blob -bench Store`.
 #
 #   scripts/bench-blob.sh [SIZE_MIB]     (default 1024; needs bin/slipway: make build)
 #

@@ -30,7 +30,7 @@ import (
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
-	"github.com/slipwayhq/slipway/server/config"
+	"github.com/slipwayhq/slipway/server/core/config"
 )
 
 // The agent's trust files in its data dir (agent/session's HostCrtFile, HostKeyFile and CAFile;

@@ -15,8 +15,8 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
-	"github.com/slipwayhq/slipway/server/command"
-	"github.com/slipwayhq/slipway/server/config"
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/config"
 )
 
 // BenchmarkRaftApplyTLS compares committed commands per second on a 3-node loopback cluster

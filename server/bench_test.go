@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
-	"github.com/slipwayhq/slipway/server/config"
+	"github.com/slipwayhq/slipway/server/core/config"
 )
 
 // BenchmarkRaftApply measures committed commands per second on a 3-node loopback cluster: each

@@ -18,7 +18,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
-	"github.com/slipwayhq/slipway/server/config"
+	"github.com/slipwayhq/slipway/server/core/config"
 )
 
 // makeBundle returns a deterministic tar.gz bundle holding an appspec and size random bytes.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/server"
-	"github.com/slipwayhq/slipway/server/raftstore"
+	"github.com/slipwayhq/slipway/server/core/raftstore"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"

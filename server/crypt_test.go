@@ -22,8 +22,8 @@ import (
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server"
-	"github.com/slipwayhq/slipway/server/config"
-	"github.com/slipwayhq/slipway/server/keyring"
+	"github.com/slipwayhq/slipway/server/core/config"
+	"github.com/slipwayhq/slipway/server/core/keyring"
 )
 
 // markedBundle returns an uncompressed tar bundle whose payload repeats a random marker string,

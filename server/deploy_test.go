@@ -14,7 +14,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/bundle"
-	"github.com/slipwayhq/slipway/server/config"
+	"github.com/slipwayhq/slipway/server/core/config"
 )
 
 // hookBundle makes a bundle whose hooks append "EVENT pwd=... app=... dep=..." to record, and

@@ -21,16 +21,16 @@ import (
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
-	"github.com/slipwayhq/slipway/server/api"
-	"github.com/slipwayhq/slipway/server/auth"
-	"github.com/slipwayhq/slipway/server/blob"
-	"github.com/slipwayhq/slipway/server/command"
-	"github.com/slipwayhq/slipway/server/config"
-	"github.com/slipwayhq/slipway/server/fault"
-	"github.com/slipwayhq/slipway/server/keyring"
-	"github.com/slipwayhq/slipway/server/raftstore"
-	"github.com/slipwayhq/slipway/server/session"
-	"github.com/slipwayhq/slipway/server/state"
+	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/blob"
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/config"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/keyring"
+	"github.com/slipwayhq/slipway/server/core/raftstore"
+	"github.com/slipwayhq/slipway/server/core/session"
+	"github.com/slipwayhq/slipway/server/core/state"
 )
 
 // maxHeaderBytes bounds a request's line and headers (net/http's default is 1 MiB): the API's

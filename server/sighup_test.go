@@ -14,8 +14,8 @@ import (
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
 	"github.com/slipwayhq/slipway/server"
-	"github.com/slipwayhq/slipway/server/config"
-	"github.com/slipwayhq/slipway/server/keyring"
+	"github.com/slipwayhq/slipway/server/core/config"
+	"github.com/slipwayhq/slipway/server/core/keyring"
 )
 
 // TestSIGHUPReloadsCertificate: a server run by server.Run (as `slipway server` runs it) puts a

@@ -25,12 +25,12 @@ import (
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
-	"github.com/slipwayhq/slipway/server/auth"
-	"github.com/slipwayhq/slipway/server/blob"
-	"github.com/slipwayhq/slipway/server/command"
-	"github.com/slipwayhq/slipway/server/config"
-	"github.com/slipwayhq/slipway/server/raftstore"
-	"github.com/slipwayhq/slipway/server/state"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/blob"
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/config"
+	"github.com/slipwayhq/slipway/server/core/raftstore"
+	"github.com/slipwayhq/slipway/server/core/state"
 )
 
 // TestTLSClusterLifecycle: a 3-node cluster with mutual TLS on the cluster port and TLS on the

@@ -14,7 +14,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
-	"github.com/slipwayhq/slipway/server/state"
+	"github.com/slipwayhq/slipway/server/core/state"
 )
 
 func tarOf(t *testing.T, files map[string]string) []byte {

@@ -28,7 +28,7 @@ func TestReporterKeepsLogMessagesUnderTheServerLimit(t *testing.T) {
 	if len(msgs) < 2 {
 		t.Fatalf("%d messages for %d lines of %d bytes", len(msgs), lines, agentproto.MaxLineBytes)
 	}
-	const serverLimit = 1 << 20 // server/session's maxMessage
+	const serverLimit = 1 << 20 // server/core/session's maxMessage
 	for i, m := range msgs {
 		if len(m) >= serverLimit {
 			t.Fatalf("message %d is %d bytes, over the server's %d byte limit", i, len(m), serverLimit)

@@ -17,8 +17,8 @@ import (
 
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server"
-	"github.com/slipwayhq/slipway/server/config"
-	"github.com/slipwayhq/slipway/server/keyring"
+	"github.com/slipwayhq/slipway/server/core/config"
+	"github.com/slipwayhq/slipway/server/core/keyring"
 )
 
 // ManagementToken is the secret of the management token every test cluster starts with.

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
-	"github.com/slipwayhq/slipway/server/config"
+	"github.com/slipwayhq/slipway/server/core/config"
 )
 
 // ClusterTLS is a test cluster's certificate authority and the folder its files are in:

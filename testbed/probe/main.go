@@ -41,9 +41,9 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
-	"github.com/slipwayhq/slipway/server/auth"
-	"github.com/slipwayhq/slipway/server/command"
-	"github.com/slipwayhq/slipway/server/raftstore"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/raftstore"
 )
 
 type result struct {

@@ -1,0 +1,52 @@
+package fsm
+
+import (
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+func validSHA(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') { //nolint:staticcheck // reads as the set it accepts
+			return false
+		}
+	}
+	return true
+}
+
+func applyBlobRegister(tx *state.Tx, index uint64, c *command.Command) (any, error) {
+	var p command.BlobRegister
+	if err := command.DecodePayload(c, &p); err != nil {
+		return nil, err
+	}
+	if !validSHA(p.SHA256) || p.Size < 0 {
+		return nil, fault.New(fault.Invalid, "blob needs a lowercase hex sha256 and a size")
+	}
+	return tx.PutBlob(state.Blob{SHA256: p.SHA256, Size: p.Size, CreateTime: c.Time, CreateIndex: index})
+}
+
+func applyBlobDelete(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
+	var p command.BlobDelete
+	if err := command.DecodePayload(c, &p); err != nil {
+		return nil, err
+	}
+	return nil, tx.DeleteBlob(p.SHA256)
+}
+
+func applyRevisionCreate(tx *state.Tx, index uint64, c *command.Command) (any, error) {
+	var p command.RevisionCreate
+	if err := command.DecodePayload(c, &p); err != nil {
+		return nil, err
+	}
+	if p.ID == "" || !validSHA(p.SHA256) {
+		return nil, fault.New(fault.Invalid, "revision needs an id and a sha256")
+	}
+	return tx.CreateRevision(state.Revision{
+		ID: p.ID, App: p.App, SHA256: p.SHA256, Size: p.Size, Format: p.Format,
+		Description: p.Description, CreateTime: c.Time, CreateIndex: index,
+	})
+}

@@ -1,0 +1,265 @@
+package fsm
+
+import (
+	"errors"
+	"sort"
+	"time"
+
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/deploy/rollout"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+// The rollout engine of group deployments runs inside apply. Every decision — which hosts start,
+// when the deployment has failed, the group's state afterwards, the rollback — is a pure function
+// (server/rollout) of the replicated state, computed in the apply of the command that changed
+// it (a create, an agent report, a host timeout, a stop). Each decision is therefore part of a
+// committed Raft entry, identical on every node, and a new leader has nothing to resume: the
+// state already says where the rollout is.
+
+func hostState(status string) rollout.HostState {
+	switch status {
+	case state.TargetWaiting:
+		return rollout.Pending
+	case state.TargetPending, state.TargetInProgress:
+		return rollout.Running
+	case state.TargetSucceeded:
+		return rollout.Succeeded
+	case state.TargetStopped, state.TargetSkipped:
+		return rollout.Stopped
+	}
+	return rollout.Failed
+}
+
+func statesOf(d *state.Deployment) map[string]rollout.HostState {
+	out := make(map[string]rollout.HostState, len(d.Targets))
+	for id, tg := range d.Targets {
+		out[id] = hostState(tg.Status)
+	}
+	return out
+}
+
+func resolveConfig(tx *state.Tx, name string) (rollout.Config, error) {
+	if name == "" {
+		name = rollout.Default
+	}
+	if c, ok := rollout.Builtin(name); ok {
+		return c, nil
+	}
+	dc, ok, err := tx.GetDeploymentConfig(name)
+	if err != nil {
+		return rollout.Config{}, err
+	}
+	if !ok {
+		return rollout.Config{}, fault.New(fault.NotFound, "deployment config %q not found", name)
+	}
+	return rollout.Config{Name: dc.Name, Kind: rollout.Kind(dc.Kind), Value: dc.Value}, nil
+}
+
+// createGroupDeployment fixes a group deployment's members and plan. A plan that cannot succeed
+// (too few healthy hosts) creates the deployment already failed, with the reason.
+func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *state.Deployment, p command.DeploymentCreate) error {
+	g, err := tx.GetGroup(p.App, p.Group)
+	if err != nil {
+		return err
+	}
+	if g.ActiveDeployment != "" {
+		return fault.New(fault.Conflict, "deployment group %q is running deployment %s: wait for it or stop it (slipway deploy stop %s)", g.Name, g.ActiveDeployment, g.ActiveDeployment)
+	}
+	cfg, err := resolveConfig(tx, firstNonEmpty(p.Config, g.Config))
+	if err != nil {
+		return err
+	}
+	hosts, err := tx.ListHosts()
+	if err != nil {
+		return err
+	}
+	var members []rollout.Host
+	for _, h := range hosts {
+		if !state.MatchesGroup(g, h) {
+			continue
+		}
+		m, ok := g.Members[h.ID]
+		health := rollout.HealthUnknown
+		rev := h.Revisions[g.ID]
+		if ok {
+			health, rev = groupHealth(m.Health), m.Revision
+		}
+		if p.RollbackOf != "" {
+			// A rollback restores what was there before the failed deployment; the health that
+			// deployment recorded must not stop it (with every host failed, nothing could run).
+			health = rollout.HealthUnknown
+		}
+		members = append(members, rollout.Host{ID: h.ID, Name: h.Name, Health: health, Revision: rev})
+		d.Targets[h.ID] = &state.Target{HostID: h.ID, HostName: h.Name, Status: state.TargetWaiting}
+	}
+	if len(members) == 0 {
+		return fault.New(fault.Invalid, "deployment group %q has no members: no host matches its tags or names", g.Name)
+	}
+	sort.Slice(members, func(i, j int) bool { return members[i].Name < members[j].Name })
+	d.GroupID, d.Group, d.OldRevision, d.RollbackOf = g.ID, g.Name, g.CurrentRevision, p.RollbackOf
+	d.AutoRollback = g.AutoRollback
+	r, err := rollout.Start(cfg, d.RevisionID, members)
+	if err != nil && !errors.Is(err, rollout.ErrTooFewHealthy) {
+		return fault.New(fault.Invalid, "%v", err)
+	}
+	d.Rollout = &r
+	if err != nil { // recorded, failed at once
+		t := now.UTC()
+		d.Status, d.Message, d.EndTime = state.DeploymentFailed, err.Error(), &t
+		for _, tg := range d.Targets {
+			tg.Status = state.TargetSkipped
+		}
+		return tx.CreateDeployment(*d)
+	}
+	g.ActiveDeployment, g.ModifyIndex = d.ID, index
+	if err := tx.PutGroup(g); err != nil {
+		return err
+	}
+	advance(tx, index, now, d)
+	return tx.CreateDeployment(*d)
+}
+
+func groupHealth(h string) rollout.Health {
+	switch h {
+	case "healthy":
+		return rollout.Healthy
+	case "unhealthy":
+		return rollout.Unhealthy
+	}
+	return rollout.HealthUnknown
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// advance applies the rollout's next decision to d (which the caller stores): it schedules the
+// hosts to start, or ends the deployment.
+func advance(tx *state.Tx, index uint64, now time.Time, d *state.Deployment) {
+	if d.Rollout == nil || d.EndTime != nil {
+		return
+	}
+	dec := d.Rollout.Next(statesOf(d))
+	t := now.UTC()
+	for _, id := range dec.Start {
+		if tg, ok := d.Targets[id]; ok && tg.Status == state.TargetWaiting {
+			tg.Status, tg.Scheduled = state.TargetPending, &t
+		}
+	}
+	if dec.Done {
+		endGroupDeployment(tx, index, now, d, dec.Succeeded, dec.Reason, state.DeploymentFailed)
+	} else if dec.Failing && d.Message == "" {
+		d.Message = dec.Reason
+	}
+}
+
+// endGroupDeployment records the outcome in the group and starts a rollback when one is due.
+func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *state.Deployment, succeeded bool, reason, failStatus string) {
+	t := now.UTC()
+	states := statesOf(d)
+	for _, tg := range d.Targets {
+		if tg.Status == state.TargetWaiting {
+			tg.Status = state.TargetSkipped
+		}
+	}
+	d.EndTime, d.Status = &t, state.DeploymentSucceeded
+	if !succeeded {
+		d.Status, d.Message = failStatus, reason
+	}
+	g, err := tx.GetGroup(d.App, d.Group)
+	if err != nil {
+		return // the group was deleted; nothing to record
+	}
+	out := d.Rollout.Outcome(states, d.OldRevision)
+	if g.Members == nil {
+		g.Members = map[string]state.Member{}
+	}
+	for _, h := range out.Hosts {
+		health := "unknown"
+		switch h.Health {
+		case rollout.Healthy:
+			health = "healthy"
+		case rollout.Unhealthy:
+			health = "unhealthy"
+		}
+		g.Members[h.ID] = state.Member{Health: health, Revision: h.Revision}
+	}
+	g.CurrentRevision, g.ModifyIndex = out.Revision, index
+	if g.ActiveDeployment == d.ID {
+		g.ActiveDeployment = ""
+	}
+	_ = tx.PutGroup(g)
+	if !succeeded && d.RollbackOf == "" && d.OldRevision != "" && wantsRollback(d, failStatus) {
+		rollback(tx, index, now, d)
+	}
+}
+
+func wantsRollback(d *state.Deployment, status string) bool {
+	switch d.AutoRollback {
+	case state.RollbackOnFailure:
+		return status == state.DeploymentFailed
+	case state.RollbackOnStop:
+		return true
+	}
+	return false
+}
+
+// rollback starts a new deployment of the group's last successful revision, linked both ways to
+// the failed one. Its ID derives from the failed deployment's, so it is the same on every node.
+func rollback(tx *state.Tx, index uint64, now time.Time, d *state.Deployment) {
+	if d.RolledBackBy != "" {
+		return
+	}
+	rev, err := tx.GetRevision(d.OldRevision)
+	if err != nil {
+		return
+	}
+	nd := state.Deployment{
+		ID: d.ID + "-rollback", App: d.App, RevisionID: rev.ID, SHA256: rev.SHA256, Size: rev.Size, Format: rev.Format,
+		Status: state.DeploymentInProgress, Targets: map[string]*state.Target{}, CreateTime: now, CreateIndex: index, ModifyIndex: index,
+		IgnoreApplicationStopFailures: true, // the failed revision's stop scripts may be what broke
+	}
+	if err := createGroupDeployment(tx, index, now, &nd, command.DeploymentCreate{App: d.App, Group: d.Group, RollbackOf: d.ID}); err != nil {
+		d.Message += "; rollback not started: " + err.Error()
+		return
+	}
+	d.RolledBackBy = nd.ID
+}
+
+func applyDeploymentStop(tx *state.Tx, index uint64, c *command.Command) (any, error) {
+	var p command.DeploymentStop
+	if err := command.DecodePayload(c, &p); err != nil {
+		return nil, err
+	}
+	d, err := tx.GetDeployment(p.DeploymentID)
+	if err != nil {
+		return nil, err
+	}
+	if d.EndTime != nil {
+		return nil, fault.New(fault.Conflict, "deployment %s already ended (%s)", d.ID, d.Status)
+	}
+	t := c.Time.UTC()
+	for _, tg := range d.Targets {
+		switch {
+		case tg.Status == state.TargetWaiting:
+			tg.Status = state.TargetSkipped
+		case !tg.Finished():
+			tg.Status, tg.Message, tg.EndTime = state.TargetStopped, "stopped by the user", &t
+		}
+	}
+	if d.Rollout != nil {
+		if p.Rollback && d.AutoRollback == state.RollbackOff {
+			d.AutoRollback = state.RollbackOnStop
+		}
+		endGroupDeployment(tx, index, c.Time, &d, false, "stopped by the user", state.DeploymentStopped)
+	} else {
+		d.EndTime, d.Status, d.Message = &t, state.DeploymentStopped, "stopped by the user"
+	}
+	d.ModifyIndex = index
+	return d, tx.PutDeployment(d)
+}

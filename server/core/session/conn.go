@@ -1,0 +1,224 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/slipwayhq/slipway/pkg/agentproto"
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+const maxMessage = 1 << 20
+
+var upgrader = websocket.Upgrader{
+	ReadBufferSize:  32 << 10,
+	WriteBufferSize: 32 << 10,
+	// Agents are not browsers; the session is authenticated by the host secret header, so a
+	// cross-site page cannot open one.
+	CheckOrigin: func(*http.Request) bool { return true },
+}
+
+// conn is one agent's session.
+type conn struct {
+	ws   *websocket.Conn
+	host state.Host
+	send chan []byte
+	done chan struct{}
+	once sync.Once
+
+	mu   sync.Mutex
+	sent map[string]bool // deployments pushed during this session
+
+	warnings *reportLog // refused and cut reports of this session
+}
+
+func (c *conn) wasSent(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sent[id]
+}
+
+func (c *conn) markSent(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sent[id] = true
+}
+
+// sendMsg queues a message; it reports false when the session is closing or too far behind
+// (the agent gets everything again on its next session).
+func (c *conn) sendMsg(typ string, body any) bool {
+	b, err := agentproto.Encode(typ, body)
+	if err != nil {
+		return false
+	}
+	select {
+	case c.send <- b:
+		return true
+	case <-c.done:
+		return false
+	default:
+		c.close()
+		return false
+	}
+}
+
+// closeWith ends the session with a websocket close frame carrying code and reason.
+func (c *conn) closeWith(code int, reason string) {
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+	c.close()
+}
+
+func (c *conn) close() {
+	c.once.Do(func() {
+		close(c.done)
+		_ = c.ws.Close()
+	})
+}
+
+// ServeSession upgrades an authenticated agent request to its session and serves it until it
+// ends. A newer session of the same host replaces an older one.
+func (h *Hub) ServeSession(w http.ResponseWriter, r *http.Request, host state.Host, servers []string) {
+	ws, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	ws.SetReadLimit(maxMessage)
+	c := &conn{ws: ws, host: host, send: make(chan []byte, 256), done: make(chan struct{}), sent: map[string]bool{},
+		warnings: &reportLog{log: h.log, host: host.Name, interval: 10 * time.Second}}
+	// Hello is queued before the session is registered, where the dispatcher can queue a run:
+	// the protocol opens every session with hello.
+	c.sendMsg(agentproto.TypeHello, agentproto.Hello{HostID: host.ID, ServerID: h.cluster.ID(), HeartbeatInterval: h.cfg.Heartbeat, Servers: servers})
+	h.mu.Lock()
+	if old, ok := h.sessions[host.ID]; ok {
+		old.close()
+	}
+	h.sessions[host.ID] = c
+	h.mu.Unlock()
+	defer func() {
+		h.mu.Lock()
+		if h.sessions[host.ID] == c {
+			delete(h.sessions, host.ID)
+		}
+		h.mu.Unlock()
+		c.close()
+		h.status(host.ID, false, "")
+	}()
+	h.log.Info("agent connected", "host", host.Name, "address", r.RemoteAddr)
+	h.status(host.ID, true, r.RemoteAddr)
+	go c.writeLoop()
+	h.kick()
+	h.readLoop(c, r.RemoteAddr)
+	h.log.Info("agent disconnected", "host", host.Name)
+}
+
+func (c *conn) writeLoop() {
+	for {
+		select {
+		case b := <-c.send:
+			_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+				c.close()
+				return
+			}
+		case <-c.done:
+			return
+		}
+	}
+}
+
+func (h *Hub) readLoop(c *conn, addr string) {
+	lastStatus := time.Now()
+	for {
+		_ = c.ws.SetReadDeadline(time.Now().Add(3 * h.cfg.Heartbeat))
+		_, data, err := c.ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		var env agentproto.Envelope
+		if json.Unmarshal(data, &env) != nil {
+			h.log.Warn("agent sent a malformed message; closing its session", "host", c.host.Name)
+			return
+		}
+		switch env.Type {
+		case agentproto.TypeHeartbeat:
+			var hb agentproto.Heartbeat
+			_ = json.Unmarshal(env.Body, &hb)
+			c.sendMsg(agentproto.TypeHeartbeat, agentproto.Heartbeat{}) // lets the agent tell a dead server from an idle one
+			h.cancelFinished(c, hb.Running)
+			if time.Since(lastStatus) > h.cfg.StatusEvery {
+				lastStatus = time.Now()
+				go h.status(c.host.ID, true, addr)
+			}
+		case agentproto.TypeEvent:
+			var ev agentproto.Event
+			if json.Unmarshal(env.Body, &ev) != nil {
+				continue
+			}
+			changed, err := checkEvent(&ev)
+			if err != nil {
+				c.warnings.warn(time.Now(), "agent sent an event report the protocol does not allow; refused (not acknowledged)",
+					"deployment", state.Shorten(ev.DeploymentID), "seq", ev.Seq, "error", err)
+				continue
+			}
+			if len(changed) > 0 {
+				c.warnings.warn(time.Now(), "agent sent an event report out of bounds; its text was cut and cleaned",
+					"deployment", ev.DeploymentID, "seq", ev.Seq, "event", ev.Event, "fields", changed)
+			}
+			h.queue(c, report{c: c, event: &ev})
+		case agentproto.TypeLog:
+			var l agentproto.Log
+			if json.Unmarshal(env.Body, &l) != nil {
+				continue
+			}
+			if err := checkLog(&l); err != nil {
+				c.warnings.warn(time.Now(), "agent sent a log report the protocol does not allow; refused (not acknowledged)",
+					"seq", l.Seq, "error", err)
+				continue
+			}
+			h.queue(c, report{c: c, log: &l})
+		}
+	}
+}
+
+func (h *Hub) queue(c *conn, r report) {
+	select {
+	case h.reports <- r:
+	case <-c.done:
+	}
+}
+
+// cancelFinished tells the agent to stop deployments it is running that are already over for
+// this host (failed by a host timeout while it was cut off).
+func (h *Hub) cancelFinished(c *conn, running []string) {
+	if len(running) == 0 {
+		return
+	}
+	_ = h.state.View(func(tx *state.Tx) error {
+		for _, id := range running {
+			// An agent runs only scheduled work, so a running deployment that is not active for
+			// this host any more has ended for it. (The index answers without decoding the
+			// deployment, which for a large fleet is a big record.)
+			if !tx.IsActive(c.host.ID, id) {
+				c.sendMsg(agentproto.TypeCancel, agentproto.Cancel{DeploymentID: id, Reason: "this host's part of the deployment has ended"})
+			}
+		}
+		return nil
+	})
+}
+
+// status records that a host's session started or ended on this server (best effort: the host
+// timeout covers a lost update).
+func (h *Hub) status(hostID string, online bool, addr string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _ := command.New(command.TypeHostStatus, "", time.Now(), command.HostStatus{HostID: hostID, Server: h.cluster.ID(), Online: online, Address: addr})
+	if _, err := h.cluster.Apply(ctx, c); err != nil {
+		h.log.Debug("host status not recorded", "host", hostID, "error", err)
+	}
+}
