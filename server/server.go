@@ -27,7 +27,9 @@ import (
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/config"
 	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/fsm"
 	"github.com/slipwayhq/slipway/server/core/keyring"
+	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/raftstore"
 	"github.com/slipwayhq/slipway/server/core/session"
 	"github.com/slipwayhq/slipway/server/core/state"
@@ -50,9 +52,9 @@ type Server struct {
 	blobs    *blob.Service
 	keyring  *keyring.Ring
 	hub      *session.Hub
-	stopBG   context.CancelFunc
-	bgDone   chan struct{}
+	tasks    *module.Runner
 	tls      *tlsutil.Cluster // nil without TLS
+	registry *module.Registry
 }
 
 // Start binds the listeners, opens the Raft member on the data dir and starts serving the API.
@@ -96,6 +98,14 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	s := &Server{cfg: cfg, log: log, httpLn: httpLn, httpURL: httpURL, raftAddr: raftAddr, done: make(chan struct{}), tls: tlsc}
+	table := fsm.NewTable()
+	fsm.RegisterLegacy(table)
+	s.registry = module.NewRegistry(table)
+	core := &module.Core{Log: log, Now: time.Now}
+	s.registry.Add(core, coreModule{s})
+	s.registry.Add(core, services()...)
+	background, leader := s.registry.Lifecycle()
+	s.tasks = module.NewRunner(background, leader, log.With("component", "tasks"))
 	expect := cfg.BootstrapExpect
 	if expect == 0 && len(cfg.Join) == 0 {
 		expect = 1
@@ -107,7 +117,8 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 		LeaderLeaseTimeout: cfg.Raft.LeaderLeaseTimeout, CommitTimeout: cfg.Raft.CommitTimeout,
 		SnapshotThreshold: cfg.Raft.SnapshotThreshold, SnapshotInterval: cfg.Raft.SnapshotInterval,
 		TrailingLogs: cfg.Raft.TrailingLogs, Logger: log, Registry: reg, TLS: tlsc,
-	}, s.leaderDuties)
+		Commands: table, Buckets: s.registry.AllBuckets(),
+	}, s.tasks.LeaderStart)
 	if err != nil {
 		_ = httpLn.Close()
 		return nil, err
@@ -126,25 +137,22 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	node.HandleProtocol(blob.Proto, s.blobs.ServeConn)
-	bg, stopBG := context.WithCancel(context.Background())
-	s.stopBG, s.bgDone = stopBG, make(chan struct{})
 	s.hub = session.New(session.Config{Heartbeat: cfg.Agents.Heartbeat, HostTimeout: cfg.Agents.HostTimeout, EventStartTimeout: cfg.Agents.EventStartTimeout,
 		Logger: log.With("component", "agents")}, node, node.State())
-	go func() {
-		defer close(s.bgDone)
-		done := make(chan struct{})
-		go func() { defer close(done); s.hub.Run(bg) }()
-		s.blobs.Run(bg)
-		<-done
-	}()
-	var handler http.Handler = api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub, Events: node.FSM().Events(),
+	apiServer := api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub, Events: node.FSM().Events(),
 		HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg, LeaderTransport: leaderTransport(tlsc),
 		CA: clusterCA(tlsc), HostCertValidity: cfg.Agents.HostCertValidity, MaxHosts: cfg.Agents.MaxHosts, Keyring: s.keyring,
 		Limits: api.Limits{
 			BodyReadTimeout: cfg.Limits.BodyReadTimeout, BodyIdleTimeout: cfg.Limits.BodyIdleTimeout,
 			MaxUnauthenticated: cfg.Limits.MaxUnauthenticated, MaxStreamsPerToken: cfg.Limits.MaxStreamsPerToken,
 			AuthFailures: cfg.Limits.AuthFailures, AuthFailureWindow: cfg.Limits.AuthFailureWindow,
-		}})
+		},
+		Routes: s.registry.AllRoutes(),
+	})
+	core.Cluster, core.State, core.Events, core.HTTP = node, node.State(), node.FSM().Events(), apiServer.Kit()
+	core.Blobs, core.Keyring, core.Agents = s.blobs, s.keyring, s.hub
+	s.tasks.Start()
+	var handler http.Handler = apiServer
 	if cfg.TLS.RequireClientCert {
 		handler = api.RequireClientCert(handler)
 	}
@@ -241,8 +249,7 @@ func (s *Server) Node() *raftstore.Node { return s.node }
 func (s *Server) Shutdown(ctx context.Context) error {
 	herr := s.http.Shutdown(ctx)
 	<-s.done
-	s.stopBG()
-	<-s.bgDone
+	s.tasks.Stop()
 	rerr := s.node.Shutdown(true)
 	return errors.Join(herr, rerr)
 }
@@ -251,19 +258,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Kill() {
 	_ = s.http.Close()
 	<-s.done
-	s.stopBG()
-	<-s.bgDone
+	s.tasks.Stop()
 	_ = s.node.Shutdown(false)
 }
 
 // Keyring returns the node's view of the cluster keyring (for tests and embedding).
 func (s *Server) Keyring() *keyring.Ring { return s.keyring }
 
-// leaderDuties runs on the leader: it creates the cluster's first data key when the keyring is
-// empty, and seeds the initial management token when one is configured and the cluster has none
-// yet.
-func (s *Server) leaderDuties(ctx context.Context) {
-	s.firstDataKey(ctx)
+// initialManagementToken is a leader task: it seeds the initial management token when one is
+// configured and the cluster has none yet.
+func (s *Server) initialManagementToken(ctx context.Context) {
 	if s.cfg.InitialManagementTokenFile == "" {
 		return
 	}
@@ -318,42 +322,37 @@ func leaderTransport(tlsc *tlsutil.Cluster) http.RoundTripper {
 // keyring has a key, so one wins. It works in the background (the other leader duties do not
 // wait) and keeps trying, 1 s apart doubling to 30 s, while this server leads (ctx) and the
 // keyring is empty: uploads fail until a key exists, so a failed proposal must not wait for the
-// next leadership change.
+// next leadership change. It is a leader task: it runs beside the others, not before them.
 func (s *Server) firstDataKey(ctx context.Context) {
-	if !s.keyring.Empty() {
-		return
-	}
-	go func() {
-		wait := time.Second
-		for ctx.Err() == nil && s.keyring.Empty() {
-			p, err := s.keyring.NewKey(true)
-			var res command.Result
-			if err == nil {
-				var c *command.Command
-				if c, err = command.New(command.TypeKeyringAdd, "", time.Now(), p); err == nil {
-					res, err = s.node.Apply(ctx, c)
-				}
+	wait := time.Second
+	for ctx.Err() == nil && s.keyring.Empty() {
+		p, err := s.keyring.NewKey(true)
+		var res command.Result
+		if err == nil {
+			var c *command.Command
+			if c, err = command.New(command.TypeKeyringAdd, "", time.Now(), p); err == nil {
+				res, err = s.node.Apply(ctx, c)
 			}
-			switch {
-			case err == nil && res.Err() == nil:
-				s.log.Info("first data key created", "key_id", p.ID)
-				return
-			case err == nil && errors.Is(res.Err(), fault.ErrConflict):
-				return // another leader's first key won
-			case ctx.Err() != nil:
-				return
-			case err == nil:
-				err = res.Err()
-			}
-			s.log.Warn("first data key not created yet: blobs cannot be stored until it is; retrying", "error", err, "retry_in", wait)
-			t := time.NewTimer(wait)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			wait = min(2*wait, 30*time.Second)
 		}
-	}()
+		switch {
+		case err == nil && res.Err() == nil:
+			s.log.Info("first data key created", "key_id", p.ID)
+			return
+		case err == nil && errors.Is(res.Err(), fault.ErrConflict):
+			return // another leader's first key won
+		case ctx.Err() != nil:
+			return
+		case err == nil:
+			err = res.Err()
+		}
+		s.log.Warn("first data key not created yet: blobs cannot be stored until it is; retrying", "error", err, "retry_in", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
 }

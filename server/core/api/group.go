@@ -10,8 +10,8 @@ import (
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
-	"github.com/slipwayhq/slipway/server/deploy/rollout"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy/rollout"
 )
 
 // groupView shows a group with its current members among hosts (every registered host, read

@@ -80,30 +80,54 @@ type Config struct {
 	Limits Limits
 	// Keyring is the cluster keyring (operator keyring routes).
 	Keyring Keyring
+	// Routes are the services' routes, served next to the core's own. Each must pass
+	// Route.Check, and no method and pattern may be declared twice.
+	Routes []Route
 }
 
 // DefaultMaxHosts is Config.MaxHosts when none is given.
 const DefaultMaxHosts = 10_000
 
-// access says who may call a route.
-type access int
+// Access says who may call a route.
+type Access int
 
+// Access levels. The identity issue's policies refine AnyToken and Management by Route.Action and
+// Route.Resource; the levels say which kind of credential a route takes at all.
 const (
-	public       access = iota // no token
-	anyToken                   // any valid token
-	management                 // a management token
-	hostSecret                 // an agent's host secret: acts only as that host
-	registration               // a registration token: may only register a host
-	hostRenewal                // a host secret, with this host's certificate or none: renews it
+	Public       Access = iota // no token
+	AnyToken                   // any valid token
+	Management                 // a management token
+	HostSecret                 // an agent's host secret: acts only as that host
+	Registration               // a registration token: may only register a host
+	HostRenewal                // a host secret, with this host's certificate or none: renews it
 )
 
-type handlerFunc func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error
+// HandlerFunc serves one route for an authenticated caller (id is nil on public routes). An error
+// it returns before writing is answered once, at the edge: its fault code picks the status.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error
 
-type route struct {
-	method  string
-	pattern string
-	access  access
-	handle  handlerFunc
+// Route is one endpoint. Action names what it does ("deploy:CreateDeployment": service, then verb
+// and resource kind, as IAM actions do) and Resource the resource it acts on, a pattern over the
+// path's values ("app/{app}/group/{name}"); both are required on every route that takes a
+// credential, for the policies that will authorize them.
+type Route struct {
+	Method   string
+	Pattern  string
+	Access   Access
+	Action   string
+	Resource string
+	Handle   HandlerFunc
+}
+
+// Check reports what is missing from a route's declaration.
+func (rt Route) Check() error {
+	if rt.Method == "" || rt.Pattern == "" || rt.Handle == nil {
+		return fmt.Errorf("route %s %s: method, pattern and handler are required", rt.Method, rt.Pattern)
+	}
+	if rt.Access != Public && (rt.Action == "" || rt.Resource == "") {
+		return fmt.Errorf("route %s %s: a route that takes a credential declares its action and resource", rt.Method, rt.Pattern)
+	}
+	return nil
 }
 
 // Server is the API handler.
@@ -167,8 +191,16 @@ func New(cfg Config) *Server {
 		Name: "slipway_http_unauthenticated_in_flight", Help: "Requests being served without a resolved credential (limit: limits.max_unauthenticated).",
 	}, func() float64 { return float64(s.unauth.inUse.Load()) })
 	cfg.Registry.MustRegister(s.reqs, s.latency, s.limited, unauthInFlight)
+	seen := map[string]bool{}
 	for _, rt := range s.routes() {
-		s.mux.Handle(rt.method+" "+rt.pattern, s.wrap(rt))
+		if err := rt.Check(); err != nil {
+			panic("api: " + err.Error())
+		}
+		if seen[rt.Method+" "+rt.Pattern] {
+			panic("api: route " + rt.Method + " " + rt.Pattern + " is declared twice")
+		}
+		seen[rt.Method+" "+rt.Pattern] = true
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		abandonBody(w, r)
@@ -177,59 +209,63 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// routes is the one list of every endpoint.
-func (s *Server) routes() []route {
-	return []route{
-		{"GET", "/v1/health", public, s.health},
-		{"POST", "/v1/acl/bootstrap", public, s.aclBootstrap},
-		{"GET", "/v1/status/leader", anyToken, s.statusLeader},
-		{"GET", "/metrics", anyToken, s.metrics},
-		{"GET", "/v1/operator/raft", management, s.raftConfiguration},
-		{"DELETE", "/v1/operator/raft/peers/{id}", management, s.raftRemovePeer},
-		{"GET", "/v1/operator/snapshot", management, s.snapshotSave},
-		{"PUT", "/v1/operator/snapshot", management, s.snapshotRestore},
-		{"POST", "/v1/tokens", management, s.tokenCreate},
-		{"GET", "/v1/tokens", management, s.tokenList},
-		{"GET", "/v1/tokens/self", anyToken, s.tokenSelf},
-		{"GET", "/v1/tokens/{accessor}", management, s.tokenGet},
-		{"DELETE", "/v1/tokens/{accessor}", management, s.tokenRevoke},
-		{"POST", "/v1/apps", management, s.appCreate},
-		{"GET", "/v1/apps", anyToken, s.appList},
-		{"GET", "/v1/apps/{name}", anyToken, s.appGet},
-		{"PUT", "/v1/apps/{name}", management, s.appUpdate},
-		{"DELETE", "/v1/apps/{name}", management, s.appDelete},
-		{"POST", "/v1/apps/{app}/revisions", management, s.revisionPush},
-		{"GET", "/v1/apps/{app}/revisions", anyToken, s.revisionList},
-		{"GET", "/v1/revisions/{id}", anyToken, s.revisionGet},
-		{"GET", "/v1/revisions/{id}/content", anyToken, s.revisionContent},
-		{"POST", "/v1/host-tokens", management, s.hostTokenCreate},
-		{"GET", "/v1/hosts", anyToken, s.hostList},
-		{"GET", "/v1/hosts/{name}", anyToken, s.hostGet},
-		{"DELETE", "/v1/hosts/{name}", management, s.hostDelete},
-		{"PATCH", "/v1/hosts/{name}/tags", management, s.hostTag},
-		{"POST", "/v1/agent/register", registration, s.agentRegister},
-		{"GET", "/v1/agent/session", hostSecret, s.agentSession},
-		{"GET", "/v1/agent/deployments/{id}/bundle", hostSecret, s.agentBundle},
-		{"POST", "/v1/apps/{app}/groups", management, s.groupCreate},
-		{"GET", "/v1/apps/{app}/groups", anyToken, s.groupList},
-		{"GET", "/v1/apps/{app}/groups/{name}", anyToken, s.groupGet},
-		{"PUT", "/v1/apps/{app}/groups/{name}", management, s.groupUpdate},
-		{"DELETE", "/v1/apps/{app}/groups/{name}", management, s.groupDelete},
-		{"POST", "/v1/deployment-configs", management, s.configCreate},
-		{"GET", "/v1/deployment-configs", anyToken, s.configList},
-		{"POST", "/v1/deployments", management, s.deploymentCreate},
-		{"GET", "/v1/deployments", anyToken, s.deploymentList},
-		{"GET", "/v1/deployments/{id}", anyToken, s.deploymentGet},
-		{"GET", "/v1/deployments/{id}/logs", anyToken, s.deploymentLogs},
-		{"GET", "/v1/deployments/{id}/watch", anyToken, s.deploymentWatch},
-		{"POST", "/v1/deployments/{id}/stop", management, s.deploymentStop},
-		{"GET", "/v1/events", anyToken, s.events},
-		{"GET", "/v1/host-tokens", management, s.hostTokenList},
-		{"GET", "/v1/host-tokens/{accessor}", management, s.hostTokenGet},
-		{"DELETE", "/v1/host-tokens/{accessor}", management, s.hostTokenRevoke},
-		{"POST", "/v1/agent/certificate", hostRenewal, s.agentCertificate},
-		{"GET", "/v1/operator/keyring", management, s.keyringGet},
-		{"POST", "/v1/operator/keyring/rotate", management, s.keyringRotate},
+// routes is the one list of every endpoint: the core's, then the services'.
+func (s *Server) routes() []Route {
+	return append(s.coreRoutes(), s.cfg.Routes...)
+}
+
+func (s *Server) coreRoutes() []Route {
+	return []Route{
+		{"GET", "/v1/health", Public, "", "", s.health},
+		{"POST", "/v1/acl/bootstrap", Public, "", "", s.aclBootstrap},
+		{"GET", "/v1/status/leader", AnyToken, "operator:ReadStatus", "cluster", s.statusLeader},
+		{"GET", "/metrics", AnyToken, "operator:ReadMetrics", "cluster", s.metrics},
+		{"GET", "/v1/operator/raft", Management, "operator:ReadRaftConfiguration", "cluster", s.raftConfiguration},
+		{"DELETE", "/v1/operator/raft/peers/{id}", Management, "operator:RemoveRaftPeer", "peer/{id}", s.raftRemovePeer},
+		{"GET", "/v1/operator/snapshot", Management, "operator:SaveSnapshot", "cluster", s.snapshotSave},
+		{"PUT", "/v1/operator/snapshot", Management, "operator:RestoreSnapshot", "cluster", s.snapshotRestore},
+		{"POST", "/v1/tokens", Management, "acl:CreateToken", "token/*", s.tokenCreate},
+		{"GET", "/v1/tokens", Management, "acl:ListTokens", "token/*", s.tokenList},
+		{"GET", "/v1/tokens/self", AnyToken, "acl:ReadToken", "token/self", s.tokenSelf},
+		{"GET", "/v1/tokens/{accessor}", Management, "acl:ReadToken", "token/{accessor}", s.tokenGet},
+		{"DELETE", "/v1/tokens/{accessor}", Management, "acl:RevokeToken", "token/{accessor}", s.tokenRevoke},
+		{"POST", "/v1/apps", Management, "deploy:CreateApplication", "app/*", s.appCreate},
+		{"GET", "/v1/apps", AnyToken, "deploy:ListApplications", "app/*", s.appList},
+		{"GET", "/v1/apps/{name}", AnyToken, "deploy:ReadApplication", "app/{name}", s.appGet},
+		{"PUT", "/v1/apps/{name}", Management, "deploy:UpdateApplication", "app/{name}", s.appUpdate},
+		{"DELETE", "/v1/apps/{name}", Management, "deploy:DeleteApplication", "app/{name}", s.appDelete},
+		{"POST", "/v1/apps/{app}/revisions", Management, "deploy:PushRevision", "app/{app}", s.revisionPush},
+		{"GET", "/v1/apps/{app}/revisions", AnyToken, "deploy:ListRevisions", "app/{app}", s.revisionList},
+		{"GET", "/v1/revisions/{id}", AnyToken, "deploy:ReadRevision", "revision/{id}", s.revisionGet},
+		{"GET", "/v1/revisions/{id}/content", AnyToken, "deploy:ReadRevisionContent", "revision/{id}", s.revisionContent},
+		{"POST", "/v1/host-tokens", Management, "hosts:CreateRegistrationToken", "host-token/*", s.hostTokenCreate},
+		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", s.hostList},
+		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:ReadHost", "host/{name}", s.hostGet},
+		{"DELETE", "/v1/hosts/{name}", Management, "hosts:DeleteHost", "host/{name}", s.hostDelete},
+		{"PATCH", "/v1/hosts/{name}/tags", Management, "hosts:TagHost", "host/{name}", s.hostTag},
+		{"POST", "/v1/agent/register", Registration, "agent:Register", "host/*", s.agentRegister},
+		{"GET", "/v1/agent/session", HostSecret, "agent:OpenSession", "host/self", s.agentSession},
+		{"GET", "/v1/agent/deployments/{id}/bundle", HostSecret, "agent:DownloadBundle", "deployment/{id}", s.agentBundle},
+		{"POST", "/v1/apps/{app}/groups", Management, "deploy:CreateDeploymentGroup", "app/{app}/group/*", s.groupCreate},
+		{"GET", "/v1/apps/{app}/groups", AnyToken, "deploy:ListDeploymentGroups", "app/{app}/group/*", s.groupList},
+		{"GET", "/v1/apps/{app}/groups/{name}", AnyToken, "deploy:ReadDeploymentGroup", "app/{app}/group/{name}", s.groupGet},
+		{"PUT", "/v1/apps/{app}/groups/{name}", Management, "deploy:UpdateDeploymentGroup", "app/{app}/group/{name}", s.groupUpdate},
+		{"DELETE", "/v1/apps/{app}/groups/{name}", Management, "deploy:DeleteDeploymentGroup", "app/{app}/group/{name}", s.groupDelete},
+		{"POST", "/v1/deployment-configs", Management, "deploy:CreateDeploymentConfig", "deployment-config/*", s.configCreate},
+		{"GET", "/v1/deployment-configs", AnyToken, "deploy:ListDeploymentConfigs", "deployment-config/*", s.configList},
+		{"POST", "/v1/deployments", Management, "deploy:CreateDeployment", "deployment/*", s.deploymentCreate},
+		{"GET", "/v1/deployments", AnyToken, "deploy:ListDeployments", "deployment/*", s.deploymentList},
+		{"GET", "/v1/deployments/{id}", AnyToken, "deploy:ReadDeployment", "deployment/{id}", s.deploymentGet},
+		{"GET", "/v1/deployments/{id}/logs", AnyToken, "deploy:ReadDeploymentLogs", "deployment/{id}", s.deploymentLogs},
+		{"GET", "/v1/deployments/{id}/watch", AnyToken, "deploy:WatchDeployment", "deployment/{id}", s.deploymentWatch},
+		{"POST", "/v1/deployments/{id}/stop", Management, "deploy:StopDeployment", "deployment/{id}", s.deploymentStop},
+		{"GET", "/v1/events", AnyToken, "events:Subscribe", "event/*", s.events},
+		{"GET", "/v1/host-tokens", Management, "hosts:ListRegistrationTokens", "host-token/*", s.hostTokenList},
+		{"GET", "/v1/host-tokens/{accessor}", Management, "hosts:ReadRegistrationToken", "host-token/{accessor}", s.hostTokenGet},
+		{"DELETE", "/v1/host-tokens/{accessor}", Management, "hosts:RevokeRegistrationToken", "host-token/{accessor}", s.hostTokenRevoke},
+		{"POST", "/v1/agent/certificate", HostRenewal, "agent:RenewCertificate", "host/self", s.agentCertificate},
+		{"GET", "/v1/operator/keyring", Management, "operator:ReadKeyring", "keyring", s.keyringGet},
+		{"POST", "/v1/operator/keyring/rotate", Management, "operator:RotateKeyring", "keyring", s.keyringRotate},
 	}
 }
 
@@ -281,8 +317,8 @@ func (w *statusWriter) Flush() {
 	}
 }
 
-func (s *Server) wrap(rt route) http.Handler {
-	name := rt.method + " " + rt.pattern
+func (s *Server) wrap(rt Route) http.Handler {
+	name := rt.Method + " " + rt.Pattern
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -305,7 +341,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			}
 			writeError(sw, err)
 		}
-		if rt.access == public && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if rt.Access == Public && r.Method != http.MethodGet && r.Method != http.MethodHead {
 			if !s.unauth.tryAcquire() {
 				refuse(s.unauthenticatedBusy(), "unauthenticated")
 				return
@@ -313,7 +349,7 @@ func (s *Server) wrap(rt route) http.Handler {
 			defer s.unauth.release()
 		}
 		addr := clientKey(r)
-		id, err := s.authenticate(r, rt.access, addr)
+		id, err := s.authenticate(r, rt.Access, addr)
 		if err != nil {
 			limit := ""
 			if fault.CodeOf(err) == fault.Unauthorized {
@@ -326,11 +362,11 @@ func (s *Server) wrap(rt route) http.Handler {
 			refuse(err, limit)
 			return
 		}
-		if rt.access == management && !id.Management() {
+		if rt.Access == Management && !id.Management() {
 			writeError(sw, fault.New(fault.Forbidden, "%s needs a management token; token %q is a %s token", name, id.Token.Name, id.Token.Type))
 			return
 		}
-		if err := rt.handle(sw, r, id); err != nil {
+		if err := rt.Handle(sw, r, id); err != nil {
 			if sw.code != 0 {
 				s.log.Warn("error after the answer started", "route", name, "error", err)
 				return
@@ -367,7 +403,7 @@ type RouteInfo struct {
 func (s *Server) Routes() []RouteInfo {
 	var out []RouteInfo
 	for _, rt := range s.routes() {
-		out = append(out, RouteInfo{Method: rt.method, Pattern: rt.pattern, Public: rt.access == public})
+		out = append(out, RouteInfo{Method: rt.Method, Pattern: rt.Pattern, Public: rt.Access == Public})
 	}
 	return out
 }
@@ -377,18 +413,18 @@ func (s *Server) Routes() []RouteInfo {
 // another server a moment ago (a token, a registration token, a host that just registered).
 // That second lookup is skipped for an address over its failure budget, and counts against
 // Limits.MaxUnauthenticated (an Unavailable error when that is full).
-func (s *Server) authenticate(r *http.Request, a access, addr netip.Prefix) (*auth.Identity, error) {
+func (s *Server) authenticate(r *http.Request, a Access, addr netip.Prefix) (*auth.Identity, error) {
 	resolve := func() (*auth.Identity, error) {
 		switch a {
-		case hostSecret, hostRenewal:
+		case HostSecret, HostRenewal:
 			id, err := auth.ResolveHost(s.cfg.State, bearer(r))
 			if err != nil {
 				return nil, err
 			}
-			return id, auth.CheckHostCertificate(id.Host, r.TLS, a == hostRenewal)
-		case registration:
+			return id, auth.CheckHostCertificate(id.Host, r.TLS, a == HostRenewal)
+		case Registration:
 			return auth.ResolveRegistration(s.cfg.State, bearer(r), s.cfg.Now())
-		case anyToken, management:
+		case AnyToken, Management:
 			return auth.Resolve(s.cfg.State, bearer(r), s.cfg.Now())
 		}
 		return nil, nil

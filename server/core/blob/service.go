@@ -22,7 +22,6 @@ import (
 // Cluster is what the blob store needs from the node's Raft member.
 type Cluster interface {
 	ID() string
-	IsLeader() bool
 	Apply(ctx context.Context, c *command.Command) (command.Result, error)
 	Voters() ([]raftstore.Server, error)
 }
@@ -298,6 +297,22 @@ func (s *Service) Run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		s.repair(ctx)
+		s.sweep()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Collect runs on the leader (a leader task: ctx ends when leadership is lost): every interval it
+// proposes the deletion of blob records that nothing references and that are older than the
+// grace period. Every server then removes the bytes as it applies the deletion.
+func (s *Service) Collect(ctx context.Context) {
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
 		s.collect(ctx)
 		select {
 		case <-ctx.Done():
@@ -345,7 +360,9 @@ func (s *Service) repair(ctx context.Context) {
 	})
 }
 
-func (s *Service) collect(ctx context.Context) {
+// sweep removes this server's temporary files past the grace period and files no record names
+// (an upload that never committed).
+func (s *Service) sweep() {
 	now := time.Now()
 	s.store.SweepTmp(s.cfg.Grace)
 	locals, err := s.store.List()
@@ -361,9 +378,11 @@ func (s *Service) collect(ctx context.Context) {
 			s.log.Info("blob sweep: removed unrecorded file", "sha256", l.SHA256)
 		}
 	}
-	if !s.cluster.IsLeader() {
-		return
-	}
+}
+
+// collect proposes the deletion of unreferenced blob records past the grace period.
+func (s *Service) collect(ctx context.Context) {
+	now := time.Now()
 	var dead []string
 	s.each(func(b state.Blob) bool {
 		var referenced bool

@@ -66,9 +66,6 @@ const (
 
 var typeNames = map[Type]string{
 	TypeBatch:              "batch",
-	TypeClusterInit:        "cluster.init",
-	TypeNodeRegister:       "node.register",
-	TypeNoop:               "noop",
 	TypeACLBootstrap:       "acl.bootstrap",
 	TypeTokenCreate:        "token.create",
 	TypeTokenRevoke:        "token.revoke",
@@ -102,7 +99,7 @@ var typeNames = map[Type]string{
 // tokens were checked at apply); 2 always requires the token and checks it, the field bounds,
 // tombstones of IDs and secrets, the token's uses and the maximum of hosts.
 var schemaVersions = map[Type]uint8{
-	TypeBatch: 1, TypeClusterInit: 1, TypeNodeRegister: 1, TypeNoop: 1, TypeACLBootstrap: 1,
+	TypeBatch: 1, TypeACLBootstrap: 1,
 	TypeTokenCreate: 1, TypeTokenRevoke: 1, TypeAppCreate: 1, TypeAppDelete: 1, TypeAppUpdate: 1,
 	TypeBlobRegister: 1, TypeBlobDelete: 1, TypeRevisionCreate: 1,
 	TypeHostTokenCreate: 1, TypeHostRegister: 2, TypeHostDelete: 1, TypeHostTag: 1, TypeHostStatus: 1,

@@ -2,6 +2,13 @@ package command
 
 import "github.com/slipwayhq/slipway/pkg/agentproto"
 
+// The core's own commands. Services define theirs in their own packages (see Define).
+var (
+	NoopCmd         = Define[Noop](TypeNoop, "noop", 1)
+	ClusterInitCmd  = Define[ClusterInit](TypeClusterInit, "cluster.init", 1)
+	NodeRegisterCmd = Define[NodeRegister](TypeNodeRegister, "node.register", 1)
+)
+
 // ClusterInit sets the cluster's identity once; later ones are refused.
 type ClusterInit struct {
 	ClusterID string `json:"cluster_id"`

@@ -28,42 +28,10 @@ import (
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
-// handler applies one command inside the state transaction. It must validate before writing, so
-// that a returned error leaves the state as it was.
-type handler func(tx *state.Tx, index uint64, c *command.Command) (any, error)
-
-var handlers = map[command.Type]handler{
-	command.TypeNoop:               applyNoop,
-	command.TypeClusterInit:        applyClusterInit,
-	command.TypeNodeRegister:       applyNodeRegister,
-	command.TypeACLBootstrap:       applyACLBootstrap,
-	command.TypeTokenCreate:        applyTokenCreate,
-	command.TypeTokenRevoke:        applyTokenRevoke,
-	command.TypeAppCreate:          applyAppCreate,
-	command.TypeAppDelete:          applyAppDelete,
-	command.TypeAppUpdate:          applyAppUpdate,
-	command.TypeBlobRegister:       applyBlobRegister,
-	command.TypeBlobDelete:         applyBlobDelete,
-	command.TypeRevisionCreate:     applyRevisionCreate,
-	command.TypeHostTokenCreate:    applyHostTokenCreate,
-	command.TypeHostRegister:       applyHostRegister,
-	command.TypeHostDelete:         applyHostDelete,
-	command.TypeHostTag:            applyHostTag,
-	command.TypeHostStatus:         applyHostStatus,
-	command.TypeDeploymentCreate:   applyDeploymentCreate,
-	command.TypeDeploymentReport:   applyDeploymentReport,
-	command.TypeDeploymentFailHost: applyDeploymentFailHost,
-	command.TypeDeploymentStop:     applyDeploymentStop,
-	command.TypeGroupPut:           applyGroupPut,
-	command.TypeGroupDelete:        applyGroupDelete,
-	command.TypeConfigCreate:       applyConfigCreate,
-	command.TypeHostTokenRevoke:    applyHostTokenRevoke,
-	command.TypeKeyringAdd:         applyKeyringAdd,
-}
-
 // FSM implements raft.BatchingFSM over a state.Store.
 type FSM struct {
 	store   *state.Store
+	table   *Table
 	log     *slog.Logger
 	applied atomic.Uint64
 
@@ -77,9 +45,12 @@ type FSM struct {
 // Events returns the broker of change events.
 func (f *FSM) Events() *Broker { return &f.events }
 
-// New returns an FSM over store.
-func New(store *state.Store, log *slog.Logger) *FSM {
-	f := &FSM{store: store, log: log, advance: make(chan struct{})}
+// New returns an FSM over store that applies the commands of table.
+func New(store *state.Store, table *Table, log *slog.Logger) *FSM {
+	if log == nil {
+		log = slog.Default()
+	}
+	f := &FSM{store: store, table: table, log: log, advance: make(chan struct{})}
 	_ = store.View(func(tx *state.Tx) error { f.applied.Store(tx.AppliedIndex()); return nil })
 	return f
 }
@@ -214,7 +185,7 @@ func (f *FSM) applyCommand(tx *state.Tx, index uint64, c *command.Command) comma
 }
 
 func (f *FSM) dispatch(tx *state.Tx, index uint64, c *command.Command) command.Result {
-	h, ok := handlers[c.Type]
+	h, ok := f.table.h[c.Type]
 	if !ok {
 		return command.Result{Index: index, Code: string(fault.Invalid), Message: fmt.Sprintf("command %s cannot be applied on its own", c.Type)}
 	}

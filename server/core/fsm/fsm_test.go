@@ -26,7 +26,9 @@ func newFSM(t *testing.T) *FSM {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	return New(s, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t2 := NewTable()
+	RegisterLegacy(t2)
+	return New(s, t2, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func entry(t *testing.T, index uint64, typ command.Type, rid string, p any) *raft.Log {

@@ -8,13 +8,51 @@ import (
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
-func applyNoop(_ *state.Tx, _ uint64, _ *command.Command) (any, error) { return nil, nil }
+// registerCore registers the core's own commands.
+func registerCore(t *Table) {
+	On(t, command.NoopCmd, applyNoop)
+	On(t, command.ClusterInitCmd, applyClusterInit)
+	On(t, command.NodeRegisterCmd, applyNodeRegister)
+}
 
-func applyClusterInit(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
-	var p command.ClusterInit
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
+// RegisterLegacy registers the handlers that have not moved into their service yet.
+//
+// TODO(issue 14): each service registers its own; this list shrinks to nothing.
+func RegisterLegacy(t *Table) {
+	for typ, h := range map[command.Type]Handler{
+		command.TypeACLBootstrap:       applyACLBootstrap,
+		command.TypeTokenCreate:        applyTokenCreate,
+		command.TypeTokenRevoke:        applyTokenRevoke,
+		command.TypeAppCreate:          applyAppCreate,
+		command.TypeAppDelete:          applyAppDelete,
+		command.TypeAppUpdate:          applyAppUpdate,
+		command.TypeBlobRegister:       applyBlobRegister,
+		command.TypeBlobDelete:         applyBlobDelete,
+		command.TypeRevisionCreate:     applyRevisionCreate,
+		command.TypeHostTokenCreate:    applyHostTokenCreate,
+		command.TypeHostRegister:       applyHostRegister,
+		command.TypeHostDelete:         applyHostDelete,
+		command.TypeHostTag:            applyHostTag,
+		command.TypeHostStatus:         applyHostStatus,
+		command.TypeDeploymentCreate:   applyDeploymentCreate,
+		command.TypeDeploymentReport:   applyDeploymentReport,
+		command.TypeDeploymentFailHost: applyDeploymentFailHost,
+		command.TypeDeploymentStop:     applyDeploymentStop,
+		command.TypeGroupPut:           applyGroupPut,
+		command.TypeGroupDelete:        applyGroupDelete,
+		command.TypeConfigCreate:       applyConfigCreate,
+		command.TypeHostTokenRevoke:    applyHostTokenRevoke,
+		command.TypeKeyringAdd:         applyKeyringAdd,
+	} {
+		t.add(typ, h)
 	}
+}
+
+func applyNoop(_ *state.Tx, _ uint64, _ *command.Command, _ command.Noop) (any, error) {
+	return nil, nil
+}
+
+func applyClusterInit(tx *state.Tx, _ uint64, _ *command.Command, p command.ClusterInit) (any, error) {
 	if p.ClusterID == "" {
 		return nil, fault.New(fault.Invalid, "cluster id is empty")
 	}
@@ -24,11 +62,7 @@ func applyClusterInit(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
 	return nil, tx.SetClusterID(p.ClusterID)
 }
 
-func applyNodeRegister(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.NodeRegister
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
+func applyNodeRegister(tx *state.Tx, index uint64, _ *command.Command, p command.NodeRegister) (any, error) {
 	if p.NodeID == "" {
 		return nil, fault.New(fault.Invalid, "node id is empty")
 	}

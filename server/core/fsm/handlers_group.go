@@ -3,8 +3,8 @@ package fsm
 import (
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
-	"github.com/slipwayhq/slipway/server/deploy/rollout"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy/rollout"
 )
 
 func isBuiltin(name string) bool {

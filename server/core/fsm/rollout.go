@@ -7,8 +7,8 @@ import (
 
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
-	"github.com/slipwayhq/slipway/server/deploy/rollout"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy/rollout"
 )
 
 // The rollout engine of group deployments runs inside apply. Every decision — which hosts start,

@@ -103,7 +103,9 @@ func newRing(t *testing.T, kek *KEK) (*Ring, *fsm.FSM) {
 	}
 	r.SetState(st)
 	r.wait = 50 * time.Millisecond
-	return r, fsm.New(st, nil)
+	table := fsm.NewTable()
+	fsm.RegisterLegacy(table)
+	return r, fsm.New(st, table, nil)
 }
 
 func addKey(t *testing.T, r *Ring, f *fsm.FSM, first bool, index uint64) command.Result {

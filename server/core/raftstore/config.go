@@ -1,6 +1,8 @@
 package raftstore
 
 import (
+	"github.com/slipwayhq/slipway/server/core/fsm"
+
 	"log/slog"
 	"net"
 	"time"
@@ -14,6 +16,11 @@ import (
 type Config struct {
 	NodeID  string // required; persisted in the data dir and checked on every start
 	DataDir string // holds node.json, raft/ and state/
+
+	// Commands is every command the state machine applies, and Buckets the state buckets the
+	// services declared: both come from the server's registration of services (required).
+	Commands *fsm.Table
+	Buckets  [][]byte
 
 	// Listener is the bound Raft port (the caller binds it so that port 0 works in tests).
 	Listener net.Listener

@@ -128,11 +128,14 @@ func Open(cfg Config, onLeader ...func(ctx context.Context)) (*Node, error) {
 		}
 	}
 
-	n.store, err = state.Open(filepath.Join(cfg.DataDir, "state", "state.db"))
+	if cfg.Commands == nil {
+		return nil, errors.New("raftstore: no command table (Config.Commands)")
+	}
+	n.store, err = state.Open(filepath.Join(cfg.DataDir, "state", "state.db"), cfg.Buckets...)
 	if err != nil {
 		return nil, err
 	}
-	n.fsm = fsm.New(n.store, log.With("component", "fsm"))
+	n.fsm = fsm.New(n.store, cfg.Commands, log.With("component", "fsm"))
 
 	adv, err := net.ResolveTCPAddr("tcp", cfg.Advertise)
 	if err != nil {

@@ -21,7 +21,6 @@ import (
 // Cluster is what the hub needs from the node's Raft member.
 type Cluster interface {
 	ID() string
-	IsLeader() bool
 	Apply(ctx context.Context, c *command.Command) (command.Result, error)
 	AppliedIndex() uint64
 	WaitApplied(ctx context.Context, index uint64) error
@@ -55,7 +54,6 @@ type Hub struct {
 
 	mu       sync.Mutex
 	sessions map[string]*conn // by host id
-	since    time.Time        // when this server last became leader (for host timeouts)
 }
 
 type report struct {
@@ -92,13 +90,13 @@ func (h *Hub) kick() {
 	}
 }
 
-// Run dispatches, reports and watches host liveness until ctx ends.
+// Run dispatches work and commits reports until ctx ends (a background task of every server).
+// Host liveness is watched by WatchSilent, on the leader only.
 func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(2)
 	go func() { defer wg.Done(); h.dispatchLoop(ctx) }()
 	go func() { defer wg.Done(); h.reportLoop(ctx) }()
-	go func() { defer wg.Done(); h.timeoutLoop(ctx) }()
 	wg.Wait()
 	h.mu.Lock()
 	for _, c := range h.sessions {
@@ -260,29 +258,20 @@ func (h *Hub) commit(ctx context.Context, batch []report) {
 
 // timeoutLoop, on the leader, fails the unfinished work of hosts unheard of for HostTimeout.
 // A new leader first waits HostTimeout itself, so agents have time to find it after an outage.
-func (h *Hub) timeoutLoop(ctx context.Context) {
+// WatchSilent is a leader task (ctx ends when leadership is lost): it fails the in-flight work
+// of hosts not heard from for the host timeout, and of hosts that did not start their next
+// lifecycle event within the event start timeout. Both bounds count from the later of the host's
+// last report and the start of this leadership, so a new leader gives every host a full bound.
+func (h *Hub) WatchSilent(ctx context.Context) {
+	since := time.Now()
 	t := time.NewTicker(max(h.cfg.HostTimeout/10, 100*time.Millisecond))
 	defer t.Stop()
-	wasLeader := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		leader := h.cluster.IsLeader()
-		if leader && !wasLeader {
-			h.mu.Lock()
-			h.since = time.Now()
-			h.mu.Unlock()
-		}
-		wasLeader = leader
-		if !leader {
-			continue
-		}
-		h.mu.Lock()
-		since := h.since
-		h.mu.Unlock()
 		now := time.Now()
 		type silent struct{ host, dep, name, reason string }
 		var dead []silent

@@ -33,14 +33,24 @@ var (
 
 // Store is the state database.
 type Store struct {
-	path string
-	mu   sync.RWMutex // held for reading by View/Update, for writing by Restore
-	db   *bolt.DB
+	path    string
+	buckets [][]byte     // every bucket: the core's and those the services declared
+	mu      sync.RWMutex // held for reading by View/Update, for writing by Restore
+	db      *bolt.DB
 }
 
 // Open creates a fresh, empty state database at path, replacing any file there: the state is
-// always rebuilt from Raft's snapshot and log.
-func Open(path string) (*Store, error) {
+// always rebuilt from Raft's snapshot and log. buckets are the buckets the services declared, next
+// to the core's own.
+func Open(path string, buckets ...[]byte) (*Store, error) {
+	all := append(append([][]byte{}, allBuckets...), buckets...)
+	seen := map[string]bool{}
+	for _, b := range all {
+		if seen[string(b)] {
+			return nil, fmt.Errorf("state: bucket %q is declared twice", b)
+		}
+		seen[string(b)] = true
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("state: %w", err)
 	}
@@ -51,11 +61,11 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return createBuckets(tx) }); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error { return createBuckets(tx, all) }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: init: %w", err)
 	}
-	return &Store{path: path, db: db}, nil
+	return &Store{path: path, db: db, buckets: all}, nil
 }
 
 func openDB(path string) (*bolt.DB, error) {
@@ -66,8 +76,8 @@ func openDB(path string) (*bolt.DB, error) {
 	return db, nil
 }
 
-func createBuckets(tx *bolt.Tx) error {
-	for _, b := range allBuckets {
+func createBuckets(tx *bolt.Tx, all [][]byte) error {
+	for _, b := range all {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
@@ -98,7 +108,10 @@ func (s *Store) Update(fn func(*Tx) error) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
-		return tx.flush()
+		if err := tx.flush(); err != nil {
+			return err
+		}
+		return tx.flushLocals()
 	})
 }
 
@@ -131,7 +144,7 @@ func (s *Store) Restore(r io.Reader) error {
 		if tx.Bucket(bucketMeta) == nil {
 			return errNoMetaInNew
 		}
-		return createBuckets(tx) // a snapshot from an older release may lack newer buckets
+		return createBuckets(tx, s.buckets) // a snapshot from an older release may lack newer buckets
 	})
 	if cerr := check.Close(); err == nil {
 		err = cerr
@@ -178,6 +191,7 @@ type Tx struct {
 	// flush when the transaction's work is done.
 	deployments map[string]*Deployment
 	dirty       map[string]bool
+	locals      []local // services' caches (Local)
 }
 
 func (t *Tx) put(bucket, key []byte, v any) error {

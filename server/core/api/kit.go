@@ -1,0 +1,112 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/command"
+)
+
+// Kit is the HTTP plumbing services write their handlers with, so that every route decodes,
+// pages, reads consistently, proposes and answers the same way. Get it from Server.Kit; it is
+// usable once the server is built (handlers run only after that).
+type Kit struct{ s *Server }
+
+// Kit returns the server's handler kit.
+func (s *Server) Kit() *Kit { return &Kit{s: s} }
+
+// Page is a list request's window: at most Limit records after the cursor After.
+type Page struct {
+	Limit int
+	After string
+}
+
+// Decode reads one JSON object from the body into v: bounded by the server's body limit, strict
+// about unknown fields and trailing data, with errors a person can act on.
+func (k *Kit) Decode(w http.ResponseWriter, r *http.Request, v any) error { return k.s.decode(w, r, v) }
+
+// JSON writes v as the answer with the given status.
+func (k *Kit) JSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }
+
+// Page reads ?limit= (1-1000, default 100) and ?next= (the cursor of the previous answer).
+func (k *Kit) Page(r *http.Request) (Page, error) {
+	p, err := pageOf(r)
+	return Page{Limit: p.limit, After: p.after}, err
+}
+
+// ReadBarrier makes the read that follows linearizable when the client asked for ?consistent.
+func (k *Kit) ReadBarrier(r *http.Request) error { return k.s.readBarrier(r) }
+
+// WriteContext is the context a write waits for the cluster in: the request's, bounded by the
+// server's write timeout, and carrying the request ID the client's Idempotency-Key names.
+func (k *Kit) WriteContext(r *http.Request, id *auth.Identity) (context.Context, context.CancelFunc, error) {
+	rid, err := requestID(r, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := contextWithTimeout(r, k.s.cfg.WriteTimeout)
+	return command.WithRequestID(ctx, rid), cancel, nil
+}
+
+// OpenStream counts a live stream against its token's limit; call the returned function when it
+// ends.
+func (k *Kit) OpenStream(id *auth.Identity) (func(), error) { return k.s.openStream(id) }
+
+// StreamEnd says why a stream opened with id must end now ("" while it may go on).
+func (k *Kit) StreamEnd(id *auth.Identity) string { return k.s.streamEnd(id) }
+
+// UntilExpiry returns a context that ends when id's token expires.
+func (k *Kit) UntilExpiry(ctx context.Context, id *auth.Identity) (context.Context, context.CancelFunc) {
+	return k.s.untilExpiry(ctx, id)
+}
+
+// CloseStream ends a websocket stream with a close frame naming why.
+func (k *Kit) CloseStream(ws *websocket.Conn, reason string) { closeStream(ws, reason) }
+
+// ServeBlob answers with a stored blob's bytes (ranges, ETag, content type of a bundle).
+func (k *Kit) ServeBlob(w http.ResponseWriter, r *http.Request, sha, name string) error {
+	return k.s.serveBlob(w, r, sha, name)
+}
+
+// Get is the handler of a route that reads one resource: the read barrier (?consistent), then
+// get, answered 200 with what it returns. Errors are answered by their fault code.
+func Get[V any](k *Kit, get func(r *http.Request) (V, error)) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+		if err := k.ReadBarrier(r); err != nil {
+			return err
+		}
+		v, err := get(r)
+		if err != nil {
+			return err
+		}
+		k.JSON(w, http.StatusOK, v)
+		return nil
+	}
+}
+
+// List is the handler of a route that lists a resource a page at a time: ?limit and ?next are
+// checked first, then the read barrier, then list gives the page's records and the cursor of the
+// next page ("" at the end), and wrap makes the answer's JSON body (its list field and next).
+func List[V, L any](k *Kit, list func(r *http.Request, p Page) ([]V, string, error), wrap func(items []V, next string) L) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+		p, err := k.Page(r)
+		if err != nil {
+			return err
+		}
+		if err := k.ReadBarrier(r); err != nil {
+			return err
+		}
+		items, next, err := list(r, p)
+		if err != nil {
+			return err
+		}
+		if items == nil {
+			items = []V{}
+		}
+		k.JSON(w, http.StatusOK, wrap(items, next))
+		return nil
+	}
+}

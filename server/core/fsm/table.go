@@ -1,0 +1,60 @@
+package fsm
+
+import (
+	"fmt"
+
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+// Handler applies one command inside the state transaction. It must validate before writing, so
+// that a returned error leaves the state as it was, and it may read only the command and the
+// state (see the package comment).
+type Handler func(tx *state.Tx, index uint64, c *command.Command) (any, error)
+
+// Apply is a typed handler: the FSM decodes the payload (strictly) before calling it, so no
+// handler decodes its own. index is the command's own state index; c carries the proposer's time
+// and request ID.
+type Apply[T any] func(tx *state.Tx, index uint64, c *command.Command, p T) (any, error)
+
+// Table maps every command type this server applies to its handler. The server builds it once,
+// from the core's commands and each service's registration, before Raft replays the log.
+type Table struct{ h map[command.Type]Handler }
+
+// NewTable returns a table with the core's own commands (noop, cluster.init, node.register).
+func NewTable() *Table {
+	t := &Table{h: map[command.Type]Handler{}}
+	registerCore(t)
+	return t
+}
+
+// On registers the handler of a command type. It panics when the type already has one: two
+// handlers for one command would make apply depend on registration order.
+func On[T any](t *Table, d command.Def[T], apply Apply[T]) {
+	t.add(d.Type(), func(tx *state.Tx, index uint64, c *command.Command) (any, error) {
+		p, err := d.Decode(c)
+		if err != nil {
+			return nil, err
+		}
+		return apply(tx, index, c, p)
+	})
+}
+
+func (t *Table) add(typ command.Type, h Handler) {
+	if _, ok := t.h[typ]; ok {
+		panic(fmt.Sprintf("fsm: command %s (%d) has two handlers", typ, typ))
+	}
+	if typ == command.TypeBatch {
+		panic("fsm: a batch is unwrapped by the FSM, it has no handler")
+	}
+	t.h[typ] = h
+}
+
+// Types lists the command types the table applies (for registration checks and tests).
+func (t *Table) Types() []command.Type {
+	out := make([]command.Type, 0, len(t.h))
+	for typ := range t.h {
+		out = append(out, typ)
+	}
+	return out
+}

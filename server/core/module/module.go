@@ -1,0 +1,240 @@
+// Package module is how services plug into the core. A service is a Go package with a type that
+// implements Module; the server lists its modules in one place (server/services.go) and the
+// Registry collects, from each one's Register, everything it brings:
+//
+//   - its commands (command.Def with a typed handler, in the command ranges it owns),
+//   - its state buckets,
+//   - its HTTP routes, each with the action and resource it needs,
+//   - its background tasks (on every server) and leader tasks (on the leader, with a context
+//     that ends when leadership is lost),
+//   - the kinds of agent work it sends (see server/core/session).
+//
+// The core (command, fsm, state, raftstore, blob, keyring, auth, session, api, config) knows no
+// service by name: depguard forbids server/core from importing a service, and this package is
+// the core's only meeting point with them.
+package module
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/blob"
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fsm"
+	"github.com/slipwayhq/slipway/server/core/keyring"
+	"github.com/slipwayhq/slipway/server/core/session"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+// Module is a service (or a core component) plugged into a server.
+type Module interface {
+	// Name is the module's short name ("deploy", "kv"): the prefix of its new buckets, its log
+	// component and the service part of its route actions.
+	Name() string
+	// Register declares what the module brings. It runs once per server, before the Raft log is
+	// replayed; core is the handle to the core's parts, usable from the moment tasks start and
+	// routes are served (not during Register itself).
+	Register(r *Registry, core *Core)
+}
+
+// Cluster is what services need from the node's Raft member.
+type Cluster interface {
+	command.Proposer
+	ID() string
+	IsLeader() bool
+	ConsistentRead(ctx context.Context) error
+	AppliedIndex() uint64
+	WaitApplied(ctx context.Context, index uint64) error
+}
+
+// Core is the handle services reach the core through. The server fills it in once the node is
+// open, before any task starts or route is served.
+type Core struct {
+	Cluster Cluster
+	State   *state.Store
+	Events  *fsm.Broker
+	HTTP    *api.Kit
+	Log     *slog.Logger
+	Now     func() time.Time // the proposer's clock: commands carry its time
+	Blobs   *blob.Service    // replicated content-addressed files (bundles, later artifacts)
+	Keyring *keyring.Ring    // the cluster's data keys (sealing secrets)
+	Agents  *session.Hub     // the agent sessions of this server
+}
+
+// Task is work that runs for as long as the server (Background) or its leadership (Leader) does.
+type Task struct {
+	Name string
+	Run  func(ctx context.Context)
+}
+
+// Registry collects the modules' declarations. Its methods panic on a declaration that cannot be
+// right (a command outside the module's ranges, a bucket or route declared twice): such a build
+// must not start, and the registration test catches it.
+type Registry struct {
+	commands *fsm.Table
+	current  *entry
+	entries  []*entry
+	buckets  map[string]string // bucket → module
+}
+
+type entry struct {
+	name       string
+	ranges     []command.Range
+	buckets    [][]byte
+	routes     []api.Route
+	background []Task
+	leader     []Task
+	types      []command.Type
+}
+
+// NewRegistry returns a registry that adds to table (which holds the core's own commands).
+func NewRegistry(table *fsm.Table) *Registry {
+	return &Registry{commands: table, buckets: map[string]string{}}
+}
+
+// Add registers modules in order.
+func (r *Registry) Add(core *Core, mods ...Module) {
+	for _, m := range mods {
+		for _, e := range r.entries {
+			if e.name == m.Name() {
+				panic(fmt.Sprintf("module: %s is registered twice", m.Name()))
+			}
+		}
+		r.current = &entry{name: m.Name()}
+		r.entries = append(r.entries, r.current)
+		m.Register(r, core)
+		r.current = nil
+	}
+}
+
+func (r *Registry) cur() *entry {
+	if r.current == nil {
+		panic("module: declarations are made only inside Register")
+	}
+	return r.current
+}
+
+// Commands reserves command numbers for the module. Every command it handles must be in one.
+func (r *Registry) Commands(ranges ...command.Range) {
+	e := r.cur()
+	for _, nr := range ranges {
+		for _, o := range r.entries {
+			for _, or := range o.ranges {
+				if nr.First <= or.Last && or.First <= nr.Last {
+					panic(fmt.Sprintf("module: %s's command range %s overlaps %s's %s", e.name, nr, o.name, or))
+				}
+			}
+		}
+		e.ranges = append(e.ranges, nr)
+	}
+}
+
+// Handle registers the typed handler of one of the module's commands.
+func Handle[T any](r *Registry, d command.Def[T], apply fsm.Apply[T]) {
+	e := r.cur()
+	in := false
+	for _, rg := range e.ranges {
+		in = in || rg.Contains(d.Type())
+	}
+	if !in {
+		panic(fmt.Sprintf("module: %s handles %s (%d) outside its command ranges %v", e.name, d.Name(), d.Type(), e.ranges))
+	}
+	fsm.On(r.commands, d, apply)
+	e.types = append(e.types, d.Type())
+}
+
+// Buckets declares the module's state buckets. New services name theirs "<module>/<name>".
+func (r *Registry) Buckets(names ...[]byte) {
+	e := r.cur()
+	for _, b := range names {
+		if owner, ok := r.buckets[string(b)]; ok {
+			panic(fmt.Sprintf("module: bucket %q of %s is already %s's", b, e.name, owner))
+		}
+		r.buckets[string(b)] = e.name
+		e.buckets = append(e.buckets, b)
+	}
+}
+
+// Routes declares the module's HTTP routes. Every route that takes a credential names an action
+// of this module ("<module>:<Verb>").
+func (r *Registry) Routes(routes ...api.Route) {
+	e := r.cur()
+	for _, rt := range routes {
+		if err := rt.Check(); err != nil {
+			panic("module: " + e.name + ": " + err.Error())
+		}
+		if rt.Action != "" && !strings.HasPrefix(rt.Action, e.name+":") {
+			panic(fmt.Sprintf("module: %s declares action %s of another module", e.name, rt.Action))
+		}
+		e.routes = append(e.routes, rt)
+	}
+}
+
+// Background declares work that runs on every server from start to shutdown.
+func (r *Registry) Background(name string, run func(ctx context.Context)) {
+	e := r.cur()
+	e.background = append(e.background, Task{Name: e.name + "/" + name, Run: run})
+}
+
+// Leader declares work that runs on the leader only: started each time this server gains
+// leadership, with a context that ends when it loses it (or shuts down).
+func (r *Registry) Leader(name string, run func(ctx context.Context)) {
+	e := r.cur()
+	e.leader = append(e.leader, Task{Name: e.name + "/" + name, Run: run})
+}
+
+// Table is the command table: the core's commands and every module's.
+func (r *Registry) Table() *fsm.Table { return r.commands }
+
+// AllBuckets is every bucket the modules declared, in registration order.
+func (r *Registry) AllBuckets() [][]byte {
+	var out [][]byte
+	for _, e := range r.entries {
+		out = append(out, e.buckets...)
+	}
+	return out
+}
+
+// AllRoutes is every route the modules declared, in registration order.
+func (r *Registry) AllRoutes() []api.Route {
+	var out []api.Route
+	for _, e := range r.entries {
+		out = append(out, e.routes...)
+	}
+	return out
+}
+
+// Lifecycle is the tasks of every module, to run with a Runner.
+func (r *Registry) Lifecycle() (background, leader []Task) {
+	for _, e := range r.entries {
+		background = append(background, e.background...)
+		leader = append(leader, e.leader...)
+	}
+	return background, leader
+}
+
+// Summary is one module's declarations, for `slipway operator` listings and tests.
+type Summary struct {
+	Name     string
+	Ranges   []command.Range
+	Commands []command.Type
+	Buckets  []string
+	Routes   int
+}
+
+// Modules summarises what each registered module declared.
+func (r *Registry) Modules() []Summary {
+	var out []Summary
+	for _, e := range r.entries {
+		s := Summary{Name: e.name, Ranges: e.ranges, Commands: e.types, Routes: len(e.routes)}
+		for _, b := range e.buckets {
+			s.Buckets = append(s.Buckets, string(b))
+		}
+		out = append(out, s)
+	}
+	return out
+}

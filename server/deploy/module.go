@@ -1,0 +1,40 @@
+// Package deploy is the deployments service (CodeDeploy): applications, revisions, deployment
+// groups and configurations, deployments and their rollout, and the "deploy" kind of agent
+// work. It plugs into the core through one registration (Module) and offers its Go API (Service)
+// to HTTP handlers, the console and other services; see DESIGN.md.
+package deploy
+
+import (
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/module"
+)
+
+// Command numbers the deployments service owns. They were given out before services had ranges
+// and stay as they are; new deploy commands take numbers from 1100-1199.
+var commandRanges = []command.Range{
+	{First: 20, Last: 29},     // applications
+	{First: 40, Last: 49},     // revisions
+	{First: 60, Last: 79},     // deployments, groups, configurations
+	{First: 1100, Last: 1199}, // later ones
+}
+
+// Module is the deployments service's registration.
+type Module struct {
+	core *module.Core
+}
+
+// New returns the deployments service.
+func New() *Module { return &Module{} }
+
+// Name implements module.Module.
+func (*Module) Name() string { return "deploy" }
+
+// Register implements module.Module.
+func (m *Module) Register(r *module.Registry, core *module.Core) {
+	m.core = core
+	r.Commands(commandRanges...)
+	m.registerApps(r)
+	m.registerRevisions(r)
+	m.registerGroups(r)
+	m.registerDeployments(r)
+}

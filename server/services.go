@@ -1,0 +1,14 @@
+package server
+
+import (
+	"github.com/slipwayhq/slipway/server/core/module"
+	"github.com/slipwayhq/slipway/server/deploy"
+)
+
+// services lists the services this server runs, in registration order. A new service is its own
+// folder under server/ plus one line here.
+func services() []module.Module {
+	return []module.Module{
+		deploy.New(),
+	}
+}
