@@ -185,11 +185,7 @@ func (f *FSM) applyCommand(tx *state.Tx, index uint64, c *command.Command) comma
 }
 
 func (f *FSM) dispatch(tx *state.Tx, index uint64, c *command.Command) command.Result {
-	h, ok := f.table.h[c.Type]
-	if !ok {
-		return command.Result{Index: index, Code: string(fault.Invalid), Message: fmt.Sprintf("command %s cannot be applied on its own", c.Type)}
-	}
-	v, err := h(tx, index, c)
+	v, err := f.table.handle(tx, index, c)
 	if err != nil {
 		return command.Result{Index: index, Code: string(fault.CodeOf(err)), Message: err.Error()}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
@@ -19,11 +20,14 @@ type Apply[T any] func(tx *state.Tx, index uint64, c *command.Command, p T) (any
 
 // Table maps every command type this server applies to its handler. The server builds it once,
 // from the core's commands and each service's registration, before Raft replays the log.
-type Table struct{ h map[command.Type]Handler }
+type Table struct {
+	h      map[command.Type]Handler
+	before map[command.Type][]Handler
+}
 
 // NewTable returns a table with the core's own commands (noop, cluster.init, node.register).
 func NewTable() *Table {
-	t := &Table{h: map[command.Type]Handler{}}
+	t := &Table{h: map[command.Type]Handler{}, before: map[command.Type][]Handler{}}
 	registerCore(t)
 	return t
 }
@@ -38,6 +42,38 @@ func On[T any](t *Table, d command.Def[T], apply Apply[T]) {
 		}
 		return apply(tx, index, c, p)
 	})
+}
+
+// Check is a typed veto another module puts on a command: it runs inside the same transaction,
+// before the command's handler, and an error refuses the command with nothing written. It may
+// only read. This is how a service reacts to a change another owns without either importing the
+// other (the core refuses to delete a host a deployment still runs on through the deployments
+// service's check), and it stays deterministic because it runs inside apply.
+type Check[T any] func(tx *state.Tx, c *command.Command, p T) error
+
+// Before registers a check on a command type, to run before its handler in registration order.
+func Before[T any](t *Table, d command.Def[T], check Check[T]) {
+	t.before[d.Type()] = append(t.before[d.Type()], func(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
+		p, err := d.Decode(c)
+		if err != nil {
+			return nil, err
+		}
+		return nil, check(tx, c, p)
+	})
+}
+
+// handle runs a command's checks, then its handler.
+func (t *Table) handle(tx *state.Tx, index uint64, c *command.Command) (any, error) {
+	h, ok := t.h[c.Type]
+	if !ok {
+		return nil, fault.New(fault.Invalid, "command %s cannot be applied on its own", c.Type)
+	}
+	for _, check := range t.before[c.Type] {
+		if _, err := check(tx, index, c); err != nil {
+			return nil, err
+		}
+	}
+	return h(tx, index, c)
 }
 
 func (t *Table) add(typ command.Type, h Handler) {

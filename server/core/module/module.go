@@ -147,6 +147,13 @@ func Handle[T any](r *Registry, d command.Def[T], apply fsm.Apply[T]) {
 	e.types = append(e.types, d.Type())
 }
 
+// Before registers a check on a command another module (or the core) owns, run inside apply
+// before its handler: see fsm.Check.
+func Before[T any](r *Registry, d command.Def[T], check fsm.Check[T]) {
+	r.cur()
+	fsm.Before(r.commands, d, check)
+}
+
 // Buckets declares the module's state buckets. New services name theirs "<module>/<name>".
 func (r *Registry) Buckets(names ...[]byte) {
 	e := r.cur()
