@@ -22,13 +22,14 @@ import (
 const previousRelease = "94636b2"
 
 // TestMixedVersions deploys across one release step of the agent protocol, in both upgrade
-// orders (see pkg/agentproto, "Versions and capabilities"):
+// orders (see pkg/agentproto, "Versions and capabilities"), and within this release:
 //
 //   - an agent of the previous release (protocol 1, no agent headers) registers with servers of
 //     this tree, which treat it as [deploy], and runs a deployment whose events and output are
 //     recorded;
 //   - an agent of this tree registers with a server of the previous release (which ignores its
-//     headers and sends a Hello without a protocol) and does the same.
+//     headers and sends a Hello without a protocol) and does the same;
+//   - an agent and servers of this tree exchange their versions and kinds (headers, Hello).
 //
 // The previous release is built from commit 94636b2 of this repository's history, which the
 // test needs (a shallow clone fails it, saying so).
@@ -45,6 +46,21 @@ func TestMixedVersions(t *testing.T) {
 		server := c.nodes[0].proc.Stdout() + c.nodes[0].proc.Stderr()
 		if !strings.Contains(server, "agent connected") || !strings.Contains(server, "protocol=1 capabilities=[deploy]") {
 			t.Fatalf("the server did not take the old agent for protocol 1 with [deploy]; its log:\n%s", tail(server, 8<<10))
+		}
+	})
+
+	t.Run("new agent, new servers", func(t *testing.T) {
+		c := startCluster(t, 1, clusterOptions{})
+		c.WaitLeader(30 * time.Second)
+		c.WaitToken(30 * time.Second)
+		agent := startAgent(t, c, agentBin, "new-agent")
+		deployTo(t, c, "new-agent")
+		server := c.nodes[0].proc.Stdout() + c.nodes[0].proc.Stderr()
+		if !strings.Contains(server, "protocol=2 capabilities=[deploy]") {
+			t.Fatalf("the server did not read the agent's headers; its log:\n%s", tail(server, 8<<10))
+		}
+		if out := agent.Stdout() + agent.Stderr(); !strings.Contains(out, "server_protocol=2 server_kinds=[deploy]") {
+			t.Fatalf("the agent did not read the server's hello; its log:\n%s", tail(out, 8<<10))
 		}
 	})
 
