@@ -63,7 +63,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	tlsConfig := trust.ClientConfig(cert.Current)
 	httpClient := session.NewFetchClient(tlsConfig)
-	id, err := ensureIdentity(ctx, cfg, log, &tlsState{trust: trust, cert: cert, client: httpClient})
+	id, err := ensureIdentity(ctx, cfg, log, &tlsState{trust: trust, cert: cert, client: httpClient, peer: advertised()})
 	if err != nil {
 		return err
 	}
@@ -78,9 +78,6 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer func() { _ = outbox.Close() }()
 	reporter := session.NewReporter(outbox)
-	if ids := runner.Recover(reporter); len(ids) > 0 {
-		log.Warn("deployments interrupted by an agent restart were reported failed", "deployments", ids)
-	}
 	servers := id.Servers
 	if len(servers) == 0 {
 		servers = cfg.Servers
@@ -105,7 +102,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		go renewer.Run(ctx)
 	}
 	client = session.New(session.Config{
-		Servers: servers, Secret: id.Secret, Runner: runner, Outbox: outbox, Reporter: reporter, Fetcher: fetcher,
+		Servers: servers, Secret: id.Secret, Workers: newWorkers(runner, fetcher, reporter, log), Outbox: outbox,
 		Logger: log, Trust: trust, TLS: tlsConfig,
 		OnServers: func(s []string) {
 			id.Servers = s
@@ -118,11 +115,29 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return client.Run(ctx)
 }
 
-// tlsState is what registration needs to verify servers and get the host certificate.
+// workerKinds are the kinds of work this agent runs, one session.Worker each (newWorkers).
+// Registration advertises them before the workers can be built (the deployment runner needs the
+// host's registered name); TestAdvertisedKindsAreTheWorkers checks the two agree.
+var workerKinds = []string{agentproto.KindDeploy}
+
+// newWorkers builds the agent's workers: deployments, run by runner.
+func newWorkers(runner *lifecycle.Runner, fetcher lifecycle.Fetcher, reporter lifecycle.Reporter, log *slog.Logger) []session.Worker {
+	return []session.Worker{session.NewDeployments(runner, fetcher, reporter, log)}
+}
+
+// advertised is what registration says of this agent (agentproto.Peer): this protocol version
+// and workerKinds.
+func advertised() agentproto.Peer {
+	return agentproto.Peer{Protocol: agentproto.ProtocolVersion, Capabilities: workerKinds}
+}
+
+// tlsState is what registration needs to verify servers and get the host certificate, and the
+// agent's version and capabilities it sends in its headers.
 type tlsState struct {
 	trust  *session.Trust
 	cert   *session.HostCert
 	client *http.Client
+	peer   agentproto.Peer
 }
 
 // ensureIdentity loads the host identity, making and registering one on the first start. With a
@@ -240,6 +255,7 @@ func registerAt(ctx context.Context, srv, token string, body []byte, ts *tlsStat
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
+	ts.peer.SetHeaders(req.Header)
 	resp, err := ts.client.Do(req)
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", srv, err)

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 type registrar struct {
 	mu     sync.Mutex
 	seen   []agentproto.Register
+	peers  []agentproto.Peer // what each registration's headers said (agentproto.ParsePeer)
 	answer func(n int) int
 }
 
@@ -30,6 +32,11 @@ func (rg *registrar) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewDecoder(r.Body).Decode(&reg)
 	rg.mu.Lock()
 	rg.seen = append(rg.seen, reg)
+	peer, err := agentproto.ParsePeer(r.Header)
+	if err != nil {
+		peer = agentproto.Peer{} // recorded as protocol 0, which the test refuses
+	}
+	rg.peers = append(rg.peers, peer)
 	n := len(rg.seen)
 	rg.mu.Unlock()
 	if code := rg.answer(n); code != http.StatusOK {
@@ -51,7 +58,7 @@ func plainTLSState(t *testing.T, dir string) *tlsState {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tlsState{trust: trust, cert: cert, client: session.NewFetchClient(nil)}
+	return &tlsState{trust: trust, cert: cert, client: session.NewFetchClient(nil), peer: advertised()}
 }
 
 // TestIdentityIsSavedBeforeTheFirstRegistration: the agent saves a new identity (0600) before it
@@ -105,6 +112,9 @@ func TestIdentityIsSavedBeforeTheFirstRegistration(t *testing.T) {
 		if reg.HostID != id.HostID || reg.Secret != id.Secret {
 			t.Fatalf("registration %d sent host %s: a restart made a new identity (want %s throughout)", i+1, reg.HostID, id.HostID)
 		}
+		if p := rg.peers[i]; p.Protocol != agentproto.ProtocolVersion || !slices.Equal(p.Capabilities, []string{agentproto.KindDeploy}) {
+			t.Fatalf("registration %d advertised %+v, want protocol %d with [deploy]", i+1, p, agentproto.ProtocolVersion)
+		}
 	}
 	raw, _ := os.ReadFile(path)
 	if strings.Contains(string(raw), "pending") {
@@ -113,5 +123,15 @@ func TestIdentityIsSavedBeforeTheFirstRegistration(t *testing.T) {
 	// Registered: a later start without a token uses it.
 	if again, err := ensureIdentity(ctx, config.Config{Servers: cfg.Servers, DataDir: dir}, quiet, plainTLSState(t, dir)); err != nil || again.HostID != id.HostID {
 		t.Fatalf("registered identity without a token: %+v %v", again, err)
+	}
+}
+
+// TestAdvertisedKindsAreTheWorkers: registration advertises workerKinds before the workers
+// exist; they must be exactly the kinds of the workers newWorkers builds, which the session
+// advertises.
+func TestAdvertisedKindsAreTheWorkers(t *testing.T) {
+	ws := newWorkers(nil, nil, nil, quiet)
+	if got, want := session.Peer(ws), advertised(); got.Protocol != want.Protocol || !slices.Equal(got.Capabilities, want.Capabilities) {
+		t.Fatalf("the session advertises %+v, registration %+v", got, want)
 	}
 }

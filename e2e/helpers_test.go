@@ -358,6 +358,7 @@ func (n *node) URL() string { return "http://" + n.httpAddr }
 // cluster is a set of `slipway server` processes started to form one cluster.
 type cluster struct {
 	t         testing.TB
+	bin       string // the slipway binary the servers run
 	token     string
 	tokenFile string
 	kekFile   string
@@ -374,6 +375,9 @@ type clusterOptions struct {
 	NoNodeIDs bool
 	// Config, when set, is written to a YAML file passed with --config (e.g. Raft timings).
 	Config string
+	// Bin, when set, is the slipway binary the servers run (default: the one under test), e.g.
+	// one of an earlier release for a mixed-version test.
+	Bin string
 }
 
 // startCluster starts n servers with --bootstrap-expect n --join <all Raft addresses> and an
@@ -381,7 +385,10 @@ type clusterOptions struct {
 func startCluster(t testing.TB, n int, o clusterOptions) *cluster {
 	t.Helper()
 	dir := t.TempDir()
-	c := &cluster{t: t, token: newSecret(t), tokenFile: filepath.Join(dir, "management.token"), expect: n}
+	c := &cluster{t: t, bin: slipwayBin, token: newSecret(t), tokenFile: filepath.Join(dir, "management.token"), expect: n}
+	if o.Bin != "" {
+		c.bin = o.Bin
+	}
 	c.kekFile = filepath.Join(dir, "keyring.kek")
 	if out, err := exec.Command(slipwayBin, "operator", "keyring", "kek", "create", "--out", c.kekFile).CombinedOutput(); err != nil {
 		t.Fatalf("create the cluster's KEK file: %v: %s", err, out)
@@ -443,7 +450,7 @@ func (c *cluster) args(i int) []string {
 
 func (c *cluster) launch(i int) {
 	c.t.Helper()
-	c.nodes[i].proc = startProc(c.t, fmt.Sprintf("server%d", i), nil, c.args(i)...)
+	c.nodes[i].proc = startBin(c.t, c.bin, "", fmt.Sprintf("server%d", i), nil, c.args(i)...)
 }
 
 // Restart starts server i again on its data dir (it must have exited) and waits for its HTTP

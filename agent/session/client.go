@@ -1,7 +1,7 @@
 // Package session is the agent side of the agent protocol (see pkg/agentproto): one outbound
 // websocket to any server, heartbeats, reconnection with jittered backoff across every known
-// server, deployments started as they are pushed, and reports delivered at least once from a
-// durable outbox.
+// server, work started as it is pushed (by kind, each kind with its Worker), and reports
+// delivered at least once from a durable outbox.
 package session
 
 import (
@@ -21,19 +21,17 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/slipwayhq/slipway/agent/lifecycle"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 )
 
 // Config configures a Client.
 type Config struct {
-	Servers  []string // HTTP base URLs; replaced by what servers announce
-	Secret   string   // the host secret
-	Runner   *lifecycle.Runner
-	Outbox   *Outbox
-	Reporter *Reporter
-	Fetcher  lifecycle.Fetcher
-	Logger   *slog.Logger
+	Servers []string // HTTP base URLs; replaced by what servers announce
+	Secret  string   // the host secret
+	// Workers run the work servers push, one per kind; the agent advertises exactly their kinds.
+	Workers []Worker
+	Outbox  *Outbox
+	Logger  *slog.Logger
 	// OnServers is called when a server announces the current server list (to persist it).
 	OnServers func([]string)
 	// Trust refuses servers the agent must not talk to, and TLS (Trust.ClientConfig) verifies
@@ -47,10 +45,12 @@ type Client struct {
 	cfg Config
 	log *slog.Logger
 
+	workers workers
+	peer    agentproto.Peer // what the session headers advertise
+
 	mu      sync.Mutex
 	servers []string
 	current string // the server of the open session, "" between sessions
-	running map[string]context.CancelFunc
 }
 
 // New returns a client.
@@ -58,7 +58,8 @@ func New(cfg Config) *Client {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Client{cfg: cfg, log: cfg.Logger, servers: append([]string(nil), cfg.Servers...), running: map[string]context.CancelFunc{}}
+	return &Client{cfg: cfg, log: cfg.Logger, servers: append([]string(nil), cfg.Servers...),
+		workers: newWorkers(cfg.Workers), peer: Peer(cfg.Workers)}
 }
 
 // Servers returns the known servers.
@@ -85,9 +86,13 @@ func (c *Client) PreferredServers() []string {
 	return out
 }
 
-// Run keeps a session open until ctx ends. Deployments keep running across reconnections; they
-// are stopped only by a Cancel from the server (or by the process ending).
+// Run keeps a session open until ctx ends. It first has every worker recover the work a
+// previous run of the agent left unfinished. Work keeps running across reconnections; it is
+// stopped only by a Cancel from the server (or by the process ending).
 func (c *Client) Run(ctx context.Context) error {
+	for _, kind := range c.workers.kinds() {
+		c.workers[kind].Recover()
+	}
 	backoff := 500 * time.Millisecond
 	// Each agent starts at a random place in the list, so that a fleet spreads its sessions
 	// over the servers rather than all opening them with the first.
@@ -137,6 +142,7 @@ func (c *Client) session(ctx context.Context, srv string) error {
 		return fmt.Errorf("server %s uses https and this agent cannot verify it: give --ca-pin or --ca-file", srv)
 	}
 	hdr := http.Header{"Authorization": {"Bearer " + c.cfg.Secret}}
+	c.peer.SetHeaders(hdr)
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	dialer := *websocket.DefaultDialer
 	dialer.TLSClientConfig = c.cfg.TLS
@@ -186,7 +192,8 @@ func (c *Client) session(ctx context.Context, srv string) error {
 	if interval <= 0 {
 		interval = 10 * time.Second
 	}
-	c.log.Info("session open", "server", srv, "server_id", hello.ServerID)
+	c.log.Info("session open", "server", srv, "server_id", hello.ServerID, "server_protocol", max(hello.Protocol, 1),
+		"server_kinds", hello.Kinds, "agent_protocol", c.peer.Protocol, "agent_kinds", c.peer.Capabilities)
 	c.mu.Lock()
 	c.current = srv
 	c.mu.Unlock()
@@ -240,13 +247,7 @@ func (c *Client) heartbeat(ctx context.Context, write func([]byte) error, interv
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		c.mu.Lock()
-		running := make([]string, 0, len(c.running))
-		for id := range c.running {
-			running = append(running, id)
-		}
-		c.mu.Unlock()
-		b, _ := agentproto.Encode(agentproto.TypeHeartbeat, agentproto.Heartbeat{Running: running})
+		b, _ := agentproto.Encode(agentproto.TypeHeartbeat, c.workers.heartbeat())
 		if err := write(b); err != nil {
 			return err
 		}
@@ -265,51 +266,49 @@ func (c *Client) read(ctx context.Context, ws *websocket.Conn, interval time.Dur
 		if err := ws.ReadJSON(&env); err != nil {
 			return err
 		}
-		switch env.Type {
-		case agentproto.TypeRun:
-			var run agentproto.Run
-			if json.Unmarshal(env.Body, &run) == nil {
-				c.start(run)
-			}
-		case agentproto.TypeCancel:
-			var cn agentproto.Cancel
-			if json.Unmarshal(env.Body, &cn) == nil {
-				c.mu.Lock()
-				if cancel, ok := c.running[cn.DeploymentID]; ok {
-					c.log.Warn("deployment cancelled by the server", "deployment", cn.DeploymentID, "reason", cn.Reason)
-					cancel()
-				}
-				c.mu.Unlock()
-			}
-		case agentproto.TypeAck:
-			var ack agentproto.Ack
-			if json.Unmarshal(env.Body, &ack) == nil {
-				c.cfg.Outbox.Ack(ack.DeploymentID, ack.Seq)
-			}
-		}
+		c.dispatch(env)
 	}
 	return ctx.Err()
 }
 
-// start runs a pushed deployment unless this agent already ran or is running it.
-func (c *Client) start(run agentproto.Run) {
-	if _, done := c.cfg.Runner.Done(run.DeploymentID); done {
+// dispatch hands a server's message to the worker of its kind (or, for an Ack, to the outbox).
+// A message of a kind this agent has no worker for is logged and dropped: it is never taken for
+// another kind's work, and the session stays open.
+func (c *Client) dispatch(env agentproto.Envelope) {
+	var ref struct {
+		Kind string `json:"kind"`
+		ID   string `json:"deployment_id"`
+	}
+	switch env.Type {
+	case agentproto.TypeRun, agentproto.TypeCancel, agentproto.TypeAck:
+		if json.Unmarshal(env.Body, &ref) != nil {
+			c.log.Warn("server sent a malformed message; ignored", "type", env.Type)
+			return
+		}
+	default:
+		return // heartbeats, and types of later versions
+	}
+	kind := agentproto.KindOf(ref.Kind)
+	w, ok := c.workers[kind]
+	if !ok {
+		c.log.Warn("server sent work of a kind this agent has no worker for; ignored", "type", env.Type, "kind", kind, "id", ref.ID,
+			"agent_kinds", c.peer.Capabilities)
 		return
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.running[run.DeploymentID]; ok {
-		return
+	switch env.Type {
+	case agentproto.TypeRun:
+		if err := w.Start(env.Body); err != nil {
+			c.log.Warn("server sent a run this agent cannot use; ignored", "kind", kind, "id", ref.ID, "error", err)
+		}
+	case agentproto.TypeCancel:
+		var cn agentproto.Cancel
+		if json.Unmarshal(env.Body, &cn) == nil {
+			w.Cancel(cn.DeploymentID, cn.Reason)
+		}
+	case agentproto.TypeAck:
+		var ack agentproto.Ack
+		if json.Unmarshal(env.Body, &ack) == nil {
+			c.cfg.Outbox.Ack(boxKey(kind, ack.DeploymentID), ack.Seq)
+		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c.running[run.DeploymentID] = cancel
-	go func() {
-		defer cancel()
-		c.log.Info("deployment started", "deployment", run.DeploymentID, "app", run.App, "revision", run.Revision.ID)
-		status := c.cfg.Runner.Run(ctx, run, c.cfg.Fetcher, c.cfg.Reporter)
-		c.log.Info("deployment finished", "deployment", run.DeploymentID, "status", status)
-		c.mu.Lock()
-		delete(c.running, run.DeploymentID)
-		c.mu.Unlock()
-	}()
 }

@@ -85,6 +85,47 @@
 // for three intervals closes the session. The agent reconnects with jittered exponential backoff (0.5 s doubling to 30 s),
 // trying every known server in turn.
 //
+// # Versions and capabilities
+//
+// The contract has a version, ProtocolVersion (2 in this release; the release before had none
+// and counts as 1). Work comes in kinds (KindDeploy; builds will add theirs): the agent runs
+// each kind with one worker and advertises exactly the kinds it has workers for.
+//
+// The agent states its version, capabilities and plugins in headers on POST /v1/agent/register
+// and on the GET /v1/agent/session upgrade (not in the register body, which a server of
+// protocol 1 decodes strictly and would refuse with an unknown field):
+//
+//	Slipway-Agent-Protocol:     2
+//	Slipway-Agent-Capabilities: deploy           (comma-separated kinds)
+//	Slipway-Agent-Plugins:                       (comma-separated names; none yet)
+//
+// A server parses them with ParsePeer: a malformed header (a version that is not an integer
+// 1-1000, more than 32 names, a name that is not 1-64 of a-z 0-9 . _ -, an empty capability
+// list) refuses the request with 400 and says which; an agent that sends none is protocol 1
+// with capabilities [deploy]. The server keeps them with the session (not in the replicated
+// state) and logs them, and pushes an agent only work of the kinds it advertised. Hello answers
+// with the server's version and the kinds it dispatches (Hello.Protocol, Hello.Kinds; both
+// absent from a server of protocol 1).
+//
+// Every message about work names it by (kind, ID): Kind, absent for KindDeploy, and
+// DeploymentID, which keeps its protocol 1 name whatever the kind. Senders leave Kind out for
+// deployments (WireKind), so a deployment's messages are byte for byte those of protocol 1 in
+// both directions, and the new fields of Hello and Heartbeat are omitted when empty and ignored
+// by the lenient decoding both sides use for session messages. With an older peer:
+//
+//   - A server of protocol 2 with an agent of protocol 1 (no headers) treats it as [deploy]:
+//     it sends Run, Cancel and Ack without Kind and no other kind of work, and reads its
+//     reports as deployment reports.
+//   - An agent of protocol 2 with a server of protocol 1 (Hello without Protocol) registers and
+//     opens its session as before (the server ignores the headers), and its deployment reports
+//     carry no Kind. Such a server dispatches deployments only.
+//   - A message of a kind the receiver has no worker (agent) or service (server) for is logged
+//     and dropped, never taken for a deployment; the session stays open. A server never sends
+//     one to an agent that did not advertise the kind.
+//
+// Upgrade servers first, then agents. Within one release step both orders work: an agent one
+// protocol ahead of its servers runs deployments as before, and so does one a protocol behind.
+//
 // # Work
 //
 // Server → agent: Run starts a deployment on this host; Cancel stops one. Commands are pushed as

@@ -67,11 +67,19 @@ type Hello struct {
 	ServerID          string        `json:"server_id"`
 	HeartbeatInterval time.Duration `json:"heartbeat_interval"`
 	Servers           []string      `json:"servers"`
+	// Protocol is the server's ProtocolVersion; 0 (absent) from a server of protocol 1.
+	Protocol int `json:"protocol,omitempty"`
+	// Kinds are the kinds of work the server dispatches; absent from a server of protocol 1,
+	// which dispatches deployments only.
+	Kinds []string `json:"kinds,omitempty"`
 }
 
 // Heartbeat says the agent is alive and what it is running.
 type Heartbeat struct {
-	Running []string `json:"running,omitempty"` // deployment IDs
+	Running []string `json:"running,omitempty"` // deployment IDs (work of KindDeploy)
+	// Work lists the running work of every other kind, by kind. Deployments stay in Running,
+	// where a server of protocol 1 looks for them.
+	Work map[string][]string `json:"work,omitempty"`
 }
 
 // Revision is what a deployment installs.
@@ -85,7 +93,13 @@ type Revision struct {
 }
 
 // Run asks the agent to run a deployment on its host.
+//
+// Every message about work (Run, Cancel, Ack, Event, Log) names it by kind and ID: Kind (see
+// KindOf; absent means KindDeploy, and senders leave it out for deployments, see WireKind) and
+// DeploymentID, which holds the ID of the work whatever its kind (the field keeps the name
+// protocol 1 gave it). A kind other than KindDeploy adds its own fields to Run.
 type Run struct {
+	Kind         string   `json:"kind,omitempty"`
 	DeploymentID string   `json:"deployment_id"`
 	App          string   `json:"app"`
 	Group        string   `json:"group"`    // deployment group name ("" for hosts named directly)
@@ -97,12 +111,14 @@ type Run struct {
 
 // Cancel asks the agent to stop a deployment.
 type Cancel struct {
+	Kind         string `json:"kind,omitempty"`
 	DeploymentID string `json:"deployment_id"`
 	Reason       string `json:"reason,omitempty"`
 }
 
 // Ack confirms that reports of a deployment up to Seq are committed.
 type Ack struct {
+	Kind         string `json:"kind,omitempty"`
 	DeploymentID string `json:"deployment_id"`
 	Seq          uint64 `json:"seq"`
 }
@@ -136,6 +152,7 @@ const DeploymentEnd = "DeploymentEnd"
 
 // Event reports a lifecycle event's progress, or the deployment's end (Event == DeploymentEnd).
 type Event struct {
+	Kind         string    `json:"kind,omitempty"`
 	DeploymentID string    `json:"deployment_id"`
 	Seq          uint64    `json:"seq"`
 	Event        string    `json:"event"`
@@ -158,6 +175,7 @@ type LogLine struct {
 
 // Log carries output lines of one deployment.
 type Log struct {
+	Kind         string    `json:"kind,omitempty"`
 	DeploymentID string    `json:"deployment_id"`
 	Seq          uint64    `json:"seq"`
 	Lines        []LogLine `json:"lines"`

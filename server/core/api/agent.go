@@ -15,9 +15,21 @@ import (
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
-// Sessions is what the API needs from the agent session hub.
+// Sessions is what the API needs from the agent session hub. peer is what the agent said of
+// itself in its headers (agentproto.ParsePeer), already checked.
 type Sessions interface {
-	ServeSession(w http.ResponseWriter, r *http.Request, host state.Host, servers []string)
+	ServeSession(w http.ResponseWriter, r *http.Request, host state.Host, servers []string, peer agentproto.Peer)
+}
+
+// agentPeer reads the agent's version and capabilities from its headers (see agentproto,
+// "Versions and capabilities"): none is protocol 1 with [deploy]; a malformed one is refused
+// (400) before anything else happens.
+func agentPeer(r *http.Request) (agentproto.Peer, error) {
+	p, err := agentproto.ParsePeer(r.Header)
+	if err != nil {
+		return agentproto.Peer{}, fault.New(fault.Invalid, "%v", err)
+	}
+	return p, nil
 }
 
 func (s *Server) serverURLs() []string {
@@ -38,7 +50,14 @@ func (s *Server) serverURLs() []string {
 // is bounded before anything is proposed; the token's tags win, and the agent may only add tags
 // the token allows. The FSM then checks the token again at apply (revoked, expired, used up),
 // refuses a deleted host's identity and enforces agents.max_hosts.
+//
+// The agent's protocol version and capabilities (its headers) are checked and logged; they are
+// not part of the replicated state (the session keeps them).
 func (s *Server) agentRegister(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	peer, err := agentPeer(r)
+	if err != nil {
+		return err
+	}
 	var req agentproto.Register
 	if err := s.decode(w, r, &req); err != nil {
 		return err
@@ -85,6 +104,8 @@ func (s *Server) agentRegister(w http.ResponseWriter, r *http.Request, id *auth.
 		}
 		reply.CA = string(s.cfg.CA.CertPEM())
 	}
+	s.log.Info("host registered", "host", h.Name, "host_id", h.ID, "agent_version", state.Clip(req.AgentVersion),
+		"protocol", peer.Protocol, "capabilities", peer.Capabilities, "plugins", peer.Plugins)
 	writeJSON(w, http.StatusOK, reply)
 	return nil
 }
@@ -197,7 +218,11 @@ func (s *Server) agentSession(w http.ResponseWriter, r *http.Request, id *auth.I
 	if s.cfg.Sessions == nil {
 		return fault.New(fault.Unavailable, "this server does not accept agents")
 	}
-	s.cfg.Sessions.ServeSession(w, r, *id.Host, s.serverURLs())
+	peer, err := agentPeer(r)
+	if err != nil {
+		return err
+	}
+	s.cfg.Sessions.ServeSession(w, r, *id.Host, s.serverURLs(), peer)
 	return nil
 }
 

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -24,10 +25,16 @@ var upgrader = websocket.Upgrader{
 	CheckOrigin: func(*http.Request) bool { return true },
 }
 
+// serverKinds are the kinds of work this hub dispatches, announced in Hello.
+var serverKinds = []string{agentproto.KindDeploy}
+
 // conn is one agent's session.
 type conn struct {
 	ws   *websocket.Conn
 	host state.Host
+	// peer is the agent's protocol version and capabilities, from its headers; kept with the
+	// session only, never in the replicated state.
+	peer agentproto.Peer
 	send chan []byte
 	done chan struct{}
 	once sync.Once
@@ -36,6 +43,19 @@ type conn struct {
 	sent map[string]bool // deployments pushed during this session
 
 	warnings *reportLog // refused and cut reports of this session
+
+	unable sync.Once // logs once that the agent cannot run deployments it has
+}
+
+// accepts reports whether the agent advertised work of kind; the hub sends it no other work.
+func (c *conn) accepts(kind string) bool { return c.peer.Can(kind) }
+
+// cannotRun logs, once a session, that the host has work of kind its agent does not run.
+func (c *conn) cannotRun(log *slog.Logger, kind string) {
+	c.unable.Do(func() {
+		log.Warn("host has work its agent does not run; none is sent to it (upgrade or reconfigure the agent)", "host", c.host.Name,
+			"kind", kind, "agent_protocol", c.peer.Protocol, "agent_capabilities", c.peer.Capabilities)
+	})
 }
 
 func (c *conn) wasSent(id string) bool {
@@ -82,18 +102,20 @@ func (c *conn) close() {
 }
 
 // ServeSession upgrades an authenticated agent request to its session and serves it until it
-// ends. A newer session of the same host replaces an older one.
-func (h *Hub) ServeSession(w http.ResponseWriter, r *http.Request, host state.Host, servers []string) {
+// ends. A newer session of the same host replaces an older one. peer is what the agent said of
+// itself (agentproto.ParsePeer): the session pushes it only work of the kinds it advertised.
+func (h *Hub) ServeSession(w http.ResponseWriter, r *http.Request, host state.Host, servers []string, peer agentproto.Peer) {
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered
 	}
 	ws.SetReadLimit(maxMessage)
-	c := &conn{ws: ws, host: host, send: make(chan []byte, 256), done: make(chan struct{}), sent: map[string]bool{},
+	c := &conn{ws: ws, host: host, peer: peer, send: make(chan []byte, 256), done: make(chan struct{}), sent: map[string]bool{},
 		warnings: &reportLog{log: h.log, host: host.Name, interval: 10 * time.Second}}
 	// Hello is queued before the session is registered, where the dispatcher can queue a run:
 	// the protocol opens every session with hello.
-	c.sendMsg(agentproto.TypeHello, agentproto.Hello{HostID: host.ID, ServerID: h.cluster.ID(), HeartbeatInterval: h.cfg.Heartbeat, Servers: servers})
+	c.sendMsg(agentproto.TypeHello, agentproto.Hello{HostID: host.ID, ServerID: h.cluster.ID(), HeartbeatInterval: h.cfg.Heartbeat, Servers: servers,
+		Protocol: agentproto.ProtocolVersion, Kinds: serverKinds})
 	h.mu.Lock()
 	if old, ok := h.sessions[host.ID]; ok {
 		old.close()
@@ -109,7 +131,8 @@ func (h *Hub) ServeSession(w http.ResponseWriter, r *http.Request, host state.Ho
 		c.close()
 		h.status(host.ID, false, "")
 	}()
-	h.log.Info("agent connected", "host", host.Name, "address", r.RemoteAddr)
+	h.log.Info("agent connected", "host", host.Name, "address", r.RemoteAddr, "protocol", peer.Protocol,
+		"capabilities", peer.Capabilities, "plugins", peer.Plugins)
 	h.status(host.ID, true, r.RemoteAddr)
 	go c.writeLoop()
 	h.kick()
@@ -160,6 +183,9 @@ func (h *Hub) readLoop(c *conn, addr string) {
 			if json.Unmarshal(env.Body, &ev) != nil {
 				continue
 			}
+			if !c.deployReport(&ev.Kind, "event", ev.DeploymentID, ev.Seq) {
+				continue
+			}
 			changed, err := checkEvent(&ev)
 			if err != nil {
 				c.warnings.warn(time.Now(), "agent sent an event report the protocol does not allow; refused (not acknowledged)",
@@ -176,6 +202,9 @@ func (h *Hub) readLoop(c *conn, addr string) {
 			if json.Unmarshal(env.Body, &l) != nil {
 				continue
 			}
+			if !c.deployReport(&l.Kind, "log", l.DeploymentID, l.Seq) {
+				continue
+			}
 			if err := checkLog(&l); err != nil {
 				c.warnings.warn(time.Now(), "agent sent a log report the protocol does not allow; refused (not acknowledged)",
 					"seq", l.Seq, "error", err)
@@ -184,6 +213,20 @@ func (h *Hub) readLoop(c *conn, addr string) {
 			h.queue(c, report{c: c, log: &l})
 		}
 	}
+}
+
+// deployReport reports whether a report (of what, with its kind field) is about a deployment, the
+// only kind this hub takes reports of, and clears its kind field: a deployment's report goes into
+// the replicated state exactly as protocol 1 sent it. A report of another kind is refused (logged,
+// not acknowledged), never taken for a deployment's.
+func (c *conn) deployReport(kind *string, what, id string, seq uint64) bool {
+	if k := agentproto.KindOf(*kind); k != agentproto.KindDeploy {
+		c.warnings.warn(time.Now(), "agent sent a report of a kind this server does not take; refused (not acknowledged)",
+			"report", what, "kind", state.Shorten(k), "id", state.Shorten(id), "seq", seq)
+		return false
+	}
+	*kind = ""
+	return true
 }
 
 func (h *Hub) queue(c *conn, r report) {
@@ -196,7 +239,7 @@ func (h *Hub) queue(c *conn, r report) {
 // cancelFinished tells the agent to stop deployments it is running that are already over for
 // this host (failed by a host timeout while it was cut off).
 func (h *Hub) cancelFinished(c *conn, running []string) {
-	if len(running) == 0 {
+	if len(running) == 0 || !c.accepts(agentproto.KindDeploy) {
 		return
 	}
 	_ = h.state.View(func(tx *state.Tx) error {

@@ -145,6 +145,10 @@ func (h *Hub) dispatch() {
 				continue
 			}
 			for _, id := range tx.ActiveDeploymentsOf(c.host.ID) {
+				if !c.accepts(agentproto.KindDeploy) {
+					c.cannotRun(h.log, agentproto.KindDeploy)
+					break
+				}
 				if c.wasSent(id) {
 					continue
 				}

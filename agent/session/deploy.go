@@ -1,0 +1,94 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+
+	"github.com/slipwayhq/slipway/agent/lifecycle"
+	"github.com/slipwayhq/slipway/pkg/agentproto"
+)
+
+// Deployments is the Worker of agentproto.KindDeploy: it runs each pushed deployment with the
+// lifecycle runner, once per deployment ID.
+type Deployments struct {
+	runner   *lifecycle.Runner
+	fetcher  lifecycle.Fetcher
+	reporter lifecycle.Reporter
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc
+}
+
+// NewDeployments returns the deployment worker. The runner downloads bundles with fetcher and
+// reports through reporter (the outbox's Reporter).
+func NewDeployments(runner *lifecycle.Runner, fetcher lifecycle.Fetcher, reporter lifecycle.Reporter, log *slog.Logger) *Deployments {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Deployments{runner: runner, fetcher: fetcher, reporter: reporter, log: log, running: map[string]context.CancelFunc{}}
+}
+
+// Kind is agentproto.KindDeploy.
+func (d *Deployments) Kind() string { return agentproto.KindDeploy }
+
+// Recover fails the deployments a killed agent left in flight (lifecycle.Runner.Recover).
+func (d *Deployments) Recover() []string {
+	ids := d.runner.Recover(d.reporter)
+	if len(ids) > 0 {
+		d.log.Warn("deployments interrupted by an agent restart were reported failed", "deployments", ids)
+	}
+	return ids
+}
+
+// Start runs a pushed deployment (an agentproto.Run) unless this agent already ran or is
+// running it.
+func (d *Deployments) Start(body json.RawMessage) error {
+	var run agentproto.Run
+	if err := json.Unmarshal(body, &run); err != nil {
+		return err
+	}
+	if _, done := d.runner.Done(run.DeploymentID); done {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.running[run.DeploymentID]; ok {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d.running[run.DeploymentID] = cancel
+	go func() {
+		defer cancel()
+		d.log.Info("deployment started", "deployment", run.DeploymentID, "app", run.App, "revision", run.Revision.ID)
+		status := d.runner.Run(ctx, run, d.fetcher, d.reporter)
+		d.log.Info("deployment finished", "deployment", run.DeploymentID, "status", status)
+		d.mu.Lock()
+		delete(d.running, run.DeploymentID)
+		d.mu.Unlock()
+	}()
+	return nil
+}
+
+// Cancel stops a running deployment (agentproto's Cancel).
+func (d *Deployments) Cancel(id, reason string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if cancel, ok := d.running[id]; ok {
+		d.log.Warn("deployment cancelled by the server", "deployment", id, "reason", reason)
+		cancel()
+	}
+}
+
+// Running lists the deployments running now.
+func (d *Deployments) Running() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]string, 0, len(d.running))
+	for id := range d.running {
+		out = append(out, id)
+	}
+	return out
+}

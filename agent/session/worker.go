@@ -1,0 +1,96 @@
+package session
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/slipwayhq/slipway/pkg/agentproto"
+)
+
+// Worker runs one kind of work that servers push to this agent (agentproto: "Versions and
+// capabilities"). The session dispatches each Run and Cancel to the worker of the message's kind
+// and advertises exactly the kinds of its workers; a message of a kind it has no worker for is
+// logged and dropped.
+//
+// Lifecycle: Recover is called once when the session client starts, before any other method.
+// Start, Cancel and Running are then called from the session's goroutines, possibly at once, and
+// must return promptly: work runs in goroutines of the worker's own, across reconnections, until
+// it ends or is cancelled. A worker reports through the agent's outbox (for deployments, the
+// Reporter), which delivers every report at least once and in order.
+type Worker interface {
+	// Kind is the kind of work this worker runs (agentproto.KindDeploy, ...).
+	Kind() string
+	// Recover ends the work a previous run of the agent left unfinished, reporting it failed,
+	// and returns its IDs.
+	Recover() []string
+	// Start starts the work a Run message describes (its body, which the worker decodes into its
+	// kind's Run), unless this agent is running it or has run it to its end: commands are
+	// delivered at least once, and the outbox sends a finished one's reports until acknowledged.
+	// A body the worker cannot use is an error, which the session logs.
+	Start(run json.RawMessage) error
+	// Cancel stops the running work id (agentproto's Cancel); an id not running is ignored.
+	Cancel(id, reason string)
+	// Running lists the IDs of the work running now, for heartbeats.
+	Running() []string
+}
+
+// workers is the session's dispatch table: one worker per kind.
+type workers map[string]Worker
+
+func newWorkers(ws []Worker) workers {
+	out := workers{}
+	for _, w := range ws {
+		if _, dup := out[w.Kind()]; dup {
+			panic(fmt.Sprintf("session: two workers for the kind %q", w.Kind()))
+		}
+		out[w.Kind()] = w
+	}
+	return out
+}
+
+// kinds are the kinds of work of the workers, sorted.
+func (ws workers) kinds() []string {
+	out := make([]string, 0, len(ws))
+	for k := range ws {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Peer is what this agent advertises in its headers (agentproto.Peer): this protocol version and
+// exactly the kinds of work of the given workers. It has no plugins yet.
+func Peer(ws []Worker) agentproto.Peer {
+	return agentproto.Peer{Protocol: agentproto.ProtocolVersion, Capabilities: newWorkers(ws).kinds()}
+}
+
+// heartbeat is the Heartbeat listing the running work of every worker: deployments in Running,
+// where servers of protocol 1 look for them, the other kinds in Work.
+func (ws workers) heartbeat() agentproto.Heartbeat {
+	var hb agentproto.Heartbeat
+	for _, kind := range ws.kinds() {
+		running := ws[kind].Running()
+		switch {
+		case kind == agentproto.KindDeploy:
+			hb.Running = running
+		case len(running) > 0:
+			if hb.Work == nil {
+				hb.Work = map[string][]string{}
+			}
+			hb.Work[kind] = running
+		}
+	}
+	return hb
+}
+
+// boxKey is the outbox key of the reports of work (kind, id): the ID for a deployment (as
+// outboxes written before kinds existed are named), kind~id for the other kinds, so that work of
+// two kinds with one ID never share a sequence. IDs are names (A-Z a-z 0-9 . _ -), so "~" cannot
+// occur in one.
+func boxKey(kind, id string) string {
+	if kind == agentproto.KindDeploy {
+		return id
+	}
+	return kind + "~" + id
+}
