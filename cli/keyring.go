@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/slipwayhq/slipway/pkg/api"
-	"github.com/slipwayhq/slipway/server/core/keyring"
 )
 
 func (c *cli) newKeyringCommand() *cobra.Command {
@@ -17,52 +16,8 @@ func (c *cli) newKeyringCommand() *cobra.Command {
   slipway operator keyring rotate`)
 	kek := nounCommand("kek", "The key-encryption key file every server loads",
 		`  slipway operator keyring kek create --out /etc/slipway/keyring.kek`)
-	kek.AddCommand(c.newKEKCreateCommand())
+	kek.AddCommand(c.newKEKCreateCommand()) // in server_cmds.go: it writes the file with the server keyring's code
 	cmd.AddCommand(kek, c.newKeyringListCommand(), c.newKeyringRotateCommand())
-	return cmd
-}
-
-// kekResult is the json output of kek create.
-type kekResult struct {
-	File        string `json:"file"`
-	Fingerprint string `json:"fingerprint"`
-}
-
-func (c *cli) newKEKCreateCommand() *cobra.Command {
-	var out string
-	cmd := &cobra.Command{
-		Use:   "create --out FILE",
-		Short: "Create a key-encryption key file for a new cluster",
-		Long: `Create a key-encryption key (KEK): 32 random bytes, base64, written to FILE with mode 0600.
-An existing FILE is never overwritten.
-
-Every server of a cluster loads the same KEK file (slipway server --keyring-kek-file FILE, or
-keyring.kek_file, or SLIPWAY_KEYRING_KEK_FILE). It wraps the cluster's data keys, which encrypt
-every blob on disk; it never enters the Raft log, snapshots or the state. Copy it to each server
-over a secure channel, keep it out of the data directory and out of backups of it, and keep a
-copy offline: a cluster whose KEK is lost cannot read its blobs any more.`,
-		Example: `  slipway operator keyring kek create --out /etc/slipway/keyring.kek
-  slipway server --keyring-kek-file /etc/slipway/keyring.kek ...`,
-		Args: exactArgs(),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if out == "" {
-				return usagef("slipway operator keyring kek create: --out FILE is required: where to write the key-encryption key")
-			}
-			p, err := c.printer()
-			if err != nil {
-				return err
-			}
-			k, err := keyring.CreateKEKFile(out)
-			if err != nil {
-				return err
-			}
-			if p.json() {
-				return p.JSON(kekResult{File: out, Fingerprint: k.Fingerprint()})
-			}
-			return p.Linef("Wrote key-encryption key %s (fingerprint %s, mode 0600).\nGive every server of the cluster this same file: --keyring-kek-file %s", out, k.Fingerprint(), out)
-		},
-	}
-	cmd.Flags().StringVar(&out, "out", "", "file to create (refused if it exists)")
 	return cmd
 }
 

@@ -1,5 +1,8 @@
 // Package cli is the slipway command line: `slipway <noun> <verb>`. Every command that talks to a
 // cluster does so through the public Go client in pkg/api and nothing else.
+// Only server_cmds.go links server code, for the commands that need it in this process
+// (slipway server, slipway dev, slipway bench, slipway operator keyring kek create); the depguard
+// rule cli-through-api in .golangci.yml holds every other file to that.
 //
 // Settings are resolved per invocation as flag > environment > default:
 //

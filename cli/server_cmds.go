@@ -17,6 +17,7 @@ import (
 
 	"github.com/slipwayhq/slipway/agent"
 	agentconfig "github.com/slipwayhq/slipway/agent/config"
+	"github.com/slipwayhq/slipway/internal/bench"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server"
 	"github.com/slipwayhq/slipway/server/core/auth"
@@ -24,6 +25,11 @@ import (
 	"github.com/slipwayhq/slipway/server/core/keyring"
 	"github.com/slipwayhq/slipway/server/core/raftstore"
 )
+
+// This file is the only one of the CLI that links server code (the depguard rule cli-through-api
+// in .golangci.yml holds the others to pkg/api): `slipway server` and `slipway dev` run a node in
+// this process, `slipway operator keyring kek create` writes the file the server's keyring loads,
+// and `slipway bench` starts clusters in this process through internal/bench.
 
 // ExitConfig is the exit code for an invalid configuration (sysexits' EX_CONFIG). Service units
 // list it in RestartPreventExitStatus so a bad config does not restart-loop.
@@ -313,3 +319,72 @@ func agentRegistered(path string) bool {
 	}
 	return json.Unmarshal(b, &id) == nil && !id.Pending
 }
+
+// kekResult is the json output of kek create.
+type kekResult struct {
+	File        string `json:"file"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// newKEKCreateCommand is `slipway operator keyring kek create` (the keyring noun in keyring.go
+// adds it). It writes the file with server/core/keyring, the code every server loads it with, so
+// that the KEK file format has one implementation.
+func (c *cli) newKEKCreateCommand() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "create --out FILE",
+		Short: "Create a key-encryption key file for a new cluster",
+		Long: `Create a key-encryption key (KEK): 32 random bytes, base64, written to FILE with mode 0600.
+An existing FILE is never overwritten.
+
+Every server of a cluster loads the same KEK file (slipway server --keyring-kek-file FILE, or
+keyring.kek_file, or SLIPWAY_KEYRING_KEK_FILE). It wraps the cluster's data keys, which encrypt
+every blob on disk; it never enters the Raft log, snapshots or the state. Copy it to each server
+over a secure channel, keep it out of the data directory and out of backups of it, and keep a
+copy offline: a cluster whose KEK is lost cannot read its blobs any more.`,
+		Example: `  slipway operator keyring kek create --out /etc/slipway/keyring.kek
+  slipway server --keyring-kek-file /etc/slipway/keyring.kek ...`,
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return usagef("slipway operator keyring kek create: --out FILE is required: where to write the key-encryption key")
+			}
+			p, err := c.printer()
+			if err != nil {
+				return err
+			}
+			k, err := keyring.CreateKEKFile(out)
+			if err != nil {
+				return err
+			}
+			if p.json() {
+				return p.JSON(kekResult{File: out, Fingerprint: k.Fingerprint()})
+			}
+			return p.Linef("Wrote key-encryption key %s (fingerprint %s, mode 0600).\nGive every server of the cluster this same file: --keyring-kek-file %s", out, k.Fingerprint(), out)
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "file to create (refused if it exists)")
+	return cmd
+}
+
+// newBenchCommand is `slipway bench`: its verbs start clusters in this process, so internal/bench
+// (which links the server) builds them, printing and failing through this CLI.
+func (c *cli) newBenchCommand() *cobra.Command {
+	return bench.NewCommand(bench.CLI{
+		Printer: func() (bench.Printer, error) {
+			p, err := c.printer()
+			if err != nil {
+				return nil, err
+			}
+			return benchPrinter{p}, nil
+		},
+		Usagef: usagef,
+		Noun:   nounCommand,
+		NoArgs: exactArgs(),
+	})
+}
+
+// benchPrinter is the CLI's printer as internal/bench asks for it.
+type benchPrinter struct{ *printer }
+
+func (p benchPrinter) JSONFormat() bool { return p.json() }
