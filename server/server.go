@@ -27,7 +27,6 @@ import (
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/config"
 	"github.com/slipwayhq/slipway/server/core/fault"
-	"github.com/slipwayhq/slipway/server/core/fsm"
 	"github.com/slipwayhq/slipway/server/core/keyring"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/raftstore"
@@ -98,12 +97,9 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	s := &Server{cfg: cfg, log: log, httpLn: httpLn, httpURL: httpURL, raftAddr: raftAddr, done: make(chan struct{}), tls: tlsc}
-	table := fsm.NewTable()
-	fsm.RegisterLegacy(table)
-	s.registry = module.NewRegistry(table)
 	core := &module.Core{Log: log, Now: time.Now}
-	s.registry.Add(core, coreModule{s})
-	s.registry.Add(core, services()...)
+	s.registry = register(core, coreModule{s})
+	table := s.registry.Table()
 	background, leader := s.registry.Lifecycle()
 	s.tasks = module.NewRunner(background, leader, log.With("component", "tasks"))
 	expect := cfg.BootstrapExpect

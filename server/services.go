@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/slipwayhq/slipway/server/core/fsm"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/deploy"
 )
@@ -11,4 +12,15 @@ func services() []module.Module {
 	return []module.Module{
 		deploy.New(),
 	}
+}
+
+// register builds the registry of a server: the core's commands, its own module, then every
+// service of services().
+func register(core *module.Core, coreMod module.Module) *module.Registry {
+	table := fsm.NewTable()
+	fsm.RegisterLegacy(table)
+	r := module.NewRegistry(table)
+	r.Add(core, coreMod)
+	r.Add(core, services()...)
+	return r
 }

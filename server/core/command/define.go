@@ -1,7 +1,9 @@
 package command
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -79,4 +81,22 @@ func (r Range) String() string { return fmt.Sprintf("%d-%d", r.First, r.Last) }
 func Known(t Type) bool {
 	_, ok := typeNames[t]
 	return ok
+}
+
+// Info describes one defined command type.
+type Info struct {
+	Type    Type
+	Name    string
+	Version uint8
+}
+
+// Defined lists every command type this binary knows, by number: the log format's table of
+// contents, which a test pins so that no number, name or version changes by accident.
+func Defined() []Info {
+	out := make([]Info, 0, len(typeNames))
+	for t, n := range typeNames {
+		out = append(out, Info{Type: t, Name: n, Version: schemaVersions[t]})
+	}
+	slices.SortFunc(out, func(a, b Info) int { return cmp.Compare(a.Type, b.Type) })
+	return out
 }
