@@ -15,8 +15,8 @@ import (
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
-	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/config"
+	"github.com/slipwayhq/slipway/server/deploy"
 )
 
 // BenchmarkRaftApplyTLS compares committed commands per second on a 3-node loopback cluster
@@ -45,7 +45,7 @@ func benchCommits(b *testing.B, c *testutil.Cluster, writers int) {
 	ctx := context.Background()
 	var seq atomic.Int64
 	benchWriters(b, writers, "commands", func() error {
-		cmd, _ := command.New(command.TypeAppCreate, "", time.Now(), command.AppCreate{Name: fmt.Sprintf("bench-%d", seq.Add(1))})
+		cmd, _ := deploy.CmdAppCreate.New("", time.Now(), deploy.AppCreatePayload{Name: fmt.Sprintf("bench-%d", seq.Add(1))})
 		res, err := node.Apply(ctx, cmd)
 		if err == nil {
 			err = res.Err()

@@ -2,5 +2,13 @@ package deploy
 
 import "github.com/slipwayhq/slipway/server/core/module"
 
-// registerGroups declares the groups part of the service: its commands, buckets and routes.
-func (m *Module) registerGroups(r *module.Registry) {}
+// registerGroups declares the deployment groups and configurations part of the service: their
+// commands, buckets and routes.
+func (m *Module) registerGroups(r *module.Registry) {
+	module.Handle(r, CmdGroupPut, m.applyGroupPut)
+	module.Handle(r, CmdGroupDelete, m.applyGroupDelete)
+	module.Handle(r, CmdConfigCreate, m.applyConfigCreate)
+	r.Buckets(bucketGroups, bucketConfigs)
+	r.Routes(m.groupRoutes()...)
+	r.Routes(m.configRoutes()...)
+}

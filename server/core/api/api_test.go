@@ -14,7 +14,18 @@ import (
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/config"
+	"github.com/slipwayhq/slipway/server/core/fsm"
+	"github.com/slipwayhq/slipway/server/core/module"
+	"github.com/slipwayhq/slipway/server/deploy"
 )
+
+// serviceRoutes are the routes of the services a server runs, handled through core (whose
+// HTTP kit must be set before a request is served).
+func serviceRoutes(core *module.Core) []api.Route {
+	reg := module.NewRegistry(fsm.NewTable())
+	reg.Add(core, deploy.New())
+	return reg.AllRoutes()
+}
 
 // call sends a raw request and decodes the error body when there is one.
 func call(t *testing.T, method, url, token string, body io.Reader, hdr map[string]string) (int, pub.ErrorBody, []byte) {
@@ -47,7 +58,7 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 	// Two failed attempts per route would exceed the default budget of failed authentications
 	// per address (TestFailedAuthLimitedPerAddress covers that limit).
 	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(_ int, cfg *config.Config) { cfg.Limits.AuthFailures = 1000 }})
-	routes := api.New(api.Config{}).Routes()
+	routes := api.New(api.Config{Routes: serviceRoutes(&module.Core{})}).Routes()
 	if len(routes) < 10 {
 		t.Fatalf("only %d routes listed", len(routes))
 	}

@@ -51,6 +51,12 @@ func (k *Kit) WriteContext(r *http.Request, id *auth.Identity) (context.Context,
 	return command.WithRequestID(ctx, rid), cancel, nil
 }
 
+// ReadContext is the context a read that must wait for the cluster (a consistent read) runs in:
+// the request's, bounded as a write's wait is (see WriteContext).
+func (k *Kit) ReadContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return contextWithTimeout(r, k.s.cfg.WriteTimeout)
+}
+
 // OpenStream counts a live stream against its token's limit; call the returned function when it
 // ends.
 func (k *Kit) OpenStream(id *auth.Identity) (func(), error) { return k.s.openStream(id) }

@@ -20,6 +20,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/testutil"
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/module"
 )
 
 // edge is an API handler with its own limits, logger and metrics, served in front of a real
@@ -34,8 +35,10 @@ func newEdge(t *testing.T, c *testutil.Cluster, lim api.Limits) *edge {
 	t.Helper()
 	node := c.Server(0).Node()
 	e := &edge{reg: prometheus.NewRegistry(), logs: &captureLog{}}
+	core := &module.Core{Cluster: node, State: node.State(), Events: node.FSM().Events(), Now: time.Now}
 	h := api.New(api.Config{Cluster: node, State: node.State(), Events: node.FSM().Events(),
-		Logger: slog.New(e.logs), Registry: e.reg, Limits: lim})
+		Logger: slog.New(e.logs), Registry: e.reg, Limits: lim, Routes: serviceRoutes(core)})
+	core.HTTP = h.Kit()
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	e.addr = strings.TrimPrefix(srv.URL, "http://")

@@ -44,6 +44,12 @@ type Cluster interface {
 	WaitApplied(ctx context.Context, index uint64) error
 }
 
+// Blobs is what the API needs from the blob store.
+type Blobs interface {
+	// Open returns the blob's plaintext, seekable (decrypted chunk by chunk as read).
+	Open(ctx context.Context, sha string) (io.ReadSeekCloser, state.Blob, error)
+}
+
 // Config configures the handler.
 type Config struct {
 	Cluster  Cluster
@@ -229,15 +235,6 @@ func (s *Server) coreRoutes() []Route {
 		{"GET", "/v1/tokens/self", AnyToken, "acl:ReadToken", "token/self", s.tokenSelf},
 		{"GET", "/v1/tokens/{accessor}", Management, "acl:ReadToken", "token/{accessor}", s.tokenGet},
 		{"DELETE", "/v1/tokens/{accessor}", Management, "acl:RevokeToken", "token/{accessor}", s.tokenRevoke},
-		{"POST", "/v1/apps", Management, "deploy:CreateApplication", "app/*", s.appCreate},
-		{"GET", "/v1/apps", AnyToken, "deploy:ListApplications", "app/*", s.appList},
-		{"GET", "/v1/apps/{name}", AnyToken, "deploy:ReadApplication", "app/{name}", s.appGet},
-		{"PUT", "/v1/apps/{name}", Management, "deploy:UpdateApplication", "app/{name}", s.appUpdate},
-		{"DELETE", "/v1/apps/{name}", Management, "deploy:DeleteApplication", "app/{name}", s.appDelete},
-		{"POST", "/v1/apps/{app}/revisions", Management, "deploy:PushRevision", "app/{app}", s.revisionPush},
-		{"GET", "/v1/apps/{app}/revisions", AnyToken, "deploy:ListRevisions", "app/{app}", s.revisionList},
-		{"GET", "/v1/revisions/{id}", AnyToken, "deploy:ReadRevision", "revision/{id}", s.revisionGet},
-		{"GET", "/v1/revisions/{id}/content", AnyToken, "deploy:ReadRevisionContent", "revision/{id}", s.revisionContent},
 		{"POST", "/v1/host-tokens", Management, "hosts:CreateRegistrationToken", "host-token/*", s.hostTokenCreate},
 		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", s.hostList},
 		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:ReadHost", "host/{name}", s.hostGet},
@@ -246,13 +243,6 @@ func (s *Server) coreRoutes() []Route {
 		{"POST", "/v1/agent/register", Registration, "agent:Register", "host/*", s.agentRegister},
 		{"GET", "/v1/agent/session", HostSecret, "agent:OpenSession", "host/self", s.agentSession},
 		{"GET", "/v1/agent/deployments/{id}/bundle", HostSecret, "agent:DownloadBundle", "deployment/{id}", s.agentBundle},
-		{"POST", "/v1/apps/{app}/groups", Management, "deploy:CreateDeploymentGroup", "app/{app}/group/*", s.groupCreate},
-		{"GET", "/v1/apps/{app}/groups", AnyToken, "deploy:ListDeploymentGroups", "app/{app}/group/*", s.groupList},
-		{"GET", "/v1/apps/{app}/groups/{name}", AnyToken, "deploy:ReadDeploymentGroup", "app/{app}/group/{name}", s.groupGet},
-		{"PUT", "/v1/apps/{app}/groups/{name}", Management, "deploy:UpdateDeploymentGroup", "app/{app}/group/{name}", s.groupUpdate},
-		{"DELETE", "/v1/apps/{app}/groups/{name}", Management, "deploy:DeleteDeploymentGroup", "app/{app}/group/{name}", s.groupDelete},
-		{"POST", "/v1/deployment-configs", Management, "deploy:CreateDeploymentConfig", "deployment-config/*", s.configCreate},
-		{"GET", "/v1/deployment-configs", AnyToken, "deploy:ListDeploymentConfigs", "deployment-config/*", s.configList},
 		{"POST", "/v1/deployments", Management, "deploy:CreateDeployment", "deployment/*", s.deploymentCreate},
 		{"GET", "/v1/deployments", AnyToken, "deploy:ListDeployments", "deployment/*", s.deploymentList},
 		{"GET", "/v1/deployments/{id}", AnyToken, "deploy:ReadDeployment", "deployment/{id}", s.deploymentGet},

@@ -8,7 +8,7 @@ import (
 
 func TestRoundTrip(t *testing.T) {
 	now := time.Unix(1700000000, 123).UTC()
-	c, err := New(TypeAppCreate, "tok/key-1", now, AppCreate{Name: "web"})
+	c, err := New(TypeClusterInit, "tok/key-1", now, ClusterInit{ClusterID: "web"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,11 +20,11 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Type != TypeAppCreate || got.RequestID != "tok/key-1" || !got.Time.Equal(now) || got.Version != 1 {
+	if got.Type != TypeClusterInit || got.RequestID != "tok/key-1" || !got.Time.Equal(now) || got.Version != 1 {
 		t.Fatalf("decoded %+v", got)
 	}
-	var p AppCreate
-	if err := DecodePayload(got, &p); err != nil || p.Name != "web" {
+	var p ClusterInit
+	if err := DecodePayload(got, &p); err != nil || p.ClusterID != "web" {
 		t.Fatalf("payload %+v, %v", p, err)
 	}
 }
@@ -32,7 +32,7 @@ func TestRoundTrip(t *testing.T) {
 func TestBatchRoundTrip(t *testing.T) {
 	var parts [][]byte
 	for _, n := range []string{"a", "b", "c"} {
-		c, _ := New(TypeAppCreate, "", time.Unix(0, 0), AppCreate{Name: n})
+		c, _ := New(TypeClusterInit, "", time.Unix(0, 0), ClusterInit{ClusterID: n})
 		b, err := Encode(c)
 		if err != nil {
 			t.Fatal(err)
@@ -60,7 +60,7 @@ func TestBatchRoundTrip(t *testing.T) {
 }
 
 func TestDecodeRefuses(t *testing.T) {
-	good, _ := Encode(&Command{Type: TypeAppDelete, Version: 1, RequestID: "rid", Payload: []byte(`{"name":"x"}`)})
+	good, _ := Encode(&Command{Type: TypeClusterInit, Version: 1, RequestID: "rid", Payload: []byte(`{"cluster_id":"x"}`)})
 	mutate := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
 	cases := map[string][]byte{
 		"empty":           nil,
@@ -80,11 +80,11 @@ func TestDecodeRefuses(t *testing.T) {
 			}
 		})
 	}
-	c, err := Decode(mutate(func(b []byte) []byte { return append(b[:fixedHeader+3], `{"name":"x","extra":1}`...) }))
+	c, err := Decode(mutate(func(b []byte) []byte { return append(b[:fixedHeader+3], `{"cluster_id":"x","extra":1}`...) }))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p AppDelete
+	var p ClusterInit
 	if err := DecodePayload(c, &p); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("unknown payload field: want ErrMalformed, got %v", err)
 	}
@@ -98,7 +98,7 @@ func TestDecodeRefuses(t *testing.T) {
 // encodes back to something it decodes to the same command.
 func FuzzDecode(f *testing.F) {
 	for _, c := range []*Command{
-		{Type: TypeAppCreate, Version: 1, RequestID: "r", Time: time.Unix(1, 0), Payload: []byte(`{"name":"web"}`)},
+		{Type: TypeClusterInit, Version: 1, RequestID: "r", Time: time.Unix(1, 0), Payload: []byte(`{"cluster_id":"web"}`)},
 		{Type: TypeTokenCreate, Version: 1, Payload: []byte(`{"token":{"accessor_id":"a","secret_hash":"h","name":"n","type":"client"}}`)},
 		{Type: TypeNoop, Version: 1, Payload: []byte(`{}`)},
 	} {

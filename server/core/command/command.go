@@ -38,12 +38,8 @@ const (
 	TypeACLBootstrap       Type = 10
 	TypeTokenCreate        Type = 11
 	TypeTokenRevoke        Type = 12
-	TypeAppCreate          Type = 20
-	TypeAppDelete          Type = 21
-	TypeAppUpdate          Type = 22
 	TypeBlobRegister       Type = 30
 	TypeBlobDelete         Type = 31
-	TypeRevisionCreate     Type = 40
 	TypeHostTokenCreate    Type = 50
 	TypeHostRegister       Type = 51
 	TypeHostDelete         Type = 52
@@ -53,9 +49,6 @@ const (
 	TypeDeploymentReport   Type = 61
 	TypeDeploymentFailHost Type = 62
 	TypeDeploymentStop     Type = 65
-	TypeGroupPut           Type = 70
-	TypeGroupDelete        Type = 71
-	TypeConfigCreate       Type = 72
 	TypeHostTokenRevoke    Type = 55
 	TypeKeyringAdd         Type = 80
 	codecVersion           byte = 1
@@ -69,12 +62,8 @@ var typeNames = map[Type]string{
 	TypeACLBootstrap:       "acl.bootstrap",
 	TypeTokenCreate:        "token.create",
 	TypeTokenRevoke:        "token.revoke",
-	TypeAppCreate:          "app.create",
-	TypeAppDelete:          "app.delete",
-	TypeAppUpdate:          "app.update",
 	TypeBlobRegister:       "blob.register",
 	TypeBlobDelete:         "blob.delete",
-	TypeRevisionCreate:     "revision.create",
 	TypeHostTokenCreate:    "host_token.create",
 	TypeHostRegister:       "host.register",
 	TypeHostDelete:         "host.delete",
@@ -84,9 +73,6 @@ var typeNames = map[Type]string{
 	TypeDeploymentReport:   "deployment.report",
 	TypeDeploymentFailHost: "deployment.fail_host",
 	TypeDeploymentStop:     "deployment.stop",
-	TypeGroupPut:           "group.put",
-	TypeGroupDelete:        "group.delete",
-	TypeConfigCreate:       "config.create",
 	TypeHostTokenRevoke:    "host_token.revoke",
 	TypeKeyringAdd:         "keyring.add",
 }
@@ -100,12 +86,11 @@ var typeNames = map[Type]string{
 // tombstones of IDs and secrets, the token's uses and the maximum of hosts.
 var schemaVersions = map[Type]uint8{
 	TypeBatch: 1, TypeACLBootstrap: 1,
-	TypeTokenCreate: 1, TypeTokenRevoke: 1, TypeAppCreate: 1, TypeAppDelete: 1, TypeAppUpdate: 1,
-	TypeBlobRegister: 1, TypeBlobDelete: 1, TypeRevisionCreate: 1,
+	TypeTokenCreate: 1, TypeTokenRevoke: 1,
+	TypeBlobRegister: 1, TypeBlobDelete: 1,
 	TypeHostTokenCreate: 1, TypeHostRegister: 2, TypeHostDelete: 1, TypeHostTag: 1, TypeHostStatus: 1,
 	TypeDeploymentCreate: 1, TypeDeploymentReport: 1, TypeDeploymentFailHost: 1,
-	TypeDeploymentStop: 1,
-	TypeGroupPut:       1, TypeGroupDelete: 1, TypeConfigCreate: 1,
+	TypeDeploymentStop:  1,
 	TypeHostTokenRevoke: 1,
 	TypeKeyringAdd:      1,
 }

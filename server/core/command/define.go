@@ -11,7 +11,7 @@ import (
 // a package-level variable, and build and decode it only through the Def, so no code decodes a
 // payload by hand and no payload can be proposed under another command's number.
 //
-//	var CreateApp = command.Define[AppCreate](20, "app.create", 1)
+//	var CmdAppCreate = command.Define[AppCreatePayload](20, "app.create", 1)
 //
 // The number, the name and T's JSON encoding are part of the log format: never renumber, rename,
 // or change a field's JSON name; add a schema version (and apply older ones as they were applied)

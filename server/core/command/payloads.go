@@ -48,25 +48,6 @@ type TokenRevoke struct {
 	AccessorID string `json:"accessor_id"`
 }
 
-// AppCreate creates an application.
-type AppCreate struct {
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-}
-
-// AppUpdate replaces an application's mutable fields. A non-zero CAS is a precondition: the
-// update applies only while the application's ModifyIndex equals it (check-and-set).
-type AppUpdate struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	CAS         uint64 `json:"cas,omitempty"`
-}
-
-// AppDelete deletes an application.
-type AppDelete struct {
-	Name string `json:"name"`
-}
-
 // Noop changes nothing; it is used to measure the replication path.
 type Noop struct{}
 
@@ -79,17 +60,6 @@ type BlobRegister struct {
 // BlobDelete forgets an unreferenced blob; servers then remove its bytes.
 type BlobDelete struct {
 	SHA256 string `json:"sha256"`
-}
-
-// RevisionCreate creates a revision of an app over a registered blob (or returns the app's
-// existing revision with the same content).
-type RevisionCreate struct {
-	ID          string `json:"id"`
-	App         string `json:"app"`
-	SHA256      string `json:"sha256"`
-	Size        int64  `json:"size"`
-	Format      string `json:"format"`
-	Description string `json:"description,omitempty"`
 }
 
 // HostTokenCreate creates a registration token. AllowTags are the path.Match patterns over
@@ -176,31 +146,6 @@ type DeploymentFailHost struct {
 	DeploymentID string `json:"deployment_id"`
 	HostID       string `json:"host_id"`
 	Reason       string `json:"reason"`
-}
-
-// GroupPut creates a deployment group (Create) or updates an existing one.
-type GroupPut struct {
-	Create       bool              `json:"create"`
-	ID           string            `json:"id"`
-	App          string            `json:"app"`
-	Name         string            `json:"name"`
-	Tags         map[string]string `json:"tags,omitempty"`
-	Hosts        []string          `json:"hosts,omitempty"`
-	Config       string            `json:"config"`
-	AutoRollback string            `json:"auto_rollback"`
-}
-
-// GroupDelete removes a deployment group.
-type GroupDelete struct {
-	App  string `json:"app"`
-	Name string `json:"name"`
-}
-
-// ConfigCreate creates a custom deployment configuration.
-type ConfigCreate struct {
-	Name  string `json:"name"`
-	Kind  string `json:"kind"`
-	Value int    `json:"value"`
 }
 
 // DeploymentStop stops a deployment: hosts not started are skipped, running ones cancelled.

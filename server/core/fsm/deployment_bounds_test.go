@@ -1,4 +1,4 @@
-package fsm
+package fsm_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy"
 )
 
 // TestReportsLeaveABoundedRecord: whatever a (compromised) host reports, its part of the
@@ -27,10 +28,10 @@ func TestReportsLeaveABoundedRecord(t *testing.T) {
 		}
 		return r
 	}
-	apply(command.TypeAppCreate, command.AppCreate{Name: "web"})
+	apply(appCreate, deploy.AppCreatePayload{Name: "web"})
 	blob := strings.Repeat("a", 64)
 	apply(command.TypeBlobRegister, command.BlobRegister{SHA256: blob, Size: 1})
-	apply(command.TypeRevisionCreate, command.RevisionCreate{ID: "r1", App: "web", SHA256: blob, Size: 1, Format: "tar"})
+	apply(deploy.CmdRevisionCreate.Type(), deploy.RevisionCreatePayload{ID: "r1", App: "web", SHA256: blob, Size: 1, Format: "tar"})
 	apply(command.TypeHostTokenCreate, command.HostTokenCreate{AccessorID: "tok", SecretHash: strings.Repeat("t", 64)})
 	apply(command.TypeHostRegister, command.HostRegister{HostID: "h1", SecretHash: strings.Repeat("b", 64), Name: "host-1", Token: "tok"})
 	apply(command.TypeDeploymentCreate, command.DeploymentCreate{ID: "d1", App: "web", RevisionID: "r1", HostIDs: []string{"h1"}})

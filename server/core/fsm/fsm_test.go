@@ -1,4 +1,4 @@
-package fsm
+package fsm_test
 
 import (
 	"bytes"
@@ -16,20 +16,30 @@ import (
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/fsm"
+	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy"
 )
 
-func newFSM(t *testing.T) *FSM {
+// newFSM is a state machine with the core's commands and the deployments service's (the tests
+// use applications as their sample records, and deployments need them).
+func newFSM(t *testing.T) *fsm.FSM {
 	t.Helper()
-	s, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
+	table := fsm.NewTable()
+	fsm.RegisterLegacy(table)
+	reg := module.NewRegistry(table)
+	reg.Add(&module.Core{}, deploy.New())
+	s, err := state.Open(filepath.Join(t.TempDir(), "state.db"), reg.AllBuckets()...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	t2 := NewTable()
-	RegisterLegacy(t2)
-	return New(s, t2, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	return fsm.New(s, table, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
+
+// appCreate is the command that creates application name.
+var appCreate = deploy.CmdAppCreate.Type()
 
 func entry(t *testing.T, index uint64, typ command.Type, rid string, p any) *raft.Log {
 	t.Helper()
@@ -59,11 +69,11 @@ func result(t *testing.T, v any) command.Result {
 	return r
 }
 
-func apps(t *testing.T, f *FSM) []string {
+func apps(t *testing.T, f *fsm.FSM) []string {
 	t.Helper()
 	var names []string
 	_ = f.Store().View(func(tx *state.Tx) error {
-		l, _, err := tx.ListApps("", 0)
+		l, _, err := state.List[state.App](tx, []byte("apps"), "", 0, nil)
 		for _, a := range l {
 			names = append(names, a.Name)
 		}
@@ -74,7 +84,7 @@ func apps(t *testing.T, f *FSM) []string {
 
 func TestReplayedIndexIsSkipped(t *testing.T) {
 	f := newFSM(t)
-	e := entry(t, 5, command.TypeAppCreate, "", command.AppCreate{Name: "web"})
+	e := entry(t, 5, appCreate, "", deploy.AppCreatePayload{Name: "web"})
 	if r := result(t, f.Apply(e)); r.Code != "" {
 		t.Fatalf("first apply: %+v", r)
 	}
@@ -90,12 +100,12 @@ func TestReplayedIndexIsSkipped(t *testing.T) {
 
 func TestRequestIDAppliesOnce(t *testing.T) {
 	f := newFSM(t)
-	first := result(t, f.Apply(entry(t, 1, command.TypeAppCreate, "tok/k1", command.AppCreate{Name: "web"})))
-	again := result(t, f.Apply(entry(t, 2, command.TypeAppCreate, "tok/k1", command.AppCreate{Name: "web"})))
+	first := result(t, f.Apply(entry(t, 1, appCreate, "tok/k1", deploy.AppCreatePayload{Name: "web"})))
+	again := result(t, f.Apply(entry(t, 2, appCreate, "tok/k1", deploy.AppCreatePayload{Name: "web"})))
 	if again.Code != "" || again.Index != first.Index || !bytes.Equal(again.Data, first.Data) {
 		t.Fatalf("retry answered %+v, first %+v", again, first)
 	}
-	other := result(t, f.Apply(entry(t, 3, command.TypeAppCreate, "tok/k2", command.AppCreate{Name: "web"})))
+	other := result(t, f.Apply(entry(t, 3, appCreate, "tok/k2", deploy.AppCreatePayload{Name: "web"})))
 	if other.Code != string(fault.Conflict) {
 		t.Fatalf("new request for same name: %+v, want conflict", other)
 	}
@@ -105,7 +115,7 @@ func TestBatchResultsInOrder(t *testing.T) {
 	f := newFSM(t)
 	var parts [][]byte
 	for _, n := range []string{"a", "b", "a"} {
-		c, _ := command.New(command.TypeAppCreate, "", time.Unix(1, 0), command.AppCreate{Name: n})
+		c, _ := command.New(appCreate, "", time.Unix(1, 0), deploy.AppCreatePayload{Name: n})
 		b, _ := command.Encode(c)
 		parts = append(parts, b)
 	}
@@ -128,7 +138,7 @@ func TestMalformedEntryDoesNotStopTheLog(t *testing.T) {
 	if r := result(t, f.Apply(bad)); r.Code != string(fault.Internal) {
 		t.Fatalf("malformed: %+v", r)
 	}
-	f.Apply(entry(t, 2, command.TypeAppCreate, "", command.AppCreate{Name: "after"}))
+	f.Apply(entry(t, 2, appCreate, "", deploy.AppCreatePayload{Name: "after"}))
 	if got := apps(t, f); len(got) != 1 || got[0] != "after" {
 		t.Fatalf("apps %v", got)
 	}
@@ -145,13 +155,13 @@ func (s *sink) Close() error  { return nil }
 
 func TestSnapshotRestoreIsExact(t *testing.T) {
 	f := newFSM(t)
-	f.Apply(entry(t, 1, command.TypeAppCreate, "", command.AppCreate{Name: "a"}))
+	f.Apply(entry(t, 1, appCreate, "", deploy.AppCreatePayload{Name: "a"}))
 	snap, err := f.Snapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A write after Snapshot() must not leak into the snapshot taken before it.
-	f.Apply(entry(t, 2, command.TypeAppCreate, "", command.AppCreate{Name: "b"}))
+	f.Apply(entry(t, 2, appCreate, "", deploy.AppCreatePayload{Name: "b"}))
 	var s sink
 	if err := snap.Persist(&s); err != nil {
 		t.Fatal(err)
@@ -165,7 +175,7 @@ func TestSnapshotRestoreIsExact(t *testing.T) {
 		t.Fatalf("restored apps %v at %d, want [a] at 1", got, g.AppliedIndex())
 	}
 	// Replaying entry 2 on the restored state applies it once.
-	g.Apply(entry(t, 2, command.TypeAppCreate, "", command.AppCreate{Name: "b"}))
+	g.Apply(entry(t, 2, appCreate, "", deploy.AppCreatePayload{Name: "b"}))
 	if got := apps(t, g); len(got) != 2 {
 		t.Fatalf("after replay %v", got)
 	}
@@ -173,7 +183,7 @@ func TestSnapshotRestoreIsExact(t *testing.T) {
 
 func TestRestoreRefusesGarbage(t *testing.T) {
 	f := newFSM(t)
-	f.Apply(entry(t, 1, command.TypeAppCreate, "", command.AppCreate{Name: "a"}))
+	f.Apply(entry(t, 1, appCreate, "", deploy.AppCreatePayload{Name: "a"}))
 	if err := f.Restore(io.NopCloser(bytes.NewReader([]byte("not a database")))); err == nil {
 		t.Fatal("garbage restore accepted")
 	}
@@ -187,7 +197,7 @@ func TestRestoreRefusesGarbage(t *testing.T) {
 // ApplyBatch groupings: their remembered requests must stay identical.
 func TestRequestExpiryIsDeterministic(t *testing.T) {
 	mk := func(i uint64, hours int) *raft.Log {
-		c, _ := command.New(command.TypeAppCreate, fmt.Sprintf("tok/k%d", i), time.Unix(1700000000, 0).Add(time.Duration(hours)*time.Hour), command.AppCreate{Name: fmt.Sprintf("a%d", i)})
+		c, _ := command.New(appCreate, fmt.Sprintf("tok/k%d", i), time.Unix(1700000000, 0).Add(time.Duration(hours)*time.Hour), deploy.AppCreatePayload{Name: fmt.Sprintf("a%d", i)})
 		b, _ := command.Encode(c)
 		return &raft.Log{Index: i, Type: raft.LogCommand, Data: b}
 	}
@@ -211,7 +221,7 @@ func TestRequestExpiryIsDeterministic(t *testing.T) {
 	}
 	c.ApplyBatch(logs[10:15])
 	c.ApplyBatch(logs[15:])
-	remembered := func(f *FSM) []string {
+	remembered := func(f *fsm.FSM) []string {
 		var ids []string
 		_ = f.Store().View(func(tx *state.Tx) error {
 			for i := 1; i <= 20; i++ {
@@ -239,10 +249,10 @@ func TestReportsApplyInOrderOnce(t *testing.T) {
 		idx++
 		return result(t, f.Apply(entry(t, idx, typ, "", p)))
 	}
-	apply(command.TypeAppCreate, command.AppCreate{Name: "web"})
+	apply(appCreate, deploy.AppCreatePayload{Name: "web"})
 	blob := strings.Repeat("a", 64)
 	apply(command.TypeBlobRegister, command.BlobRegister{SHA256: blob, Size: 1})
-	apply(command.TypeRevisionCreate, command.RevisionCreate{ID: "r1", App: "web", SHA256: blob, Size: 1, Format: "tar"})
+	apply(deploy.CmdRevisionCreate.Type(), deploy.RevisionCreatePayload{ID: "r1", App: "web", SHA256: blob, Size: 1, Format: "tar"})
 	apply(command.TypeHostTokenCreate, command.HostTokenCreate{AccessorID: "tok", SecretHash: strings.Repeat("t", 64)})
 	apply(command.TypeHostRegister, command.HostRegister{HostID: "h1", SecretHash: strings.Repeat("b", 64), Name: "host-1", Token: "tok"})
 	if r := apply(command.TypeDeploymentCreate, command.DeploymentCreate{ID: "d1", App: "web", RevisionID: "r1", HostIDs: []string{"h1"}}); r.Code != "" {
@@ -290,79 +300,5 @@ func TestReportsApplyInOrderOnce(t *testing.T) {
 	if after.ModifyIndex != failed.ModifyIndex || after.Targets["h1"].Status != state.TargetFailed || len(after.Targets["h1"].Events) != 2 {
 		t.Fatalf("a late report changed the deployment: modify index %d -> %d, host %s with %d events",
 			failed.ModifyIndex, after.ModifyIndex, after.Targets["h1"].Status, len(after.Targets["h1"].Events))
-	}
-}
-
-func TestAppUpdateCheckAndSet(t *testing.T) {
-	f := newFSM(t)
-	result(t, f.Apply(entry(t, 1, command.TypeAppCreate, "", command.AppCreate{Name: "web"})))
-
-	ok := result(t, f.Apply(entry(t, 2, command.TypeAppUpdate, "", command.AppUpdate{Name: "web", Description: "v2", CAS: 1})))
-	var a state.App
-	if ok.Code != "" || json.Unmarshal(ok.Data, &a) != nil || a.Description != "v2" || a.ModifyIndex != 2 || a.CreateIndex != 1 {
-		t.Fatalf("update with the current index: %+v (%+v), want description v2 at modify index 2", ok, a)
-	}
-	// The same precondition again is stale now: refused, and nothing changes.
-	stale := result(t, f.Apply(entry(t, 3, command.TypeAppUpdate, "", command.AppUpdate{Name: "web", Description: "lost", CAS: 1})))
-	if stale.Code != string(fault.Conflict) || !strings.Contains(stale.Message, "modified at index 2") {
-		t.Fatalf("update with a stale index: %+v, want a conflict naming index 2", stale)
-	}
-	// Without a precondition the update always applies.
-	blind := result(t, f.Apply(entry(t, 4, command.TypeAppUpdate, "", command.AppUpdate{Name: "web", Description: "v3"})))
-	if blind.Code != "" {
-		t.Fatalf("unconditional update: %+v", blind)
-	}
-	missing := result(t, f.Apply(entry(t, 5, command.TypeAppUpdate, "", command.AppUpdate{Name: "nope", Description: "x", CAS: 1})))
-	if missing.Code != string(fault.NotFound) {
-		t.Fatalf("update of a missing app: %+v, want not_found", missing)
-	}
-	if err := f.Store().View(func(tx *state.Tx) error {
-		got, err := tx.GetApp("web")
-		if err == nil && (got.Description != "v3" || got.ModifyIndex != 4) {
-			err = fmt.Errorf("stored %+v, want description v3 at modify index 4", got)
-		}
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestBatchedWritesGetDistinctIndexes: commands that share one Raft entry (a batch) must still
-// leave distinct, increasing modify indexes, or a check-and-set on the index the first write
-// answered would also match the second write's version and overwrite it. This was found by the
-// test bed's linearizability check: two updates batched at one Raft index both answered @23.
-func TestBatchedWritesGetDistinctIndexes(t *testing.T) {
-	f := newFSM(t)
-	result(t, f.Apply(entry(t, 1, command.TypeAppCreate, "", command.AppCreate{Name: "web"})))
-	var parts [][]byte
-	for _, p := range []command.AppUpdate{{Name: "web", Description: "first", CAS: 1}, {Name: "web", Description: "second"}} {
-		c, _ := command.New(command.TypeAppUpdate, "", time.Unix(1, 0), p)
-		b, _ := command.Encode(c)
-		parts = append(parts, b)
-	}
-	data, err := command.EncodeBatch(parts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, ok := f.Apply(&raft.Log{Index: 2, Type: raft.LogCommand, Data: data}).([]command.Result)
-	if !ok || len(res) != 2 || res[0].Code != "" || res[1].Code != "" {
-		t.Fatalf("batch results %+v", res)
-	}
-	var first, second state.App
-	_ = json.Unmarshal(res[0].Data, &first)
-	_ = json.Unmarshal(res[1].Data, &second)
-	if first.ModifyIndex < 2 || second.ModifyIndex <= first.ModifyIndex {
-		t.Fatalf("modify indexes %d then %d in one batch at Raft index 2: want distinct and increasing", first.ModifyIndex, second.ModifyIndex)
-	}
-	// A check-and-set on the first update's index is stale: the second update came after it.
-	stale := result(t, f.Apply(entry(t, 3, command.TypeAppUpdate, "", command.AppUpdate{Name: "web", Description: "third", CAS: first.ModifyIndex})))
-	if stale.Code != string(fault.Conflict) {
-		t.Fatalf("check-and-set on the first batched update's index: %+v, want a conflict", stale)
-	}
-	// The next entry's command gets an index above all of them, and not below its Raft index.
-	next := result(t, f.Apply(entry(t, 4, command.TypeAppUpdate, "", command.AppUpdate{Name: "web", Description: "fourth", CAS: second.ModifyIndex})))
-	var fourth state.App
-	if next.Code != "" || json.Unmarshal(next.Data, &fourth) != nil || fourth.ModifyIndex <= second.ModifyIndex || fourth.ModifyIndex < 4 {
-		t.Fatalf("after the batch: %+v (%+v)", next, fourth)
 	}
 }

@@ -23,12 +23,8 @@ func RegisterLegacy(t *Table) {
 		command.TypeACLBootstrap:       applyACLBootstrap,
 		command.TypeTokenCreate:        applyTokenCreate,
 		command.TypeTokenRevoke:        applyTokenRevoke,
-		command.TypeAppCreate:          applyAppCreate,
-		command.TypeAppDelete:          applyAppDelete,
-		command.TypeAppUpdate:          applyAppUpdate,
 		command.TypeBlobRegister:       applyBlobRegister,
 		command.TypeBlobDelete:         applyBlobDelete,
-		command.TypeRevisionCreate:     applyRevisionCreate,
 		command.TypeHostTokenCreate:    applyHostTokenCreate,
 		command.TypeHostRegister:       applyHostRegister,
 		command.TypeHostDelete:         applyHostDelete,
@@ -38,9 +34,6 @@ func RegisterLegacy(t *Table) {
 		command.TypeDeploymentReport:   applyDeploymentReport,
 		command.TypeDeploymentFailHost: applyDeploymentFailHost,
 		command.TypeDeploymentStop:     applyDeploymentStop,
-		command.TypeGroupPut:           applyGroupPut,
-		command.TypeGroupDelete:        applyGroupDelete,
-		command.TypeConfigCreate:       applyConfigCreate,
 		command.TypeHostTokenRevoke:    applyHostTokenRevoke,
 		command.TypeKeyringAdd:         applyKeyringAdd,
 	} {
@@ -111,35 +104,4 @@ func applyTokenRevoke(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
 		return nil, err
 	}
 	return nil, tx.DeleteToken(p.AccessorID)
-}
-
-func applyAppCreate(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.AppCreate
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
-	a := state.App{Name: p.Name, Description: p.Description, CreateTime: c.Time, CreateIndex: index, ModifyIndex: index}
-	if err := tx.CreateApp(a); err != nil {
-		return nil, err
-	}
-	return a, nil
-}
-
-func applyAppUpdate(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.AppUpdate
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
-	return tx.UpdateApp(p.Name, p.Description, p.CAS, index)
-}
-
-func applyAppDelete(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
-	var p command.AppDelete
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
-	if err := tx.DeleteApp(p.Name); err != nil {
-		return nil, err
-	}
-	return nil, tx.DeleteRevisionsOfApp(p.Name)
 }

@@ -36,17 +36,3 @@ func applyBlobDelete(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
 	}
 	return nil, tx.DeleteBlob(p.SHA256)
 }
-
-func applyRevisionCreate(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.RevisionCreate
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
-	if p.ID == "" || !validSHA(p.SHA256) {
-		return nil, fault.New(fault.Invalid, "revision needs an id and a sha256")
-	}
-	return tx.CreateRevision(state.Revision{
-		ID: p.ID, App: p.App, SHA256: p.SHA256, Size: p.Size, Format: p.Format,
-		Description: p.Description, CreateTime: c.Time, CreateIndex: index,
-	})
-}

@@ -1,4 +1,4 @@
-package fsm
+package fsm_test
 
 import (
 	"strings"

@@ -4,6 +4,13 @@ import (
 	"github.com/slipwayhq/slipway/server/core/fault"
 )
 
+// The deployments service (server/deploy) owns deployment groups and configurations: it declares
+// their buckets, creates, updates, lists and deletes them. What is left here is what the core's
+// deployment code (rollouts update a group's members) and the hosts API still use.
+//
+// TODO(issue 14): these move to server/deploy once deployments have moved there.
+
+// The deployments service's buckets of groups and configurations.
 var (
 	bucketGroups      = []byte("groups")       // app | 0 | name -> Group
 	bucketDeployConfs = []byte("deploy_confs") // name -> DeploymentConfig
@@ -65,30 +72,10 @@ func (t *Tx) GetGroup(app, name string) (Group, error) {
 	return g, err
 }
 
-// DeleteGroup removes a group.
-func (t *Tx) DeleteGroup(app, name string) error {
-	g, err := t.GetGroup(app, name)
-	if err != nil {
-		return err
-	}
-	if g.ActiveDeployment != "" {
-		return fault.New(fault.Conflict, "group %q is running deployment %s: stop it first", name, g.ActiveDeployment)
-	}
-	return t.tx.Bucket(bucketGroups).Delete(groupKey(app, name))
-}
-
 // ListGroups returns an app's groups ("" for every app's) in name order.
 func (t *Tx) ListGroups(app string) ([]Group, error) {
 	out, _, err := list[Group](t, bucketGroups, "", 0, func(g *Group) bool { return app == "" || g.App == app })
 	return out, err
-}
-
-// PutDeploymentConfig stores a custom configuration; an existing name is a conflict.
-func (t *Tx) PutDeploymentConfig(c DeploymentConfig) error {
-	if t.tx.Bucket(bucketDeployConfs).Get([]byte(c.Name)) != nil {
-		return fault.New(fault.Conflict, "deployment config %q already exists", c.Name)
-	}
-	return t.put(bucketDeployConfs, []byte(c.Name), c)
 }
 
 // GetDeploymentConfig returns a custom configuration.
@@ -96,12 +83,6 @@ func (t *Tx) GetDeploymentConfig(name string) (DeploymentConfig, bool, error) {
 	var c DeploymentConfig
 	ok, err := t.get(bucketDeployConfs, []byte(name), &c)
 	return c, ok, err
-}
-
-// ListDeploymentConfigs returns the custom configurations.
-func (t *Tx) ListDeploymentConfigs() ([]DeploymentConfig, error) {
-	out, _, err := list[DeploymentConfig](t, bucketDeployConfs, "", 0, nil)
-	return out, err
 }
 
 // MatchesGroup reports whether host h is a member of g: named in it, or carrying every one of its

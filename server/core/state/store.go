@@ -27,7 +27,7 @@ var (
 	keyAppliedIdx  = []byte("applied_index")
 	keyStateIdx    = []byte("state_index")
 	keyACLBoot     = []byte("acl_bootstrap_index")
-	allBuckets     = [][]byte{bucketMeta, bucketApps, bucketTokens, bucketTokenHash, bucketNodes, bucketRequests, bucketRequestsByTime, bucketBlobs, bucketBlobRefs, bucketRevisions, bucketRevisionByApp, bucketHosts, bucketHostNames, bucketHostSecrets, bucketHostTokens, bucketHostTokHash, bucketDeployments, bucketActiveByHost, bucketDeploymentLogs, bucketGroups, bucketDeployConfs, bucketHostTombs, bucketHostTombOrder, bucketKeyring, bucketHostSecretTombs}
+	allBuckets     = [][]byte{bucketMeta, bucketTokens, bucketTokenHash, bucketNodes, bucketRequests, bucketRequestsByTime, bucketBlobs, bucketBlobRefs, bucketHosts, bucketHostNames, bucketHostSecrets, bucketHostTokens, bucketHostTokHash, bucketDeployments, bucketActiveByHost, bucketDeploymentLogs, bucketHostTombs, bucketHostTombOrder, bucketKeyring, bucketHostSecretTombs}
 	errNoMetaInNew = errors.New("not a slipway state file (no meta bucket)")
 )
 

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -17,6 +18,30 @@ const (
 	// MaxLabelLen bounds short labels such as token names and tag values, in bytes.
 	MaxLabelLen = 256
 )
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+
+// MaxNameLen bounds resource names.
+const MaxNameLen = 100
+
+// ValidateName checks a resource name: 1-100 characters of [A-Za-z0-9._-], not "." or "..".
+// The character set keeps names safe in paths, URLs, logs and terminals: no separators, no
+// spaces, no control characters. A refused name is echoed shortened (Shorten).
+func ValidateName(kind, name string) error {
+	if len(name) > MaxNameLen {
+		return fault.New(fault.Invalid, "%s name %s is too long: use 1-100 characters of A-Z a-z 0-9 . _ -", kind, Shorten(name))
+	}
+	if !nameRE.MatchString(name) {
+		if name == "" {
+			return fault.New(fault.Invalid, "%s name is empty: give 1-100 characters of A-Z a-z 0-9 . _ -", kind)
+		}
+		return fault.New(fault.Invalid, "%s name %s is invalid: use 1-100 characters of A-Z a-z 0-9 . _ -", kind, Shorten(name))
+	}
+	if name == "." || name == ".." {
+		return fault.New(fault.Invalid, "%s name %q is reserved: choose another", kind, name)
+	}
+	return nil
+}
 
 // ValidateText checks a free-text field a client sends: valid UTF-8, at most max bytes, no
 // control characters (C0, DEL, C1: no newlines, tabs or terminal escapes such as "\x1b[31m")

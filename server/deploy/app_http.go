@@ -1,0 +1,91 @@
+package deploy
+
+import (
+	"net/http"
+	"strconv"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+// appRoutes are the applications' endpoints.
+func (m *Module) appRoutes() []api.Route {
+	return []api.Route{
+		{Method: "POST", Pattern: "/v1/apps", Access: api.Management, Action: "deploy:CreateApplication", Resource: "app/*", Handle: m.appCreate},
+		{Method: "GET", Pattern: "/v1/apps", Access: api.AnyToken, Action: "deploy:ListApplications", Resource: "app/*", Handle: m.appList},
+		{Method: "GET", Pattern: "/v1/apps/{name}", Access: api.AnyToken, Action: "deploy:ReadApplication", Resource: "app/{name}", Handle: m.appGet},
+		{Method: "PUT", Pattern: "/v1/apps/{name}", Access: api.Management, Action: "deploy:UpdateApplication", Resource: "app/{name}", Handle: m.appUpdate},
+		{Method: "DELETE", Pattern: "/v1/apps/{name}", Access: api.Management, Action: "deploy:DeleteApplication", Resource: "app/{name}", Handle: m.appDelete},
+	}
+}
+
+func (m *Module) appCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	var req pub.AppCreateRequest
+	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
+		return err
+	}
+	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	a, err := m.Apps().Create(ctx, req)
+	if err != nil {
+		return err
+	}
+	m.core.HTTP.JSON(w, http.StatusCreated, a)
+	return nil
+}
+
+// appUpdate replaces an application's description. ?cas=N makes it conditional on the
+// application's ModifyIndex being N (Consul's check-and-set); a mismatch is a 409 conflict.
+func (m *Module) appUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	var req pub.AppUpdateRequest
+	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
+		return err
+	}
+	var cas uint64
+	if v := r.URL.Query().Get("cas"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || n == 0 {
+			return fault.New(fault.Invalid, "cas=%s is not an index: give the modify_index you read (a positive integer), or leave cas out", state.Shorten(v))
+		}
+		cas = n
+	}
+	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	a, err := m.Apps().Update(ctx, r.PathValue("name"), req, cas)
+	if err != nil {
+		return err
+	}
+	m.core.HTTP.JSON(w, http.StatusOK, a)
+	return nil
+}
+
+func (m *Module) appList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return api.List(m.core.HTTP, func(_ *http.Request, p api.Page) ([]pub.App, string, error) { return m.Apps().List(p) },
+		func(apps []pub.App, next string) pub.AppList { return pub.AppList{Apps: apps, Next: next} })(w, r, id)
+}
+
+func (m *Module) appGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return api.Get(m.core.HTTP, func(r *http.Request) (pub.App, error) { return m.Apps().Get(r.PathValue("name")) })(w, r, id)
+}
+
+func (m *Module) appDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if err := m.Apps().Delete(ctx, r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

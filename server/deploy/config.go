@@ -1,0 +1,51 @@
+package deploy
+
+import (
+	"context"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/module"
+	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy/rollout"
+)
+
+// Configs is the deployment configurations' Go API: the built-in ones (rollout.Builtins) and the
+// custom ones operators create.
+type Configs struct{ core *module.Core }
+
+// Configs returns the deployment configurations' API.
+func (m *Module) Configs() *Configs { return &Configs{core: m.core} }
+
+// Create creates a custom configuration. Its name is checked before anything is proposed (for a
+// fast answer) and again, with its rule, when the command applies (authoritatively).
+func (s *Configs) Create(ctx context.Context, req pub.DeploymentConfig) (pub.DeploymentConfig, error) {
+	if err := state.ValidateName("deployment config", req.Name); err != nil {
+		return pub.DeploymentConfig{}, err
+	}
+	res, err := command.Propose(ctx, s.core.Cluster, CmdConfigCreate, s.core.Now(), ConfigCreatePayload{Name: req.Name, Kind: req.Kind, Value: req.Value})
+	if err != nil {
+		return pub.DeploymentConfig{}, err
+	}
+	dc, err := command.Data[state.DeploymentConfig](res)
+	if err != nil {
+		return pub.DeploymentConfig{}, err
+	}
+	return pub.DeploymentConfig{Name: dc.Name, Kind: dc.Kind, Value: dc.Value}, nil
+}
+
+// List returns the built-in configurations, then the custom ones in name order.
+func (s *Configs) List() ([]pub.DeploymentConfig, error) {
+	var out []pub.DeploymentConfig
+	for _, b := range rollout.Builtins() {
+		out = append(out, pub.DeploymentConfig{Name: b.Name, Kind: string(b.Kind), Value: b.Value, Builtin: true})
+	}
+	err := s.core.State.View(func(tx *state.Tx) error {
+		list, err := listConfigs(tx)
+		for _, c := range list {
+			out = append(out, pub.DeploymentConfig{Name: c.Name, Kind: c.Kind, Value: c.Value})
+		}
+		return err
+	})
+	return out, err
+}

@@ -1,0 +1,44 @@
+package deploy
+
+import (
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy/rollout"
+)
+
+// bucketConfigs holds the custom deployment configurations. Its name is in snapshots: never
+// change it.
+var bucketConfigs = []byte("deploy_confs") // name -> state.DeploymentConfig
+
+// The configuration record is still state.DeploymentConfig, and Tx.GetDeploymentConfig still
+// reads it: the core's rollouts do. They move here with the deployments (issue 14).
+
+// putConfig stores a custom configuration; an existing name is a conflict.
+func putConfig(tx *state.Tx, c state.DeploymentConfig) error {
+	if tx.Bucket(bucketConfigs).Get([]byte(c.Name)) != nil {
+		return fault.New(fault.Conflict, "deployment config %q already exists", c.Name)
+	}
+	return state.Put(tx, bucketConfigs, c.Name, c)
+}
+
+// listConfigs returns the custom configurations in name order.
+func listConfigs(tx *state.Tx) ([]state.DeploymentConfig, error) {
+	out, _, err := state.List[state.DeploymentConfig](tx, bucketConfigs, "", 0, nil)
+	return out, err
+}
+
+func isBuiltin(name string) bool {
+	_, ok := rollout.Builtin(name)
+	return ok
+}
+
+// configExists checks that a group may name the configuration: a built-in one or a stored one.
+func configExists(tx *state.Tx, name string) error {
+	if isBuiltin(name) {
+		return nil
+	}
+	if _, ok, err := tx.GetDeploymentConfig(name); err != nil || ok {
+		return err
+	}
+	return fault.New(fault.NotFound, "deployment config %q not found: use OneAtATime, HalfAtATime, AllAtOnce or one from slipway config list", name)
+}

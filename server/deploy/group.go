@@ -1,0 +1,154 @@
+package deploy
+
+import (
+	"context"
+	"sort"
+
+	"github.com/google/uuid"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/module"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+// Groups is the deployment groups' Go API. A group is shown with its current members: the
+// registered hosts it selects, with the health and revision its deployments left them in.
+type Groups struct{ core *module.Core }
+
+// Groups returns the deployment groups' API.
+func (m *Module) Groups() *Groups { return &Groups{core: m.core} }
+
+// groupView shows a group with its current members among hosts (every registered host, read
+// once per request).
+func groupView(g state.Group, hosts []state.Host) pub.Group {
+	out := pub.Group{App: g.App, Name: g.Name, Tags: g.Tags, Hosts: g.Hosts, Config: g.Config, AutoRollback: g.AutoRollback,
+		CurrentRevision: g.CurrentRevision, ActiveDeployment: g.ActiveDeployment, Members: []pub.GroupMember{}}
+	for _, h := range hosts {
+		if !state.MatchesGroup(g, h) {
+			continue
+		}
+		m, ok := g.Members[h.ID]
+		if !ok {
+			m = state.Member{Health: "unknown", Revision: h.Revisions[g.ID]}
+		}
+		out.Members = append(out.Members, pub.GroupMember{Host: h.Name, Health: m.Health, Revision: m.Revision})
+	}
+	sort.Slice(out.Members, func(i, j int) bool { return out.Members[i].Host < out.Members[j].Host })
+	return out
+}
+
+// Bounds on a deployment group's filters.
+const (
+	maxGroupTags  = 64
+	maxGroupHosts = 1000
+)
+
+// validGroupRequest checks what a client sends for a group: its name, at most maxGroupTags tag
+// filters (keys are names, values printable labels), at most maxGroupHosts host names, and the
+// name of its deployment config. The FSM checks the name and the config again when it applies.
+func validGroupRequest(req pub.GroupRequest) error {
+	if err := state.ValidateName("deployment group", req.Name); err != nil {
+		return err
+	}
+	if len(req.Tags) > maxGroupTags {
+		return fault.New(fault.Invalid, "the group has %d tag filters; at most %d are allowed", len(req.Tags), maxGroupTags)
+	}
+	for k, v := range req.Tags {
+		if err := state.ValidateName("tag key", k); err != nil {
+			return err
+		}
+		if err := state.ValidateLabel("value of tag "+k, v, false); err != nil {
+			return err
+		}
+	}
+	if len(req.Hosts) > maxGroupHosts {
+		return fault.New(fault.Invalid, "the group names %d hosts; at most %d are allowed: select hosts by tag instead", len(req.Hosts), maxGroupHosts)
+	}
+	for _, h := range req.Hosts {
+		if err := state.ValidateName("host", h); err != nil {
+			return err
+		}
+	}
+	if req.Config != "" {
+		return state.ValidateName("deployment config", req.Config)
+	}
+	return nil
+}
+
+// Create creates a deployment group of app.
+func (s *Groups) Create(ctx context.Context, app string, req pub.GroupRequest) (pub.Group, error) {
+	return s.put(ctx, app, req, true)
+}
+
+// Update replaces the filters, configuration and auto-rollback setting of app's group name
+// (req.Name is ignored).
+func (s *Groups) Update(ctx context.Context, app, name string, req pub.GroupRequest) (pub.Group, error) {
+	req.Name = name
+	return s.put(ctx, app, req, false)
+}
+
+func (s *Groups) put(ctx context.Context, app string, req pub.GroupRequest, create bool) (pub.Group, error) {
+	if err := validGroupRequest(req); err != nil {
+		return pub.Group{}, err
+	}
+	res, err := command.Propose(ctx, s.core.Cluster, CmdGroupPut, s.core.Now(), GroupPutPayload{Create: create, ID: uuid.NewString(), App: app,
+		Name: req.Name, Tags: req.Tags, Hosts: req.Hosts, Config: req.Config, AutoRollback: req.AutoRollback})
+	if err != nil {
+		return pub.Group{}, err
+	}
+	g, err := command.Data[state.Group](res)
+	if err != nil {
+		return pub.Group{}, err
+	}
+	// The group is written: its members are shown as well as this server knows its hosts.
+	var view pub.Group
+	_ = s.core.State.View(func(tx *state.Tx) error {
+		hosts, err := tx.ListHosts()
+		view = groupView(g, hosts)
+		return err
+	})
+	return view, nil
+}
+
+// Get returns app's group name.
+func (s *Groups) Get(app, name string) (pub.Group, error) {
+	var view pub.Group
+	err := s.core.State.View(func(tx *state.Tx) error {
+		g, err := tx.GetGroup(app, name)
+		if err != nil {
+			return err
+		}
+		hosts, err := tx.ListHosts()
+		view = groupView(g, hosts)
+		return err
+	})
+	return view, err
+}
+
+// List returns app's groups in name order; an unknown app is not found.
+func (s *Groups) List(app string) ([]pub.Group, error) {
+	var out []pub.Group
+	err := s.core.State.View(func(tx *state.Tx) error {
+		if _, err := tx.GetApp(app); err != nil {
+			return err
+		}
+		groups, err := tx.ListGroups(app)
+		if err != nil {
+			return err
+		}
+		hosts, err := tx.ListHosts()
+		for _, g := range groups {
+			out = append(out, groupView(g, hosts))
+		}
+		return err
+	})
+	return out, err
+}
+
+// Delete removes app's group name; one that is running a deployment is a conflict.
+func (s *Groups) Delete(ctx context.Context, app, name string) error {
+	_, err := command.Propose(ctx, s.core.Cluster, CmdGroupDelete, s.core.Now(), GroupDeletePayload{App: app, Name: name})
+	return err
+}

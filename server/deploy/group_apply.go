@@ -1,0 +1,73 @@
+package deploy
+
+import (
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+// The deployment groups' commands. Numbers, names, versions and the payloads' JSON are the log
+// format: never change them.
+var (
+	CmdGroupPut    = command.Define[GroupPutPayload](70, "group.put", 1)
+	CmdGroupDelete = command.Define[GroupDeletePayload](71, "group.delete", 1)
+)
+
+// GroupPutPayload creates a deployment group (Create) or updates an existing one.
+type GroupPutPayload struct {
+	Create       bool              `json:"create"`
+	ID           string            `json:"id"`
+	App          string            `json:"app"`
+	Name         string            `json:"name"`
+	Tags         map[string]string `json:"tags,omitempty"`
+	Hosts        []string          `json:"hosts,omitempty"`
+	Config       string            `json:"config"`
+	AutoRollback string            `json:"auto_rollback"`
+}
+
+// GroupDeletePayload removes a deployment group.
+type GroupDeletePayload struct {
+	App  string `json:"app"`
+	Name string `json:"name"`
+}
+
+func (m *Module) applyGroupPut(tx *state.Tx, index uint64, _ *command.Command, p GroupPutPayload) (any, error) {
+	if _, err := tx.GetApp(p.App); err != nil {
+		return nil, err
+	}
+	if err := state.ValidateName("deployment group", p.Name); err != nil {
+		return nil, err
+	}
+	if p.Config == "" {
+		p.Config = "OneAtATime"
+	}
+	if err := configExists(tx, p.Config); err != nil {
+		return nil, err
+	}
+	switch p.AutoRollback {
+	case "":
+		p.AutoRollback = state.RollbackOff
+	case state.RollbackOff, state.RollbackOnFailure, state.RollbackOnStop:
+	default:
+		return nil, fault.New(fault.Invalid, "auto-rollback %q: use on-failure, on-stop or off", p.AutoRollback)
+	}
+	if len(p.Tags) == 0 && len(p.Hosts) == 0 {
+		return nil, fault.New(fault.Invalid, "a deployment group needs tag filters or host names to find its members")
+	}
+	g, err := tx.GetGroup(p.App, p.Name)
+	exists := err == nil
+	switch {
+	case p.Create && exists:
+		return nil, fault.New(fault.Conflict, "deployment group %q of app %q already exists", p.Name, p.App)
+	case !p.Create && !exists:
+		return nil, err
+	case p.Create:
+		g = state.Group{ID: p.ID, App: p.App, Name: p.Name, CreateIndex: index, Members: map[string]state.Member{}}
+	}
+	g.Tags, g.Hosts, g.Config, g.AutoRollback, g.ModifyIndex = p.Tags, p.Hosts, p.Config, p.AutoRollback, index
+	return g, tx.PutGroup(g)
+}
+
+func (m *Module) applyGroupDelete(tx *state.Tx, _ uint64, _ *command.Command, p GroupDeletePayload) (any, error) {
+	return nil, deleteGroup(tx, p.App, p.Name)
+}

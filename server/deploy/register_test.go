@@ -1,0 +1,93 @@
+package deploy
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fsm"
+	"github.com/slipwayhq/slipway/server/core/module"
+)
+
+// TestCommandsKeepTheirLogFormat: the numbers, names, schema versions and payload JSON of the
+// commands that moved here from the core are the Raft log's format, which must not change.
+func TestCommandsKeepTheirLogFormat(t *testing.T) {
+	type def interface {
+		Type() command.Type
+		Name() string
+		Version() uint8
+	}
+	for _, tc := range []struct {
+		typ     uint16
+		def     def
+		name    string
+		payload any
+		json    string
+	}{
+		{20, CmdAppCreate, "app.create", AppCreatePayload{Name: "web", Description: "d"}, `{"name":"web","description":"d"}`},
+		{21, CmdAppDelete, "app.delete", AppDeletePayload{Name: "web"}, `{"name":"web"}`},
+		{22, CmdAppUpdate, "app.update", AppUpdatePayload{Name: "web", Description: "d", CAS: 3}, `{"name":"web","description":"d","cas":3}`},
+		{40, CmdRevisionCreate, "revision.create", RevisionCreatePayload{ID: "r", App: "web", SHA256: "s", Size: 1, Format: "tar", Description: "d"},
+			`{"id":"r","app":"web","sha256":"s","size":1,"format":"tar","description":"d"}`},
+		{70, CmdGroupPut, "group.put", GroupPutPayload{Create: true, ID: "i", App: "web", Name: "g", Tags: map[string]string{"k": "v"}, Hosts: []string{"h"}, Config: "c", AutoRollback: "off"},
+			`{"create":true,"id":"i","app":"web","name":"g","tags":{"k":"v"},"hosts":["h"],"config":"c","auto_rollback":"off"}`},
+		{71, CmdGroupDelete, "group.delete", GroupDeletePayload{App: "web", Name: "g"}, `{"app":"web","name":"g"}`},
+		{72, CmdConfigCreate, "config.create", ConfigCreatePayload{Name: "c", Kind: "HOST_COUNT", Value: 1}, `{"name":"c","kind":"HOST_COUNT","value":1}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.def.Name() != tc.name || tc.def.Version() != 1 {
+				t.Errorf("defined as %s version %d; want %s version 1", tc.def.Name(), tc.def.Version(), tc.name)
+			}
+			if got := fmt.Sprint(tc.def.Type()); got != tc.name {
+				t.Errorf("type %d is named %s", tc.typ, got)
+			}
+			if n := uint16(tc.def.Type()); n != tc.typ {
+				t.Errorf("number %d; want %d", n, tc.typ)
+			}
+			b, _ := json.Marshal(tc.payload)
+			if string(b) != tc.json {
+				t.Errorf("payload JSON %s; want %s", b, tc.json)
+			}
+		})
+	}
+}
+
+// TestRoutesKeepTheirDeclarations: the routes that moved here from the core keep their method,
+// pattern, access, action and resource.
+func TestRoutesKeepTheirDeclarations(t *testing.T) {
+	reg := module.NewRegistry(fsm.NewTable())
+	reg.Add(&module.Core{}, New())
+	got := map[string]string{}
+	for _, rt := range reg.AllRoutes() {
+		got[rt.Method+" "+rt.Pattern] = fmt.Sprintf("%d %s %s", rt.Access, rt.Action, rt.Resource)
+	}
+	for _, want := range []struct {
+		route  string
+		access api.Access
+		action string
+		res    string
+	}{
+		{"POST /v1/apps", api.Management, "deploy:CreateApplication", "app/*"},
+		{"GET /v1/apps", api.AnyToken, "deploy:ListApplications", "app/*"},
+		{"GET /v1/apps/{name}", api.AnyToken, "deploy:ReadApplication", "app/{name}"},
+		{"PUT /v1/apps/{name}", api.Management, "deploy:UpdateApplication", "app/{name}"},
+		{"DELETE /v1/apps/{name}", api.Management, "deploy:DeleteApplication", "app/{name}"},
+		{"POST /v1/apps/{app}/revisions", api.Management, "deploy:PushRevision", "app/{app}"},
+		{"GET /v1/apps/{app}/revisions", api.AnyToken, "deploy:ListRevisions", "app/{app}"},
+		{"GET /v1/revisions/{id}", api.AnyToken, "deploy:ReadRevision", "revision/{id}"},
+		{"GET /v1/revisions/{id}/content", api.AnyToken, "deploy:ReadRevisionContent", "revision/{id}"},
+		{"POST /v1/apps/{app}/groups", api.Management, "deploy:CreateDeploymentGroup", "app/{app}/group/*"},
+		{"GET /v1/apps/{app}/groups", api.AnyToken, "deploy:ListDeploymentGroups", "app/{app}/group/*"},
+		{"GET /v1/apps/{app}/groups/{name}", api.AnyToken, "deploy:ReadDeploymentGroup", "app/{app}/group/{name}"},
+		{"PUT /v1/apps/{app}/groups/{name}", api.Management, "deploy:UpdateDeploymentGroup", "app/{app}/group/{name}"},
+		{"DELETE /v1/apps/{app}/groups/{name}", api.Management, "deploy:DeleteDeploymentGroup", "app/{app}/group/{name}"},
+		{"POST /v1/deployment-configs", api.Management, "deploy:CreateDeploymentConfig", "deployment-config/*"},
+		{"GET /v1/deployment-configs", api.AnyToken, "deploy:ListDeploymentConfigs", "deployment-config/*"},
+	} {
+		if g, w := got[want.route], fmt.Sprintf("%d %s %s", want.access, want.action, want.res); g != w {
+			t.Errorf("%s is declared %q; want %q", want.route, g, w)
+		}
+	}
+}

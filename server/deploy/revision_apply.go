@@ -1,0 +1,45 @@
+package deploy
+
+import (
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+// CmdRevisionCreate is the revisions' command. Its number, name, version and the payload's JSON
+// are the log format: never change them.
+var CmdRevisionCreate = command.Define[RevisionCreatePayload](40, "revision.create", 1)
+
+// RevisionCreatePayload creates a revision of an app over a registered blob (or returns the
+// app's existing revision with the same content).
+type RevisionCreatePayload struct {
+	ID          string `json:"id"`
+	App         string `json:"app"`
+	SHA256      string `json:"sha256"`
+	Size        int64  `json:"size"`
+	Format      string `json:"format"`
+	Description string `json:"description,omitempty"`
+}
+
+func (m *Module) applyRevisionCreate(tx *state.Tx, index uint64, c *command.Command, p RevisionCreatePayload) (any, error) {
+	if p.ID == "" || !validSHA(p.SHA256) {
+		return nil, fault.New(fault.Invalid, "revision needs an id and a sha256")
+	}
+	return createRevision(tx, state.Revision{
+		ID: p.ID, App: p.App, SHA256: p.SHA256, Size: p.Size, Format: p.Format,
+		Description: p.Description, CreateTime: c.Time, CreateIndex: index,
+	})
+}
+
+// validSHA reports whether s is a lowercase hex SHA-256, as blobs are named.
+func validSHA(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') { //nolint:staticcheck // reads as the set it accepts
+			return false
+		}
+	}
+	return true
+}
