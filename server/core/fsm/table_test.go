@@ -1,4 +1,4 @@
-package fsm
+package fsm_test
 
 import (
 	"io"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/fsm"
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
@@ -23,27 +24,27 @@ var (
 
 // newTableFSM is an FSM whose only service command writes its key, and whose check refuses the
 // key "vetoed".
-func newTableFSM(t *testing.T) (*FSM, *[]string) {
+func newTableFSM(t *testing.T) (*fsm.FSM, *[]string) {
 	t.Helper()
 	s, err := state.Open(filepath.Join(t.TempDir(), "state.db"), bucketTableKV)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
-	tbl := NewTable()
+	tbl := fsm.NewTable()
 	var calls []string
-	On(tbl, cmdTablePut, func(tx *state.Tx, _ uint64, _ *command.Command, p tablePayload) (any, error) {
+	fsm.On(tbl, cmdTablePut, func(tx *state.Tx, _ uint64, _ *command.Command, p tablePayload) (any, error) {
 		calls = append(calls, "apply "+p.Key)
 		return nil, state.Put(tx, bucketTableKV, p.Key, p)
 	})
-	Before(tbl, cmdTablePut, func(_ *state.Tx, _ *command.Command, p tablePayload) error {
+	fsm.Before(tbl, cmdTablePut, func(_ *state.Tx, _ *command.Command, p tablePayload) error {
 		calls = append(calls, "check "+p.Key)
 		if p.Key == "vetoed" {
 			return fault.New(fault.Conflict, "key %s is vetoed", p.Key)
 		}
 		return nil
 	})
-	return New(s, tbl, slog.New(slog.NewTextHandler(io.Discard, nil))), &calls
+	return fsm.New(s, tbl, slog.New(slog.NewTextHandler(io.Discard, nil))), &calls
 }
 
 func TestTypedHandlerGetsItsDecodedPayload(t *testing.T) {
@@ -82,12 +83,12 @@ func TestCheckRefusesWithNothingWritten(t *testing.T) {
 }
 
 func TestTableRefusesTwoHandlers(t *testing.T) {
-	tbl := NewTable()
-	On(tbl, cmdTablePut, func(*state.Tx, uint64, *command.Command, tablePayload) (any, error) { return nil, nil })
+	tbl := fsm.NewTable()
+	fsm.On(tbl, cmdTablePut, func(*state.Tx, uint64, *command.Command, tablePayload) (any, error) { return nil, nil })
 	defer func() {
 		if p := recover(); p == nil || !strings.Contains(p.(string), "two handlers") {
 			t.Fatalf("panic %v, want two handlers refused", p)
 		}
 	}()
-	On(tbl, cmdTablePut, func(*state.Tx, uint64, *command.Command, tablePayload) (any, error) { return nil, nil })
+	fsm.On(tbl, cmdTablePut, func(*state.Tx, uint64, *command.Command, tablePayload) (any, error) { return nil, nil })
 }
