@@ -6,6 +6,7 @@ package testutil
 import (
 	"context"
 	"fmt"
+	"github.com/slipwayhq/slipway/server/core/state"
 	"net"
 	"net/http"
 	"os"
@@ -139,7 +140,31 @@ func NewCluster(t testing.TB, n int, opts ...Options) *Cluster {
 		c.WaitToken()
 	}
 	c.WaitKeyring()
+	c.WaitNodesRegistered()
 	return c
+}
+
+// WaitNodesRegistered waits until every running server's node record (its addresses) is in the
+// replicated state. Each server proposes its own on a timer; after this, a test that counts
+// applied entries sees none it did not cause.
+func (c *Cluster) WaitNodesRegistered() {
+	c.t.Helper()
+	Eventually(c.t, 15*time.Second, func() error {
+		for _, i := range c.Running() {
+			id := c.configs[i].NodeID
+			for _, j := range c.Running() {
+				var found bool
+				_ = c.Server(j).Node().State().View(func(tx *state.Tx) error {
+					_, found, _ = tx.GetNode(id)
+					return nil
+				})
+				if !found {
+					return fmt.Errorf("node %d has not applied node %s's registration yet", j, id)
+				}
+			}
+		}
+		return nil
+	})
 }
 
 // WaitKeyring waits until every running server has applied the cluster's first data key, so
