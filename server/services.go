@@ -1,14 +1,17 @@
 package server
 
 import (
+	"github.com/slipwayhq/slipway/server/acl"
+	"github.com/slipwayhq/slipway/server/core/config"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/deploy"
 )
 
 // services lists the services this server runs, in registration order. A new service is its own
 // folder under server/ plus one line here.
-func services() []module.Module {
+func services(cfg config.Config) []module.Module {
 	return []module.Module{
+		acl.New(cfg.InitialManagementTokenFile),
 		deploy.New(),
 	}
 }
