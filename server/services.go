@@ -5,6 +5,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/config"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/deploy"
+	"github.com/slipwayhq/slipway/server/kv"
 )
 
 // services lists the services this server runs, in registration order. A new service is its own
@@ -13,5 +14,6 @@ func services(cfg config.Config) []module.Module {
 	return []module.Module{
 		acl.New(cfg.InitialManagementTokenFile),
 		deploy.New(),
+		kv.New(),
 	}
 }
