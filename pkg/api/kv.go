@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -35,19 +36,28 @@ type KVList struct {
 // CAS returns index as a write's check-and-set precondition (KVPut, KVDelete).
 func CAS(index uint64) *uint64 { return &index }
 
-// kvPath is the path of a key: each segment escaped on its own, so the slashes stay slashes.
-func kvPath(key string) string {
+// kvPath is the path of a key: each segment escaped on its own, so the slashes stay slashes. A
+// key that is not a clean relative path (a leading slash, an empty, "." or ".." segment) is
+// refused here: HTTP routers clean such paths and redirect, which would name another key.
+func kvPath(key string) (string, error) {
 	segs := strings.Split(key, "/")
 	for i, s := range segs {
+		if s == "" || s == "." || s == ".." {
+			return "", &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: fmt.Sprintf(
+				"key %q is not a relative path of non-empty segments without . or ..: use one such as builds/cache/max-size", key)}
+		}
 		segs[i] = url.PathEscape(s)
 	}
-	return "/v1/kv/" + strings.Join(segs, "/")
+	return "/v1/kv/" + strings.Join(segs, "/"), nil
 }
 
 // KVGet returns a key's entry; a missing key is a not_found error (IsNotFound).
 func (c *Client) KVGet(ctx context.Context, key string, q *QueryOptions) (*KVEntry, error) {
 	var e KVEntry
-	err := c.do(ctx, request{method: http.MethodGet, path: kvPath(key), query: q.values(), out: &e})
+	p, err := kvPath(key)
+	if err == nil {
+		err = c.do(ctx, request{method: http.MethodGet, path: p, query: q.values(), out: &e})
+	}
 	return &e, err
 }
 
@@ -67,7 +77,10 @@ func (c *Client) KVList(ctx context.Context, prefix string, q *QueryOptions) (*K
 // failed precondition is a conflict (IsConflict) and changes nothing. nil writes unconditionally.
 func (c *Client) KVPut(ctx context.Context, key string, value []byte, cas *uint64) (*KVEntry, error) {
 	var e KVEntry
-	err := c.do(ctx, request{method: http.MethodPut, path: kvPath(key), in: KVPutRequest{Value: value, CAS: cas}, out: &e})
+	p, err := kvPath(key)
+	if err == nil {
+		err = c.do(ctx, request{method: http.MethodPut, path: p, in: KVPutRequest{Value: value, CAS: cas}, out: &e})
+	}
 	return &e, err
 }
 
@@ -78,5 +91,9 @@ func (c *Client) KVDelete(ctx context.Context, key string, cas *uint64) error {
 	if cas != nil {
 		q = url.Values{"cas": {strconv.FormatUint(*cas, 10)}}
 	}
-	return c.do(ctx, request{method: http.MethodDelete, path: kvPath(key), query: q})
+	p, err := kvPath(key)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, request{method: http.MethodDelete, path: p, query: q})
 }
