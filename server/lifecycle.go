@@ -8,8 +8,8 @@ import (
 
 // coreModule registers the core components' own tasks, so that they start and stop the way every
 // service's do (module.Runner): the agent hub and the blob store's repair loop on every server;
-// the silent-host watch, blob collection, the first data key and the initial management token on
-// the leader only.
+// the silent-host watch, blob collection and the first data key on the leader only (the initial
+// management token is the acl service's leader task).
 type coreModule struct{ s *Server }
 
 func (coreModule) Name() string { return "core" }
@@ -21,5 +21,4 @@ func (m coreModule) Register(r *module.Registry, _ *module.Core) {
 	r.Leader("agents/silent-hosts", func(ctx context.Context) { s.hub.WatchSilent(ctx) })
 	r.Leader("blob/collect", func(ctx context.Context) { s.blobs.Collect(ctx) })
 	r.Leader("keyring/first-key", s.firstDataKey)
-	r.Leader("acl/initial-token", s.initialManagementToken)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/config"
 	"github.com/slipwayhq/slipway/server/core/module"
 )
 
@@ -45,7 +46,7 @@ var released = []command.Info{
 // version, and the assembled server (core and every listed service) has a handler for each; new
 // commands take numbers from 256 up, in the ranges of their service.
 func TestReleasedCommandsNeverChange(t *testing.T) {
-	reg := register(&module.Core{}, coreModule{})
+	reg := register(config.Config{}, &module.Core{}, coreModule{})
 	handled := reg.Table().Types()
 	defined := command.Defined()
 	for _, want := range released {

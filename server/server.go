@@ -19,10 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
 	"github.com/slipwayhq/slipway/server/core/api"
-	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/blob"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/config"
@@ -31,7 +29,6 @@ import (
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/raftstore"
 	"github.com/slipwayhq/slipway/server/core/session"
-	"github.com/slipwayhq/slipway/server/core/state"
 )
 
 // maxHeaderBytes bounds a request's line and headers (net/http's default is 1 MiB): the API's
@@ -98,7 +95,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 
 	s := &Server{cfg: cfg, log: log, httpLn: httpLn, httpURL: httpURL, raftAddr: raftAddr, done: make(chan struct{}), tls: tlsc}
 	core := &module.Core{Log: log, Now: time.Now}
-	s.registry = register(core, coreModule{s})
+	s.registry = register(cfg, core, coreModule{s})
 	table := s.registry.Table()
 	background, leader := s.registry.Lifecycle()
 	s.tasks = module.NewRunner(background, leader, log.With("component", "tasks"))
@@ -258,43 +255,12 @@ func (s *Server) Kill() {
 	_ = s.node.Shutdown(false)
 }
 
+// ServiceRoutes returns the routes the services registered, as this server serves them (for
+// tests that put an API handler of their own in front of a node, and route listings).
+func (s *Server) ServiceRoutes() []api.Route { return s.registry.AllRoutes() }
+
 // Keyring returns the node's view of the cluster keyring (for tests and embedding).
 func (s *Server) Keyring() *keyring.Ring { return s.keyring }
-
-// initialManagementToken is a leader task: it seeds the initial management token when one is
-// configured and the cluster has none yet.
-func (s *Server) initialManagementToken(ctx context.Context) {
-	if s.cfg.InitialManagementTokenFile == "" {
-		return
-	}
-	var done bool
-	_ = s.node.State().View(func(tx *state.Tx) error { done = tx.ACLBootstrapIndex() != 0; return nil })
-	if done {
-		return
-	}
-	secret, err := config.ReadTokenFile(s.cfg.InitialManagementTokenFile)
-	if err != nil {
-		s.log.Error("cannot read the initial management token", "error", err)
-		return
-	}
-	c, err := command.New(command.TypeACLBootstrap, "initial-management-token", time.Now(), command.ACLBootstrap{Token: command.Token{
-		AccessorID: "00000000-0000-4000-8000-000000000001", SecretHash: auth.HashSecret(secret),
-		Name: "Initial Management Token", Type: pub.TokenTypeManagement,
-	}})
-	if err != nil {
-		s.log.Error("initial management token", "error", err)
-		return
-	}
-	res, err := s.node.Apply(ctx, c)
-	switch {
-	case err != nil:
-		s.log.Warn("initial management token not set yet", "error", err)
-	case res.Err() != nil && !errors.Is(res.Err(), fault.ErrConflict):
-		s.log.Error("initial management token refused", "error", res.Err())
-	case res.Err() == nil:
-		s.log.Info("initial management token set")
-	}
-}
 
 // leaderTransport is the transport of requests proxied to the leader's API: with TLS it trusts
 // only the cluster CA, verifies the leader by the cluster's server name and presents this

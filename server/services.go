@@ -1,26 +1,31 @@
 package server
 
 import (
+	"github.com/slipwayhq/slipway/server/acl"
+	"github.com/slipwayhq/slipway/server/core/config"
 	"github.com/slipwayhq/slipway/server/core/fsm"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/deploy"
+	"github.com/slipwayhq/slipway/server/kv"
 )
 
 // services lists the services this server runs, in registration order. A new service is its own
 // folder under server/ plus one line here.
-func services() []module.Module {
+func services(cfg config.Config) []module.Module {
 	return []module.Module{
+		acl.New(cfg.InitialManagementTokenFile),
 		deploy.New(),
+		kv.New(),
 	}
 }
 
 // register builds the registry of a server: the core's commands, its own module, then every
 // service of services().
-func register(core *module.Core, coreMod module.Module) *module.Registry {
+func register(cfg config.Config, core *module.Core, coreMod module.Module) *module.Registry {
 	table := fsm.NewTable()
 	fsm.RegisterLegacy(table)
 	r := module.NewRegistry(table)
 	r.Add(core, coreMod)
-	r.Add(core, services()...)
+	r.Add(core, services(cfg)...)
 	return r
 }

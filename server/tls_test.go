@@ -25,6 +25,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
+	"github.com/slipwayhq/slipway/server/acl"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/blob"
 	"github.com/slipwayhq/slipway/server/core/command"
@@ -235,7 +236,7 @@ func files(t *testing.T, dir string) map[string]bool {
 
 func tokenCommand(t *testing.T, accessor string) *command.Command {
 	t.Helper()
-	c, err := command.New(command.TypeTokenCreate, "intruder-"+accessor, time.Now(), command.TokenCreate{Token: command.Token{
+	c, err := acl.CmdCreateToken.New("intruder-"+accessor, time.Now(), acl.CreateTokenPayload{Token: acl.Token{
 		AccessorID: accessor, SecretHash: auth.HashSecret("slw_intruder-secret-" + accessor), Name: "intruder", Type: api.TokenTypeManagement,
 	}})
 	if err != nil {

@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
+	"github.com/slipwayhq/slipway/server/acl"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/raftstore"
@@ -181,7 +182,7 @@ func (p *prober) failAfter(attempt, addr string, err error) result {
 
 func (p *prober) apply(addr, secret, accessor string) result {
 	const attempt = "apply"
-	cmd, err := command.New(command.TypeTokenCreate, "probe/"+accessor, time.Now(), command.TokenCreate{Token: command.Token{
+	cmd, err := acl.CmdCreateToken.New("probe/"+accessor, time.Now(), acl.CreateTokenPayload{Token: acl.Token{
 		AccessorID: accessor, SecretHash: auth.HashSecret(secret), Name: "probe", Type: "management",
 	}})
 	if err != nil {

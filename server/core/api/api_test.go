@@ -8,24 +8,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/config"
-	"github.com/slipwayhq/slipway/server/core/fsm"
-	"github.com/slipwayhq/slipway/server/core/module"
-	"github.com/slipwayhq/slipway/server/deploy"
 )
-
-// serviceRoutes are the routes of the services a server runs, handled through core (whose
-// HTTP kit must be set before a request is served).
-func serviceRoutes(core *module.Core) []api.Route {
-	reg := module.NewRegistry(fsm.NewTable())
-	reg.Add(core, deploy.New())
-	return reg.AllRoutes()
-}
 
 // call sends a raw request and decodes the error body when there is one.
 func call(t *testing.T, method, url, token string, body io.Reader, hdr map[string]string) (int, pub.ErrorBody, []byte) {
@@ -58,7 +46,7 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 	// Two failed attempts per route would exceed the default budget of failed authentications
 	// per address (TestFailedAuthLimitedPerAddress covers that limit).
 	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(_ int, cfg *config.Config) { cfg.Limits.AuthFailures = 1000 }})
-	routes := api.New(api.Config{Routes: serviceRoutes(&module.Core{})}).Routes()
+	routes := api.New(api.Config{Routes: c.Server(0).ServiceRoutes()}).Routes()
 	if len(routes) < 10 {
 		t.Fatalf("only %d routes listed", len(routes))
 	}
@@ -103,74 +91,6 @@ func TestClientTokenCannotManage(t *testing.T) {
 	self, err := reader.TokenSelf(ctx)
 	if err != nil || self.AccessorID != tk.AccessorID || self.SecretID != "" {
 		t.Fatalf("self = %+v, %v", self, err)
-	}
-}
-
-func TestTokenRevokeAndExpiry(t *testing.T) {
-	c := testutil.NewCluster(t, 1)
-	ctx := context.Background()
-	admin := c.Client(0)
-	tk, err := admin.TokenCreate(ctx, "temp", pub.TokenTypeManagement, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ClientWithToken(0, tk.SecretID).TokenSelf(ctx); err != nil {
-		t.Fatalf("fresh token: %v", err)
-	}
-	if err := admin.TokenRevoke(ctx, tk.AccessorID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ClientWithToken(0, tk.SecretID).TokenSelf(ctx); pub.ErrorCode(err) != pub.CodeUnauthorized {
-		t.Fatalf("revoked token: want unauthorized, got %v", err)
-	}
-	if err := admin.TokenRevoke(ctx, tk.AccessorID); !pub.IsNotFound(err) {
-		t.Fatalf("revoke twice: want not found, got %v", err)
-	}
-
-	short, err := admin.TokenCreate(ctx, "short", pub.TokenTypeClient, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if short.ExpirationTime == nil {
-		t.Fatal("token with ttl has no expiration time")
-	}
-	testutil.Eventually(t, 10*time.Second, func() error {
-		_, err := c.ClientWithToken(0, short.SecretID).TokenSelf(ctx)
-		if pub.ErrorCode(err) != pub.CodeUnauthorized {
-			return fmt.Errorf("expired token still accepted: %w", err)
-		}
-		return nil
-	})
-	list, err := admin.TokenList(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range list.Tokens {
-		if l.SecretID != "" {
-			t.Fatalf("token list shows a secret: %+v", l)
-		}
-	}
-}
-
-func TestACLBootstrapOnce(t *testing.T) {
-	// A cluster without an initial management token: the first bootstrap works, the second is
-	// refused with a message.
-	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(_ int, cfg *config.Config) { cfg.InitialManagementTokenFile = "" }, NoToken: true})
-	ctx := context.Background()
-	anon := c.ClientWithToken(0, "")
-	tk, err := anon.ACLBootstrap(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tk.Type != pub.TokenTypeManagement || !strings.HasPrefix(tk.SecretID, "slw_") {
-		t.Fatalf("bootstrap token = %+v", tk)
-	}
-	if _, err := c.ClientWithToken(0, tk.SecretID).AppList(ctx, nil); err != nil {
-		t.Fatalf("bootstrap token does not work: %v", err)
-	}
-	_, err = anon.ACLBootstrap(ctx)
-	if !pub.IsConflict(err) || !strings.Contains(err.Error(), "already") {
-		t.Fatalf("second bootstrap: want conflict saying already done, got %v", err)
 	}
 }
 

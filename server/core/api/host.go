@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/command"
@@ -36,7 +38,7 @@ func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *aut
 		return fault.New(fault.Invalid, "max_uses %d is out of range: give 1-%d, or 0 for no limit", req.MaxUses, maxHostTokenUses)
 	}
 	secret := RegistrationPrefix + auth.NewSecret()[len(auth.SecretPrefix):]
-	p := command.HostTokenCreate{AccessorID: newAccessor(), SecretHash: auth.HashSecret(secret), Tags: req.Tags,
+	p := command.HostTokenCreate{AccessorID: uuid.NewString(), SecretHash: auth.HashSecret(secret), Tags: req.Tags,
 		AllowTags: req.AllowTags, MaxUses: req.MaxUses}
 	switch req.TTL {
 	case pub.HostTokenTTLNever:

@@ -20,11 +20,10 @@ import (
 	"github.com/slipwayhq/slipway/internal/testutil"
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
-	"github.com/slipwayhq/slipway/server/core/module"
 )
 
 // edge is an API handler with its own limits, logger and metrics, served in front of a real
-// one-node cluster.
+// one-node cluster (with the services' routes of that cluster's server).
 type edge struct {
 	addr string // host:port
 	reg  *prometheus.Registry
@@ -35,10 +34,8 @@ func newEdge(t *testing.T, c *testutil.Cluster, lim api.Limits) *edge {
 	t.Helper()
 	node := c.Server(0).Node()
 	e := &edge{reg: prometheus.NewRegistry(), logs: &captureLog{}}
-	core := &module.Core{Cluster: node, State: node.State(), Events: node.FSM().Events(), Now: time.Now}
 	h := api.New(api.Config{Cluster: node, State: node.State(), Events: node.FSM().Events(),
-		Logger: slog.New(e.logs), Registry: e.reg, Limits: lim, Routes: serviceRoutes(core)})
-	core.HTTP = h.Kit()
+		Logger: slog.New(e.logs), Registry: e.reg, Limits: lim, Routes: c.Server(0).ServiceRoutes()})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	e.addr = strings.TrimPrefix(srv.URL, "http://")
@@ -389,23 +386,5 @@ func TestFailedAuthLimitedPerAddress(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Fatalf("from 127.0.0.2: status %d; want %d", resp.StatusCode, want)
 		}
-	}
-}
-
-// TestRepeatedBootstrapWritesNothing: once the cluster is bootstrapped, the public bootstrap
-// route answers the conflict without proposing a command, so unauthenticated callers cannot
-// grow the Raft log.
-func TestRepeatedBootstrapWritesNothing(t *testing.T) {
-	c := testutil.NewCluster(t, 1)
-	node := c.Server(0).Node()
-	before := node.AppliedIndex()
-	for i := 0; i < 50; i++ {
-		status, eb, _ := call(t, "POST", c.URL(0)+"/v1/acl/bootstrap", "", nil, nil)
-		if status != http.StatusConflict || !strings.Contains(eb.Error.Message, "already done") {
-			t.Fatalf("bootstrap %d: %d %+v; want 409 already done", i, status, eb)
-		}
-	}
-	if after := node.AppliedIndex(); after != before {
-		t.Fatalf("50 refused bootstraps moved the applied index from %d to %d", before, after)
 	}
 }

@@ -223,18 +223,12 @@ func (s *Server) routes() []Route {
 func (s *Server) coreRoutes() []Route {
 	return []Route{
 		{"GET", "/v1/health", Public, "", "", s.health},
-		{"POST", "/v1/acl/bootstrap", Public, "", "", s.aclBootstrap},
 		{"GET", "/v1/status/leader", AnyToken, "operator:ReadStatus", "cluster", s.statusLeader},
 		{"GET", "/metrics", AnyToken, "operator:ReadMetrics", "cluster", s.metrics},
 		{"GET", "/v1/operator/raft", Management, "operator:ReadRaftConfiguration", "cluster", s.raftConfiguration},
 		{"DELETE", "/v1/operator/raft/peers/{id}", Management, "operator:RemoveRaftPeer", "peer/{id}", s.raftRemovePeer},
 		{"GET", "/v1/operator/snapshot", Management, "operator:SaveSnapshot", "cluster", s.snapshotSave},
 		{"PUT", "/v1/operator/snapshot", Management, "operator:RestoreSnapshot", "cluster", s.snapshotRestore},
-		{"POST", "/v1/tokens", Management, "acl:CreateToken", "token/*", s.tokenCreate},
-		{"GET", "/v1/tokens", Management, "acl:ListTokens", "token/*", s.tokenList},
-		{"GET", "/v1/tokens/self", AnyToken, "acl:ReadToken", "token/self", s.tokenSelf},
-		{"GET", "/v1/tokens/{accessor}", Management, "acl:ReadToken", "token/{accessor}", s.tokenGet},
-		{"DELETE", "/v1/tokens/{accessor}", Management, "acl:RevokeToken", "token/{accessor}", s.tokenRevoke},
 		{"POST", "/v1/host-tokens", Management, "hosts:CreateRegistrationToken", "host-token/*", s.hostTokenCreate},
 		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", s.hostList},
 		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:ReadHost", "host/{name}", s.hostGet},

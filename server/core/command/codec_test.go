@@ -99,7 +99,7 @@ func TestDecodeRefuses(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	for _, c := range []*Command{
 		{Type: TypeClusterInit, Version: 1, RequestID: "r", Time: time.Unix(1, 0), Payload: []byte(`{"cluster_id":"web"}`)},
-		{Type: TypeTokenCreate, Version: 1, Payload: []byte(`{"token":{"accessor_id":"a","secret_hash":"h","name":"n","type":"client"}}`)},
+		{Type: TypeNodeRegister, Version: 1, Payload: []byte(`{"node_id":"n","raft_addr":"a:1","http_addr":"http://h:2","version":"v"}`)},
 		{Type: TypeNoop, Version: 1, Payload: []byte(`{}`)},
 	} {
 		b, err := Encode(c)

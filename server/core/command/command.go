@@ -35,9 +35,6 @@ const (
 	TypeClusterInit        Type = 2
 	TypeNodeRegister       Type = 3
 	TypeNoop               Type = 4
-	TypeACLBootstrap       Type = 10
-	TypeTokenCreate        Type = 11
-	TypeTokenRevoke        Type = 12
 	TypeBlobRegister       Type = 30
 	TypeBlobDelete         Type = 31
 	TypeHostTokenCreate    Type = 50
@@ -59,9 +56,6 @@ const (
 
 var typeNames = map[Type]string{
 	TypeBatch:              "batch",
-	TypeACLBootstrap:       "acl.bootstrap",
-	TypeTokenCreate:        "token.create",
-	TypeTokenRevoke:        "token.revoke",
 	TypeBlobRegister:       "blob.register",
 	TypeBlobDelete:         "blob.delete",
 	TypeHostTokenCreate:    "host_token.create",
@@ -85,8 +79,7 @@ var typeNames = map[Type]string{
 // tokens were checked at apply); 2 always requires the token and checks it, the field bounds,
 // tombstones of IDs and secrets, the token's uses and the maximum of hosts.
 var schemaVersions = map[Type]uint8{
-	TypeBatch: 1, TypeACLBootstrap: 1,
-	TypeTokenCreate: 1, TypeTokenRevoke: 1,
+	TypeBatch:        1,
 	TypeBlobRegister: 1, TypeBlobDelete: 1,
 	TypeHostTokenCreate: 1, TypeHostRegister: 2, TypeHostDelete: 1, TypeHostTag: 1, TypeHostStatus: 1,
 	TypeDeploymentCreate: 1, TypeDeploymentReport: 1, TypeDeploymentFailHost: 1,

@@ -22,32 +22,6 @@ type NodeRegister struct {
 	Version  string `json:"version"`
 }
 
-// Token is the token record carried by ACLBootstrap and TokenCreate. SecretHash is the hex
-// SHA-256 of the secret; the secret itself never enters the log.
-type Token struct {
-	AccessorID     string   `json:"accessor_id"`
-	SecretHash     string   `json:"secret_hash"`
-	Name           string   `json:"name"`
-	Type           string   `json:"type"`
-	Policies       []string `json:"policies,omitempty"`
-	ExpirationTime int64    `json:"expiration_time,omitempty"` // unix nanos; 0 = never
-}
-
-// ACLBootstrap creates the first management token; refused once the cluster is bootstrapped.
-type ACLBootstrap struct {
-	Token Token `json:"token"`
-}
-
-// TokenCreate creates a token.
-type TokenCreate struct {
-	Token Token `json:"token"`
-}
-
-// TokenRevoke deletes a token by accessor.
-type TokenRevoke struct {
-	AccessorID string `json:"accessor_id"`
-}
-
 // Noop changes nothing; it is used to measure the replication path.
 type Noop struct{}
 

@@ -1,8 +1,6 @@
 package fsm
 
 import (
-	"time"
-
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
@@ -20,9 +18,6 @@ func registerCore(t *Table) {
 // TODO(issue 14): each service registers its own; this list shrinks to nothing.
 func RegisterLegacy(t *Table) {
 	for typ, h := range map[command.Type]Handler{
-		command.TypeACLBootstrap:       applyACLBootstrap,
-		command.TypeTokenCreate:        applyTokenCreate,
-		command.TypeTokenRevoke:        applyTokenRevoke,
 		command.TypeBlobRegister:       applyBlobRegister,
 		command.TypeBlobDelete:         applyBlobDelete,
 		command.TypeHostTokenCreate:    applyHostTokenCreate,
@@ -60,48 +55,4 @@ func applyNodeRegister(tx *state.Tx, index uint64, _ *command.Command, p command
 		return nil, fault.New(fault.Invalid, "node id is empty")
 	}
 	return nil, tx.PutNode(state.Node{ID: p.NodeID, RaftAddr: p.RaftAddr, HTTPAddr: p.HTTPAddr, Version: p.Version, ModifyIndex: index})
-}
-
-func tokenRecord(p command.Token, index uint64, now time.Time) state.Token {
-	tk := state.Token{
-		AccessorID: p.AccessorID, SecretHash: p.SecretHash, Name: p.Name, Type: p.Type,
-		Policies: p.Policies, CreateTime: now, CreateIndex: index,
-	}
-	if p.ExpirationTime != 0 {
-		exp := time.Unix(0, p.ExpirationTime).UTC()
-		tk.ExpirationTime = &exp
-	}
-	return tk
-}
-
-func applyACLBootstrap(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.ACLBootstrap
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
-	if at := tx.ACLBootstrapIndex(); at != 0 {
-		return nil, fault.New(fault.Conflict, "ACL bootstrap already done (at index %d): ask an operator with a management token to `slipway token create` one for you", at)
-	}
-	tk := tokenRecord(p.Token, index, c.Time)
-	if err := tx.CreateToken(tk); err != nil {
-		return nil, err
-	}
-	return tk, tx.SetACLBootstrapIndex(index)
-}
-
-func applyTokenCreate(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.TokenCreate
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
-	tk := tokenRecord(p.Token, index, c.Time)
-	return tk, tx.CreateToken(tk)
-}
-
-func applyTokenRevoke(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
-	var p command.TokenRevoke
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
-	return nil, tx.DeleteToken(p.AccessorID)
 }
