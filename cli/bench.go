@@ -34,6 +34,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/config"
 	"github.com/slipwayhq/slipway/server/core/keyring"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy"
 )
 
 func (c *cli) newBenchCommand() *cobra.Command {
@@ -505,7 +506,7 @@ func benchOne(ctx context.Context, o benchRolloutOptions, bc *benchCluster, cl *
 		run.RaftCommands = cmds1 - cmds0
 	}
 	_ = node.State().View(func(tx *state.Tx) error {
-		sd, err := tx.GetDeployment(d.ID)
+		sd, err := deploy.GetDeployment(tx, d.ID)
 		if err == nil {
 			b, _ := json.Marshal(sd)
 			run.StateDeploymentBytes = len(b)

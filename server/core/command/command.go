@@ -31,64 +31,56 @@ type Type uint16
 
 // Command types.
 const (
-	TypeBatch              Type = 1
-	TypeClusterInit        Type = 2
-	TypeNodeRegister       Type = 3
-	TypeNoop               Type = 4
-	TypeACLBootstrap       Type = 10
-	TypeTokenCreate        Type = 11
-	TypeTokenRevoke        Type = 12
-	TypeAppCreate          Type = 20
-	TypeAppDelete          Type = 21
-	TypeAppUpdate          Type = 22
-	TypeBlobRegister       Type = 30
-	TypeBlobDelete         Type = 31
-	TypeRevisionCreate     Type = 40
-	TypeHostTokenCreate    Type = 50
-	TypeHostRegister       Type = 51
-	TypeHostDelete         Type = 52
-	TypeHostTag            Type = 53
-	TypeHostStatus         Type = 54
-	TypeDeploymentCreate   Type = 60
-	TypeDeploymentReport   Type = 61
-	TypeDeploymentFailHost Type = 62
-	TypeDeploymentStop     Type = 65
-	TypeGroupPut           Type = 70
-	TypeGroupDelete        Type = 71
-	TypeConfigCreate       Type = 72
-	TypeHostTokenRevoke    Type = 55
-	TypeKeyringAdd         Type = 80
-	codecVersion           byte = 1
-	MaxEncodedSize              = 4 << 20 // a single command; blobs never go through the log
-	MaxBatchLen                 = 4096
-	maxRequestIDLen             = 128
+	TypeBatch           Type = 1
+	TypeClusterInit     Type = 2
+	TypeNodeRegister    Type = 3
+	TypeNoop            Type = 4
+	TypeACLBootstrap    Type = 10
+	TypeTokenCreate     Type = 11
+	TypeTokenRevoke     Type = 12
+	TypeAppCreate       Type = 20
+	TypeAppDelete       Type = 21
+	TypeAppUpdate       Type = 22
+	TypeBlobRegister    Type = 30
+	TypeBlobDelete      Type = 31
+	TypeRevisionCreate  Type = 40
+	TypeHostTokenCreate Type = 50
+	TypeHostRegister    Type = 51
+	TypeHostDelete      Type = 52
+	TypeHostTag         Type = 53
+	TypeHostStatus      Type = 54
+	TypeGroupPut        Type = 70
+	TypeGroupDelete     Type = 71
+	TypeConfigCreate    Type = 72
+	TypeHostTokenRevoke Type = 55
+	TypeKeyringAdd      Type = 80
+	codecVersion        byte = 1
+	MaxEncodedSize           = 4 << 20 // a single command; blobs never go through the log
+	MaxBatchLen              = 4096
+	maxRequestIDLen          = 128
 )
 
 var typeNames = map[Type]string{
-	TypeBatch:              "batch",
-	TypeACLBootstrap:       "acl.bootstrap",
-	TypeTokenCreate:        "token.create",
-	TypeTokenRevoke:        "token.revoke",
-	TypeAppCreate:          "app.create",
-	TypeAppDelete:          "app.delete",
-	TypeAppUpdate:          "app.update",
-	TypeBlobRegister:       "blob.register",
-	TypeBlobDelete:         "blob.delete",
-	TypeRevisionCreate:     "revision.create",
-	TypeHostTokenCreate:    "host_token.create",
-	TypeHostRegister:       "host.register",
-	TypeHostDelete:         "host.delete",
-	TypeHostTag:            "host.tag",
-	TypeHostStatus:         "host.status",
-	TypeDeploymentCreate:   "deployment.create",
-	TypeDeploymentReport:   "deployment.report",
-	TypeDeploymentFailHost: "deployment.fail_host",
-	TypeDeploymentStop:     "deployment.stop",
-	TypeGroupPut:           "group.put",
-	TypeGroupDelete:        "group.delete",
-	TypeConfigCreate:       "config.create",
-	TypeHostTokenRevoke:    "host_token.revoke",
-	TypeKeyringAdd:         "keyring.add",
+	TypeBatch:           "batch",
+	TypeACLBootstrap:    "acl.bootstrap",
+	TypeTokenCreate:     "token.create",
+	TypeTokenRevoke:     "token.revoke",
+	TypeAppCreate:       "app.create",
+	TypeAppDelete:       "app.delete",
+	TypeAppUpdate:       "app.update",
+	TypeBlobRegister:    "blob.register",
+	TypeBlobDelete:      "blob.delete",
+	TypeRevisionCreate:  "revision.create",
+	TypeHostTokenCreate: "host_token.create",
+	TypeHostRegister:    "host.register",
+	TypeHostDelete:      "host.delete",
+	TypeHostTag:         "host.tag",
+	TypeHostStatus:      "host.status",
+	TypeGroupPut:        "group.put",
+	TypeGroupDelete:     "group.delete",
+	TypeConfigCreate:    "config.create",
+	TypeHostTokenRevoke: "host_token.revoke",
+	TypeKeyringAdd:      "keyring.add",
 }
 
 // schemaVersions is the newest payload schema each type's decoder understands. A handler may
@@ -103,9 +95,7 @@ var schemaVersions = map[Type]uint8{
 	TypeTokenCreate: 1, TypeTokenRevoke: 1, TypeAppCreate: 1, TypeAppDelete: 1, TypeAppUpdate: 1,
 	TypeBlobRegister: 1, TypeBlobDelete: 1, TypeRevisionCreate: 1,
 	TypeHostTokenCreate: 1, TypeHostRegister: 2, TypeHostDelete: 1, TypeHostTag: 1, TypeHostStatus: 1,
-	TypeDeploymentCreate: 1, TypeDeploymentReport: 1, TypeDeploymentFailHost: 1,
-	TypeDeploymentStop: 1,
-	TypeGroupPut:       1, TypeGroupDelete: 1, TypeConfigCreate: 1,
+	TypeGroupPut: 1, TypeGroupDelete: 1, TypeConfigCreate: 1,
 	TypeHostTokenRevoke: 1,
 	TypeKeyringAdd:      1,
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/hashicorp/raft"
 
-	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
@@ -226,70 +225,6 @@ func TestRequestExpiryIsDeterministic(t *testing.T) {
 	ra, rc := remembered(a), remembered(c)
 	if fmt.Sprint(ra) != fmt.Sprint(rc) || len(ra) == 20 {
 		t.Fatalf("remembered requests differ or none expired: %v vs %v", ra, rc)
-	}
-}
-
-// TestReportsApplyInOrderOnce: reports are applied once each, in sequence; one that arrives
-// after a gap waits (it is not acknowledged) until the missing one has been applied.
-func TestReportsApplyInOrderOnce(t *testing.T) {
-	f := newFSM(t)
-	idx := uint64(0)
-	apply := func(typ command.Type, p any) command.Result {
-		t.Helper()
-		idx++
-		return result(t, f.Apply(entry(t, idx, typ, "", p)))
-	}
-	apply(command.TypeAppCreate, command.AppCreate{Name: "web"})
-	blob := strings.Repeat("a", 64)
-	apply(command.TypeBlobRegister, command.BlobRegister{SHA256: blob, Size: 1})
-	apply(command.TypeRevisionCreate, command.RevisionCreate{ID: "r1", App: "web", SHA256: blob, Size: 1, Format: "tar"})
-	apply(command.TypeHostTokenCreate, command.HostTokenCreate{AccessorID: "tok", SecretHash: strings.Repeat("t", 64)})
-	apply(command.TypeHostRegister, command.HostRegister{HostID: "h1", SecretHash: strings.Repeat("b", 64), Name: "host-1", Token: "tok"})
-	if r := apply(command.TypeDeploymentCreate, command.DeploymentCreate{ID: "d1", App: "web", RevisionID: "r1", HostIDs: []string{"h1"}}); r.Code != "" {
-		t.Fatalf("create: %+v", r)
-	}
-	ev := func(seq uint64, name string) agentproto.Event {
-		return agentproto.Event{DeploymentID: "d1", Seq: seq, Event: name, Status: agentproto.StatusStarted}
-	}
-	ack := func(r command.Result) uint64 {
-		var a agentproto.Ack
-		if err := json.Unmarshal(r.Data, &a); err != nil {
-			t.Fatalf("ack %+v: %v", r, err)
-		}
-		return a.Seq
-	}
-	if got := ack(apply(command.TypeDeploymentReport, command.DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: []agentproto.Event{ev(2, "B")}})); got != 0 {
-		t.Fatalf("report 2 before 1 acknowledged up to %d, want 0", got)
-	}
-	if got := ack(apply(command.TypeDeploymentReport, command.DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: []agentproto.Event{ev(1, "A"), ev(2, "B")}})); got != 2 {
-		t.Fatalf("reports 1-2 acknowledged up to %d", got)
-	}
-	if got := ack(apply(command.TypeDeploymentReport, command.DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: []agentproto.Event{ev(1, "A"), ev(2, "B")}})); got != 2 {
-		t.Fatalf("resend acknowledged up to %d", got)
-	}
-	var d state.Deployment
-	_ = f.Store().View(func(tx *state.Tx) error { d, _ = tx.GetDeployment("d1"); return nil })
-	if evs := d.Targets["h1"].Events; len(evs) != 2 || evs[0].Name != "A" || evs[1].Name != "B" {
-		t.Fatalf("events %+v, want A then B once each", evs)
-	}
-
-	// The host goes silent and is failed; its late reports (a success among them) are
-	// acknowledged in full, so its outbox drains, and change nothing.
-	if r := apply(command.TypeDeploymentFailHost, command.DeploymentFailHost{DeploymentID: "d1", HostID: "h1", Reason: "not heard from"}); r.Code != "" {
-		t.Fatalf("fail host: %+v", r)
-	}
-	var failed state.Deployment
-	_ = f.Store().View(func(tx *state.Tx) error { failed, _ = tx.GetDeployment("d1"); return nil })
-	end := agentproto.Event{DeploymentID: "d1", Seq: 4, Event: agentproto.DeploymentEnd, Status: agentproto.StatusSucceeded}
-	late := command.DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: []agentproto.Event{ev(3, "C"), end}}
-	if got := ack(apply(command.TypeDeploymentReport, late)); got != 4 {
-		t.Fatalf("late report 3-4 after the host was failed acknowledged up to %d, want 4", got)
-	}
-	var after state.Deployment
-	_ = f.Store().View(func(tx *state.Tx) error { after, _ = tx.GetDeployment("d1"); return nil })
-	if after.ModifyIndex != failed.ModifyIndex || after.Targets["h1"].Status != state.TargetFailed || len(after.Targets["h1"].Events) != 2 {
-		t.Fatalf("a late report changed the deployment: modify index %d -> %d, host %s with %d events",
-			failed.ModifyIndex, after.ModifyIndex, after.Targets["h1"].Status, len(after.Targets["h1"].Events))
 	}
 }
 

@@ -155,33 +155,8 @@ func (h *Hub) readLoop(c *conn, addr string) {
 				lastStatus = time.Now()
 				go h.status(c.host.ID, true, addr)
 			}
-		case agentproto.TypeEvent:
-			var ev agentproto.Event
-			if json.Unmarshal(env.Body, &ev) != nil {
-				continue
-			}
-			changed, err := checkEvent(&ev)
-			if err != nil {
-				c.warnings.warn(time.Now(), "agent sent an event report the protocol does not allow; refused (not acknowledged)",
-					"deployment", state.Shorten(ev.DeploymentID), "seq", ev.Seq, "error", err)
-				continue
-			}
-			if len(changed) > 0 {
-				c.warnings.warn(time.Now(), "agent sent an event report out of bounds; its text was cut and cleaned",
-					"deployment", ev.DeploymentID, "seq", ev.Seq, "event", ev.Event, "fields", changed)
-			}
-			h.queue(c, report{c: c, event: &ev})
-		case agentproto.TypeLog:
-			var l agentproto.Log
-			if json.Unmarshal(env.Body, &l) != nil {
-				continue
-			}
-			if err := checkLog(&l); err != nil {
-				c.warnings.warn(time.Now(), "agent sent a log report the protocol does not allow; refused (not acknowledged)",
-					"seq", l.Seq, "error", err)
-				continue
-			}
-			h.queue(c, report{c: c, log: &l})
+		default:
+			h.receive(c, env)
 		}
 	}
 }
@@ -202,9 +177,8 @@ func (h *Hub) cancelFinished(c *conn, running []string) {
 	_ = h.state.View(func(tx *state.Tx) error {
 		for _, id := range running {
 			// An agent runs only scheduled work, so a running deployment that is not active for
-			// this host any more has ended for it. (The index answers without decoding the
-			// deployment, which for a large fleet is a big record.)
-			if !tx.IsActive(c.host.ID, id) {
+			// this host any more has ended for it.
+			if !h.active(tx, c.host.ID, id) {
 				c.sendMsg(agentproto.TypeCancel, agentproto.Cancel{DeploymentID: id, Reason: "this host's part of the deployment has ended"})
 			}
 		}

@@ -27,7 +27,7 @@ var (
 	keyAppliedIdx  = []byte("applied_index")
 	keyStateIdx    = []byte("state_index")
 	keyACLBoot     = []byte("acl_bootstrap_index")
-	allBuckets     = [][]byte{bucketMeta, bucketApps, bucketTokens, bucketTokenHash, bucketNodes, bucketRequests, bucketRequestsByTime, bucketBlobs, bucketBlobRefs, bucketRevisions, bucketRevisionByApp, bucketHosts, bucketHostNames, bucketHostSecrets, bucketHostTokens, bucketHostTokHash, bucketDeployments, bucketActiveByHost, bucketDeploymentLogs, bucketGroups, bucketDeployConfs, bucketHostTombs, bucketHostTombOrder, bucketKeyring, bucketHostSecretTombs}
+	allBuckets     = [][]byte{bucketMeta, bucketApps, bucketTokens, bucketTokenHash, bucketNodes, bucketRequests, bucketRequestsByTime, bucketBlobs, bucketBlobRefs, bucketRevisions, bucketRevisionByApp, bucketHosts, bucketHostNames, bucketHostSecrets, bucketHostTokens, bucketHostTokHash, bucketGroups, bucketDeployConfs, bucketHostTombs, bucketHostTombOrder, bucketKeyring, bucketHostSecretTombs}
 	errNoMetaInNew = errors.New("not a slipway state file (no meta bucket)")
 )
 
@@ -108,9 +108,6 @@ func (s *Store) Update(fn func(*Tx) error) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
-		if err := tx.flush(); err != nil {
-			return err
-		}
 		return tx.flushLocals()
 	})
 }
@@ -186,12 +183,7 @@ func writeFile(path string, r io.Reader) error {
 type Tx struct {
 	tx       *bolt.Tx
 	writable bool
-	// deployments caches the deployments a write transaction touched: a batch of agent reports
-	// on one deployment decodes and encodes its record once, not once per report. Written by
-	// flush when the transaction's work is done.
-	deployments map[string]*Deployment
-	dirty       map[string]bool
-	locals      []local // services' caches (Local)
+	locals   []local // services' caches (Local)
 }
 
 func (t *Tx) put(bucket, key []byte, v any) error {
