@@ -2,10 +2,12 @@ package deploy
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
 )
 
 // TestReportsApplyInOrderOnce: reports are applied once each, in sequence; one that arrives
@@ -59,5 +61,26 @@ func TestReportsApplyInOrderOnce(t *testing.T) {
 	if after.ModifyIndex != failed.ModifyIndex || after.Targets["h1"].Status != TargetFailed || len(after.Targets["h1"].Events) != 2 {
 		t.Fatalf("a late report changed the deployment: modify index %d -> %d, host %s with %d events",
 			failed.ModifyIndex, after.ModifyIndex, after.Targets["h1"].Status, len(after.Targets["h1"].Events))
+	}
+}
+
+// TestHostDeleteWaitsForDeployments: a host.delete is refused while a deployment that has not
+// finished runs on the host (the service's check in the core's host.delete), and applies once
+// the host's part is over.
+func TestHostDeleteWaitsForDeployments(t *testing.T) {
+	f := newFSM(t)
+	f.setUp()
+	if r := f.apply(cmdDeploymentCreate.New("", testTime, DeploymentCreate{ID: "d1", App: "web", RevisionID: "r1", HostIDs: []string{"h1"}})); r.Code != "" {
+		t.Fatalf("create: %+v", r)
+	}
+	r := f.apply(legacy(52, map[string]any{"host_id": "h1"}))
+	if r.Code != string(fault.Conflict) || !strings.Contains(r.Message, "host is in deployment d1, which has not finished") {
+		t.Fatalf("delete of a busy host: %+v", r)
+	}
+	if r := f.apply(cmdDeploymentFailHost.New("", testTime, DeploymentFailHost{DeploymentID: "d1", HostID: "h1", Reason: "gone"})); r.Code != "" {
+		t.Fatalf("fail host: %+v", r)
+	}
+	if r := f.apply(legacy(52, map[string]any{"host_id": "h1"})); r.Code != "" {
+		t.Fatalf("delete once the deployment ended there: %+v", r)
 	}
 }

@@ -33,7 +33,7 @@ type conn struct {
 	once sync.Once
 
 	mu   sync.Mutex
-	sent map[string]bool // deployments pushed during this session
+	sent map[string]bool // work items ("kind/id") pushed during this session
 
 	warnings *reportLog // refused and cut reports of this session
 }
