@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -160,6 +161,66 @@ func (s Deployments) Logs(ctx context.Context, id, host string, after uint64) (p
 		return pub.DeploymentLogs{}, err
 	}
 	return s.logsAfter(d, tg, after)
+}
+
+// recordWait bounds the consistent read of a deployment this server did not have yet, during a
+// watch (the API's write timeout, which bounds that read for a single request).
+const recordWait = 30 * time.Second
+
+// WatchEnd says why Watch returned without an error.
+type WatchEnd struct {
+	// Status is the deployment's final status when it finished and everything was sent.
+	Status string
+	// Stopped is the reason stop gave to end the watch ("" when it did not).
+	Stopped string
+}
+
+// Watch sends the deployment whenever it changes and its output lines as they commit, until it
+// has finished and everything was sent (WatchEnd.Status), stop gives a reason to end (it is asked
+// before each round: a stream checks its token there), send fails, or ctx ends. It wakes on every
+// entry this server applies, and at least every 5 seconds. A read of the deployment that fails
+// ends the watch with the error; a failed send returns WatchEnd{} and no error, ctx's end its
+// error.
+func (s Deployments) Watch(ctx context.Context, id string, stop func() string, send func(pub.WatchMessage) bool) (WatchEnd, error) {
+	var lastIndex uint64
+	after := map[string]uint64{}
+	for {
+		idx := s.core.Cluster.AppliedIndex()
+		if why := stop(); why != "" {
+			return WatchEnd{Stopped: why}, nil
+		}
+		rctx, cancel := context.WithTimeout(ctx, recordWait)
+		d, err := s.Record(rctx, id)
+		cancel()
+		if err != nil {
+			return WatchEnd{}, err
+		}
+		for _, tg := range d.Targets {
+			logs, err := s.logsAfter(d, tg, after[tg.HostID])
+			if err == nil && len(logs.Lines) > 0 {
+				if !send(pub.WatchMessage{Host: tg.HostName, Lines: logs.Lines}) {
+					return WatchEnd{}, nil
+				}
+				after[tg.HostID] = logs.Next
+			}
+		}
+		if d.ModifyIndex != lastIndex {
+			v := deploymentView(d)
+			if !send(pub.WatchMessage{Deployment: &v}) {
+				return WatchEnd{}, nil
+			}
+			lastIndex = d.ModifyIndex
+		}
+		if d.EndTime != nil {
+			return WatchEnd{Status: d.Status}, nil
+		}
+		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = s.core.Cluster.WaitApplied(wctx, idx+1)
+		wcancel()
+		if err := ctx.Err(); err != nil {
+			return WatchEnd{}, err
+		}
+	}
 }
 
 func targetByName(d Deployment, name string) (*Target, error) {

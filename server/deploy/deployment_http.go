@@ -1,7 +1,6 @@
 package deploy
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -114,7 +113,7 @@ var watchUpgrader = websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize:
 // wakes on every applied entry, so it sees the revocation as soon as this server applies it.
 // Like /v1/events, it holds one of its token's Limits.MaxStreamsPerToken slots until it ends.
 func (m *Module) deploymentWatch(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	k, svc := m.core.HTTP, m.deployments()
+	k := m.core.HTTP
 	d, err := m.record(r)
 	if err != nil {
 		return err
@@ -144,45 +143,16 @@ func (m *Module) deploymentWatch(w http.ResponseWriter, r *http.Request, id *aut
 		_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		return ws.WriteJSON(msg) == nil
 	}
-	var lastIndex uint64
-	after := map[string]uint64{}
-	for {
-		idx := m.core.Cluster.AppliedIndex()
-		if why := k.StreamEnd(id); why != "" {
-			k.CloseStream(ws, why)
-			return nil
-		}
-		if d, err = m.record(r); err != nil {
-			return nil
-		}
-		for _, tg := range d.Targets {
-			logs, err := svc.logsAfter(d, tg, after[tg.HostID])
-			if err == nil && len(logs.Lines) > 0 {
-				if !send(pub.WatchMessage{Host: tg.HostName, Lines: logs.Lines}) {
-					return nil
-				}
-				after[tg.HostID] = logs.Next
-			}
-		}
-		if d.ModifyIndex != lastIndex {
-			v := deploymentView(d)
-			if !send(pub.WatchMessage{Deployment: &v}) {
-				return nil
-			}
-			lastIndex = d.ModifyIndex
-		}
-		if d.EndTime != nil {
-			_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, d.Status), time.Now().Add(time.Second))
-			return nil
-		}
-		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
-		_ = m.core.Cluster.WaitApplied(wctx, idx+1)
-		wcancel()
-		if ctx.Err() != nil {
-			k.CloseExpired(ctx, ws)
-			return nil
-		}
+	end, err := m.deployments().Watch(ctx, d.ID, func() string { return k.StreamEnd(id) }, send)
+	switch {
+	case end.Stopped != "":
+		k.CloseStream(ws, end.Stopped)
+	case end.Status != "":
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, end.Status), time.Now().Add(time.Second))
+	case err != nil && ctx.Err() != nil:
+		k.CloseExpired(ctx, ws)
 	}
+	return nil
 }
 
 func (m *Module) deploymentStop(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {

@@ -250,20 +250,21 @@ func (h *Hub) reportLoop(ctx context.Context) {
 // commit hands each kind of work its reports of the batch, in arrival order, and waits until
 // every kind has committed (or given up on) them.
 func (h *Hub) commit(ctx context.Context, batch []report) {
-	byWork := map[Work][]Report{}
+	byKind := map[string][]Report{}
 	var order []Work
 	for _, r := range batch {
-		if _, ok := byWork[r.work]; !ok {
+		k := r.work.Kind()
+		if _, ok := byKind[k]; !ok {
 			order = append(order, r.work)
 		}
-		byWork[r.work] = append(byWork[r.work], Report{HostID: r.c.host.ID, Body: r.body, reply: r.c.sendMsg})
+		byKind[k] = append(byKind[k], Report{HostID: r.c.host.ID, Body: r.body, reply: r.c.sendMsg})
 	}
 	var wg sync.WaitGroup
 	for _, w := range order {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.Commit(ctx, byWork[w])
+			w.Commit(ctx, byKind[w.Kind()])
 		}()
 	}
 	wg.Wait()
