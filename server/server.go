@@ -132,6 +132,9 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	node.HandleProtocol(blob.Proto, s.blobs.ServeConn)
 	s.hub = session.New(session.Config{Heartbeat: cfg.Agents.Heartbeat, HostTimeout: cfg.Agents.HostTimeout, EventStartTimeout: cfg.Agents.EventStartTimeout,
 		Logger: log.With("component", "agents")}, node, node.State())
+	for _, w := range s.registry.AllAgentWork() {
+		s.hub.AddWork(w)
+	}
 	apiServer := api.New(api.Config{Cluster: node, State: node.State(), Blobs: s.blobs, Sessions: s.hub, Events: node.FSM().Events(),
 		HostTimeout: cfg.Agents.HostTimeout, Logger: log.With("component", "api"), Registry: reg, LeaderTransport: leaderTransport(tlsc),
 		CA: clusterCA(tlsc), HostCertValidity: cfg.Agents.HostCertValidity, MaxHosts: cfg.Agents.MaxHosts, Keyring: s.keyring,

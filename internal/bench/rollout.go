@@ -20,6 +20,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/simagent"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy"
 )
 
 // rolloutOptions are the flags of `slipway bench rollout`, checked by the command; progress
@@ -315,7 +316,7 @@ func runOne(ctx context.Context, o rolloutOptions, bc *cluster, cl *api.Client, 
 		run.RaftCommands = cmds1 - cmds0
 	}
 	_ = node.State().View(func(tx *state.Tx) error {
-		sd, err := tx.GetDeployment(d.ID)
+		sd, err := deploy.GetDeployment(tx, d.ID)
 		if err == nil {
 			b, _ := json.Marshal(sd)
 			run.StateDeploymentBytes = len(b)

@@ -15,7 +15,7 @@ import (
 )
 
 func TestAppUpdateCheckAndSet(t *testing.T) {
-	f := newFSM(t)
+	f := newAppFSM(t)
 	result(t, f.Apply(entry(t, 1, CmdAppCreate.Type(), "", AppCreatePayload{Name: "web"})))
 
 	ok := result(t, f.Apply(entry(t, 2, CmdAppUpdate.Type(), "", AppUpdatePayload{Name: "web", Description: "v2", CAS: 1})))
@@ -53,7 +53,7 @@ func TestAppUpdateCheckAndSet(t *testing.T) {
 // answered would also match the second write's version and overwrite it. This was found by the
 // test bed's linearizability check: two updates batched at one Raft index both answered @23.
 func TestBatchedWritesGetDistinctIndexes(t *testing.T) {
-	f := newFSM(t)
+	f := newAppFSM(t)
 	result(t, f.Apply(entry(t, 1, CmdAppCreate.Type(), "", AppCreatePayload{Name: "web"})))
 	var parts [][]byte
 	for _, p := range []AppUpdatePayload{{Name: "web", Description: "first", CAS: 1}, {Name: "web", Description: "second"}} {

@@ -15,9 +15,9 @@ import (
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
-// newFSM is a state machine with the core's commands and this service's, as a server registers
+// newAppFSM is a state machine with the core's commands and this service's, as a server registers
 // them.
-func newFSM(t *testing.T) *fsm.FSM {
+func newAppFSM(t *testing.T) *fsm.FSM {
 	t.Helper()
 	table := fsm.NewTable()
 	fsm.RegisterLegacy(table)

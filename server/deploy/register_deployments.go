@@ -1,6 +1,34 @@
 package deploy
 
-import "github.com/slipwayhq/slipway/server/core/module"
+import (
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/module"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
 
-// registerDeployments declares the deployments part of the service: its commands, buckets and routes.
-func (m *Module) registerDeployments(r *module.Registry) {}
+// registerDeployments declares the deployments part of the service: its commands, buckets and
+// routes, the "deploy" kind of agent work, the leader task that fails silent hosts' work, and the
+// rule that a host cannot be deleted while a deployment still runs on it.
+func (m *Module) registerDeployments(r *module.Registry) {
+	module.Handle(r, cmdDeploymentCreate, m.applyDeploymentCreate)
+	module.Handle(r, cmdDeploymentReport, m.applyDeploymentReport)
+	module.Handle(r, cmdDeploymentFailHost, m.applyDeploymentFailHost)
+	module.Handle(r, cmdDeploymentStop, m.applyDeploymentStop)
+	r.Buckets(bucketDeployments, bucketActiveByHost, bucketDeploymentLogs)
+	r.Routes(m.deploymentRoutes()...)
+	r.AgentWork(agentWork{m.core})
+	r.Leader("silent-hosts", m.watchSilent)
+	r.Table().HostDeleteCheck(refuseBusyHostDelete)
+}
+
+// deployments is the deployments' Go API.
+func (m *Module) deployments() Deployments { return Deployments{core: m.core} }
+
+// refuseBusyHostDelete refuses to delete a host while a deployment that has not finished runs
+// on it (a host.delete's check, in apply).
+func refuseBusyHostDelete(tx *state.Tx, hostID string) error {
+	if ids := activeDeploymentsOf(tx, hostID); len(ids) > 0 {
+		return fault.New(fault.Conflict, "host is in deployment %s, which has not finished: wait for it or stop it first", ids[0])
+	}
+	return nil
+}

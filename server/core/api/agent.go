@@ -226,18 +226,8 @@ func (s *Server) agentSession(w http.ResponseWriter, r *http.Request, id *auth.I
 	return nil
 }
 
-// agentBundle serves a deployment's bundle to a host the deployment runs on, and to no other.
-func (s *Server) agentBundle(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	d, err := s.getDeployment(r)
-	if err != nil {
-		return err
-	}
-	if _, ok := d.Targets[id.Host.ID]; !ok {
-		return fault.New(fault.Forbidden, "deployment %s does not run on host %s", d.ID, id.Host.Name)
-	}
-	return s.serveBlob(w, r, d.SHA256, d.ID+"."+d.Format)
-}
-
+// serveBlob answers with a stored blob's bytes, named name for the download (ranges, ETag, the
+// content type of a bundle).
 func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request, sha, name string) error {
 	f, blob, err := s.cfg.Blobs.Open(r.Context(), sha)
 	if err != nil {

@@ -23,6 +23,9 @@ type Events interface {
 // secretKinds are changes only management tokens may watch.
 var secretKinds = map[string]bool{"token": true, "acl": true, "host-token": true}
 
+// eventsUpgrader upgrades a /v1/events request to its websocket.
+var eventsUpgrader = websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize: 32 << 10}
+
 // Bounds on what a stream's client sends: the filters of /v1/events, and the messages a client
 // may send on a stream (it only ever needs to send close and pong frames).
 const (
@@ -79,7 +82,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, id *auth.Identit
 	}
 	ctx, cancel := s.untilExpiry(r.Context(), id)
 	defer cancel()
-	ws, err := watchUpgrader.Upgrade(w, r, nil)
+	ws, err := eventsUpgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return nil
 	}

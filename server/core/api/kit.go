@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/gorilla/websocket"
@@ -114,5 +115,22 @@ func List[V, L any](k *Kit, list func(r *http.Request, p Page) ([]V, string, err
 		}
 		k.JSON(w, http.StatusOK, wrap(items, next))
 		return nil
+	}
+}
+
+// MaxClientMessage bounds a message a stream's client may send (it only ever closes).
+const MaxClientMessage = maxClientMessage
+
+// WaitContext is the request's context bounded by the server's write timeout, for a read that
+// waits for the cluster (a consistent read after a record was not found).
+func (k *Kit) WaitContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return contextWithTimeout(r, k.s.cfg.WriteTimeout)
+}
+
+// CloseExpired ends a stream with the "token expired" close frame when ctx (from UntilExpiry)
+// ended because its token expired, and does nothing otherwise.
+func (k *Kit) CloseExpired(ctx context.Context, ws *websocket.Conn) {
+	if errors.Is(context.Cause(ctx), errTokenExpired) {
+		closeStream(ws, reasonExpired)
 	}
 }

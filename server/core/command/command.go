@@ -31,44 +31,36 @@ type Type uint16
 
 // Command types.
 const (
-	TypeBatch              Type = 1
-	TypeClusterInit        Type = 2
-	TypeNodeRegister       Type = 3
-	TypeNoop               Type = 4
-	TypeBlobRegister       Type = 30
-	TypeBlobDelete         Type = 31
-	TypeHostTokenCreate    Type = 50
-	TypeHostRegister       Type = 51
-	TypeHostDelete         Type = 52
-	TypeHostTag            Type = 53
-	TypeHostStatus         Type = 54
-	TypeDeploymentCreate   Type = 60
-	TypeDeploymentReport   Type = 61
-	TypeDeploymentFailHost Type = 62
-	TypeDeploymentStop     Type = 65
-	TypeHostTokenRevoke    Type = 55
-	TypeKeyringAdd         Type = 80
-	codecVersion           byte = 1
-	MaxEncodedSize              = 4 << 20 // a single command; blobs never go through the log
-	MaxBatchLen                 = 4096
-	maxRequestIDLen             = 128
+	TypeBatch           Type = 1
+	TypeClusterInit     Type = 2
+	TypeNodeRegister    Type = 3
+	TypeNoop            Type = 4
+	TypeBlobRegister    Type = 30
+	TypeBlobDelete      Type = 31
+	TypeHostTokenCreate Type = 50
+	TypeHostRegister    Type = 51
+	TypeHostDelete      Type = 52
+	TypeHostTag         Type = 53
+	TypeHostStatus      Type = 54
+	TypeHostTokenRevoke Type = 55
+	TypeKeyringAdd      Type = 80
+	codecVersion        byte = 1
+	MaxEncodedSize           = 4 << 20 // a single command; blobs never go through the log
+	MaxBatchLen              = 4096
+	maxRequestIDLen          = 128
 )
 
 var typeNames = map[Type]string{
-	TypeBatch:              "batch",
-	TypeBlobRegister:       "blob.register",
-	TypeBlobDelete:         "blob.delete",
-	TypeHostTokenCreate:    "host_token.create",
-	TypeHostRegister:       "host.register",
-	TypeHostDelete:         "host.delete",
-	TypeHostTag:            "host.tag",
-	TypeHostStatus:         "host.status",
-	TypeDeploymentCreate:   "deployment.create",
-	TypeDeploymentReport:   "deployment.report",
-	TypeDeploymentFailHost: "deployment.fail_host",
-	TypeDeploymentStop:     "deployment.stop",
-	TypeHostTokenRevoke:    "host_token.revoke",
-	TypeKeyringAdd:         "keyring.add",
+	TypeBatch:           "batch",
+	TypeBlobRegister:    "blob.register",
+	TypeBlobDelete:      "blob.delete",
+	TypeHostTokenCreate: "host_token.create",
+	TypeHostRegister:    "host.register",
+	TypeHostDelete:      "host.delete",
+	TypeHostTag:         "host.tag",
+	TypeHostStatus:      "host.status",
+	TypeHostTokenRevoke: "host_token.revoke",
+	TypeKeyringAdd:      "keyring.add",
 }
 
 // schemaVersions is the newest payload schema each type's decoder understands. A handler may
@@ -82,8 +74,6 @@ var schemaVersions = map[Type]uint8{
 	TypeBatch:        1,
 	TypeBlobRegister: 1, TypeBlobDelete: 1,
 	TypeHostTokenCreate: 1, TypeHostRegister: 2, TypeHostDelete: 1, TypeHostTag: 1, TypeHostStatus: 1,
-	TypeDeploymentCreate: 1, TypeDeploymentReport: 1, TypeDeploymentFailHost: 1,
-	TypeDeploymentStop:  1,
 	TypeHostTokenRevoke: 1,
 	TypeKeyringAdd:      1,
 }

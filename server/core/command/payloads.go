@@ -1,7 +1,5 @@
 package command
 
-import "github.com/slipwayhq/slipway/pkg/agentproto"
-
 // The core's own commands. Services define theirs in their own packages (see Define).
 var (
 	NoopCmd         = Define[Noop](TypeNoop, "noop", 1)
@@ -90,42 +88,6 @@ type HostStatus struct {
 	Server  string `json:"server"`
 	Online  bool   `json:"online"`
 	Address string `json:"address,omitempty"`
-}
-
-// DeploymentCreate creates a deployment of a revision to hosts.
-type DeploymentCreate struct {
-	ID                            string   `json:"id"`
-	App                           string   `json:"app"`
-	RevisionID                    string   `json:"revision_id"`
-	HostIDs                       []string `json:"host_ids,omitempty"`
-	IgnoreApplicationStopFailures bool     `json:"ignore_application_stop_failures,omitempty"`
-	// Group deploys to a deployment group instead of HostIDs; its members are fixed at apply.
-	Group string `json:"group,omitempty"`
-	// Config overrides the group's deployment configuration.
-	Config string `json:"config,omitempty"`
-	// RollbackOf names the failed or stopped deployment this one rolls back.
-	RollbackOf string `json:"rollback_of,omitempty"`
-}
-
-// DeploymentReport carries an agent's reports on one deployment, in sequence order.
-type DeploymentReport struct {
-	DeploymentID string             `json:"deployment_id"`
-	HostID       string             `json:"host_id"`
-	Events       []agentproto.Event `json:"events,omitempty"`
-	Logs         []agentproto.Log   `json:"logs,omitempty"`
-}
-
-// DeploymentFailHost fails a host's part of a deployment (the host went silent).
-type DeploymentFailHost struct {
-	DeploymentID string `json:"deployment_id"`
-	HostID       string `json:"host_id"`
-	Reason       string `json:"reason"`
-}
-
-// DeploymentStop stops a deployment: hosts not started are skipped, running ones cancelled.
-type DeploymentStop struct {
-	DeploymentID string `json:"deployment_id"`
-	Rollback     bool   `json:"rollback"`
 }
 
 // HostTokenRevoke deletes a registration token by accessor; it can register nothing more.

@@ -2,44 +2,64 @@ package fsm_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
 
-	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/fsm"
-	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/state"
-	"github.com/slipwayhq/slipway/server/deploy"
 )
 
-// newFSM is a state machine with the core's commands and the deployments service's (the tests
-// use applications as their sample records, and deployments need them).
+// samplePayload is the payload of the tests' sample command, which creates a record by name
+// (the core knows no service, so its tests bring their own).
+type samplePayload struct {
+	Name string `json:"name"`
+}
+
+// sampleRecord is what the sample command stores and answers.
+type sampleRecord struct {
+	Name        string `json:"name"`
+	CreateIndex uint64 `json:"create_index"`
+}
+
+var (
+	cmdSampleCreate = command.Define[samplePayload](60301, "fsmtest.create", 1)
+	appCreate       = cmdSampleCreate.Type()
+	bucketSamples   = []byte("fsmtest/samples")
+)
+
+// applySampleCreate creates a record; a second one of the same name is a conflict.
+func applySampleCreate(tx *state.Tx, index uint64, _ *command.Command, p samplePayload) (any, error) {
+	if _, ok, err := state.Get[sampleRecord](tx, bucketSamples, p.Name); err != nil || ok {
+		if err == nil {
+			err = fault.New(fault.Conflict, "sample %s exists", p.Name)
+		}
+		return nil, err
+	}
+	rec := sampleRecord{Name: p.Name, CreateIndex: index}
+	return rec, state.Put(tx, bucketSamples, p.Name, rec)
+}
+
+// newFSM is a state machine with the core's commands and the tests' sample command.
 func newFSM(t *testing.T) *fsm.FSM {
 	t.Helper()
 	table := fsm.NewTable()
 	fsm.RegisterLegacy(table)
-	reg := module.NewRegistry(table)
-	reg.Add(&module.Core{}, deploy.New())
-	s, err := state.Open(filepath.Join(t.TempDir(), "state.db"), reg.AllBuckets()...)
+	fsm.On(table, cmdSampleCreate, applySampleCreate)
+	s, err := state.Open(filepath.Join(t.TempDir(), "state.db"), bucketSamples)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return fsm.New(s, table, slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
-
-// appCreate is the command that creates application name.
-var appCreate = deploy.CmdAppCreate.Type()
 
 func entry(t *testing.T, index uint64, typ command.Type, rid string, p any) *raft.Log {
 	t.Helper()
@@ -73,7 +93,7 @@ func apps(t *testing.T, f *fsm.FSM) []string {
 	t.Helper()
 	var names []string
 	_ = f.Store().View(func(tx *state.Tx) error {
-		l, _, err := state.List[state.App](tx, []byte("apps"), "", 0, nil)
+		l, _, err := state.List[sampleRecord](tx, bucketSamples, "", 0, nil)
 		for _, a := range l {
 			names = append(names, a.Name)
 		}
@@ -84,7 +104,7 @@ func apps(t *testing.T, f *fsm.FSM) []string {
 
 func TestReplayedIndexIsSkipped(t *testing.T) {
 	f := newFSM(t)
-	e := entry(t, 5, appCreate, "", deploy.AppCreatePayload{Name: "web"})
+	e := entry(t, 5, appCreate, "", samplePayload{Name: "web"})
 	if r := result(t, f.Apply(e)); r.Code != "" {
 		t.Fatalf("first apply: %+v", r)
 	}
@@ -100,12 +120,12 @@ func TestReplayedIndexIsSkipped(t *testing.T) {
 
 func TestRequestIDAppliesOnce(t *testing.T) {
 	f := newFSM(t)
-	first := result(t, f.Apply(entry(t, 1, appCreate, "tok/k1", deploy.AppCreatePayload{Name: "web"})))
-	again := result(t, f.Apply(entry(t, 2, appCreate, "tok/k1", deploy.AppCreatePayload{Name: "web"})))
+	first := result(t, f.Apply(entry(t, 1, appCreate, "tok/k1", samplePayload{Name: "web"})))
+	again := result(t, f.Apply(entry(t, 2, appCreate, "tok/k1", samplePayload{Name: "web"})))
 	if again.Code != "" || again.Index != first.Index || !bytes.Equal(again.Data, first.Data) {
 		t.Fatalf("retry answered %+v, first %+v", again, first)
 	}
-	other := result(t, f.Apply(entry(t, 3, appCreate, "tok/k2", deploy.AppCreatePayload{Name: "web"})))
+	other := result(t, f.Apply(entry(t, 3, appCreate, "tok/k2", samplePayload{Name: "web"})))
 	if other.Code != string(fault.Conflict) {
 		t.Fatalf("new request for same name: %+v, want conflict", other)
 	}
@@ -115,7 +135,7 @@ func TestBatchResultsInOrder(t *testing.T) {
 	f := newFSM(t)
 	var parts [][]byte
 	for _, n := range []string{"a", "b", "a"} {
-		c, _ := command.New(appCreate, "", time.Unix(1, 0), deploy.AppCreatePayload{Name: n})
+		c, _ := command.New(appCreate, "", time.Unix(1, 0), samplePayload{Name: n})
 		b, _ := command.Encode(c)
 		parts = append(parts, b)
 	}
@@ -138,7 +158,7 @@ func TestMalformedEntryDoesNotStopTheLog(t *testing.T) {
 	if r := result(t, f.Apply(bad)); r.Code != string(fault.Internal) {
 		t.Fatalf("malformed: %+v", r)
 	}
-	f.Apply(entry(t, 2, appCreate, "", deploy.AppCreatePayload{Name: "after"}))
+	f.Apply(entry(t, 2, appCreate, "", samplePayload{Name: "after"}))
 	if got := apps(t, f); len(got) != 1 || got[0] != "after" {
 		t.Fatalf("apps %v", got)
 	}
@@ -155,13 +175,13 @@ func (s *sink) Close() error  { return nil }
 
 func TestSnapshotRestoreIsExact(t *testing.T) {
 	f := newFSM(t)
-	f.Apply(entry(t, 1, appCreate, "", deploy.AppCreatePayload{Name: "a"}))
+	f.Apply(entry(t, 1, appCreate, "", samplePayload{Name: "a"}))
 	snap, err := f.Snapshot()
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A write after Snapshot() must not leak into the snapshot taken before it.
-	f.Apply(entry(t, 2, appCreate, "", deploy.AppCreatePayload{Name: "b"}))
+	f.Apply(entry(t, 2, appCreate, "", samplePayload{Name: "b"}))
 	var s sink
 	if err := snap.Persist(&s); err != nil {
 		t.Fatal(err)
@@ -175,7 +195,7 @@ func TestSnapshotRestoreIsExact(t *testing.T) {
 		t.Fatalf("restored apps %v at %d, want [a] at 1", got, g.AppliedIndex())
 	}
 	// Replaying entry 2 on the restored state applies it once.
-	g.Apply(entry(t, 2, appCreate, "", deploy.AppCreatePayload{Name: "b"}))
+	g.Apply(entry(t, 2, appCreate, "", samplePayload{Name: "b"}))
 	if got := apps(t, g); len(got) != 2 {
 		t.Fatalf("after replay %v", got)
 	}
@@ -183,7 +203,7 @@ func TestSnapshotRestoreIsExact(t *testing.T) {
 
 func TestRestoreRefusesGarbage(t *testing.T) {
 	f := newFSM(t)
-	f.Apply(entry(t, 1, appCreate, "", deploy.AppCreatePayload{Name: "a"}))
+	f.Apply(entry(t, 1, appCreate, "", samplePayload{Name: "a"}))
 	if err := f.Restore(io.NopCloser(bytes.NewReader([]byte("not a database")))); err == nil {
 		t.Fatal("garbage restore accepted")
 	}
@@ -197,7 +217,7 @@ func TestRestoreRefusesGarbage(t *testing.T) {
 // ApplyBatch groupings: their remembered requests must stay identical.
 func TestRequestExpiryIsDeterministic(t *testing.T) {
 	mk := func(i uint64, hours int) *raft.Log {
-		c, _ := command.New(appCreate, fmt.Sprintf("tok/k%d", i), time.Unix(1700000000, 0).Add(time.Duration(hours)*time.Hour), deploy.AppCreatePayload{Name: fmt.Sprintf("a%d", i)})
+		c, _ := command.New(appCreate, fmt.Sprintf("tok/k%d", i), time.Unix(1700000000, 0).Add(time.Duration(hours)*time.Hour), samplePayload{Name: fmt.Sprintf("a%d", i)})
 		b, _ := command.Encode(c)
 		return &raft.Log{Index: i, Type: raft.LogCommand, Data: b}
 	}
@@ -236,69 +256,5 @@ func TestRequestExpiryIsDeterministic(t *testing.T) {
 	ra, rc := remembered(a), remembered(c)
 	if fmt.Sprint(ra) != fmt.Sprint(rc) || len(ra) == 20 {
 		t.Fatalf("remembered requests differ or none expired: %v vs %v", ra, rc)
-	}
-}
-
-// TestReportsApplyInOrderOnce: reports are applied once each, in sequence; one that arrives
-// after a gap waits (it is not acknowledged) until the missing one has been applied.
-func TestReportsApplyInOrderOnce(t *testing.T) {
-	f := newFSM(t)
-	idx := uint64(0)
-	apply := func(typ command.Type, p any) command.Result {
-		t.Helper()
-		idx++
-		return result(t, f.Apply(entry(t, idx, typ, "", p)))
-	}
-	apply(appCreate, deploy.AppCreatePayload{Name: "web"})
-	blob := strings.Repeat("a", 64)
-	apply(command.TypeBlobRegister, command.BlobRegister{SHA256: blob, Size: 1})
-	apply(deploy.CmdRevisionCreate.Type(), deploy.RevisionCreatePayload{ID: "r1", App: "web", SHA256: blob, Size: 1, Format: "tar"})
-	apply(command.TypeHostTokenCreate, command.HostTokenCreate{AccessorID: "tok", SecretHash: strings.Repeat("t", 64)})
-	apply(command.TypeHostRegister, command.HostRegister{HostID: "h1", SecretHash: strings.Repeat("b", 64), Name: "host-1", Token: "tok"})
-	if r := apply(command.TypeDeploymentCreate, command.DeploymentCreate{ID: "d1", App: "web", RevisionID: "r1", HostIDs: []string{"h1"}}); r.Code != "" {
-		t.Fatalf("create: %+v", r)
-	}
-	ev := func(seq uint64, name string) agentproto.Event {
-		return agentproto.Event{DeploymentID: "d1", Seq: seq, Event: name, Status: agentproto.StatusStarted}
-	}
-	ack := func(r command.Result) uint64 {
-		var a agentproto.Ack
-		if err := json.Unmarshal(r.Data, &a); err != nil {
-			t.Fatalf("ack %+v: %v", r, err)
-		}
-		return a.Seq
-	}
-	if got := ack(apply(command.TypeDeploymentReport, command.DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: []agentproto.Event{ev(2, "B")}})); got != 0 {
-		t.Fatalf("report 2 before 1 acknowledged up to %d, want 0", got)
-	}
-	if got := ack(apply(command.TypeDeploymentReport, command.DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: []agentproto.Event{ev(1, "A"), ev(2, "B")}})); got != 2 {
-		t.Fatalf("reports 1-2 acknowledged up to %d", got)
-	}
-	if got := ack(apply(command.TypeDeploymentReport, command.DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: []agentproto.Event{ev(1, "A"), ev(2, "B")}})); got != 2 {
-		t.Fatalf("resend acknowledged up to %d", got)
-	}
-	var d state.Deployment
-	_ = f.Store().View(func(tx *state.Tx) error { d, _ = tx.GetDeployment("d1"); return nil })
-	if evs := d.Targets["h1"].Events; len(evs) != 2 || evs[0].Name != "A" || evs[1].Name != "B" {
-		t.Fatalf("events %+v, want A then B once each", evs)
-	}
-
-	// The host goes silent and is failed; its late reports (a success among them) are
-	// acknowledged in full, so its outbox drains, and change nothing.
-	if r := apply(command.TypeDeploymentFailHost, command.DeploymentFailHost{DeploymentID: "d1", HostID: "h1", Reason: "not heard from"}); r.Code != "" {
-		t.Fatalf("fail host: %+v", r)
-	}
-	var failed state.Deployment
-	_ = f.Store().View(func(tx *state.Tx) error { failed, _ = tx.GetDeployment("d1"); return nil })
-	end := agentproto.Event{DeploymentID: "d1", Seq: 4, Event: agentproto.DeploymentEnd, Status: agentproto.StatusSucceeded}
-	late := command.DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: []agentproto.Event{ev(3, "C"), end}}
-	if got := ack(apply(command.TypeDeploymentReport, late)); got != 4 {
-		t.Fatalf("late report 3-4 after the host was failed acknowledged up to %d, want 4", got)
-	}
-	var after state.Deployment
-	_ = f.Store().View(func(tx *state.Tx) error { after, _ = tx.GetDeployment("d1"); return nil })
-	if after.ModifyIndex != failed.ModifyIndex || after.Targets["h1"].Status != state.TargetFailed || len(after.Targets["h1"].Events) != 2 {
-		t.Fatalf("a late report changed the deployment: modify index %d -> %d, host %s with %d events",
-			failed.ModifyIndex, after.ModifyIndex, after.Targets["h1"].Status, len(after.Targets["h1"].Events))
 	}
 }

@@ -18,19 +18,15 @@ func registerCore(t *Table) {
 // TODO(issue 14): each service registers its own; this list shrinks to nothing.
 func RegisterLegacy(t *Table) {
 	for typ, h := range map[command.Type]Handler{
-		command.TypeBlobRegister:       applyBlobRegister,
-		command.TypeBlobDelete:         applyBlobDelete,
-		command.TypeHostTokenCreate:    applyHostTokenCreate,
-		command.TypeHostRegister:       applyHostRegister,
-		command.TypeHostDelete:         applyHostDelete,
-		command.TypeHostTag:            applyHostTag,
-		command.TypeHostStatus:         applyHostStatus,
-		command.TypeDeploymentCreate:   applyDeploymentCreate,
-		command.TypeDeploymentReport:   applyDeploymentReport,
-		command.TypeDeploymentFailHost: applyDeploymentFailHost,
-		command.TypeDeploymentStop:     applyDeploymentStop,
-		command.TypeHostTokenRevoke:    applyHostTokenRevoke,
-		command.TypeKeyringAdd:         applyKeyringAdd,
+		command.TypeBlobRegister:    applyBlobRegister,
+		command.TypeBlobDelete:      applyBlobDelete,
+		command.TypeHostTokenCreate: applyHostTokenCreate,
+		command.TypeHostRegister:    applyHostRegister,
+		command.TypeHostDelete:      t.applyHostDelete,
+		command.TypeHostTag:         applyHostTag,
+		command.TypeHostStatus:      applyHostStatus,
+		command.TypeHostTokenRevoke: applyHostTokenRevoke,
+		command.TypeKeyringAdd:      applyKeyringAdd,
 	} {
 		t.add(typ, h)
 	}

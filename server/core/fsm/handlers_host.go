@@ -126,13 +126,16 @@ func applyHostTokenRevoke(tx *state.Tx, _ uint64, c *command.Command) (any, erro
 	return nil, tx.DeleteHostToken(p.AccessorID)
 }
 
-func applyHostDelete(tx *state.Tx, index uint64, c *command.Command) (any, error) {
+// applyHostDelete deletes a host once every service's check (Table.HostDeleteCheck) lets it go.
+func (t *Table) applyHostDelete(tx *state.Tx, index uint64, c *command.Command) (any, error) {
 	var p command.HostDelete
 	if err := command.DecodePayload(c, &p); err != nil {
 		return nil, err
 	}
-	if ids := tx.ActiveDeploymentsOf(p.HostID); len(ids) > 0 {
-		return nil, fault.New(fault.Conflict, "host is in deployment %s, which has not finished: wait for it or stop it first", ids[0])
+	for _, check := range t.hostDelete {
+		if err := check(tx, p.HostID); err != nil {
+			return nil, err
+		}
 	}
 	h, err := tx.GetHost(p.HostID)
 	if err != nil {

@@ -89,6 +89,7 @@ type entry struct {
 	background []Task
 	leader     []Task
 	types      []command.Type
+	work       []session.Work
 }
 
 // NewRegistry returns a registry that adds to table (which holds the core's own commands).
@@ -194,6 +195,13 @@ func (r *Registry) Leader(name string, run func(ctx context.Context)) {
 	e.leader = append(e.leader, Task{Name: e.name + "/" + name, Run: run})
 }
 
+// AgentWork declares a kind of work the module sends agents (see session.Work). The server
+// adds every module's to its agent hub before any session is served.
+func (r *Registry) AgentWork(w session.Work) {
+	e := r.cur()
+	e.work = append(e.work, w)
+}
+
 // Table is the command table: the core's commands and every module's.
 func (r *Registry) Table() *fsm.Table { return r.commands }
 
@@ -211,6 +219,15 @@ func (r *Registry) AllRoutes() []api.Route {
 	var out []api.Route
 	for _, e := range r.entries {
 		out = append(out, e.routes...)
+	}
+	return out
+}
+
+// AllAgentWork is every kind of agent work the modules declared, in registration order.
+func (r *Registry) AllAgentWork() []session.Work {
+	var out []session.Work
+	for _, e := range r.entries {
+		out = append(out, e.work...)
 	}
 	return out
 }

@@ -25,9 +25,6 @@ var upgrader = websocket.Upgrader{
 	CheckOrigin: func(*http.Request) bool { return true },
 }
 
-// serverKinds are the kinds of work this hub dispatches, announced in Hello.
-var serverKinds = []string{agentproto.KindDeploy}
-
 // conn is one agent's session.
 type conn struct {
 	ws   *websocket.Conn
@@ -40,7 +37,7 @@ type conn struct {
 	once sync.Once
 
 	mu   sync.Mutex
-	sent map[string]bool // deployments pushed during this session
+	sent map[string]bool // work items ("kind/id") pushed during this session
 
 	warnings *reportLog // refused and cut reports of this session
 
@@ -115,7 +112,7 @@ func (h *Hub) ServeSession(w http.ResponseWriter, r *http.Request, host state.Ho
 	// Hello is queued before the session is registered, where the dispatcher can queue a run:
 	// the protocol opens every session with hello.
 	c.sendMsg(agentproto.TypeHello, agentproto.Hello{HostID: host.ID, ServerID: h.cluster.ID(), HeartbeatInterval: h.cfg.Heartbeat, Servers: servers,
-		Protocol: agentproto.ProtocolVersion, Kinds: serverKinds})
+		Protocol: agentproto.ProtocolVersion, Kinds: h.kinds()})
 	h.mu.Lock()
 	if old, ok := h.sessions[host.ID]; ok {
 		old.close()
@@ -178,55 +175,10 @@ func (h *Hub) readLoop(c *conn, addr string) {
 				lastStatus = time.Now()
 				go h.status(c.host.ID, true, addr)
 			}
-		case agentproto.TypeEvent:
-			var ev agentproto.Event
-			if json.Unmarshal(env.Body, &ev) != nil {
-				continue
-			}
-			if !c.deployReport(&ev.Kind, "event", ev.DeploymentID, ev.Seq) {
-				continue
-			}
-			changed, err := checkEvent(&ev)
-			if err != nil {
-				c.warnings.warn(time.Now(), "agent sent an event report the protocol does not allow; refused (not acknowledged)",
-					"deployment", state.Shorten(ev.DeploymentID), "seq", ev.Seq, "error", err)
-				continue
-			}
-			if len(changed) > 0 {
-				c.warnings.warn(time.Now(), "agent sent an event report out of bounds; its text was cut and cleaned",
-					"deployment", ev.DeploymentID, "seq", ev.Seq, "event", ev.Event, "fields", changed)
-			}
-			h.queue(c, report{c: c, event: &ev})
-		case agentproto.TypeLog:
-			var l agentproto.Log
-			if json.Unmarshal(env.Body, &l) != nil {
-				continue
-			}
-			if !c.deployReport(&l.Kind, "log", l.DeploymentID, l.Seq) {
-				continue
-			}
-			if err := checkLog(&l); err != nil {
-				c.warnings.warn(time.Now(), "agent sent a log report the protocol does not allow; refused (not acknowledged)",
-					"seq", l.Seq, "error", err)
-				continue
-			}
-			h.queue(c, report{c: c, log: &l})
+		default:
+			h.receive(c, env)
 		}
 	}
-}
-
-// deployReport reports whether a report (of what, with its kind field) is about a deployment, the
-// only kind this hub takes reports of, and clears its kind field: a deployment's report goes into
-// the replicated state exactly as protocol 1 sent it. A report of another kind is refused (logged,
-// not acknowledged), never taken for a deployment's.
-func (c *conn) deployReport(kind *string, what, id string, seq uint64) bool {
-	if k := agentproto.KindOf(*kind); k != agentproto.KindDeploy {
-		c.warnings.warn(time.Now(), "agent sent a report of a kind this server does not take; refused (not acknowledged)",
-			"report", what, "kind", state.Shorten(k), "id", state.Shorten(id), "seq", seq)
-		return false
-	}
-	*kind = ""
-	return true
 }
 
 func (h *Hub) queue(c *conn, r report) {
@@ -245,9 +197,8 @@ func (h *Hub) cancelFinished(c *conn, running []string) {
 	_ = h.state.View(func(tx *state.Tx) error {
 		for _, id := range running {
 			// An agent runs only scheduled work, so a running deployment that is not active for
-			// this host any more has ended for it. (The index answers without decoding the
-			// deployment, which for a large fleet is a big record.)
-			if !tx.IsActive(c.host.ID, id) {
+			// this host any more has ended for it.
+			if !h.active(tx, c.host.ID, id) {
 				c.sendMsg(agentproto.TypeCancel, agentproto.Cancel{DeploymentID: id, Reason: "this host's part of the deployment has ended"})
 			}
 		}

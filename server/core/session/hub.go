@@ -1,13 +1,16 @@
 // Package session is the server side of the agent protocol (see pkg/agentproto): it holds the
-// websocket sessions of the agents connected to this server, pushes them their deployments as
-// soon as the replicated state has them, turns their reports into batched Raft commands and
-// acknowledges them once committed, and, on the leader, fails the work of hosts that went silent.
+// websocket sessions of the agents connected to this server and carries work to them by kind.
+// Each kind of work (Work) belongs to a service, which says what a host should run, builds the
+// message that starts it, and checks and commits what agents report on it; the hub pushes every
+// connected host its work as soon as the replicated state has it, queues the reports that arrive
+// and hands them to their kind in batches, and tells agents to cancel what ended for them.
 package session
 
 import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,15 +54,17 @@ type Hub struct {
 	log     *slog.Logger
 	reports chan report
 	wake    chan struct{}
+	work    []Work
+	byKind  map[string]Work
 
 	mu       sync.Mutex
 	sessions map[string]*conn // by host id
 }
 
 type report struct {
-	c     *conn
-	event *agentproto.Event
-	log   *agentproto.Log
+	c    *conn
+	work Work
+	body any // what work.Check returned
 }
 
 // New returns a hub; Run must be running for it to dispatch and report.
@@ -79,8 +84,35 @@ func New(cfg Config, cluster Cluster, st *state.Store) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Hub{cfg: cfg, cluster: cluster, state: st, log: cfg.Logger,
+	return &Hub{cfg: cfg, cluster: cluster, state: st, log: cfg.Logger, byKind: map[string]Work{},
 		reports: make(chan report, 4096), wake: make(chan struct{}, 1), sessions: map[string]*conn{}}
+}
+
+// AddWork adds a kind of work. Call it before Run and before any session is served. It panics
+// when the kind, or a report message type it claims, is already another work's: such a build
+// must not start.
+func (h *Hub) AddWork(w Work) {
+	if _, ok := h.byKind[w.Kind()]; ok {
+		panic("session: work kind " + w.Kind() + " is added twice")
+	}
+	h.byKind[w.Kind()] = w
+	h.work = append(h.work, w)
+}
+
+// kinds lists the kinds of work this hub dispatches, announced to agents in Hello.
+func (h *Hub) kinds() []string {
+	out := make([]string, 0, len(h.work))
+	for _, w := range h.work {
+		out = append(out, w.Kind())
+	}
+	return out
+}
+
+// Timeouts are the bounds on a silent host (Config.HostTimeout) and on a host that does not
+// start its next lifecycle event (Config.EventStartTimeout), for the services' leader tasks
+// that fail such hosts' work.
+func (h *Hub) Timeouts() (host, eventStart time.Duration) {
+	return h.cfg.HostTimeout, h.cfg.EventStartTimeout
 }
 
 func (h *Hub) kick() {
@@ -91,7 +123,7 @@ func (h *Hub) kick() {
 }
 
 // Run dispatches work and commits reports until ctx ends (a background task of every server).
-// Host liveness is watched by WatchSilent, on the leader only.
+// Host liveness is watched by the services that own the work, on the leader only.
 func (h *Hub) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -105,8 +137,8 @@ func (h *Hub) Run(ctx context.Context) {
 	h.mu.Unlock()
 }
 
-// dispatchLoop pushes every active deployment of every connected host that this session has not
-// been sent yet, and closes the sessions of hosts that were deleted, each time the state moves
+// dispatchLoop pushes every pending item of work of every connected host that this session has
+// not been sent yet, and closes the sessions of hosts that were deleted, each time the state moves
 // or a session opens. Every server applies a host.delete, so the deleted host's session ends on
 // whichever server holds it, as soon as that server has applied the deletion.
 func (h *Hub) dispatchLoop(ctx context.Context) {
@@ -137,37 +169,40 @@ func (h *Hub) dispatch() {
 		return
 	}
 	_ = h.state.View(func(tx *state.Tx) error {
-		runs := map[string]*state.Deployment{} // each deployment decoded once per round
+		type start struct {
+			typ  string
+			body any
+		}
+		starts := map[string]start{} // each item built once per round
 		for _, c := range conns {
 			if !tx.HostExists(c.host.ID) {
 				h.log.Info("host deleted; closing its session", "host", c.host.Name)
 				c.closeWith(websocket.ClosePolicyViolation, "host deleted: give the agent a fresh identity and a new registration token")
 				continue
 			}
-			for _, id := range tx.ActiveDeploymentsOf(c.host.ID) {
-				if !c.accepts(agentproto.KindDeploy) {
-					c.cannotRun(h.log, agentproto.KindDeploy)
-					break
-				}
-				if c.wasSent(id) {
+			for _, w := range h.work {
+				pending := w.Pending(tx, c.host.ID)
+				if len(pending) > 0 && !c.accepts(w.Kind()) {
+					c.cannotRun(h.log, w.Kind())
 					continue
 				}
-				d, ok := runs[id]
-				if !ok {
-					dd, err := tx.GetDeployment(id)
-					if err != nil {
+				for _, id := range pending {
+					key := w.Kind() + "/" + id
+					if c.wasSent(key) {
 						continue
 					}
-					d, runs[id] = &dd, &dd
-				}
-				run := agentproto.Run{
-					DeploymentID: d.ID, App: d.App, Group: d.Group, GroupID: d.GroupID,
-					Revision: agentproto.Revision{ID: d.RevisionID, SHA256: d.SHA256, Size: d.Size, Format: d.Format,
-						Path: "/v1/agent/deployments/" + d.ID + "/bundle"},
-					IgnoreApplicationStopFailures: d.IgnoreApplicationStopFailures,
-				}
-				if c.sendMsg(agentproto.TypeRun, run) {
-					c.markSent(id)
+					st, ok := starts[key]
+					if !ok {
+						typ, body, err := w.Start(tx, id)
+						if err != nil {
+							continue
+						}
+						st = start{typ, body}
+						starts[key] = st
+					}
+					if c.sendMsg(st.typ, st.body) {
+						c.markSent(key)
+					}
 				}
 			}
 		}
@@ -175,9 +210,46 @@ func (h *Hub) dispatch() {
 	})
 }
 
-// reportLoop groups the reports that arrive together into one command per deployment and host
-// (several, applied in order, when they are too large for one; see splitReport), and
-// acknowledges each once it commits.
+// receive queues a report message for the work it reports on (its kind field; none means a
+// deployment, as protocol 1 sent them), once that work has checked it. A report of a kind this
+// server has no work for is refused: logged, never acknowledged, never taken for another kind's.
+// Messages of a type the kind does not report with are ignored.
+func (h *Hub) receive(c *conn, env agentproto.Envelope) {
+	var head struct {
+		Kind         string `json:"kind"`
+		DeploymentID string `json:"deployment_id"`
+		Seq          uint64 `json:"seq"`
+	}
+	if json.Unmarshal(env.Body, &head) != nil {
+		return
+	}
+	kind := agentproto.KindOf(head.Kind)
+	w, ok := h.byKind[kind]
+	if !ok {
+		c.warnings.warn(time.Now(), "agent sent a report of a kind this server does not take; refused (not acknowledged)",
+			"report", env.Type, "kind", state.Shorten(kind), "id", state.Shorten(head.DeploymentID), "seq", head.Seq)
+		return
+	}
+	if !slices.Contains(w.Reports(), env.Type) {
+		return
+	}
+	body, ok := w.Check(env.Type, env.Body, func(msg string, attrs ...any) { c.warnings.warn(time.Now(), msg, attrs...) })
+	if ok {
+		h.queue(c, report{c: c, work: w, body: body})
+	}
+}
+
+// active reports whether any work still has item id for a host.
+func (h *Hub) active(tx *state.Tx, hostID, id string) bool {
+	for _, w := range h.work {
+		if w.Active(tx, hostID, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// reportLoop takes the reports that arrive together as one batch and commits it (commit).
 func (h *Hub) reportLoop(ctx context.Context) {
 	for {
 		var batch []report
@@ -200,130 +272,25 @@ func (h *Hub) reportLoop(ctx context.Context) {
 	}
 }
 
-type groupKey struct{ dep, host string }
-
+// commit hands each kind of work its reports of the batch, in arrival order, and waits until
+// every kind has committed (or given up on) them.
 func (h *Hub) commit(ctx context.Context, batch []report) {
-	groups := map[groupKey]*command.DeploymentReport{}
-	conns := map[groupKey]*conn{}
-	var order []groupKey
+	byKind := map[string][]Report{}
+	var order []Work
 	for _, r := range batch {
-		var dep string
-		if r.event != nil {
-			dep = r.event.DeploymentID
-		} else {
-			dep = r.log.DeploymentID
+		k := r.work.Kind()
+		if _, ok := byKind[k]; !ok {
+			order = append(order, r.work)
 		}
-		k := groupKey{dep, r.c.host.ID}
-		g, ok := groups[k]
-		if !ok {
-			g = &command.DeploymentReport{DeploymentID: dep, HostID: r.c.host.ID}
-			groups[k] = g
-			order = append(order, k)
-		}
-		conns[k] = r.c
-		if r.event != nil {
-			g.Events = append(g.Events, *r.event)
-		} else {
-			g.Logs = append(g.Logs, *r.log)
-		}
+		byKind[k] = append(byKind[k], Report{HostID: r.c.host.ID, Body: r.body, reply: r.c.sendMsg})
 	}
 	var wg sync.WaitGroup
-	for _, k := range order {
+	for _, w := range order {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// One command per part, applied in order: each part continues the sequence where
-			// the one before left it, and each acknowledgement covers everything up to it.
-			for _, part := range splitReport(groups[k]) {
-				c, err := command.New(command.TypeDeploymentReport, "", time.Now(), part)
-				if err != nil {
-					h.log.Warn("agent report cannot be proposed; the agent will send it again", "deployment", k.dep, "host", k.host, "error", err)
-					return
-				}
-				actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				res, err := h.cluster.Apply(actx, c)
-				cancel()
-				if err == nil {
-					err = res.Err()
-				}
-				if err != nil {
-					h.log.Warn("agent report not committed; the agent will send it again", "deployment", k.dep, "host", k.host, "error", err)
-					return
-				}
-				var ack agentproto.Ack
-				if json.Unmarshal(res.Data, &ack) == nil {
-					conns[k].sendMsg(agentproto.TypeAck, ack)
-				}
-			}
+			w.Commit(ctx, byKind[w.Kind()])
 		}()
 	}
 	wg.Wait()
-}
-
-// timeoutLoop, on the leader, fails the unfinished work of hosts unheard of for HostTimeout.
-// A new leader first waits HostTimeout itself, so agents have time to find it after an outage.
-// WatchSilent is a leader task (ctx ends when leadership is lost): it fails the in-flight work
-// of hosts not heard from for the host timeout, and of hosts that did not start their next
-// lifecycle event within the event start timeout. Both bounds count from the later of the host's
-// last report and the start of this leadership, so a new leader gives every host a full bound.
-func (h *Hub) WatchSilent(ctx context.Context) {
-	since := time.Now()
-	t := time.NewTicker(max(h.cfg.HostTimeout/10, 100*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		now := time.Now()
-		type silent struct{ host, dep, name, reason string }
-		var dead []silent
-		_ = h.state.View(func(tx *state.Tx) error {
-			deps := map[string]*state.Deployment{}
-			tx.ActiveTargets(func(hostID, depID string) {
-				host, err := tx.GetHost(hostID)
-				if err != nil {
-					return
-				}
-				last := host.LastSeen
-				if since.After(last) {
-					last = since
-				}
-				if now.Sub(last) > h.cfg.HostTimeout {
-					dead = append(dead, silent{hostID, depID, host.Name, "host " + host.Name + " was not heard from for " +
-						h.cfg.HostTimeout.String() + " (agent stopped, host down or network cut)"})
-					return
-				}
-				d, ok := deps[depID]
-				if !ok {
-					dd, err := tx.GetDeployment(depID)
-					if err != nil {
-						return
-					}
-					d, deps[depID] = &dd, &dd
-				}
-				if tg, ok := d.Targets[hostID]; ok {
-					idle, ok := tg.Idle()
-					if since.After(idle) {
-						idle = since // a new leader gives every host a full bound
-					}
-					if ok && now.Sub(idle) > h.cfg.EventStartTimeout {
-						dead = append(dead, silent{hostID, depID, host.Name, "host " + host.Name + " did not start its next lifecycle event within " +
-							h.cfg.EventStartTimeout.String() + " (is its agent busy with another deployment?)"})
-					}
-				}
-			})
-			return nil
-		})
-		for _, d := range dead {
-			reason := d.reason
-			c, _ := command.New(command.TypeDeploymentFailHost, "", now, command.DeploymentFailHost{DeploymentID: d.dep, HostID: d.host, Reason: reason})
-			if _, err := h.cluster.Apply(ctx, c); err != nil {
-				h.log.Warn("could not fail a silent host's deployment", "host", d.name, "deployment", d.dep, "error", err)
-			} else {
-				h.log.Warn("host timed out; its deployment failed", "host", d.name, "deployment", d.dep)
-			}
-		}
-	}
 }

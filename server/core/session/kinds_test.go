@@ -45,9 +45,9 @@ func queued(t *testing.T, c *conn) []string {
 	}
 }
 
-// TestNoDeployWorkWithoutTheCapability: the hub pushes a deployment to an agent that advertised
+// TestNoDeployWorkWithoutTheCapability: the hub pushes deploy work to an agent that advertised
 // deploy, and to one that sent no headers (protocol 1), but not to one whose capabilities lack
-// deploy; nor does it cancel deployments for it. The Run sent has no kind field.
+// deploy; nor does it cancel deployments for it. What is sent carries no kind field.
 func TestNoDeployWorkWithoutTheCapability(t *testing.T) {
 	st, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
@@ -56,18 +56,17 @@ func TestNoDeployWorkWithoutTheCapability(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	hosts := []string{"h-deploy", "h-v1", "h-build"}
 	if err := st.Update(func(tx *state.Tx) error {
-		targets := map[string]*state.Target{}
 		for _, id := range hosts {
 			if err := tx.PutHost(state.Host{ID: id, Name: id}); err != nil {
 				return err
 			}
-			targets[id] = &state.Target{HostID: id, HostName: id, Status: "pending"}
 		}
-		return tx.PutDeployment(state.Deployment{ID: "d-1", App: "a", GroupID: "g", Format: "tar.gz", Status: "running", Targets: targets})
+		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	h := New(Config{Logger: slog.New(slog.DiscardHandler)}, nil, st)
+	h.AddWork(&runWork{fakeWork: fakeWork{kind: agentproto.KindDeploy, types: []string{agentproto.TypeEvent}}, pending: "d-1"})
 	v1, err := agentproto.ParsePeer(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -98,26 +97,23 @@ func TestNoDeployWorkWithoutTheCapability(t *testing.T) {
 	}
 }
 
-// TestReportsOfOtherKindsAreRefused: a report of a kind this server takes no reports of is
-// refused, never taken for a deployment's; a deployment's report, with or without an explicit
-// kind, goes on with its kind cleared, so the replicated state gets exactly protocol 1's report.
-func TestReportsOfOtherKindsAreRefused(t *testing.T) {
-	c := &conn{host: state.Host{ID: "h", Name: "h"}, warnings: &reportLog{log: slog.New(slog.DiscardHandler), host: "h", interval: time.Hour}}
-	for _, tc := range []struct {
-		kind string
-		ok   bool
-	}{{"", true}, {agentproto.KindDeploy, true}, {"build", false}, {"Deploy", false}} {
-		ev := agentproto.Event{Kind: tc.kind, DeploymentID: "d-1", Seq: 1}
-		if got := c.deployReport(&ev.Kind, "event", ev.DeploymentID, ev.Seq); got != tc.ok {
-			t.Fatalf("kind %q: taken %v, want %v", tc.kind, got, tc.ok)
-		}
-		if tc.ok {
-			b, _ := json.Marshal(ev)
-			var m map[string]any
-			_ = json.Unmarshal(b, &m)
-			if _, has := m["kind"]; has {
-				t.Fatalf("kind %q: the report goes on as %s", tc.kind, b)
-			}
-		}
+// runWork is a fakeWork with one pending item for every host, started by a Run.
+type runWork struct {
+	fakeWork
+	pending string
+}
+
+func (w *runWork) Pending(*state.Tx, string) []string { return []string{w.pending} }
+func (w *runWork) Start(_ *state.Tx, id string) (string, any, error) {
+	return agentproto.TypeRun, agentproto.Run{DeploymentID: id}, nil
+}
+
+// TestHelloAnnouncesTheKinds: Hello names the kinds of work the hub has, from its works.
+func TestHelloAnnouncesTheKinds(t *testing.T) {
+	h := New(Config{Logger: slog.New(slog.DiscardHandler)}, nil, nil)
+	h.AddWork(&fakeWork{kind: agentproto.KindDeploy})
+	h.AddWork(&fakeWork{kind: "build"})
+	if got := h.kinds(); len(got) != 2 || got[0] != agentproto.KindDeploy || got[1] != "build" {
+		t.Fatalf("kinds %v", got)
 	}
 }

@@ -22,7 +22,7 @@ func Get[T any](t *Tx, bucket []byte, key string) (v T, ok bool, err error) {
 func Put[T any](t *Tx, bucket []byte, key string, v T) error { return t.put(bucket, []byte(key), v) }
 
 // Delete removes the record under key in bucket (nothing when there is none).
-func Delete(t *Tx, bucket []byte, key string) error { return t.tx.Bucket(bucket).Delete([]byte(key)) }
+func Delete(t *Tx, bucket []byte, key string) error { return t.Bucket(bucket).Delete([]byte(key)) }
 
 // List decodes up to limit records of bucket in key order, starting after the key "after", and
 // returns the key to continue after ("" when no more remain). keep, when set, filters records.

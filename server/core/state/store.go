@@ -27,7 +27,7 @@ var (
 	keyAppliedIdx  = []byte("applied_index")
 	keyStateIdx    = []byte("state_index")
 	keyACLBoot     = []byte("acl_bootstrap_index")
-	allBuckets     = [][]byte{bucketMeta, bucketTokens, bucketTokenHash, bucketNodes, bucketRequests, bucketRequestsByTime, bucketBlobs, bucketBlobRefs, bucketHosts, bucketHostNames, bucketHostSecrets, bucketHostTokens, bucketHostTokHash, bucketDeployments, bucketActiveByHost, bucketDeploymentLogs, bucketHostTombs, bucketHostTombOrder, bucketKeyring, bucketHostSecretTombs}
+	allBuckets     = [][]byte{bucketMeta, bucketTokens, bucketTokenHash, bucketNodes, bucketRequests, bucketRequestsByTime, bucketBlobs, bucketBlobRefs, bucketHosts, bucketHostNames, bucketHostSecrets, bucketHostTokens, bucketHostTokHash, bucketHostTombs, bucketHostTombOrder, bucketKeyring, bucketHostSecretTombs}
 	errNoMetaInNew = errors.New("not a slipway state file (no meta bucket)")
 )
 
@@ -108,9 +108,6 @@ func (s *Store) Update(fn func(*Tx) error) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
-		if err := tx.flush(); err != nil {
-			return err
-		}
 		return tx.flushLocals()
 	})
 }
@@ -186,12 +183,7 @@ func writeFile(path string, r io.Reader) error {
 type Tx struct {
 	tx       *bolt.Tx
 	writable bool
-	// deployments caches the deployments a write transaction touched: a batch of agent reports
-	// on one deployment decodes and encodes its record once, not once per report. Written by
-	// flush when the transaction's work is done.
-	deployments map[string]*Deployment
-	dirty       map[string]bool
-	locals      []local // services' caches (Local)
+	locals   []local // services' caches (Local)
 }
 
 func (t *Tx) put(bucket, key []byte, v any) error {
@@ -199,11 +191,11 @@ func (t *Tx) put(bucket, key []byte, v any) error {
 	if err != nil {
 		return err
 	}
-	return t.tx.Bucket(bucket).Put(key, b)
+	return t.Bucket(bucket).Put(key, b)
 }
 
 func (t *Tx) get(bucket, key []byte, v any) (bool, error) {
-	raw := t.tx.Bucket(bucket).Get(key)
+	raw := t.Bucket(bucket).Get(key)
 	if raw == nil {
 		return false, nil
 	}
@@ -213,7 +205,7 @@ func (t *Tx) get(bucket, key []byte, v any) (bool, error) {
 // list decodes up to limit records of bucket in key order, starting after the key "after", and
 // returns the key to continue after ("" when no more remain). keep, when set, filters records.
 func list[T any](t *Tx, bucket []byte, after string, limit int, keep func(*T) bool) ([]T, string, error) {
-	c := t.tx.Bucket(bucket).Cursor()
+	c := t.Bucket(bucket).Cursor()
 	var k, v []byte
 	if after == "" {
 		k, v = c.First()

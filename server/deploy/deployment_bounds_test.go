@@ -1,4 +1,4 @@
-package fsm_test
+package deploy
 
 import (
 	"encoding/json"
@@ -8,8 +8,6 @@ import (
 
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/server/core/command"
-	"github.com/slipwayhq/slipway/server/core/state"
-	"github.com/slipwayhq/slipway/server/deploy"
 )
 
 // TestReportsLeaveABoundedRecord: whatever a (compromised) host reports, its part of the
@@ -18,23 +16,16 @@ import (
 // events keep room, and the deployment still ends.
 func TestReportsLeaveABoundedRecord(t *testing.T) {
 	f := newFSM(t)
-	idx := uint64(0)
-	apply := func(typ command.Type, p any) command.Result {
+	apply := func(c *command.Command, err error) command.Result {
 		t.Helper()
-		idx++
-		r := result(t, f.Apply(entry(t, idx, typ, "", p)))
+		r := f.apply(c, err)
 		if r.Code != "" {
-			t.Fatalf("%s: %s %s", typ, r.Code, r.Message)
+			t.Fatalf("%s: %s %s", c.Type, r.Code, r.Message)
 		}
 		return r
 	}
-	apply(appCreate, deploy.AppCreatePayload{Name: "web"})
-	blob := strings.Repeat("a", 64)
-	apply(command.TypeBlobRegister, command.BlobRegister{SHA256: blob, Size: 1})
-	apply(deploy.CmdRevisionCreate.Type(), deploy.RevisionCreatePayload{ID: "r1", App: "web", SHA256: blob, Size: 1, Format: "tar"})
-	apply(command.TypeHostTokenCreate, command.HostTokenCreate{AccessorID: "tok", SecretHash: strings.Repeat("t", 64)})
-	apply(command.TypeHostRegister, command.HostRegister{HostID: "h1", SecretHash: strings.Repeat("b", 64), Name: "host-1", Token: "tok"})
-	apply(command.TypeDeploymentCreate, command.DeploymentCreate{ID: "d1", App: "web", RevisionID: "r1", HostIDs: []string{"h1"}})
+	f.setUp()
+	apply(cmdDeploymentCreate.New("", testTime, DeploymentCreate{ID: "d1", App: "web", RevisionID: "r1", HostIDs: []string{"h1"}}))
 
 	hostile := "\x1b[31mred\x1b[0m\nline\x00\u202e" + strings.Repeat("x", 1<<20)
 	var evs []agentproto.Event
@@ -48,7 +39,7 @@ func TestReportsLeaveABoundedRecord(t *testing.T) {
 	for len(evs) < 1000 {
 		add(agentproto.Event{Event: strings.Repeat("E", 1000), Status: agentproto.StatusSucceeded, Script: "scripts/" + strings.Repeat("s", 1000)})
 	}
-	apply(command.TypeDeploymentReport, command.DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: evs})
+	apply(cmdDeploymentReport.New("", testTime, DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: records(evs...)}))
 	// A lifecycle event after the flood still has room, and the end is still recorded.
 	late := []agentproto.Event{}
 	for _, ev := range []agentproto.Event{
@@ -60,13 +51,12 @@ func TestReportsLeaveABoundedRecord(t *testing.T) {
 		ev.DeploymentID, ev.Seq = "d1", seq
 		late = append(late, ev)
 	}
-	apply(command.TypeDeploymentReport, command.DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: late})
+	apply(cmdDeploymentReport.New("", testTime, DeploymentReport{DeploymentID: "d1", HostID: "h1", Events: records(late...)}))
 
-	var d state.Deployment
-	_ = f.Store().View(func(tx *state.Tx) error { d, _ = tx.GetDeployment("d1"); return nil })
+	d := f.deployment("d1")
 	tg := d.Targets["h1"]
-	if n := len(tg.Events); n > state.MaxEventRecordsPerTarget || n < state.MaxScriptRecordsPerTarget {
-		t.Fatalf("%d event records kept; want between %d and %d", n, state.MaxScriptRecordsPerTarget, state.MaxEventRecordsPerTarget)
+	if n := len(tg.Events); n > MaxEventRecordsPerTarget || n < MaxScriptRecordsPerTarget {
+		t.Fatalf("%d event records kept; want between %d and %d", n, MaxScriptRecordsPerTarget, MaxEventRecordsPerTarget)
 	}
 	if !tg.EventsTruncated {
 		t.Error("records were dropped but the target is not marked events_truncated")
@@ -74,7 +64,7 @@ func TestReportsLeaveABoundedRecord(t *testing.T) {
 	if tg.LastSeq != seq {
 		t.Errorf("acknowledged up to %d; every report (%d) must be acknowledged, dropped or not", tg.LastSeq, seq)
 	}
-	if tg.Status != state.TargetFailed {
+	if tg.Status != TargetFailed {
 		t.Errorf("target %s after its DeploymentEnd; want failed", tg.Status)
 	}
 	checkText := func(what, s string, max int) {
@@ -86,13 +76,13 @@ func TestReportsLeaveABoundedRecord(t *testing.T) {
 			t.Errorf("%s keeps a control character at byte %d: %q", what, i, s[:min(len(s), 40)])
 		}
 	}
-	checkText("target message", tg.Message, state.MaxEventMessageLen)
+	checkText("target message", tg.Message, MaxEventMessageLen)
 	validate := false
 	for i, e := range tg.Events {
-		checkText("event name", e.Name, state.MaxEventFieldLen)
-		checkText("script", e.Script, state.MaxEventFieldLen)
-		checkText("result", e.Result, state.MaxEventFieldLen)
-		checkText("message", e.Message, state.MaxEventMessageLen)
+		checkText("event name", e.Name, MaxEventFieldLen)
+		checkText("script", e.Script, MaxEventFieldLen)
+		checkText("result", e.Result, MaxEventFieldLen)
+		checkText("message", e.Message, MaxEventMessageLen)
 		if i == 0 && !strings.HasPrefix(e.Message, "\uFFFD[31mred\uFFFD[0m line\uFFFD\uFFFDxxx") {
 			t.Errorf("first message %q: control characters must be replaced, the text kept", e.Message[:40])
 		}
@@ -102,7 +92,7 @@ func TestReportsLeaveABoundedRecord(t *testing.T) {
 		t.Error("the lifecycle event after the flood of script records was not recorded")
 	}
 	raw, _ := json.Marshal(d)
-	if limit := state.MaxEventRecordsPerTarget * (4*state.MaxEventFieldLen + state.MaxEventMessageLen + 256); len(raw) > limit {
+	if limit := MaxEventRecordsPerTarget * (4*MaxEventFieldLen + MaxEventMessageLen + 256); len(raw) > limit {
 		t.Errorf("deployment record is %d bytes; bounded records make at most %d", len(raw), limit)
 	}
 }

@@ -1,14 +1,15 @@
-package state
+package deploy
 
 import (
 	"encoding/binary"
 	"time"
 
-	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/state"
 	"github.com/slipwayhq/slipway/server/deploy/rollout"
 )
 
+// The deployments' buckets. Their names are in snapshots: they stay as the core named them.
 var (
 	bucketDeployments    = []byte("deployments")     // id -> Deployment
 	bucketActiveByHost   = []byte("active_by_host")  // host id | 0 | deployment id -> nil
@@ -51,7 +52,7 @@ const (
 	MaxEventMessageLen = 4 << 10
 )
 
-// Deployment runs a revision on hosts.
+// Deployment runs a revision on hosts. Its JSON is the record in the deployments bucket.
 type Deployment struct {
 	ID          string             `json:"id"`
 	App         string             `json:"app"`
@@ -80,11 +81,11 @@ type Deployment struct {
 	RolledBackBy string           `json:"rolled_back_by,omitempty"`
 }
 
-// BoundEvent cleans and cuts an agent's event report to the bounds above (CleanText with
+// BoundEvent cleans and cuts an agent's event report to the bounds above (state.CleanText with
 // MaxEventFieldLen for its name, script, status and result, MaxEventMessageLen for its message)
 // and returns the names of the fields it changed. It is deterministic: the FSM applies it to
-// every report, the session hub first (to log what an agent sent out of bounds).
-func BoundEvent(ev *agentproto.Event) []string {
+// every report, the session first (to log what an agent sent out of bounds).
+func BoundEvent(ev *ReportEvent) []string {
 	var changed []string
 	for _, f := range []struct {
 		name string
@@ -93,12 +94,12 @@ func BoundEvent(ev *agentproto.Event) []string {
 	}{
 		{"event", &ev.Event, MaxEventFieldLen},
 		{"script", &ev.Script, MaxEventFieldLen},
-		{"status", (*string)(&ev.Status), MaxEventFieldLen},
+		{"status", &ev.Status, MaxEventFieldLen},
 		{"result", &ev.Result, MaxEventFieldLen},
 		{"message", &ev.Message, MaxEventMessageLen},
 	} {
 		var ok bool
-		if *f.v, ok = CleanText(*f.v, f.max); ok {
+		if *f.v, ok = state.CleanText(*f.v, f.max); ok {
 			changed = append(changed, f.name)
 		}
 	}
@@ -171,69 +172,89 @@ func activeKey(host, dep string) []byte {
 	return k
 }
 
-// CreateDeployment stores a new deployment and marks it active on its hosts.
-func (t *Tx) CreateDeployment(d Deployment) error {
-	if _, cached := t.deployments[d.ID]; cached || t.tx.Bucket(bucketDeployments).Get([]byte(d.ID)) != nil {
-		return fault.New(fault.Conflict, "deployment %s already exists", d.ID)
-	}
-	return t.PutDeployment(d)
+// cacheKey names the deployments' cache in a write transaction (state.Tx.Local).
+type cacheKey struct{}
+
+// deploymentCache holds the deployments a write transaction touched: a batch of agent reports
+// on one deployment decodes and encodes its record once, not once per report. Flush writes the
+// changed ones when the transaction's work is done.
+type deploymentCache struct {
+	recs  map[string]*Deployment
+	dirty map[string]bool
 }
 
-// PutDeployment replaces a deployment, keeping the active index in step with its targets.
+// Flush implements state.Flusher.
+func (c *deploymentCache) Flush(tx *state.Tx) error {
+	for id := range c.dirty {
+		if err := state.Put(tx, bucketDeployments, id, c.recs[id]); err != nil {
+			return err
+		}
+	}
+	c.dirty = map[string]bool{}
+	return nil
+}
+
+// cacheOf returns the transaction's deployments cache, nil in a read transaction.
+func cacheOf(tx *state.Tx) *deploymentCache {
+	if !tx.Writable() {
+		return nil
+	}
+	return tx.Local(cacheKey{}, func() state.Flusher {
+		return &deploymentCache{recs: map[string]*Deployment{}, dirty: map[string]bool{}}
+	}).(*deploymentCache)
+}
+
+// createDeployment stores a new deployment and marks it active on its hosts.
+func createDeployment(tx *state.Tx, d Deployment) error {
+	if c := cacheOf(tx); c != nil && c.recs[d.ID] != nil {
+		return fault.New(fault.Conflict, "deployment %s already exists", d.ID)
+	}
+	if tx.Bucket(bucketDeployments).Get([]byte(d.ID)) != nil {
+		return fault.New(fault.Conflict, "deployment %s already exists", d.ID)
+	}
+	return putDeployment(tx, d)
+}
+
+// putDeployment replaces a deployment, keeping the active index in step with its targets.
 // A host's target is active (its agent is sent the deployment) from when it is scheduled until it
 // finishes.
-func (t *Tx) PutDeployment(d Deployment) error {
+func putDeployment(tx *state.Tx, d Deployment) error {
 	for hostID, tg := range d.Targets {
 		var err error
 		switch {
 		case tg.Finished():
-			err = t.tx.Bucket(bucketActiveByHost).Delete(activeKey(hostID, d.ID))
+			err = tx.Bucket(bucketActiveByHost).Delete(activeKey(hostID, d.ID))
 		case tg.Status != TargetWaiting:
-			err = t.tx.Bucket(bucketActiveByHost).Put(activeKey(hostID, d.ID), nil)
+			err = tx.Bucket(bucketActiveByHost).Put(activeKey(hostID, d.ID), nil)
 		}
 		if err != nil {
 			return err
 		}
 	}
-	if t.writable {
-		if t.deployments == nil {
-			t.deployments, t.dirty = map[string]*Deployment{}, map[string]bool{}
-		}
+	if c := cacheOf(tx); c != nil {
 		cp := d
-		t.deployments[d.ID], t.dirty[d.ID] = &cp, true
+		c.recs[d.ID], c.dirty[d.ID] = &cp, true
 		return nil
 	}
-	return t.put(bucketDeployments, []byte(d.ID), d)
+	return state.Put(tx, bucketDeployments, d.ID, d)
 }
 
-// flush writes the deployments cached by this transaction.
-func (t *Tx) flush() error {
-	for id := range t.dirty {
-		if err := t.put(bucketDeployments, []byte(id), t.deployments[id]); err != nil {
-			return err
-		}
-	}
-	t.dirty = nil
-	return nil
-}
-
-// GetDeployment returns a deployment.
+// getDeployment returns a deployment.
 //
 // In a write transaction the record is cached: the Targets map of the returned value is shared
-// with the cache, so a caller that changes a target must PutDeployment the deployment (every
+// with the cache, so a caller that changes a target must putDeployment the deployment (every
 // handler does, after validating).
-func (t *Tx) GetDeployment(id string) (Deployment, error) {
-	if d, ok := t.deployments[id]; ok {
-		return *d, nil
-	}
-	var d Deployment
-	ok, err := t.get(bucketDeployments, []byte(id), &d)
-	if err == nil && ok && t.writable {
-		if t.deployments == nil {
-			t.deployments, t.dirty = map[string]*Deployment{}, map[string]bool{}
+func getDeployment(tx *state.Tx, id string) (Deployment, error) {
+	c := cacheOf(tx)
+	if c != nil {
+		if d, ok := c.recs[id]; ok {
+			return *d, nil
 		}
+	}
+	d, ok, err := state.Get[Deployment](tx, bucketDeployments, id)
+	if err == nil && ok && c != nil {
 		cp := d
-		t.deployments[id] = &cp
+		c.recs[id] = &cp
 	}
 	if err == nil && !ok {
 		err = fault.New(fault.NotFound, "deployment %q not found", id)
@@ -241,31 +262,35 @@ func (t *Tx) GetDeployment(id string) (Deployment, error) {
 	return d, err
 }
 
-// ListDeployments returns deployments, optionally of one app, in ID order.
-func (t *Tx) ListDeployments(app string) ([]Deployment, error) {
-	out, _, err := list[Deployment](t, bucketDeployments, "", 0, func(d *Deployment) bool { return app == "" || d.App == app })
+// GetDeployment returns a deployment's record, for readers outside the service that hold a
+// transaction on the state (benchmarks). Its Targets must not be changed.
+func GetDeployment(tx *state.Tx, id string) (Deployment, error) { return getDeployment(tx, id) }
+
+// listDeployments returns deployments, optionally of one app, in ID order.
+func listDeployments(tx *state.Tx, app string) ([]Deployment, error) {
+	out, _, err := state.List(tx, bucketDeployments, "", 0, func(d *Deployment) bool { return app == "" || d.App == app })
 	return out, err
 }
 
-// ActiveDeploymentsOf returns the IDs of deployments not yet finished on a host.
-func (t *Tx) ActiveDeploymentsOf(hostID string) []string {
+// activeDeploymentsOf returns the IDs of deployments not yet finished on a host.
+func activeDeploymentsOf(tx *state.Tx, hostID string) []string {
 	var ids []string
 	prefix := append([]byte(hostID), 0)
-	c := t.tx.Bucket(bucketActiveByHost).Cursor()
+	c := tx.Bucket(bucketActiveByHost).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && len(k) > len(prefix) && string(k[:len(prefix)]) == string(prefix); k, _ = c.Next() {
 		ids = append(ids, string(k[len(prefix):]))
 	}
 	return ids
 }
 
-// IsActive reports whether a host's part of a deployment is scheduled and not finished.
-func (t *Tx) IsActive(hostID, deploymentID string) bool {
-	return t.tx.Bucket(bucketActiveByHost).Get(activeKey(hostID, deploymentID)) != nil
+// isActive reports whether a host's part of a deployment is scheduled and not finished.
+func isActive(tx *state.Tx, hostID, deploymentID string) bool {
+	return tx.Bucket(bucketActiveByHost).Get(activeKey(hostID, deploymentID)) != nil
 }
 
-// ActiveTargets calls fn for every (host, deployment) pair not yet finished.
-func (t *Tx) ActiveTargets(fn func(hostID, deploymentID string)) {
-	c := t.tx.Bucket(bucketActiveByHost).Cursor()
+// activeTargets calls fn for every (host, deployment) pair not yet finished.
+func activeTargets(tx *state.Tx, fn func(hostID, deploymentID string)) {
+	c := tx.Bucket(bucketActiveByHost).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		for i, b := range k {
 			if b == 0 {
@@ -282,15 +307,15 @@ func logKey(dep, host string, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
-// AppendLog stores a batch of output lines (raw JSON) under its sequence number.
-func (t *Tx) AppendLog(dep, host string, seq uint64, lines []byte) error {
-	return t.tx.Bucket(bucketDeploymentLogs).Put(logKey(dep, host, seq), lines)
+// appendLog stores a batch of output lines (raw JSON) under its sequence number.
+func appendLog(tx *state.Tx, dep, host string, seq uint64, lines []byte) error {
+	return tx.Bucket(bucketDeploymentLogs).Put(logKey(dep, host, seq), lines)
 }
 
-// Logs calls fn with each stored batch of a host's output after sequence after, in order.
-func (t *Tx) Logs(dep, host string, after uint64, fn func(seq uint64, lines []byte) error) error {
+// logsOf calls fn with each stored batch of a host's output after sequence after, in order.
+func logsOf(tx *state.Tx, dep, host string, after uint64, fn func(seq uint64, lines []byte) error) error {
 	prefix := append(append(append(append([]byte{}, dep...), 0), host...), 0)
-	c := t.tx.Bucket(bucketDeploymentLogs).Cursor()
+	c := tx.Bucket(bucketDeploymentLogs).Cursor()
 	for k, v := c.Seek(logKey(dep, host, after+1)); k != nil && len(k) == len(prefix)+8 && string(k[:len(prefix)]) == string(prefix); k, v = c.Next() {
 		if err := fn(binary.BigEndian.Uint64(k[len(prefix):]), v); err != nil {
 			return err

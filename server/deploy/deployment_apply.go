@@ -1,4 +1,4 @@
-package fsm
+package deploy
 
 import (
 	"encoding/json"
@@ -11,11 +11,9 @@ import (
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
-func applyDeploymentCreate(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.DeploymentCreate
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
+// applyDeploymentCreate creates a deployment: to named hosts (each must not be running another
+// deployment of the same app), or to a deployment group through its rollout (rollout_apply.go).
+func (m *Module) applyDeploymentCreate(tx *state.Tx, index uint64, c *command.Command, p DeploymentCreate) (any, error) {
 	if _, err := tx.GetApp(p.App); err != nil {
 		return nil, err
 	}
@@ -26,16 +24,16 @@ func applyDeploymentCreate(tx *state.Tx, index uint64, c *command.Command) (any,
 	if rev.App != p.App {
 		return nil, fault.New(fault.Invalid, "revision %s belongs to app %q, not %q", rev.ID, rev.App, p.App)
 	}
-	d := state.Deployment{
+	d := Deployment{
 		ID: p.ID, App: p.App, GroupID: "app-" + p.App, RevisionID: rev.ID, SHA256: rev.SHA256, Size: rev.Size,
-		Format: rev.Format, Status: state.DeploymentInProgress, Targets: map[string]*state.Target{},
+		Format: rev.Format, Status: DeploymentInProgress, Targets: map[string]*Target{},
 		CreateTime: c.Time, CreateIndex: index, ModifyIndex: index, IgnoreApplicationStopFailures: p.IgnoreApplicationStopFailures,
 	}
 	if p.Group != "" {
 		if err := createGroupDeployment(tx, index, c.Time, &d, p); err != nil {
 			return nil, err
 		}
-		return tx.GetDeployment(d.ID)
+		return getDeployment(tx, d.ID)
 	}
 	if len(p.HostIDs) == 0 {
 		return nil, fault.New(fault.Invalid, "a deployment needs a group or at least one host")
@@ -45,31 +43,29 @@ func applyDeploymentCreate(tx *state.Tx, index uint64, c *command.Command) (any,
 		if err != nil {
 			return nil, err
 		}
-		if others := tx.ActiveDeploymentsOf(id); len(others) > 0 {
+		if others := activeDeploymentsOf(tx, id); len(others) > 0 {
 			for _, o := range others {
-				if od, err := tx.GetDeployment(o); err == nil && od.GroupID == d.GroupID {
+				if od, err := getDeployment(tx, o); err == nil && od.GroupID == d.GroupID {
 					return nil, fault.New(fault.Conflict, "host %s is still running deployment %s of %s: wait for it to finish", h.Name, o, p.App)
 				}
 			}
 		}
 		t := c.Time.UTC()
-		d.Targets[id] = &state.Target{HostID: id, HostName: h.Name, Status: state.TargetPending, Scheduled: &t}
+		d.Targets[id] = &Target{HostID: id, HostName: h.Name, Status: TargetPending, Scheduled: &t}
 	}
-	return d, tx.CreateDeployment(d)
+	return d, createDeployment(tx, d)
 }
 
 type reportItem struct {
 	seq   uint64
-	event *agentproto.Event
-	log   *agentproto.Log
+	event *ReportEvent
+	log   *ReportLog
 }
 
-func applyDeploymentReport(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.DeploymentReport
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
-	d, err := tx.GetDeployment(p.DeploymentID)
+// applyDeploymentReport applies a host's reports on a deployment in sequence order, once each,
+// and answers with the acknowledgement to send the agent (agentproto.Ack).
+func (m *Module) applyDeploymentReport(tx *state.Tx, index uint64, c *command.Command, p DeploymentReport) (any, error) {
+	d, err := getDeployment(tx, p.DeploymentID)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +97,7 @@ func applyDeploymentReport(tx *state.Tx, index uint64, c *command.Command) (any,
 		}
 		tg.LastSeq = it.seq
 		if it.log != nil {
-			appendLog(tx, &d, tg, it.log)
+			appendReportLog(tx, &d, tg, it.log)
 			continue
 		}
 		if err := applyEvent(tx, &d, tg, it.event); err != nil {
@@ -109,7 +105,7 @@ func applyDeploymentReport(tx *state.Tx, index uint64, c *command.Command) (any,
 		}
 	}
 	settle(tx, index, c.Time, &d)
-	return agentproto.Ack{DeploymentID: d.ID, Seq: tg.LastSeq}, tx.PutDeployment(d)
+	return agentproto.Ack{DeploymentID: d.ID, Seq: tg.LastSeq}, putDeployment(tx, d)
 }
 
 func cmpUint(a, b uint64) int {
@@ -122,21 +118,21 @@ func cmpUint(a, b uint64) int {
 	return 0
 }
 
-func appendLog(tx *state.Tx, d *state.Deployment, tg *state.Target, l *agentproto.Log) {
+func appendReportLog(tx *state.Tx, d *Deployment, tg *Target, l *ReportLog) {
 	raw, err := json.Marshal(l.Lines)
 	if err != nil || tg.Truncated {
 		return
 	}
-	if tg.LogBytes+int64(len(raw)) > state.MaxLogBytesPerTarget {
+	if tg.LogBytes+int64(len(raw)) > MaxLogBytesPerTarget {
 		tg.Truncated = true
 		return
 	}
 	tg.LogBytes += int64(len(raw))
-	_ = tx.AppendLog(d.ID, tg.HostID, l.Seq, raw)
+	_ = appendLog(tx, d.ID, tg.HostID, l.Seq, raw)
 }
 
 // applyEvent records one event an agent reported. What the agent sends is bounded here, whatever
-// the session hub checked: text fields are cleaned and cut (state.BoundEvent), a script's result
+// the session hub checked: text fields are cleaned and cut (BoundEvent), a script's result
 // is dropped once the target has MaxScriptRecordsPerTarget records and any new record once it
 // has MaxEventRecordsPerTarget, the target then being marked EventsTruncated (the report is
 // still acknowledged). These rules are pure functions of the entry, so every server applies
@@ -145,19 +141,19 @@ func appendLog(tx *state.Tx, d *state.Deployment, tg *state.Target, l *agentprot
 // version, where earlier versions stored them whole. Statuses, sequence numbers and
 // acknowledgements do not depend on these bounds, so during a rolling upgrade old and new
 // servers may differ only in the text and number of such records, never in outcomes.
-func applyEvent(tx *state.Tx, d *state.Deployment, tg *state.Target, in *agentproto.Event) error {
+func applyEvent(tx *state.Tx, d *Deployment, tg *Target, in *ReportEvent) error {
 	bounded := *in
 	ev := &bounded
-	state.BoundEvent(ev)
+	BoundEvent(ev)
 	t := ev.Time.UTC()
-	if tg.Status == state.TargetPending {
-		tg.Status, tg.StartTime = state.TargetInProgress, &t
+	if tg.Status == TargetPending {
+		tg.Status, tg.StartTime = TargetInProgress, &t
 	}
 	if ev.Event == agentproto.DeploymentEnd {
 		tg.EndTime, tg.Message = &t, ev.Message
-		tg.Status = state.TargetFailed
-		if ev.Status == agentproto.StatusSucceeded {
-			tg.Status = state.TargetSucceeded
+		tg.Status = TargetFailed
+		if ev.Status == string(agentproto.StatusSucceeded) {
+			tg.Status = TargetSucceeded
 			h, err := tx.GetHost(tg.HostID)
 			if err == nil {
 				if h.Revisions == nil {
@@ -170,27 +166,27 @@ func applyEvent(tx *state.Tx, d *state.Deployment, tg *state.Target, in *agentpr
 		return nil
 	}
 	if ev.Script != "" {
-		if len(tg.Events) >= state.MaxScriptRecordsPerTarget {
+		if len(tg.Events) >= MaxScriptRecordsPerTarget {
 			tg.EventsTruncated = true
 			return nil
 		}
-		tg.Events = append(tg.Events, state.EventRecord{Name: ev.Event, Script: ev.Script, Status: string(ev.Status),
+		tg.Events = append(tg.Events, EventRecord{Name: ev.Event, Script: ev.Script, Status: ev.Status,
 			Result: ev.Result, ExitCode: ev.ExitCode, Message: ev.Message, End: &t})
 		return nil
 	}
 	for i := len(tg.Events) - 1; i >= 0; i-- {
 		r := &tg.Events[i]
 		if r.Name == ev.Event && r.Script == "" && r.Status == string(agentproto.StatusStarted) {
-			r.Status, r.Result, r.ExitCode, r.Message, r.End = string(ev.Status), ev.Result, ev.ExitCode, ev.Message, &t
+			r.Status, r.Result, r.ExitCode, r.Message, r.End = ev.Status, ev.Result, ev.ExitCode, ev.Message, &t
 			return nil
 		}
 	}
-	if len(tg.Events) >= state.MaxEventRecordsPerTarget {
+	if len(tg.Events) >= MaxEventRecordsPerTarget {
 		tg.EventsTruncated = true
 		return nil
 	}
-	rec := state.EventRecord{Name: ev.Event, Status: string(ev.Status), Result: ev.Result, ExitCode: ev.ExitCode, Message: ev.Message, Start: &t}
-	if ev.Status != agentproto.StatusStarted {
+	rec := EventRecord{Name: ev.Event, Status: ev.Status, Result: ev.Result, ExitCode: ev.ExitCode, Message: ev.Message, Start: &t}
+	if ev.Status != string(agentproto.StatusStarted) {
 		rec.End = &t
 	}
 	tg.Events = append(tg.Events, rec)
@@ -199,7 +195,7 @@ func applyEvent(tx *state.Tx, d *state.Deployment, tg *state.Target, in *agentpr
 
 // settle moves a deployment on after a host's state changed: a group deployment by its rollout
 // rules, a deployment to named hosts when every host has finished.
-func settle(tx *state.Tx, index uint64, now time.Time, d *state.Deployment) {
+func settle(tx *state.Tx, index uint64, now time.Time, d *Deployment) {
 	d.ModifyIndex = index
 	if d.Rollout != nil {
 		advance(tx, index, now, d)
@@ -209,7 +205,7 @@ func settle(tx *state.Tx, index uint64, now time.Time, d *state.Deployment) {
 }
 
 // finish ends a deployment to named hosts once every target has.
-func finish(d *state.Deployment, now time.Time) {
+func finish(d *Deployment, now time.Time) {
 	if d.EndTime != nil {
 		return
 	}
@@ -218,23 +214,20 @@ func finish(d *state.Deployment, now time.Time) {
 		if !tg.Finished() {
 			return
 		}
-		if tg.Status == state.TargetFailed {
+		if tg.Status == TargetFailed {
 			failed++
 		}
 	}
 	t := now.UTC()
-	d.EndTime, d.Status = &t, state.DeploymentSucceeded
+	d.EndTime, d.Status = &t, DeploymentSucceeded
 	if failed > 0 {
-		d.Status = state.DeploymentFailed
+		d.Status = DeploymentFailed
 	}
 }
 
-func applyDeploymentFailHost(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.DeploymentFailHost
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
-	d, err := tx.GetDeployment(p.DeploymentID)
+// applyDeploymentFailHost fails a host's unfinished part of a deployment (the host went silent).
+func (m *Module) applyDeploymentFailHost(tx *state.Tx, index uint64, c *command.Command, p DeploymentFailHost) (any, error) {
+	d, err := getDeployment(tx, p.DeploymentID)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +241,7 @@ func applyDeploymentFailHost(tx *state.Tx, index uint64, c *command.Command) (an
 			tg.Events[i].Status, tg.Events[i].Message, tg.Events[i].End = string(agentproto.StatusFailed), p.Reason, &t
 		}
 	}
-	tg.Status, tg.Message, tg.EndTime = state.TargetFailed, p.Reason, &t
+	tg.Status, tg.Message, tg.EndTime = TargetFailed, p.Reason, &t
 	settle(tx, index, c.Time, &d)
-	return nil, tx.PutDeployment(d)
+	return nil, putDeployment(tx, d)
 }

@@ -1,4 +1,4 @@
-package session
+package deploy
 
 import (
 	"cmp"
@@ -18,7 +18,7 @@ const maxReportBytes = command.MaxEncodedSize / 2
 // the parts one after another applies the same items in the same order as one command would:
 // the FSM takes a host's reports only in sequence and waits at a gap, so parts must never be
 // applied out of order or at once.
-func splitReport(g *command.DeploymentReport) []*command.DeploymentReport {
+func splitReport(g *DeploymentReport) []*DeploymentReport {
 	type item struct {
 		seq   uint64
 		event int // index in g.Events, or -1
@@ -35,12 +35,12 @@ func splitReport(g *command.DeploymentReport) []*command.DeploymentReport {
 		items = append(items, item{seq: g.Logs[i].Seq, event: -1, log: i, size: len(b)})
 	}
 	slices.SortStableFunc(items, func(a, b item) int { return cmp.Compare(a.seq, b.seq) })
-	var parts []*command.DeploymentReport
-	var cur *command.DeploymentReport
+	var parts []*DeploymentReport
+	var cur *DeploymentReport
 	size := 0
 	for _, it := range items {
 		if cur == nil || (size > 0 && size+it.size > maxReportBytes) {
-			cur = &command.DeploymentReport{DeploymentID: g.DeploymentID, HostID: g.HostID}
+			cur = &DeploymentReport{DeploymentID: g.DeploymentID, HostID: g.HostID}
 			parts = append(parts, cur)
 			size = 0
 		}

@@ -1,4 +1,4 @@
-package fsm
+package deploy
 
 import (
 	"errors"
@@ -13,26 +13,26 @@ import (
 
 // The rollout engine of group deployments runs inside apply. Every decision — which hosts start,
 // when the deployment has failed, the group's state afterwards, the rollback — is a pure function
-// (server/rollout) of the replicated state, computed in the apply of the command that changed
+// (server/deploy/rollout) of the replicated state, computed in the apply of the command that changed
 // it (a create, an agent report, a host timeout, a stop). Each decision is therefore part of a
 // committed Raft entry, identical on every node, and a new leader has nothing to resume: the
 // state already says where the rollout is.
 
 func hostState(status string) rollout.HostState {
 	switch status {
-	case state.TargetWaiting:
+	case TargetWaiting:
 		return rollout.Pending
-	case state.TargetPending, state.TargetInProgress:
+	case TargetPending, TargetInProgress:
 		return rollout.Running
-	case state.TargetSucceeded:
+	case TargetSucceeded:
 		return rollout.Succeeded
-	case state.TargetStopped, state.TargetSkipped:
+	case TargetStopped, TargetSkipped:
 		return rollout.Stopped
 	}
 	return rollout.Failed
 }
 
-func statesOf(d *state.Deployment) map[string]rollout.HostState {
+func statesOf(d *Deployment) map[string]rollout.HostState {
 	out := make(map[string]rollout.HostState, len(d.Targets))
 	for id, tg := range d.Targets {
 		out[id] = hostState(tg.Status)
@@ -59,7 +59,7 @@ func resolveConfig(tx *state.Tx, name string) (rollout.Config, error) {
 
 // createGroupDeployment fixes a group deployment's members and plan. A plan that cannot succeed
 // (too few healthy hosts) creates the deployment already failed, with the reason.
-func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *state.Deployment, p command.DeploymentCreate) error {
+func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment, p DeploymentCreate) error {
 	g, err := tx.GetGroup(p.App, p.Group)
 	if err != nil {
 		return err
@@ -92,7 +92,7 @@ func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *state.D
 			health = rollout.HealthUnknown
 		}
 		members = append(members, rollout.Host{ID: h.ID, Name: h.Name, Health: health, Revision: rev})
-		d.Targets[h.ID] = &state.Target{HostID: h.ID, HostName: h.Name, Status: state.TargetWaiting}
+		d.Targets[h.ID] = &Target{HostID: h.ID, HostName: h.Name, Status: TargetWaiting}
 	}
 	if len(members) == 0 {
 		return fault.New(fault.Invalid, "deployment group %q has no members: no host matches its tags or names", g.Name)
@@ -107,18 +107,18 @@ func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *state.D
 	d.Rollout = &r
 	if err != nil { // recorded, failed at once
 		t := now.UTC()
-		d.Status, d.Message, d.EndTime = state.DeploymentFailed, err.Error(), &t
+		d.Status, d.Message, d.EndTime = DeploymentFailed, err.Error(), &t
 		for _, tg := range d.Targets {
-			tg.Status = state.TargetSkipped
+			tg.Status = TargetSkipped
 		}
-		return tx.CreateDeployment(*d)
+		return createDeployment(tx, *d)
 	}
 	g.ActiveDeployment, g.ModifyIndex = d.ID, index
 	if err := tx.PutGroup(g); err != nil {
 		return err
 	}
 	advance(tx, index, now, d)
-	return tx.CreateDeployment(*d)
+	return createDeployment(tx, *d)
 }
 
 func groupHealth(h string) rollout.Health {
@@ -140,34 +140,34 @@ func firstNonEmpty(a, b string) string {
 
 // advance applies the rollout's next decision to d (which the caller stores): it schedules the
 // hosts to start, or ends the deployment.
-func advance(tx *state.Tx, index uint64, now time.Time, d *state.Deployment) {
+func advance(tx *state.Tx, index uint64, now time.Time, d *Deployment) {
 	if d.Rollout == nil || d.EndTime != nil {
 		return
 	}
 	dec := d.Rollout.Next(statesOf(d))
 	t := now.UTC()
 	for _, id := range dec.Start {
-		if tg, ok := d.Targets[id]; ok && tg.Status == state.TargetWaiting {
-			tg.Status, tg.Scheduled = state.TargetPending, &t
+		if tg, ok := d.Targets[id]; ok && tg.Status == TargetWaiting {
+			tg.Status, tg.Scheduled = TargetPending, &t
 		}
 	}
 	if dec.Done {
-		endGroupDeployment(tx, index, now, d, dec.Succeeded, dec.Reason, state.DeploymentFailed)
+		endGroupDeployment(tx, index, now, d, dec.Succeeded, dec.Reason, DeploymentFailed)
 	} else if dec.Failing && d.Message == "" {
 		d.Message = dec.Reason
 	}
 }
 
 // endGroupDeployment records the outcome in the group and starts a rollback when one is due.
-func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *state.Deployment, succeeded bool, reason, failStatus string) {
+func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment, succeeded bool, reason, failStatus string) {
 	t := now.UTC()
 	states := statesOf(d)
 	for _, tg := range d.Targets {
-		if tg.Status == state.TargetWaiting {
-			tg.Status = state.TargetSkipped
+		if tg.Status == TargetWaiting {
+			tg.Status = TargetSkipped
 		}
 	}
-	d.EndTime, d.Status = &t, state.DeploymentSucceeded
+	d.EndTime, d.Status = &t, DeploymentSucceeded
 	if !succeeded {
 		d.Status, d.Message = failStatus, reason
 	}
@@ -199,10 +199,10 @@ func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *state.Depl
 	}
 }
 
-func wantsRollback(d *state.Deployment, status string) bool {
+func wantsRollback(d *Deployment, status string) bool {
 	switch d.AutoRollback {
 	case state.RollbackOnFailure:
-		return status == state.DeploymentFailed
+		return status == DeploymentFailed
 	case state.RollbackOnStop:
 		return true
 	}
@@ -211,7 +211,7 @@ func wantsRollback(d *state.Deployment, status string) bool {
 
 // rollback starts a new deployment of the group's last successful revision, linked both ways to
 // the failed one. Its ID derives from the failed deployment's, so it is the same on every node.
-func rollback(tx *state.Tx, index uint64, now time.Time, d *state.Deployment) {
+func rollback(tx *state.Tx, index uint64, now time.Time, d *Deployment) {
 	if d.RolledBackBy != "" {
 		return
 	}
@@ -219,24 +219,23 @@ func rollback(tx *state.Tx, index uint64, now time.Time, d *state.Deployment) {
 	if err != nil {
 		return
 	}
-	nd := state.Deployment{
+	nd := Deployment{
 		ID: d.ID + "-rollback", App: d.App, RevisionID: rev.ID, SHA256: rev.SHA256, Size: rev.Size, Format: rev.Format,
-		Status: state.DeploymentInProgress, Targets: map[string]*state.Target{}, CreateTime: now, CreateIndex: index, ModifyIndex: index,
+		Status: DeploymentInProgress, Targets: map[string]*Target{}, CreateTime: now, CreateIndex: index, ModifyIndex: index,
 		IgnoreApplicationStopFailures: true, // the failed revision's stop scripts may be what broke
 	}
-	if err := createGroupDeployment(tx, index, now, &nd, command.DeploymentCreate{App: d.App, Group: d.Group, RollbackOf: d.ID}); err != nil {
+	if err := createGroupDeployment(tx, index, now, &nd, DeploymentCreate{App: d.App, Group: d.Group, RollbackOf: d.ID}); err != nil {
 		d.Message += "; rollback not started: " + err.Error()
 		return
 	}
 	d.RolledBackBy = nd.ID
 }
 
-func applyDeploymentStop(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.DeploymentStop
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
-	d, err := tx.GetDeployment(p.DeploymentID)
+// applyDeploymentStop stops a deployment: hosts not started are skipped, running ones stopped,
+// and a group deployment ends through its rollout (and rolls back when the group or the request
+// says so).
+func (m *Module) applyDeploymentStop(tx *state.Tx, index uint64, c *command.Command, p DeploymentStop) (any, error) {
+	d, err := getDeployment(tx, p.DeploymentID)
 	if err != nil {
 		return nil, err
 	}
@@ -246,20 +245,20 @@ func applyDeploymentStop(tx *state.Tx, index uint64, c *command.Command) (any, e
 	t := c.Time.UTC()
 	for _, tg := range d.Targets {
 		switch {
-		case tg.Status == state.TargetWaiting:
-			tg.Status = state.TargetSkipped
+		case tg.Status == TargetWaiting:
+			tg.Status = TargetSkipped
 		case !tg.Finished():
-			tg.Status, tg.Message, tg.EndTime = state.TargetStopped, "stopped by the user", &t
+			tg.Status, tg.Message, tg.EndTime = TargetStopped, "stopped by the user", &t
 		}
 	}
 	if d.Rollout != nil {
 		if p.Rollback && d.AutoRollback == state.RollbackOff {
 			d.AutoRollback = state.RollbackOnStop
 		}
-		endGroupDeployment(tx, index, c.Time, &d, false, "stopped by the user", state.DeploymentStopped)
+		endGroupDeployment(tx, index, c.Time, &d, false, "stopped by the user", DeploymentStopped)
 	} else {
-		d.EndTime, d.Status, d.Message = &t, state.DeploymentStopped, "stopped by the user"
+		d.EndTime, d.Status, d.Message = &t, DeploymentStopped, "stopped by the user"
 	}
 	d.ModifyIndex = index
-	return d, tx.PutDeployment(d)
+	return d, putDeployment(tx, d)
 }

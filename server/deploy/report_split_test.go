@@ -1,4 +1,4 @@
-package session
+package deploy
 
 import (
 	"strings"
@@ -14,19 +14,19 @@ import (
 // be proposed, so that host's reports stalled for good. They are now cut into parts that each
 // encode, with every item once, in sequence order.
 func TestSplitReportFitsTheLog(t *testing.T) {
-	g := &command.DeploymentReport{DeploymentID: "d-1", HostID: "h-1"}
+	g := &DeploymentReport{DeploymentID: "d-1", HostID: "h-1"}
 	big := strings.Repeat("x", 1<<20)
 	var seq uint64
 	for i := range 6 {
 		seq++
-		g.Logs = append(g.Logs, agentproto.Log{DeploymentID: "d-1", Seq: seq, Lines: []agentproto.LogLine{{Text: big}}})
+		g.Logs = append(g.Logs, ReportLog{DeploymentID: "d-1", Seq: seq, Lines: []ReportLogLine{{Text: big}}})
 		if i%2 == 0 {
 			seq++
-			g.Events = append(g.Events, agentproto.Event{DeploymentID: "d-1", Seq: seq, Event: "BeforeInstall", Status: agentproto.StatusStarted, Time: time.Unix(1, 0)})
+			g.Events = append(g.Events, ReportEvent{DeploymentID: "d-1", Seq: seq, Event: "BeforeInstall", Status: string(agentproto.StatusStarted), Time: time.Unix(1, 0)})
 		}
 	}
-	fits := func(r *command.DeploymentReport) error {
-		c, err := command.New(command.TypeDeploymentReport, "", time.Now(), r)
+	fits := func(r *DeploymentReport) error {
+		c, err := cmdDeploymentReport.New("", time.Now(), *r)
 		if err == nil {
 			_, err = command.Encode(c)
 		}
@@ -67,7 +67,7 @@ func TestSplitReportFitsTheLog(t *testing.T) {
 	if next != seq+1 {
 		t.Fatalf("parts end at %d, want every item through %d", next-1, seq)
 	}
-	if one := splitReport(&command.DeploymentReport{DeploymentID: "d", HostID: "h", Events: g.Events[:1]}); len(one) != 1 {
+	if one := splitReport(&DeploymentReport{DeploymentID: "d", HostID: "h", Events: g.Events[:1]}); len(one) != 1 {
 		t.Fatalf("a small report became %d parts", len(one))
 	}
 }

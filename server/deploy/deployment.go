@@ -1,0 +1,272 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/google/uuid"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/module"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+// maxRevisionLen bounds a revision ID a client names, in bytes (the API's bound on resource
+// names).
+const maxRevisionLen = 256
+
+// Deployments is the deployments' Go API: what the HTTP handlers, the console and other
+// services call. Writes go through the cluster (commands); reads read this server's state.
+type Deployments struct{ core *module.Core }
+
+// Create starts a deployment of a revision to the named hosts or to a deployment group. ctx
+// carries the write's idempotency key (api.Kit.WriteContext).
+func (s Deployments) Create(ctx context.Context, req pub.DeploymentCreateRequest) (pub.Deployment, error) {
+	if req.App == "" || req.Revision == "" || (len(req.Hosts) == 0) == (req.Group == "") {
+		return pub.Deployment{}, fault.New(fault.Invalid, "a deployment needs an app, a revision, and either a group or at least one host")
+	}
+	if err := validDeploymentRequest(req); err != nil {
+		return pub.Deployment{}, err
+	}
+	var hostIDs []string
+	seen := map[string]bool{}
+	err := s.core.State.View(func(tx *state.Tx) error {
+		for _, name := range req.Hosts {
+			h, err := tx.HostByName(name)
+			if err != nil {
+				return err
+			}
+			if !seen[h.ID] {
+				seen[h.ID] = true
+				hostIDs = append(hostIDs, h.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return pub.Deployment{}, err
+	}
+	res, err := command.Propose(ctx, s.core.Cluster, cmdDeploymentCreate, s.core.Now(), DeploymentCreate{
+		ID: "d-" + uuid.NewString()[:18], App: req.App, RevisionID: req.Revision, HostIDs: hostIDs,
+		Group: req.Group, Config: req.Config, IgnoreApplicationStopFailures: req.IgnoreApplicationStopFailures,
+	})
+	if err != nil {
+		return pub.Deployment{}, err
+	}
+	return viewOf(res)
+}
+
+// validDeploymentRequest checks the names a deployment request refers to, so that a hostile
+// value is refused with a short message instead of being looked up and echoed.
+func validDeploymentRequest(req pub.DeploymentCreateRequest) error {
+	if err := state.ValidateName("application", req.App); err != nil {
+		return err
+	}
+	if err := state.ValidateText("revision", req.Revision, maxRevisionLen); err != nil {
+		return err
+	}
+	if req.Group != "" {
+		if err := state.ValidateName("deployment group", req.Group); err != nil {
+			return err
+		}
+	}
+	if req.Config != "" {
+		if err := state.ValidateName("deployment config", req.Config); err != nil {
+			return err
+		}
+	}
+	for _, h := range req.Hosts {
+		if err := state.ValidateName("host", h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop stops a deployment (and rolls a group deployment back when rollback is set).
+func (s Deployments) Stop(ctx context.Context, id string, rollback bool) (pub.Deployment, error) {
+	res, err := command.Propose(ctx, s.core.Cluster, cmdDeploymentStop, s.core.Now(), DeploymentStop{DeploymentID: id, Rollback: rollback})
+	if err != nil {
+		return pub.Deployment{}, err
+	}
+	return viewOf(res)
+}
+
+func viewOf(res command.Result) (pub.Deployment, error) {
+	d, err := command.Data[Deployment](res)
+	if err != nil {
+		return pub.Deployment{}, err
+	}
+	return deploymentView(d), nil
+}
+
+// Record returns a deployment's record. One this server does not have yet is looked up again
+// after a consistent read (it may have been created through another server a moment ago); ctx
+// bounds that wait.
+func (s Deployments) Record(ctx context.Context, id string) (Deployment, error) {
+	var d Deployment
+	get := func() error {
+		return s.core.State.View(func(tx *state.Tx) error {
+			var err error
+			d, err = getDeployment(tx, id)
+			return err
+		})
+	}
+	err := get()
+	if fault.CodeOf(err) == fault.NotFound && s.core.Cluster.ConsistentRead(ctx) == nil {
+		err = get()
+	}
+	return d, err
+}
+
+// Get returns a deployment (see Record).
+func (s Deployments) Get(ctx context.Context, id string) (pub.Deployment, error) {
+	d, err := s.Record(ctx, id)
+	if err != nil {
+		return pub.Deployment{}, err
+	}
+	return deploymentView(d), nil
+}
+
+// List returns the deployments, of one app when app is set, oldest first.
+func (s Deployments) List(app string) ([]pub.Deployment, error) {
+	out := []pub.Deployment{}
+	err := s.core.State.View(func(tx *state.Tx) error {
+		list, err := listDeployments(tx, app)
+		for _, d := range list {
+			out = append(out, deploymentView(d))
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreateTime.Before(out[j].CreateTime) })
+	return out, nil
+}
+
+// Logs returns a host's output lines of a deployment after the sequence number after. host
+// names the host; it may be empty for a deployment that runs on one host.
+func (s Deployments) Logs(ctx context.Context, id, host string, after uint64) (pub.DeploymentLogs, error) {
+	d, err := s.Record(ctx, id)
+	if err != nil {
+		return pub.DeploymentLogs{}, err
+	}
+	tg, err := targetByName(d, host)
+	if err != nil {
+		return pub.DeploymentLogs{}, err
+	}
+	return s.logsAfter(d, tg, after)
+}
+
+// recordWait bounds the consistent read of a deployment this server did not have yet, during a
+// watch (the API's write timeout, which bounds that read for a single request).
+const recordWait = 30 * time.Second
+
+// WatchEnd says why Watch returned without an error.
+type WatchEnd struct {
+	// Status is the deployment's final status when it finished and everything was sent.
+	Status string
+	// Stopped is the reason stop gave to end the watch ("" when it did not).
+	Stopped string
+}
+
+// Watch sends the deployment whenever it changes and its output lines as they commit, until it
+// has finished and everything was sent (WatchEnd.Status), stop gives a reason to end (it is asked
+// before each round: a stream checks its token there), send fails, or ctx ends. It wakes on every
+// entry this server applies, and at least every 5 seconds. A read of the deployment that fails
+// ends the watch with the error; a failed send returns WatchEnd{} and no error, ctx's end its
+// error.
+func (s Deployments) Watch(ctx context.Context, id string, stop func() string, send func(pub.WatchMessage) bool) (WatchEnd, error) {
+	var lastIndex uint64
+	after := map[string]uint64{}
+	for {
+		idx := s.core.Cluster.AppliedIndex()
+		if why := stop(); why != "" {
+			return WatchEnd{Stopped: why}, nil
+		}
+		rctx, cancel := context.WithTimeout(ctx, recordWait)
+		d, err := s.Record(rctx, id)
+		cancel()
+		if err != nil {
+			return WatchEnd{}, err
+		}
+		for _, tg := range d.Targets {
+			logs, err := s.logsAfter(d, tg, after[tg.HostID])
+			if err == nil && len(logs.Lines) > 0 {
+				if !send(pub.WatchMessage{Host: tg.HostName, Lines: logs.Lines}) {
+					return WatchEnd{}, nil
+				}
+				after[tg.HostID] = logs.Next
+			}
+		}
+		if d.ModifyIndex != lastIndex {
+			v := deploymentView(d)
+			if !send(pub.WatchMessage{Deployment: &v}) {
+				return WatchEnd{}, nil
+			}
+			lastIndex = d.ModifyIndex
+		}
+		if d.EndTime != nil {
+			return WatchEnd{Status: d.Status}, nil
+		}
+		wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = s.core.Cluster.WaitApplied(wctx, idx+1)
+		wcancel()
+		if err := ctx.Err(); err != nil {
+			return WatchEnd{}, err
+		}
+	}
+}
+
+func targetByName(d Deployment, name string) (*Target, error) {
+	for _, tg := range d.Targets {
+		if tg.HostName == name || (name == "" && len(d.Targets) == 1) {
+			return tg, nil
+		}
+	}
+	if name == "" {
+		return nil, fault.New(fault.Invalid, "deployment %s runs on %d hosts: name one with host=", d.ID, len(d.Targets))
+	}
+	return nil, fault.New(fault.NotFound, "deployment %s does not run on host %s", d.ID, state.Shorten(name))
+}
+
+func (s Deployments) logsAfter(d Deployment, tg *Target, after uint64) (pub.DeploymentLogs, error) {
+	out := pub.DeploymentLogs{Host: tg.HostName, Lines: []pub.LogLine{}, Next: after, Truncated: tg.Truncated}
+	err := s.core.State.View(func(tx *state.Tx) error {
+		return logsOf(tx, d.ID, tg.HostID, after, func(seq uint64, raw []byte) error {
+			var lines []pub.LogLine
+			if err := json.Unmarshal(raw, &lines); err != nil {
+				return err
+			}
+			out.Lines = append(out.Lines, lines...)
+			out.Next = seq
+			return nil
+		})
+	})
+	return out, err
+}
+
+// deploymentView is a deployment as the API shows it: targets by host name, in name order.
+func deploymentView(d Deployment) pub.Deployment {
+	out := pub.Deployment{ID: d.ID, App: d.App, Revision: d.RevisionID, SHA256: d.SHA256, Status: d.Status, Message: d.Message,
+		Group: d.Group, RollbackOf: d.RollbackOf, RolledBack: d.RolledBackBy,
+		CreateTime: d.CreateTime, EndTime: d.EndTime, ModifyIndex: d.ModifyIndex, Targets: []pub.DeploymentTarget{}}
+	if d.Rollout != nil {
+		out.Config, out.MinHealthy = d.Rollout.Config.Name, d.Rollout.MinHealthy
+	}
+	for _, tg := range d.Targets {
+		t := pub.DeploymentTarget{Host: tg.HostName, Status: tg.Status, Message: tg.Message, LogTruncated: tg.Truncated, EventsTruncated: tg.EventsTruncated}
+		for _, e := range tg.Events {
+			t.Events = append(t.Events, pub.LifecycleEvent{Name: e.Name, Script: e.Script, Status: e.Status, Result: e.Result,
+				ExitCode: e.ExitCode, Message: e.Message, Start: e.Start, End: e.End})
+		}
+		out.Targets = append(out.Targets, t)
+	}
+	sort.Slice(out.Targets, func(i, j int) bool { return out.Targets[i].Host < out.Targets[j].Host })
+	return out
+}

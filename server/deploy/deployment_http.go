@@ -1,0 +1,189 @@
+package deploy
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+// deploymentRoutes are the deployments' endpoints. Method, pattern, access, action and resource
+// are as the core declared them before the service existed, except the bundle's action, which
+// is the service's own ("deploy:DownloadBundle", was "agent:DownloadBundle").
+func (m *Module) deploymentRoutes() []api.Route {
+	return []api.Route{
+		{Method: "POST", Pattern: "/v1/deployments", Access: api.Management, Action: "deploy:CreateDeployment", Resource: "deployment/*", Handle: m.deploymentCreate},
+		{Method: "GET", Pattern: "/v1/deployments", Access: api.AnyToken, Action: "deploy:ListDeployments", Resource: "deployment/*", Handle: m.deploymentList},
+		{Method: "GET", Pattern: "/v1/deployments/{id}", Access: api.AnyToken, Action: "deploy:ReadDeployment", Resource: "deployment/{id}", Handle: m.deploymentGet},
+		{Method: "GET", Pattern: "/v1/deployments/{id}/logs", Access: api.AnyToken, Action: "deploy:ReadDeploymentLogs", Resource: "deployment/{id}", Handle: m.deploymentLogs},
+		{Method: "GET", Pattern: "/v1/deployments/{id}/watch", Access: api.AnyToken, Action: "deploy:WatchDeployment", Resource: "deployment/{id}", Handle: m.deploymentWatch},
+		{Method: "POST", Pattern: "/v1/deployments/{id}/stop", Access: api.Management, Action: "deploy:StopDeployment", Resource: "deployment/{id}", Handle: m.deploymentStop},
+		{Method: "GET", Pattern: "/v1/agent/deployments/{id}/bundle", Access: api.HostSecret, Action: "deploy:DownloadBundle", Resource: "deployment/{id}", Handle: m.agentBundle},
+	}
+}
+
+func (m *Module) deploymentCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	k := m.core.HTTP
+	var req pub.DeploymentCreateRequest
+	if err := k.Decode(w, r, &req); err != nil {
+		return err
+	}
+	ctx, cancel, err := k.WriteContext(r, id)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	d, err := m.deployments().Create(ctx, req)
+	if err != nil {
+		return err
+	}
+	k.JSON(w, http.StatusCreated, d)
+	return nil
+}
+
+// record reads the deployment the path names (see Deployments.Record).
+func (m *Module) record(r *http.Request) (Deployment, error) {
+	ctx, cancel := m.core.HTTP.WaitContext(r)
+	defer cancel()
+	return m.deployments().Record(ctx, r.PathValue("id"))
+}
+
+func (m *Module) deploymentGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return api.Get(m.core.HTTP, func(r *http.Request) (pub.Deployment, error) {
+		d, err := m.record(r)
+		if err != nil {
+			return pub.Deployment{}, err
+		}
+		return deploymentView(d), nil
+	})(w, r, id)
+}
+
+func (m *Module) deploymentList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	k := m.core.HTTP
+	if err := k.ReadBarrier(r); err != nil {
+		return err
+	}
+	list, err := m.deployments().List(r.URL.Query().Get("app"))
+	if err != nil {
+		return err
+	}
+	k.JSON(w, http.StatusOK, pub.DeploymentList{Deployments: list})
+	return nil
+}
+
+func (m *Module) deploymentLogs(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	k := m.core.HTTP
+	if err := k.ReadBarrier(r); err != nil {
+		return err
+	}
+	d, err := m.record(r)
+	if err != nil {
+		return err
+	}
+	tg, err := targetByName(d, r.URL.Query().Get("host"))
+	if err != nil {
+		return err
+	}
+	var after uint64
+	if a := r.URL.Query().Get("after"); a != "" {
+		if after, err = strconv.ParseUint(a, 10, 64); err != nil {
+			return fault.New(fault.Invalid, "after must be a sequence number, not %s", state.Shorten(a))
+		}
+	}
+	out, err := m.deployments().logsAfter(d, tg, after)
+	if err != nil {
+		return err
+	}
+	k.JSON(w, http.StatusOK, out)
+	return nil
+}
+
+var watchUpgrader = websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize: 32 << 10}
+
+// deploymentWatch streams a deployment over a websocket: the deployment whenever it changes and
+// its output lines as they commit, until it has finished and everything was sent. It is closed
+// (1008, with the reason) when its token is revoked, through any server, or expires: the stream
+// wakes on every applied entry, so it sees the revocation as soon as this server applies it.
+// Like /v1/events, it holds one of its token's Limits.MaxStreamsPerToken slots until it ends.
+func (m *Module) deploymentWatch(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	k := m.core.HTTP
+	d, err := m.record(r)
+	if err != nil {
+		return err
+	}
+	release, err := k.OpenStream(id)
+	if err != nil {
+		return err
+	}
+	defer release()
+	ws, err := watchUpgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return nil // the upgrader has answered
+	}
+	defer func() { _ = ws.Close() }()
+	ws.SetReadLimit(api.MaxClientMessage)
+	ctx, cancel := k.UntilExpiry(r.Context(), id)
+	defer cancel()
+	go func() { // the client only closes; reading notices it
+		for {
+			if _, _, err := ws.ReadMessage(); err != nil {
+				cancel()
+				return
+			}
+		}
+	}()
+	send := func(msg pub.WatchMessage) bool {
+		_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		return ws.WriteJSON(msg) == nil
+	}
+	end, err := m.deployments().Watch(ctx, d.ID, func() string { return k.StreamEnd(id) }, send)
+	switch {
+	case end.Stopped != "":
+		k.CloseStream(ws, end.Stopped)
+	case end.Status != "":
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, end.Status), time.Now().Add(time.Second))
+	case err != nil && ctx.Err() != nil:
+		k.CloseExpired(ctx, ws)
+	}
+	return nil
+}
+
+func (m *Module) deploymentStop(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	k := m.core.HTTP
+	var req pub.DeploymentStopRequest
+	if r.ContentLength != 0 {
+		if err := k.Decode(w, r, &req); err != nil {
+			return err
+		}
+	}
+	ctx, cancel, err := k.WriteContext(r, id)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	d, err := m.deployments().Stop(ctx, r.PathValue("id"), req.Rollback)
+	if err != nil {
+		return err
+	}
+	k.JSON(w, http.StatusOK, d)
+	return nil
+}
+
+// agentBundle serves a deployment's bundle to a host the deployment runs on, and to no other.
+func (m *Module) agentBundle(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	d, err := m.record(r)
+	if err != nil {
+		return err
+	}
+	if _, ok := d.Targets[id.Host.ID]; !ok {
+		return fault.New(fault.Forbidden, "deployment %s does not run on host %s", d.ID, id.Host.Name)
+	}
+	return m.core.HTTP.ServeBlob(w, r, d.SHA256, d.ID+"."+d.Format)
+}
