@@ -23,7 +23,6 @@ func services(cfg config.Config) []module.Module {
 // service of services().
 func register(cfg config.Config, core *module.Core, coreMod module.Module) *module.Registry {
 	table := fsm.NewTable()
-	fsm.RegisterLegacy(table)
 	r := module.NewRegistry(table)
 	r.Add(core, coreMod)
 	r.Add(core, services(cfg)...)

@@ -20,7 +20,6 @@ import (
 func newAppFSM(t *testing.T) *fsm.FSM {
 	t.Helper()
 	table := fsm.NewTable()
-	fsm.RegisterLegacy(table)
 	reg := module.NewRegistry(table)
 	reg.Add(&module.Core{}, New())
 	s, err := state.Open(filepath.Join(t.TempDir(), "state.db"), reg.AllBuckets()...)

@@ -28,7 +28,6 @@ type testFSM struct {
 func newFSM(t *testing.T) *testFSM {
 	t.Helper()
 	table := fsm.NewTable()
-	fsm.RegisterLegacy(table)
 	reg := module.NewRegistry(table)
 	reg.Add(&module.Core{}, New())
 	s, err := state.Open(filepath.Join(t.TempDir(), "state.db"), reg.AllBuckets()...)

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/state"
@@ -18,7 +19,7 @@ func (m *Module) registerDeployments(r *module.Registry) {
 	r.Routes(m.deploymentRoutes()...)
 	r.AgentWork(agentWork{m.core})
 	r.Leader("silent-hosts", m.watchSilent)
-	r.Table().HostDeleteCheck(refuseBusyHostDelete)
+	module.Before(r, command.HostDeleteCmd, refuseBusyHostDelete)
 }
 
 // deployments is the deployments' Go API.
@@ -26,8 +27,8 @@ func (m *Module) deployments() Deployments { return Deployments{core: m.core} }
 
 // refuseBusyHostDelete refuses to delete a host while a deployment that has not finished runs
 // on it (a host.delete's check, in apply).
-func refuseBusyHostDelete(tx *state.Tx, hostID string) error {
-	if ids := activeDeploymentsOf(tx, hostID); len(ids) > 0 {
+func refuseBusyHostDelete(tx *state.Tx, _ *command.Command, p command.HostDelete) error {
+	if ids := activeDeploymentsOf(tx, p.HostID); len(ids) > 0 {
 		return fault.New(fault.Conflict, "host is in deployment %s, which has not finished: wait for it or stop it first", ids[0])
 	}
 	return nil

@@ -50,32 +50,17 @@ const (
 	maxRequestIDLen          = 128
 )
 
+// typeNames and schemaVersions are the table of every defined command type, filled by Define
+// (and holding the batch, which has no payload type). A type's schema version is the newest its
+// decoder understands: a handler may apply older versions differently (as they were applied when
+// written); a bump is how a rule that must not change for entries already in the log is made to
+// hold for new ones.
 var typeNames = map[Type]string{
-	TypeBatch:           "batch",
-	TypeBlobRegister:    "blob.register",
-	TypeBlobDelete:      "blob.delete",
-	TypeHostTokenCreate: "host_token.create",
-	TypeHostRegister:    "host.register",
-	TypeHostDelete:      "host.delete",
-	TypeHostTag:         "host.tag",
-	TypeHostStatus:      "host.status",
-	TypeHostTokenRevoke: "host_token.revoke",
-	TypeKeyringAdd:      "keyring.add",
+	TypeBatch: "batch",
 }
 
-// schemaVersions is the newest payload schema each type's decoder understands. A handler may
-// apply older versions differently (as they were applied when written); a bump is how a rule
-// that must not change for entries already in the log is made to hold for new ones.
-//
-// host.register: 1 applied an entry without a token accessor with no checks (written before
-// tokens were checked at apply); 2 always requires the token and checks it, the field bounds,
-// tombstones of IDs and secrets, the token's uses and the maximum of hosts.
 var schemaVersions = map[Type]uint8{
-	TypeBatch:        1,
-	TypeBlobRegister: 1, TypeBlobDelete: 1,
-	TypeHostTokenCreate: 1, TypeHostRegister: 2, TypeHostDelete: 1, TypeHostTag: 1, TypeHostStatus: 1,
-	TypeHostTokenRevoke: 1,
-	TypeKeyringAdd:      1,
+	TypeBatch: 1,
 }
 
 func (t Type) String() string {

@@ -5,6 +5,21 @@ var (
 	NoopCmd         = Define[Noop](TypeNoop, "noop", 1)
 	ClusterInitCmd  = Define[ClusterInit](TypeClusterInit, "cluster.init", 1)
 	NodeRegisterCmd = Define[NodeRegister](TypeNodeRegister, "node.register", 1)
+
+	BlobRegisterCmd = Define[BlobRegister](TypeBlobRegister, "blob.register", 1)
+	BlobDeleteCmd   = Define[BlobDelete](TypeBlobDelete, "blob.delete", 1)
+
+	HostTokenCreateCmd = Define[HostTokenCreate](TypeHostTokenCreate, "host_token.create", 1)
+	// host.register: 1 applied an entry without a token accessor with no checks (written before
+	// tokens were checked at apply); 2 always requires the token and checks it, the field bounds,
+	// tombstones of IDs and secrets, the token's uses and the maximum of hosts.
+	HostRegisterCmd    = Define[HostRegister](TypeHostRegister, "host.register", 2)
+	HostDeleteCmd      = Define[HostDelete](TypeHostDelete, "host.delete", 1)
+	HostTagCmd         = Define[HostTag](TypeHostTag, "host.tag", 1)
+	HostStatusCmd      = Define[HostStatus](TypeHostStatus, "host.status", 1)
+	HostTokenRevokeCmd = Define[HostTokenRevoke](TypeHostTokenRevoke, "host_token.revoke", 1)
+
+	KeyringAddCmd = Define[KeyringAdd](TypeKeyringAdd, "keyring.add", 1)
 )
 
 // ClusterInit sets the cluster's identity once; later ones are refused.

@@ -51,7 +51,6 @@ func applySampleCreate(tx *state.Tx, index uint64, _ *command.Command, p sampleP
 func newFSM(t *testing.T) *fsm.FSM {
 	t.Helper()
 	table := fsm.NewTable()
-	fsm.RegisterLegacy(table)
 	fsm.On(table, cmdSampleCreate, applySampleCreate)
 	s, err := state.Open(filepath.Join(t.TempDir(), "state.db"), bucketSamples)
 	if err != nil {

@@ -6,30 +6,21 @@ import (
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
-// registerCore registers the core's own commands.
+// registerCore registers the core's own commands: cluster membership, blobs, hosts and their
+// registration tokens (authentication and agent sessions are the core's), and the keyring.
 func registerCore(t *Table) {
 	On(t, command.NoopCmd, applyNoop)
 	On(t, command.ClusterInitCmd, applyClusterInit)
 	On(t, command.NodeRegisterCmd, applyNodeRegister)
-}
-
-// RegisterLegacy registers the handlers that have not moved into their service yet.
-//
-// TODO(issue 14): each service registers its own; this list shrinks to nothing.
-func RegisterLegacy(t *Table) {
-	for typ, h := range map[command.Type]Handler{
-		command.TypeBlobRegister:    applyBlobRegister,
-		command.TypeBlobDelete:      applyBlobDelete,
-		command.TypeHostTokenCreate: applyHostTokenCreate,
-		command.TypeHostRegister:    applyHostRegister,
-		command.TypeHostDelete:      t.applyHostDelete,
-		command.TypeHostTag:         applyHostTag,
-		command.TypeHostStatus:      applyHostStatus,
-		command.TypeHostTokenRevoke: applyHostTokenRevoke,
-		command.TypeKeyringAdd:      applyKeyringAdd,
-	} {
-		t.add(typ, h)
-	}
+	On(t, command.BlobRegisterCmd, applyBlobRegister)
+	On(t, command.BlobDeleteCmd, applyBlobDelete)
+	On(t, command.HostTokenCreateCmd, applyHostTokenCreate)
+	On(t, command.HostRegisterCmd, applyHostRegister)
+	On(t, command.HostDeleteCmd, applyHostDelete)
+	On(t, command.HostTagCmd, applyHostTag)
+	On(t, command.HostStatusCmd, applyHostStatus)
+	On(t, command.HostTokenRevokeCmd, applyHostTokenRevoke)
+	On(t, command.KeyringAddCmd, applyKeyringAdd)
 }
 
 func applyNoop(_ *state.Tx, _ uint64, _ *command.Command, _ command.Noop) (any, error) {

@@ -18,21 +18,13 @@ func validSHA(s string) bool {
 	return true
 }
 
-func applyBlobRegister(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.BlobRegister
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
+func applyBlobRegister(tx *state.Tx, index uint64, c *command.Command, p command.BlobRegister) (any, error) {
 	if !validSHA(p.SHA256) || p.Size < 0 {
 		return nil, fault.New(fault.Invalid, "blob needs a lowercase hex sha256 and a size")
 	}
 	return tx.PutBlob(state.Blob{SHA256: p.SHA256, Size: p.Size, CreateTime: c.Time, CreateIndex: index})
 }
 
-func applyBlobDelete(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
-	var p command.BlobDelete
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
+func applyBlobDelete(tx *state.Tx, _ uint64, c *command.Command, p command.BlobDelete) (any, error) {
 	return nil, tx.DeleteBlob(p.SHA256)
 }

@@ -10,11 +10,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
-func applyHostTokenCreate(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.HostTokenCreate
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
+func applyHostTokenCreate(tx *state.Tx, index uint64, c *command.Command, p command.HostTokenCreate) (any, error) {
 	ht := state.HostToken{AccessorID: p.AccessorID, SecretHash: p.SecretHash, Tags: p.Tags, AllowTags: p.AllowTags,
 		MaxUses: p.MaxUses, CreateTime: c.Time, CreateIndex: index, ModifyIndex: index}
 	if p.ExpirationTime != 0 {
@@ -24,11 +20,7 @@ func applyHostTokenCreate(tx *state.Tx, index uint64, c *command.Command) (any, 
 	return ht, tx.CreateHostToken(ht)
 }
 
-func applyHostRegister(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.HostRegister
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
+func applyHostRegister(tx *state.Tx, index uint64, c *command.Command, p command.HostRegister) (any, error) {
 	if p.HostID == "" || len(p.SecretHash) != 64 {
 		return nil, fault.New(fault.Invalid, "registration needs a host id and a secret")
 	}
@@ -118,25 +110,13 @@ func validRegistration(p command.HostRegister) error {
 	return state.ValidateTags(p.Tags)
 }
 
-func applyHostTokenRevoke(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
-	var p command.HostTokenRevoke
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
+func applyHostTokenRevoke(tx *state.Tx, _ uint64, c *command.Command, p command.HostTokenRevoke) (any, error) {
 	return nil, tx.DeleteHostToken(p.AccessorID)
 }
 
-// applyHostDelete deletes a host once every service's check (Table.HostDeleteCheck) lets it go.
-func (t *Table) applyHostDelete(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.HostDelete
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
-	for _, check := range t.hostDelete {
-		if err := check(tx, p.HostID); err != nil {
-			return nil, err
-		}
-	}
+// applyHostDelete deletes a host. Services that must keep a host while it has work on it refuse
+// the deletion with a check of their own on host.delete (module.Before), run before this.
+func applyHostDelete(tx *state.Tx, index uint64, c *command.Command, p command.HostDelete) (any, error) {
 	h, err := tx.GetHost(p.HostID)
 	if err != nil {
 		return nil, err
@@ -150,11 +130,7 @@ func (t *Table) applyHostDelete(tx *state.Tx, index uint64, c *command.Command) 
 	return nil, tx.AddHostTombstone(state.HostTombstone{HostID: h.ID, Name: h.Name, SecretHash: h.SecretHash, DeleteTime: c.Time, DeleteIndex: index})
 }
 
-func applyHostTag(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.HostTag
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
+func applyHostTag(tx *state.Tx, index uint64, c *command.Command, p command.HostTag) (any, error) {
 	h, err := tx.GetHost(p.HostID)
 	if err != nil {
 		return nil, err
@@ -188,11 +164,7 @@ func applyHostTag(tx *state.Tx, index uint64, c *command.Command) (any, error) {
 	return h, tx.PutHost(h)
 }
 
-func applyHostStatus(tx *state.Tx, _ uint64, c *command.Command) (any, error) {
-	var p command.HostStatus
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
+func applyHostStatus(tx *state.Tx, _ uint64, c *command.Command, p command.HostStatus) (any, error) {
 	h, err := tx.GetHost(p.HostID)
 	if err != nil {
 		return nil, err

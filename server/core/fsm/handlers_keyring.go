@@ -24,11 +24,7 @@ func validKeyID(id string) bool {
 // applyKeyringAdd stores a wrapped data key and makes it the active one. Every key of a cluster
 // must be wrapped by the same key-encryption key: a key from a server with another KEK file would
 // be unreadable everywhere else, so it is refused.
-func applyKeyringAdd(tx *state.Tx, index uint64, c *command.Command) (any, error) {
-	var p command.KeyringAdd
-	if err := command.DecodePayload(c, &p); err != nil {
-		return nil, err
-	}
+func applyKeyringAdd(tx *state.Tx, index uint64, c *command.Command, p command.KeyringAdd) (any, error) {
 	if !validKeyID(p.ID) || len(p.Wrapped) != wrappedKeyLen || p.KEK == "" {
 		return nil, fault.New(fault.Invalid, "a data key needs an id of 1-64 characters a-z 0-9 -, a %d-byte wrapped key and the KEK fingerprint", wrappedKeyLen)
 	}

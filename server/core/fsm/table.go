@@ -21,9 +21,8 @@ type Apply[T any] func(tx *state.Tx, index uint64, c *command.Command, p T) (any
 // Table maps every command type this server applies to its handler. The server builds it once,
 // from the core's commands and each service's registration, before Raft replays the log.
 type Table struct {
-	h          map[command.Type]Handler
-	before     map[command.Type][]Handler
-	hostDelete []func(tx *state.Tx, hostID string) error
+	h      map[command.Type]Handler
+	before map[command.Type][]Handler
 }
 
 // NewTable returns a table with the core's own commands (noop, cluster.init, node.register).
@@ -94,11 +93,4 @@ func (t *Table) Types() []command.Type {
 		out = append(out, typ)
 	}
 	return out
-}
-
-// HostDeleteCheck adds a check a host.delete must pass: a service refuses, with the error it
-// returns, to let a host go while it still has work on it. Checks run in apply, in the order
-// they were added, before anything is deleted; like handlers they read only the state.
-func (t *Table) HostDeleteCheck(check func(tx *state.Tx, hostID string) error) {
-	t.hostDelete = append(t.hostDelete, check)
 }

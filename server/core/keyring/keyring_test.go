@@ -104,7 +104,6 @@ func newRing(t *testing.T, kek *KEK) (*Ring, *fsm.FSM) {
 	r.SetState(st)
 	r.wait = 50 * time.Millisecond
 	table := fsm.NewTable()
-	fsm.RegisterLegacy(table)
 	return r, fsm.New(st, table, nil)
 }
 
