@@ -143,7 +143,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 			MaxUnauthenticated: cfg.Limits.MaxUnauthenticated, MaxStreamsPerToken: cfg.Limits.MaxStreamsPerToken,
 			AuthFailures: cfg.Limits.AuthFailures, AuthFailureWindow: cfg.Limits.AuthFailureWindow,
 		},
-		Routes: s.registry.AllRoutes(),
+		Routes: s.registry.AllRoutes(), RevisionNames: s.registry.AllRevisionNames(),
 	})
 	core.Cluster, core.State, core.Events, core.HTTP = node, node.State(), node.FSM().Events(), apiServer.Kit()
 	core.Blobs, core.Keyring, core.Agents = s.blobs, s.keyring, s.hub

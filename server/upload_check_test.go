@@ -117,7 +117,7 @@ func TestUploadsThatAreNoDeployableBundleAreRefused(t *testing.T) {
 	var blobs []state.Blob
 	if err := c.Server(0).Node().State().View(func(tx *state.Tx) error {
 		var err error
-		blobs, _, err = tx.ListBlobs("", 10)
+		blobs, _, err = tx.Blobs().List("", 10)
 		return err
 	}); err != nil || len(blobs) != 0 {
 		t.Fatalf("blob records after refused uploads: %+v %v", blobs, err)

@@ -20,7 +20,7 @@ type Apps struct{ core *module.Core }
 // Apps returns the applications' API.
 func (m *Module) Apps() *Apps { return &Apps{core: m.core} }
 
-func appView(a state.App) pub.App {
+func appView(a App) pub.App {
 	return pub.App{Name: a.Name, Description: a.Description, CreateTime: a.CreateTime, CreateIndex: a.CreateIndex, ModifyIndex: a.ModifyIndex}
 }
 
@@ -50,7 +50,7 @@ func appResult(res command.Result, err error) (pub.App, error) {
 	if err != nil {
 		return pub.App{}, err
 	}
-	a, err := command.Data[state.App](res)
+	a, err := command.Data[App](res)
 	if err != nil {
 		return pub.App{}, err
 	}
@@ -65,10 +65,10 @@ func (s *Apps) Delete(ctx context.Context, name string) error {
 
 // Get returns an application.
 func (s *Apps) Get(name string) (pub.App, error) {
-	var a state.App
+	var a App
 	err := s.core.State.View(func(tx *state.Tx) error {
 		var err error
-		a, err = tx.GetApp(name)
+		a, err = getApp(tx, name)
 		return err
 	})
 	return appView(a), err
@@ -95,7 +95,7 @@ func (s *Apps) List(page api.Page) ([]pub.App, string, error) {
 // that read.
 func (s *Apps) Exists(ctx context.Context, name string) error {
 	get := func() error {
-		return s.core.State.View(func(tx *state.Tx) error { _, err := tx.GetApp(name); return err })
+		return s.core.State.View(func(tx *state.Tx) error { _, err := getApp(tx, name); return err })
 	}
 	err := get()
 	if fault.CodeOf(err) != fault.NotFound {

@@ -33,7 +33,7 @@ type AppDeletePayload struct {
 }
 
 func (m *Module) applyAppCreate(tx *state.Tx, index uint64, c *command.Command, p AppCreatePayload) (any, error) {
-	a := state.App{Name: p.Name, Description: p.Description, CreateTime: c.Time, CreateIndex: index, ModifyIndex: index}
+	a := App{Name: p.Name, Description: p.Description, CreateTime: c.Time, CreateIndex: index, ModifyIndex: index}
 	if err := createApp(tx, a); err != nil {
 		return nil, err
 	}

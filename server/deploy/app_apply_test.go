@@ -19,7 +19,7 @@ func TestAppUpdateCheckAndSet(t *testing.T) {
 	result(t, f.Apply(entry(t, 1, CmdAppCreate.Type(), "", AppCreatePayload{Name: "web"})))
 
 	ok := result(t, f.Apply(entry(t, 2, CmdAppUpdate.Type(), "", AppUpdatePayload{Name: "web", Description: "v2", CAS: 1})))
-	var a state.App
+	var a App
 	if ok.Code != "" || json.Unmarshal(ok.Data, &a) != nil || a.Description != "v2" || a.ModifyIndex != 2 || a.CreateIndex != 1 {
 		t.Fatalf("update with the current index: %+v (%+v), want description v2 at modify index 2", ok, a)
 	}
@@ -38,7 +38,7 @@ func TestAppUpdateCheckAndSet(t *testing.T) {
 		t.Fatalf("update of a missing app: %+v, want not_found", missing)
 	}
 	if err := f.Store().View(func(tx *state.Tx) error {
-		got, err := tx.GetApp("web")
+		got, err := getApp(tx, "web")
 		if err == nil && (got.Description != "v3" || got.ModifyIndex != 4) {
 			err = fmt.Errorf("stored %+v, want description v3 at modify index 4", got)
 		}
@@ -69,7 +69,7 @@ func TestBatchedWritesGetDistinctIndexes(t *testing.T) {
 	if !ok || len(res) != 2 || res[0].Code != "" || res[1].Code != "" {
 		t.Fatalf("batch results %+v", res)
 	}
-	var first, second state.App
+	var first, second App
 	_ = json.Unmarshal(res[0].Data, &first)
 	_ = json.Unmarshal(res[1].Data, &second)
 	if first.ModifyIndex < 2 || second.ModifyIndex <= first.ModifyIndex {
@@ -82,7 +82,7 @@ func TestBatchedWritesGetDistinctIndexes(t *testing.T) {
 	}
 	// The next entry's command gets an index above all of them, and not below its Raft index.
 	next := result(t, f.Apply(entry(t, 4, CmdAppUpdate.Type(), "", AppUpdatePayload{Name: "web", Description: "fourth", CAS: second.ModifyIndex})))
-	var fourth state.App
+	var fourth App
 	if next.Code != "" || json.Unmarshal(next.Data, &fourth) != nil || fourth.ModifyIndex <= second.ModifyIndex || fourth.ModifyIndex < 4 {
 		t.Fatalf("after the batch: %+v (%+v)", next, fourth)
 	}

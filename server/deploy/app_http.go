@@ -14,15 +14,15 @@ import (
 // appRoutes are the applications' endpoints.
 func (m *Module) appRoutes() []api.Route {
 	return []api.Route{
-		{Method: "POST", Pattern: "/v1/apps", Access: api.Management, Action: "deploy:CreateApplication", Resource: "app/*", Handle: m.appCreate},
-		{Method: "GET", Pattern: "/v1/apps", Access: api.AnyToken, Action: "deploy:ListApplications", Resource: "app/*", Handle: m.appList},
-		{Method: "GET", Pattern: "/v1/apps/{name}", Access: api.AnyToken, Action: "deploy:ReadApplication", Resource: "app/{name}", Handle: m.appGet},
-		{Method: "PUT", Pattern: "/v1/apps/{name}", Access: api.Management, Action: "deploy:UpdateApplication", Resource: "app/{name}", Handle: m.appUpdate},
-		{Method: "DELETE", Pattern: "/v1/apps/{name}", Access: api.Management, Action: "deploy:DeleteApplication", Resource: "app/{name}", Handle: m.appDelete},
+		{Method: "POST", Pattern: "/v1/apps", Access: api.Management, Action: "deploy:CreateApplication", Resource: "app/*", Handle: httpHandlers{m}.appCreate},
+		{Method: "GET", Pattern: "/v1/apps", Access: api.AnyToken, Action: "deploy:ListApplications", Resource: "app/*", Handle: httpHandlers{m}.appList},
+		{Method: "GET", Pattern: "/v1/apps/{name}", Access: api.AnyToken, Action: "deploy:ReadApplication", Resource: "app/{name}", Handle: httpHandlers{m}.appGet},
+		{Method: "PUT", Pattern: "/v1/apps/{name}", Access: api.Management, Action: "deploy:UpdateApplication", Resource: "app/{name}", Handle: httpHandlers{m}.appUpdate},
+		{Method: "DELETE", Pattern: "/v1/apps/{name}", Access: api.Management, Action: "deploy:DeleteApplication", Resource: "app/{name}", Handle: httpHandlers{m}.appDelete},
 	}
 }
 
-func (m *Module) appCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) appCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	var req pub.AppCreateRequest
 	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
 		return err
@@ -42,7 +42,7 @@ func (m *Module) appCreate(w http.ResponseWriter, r *http.Request, id *auth.Iden
 
 // appUpdate replaces an application's description. ?cas=N makes it conditional on the
 // application's ModifyIndex being N (Consul's check-and-set); a mismatch is a 409 conflict.
-func (m *Module) appUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) appUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	var req pub.AppUpdateRequest
 	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
 		return err
@@ -68,16 +68,16 @@ func (m *Module) appUpdate(w http.ResponseWriter, r *http.Request, id *auth.Iden
 	return nil
 }
 
-func (m *Module) appList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) appList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.List(m.core.HTTP, func(_ *http.Request, p api.Page) ([]pub.App, string, error) { return m.Apps().List(p) },
 		func(apps []pub.App, next string) pub.AppList { return pub.AppList{Apps: apps, Next: next} })(w, r, id)
 }
 
-func (m *Module) appGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) appGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Get(m.core.HTTP, func(r *http.Request) (pub.App, error) { return m.Apps().Get(r.PathValue("name")) })(w, r, id)
 }
 
-func (m *Module) appDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) appDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
 	if err != nil {
 		return err

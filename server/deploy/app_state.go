@@ -6,13 +6,13 @@ import (
 )
 
 // bucketApps holds the applications by name. The name is in snapshots: never change it.
-var bucketApps = []byte("apps") // name -> state.App
+var bucketApps = []byte("apps") // name -> App
 
-// The application record is still state.App, and reading one is still Tx.GetApp: the core's
+// The application record is still App, and reading one is still Tx.GetApp: the core's
 // deployment code reads them too. They move here with the deployments (issue 14).
 
 // createApp stores a new application; an existing name is a conflict.
-func createApp(tx *state.Tx, a state.App) error {
+func createApp(tx *state.Tx, a App) error {
 	if err := state.ValidateName("application", a.Name); err != nil {
 		return err
 	}
@@ -28,16 +28,16 @@ func createApp(tx *state.Tx, a state.App) error {
 // updateApp sets an application's description and its ModifyIndex to index. When cas is not
 // zero the update is conditional: it applies only if the stored ModifyIndex equals cas, and is a
 // conflict otherwise, which names the index the caller should read again.
-func updateApp(tx *state.Tx, name, description string, cas, index uint64) (state.App, error) {
+func updateApp(tx *state.Tx, name, description string, cas, index uint64) (App, error) {
 	if len(description) > state.MaxDescriptionLen {
-		return state.App{}, fault.New(fault.Invalid, "description is %d bytes; the limit is %d", len(description), state.MaxDescriptionLen)
+		return App{}, fault.New(fault.Invalid, "description is %d bytes; the limit is %d", len(description), state.MaxDescriptionLen)
 	}
-	a, err := tx.GetApp(name)
+	a, err := getApp(tx, name)
 	if err != nil {
-		return state.App{}, err
+		return App{}, err
 	}
 	if cas != 0 && a.ModifyIndex != cas {
-		return state.App{}, fault.New(fault.Conflict,
+		return App{}, fault.New(fault.Conflict,
 			"application %q was modified at index %d, not %d as the request requires: read it again and retry", name, a.ModifyIndex, cas)
 	}
 	a.Description, a.ModifyIndex = description, index
@@ -53,6 +53,6 @@ func deleteApp(tx *state.Tx, name string) error {
 }
 
 // listApps returns applications in name order, a page at a time.
-func listApps(tx *state.Tx, after string, limit int) ([]state.App, string, error) {
-	return state.List[state.App](tx, bucketApps, after, limit, nil)
+func listApps(tx *state.Tx, after string, limit int) ([]App, string, error) {
+	return state.List[App](tx, bucketApps, after, limit, nil)
 }

@@ -27,7 +27,7 @@ func (s *Configs) Create(ctx context.Context, req pub.DeploymentConfig) (pub.Dep
 	if err != nil {
 		return pub.DeploymentConfig{}, err
 	}
-	dc, err := command.Data[state.DeploymentConfig](res)
+	dc, err := command.Data[DeploymentConfig](res)
 	if err != nil {
 		return pub.DeploymentConfig{}, err
 	}

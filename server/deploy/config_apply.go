@@ -28,6 +28,6 @@ func (m *Module) applyConfigCreate(tx *state.Tx, index uint64, _ *command.Comman
 	if err := (rollout.Config{Name: p.Name, Kind: rollout.Kind(p.Kind), Value: p.Value}).Validate(); err != nil || p.Kind == string(rollout.MostConcurrency) {
 		return nil, fault.New(fault.Invalid, "minimum healthy hosts must be HOST_COUNT >= 0 or FLEET_PERCENT 0-99, not %s %d", p.Kind, p.Value)
 	}
-	dc := state.DeploymentConfig{Name: p.Name, Kind: p.Kind, Value: p.Value, CreateIndex: index}
+	dc := DeploymentConfig{Name: p.Name, Kind: p.Kind, Value: p.Value, CreateIndex: index}
 	return dc, putConfig(tx, dc)
 }

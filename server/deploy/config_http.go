@@ -11,12 +11,12 @@ import (
 // configRoutes are the deployment configurations' endpoints.
 func (m *Module) configRoutes() []api.Route {
 	return []api.Route{
-		{Method: "POST", Pattern: "/v1/deployment-configs", Access: api.Management, Action: "deploy:CreateDeploymentConfig", Resource: "deployment-config/*", Handle: m.configCreate},
-		{Method: "GET", Pattern: "/v1/deployment-configs", Access: api.AnyToken, Action: "deploy:ListDeploymentConfigs", Resource: "deployment-config/*", Handle: m.configList},
+		{Method: "POST", Pattern: "/v1/deployment-configs", Access: api.Management, Action: "deploy:CreateDeploymentConfig", Resource: "deployment-config/*", Handle: httpHandlers{m}.configCreate},
+		{Method: "GET", Pattern: "/v1/deployment-configs", Access: api.AnyToken, Action: "deploy:ListDeploymentConfigs", Resource: "deployment-config/*", Handle: httpHandlers{m}.configList},
 	}
 }
 
-func (m *Module) configCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) configCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	var req pub.DeploymentConfig
 	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
 		return err
@@ -34,7 +34,7 @@ func (m *Module) configCreate(w http.ResponseWriter, r *http.Request, id *auth.I
 	return nil
 }
 
-func (m *Module) configList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) configList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Get(m.core.HTTP, func(*http.Request) (pub.DeploymentConfigList, error) {
 		configs, err := m.Configs().List()
 		return pub.DeploymentConfigList{Configs: configs}, err

@@ -8,13 +8,13 @@ import (
 
 // bucketConfigs holds the custom deployment configurations. Its name is in snapshots: never
 // change it.
-var bucketConfigs = []byte("deploy_confs") // name -> state.DeploymentConfig
+var bucketConfigs = []byte("deploy_confs") // name -> DeploymentConfig
 
-// The configuration record is still state.DeploymentConfig, and Tx.GetDeploymentConfig still
+// The configuration record is still DeploymentConfig, and Tx.GetDeploymentConfig still
 // reads it: the core's rollouts do. They move here with the deployments (issue 14).
 
 // putConfig stores a custom configuration; an existing name is a conflict.
-func putConfig(tx *state.Tx, c state.DeploymentConfig) error {
+func putConfig(tx *state.Tx, c DeploymentConfig) error {
 	if tx.Bucket(bucketConfigs).Get([]byte(c.Name)) != nil {
 		return fault.New(fault.Conflict, "deployment config %q already exists", c.Name)
 	}
@@ -22,8 +22,8 @@ func putConfig(tx *state.Tx, c state.DeploymentConfig) error {
 }
 
 // listConfigs returns the custom configurations in name order.
-func listConfigs(tx *state.Tx) ([]state.DeploymentConfig, error) {
-	out, _, err := state.List[state.DeploymentConfig](tx, bucketConfigs, "", 0, nil)
+func listConfigs(tx *state.Tx) ([]DeploymentConfig, error) {
+	out, _, err := state.List[DeploymentConfig](tx, bucketConfigs, "", 0, nil)
 	return out, err
 }
 
@@ -37,7 +37,7 @@ func configExists(tx *state.Tx, name string) error {
 	if isBuiltin(name) {
 		return nil
 	}
-	if _, ok, err := tx.GetDeploymentConfig(name); err != nil || ok {
+	if _, ok, err := getDeploymentConfig(tx, name); err != nil || ok {
 		return err
 	}
 	return fault.New(fault.NotFound, "deployment config %q not found: use OneAtATime, HalfAtATime, AllAtOnce or one from slipway config list", name)

@@ -14,10 +14,10 @@ import (
 // applyDeploymentCreate creates a deployment: to named hosts (each must not be running another
 // deployment of the same app), or to a deployment group through its rollout (rollout_apply.go).
 func (m *Module) applyDeploymentCreate(tx *state.Tx, index uint64, c *command.Command, p DeploymentCreate) (any, error) {
-	if _, err := tx.GetApp(p.App); err != nil {
+	if _, err := getApp(tx, p.App); err != nil {
 		return nil, err
 	}
-	rev, err := tx.GetRevision(p.RevisionID)
+	rev, err := getRevision(tx, p.RevisionID)
 	if err != nil {
 		return nil, err
 	}

@@ -19,17 +19,17 @@ import (
 // is the service's own ("deploy:DownloadBundle", was "agent:DownloadBundle").
 func (m *Module) deploymentRoutes() []api.Route {
 	return []api.Route{
-		{Method: "POST", Pattern: "/v1/deployments", Access: api.Management, Action: "deploy:CreateDeployment", Resource: "deployment/*", Handle: m.deploymentCreate},
-		{Method: "GET", Pattern: "/v1/deployments", Access: api.AnyToken, Action: "deploy:ListDeployments", Resource: "deployment/*", Handle: m.deploymentList},
-		{Method: "GET", Pattern: "/v1/deployments/{id}", Access: api.AnyToken, Action: "deploy:ReadDeployment", Resource: "deployment/{id}", Handle: m.deploymentGet},
-		{Method: "GET", Pattern: "/v1/deployments/{id}/logs", Access: api.AnyToken, Action: "deploy:ReadDeploymentLogs", Resource: "deployment/{id}", Handle: m.deploymentLogs},
-		{Method: "GET", Pattern: "/v1/deployments/{id}/watch", Access: api.AnyToken, Action: "deploy:WatchDeployment", Resource: "deployment/{id}", Handle: m.deploymentWatch},
-		{Method: "POST", Pattern: "/v1/deployments/{id}/stop", Access: api.Management, Action: "deploy:StopDeployment", Resource: "deployment/{id}", Handle: m.deploymentStop},
-		{Method: "GET", Pattern: "/v1/agent/deployments/{id}/bundle", Access: api.HostSecret, Action: "deploy:DownloadBundle", Resource: "deployment/{id}", Handle: m.agentBundle},
+		{Method: "POST", Pattern: "/v1/deployments", Access: api.Management, Action: "deploy:CreateDeployment", Resource: "deployment/*", Handle: httpHandlers{m}.deploymentCreate},
+		{Method: "GET", Pattern: "/v1/deployments", Access: api.AnyToken, Action: "deploy:ListDeployments", Resource: "deployment/*", Handle: httpHandlers{m}.deploymentList},
+		{Method: "GET", Pattern: "/v1/deployments/{id}", Access: api.AnyToken, Action: "deploy:ReadDeployment", Resource: "deployment/{id}", Handle: httpHandlers{m}.deploymentGet},
+		{Method: "GET", Pattern: "/v1/deployments/{id}/logs", Access: api.AnyToken, Action: "deploy:ReadDeploymentLogs", Resource: "deployment/{id}", Handle: httpHandlers{m}.deploymentLogs},
+		{Method: "GET", Pattern: "/v1/deployments/{id}/watch", Access: api.AnyToken, Action: "deploy:WatchDeployment", Resource: "deployment/{id}", Handle: httpHandlers{m}.deploymentWatch},
+		{Method: "POST", Pattern: "/v1/deployments/{id}/stop", Access: api.Management, Action: "deploy:StopDeployment", Resource: "deployment/{id}", Handle: httpHandlers{m}.deploymentStop},
+		{Method: "GET", Pattern: "/v1/agent/deployments/{id}/bundle", Access: api.HostSecret, Action: "deploy:DownloadBundle", Resource: "deployment/{id}", Handle: httpHandlers{m}.agentBundle},
 	}
 }
 
-func (m *Module) deploymentCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) deploymentCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	k := m.core.HTTP
 	var req pub.DeploymentCreateRequest
 	if err := k.Decode(w, r, &req); err != nil {
@@ -49,13 +49,13 @@ func (m *Module) deploymentCreate(w http.ResponseWriter, r *http.Request, id *au
 }
 
 // record reads the deployment the path names (see Deployments.Record).
-func (m *Module) record(r *http.Request) (Deployment, error) {
+func (m httpHandlers) record(r *http.Request) (Deployment, error) {
 	ctx, cancel := m.core.HTTP.WaitContext(r)
 	defer cancel()
 	return m.deployments().Record(ctx, r.PathValue("id"))
 }
 
-func (m *Module) deploymentGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) deploymentGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Get(m.core.HTTP, func(r *http.Request) (pub.Deployment, error) {
 		d, err := m.record(r)
 		if err != nil {
@@ -65,7 +65,7 @@ func (m *Module) deploymentGet(w http.ResponseWriter, r *http.Request, id *auth.
 	})(w, r, id)
 }
 
-func (m *Module) deploymentList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+func (m httpHandlers) deploymentList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	k := m.core.HTTP
 	if err := k.ReadBarrier(r); err != nil {
 		return err
@@ -78,7 +78,7 @@ func (m *Module) deploymentList(w http.ResponseWriter, r *http.Request, _ *auth.
 	return nil
 }
 
-func (m *Module) deploymentLogs(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+func (m httpHandlers) deploymentLogs(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	k := m.core.HTTP
 	if err := k.ReadBarrier(r); err != nil {
 		return err
@@ -112,7 +112,7 @@ var watchUpgrader = websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize:
 // (1008, with the reason) when its token is revoked, through any server, or expires: the stream
 // wakes on every applied entry, so it sees the revocation as soon as this server applies it.
 // Like /v1/events, it holds one of its token's Limits.MaxStreamsPerToken slots until it ends.
-func (m *Module) deploymentWatch(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) deploymentWatch(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	k := m.core.HTTP
 	d, err := m.record(r)
 	if err != nil {
@@ -155,7 +155,7 @@ func (m *Module) deploymentWatch(w http.ResponseWriter, r *http.Request, id *aut
 	return nil
 }
 
-func (m *Module) deploymentStop(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) deploymentStop(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	k := m.core.HTTP
 	var req pub.DeploymentStopRequest
 	if r.ContentLength != 0 {
@@ -177,7 +177,7 @@ func (m *Module) deploymentStop(w http.ResponseWriter, r *http.Request, id *auth
 }
 
 // agentBundle serves a deployment's bundle to a host the deployment runs on, and to no other.
-func (m *Module) agentBundle(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) agentBundle(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	d, err := m.record(r)
 	if err != nil {
 		return err

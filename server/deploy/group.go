@@ -22,16 +22,16 @@ func (m *Module) Groups() *Groups { return &Groups{core: m.core} }
 
 // groupView shows a group with its current members among hosts (every registered host, read
 // once per request).
-func groupView(g state.Group, hosts []state.Host) pub.Group {
+func groupView(g Group, hosts []state.Host) pub.Group {
 	out := pub.Group{App: g.App, Name: g.Name, Tags: g.Tags, Hosts: g.Hosts, Config: g.Config, AutoRollback: g.AutoRollback,
 		CurrentRevision: g.CurrentRevision, ActiveDeployment: g.ActiveDeployment, Members: []pub.GroupMember{}}
 	for _, h := range hosts {
-		if !state.MatchesGroup(g, h) {
+		if !MatchesGroup(g, h) {
 			continue
 		}
 		m, ok := g.Members[h.ID]
 		if !ok {
-			m = state.Member{Health: "unknown", Revision: h.Revisions[g.ID]}
+			m = Member{Health: "unknown", Revision: h.Revisions[g.ID]}
 		}
 		out.Members = append(out.Members, pub.GroupMember{Host: h.Name, Health: m.Health, Revision: m.Revision})
 	}
@@ -98,7 +98,7 @@ func (s *Groups) put(ctx context.Context, app string, req pub.GroupRequest, crea
 	if err != nil {
 		return pub.Group{}, err
 	}
-	g, err := command.Data[state.Group](res)
+	g, err := command.Data[Group](res)
 	if err != nil {
 		return pub.Group{}, err
 	}
@@ -116,7 +116,7 @@ func (s *Groups) put(ctx context.Context, app string, req pub.GroupRequest, crea
 func (s *Groups) Get(app, name string) (pub.Group, error) {
 	var view pub.Group
 	err := s.core.State.View(func(tx *state.Tx) error {
-		g, err := tx.GetGroup(app, name)
+		g, err := getGroup(tx, app, name)
 		if err != nil {
 			return err
 		}
@@ -131,10 +131,10 @@ func (s *Groups) Get(app, name string) (pub.Group, error) {
 func (s *Groups) List(app string) ([]pub.Group, error) {
 	var out []pub.Group
 	err := s.core.State.View(func(tx *state.Tx) error {
-		if _, err := tx.GetApp(app); err != nil {
+		if _, err := getApp(tx, app); err != nil {
 			return err
 		}
-		groups, err := tx.ListGroups(app)
+		groups, err := listGroups(tx, app)
 		if err != nil {
 			return err
 		}

@@ -32,7 +32,7 @@ type GroupDeletePayload struct {
 }
 
 func (m *Module) applyGroupPut(tx *state.Tx, index uint64, _ *command.Command, p GroupPutPayload) (any, error) {
-	if _, err := tx.GetApp(p.App); err != nil {
+	if _, err := getApp(tx, p.App); err != nil {
 		return nil, err
 	}
 	if err := state.ValidateName("deployment group", p.Name); err != nil {
@@ -46,15 +46,15 @@ func (m *Module) applyGroupPut(tx *state.Tx, index uint64, _ *command.Command, p
 	}
 	switch p.AutoRollback {
 	case "":
-		p.AutoRollback = state.RollbackOff
-	case state.RollbackOff, state.RollbackOnFailure, state.RollbackOnStop:
+		p.AutoRollback = RollbackOff
+	case RollbackOff, RollbackOnFailure, RollbackOnStop:
 	default:
 		return nil, fault.New(fault.Invalid, "auto-rollback %q: use on-failure, on-stop or off", p.AutoRollback)
 	}
 	if len(p.Tags) == 0 && len(p.Hosts) == 0 {
 		return nil, fault.New(fault.Invalid, "a deployment group needs tag filters or host names to find its members")
 	}
-	g, err := tx.GetGroup(p.App, p.Name)
+	g, err := getGroup(tx, p.App, p.Name)
 	exists := err == nil
 	switch {
 	case p.Create && exists:
@@ -62,10 +62,10 @@ func (m *Module) applyGroupPut(tx *state.Tx, index uint64, _ *command.Command, p
 	case !p.Create && !exists:
 		return nil, err
 	case p.Create:
-		g = state.Group{ID: p.ID, App: p.App, Name: p.Name, CreateIndex: index, Members: map[string]state.Member{}}
+		g = Group{ID: p.ID, App: p.App, Name: p.Name, CreateIndex: index, Members: map[string]Member{}}
 	}
 	g.Tags, g.Hosts, g.Config, g.AutoRollback, g.ModifyIndex = p.Tags, p.Hosts, p.Config, p.AutoRollback, index
-	return g, tx.PutGroup(g)
+	return g, putGroup(tx, g)
 }
 
 func (m *Module) applyGroupDelete(tx *state.Tx, _ uint64, _ *command.Command, p GroupDeletePayload) (any, error) {

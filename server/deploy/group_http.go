@@ -11,23 +11,23 @@ import (
 // groupRoutes are the deployment groups' endpoints.
 func (m *Module) groupRoutes() []api.Route {
 	return []api.Route{
-		{Method: "POST", Pattern: "/v1/apps/{app}/groups", Access: api.Management, Action: "deploy:CreateDeploymentGroup", Resource: "app/{app}/group/*", Handle: m.groupCreate},
-		{Method: "GET", Pattern: "/v1/apps/{app}/groups", Access: api.AnyToken, Action: "deploy:ListDeploymentGroups", Resource: "app/{app}/group/*", Handle: m.groupList},
-		{Method: "GET", Pattern: "/v1/apps/{app}/groups/{name}", Access: api.AnyToken, Action: "deploy:ReadDeploymentGroup", Resource: "app/{app}/group/{name}", Handle: m.groupGet},
-		{Method: "PUT", Pattern: "/v1/apps/{app}/groups/{name}", Access: api.Management, Action: "deploy:UpdateDeploymentGroup", Resource: "app/{app}/group/{name}", Handle: m.groupUpdate},
-		{Method: "DELETE", Pattern: "/v1/apps/{app}/groups/{name}", Access: api.Management, Action: "deploy:DeleteDeploymentGroup", Resource: "app/{app}/group/{name}", Handle: m.groupDelete},
+		{Method: "POST", Pattern: "/v1/apps/{app}/groups", Access: api.Management, Action: "deploy:CreateDeploymentGroup", Resource: "app/{app}/group/*", Handle: httpHandlers{m}.groupCreate},
+		{Method: "GET", Pattern: "/v1/apps/{app}/groups", Access: api.AnyToken, Action: "deploy:ListDeploymentGroups", Resource: "app/{app}/group/*", Handle: httpHandlers{m}.groupList},
+		{Method: "GET", Pattern: "/v1/apps/{app}/groups/{name}", Access: api.AnyToken, Action: "deploy:ReadDeploymentGroup", Resource: "app/{app}/group/{name}", Handle: httpHandlers{m}.groupGet},
+		{Method: "PUT", Pattern: "/v1/apps/{app}/groups/{name}", Access: api.Management, Action: "deploy:UpdateDeploymentGroup", Resource: "app/{app}/group/{name}", Handle: httpHandlers{m}.groupUpdate},
+		{Method: "DELETE", Pattern: "/v1/apps/{app}/groups/{name}", Access: api.Management, Action: "deploy:DeleteDeploymentGroup", Resource: "app/{app}/group/{name}", Handle: httpHandlers{m}.groupDelete},
 	}
 }
 
-func (m *Module) groupCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) groupCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return m.groupPut(w, r, id, true)
 }
 
-func (m *Module) groupUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) groupUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return m.groupPut(w, r, id, false)
 }
 
-func (m *Module) groupPut(w http.ResponseWriter, r *http.Request, id *auth.Identity, create bool) error {
+func (m httpHandlers) groupPut(w http.ResponseWriter, r *http.Request, id *auth.Identity, create bool) error {
 	var req pub.GroupRequest
 	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
 		return err
@@ -52,13 +52,13 @@ func (m *Module) groupPut(w http.ResponseWriter, r *http.Request, id *auth.Ident
 	return nil
 }
 
-func (m *Module) groupGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) groupGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Get(m.core.HTTP, func(r *http.Request) (pub.Group, error) {
 		return m.Groups().Get(r.PathValue("app"), r.PathValue("name"))
 	})(w, r, id)
 }
 
-func (m *Module) groupList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) groupList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Get(m.core.HTTP, func(r *http.Request) (pub.GroupList, error) {
 		groups, err := m.Groups().List(r.PathValue("app"))
 		if groups == nil {
@@ -68,7 +68,7 @@ func (m *Module) groupList(w http.ResponseWriter, r *http.Request, id *auth.Iden
 	})(w, r, id)
 }
 
-func (m *Module) groupDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) groupDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
 	if err != nil {
 		return err

@@ -6,9 +6,9 @@ import (
 )
 
 // bucketGroups holds the deployment groups. Its name is in snapshots: never change it.
-var bucketGroups = []byte("groups") // app | 0 | name -> state.Group
+var bucketGroups = []byte("groups") // app | 0 | name -> Group
 
-// The group record is still state.Group, and Tx.GetGroup, Tx.PutGroup and Tx.ListGroups still
+// The group record is still Group, and Tx.GetGroup, Tx.PutGroup and Tx.ListGroups still
 // read and write it: the core's rollouts update a group's members and the hosts API names
 // groups. They move here with the deployments (issue 14).
 
@@ -16,7 +16,7 @@ func groupKey(app, name string) string { return app + "\x00" + name }
 
 // deleteGroup removes a group; one that is running a deployment is a conflict.
 func deleteGroup(tx *state.Tx, app, name string) error {
-	g, err := tx.GetGroup(app, name)
+	g, err := getGroup(tx, app, name)
 	if err != nil {
 		return err
 	}

@@ -38,3 +38,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	m.registerGroups(r)
 	m.registerDeployments(r)
 }
+
+// httpHandlers are the service's HTTP handlers (the *_http.go files): thin, they decode the
+// request, call the service's Go API and answer.
+type httpHandlers struct{ *Module }

@@ -24,7 +24,7 @@ type Revisions struct{ core *module.Core }
 // Revisions returns the revisions' API.
 func (m *Module) Revisions() *Revisions { return &Revisions{core: m.core} }
 
-func revisionView(r state.Revision) pub.Revision {
+func revisionView(r Revision) pub.Revision {
 	return pub.Revision{ID: r.ID, App: r.App, SHA256: r.SHA256, Size: r.Size, Format: r.Format,
 		Description: r.Description, CreateTime: r.CreateTime, CreateIndex: r.CreateIndex}
 }
@@ -80,7 +80,7 @@ func (s *Revisions) Create(ctx context.Context, app string, up Uploaded) (rev pu
 	if err != nil {
 		return pub.Revision{}, false, err
 	}
-	r, err := command.Data[state.Revision](res)
+	r, err := command.Data[Revision](res)
 	if err != nil {
 		return pub.Revision{}, false, err
 	}
@@ -91,7 +91,7 @@ func (s *Revisions) Create(ctx context.Context, app string, up Uploaded) (rev pu
 func (s *Revisions) List(app string) ([]pub.Revision, error) {
 	var out []pub.Revision
 	err := s.core.State.View(func(tx *state.Tx) error {
-		if _, err := tx.GetApp(app); err != nil {
+		if _, err := getApp(tx, app); err != nil {
 			return err
 		}
 		revs, err := listRevisions(tx, app)
@@ -107,11 +107,11 @@ func (s *Revisions) List(app string) ([]pub.Revision, error) {
 // consistent read (ctx bounds it): it may have been pushed through another server a moment ago,
 // and whoever was told its ID must be able to fetch it from any server.
 func (s *Revisions) Get(ctx context.Context, id string) (pub.Revision, error) {
-	var rev state.Revision
+	var rev Revision
 	get := func() error {
 		return s.core.State.View(func(tx *state.Tx) error {
 			var err error
-			rev, err = tx.GetRevision(id)
+			rev, err = getRevision(tx, id)
 			return err
 		})
 	}

@@ -25,7 +25,7 @@ func (m *Module) applyRevisionCreate(tx *state.Tx, index uint64, c *command.Comm
 	if p.ID == "" || !validSHA(p.SHA256) {
 		return nil, fault.New(fault.Invalid, "revision needs an id and a sha256")
 	}
-	return createRevision(tx, state.Revision{
+	return createRevision(tx, Revision{
 		ID: p.ID, App: p.App, SHA256: p.SHA256, Size: p.Size, Format: p.Format,
 		Description: p.Description, CreateTime: c.Time, CreateIndex: index,
 	})

@@ -11,17 +11,17 @@ import (
 // revisionRoutes are the revisions' endpoints.
 func (m *Module) revisionRoutes() []api.Route {
 	return []api.Route{
-		{Method: "POST", Pattern: "/v1/apps/{app}/revisions", Access: api.Management, Action: "deploy:PushRevision", Resource: "app/{app}", Handle: m.revisionPush},
-		{Method: "GET", Pattern: "/v1/apps/{app}/revisions", Access: api.AnyToken, Action: "deploy:ListRevisions", Resource: "app/{app}", Handle: m.revisionList},
-		{Method: "GET", Pattern: "/v1/revisions/{id}", Access: api.AnyToken, Action: "deploy:ReadRevision", Resource: "revision/{id}", Handle: m.revisionGet},
-		{Method: "GET", Pattern: "/v1/revisions/{id}/content", Access: api.AnyToken, Action: "deploy:ReadRevisionContent", Resource: "revision/{id}", Handle: m.revisionContent},
+		{Method: "POST", Pattern: "/v1/apps/{app}/revisions", Access: api.Management, Action: "deploy:PushRevision", Resource: "app/{app}", Handle: httpHandlers{m}.revisionPush},
+		{Method: "GET", Pattern: "/v1/apps/{app}/revisions", Access: api.AnyToken, Action: "deploy:ListRevisions", Resource: "app/{app}", Handle: httpHandlers{m}.revisionList},
+		{Method: "GET", Pattern: "/v1/revisions/{id}", Access: api.AnyToken, Action: "deploy:ReadRevision", Resource: "revision/{id}", Handle: httpHandlers{m}.revisionGet},
+		{Method: "GET", Pattern: "/v1/revisions/{id}/content", Access: api.AnyToken, Action: "deploy:ReadRevisionContent", Resource: "revision/{id}", Handle: httpHandlers{m}.revisionContent},
 	}
 }
 
 // revisionPush streams a bundle into the blob store and records a revision: 201 with the new
 // revision, or 200 with the app's existing one of the same content. The body is the archive
 // itself.
-func (m *Module) revisionPush(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) revisionPush(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	app := r.PathValue("app")
 	rctx, cancel := m.core.HTTP.ReadContext(r)
 	err := m.Apps().Exists(rctx, app)
@@ -51,7 +51,7 @@ func (m *Module) revisionPush(w http.ResponseWriter, r *http.Request, id *auth.I
 	return nil
 }
 
-func (m *Module) revisionList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) revisionList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Get(m.core.HTTP, func(r *http.Request) (pub.RevisionList, error) {
 		revs, err := m.Revisions().List(r.PathValue("app"))
 		if revs == nil {
@@ -61,7 +61,7 @@ func (m *Module) revisionList(w http.ResponseWriter, r *http.Request, id *auth.I
 	})(w, r, id)
 }
 
-func (m *Module) revisionGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (m httpHandlers) revisionGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Get(m.core.HTTP, func(r *http.Request) (pub.Revision, error) {
 		ctx, cancel := m.core.HTTP.ReadContext(r)
 		defer cancel()
@@ -71,7 +71,7 @@ func (m *Module) revisionGet(w http.ResponseWriter, r *http.Request, id *auth.Id
 
 // revisionContent serves a revision's bundle with Range support, fetching it from a peer first
 // if this server does not hold it yet.
-func (m *Module) revisionContent(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+func (m httpHandlers) revisionContent(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	ctx, cancel := m.core.HTTP.ReadContext(r)
 	rev, err := m.Revisions().Get(ctx, r.PathValue("id"))
 	cancel()

@@ -10,11 +10,11 @@ import (
 
 // The revisions' buckets. Their names are in snapshots: never change them.
 var (
-	bucketRevisions     = []byte("revisions")        // id -> state.Revision
+	bucketRevisions     = []byte("revisions")        // id -> Revision
 	bucketRevisionByApp = []byte("revisions_by_app") // app | 0 | sha256 -> id
 )
 
-// The revision record is still state.Revision, and reading one is still Tx.GetRevision: the
+// The revision record is still Revision, and reading one is still Tx.GetRevision: the
 // core's deployment code reads them too. They move here with the deployments (issue 14).
 
 func revAppKey(app, sha string) []byte {
@@ -26,15 +26,15 @@ func revAppKey(app, sha string) []byte {
 
 // createRevision stores a revision of an existing app over an existing blob. When the app
 // already has a revision with the same content, that revision is returned and nothing changes.
-func createRevision(tx *state.Tx, r state.Revision) (state.Revision, error) {
-	if _, err := tx.GetApp(r.App); err != nil {
+func createRevision(tx *state.Tx, r Revision) (Revision, error) {
+	if _, err := getApp(tx, r.App); err != nil {
 		return r, err
 	}
-	if _, err := tx.GetBlob(r.SHA256); err != nil {
+	if _, err := tx.Blobs().Get(r.SHA256); err != nil {
 		return r, fault.New(fault.Invalid, "revision content %s was not uploaded", r.SHA256)
 	}
 	if id := tx.Bucket(bucketRevisionByApp).Get(revAppKey(r.App, r.SHA256)); id != nil {
-		return tx.GetRevision(string(id))
+		return getRevision(tx, string(id))
 	}
 	if tx.Bucket(bucketRevisions).Get([]byte(r.ID)) != nil {
 		return r, fault.New(fault.Conflict, "revision %s already exists", r.ID)
@@ -45,16 +45,16 @@ func createRevision(tx *state.Tx, r state.Revision) (state.Revision, error) {
 	if err := tx.Bucket(bucketRevisionByApp).Put(revAppKey(r.App, r.SHA256), []byte(r.ID)); err != nil {
 		return r, err
 	}
-	return r, tx.AddBlobRef(r.SHA256, "revision:"+r.ID)
+	return r, tx.Blobs().AddRef(r.SHA256, "revision:"+r.ID)
 }
 
 // listRevisions returns an app's revisions, oldest first.
-func listRevisions(tx *state.Tx, app string) ([]state.Revision, error) {
-	var out []state.Revision
+func listRevisions(tx *state.Tx, app string) ([]Revision, error) {
+	var out []Revision
 	prefix := append([]byte(app), 0)
 	c := tx.Bucket(bucketRevisionByApp).Cursor()
 	for k, v := c.Seek(prefix); k != nil && len(k) > len(prefix) && string(k[:len(prefix)]) == string(prefix); k, v = c.Next() {
-		r, err := tx.GetRevision(string(v))
+		r, err := getRevision(tx, string(v))
 		if err != nil {
 			return nil, err
 		}
@@ -77,15 +77,15 @@ func deleteRevisionsOfApp(tx *state.Tx, app string) error {
 		if err := tx.Bucket(bucketRevisionByApp).Delete(revAppKey(r.App, r.SHA256)); err != nil {
 			return err
 		}
-		if err := tx.RemoveBlobRef(r.SHA256, "revision:"+r.ID); err != nil {
+		if err := tx.Blobs().RemoveRef(r.SHA256, "revision:"+r.ID); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func sortRevisions(rs []state.Revision) {
-	slices.SortFunc(rs, func(a, b state.Revision) int {
+func sortRevisions(rs []Revision) {
+	slices.SortFunc(rs, func(a, b Revision) int {
 		return cmp.Or(cmp.Compare(a.CreateIndex, b.CreateIndex), cmp.Compare(a.ID, b.ID))
 	})
 }

@@ -47,7 +47,7 @@ func resolveConfig(tx *state.Tx, name string) (rollout.Config, error) {
 	if c, ok := rollout.Builtin(name); ok {
 		return c, nil
 	}
-	dc, ok, err := tx.GetDeploymentConfig(name)
+	dc, ok, err := getDeploymentConfig(tx, name)
 	if err != nil {
 		return rollout.Config{}, err
 	}
@@ -60,7 +60,7 @@ func resolveConfig(tx *state.Tx, name string) (rollout.Config, error) {
 // createGroupDeployment fixes a group deployment's members and plan. A plan that cannot succeed
 // (too few healthy hosts) creates the deployment already failed, with the reason.
 func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment, p DeploymentCreate) error {
-	g, err := tx.GetGroup(p.App, p.Group)
+	g, err := getGroup(tx, p.App, p.Group)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deploym
 	}
 	var members []rollout.Host
 	for _, h := range hosts {
-		if !state.MatchesGroup(g, h) {
+		if !MatchesGroup(g, h) {
 			continue
 		}
 		m, ok := g.Members[h.ID]
@@ -114,7 +114,7 @@ func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deploym
 		return createDeployment(tx, *d)
 	}
 	g.ActiveDeployment, g.ModifyIndex = d.ID, index
-	if err := tx.PutGroup(g); err != nil {
+	if err := putGroup(tx, g); err != nil {
 		return err
 	}
 	advance(tx, index, now, d)
@@ -171,13 +171,13 @@ func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment
 	if !succeeded {
 		d.Status, d.Message = failStatus, reason
 	}
-	g, err := tx.GetGroup(d.App, d.Group)
+	g, err := getGroup(tx, d.App, d.Group)
 	if err != nil {
 		return // the group was deleted; nothing to record
 	}
 	out := d.Rollout.Outcome(states, d.OldRevision)
 	if g.Members == nil {
-		g.Members = map[string]state.Member{}
+		g.Members = map[string]Member{}
 	}
 	for _, h := range out.Hosts {
 		health := "unknown"
@@ -187,13 +187,13 @@ func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment
 		case rollout.Unhealthy:
 			health = "unhealthy"
 		}
-		g.Members[h.ID] = state.Member{Health: health, Revision: h.Revision}
+		g.Members[h.ID] = Member{Health: health, Revision: h.Revision}
 	}
 	g.CurrentRevision, g.ModifyIndex = out.Revision, index
 	if g.ActiveDeployment == d.ID {
 		g.ActiveDeployment = ""
 	}
-	_ = tx.PutGroup(g)
+	_ = putGroup(tx, g)
 	if !succeeded && d.RollbackOf == "" && d.OldRevision != "" && wantsRollback(d, failStatus) {
 		rollback(tx, index, now, d)
 	}
@@ -201,9 +201,9 @@ func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment
 
 func wantsRollback(d *Deployment, status string) bool {
 	switch d.AutoRollback {
-	case state.RollbackOnFailure:
+	case RollbackOnFailure:
 		return status == DeploymentFailed
-	case state.RollbackOnStop:
+	case RollbackOnStop:
 		return true
 	}
 	return false
@@ -215,7 +215,7 @@ func rollback(tx *state.Tx, index uint64, now time.Time, d *Deployment) {
 	if d.RolledBackBy != "" {
 		return
 	}
-	rev, err := tx.GetRevision(d.OldRevision)
+	rev, err := getRevision(tx, d.OldRevision)
 	if err != nil {
 		return
 	}
@@ -252,8 +252,8 @@ func (m *Module) applyDeploymentStop(tx *state.Tx, index uint64, c *command.Comm
 		}
 	}
 	if d.Rollout != nil {
-		if p.Rollback && d.AutoRollback == state.RollbackOff {
-			d.AutoRollback = state.RollbackOnStop
+		if p.Rollback && d.AutoRollback == RollbackOff {
+			d.AutoRollback = RollbackOnStop
 		}
 		endGroupDeployment(tx, index, c.Time, &d, false, "stopped by the user", DeploymentStopped)
 	} else {

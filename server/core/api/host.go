@@ -21,7 +21,7 @@ const RegistrationPrefix = "slwr_"
 // maxHostTokenUses bounds --max-uses (a larger fleet needs no single token for all of it).
 const maxHostTokenUses = 1_000_000
 
-func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (s hostsAPI) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	var req pub.HostTokenCreateRequest
 	if r.ContentLength != 0 {
 		if err := s.decode(w, r, &req); err != nil {
@@ -72,7 +72,7 @@ func (s *Server) hostTokenCreate(w http.ResponseWriter, r *http.Request, id *aut
 }
 
 // hostTokenView shows a registration token without its secret.
-func (s *Server) hostTokenView(ht state.HostToken) pub.HostToken {
+func (s hostsAPI) hostTokenView(ht state.HostToken) pub.HostToken {
 	status := pub.HostTokenActive
 	switch {
 	case ht.Expired(s.cfg.Now()):
@@ -84,7 +84,7 @@ func (s *Server) hostTokenView(ht state.HostToken) pub.HostToken {
 		CreateTime: ht.CreateTime, ExpirationTime: ht.ExpirationTime, ExpiresAt: ht.ExpirationTime, Status: status}
 }
 
-func (s *Server) hostTokenList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+func (s hostsAPI) hostTokenList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	pg, err := pageOf(r)
 	if err != nil {
 		return err
@@ -94,7 +94,7 @@ func (s *Server) hostTokenList(w http.ResponseWriter, r *http.Request, _ *auth.I
 	}
 	out := pub.HostTokenList{HostTokens: []pub.HostToken{}}
 	err = s.cfg.State.View(func(tx *state.Tx) error {
-		list, next, err := tx.ListHostTokens(pg.after, pg.limit)
+		list, next, err := tx.HostTokens().List(pg.after, pg.limit)
 		for _, ht := range list {
 			out.HostTokens = append(out.HostTokens, s.hostTokenView(ht))
 		}
@@ -108,14 +108,14 @@ func (s *Server) hostTokenList(w http.ResponseWriter, r *http.Request, _ *auth.I
 	return nil
 }
 
-func (s *Server) hostTokenGet(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+func (s hostsAPI) hostTokenGet(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	if err := s.readBarrier(r); err != nil {
 		return err
 	}
 	var ht state.HostToken
 	err := s.cfg.State.View(func(tx *state.Tx) error {
 		var err error
-		ht, err = tx.GetHostToken(r.PathValue("accessor"))
+		ht, err = tx.HostTokens().Get(r.PathValue("accessor"))
 		return err
 	})
 	if err != nil {
@@ -127,7 +127,7 @@ func (s *Server) hostTokenGet(w http.ResponseWriter, r *http.Request, _ *auth.Id
 
 // hostTokenRevoke deletes a registration token; a registration presented with it afterwards, on
 // any server, is refused (the FSM checks the token at apply).
-func (s *Server) hostTokenRevoke(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (s hostsAPI) hostTokenRevoke(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	if _, err := s.apply(r, id, command.TypeHostTokenRevoke, command.HostTokenRevoke{AccessorID: r.PathValue("accessor")}); err != nil {
 		return err
 	}
@@ -135,20 +135,18 @@ func (s *Server) hostTokenRevoke(w http.ResponseWriter, r *http.Request, id *aut
 	return nil
 }
 
-// groupNames maps group IDs to "app/group", for showing hosts' current revisions.
-func groupNames(tx *state.Tx) map[string]string {
-	names := map[string]string{}
-	if groups, err := tx.ListGroups(""); err == nil {
-		for _, g := range groups {
-			names[g.ID] = g.App + "/" + g.Name
-		}
+// groupNames names the keys of hosts' current revisions (internal IDs, which only the service
+// that wrote them can name) through Config.RevisionNames.
+func (s hostsAPI) groupNames(tx *state.Tx) map[string]string {
+	if s.cfg.RevisionNames == nil {
+		return nil
 	}
-	return names
+	return s.cfg.RevisionNames(tx)
 }
 
 // hostView shows a host; its current revisions are keyed by "app/group" (names, from
 // groupNames) or "app" for deployments to named hosts, instead of internal group IDs.
-func (s *Server) hostView(h state.Host, names map[string]string) pub.Host {
+func (s hostsAPI) hostView(h state.Host, names map[string]string) pub.Host {
 	status := pub.HostOffline
 	if h.Server != "" && s.cfg.Now().Sub(h.LastSeen) < s.cfg.HostTimeout {
 		status = pub.HostOnline
@@ -170,14 +168,14 @@ func (s *Server) hostView(h state.Host, names map[string]string) pub.Host {
 		OS: h.OS, Arch: h.Arch, AgentVersion: h.AgentVersion, LastSeen: h.LastSeen, RegisterTime: h.RegisterTime, Revisions: revs}
 }
 
-func (s *Server) hostList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+func (s hostsAPI) hostList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	if err := s.readBarrier(r); err != nil {
 		return err
 	}
 	out := pub.HostList{Hosts: []pub.Host{}}
 	err := s.cfg.State.View(func(tx *state.Tx) error {
 		hosts, err := tx.ListHosts()
-		names := groupNames(tx)
+		names := s.groupNames(tx)
 		for _, h := range hosts {
 			out.Hosts = append(out.Hosts, s.hostView(h, names))
 		}
@@ -191,7 +189,7 @@ func (s *Server) hostList(w http.ResponseWriter, r *http.Request, _ *auth.Identi
 	return nil
 }
 
-func (s *Server) hostByName(r *http.Request) (state.Host, error) {
+func (s hostsAPI) hostByName(r *http.Request) (state.Host, error) {
 	var h state.Host
 	err := s.cfg.State.View(func(tx *state.Tx) error {
 		var err error
@@ -201,14 +199,14 @@ func (s *Server) hostByName(r *http.Request) (state.Host, error) {
 	return h, err
 }
 
-func (s *Server) hostGet(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+func (s hostsAPI) hostGet(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	if err := s.readBarrier(r); err != nil {
 		return err
 	}
 	var view pub.Host
 	err := s.cfg.State.View(func(tx *state.Tx) error {
 		h, err := tx.HostByName(r.PathValue("name"))
-		view = s.hostView(h, groupNames(tx))
+		view = s.hostView(h, s.groupNames(tx))
 		return err
 	})
 	if err != nil {
@@ -218,7 +216,7 @@ func (s *Server) hostGet(w http.ResponseWriter, r *http.Request, _ *auth.Identit
 	return nil
 }
 
-func (s *Server) hostDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (s hostsAPI) hostDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	h, err := s.hostByName(r)
 	if err != nil {
 		return err
@@ -230,7 +228,7 @@ func (s *Server) hostDelete(w http.ResponseWriter, r *http.Request, id *auth.Ide
 	return nil
 }
 
-func (s *Server) hostTag(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+func (s hostsAPI) hostTag(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	var req pub.HostTagRequest
 	if err := s.decode(w, r, &req); err != nil {
 		return err
@@ -259,7 +257,10 @@ func (s *Server) hostTag(w http.ResponseWriter, r *http.Request, id *auth.Identi
 		return err
 	}
 	var view pub.Host
-	_ = s.cfg.State.View(func(tx *state.Tx) error { view = s.hostView(updated, groupNames(tx)); return nil })
+	_ = s.cfg.State.View(func(tx *state.Tx) error { view = s.hostView(updated, s.groupNames(tx)); return nil })
 	writeJSON(w, http.StatusOK, view)
 	return nil
 }
+
+// hostsAPI serves the hosts and their registration tokens (the routes of this file).
+type hostsAPI struct{ *Server }

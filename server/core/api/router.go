@@ -86,6 +86,10 @@ type Config struct {
 	Limits Limits
 	// Keyring is the cluster keyring (operator keyring routes).
 	Keyring Keyring
+	// RevisionNames names the keys of hosts' current revisions (Host.Revisions, keyed by the
+	// IDs the service that deploys them chose) for the hosts API: "app/group" for a deployment
+	// group's ID. nil shows the keys as they are.
+	RevisionNames func(tx *state.Tx) map[string]string
 	// Routes are the services' routes, served next to the core's own. Each must pass
 	// Route.Check, and no method and pattern may be declared twice.
 	Routes []Route
@@ -229,17 +233,17 @@ func (s *Server) coreRoutes() []Route {
 		{"DELETE", "/v1/operator/raft/peers/{id}", Management, "operator:RemoveRaftPeer", "peer/{id}", s.raftRemovePeer},
 		{"GET", "/v1/operator/snapshot", Management, "operator:SaveSnapshot", "cluster", s.snapshotSave},
 		{"PUT", "/v1/operator/snapshot", Management, "operator:RestoreSnapshot", "cluster", s.snapshotRestore},
-		{"POST", "/v1/host-tokens", Management, "hosts:CreateRegistrationToken", "host-token/*", s.hostTokenCreate},
-		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", s.hostList},
-		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:ReadHost", "host/{name}", s.hostGet},
-		{"DELETE", "/v1/hosts/{name}", Management, "hosts:DeleteHost", "host/{name}", s.hostDelete},
-		{"PATCH", "/v1/hosts/{name}/tags", Management, "hosts:TagHost", "host/{name}", s.hostTag},
+		{"POST", "/v1/host-tokens", Management, "hosts:CreateRegistrationToken", "host-token/*", hostsAPI{s}.hostTokenCreate},
+		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", hostsAPI{s}.hostList},
+		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:ReadHost", "host/{name}", hostsAPI{s}.hostGet},
+		{"DELETE", "/v1/hosts/{name}", Management, "hosts:DeleteHost", "host/{name}", hostsAPI{s}.hostDelete},
+		{"PATCH", "/v1/hosts/{name}/tags", Management, "hosts:TagHost", "host/{name}", hostsAPI{s}.hostTag},
 		{"POST", "/v1/agent/register", Registration, "agent:Register", "host/*", s.agentRegister},
 		{"GET", "/v1/agent/session", HostSecret, "agent:OpenSession", "host/self", s.agentSession},
 		{"GET", "/v1/events", AnyToken, "events:Subscribe", "event/*", s.events},
-		{"GET", "/v1/host-tokens", Management, "hosts:ListRegistrationTokens", "host-token/*", s.hostTokenList},
-		{"GET", "/v1/host-tokens/{accessor}", Management, "hosts:ReadRegistrationToken", "host-token/{accessor}", s.hostTokenGet},
-		{"DELETE", "/v1/host-tokens/{accessor}", Management, "hosts:RevokeRegistrationToken", "host-token/{accessor}", s.hostTokenRevoke},
+		{"GET", "/v1/host-tokens", Management, "hosts:ListRegistrationTokens", "host-token/*", hostsAPI{s}.hostTokenList},
+		{"GET", "/v1/host-tokens/{accessor}", Management, "hosts:ReadRegistrationToken", "host-token/{accessor}", hostsAPI{s}.hostTokenGet},
+		{"DELETE", "/v1/host-tokens/{accessor}", Management, "hosts:RevokeRegistrationToken", "host-token/{accessor}", hostsAPI{s}.hostTokenRevoke},
 		{"POST", "/v1/agent/certificate", HostRenewal, "agent:RenewCertificate", "host/self", s.agentCertificate},
 		{"GET", "/v1/operator/keyring", Management, "operator:ReadKeyring", "keyring", s.keyringGet},
 		{"POST", "/v1/operator/keyring/rotate", Management, "operator:RotateKeyring", "keyring", s.keyringRotate},

@@ -70,7 +70,7 @@ func ResolveRegistration(r Reader, secret string, now time.Time) (*Identity, err
 	var ht state.HostToken
 	err := r.View(func(tx *state.Tx) error {
 		var err error
-		ht, err = tx.HostTokenBySecretHash(HashSecret(secret))
+		ht, err = tx.HostTokens().BySecretHash(HashSecret(secret))
 		return err
 	})
 	if err != nil {

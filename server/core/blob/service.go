@@ -152,7 +152,7 @@ func (s *Service) record(sha string) (state.Blob, error) {
 	var rec state.Blob
 	err := s.state.View(func(tx *state.Tx) error {
 		var err error
-		rec, err = tx.GetBlob(sha)
+		rec, err = tx.Blobs().Get(sha)
 		return err
 	})
 	return rec, err
@@ -329,7 +329,7 @@ func (s *Service) each(fn func(state.Blob) bool) {
 		var next string
 		_ = s.state.View(func(tx *state.Tx) error {
 			var err error
-			page, next, err = tx.ListBlobs(after, 500)
+			page, next, err = tx.Blobs().List(after, 500)
 			return err
 		})
 		for _, b := range page {
@@ -386,7 +386,7 @@ func (s *Service) collect(ctx context.Context) {
 	var dead []string
 	s.each(func(b state.Blob) bool {
 		var referenced bool
-		_ = s.state.View(func(tx *state.Tx) error { referenced = tx.BlobReferenced(b.SHA256); return nil })
+		_ = s.state.View(func(tx *state.Tx) error { referenced = tx.Blobs().Referenced(b.SHA256); return nil })
 		if !referenced && now.Sub(b.CreateTime) > s.cfg.Grace {
 			dead = append(dead, b.SHA256)
 		}

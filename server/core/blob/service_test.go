@@ -239,7 +239,7 @@ func TestRepairRunsDuringSlowReEncryption(t *testing.T) {
 		return false
 	})
 	if err := a.state.Update(func(tx *state.Tx) error {
-		_, err := tx.PutBlob(state.Blob{SHA256: sha, Size: int64(len(data)), CreateTime: time.Now()})
+		_, err := tx.Blobs().Put(state.Blob{SHA256: sha, Size: int64(len(data)), CreateTime: time.Now()})
 		return err
 	}); err != nil {
 		t.Fatal(err)

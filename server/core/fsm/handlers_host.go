@@ -17,7 +17,7 @@ func applyHostTokenCreate(tx *state.Tx, index uint64, c *command.Command, p comm
 		exp := time.Unix(0, p.ExpirationTime).UTC()
 		ht.ExpirationTime = &exp
 	}
-	return ht, tx.CreateHostToken(ht)
+	return ht, tx.HostTokens().Create(ht)
 }
 
 func applyHostRegister(tx *state.Tx, index uint64, c *command.Command, p command.HostRegister) (any, error) {
@@ -37,7 +37,7 @@ func applyHostRegister(tx *state.Tx, index uint64, c *command.Command, p command
 	if err := validRegistration(p); err != nil {
 		return nil, err
 	}
-	ht, err := tx.GetHostToken(p.Token)
+	ht, err := tx.HostTokens().Get(p.Token)
 	if err != nil {
 		return nil, fault.New(fault.Unauthorized, "the registration token is not valid (unknown or revoked): create one with slipway host token create")
 	}
@@ -81,7 +81,7 @@ func applyHostRegister(tx *state.Tx, index uint64, c *command.Command, p command
 	if !exists {
 		ht.Uses++
 		ht.ModifyIndex = index
-		if err := tx.PutHostToken(ht); err != nil {
+		if err := tx.HostTokens().Put(ht); err != nil {
 			return nil, err
 		}
 	}
@@ -111,7 +111,7 @@ func validRegistration(p command.HostRegister) error {
 }
 
 func applyHostTokenRevoke(tx *state.Tx, _ uint64, c *command.Command, p command.HostTokenRevoke) (any, error) {
-	return nil, tx.DeleteHostToken(p.AccessorID)
+	return nil, tx.HostTokens().Delete(p.AccessorID)
 }
 
 // applyHostDelete deletes a host. Services that must keep a host while it has work on it refuse

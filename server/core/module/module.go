@@ -82,14 +82,15 @@ type Registry struct {
 }
 
 type entry struct {
-	name       string
-	ranges     []command.Range
-	buckets    [][]byte
-	routes     []api.Route
-	background []Task
-	leader     []Task
-	types      []command.Type
-	work       []session.Work
+	name          string
+	revisionNames func(tx *state.Tx) map[string]string
+	ranges        []command.Range
+	buckets       [][]byte
+	routes        []api.Route
+	background    []Task
+	leader        []Task
+	types         []command.Type
+	work          []session.Work
 }
 
 // NewRegistry returns a registry that adds to table (which holds the core's own commands).
@@ -200,6 +201,29 @@ func (r *Registry) Leader(name string, run func(ctx context.Context)) {
 func (r *Registry) AgentWork(w session.Work) {
 	e := r.cur()
 	e.work = append(e.work, w)
+}
+
+// RevisionNames declares how the hosts API names the keys of a host's current revisions
+// (state.Host.Revisions), which the module writes under IDs of its own: the deployments service
+// names a group ID "app/group". At most one module may declare it.
+func (r *Registry) RevisionNames(fn func(tx *state.Tx) map[string]string) {
+	e := r.cur()
+	for _, o := range r.entries {
+		if o.revisionNames != nil {
+			panic(fmt.Sprintf("module: %s names host revisions, and so does %s", o.name, e.name))
+		}
+	}
+	e.revisionNames = fn
+}
+
+// AllRevisionNames is the declared namer of host revisions, or nil.
+func (r *Registry) AllRevisionNames() func(tx *state.Tx) map[string]string {
+	for _, e := range r.entries {
+		if e.revisionNames != nil {
+			return e.revisionNames
+		}
+	}
+	return nil
 }
 
 // Table is the command table: the core's commands and every module's.

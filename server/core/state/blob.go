@@ -20,8 +20,9 @@ type Blob struct {
 	CreateIndex uint64    `json:"create_index"`
 }
 
-// PutBlob records a blob; recording one that exists is a no-op that returns the existing one.
-func (t *Tx) PutBlob(b Blob) (Blob, error) {
+// Put records a blob; recording one that exists is a no-op that returns the existing one.
+func (v Blobs) Put(b Blob) (Blob, error) {
+	t := v.t
 	var cur Blob
 	ok, err := t.get(bucketBlobs, []byte(b.SHA256), &cur)
 	if err != nil || ok {
@@ -30,8 +31,9 @@ func (t *Tx) PutBlob(b Blob) (Blob, error) {
 	return b, t.put(bucketBlobs, []byte(b.SHA256), b)
 }
 
-// GetBlob returns a blob record.
-func (t *Tx) GetBlob(sha string) (Blob, error) {
+// Get returns a blob record.
+func (v Blobs) Get(sha string) (Blob, error) {
+	t := v.t
 	var b Blob
 	ok, err := t.get(bucketBlobs, []byte(sha), &b)
 	if err != nil {
@@ -43,34 +45,39 @@ func (t *Tx) GetBlob(sha string) (Blob, error) {
 	return b, nil
 }
 
-// DeleteBlob removes a blob record; it refuses while anything references the blob.
-func (t *Tx) DeleteBlob(sha string) error {
+// Delete removes a blob record; it refuses while anything references the blob.
+func (v Blobs) Delete(sha string) error {
+	t := v.t
 	if t.tx.Bucket(bucketBlobs).Get([]byte(sha)) == nil {
 		return fault.New(fault.NotFound, "blob %s not found", sha)
 	}
-	if t.BlobReferenced(sha) {
+	if t.Blobs().Referenced(sha) {
 		return fault.New(fault.Conflict, "blob %s is still referenced", sha)
 	}
 	return t.tx.Bucket(bucketBlobs).Delete([]byte(sha))
 }
 
-// ListBlobs returns blob records in hash order, a page at a time.
-func (t *Tx) ListBlobs(after string, limit int) ([]Blob, string, error) {
+// List returns blob records in hash order, a page at a time.
+func (v Blobs) List(after string, limit int) ([]Blob, string, error) {
+	t := v.t
 	return list[Blob](t, bucketBlobs, after, limit, nil)
 }
 
-// AddBlobRef records that owner (e.g. "revision:ID") uses the blob.
-func (t *Tx) AddBlobRef(sha, owner string) error {
+// AddRef records that owner (e.g. "revision:ID") uses the blob.
+func (v Blobs) AddRef(sha, owner string) error {
+	t := v.t
 	return t.tx.Bucket(bucketBlobRefs).Put(refKey(sha, owner), nil)
 }
 
-// RemoveBlobRef forgets one use of the blob.
-func (t *Tx) RemoveBlobRef(sha, owner string) error {
+// RemoveRef forgets one use of the blob.
+func (v Blobs) RemoveRef(sha, owner string) error {
+	t := v.t
 	return t.tx.Bucket(bucketBlobRefs).Delete(refKey(sha, owner))
 }
 
-// BlobReferenced reports whether anything uses the blob.
-func (t *Tx) BlobReferenced(sha string) bool {
+// Referenced reports whether anything uses the blob.
+func (v Blobs) Referenced(sha string) bool {
+	t := v.t
 	prefix := append([]byte(sha), 0)
 	k, _ := t.tx.Bucket(bucketBlobRefs).Cursor().Seek(prefix)
 	return k != nil && len(k) >= len(prefix) && string(k[:len(prefix)]) == string(prefix)
@@ -82,3 +89,10 @@ func refKey(sha, owner string) []byte {
 	k = append(k, 0)
 	return append(k, owner...)
 }
+
+// Blobs is the blob records of a transaction (Tx.Blobs): which blobs a quorum holds, and who
+// references each.
+type Blobs struct{ t *Tx }
+
+// Blobs returns the transaction's blob records.
+func (t *Tx) Blobs() Blobs { return Blobs{t} }

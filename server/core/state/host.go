@@ -58,31 +58,6 @@ type Host struct {
 	ModifyIndex  uint64   `json:"modify_index"`
 }
 
-// HostToken is a registration token: it lets an agent register a host, nothing else. Its Tags
-// are given to every host registering with it and win over the agent's own; an agent may only
-// add tags whose "key=value" matches one of AllowTags (path.Match patterns). MaxUses (0: no
-// limit) bounds how many new hosts it registers; Uses counts them.
-type HostToken struct {
-	AccessorID     string            `json:"accessor_id"`
-	SecretHash     string            `json:"secret_hash"`
-	Tags           map[string]string `json:"tags,omitempty"`
-	AllowTags      []string          `json:"allow_tags,omitempty"`
-	MaxUses        int               `json:"max_uses,omitempty"`
-	Uses           int               `json:"uses,omitempty"`
-	CreateTime     time.Time         `json:"create_time"`
-	ExpirationTime *time.Time        `json:"expiration_time,omitempty"`
-	CreateIndex    uint64            `json:"create_index"`
-	ModifyIndex    uint64            `json:"modify_index,omitempty"`
-}
-
-// Expired reports whether the token has expired at now.
-func (ht *HostToken) Expired(now time.Time) bool {
-	return ht.ExpirationTime != nil && !now.Before(*ht.ExpirationTime)
-}
-
-// UsedUp reports whether the token has registered its maximum number of hosts.
-func (ht *HostToken) UsedUp() bool { return ht.MaxUses > 0 && ht.Uses >= ht.MaxUses }
-
 // HostTombstone records a deleted host's ID and the hash of its secret (empty in tombstones
 // written before secrets were remembered).
 type HostTombstone struct {
@@ -91,63 +66,6 @@ type HostTombstone struct {
 	SecretHash  string    `json:"secret_hash,omitempty"`
 	DeleteTime  time.Time `json:"delete_time"`
 	DeleteIndex uint64    `json:"delete_index"`
-}
-
-// CreateHostToken stores a registration token.
-func (t *Tx) CreateHostToken(ht HostToken) error {
-	if t.tx.Bucket(bucketHostTokHash).Get([]byte(ht.SecretHash)) != nil {
-		return fault.New(fault.Conflict, "registration token already exists")
-	}
-	if err := t.put(bucketHostTokens, []byte(ht.AccessorID), ht); err != nil {
-		return err
-	}
-	return t.tx.Bucket(bucketHostTokHash).Put([]byte(ht.SecretHash), []byte(ht.AccessorID))
-}
-
-// HostTokenBySecretHash finds a registration token.
-func (t *Tx) HostTokenBySecretHash(hash string) (HostToken, error) {
-	var ht HostToken
-	acc := t.tx.Bucket(bucketHostTokHash).Get([]byte(hash))
-	if acc == nil {
-		return ht, fault.New(fault.NotFound, "registration token not found")
-	}
-	ok, err := t.get(bucketHostTokens, acc, &ht)
-	if err == nil && !ok {
-		err = fault.New(fault.NotFound, "registration token not found")
-	}
-	return ht, err
-}
-
-// GetHostToken returns a registration token by accessor.
-func (t *Tx) GetHostToken(accessor string) (HostToken, error) {
-	var ht HostToken
-	ok, err := t.get(bucketHostTokens, []byte(accessor), &ht)
-	if err == nil && !ok {
-		err = fault.New(fault.NotFound, "registration token %q not found: see slipway host token list", accessor)
-	}
-	return ht, err
-}
-
-// PutHostToken replaces a registration token record (its accessor and secret must not change).
-func (t *Tx) PutHostToken(ht HostToken) error {
-	return t.put(bucketHostTokens, []byte(ht.AccessorID), ht)
-}
-
-// DeleteHostToken removes a registration token; its secret stops working at once.
-func (t *Tx) DeleteHostToken(accessor string) error {
-	ht, err := t.GetHostToken(accessor)
-	if err != nil {
-		return err
-	}
-	if err := t.tx.Bucket(bucketHostTokHash).Delete([]byte(ht.SecretHash)); err != nil {
-		return err
-	}
-	return t.tx.Bucket(bucketHostTokens).Delete([]byte(accessor))
-}
-
-// ListHostTokens returns registration tokens in accessor order, a page at a time.
-func (t *Tx) ListHostTokens(after string, limit int) ([]HostToken, string, error) {
-	return list[HostToken](t, bucketHostTokens, after, limit, nil)
 }
 
 // LookupHost returns the host with an ID and whether there is one.

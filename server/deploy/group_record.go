@@ -1,19 +1,8 @@
-package state
+package deploy
 
 import (
 	"github.com/slipwayhq/slipway/server/core/fault"
-)
-
-// The deployments service (server/deploy) owns deployment groups and configurations: it declares
-// their buckets, creates, updates, lists and deletes them. What is left here is what the core's
-// deployment code (rollouts update a group's members) and the hosts API still use.
-//
-// TODO(issue 14): these move to server/deploy once deployments have moved there.
-
-// The deployments service's buckets of groups and configurations.
-var (
-	bucketGroups      = []byte("groups")       // app | 0 | name -> Group
-	bucketDeployConfs = []byte("deploy_confs") // name -> DeploymentConfig
+	"github.com/slipwayhq/slipway/server/core/state"
 )
 
 // Auto-rollback settings of a group.
@@ -29,7 +18,7 @@ type Member struct {
 	Revision string `json:"revision,omitempty"`
 }
 
-// Group is a deployment group: an app's set of hosts (by tag filters and names) deployed together.
+// Group (bucket groups, by app and name; its JSON is in snapshots) is a deployment group: an app's set of hosts (by tag filters and names) deployed together.
 type Group struct {
 	ID           string            `json:"id"`
 	App          string            `json:"app"`
@@ -55,39 +44,34 @@ type DeploymentConfig struct {
 	CreateIndex uint64 `json:"create_index"`
 }
 
-func groupKey(app, name string) []byte {
-	return append(append(append([]byte{}, app...), 0), name...)
+// putGroup creates or replaces a group.
+func putGroup(tx *state.Tx, g Group) error {
+	return state.Put(tx, bucketGroups, groupKey(g.App, g.Name), g)
 }
 
-// PutGroup creates or replaces a group.
-func (t *Tx) PutGroup(g Group) error { return t.put(bucketGroups, groupKey(g.App, g.Name), g) }
-
-// GetGroup returns an app's group.
-func (t *Tx) GetGroup(app, name string) (Group, error) {
-	var g Group
-	ok, err := t.get(bucketGroups, groupKey(app, name), &g)
+// getGroup returns an app's group, or a not_found fault naming how to list them.
+func getGroup(tx *state.Tx, app, name string) (Group, error) {
+	g, ok, err := state.Get[Group](tx, bucketGroups, groupKey(app, name))
 	if err == nil && !ok {
 		err = fault.New(fault.NotFound, "deployment group %q of app %q not found: see slipway group list --app %s", name, app, app)
 	}
 	return g, err
 }
 
-// ListGroups returns an app's groups ("" for every app's) in name order.
-func (t *Tx) ListGroups(app string) ([]Group, error) {
-	out, _, err := list[Group](t, bucketGroups, "", 0, func(g *Group) bool { return app == "" || g.App == app })
+// listGroups returns an app's groups ("" for every app's) in name order.
+func listGroups(tx *state.Tx, app string) ([]Group, error) {
+	out, _, err := state.List(tx, bucketGroups, "", 0, func(g *Group) bool { return app == "" || g.App == app })
 	return out, err
 }
 
-// GetDeploymentConfig returns a custom configuration.
-func (t *Tx) GetDeploymentConfig(name string) (DeploymentConfig, bool, error) {
-	var c DeploymentConfig
-	ok, err := t.get(bucketDeployConfs, []byte(name), &c)
-	return c, ok, err
+// getDeploymentConfig returns a custom configuration; ok is false when there is none.
+func getDeploymentConfig(tx *state.Tx, name string) (DeploymentConfig, bool, error) {
+	return state.Get[DeploymentConfig](tx, bucketConfigs, name)
 }
 
 // MatchesGroup reports whether host h is a member of g: named in it, or carrying every one of its
 // tag filters.
-func MatchesGroup(g Group, h Host) bool {
+func MatchesGroup(g Group, h state.Host) bool {
 	for _, n := range g.Hosts {
 		if n == h.Name {
 			return true
@@ -102,4 +86,16 @@ func MatchesGroup(g Group, h Host) bool {
 		}
 	}
 	return true
+}
+
+// revisionNames names the deployment groups' IDs "app/group", for the hosts API's view of each
+// host's current revisions (declared with module.Registry.RevisionNames).
+func revisionNames(tx *state.Tx) map[string]string {
+	names := map[string]string{}
+	if groups, err := listGroups(tx, ""); err == nil {
+		for _, g := range groups {
+			names[g.ID] = g.App + "/" + g.Name
+		}
+	}
+	return names
 }
