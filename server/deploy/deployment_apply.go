@@ -132,7 +132,7 @@ func appendReportLog(tx *state.Tx, d *Deployment, tg *Target, l *ReportLog) {
 }
 
 // applyEvent records one event an agent reported. What the agent sends is bounded here, whatever
-// the session hub checked: text fields are cleaned and cut (BoundEvent), a script's result
+// the agent work's Check did on arrival: text fields are cleaned and cut (BoundEvent), a script's result
 // is dropped once the target has MaxScriptRecordsPerTarget records and any new record once it
 // has MaxEventRecordsPerTarget, the target then being marked EventsTruncated (the report is
 // still acknowledged). These rules are pure functions of the entry, so every server applies

@@ -84,7 +84,7 @@ type Deployment struct {
 // BoundEvent cleans and cuts an agent's event report to the bounds above (state.CleanText with
 // MaxEventFieldLen for its name, script, status and result, MaxEventMessageLen for its message)
 // and returns the names of the fields it changed. It is deterministic: the FSM applies it to
-// every report, the session first (to log what an agent sent out of bounds).
+// every report, the agent work's Check first (to log what an agent sent out of bounds).
 func BoundEvent(ev *ReportEvent) []string {
 	var changed []string
 	for _, f := range []struct {

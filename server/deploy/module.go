@@ -1,7 +1,8 @@
 // Package deploy is the deployments service (CodeDeploy): applications, revisions, deployment
 // groups and configurations, deployments and their rollout, and the "deploy" kind of agent
-// work. It plugs into the core through one registration (Module) and offers its Go API (Service)
-// to HTTP handlers, the console and other services; see DESIGN.md.
+// work. It plugs into the core through one registration (Module) and offers its Go API (Apps,
+// Revisions, Groups, Configs, Deployments) to HTTP handlers, the console and other services;
+// see DESIGN.md.
 package deploy
 
 import (

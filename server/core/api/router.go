@@ -1,8 +1,10 @@
 // Package api serves Slipway's HTTP API (/v1, JSON) on every server node.
 //
-// Every route is declared once in routes(), with whether it is public and what a token needs to
-// call it; the same table builds the mux and drives the test that no route is left without auth.
-// Handlers return errors; the edge maps fault codes to HTTP statuses and the JSON error body once.
+// Every route is a Route, with whether it is public and what a token needs to call it: the
+// core's own (coreRoutes) and the services' (Config.Routes, collected by module.Registry).
+// routes() joins them into the one table that builds the mux and drives the test that no route
+// is left without auth. Handlers return errors; the edge maps fault codes to HTTP statuses and
+// the JSON error body once.
 package api
 
 import (

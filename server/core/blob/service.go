@@ -282,10 +282,11 @@ func (s *Service) fetchFromPeers(ctx context.Context, rec state.Blob) error {
 	return fault.New(fault.Unavailable, "no server could provide blob %s right now: %v", rec.SHA256, errors.Join(errs...))
 }
 
-// Run repairs and collects until ctx ends: it fetches every committed blob this server lacks,
-// removes files no record names once they are older than the grace period and, on the leader,
-// deletes records of unreferenced blobs older than the grace period. The re-encryption job runs
-// beside it on its own ticker (see runRekey); Run returns once both have stopped.
+// Run repairs until ctx ends (a background task of every server): every interval it fetches
+// every committed blob this server lacks and removes files no record names, and abandoned
+// temporary files, once they are older than the grace period. Deleting the records of
+// unreferenced blobs is Collect's, on the leader. The re-encryption job runs beside it on its own
+// ticker (see runRekey); Run returns once both have stopped.
 func (s *Service) Run(ctx context.Context) {
 	rekeyDone := make(chan struct{})
 	go func() {

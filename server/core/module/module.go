@@ -2,12 +2,14 @@
 // implements Module; the server lists its modules in one place (server/services.go) and the
 // Registry collects, from each one's Register, everything it brings:
 //
-//   - its commands (command.Def with a typed handler, in the command ranges it owns),
+//   - its commands (command.Def with a typed handler, in the command ranges it owns), and
+//     checks it runs before other modules' commands (Before),
 //   - its state buckets,
 //   - its HTTP routes, each with the action and resource it needs,
 //   - its background tasks (on every server) and leader tasks (on the leader, with a context
 //     that ends when leadership is lost),
-//   - the kinds of agent work it sends (see server/core/session).
+//   - the kinds of agent work it sends (see server/core/session),
+//   - how the hosts API names the keys of hosts' current revisions (RevisionNames).
 //
 // The core (command, fsm, state, raftstore, blob, keyring, auth, session, api, config) knows no
 // service by name: depguard forbids server/core from importing a service, and this package is

@@ -41,7 +41,7 @@ type conn struct {
 
 	warnings *reportLog // refused and cut reports of this session
 
-	unable sync.Once // logs once that the agent cannot run deployments it has
+	unable sync.Once // logs once that the host has work its agent does not run
 }
 
 // accepts reports whether the agent advertised work of kind; the hub sends it no other work.

@@ -89,8 +89,8 @@ func New(cfg Config, cluster Cluster, st *state.Store) *Hub {
 }
 
 // AddWork adds a kind of work. Call it before Run and before any session is served. It panics
-// when the kind, or a report message type it claims, is already another work's: such a build
-// must not start.
+// when the kind is already another work's (reports are routed by kind): such a build must not
+// start.
 func (h *Hub) AddWork(w Work) {
 	if _, ok := h.byKind[w.Kind()]; ok {
 		panic("session: work kind " + w.Kind() + " is added twice")

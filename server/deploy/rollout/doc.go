@@ -3,10 +3,12 @@
 // each host has afterwards. It implements the rules of the deployments spec
 // (shared/spec/deployments.md), which are CodeDeploy's.
 //
-// The package is pure: no I/O, clocks or randomness. The leader's rollout engine persists the
-// inputs (the Rollout fixed by Start, and each host's HostState) in Raft and calls Next after every
-// state change; any node computing Next on the same inputs gets the same Decision, so a new leader
-// resumes a rollout exactly where the old one left it.
+// The package is pure: no I/O, clocks or randomness. The deployments service's rollout engine
+// (server/deploy, rollout_apply.go) runs inside FSM apply on every node: it keeps the inputs (the
+// Rollout fixed by Start, and each host's state) in the replicated state and calls Next in the
+// apply of every command that changes them. Any node computing Next on the same inputs gets the
+// same Decision, so every decision is part of a committed entry and a new leader has nothing to
+// resume: the state already says where the rollout is.
 //
 // # Lifecycle
 //
