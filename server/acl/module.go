@@ -43,6 +43,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, CmdCreateToken, applyCreateToken)
 	module.Handle(r, CmdRevokeToken, applyRevokeToken)
 	r.Routes(m.routes()...)
+	r.SecretEvents("acl", "token") // who holds which token is for management tokens only
 	r.Leader("initial-token", m.initialManagementToken)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,8 +21,14 @@ type Events interface {
 	Subscribe(buffer int) (<-chan fsm.Event, func())
 }
 
-// secretKinds are changes only management tokens may watch.
-var secretKinds = map[string]bool{"token": true, "acl": true, "host-token": true}
+// coreSecretKinds are the core's changes only management tokens may watch; services add theirs
+// (Config.SecretEventKinds).
+var coreSecretKinds = []string{"host-token"}
+
+// secretKind reports whether only management tokens may watch changes of kind.
+func (s *Server) secretKind(kind string) bool {
+	return slices.Contains(coreSecretKinds, kind) || slices.Contains(s.cfg.SecretEventKinds, kind)
+}
 
 // eventsUpgrader upgrades a /v1/events request to its websocket.
 var eventsUpgrader = websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize: 32 << 10}
@@ -110,7 +117,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, id *auth.Identit
 				closeStream(ws, reasonRevoked)
 				return nil
 			}
-			if (len(kinds) > 0 && !kinds[e.Kind]) || (resource != "" && e.Resource != resource) || (secretKinds[e.Kind] && !id.Management()) {
+			if (len(kinds) > 0 && !kinds[e.Kind]) || (resource != "" && e.Resource != resource) || (s.secretKind(e.Kind) && !id.Management()) {
 				continue
 			}
 			_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))

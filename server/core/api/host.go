@@ -84,45 +84,25 @@ func (s hostsAPI) hostTokenView(ht state.HostToken) pub.HostToken {
 		CreateTime: ht.CreateTime, ExpirationTime: ht.ExpirationTime, ExpiresAt: ht.ExpirationTime, Status: status}
 }
 
-func (s hostsAPI) hostTokenList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
-	pg, err := pageOf(r)
-	if err != nil {
-		return err
-	}
-	if err := s.readBarrier(r); err != nil {
-		return err
-	}
-	out := pub.HostTokenList{HostTokens: []pub.HostToken{}}
+func (s hostsAPI) hostTokenList(r *http.Request, p Page) (out []pub.HostToken, next string, err error) {
 	err = s.cfg.State.View(func(tx *state.Tx) error {
-		list, next, err := tx.HostTokens().List(pg.after, pg.limit)
+		list, n, err := tx.HostTokens().List(p.After, p.Limit)
 		for _, ht := range list {
-			out.HostTokens = append(out.HostTokens, s.hostTokenView(ht))
+			out = append(out, s.hostTokenView(ht))
 		}
-		out.Next = next
+		next = n
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, out)
-	return nil
+	return out, next, err
 }
 
-func (s hostsAPI) hostTokenGet(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
-	if err := s.readBarrier(r); err != nil {
-		return err
-	}
-	var ht state.HostToken
-	err := s.cfg.State.View(func(tx *state.Tx) error {
-		var err error
-		ht, err = tx.HostTokens().Get(r.PathValue("accessor"))
+func (s hostsAPI) hostTokenGet(r *http.Request) (view pub.HostToken, err error) {
+	err = s.cfg.State.View(func(tx *state.Tx) error {
+		ht, err := tx.HostTokens().Get(r.PathValue("accessor"))
+		view = s.hostTokenView(ht)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, s.hostTokenView(ht))
-	return nil
+	return view, err
 }
 
 // hostTokenRevoke deletes a registration token; a registration presented with it afterwards, on
@@ -199,21 +179,13 @@ func (s hostsAPI) hostByName(r *http.Request) (state.Host, error) {
 	return h, err
 }
 
-func (s hostsAPI) hostGet(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
-	if err := s.readBarrier(r); err != nil {
-		return err
-	}
-	var view pub.Host
-	err := s.cfg.State.View(func(tx *state.Tx) error {
+func (s hostsAPI) hostGet(r *http.Request) (view pub.Host, err error) {
+	err = s.cfg.State.View(func(tx *state.Tx) error {
 		h, err := tx.HostByName(r.PathValue("name"))
 		view = s.hostView(h, s.groupNames(tx))
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, view)
-	return nil
+	return view, err
 }
 
 func (s hostsAPI) hostDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/command"
@@ -92,6 +93,9 @@ type Config struct {
 	// IDs the service that deploys them chose) for the hosts API: "app/group" for a deployment
 	// group's ID. nil shows the keys as they are.
 	RevisionNames func(tx *state.Tx) map[string]string
+	// SecretEventKinds are the services' event kinds (the part of a command's name before the dot)
+	// that only management tokens may watch on /v1/events: "token" and "acl" for token changes.
+	SecretEventKinds []string
 	// Routes are the services' routes, served next to the core's own. Each must pass
 	// Route.Check, and no method and pattern may be declared twice.
 	Routes []Route
@@ -237,14 +241,16 @@ func (s *Server) coreRoutes() []Route {
 		{"PUT", "/v1/operator/snapshot", Management, "operator:RestoreSnapshot", "cluster", s.snapshotRestore},
 		{"POST", "/v1/host-tokens", Management, "hosts:CreateRegistrationToken", "host-token/*", hostsAPI{s}.hostTokenCreate},
 		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", hostsAPI{s}.hostList},
-		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:ReadHost", "host/{name}", hostsAPI{s}.hostGet},
+		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:ReadHost", "host/{name}", Get(s.Kit(), hostsAPI{s}.hostGet)},
 		{"DELETE", "/v1/hosts/{name}", Management, "hosts:DeleteHost", "host/{name}", hostsAPI{s}.hostDelete},
 		{"PATCH", "/v1/hosts/{name}/tags", Management, "hosts:TagHost", "host/{name}", hostsAPI{s}.hostTag},
 		{"POST", "/v1/agent/register", Registration, "agent:Register", "host/*", s.agentRegister},
 		{"GET", "/v1/agent/session", HostSecret, "agent:OpenSession", "host/self", s.agentSession},
 		{"GET", "/v1/events", AnyToken, "events:Subscribe", "event/*", s.events},
-		{"GET", "/v1/host-tokens", Management, "hosts:ListRegistrationTokens", "host-token/*", hostsAPI{s}.hostTokenList},
-		{"GET", "/v1/host-tokens/{accessor}", Management, "hosts:ReadRegistrationToken", "host-token/{accessor}", hostsAPI{s}.hostTokenGet},
+		{"GET", "/v1/host-tokens", Management, "hosts:ListRegistrationTokens", "host-token/*", List(s.Kit(), hostsAPI{s}.hostTokenList, func(l []pub.HostToken, next string) pub.HostTokenList {
+			return pub.HostTokenList{HostTokens: l, Next: next}
+		})},
+		{"GET", "/v1/host-tokens/{accessor}", Management, "hosts:ReadRegistrationToken", "host-token/{accessor}", Get(s.Kit(), hostsAPI{s}.hostTokenGet)},
 		{"DELETE", "/v1/host-tokens/{accessor}", Management, "hosts:RevokeRegistrationToken", "host-token/{accessor}", hostsAPI{s}.hostTokenRevoke},
 		{"POST", "/v1/agent/certificate", HostRenewal, "agent:RenewCertificate", "host/self", s.agentCertificate},
 		{"GET", "/v1/operator/keyring", Management, "operator:ReadKeyring", "keyring", s.keyringGet},

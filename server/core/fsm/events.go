@@ -65,7 +65,7 @@ func (b *Broker) publish(e Event) {
 }
 
 // resourceKeys are the payload fields that name a command's resource, most specific first.
-var resourceKeys = []string{"deployment_id", "host_id", "accessor_id", "name", "id", "sha256"}
+var resourceKeys = []string{"deployment_id", "host_id", "accessor_id", "name", "id", "key", "sha256"}
 
 // eventOf describes a successfully applied command.
 func eventOf(index uint64, c *command.Command) Event {

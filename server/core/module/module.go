@@ -84,6 +84,7 @@ type Registry struct {
 }
 
 type entry struct {
+	secretEvents  []string
 	name          string
 	revisionNames func(tx *state.Tx) map[string]string
 	ranges        []command.Range
@@ -203,6 +204,22 @@ func (r *Registry) Leader(name string, run func(ctx context.Context)) {
 func (r *Registry) AgentWork(w session.Work) {
 	e := r.cur()
 	e.work = append(e.work, w)
+}
+
+// SecretEvents declares event kinds of the module's commands (the part of a command's name before
+// the dot, "token" for token.create) that only management tokens may watch.
+func (r *Registry) SecretEvents(kinds ...string) {
+	e := r.cur()
+	e.secretEvents = append(e.secretEvents, kinds...)
+}
+
+// AllSecretEvents is every event kind a module declared secret.
+func (r *Registry) AllSecretEvents() []string {
+	var out []string
+	for _, e := range r.entries {
+		out = append(out, e.secretEvents...)
+	}
+	return out
 }
 
 // RevisionNames declares how the hosts API names the keys of a host's current revisions

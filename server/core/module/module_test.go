@@ -246,3 +246,23 @@ func TestLeadershipBeforeStartWaitsForStart(t *testing.T) {
 		t.Fatal("a leader task started for a leadership already lost")
 	}
 }
+
+func TestChecksAgentWorkAndRevisionNames(t *testing.T) {
+	reg := NewRegistry(fsm.NewTable())
+	namer := func(*state.Tx) map[string]string { return map[string]string{"g1": "app/group"} }
+	reg.Add(&Core{}, fakeModule{"one", func(r *Registry) {
+		r.Commands(command.Range{First: 60000, Last: 60099})
+		Handle(r, cmdTestA, applyNothing)
+		Before(r, cmdTestA, func(*state.Tx, *command.Command, testPayload) error { return nil })
+		r.RevisionNames(namer)
+	}})
+	if got := reg.AllRevisionNames(); got == nil || got(nil)["g1"] != "app/group" {
+		t.Fatal("the declared revision namer is not the registry's")
+	}
+	msg := mustPanic(t, func() {
+		reg.Add(&Core{}, fakeModule{"two", func(r *Registry) { r.RevisionNames(namer) }})
+	})
+	if !strings.Contains(msg, "names host revisions") {
+		t.Fatalf("a second revision namer: panic %q", msg)
+	}
+}
