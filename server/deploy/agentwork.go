@@ -25,7 +25,7 @@ type agentWork struct{ core *module.Core }
 var _ session.Work = agentWork{}
 
 // Kind implements session.Work.
-func (agentWork) Kind() string { return "deploy" }
+func (agentWork) Kind() string { return agentproto.KindDeploy }
 
 // Pending implements session.Work: the deployments active on the host.
 func (agentWork) Pending(tx *state.Tx, hostID string) []string {
