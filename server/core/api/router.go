@@ -27,6 +27,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/fleet"
 	"github.com/slipwayhq/slipway/server/core/raftstore"
 	"github.com/slipwayhq/slipway/server/core/state"
 )
@@ -157,6 +158,8 @@ type Server struct {
 	streams *streamLimiter // open streams per token (Limits.MaxStreamsPerToken)
 	fails   *failLimiter   // failed authentications per address (Limits.AuthFailures)
 	limited *prometheus.CounterVec
+	hosts   *fleet.Hosts              // the hosts' Go API (host.go)
+	tokens  *fleet.RegistrationTokens // the registration tokens' Go API (host.go)
 }
 
 // New returns the API handler.
@@ -189,10 +192,13 @@ func New(cfg Config) *Server {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
+	hosts, tokens := newFleet(cfg)
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger,
 		unauth:  &semaphore{max: int64(cfg.Limits.MaxUnauthenticated)},
 		streams: newStreamLimiter(cfg.Limits.MaxStreamsPerToken),
-		fails:   newFailLimiter(cfg.Limits.AuthFailures, cfg.Limits.AuthFailureWindow, cfg.Limits.AuthFailureAddresses, cfg.Now, cfg.Logger)}
+		fails:   newFailLimiter(cfg.Limits.AuthFailures, cfg.Limits.AuthFailureWindow, cfg.Limits.AuthFailureAddresses, cfg.Now, cfg.Logger),
+		hosts:   hosts,
+		tokens:  tokens}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "slipway_http_requests_total", Help: "HTTP requests by route and status.",
 	}, []string{"route", "code"})
@@ -240,7 +246,7 @@ func (s *Server) coreRoutes() []Route {
 		{"GET", "/v1/operator/snapshot", Management, "operator:SaveSnapshot", "cluster", s.snapshotSave},
 		{"PUT", "/v1/operator/snapshot", Management, "operator:RestoreSnapshot", "cluster", s.snapshotRestore},
 		{"POST", "/v1/host-tokens", Management, "hosts:CreateRegistrationToken", "host-token/*", hostsAPI{s}.hostTokenCreate},
-		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", hostsAPI{s}.hostList},
+		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", Get(s.Kit(), hostsAPI{s}.hostList)},
 		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:ReadHost", "host/{name}", Get(s.Kit(), hostsAPI{s}.hostGet)},
 		{"DELETE", "/v1/hosts/{name}", Management, "hosts:DeleteHost", "host/{name}", hostsAPI{s}.hostDelete},
 		{"PATCH", "/v1/hosts/{name}/tags", Management, "hosts:TagHost", "host/{name}", hostsAPI{s}.hostTag},
