@@ -26,6 +26,10 @@ const (
 // seconds.
 const DefaultTimeout = 3600
 
+// MaxTimeout is the longest timeout a hook script may have, in seconds: the
+// limit CodeDeploy puts on a script. Validate refuses a longer one.
+const MaxTimeout = 3600
+
 // Spec is a parsed AppSpec file.
 type Spec struct {
 	// Version is the version as written ("0.0"); Validate accepts only a YAML

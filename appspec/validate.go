@@ -283,6 +283,9 @@ func (v *validator) script(field string, sc Script) {
 			v.errorf(lf, "location %s is the bundle root, not a script; write the script's path, such as scripts/start.sh", quote(sc.Location))
 		}
 	}
+	if tf := field + ".timeout"; !s.reported[tf] && sc.Timeout > MaxTimeout {
+		v.errorf(tf, "timeout %d is longer than the maximum of %d seconds (1 hour) CodeDeploy allows a script; write at most timeout: %d", sc.Timeout, MaxTimeout, MaxTimeout)
+	}
 	if sc.RunAs != "" && s.OS == OSWindows {
 		v.warnf(field+".runas", "runas is ignored on windows; scripts run as the agent's user")
 	}
