@@ -15,9 +15,11 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/slipway ./cmd/slipway
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/slipway-agent ./cmd/slipway-agent
 
-## run: start Slipway in one process (single-node cluster and 3 agents in ./.slipway-dev)
+## run: start Slipway in one process (single-node cluster and 3 agents in ./.slipway-dev);
+##      ARGS passes more flags to slipway dev, e.g. make run ARGS="--http-addr 127.0.0.1:7500"
+ARGS ?=
 run: build
-	./bin/slipway dev --agents 3
+	./bin/slipway dev --agents 3 $(ARGS)
 
 ## test: vet, then every package's tests with the race detector
 test:

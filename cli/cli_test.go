@@ -276,8 +276,8 @@ func TestCommands(t *testing.T) {
 			name: "raft list-peers",
 			args: []string{"operator", "raft", "list-peers"},
 			wantOut: "ID       RAFT ADDRESS    HTTP ADDRESS           STATE      VOTER\n" +
-				"node-1   10.0.0.1:4647   http://10.0.0.1:4646   leader     true\n" +
-				"node-2   10.0.0.2:4647   http://10.0.0.2:4646   follower   true\n" +
+				"node-1   10.0.0.1:4647   http://10.0.0.1:7400   leader     true\n" +
+				"node-2   10.0.0.2:4647   http://10.0.0.2:7400   follower   true\n" +
 				"node-3   10.0.0.3:4647   -                      follower   false\n",
 			wantReqs: []string{"GET /v1/operator/raft"},
 		},
@@ -296,7 +296,7 @@ func TestCommands(t *testing.T) {
 		{
 			name:     "status leader",
 			args:     []string{"status", "leader"},
-			wantOut:  "ID            node-1\nRaft Address  10.0.0.1:4647\nHTTP Address  http://10.0.0.1:4646\n",
+			wantOut:  "ID            node-1\nRaft Address  10.0.0.1:4647\nHTTP Address  http://10.0.0.1:7400\n",
 			wantReqs: []string{"GET /v1/status/leader"},
 		},
 	}
@@ -356,7 +356,7 @@ func TestJSONOutput(t *testing.T) {
 		{"acl bootstrap", []string{"acl", "bootstrap"}, func() any { return &api.Token{} },
 			&api.Token{AccessorID: "acc-1", SecretID: "boot-secret", Name: "bootstrap", Type: api.TokenTypeManagement, CreateTime: t0}},
 		{"status leader", []string{"status", "leader"}, func() any { return &api.Leader{} },
-			&api.Leader{ID: "node-1", RaftAddr: "10.0.0.1:4647", HTTPAddr: "http://10.0.0.1:4646"}},
+			&api.Leader{ID: "node-1", RaftAddr: "10.0.0.1:4647", HTTPAddr: "http://10.0.0.1:7400"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

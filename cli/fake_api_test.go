@@ -34,8 +34,8 @@ var (
 		{AccessorID: "acc-2", Name: "ci", Type: api.TokenTypeClient, CreateTime: t0, ExpirationTime: &t1},
 	}
 	fakeRaft = api.RaftConfiguration{Index: 42, Servers: []api.RaftServer{
-		{ID: "node-1", RaftAddr: "10.0.0.1:4647", HTTPAddr: "http://10.0.0.1:4646", Leader: true, Voter: true},
-		{ID: "node-2", RaftAddr: "10.0.0.2:4647", HTTPAddr: "http://10.0.0.2:4646", Voter: true},
+		{ID: "node-1", RaftAddr: "10.0.0.1:4647", HTTPAddr: "http://10.0.0.1:7400", Leader: true, Voter: true},
+		{ID: "node-2", RaftAddr: "10.0.0.2:4647", HTTPAddr: "http://10.0.0.2:7400", Voter: true},
 		{ID: "node-3", RaftAddr: "10.0.0.3:4647", Voter: false},
 	}}
 	fakeSnapshot = "SLIPWAY-SNAPSHOT\x00\x01\x02 bytes"
@@ -199,7 +199,7 @@ func newFakeAPIWith(t *testing.T, tlsCfg *tls.Config) *fakeAPI {
 	})
 
 	mux.HandleFunc("GET /v1/status/leader", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, api.Leader{ID: "node-1", RaftAddr: "10.0.0.1:4647", HTTPAddr: "http://10.0.0.1:4646"})
+		writeJSON(w, http.StatusOK, api.Leader{ID: "node-1", RaftAddr: "10.0.0.1:4647", HTTPAddr: "http://10.0.0.1:7400"})
 	})
 	mux.HandleFunc("GET /v1/operator/raft", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, fakeRaft)

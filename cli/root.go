@@ -140,7 +140,7 @@ authenticate with --token or SLIPWAY_TOKEN. For an https:// server, trust the cl
 Exit codes: 0 success, 1 failure, 2 wrong command line, 130 interrupted.`,
 		Example: `  # Start a single-node cluster on this machine, then use it
   slipway dev
-  export SLIPWAY_ADDR=http://127.0.0.1:4646 SLIPWAY_TOKEN=<secret printed by slipway dev>
+  export SLIPWAY_ADDR=http://127.0.0.1:7400 SLIPWAY_TOKEN=<secret printed by slipway dev>
   slipway app create web
   slipway app list --output json`,
 		Args:          nounArgs,

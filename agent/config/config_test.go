@@ -66,7 +66,7 @@ func TestDefaults(t *testing.T) {
 
 func TestLoadPrecedence(t *testing.T) {
 	const file = `
-servers: [https://file.example:4646]
+servers: [https://file.example:7400]
 registration_token: file-token
 name: from-file
 tags: {env: file, role: web}
@@ -87,7 +87,7 @@ max_revisions: 3
 		{
 			name: "environment over file",
 			env: map[string]string{
-				"SLIPWAY_AGENT_SERVERS":       "https://env-a:4646, https://env-b:4646",
+				"SLIPWAY_AGENT_SERVERS":       "https://env-a:7400, https://env-b:7400",
 				"SLIPWAY_AGENT_NAME":          "from-env",
 				"SLIPWAY_AGENT_TAGS":          "env=staging",
 				"SLIPWAY_AGENT_DATA_DIR":      "/srv/env",
@@ -95,7 +95,7 @@ max_revisions: 3
 				"SLIPWAY_AGENT_MAX_REVISIONS": "7",
 			},
 			want: func(c *Config) {
-				c.Servers = []string{"https://env-a:4646", "https://env-b:4646"}
+				c.Servers = []string{"https://env-a:7400", "https://env-b:7400"}
 				c.Name, c.DataDir, c.LogLevel, c.MaxRevisions = "from-env", "/srv/env", "debug", 7
 				c.Tags = map[string]string{"env": "staging"} // a layer replaces the map whole
 			},
@@ -103,11 +103,11 @@ max_revisions: 3
 		{
 			name: "flags over environment",
 			env:  map[string]string{"SLIPWAY_AGENT_NAME": "from-env", "SLIPWAY_AGENT_LOG_LEVEL": "debug"},
-			flags: []string{"--server", "https://flag-a:4646,https://flag-b:4646", "--server", "http://flag-c",
+			flags: []string{"--server", "https://flag-a:7400,https://flag-b:7400", "--server", "http://flag-c",
 				"--name", "from-flag", "--tag", "env=prod", "--tag", "team=pay", "--data-dir", "/srv/flag",
 				"--max-revisions", "9"},
 			want: func(c *Config) {
-				c.Servers = []string{"https://flag-a:4646", "https://flag-b:4646", "http://flag-c"}
+				c.Servers = []string{"https://flag-a:7400", "https://flag-b:7400", "http://flag-c"}
 				c.Name, c.DataDir, c.MaxRevisions = "from-flag", "/srv/flag", 9
 				c.LogLevel = "debug" // no flag given: the environment's value stands
 				c.Tags = map[string]string{"env": "prod", "team": "pay"}
@@ -153,7 +153,7 @@ max_revisions: 3
 				t.Fatal(err)
 			}
 			want := Config{
-				Servers:           []string{"https://file.example:4646"},
+				Servers:           []string{"https://file.example:7400"},
 				RegistrationToken: "file-token",
 				Name:              "from-file",
 				Tags:              map[string]string{"env": "file", "role": "web"},
@@ -177,13 +177,13 @@ max_revisions: 3
 
 func TestLoadWithoutFileUsesDefaults(t *testing.T) {
 	clearEnv(t)
-	t.Setenv("SLIPWAY_AGENT_SERVERS", "http://127.0.0.1:4646")
+	t.Setenv("SLIPWAY_AGENT_SERVERS", "http://127.0.0.1:7400")
 	got, err := Load("", Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Default()
-	want.Servers = []string{"http://127.0.0.1:4646"}
+	want.Servers = []string{"http://127.0.0.1:7400"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -242,7 +242,7 @@ func TestValidateMessages(t *testing.T) {
 	valid := func() Config {
 		c := Default()
 		c.Name = "web-1"
-		c.Servers = []string{"https://slipway.example.com:4646"}
+		c.Servers = []string{"https://slipway.example.com:7400"}
 		return c
 	}
 	tests := []struct {
@@ -254,8 +254,8 @@ func TestValidateMessages(t *testing.T) {
 			"servers (flag --server, env SLIPWAY_AGENT_SERVERS): at least one server URL is required"},
 		{"ftp server", func(c *Config) { c.Servers = []string{"ftp://x"} },
 			`servers (flag --server, env SLIPWAY_AGENT_SERVERS): "ftp://x" must be an http:// or https:// URL`},
-		{"server without scheme", func(c *Config) { c.Servers = []string{"slipway.example.com:4646"} },
-			`"slipway.example.com:4646" must be an http:// or https:// URL`},
+		{"server without scheme", func(c *Config) { c.Servers = []string{"slipway.example.com:7400"} },
+			`"slipway.example.com:7400" must be an http:// or https:// URL`},
 		{"server without host", func(c *Config) { c.Servers = []string{"http://"} }, `"http://" has no host`},
 		{"server with credentials", func(c *Config) { c.Servers = []string{"https://u:p@h"} }, "must not contain credentials"},
 		{"duplicate server", func(c *Config) { c.Servers = []string{"http://a", "http://a/"} }, `"http://a/" is listed twice`},
@@ -376,7 +376,7 @@ func TestBadEnvironmentAndFlags(t *testing.T) {
 
 func TestMarshalRoundTrip(t *testing.T) {
 	c := Config{
-		Servers:           []string{"https://a:4646", "https://b:4646"},
+		Servers:           []string{"https://a:7400", "https://b:7400"},
 		RegistrationToken: "slwr_abc",
 		Tags:              map[string]string{"env": "prod"},
 		MaxRevisions:      2,
@@ -407,7 +407,7 @@ func TestMergeCopies(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	f.Add([]byte("servers: [https://a:4646]\nregistration_token: t\ntags: {env: prod}\n"))
+	f.Add([]byte("servers: [https://a:7400]\nregistration_token: t\ntags: {env: prod}\n"))
 	f.Add([]byte("name: [\n"))
 	f.Add([]byte("unknown: 1\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -489,14 +489,14 @@ func TestCASettings(t *testing.T) {
 	if err != nil || env.CAPin != pin || env.CAFile != "/ca.pem" {
 		t.Fatalf("env: %+v %v", env, err)
 	}
-	base := Merge(Default(), Config{Servers: []string{"https://a:4646"}, DataDir: "/var/lib/a"})
+	base := Merge(Default(), Config{Servers: []string{"https://a:7400"}, DataDir: "/var/lib/a"})
 	for _, tc := range []struct {
 		over Config
 		want string
 	}{
 		{Config{CAPin: "sha256:nothex"}, "ca_pin (flag --ca-pin, env SLIPWAY_AGENT_CA_PIN): CA pin \"sha256:nothex\" is not sha256: followed by 64 hex digits"},
 		{Config{CAFile: "ca.pem"}, "ca_file (flag --ca-file, env SLIPWAY_AGENT_CA_FILE): \"ca.pem\" must be an absolute path"},
-		{Config{CAPin: pin, Servers: []string{"http://a:4646"}}, "is plain HTTP, but ca_pin/ca_file is set"},
+		{Config{CAPin: pin, Servers: []string{"http://a:7400"}}, "is plain HTTP, but ca_pin/ca_file is set"},
 	} {
 		err := Merge(base, tc.over).Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -10,7 +10,7 @@ import (
 // FromEnv reads the SLIPWAY_AGENT_* variables through lookup (os.LookupEnv in the agent; tests
 // pass a map). A variable that is unset or empty sets nothing. Lists are comma-separated:
 //
-//	SLIPWAY_AGENT_SERVERS=https://a:4646,https://b:4646
+//	SLIPWAY_AGENT_SERVERS=https://a:7400,https://b:7400
 //	SLIPWAY_AGENT_TAGS=env=prod,role=web
 func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	get := func(key string) string {

@@ -32,7 +32,7 @@ func (c Config) Validate() error {
 	add := func(key, format string, a ...any) { probs = append(probs, newFieldError(key, format, a...)) }
 
 	if len(c.Servers) == 0 {
-		add(keyServers, "at least one server URL is required, e.g. https://slipway.example.com:4646")
+		add(keyServers, "at least one server URL is required, e.g. https://slipway.example.com:7400")
 	}
 	seen := map[string]bool{}
 	for _, s := range c.Servers {

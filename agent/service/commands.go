@@ -33,11 +33,11 @@ Install it as a service once; the service runs 'slipway-agent run --config ` + D
 
 Exit codes: 0 success, 1 failure, 2 wrong command line, 78 invalid configuration.`,
 		Example: `  # On a fresh host, with a token from 'slipway host token create'
-  sudo slipway-agent install --server https://slipway.example.com:4646 --registration-token T --tag env=prod
+  sudo slipway-agent install --server https://slipway.example.com:7400 --registration-token T --tag env=prod
   slipway-agent status
 
   # Try it in the foreground without installing anything
-  slipway-agent run --server http://127.0.0.1:4646 --registration-token T --data-dir /tmp/agent`,
+  slipway-agent run --server http://127.0.0.1:7400 --registration-token T --data-dir /tmp/agent`,
 		Args:          noArgs,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		SilenceUsage:  true,

@@ -34,11 +34,11 @@ file already exists, that file is validated and kept as it is.
 
 --root DIR writes the systemd unit, its enable link and the config under DIR instead of /, and
 talks to no service manager (for disk images and tests).`,
-		Example: `  sudo slipway-agent install --server https://slipway.example.com:4646 --registration-token T --ca-pin sha256:...
-  sudo slipway-agent install --server https://a:4646,https://b:4646 --registration-token-file /run/token \
+		Example: `  sudo slipway-agent install --server https://slipway.example.com:7400 --registration-token T --ca-pin sha256:...
+  sudo slipway-agent install --server https://a:7400,https://b:7400 --registration-token-file /run/token \
       --tag env=prod --tag role=web --name web-1
   # Bake the agent into an image mounted at /mnt/image
-  sudo slipway-agent install --root /mnt/image --server https://slipway.example.com:4646 --registration-token T`,
+  sudo slipway-agent install --root /mnt/image --server https://slipway.example.com:7400 --registration-token T`,
 		Args: noArgs,
 	}
 	cf := bindConfigFlag(cmd.Flags())

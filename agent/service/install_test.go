@@ -44,7 +44,7 @@ func TestInstallUninstallUnderRoot(t *testing.T) {
 	dataDir := filepath.Join(root, "srv/agent")
 
 	r := runMain(t, nil, Options{}, "install", "--root", root,
-		"--server", "https://a.example:4646,https://b.example:4646", "--registration-token", "slwr_secret",
+		"--server", "https://a.example:7400,https://b.example:7400", "--registration-token", "slwr_secret",
 		"--tag", "env=prod", "--tag", "role=web", "--name", "web-1", "--data-dir", "/srv/agent")
 	if r.code != ExitOK {
 		t.Fatalf("install exited %d: %s", r.code, r.stderr)
@@ -59,7 +59,7 @@ func TestInstallUninstallUnderRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config.Config{
-		Servers:           []string{"https://a.example:4646", "https://b.example:4646"},
+		Servers:           []string{"https://a.example:7400", "https://b.example:7400"},
 		RegistrationToken: "slwr_secret",
 		Name:              "web-1",
 		Tags:              map[string]string{"env": "prod", "role": "web"},
@@ -161,7 +161,7 @@ func TestInstallOptions(t *testing.T) {
 		isolate(t)
 		root := t.TempDir()
 		r := runMain(t, nil, Options{}, "install", "--root", root, "--config", "/opt/slipway/agent.yaml",
-			"--executable", "/opt/slipway/bin/slipway-agent", "--server", "http://10.0.0.1:4646", "--registration-token", "t")
+			"--executable", "/opt/slipway/bin/slipway-agent", "--server", "http://10.0.0.1:7400", "--registration-token", "t")
 		if r.code != ExitOK {
 			t.Fatalf("install: %d %s", r.code, r.stderr)
 		}
@@ -182,7 +182,7 @@ func TestInstallOptions(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Setenv("SLIPWAY_AGENT_REGISTRATION_TOKEN_FILE", tokenFile)
-		r := runMain(t, nil, Options{}, "install", "--root", root, "--server", "http://10.0.0.1:4646")
+		r := runMain(t, nil, Options{}, "install", "--root", root, "--server", "http://10.0.0.1:7400")
 		if r.code != ExitOK {
 			t.Fatalf("install: %d %s", r.code, r.stderr)
 		}
@@ -221,7 +221,7 @@ func TestInstallRefusesBadConfig(t *testing.T) {
 		{"no token", []string{"--server", "https://a.example"},
 			"registration_token (flag --registration-token, env SLIPWAY_AGENT_REGISTRATION_TOKEN): is required"},
 		{"no server", []string{"--registration-token", "t"}, "servers (flag --server, env SLIPWAY_AGENT_SERVERS): at least one"},
-		{"bad server", []string{"--server", "a.example:4646", "--registration-token", "t"}, "must be an http:// or https:// URL"},
+		{"bad server", []string{"--server", "a.example:7400", "--registration-token", "t"}, "must be an http:// or https:// URL"},
 		{"bad tag", []string{"--server", "https://a", "--registration-token", "t", "--tag", "env"}, `"env" must be key=value`},
 		{"missing token file", []string{"--server", "https://a", "--registration-token-file", "/nonexistent/token"}, "registration_token_file"},
 	}

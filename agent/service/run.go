@@ -30,7 +30,7 @@ the service manager stops it.
 Settings: built-in defaults, then the config file, then SLIPWAY_AGENT_* environment variables,
 then flags. The default config file is optional: without it, flags and environment suffice.
 An invalid configuration exits with status 78, which the systemd unit does not restart.`,
-		Example: `  slipway-agent run --server http://127.0.0.1:4646 --registration-token T --data-dir /tmp/slipway-agent
+		Example: `  slipway-agent run --server http://127.0.0.1:7400 --registration-token T --data-dir /tmp/slipway-agent
   slipway-agent run --config /etc/slipway/agent.yaml --log-level debug`,
 		Args: noArgs,
 	}

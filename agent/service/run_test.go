@@ -89,7 +89,7 @@ func TestRunWithoutDefaultConfigFile(t *testing.T) {
 		t.Skip("this host has a config at the default path")
 	}
 	isolate(t)
-	t.Setenv("SLIPWAY_AGENT_SERVERS", "http://127.0.0.1:4646")
+	t.Setenv("SLIPWAY_AGENT_SERVERS", "http://127.0.0.1:7400")
 	var got config.Config
 	opts := Options{RunAgent: func(_ context.Context, cfg config.Config, _ *slog.Logger) error {
 		got = cfg
@@ -116,7 +116,7 @@ func TestRunAgentErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			isolate(t)
 			opts := Options{RunAgent: func(context.Context, config.Config, *slog.Logger) error { return tt.err }}
-			r := runMain(t, nil, opts, "run", "--server", "http://127.0.0.1:4646", "--data-dir", t.TempDir())
+			r := runMain(t, nil, opts, "run", "--server", "http://127.0.0.1:7400", "--data-dir", t.TempDir())
 			if r.code != tt.code {
 				t.Errorf("exit %d, want %d", r.code, tt.code)
 			}

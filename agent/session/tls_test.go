@@ -145,10 +145,10 @@ func TestCheckURL(t *testing.T) {
 		url  string
 		want string // "" accepted
 	}{
-		{plain, "http://a:4646", ""},
-		{plain, "https://a:4646", "--ca-pin"},
-		{pinned, "https://a:4646", ""},
-		{pinned, "http://a:4646", "will not send its secrets unencrypted"},
+		{plain, "http://a:7400", ""},
+		{plain, "https://a:7400", "--ca-pin"},
+		{pinned, "https://a:7400", ""},
+		{pinned, "http://a:7400", "will not send its secrets unencrypted"},
 	} {
 		err := tc.tr.CheckURL(tc.url)
 		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
