@@ -40,6 +40,12 @@ func (c *cli) newGroupPutCommand(create bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := checkAutoRollback(rollback); err != nil {
+				return err
+			}
+			if len(t) == 0 && len(hosts) == 0 {
+				return usagef("give --tag key=value or --host NAME (or both): a deployment group finds its members by tags and names")
+			}
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
@@ -67,6 +73,16 @@ func (c *cli) newGroupPutCommand(create bool) *cobra.Command {
 	f.StringVar(&config, "config", "", "deployment configuration (default OneAtATime)")
 	f.StringVar(&rollback, "auto-rollback", "", "on-failure, on-stop or off (default off)")
 	return cmd
+}
+
+// checkAutoRollback reports an --auto-rollback value the server would refuse as a usage error;
+// empty means the server's default (off).
+func checkAutoRollback(v string) error {
+	switch v {
+	case "", api.RollbackOff, api.RollbackOnFailure, api.RollbackOnStop:
+		return nil
+	}
+	return usagef("invalid --auto-rollback %q: want %s, %s or %s", v, api.RollbackOnFailure, api.RollbackOnStop, api.RollbackOff)
 }
 
 func (c *cli) newGroupListCommand() *cobra.Command {
@@ -176,6 +192,12 @@ func (c *cli) newConfigCommand() *cobra.Command {
 			hSet, pSet := cmd.Flags().Changed("min-healthy-hosts"), cmd.Flags().Changed("min-healthy-percent")
 			if hSet == pSet {
 				return usagef("give exactly one of --min-healthy-hosts and --min-healthy-percent")
+			}
+			if hSet && hosts < 0 {
+				return usagef("invalid --min-healthy-hosts %d: give 0 or more", hosts)
+			}
+			if pSet && (percent < 0 || percent > 99) {
+				return usagef("invalid --min-healthy-percent %d: give 0 to 99", percent)
 			}
 			req := api.DeploymentConfig{Name: args[0], Kind: "HOST_COUNT", Value: hosts}
 			if pSet {
