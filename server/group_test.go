@@ -45,8 +45,11 @@ func TestGroupsAndConfigs(t *testing.T) {
 	if _, err := cl.GroupCreate(ctx, "web", api.GroupRequest{Name: "prod", Hosts: []string{"h1"}}); !api.IsConflict(err) {
 		t.Fatalf("duplicate group: want conflict, got %v", err)
 	}
-	g, err = cl.GroupUpdate(ctx, "web", api.GroupRequest{Name: "prod", Tags: map[string]string{"env": "staging"}})
-	if err != nil || len(g.Members) != 1 || g.Members[0].Host != "h2" || g.Config != "OneAtATime" {
+	// An update is partial (issue 15): new tags; hosts, config and auto-rollback stay.
+	staging := map[string]string{"env": "staging"}
+	g, err = cl.GroupUpdate(ctx, "web", "prod", api.GroupUpdateRequest{Tags: &staging})
+	if err != nil || len(g.Members) != 1 || g.Members[0].Host != "h2" || g.Config != "two" || g.AutoRollback != api.RollbackOnFailure ||
+		strings.Join(g.Hosts, ",") != "h2" {
 		t.Fatalf("updated group %+v, %v", g, err)
 	}
 	l, err := cl.ConfigList(ctx)

@@ -23,6 +23,18 @@ type GroupRequest struct {
 	AutoRollback string            `json:"auto_rollback,omitempty"` // on-failure, on-stop or off (default)
 }
 
+// GroupUpdateRequest is the body of PUT /v1/apps/{app}/groups/{name}: a partial update, as
+// CodeDeploy's UpdateDeploymentGroup. A field left out (nil) keeps the group's value; a field
+// given replaces it, and an empty one ("tags": {} or "hosts": []) clears it (a group must still
+// keep tag filters or host names). Config and AutoRollback cannot be cleared, only changed.
+type GroupUpdateRequest struct {
+	Name         string             `json:"name,omitempty"` // ignored: the path names the group
+	Tags         *map[string]string `json:"tags,omitempty"`
+	Hosts        *[]string          `json:"hosts,omitempty"`
+	Config       *string            `json:"config,omitempty"`
+	AutoRollback *string            `json:"auto_rollback,omitempty"`
+}
+
 // GroupMember is a host of a group with the health and revision deployments left it with.
 type GroupMember struct {
 	Host     string `json:"host"`
@@ -70,10 +82,10 @@ func (c *Client) GroupCreate(ctx context.Context, app string, req GroupRequest) 
 	return &g, err
 }
 
-// GroupUpdate replaces a group's settings.
-func (c *Client) GroupUpdate(ctx context.Context, app string, req GroupRequest) (*Group, error) {
+// GroupUpdate changes the settings req gives of app's group name and keeps the others.
+func (c *Client) GroupUpdate(ctx context.Context, app, name string, req GroupUpdateRequest) (*Group, error) {
 	var g Group
-	err := c.do(ctx, request{method: http.MethodPut, path: groupPath(app) + "/" + url.PathEscape(req.Name), in: req, out: &g})
+	err := c.do(ctx, request{method: http.MethodPut, path: groupPath(app) + "/" + url.PathEscape(name), in: req, out: &g})
 	return &g, err
 }
 
