@@ -268,7 +268,13 @@ func (c *cli) newConfigCommand() *cobra.Command {
 	cmd := nounCommand("config", "Manage deployment configurations (minimum healthy hosts)",
 		`  slipway config create two-left --min-healthy-hosts 2
   slipway config create most --min-healthy-percent 75
-  slipway config list`)
+  slipway config list
+  slipway config get CodeDeployDefault.HalfAtATime
+  slipway config delete two-left`)
+	cmd.Long = `A deployment configuration is how many hosts must stay healthy during a deployment. The built-in
+ones answer to their short names and to the names AWS CodeDeploy gives them: OneAtATime
+(CodeDeployDefault.OneAtATime), HalfAtATime (CodeDeployDefault.HalfAtATime) and AllAtOnce
+(CodeDeployDefault.AllAtOnce). Groups and deployments store the short name.`
 	var hosts, percent int
 	create := &cobra.Command{
 		Use:   "create NAME --min-healthy-hosts N | --min-healthy-percent P",
@@ -325,11 +331,60 @@ func (c *cli) newConfigCommand() *cobra.Command {
 				if dc.Builtin {
 					v = "built-in"
 				}
-				rows = append(rows, []string{dc.Name, dc.Kind, v})
+				rows = append(rows, []string{dc.Name, dc.AWSName, dc.Kind, v})
 			}
-			return p.Table([]string{"NAME", "KIND", "VALUE"}, rows)
+			return p.Table([]string{"NAME", "AWS NAME", "KIND", "VALUE"}, rows)
 		},
 	}
-	cmd.AddCommand(create, list)
+	get := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Show a deployment configuration and the groups that use it",
+		Example: `  slipway config get two-left
+  slipway config get CodeDeployDefault.OneAtATime`,
+		Args: exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			dc, err := cl.ConfigGet(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if p.json() {
+				return p.JSON(dc)
+			}
+			v := strconv.Itoa(dc.Value)
+			if dc.Builtin {
+				v += " (built-in)"
+			}
+			fields := []field{{"Name", dc.Name}}
+			if dc.AWSName != "" {
+				fields = append(fields, field{"AWS name", dc.AWSName})
+			}
+			return p.Fields(append(fields, field{"Kind", dc.Kind}, field{"Value", v}, field{"Used by", strings.Join(dc.UsedBy, ", ")}))
+		},
+	}
+	del := &cobra.Command{
+		Use:     "delete NAME",
+		Aliases: []string{"rm"},
+		Short:   "Delete a custom deployment configuration that no group uses",
+		Example: `  slipway config delete two-left`,
+		Args:    exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			if err := cl.ConfigDelete(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			if p.json() {
+				return nil
+			}
+			return p.Linef("Deleted deployment config %q", args[0])
+		},
+	}
+	cmd.AddCommand(create, list, get, del)
 	return cmd
 }

@@ -61,11 +61,17 @@ type GroupList struct {
 }
 
 // DeploymentConfig is a minimum-healthy-hosts rule: HOST_COUNT (hosts) or FLEET_PERCENT (0-99).
+// A built-in one is named by its short name (OneAtATime) and answers to its AWS name too
+// (AWSName, CodeDeployDefault.OneAtATime) wherever a configuration is named.
 type DeploymentConfig struct {
 	Name    string `json:"name"`
 	Kind    string `json:"kind"`
 	Value   int    `json:"value"`
 	Builtin bool   `json:"builtin,omitempty"`
+	AWSName string `json:"aws_name,omitempty"` // built-in ones only
+	// UsedBy names the groups ("app/group") that use the configuration; GET
+	// /v1/deployment-configs/{name} only.
+	UsedBy []string `json:"used_by,omitempty"`
 }
 
 // DeploymentConfigList is the answer of GET /v1/deployment-configs.
@@ -113,6 +119,20 @@ func (c *Client) ConfigCreate(ctx context.Context, cfg DeploymentConfig) (*Deplo
 	var out DeploymentConfig
 	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/deployment-configs", in: cfg, out: &out})
 	return &out, err
+}
+
+// ConfigGet returns a deployment configuration by name (a built-in one by either of its names),
+// with the groups that use it.
+func (c *Client) ConfigGet(ctx context.Context, name string) (*DeploymentConfig, error) {
+	var out DeploymentConfig
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/deployment-configs/" + url.PathEscape(name), out: &out})
+	return &out, err
+}
+
+// ConfigDelete removes a custom deployment configuration. One that a group uses is a conflict
+// naming the groups; a built-in one cannot be deleted.
+func (c *Client) ConfigDelete(ctx context.Context, name string) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: "/v1/deployment-configs/" + url.PathEscape(name)})
 }
 
 // ConfigList lists built-in and custom deployment configurations.

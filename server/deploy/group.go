@@ -11,6 +11,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy/rollout"
 )
 
 // Groups is the deployment groups' Go API. A group is shown with its current members: the
@@ -130,6 +131,7 @@ func (s *Groups) put(ctx context.Context, app string, req pub.GroupRequest, crea
 	if err := validGroupRequest(req); err != nil {
 		return pub.Group{}, err
 	}
+	req.Config = rollout.Canonical(req.Config)
 	res, err := command.Propose(ctx, s.core.Cluster, CmdGroupPut, s.core.Now(), GroupPutPayload{Create: create, ID: uuid.NewString(), App: app,
 		Name: req.Name, Tags: req.Tags, Hosts: req.Hosts, Config: req.Config, AutoRollback: req.AutoRollback})
 	if err != nil {

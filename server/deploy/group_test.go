@@ -59,3 +59,23 @@ func TestGroupUpdateKeepsWhatItIsNotGiven(t *testing.T) {
 		t.Fatal("an update of a missing group succeeded")
 	}
 }
+
+// TestDeploymentTakesAnAWSConfigName: deploy create --config CodeDeployDefault.AllAtOnce runs
+// with the built-in AllAtOnce.
+func TestDeploymentTakesAnAWSConfigName(t *testing.T) {
+	s, f := groupService(t)
+	ctx := context.Background()
+	if _, err := s.Create(ctx, "web", pub.GroupRequest{Name: "g", Hosts: []string{"host-1"}}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Deployments{core: s.core}.Create(ctx, pub.DeploymentCreateRequest{App: "web", Revision: "r1", Group: "g", Config: "CodeDeployDefault.AllAtOnce"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Config != "AllAtOnce" {
+		t.Fatalf("deployment config %q, want AllAtOnce", d.Config)
+	}
+	if rec := f.deployment(d.ID); rec.Rollout == nil || rec.Rollout.Config.Name != "AllAtOnce" {
+		t.Fatalf("stored rollout %+v", rec.Rollout)
+	}
+}
