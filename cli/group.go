@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -16,24 +17,20 @@ func (c *cli) newGroupCommand() *cobra.Command {
   slipway group get --app web prod`)
 	cmd.Long = `A deployment group is an app's set of hosts deployed together: the hosts carrying all of its tags
 and the hosts it names. Members are fixed when a deployment starts.`
-	cmd.AddCommand(c.newGroupPutCommand(true), c.newGroupPutCommand(false), c.newGroupListCommand(), c.newGroupGetCommand(), c.newGroupDeleteCommand())
+	cmd.AddCommand(c.newGroupCreateCommand(), c.newGroupUpdateCommand(), c.newGroupListCommand(), c.newGroupGetCommand(), c.newGroupDeleteCommand())
 	return cmd
 }
 
-func (c *cli) newGroupPutCommand(create bool) *cobra.Command {
+func (c *cli) newGroupCreateCommand() *cobra.Command {
 	var (
 		app, config, rollback string
 		tags, hosts           []string
 	)
-	verb, short := "update", "Change a deployment group's members and settings"
-	if create {
-		verb, short = "create", "Create a deployment group"
-	}
 	cmd := &cobra.Command{
-		Use:   verb + " --app APP NAME [--tag key=value ...] [--host NAME ...] [--config NAME] [--auto-rollback on-failure|on-stop|off]",
-		Short: short,
-		Example: `  slipway group ` + verb + ` --app web prod --tag env=prod --config HalfAtATime
-  slipway group ` + verb + ` --app web canary --host web-1 --auto-rollback on-failure`,
+		Use:   "create --app APP NAME [--tag key=value ...] [--host NAME ...] [--config NAME] [--auto-rollback on-failure|on-stop|off]",
+		Short: "Create a deployment group",
+		Example: `  slipway group create --app web prod --tag env=prod --config HalfAtATime
+  slipway group create --app web canary --host web-1 --auto-rollback on-failure`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := parseTags(tags)
@@ -50,13 +47,7 @@ func (c *cli) newGroupPutCommand(create bool) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			req := api.GroupRequest{Name: args[0], Tags: t, Hosts: hosts, Config: config, AutoRollback: rollback}
-			var g *api.Group
-			if create {
-				g, err = cl.GroupCreate(cmd.Context(), app, req)
-			} else {
-				g, err = cl.GroupUpdate(cmd.Context(), app, req)
-			}
+			g, err := cl.GroupCreate(cmd.Context(), app, api.GroupRequest{Name: args[0], Tags: t, Hosts: hosts, Config: config, AutoRollback: rollback})
 			if err != nil {
 				return err
 			}
@@ -70,7 +61,7 @@ func (c *cli) newGroupPutCommand(create bool) *cobra.Command {
 	requireAppFlag(cmd, &app, "application")
 	f.StringArrayVar(&tags, "tag", nil, "key=value a member host must carry (repeatable; all must match)")
 	f.StringArrayVar(&hosts, "host", nil, "host name that is a member (repeatable)")
-	f.StringVar(&config, "config", "", "deployment configuration (default OneAtATime)")
+	f.StringVar(&config, "config", "", "deployment configuration, e.g. HalfAtATime or CodeDeployDefault.HalfAtATime (default OneAtATime)")
 	f.StringVar(&rollback, "auto-rollback", "", "on-failure, on-stop or off (default off)")
 	return cmd
 }
@@ -83,6 +74,122 @@ func checkAutoRollback(v string) error {
 		return nil
 	}
 	return usagef("invalid --auto-rollback %q: want %s, %s or %s", v, api.RollbackOnFailure, api.RollbackOnStop, api.RollbackOff)
+}
+
+// newGroupUpdateCommand changes only the settings given, as CodeDeploy's UpdateDeploymentGroup:
+// --tag replaces all tag filters and --host all host names; an empty --tag or --host clears them.
+func (c *cli) newGroupUpdateCommand() *cobra.Command {
+	var (
+		app, config, rollback string
+		tags, hosts           []string
+	)
+	cmd := &cobra.Command{
+		Use:   "update --app APP NAME [--tag key=value ... | --tag ''] [--host NAME ... | --host ''] [--config NAME] [--auto-rollback on-failure|on-stop|off]",
+		Short: "Change a deployment group's members and settings; what is not given stays",
+		Long: `Changes only what is given. --tag replaces all of the group's tag filters and --host all of its
+host names; --tag '' clears the tag filters and --host '' the host names (a group keeps at least one
+of them). Prints what changed.`,
+		Example: `  slipway group update --app web prod --host web-3
+  slipway group update --app web prod --tag env=prod --host '' --config CodeDeployDefault.HalfAtATime`,
+		Args: exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fl := cmd.Flags()
+			var req api.GroupUpdateRequest
+			if fl.Changed("tag") {
+				t, err := parseTags(nonEmpty(tags))
+				if err != nil {
+					return err
+				}
+				if t == nil {
+					t = map[string]string{}
+				}
+				req.Tags = &t
+			}
+			if fl.Changed("host") {
+				h := nonEmpty(hosts)
+				if h == nil {
+					h = []string{}
+				}
+				req.Hosts = &h
+			}
+			if fl.Changed("config") {
+				req.Config = &config
+			}
+			if fl.Changed("auto-rollback") {
+				if err := checkAutoRollback(rollback); err != nil {
+					return err
+				}
+				req.AutoRollback = &rollback
+			}
+			if req == (api.GroupUpdateRequest{}) {
+				return usagef("nothing to update: give --tag, --host, --config or --auto-rollback")
+			}
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			old, err := cl.GroupGet(cmd.Context(), app, args[0], nil)
+			if err != nil {
+				return err
+			}
+			g, err := cl.GroupUpdate(cmd.Context(), app, args[0], req)
+			if err != nil {
+				return err
+			}
+			if p.json() {
+				return p.JSON(g)
+			}
+			return p.Linef("%s", groupChanges(old, g))
+		},
+	}
+	f := cmd.Flags()
+	requireAppFlag(cmd, &app, "application")
+	f.StringArrayVar(&tags, "tag", nil, "key=value a member host must carry (repeatable; replaces all tag filters; '' clears them)")
+	f.StringArrayVar(&hosts, "host", nil, "host name that is a member (repeatable; replaces all host names; '' clears them)")
+	f.StringVar(&config, "config", "", "deployment configuration, e.g. HalfAtATime or CodeDeployDefault.HalfAtATime")
+	f.StringVar(&rollback, "auto-rollback", "", "on-failure, on-stop or off")
+	return cmd
+}
+
+// nonEmpty drops empty values: an empty --tag or --host stands for "none".
+func nonEmpty(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// groupChanges says what an update changed of a group, old to now, and what it kept, e.g.
+// "Updated group web: hosts [dev-3] (was [dev-1]); tags, config and auto-rollback unchanged".
+func groupChanges(old, now *api.Group) string {
+	var changed, same []string
+	diff := func(name, was, is string) {
+		if was == is {
+			same = append(same, name)
+			return
+		}
+		changed = append(changed, fmt.Sprintf("%s %s (was %s)", name, is, was))
+	}
+	diff("hosts", "["+strings.Join(old.Hosts, " ")+"]", "["+strings.Join(now.Hosts, " ")+"]")
+	diff("tags", "["+formatTags(old.Tags)+"]", "["+formatTags(now.Tags)+"]")
+	diff("config", old.Config, now.Config)
+	diff("auto-rollback", old.AutoRollback, now.AutoRollback)
+	out := "Updated group " + now.Name
+	if len(changed) == 0 {
+		return out + ": nothing changed"
+	}
+	out += ": " + strings.Join(changed, "; ")
+	switch len(same) {
+	case 0:
+	case 1:
+		out += "; " + same[0] + " unchanged"
+	default:
+		out += "; " + strings.Join(same[:len(same)-1], ", ") + " and " + same[len(same)-1] + " unchanged"
+	}
+	return out
 }
 
 func (c *cli) newGroupListCommand() *cobra.Command {
@@ -180,7 +287,13 @@ func (c *cli) newConfigCommand() *cobra.Command {
 	cmd := nounCommand("config", "Manage deployment configurations (minimum healthy hosts)",
 		`  slipway config create two-left --min-healthy-hosts 2
   slipway config create most --min-healthy-percent 75
-  slipway config list`)
+  slipway config list
+  slipway config get CodeDeployDefault.HalfAtATime
+  slipway config delete two-left`)
+	cmd.Long = `A deployment configuration is how many hosts must stay healthy during a deployment. The built-in
+ones answer to their short names and to the names AWS CodeDeploy gives them: OneAtATime
+(CodeDeployDefault.OneAtATime), HalfAtATime (CodeDeployDefault.HalfAtATime) and AllAtOnce
+(CodeDeployDefault.AllAtOnce). Groups and deployments store the short name.`
 	var hosts, percent int
 	create := &cobra.Command{
 		Use:   "create NAME --min-healthy-hosts N | --min-healthy-percent P",
@@ -243,11 +356,60 @@ func (c *cli) newConfigCommand() *cobra.Command {
 				if dc.Builtin {
 					v = "built-in"
 				}
-				rows = append(rows, []string{dc.Name, dc.Kind, v})
+				rows = append(rows, []string{dc.Name, dc.AWSName, dc.Kind, v})
 			}
-			return p.Table([]string{"NAME", "KIND", "VALUE"}, rows)
+			return p.Table([]string{"NAME", "AWS NAME", "KIND", "VALUE"}, rows)
 		},
 	}
-	cmd.AddCommand(create, list)
+	get := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Show a deployment configuration and the groups that use it",
+		Example: `  slipway config get two-left
+  slipway config get CodeDeployDefault.OneAtATime`,
+		Args: exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			dc, err := cl.ConfigGet(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if p.json() {
+				return p.JSON(dc)
+			}
+			v := strconv.Itoa(dc.Value)
+			if dc.Builtin {
+				v += " (built-in)"
+			}
+			fields := []field{{"Name", dc.Name}}
+			if dc.AWSName != "" {
+				fields = append(fields, field{"AWS name", dc.AWSName})
+			}
+			return p.Fields(append(fields, field{"Kind", dc.Kind}, field{"Value", v}, field{"Used by", strings.Join(dc.UsedBy, ", ")}))
+		},
+	}
+	del := &cobra.Command{
+		Use:     "delete NAME",
+		Aliases: []string{"rm"},
+		Short:   "Delete a custom deployment configuration that no group uses",
+		Example: `  slipway config delete two-left`,
+		Args:    exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			if err := cl.ConfigDelete(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			if p.json() {
+				return nil
+			}
+			return p.Linef("Deleted deployment config %q", args[0])
+		},
+	}
+	cmd.AddCommand(create, list, get, del)
 	return cmd
 }

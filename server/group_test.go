@@ -45,8 +45,11 @@ func TestGroupsAndConfigs(t *testing.T) {
 	if _, err := cl.GroupCreate(ctx, "web", api.GroupRequest{Name: "prod", Hosts: []string{"h1"}}); !api.IsConflict(err) {
 		t.Fatalf("duplicate group: want conflict, got %v", err)
 	}
-	g, err = cl.GroupUpdate(ctx, "web", api.GroupRequest{Name: "prod", Tags: map[string]string{"env": "staging"}})
-	if err != nil || len(g.Members) != 1 || g.Members[0].Host != "h2" || g.Config != "OneAtATime" {
+	// An update is partial (issue 15): new tags; hosts, config and auto-rollback stay.
+	staging := map[string]string{"env": "staging"}
+	g, err = cl.GroupUpdate(ctx, "web", "prod", api.GroupUpdateRequest{Tags: &staging})
+	if err != nil || len(g.Members) != 1 || g.Members[0].Host != "h2" || g.Config != "two" || g.AutoRollback != api.RollbackOnFailure ||
+		strings.Join(g.Hosts, ",") != "h2" {
 		t.Fatalf("updated group %+v, %v", g, err)
 	}
 	l, err := cl.ConfigList(ctx)
@@ -59,6 +62,29 @@ func TestGroupsAndConfigs(t *testing.T) {
 	}
 	if got := strings.Join(names, ","); got != "OneAtATime,HalfAtATime,AllAtOnce,two" {
 		t.Fatalf("configs %s", got)
+	}
+	// Built-ins answer to their AWS names too, and are stored by their short names (issue 15).
+	if dc, err := cl.ConfigGet(ctx, "CodeDeployDefault.HalfAtATime"); err != nil || dc.Name != "HalfAtATime" || !dc.Builtin {
+		t.Fatalf("config by AWS name: %+v, %v", dc, err)
+	}
+	if dc, err := cl.ConfigGet(ctx, "two"); err != nil || strings.Join(dc.UsedBy, ",") != "web/prod" {
+		t.Fatalf("config two: %+v, %v", dc, err)
+	}
+	if err := cl.ConfigDelete(ctx, "two"); !api.IsConflict(err) || !strings.Contains(err.Error(), "web/prod") {
+		t.Fatalf("delete of a config in use: want a conflict naming web/prod, got %v", err)
+	}
+	if err := cl.ConfigDelete(ctx, "CodeDeployDefault.AllAtOnce"); !api.IsConflict(err) {
+		t.Fatalf("delete of a built-in: want conflict, got %v", err)
+	}
+	aws := "CodeDeployDefault.AllAtOnce"
+	if g, err = cl.GroupUpdate(ctx, "web", "prod", api.GroupUpdateRequest{Config: &aws}); err != nil || g.Config != "AllAtOnce" || g.Tags["env"] != "staging" {
+		t.Fatalf("update to an AWS config name: %+v, %v", g, err)
+	}
+	if err := cl.ConfigDelete(ctx, "two"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.ConfigGet(ctx, "two"); !api.IsNotFound(err) {
+		t.Fatalf("deleted config: %v", err)
 	}
 	if err := cl.GroupDelete(ctx, "web", "prod"); err != nil {
 		t.Fatal(err)

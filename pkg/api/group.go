@@ -23,6 +23,18 @@ type GroupRequest struct {
 	AutoRollback string            `json:"auto_rollback,omitempty"` // on-failure, on-stop or off (default)
 }
 
+// GroupUpdateRequest is the body of PUT /v1/apps/{app}/groups/{name}: a partial update, as
+// CodeDeploy's UpdateDeploymentGroup. A field left out (nil) keeps the group's value; a field
+// given replaces it, and an empty one ("tags": {} or "hosts": []) clears it (a group must still
+// keep tag filters or host names). Config and AutoRollback cannot be cleared, only changed.
+type GroupUpdateRequest struct {
+	Name         string             `json:"name,omitempty"` // ignored: the path names the group
+	Tags         *map[string]string `json:"tags,omitempty"`
+	Hosts        *[]string          `json:"hosts,omitempty"`
+	Config       *string            `json:"config,omitempty"`
+	AutoRollback *string            `json:"auto_rollback,omitempty"`
+}
+
 // GroupMember is a host of a group with the health and revision deployments left it with.
 type GroupMember struct {
 	Host     string `json:"host"`
@@ -49,11 +61,17 @@ type GroupList struct {
 }
 
 // DeploymentConfig is a minimum-healthy-hosts rule: HOST_COUNT (hosts) or FLEET_PERCENT (0-99).
+// A built-in one is named by its short name (OneAtATime) and answers to its AWS name too
+// (AWSName, CodeDeployDefault.OneAtATime) wherever a configuration is named.
 type DeploymentConfig struct {
 	Name    string `json:"name"`
 	Kind    string `json:"kind"`
 	Value   int    `json:"value"`
 	Builtin bool   `json:"builtin,omitempty"`
+	AWSName string `json:"aws_name,omitempty"` // built-in ones only
+	// UsedBy names the groups ("app/group") that use the configuration; GET
+	// /v1/deployment-configs/{name} only.
+	UsedBy []string `json:"used_by,omitempty"`
 }
 
 // DeploymentConfigList is the answer of GET /v1/deployment-configs.
@@ -70,10 +88,10 @@ func (c *Client) GroupCreate(ctx context.Context, app string, req GroupRequest) 
 	return &g, err
 }
 
-// GroupUpdate replaces a group's settings.
-func (c *Client) GroupUpdate(ctx context.Context, app string, req GroupRequest) (*Group, error) {
+// GroupUpdate changes the settings req gives of app's group name and keeps the others.
+func (c *Client) GroupUpdate(ctx context.Context, app, name string, req GroupUpdateRequest) (*Group, error) {
 	var g Group
-	err := c.do(ctx, request{method: http.MethodPut, path: groupPath(app) + "/" + url.PathEscape(req.Name), in: req, out: &g})
+	err := c.do(ctx, request{method: http.MethodPut, path: groupPath(app) + "/" + url.PathEscape(name), in: req, out: &g})
 	return &g, err
 }
 
@@ -101,6 +119,20 @@ func (c *Client) ConfigCreate(ctx context.Context, cfg DeploymentConfig) (*Deplo
 	var out DeploymentConfig
 	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/deployment-configs", in: cfg, out: &out})
 	return &out, err
+}
+
+// ConfigGet returns a deployment configuration by name (a built-in one by either of its names),
+// with the groups that use it.
+func (c *Client) ConfigGet(ctx context.Context, name string) (*DeploymentConfig, error) {
+	var out DeploymentConfig
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/deployment-configs/" + url.PathEscape(name), out: &out})
+	return &out, err
+}
+
+// ConfigDelete removes a custom deployment configuration. One that a group uses is a conflict
+// naming the groups; a built-in one cannot be deleted.
+func (c *Client) ConfigDelete(ctx context.Context, name string) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: "/v1/deployment-configs/" + url.PathEscape(name)})
 }
 
 // ConfigList lists built-in and custom deployment configurations.

@@ -5,6 +5,7 @@ import (
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/state"
 	"github.com/slipwayhq/slipway/server/deploy/rollout"
@@ -38,7 +39,7 @@ func (s *Configs) Create(ctx context.Context, req pub.DeploymentConfig) (pub.Dep
 func (s *Configs) List() ([]pub.DeploymentConfig, error) {
 	var out []pub.DeploymentConfig
 	for _, b := range rollout.Builtins() {
-		out = append(out, pub.DeploymentConfig{Name: b.Name, Kind: string(b.Kind), Value: b.Value, Builtin: true})
+		out = append(out, builtinView(b))
 	}
 	err := s.core.State.View(func(tx *state.Tx) error {
 		list, err := listConfigs(tx)
@@ -48,4 +49,45 @@ func (s *Configs) List() ([]pub.DeploymentConfig, error) {
 		return err
 	})
 	return out, err
+}
+
+func builtinView(b rollout.Config) pub.DeploymentConfig {
+	return pub.DeploymentConfig{Name: b.Name, Kind: string(b.Kind), Value: b.Value, Builtin: true, AWSName: rollout.AWSName(b.Name)}
+}
+
+// Get returns a configuration by name (a built-in one by its short or AWS name) with the groups
+// that use it.
+func (s *Configs) Get(name string) (pub.DeploymentConfig, error) {
+	if err := state.ValidateName("deployment config", name); err != nil {
+		return pub.DeploymentConfig{}, err
+	}
+	var out pub.DeploymentConfig
+	err := s.core.State.View(func(tx *state.Tx) error {
+		if b, ok := rollout.Builtin(name); ok {
+			out = builtinView(b)
+		} else {
+			dc, ok, err := getDeploymentConfig(tx, name)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fault.New(fault.NotFound, "deployment config %q not found: see slipway config list", name)
+			}
+			out = pub.DeploymentConfig{Name: dc.Name, Kind: dc.Kind, Value: dc.Value}
+		}
+		var err error
+		out.UsedBy, err = groupsUsing(tx, out.Name)
+		return err
+	})
+	return out, err
+}
+
+// Delete removes a custom configuration: a built-in one cannot be deleted, and one that a group
+// uses is a conflict naming the groups (checked when the command applies).
+func (s *Configs) Delete(ctx context.Context, name string) error {
+	if err := state.ValidateName("deployment config", name); err != nil {
+		return err
+	}
+	_, err := command.Propose(ctx, s.core.Cluster, CmdConfigDelete, s.core.Now(), ConfigDeletePayload{Name: name})
+	return err
 }

@@ -13,6 +13,8 @@ func (m *Module) configRoutes() []api.Route {
 	return []api.Route{
 		{Method: "POST", Pattern: "/v1/deployment-configs", Access: api.Management, Action: "deploy:CreateDeploymentConfig", Resource: "deployment-config/*", Handle: httpHandlers{m}.configCreate},
 		{Method: "GET", Pattern: "/v1/deployment-configs", Access: api.AnyToken, Action: "deploy:ListDeploymentConfigs", Resource: "deployment-config/*", Handle: httpHandlers{m}.configList},
+		{Method: "GET", Pattern: "/v1/deployment-configs/{name}", Access: api.AnyToken, Action: "deploy:ReadDeploymentConfig", Resource: "deployment-config/{name}", Handle: httpHandlers{m}.configGet},
+		{Method: "DELETE", Pattern: "/v1/deployment-configs/{name}", Access: api.Management, Action: "deploy:DeleteDeploymentConfig", Resource: "deployment-config/{name}", Handle: httpHandlers{m}.configDelete},
 	}
 }
 
@@ -39,4 +41,23 @@ func (m httpHandlers) configList(w http.ResponseWriter, r *http.Request, id *aut
 		configs, err := m.Configs().List()
 		return pub.DeploymentConfigList{Configs: configs}, err
 	})(w, r, id)
+}
+
+func (m httpHandlers) configGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return api.Get(m.core.HTTP, func(r *http.Request) (pub.DeploymentConfig, error) {
+		return m.Configs().Get(r.PathValue("name"))
+	})(w, r, id)
+}
+
+func (m httpHandlers) configDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if err := m.Configs().Delete(ctx, r.PathValue("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -27,6 +27,7 @@ func listConfigs(tx *state.Tx) ([]DeploymentConfig, error) {
 	return out, err
 }
 
+// isBuiltin reports whether name is a built-in configuration's, short or AWS's.
 func isBuiltin(name string) bool {
 	_, ok := rollout.Builtin(name)
 	return ok
@@ -40,5 +41,17 @@ func configExists(tx *state.Tx, name string) error {
 	if _, ok, err := getDeploymentConfig(tx, name); err != nil || ok {
 		return err
 	}
-	return fault.New(fault.NotFound, "deployment config %q not found: use OneAtATime, HalfAtATime, AllAtOnce or one from slipway config list", name)
+	return fault.New(fault.NotFound, "deployment config %q not found: use OneAtATime, HalfAtATime, AllAtOnce (or CodeDeployDefault.OneAtATime, ...) or one from slipway config list", name)
+}
+
+// groupsUsing names the groups ("app/group", in order) whose configuration is name.
+func groupsUsing(tx *state.Tx, name string) ([]string, error) {
+	groups, err := listGroups(tx, "")
+	var out []string
+	for _, g := range groups {
+		if g.Config == name {
+			out = append(out, g.App+"/"+g.Name)
+		}
+	}
+	return out, err
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy/rollout"
 )
 
 // maxRevisionLen bounds a revision ID a client names, in bytes (the API's bound on resource
@@ -52,7 +53,7 @@ func (s Deployments) Create(ctx context.Context, req pub.DeploymentCreateRequest
 	}
 	res, err := command.Propose(ctx, s.core.Cluster, cmdDeploymentCreate, s.core.Now(), DeploymentCreate{
 		ID: "d-" + uuid.NewString()[:18], App: req.App, RevisionID: req.Revision, HostIDs: hostIDs,
-		Group: req.Group, Config: req.Config, IgnoreApplicationStopFailures: req.IgnoreApplicationStopFailures,
+		Group: req.Group, Config: rollout.Canonical(req.Config), IgnoreApplicationStopFailures: req.IgnoreApplicationStopFailures,
 	})
 	if err != nil {
 		return pub.Deployment{}, err

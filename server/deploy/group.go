@@ -11,6 +11,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy/rollout"
 )
 
 // Groups is the deployment groups' Go API. A group is shown with its current members: the
@@ -82,17 +83,55 @@ func (s *Groups) Create(ctx context.Context, app string, req pub.GroupRequest) (
 	return s.put(ctx, app, req, true)
 }
 
-// Update replaces the filters, configuration and auto-rollback setting of app's group name
-// (req.Name is ignored).
-func (s *Groups) Update(ctx context.Context, app, name string, req pub.GroupRequest) (pub.Group, error) {
-	req.Name = name
-	return s.put(ctx, app, req, false)
+// Update changes what req gives of app's group name and keeps the rest (CodeDeploy's
+// UpdateDeploymentGroup): it reads the group after a consistent read, fills in the fields req
+// leaves out, and proposes the whole group as group.put, whose format stays as it is.
+//
+// group.put carries no expected ModifyIndex, so two updates racing on one group are last-writer
+// wins for the fields the later one filled in from its read, as whole-group updates always were.
+// Adding a CAS field would change the command's payload, which is the log format.
+func (s *Groups) Update(ctx context.Context, app, name string, req pub.GroupUpdateRequest) (pub.Group, error) {
+	if err := state.ValidateName("deployment group", name); err != nil {
+		return pub.Group{}, err
+	}
+	if err := s.core.Cluster.ConsistentRead(ctx); err != nil {
+		return pub.Group{}, err
+	}
+	var cur Group
+	if err := s.core.State.View(func(tx *state.Tx) error {
+		var err error
+		cur, err = getGroup(tx, app, name)
+		return err
+	}); err != nil {
+		return pub.Group{}, err
+	}
+	return s.put(ctx, app, mergeGroupUpdate(cur, req), false)
+}
+
+// mergeGroupUpdate is the whole group request an update makes of cur: req's fields where given,
+// cur's where not.
+func mergeGroupUpdate(cur Group, req pub.GroupUpdateRequest) pub.GroupRequest {
+	out := pub.GroupRequest{Name: cur.Name, Tags: cur.Tags, Hosts: cur.Hosts, Config: cur.Config, AutoRollback: cur.AutoRollback}
+	if req.Tags != nil {
+		out.Tags = *req.Tags
+	}
+	if req.Hosts != nil {
+		out.Hosts = *req.Hosts
+	}
+	if req.Config != nil {
+		out.Config = *req.Config
+	}
+	if req.AutoRollback != nil {
+		out.AutoRollback = *req.AutoRollback
+	}
+	return out
 }
 
 func (s *Groups) put(ctx context.Context, app string, req pub.GroupRequest, create bool) (pub.Group, error) {
 	if err := validGroupRequest(req); err != nil {
 		return pub.Group{}, err
 	}
+	req.Config = rollout.Canonical(req.Config)
 	res, err := command.Propose(ctx, s.core.Cluster, CmdGroupPut, s.core.Now(), GroupPutPayload{Create: create, ID: uuid.NewString(), App: app,
 		Name: req.Name, Tags: req.Tags, Hosts: req.Hosts, Config: req.Config, AutoRollback: req.AutoRollback})
 	if err != nil {

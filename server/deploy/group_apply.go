@@ -4,6 +4,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy/rollout"
 )
 
 // The deployment groups' commands. Numbers, names, versions and the payloads' JSON are the log
@@ -38,8 +39,10 @@ func (m *Module) applyGroupPut(tx *state.Tx, index uint64, _ *command.Command, p
 	if err := state.ValidateName("deployment group", p.Name); err != nil {
 		return nil, err
 	}
+	// A built-in is stored by its short name, however it was named (issue 15).
+	p.Config = rollout.Canonical(p.Config)
 	if p.Config == "" {
-		p.Config = "OneAtATime"
+		p.Config = rollout.Default
 	}
 	if err := configExists(tx, p.Config); err != nil {
 		return nil, err

@@ -20,14 +20,6 @@ func (m *Module) groupRoutes() []api.Route {
 }
 
 func (m httpHandlers) groupCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return m.groupPut(w, r, id, true)
-}
-
-func (m httpHandlers) groupUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return m.groupPut(w, r, id, false)
-}
-
-func (m httpHandlers) groupPut(w http.ResponseWriter, r *http.Request, id *auth.Identity, create bool) error {
 	var req pub.GroupRequest
 	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
 		return err
@@ -37,18 +29,30 @@ func (m httpHandlers) groupPut(w http.ResponseWriter, r *http.Request, id *auth.
 		return err
 	}
 	defer cancel()
-	var g pub.Group
-	status := http.StatusOK
-	if create {
-		g, err = m.Groups().Create(ctx, r.PathValue("app"), req)
-		status = http.StatusCreated
-	} else {
-		g, err = m.Groups().Update(ctx, r.PathValue("app"), r.PathValue("name"), req)
-	}
+	g, err := m.Groups().Create(ctx, r.PathValue("app"), req)
 	if err != nil {
 		return err
 	}
-	m.core.HTTP.JSON(w, status, g)
+	m.core.HTTP.JSON(w, http.StatusCreated, g)
+	return nil
+}
+
+// groupUpdate is a partial update: fields the body leaves out keep their value.
+func (m httpHandlers) groupUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	var req pub.GroupUpdateRequest
+	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
+		return err
+	}
+	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	g, err := m.Groups().Update(ctx, r.PathValue("app"), r.PathValue("name"), req)
+	if err != nil {
+		return err
+	}
+	m.core.HTTP.JSON(w, http.StatusOK, g)
 	return nil
 }
 

@@ -8,6 +8,7 @@ func (m *Module) registerGroups(r *module.Registry) {
 	module.Handle(r, CmdGroupPut, m.applyGroupPut)
 	module.Handle(r, CmdGroupDelete, m.applyGroupDelete)
 	module.Handle(r, CmdConfigCreate, m.applyConfigCreate)
+	module.Handle(r, CmdConfigDelete, m.applyConfigDelete)
 	r.Buckets(bucketGroups, bucketConfigs)
 	r.Routes(m.groupRoutes()...)
 	r.Routes(m.configRoutes()...)

@@ -85,6 +85,8 @@ func TestRoutesKeepTheirDeclarations(t *testing.T) {
 		{"DELETE /v1/apps/{app}/groups/{name}", api.Management, "deploy:DeleteDeploymentGroup", "app/{app}/group/{name}"},
 		{"POST /v1/deployment-configs", api.Management, "deploy:CreateDeploymentConfig", "deployment-config/*"},
 		{"GET /v1/deployment-configs", api.AnyToken, "deploy:ListDeploymentConfigs", "deployment-config/*"},
+		{"GET /v1/deployment-configs/{name}", api.AnyToken, "deploy:ReadDeploymentConfig", "deployment-config/{name}"},
+		{"DELETE /v1/deployment-configs/{name}", api.Management, "deploy:DeleteDeploymentConfig", "deployment-config/{name}"},
 	} {
 		if g, w := got[want.route], fmt.Sprintf("%d %s %s", want.access, want.action, want.res); g != w {
 			t.Errorf("%s is declared %q; want %q", want.route, g, w)

@@ -3,6 +3,7 @@ package rollout
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kind is how a deployment configuration states its minimum of healthy hosts.
@@ -54,8 +55,32 @@ var builtins = []Config{
 	{Name: AllAtOnce, Kind: HostCount, Value: 0},
 }
 
-// Builtin returns the built-in configuration with that name.
+// AWSPrefix starts the names AWS CodeDeploy gives the built-in configurations
+// (CodeDeployDefault.OneAtATime); each built-in answers to its short name and to its AWS name.
+const AWSPrefix = "CodeDeployDefault."
+
+// Canonical is the short name of a built-in configuration named either way (AWSName(OneAtATime)
+// and OneAtATime are both OneAtATime); any other name is returned as it is. Records store the
+// canonical name.
+func Canonical(name string) string {
+	if short, ok := strings.CutPrefix(name, AWSPrefix); ok {
+		for _, c := range builtins {
+			if c.Name == short {
+				return short
+			}
+		}
+	}
+	return name
+}
+
+// AWSName is the name AWS CodeDeploy gives the built-in configuration short (a short name, as in
+// Builtins), e.g. CodeDeployDefault.OneAtATime.
+func AWSName(short string) string { return AWSPrefix + short }
+
+// Builtin returns the built-in configuration with that name, short or AWS's (see Canonical); the
+// configuration returned carries the short name.
 func Builtin(name string) (Config, bool) {
+	name = Canonical(name)
 	for _, c := range builtins {
 		if c.Name == name {
 			return c, true

@@ -16,6 +16,11 @@ func TestBuiltin(t *testing.T) {
 		{OneAtATime, Config{Name: OneAtATime, Kind: MostConcurrency, Value: 1}, true},
 		{HalfAtATime, Config{Name: HalfAtATime, Kind: FleetPercent, Value: 50}, true},
 		{AllAtOnce, Config{Name: AllAtOnce, Kind: HostCount, Value: 0}, true},
+		{"CodeDeployDefault.OneAtATime", Config{Name: OneAtATime, Kind: MostConcurrency, Value: 1}, true},
+		{"CodeDeployDefault.HalfAtATime", Config{Name: HalfAtATime, Kind: FleetPercent, Value: 50}, true},
+		{"CodeDeployDefault.AllAtOnce", Config{Name: AllAtOnce, Kind: HostCount, Value: 0}, true},
+		{"CodeDeployDefault.", Config{}, false},
+		{"CodeDeployDefault.Other", Config{}, false},
 		{"oneatatime", Config{}, false},
 		{"", Config{}, false},
 	}
@@ -136,5 +141,19 @@ func TestConfigArithmetic(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCanonical(t *testing.T) {
+	for in, want := range map[string]string{
+		"CodeDeployDefault.OneAtATime": OneAtATime, "CodeDeployDefault.AllAtOnce": AllAtOnce, HalfAtATime: HalfAtATime,
+		"two": "two", "CodeDeployDefault.two": "CodeDeployDefault.two", "": "",
+	} {
+		if got := Canonical(in); got != want {
+			t.Errorf("Canonical(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := AWSName(HalfAtATime); got != "CodeDeployDefault.HalfAtATime" {
+		t.Errorf("AWSName = %q", got)
 	}
 }
