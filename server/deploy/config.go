@@ -24,6 +24,9 @@ func (s *Configs) Create(ctx context.Context, req pub.DeploymentConfig) (pub.Dep
 	if err := state.ValidateName("deployment config", req.Name); err != nil {
 		return pub.DeploymentConfig{}, err
 	}
+	if isBuiltin(req.Name) {
+		return pub.DeploymentConfig{}, fault.New(fault.Conflict, "%q is a built-in configuration", req.Name)
+	}
 	res, err := command.Propose(ctx, s.core.Cluster, CmdConfigCreate, s.core.Now(), ConfigCreatePayload{Name: req.Name, Kind: req.Kind, Value: req.Value})
 	if err != nil {
 		return pub.DeploymentConfig{}, err

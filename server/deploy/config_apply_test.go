@@ -8,27 +8,47 @@ import (
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/deploy/rollout"
 )
 
-// TestBuiltinsAnswerToTheirAWSNames: a group naming CodeDeployDefault.HalfAtATime stores
-// HalfAtATime; a custom configuration cannot take a built-in's AWS name.
-func TestBuiltinsAnswerToTheirAWSNames(t *testing.T) {
+// TestAppliedAsReleased: config.create and group.put entries apply as the release before AWS
+// names applied them (it had no such names, so a custom configuration could be called
+// CodeDeployDefault.AllAtOnce, and a group could name it): entries already in logs must give the
+// same state on every server, whichever release applies them. AWS names for built-ins are the Go
+// API's (see TestConfigService and TestGroupsTakeAWSNames).
+func TestAppliedAsReleased(t *testing.T) {
 	f := newFSM(t)
 	f.setUp()
-	r := f.apply(CmdGroupPut.New("", testTime, GroupPutPayload{Create: true, ID: "g1", App: "web", Name: "g", Hosts: []string{"host-1"}, Config: "CodeDeployDefault.HalfAtATime"}))
+	if r := f.apply(CmdConfigCreate.New("", testTime, ConfigCreatePayload{Name: "CodeDeployDefault.AllAtOnce", Kind: "HOST_COUNT", Value: 1})); r.Code != "" {
+		t.Fatalf("a custom config under an AWS name, as the previous release applied it: %+v", r)
+	}
+	r := f.apply(CmdGroupPut.New("", testTime, GroupPutPayload{Create: true, ID: "g1", App: "web", Name: "g", Hosts: []string{"host-1"}, Config: "CodeDeployDefault.AllAtOnce"}))
 	if r.Code != "" {
-		t.Fatalf("group with an AWS config name: %s %s", r.Code, r.Message)
+		t.Fatalf("a group naming that custom config: %s %s", r.Code, r.Message)
 	}
-	if g := f.group("web", "g"); g.Config != "HalfAtATime" {
-		t.Fatalf("stored config %q, want HalfAtATime", g.Config)
+	if g := f.group("web", "g"); g.Config != "CodeDeployDefault.AllAtOnce" {
+		t.Fatalf("stored config %q: the custom one must stay what the group names", g.Config)
 	}
-	if r := f.apply(CmdConfigCreate.New("", testTime, ConfigCreatePayload{Name: "CodeDeployDefault.AllAtOnce", Kind: "HOST_COUNT", Value: 1})); r.Code != string(fault.Conflict) {
-		t.Fatalf("custom config with a built-in's AWS name: %+v, want conflict", r)
+	if err := f.f.Store().View(func(tx *state.Tx) error {
+		c, err := resolveConfig(tx, "CodeDeployDefault.AllAtOnce")
+		if err == nil && (c.Kind != "HOST_COUNT" || c.Value != 1) {
+			t.Errorf("resolved %+v: the custom configuration of that name, not the built-in", c)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
-	// Not a built-in's AWS name: an ordinary custom name, unknown here.
-	r = f.apply(CmdGroupPut.New("", testTime, GroupPutPayload{Create: true, ID: "g2", App: "web", Name: "g2", Hosts: []string{"host-1"}, Config: "CodeDeployDefault.Nope"}))
+	// Without a custom one of that name, an entry naming an AWS name is refused, as it was.
+	r = f.apply(CmdGroupPut.New("", testTime, GroupPutPayload{Create: true, ID: "g2", App: "web", Name: "g2", Hosts: []string{"host-1"}, Config: "CodeDeployDefault.HalfAtATime"}))
 	if r.Code != string(fault.NotFound) {
-		t.Fatalf("unknown CodeDeployDefault name: %+v, want not_found", r)
+		t.Fatalf("an AWS name in a group.put entry: %+v, want not_found as released", r)
+	}
+}
+
+// TestGroupsTakeAWSNames: the Go API proposes a built-in named the AWS way by its short name.
+func TestGroupsTakeAWSNames(t *testing.T) {
+	if got := rollout.Canonical("CodeDeployDefault.HalfAtATime"); got != "HalfAtATime" {
+		t.Fatalf("canonical %q", got)
 	}
 }
 

@@ -33,9 +33,20 @@ func isBuiltin(name string) bool {
 	return ok
 }
 
-// configExists checks that a group may name the configuration: a built-in one or a stored one.
+// isShortBuiltin reports whether name is a built-in configuration's short name. Apply rules of the
+// commands released before AWS names were accepted (config.create, group.put, deployment.create)
+// use it, so that entries already in logs apply as they did: a custom configuration may exist
+// under an AWS name from then. AWS names reach those commands only as short names: the Go API
+// (Groups, Deployments) translates them before it proposes, and Configs.Create refuses them.
+func isShortBuiltin(name string) bool {
+	c, ok := rollout.Builtin(name)
+	return ok && c.Name == name
+}
+
+// configExists checks that a group may name the configuration: a built-in one (by its short
+// name) or a stored one.
 func configExists(tx *state.Tx, name string) error {
-	if isBuiltin(name) {
+	if isShortBuiltin(name) {
 		return nil
 	}
 	if _, ok, err := getDeploymentConfig(tx, name); err != nil || ok {

@@ -39,8 +39,8 @@ func (m *Module) applyGroupPut(tx *state.Tx, index uint64, _ *command.Command, p
 	if err := state.ValidateName("deployment group", p.Name); err != nil {
 		return nil, err
 	}
-	// A built-in is stored by its short name, however it was named (issue 15).
-	p.Config = rollout.Canonical(p.Config)
+	// Groups.Create/Update propose a built-in by its short name however it was named; apply keeps
+	// the released rule (configExists), so entries already in logs apply as they did.
 	if p.Config == "" {
 		p.Config = rollout.Default
 	}

@@ -44,7 +44,7 @@ func resolveConfig(tx *state.Tx, name string) (rollout.Config, error) {
 	if name == "" {
 		name = rollout.Default
 	}
-	if c, ok := rollout.Builtin(name); ok {
+	if c, ok := rollout.Builtin(name); ok && c.Name == name { // a short name, as released
 		return c, nil
 	}
 	dc, ok, err := getDeploymentConfig(tx, name)

@@ -95,8 +95,11 @@ func Builtins() []Config { return append([]Config(nil), builtins...) }
 // Validate reports whether c is a built-in configuration or a well-formed custom one: a non-empty
 // name that is not a built-in's, and HOST_COUNT >= 0 or FLEET_PERCENT 0-99. Errors wrap
 // ErrInvalidConfig and name the field to fix.
+//
+// Only a built-in's short name is a built-in here: a configuration applied from the log under an
+// AWS name is checked as the release before AWS names checked it (as a custom one).
 func (c Config) Validate() error {
-	if b, ok := Builtin(c.Name); ok {
+	if b, ok := Builtin(c.Name); ok && b.Name == c.Name {
 		if c != b {
 			return fmt.Errorf("%w: %q is a built-in configuration (%s %d) and cannot be redefined", ErrInvalidConfig, c.Name, b.Kind, b.Value)
 		}
