@@ -35,7 +35,7 @@ var released = []command.Info{
 	{Type: 60, Name: "deployment.create", Version: 1},
 	{Type: 61, Name: "deployment.report", Version: 1},
 	{Type: 62, Name: "deployment.fail_host", Version: 1},
-	{Type: 65, Name: "deployment.stop", Version: 1},
+	{Type: 65, Name: "deployment.stop", Version: 2},
 	{Type: 70, Name: "group.put", Version: 1},
 	{Type: 71, Name: "group.delete", Version: 1},
 	{Type: 72, Name: "config.create", Version: 1},

@@ -234,6 +234,11 @@ func rollback(tx *state.Tx, index uint64, now time.Time, d *Deployment) {
 // applyDeploymentStop stops a deployment: hosts not started are skipped, running ones stopped,
 // and a group deployment ends through its rollout (and rolls back when the group or the request
 // says so).
+//
+// Schema versions: from version 2 a stop with Rollback rolls back whatever the group's
+// auto-rollback setting. A version 1 entry, already in logs, applies as it did then: its
+// Rollback only turned a group's "off" into "on-stop", so on an "on-failure" group it did not
+// roll back.
 func (m *Module) applyDeploymentStop(tx *state.Tx, index uint64, c *command.Command, p DeploymentStop) (any, error) {
 	d, err := getDeployment(tx, p.DeploymentID)
 	if err != nil {
@@ -252,7 +257,7 @@ func (m *Module) applyDeploymentStop(tx *state.Tx, index uint64, c *command.Comm
 		}
 	}
 	if d.Rollout != nil {
-		if p.Rollback && d.AutoRollback == RollbackOff {
+		if p.Rollback && (c.Version >= 2 || d.AutoRollback == RollbackOff) {
 			d.AutoRollback = RollbackOnStop
 		}
 		endGroupDeployment(tx, index, c.Time, &d, false, "stopped by the user", DeploymentStopped)
