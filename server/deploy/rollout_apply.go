@@ -152,16 +152,21 @@ func advance(tx *state.Tx, index uint64, now time.Time, d *Deployment) {
 		}
 	}
 	if dec.Done {
-		endGroupDeployment(tx, index, now, d, dec.Succeeded, dec.Reason, DeploymentFailed)
+		endGroupDeployment(tx, index, now, d, dec.Succeeded, dec.Reason, DeploymentFailed, nil)
 	} else if dec.Failing && d.Message == "" {
 		d.Message = dec.Reason
 	}
 }
 
 // endGroupDeployment records the outcome in the group and starts a rollback when one is due.
-func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment, succeeded bool, reason, failStatus string) {
+// The hosts in untouched (a stop's hosts that never started) count as not deployed, and their
+// group members keep the health and revision they had.
+func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment, succeeded bool, reason, failStatus string, untouched map[string]bool) {
 	t := now.UTC()
 	states := statesOf(d)
+	for id := range untouched {
+		states[id] = rollout.Pending
+	}
 	for _, tg := range d.Targets {
 		if tg.Status == TargetWaiting {
 			tg.Status = TargetSkipped
@@ -180,6 +185,9 @@ func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment
 		g.Members = map[string]Member{}
 	}
 	for _, h := range out.Hosts {
+		if untouched[h.ID] {
+			continue
+		}
 		health := "unknown"
 		switch h.Health {
 		case rollout.Healthy:
@@ -238,7 +246,10 @@ func rollback(tx *state.Tx, index uint64, now time.Time, d *Deployment) {
 // Schema versions: from version 2 a stop with Rollback rolls back whatever the group's
 // auto-rollback setting. A version 1 entry, already in logs, applies as it did then: its
 // Rollback only turned a group's "off" into "on-stop", so on an "on-failure" group it did not
-// roll back.
+// roll back. From version 2 a stop also leaves the hosts it never touched as they were: a host
+// still waiting, or scheduled but silent (no lifecycle event reported), keeps its group member's
+// health and revision, where version 1 marked it unhealthy (so the next deployment could be
+// refused for too few healthy hosts although one host had been touched).
 func (m *Module) applyDeploymentStop(tx *state.Tx, index uint64, c *command.Command, p DeploymentStop) (any, error) {
 	d, err := getDeployment(tx, p.DeploymentID)
 	if err != nil {
@@ -248,6 +259,15 @@ func (m *Module) applyDeploymentStop(tx *state.Tx, index uint64, c *command.Comm
 		return nil, fault.New(fault.Conflict, "deployment %s already ended (%s)", d.ID, d.Status)
 	}
 	t := c.Time.UTC()
+	var untouched map[string]bool
+	if c.Version >= 2 {
+		untouched = map[string]bool{}
+		for id, tg := range d.Targets {
+			if tg.Status == TargetWaiting || (tg.Status == TargetPending && tg.StartTime == nil && len(tg.Events) == 0) {
+				untouched[id] = true
+			}
+		}
+	}
 	for _, tg := range d.Targets {
 		switch {
 		case tg.Status == TargetWaiting:
@@ -260,7 +280,7 @@ func (m *Module) applyDeploymentStop(tx *state.Tx, index uint64, c *command.Comm
 		if p.Rollback && (c.Version >= 2 || d.AutoRollback == RollbackOff) {
 			d.AutoRollback = RollbackOnStop
 		}
-		endGroupDeployment(tx, index, c.Time, &d, false, "stopped by the user", DeploymentStopped)
+		endGroupDeployment(tx, index, c.Time, &d, false, "stopped by the user", DeploymentStopped, untouched)
 	} else {
 		d.EndTime, d.Status, d.Message = &t, DeploymentStopped, "stopped by the user"
 	}
