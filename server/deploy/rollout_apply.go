@@ -2,7 +2,9 @@ package deploy
 
 import (
 	"errors"
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/slipwayhq/slipway/server/core/command"
@@ -107,7 +109,7 @@ func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deploym
 	d.Rollout = &r
 	if err != nil { // recorded, failed at once
 		t := now.UTC()
-		d.Status, d.Message, d.EndTime = DeploymentFailed, err.Error(), &t
+		d.Status, d.Message, d.EndTime = DeploymentFailed, err.Error()+tooFewHealthyAdvice(members), &t
 		for _, tg := range d.Targets {
 			tg.Status = TargetSkipped
 		}
@@ -119,6 +121,35 @@ func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deploym
 	}
 	advance(tx, index, now, d)
 	return createDeployment(tx, *d)
+}
+
+// maxNamedHosts bounds the hosts a message names.
+const maxNamedHosts = 10
+
+// tooFewHealthyAdvice completes the reason of a deployment refused for too few healthy hosts
+// (members in name order): which hosts are unhealthy and how to get past it. It is only text in
+// the deployment's message: a deployment.create already in a log that was refused this way is
+// refused alike when this version replays it, with this text added.
+func tooFewHealthyAdvice(members []rollout.Host) string {
+	var names []string
+	for _, h := range members {
+		if h.Health == rollout.Unhealthy {
+			names = append(names, h.Name)
+		}
+	}
+	var b strings.Builder
+	if len(names) > 0 {
+		shown := names[:min(len(names), maxNamedHosts)]
+		fmt.Fprintf(&b, ". %d unhealthy hosts (a deployment failed or was stopped on them): %s", len(names), strings.Join(shown, ", "))
+		if more := len(names) - len(shown); more > 0 {
+			fmt.Fprintf(&b, " and %d more", more)
+		}
+		b.WriteString(". Fix what broke them, then deploy")
+	} else {
+		b.WriteString(". Deploy")
+	}
+	fmt.Fprintf(&b, " with a configuration of a lower minimum, such as --config %s (no minimum): the hosts it succeeds on are healthy again", rollout.AllAtOnce)
+	return b.String()
 }
 
 func groupHealth(h string) rollout.Health {
