@@ -11,7 +11,7 @@ var (
 	cmdDeploymentCreate   = command.Define[DeploymentCreate](60, "deployment.create", 1)
 	cmdDeploymentReport   = command.Define[DeploymentReport](61, "deployment.report", 1)
 	cmdDeploymentFailHost = command.Define[DeploymentFailHost](62, "deployment.fail_host", 1)
-	cmdDeploymentStop     = command.Define[DeploymentStop](65, "deployment.stop", 1)
+	cmdDeploymentStop     = command.Define[DeploymentStop](65, "deployment.stop", 2)
 )
 
 // DeploymentCreate creates a deployment of a revision to hosts.
@@ -47,6 +47,8 @@ type DeploymentFailHost struct {
 }
 
 // DeploymentStop stops a deployment: hosts not started are skipped, running ones cancelled.
+// Rollback asks for a rollback of a group deployment whatever the group's auto-rollback setting
+// (from schema version 2; a version 1 entry applies as it did then: see applyDeploymentStop).
 type DeploymentStop struct {
 	DeploymentID string `json:"deployment_id"`
 	Rollback     bool   `json:"rollback"`

@@ -2,7 +2,9 @@ package deploy
 
 import (
 	"errors"
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/slipwayhq/slipway/server/core/command"
@@ -107,7 +109,7 @@ func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deploym
 	d.Rollout = &r
 	if err != nil { // recorded, failed at once
 		t := now.UTC()
-		d.Status, d.Message, d.EndTime = DeploymentFailed, err.Error(), &t
+		d.Status, d.Message, d.EndTime = DeploymentFailed, err.Error()+tooFewHealthyAdvice(members), &t
 		for _, tg := range d.Targets {
 			tg.Status = TargetSkipped
 		}
@@ -119,6 +121,35 @@ func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deploym
 	}
 	advance(tx, index, now, d)
 	return createDeployment(tx, *d)
+}
+
+// maxNamedHosts bounds the hosts a message names.
+const maxNamedHosts = 10
+
+// tooFewHealthyAdvice completes the reason of a deployment refused for too few healthy hosts
+// (members in name order): which hosts are unhealthy and how to get past it. It is only text in
+// the deployment's message: a deployment.create already in a log that was refused this way is
+// refused alike when this version replays it, with this text added.
+func tooFewHealthyAdvice(members []rollout.Host) string {
+	var names []string
+	for _, h := range members {
+		if h.Health == rollout.Unhealthy {
+			names = append(names, h.Name)
+		}
+	}
+	var b strings.Builder
+	if len(names) > 0 {
+		shown := names[:min(len(names), maxNamedHosts)]
+		fmt.Fprintf(&b, ". %d unhealthy hosts (a deployment failed or was stopped on them): %s", len(names), strings.Join(shown, ", "))
+		if more := len(names) - len(shown); more > 0 {
+			fmt.Fprintf(&b, " and %d more", more)
+		}
+		b.WriteString(". Fix what broke them, then deploy")
+	} else {
+		b.WriteString(". Deploy")
+	}
+	fmt.Fprintf(&b, " with a configuration of a lower minimum, such as --config %s (no minimum): the hosts it succeeds on are healthy again", rollout.AllAtOnce)
+	return b.String()
 }
 
 func groupHealth(h string) rollout.Health {
@@ -152,16 +183,21 @@ func advance(tx *state.Tx, index uint64, now time.Time, d *Deployment) {
 		}
 	}
 	if dec.Done {
-		endGroupDeployment(tx, index, now, d, dec.Succeeded, dec.Reason, DeploymentFailed)
+		endGroupDeployment(tx, index, now, d, dec.Succeeded, dec.Reason, DeploymentFailed, nil)
 	} else if dec.Failing && d.Message == "" {
 		d.Message = dec.Reason
 	}
 }
 
 // endGroupDeployment records the outcome in the group and starts a rollback when one is due.
-func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment, succeeded bool, reason, failStatus string) {
+// The hosts in untouched (a stop's hosts that never started) count as not deployed, and their
+// group members keep the health and revision they had.
+func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment, succeeded bool, reason, failStatus string, untouched map[string]bool) {
 	t := now.UTC()
 	states := statesOf(d)
+	for id := range untouched {
+		states[id] = rollout.Pending
+	}
 	for _, tg := range d.Targets {
 		if tg.Status == TargetWaiting {
 			tg.Status = TargetSkipped
@@ -180,6 +216,9 @@ func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment
 		g.Members = map[string]Member{}
 	}
 	for _, h := range out.Hosts {
+		if untouched[h.ID] {
+			continue
+		}
 		health := "unknown"
 		switch h.Health {
 		case rollout.Healthy:
@@ -234,6 +273,14 @@ func rollback(tx *state.Tx, index uint64, now time.Time, d *Deployment) {
 // applyDeploymentStop stops a deployment: hosts not started are skipped, running ones stopped,
 // and a group deployment ends through its rollout (and rolls back when the group or the request
 // says so).
+//
+// Schema versions: from version 2 a stop with Rollback rolls back whatever the group's
+// auto-rollback setting. A version 1 entry, already in logs, applies as it did then: its
+// Rollback only turned a group's "off" into "on-stop", so on an "on-failure" group it did not
+// roll back. From version 2 a stop also leaves the hosts it never touched as they were: a host
+// still waiting, or scheduled but silent (no lifecycle event reported), keeps its group member's
+// health and revision, where version 1 marked it unhealthy (so the next deployment could be
+// refused for too few healthy hosts although one host had been touched).
 func (m *Module) applyDeploymentStop(tx *state.Tx, index uint64, c *command.Command, p DeploymentStop) (any, error) {
 	d, err := getDeployment(tx, p.DeploymentID)
 	if err != nil {
@@ -243,6 +290,15 @@ func (m *Module) applyDeploymentStop(tx *state.Tx, index uint64, c *command.Comm
 		return nil, fault.New(fault.Conflict, "deployment %s already ended (%s)", d.ID, d.Status)
 	}
 	t := c.Time.UTC()
+	var untouched map[string]bool
+	if c.Version >= 2 {
+		untouched = map[string]bool{}
+		for id, tg := range d.Targets {
+			if tg.Status == TargetWaiting || (tg.Status == TargetPending && tg.StartTime == nil && len(tg.Events) == 0) {
+				untouched[id] = true
+			}
+		}
+	}
 	for _, tg := range d.Targets {
 		switch {
 		case tg.Status == TargetWaiting:
@@ -252,10 +308,10 @@ func (m *Module) applyDeploymentStop(tx *state.Tx, index uint64, c *command.Comm
 		}
 	}
 	if d.Rollout != nil {
-		if p.Rollback && d.AutoRollback == RollbackOff {
+		if p.Rollback && (c.Version >= 2 || d.AutoRollback == RollbackOff) {
 			d.AutoRollback = RollbackOnStop
 		}
-		endGroupDeployment(tx, index, c.Time, &d, false, "stopped by the user", DeploymentStopped)
+		endGroupDeployment(tx, index, c.Time, &d, false, "stopped by the user", DeploymentStopped, untouched)
 	} else {
 		d.EndTime, d.Status, d.Message = &t, DeploymentStopped, "stopped by the user"
 	}
