@@ -44,9 +44,10 @@ var released = []command.Info{
 	{Type: 80, Name: "keyring.add", Version: 1},
 }
 
-// TestReleasedCommandsNeverChange: every released command keeps its number and name, and this
-// binary understands at least its released schema version; and the assembled server (core and every listed service) has a handler for each; new
-// commands take numbers from 256 up, in the ranges of their service.
+// TestReleasedCommandsNeverChange: every released command keeps its number and name, this binary
+// understands at least its released schema version, and the assembled server (core and every
+// listed service) has a handler for each; new commands take numbers from 256 up, in the ranges of
+// their service.
 func TestReleasedCommandsNeverChange(t *testing.T) {
 	reg := register(config.Config{}, &module.Core{}, coreModule{})
 	handled := reg.Table().Types()
