@@ -91,7 +91,9 @@ func (s *Groups) Create(ctx context.Context, app string, req pub.GroupRequest) (
 // wins for the fields the later one filled in from its read, as whole-group updates always were.
 // Adding a CAS field would change the command's payload, which is the log format.
 func (s *Groups) Update(ctx context.Context, app, name string, req pub.GroupUpdateRequest) (pub.Group, error) {
-	if err := state.ValidateName("deployment group", name); err != nil {
+	// What the request gives is checked before the group is looked up, so a malformed request is
+	// told so whether or not the group exists.
+	if err := validGroupRequest(mergeGroupUpdate(Group{Name: name}, req)); err != nil {
 		return pub.Group{}, err
 	}
 	if err := s.core.Cluster.ConsistentRead(ctx); err != nil {
