@@ -60,6 +60,14 @@ exit 1 if the deployment fails.`,
 			if err != nil {
 				return err
 			}
+			if d.Status == api.DeploymentFailed { // refused at once (too few healthy hosts, no members...)
+				if p.json() {
+					_ = p.JSON(d)
+				} else {
+					_ = p.Linef("Deployment %s refused: %s", d.ID, d.Message)
+				}
+				return &deploymentFailed{id: d.ID, status: d.Status}
+			}
 			if !watch {
 				if p.json() {
 					return p.JSON(d)
