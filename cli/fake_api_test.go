@@ -59,8 +59,6 @@ func (r request) String() string {
 // fakeAPI serves the /v1 endpoints the CLI uses from fixed data and records every request.
 type fakeAPI struct {
 	srv *httptest.Server
-	// afterEvent is called once GET /v1/events has sent its one event.
-	afterEvent func()
 
 	mu   sync.Mutex
 	reqs []request
@@ -84,9 +82,6 @@ func newFakeAPIWith(t *testing.T, tlsCfg *tls.Config) *fakeAPI {
 		}
 		defer func() { _ = ws.Close() }()
 		_ = ws.WriteJSON(api.Event{Index: 12, Kind: "app", Op: "create", Resource: "web", Time: t0})
-		if f.afterEvent != nil {
-			f.afterEvent()
-		}
 		_, _, _ = ws.ReadMessage() // until the client goes
 	})
 

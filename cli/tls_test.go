@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -361,14 +363,17 @@ func TestTLSEventsWebsocket(t *testing.T) {
 	srv := newTLSAPI(t, true)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv.afterEvent = cancel // the one event was sent: end the stream as Ctrl-C would
-	r := runWith(t, ctx, map[string]string{EnvCACert: srv.caFile, EnvClientCert: srv.cliCert, EnvClientKey: srv.cliKey},
-		"--addr", srv.srv.URL, "--token", testToken, "events", "--output", "json")
-	if !strings.Contains(r.stdout, `"resource":"web"`) {
-		t.Fatalf("events over wss with the CA and a client certificate: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	// The one event printed: end the stream as Ctrl-C would. (Cancelling once the server had sent
+	// it raced the client's printing it.)
+	out := &untilWriter{want: `"resource":"web"`, then: cancel}
+	var errb bytes.Buffer
+	env := map[string]string{EnvCACert: srv.caFile, EnvClientCert: srv.cliCert, EnvClientKey: srv.cliKey}
+	code := run(ctx, []string{"--addr", srv.srv.URL, "--token", testToken, "events", "--output", "json"},
+		Options{Stdout: out, Stderr: &errb, Getenv: func(k string) string { return env[k] }})
+	if !strings.Contains(out.String(), `"resource":"web"`) {
+		t.Fatalf("events over wss with the CA and a client certificate: exit %d, stdout %q, stderr %q", code, out.String(), errb.String())
 	}
-
-	r = runWith(t, context.Background(), map[string]string{EnvCACert: srv.caFile},
+	r := runWith(t, context.Background(), map[string]string{EnvCACert: srv.caFile},
 		"--addr", srv.srv.URL, "--token", testToken, "events")
 	if r.code != ExitFailure || !strings.Contains(r.stderr, "--client-cert and --client-key") {
 		t.Errorf("events without a client certificate: exit %d, stderr %q; want the client certificate refusal", r.code, r.stderr)
@@ -417,4 +422,31 @@ func TestTLSSettingsAndPlainAddresses(t *testing.T) {
 			}
 		}
 	}
+}
+
+// untilWriter collects output and calls then once the output contains want.
+type untilWriter struct {
+	want string
+	then func()
+
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	done bool
+}
+
+func (w *untilWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if !w.done && strings.Contains(w.buf.String(), w.want) {
+		w.done = true
+		w.then()
+	}
+	return n, err
+}
+
+func (w *untilWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
