@@ -22,24 +22,11 @@ type RevisionCreatePayload struct {
 }
 
 func (m *Module) applyRevisionCreate(tx *state.Tx, index uint64, c *command.Command, p RevisionCreatePayload) (any, error) {
-	if p.ID == "" || !validSHA(p.SHA256) {
+	if p.ID == "" || !state.ValidSHA(p.SHA256) {
 		return nil, fault.New(fault.Invalid, "revision needs an id and a sha256")
 	}
 	return createRevision(tx, Revision{
 		ID: p.ID, App: p.App, SHA256: p.SHA256, Size: p.Size, Format: p.Format,
 		Description: p.Description, CreateTime: c.Time, CreateIndex: index,
 	})
-}
-
-// validSHA reports whether s is a lowercase hex SHA-256, as blobs are named.
-func validSHA(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') { //nolint:staticcheck // reads as the set it accepts
-			return false
-		}
-	}
-	return true
 }

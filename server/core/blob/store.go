@@ -18,6 +18,8 @@
 package blob
 
 import (
+	"github.com/slipwayhq/slipway/server/core/state"
+
 	"bufio"
 	"bytes"
 	"crypto/sha256"
@@ -100,19 +102,8 @@ func hasHeader(p string) bool {
 
 func (s *Store) tmpDir() string { return filepath.Join(s.dir, "tmp") }
 
-// ValidSHA reports whether h is a lowercase hex sha256.
-func ValidSHA(h string) bool {
-	if len(h) != 64 {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
+// ValidSHA reports whether h is a lowercase hex sha256 (state.ValidSHA, which apply uses too).
+func ValidSHA(h string) bool { return state.ValidSHA(h) }
 
 // Path returns where blob sha lives. sha must be valid.
 func (s *Store) Path(sha string) string {

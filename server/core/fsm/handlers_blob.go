@@ -6,20 +6,8 @@ import (
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
-func validSHA(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') { //nolint:staticcheck // reads as the set it accepts
-			return false
-		}
-	}
-	return true
-}
-
 func applyBlobRegister(tx *state.Tx, index uint64, c *command.Command, p command.BlobRegister) (any, error) {
-	if !validSHA(p.SHA256) || p.Size < 0 {
+	if !state.ValidSHA(p.SHA256) || p.Size < 0 {
 		return nil, fault.New(fault.Invalid, "blob needs a lowercase hex sha256 and a size")
 	}
 	return tx.Blobs().Put(state.Blob{SHA256: p.SHA256, Size: p.Size, CreateTime: c.Time, CreateIndex: index})

@@ -143,3 +143,17 @@ func Shorten(s string) string {
 	}
 	return strconv.Quote(s[:cut]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
 }
+
+// ValidSHA reports whether h is a lowercase hex SHA-256, as blobs are named.
+func ValidSHA(h string) bool {
+	if len(h) != 64 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
