@@ -18,8 +18,6 @@
 package blob
 
 import (
-	"github.com/slipwayhq/slipway/server/core/state"
-
 	"bufio"
 	"bytes"
 	"crypto/sha256"
@@ -36,6 +34,7 @@ import (
 
 	"github.com/slipwayhq/slipway/pkg/bytesize"
 	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/state"
 )
 
 // Store is one server's blob files: DIR/sha256/ab/<hash> for blobs and DIR/tmp for uploads and
