@@ -1,6 +1,7 @@
 package acl
 
 import (
+	"context"
 	"net/http"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -55,21 +56,9 @@ func (m *Module) bootstrap(w http.ResponseWriter, r *http.Request, _ *auth.Ident
 }
 
 func (m *Module) tokenCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	var req pub.TokenCreateRequest
-	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
-		return err
-	}
-	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	out, err := m.Tokens().Create(ctx, req)
-	if err != nil {
-		return err
-	}
-	m.core.HTTP.JSON(w, http.StatusCreated, out)
-	return nil
+	return api.Write(m.core.HTTP, http.StatusCreated, func(ctx context.Context, r *http.Request, req pub.TokenCreateRequest) (pub.Token, error) {
+		return m.Tokens().Create(ctx, req)
+	})(w, r, id)
 }
 
 // tokenSelf shows the caller's own token, as authentication resolved it.
@@ -79,14 +68,7 @@ func (m *Module) tokenSelf(w http.ResponseWriter, _ *http.Request, id *auth.Iden
 }
 
 func (m *Module) tokenRevoke(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	if err := m.Tokens().Revoke(ctx, r.PathValue("accessor")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return api.Remove(m.core.HTTP, func(ctx context.Context, r *http.Request) error {
+		return m.Tokens().Revoke(ctx, r.PathValue("accessor"))
+	})(w, r, id)
 }

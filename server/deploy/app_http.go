@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -23,21 +24,9 @@ func (m *Module) appRoutes() []api.Route {
 }
 
 func (m httpHandlers) appCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	var req pub.AppCreateRequest
-	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
-		return err
-	}
-	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	a, err := m.Apps().Create(ctx, req)
-	if err != nil {
-		return err
-	}
-	m.core.HTTP.JSON(w, http.StatusCreated, a)
-	return nil
+	return api.Write(m.core.HTTP, http.StatusCreated, func(ctx context.Context, r *http.Request, req pub.AppCreateRequest) (pub.App, error) {
+		return m.Apps().Create(ctx, req)
+	})(w, r, id)
 }
 
 // appUpdate replaces an application's description. ?cas=N makes it conditional on the
@@ -78,14 +67,7 @@ func (m httpHandlers) appGet(w http.ResponseWriter, r *http.Request, id *auth.Id
 }
 
 func (m httpHandlers) appDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	if err := m.Apps().Delete(ctx, r.PathValue("name")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return api.Remove(m.core.HTTP, func(ctx context.Context, r *http.Request) error {
+		return m.Apps().Delete(ctx, r.PathValue("name"))
+	})(w, r, id)
 }

@@ -1,9 +1,6 @@
 package deploy
 
 import (
-	"io"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,24 +8,11 @@ import (
 
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fsm"
-	"github.com/slipwayhq/slipway/server/core/module"
-	"github.com/slipwayhq/slipway/server/core/state"
 )
 
-// newAppFSM is a state machine with the core's commands and this service's, as a server registers
-// them.
-func newAppFSM(t *testing.T) *fsm.FSM {
-	t.Helper()
-	table := fsm.NewTable()
-	reg := module.NewRegistry(table)
-	reg.Add(&module.Core{}, New())
-	s, err := state.Open(filepath.Join(t.TempDir(), "state.db"), reg.AllBuckets()...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return fsm.New(s, table, slog.New(slog.NewTextHandler(io.Discard, nil)))
-}
+// newAppFSM is the FSM of newFSM (the core's commands and this service's), for tests that
+// place their entries at chosen indexes.
+func newAppFSM(t *testing.T) *fsm.FSM { return newFSM(t).f }
 
 // entry is the Raft log entry at index of a command of type typ.
 func entry(t *testing.T, index uint64, typ command.Type, rid string, p any) *raft.Log {

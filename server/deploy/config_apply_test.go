@@ -8,14 +8,14 @@ import (
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
-	"github.com/slipwayhq/slipway/server/deploy/rollout"
 )
 
 // TestAppliedAsReleased: config.create and group.put entries apply as the release before AWS
 // names applied them (it had no such names, so a custom configuration could be called
 // CodeDeployDefault.AllAtOnce, and a group could name it): entries already in logs must give the
 // same state on every server, whichever release applies them. AWS names for built-ins are the Go
-// API's (see TestConfigService and TestGroupsTakeAWSNames).
+// API's (TestConfigService, TestDeploymentTakesAnAWSConfigName, and server/group_test.go, which
+// updates a group by an AWS name through a real server).
 func TestAppliedAsReleased(t *testing.T) {
 	f := newFSM(t)
 	f.setUp()
@@ -42,13 +42,6 @@ func TestAppliedAsReleased(t *testing.T) {
 	r = f.apply(CmdGroupPut.New("", testTime, GroupPutPayload{Create: true, ID: "g2", App: "web", Name: "g2", Hosts: []string{"host-1"}, Config: "CodeDeployDefault.HalfAtATime"}))
 	if r.Code != string(fault.NotFound) {
 		t.Fatalf("an AWS name in a group.put entry: %+v, want not_found as released", r)
-	}
-}
-
-// TestGroupsTakeAWSNames: the Go API proposes a built-in named the AWS way by its short name.
-func TestGroupsTakeAWSNames(t *testing.T) {
-	if got := rollout.Canonical("CodeDeployDefault.HalfAtATime"); got != "HalfAtATime" {
-		t.Fatalf("canonical %q", got)
 	}
 }
 

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"net/http"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -19,21 +20,9 @@ func (m *Module) configRoutes() []api.Route {
 }
 
 func (m httpHandlers) configCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	var req pub.DeploymentConfig
-	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
-		return err
-	}
-	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	dc, err := m.Configs().Create(ctx, req)
-	if err != nil {
-		return err
-	}
-	m.core.HTTP.JSON(w, http.StatusCreated, dc)
-	return nil
+	return api.Write(m.core.HTTP, http.StatusCreated, func(ctx context.Context, r *http.Request, req pub.DeploymentConfig) (pub.DeploymentConfig, error) {
+		return m.Configs().Create(ctx, req)
+	})(w, r, id)
 }
 
 func (m httpHandlers) configList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
@@ -50,14 +39,7 @@ func (m httpHandlers) configGet(w http.ResponseWriter, r *http.Request, id *auth
 }
 
 func (m httpHandlers) configDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	if err := m.Configs().Delete(ctx, r.PathValue("name")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return api.Remove(m.core.HTTP, func(ctx context.Context, r *http.Request) error {
+		return m.Configs().Delete(ctx, r.PathValue("name"))
+	})(w, r, id)
 }

@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"net/http"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -20,40 +21,16 @@ func (m *Module) groupRoutes() []api.Route {
 }
 
 func (m httpHandlers) groupCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	var req pub.GroupRequest
-	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
-		return err
-	}
-	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	g, err := m.Groups().Create(ctx, r.PathValue("app"), req)
-	if err != nil {
-		return err
-	}
-	m.core.HTTP.JSON(w, http.StatusCreated, g)
-	return nil
+	return api.Write(m.core.HTTP, http.StatusCreated, func(ctx context.Context, r *http.Request, req pub.GroupRequest) (pub.Group, error) {
+		return m.Groups().Create(ctx, r.PathValue("app"), req)
+	})(w, r, id)
 }
 
 // groupUpdate is a partial update: fields the body leaves out keep their value.
 func (m httpHandlers) groupUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	var req pub.GroupUpdateRequest
-	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
-		return err
-	}
-	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	g, err := m.Groups().Update(ctx, r.PathValue("app"), r.PathValue("name"), req)
-	if err != nil {
-		return err
-	}
-	m.core.HTTP.JSON(w, http.StatusOK, g)
-	return nil
+	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.GroupUpdateRequest) (pub.Group, error) {
+		return m.Groups().Update(ctx, r.PathValue("app"), r.PathValue("name"), req)
+	})(w, r, id)
 }
 
 func (m httpHandlers) groupGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
@@ -73,14 +50,7 @@ func (m httpHandlers) groupList(w http.ResponseWriter, r *http.Request, id *auth
 }
 
 func (m httpHandlers) groupDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	if err := m.Groups().Delete(ctx, r.PathValue("app"), r.PathValue("name")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return api.Remove(m.core.HTTP, func(ctx context.Context, r *http.Request) error {
+		return m.Groups().Delete(ctx, r.PathValue("app"), r.PathValue("name"))
+	})(w, r, id)
 }

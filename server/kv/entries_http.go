@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -34,21 +35,9 @@ func (m *Module) get(w http.ResponseWriter, r *http.Request, id *auth.Identity) 
 }
 
 func (m *Module) put(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	var req pub.KVPutRequest
-	if err := m.core.HTTP.Decode(w, r, &req); err != nil {
-		return err
-	}
-	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	e, err := m.Entries().Put(ctx, r.PathValue("key"), req.Value, req.CAS)
-	if err != nil {
-		return err
-	}
-	m.core.HTTP.JSON(w, http.StatusOK, e)
-	return nil
+	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.KVPutRequest) (pub.KVEntry, error) {
+		return m.Entries().Put(ctx, r.PathValue("key"), req.Value, req.CAS)
+	})(w, r, id)
 }
 
 func (m *Module) delete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {

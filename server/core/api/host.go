@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -54,17 +55,8 @@ func (s hostsAPI) hostTokenGet(r *http.Request) (pub.HostToken, error) {
 }
 
 // hostTokenRevoke deletes a registration token (fleet.RegistrationTokens.Revoke).
-func (s hostsAPI) hostTokenRevoke(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	ctx, cancel, err := s.Kit().WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	if err := s.tokens.Revoke(ctx, r.PathValue("accessor")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (s hostsAPI) hostTokenRevoke(ctx context.Context, r *http.Request) error {
+	return s.tokens.Revoke(ctx, r.PathValue("accessor"))
 }
 
 func (s hostsAPI) hostList(r *http.Request) (pub.HostList, error) {
@@ -75,33 +67,10 @@ func (s hostsAPI) hostGet(r *http.Request) (pub.Host, error) {
 	return s.hosts.Get(r.Context(), r.PathValue("name"))
 }
 
-func (s hostsAPI) hostDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	ctx, cancel, err := s.Kit().WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	if err := s.hosts.Delete(ctx, r.PathValue("name")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+func (s hostsAPI) hostDelete(ctx context.Context, r *http.Request) error {
+	return s.hosts.Delete(ctx, r.PathValue("name"))
 }
 
-func (s hostsAPI) hostTag(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	var req pub.HostTagRequest
-	if err := s.decode(w, r, &req); err != nil {
-		return err
-	}
-	ctx, cancel, err := s.Kit().WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	view, err := s.hosts.Tag(ctx, r.PathValue("name"), req.Set, req.Remove)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, view)
-	return nil
+func (s hostsAPI) hostTag(ctx context.Context, r *http.Request, req pub.HostTagRequest) (pub.Host, error) {
+	return s.hosts.Tag(ctx, r.PathValue("name"), req.Set, req.Remove)
 }

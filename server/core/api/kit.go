@@ -134,3 +134,44 @@ func (k *Kit) CloseExpired(ctx context.Context, ws *websocket.Conn) {
 		closeStream(ws, reasonExpired)
 	}
 }
+
+// Write is the handler of a route that changes something and answers with what it made: the body
+// is decoded into a Req (Decode), the write context made (WriteContext: the write timeout and the
+// Idempotency-Key), do called, and its answer written with status. A service's write routes are
+// one line each: what they do.
+func Write[Req, Resp any](k *Kit, status int, do func(ctx context.Context, r *http.Request, req Req) (Resp, error)) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+		var req Req
+		if err := k.Decode(w, r, &req); err != nil {
+			return err
+		}
+		ctx, cancel, err := k.WriteContext(r, id)
+		if err != nil {
+			return err
+		}
+		defer cancel()
+		out, err := do(ctx, r, req)
+		if err != nil {
+			return err
+		}
+		k.JSON(w, status, out)
+		return nil
+	}
+}
+
+// Remove is the handler of a route that changes something with no body either way (a delete, a
+// revoke): the write context made, do called, and 204 No Content answered.
+func Remove(k *Kit, do func(ctx context.Context, r *http.Request) error) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+		ctx, cancel, err := k.WriteContext(r, id)
+		if err != nil {
+			return err
+		}
+		defer cancel()
+		if err := do(ctx, r); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+}

@@ -284,7 +284,7 @@ func (r *Registry) Lifecycle() (background, leader []Task) {
 	return background, leader
 }
 
-// Summary is one module's declarations, for `slipway operator` listings and tests.
+// Summary is one module's declarations (for tests and diagnostics).
 type Summary struct {
 	Name     string
 	Ranges   []command.Range
