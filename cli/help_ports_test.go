@@ -22,6 +22,27 @@ var portInHelp = regexp.MustCompile(`https?://[^\s/:,'"]+:(\d+)`)
 func TestHelpNamesOnlyRealPorts(t *testing.T) {
 	t.Parallel()
 	want := strconv.Itoa(config.DefaultHTTPPort)
+	paths := commandPaths(t)
+	for _, p := range paths {
+		res := runWith(t, context.Background(), nil, append(p, "--help")...)
+		if res.code != 0 {
+			t.Errorf("slipway %s --help: exit %d, stderr %q", strings.Join(p, " "), res.code, res.stderr)
+			continue
+		}
+		if strings.Contains(res.stdout, "4646") {
+			t.Errorf("slipway %s --help mentions 4646", strings.Join(p, " "))
+		}
+		for _, m := range portInHelp.FindAllStringSubmatch(res.stdout, -1) {
+			if m[1] != want {
+				t.Errorf("slipway %s --help names %q; the server's HTTP port is %s", strings.Join(p, " "), m[0], want)
+			}
+		}
+	}
+}
+
+// commandPaths lists every command of the tree (the root as nil), completion commands aside.
+func commandPaths(t *testing.T) [][]string {
+	t.Helper()
 	root := NewRootCommand(Options{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}})
 	var paths [][]string
 	var walk func(cmd *cobra.Command, path []string)
@@ -38,19 +59,5 @@ func TestHelpNamesOnlyRealPorts(t *testing.T) {
 	if len(paths) < 20 {
 		t.Fatalf("walked only %d commands", len(paths))
 	}
-	for _, p := range paths {
-		res := runWith(t, context.Background(), nil, append(p, "--help")...)
-		if res.code != 0 {
-			t.Errorf("slipway %s --help: exit %d, stderr %q", strings.Join(p, " "), res.code, res.stderr)
-			continue
-		}
-		if strings.Contains(res.stdout, "4646") {
-			t.Errorf("slipway %s --help mentions 4646", strings.Join(p, " "))
-		}
-		for _, m := range portInHelp.FindAllStringSubmatch(res.stdout, -1) {
-			if m[1] != want {
-				t.Errorf("slipway %s --help names %q; the server's HTTP port is %s", strings.Join(p, " "), m[0], want)
-			}
-		}
-	}
+	return paths
 }

@@ -15,13 +15,12 @@ import (
 
 func (c *cli) newKVCommand() *cobra.Command {
 	cmd := nounCommand("kv", "Read and write the cluster's key/value settings",
-		`  slipway kv put builds/cache/max-size 10GiB
-  slipway kv get builds/cache/max-size
-  slipway kv list builds/
-  slipway kv put builds/cache/max-size 20GiB --cas 42
-  slipway kv delete builds/cache/max-size`)
-	cmd.Long = `The key/value store keeps the cluster's settings (builds, pipelines and the console keep theirs
-there). Keys are paths of 1-256 characters of letters, digits, '.', '_', '/' and '-' (no leading
+		`  slipway kv put settings/web/max-upload 10GiB
+  slipway kv get settings/web/max-upload
+  slipway kv list settings/
+  slipway kv put settings/web/max-upload 20GiB --cas 42
+  slipway kv delete settings/web/max-upload`)
+	cmd.Long = `The key/value store keeps the cluster's settings, yours and, as they arrive, the services'. Keys are paths of 1-256 characters of letters, digits, '.', '_', '/' and '-' (no leading
 or trailing '/', no '..'); values are at most 64 KiB; the cluster holds at most 10,000 keys.
 Any token reads; writing needs a management token.
 
@@ -38,9 +37,9 @@ func (c *cli) newKVGetCommand() *cobra.Command {
 		Short: "Print a key's value",
 		Long: `Prints the key's value as stored, for scripts. --detailed shows its indexes too; --output json
 prints the entry (the value in base64).`,
-		Example: `  slipway kv get builds/cache/max-size
-  slipway kv get builds/cache/max-size --detailed
-  slipway kv get builds/cache/max-size --output json`,
+		Example: `  slipway kv get settings/web/max-upload
+  slipway kv get settings/web/max-upload --detailed
+  slipway kv get settings/web/max-upload --output json`,
 		Args:              exactArgs("KEY"),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -91,10 +90,10 @@ func (c *cli) newKVPutCommand() *cobra.Command {
 --detailed' shows it), and --cas 0 only creates: when another write came first the answer is a
 conflict and nothing changed.`,
 		Example: `  slipway kv put console/theme dark
-  slipway kv put builds/ssh-config --file ./ssh_config
-  echo -n 20GiB | slipway kv put builds/cache/max-size --file -
-  slipway kv put builds/cache/max-size 20GiB --cas 42
-  slipway kv put builds/cache/max-size 10GiB --cas 0`,
+  slipway kv put settings/web/ssh-config --file ./ssh_config
+  echo -n 20GiB | slipway kv put settings/web/max-upload --file -
+  slipway kv put settings/web/max-upload 20GiB --cas 42
+  slipway kv put settings/web/max-upload 10GiB --cas 0`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case len(args) == 0:
@@ -200,8 +199,8 @@ func (c *cli) newKVListCommand() *cobra.Command {
 		Aliases: []string{"ls"},
 		Short:   "List keys, all or under a prefix",
 		Example: `  slipway kv list
-  slipway kv list builds/
-  slipway kv list builds/ --output json`,
+  slipway kv list settings/
+  slipway kv list settings/ --output json`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usagef("too many arguments: %q takes at most a PREFIX", cmd.CommandPath())

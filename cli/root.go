@@ -129,8 +129,8 @@ func newRoot(opts Options) (*cobra.Command, *cli) {
 
 	root := &cobra.Command{
 		Use:   "slipway",
-		Short: "Slipway: self-hosted git hosting, builds, pipelines and deployments",
-		Long: `Slipway hosts repositories, builds them and deploys revisions to fleets of hosts.
+		Short: "Slipway: self-hosted deployments to fleets of hosts",
+		Long: `Slipway deploys revisions (AppSpec bundles) to fleets of hosts from a replicated control plane.
 
 This command runs a control-plane node (slipway server, slipway dev) and talks to a running
 cluster (slipway <noun> <verb>). Point it at any server with --addr or SLIPWAY_ADDR and

@@ -1,7 +1,7 @@
 // Package rollout decides, deterministically, how a deployment moves through a deployment group:
 // which hosts to start next, when the deployment has failed and why, and what health and revision
-// each host has afterwards. It implements the rules of the deployments spec
-// (shared/spec/deployments.md), which are CodeDeploy's.
+// each host has afterwards. It implements the rules of a deployment to a group,
+// which are CodeDeploy's (its deployment configurations and minimum healthy hosts).
 //
 // The package is pure: no I/O, clocks or randomness. The deployments service's rollout engine
 // (server/deploy, rollout_apply.go) runs inside FSM apply on every node: it keeps the inputs (the
