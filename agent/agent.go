@@ -68,6 +68,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	runner, err := lifecycle.New(lifecycle.Config{Root: filepath.Join(cfg.DataDir, "deployment-root"), MaxRevisions: cfg.MaxRevisions, HostName: id.Name, Logger: log,
+		InstallRoot:  cfg.InstallRoot,
 		BundleLimits: bundle.Limits{MaxExpansion: cfg.BundleMaxExpansion, MaxBytes: int64(cfg.BundleMaxUnpackedSize)}})
 	if err != nil {
 		return err

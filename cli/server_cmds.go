@@ -247,6 +247,10 @@ func startDevAgents(ctx context.Context, n int, dir, addr, token string, logw io
 	if n > 50 {
 		return nil, nil, usagef("--agents %d: at most 50 embedded agents", n)
 	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, nil, err
+	}
 	cl, err := api.NewClient(api.Config{Address: addr, Token: token})
 	if err != nil {
 		return nil, nil, err
@@ -273,6 +277,7 @@ func startDevAgents(ctx context.Context, n int, dir, addr, token string, logw io
 		cfg := agentconfig.Config{
 			Servers: []string{addr}, RegistrationToken: regToken, Name: name,
 			Tags: map[string]string{"env": "dev"}, DataDir: filepath.Join(dir, "agents", name),
+			InstallRoot: filepath.Join(absDir, "agents", name, "root"),
 		}
 		wg.Add(1)
 		go func() {

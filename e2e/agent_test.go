@@ -18,11 +18,10 @@ import (
 
 // TestNewcomerDeploysTheExample is the agent milestone's "done when": slipway dev, an agent
 // started with a registration token, the example bundle pushed and a deployment watched running
-// every hook in order with live output.
+// every hook in order with live output. The example installs under the agent's install root
+// (no shared folder, no root needed), starts its service without holding the hook's output
+// (no warning), and its ApplicationStop stops it.
 func TestNewcomerDeploysTheExample(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("the example bundle installs into /tmp as the agent's user; run as root like CI")
-	}
 	_, file, _, _ := runtime.Caller(0)
 	example := filepath.Join(filepath.Dir(file), "..", "examples", "hello")
 	ports := freePorts(t, 2)
@@ -38,7 +37,8 @@ func TestNewcomerDeploysTheExample(t *testing.T) {
 		t.Fatalf("host token create: %s", r)
 	}
 	agent := startBin(t, agentBin, "", "agent", nil, "run", "--server", addr, "--registration-token", ht.Token,
-		"--data-dir", filepath.Join(dataDir, "agent"), "--name", "laptop")
+		"--data-dir", filepath.Join(dataDir, "agent"), "--name", "laptop", "--install-root", filepath.Join(dataDir, "root"))
+	app := filepath.Join(dataDir, "root", "srv", "hello")
 	eventually(t, 30*time.Second, "the host to come online", func() error {
 		r := runCLI(t, "", env, "host", "get", "laptop", "--output", "json")
 		var h api.Host
@@ -58,8 +58,8 @@ func TestNewcomerDeploysTheExample(t *testing.T) {
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rev) != nil || rev.ID == "" {
 		t.Fatalf("revision push: %s", r)
 	}
-	t.Cleanup(func() { // the example's ApplicationStart leaves a small daemon behind, by design
-		if pid, err := os.ReadFile("/tmp/slipway-hello/laptop/server.pid"); err == nil {
+	t.Cleanup(func() { // a service outlives the agent on a real host, by design
+		if pid, err := os.ReadFile(filepath.Join(app, "run", "service.pid")); err == nil {
 			var n int
 			if _, err := fmt.Sscan(string(pid), &n); err == nil && n > 1 {
 				_ = syscall.Kill(n, syscall.SIGKILL)
@@ -85,7 +85,40 @@ func TestNewcomerDeploysTheExample(t *testing.T) {
 			t.Fatalf("watch output lacks %q:\n%s", live, out)
 		}
 	}
-	if _, err := os.Stat("/tmp/slipway-hello/site/index.html"); err != nil {
-		t.Fatalf("the bundle's files were not installed: %v", err)
+	if strings.Contains(strings.ToLower(out), "warning") || strings.Contains(out, "holds its stdout") {
+		t.Fatalf("the example warns:\n%s", out)
 	}
+	if _, err := os.Stat(filepath.Join(app, "site", "index.html")); err != nil {
+		t.Fatalf("the bundle's files were not installed under the install root: %v", err)
+	}
+	pid := servicePID(t, app)
+
+	// A second deployment's ApplicationStop (the first revision's stop.sh) stops the service.
+	r = runCLI(t, "", env, "deploy", "create", "--app", "hello", "--revision", rev.ID, "--host", "laptop", "--watch")
+	if r.code != 0 || !strings.Contains(r.stdout, "stopping the service on laptop") {
+		t.Fatalf("second deploy --watch: %s", r)
+	}
+	eventually(t, 10*time.Second, "the first service to end", func() error {
+		if err := syscall.Kill(pid, 0); err == nil {
+			return fmt.Errorf("pid %d still runs", pid)
+		}
+		return nil
+	})
+	if next := servicePID(t, app); next == pid {
+		t.Fatalf("the second deployment did not start a new service (pid %d)", next)
+	}
+}
+
+// servicePID reads the example service's PID file under app.
+func servicePID(t *testing.T, app string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(app, "run", "service.pid"))
+	var pid int
+	if err == nil {
+		_, err = fmt.Sscan(string(b), &pid)
+	}
+	if err != nil || pid <= 1 {
+		t.Fatalf("the example's service PID file: %v (%q)", err, b)
+	}
+	return pid
 }

@@ -78,6 +78,11 @@ type Config struct {
 	CAPin string `yaml:"ca_pin,omitempty"`
 	// CAFile names a PEM file with the cluster CA certificate, used to verify the servers.
 	CAFile string `yaml:"ca_file,omitempty"`
+	// InstallRoot, an absolute path, puts every files destination and permissions object of a
+	// bundle under it (and scripts get it as SLIPWAY_INSTALL_ROOT): for several agents on one
+	// machine (slipway dev's embedded agents) or trying bundles without root. Empty on a real
+	// host: destinations are the paths the appspec names.
+	InstallRoot string `yaml:"install_root,omitempty"`
 }
 
 // ByteSize is a number of bytes, written in YAML, flags and the environment as bytesize reads
@@ -163,6 +168,9 @@ func Merge(base Config, over ...Config) Config {
 		}
 		if o.CAFile != "" {
 			c.CAFile = o.CAFile
+		}
+		if o.InstallRoot != "" {
+			c.InstallRoot = o.InstallRoot
 		}
 	}
 	return c

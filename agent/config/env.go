@@ -59,6 +59,7 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c.CAPin = get(keyCAPin)
 	c.CAFile = get(keyCAFile)
+	c.InstallRoot = get(keyInstallRoot)
 	return c, nil
 }
 

@@ -23,6 +23,7 @@ const (
 	keyBundleSize   = "bundle_max_unpacked_size"
 	keyCAPin        = "ca_pin"
 	keyCAFile       = "ca_file"
+	keyInstallRoot  = "install_root"
 )
 
 // field is where one setting can be given.
@@ -46,6 +47,7 @@ var fields = []field{
 	{keyCAFile, "ca-file", EnvPrefix + "CA_FILE"},
 	{keyBundleExpand, "bundle-max-expansion", EnvPrefix + "BUNDLE_MAX_EXPANSION"},
 	{keyBundleSize, "bundle-max-unpacked-size", EnvPrefix + "BUNDLE_MAX_UNPACKED_SIZE"},
+	{keyInstallRoot, "install-root", EnvPrefix + "INSTALL_ROOT"},
 }
 
 // BundleSettingNames name the two bundle size settings in every form (key, flag and variable),

@@ -26,6 +26,7 @@ type Flags struct {
 	bundleSize   string
 	caPin        string
 	caFile       string
+	installRoot  string
 }
 
 // BindFlags adds the configuration flags to fs.
@@ -59,6 +60,8 @@ func BindFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.caPin, n, "", u)
 	n, u = use(keyCAFile, "PEM file with the cluster CA certificate, to verify https servers")
 	fs.StringVar(&f.caFile, n, "", u)
+	n, u = use(keyInstallRoot, "put every files destination under this folder, for several agents on one machine (default: none, paths as the appspec names them)")
+	fs.StringVar(&f.installRoot, n, "", u)
 	return f
 }
 
@@ -130,6 +133,9 @@ func (f *Flags) Config() (Config, error) {
 	}
 	if changed(keyCAFile) {
 		c.CAFile = f.caFile
+	}
+	if changed(keyInstallRoot) {
+		c.InstallRoot = f.installRoot
 	}
 	return c, nil
 }

@@ -89,6 +89,9 @@ func (c Config) Validate() error {
 			add(keyCAPin, "%v", err)
 		}
 	}
+	if c.InstallRoot != "" && (!filepath.IsAbs(c.InstallRoot) || filepath.Clean(c.InstallRoot) == "/") {
+		add(keyInstallRoot, "%q must be an absolute path other than /", c.InstallRoot)
+	}
 	if c.CAFile != "" && !filepath.IsAbs(c.CAFile) {
 		add(keyCAFile, "%q must be an absolute path", c.CAFile)
 	}

@@ -17,11 +17,14 @@ type Env struct {
 	// HostName is the host's name in Slipway (SLIPWAY_HOST_NAME), a Slipway addition: it lets
 	// one bundle keep per-host state apart, e.g. when several agents share a machine.
 	HostName string
+	// InstallRoot is the folder the host's installs lie under (SLIPWAY_INSTALL_ROOT), set only
+	// for simulated hosts that share a machine (see lifecycle.Config.InstallRoot).
+	InstallRoot string
 }
 
 // Vars renders the variables as "KEY=value" entries.
 func (e Env) Vars() []string {
-	return []string{
+	vars := []string{
 		"LIFECYCLE_EVENT=" + e.LifecycleEvent,
 		"DEPLOYMENT_ID=" + e.DeploymentID,
 		"APPLICATION_NAME=" + e.ApplicationName,
@@ -31,6 +34,10 @@ func (e Env) Vars() []string {
 		"REVISION_ID=" + e.RevisionID,
 		"SLIPWAY_HOST_NAME=" + e.HostName,
 	}
+	if e.InstallRoot != "" {
+		vars = append(vars, "SLIPWAY_INSTALL_ROOT="+e.InstallRoot)
+	}
+	return vars
 }
 
 // hiddenPrefixes are variables of the agent itself that scripts do not inherit.

@@ -31,7 +31,7 @@ func (install) run(_ context.Context, d *deployment) outcome {
 		return failed(err.Error())
 	}
 	plan, err := appspec.Plan(appspec.PlanInput{
-		Spec:        d.spec,
+		Spec:        d.spec.Rooted(r.cfg.InstallRoot),
 		Bundle:      os.DirFS(d.bundleRoot),
 		Previous:    previous,
 		Destination: r.cfg.Destination,

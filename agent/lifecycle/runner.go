@@ -45,6 +45,11 @@ type Config struct {
 	// HookGrace is the time between SIGTERM and SIGKILL for a script that runs out of time or is
 	// cancelled (default executor.DefaultGrace).
 	HookGrace time.Duration
+	// InstallRoot, when set (an absolute path), puts every files destination and permissions
+	// object under it (appspec.Spec.Rooted), and scripts get it as SLIPWAY_INSTALL_ROOT. It is
+	// for several simulated hosts on one machine (slipway dev's embedded agents); a real host
+	// leaves it empty.
+	InstallRoot string
 	// Destination is the host file system as the install planner sees it (default
 	// appspec.OSDestination).
 	Destination appspec.Destination

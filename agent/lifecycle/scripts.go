@@ -28,6 +28,7 @@ func (d *deployment) runScripts(ctx context.Context, event string, spec *appspec
 		BundleSHA256:        d.run.Revision.SHA256,
 		RevisionID:          d.run.Revision.ID,
 		HostName:            d.r.cfg.HostName,
+		InstallRoot:         d.r.cfg.InstallRoot,
 	}.Vars()
 	for _, s := range scripts {
 		out := d.runScript(ctx, event, spec.OS, root, env, s)

@@ -1,3 +1,4 @@
 #!/bin/sh
+app="${SLIPWAY_INSTALL_ROOT:-}/srv/hello"
 echo "installed files:"
-ls -l /tmp/slipway-hello/site
+ls -l "$app/site" "$app/bin"

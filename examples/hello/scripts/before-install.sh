@@ -1,3 +1,2 @@
 #!/bin/sh
 echo "$LIFECYCLE_EVENT of $APPLICATION_NAME on ${SLIPWAY_HOST_NAME:-this host}, bundle $BUNDLE_SHA256"
-mkdir -p "/tmp/slipway-hello/${SLIPWAY_HOST_NAME:-host}"

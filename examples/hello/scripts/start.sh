@@ -1,7 +1,9 @@
 #!/bin/sh
-# Starts a background "service" that keeps running after the hook ends (and keeps the hook's
-# output open): the deployment must not hang on it.
-state=/tmp/slipway-hello/${SLIPWAY_HOST_NAME:-host}
-echo "starting the service on ${SLIPWAY_HOST_NAME:-this host}"
-(while true; do date > "$state/heartbeat"; sleep 1; done) &
-echo $! > "$state/server.pid"
+# Starts the service as a daemon should be started from a hook: detached from the hook's output
+# (it writes a log file of its own) and its PID recorded for ApplicationStop, so the hook ends at
+# once and the deployment goes on.
+app="${SLIPWAY_INSTALL_ROOT:-}/srv/hello"
+mkdir -p "$app/run"
+nohup "$app/bin/hello-service" "$app/run" >"$app/run/service.log" 2>&1 </dev/null &
+echo $! >"$app/run/service.pid"
+echo "started the service on ${SLIPWAY_HOST_NAME:-this host} (pid $!, log $app/run/service.log)"
