@@ -129,9 +129,9 @@ func (c *Client) TriggerAdd(ctx context.Context, app, group string, req TriggerR
 }
 
 // TriggerList lists app's group's triggers.
-func (c *Client) TriggerList(ctx context.Context, app, group string) (*TriggerList, error) {
+func (c *Client) TriggerList(ctx context.Context, app, group string, q *QueryOptions) (*TriggerList, error) {
 	var out TriggerList
-	err := c.do(ctx, request{method: http.MethodGet, path: triggerPath(app, group), out: &out})
+	err := c.do(ctx, request{method: http.MethodGet, path: triggerPath(app, group), query: q.values(), out: &out})
 	return &out, err
 }
 
