@@ -25,6 +25,10 @@ type TriggerRequest struct {
 	URL    string   `json:"url"`
 }
 
+// TriggerEvents are the events a trigger can take, as CodeDeploy names them.
+var TriggerEvents = []string{"DeploymentStart", "DeploymentSuccess", "DeploymentFailure", "DeploymentStop", "DeploymentRollback",
+	"DeploymentReady", "InstanceStart", "InstanceSuccess", "InstanceFailure", "InstanceReady"}
+
 // Trigger is a group's trigger as the API shows it: never with its secret.
 type Trigger struct {
 	Name   string   `json:"name"`
