@@ -29,7 +29,7 @@ func (h *healthCheckFlags) add(cmd *cobra.Command) {
 var healthCheckFlagNames = []string{"health-check-url", "health-check-status", "health-check-timeout", "health-check-attempts", "health-check-interval"}
 
 // request builds the health check the flags give over cur (the group's, nil for none), or
-// reports that none was given (nil, nil). --health-check-url '' removes the check: a check with
+// reports that none was given (nil, nil). --health-check-url ” removes the check: a check with
 // an empty URL. Out-of-range values are usage errors.
 func (h *healthCheckFlags) request(cmd *cobra.Command, cur *api.GroupHealthCheck) (*api.GroupHealthCheck, error) {
 	fl := cmd.Flags()

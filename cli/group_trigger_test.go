@@ -79,7 +79,7 @@ func TestGroupTriggerAddListRemove(t *testing.T) {
 }
 
 // TestGroupHealthCheckFlags: create sends the health check given; update changes the settings
-// given over the group's and says so; --health-check-url '' removes it; bad values exit 2.
+// given over the group's and says so; --health-check-url ” removes it; bad values exit 2.
 func TestGroupHealthCheckFlags(t *testing.T) {
 	var body string
 	srv := groupAPI(t, &body)
