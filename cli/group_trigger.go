@@ -102,7 +102,7 @@ func (c *cli) newTriggerListCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "list --app APP GROUP",
 		Aliases: []string{"ls"},
-		Short:   "List a group's triggers (never their secrets)",
+		Short:   "List a group's triggers and their URLs (never their secrets; needs a management token)",
 		Example: `  slipway group trigger list --app web prod`,
 		Args:    exactArgs("GROUP"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -158,7 +158,7 @@ func formatTriggers(ts []api.Trigger) string {
 	}
 	var out []string
 	for _, t := range ts {
-		out = append(out, fmt.Sprintf("%s (%d events to %s)", t.Name, len(t.Events), t.URL))
+		out = append(out, fmt.Sprintf("%s (%s)", t.Name, strings.Join(t.Events, ",")))
 	}
 	return strings.Join(out, "; ")
 }

@@ -22,7 +22,7 @@ func triggerAPI(t *testing.T, reqs *[]string) *httptest.Server {
 		}
 		b, _ := json.Marshal(req)
 		*reqs = append(*reqs, "POST "+string(b))
-		tr := api.Trigger{Name: req.Name, Events: req.Events, URL: req.URL}
+		tr := api.Trigger(req)
 		triggers = append(triggers, tr)
 		writeJSON(w, http.StatusCreated, api.TriggerCreated{Trigger: tr, Secret: "whsec_abc"})
 	})

@@ -29,11 +29,13 @@ type TriggerRequest struct {
 var TriggerEvents = []string{"DeploymentStart", "DeploymentSuccess", "DeploymentFailure", "DeploymentStop", "DeploymentRollback",
 	"DeploymentReady", "InstanceStart", "InstanceSuccess", "InstanceFailure", "InstanceReady"}
 
-// Trigger is a group's trigger as the API shows it: never with its secret.
+// Trigger is a group's trigger as the API shows it: never with its secret. URL is shown by the
+// triggers' list (management tokens only: a webhook URL may carry a secret) and left out of
+// Group.Triggers, which any token reads.
 type Trigger struct {
 	Name   string   `json:"name"`
 	Events []string `json:"events"`
-	URL    string   `json:"url"`
+	URL    string   `json:"url,omitempty"`
 }
 
 // TriggerCreated answers a trigger's creation with its secret, shown this once.

@@ -26,7 +26,7 @@ func (m *Module) Groups() *Groups { return &Groups{core: m.core} }
 func groupView(tx *state.Tx, g Group, hosts []state.Host) pub.Group {
 	out := pub.Group{App: g.App, Name: g.Name, Tags: g.Tags, Hosts: g.Hosts, Config: g.Config, AutoRollback: g.AutoRollback,
 		CurrentRevision: g.CurrentRevision, ActiveDeployment: g.ActiveDeployment, Members: []pub.GroupMember{},
-		HealthCheck: g.HealthCheck.view(), Triggers: triggerViews(groupTriggers(tx, g.ID))}
+		HealthCheck: g.HealthCheck.view(), Triggers: triggerViews(groupTriggers(tx, g.ID), false)}
 	for _, h := range hosts {
 		if !MatchesGroup(g, h) {
 			continue

@@ -99,7 +99,7 @@ func TestRoutesKeepTheirDeclarations(t *testing.T) {
 		{"GET /v1/deployment-configs/{name}", api.AnyToken, "deploy:ReadDeploymentConfig", "deployment-config/{name}"},
 		{"DELETE /v1/deployment-configs/{name}", api.Management, "deploy:DeleteDeploymentConfig", "deployment-config/{name}"},
 		{"POST /v1/apps/{app}/groups/{name}/triggers", api.Management, "deploy:CreateTrigger", "app/{app}/group/{name}"},
-		{"GET /v1/apps/{app}/groups/{name}/triggers", api.AnyToken, "deploy:ListTriggers", "app/{app}/group/{name}"},
+		{"GET /v1/apps/{app}/groups/{name}/triggers", api.Management, "deploy:ListTriggers", "app/{app}/group/{name}"},
 		{"DELETE /v1/apps/{app}/groups/{name}/triggers/{trigger}", api.Management, "deploy:DeleteTrigger", "app/{app}/group/{name}"},
 	} {
 		if g, w := got[want.route], fmt.Sprintf("%d %s %s", want.access, want.action, want.res); g != w {

@@ -109,11 +109,17 @@ func checkTriggerURL(rawURL string) error {
 	return nil
 }
 
-// triggerViews is the API's view of triggers: never their secret.
-func triggerViews(ts []Trigger) []pub.Trigger {
+// triggerViews is the API's view of triggers: never their secret, and their URL only when
+// withURL (the triggers' own list, which needs a management token; a group's view, which any
+// token reads, leaves it out).
+func triggerViews(ts []Trigger, withURL bool) []pub.Trigger {
 	var out []pub.Trigger
 	for _, t := range ts {
-		out = append(out, pub.Trigger{Name: t.Name, Events: t.Events, URL: t.URL})
+		v := pub.Trigger{Name: t.Name, Events: t.Events}
+		if withURL {
+			v.URL = t.URL
+		}
+		out = append(out, v)
 	}
 	return out
 }
@@ -164,7 +170,7 @@ func (s Triggers) List(app, group string) ([]pub.Trigger, error) {
 	var out []pub.Trigger
 	err := s.m.core.State.View(func(tx *state.Tx) error {
 		g, err := getGroup(tx, app, group)
-		out = triggerViews(groupTriggers(tx, g.ID))
+		out = triggerViews(groupTriggers(tx, g.ID), true)
 		return err
 	})
 	if out == nil {

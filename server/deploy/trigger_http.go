@@ -9,12 +9,13 @@ import (
 	"github.com/slipwayhq/slipway/server/core/auth"
 )
 
-// triggerRoutes are the groups' triggers' endpoints. Adding one answers its secret, once.
+// triggerRoutes are the groups' triggers' endpoints. Adding one answers its secret, once. Listing
+// needs a management token too: a webhook URL often carries a secret of its own (Slack's do).
 func (m *Module) triggerRoutes() []api.Route {
 	const res = "app/{app}/group/{name}"
 	return []api.Route{
 		{Method: "POST", Pattern: "/v1/apps/{app}/groups/{name}/triggers", Access: api.Management, Action: "deploy:CreateTrigger", Resource: res, Handle: httpHandlers{m}.triggerAdd},
-		{Method: "GET", Pattern: "/v1/apps/{app}/groups/{name}/triggers", Access: api.AnyToken, Action: "deploy:ListTriggers", Resource: res, Handle: httpHandlers{m}.triggerList},
+		{Method: "GET", Pattern: "/v1/apps/{app}/groups/{name}/triggers", Access: api.Management, Action: "deploy:ListTriggers", Resource: res, Handle: httpHandlers{m}.triggerList},
 		{Method: "DELETE", Pattern: "/v1/apps/{app}/groups/{name}/triggers/{trigger}", Access: api.Management, Action: "deploy:DeleteTrigger", Resource: res, Handle: httpHandlers{m}.triggerRemove},
 	}
 }
