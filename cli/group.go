@@ -34,7 +34,7 @@ func (c *cli) newGroupCreateCommand() *cobra.Command {
 		Short: "Create a deployment group",
 		Example: `  slipway group create --app web prod --tag env=prod --config HalfAtATime
   slipway group create --app web canary --host web-1 --auto-rollback on-failure
-  slipway group create --app web prod --tag env=prod --auto-rollback on-failure --health-check-url http://127.0.0.1:8080/health`,
+  slipway group create --app web prod --tag env=prod --auto-rollback on-failure --health-check-url http://127.0.0.1/health`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := parseTags(tags)
@@ -109,7 +109,7 @@ of them). --health-check-* flags change the health check's settings they name (-
 removes the check). Prints what changed.`,
 		Example: `  slipway group update --app web prod --host web-3
   slipway group update --app web prod --tag env=prod --host '' --config CodeDeployDefault.HalfAtATime
-  slipway group update --app web prod --health-check-url http://127.0.0.1:8080/health --health-check-attempts 5`,
+  slipway group update --app web prod --health-check-url http://127.0.0.1/health --health-check-attempts 5`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fl := cmd.Flags()

@@ -19,7 +19,7 @@ type healthCheckFlags struct {
 
 func (h *healthCheckFlags) add(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&h.url, "health-check-url", "", "after ValidateService, each host's agent GETs this URL from the host (e.g. http://127.0.0.1:8080/health); a failure fails the host ('' removes the check)")
+	f.StringVar(&h.url, "health-check-url", "", "after ValidateService, each host's agent GETs this URL from the host (e.g. http://127.0.0.1/health); a failure fails the host ('' removes the check)")
 	f.IntVar(&h.status, "health-check-status", 0, "HTTP status the health check expects (default 200)")
 	f.DurationVar(&h.timeout, "health-check-timeout", 0, "time each health check attempt may take (default 5s)")
 	f.IntVar(&h.attempts, "health-check-attempts", 0, "attempts before the health check fails (default 3)")
@@ -50,7 +50,7 @@ func (h *healthCheckFlags) request(cmd *cobra.Command, cur *api.GroupHealthCheck
 		}
 		u, err := url.Parse(h.url)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, usagef("invalid --health-check-url %q: want an http:// or https:// URL such as http://127.0.0.1:8080/health", h.url)
+			return nil, usagef("invalid --health-check-url %q: want an http:// or https:// URL such as http://127.0.0.1/health", h.url)
 		}
 		out.URL = h.url
 	}
