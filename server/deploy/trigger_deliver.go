@@ -53,7 +53,11 @@ type attempt struct {
 
 // deliverTriggers is the leader task: it runs until leadership is lost.
 func (m *Module) deliverTriggers(ctx context.Context) {
-	d := &deliverer{m: m, log: m.core.Log.With("component", "triggers"), tries: map[string]*attempt{},
+	log := m.core.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &deliverer{m: m, log: log.With("component", "triggers"), tries: map[string]*attempt{},
 		client: &http.Client{Timeout: deliverTimeout, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	t := time.NewTicker(deliverPoll)
 	defer t.Stop()
@@ -134,6 +138,11 @@ func (d *deliverer) round(ctx context.Context, events []outboxEvent) {
 			defer wg.Done()
 			secret, err := d.m.core.Keyring.Open(q.trigger.Secret, triggerAAD(q.events[0].GroupID, q.trigger.Name))
 			if err != nil {
+				// Counted as a failed attempt of the first event, so it is retried with backoff
+				// (and logged as often), and given up on like an unreachable receiver.
+				if n := d.attempted(q.events[0].ID); n >= deliverAttempts {
+					finish(q.events[0].ID)
+				}
 				d.log.Error("cannot open a trigger's secret; its events wait", "trigger", q.trigger.Name, "error", err)
 				return
 			}
@@ -175,17 +184,23 @@ func (d *deliverer) due(id string) bool {
 
 // send makes one delivery attempt and returns how many this leader has made.
 func (d *deliverer) send(ctx context.Context, t Trigger, secret string, ev outboxEvent) (int, error) {
+	n := d.attempted(ev.ID)
+	return n, post(ctx, d.client, t.URL, secret, ev, n)
+}
+
+// attempted counts an attempt of an event, sets when the next may be made, and returns the
+// count.
+func (d *deliverer) attempted(id string) int {
 	d.mu.Lock()
-	a := d.tries[ev.ID]
+	defer d.mu.Unlock()
+	a := d.tries[id]
 	if a == nil {
 		a = &attempt{}
-		d.tries[ev.ID] = a
+		d.tries[id] = a
 	}
 	a.n++
-	n := a.n
-	a.next = time.Now().Add(min(retryBase<<min(n-1, 20), retryMax))
-	d.mu.Unlock()
-	return n, post(ctx, d.client, t.URL, secret, ev, n)
+	a.next = time.Now().Add(min(retryBase<<min(a.n-1, 20), retryMax))
+	return a.n
 }
 
 // post sends one event, signed at the current time.
