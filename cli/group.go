@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -17,7 +18,8 @@ func (c *cli) newGroupCommand() *cobra.Command {
   slipway group get --app web prod`)
 	cmd.Long = `A deployment group is an app's set of hosts deployed together: the hosts carrying all of its tags
 and the hosts it names. Members are fixed when a deployment starts.`
-	cmd.AddCommand(c.newGroupCreateCommand(), c.newGroupUpdateCommand(), c.newGroupListCommand(), c.newGroupGetCommand(), c.newGroupDeleteCommand())
+	cmd.AddCommand(c.newGroupCreateCommand(), c.newGroupUpdateCommand(), c.newGroupListCommand(), c.newGroupGetCommand(), c.newGroupDeleteCommand(),
+		c.newGroupTriggerCommand())
 	return cmd
 }
 
@@ -25,12 +27,14 @@ func (c *cli) newGroupCreateCommand() *cobra.Command {
 	var (
 		app, config, rollback string
 		tags, hosts           []string
+		health                healthCheckFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "create --app APP NAME [--tag key=value ...] [--host NAME ...] [--config NAME] [--auto-rollback on-failure|on-stop|off]",
 		Short: "Create a deployment group",
 		Example: `  slipway group create --app web prod --tag env=prod --config HalfAtATime
-  slipway group create --app web canary --host web-1 --auto-rollback on-failure`,
+  slipway group create --app web canary --host web-1 --auto-rollback on-failure
+  slipway group create --app web prod --tag env=prod --auto-rollback on-failure --health-check-url http://127.0.0.1/health`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := parseTags(tags)
@@ -43,18 +47,29 @@ func (c *cli) newGroupCreateCommand() *cobra.Command {
 			if len(t) == 0 && len(hosts) == 0 {
 				return usagef("give --tag key=value or --host NAME (or both): a deployment group finds its members by tags and names")
 			}
+			hc, err := health.request(cmd, nil)
+			if err != nil {
+				return err
+			}
+			if hc != nil && hc.URL == "" {
+				hc = nil
+			}
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
 			}
-			g, err := cl.GroupCreate(cmd.Context(), app, api.GroupRequest{Name: args[0], Tags: t, Hosts: hosts, Config: config, AutoRollback: rollback})
+			g, err := cl.GroupCreate(cmd.Context(), app, api.GroupRequest{Name: args[0], Tags: t, Hosts: hosts, Config: config, AutoRollback: rollback, HealthCheck: hc})
 			if err != nil {
 				return err
 			}
 			if p.json() {
 				return p.JSON(g)
 			}
-			return p.Linef("Group %q of %q: %d member(s), config %s, auto-rollback %s", g.Name, g.App, len(g.Members), g.Config, g.AutoRollback)
+			line := fmt.Sprintf("Group %q of %q: %d member(s), config %s, auto-rollback %s", g.Name, g.App, len(g.Members), g.Config, g.AutoRollback)
+			if g.HealthCheck != nil {
+				line += ", health check " + formatHealthCheck(g.HealthCheck)
+			}
+			return p.Linef("%s", line)
 		},
 	}
 	f := cmd.Flags()
@@ -62,7 +77,8 @@ func (c *cli) newGroupCreateCommand() *cobra.Command {
 	f.StringArrayVar(&tags, "tag", nil, "key=value a member host must carry (repeatable; all must match)")
 	f.StringArrayVar(&hosts, "host", nil, "host name that is a member (repeatable)")
 	f.StringVar(&config, "config", "", "deployment configuration, e.g. HalfAtATime or CodeDeployDefault.HalfAtATime (default OneAtATime)")
-	f.StringVar(&rollback, "auto-rollback", "", "on-failure, on-stop or off (default off)")
+	f.StringVar(&rollback, "auto-rollback", "", "on-failure, on-stop or off (default off); on-failure also rolls back when the health check fails")
+	health.add(cmd)
 	return cmd
 }
 
@@ -82,15 +98,18 @@ func (c *cli) newGroupUpdateCommand() *cobra.Command {
 	var (
 		app, config, rollback string
 		tags, hosts           []string
+		health                healthCheckFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "update --app APP NAME [--tag key=value ... | --tag ''] [--host NAME ... | --host ''] [--config NAME] [--auto-rollback on-failure|on-stop|off]",
 		Short: "Change a deployment group's members and settings; what is not given stays",
 		Long: `Changes only what is given. --tag replaces all of the group's tag filters and --host all of its
 host names; --tag '' clears the tag filters and --host '' the host names (a group keeps at least one
-of them). Prints what changed.`,
+of them). --health-check-* flags change the health check's settings they name (--health-check-url ''
+removes the check). Prints what changed.`,
 		Example: `  slipway group update --app web prod --host web-3
-  slipway group update --app web prod --tag env=prod --host '' --config CodeDeployDefault.HalfAtATime`,
+  slipway group update --app web prod --tag env=prod --host '' --config CodeDeployDefault.HalfAtATime
+  slipway group update --app web prod --health-check-url http://127.0.0.1/health --health-check-attempts 5`,
 		Args: exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fl := cmd.Flags()
@@ -121,8 +140,12 @@ of them). Prints what changed.`,
 				}
 				req.AutoRollback = &rollback
 			}
-			if req == (api.GroupUpdateRequest{}) {
-				return usagef("nothing to update: give --tag, --host, --config or --auto-rollback")
+			healthGiven := slices.ContainsFunc(healthCheckFlagNames, fl.Changed)
+			if req == (api.GroupUpdateRequest{}) && !healthGiven {
+				return usagef("nothing to update: give --tag, --host, --config, --auto-rollback or --health-check-*")
+			}
+			if _, err := health.request(cmd, &api.GroupHealthCheck{URL: "http://placeholder"}); err != nil {
+				return err // a bad value is a usage error before any request
 			}
 			cl, p, err := c.setup()
 			if err != nil {
@@ -130,6 +153,9 @@ of them). Prints what changed.`,
 			}
 			old, err := cl.GroupGet(cmd.Context(), app, args[0], nil)
 			if err != nil {
+				return err
+			}
+			if req.HealthCheck, err = health.request(cmd, old.HealthCheck); err != nil {
 				return err
 			}
 			g, err := cl.GroupUpdate(cmd.Context(), app, args[0], req)
@@ -147,7 +173,8 @@ of them). Prints what changed.`,
 	f.StringArrayVar(&tags, "tag", nil, "key=value a member host must carry (repeatable; replaces all tag filters; '' clears them)")
 	f.StringArrayVar(&hosts, "host", nil, "host name that is a member (repeatable; replaces all host names; '' clears them)")
 	f.StringVar(&config, "config", "", "deployment configuration, e.g. HalfAtATime or CodeDeployDefault.HalfAtATime")
-	f.StringVar(&rollback, "auto-rollback", "", "on-failure, on-stop or off")
+	f.StringVar(&rollback, "auto-rollback", "", "on-failure, on-stop or off; on-failure also rolls back when the health check fails")
+	health.add(cmd)
 	return cmd
 }
 
@@ -177,6 +204,9 @@ func groupChanges(old, now *api.Group) string {
 	diff("tags", "["+formatTags(old.Tags)+"]", "["+formatTags(now.Tags)+"]")
 	diff("config", old.Config, now.Config)
 	diff("auto-rollback", old.AutoRollback, now.AutoRollback)
+	if was, is := formatHealthCheck(old.HealthCheck), formatHealthCheck(now.HealthCheck); was != is {
+		changed = append(changed, fmt.Sprintf("health check %s (was %s)", is, was))
+	}
 	out := "Updated group " + now.Name
 	if len(changed) == 0 {
 		return out + ": nothing changed"
@@ -243,7 +273,8 @@ func (c *cli) newGroupGetCommand() *cobra.Command {
 				return p.JSON(g)
 			}
 			if err := p.Fields([]field{{"Name", g.Name}, {"App", g.App}, {"Tags", formatTags(g.Tags)}, {"Hosts", strings.Join(g.Hosts, ",")},
-				{"Config", g.Config}, {"Auto-rollback", g.AutoRollback}, {"Current revision", g.CurrentRevision}, {"Active deployment", g.ActiveDeployment}}); err != nil {
+				{"Config", g.Config}, {"Auto-rollback", g.AutoRollback}, {"Health check", formatHealthCheck(g.HealthCheck)},
+				{"Triggers", formatTriggers(g.Triggers)}, {"Current revision", g.CurrentRevision}, {"Active deployment", g.ActiveDeployment}}); err != nil {
 				return err
 			}
 			rows := [][]string{}

@@ -36,6 +36,12 @@ func groupAPI(t *testing.T, body *string) *httptest.Server {
 		if req.AutoRollback != nil {
 			g.AutoRollback = *req.AutoRollback
 		}
+		if req.HealthCheck != nil {
+			g.HealthCheck = req.HealthCheck
+			if g.HealthCheck.URL == "" {
+				g.HealthCheck = nil
+			}
+		}
 		writeJSON(w, http.StatusOK, g)
 	})
 	srv := httptest.NewServer(mux)

@@ -31,7 +31,8 @@ func (d *deployment) bundleFile() string { return filepath.Join(d.dir, bundleNam
 
 func (d *deployment) archiveDir() string { return filepath.Join(d.dir, archiveName) }
 
-// walk runs the events in appspec.Events order until one fails. It returns the deployment's
+// walk runs the events in appspec.Events order until one fails, with the group's health check
+// (Run.HealthCheck) right after ValidateService. It returns the deployment's
 // outcome and, for a failure, the event that failed.
 func (d *deployment) walk(ctx context.Context) (outcome, string) {
 	for _, ev := range appspec.Events {
@@ -39,29 +40,40 @@ func (d *deployment) walk(ctx context.Context) (outcome, string) {
 			d.report(ev.Name, "", trafficHook{}.run(ctx, d))
 			continue
 		}
-		if ctx.Err() != nil {
-			out := outcome{status: agentproto.StatusFailed, result: agentproto.ResultCancelled, message: "deployment cancelled before this event started"}
-			d.report(ev.Name, "", out)
+		if out := d.event(ctx, ev.Name, hookFor(ev)); out.status == agentproto.StatusFailed {
 			return out, ev.Name
 		}
-		if err := d.mark(ev.Name, ""); err != nil {
-			out := outcome{status: agentproto.StatusFailed, result: agentproto.ResultUnknownError, message: err.Error()}
-			d.report(ev.Name, "", out)
-			return out, ev.Name
-		}
-		d.report(ev.Name, "", outcome{status: agentproto.StatusStarted})
-		d.logs.note(time.Now(), ev.Name, "agent", "event started")
-		out := hookFor(ev).run(ctx, d)
-		if out.status == agentproto.StatusFailed && out.result == "" && ctx.Err() != nil {
-			out.result = agentproto.ResultCancelled
-		}
-		d.report(ev.Name, "", out)
-		d.logs.note(time.Now(), ev.Name, "agent", "event "+string(out.status)+suffix(out.message))
-		if out.status == agentproto.StatusFailed {
-			return out, ev.Name
+		// The group's health check follows ValidateService, as its own event.
+		if ev.Name == "ValidateService" && d.run.HealthCheck != nil {
+			if out := d.event(ctx, agentproto.HealthCheckEvent, healthCheck{*d.run.HealthCheck}); out.status == agentproto.StatusFailed {
+				return out, agentproto.HealthCheckEvent
+			}
 		}
 	}
 	return succeeded(""), ""
+}
+
+// event runs one event's hook, reporting it started and then how it ended.
+func (d *deployment) event(ctx context.Context, name string, h hook) outcome {
+	if ctx.Err() != nil {
+		out := outcome{status: agentproto.StatusFailed, result: agentproto.ResultCancelled, message: "deployment cancelled before this event started"}
+		d.report(name, "", out)
+		return out
+	}
+	if err := d.mark(name, ""); err != nil {
+		out := outcome{status: agentproto.StatusFailed, result: agentproto.ResultUnknownError, message: err.Error()}
+		d.report(name, "", out)
+		return out
+	}
+	d.report(name, "", outcome{status: agentproto.StatusStarted})
+	d.logs.note(time.Now(), name, "agent", "event started")
+	out := h.run(ctx, d)
+	if out.status == agentproto.StatusFailed && out.result == "" && ctx.Err() != nil {
+		out.result = agentproto.ResultCancelled
+	}
+	d.report(name, "", out)
+	d.logs.note(time.Now(), name, "agent", "event "+string(out.status)+suffix(out.message))
+	return out
 }
 
 func suffix(msg string) string {

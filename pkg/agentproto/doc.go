@@ -142,13 +142,23 @@
 // a resend never applies twice.
 //
 // Reports are bounded. A report whose DeploymentID is not a name (A-Z a-z 0-9 . _ -), an Event
-// whose name is neither a lifecycle event of the AppSpec nor DeploymentEnd, or whose Status is
+// whose name is neither a lifecycle event of the AppSpec, HealthCheck nor DeploymentEnd, or whose Status is
 // not one of the Status values, is refused: logged by the server and never acknowledged. Text
 // is kept, cut and cleaned: event names, script paths, statuses and results to 256 bytes,
 // messages to 4 KiB, control characters replaced. At most 256 event records are kept per host
 // of a deployment (224 of them for scripts' results); later ones are acknowledged and dropped,
 // and the host's part is marked events_truncated. Output lines are kept up to 8 MiB per host of
 // a deployment (then log_truncated).
+//
+// # Health checks
+//
+// A deployment group may have an HTTP health check (Run.HealthCheck). After ValidateService
+// succeeded the agent GETs its URL from the host, reported as the event HealthCheckEvent
+// ("HealthCheck": started, then succeeded or failed with the last status or error in the
+// message); a failure fails the deployment on the host. An agent that ignores the field (of a
+// release before health checks) would report success without checking: the server takes a
+// success of a deployment with a health check only after a HealthCheck event that succeeded,
+// and otherwise fails the host, saying to upgrade its agent.
 //
 // # Cancellation and loss
 //

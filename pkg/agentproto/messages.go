@@ -107,6 +107,9 @@ type Run struct {
 	Revision     Revision `json:"revision"`
 	// IgnoreApplicationStopFailures lets a broken stop script of the previous revision be skipped.
 	IgnoreApplicationStopFailures bool `json:"ignore_application_stop_failures,omitempty"`
+	// HealthCheck, when set, is checked after ValidateService succeeded (see HealthCheckEvent).
+	// Absent from a deployment whose group has none, so such a Run is byte for byte as before.
+	HealthCheck *HealthCheck `json:"health_check,omitempty"`
 }
 
 // Cancel asks the agent to stop a deployment.

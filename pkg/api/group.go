@@ -21,6 +21,22 @@ type GroupRequest struct {
 	Hosts        []string          `json:"hosts,omitempty"`
 	Config       string            `json:"config,omitempty"`        // default OneAtATime
 	AutoRollback string            `json:"auto_rollback,omitempty"` // on-failure, on-stop or off (default)
+	HealthCheck  *GroupHealthCheck `json:"health_check,omitempty"`
+}
+
+// GroupHealthCheck is a group's HTTP health check: after ValidateService succeeded on a host, its
+// agent GETs URL from the host itself (so http://127.0.0.1:PORT/... checks the host's own
+// service), at most Attempts times IntervalSeconds apart, each within TimeoutSeconds, without
+// following redirects; a response with ExpectedStatus passes. A check that fails fails the host,
+// and the deployment rolls back when the group's auto-rollback is on-failure (as CodeDeploy rolls
+// back on an alarm). Zero fields take the defaults: status 200, timeout 5 s, 3 attempts, 5 s
+// apart. In an update, a health check with an empty URL removes the group's.
+type GroupHealthCheck struct {
+	URL             string  `json:"url"`
+	ExpectedStatus  int     `json:"expected_status,omitempty"`
+	TimeoutSeconds  float64 `json:"timeout_seconds,omitempty"`
+	Attempts        int     `json:"attempts,omitempty"`
+	IntervalSeconds float64 `json:"interval_seconds,omitempty"`
 }
 
 // GroupUpdateRequest is the body of PUT /v1/apps/{app}/groups/{name}: a partial update, as
@@ -33,6 +49,7 @@ type GroupUpdateRequest struct {
 	Hosts        *[]string          `json:"hosts,omitempty"`
 	Config       *string            `json:"config,omitempty"`
 	AutoRollback *string            `json:"auto_rollback,omitempty"`
+	HealthCheck  *GroupHealthCheck  `json:"health_check,omitempty"` // an empty URL removes it
 }
 
 // GroupMember is a host of a group with the health and revision deployments left it with.
@@ -53,6 +70,8 @@ type Group struct {
 	CurrentRevision  string            `json:"current_revision,omitempty"`
 	ActiveDeployment string            `json:"active_deployment,omitempty"`
 	Members          []GroupMember     `json:"members"`
+	HealthCheck      *GroupHealthCheck `json:"health_check,omitempty"`
+	Triggers         []Trigger         `json:"triggers,omitempty"`
 }
 
 // GroupList is the answer of GET /v1/apps/{app}/groups.

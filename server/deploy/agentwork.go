@@ -43,6 +43,7 @@ func (agentWork) Start(tx *state.Tx, id string) (string, any, error) {
 		Revision: agentproto.Revision{ID: d.RevisionID, SHA256: d.SHA256, Size: d.Size, Format: d.Format,
 			Path: "/v1/agent/deployments/" + d.ID + "/bundle"},
 		IgnoreApplicationStopFailures: d.IgnoreApplicationStopFailures,
+		HealthCheck:                   healthCheckRun(d.HealthCheck),
 	}, nil
 }
 
@@ -93,7 +94,7 @@ func (agentWork) Check(typ string, body json.RawMessage, warn func(msg string, a
 
 // checkEvent checks an event report as it arrives, before it is proposed. What the protocol
 // (pkg/agentproto) never sends is refused with an error: a deployment ID that is not a name, an
-// event that is neither a lifecycle event of the AppSpec nor DeploymentEnd, a status that is not
+// event that is neither a lifecycle event of the AppSpec, HealthCheck nor DeploymentEnd, a status that is not
 // one of the Status values. A refused report is not proposed and so not acknowledged. Text out
 // of bounds (BoundEvent: names, script paths and results over 256 bytes, messages over 4 KiB,
 // control characters) is cut and cleaned in place, and the changed fields are returned for the
@@ -102,9 +103,9 @@ func checkEvent(ev *ReportEvent) (changed []string, err error) {
 	if err := state.ValidateName("deployment", ev.DeploymentID); err != nil {
 		return nil, err
 	}
-	if _, ok := appspec.LookupEvent(ev.Event); !ok && ev.Event != agentproto.DeploymentEnd {
-		return nil, fault.New(fault.Invalid, "event %s is not a lifecycle event (%s) nor %s", state.Shorten(ev.Event),
-			strings.Join(appspec.EventNames(), ", "), agentproto.DeploymentEnd)
+	if _, ok := appspec.LookupEvent(ev.Event); !ok && ev.Event != agentproto.DeploymentEnd && ev.Event != agentproto.HealthCheckEvent {
+		return nil, fault.New(fault.Invalid, "event %s is not a lifecycle event (%s), %s nor %s", state.Shorten(ev.Event),
+			strings.Join(appspec.EventNames(), ", "), agentproto.HealthCheckEvent, agentproto.DeploymentEnd)
 	}
 	switch agentproto.Status(ev.Status) {
 	case agentproto.StatusStarted, agentproto.StatusSucceeded, agentproto.StatusFailed, agentproto.StatusSkipped:

@@ -153,6 +153,10 @@ func applyEvent(tx *state.Tx, d *Deployment, tg *Target, in *ReportEvent) error 
 		tg.EndTime, tg.Message = &t, ev.Message
 		tg.Status = TargetFailed
 		if ev.Status == string(agentproto.StatusSucceeded) {
+			if msg := healthCheckMissing(d, tg); msg != "" {
+				tg.Message = msg
+				return nil
+			}
 			tg.Status = TargetSucceeded
 			h, err := tx.GetHost(tg.HostID)
 			if err == nil {

@@ -79,6 +79,8 @@ type Deployment struct {
 	AutoRollback string           `json:"auto_rollback,omitempty"`
 	RollbackOf   string           `json:"rollback_of,omitempty"`
 	RolledBackBy string           `json:"rolled_back_by,omitempty"`
+	// HealthCheck is the group's when the deployment started (group_healthcheck.go).
+	HealthCheck *HealthCheck `json:"health_check,omitempty"`
 }
 
 // BoundEvent cleans and cuts an agent's event report to the bounds above (state.CleanText with

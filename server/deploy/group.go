@@ -23,9 +23,10 @@ func (m *Module) Groups() *Groups { return &Groups{core: m.core} }
 
 // groupView shows a group with its current members among hosts (every registered host, read
 // once per request).
-func groupView(g Group, hosts []state.Host) pub.Group {
+func groupView(tx *state.Tx, g Group, hosts []state.Host) pub.Group {
 	out := pub.Group{App: g.App, Name: g.Name, Tags: g.Tags, Hosts: g.Hosts, Config: g.Config, AutoRollback: g.AutoRollback,
-		CurrentRevision: g.CurrentRevision, ActiveDeployment: g.ActiveDeployment, Members: []pub.GroupMember{}}
+		CurrentRevision: g.CurrentRevision, ActiveDeployment: g.ActiveDeployment, Members: []pub.GroupMember{},
+		HealthCheck: g.HealthCheck.view(), Triggers: triggerViews(groupTriggers(tx, g.ID), false)}
 	for _, h := range hosts {
 		if !MatchesGroup(g, h) {
 			continue
@@ -72,6 +73,11 @@ func validGroupRequest(req pub.GroupRequest) error {
 			return err
 		}
 	}
+	if hc := healthCheckOf(req.HealthCheck); hc != nil {
+		if err := hc.validate(); err != nil {
+			return err
+		}
+	}
 	if req.Config != "" {
 		return state.ValidateName("deployment config", req.Config)
 	}
@@ -113,7 +119,7 @@ func (s *Groups) Update(ctx context.Context, app, name string, req pub.GroupUpda
 // mergeGroupUpdate is the whole group request an update makes of cur: req's fields where given,
 // cur's where not.
 func mergeGroupUpdate(cur Group, req pub.GroupUpdateRequest) pub.GroupRequest {
-	out := pub.GroupRequest{Name: cur.Name, Tags: cur.Tags, Hosts: cur.Hosts, Config: cur.Config, AutoRollback: cur.AutoRollback}
+	out := pub.GroupRequest{Name: cur.Name, Tags: cur.Tags, Hosts: cur.Hosts, Config: cur.Config, AutoRollback: cur.AutoRollback, HealthCheck: cur.HealthCheck.view()}
 	if req.Tags != nil {
 		out.Tags = *req.Tags
 	}
@@ -126,6 +132,9 @@ func mergeGroupUpdate(cur Group, req pub.GroupUpdateRequest) pub.GroupRequest {
 	if req.AutoRollback != nil {
 		out.AutoRollback = *req.AutoRollback
 	}
+	if req.HealthCheck != nil {
+		out.HealthCheck = req.HealthCheck
+	}
 	return out
 }
 
@@ -135,7 +144,7 @@ func (s *Groups) put(ctx context.Context, app string, req pub.GroupRequest, crea
 	}
 	req.Config = rollout.Canonical(req.Config)
 	res, err := command.Propose(ctx, s.core.Cluster, CmdGroupPut, s.core.Now(), GroupPutPayload{Create: create, ID: uuid.NewString(), App: app,
-		Name: req.Name, Tags: req.Tags, Hosts: req.Hosts, Config: req.Config, AutoRollback: req.AutoRollback})
+		Name: req.Name, Tags: req.Tags, Hosts: req.Hosts, Config: req.Config, AutoRollback: req.AutoRollback, HealthCheck: healthCheckOf(req.HealthCheck)})
 	if err != nil {
 		return pub.Group{}, err
 	}
@@ -147,7 +156,7 @@ func (s *Groups) put(ctx context.Context, app string, req pub.GroupRequest, crea
 	var view pub.Group
 	_ = s.core.State.View(func(tx *state.Tx) error {
 		hosts, err := tx.ListHosts()
-		view = groupView(g, hosts)
+		view = groupView(tx, g, hosts)
 		return err
 	})
 	return view, nil
@@ -162,7 +171,7 @@ func (s *Groups) Get(app, name string) (pub.Group, error) {
 			return err
 		}
 		hosts, err := tx.ListHosts()
-		view = groupView(g, hosts)
+		view = groupView(tx, g, hosts)
 		return err
 	})
 	return view, err
@@ -181,7 +190,7 @@ func (s *Groups) List(app string) ([]pub.Group, error) {
 		}
 		hosts, err := tx.ListHosts()
 		for _, g := range groups {
-			out = append(out, groupView(g, hosts))
+			out = append(out, groupView(tx, g, hosts))
 		}
 		return err
 	})

@@ -10,11 +10,15 @@ import (
 // The deployment groups' commands. Numbers, names, versions and the payloads' JSON are the log
 // format: never change them.
 var (
-	CmdGroupPut    = command.Define[GroupPutPayload](70, "group.put", 1)
+	CmdGroupPut    = command.Define[GroupPutPayload](70, "group.put", 2)
 	CmdGroupDelete = command.Define[GroupDeletePayload](71, "group.delete", 1)
 )
 
 // GroupPutPayload creates a deployment group (Create) or updates an existing one.
+//
+// Schema versions: version 2 added HealthCheck, which it sets (nil removes the group's). A
+// version 1 entry, already in logs or proposed by a server of the release before, knows no
+// health check: it applies as it did then and keeps the group's health check as it is.
 type GroupPutPayload struct {
 	Create       bool              `json:"create"`
 	ID           string            `json:"id"`
@@ -24,6 +28,7 @@ type GroupPutPayload struct {
 	Hosts        []string          `json:"hosts,omitempty"`
 	Config       string            `json:"config"`
 	AutoRollback string            `json:"auto_rollback"`
+	HealthCheck  *HealthCheck      `json:"health_check,omitempty"` // version 2
 }
 
 // GroupDeletePayload removes a deployment group.
@@ -32,7 +37,7 @@ type GroupDeletePayload struct {
 	Name string `json:"name"`
 }
 
-func (m *Module) applyGroupPut(tx *state.Tx, index uint64, _ *command.Command, p GroupPutPayload) (any, error) {
+func (m *Module) applyGroupPut(tx *state.Tx, index uint64, c *command.Command, p GroupPutPayload) (any, error) {
 	if _, err := getApp(tx, p.App); err != nil {
 		return nil, err
 	}
@@ -57,6 +62,11 @@ func (m *Module) applyGroupPut(tx *state.Tx, index uint64, _ *command.Command, p
 	if len(p.Tags) == 0 && len(p.Hosts) == 0 {
 		return nil, fault.New(fault.Invalid, "a deployment group needs tag filters or host names to find its members")
 	}
+	if c.Version >= 2 && p.HealthCheck != nil {
+		if err := p.HealthCheck.validate(); err != nil {
+			return nil, err
+		}
+	}
 	g, err := getGroup(tx, p.App, p.Name)
 	exists := err == nil
 	switch {
@@ -68,6 +78,9 @@ func (m *Module) applyGroupPut(tx *state.Tx, index uint64, _ *command.Command, p
 		g = Group{ID: p.ID, App: p.App, Name: p.Name, CreateIndex: index, Members: map[string]Member{}}
 	}
 	g.Tags, g.Hosts, g.Config, g.AutoRollback, g.ModifyIndex = p.Tags, p.Hosts, p.Config, p.AutoRollback, index
+	if c.Version >= 2 {
+		g.HealthCheck = p.HealthCheck
+	}
 	return g, putGroup(tx, g)
 }
 

@@ -34,6 +34,9 @@ type Group struct {
 	ActiveDeployment string            `json:"active_deployment,omitempty"`
 	CreateIndex      uint64            `json:"create_index"`
 	ModifyIndex      uint64            `json:"modify_index"`
+	// HealthCheck is checked by each host's agent after ValidateService (group.put version 2);
+	// nil for none.
+	HealthCheck *HealthCheck `json:"health_check,omitempty"`
 }
 
 // DeploymentConfig is a named minimum-healthy-hosts rule.

@@ -14,7 +14,7 @@ var bucketGroups = []byte("groups") // app | 0 | name -> Group
 
 func groupKey(app, name string) string { return app + "\x00" + name }
 
-// deleteGroup removes a group; one that is running a deployment is a conflict.
+// deleteGroup removes a group and its triggers; one that is running a deployment is a conflict.
 func deleteGroup(tx *state.Tx, app, name string) error {
 	g, err := getGroup(tx, app, name)
 	if err != nil {
@@ -22,6 +22,9 @@ func deleteGroup(tx *state.Tx, app, name string) error {
 	}
 	if g.ActiveDeployment != "" {
 		return fault.New(fault.Conflict, "group %q is running deployment %s: stop it first", name, g.ActiveDeployment)
+	}
+	if err := deleteGroupTriggers(tx, g.ID); err != nil {
+		return err
 	}
 	return state.Delete(tx, bucketGroups, groupKey(app, name))
 }

@@ -38,6 +38,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	m.registerRevisions(r)
 	m.registerGroups(r)
 	m.registerDeployments(r)
+	m.registerTriggers(r)
 }
 
 // httpHandlers are the service's HTTP handlers (the *_http.go files): thin, they decode the

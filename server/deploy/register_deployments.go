@@ -11,10 +11,11 @@ import (
 // routes, the "deploy" kind of agent work, the leader task that fails silent hosts' work, and the
 // rule that a host cannot be deleted while a deployment still runs on it.
 func (m *Module) registerDeployments(r *module.Registry) {
-	module.Handle(r, cmdDeploymentCreate, m.applyDeploymentCreate)
-	module.Handle(r, cmdDeploymentReport, m.applyDeploymentReport)
-	module.Handle(r, cmdDeploymentFailHost, m.applyDeploymentFailHost)
-	module.Handle(r, cmdDeploymentStop, m.applyDeploymentStop)
+	// withTriggers queues the groups' trigger events of what each command changed (trigger_outbox.go).
+	module.Handle(r, cmdDeploymentCreate, withTriggers(m.applyDeploymentCreate, func(p DeploymentCreate) (string, string) { return p.ID, "" }))
+	module.Handle(r, cmdDeploymentReport, withTriggers(m.applyDeploymentReport, func(p DeploymentReport) (string, string) { return p.DeploymentID, p.HostID }))
+	module.Handle(r, cmdDeploymentFailHost, withTriggers(m.applyDeploymentFailHost, func(p DeploymentFailHost) (string, string) { return p.DeploymentID, p.HostID }))
+	module.Handle(r, cmdDeploymentStop, withTriggers(m.applyDeploymentStop, func(p DeploymentStop) (string, string) { return p.DeploymentID, "" }))
 	r.Buckets(bucketDeployments, bucketActiveByHost, bucketDeploymentLogs)
 	r.Routes(m.deploymentRoutes()...)
 	r.AgentWork(agentWork{m.core})

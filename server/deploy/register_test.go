@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/command"
@@ -25,20 +26,30 @@ func TestCommandsKeepTheirLogFormat(t *testing.T) {
 		name    string
 		payload any
 		json    string
+		version uint8 // 0 for 1
 	}{
-		{20, CmdAppCreate, "app.create", AppCreatePayload{Name: "web", Description: "d"}, `{"name":"web","description":"d"}`},
-		{21, CmdAppDelete, "app.delete", AppDeletePayload{Name: "web"}, `{"name":"web"}`},
-		{22, CmdAppUpdate, "app.update", AppUpdatePayload{Name: "web", Description: "d", CAS: 3}, `{"name":"web","description":"d","cas":3}`},
+		{20, CmdAppCreate, "app.create", AppCreatePayload{Name: "web", Description: "d"}, `{"name":"web","description":"d"}`, 0},
+		{21, CmdAppDelete, "app.delete", AppDeletePayload{Name: "web"}, `{"name":"web"}`, 0},
+		{22, CmdAppUpdate, "app.update", AppUpdatePayload{Name: "web", Description: "d", CAS: 3}, `{"name":"web","description":"d","cas":3}`, 0},
 		{40, CmdRevisionCreate, "revision.create", RevisionCreatePayload{ID: "r", App: "web", SHA256: "s", Size: 1, Format: "tar", Description: "d"},
-			`{"id":"r","app":"web","sha256":"s","size":1,"format":"tar","description":"d"}`},
+			`{"id":"r","app":"web","sha256":"s","size":1,"format":"tar","description":"d"}`, 0},
 		{70, CmdGroupPut, "group.put", GroupPutPayload{Create: true, ID: "i", App: "web", Name: "g", Tags: map[string]string{"k": "v"}, Hosts: []string{"h"}, Config: "c", AutoRollback: "off"},
-			`{"create":true,"id":"i","app":"web","name":"g","tags":{"k":"v"},"hosts":["h"],"config":"c","auto_rollback":"off"}`},
-		{71, CmdGroupDelete, "group.delete", GroupDeletePayload{App: "web", Name: "g"}, `{"app":"web","name":"g"}`},
-		{72, CmdConfigCreate, "config.create", ConfigCreatePayload{Name: "c", Kind: "HOST_COUNT", Value: 1}, `{"name":"c","kind":"HOST_COUNT","value":1}`},
+			`{"create":true,"id":"i","app":"web","name":"g","tags":{"k":"v"},"hosts":["h"],"config":"c","auto_rollback":"off"}`, 2},
+		// Version 2 (a health check) encodes a version 1 payload as it was.
+		{70, CmdGroupPut, "group.put", GroupPutPayload{ID: "i", App: "web", Name: "g", Hosts: []string{"h"}, Config: "c", AutoRollback: "off",
+			HealthCheck: &HealthCheck{URL: "http://127.0.0.1/h", ExpectedStatus: 200, Timeout: time.Second, Attempts: 3, Interval: time.Second}},
+			`{"create":false,"id":"i","app":"web","name":"g","hosts":["h"],"config":"c","auto_rollback":"off","health_check":{"url":"http://127.0.0.1/h","expected_status":200,"timeout":1000000000,"attempts":3,"interval":1000000000}}`, 2},
+		{1120, cmdTriggerPut, "group.trigger_put", TriggerPutPayload{App: "web", Group: "g", GroupID: "i", Trigger: Trigger{Name: "t", Events: []string{"DeploymentStart"}, URL: "https://x", Secret: []byte{1}}},
+			`{"app":"web","group":"g","group_id":"i","trigger":{"name":"t","events":["DeploymentStart"],"url":"https://x","secret":"AQ=="}}`, 0},
+		{1121, cmdTriggerDelete, "group.trigger_delete", TriggerDeletePayload{App: "web", Group: "g", Name: "t"}, `{"app":"web","group":"g","name":"t"}`, 0},
+		{1122, cmdTriggerDelivered, "trigger.delivered", TriggerDeliveredPayload{IDs: []string{"a"}}, `{"ids":["a"]}`, 0},
+		{71, CmdGroupDelete, "group.delete", GroupDeletePayload{App: "web", Name: "g"}, `{"app":"web","name":"g"}`, 0},
+		{72, CmdConfigCreate, "config.create", ConfigCreatePayload{Name: "c", Kind: "HOST_COUNT", Value: 1}, `{"name":"c","kind":"HOST_COUNT","value":1}`, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.def.Name() != tc.name || tc.def.Version() != 1 {
-				t.Errorf("defined as %s version %d; want %s version 1", tc.def.Name(), tc.def.Version(), tc.name)
+			version := max(tc.version, 1)
+			if tc.def.Name() != tc.name || tc.def.Version() != version {
+				t.Errorf("defined as %s version %d; want %s version %d", tc.def.Name(), tc.def.Version(), tc.name, version)
 			}
 			if got := fmt.Sprint(tc.def.Type()); got != tc.name {
 				t.Errorf("type %d is named %s", tc.typ, got)
@@ -87,6 +98,9 @@ func TestRoutesKeepTheirDeclarations(t *testing.T) {
 		{"GET /v1/deployment-configs", api.AnyToken, "deploy:ListDeploymentConfigs", "deployment-config/*"},
 		{"GET /v1/deployment-configs/{name}", api.AnyToken, "deploy:ReadDeploymentConfig", "deployment-config/{name}"},
 		{"DELETE /v1/deployment-configs/{name}", api.Management, "deploy:DeleteDeploymentConfig", "deployment-config/{name}"},
+		{"POST /v1/apps/{app}/groups/{name}/triggers", api.Management, "deploy:CreateTrigger", "app/{app}/group/{name}"},
+		{"GET /v1/apps/{app}/groups/{name}/triggers", api.Management, "deploy:ListTriggers", "app/{app}/group/{name}"},
+		{"DELETE /v1/apps/{app}/groups/{name}/triggers/{trigger}", api.Management, "deploy:DeleteTrigger", "app/{app}/group/{name}"},
 	} {
 		if g, w := got[want.route], fmt.Sprintf("%d %s %s", want.access, want.action, want.res); g != w {
 			t.Errorf("%s is declared %q; want %q", want.route, g, w)

@@ -101,7 +101,7 @@ func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deploym
 	}
 	sort.Slice(members, func(i, j int) bool { return members[i].Name < members[j].Name })
 	d.GroupID, d.Group, d.OldRevision, d.RollbackOf = g.ID, g.Name, g.CurrentRevision, p.RollbackOf
-	d.AutoRollback = g.AutoRollback
+	d.AutoRollback, d.HealthCheck = g.AutoRollback, g.HealthCheck
 	r, err := rollout.Start(cfg, d.RevisionID, members)
 	if err != nil && !errors.Is(err, rollout.ErrTooFewHealthy) {
 		return fault.New(fault.Invalid, "%v", err)
