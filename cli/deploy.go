@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -41,8 +40,9 @@ func (c *cli) newDeployCreateCommand() *cobra.Command {
 		Short: "Deploy a revision to a deployment group or to named hosts",
 		Long: `Run a revision on the named hosts: each host's agent runs the AppSpec lifecycle (ApplicationStop of
 the last successful revision, DownloadBundle, BeforeInstall, Install, AfterInstall,
-ApplicationStart, ValidateService). With --watch, follow every event and script output live and
-exit 1 if the deployment fails.`,
+ApplicationStart, ValidateService). With --watch, follow every event and script output live, as
+slipway deploy watch does: exit 0 if the deployment succeeds, 1 if it fails or is stopped, 3 if
+every server was lost for --reconnect-for (the deployment goes on).`,
 		Example: `  slipway deploy create --app web --group prod --revision 7d1c9b8e-... --watch
   slipway deploy create --app web --group prod --revision 7d1c9b8e-... --config HalfAtATime
   slipway deploy create --app web --revision 7d1c9b8e-... --host web-1 --host web-2`,
@@ -91,100 +91,9 @@ exit 1 if the deployment fails.`,
 	f.StringVar(&group, "group", "", "deployment group to deploy to")
 	f.StringVar(&config, "config", "", "deployment configuration for this deployment (default: the group's)")
 	f.BoolVar(&watch, "watch", false, "follow the deployment live until it ends")
+	addReconnectFlag(cmd, &c.reconnectFor)
 	f.BoolVar(&ignoreAS, "ignore-application-stop-failures", false, "go on when the previous revision's ApplicationStop fails")
 	return cmd
-}
-
-// watch follows a deployment: one line per lifecycle change, and the scripts' output.
-func (c *cli) watch(ctx context.Context, cl *api.Client, p *printer, id string) error {
-	seen := map[string]bool{}
-	var last *api.Deployment
-	var table *liveTable
-	if !p.json() && isTerminal(c.stdout) {
-		table = &liveTable{w: c.stdout}
-	}
-	err := cl.DeploymentWatch(ctx, id, func(m api.WatchMessage) error {
-		if p.json() {
-			return jsonLine(c.stdout, m) // one JSON object per line
-		}
-		if table != nil {
-			if m.Deployment != nil {
-				last = m.Deployment
-				table.draw(m.Deployment, time.Now())
-			}
-			return nil
-		}
-		for _, l := range m.Lines {
-			_, _ = fmt.Fprintf(c.stdout, "  %s | %-16s | %s\n", m.Host, l.Event, l.Text)
-		}
-		if m.Deployment != nil {
-			last = m.Deployment
-			for _, t := range m.Deployment.Targets {
-				// An event's final status is printed after its scripts' results.
-				var held []api.LifecycleEvent
-				flush := func() {
-					for _, h := range held {
-						_, _ = fmt.Fprintln(c.stdout, eventLine(t.Host, h))
-					}
-					held = held[:0]
-				}
-				for _, e := range t.Events {
-					key := t.Host + "/" + e.Name + "/" + e.Script + "/" + e.Status
-					if seen[key] {
-						continue
-					}
-					seen[key] = true
-					switch {
-					case e.Script == "" && e.Status != "started":
-						held = append(held, e)
-					case e.Script != "":
-						_, _ = fmt.Fprintln(c.stdout, eventLine(t.Host, e))
-					default:
-						flush()
-						_, _ = fmt.Fprintln(c.stdout, eventLine(t.Host, e))
-					}
-				}
-				flush()
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if last == nil {
-		if last, err = cl.DeploymentGet(ctx, id, nil); err != nil {
-			return err
-		}
-	}
-	if !p.json() {
-		msg := ""
-		if last.Message != "" {
-			msg = ": " + last.Message
-		}
-		_ = p.Linef("Deployment %s %s%s", id, last.Status, msg)
-		if last.RolledBack != "" {
-			_ = p.Linef("Rolling back with deployment %s (slipway deploy watch %s)", last.RolledBack, last.RolledBack)
-		}
-	}
-	if last.Status != api.DeploymentSucceeded {
-		return &deploymentFailed{id: id, status: last.Status}
-	}
-	return nil
-}
-
-func eventLine(host string, e api.LifecycleEvent) string {
-	s := fmt.Sprintf("%s  %-16s %s", host, e.Name, e.Status)
-	if e.Script != "" {
-		s = fmt.Sprintf("%s  %-16s %s: %s", host, e.Name, e.Script, e.Result)
-		if e.ExitCode != 0 {
-			s += fmt.Sprintf(" (exit %d)", e.ExitCode)
-		}
-	}
-	if e.Message != "" {
-		s += " — " + e.Message
-	}
-	return s
 }
 
 func (c *cli) newDeployGetCommand() *cobra.Command {
@@ -336,21 +245,4 @@ func (c *cli) newDeployStopCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&rollback, "rollback", false, "then deploy the group's last successful revision again")
 	return cmd
-}
-
-func (c *cli) newDeployWatchCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "watch ID",
-		Short: "Follow a deployment live until it ends (exit 1 if it fails)",
-		Example: `  slipway deploy watch d-1234
-  slipway deploy watch d-1234 --output json`,
-		Args: exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, p, err := c.setup()
-			if err != nil {
-				return err
-			}
-			return c.watch(cmd.Context(), cl, p, args[0])
-		},
-	}
 }

@@ -95,9 +95,16 @@ type DeploymentLogs struct {
 
 // WatchMessage is one message of the GET /v1/deployments/{id}/watch websocket: the deployment
 // whenever it changes, and output lines as they are committed. The server closes the socket
-// after the deployment has finished and everything was sent.
+// (1000, with the final status as the reason) after the deployment has finished and everything
+// was sent.
+//
+// A watch resumes where a client left it with ?index=N (the ModifyIndex of the last deployment
+// received: only a newer one is sent) and one ?after=HOST:SEQ per host (the Next of the last
+// lines received for HOST: only later lines are sent).
 type WatchMessage struct {
 	Deployment *Deployment `json:"deployment,omitempty"`
 	Host       string      `json:"host,omitempty"`
 	Lines      []LogLine   `json:"lines,omitempty"`
+	// Next is, with Lines, the host's log sequence they reach: resume with after=HOST:Next.
+	Next uint64 `json:"next,omitempty"`
 }

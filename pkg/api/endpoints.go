@@ -24,6 +24,13 @@ func (c *Client) Leader(ctx context.Context) (*Leader, error) {
 	return &l, err
 }
 
+// Servers lists the cluster's servers and their API addresses (any token may).
+func (c *Client) Servers(ctx context.Context) (*ServerList, error) {
+	var l ServerList
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/status/servers", out: &l})
+	return &l, err
+}
+
 // RaftConfiguration lists the Raft peers.
 func (c *Client) RaftConfiguration(ctx context.Context) (*RaftConfiguration, error) {
 	var rc RaftConfiguration

@@ -240,6 +240,7 @@ func (s *Server) coreRoutes() []Route {
 	return []Route{
 		{"GET", "/v1/health", Public, "", "", s.health},
 		{"GET", "/v1/status/leader", AnyToken, "operator:ReadStatus", "cluster", s.statusLeader},
+		{"GET", "/v1/status/servers", AnyToken, "operator:ReadStatus", "cluster", s.statusServers},
 		{"GET", "/metrics", AnyToken, "operator:ReadMetrics", "cluster", s.metrics},
 		{"GET", "/v1/operator/raft", Management, "operator:ReadRaftConfiguration", "cluster", s.raftConfiguration},
 		{"DELETE", "/v1/operator/raft/peers/{id}", Management, "operator:RemoveRaftPeer", "peer/{id}", s.raftRemovePeer},
