@@ -49,9 +49,9 @@ import (
 
 // Exit codes returned by Execute.
 const (
-	ExitOK          = 0
-	ExitFailure     = 1
-	ExitUsage       = 2
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
 	// ExitServersLost: a command that follows a deployment lost every server of the cluster
 	// for longer than it was told to keep trying; the deployment itself goes on.
 	ExitServersLost = 3
