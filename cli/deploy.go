@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,19 +133,32 @@ func (c *cli) newDeployGetCommand() *cobra.Command {
 }
 
 func (c *cli) newDeployListCommand() *cobra.Command {
-	var app string
+	var app, group, status, since string
 	cmd := &cobra.Command{
-		Use:     "list [--app APP]",
+		Use:     "list [--app APP] [--group G] [--status S] [--since 1h|RFC3339]",
 		Aliases: []string{"ls"},
-		Short:   "List deployments",
-		Example: `  slipway deploy list --app web`,
-		Args:    exactArgs(),
+		Short:   "List deployments, oldest first, optionally filtered",
+		Long: `List deployments, oldest first. --app, --group, --status (in_progress, succeeded, failed,
+stopped) and --since (a duration back from now, such as 1h or 30m, or a time such as
+2026-01-02T15:04:05Z) keep the deployments that match all given. The server does the filtering.`,
+		Example: `  slipway deploy list --app web
+  slipway deploy list --app web --group prod --status failed --since 24h
+  slipway deploy list --status in_progress --output json`,
+		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := api.DeploymentFilter{App: app, Group: group, Status: status}
+			if err := checkDeploymentStatus(status); err != nil {
+				return err
+			}
+			var err error
+			if f.Since, err = parseSince(since, time.Now()); err != nil {
+				return err
+			}
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
 			}
-			l, err := cl.DeploymentList(cmd.Context(), app)
+			l, err := cl.DeploymentSearch(cmd.Context(), f, nil)
 			if err != nil {
 				return err
 			}
@@ -157,13 +171,46 @@ func (c *cli) newDeployListCommand() *cobra.Command {
 				for _, t := range d.Targets {
 					hs = append(hs, t.Host)
 				}
-				rows = append(rows, []string{d.ID, d.App, d.Revision, d.Status, strings.Join(hs, ","), formatTime(d.CreateTime)})
+				rows = append(rows, []string{d.ID, d.App, d.Group, d.Revision, d.Status, strings.Join(hs, ","), formatTime(d.CreateTime)})
 			}
-			return p.Table([]string{"ID", "APP", "REVISION", "STATUS", "HOSTS", "CREATED"}, rows)
+			return p.Table([]string{"ID", "APP", "GROUP", "REVISION", "STATUS", "HOSTS", "CREATED"}, rows)
 		},
 	}
 	cmd.Flags().StringVar(&app, "app", "", "only this application's deployments")
+	cmd.Flags().StringVar(&group, "group", "", "only deployments to this deployment group")
+	cmd.Flags().StringVar(&status, "status", "", "only deployments with this status: in_progress, succeeded, failed or stopped")
+	cmd.Flags().StringVar(&since, "since", "", "only deployments created since: a duration back from now (1h, 30m) or an RFC 3339 time")
+	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(deploymentStatuses, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// deploymentStatuses are the statuses `deploy list --status` takes.
+var deploymentStatuses = []string{api.DeploymentInProgress, api.DeploymentSucceeded, api.DeploymentFailed, api.DeploymentStopped}
+
+func checkDeploymentStatus(status string) error {
+	if status == "" || slices.Contains(deploymentStatuses, status) {
+		return nil
+	}
+	return usagef("invalid --status %q: want one of %s", status, strings.Join(deploymentStatuses, ", "))
+}
+
+// parseSince reads --since: a positive duration back from now, or an RFC 3339 time; "" is the
+// zero time (no bound).
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		if d <= 0 {
+			return time.Time{}, usagef("invalid --since %q: give a positive duration such as 1h", v)
+		}
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, usagef("invalid --since %q: give a duration back from now (1h, 30m) or a time such as 2026-01-02T15:04:05Z", v)
+	}
+	return t, nil
 }
 
 func (c *cli) newDeployLogsCommand() *cobra.Command {

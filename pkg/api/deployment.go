@@ -76,9 +76,19 @@ type LifecycleEvent struct {
 	End      *time.Time `json:"end,omitempty"`
 }
 
-// DeploymentList is the answer of GET /v1/deployments.
+// DeploymentList is the answer of GET /v1/deployments: a page of deployments, oldest first
+// (?limit=, at most 1000, default 100), filtered by ?app=, ?group=, ?status= and ?since= (RFC
+// 3339: created at or after). Next, when set, is the ?next= of the following page.
 type DeploymentList struct {
 	Deployments []Deployment `json:"deployments"`
+	Next        string       `json:"next,omitempty"`
+}
+
+// DeploymentFilter selects deployments in a list: of App, of Group (a group name; of any app
+// unless App is set), with Status, created at or after Since; each when set.
+type DeploymentFilter struct {
+	App, Group, Status string
+	Since              time.Time
 }
 
 // LogLine is one line of a hook script's output.

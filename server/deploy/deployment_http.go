@@ -66,16 +66,29 @@ func (m httpHandlers) deploymentGet(w http.ResponseWriter, r *http.Request, id *
 	})(w, r, id)
 }
 
+// deploymentList answers a page of deployments, oldest first, filtered by ?app=, ?group=,
+// ?status= and ?since= (RFC 3339: created at or after).
 func (m httpHandlers) deploymentList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	k := m.core.HTTP
-	if err := k.ReadBarrier(r); err != nil {
-		return err
-	}
-	list, err := m.deployments().List(r.URL.Query().Get("app"))
+	p, err := k.Page(r)
 	if err != nil {
 		return err
 	}
-	k.JSON(w, http.StatusOK, pub.DeploymentList{Deployments: list})
+	v := r.URL.Query()
+	q := DeploymentQuery{App: v.Get("app"), Group: v.Get("group"), Status: v.Get("status"), After: p.After, Limit: p.Limit}
+	if since := v.Get("since"); since != "" {
+		if q.Since, err = time.Parse(time.RFC3339, since); err != nil {
+			return fault.New(fault.Invalid, "since must be a time in RFC 3339 form (2026-01-02T15:04:05Z), not %s", state.Shorten(since))
+		}
+	}
+	if err := k.ReadBarrier(r); err != nil {
+		return err
+	}
+	list, next, err := m.deployments().Query(q)
+	if err != nil {
+		return err
+	}
+	k.JSON(w, http.StatusOK, pub.DeploymentList{Deployments: list, Next: next})
 	return nil
 }
 

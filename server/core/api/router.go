@@ -247,7 +247,9 @@ func (s *Server) coreRoutes() []Route {
 		{"GET", "/v1/operator/snapshot", Management, "operator:SaveSnapshot", "cluster", s.snapshotSave},
 		{"PUT", "/v1/operator/snapshot", Management, "operator:RestoreSnapshot", "cluster", s.snapshotRestore},
 		{"POST", "/v1/host-tokens", Management, "hosts:CreateRegistrationToken", "host-token/*", hostsAPI{s}.hostTokenCreate},
-		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", Get(s.Kit(), hostsAPI{s}.hostList)},
+		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", List(s.Kit(), hostsAPI{s}.hostList, func(l []pub.Host, next string) pub.HostList {
+			return pub.HostList{Hosts: l, Next: next}
+		})},
 		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:ReadHost", "host/{name}", Get(s.Kit(), hostsAPI{s}.hostGet)},
 		{"DELETE", "/v1/hosts/{name}", Management, "hosts:DeleteHost", "host/{name}", Remove(s.Kit(), hostsAPI{s}.hostDelete)},
 		{"PATCH", "/v1/hosts/{name}/tags", Management, "hosts:TagHost", "host/{name}", Write(s.Kit(), http.StatusOK, hostsAPI{s}.hostTag)},
