@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -18,7 +19,7 @@ func (c *cli) newDeployCommand() *cobra.Command {
   slipway deploy get d-1234
   slipway deploy logs d-1234 --host web-1 --follow`)
 	cmd.AddCommand(c.newDeployCreateCommand(), c.newDeployGetCommand(), c.newDeployListCommand(), c.newDeployLogsCommand(),
-		c.newDeployStopCommand(), c.newDeployWatchCommand())
+		c.newDeployStopCommand(), c.newDeployWatchCommand(), c.newDeployRedeployCommand())
 	return cmd
 }
 
@@ -41,11 +42,14 @@ func (c *cli) newDeployCreateCommand() *cobra.Command {
 		Short: "Deploy a revision to a deployment group or to named hosts",
 		Long: `Run a revision on the named hosts: each host's agent runs the AppSpec lifecycle (ApplicationStop of
 the last successful revision, DownloadBundle, BeforeInstall, Install, AfterInstall,
-ApplicationStart, ValidateService). With --watch, follow every event and script output live, as
-slipway deploy watch does: exit 0 if the deployment succeeds, 1 if it fails or is stopped, 3 if
-every server was lost for --reconnect-for (the deployment goes on).`,
+ApplicationStart, ValidateService). --revision takes the revision's ID, a unique prefix of it (at
+least 4 characters), or latest (the application's newest revision).
+
+With --watch, follow every event and script output live, as slipway deploy watch does: exit 0 if
+the deployment succeeds, 1 if it fails or is stopped, 3 if every server was lost for
+--reconnect-for (the deployment goes on).`,
 		Example: `  slipway deploy create --app web --group prod --revision 7d1c9b8e-... --watch
-  slipway deploy create --app web --group prod --revision 7d1c9b8e-... --config HalfAtATime
+  slipway deploy create --app web --group prod --revision latest --config HalfAtATime
   slipway deploy create --app web --revision 7d1c9b8e-... --host web-1 --host web-2`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -56,44 +60,88 @@ every server was lost for --reconnect-for (the deployment goes on).`,
 			if err != nil {
 				return err
 			}
-			d, err := cl.DeploymentCreate(cmd.Context(), api.DeploymentCreateRequest{App: app, Revision: revision, Hosts: hosts,
-				Group: group, Config: config, IgnoreApplicationStopFailures: ignoreAS})
-			if err != nil {
-				return err
-			}
-			if d.Status == api.DeploymentFailed { // refused at once (too few healthy hosts, no members...)
-				if p.json() {
-					_ = p.JSON(d)
-				} else {
-					_ = p.Linef("Deployment %s refused: %s", d.ID, d.Message)
-				}
-				return &deploymentFailed{id: d.ID, status: d.Status}
-			}
-			if !watch {
-				if p.json() {
-					return p.JSON(d)
-				}
-				return p.Linef("Created deployment %s (follow it: slipway deploy get %s)", d.ID, d.ID)
-			}
-			if !p.json() {
-				to := strings.Join(hosts, ", ")
-				if group != "" {
-					to = fmt.Sprintf("group %s (%s, at least %d healthy)", group, d.Config, d.MinHealthy)
-				}
-				_ = p.Linef("Deployment %s of %s to %s", d.ID, app, to)
-			}
-			return c.watch(cmd.Context(), cl, p, d.ID)
+			return c.startDeployment(cmd.Context(), cl, p, api.DeploymentCreateRequest{App: app, Revision: revision, Hosts: hosts,
+				Group: group, Config: config, IgnoreApplicationStopFailures: ignoreAS}, watch, "Created")
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&app, "app", "", "application (required)")
-	f.StringVar(&revision, "revision", "", "revision ID (required; see slipway revision list)")
+	f.StringVar(&revision, "revision", "", "revision: its ID, a unique prefix, or latest (required; see slipway revision list)")
 	f.StringArrayVar(&hosts, "host", nil, "host name (repeatable)")
 	f.StringVar(&group, "group", "", "deployment group to deploy to")
 	f.StringVar(&config, "config", "", "deployment configuration for this deployment (default: the group's)")
 	f.BoolVar(&watch, "watch", false, "follow the deployment live until it ends")
 	addReconnectFlag(cmd, &c.reconnectFor)
 	f.BoolVar(&ignoreAS, "ignore-application-stop-failures", false, "go on when the previous revision's ApplicationStop fails")
+	return cmd
+}
+
+// startDeployment creates the deployment req asks for, then reports it (verb: "Created" or
+// "Redeployed as") or, with watch, follows it to its end. A deployment refused at once is
+// reported as refused and exits 1.
+func (c *cli) startDeployment(ctx context.Context, cl *api.Client, p *printer, req api.DeploymentCreateRequest, watch bool, verb string) error {
+	d, err := cl.DeploymentCreate(ctx, req)
+	if err != nil {
+		return err
+	}
+	if d.Status == api.DeploymentFailed { // refused at once (too few healthy hosts, no members...)
+		if p.json() {
+			_ = p.JSON(d)
+		} else {
+			_ = p.Linef("Deployment %s refused: %s", d.ID, d.Message)
+		}
+		return &deploymentFailed{id: d.ID, status: d.Status}
+	}
+	if !watch {
+		if p.json() {
+			return p.JSON(d)
+		}
+		return p.Linef("%s deployment %s (follow it: slipway deploy watch %s)", verb, d.ID, d.ID)
+	}
+	if !p.json() {
+		to := strings.Join(req.Hosts, ", ")
+		if req.Group != "" {
+			to = fmt.Sprintf("group %s (%s, at least %d healthy)", req.Group, d.Config, d.MinHealthy)
+		}
+		_ = p.Linef("Deployment %s of %s to %s", d.ID, req.App, to)
+	}
+	return c.watch(ctx, cl, p, d.ID)
+}
+
+func (c *cli) newDeployRedeployCommand() *cobra.Command {
+	var watch bool
+	cmd := &cobra.Command{
+		Use:   "redeploy ID [--watch]",
+		Short: "Deploy a deployment's revision again, to the same group or hosts, with the same configuration",
+		Long: `Start a new deployment of the revision a deployment installed, to the same deployment group (with
+the configuration it used) or the same hosts. The old deployment is not changed.
+
+With --watch, follow it as slipway deploy watch does.`,
+		Example: `  slipway deploy redeploy d-1234
+  slipway deploy redeploy d-1234 --watch`,
+		Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			old, err := cl.DeploymentGet(cmd.Context(), args[0], &api.QueryOptions{Consistent: true})
+			if err != nil {
+				return err
+			}
+			req := api.DeploymentCreateRequest{App: old.App, Revision: old.Revision, Group: old.Group}
+			if old.Group != "" {
+				req.Config = old.Config
+			} else {
+				for _, t := range old.Targets {
+					req.Hosts = append(req.Hosts, t.Host)
+				}
+			}
+			return c.startDeployment(cmd.Context(), cl, p, req, watch, "Redeployed "+old.ID+" as")
+		},
+	}
+	cmd.Flags().BoolVar(&watch, "watch", false, "follow the new deployment live until it ends")
+	addReconnectFlag(cmd, &c.reconnectFor)
 	return cmd
 }
 

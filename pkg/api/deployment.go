@@ -9,7 +9,8 @@ import (
 // DeploymentCreateRequest is the body of POST /v1/deployments: run a revision of an app on the
 // named hosts.
 type DeploymentCreateRequest struct {
-	App      string   `json:"app"`
+	App string `json:"app"`
+	// Revision is the revision's ID, a unique prefix of it, or RevisionLatest (App's newest).
 	Revision string   `json:"revision"`
 	Hosts    []string `json:"hosts,omitempty"`
 	// Group deploys to a deployment group (instead of Hosts) following its configuration, or

@@ -33,9 +33,15 @@ func (s Deployments) Create(ctx context.Context, req pub.DeploymentCreateRequest
 	if err := validDeploymentRequest(req); err != nil {
 		return pub.Deployment{}, err
 	}
+	// The revision may be named by a unique prefix or as latest: the command gets its full ID.
+	rev, err := (&Revisions{core: s.core}).Resolve(ctx, req.App, req.Revision)
+	if err != nil {
+		return pub.Deployment{}, err
+	}
+	req.Revision = rev.ID
 	var hostIDs []string
 	seen := map[string]bool{}
-	err := s.core.State.View(func(tx *state.Tx) error {
+	err = s.core.State.View(func(tx *state.Tx) error {
 		for _, name := range req.Hosts {
 			h, err := tx.HostByName(name)
 			if err != nil {
