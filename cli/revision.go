@@ -197,13 +197,13 @@ func (c *cli) newRevisionGetCommand() *cobra.Command {
 	var consistent bool
 	var app string
 	cmd := &cobra.Command{
-		Use:   "get REVISION [--app APP]",
+		Use:   "get ID|PREFIX|latest [--app APP]",
 		Short: "Show one revision",
 		Long:  "Show one revision.\n\n" + revisionRefHelp,
 		Example: `  slipway revision get 7d1c9b8e-...
   slipway revision get 7d1c
   slipway revision get latest --app web`,
-		Args: exactArgs("REVISION"),
+		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, p, err := c.setup()
 			if err != nil {
@@ -228,7 +228,7 @@ func (c *cli) newRevisionGetCommand() *cobra.Command {
 func (c *cli) newRevisionDownloadCommand() *cobra.Command {
 	var out, app string
 	cmd := &cobra.Command{
-		Use:   "download REVISION [--app APP] [-o FILE]",
+		Use:   "download ID|PREFIX|latest [--app APP] [-o FILE]",
 		Short: "Download a revision's bundle, resuming an interrupted download",
 		Long: `Download a revision's bundle to FILE (default ID.FORMAT in the current folder; "-" for stdout).
 The bytes go to FILE.part first; an interrupted download resumes from it, and the file is renamed
@@ -237,7 +237,7 @@ into place only after its sha256 matches the revision's.
 ` + revisionRefHelp,
 		Example: `  slipway revision download 7d1c9b8e-...
   slipway revision download latest --app web -o web.tar.gz`,
-		Args: exactArgs("REVISION"),
+		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, p, err := c.setup()
 			if err != nil {
