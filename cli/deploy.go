@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +19,7 @@ func (c *cli) newDeployCommand() *cobra.Command {
   slipway deploy get d-1234
   slipway deploy logs d-1234 --host web-1 --follow`)
 	cmd.AddCommand(c.newDeployCreateCommand(), c.newDeployGetCommand(), c.newDeployListCommand(), c.newDeployLogsCommand(),
-		c.newDeployStopCommand(), c.newDeployWatchCommand())
+		c.newDeployStopCommand(), c.newDeployWatchCommand(), c.newDeployRedeployCommand())
 	return cmd
 }
 
@@ -41,10 +42,14 @@ func (c *cli) newDeployCreateCommand() *cobra.Command {
 		Short: "Deploy a revision to a deployment group or to named hosts",
 		Long: `Run a revision on the named hosts: each host's agent runs the AppSpec lifecycle (ApplicationStop of
 the last successful revision, DownloadBundle, BeforeInstall, Install, AfterInstall,
-ApplicationStart, ValidateService). With --watch, follow every event and script output live and
-exit 1 if the deployment fails.`,
+ApplicationStart, ValidateService). --revision takes the revision's ID, a unique prefix of it (at
+least 4 characters), or latest (the application's newest revision).
+
+With --watch, follow every event and script output live, as slipway deploy watch does: exit 0 if
+the deployment succeeds, 1 if it fails or is stopped, 3 if every server was lost for
+--reconnect-for (the deployment goes on).`,
 		Example: `  slipway deploy create --app web --group prod --revision 7d1c9b8e-... --watch
-  slipway deploy create --app web --group prod --revision 7d1c9b8e-... --config HalfAtATime
+  slipway deploy create --app web --group prod --revision latest --config HalfAtATime
   slipway deploy create --app web --revision 7d1c9b8e-... --host web-1 --host web-2`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -55,136 +60,89 @@ exit 1 if the deployment fails.`,
 			if err != nil {
 				return err
 			}
-			d, err := cl.DeploymentCreate(cmd.Context(), api.DeploymentCreateRequest{App: app, Revision: revision, Hosts: hosts,
-				Group: group, Config: config, IgnoreApplicationStopFailures: ignoreAS})
-			if err != nil {
-				return err
-			}
-			if d.Status == api.DeploymentFailed { // refused at once (too few healthy hosts, no members...)
-				if p.json() {
-					_ = p.JSON(d)
-				} else {
-					_ = p.Linef("Deployment %s refused: %s", d.ID, d.Message)
-				}
-				return &deploymentFailed{id: d.ID, status: d.Status}
-			}
-			if !watch {
-				if p.json() {
-					return p.JSON(d)
-				}
-				return p.Linef("Created deployment %s (follow it: slipway deploy get %s)", d.ID, d.ID)
-			}
-			if !p.json() {
-				to := strings.Join(hosts, ", ")
-				if group != "" {
-					to = fmt.Sprintf("group %s (%s, at least %d healthy)", group, d.Config, d.MinHealthy)
-				}
-				_ = p.Linef("Deployment %s of %s to %s", d.ID, app, to)
-			}
-			return c.watch(cmd.Context(), cl, p, d.ID)
+			return c.startDeployment(cmd.Context(), cl, p, api.DeploymentCreateRequest{App: app, Revision: revision, Hosts: hosts,
+				Group: group, Config: config, IgnoreApplicationStopFailures: ignoreAS}, watch, "Created")
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&app, "app", "", "application (required)")
-	f.StringVar(&revision, "revision", "", "revision ID (required; see slipway revision list)")
+	f.StringVar(&revision, "revision", "", "revision: its ID, a unique prefix, or latest (required; see slipway revision list)")
 	f.StringArrayVar(&hosts, "host", nil, "host name (repeatable)")
 	f.StringVar(&group, "group", "", "deployment group to deploy to")
 	f.StringVar(&config, "config", "", "deployment configuration for this deployment (default: the group's)")
 	f.BoolVar(&watch, "watch", false, "follow the deployment live until it ends")
+	addReconnectFlag(cmd, &c.reconnectFor)
 	f.BoolVar(&ignoreAS, "ignore-application-stop-failures", false, "go on when the previous revision's ApplicationStop fails")
 	return cmd
 }
 
-// watch follows a deployment: one line per lifecycle change, and the scripts' output.
-func (c *cli) watch(ctx context.Context, cl *api.Client, p *printer, id string) error {
-	seen := map[string]bool{}
-	var last *api.Deployment
-	var table *liveTable
-	if !p.json() && isTerminal(c.stdout) {
-		table = &liveTable{w: c.stdout}
-	}
-	err := cl.DeploymentWatch(ctx, id, func(m api.WatchMessage) error {
-		if p.json() {
-			return jsonLine(c.stdout, m) // one JSON object per line
-		}
-		if table != nil {
-			if m.Deployment != nil {
-				last = m.Deployment
-				table.draw(m.Deployment, time.Now())
-			}
-			return nil
-		}
-		for _, l := range m.Lines {
-			_, _ = fmt.Fprintf(c.stdout, "  %s | %-16s | %s\n", m.Host, l.Event, l.Text)
-		}
-		if m.Deployment != nil {
-			last = m.Deployment
-			for _, t := range m.Deployment.Targets {
-				// An event's final status is printed after its scripts' results.
-				var held []api.LifecycleEvent
-				flush := func() {
-					for _, h := range held {
-						_, _ = fmt.Fprintln(c.stdout, eventLine(t.Host, h))
-					}
-					held = held[:0]
-				}
-				for _, e := range t.Events {
-					key := t.Host + "/" + e.Name + "/" + e.Script + "/" + e.Status
-					if seen[key] {
-						continue
-					}
-					seen[key] = true
-					switch {
-					case e.Script == "" && e.Status != "started":
-						held = append(held, e)
-					case e.Script != "":
-						_, _ = fmt.Fprintln(c.stdout, eventLine(t.Host, e))
-					default:
-						flush()
-						_, _ = fmt.Fprintln(c.stdout, eventLine(t.Host, e))
-					}
-				}
-				flush()
-			}
-		}
-		return nil
-	})
+// startDeployment creates the deployment req asks for, then reports it (verb: "Created" or
+// "Redeployed as") or, with watch, follows it to its end. A deployment refused at once is
+// reported as refused and exits 1.
+func (c *cli) startDeployment(ctx context.Context, cl *api.Client, p *printer, req api.DeploymentCreateRequest, watch bool, verb string) error {
+	d, err := cl.DeploymentCreate(ctx, req)
 	if err != nil {
 		return err
 	}
-	if last == nil {
-		if last, err = cl.DeploymentGet(ctx, id, nil); err != nil {
-			return err
+	if d.Status == api.DeploymentFailed { // refused at once (too few healthy hosts, no members...)
+		if p.json() {
+			_ = p.JSON(d)
+		} else {
+			_ = p.Linef("Deployment %s refused: %s", d.ID, d.Message)
 		}
+		return &deploymentFailed{id: d.ID, status: d.Status}
+	}
+	if !watch {
+		if p.json() {
+			return p.JSON(d)
+		}
+		return p.Linef("%s deployment %s (follow it: slipway deploy watch %s)", verb, d.ID, d.ID)
 	}
 	if !p.json() {
-		msg := ""
-		if last.Message != "" {
-			msg = ": " + last.Message
+		to := strings.Join(req.Hosts, ", ")
+		if req.Group != "" {
+			to = fmt.Sprintf("group %s (%s, at least %d healthy)", req.Group, d.Config, d.MinHealthy)
 		}
-		_ = p.Linef("Deployment %s %s%s", id, last.Status, msg)
-		if last.RolledBack != "" {
-			_ = p.Linef("Rolling back with deployment %s (slipway deploy watch %s)", last.RolledBack, last.RolledBack)
-		}
+		_ = p.Linef("Deployment %s of %s to %s", d.ID, req.App, to)
 	}
-	if last.Status != api.DeploymentSucceeded {
-		return &deploymentFailed{id: id, status: last.Status}
-	}
-	return nil
+	return c.watch(ctx, cl, p, d.ID)
 }
 
-func eventLine(host string, e api.LifecycleEvent) string {
-	s := fmt.Sprintf("%s  %-16s %s", host, e.Name, e.Status)
-	if e.Script != "" {
-		s = fmt.Sprintf("%s  %-16s %s: %s", host, e.Name, e.Script, e.Result)
-		if e.ExitCode != 0 {
-			s += fmt.Sprintf(" (exit %d)", e.ExitCode)
-		}
+func (c *cli) newDeployRedeployCommand() *cobra.Command {
+	var watch bool
+	cmd := &cobra.Command{
+		Use:   "redeploy ID [--watch]",
+		Short: "Deploy a deployment's revision again, to the same group or hosts, with the same configuration",
+		Long: `Start a new deployment of the revision a deployment installed, to the same deployment group (with
+the configuration it used) or the same hosts. The old deployment is not changed.
+
+With --watch, follow it as slipway deploy watch does.`,
+		Example: `  slipway deploy redeploy d-1234
+  slipway deploy redeploy d-1234 --watch`,
+		Args: exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			old, err := cl.DeploymentGet(cmd.Context(), args[0], &api.QueryOptions{Consistent: true})
+			if err != nil {
+				return err
+			}
+			req := api.DeploymentCreateRequest{App: old.App, Revision: old.Revision, Group: old.Group}
+			if old.Group != "" {
+				req.Config = old.Config
+			} else {
+				for _, t := range old.Targets {
+					req.Hosts = append(req.Hosts, t.Host)
+				}
+			}
+			return c.startDeployment(cmd.Context(), cl, p, req, watch, "Redeployed "+old.ID+" as")
+		},
 	}
-	if e.Message != "" {
-		s += " — " + e.Message
-	}
-	return s
+	cmd.Flags().BoolVar(&watch, "watch", false, "follow the new deployment live until it ends")
+	addReconnectFlag(cmd, &c.reconnectFor)
+	return cmd
 }
 
 func (c *cli) newDeployGetCommand() *cobra.Command {
@@ -223,19 +181,32 @@ func (c *cli) newDeployGetCommand() *cobra.Command {
 }
 
 func (c *cli) newDeployListCommand() *cobra.Command {
-	var app string
+	var app, group, status, since string
 	cmd := &cobra.Command{
-		Use:     "list [--app APP]",
+		Use:     "list [--app APP] [--group G] [--status S] [--since 1h|RFC3339]",
 		Aliases: []string{"ls"},
-		Short:   "List deployments",
-		Example: `  slipway deploy list --app web`,
-		Args:    exactArgs(),
+		Short:   "List deployments, oldest first, optionally filtered",
+		Long: `List deployments, oldest first. --app, --group, --status (in_progress, succeeded, failed,
+stopped) and --since (a duration back from now, such as 1h or 30m, or a time such as
+2026-01-02T15:04:05Z) keep the deployments that match all given. The server does the filtering.`,
+		Example: `  slipway deploy list --app web
+  slipway deploy list --app web --group prod --status failed --since 24h
+  slipway deploy list --status in_progress --output json`,
+		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := api.DeploymentFilter{App: app, Group: group, Status: status}
+			if err := checkDeploymentStatus(status); err != nil {
+				return err
+			}
+			var err error
+			if f.Since, err = parseSince(since, time.Now()); err != nil {
+				return err
+			}
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
 			}
-			l, err := cl.DeploymentList(cmd.Context(), app)
+			l, err := cl.DeploymentSearch(cmd.Context(), f, nil)
 			if err != nil {
 				return err
 			}
@@ -248,13 +219,46 @@ func (c *cli) newDeployListCommand() *cobra.Command {
 				for _, t := range d.Targets {
 					hs = append(hs, t.Host)
 				}
-				rows = append(rows, []string{d.ID, d.App, d.Revision, d.Status, strings.Join(hs, ","), formatTime(d.CreateTime)})
+				rows = append(rows, []string{d.ID, d.App, d.Group, d.Revision, d.Status, strings.Join(hs, ","), formatTime(d.CreateTime)})
 			}
-			return p.Table([]string{"ID", "APP", "REVISION", "STATUS", "HOSTS", "CREATED"}, rows)
+			return p.Table([]string{"ID", "APP", "GROUP", "REVISION", "STATUS", "HOSTS", "CREATED"}, rows)
 		},
 	}
 	cmd.Flags().StringVar(&app, "app", "", "only this application's deployments")
+	cmd.Flags().StringVar(&group, "group", "", "only deployments to this deployment group")
+	cmd.Flags().StringVar(&status, "status", "", "only deployments with this status: in_progress, succeeded, failed or stopped")
+	cmd.Flags().StringVar(&since, "since", "", "only deployments created since: a duration back from now (1h, 30m) or an RFC 3339 time")
+	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(deploymentStatuses, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// deploymentStatuses are the statuses `deploy list --status` takes.
+var deploymentStatuses = []string{api.DeploymentInProgress, api.DeploymentSucceeded, api.DeploymentFailed, api.DeploymentStopped}
+
+func checkDeploymentStatus(status string) error {
+	if status == "" || slices.Contains(deploymentStatuses, status) {
+		return nil
+	}
+	return usagef("invalid --status %q: want one of %s", status, strings.Join(deploymentStatuses, ", "))
+}
+
+// parseSince reads --since: a positive duration back from now, or an RFC 3339 time; "" is the
+// zero time (no bound).
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		if d <= 0 {
+			return time.Time{}, usagef("invalid --since %q: give a positive duration such as 1h", v)
+		}
+		return now.Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, usagef("invalid --since %q: give a duration back from now (1h, 30m) or a time such as 2026-01-02T15:04:05Z", v)
+	}
+	return t, nil
 }
 
 func (c *cli) newDeployLogsCommand() *cobra.Command {
@@ -336,21 +340,4 @@ func (c *cli) newDeployStopCommand() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&rollback, "rollback", false, "then deploy the group's last successful revision again")
 	return cmd
-}
-
-func (c *cli) newDeployWatchCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "watch ID",
-		Short: "Follow a deployment live until it ends (exit 1 if it fails)",
-		Example: `  slipway deploy watch d-1234
-  slipway deploy watch d-1234 --output json`,
-		Args: exactArgs("ID"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, p, err := c.setup()
-			if err != nil {
-				return err
-			}
-			return c.watch(cmd.Context(), cl, p, args[0])
-		},
-	}
 }

@@ -261,18 +261,34 @@ var hostHeaders = []string{"NAME", "STATUS", "ADDRESS", "AGENT", "TAGS", "LAST S
 
 func (c *cli) newHostListCommand() *cobra.Command {
 	var consistent bool
+	var tags []string
+	var status string
 	cmd := &cobra.Command{
-		Use:     "list",
+		Use:     "list [--tag KEY=VALUE ...] [--status online|offline]",
 		Aliases: []string{"ls"},
-		Short:   "List hosts",
-		Example: `  slipway host list`,
-		Args:    exactArgs(),
+		Short:   "List hosts, optionally only those with given tags or status",
+		Long: `List hosts by name. --tag KEY=VALUE (repeatable) keeps the hosts that have every tag given;
+--status keeps the online or the offline ones. The server does the filtering.`,
+		Example: `  slipway host list
+  slipway host list --tag env=prod --tag role=web
+  slipway host list --status offline --output json`,
+		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := api.HostFilter{Status: status}
+			switch status {
+			case "", api.HostOnline, api.HostOffline:
+			default:
+				return usagef("invalid --status %q: want %s or %s", status, api.HostOnline, api.HostOffline)
+			}
+			var err error
+			if f.Tags, err = parseTags(tags); err != nil {
+				return err
+			}
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
 			}
-			l, err := cl.HostList(cmd.Context(), &api.QueryOptions{Consistent: consistent})
+			l, err := cl.HostSearch(cmd.Context(), f, &api.QueryOptions{Consistent: consistent})
 			if err != nil {
 				return err
 			}
@@ -282,6 +298,9 @@ func (c *cli) newHostListCommand() *cobra.Command {
 			return p.Table(hostHeaders, hostRows(l.Hosts))
 		},
 	}
+	cmd.Flags().StringArrayVar(&tags, "tag", nil, "only hosts with this tag, KEY=VALUE (repeatable: every one must match)")
+	cmd.Flags().StringVar(&status, "status", "", "only hosts with this status: online or offline")
+	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions([]cobra.Completion{api.HostOnline, api.HostOffline}, cobra.ShellCompDirectiveNoFileComp))
 	addConsistentFlag(cmd, &consistent)
 	return cmd
 }

@@ -189,19 +189,27 @@ func (c *cli) newRevisionListCommand() *cobra.Command {
 	return cmd
 }
 
+// revisionRefHelp says how a revision may be named, for the commands that take one.
+const revisionRefHelp = `A revision is named by its ID, a unique prefix of it (at least 4 characters), or latest, the
+application's newest revision (with --app). An ambiguous prefix is refused with the candidates.`
+
 func (c *cli) newRevisionGetCommand() *cobra.Command {
 	var consistent bool
+	var app string
 	cmd := &cobra.Command{
-		Use:     "get ID",
-		Short:   "Show one revision",
-		Example: `  slipway revision get 7d1c9b8e-...`,
-		Args:    exactArgs("ID"),
+		Use:   "get ID|PREFIX|latest [--app APP]",
+		Short: "Show one revision",
+		Long:  "Show one revision.\n\n" + revisionRefHelp,
+		Example: `  slipway revision get 7d1c9b8e-...
+  slipway revision get 7d1c
+  slipway revision get latest --app web`,
+		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
 			}
-			r, err := cl.RevisionGet(cmd.Context(), args[0], &api.QueryOptions{Consistent: consistent})
+			r, err := cl.RevisionFind(cmd.Context(), app, args[0], &api.QueryOptions{Consistent: consistent})
 			if err != nil {
 				return err
 			}
@@ -212,27 +220,30 @@ func (c *cli) newRevisionGetCommand() *cobra.Command {
 				{"Format", r.Format}, {"Description", r.Description}, {"Created", formatTime(r.CreateTime)}})
 		},
 	}
+	cmd.Flags().StringVar(&app, "app", "", "application the revision belongs to (needed for latest)")
 	addConsistentFlag(cmd, &consistent)
 	return cmd
 }
 
 func (c *cli) newRevisionDownloadCommand() *cobra.Command {
-	var out string
+	var out, app string
 	cmd := &cobra.Command{
-		Use:   "download ID [-o FILE]",
+		Use:   "download ID|PREFIX|latest [--app APP] [-o FILE]",
 		Short: "Download a revision's bundle, resuming an interrupted download",
 		Long: `Download a revision's bundle to FILE (default ID.FORMAT in the current folder; "-" for stdout).
 The bytes go to FILE.part first; an interrupted download resumes from it, and the file is renamed
-into place only after its sha256 matches the revision's.`,
+into place only after its sha256 matches the revision's.
+
+` + revisionRefHelp,
 		Example: `  slipway revision download 7d1c9b8e-...
-  slipway revision download 7d1c9b8e-... -o web.tar.gz`,
+  slipway revision download latest --app web -o web.tar.gz`,
 		Args: exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cl, p, err := c.setup()
 			if err != nil {
 				return err
 			}
-			rev, err := cl.RevisionGet(cmd.Context(), args[0], nil)
+			rev, err := cl.RevisionFind(cmd.Context(), app, args[0], nil)
 			if err != nil {
 				return err
 			}
@@ -258,6 +269,7 @@ into place only after its sha256 matches the revision's.`,
 		},
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write (\"-\" for stdout)")
+	cmd.Flags().StringVar(&app, "app", "", "application the revision belongs to (needed for latest)")
 	return cmd
 }
 

@@ -21,7 +21,8 @@
 //
 // Exit codes scripts may rely on: 0 success, 1 the command failed (API error, unreachable
 // server, I/O), 2 the command line was wrong (unknown command or flag, missing argument, bad
-// flag value), 130 interrupted. Errors are printed as one line on stderr, "Error: ...".
+// flag value), 3 a command following a deployment (deploy watch, deploy create --watch) lost
+// every server for longer than --reconnect-for, 130 interrupted. Errors are printed as one line on stderr, "Error: ...".
 //
 // Errors returned by any command's run hooks count as failures (exit 1) unless they wrap a
 // usageError (exit 2) or implement ExitCode() int, which then picks the exit code; that is how a
@@ -48,9 +49,12 @@ import (
 
 // Exit codes returned by Execute.
 const (
-	ExitOK          = 0
-	ExitFailure     = 1
-	ExitUsage       = 2
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+	// ExitServersLost: a command that follows a deployment lost every server of the cluster
+	// for longer than it was told to keep trying; the deployment itself goes on.
+	ExitServersLost = 3
 	ExitInterrupted = 130
 )
 
@@ -112,7 +116,8 @@ type cli struct {
 	caFile, clientCert  string
 	clientKey           string
 	skipVerify          bool
-	warnedSkipVerify    bool // the --tls-skip-verify warning was printed in this invocation
+	warnedSkipVerify    bool          // the --tls-skip-verify warning was printed in this invocation
+	reconnectFor        time.Duration // a watch's --reconnect-for (0: the client's default)
 }
 
 func newRoot(opts Options) (*cobra.Command, *cli) {
@@ -137,7 +142,8 @@ cluster (slipway <noun> <verb>). Point it at any server with --addr or SLIPWAY_A
 authenticate with --token or SLIPWAY_TOKEN. For an https:// server, trust the cluster's CA with
 --ca-file or SLIPWAY_CACERT (slipway tls makes it).
 
-Exit codes: 0 success, 1 failure, 2 wrong command line, 130 interrupted.`,
+Exit codes: 0 success, 1 failure, 2 wrong command line, 3 every server lost while following a
+deployment (deploy watch, deploy create --watch), 130 interrupted.`,
 		Example: `  # Start a single-node cluster on this machine, then use it
   slipway dev
   export SLIPWAY_ADDR=http://127.0.0.1:7400 SLIPWAY_TOKEN=<secret printed by slipway dev>
@@ -156,7 +162,7 @@ Exit codes: 0 success, 1 failure, 2 wrong command line, 130 interrupted.`,
 	c.root = root
 
 	pf := root.PersistentFlags()
-	pf.StringVar(&c.addr, "addr", "", fmt.Sprintf("address of any Slipway server (env %s, default %s)", EnvAddr, api.DefaultAddress))
+	pf.StringVar(&c.addr, "addr", "", fmt.Sprintf("address of any Slipway server, or several separated by commas (env %s, default %s)", EnvAddr, api.DefaultAddress))
 	pf.StringVar(&c.token, "token", "", fmt.Sprintf("API token secret (env %s)", EnvToken))
 	pf.StringVar(&c.output, "output", "", fmt.Sprintf("output format: table or json (env %s, default table)", EnvOutput))
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
@@ -216,7 +222,7 @@ func (c *cli) clientWithRetry(retryFor time.Duration) (*api.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := api.NewClient(api.Config{Address: addr, Token: token, RetryFor: retryFor, TLS: tlsCfg})
+	cl, err := api.NewClient(api.Config{Address: addr, Token: token, RetryFor: retryFor, TLS: tlsCfg, ReconnectFor: c.reconnectFor})
 	if err != nil {
 		if src == "" {
 			src = "--addr"

@@ -24,10 +24,12 @@ const DefaultAddress = "http://127.0.0.1:7400"
 
 // Config configures a Client.
 type Config struct {
-	// Address is the base URL of any server, e.g. "https://10.0.0.5:7400". A bare host:port gets
-	// "https://" in front when TLS is set, "http://" otherwise. With TLS set, an http:// address
-	// is refused (ErrPlainHTTPWithTLS) unless its host is loopback, so that a client configured
-	// for TLS never sends its token across the network in clear.
+	// Address is the base URL of any server, e.g. "https://10.0.0.5:7400", or several separated
+	// by commas. Requests go to the first; a deployment watch that loses its server goes on
+	// with the others (and with the servers the cluster lists). A bare host:port gets "https://"
+	// in front when TLS is set, "http://" otherwise. With TLS set, an http:// address is refused
+	// (ErrPlainHTTPWithTLS) unless its host is loopback, so that a client configured for TLS
+	// never sends its token across the network in clear.
 	Address string
 	// Token is the bearer secret sent with every request.
 	Token string
@@ -42,6 +44,10 @@ type Config struct {
 	// RetryFor bounds how long a request that met "no leader" or a dropped connection is retried.
 	// Zero means 30 seconds; a negative value disables retries.
 	RetryFor time.Duration
+	// ReconnectFor bounds how long a deployment watch that lost its server keeps trying the
+	// others before it gives up with a *ServersLostError. Zero means one minute; a negative value
+	// disables reconnecting.
+	ReconnectFor time.Duration
 }
 
 // Client talks to a Slipway cluster over /v1. It is safe for concurrent use.
@@ -52,10 +58,13 @@ type Config struct {
 // error comes back at once.
 type Client struct {
 	base     *url.URL
+	addrs    []*url.URL // every configured address, base first
 	token    string
 	hc       *http.Client
 	tls      *tls.Config // for websockets; nil: Go's defaults
 	retryFor time.Duration
+
+	reconnectFor time.Duration
 }
 
 // ErrPlainHTTPWithTLS is why NewClient refuses an http:// address to a host that is not loopback
@@ -64,25 +73,25 @@ var ErrPlainHTTPWithTLS = errors.New("plain http:// address to a host that is no
 
 // NewClient returns a client for cfg.
 func NewClient(cfg Config) (*Client, error) {
-	addr := strings.TrimSpace(cfg.Address)
-	if addr == "" {
-		addr = DefaultAddress
+	raw := strings.TrimSpace(cfg.Address)
+	if raw == "" {
+		raw = DefaultAddress
 	}
-	if !strings.Contains(addr, "://") {
-		if cfg.TLS != nil {
-			addr = "https://" + addr
-		} else {
-			addr = "http://" + addr
+	var addrs []*url.URL
+	for _, a := range strings.Split(raw, ",") {
+		if strings.TrimSpace(a) == "" {
+			continue
 		}
+		u, err := parseAddress(a, cfg.TLS != nil)
+		if err != nil {
+			return nil, err
+		}
+		addrs = append(addrs, u)
 	}
-	u, err := url.Parse(addr)
-	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	if len(addrs) == 0 {
 		return nil, fmt.Errorf("invalid address %q: want a URL such as https://10.0.0.5:7400 or http://127.0.0.1:7400", cfg.Address)
 	}
-	if u.Scheme == "http" && cfg.TLS != nil && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("address %s: %w (a CA or a client certificate is given): the token would cross the network unencrypted; use the server's https:// address", addr, ErrPlainHTTPWithTLS)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
+	u := addrs[0]
 	hc := cfg.HTTPClient
 	tlsCfg := cfg.TLS
 	if hc == nil {
@@ -103,7 +112,33 @@ func NewClient(cfg Config) (*Client, error) {
 	if retry == 0 {
 		retry = 30 * time.Second
 	}
-	return &Client{base: u, token: cfg.Token, hc: hc, tls: tlsCfg, retryFor: retry}, nil
+	reconnect := cfg.ReconnectFor
+	if reconnect == 0 {
+		reconnect = time.Minute
+	}
+	return &Client{base: u, addrs: addrs, token: cfg.Token, hc: hc, tls: tlsCfg, retryFor: retry, reconnectFor: reconnect}, nil
+}
+
+// parseAddress checks one server address (see Config.Address) and returns its base URL.
+func parseAddress(addr string, withTLS bool) (*url.URL, error) {
+	addr = strings.TrimSpace(addr)
+	given := addr
+	if !strings.Contains(addr, "://") {
+		if withTLS {
+			addr = "https://" + addr
+		} else {
+			addr = "http://" + addr
+		}
+	}
+	u, err := url.Parse(addr)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("invalid address %q: want a URL such as https://10.0.0.5:7400 or http://127.0.0.1:7400", given)
+	}
+	if u.Scheme == "http" && withTLS && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("address %s: %w (a CA or a client certificate is given): the token would cross the network unencrypted; use the server's https:// address", addr, ErrPlainHTTPWithTLS)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return u, nil
 }
 
 // isLoopback reports whether host (a name or an IP, without port) is localhost or a loopback

@@ -9,7 +9,8 @@ import (
 // DeploymentCreateRequest is the body of POST /v1/deployments: run a revision of an app on the
 // named hosts.
 type DeploymentCreateRequest struct {
-	App      string   `json:"app"`
+	App string `json:"app"`
+	// Revision is the revision's ID, a unique prefix of it, or RevisionLatest (App's newest).
 	Revision string   `json:"revision"`
 	Hosts    []string `json:"hosts,omitempty"`
 	// Group deploys to a deployment group (instead of Hosts) following its configuration, or
@@ -76,9 +77,19 @@ type LifecycleEvent struct {
 	End      *time.Time `json:"end,omitempty"`
 }
 
-// DeploymentList is the answer of GET /v1/deployments.
+// DeploymentList is the answer of GET /v1/deployments: a page of deployments, oldest first
+// (?limit=, at most 1000, default 100), filtered by ?app=, ?group=, ?status= and ?since= (RFC
+// 3339: created at or after). Next, when set, is the ?next= of the following page.
 type DeploymentList struct {
 	Deployments []Deployment `json:"deployments"`
+	Next        string       `json:"next,omitempty"`
+}
+
+// DeploymentFilter selects deployments in a list: of App, of Group (a group name; of any app
+// unless App is set), with Status, created at or after Since; each when set.
+type DeploymentFilter struct {
+	App, Group, Status string
+	Since              time.Time
 }
 
 // LogLine is one line of a hook script's output.
@@ -95,9 +106,16 @@ type DeploymentLogs struct {
 
 // WatchMessage is one message of the GET /v1/deployments/{id}/watch websocket: the deployment
 // whenever it changes, and output lines as they are committed. The server closes the socket
-// after the deployment has finished and everything was sent.
+// (1000, with the final status as the reason) after the deployment has finished and everything
+// was sent.
+//
+// A watch resumes where a client left it with ?index=N (the ModifyIndex of the last deployment
+// received: only a newer one is sent) and one ?after=HOST:SEQ per host (the Next of the last
+// lines received for HOST: only later lines are sent).
 type WatchMessage struct {
 	Deployment *Deployment `json:"deployment,omitempty"`
 	Host       string      `json:"host,omitempty"`
 	Lines      []LogLine   `json:"lines,omitempty"`
+	// Next is, with Lines, the host's log sequence they reach: resume with after=HOST:Next.
+	Next uint64 `json:"next,omitempty"`
 }

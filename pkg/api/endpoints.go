@@ -17,10 +17,30 @@ func (c *Client) Health(ctx context.Context) (*Health, error) {
 	return &h, err
 }
 
+// HealthOf returns the health of the server at addr (a base URL such as a ClusterServer's
+// HTTPAddr), asked once, without retries: an error means the server did not answer in time or
+// answered that it is degraded (an *Error of code unavailable).
+func (c *Client) HealthOf(ctx context.Context, addr string) (*Health, error) {
+	u, err := parseAddress(addr, c.tls != nil)
+	if err != nil {
+		return nil, err
+	}
+	cc := c.at(u)
+	cc.retryFor = -1
+	return cc.Health(ctx)
+}
+
 // Leader returns the current Raft leader.
 func (c *Client) Leader(ctx context.Context) (*Leader, error) {
 	var l Leader
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/status/leader", out: &l})
+	return &l, err
+}
+
+// Servers lists the cluster's servers and their API addresses (any token may).
+func (c *Client) Servers(ctx context.Context) (*ServerList, error) {
+	var l ServerList
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/status/servers", out: &l})
 	return &l, err
 }
 

@@ -75,9 +75,19 @@ type Host struct {
 	Revisions map[string]string `json:"revisions,omitempty"`
 }
 
-// HostList is the answer of GET /v1/hosts.
+// HostList is the answer of GET /v1/hosts: a page of hosts in name order (?limit=, at most
+// 1000, default 100), filtered by ?tag=KEY=VALUE (repeatable; a host must have every one) and
+// ?status=online|offline. Next, when set, is the ?next= of the following page.
 type HostList struct {
 	Hosts []Host `json:"hosts"`
+	Next  string `json:"next,omitempty"`
+}
+
+// HostFilter selects hosts in a list: every tag of Tags (key and value), and Status when set
+// (HostOnline or HostOffline).
+type HostFilter struct {
+	Tags   map[string]string
+	Status string
 }
 
 // HostTagRequest is the body of PATCH /v1/hosts/{name}/tags.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"sort"
+	"time"
 )
 
 // HostTokenCreate creates a registration token for agents; the answer carries its secret once.
@@ -33,11 +35,42 @@ func (c *Client) HostTokenRevoke(ctx context.Context, accessor string) error {
 	return c.do(ctx, request{method: http.MethodDelete, path: "/v1/host-tokens/" + url.PathEscape(accessor)})
 }
 
-// HostList lists registered hosts by name.
+// HostList lists every registered host by name, following the pages (q.Limit is their size).
 func (c *Client) HostList(ctx context.Context, q *QueryOptions) (*HostList, error) {
-	var l HostList
-	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/hosts", query: q.values(), out: &l})
-	return &l, err
+	return c.HostSearch(ctx, HostFilter{}, q)
+}
+
+// HostSearch lists every host f selects, by name, following the pages (q.Limit is their size);
+// the server does the filtering.
+func (c *Client) HostSearch(ctx context.Context, f HostFilter, q *QueryOptions) (*HostList, error) {
+	out := HostList{Hosts: []Host{}}
+	var opts QueryOptions
+	if q != nil {
+		opts = *q
+	}
+	keys := make([]string, 0, len(f.Tags))
+	for k := range f.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for {
+		v := opts.values()
+		for _, k := range keys {
+			v.Add("tag", k+"="+f.Tags[k])
+		}
+		if f.Status != "" {
+			v.Set("status", f.Status)
+		}
+		var l HostList
+		if err := c.do(ctx, request{method: http.MethodGet, path: "/v1/hosts", query: v, out: &l}); err != nil {
+			return &out, err
+		}
+		out.Hosts = append(out.Hosts, l.Hosts...)
+		if l.Next == "" || l.Next == opts.Next {
+			return &out, nil
+		}
+		opts.Next = l.Next
+	}
 }
 
 // HostGet returns one host by name.
@@ -73,15 +106,40 @@ func (c *Client) DeploymentGet(ctx context.Context, id string, q *QueryOptions) 
 	return &d, err
 }
 
-// DeploymentList lists deployments, of one app when app is not empty, oldest first.
+// DeploymentList lists every deployment, of one app when app is set, oldest first, following
+// the pages.
 func (c *Client) DeploymentList(ctx context.Context, app string) (*DeploymentList, error) {
-	var l DeploymentList
-	q := url.Values{}
-	if app != "" {
-		q.Set("app", app)
+	return c.DeploymentSearch(ctx, DeploymentFilter{App: app}, nil)
+}
+
+// DeploymentSearch lists every deployment f selects, oldest first, following the pages
+// (q.Limit is their size); the server does the filtering.
+func (c *Client) DeploymentSearch(ctx context.Context, f DeploymentFilter, q *QueryOptions) (*DeploymentList, error) {
+	out := DeploymentList{Deployments: []Deployment{}}
+	var opts QueryOptions
+	if q != nil {
+		opts = *q
 	}
-	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/deployments", query: q, out: &l})
-	return &l, err
+	for {
+		v := opts.values()
+		for k, val := range map[string]string{"app": f.App, "group": f.Group, "status": f.Status} {
+			if val != "" {
+				v.Set(k, val)
+			}
+		}
+		if !f.Since.IsZero() {
+			v.Set("since", f.Since.UTC().Format(time.RFC3339))
+		}
+		var l DeploymentList
+		if err := c.do(ctx, request{method: http.MethodGet, path: "/v1/deployments", query: v, out: &l}); err != nil {
+			return &out, err
+		}
+		out.Deployments = append(out.Deployments, l.Deployments...)
+		if l.Next == "" || l.Next == opts.Next {
+			return &out, nil
+		}
+		opts.Next = l.Next
+	}
 }
 
 // DeploymentLogs returns a host's output lines after sequence after (0 for all).

@@ -51,10 +51,25 @@ func (c *Client) RevisionList(ctx context.Context, app string, q *QueryOptions) 
 	return &l, err
 }
 
-// RevisionGet returns one revision.
+// RevisionLatest names an application's newest revision wherever a revision is taken (with the
+// application: RevisionFind's app, DeploymentCreateRequest.App).
+const RevisionLatest = "latest"
+
+// RevisionGet returns one revision; id may be a unique prefix of its ID.
 func (c *Client) RevisionGet(ctx context.Context, id string, q *QueryOptions) (*Revision, error) {
+	return c.RevisionFind(ctx, "", id, q)
+}
+
+// RevisionFind returns the revision ref names: its ID, a unique prefix of it (at least 4
+// characters), or RevisionLatest, app's newest (which needs app). With app set, the revision
+// must be app's. An ambiguous prefix is a bad_request error listing the candidates.
+func (c *Client) RevisionFind(ctx context.Context, app, ref string, q *QueryOptions) (*Revision, error) {
+	v := q.values()
+	if app != "" {
+		v.Set("app", app)
+	}
 	var r Revision
-	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/revisions/" + url.PathEscape(id), query: q.values(), out: &r})
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/revisions/" + url.PathEscape(ref), query: v, out: &r})
 	return &r, err
 }
 

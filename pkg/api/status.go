@@ -31,3 +31,17 @@ type RaftConfiguration struct {
 	Servers []RaftServer `json:"servers"`
 	Index   uint64       `json:"index"`
 }
+
+// ClusterServer is one server of the cluster as GET /v1/status/servers shows it.
+type ClusterServer struct {
+	ID       string `json:"id"`
+	HTTPAddr string `json:"http_addr,omitempty"`
+	Leader   bool   `json:"leader"`
+	Voter    bool   `json:"voter"`
+}
+
+// ServerList is the answer of GET /v1/status/servers: every server of the cluster, for any
+// token.
+type ServerList struct {
+	Servers []ClusterServer `json:"servers"`
+}

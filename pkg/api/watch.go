@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,35 +12,6 @@ import (
 )
 
 func formatUint(v uint64) string { return strconv.FormatUint(v, 10) }
-
-// DeploymentWatch streams a deployment's changes and output over a websocket, calling fn for
-// each message, until the deployment has finished (nil), fn returns an error, or ctx ends.
-func (c *Client) DeploymentWatch(ctx context.Context, id string, fn func(WatchMessage) error) error {
-	ws, err := c.dialWS(ctx, "/v1/deployments/"+url.PathEscape(id)+"/watch", nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = ws.Close() }()
-	for {
-		var m WatchMessage
-		if err := ws.ReadJSON(&m); err != nil {
-			var ce *websocket.CloseError
-			if errors.As(err, &ce) && ce.Code == websocket.CloseNormalClosure {
-				return nil
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if strings.Contains(err.Error(), "use of closed") {
-				return ctx.Err()
-			}
-			return c.transportErr(err)
-		}
-		if err := fn(m); err != nil {
-			return err
-		}
-	}
-}
 
 // Event is one committed change, as GET /v1/events streams it.
 type Event struct {

@@ -33,9 +33,15 @@ func (s Deployments) Create(ctx context.Context, req pub.DeploymentCreateRequest
 	if err := validDeploymentRequest(req); err != nil {
 		return pub.Deployment{}, err
 	}
+	// The revision may be named by a unique prefix or as latest: the command gets its full ID.
+	rev, err := (&Revisions{core: s.core}).Resolve(ctx, req.App, req.Revision)
+	if err != nil {
+		return pub.Deployment{}, err
+	}
+	req.Revision = rev.ID
 	var hostIDs []string
 	seen := map[string]bool{}
-	err := s.core.State.View(func(tx *state.Tx) error {
+	err = s.core.State.View(func(tx *state.Tx) error {
 		for _, name := range req.Hosts {
 			h, err := tx.HostByName(name)
 			if err != nil {
@@ -176,15 +182,28 @@ type WatchEnd struct {
 	Stopped string
 }
 
-// Watch sends the deployment whenever it changes and its output lines as they commit, until it
-// has finished and everything was sent (WatchEnd.Status), stop gives a reason to end (it is asked
-// before each round: a stream checks its token there), send fails, or ctx ends. It wakes on every
-// entry this server applies, and at least every 5 seconds. A read of the deployment that fails
-// ends the watch with the error; a failed send returns WatchEnd{} and no error, ctx's end its
-// error.
-func (s Deployments) Watch(ctx context.Context, id string, stop func() string, send func(pub.WatchMessage) bool) (WatchEnd, error) {
-	var lastIndex uint64
-	after := map[string]uint64{}
+// WatchFrom is where a watch resumes: what its client already has, so that a client that lost
+// its server and reconnects to another one gets nothing twice.
+type WatchFrom struct {
+	// Index is the ModifyIndex of the last deployment record the client has: only a newer one is
+	// sent (0: from the start).
+	Index uint64
+	// After maps a host name to the log sequence the client has its lines up to (the Next of the
+	// last lines message for that host): only later lines are sent.
+	After map[string]uint64
+}
+
+// Watch sends the deployment whenever it changes and its output lines as they commit, from
+// where from says the client is, until it has finished and everything was sent
+// (WatchEnd.Status), stop gives a reason to end (it is asked before each round: a stream checks
+// its token there), send fails, or ctx ends. It wakes on every entry this server applies, and at
+// least every 5 seconds. A read of the deployment that fails ends the watch with the error; a
+// failed send returns WatchEnd{} and no error, ctx's end its error. A server that has not yet
+// applied what the client has sends nothing older than it: the record only once it is newer,
+// lines only past the client's sequence.
+func (s Deployments) Watch(ctx context.Context, id string, from WatchFrom, stop func() string, send func(pub.WatchMessage) bool) (WatchEnd, error) {
+	lastIndex := from.Index
+	after := map[string]uint64{} // by host ID
 	for {
 		idx := s.core.Cluster.AppliedIndex()
 		if why := stop(); why != "" {
@@ -197,15 +216,18 @@ func (s Deployments) Watch(ctx context.Context, id string, stop func() string, s
 			return WatchEnd{}, err
 		}
 		for _, tg := range d.Targets {
+			if _, ok := after[tg.HostID]; !ok {
+				after[tg.HostID] = from.After[tg.HostName]
+			}
 			logs, err := s.logsAfter(d, tg, after[tg.HostID])
 			if err == nil && len(logs.Lines) > 0 {
-				if !send(pub.WatchMessage{Host: tg.HostName, Lines: logs.Lines}) {
+				if !send(pub.WatchMessage{Host: tg.HostName, Lines: logs.Lines, Next: logs.Next}) {
 					return WatchEnd{}, nil
 				}
 				after[tg.HostID] = logs.Next
 			}
 		}
-		if d.ModifyIndex != lastIndex {
+		if d.ModifyIndex > lastIndex {
 			v := deploymentView(d)
 			if !send(pub.WatchMessage{Deployment: &v}) {
 				return WatchEnd{}, nil

@@ -3,6 +3,7 @@ package deploy
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -65,16 +66,29 @@ func (m httpHandlers) deploymentGet(w http.ResponseWriter, r *http.Request, id *
 	})(w, r, id)
 }
 
+// deploymentList answers a page of deployments, oldest first, filtered by ?app=, ?group=,
+// ?status= and ?since= (RFC 3339: created at or after).
 func (m httpHandlers) deploymentList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	k := m.core.HTTP
-	if err := k.ReadBarrier(r); err != nil {
-		return err
-	}
-	list, err := m.deployments().List(r.URL.Query().Get("app"))
+	p, err := k.Page(r)
 	if err != nil {
 		return err
 	}
-	k.JSON(w, http.StatusOK, pub.DeploymentList{Deployments: list})
+	v := r.URL.Query()
+	q := DeploymentQuery{App: v.Get("app"), Group: v.Get("group"), Status: v.Get("status"), After: p.After, Limit: p.Limit}
+	if since := v.Get("since"); since != "" {
+		if q.Since, err = time.Parse(time.RFC3339, since); err != nil {
+			return fault.New(fault.Invalid, "since must be a time in RFC 3339 form (2026-01-02T15:04:05Z), not %s", state.Shorten(since))
+		}
+	}
+	if err := k.ReadBarrier(r); err != nil {
+		return err
+	}
+	list, next, err := m.deployments().Query(q)
+	if err != nil {
+		return err
+	}
+	k.JSON(w, http.StatusOK, pub.DeploymentList{Deployments: list, Next: next})
 	return nil
 }
 
@@ -112,8 +126,13 @@ var watchUpgrader = websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize:
 // (1008, with the reason) when its token is revoked, through any server, or expires: the stream
 // wakes on every applied entry, so it sees the revocation as soon as this server applies it.
 // Like /v1/events, it holds one of its token's Limits.MaxStreamsPerToken slots until it ends.
+// ?index= and ?after= resume a watch where its client left it (see pub.WatchMessage).
 func (m httpHandlers) deploymentWatch(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	k := m.core.HTTP
+	from, err := watchFrom(r)
+	if err != nil {
+		return err
+	}
 	d, err := m.record(r)
 	if err != nil {
 		return err
@@ -143,7 +162,7 @@ func (m httpHandlers) deploymentWatch(w http.ResponseWriter, r *http.Request, id
 		_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 		return ws.WriteJSON(msg) == nil
 	}
-	end, err := m.deployments().Watch(ctx, d.ID, func() string { return k.StreamEnd(id) }, send)
+	end, err := m.deployments().Watch(ctx, d.ID, from, func() string { return k.StreamEnd(id) }, send)
 	switch {
 	case end.Stopped != "":
 		k.CloseStream(ws, end.Stopped)
@@ -153,6 +172,34 @@ func (m httpHandlers) deploymentWatch(w http.ResponseWriter, r *http.Request, id
 		k.CloseExpired(ctx, ws)
 	}
 	return nil
+}
+
+// maxWatchAfter bounds the after= parameters of one watch (one per host of the deployment).
+const maxWatchAfter = 10000
+
+// watchFrom reads where a watch resumes: ?index=N and ?after=HOST:SEQ (repeatable).
+func watchFrom(r *http.Request) (WatchFrom, error) {
+	q := r.URL.Query()
+	from := WatchFrom{After: map[string]uint64{}}
+	if v := q.Get("index"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return from, fault.New(fault.Invalid, "index must be the modify index of the last deployment received, not %s", state.Shorten(v))
+		}
+		from.Index = n
+	}
+	if len(q["after"]) > maxWatchAfter {
+		return from, fault.New(fault.Invalid, "too many after= parameters (%d): give at most one per host of the deployment", len(q["after"]))
+	}
+	for _, a := range q["after"] {
+		i := strings.LastIndexByte(a, ':')
+		seq, err := strconv.ParseUint(a[i+1:], 10, 64)
+		if i <= 0 || err != nil {
+			return from, fault.New(fault.Invalid, "after must be HOST:SEQ (a host name and the log sequence received), not %s", state.Shorten(a))
+		}
+		from.After[a[:i]] = seq
+	}
+	return from, nil
 }
 
 func (m httpHandlers) deploymentStop(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {

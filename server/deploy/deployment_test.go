@@ -47,11 +47,11 @@ func TestWatchSendsUntilTheEnd(t *testing.T) {
 
 	var got []pub.WatchMessage
 	send := func(m pub.WatchMessage) bool { got = append(got, m); return true }
-	stopped, err := svc.Watch(ctx, "d1", func() string { return "token revoked" }, send)
+	stopped, err := svc.Watch(ctx, "d1", WatchFrom{}, func() string { return "token revoked" }, send)
 	if err != nil || stopped.Stopped != "token revoked" || len(got) != 0 {
 		t.Fatalf("a watch stopped at once: %+v, %v, %d messages", stopped, err, len(got))
 	}
-	res, err := svc.Watch(ctx, "d1", func() string { return "" }, send)
+	res, err := svc.Watch(ctx, "d1", WatchFrom{}, func() string { return "" }, send)
 	if err != nil || res.Status != DeploymentSucceeded {
 		t.Fatalf("watch ended with %+v, %v; want the status succeeded", res, err)
 	}
@@ -59,7 +59,21 @@ func TestWatchSendsUntilTheEnd(t *testing.T) {
 		got[1].Deployment == nil || got[1].Deployment.Status != DeploymentSucceeded {
 		t.Fatalf("messages %+v; want the host's line, then the deployment", got)
 	}
-	if _, err := svc.Watch(ctx, "nope", func() string { return "" }, send); err == nil {
+	// Resumed where the client is, nothing is sent twice; resumed before the end, only what is newer.
+	if got[0].Next != 1 {
+		t.Fatalf("lines message %+v: want next 1, the sequence to resume after", got[0])
+	}
+	final := got[1].Deployment.ModifyIndex
+	got = nil
+	res, err = svc.Watch(ctx, "d1", WatchFrom{Index: final, After: map[string]uint64{"host-1": 1}}, func() string { return "" }, send)
+	if err != nil || res.Status != DeploymentSucceeded || len(got) != 0 {
+		t.Fatalf("a watch resumed at the end: %+v, %v, messages %+v; want the status and nothing sent", res, err, got)
+	}
+	if _, err = svc.Watch(ctx, "d1", WatchFrom{Index: final - 1, After: map[string]uint64{"host-1": 1}}, func() string { return "" }, send); err != nil ||
+		len(got) != 1 || got[0].Deployment == nil {
+		t.Fatalf("a watch resumed before the last change: %v, messages %+v; want only the deployment", err, got)
+	}
+	if _, err := svc.Watch(ctx, "nope", WatchFrom{}, func() string { return "" }, send); err == nil {
 		t.Fatal("a watch of no deployment ended without an error")
 	}
 }

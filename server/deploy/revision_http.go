@@ -13,6 +13,7 @@ func (m *Module) revisionRoutes() []api.Route {
 	return []api.Route{
 		{Method: "POST", Pattern: "/v1/apps/{app}/revisions", Access: api.Management, Action: "deploy:PushRevision", Resource: "app/{app}", Handle: httpHandlers{m}.revisionPush},
 		{Method: "GET", Pattern: "/v1/apps/{app}/revisions", Access: api.AnyToken, Action: "deploy:ListRevisions", Resource: "app/{app}", Handle: httpHandlers{m}.revisionList},
+		// {id} is a revision's ID, a unique prefix of it, or latest with ?app= (Revisions.Resolve).
 		{Method: "GET", Pattern: "/v1/revisions/{id}", Access: api.AnyToken, Action: "deploy:ReadRevision", Resource: "revision/{id}", Handle: httpHandlers{m}.revisionGet},
 		{Method: "GET", Pattern: "/v1/revisions/{id}/content", Access: api.AnyToken, Action: "deploy:ReadRevisionContent", Resource: "revision/{id}", Handle: httpHandlers{m}.revisionContent},
 	}
@@ -65,7 +66,7 @@ func (m httpHandlers) revisionGet(w http.ResponseWriter, r *http.Request, id *au
 	return api.Get(m.core.HTTP, func(r *http.Request) (pub.Revision, error) {
 		ctx, cancel := m.core.HTTP.ReadContext(r)
 		defer cancel()
-		return m.Revisions().Get(ctx, r.PathValue("id"))
+		return m.Revisions().Resolve(ctx, r.URL.Query().Get("app"), r.PathValue("id"))
 	})(w, r, id)
 }
 
@@ -73,7 +74,7 @@ func (m httpHandlers) revisionGet(w http.ResponseWriter, r *http.Request, id *au
 // if this server does not hold it yet.
 func (m httpHandlers) revisionContent(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	ctx, cancel := m.core.HTTP.ReadContext(r)
-	rev, err := m.Revisions().Get(ctx, r.PathValue("id"))
+	rev, err := m.Revisions().Resolve(ctx, r.URL.Query().Get("app"), r.PathValue("id"))
 	cancel()
 	if err != nil {
 		return err

@@ -3,10 +3,13 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/fleet"
+	"github.com/slipwayhq/slipway/server/core/state"
 )
 
 // RegistrationPrefix starts every registration token secret.
@@ -59,8 +62,24 @@ func (s hostsAPI) hostTokenRevoke(ctx context.Context, r *http.Request) error {
 	return s.tokens.Revoke(ctx, r.PathValue("accessor"))
 }
 
-func (s hostsAPI) hostList(r *http.Request) (pub.HostList, error) {
-	return s.hosts.List(r.Context())
+// hostList answers a page of hosts in name order, filtered by ?tag=KEY=VALUE (repeatable: every
+// one must match) and ?status=online|offline.
+func (s hostsAPI) hostList(r *http.Request, p Page) ([]pub.Host, string, error) {
+	q := fleet.HostQuery{Status: r.URL.Query().Get("status"), After: p.After, Limit: p.Limit}
+	for _, kv := range r.URL.Query()["tag"] {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, "", fault.New(fault.Invalid, "tag %s must be KEY=VALUE", state.Shorten(kv))
+		}
+		if q.Tags == nil {
+			q.Tags = map[string]string{}
+		}
+		if old, dup := q.Tags[k]; dup && old != v {
+			return nil, "", fault.New(fault.Invalid, "tag %s is given twice with different values (%s and %s): no host has both", state.Shorten(k), state.Shorten(old), state.Shorten(v))
+		}
+		q.Tags[k] = v
+	}
+	return s.hosts.Query(r.Context(), q)
 }
 
 func (s hostsAPI) hostGet(r *http.Request) (pub.Host, error) {

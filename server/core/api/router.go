@@ -240,13 +240,16 @@ func (s *Server) coreRoutes() []Route {
 	return []Route{
 		{"GET", "/v1/health", Public, "", "", s.health},
 		{"GET", "/v1/status/leader", AnyToken, "operator:ReadStatus", "cluster", s.statusLeader},
+		{"GET", "/v1/status/servers", AnyToken, "operator:ReadStatus", "cluster", s.statusServers},
 		{"GET", "/metrics", AnyToken, "operator:ReadMetrics", "cluster", s.metrics},
 		{"GET", "/v1/operator/raft", Management, "operator:ReadRaftConfiguration", "cluster", s.raftConfiguration},
 		{"DELETE", "/v1/operator/raft/peers/{id}", Management, "operator:RemoveRaftPeer", "peer/{id}", s.raftRemovePeer},
 		{"GET", "/v1/operator/snapshot", Management, "operator:SaveSnapshot", "cluster", s.snapshotSave},
 		{"PUT", "/v1/operator/snapshot", Management, "operator:RestoreSnapshot", "cluster", s.snapshotRestore},
 		{"POST", "/v1/host-tokens", Management, "hosts:CreateRegistrationToken", "host-token/*", hostsAPI{s}.hostTokenCreate},
-		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", Get(s.Kit(), hostsAPI{s}.hostList)},
+		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", List(s.Kit(), hostsAPI{s}.hostList, func(l []pub.Host, next string) pub.HostList {
+			return pub.HostList{Hosts: l, Next: next}
+		})},
 		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:ReadHost", "host/{name}", Get(s.Kit(), hostsAPI{s}.hostGet)},
 		{"DELETE", "/v1/hosts/{name}", Management, "hosts:DeleteHost", "host/{name}", Remove(s.Kit(), hostsAPI{s}.hostDelete)},
 		{"PATCH", "/v1/hosts/{name}/tags", Management, "hosts:TagHost", "host/{name}", Write(s.Kit(), http.StatusOK, hostsAPI{s}.hostTag)},

@@ -42,3 +42,20 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request, _ *auth.Identit
 	promhttp.HandlerFor(s.cfg.Registry, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 	return nil
 }
+
+// statusServers lists the cluster's servers and their API addresses for any token: what a
+// client needs to reach another server when the one it uses goes away, and what `slipway status`
+// shows. It reads this server's Raft configuration (no barrier: a client that lost its server
+// wants an answer from whichever is left).
+func (s *Server) statusServers(w http.ResponseWriter, _ *http.Request, _ *auth.Identity) error {
+	servers, _, err := s.cfg.Cluster.Configuration()
+	if err != nil {
+		return fault.New(fault.Unavailable, "read raft configuration: %v", err)
+	}
+	out := pub.ServerList{Servers: []pub.ClusterServer{}}
+	for _, sv := range servers {
+		out.Servers = append(out.Servers, pub.ClusterServer{ID: sv.ID, HTTPAddr: sv.HTTPAddr, Leader: sv.Leader, Voter: sv.Voter})
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
