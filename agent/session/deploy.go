@@ -72,14 +72,23 @@ func (d *Deployments) Start(body json.RawMessage) error {
 	return nil
 }
 
-// Cancel stops a running deployment (agentproto's Cancel).
+// Cancel stops a running deployment (agentproto's Cancel): the running hook's process group is
+// terminated at once, no further event runs and the deployment is reported failed (see
+// lifecycle.Runner.Run). A deployment not running, or one that has just recorded its end (the
+// server cancels every item it sent once the host's part is over, finished ones too), is left
+// alone.
 func (d *Deployments) Cancel(id, reason string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if cancel, ok := d.running[id]; ok {
-		d.log.Warn("deployment cancelled by the server", "deployment", id, "reason", reason)
-		cancel()
+	cancel, ok := d.running[id]
+	if !ok {
+		return
 	}
+	if _, done := d.runner.Done(id); done {
+		return
+	}
+	d.log.Warn("deployment cancelled by the server", "deployment", id, "reason", reason)
+	cancel()
 }
 
 // Running lists the deployments running now.
