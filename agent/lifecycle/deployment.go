@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/slipwayhq/slipway/agent/executor"
 	"github.com/slipwayhq/slipway/appspec"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 )
@@ -40,7 +41,7 @@ func (d *deployment) walk(ctx context.Context) (outcome, string) {
 			continue
 		}
 		if ctx.Err() != nil {
-			out := outcome{status: agentproto.StatusFailed, result: agentproto.ResultCancelled, message: "deployment cancelled before this event started"}
+			out := outcome{status: agentproto.StatusFailed, result: agentproto.ResultCancelled, message: "deployment cancelled before this event started" + executor.CancelCause(ctx)}
 			d.report(ev.Name, "", out)
 			return out, ev.Name
 		}

@@ -3,6 +3,8 @@ package session
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -19,7 +21,8 @@ type Deployments struct {
 	log      *slog.Logger
 
 	mu      sync.Mutex
-	running map[string]context.CancelFunc
+	running map[string]context.CancelCauseFunc
+	wg      sync.WaitGroup // the goroutines of the running deployments
 }
 
 // NewDeployments returns the deployment worker. The runner downloads bundles with fetcher and
@@ -28,7 +31,7 @@ func NewDeployments(runner *lifecycle.Runner, fetcher lifecycle.Fetcher, reporte
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Deployments{runner: runner, fetcher: fetcher, reporter: reporter, log: log, running: map[string]context.CancelFunc{}}
+	return &Deployments{runner: runner, fetcher: fetcher, reporter: reporter, log: log, running: map[string]context.CancelCauseFunc{}}
 }
 
 // Kind is agentproto.KindDeploy.
@@ -58,10 +61,12 @@ func (d *Deployments) Start(body json.RawMessage) error {
 	if _, ok := d.running[run.DeploymentID]; ok {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	d.running[run.DeploymentID] = cancel
+	d.wg.Add(1)
 	go func() {
-		defer cancel()
+		defer d.wg.Done()
+		defer cancel(nil)
 		d.log.Info("deployment started", "deployment", run.DeploymentID, "app", run.App, "revision", run.Revision.ID)
 		status := d.runner.Run(ctx, run, d.fetcher, d.reporter)
 		d.log.Info("deployment finished", "deployment", run.DeploymentID, "status", status)
@@ -88,7 +93,19 @@ func (d *Deployments) Cancel(id, reason string) {
 		return
 	}
 	d.log.Warn("deployment cancelled by the server", "deployment", id, "reason", reason)
-	cancel()
+	cancel(fmt.Errorf("cancelled by the server: %s", reason))
+}
+
+// Stop cancels every running deployment, as a server's Cancel does (the reason goes into the
+// failure's message), and returns once each has reported its end.
+func (d *Deployments) Stop(reason string) {
+	d.mu.Lock()
+	for id, cancel := range d.running {
+		d.log.Warn("deployment cancelled", "deployment", id, "reason", reason)
+		cancel(errors.New(reason))
+	}
+	d.mu.Unlock()
+	d.wg.Wait()
 }
 
 // Running lists the deployments running now.
