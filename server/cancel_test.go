@@ -56,8 +56,8 @@ func TestStopCancelsTheRunningHookAtOnce(t *testing.T) {
 		return nil
 	})
 	res := agentResult(t, a, d.ID)
-	if res.Status != "failed" || res.Event != "ApplicationStart" || res.Result != "cancelled" {
-		t.Fatalf("the agent recorded %+v; want ApplicationStart failed, cancelled", res)
+	if res.Status != "failed" || res.Event != "ApplicationStart" || res.Result != "cancelled" || !strings.Contains(res.Message, "by the server") {
+		t.Fatalf("the agent recorded %+v; want ApplicationStart failed, cancelled by the server", res)
 	}
 	if _, err := os.Stat(later); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("ValidateService ran after the stop (%v)", err)

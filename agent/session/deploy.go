@@ -93,7 +93,7 @@ func (d *Deployments) Cancel(id, reason string) {
 		return
 	}
 	d.log.Warn("deployment cancelled by the server", "deployment", id, "reason", reason)
-	cancel(fmt.Errorf("cancelled by the server: %s", reason))
+	cancel(fmt.Errorf("by the server: %s", reason))
 }
 
 // Stop cancels every running deployment, as a server's Cancel does (the reason goes into the

@@ -223,7 +223,7 @@ func (h *Hub) cancelEnded(tx *state.Tx, c *conn, kind string, pending []string) 
 			continue
 		}
 		if c.sendMsg(agentproto.TypeCancel, agentproto.Cancel{Kind: agentproto.WireKind(kind), DeploymentID: id,
-			Reason: "this host's part of the work has ended (stopped, failed or finished)"}) {
+			Reason: "this host's part of the work has ended: stopped or failed"}) {
 			c.forget(kind + "/" + id)
 		}
 	}
