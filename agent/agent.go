@@ -42,8 +42,22 @@ type identity struct {
 
 const identityFile = "identity.json"
 
-// Run runs the agent until ctx ends.
+// Run runs the agent until ctx ends. Deployments it is running when ctx ends are left running
+// (a service agent stops with KillMode=process); the next start reports them failed.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	return run(ctx, cfg, log, false)
+}
+
+// RunEmbedded runs an agent inside another process (the embedded agents of `slipway dev`) until
+// ctx ends, and then ends the deployments it is running as a server's cancel does (each running
+// hook's process group terminated, SIGTERM then SIGKILL after the grace; the deployment recorded
+// failed as cancelled because the agent is stopping, reported on its next start) before it
+// returns, so that no hook outlives the process.
+func RunEmbedded(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	return run(ctx, cfg, log, true)
+}
+
+func run(ctx context.Context, cfg config.Config, log *slog.Logger, embedded bool) error {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -104,7 +118,7 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	client = session.New(session.Config{
 		Servers: servers, Secret: id.Secret, Workers: newWorkers(runner, fetcher, reporter, log), Outbox: outbox,
-		Logger: log, Trust: trust, TLS: tlsConfig,
+		Logger: log, Trust: trust, TLS: tlsConfig, EndWorkOnStop: embedded,
 		OnServers: func(s []string) {
 			id.Servers = s
 			if err := saveIdentity(cfg.DataDir, id); err != nil {

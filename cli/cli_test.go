@@ -275,10 +275,10 @@ func TestCommands(t *testing.T) {
 		{
 			name: "raft list-peers",
 			args: []string{"operator", "raft", "list-peers"},
-			wantOut: "ID       RAFT ADDRESS    HTTP ADDRESS           STATE      VOTER\n" +
-				"node-1   10.0.0.1:4647   http://10.0.0.1:7400   leader     true\n" +
-				"node-2   10.0.0.2:4647   http://10.0.0.2:7400   follower   true\n" +
-				"node-3   10.0.0.3:4647   -                      follower   false\n",
+			wantOut: "ID       RAFT ADDRESS    HTTP ADDRESS           STATE      VOTER   REACHABLE   LAST CONTACT\n" +
+				"node-1   10.0.0.1:4647   http://10.0.0.1:7400   leader     true    true        0s\n" +
+				"node-2   10.0.0.2:4647   http://10.0.0.2:7400   follower   true    false       5m12s\n" +
+				"node-3   10.0.0.3:4647   -                      follower   false   false       never\n",
 			wantReqs: []string{"GET /v1/operator/raft"},
 		},
 		{

@@ -317,6 +317,10 @@ func (c *cli) newDeployStopCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stop ID [--rollback]",
 		Short: "Stop a deployment: hosts not started are skipped, running ones cancelled",
+		Long: `Stop a deployment. Hosts not started yet are skipped and keep the health they had. A host
+running a lifecycle event is told at once to cancel: its running hook's process group is
+terminated (SIGTERM, then SIGKILL after the agent's grace of 10 s), no later event runs, and
+the host counts as failed. --rollback then deploys the group's last successful revision.`,
 		Example: `  slipway deploy stop d-1234
   slipway deploy stop d-1234 --rollback`,
 		Args: exactArgs("ID"),

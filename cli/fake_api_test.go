@@ -33,9 +33,11 @@ var (
 		{AccessorID: "acc-1", Name: "bootstrap", Type: api.TokenTypeManagement, CreateTime: t0},
 		{AccessorID: "acc-2", Name: "ci", Type: api.TokenTypeClient, CreateTime: t0, ExpirationTime: &t1},
 	}
-	fakeRaft = api.RaftConfiguration{Index: 42, Servers: []api.RaftServer{
-		{ID: "node-1", RaftAddr: "10.0.0.1:4647", HTTPAddr: "http://10.0.0.1:7400", Leader: true, Voter: true},
-		{ID: "node-2", RaftAddr: "10.0.0.2:4647", HTTPAddr: "http://10.0.0.2:7400", Voter: true},
+	fakeRaft = api.RaftConfiguration{Index: 42, ObservedBy: "node-1", Servers: []api.RaftServer{
+		{ID: "node-1", RaftAddr: "10.0.0.1:4647", HTTPAddr: "http://10.0.0.1:7400", Leader: true, Voter: true, Reachable: true,
+			LastContact: &t1, LastContactAgeMS: ptr(int64(0))},
+		{ID: "node-2", RaftAddr: "10.0.0.2:4647", HTTPAddr: "http://10.0.0.2:7400", Voter: true, Reachable: false,
+			LastContact: &t0, LastContactAgeMS: ptr(int64(312_400))},
 		{ID: "node-3", RaftAddr: "10.0.0.3:4647", Voter: false},
 	}}
 	fakeSnapshot = "SLIPWAY-SNAPSHOT\x00\x01\x02 bytes"
@@ -261,3 +263,5 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, v any) bool {
 	}
 	return true
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +33,12 @@ func (c *cli) newOperatorCommand() *cobra.Command {
 func (c *cli) newRaftListPeersCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list-peers",
-		Short: "List the servers in the Raft configuration",
+		Short: "List the servers in the Raft configuration, and whether each is reachable",
+		Long: `List the servers in the Raft configuration. A server stays in the configuration when it stops
+(remove it with remove-peer if it will not come back), so each row also says whether it is
+reachable: whether it answered the server you asked within the last 3 seconds (every server
+probes the others each second over the cluster port), and how long ago it last answered
+("never" when it has not since that server started).`,
 		Example: `  slipway operator raft list-peers
   slipway operator raft list-peers --output json`,
 		Args: exactArgs(),
@@ -57,10 +63,26 @@ func (c *cli) newRaftListPeersCommand() *cobra.Command {
 				if s.Leader {
 					state = "leader"
 				}
-				rows = append(rows, []string{s.ID, s.RaftAddr, s.HTTPAddr, state, yesNo(s.Voter)})
+				rows = append(rows, []string{s.ID, s.RaftAddr, s.HTTPAddr, state, yesNo(s.Voter), yesNo(s.Reachable), contactAge(s.LastContactAgeMS)})
 			}
-			return p.Table([]string{"ID", "RAFT ADDRESS", "HTTP ADDRESS", "STATE", "VOTER"}, rows)
+			return p.Table([]string{"ID", "RAFT ADDRESS", "HTTP ADDRESS", "STATE", "VOTER", "REACHABLE", "LAST CONTACT"}, rows)
 		},
+	}
+}
+
+// contactAge shows how long ago a server last answered: "never", "40ms", "2.3s", "5m12s".
+func contactAge(ms *int64) string {
+	if ms == nil {
+		return "never"
+	}
+	d := time.Duration(*ms) * time.Millisecond
+	switch {
+	case d < time.Second:
+		return d.String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	default:
+		return d.Round(time.Second).String()
 	}
 }
 

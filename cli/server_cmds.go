@@ -119,8 +119,9 @@ func newDevCommand() *cobra.Command {
 		Short: "Run Slipway in one process for trying it out (single-node cluster on loopback)",
 		Long: `Run everything in one process: a single-node cluster listening on loopback, with its data in
 one folder (./.slipway-dev by default). It prints the address, a management token and the
-export lines to use them from another terminal. Ctrl-C stops it cleanly; running it again keeps
-the data and the token.
+export lines to use them from another terminal. Ctrl-C stops it cleanly, ending any hook its
+embedded agents are running (that deployment fails as cancelled); running it again keeps the
+data and the token.
 
 The dev token is kept in the data folder (mode 0600) so that it can be printed again; a real
 server never stores a secret, only its hash. So is the key-encryption key that blobs are
@@ -239,7 +240,8 @@ func waitReady(ctx context.Context, addr, token string) error {
 
 // startDevAgents runs n agents in this process, each with its own folder under dir/agents and a
 // name dev-1..dev-n, tagged env=dev. An agent registers with a fresh registration token the first
-// time; later runs reuse the identity kept in its folder. stop waits for them to end.
+// time; later runs reuse the identity kept in its folder. stop ends them and waits until they
+// have ended, with the hooks they were running (agent.RunEmbedded).
 func startDevAgents(ctx context.Context, n int, dir, addr, token string, logw io.Writer) (names []string, stop func(), err error) {
 	if n <= 0 {
 		return nil, func() {}, nil
@@ -282,7 +284,7 @@ func startDevAgents(ctx context.Context, n int, dir, addr, token string, logw io
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := agent.Run(actx, cfg, log.With("agent", name)); err != nil && actx.Err() == nil {
+			if err := agent.RunEmbedded(actx, cfg, log.With("agent", name)); err != nil && actx.Err() == nil {
 				fmt.Fprintf(logw, "agent %s stopped: %v\n", name, err)
 			}
 		}()

@@ -114,7 +114,7 @@ func (e *Executor) run(ctx context.Context, s Script, onLine func(Line)) Result 
 		return res
 	}
 	if ctx.Err() != nil {
-		return Result{Code: agentproto.ResultCancelled, ExitCode: -1, Message: "cancelled before the script started"}
+		return Result{Code: agentproto.ResultCancelled, ExitCode: -1, Message: "cancelled before the script started" + CancelCause(ctx)}
 	}
 	rOut, wOut, err := os.Pipe()
 	if err != nil {
@@ -174,7 +174,7 @@ func (e *Executor) run(ctx context.Context, s Script, onLine func(Line)) Result 
 	drain.Stop()
 	g.close() // readers, if still running, now only discard until the holder closes the pipe
 
-	res := e.result(s, why, err, cmd)
+	res := e.result(s, why, CancelCause(ctx), err, cmd)
 	res.OutputLeftOpen = leftOpen
 	if leftOpen {
 		const note = "a process started by the script still holds its stdout/stderr open; output after the script exited is not captured (redirect a daemon's output, e.g. `cmd >/var/log/cmd.log 2>&1 &`)"
@@ -213,7 +213,9 @@ func (e *Executor) start(s Script, stdout, stderr *os.File) (*exec.Cmd, *procGro
 	return cmd, grp, nil
 }
 
-func (e *Executor) result(s Script, why string, err error, cmd *exec.Cmd) Result {
+// result is how the script ended: why is the reason Run ended it (timed out, cancelled) or "",
+// cause the cancellation's CancelCause.
+func (e *Executor) result(s Script, why, cause string, err error, cmd *exec.Cmd) Result {
 	limit := ""
 	if s.Timeout > 0 {
 		limit = " after " + s.Timeout.String()
@@ -222,7 +224,7 @@ func (e *Executor) result(s Script, why string, err error, cmd *exec.Cmd) Result
 	case agentproto.ResultTimedOut:
 		return Result{Code: why, ExitCode: exitCode(cmd), Message: fmt.Sprintf("script timed out%s; its process group was terminated", limit)}
 	case agentproto.ResultCancelled:
-		return Result{Code: why, ExitCode: exitCode(cmd), Message: "deployment cancelled; the script's process group was terminated"}
+		return Result{Code: why, ExitCode: exitCode(cmd), Message: "deployment cancelled" + cause + "; the script's process group was terminated"}
 	}
 	var ee *exec.ExitError
 	switch {
@@ -290,6 +292,16 @@ func startFailure(s Script, err error) Result {
 	default:
 		return unknown("start script %s: %v", s.Name, err)
 	}
+}
+
+// CancelCause is " (why)" for a context cancelled with a cause (context.WithCancelCause), and ""
+// for one cancelled without (or not cancelled), for messages about a cancelled script.
+func CancelCause(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	if cause == nil || errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+		return ""
+	}
+	return " (" + cause.Error() + ")"
 }
 
 func unknown(format string, args ...any) Result {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/slipwayhq/slipway/agent/executor"
 	"github.com/slipwayhq/slipway/appspec"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 )
@@ -56,7 +57,7 @@ func (d *deployment) walk(ctx context.Context) (outcome, string) {
 // event runs one event's hook, reporting it started and then how it ended.
 func (d *deployment) event(ctx context.Context, name string, h hook) outcome {
 	if ctx.Err() != nil {
-		out := outcome{status: agentproto.StatusFailed, result: agentproto.ResultCancelled, message: "deployment cancelled before this event started"}
+		out := outcome{status: agentproto.StatusFailed, result: agentproto.ResultCancelled, message: "deployment cancelled before this event started" + executor.CancelCause(ctx)}
 		d.report(name, "", out)
 		return out
 	}

@@ -38,6 +38,11 @@ type Config struct {
 	// https servers and presents the host certificate. Both nil: plain HTTP only.
 	Trust *Trust
 	TLS   *tls.Config
+	// EndWorkOnStop makes Run, when ctx ends, stop every worker's running work (Worker.Stop:
+	// hooks' process groups terminated, the work reported failed as cancelled) and return once it
+	// has ended. For agents embedded in another process (`slipway dev`); a service agent leaves
+	// its work running when it stops, and Recover reports it failed on its next start.
+	EndWorkOnStop bool
 }
 
 // Client keeps the agent's session.
@@ -88,10 +93,18 @@ func (c *Client) PreferredServers() []string {
 
 // Run keeps a session open until ctx ends. It first has every worker recover the work a
 // previous run of the agent left unfinished. Work keeps running across reconnections; it is
-// stopped only by a Cancel from the server (or by the process ending).
+// stopped only by a Cancel from the server, by the process ending or, with
+// Config.EndWorkOnStop, by ctx ending (Run then returns once the work has ended).
 func (c *Client) Run(ctx context.Context) error {
 	for _, kind := range c.workers.kinds() {
 		c.workers[kind].Recover()
+	}
+	if c.cfg.EndWorkOnStop {
+		defer func() {
+			for _, kind := range c.workers.kinds() {
+				c.workers[kind].Stop("the agent is stopping")
+			}
+		}()
 	}
 	backoff := 500 * time.Millisecond
 	// Each agent starts at a random place in the list, so that a fleet spreads its sessions

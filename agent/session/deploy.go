@@ -3,6 +3,8 @@ package session
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -19,7 +21,8 @@ type Deployments struct {
 	log      *slog.Logger
 
 	mu      sync.Mutex
-	running map[string]context.CancelFunc
+	running map[string]context.CancelCauseFunc
+	wg      sync.WaitGroup // the goroutines of the running deployments
 }
 
 // NewDeployments returns the deployment worker. The runner downloads bundles with fetcher and
@@ -28,7 +31,7 @@ func NewDeployments(runner *lifecycle.Runner, fetcher lifecycle.Fetcher, reporte
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Deployments{runner: runner, fetcher: fetcher, reporter: reporter, log: log, running: map[string]context.CancelFunc{}}
+	return &Deployments{runner: runner, fetcher: fetcher, reporter: reporter, log: log, running: map[string]context.CancelCauseFunc{}}
 }
 
 // Kind is agentproto.KindDeploy.
@@ -58,10 +61,12 @@ func (d *Deployments) Start(body json.RawMessage) error {
 	if _, ok := d.running[run.DeploymentID]; ok {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	d.running[run.DeploymentID] = cancel
+	d.wg.Add(1)
 	go func() {
-		defer cancel()
+		defer d.wg.Done()
+		defer cancel(nil)
 		d.log.Info("deployment started", "deployment", run.DeploymentID, "app", run.App, "revision", run.Revision.ID)
 		status := d.runner.Run(ctx, run, d.fetcher, d.reporter)
 		d.log.Info("deployment finished", "deployment", run.DeploymentID, "status", status)
@@ -72,14 +77,35 @@ func (d *Deployments) Start(body json.RawMessage) error {
 	return nil
 }
 
-// Cancel stops a running deployment (agentproto's Cancel).
+// Cancel stops a running deployment (agentproto's Cancel): the running hook's process group is
+// terminated at once, no further event runs and the deployment is reported failed (see
+// lifecycle.Runner.Run). A deployment not running, or one that has just recorded its end (the
+// server cancels every item it sent once the host's part is over, finished ones too), is left
+// alone.
 func (d *Deployments) Cancel(id, reason string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if cancel, ok := d.running[id]; ok {
-		d.log.Warn("deployment cancelled by the server", "deployment", id, "reason", reason)
-		cancel()
+	cancel, ok := d.running[id]
+	if !ok {
+		return
 	}
+	if _, done := d.runner.Done(id); done {
+		return
+	}
+	d.log.Warn("deployment cancelled by the server", "deployment", id, "reason", reason)
+	cancel(fmt.Errorf("by the server: %s", reason))
+}
+
+// Stop cancels every running deployment, as a server's Cancel does (the reason goes into the
+// failure's message), and returns once each has reported its end.
+func (d *Deployments) Stop(reason string) {
+	d.mu.Lock()
+	for id, cancel := range d.running {
+		d.log.Warn("deployment cancelled", "deployment", id, "reason", reason)
+		cancel(errors.New(reason))
+	}
+	d.mu.Unlock()
+	d.wg.Wait()
 }
 
 // Running lists the deployments running now.

@@ -33,6 +33,11 @@ type Worker interface {
 	Cancel(id, reason string)
 	// Running lists the IDs of the work running now, for heartbeats.
 	Running() []string
+	// Stop cancels all the work running now, as Cancel does each item (reason says why), and
+	// returns once it has ended and reported its end. The session calls it when it stops with
+	// Config.EndWorkOnStop (the embedded agents of `slipway dev`, whose hooks must not outlive
+	// the process); without it work runs on until the process ends.
+	Stop(reason string)
 }
 
 // workers is the session's dispatch table: one worker per kind.

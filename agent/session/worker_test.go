@@ -43,6 +43,7 @@ func (f *fakeWorker) Cancel(id, _ string) {
 	f.cancelled = append(f.cancelled, id)
 }
 func (f *fakeWorker) Running() []string { return f.running }
+func (f *fakeWorker) Stop(string)       {}
 
 func envelope(t *testing.T, typ string, body any) agentproto.Envelope {
 	t.Helper()

@@ -162,6 +162,11 @@
 //
 // # Cancellation and loss
 //
+// A server sends Cancel for work it pushed on a session as soon as it has applied the end of
+// the host's part (a stop, a failure, or the host's own end report), once per session, and
+// again whenever a heartbeat lists work that has ended for the host. An agent ignores a Cancel
+// of work it is not running (or has just finished).
+//
 // Cancel means: kill the running script's process group (SIGTERM, then SIGKILL after a grace),
 // run no further events, report the running event failed with ResultCancelled and the
 // deployment failed. An agent killed mid-script reports that event failed with

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
@@ -16,9 +17,15 @@ func (s *Server) raftConfiguration(w http.ResponseWriter, r *http.Request, _ *au
 	if err != nil {
 		return fault.New(fault.Unavailable, "read raft configuration: %v", err)
 	}
-	out := pub.RaftConfiguration{Index: index, Servers: []pub.RaftServer{}}
+	out := pub.RaftConfiguration{Index: index, Servers: []pub.RaftServer{}, ObservedBy: s.cfg.Cluster.ID()}
+	now := time.Now()
 	for _, sv := range servers {
-		out.Servers = append(out.Servers, pub.RaftServer{ID: sv.ID, RaftAddr: sv.RaftAddr, HTTPAddr: sv.HTTPAddr, Leader: sv.Leader, Voter: sv.Voter})
+		ps := pub.RaftServer{ID: sv.ID, RaftAddr: sv.RaftAddr, HTTPAddr: sv.HTTPAddr, Leader: sv.Leader, Voter: sv.Voter, Reachable: sv.Reachable}
+		if !sv.LastContact.IsZero() {
+			last, age := sv.LastContact.UTC(), max(now.Sub(sv.LastContact), 0).Milliseconds()
+			ps.LastContact, ps.LastContactAgeMS = &last, &age
+		}
+		out.Servers = append(out.Servers, ps)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -265,9 +265,16 @@ type Server struct {
 	HTTPAddr string
 	Leader   bool
 	Voter    bool
+	// Reachable: the server answered this server's probe within the last few seconds (see
+	// contact.go); this server itself always is.
+	Reachable bool
+	// LastContact is when it last answered this server's probe: zero if it has not since this
+	// server started; now for this server itself.
+	LastContact time.Time
 }
 
-// Configuration returns the current Raft configuration and its index.
+// Configuration returns the current Raft configuration and its index, with each member's
+// reachability as this server sees it.
 func (n *Node) Configuration() ([]Server, uint64, error) {
 	f := n.raft.GetConfiguration()
 	if err := f.Error(); err != nil {
@@ -283,10 +290,12 @@ func (n *Node) Configuration() ([]Server, uint64, error) {
 		return err
 	})
 	var out []Server
+	now := time.Now()
 	for _, s := range f.Configuration().Servers {
+		last, reachable := n.contact(string(s.ID), now)
 		out = append(out, Server{
 			ID: string(s.ID), RaftAddr: string(s.Address), HTTPAddr: nodes[string(s.ID)].HTTPAddr,
-			Leader: s.ID == leaderID, Voter: s.Suffrage == raft.Voter,
+			Leader: s.ID == leaderID, Voter: s.Suffrage == raft.Voter, Reachable: reachable, LastContact: last,
 		})
 	}
 	return out, f.Index(), nil

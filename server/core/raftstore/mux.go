@@ -48,6 +48,10 @@ type mux struct {
 
 	mu    sync.RWMutex
 	extra map[byte]func(net.Conn) // protocols other packages serve on this port
+
+	rpcMu  sync.Mutex
+	rpcs   map[net.Conn]struct{} // RPC connections being served, closed with the mux
+	rpcEnd bool                  // the mux is closed: new RPC connections are closed at once
 }
 
 func newMux(ln net.Listener, adv net.Addr, log *slog.Logger, rpcConn func(net.Conn), tlsCfg *tls.Config) *mux {
@@ -125,6 +129,11 @@ func (m *mux) route(conn net.Conn) {
 			_ = conn.Close()
 		}
 	case protoRPC:
+		if !m.trackRPC(conn) {
+			_ = conn.Close()
+			return
+		}
+		defer m.untrackRPC(conn)
 		m.rpcConn(conn)
 	default:
 		m.mu.RLock()
@@ -139,13 +148,42 @@ func (m *mux) route(conn net.Conn) {
 	}
 }
 
+// close stops accepting connections and closes the RPC connections being served: a stopped
+// server answers nothing more (peers' probes and forwarded calls fail as they would had its
+// process died), even on a connection opened before.
 func (m *mux) close() error {
 	var err error
 	m.once.Do(func() {
 		close(m.closed)
 		err = m.ln.Close()
+		m.rpcMu.Lock()
+		m.rpcEnd = true
+		for c := range m.rpcs {
+			_ = c.Close()
+		}
+		m.rpcMu.Unlock()
 	})
 	return err
+}
+
+// trackRPC records an RPC connection being served; false when the mux is closed.
+func (m *mux) trackRPC(c net.Conn) bool {
+	m.rpcMu.Lock()
+	defer m.rpcMu.Unlock()
+	if m.rpcEnd {
+		return false
+	}
+	if m.rpcs == nil {
+		m.rpcs = map[net.Conn]struct{}{}
+	}
+	m.rpcs[c] = struct{}{}
+	return true
+}
+
+func (m *mux) untrackRPC(c net.Conn) {
+	m.rpcMu.Lock()
+	defer m.rpcMu.Unlock()
+	delete(m.rpcs, c)
 }
 
 // streamLayer is the raft.StreamLayer over the mux.

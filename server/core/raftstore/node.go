@@ -48,6 +48,7 @@ type Node struct {
 	dialer   dialer
 	batchCh  chan *pending
 	metrics  *metrics
+	contacts contacts // when each peer last answered this server's probe (contact.go)
 
 	idMu sync.Mutex
 	id   identity
@@ -179,6 +180,7 @@ func Open(cfg Config, onLeader ...func(ctx context.Context)) (*Node, error) {
 	n.goLoop(func() { n.leaderLoop(notify) })
 	n.goLoop(n.batchLoop)
 	n.goLoop(n.registerLoop)
+	n.goLoop(n.contactLoop)
 	if !hasState {
 		n.goLoop(n.formCluster)
 	}

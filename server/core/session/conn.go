@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +39,7 @@ type conn struct {
 	once sync.Once
 
 	mu   sync.Mutex
-	sent map[string]bool // work items ("kind/id") pushed during this session
+	sent map[string]bool // work items ("kind/id") pushed during this session and not cancelled since
 
 	warnings *reportLog // refused and cut reports of this session
 
@@ -65,6 +67,27 @@ func (c *conn) markSent(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sent[id] = true
+}
+
+// forget drops an item ("kind/id") from what this session was sent, once it has been cancelled.
+func (c *conn) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.sent, id)
+}
+
+// sentOf lists the IDs of the items of kind this session was sent and still holds, sorted.
+func (c *conn) sentOf(kind string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for key := range c.sent {
+		if id, ok := strings.CutPrefix(key, kind+"/"); ok {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // sendMsg queues a message; it reports false when the session is closing or too far behind

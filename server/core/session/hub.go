@@ -182,6 +182,7 @@ func (h *Hub) dispatch() {
 			}
 			for _, w := range h.work {
 				pending := w.Pending(tx, c.host.ID)
+				h.cancelEnded(tx, c, w.Kind(), pending)
 				if len(pending) > 0 && !c.accepts(w.Kind()) {
 					c.cannotRun(h.log, w.Kind())
 					continue
@@ -208,6 +209,24 @@ func (h *Hub) dispatch() {
 		}
 		return nil
 	})
+}
+
+// cancelEnded tells the agent to cancel each item of kind this session was sent that has ended
+// for its host since (pending no longer lists it and no work has it active: its deployment was
+// stopped or failed, or the host finished it), and forgets it, so each is cancelled once per
+// session. It runs in every dispatch round, which follows each applied entry, so a stop reaches a
+// running host as soon as this server has applied it, not with the agent's next heartbeat. An
+// agent ignores a cancel of work it is not running.
+func (h *Hub) cancelEnded(tx *state.Tx, c *conn, kind string, pending []string) {
+	for _, id := range c.sentOf(kind) {
+		if slices.Contains(pending, id) || h.active(tx, c.host.ID, id) {
+			continue
+		}
+		if c.sendMsg(agentproto.TypeCancel, agentproto.Cancel{Kind: agentproto.WireKind(kind), DeploymentID: id,
+			Reason: "this host's part of the work has ended: stopped or failed"}) {
+			c.forget(kind + "/" + id)
+		}
+	}
 }
 
 // receive queues a report message for the work it reports on (its kind field; none means a

@@ -1,9 +1,12 @@
 package session
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -115,5 +118,94 @@ func TestHelloAnnouncesTheKinds(t *testing.T) {
 	h.AddWork(&fakeWork{kind: "build"})
 	if got := h.kinds(); len(got) != 2 || got[0] != agentproto.KindDeploy || got[1] != "build" {
 		t.Fatalf("kinds %v", got)
+	}
+}
+
+// TestSentItemThatEndsIsCancelledAtOnce: an item a session was sent is cancelled in the first
+// dispatch round after it stops being pending and active for the host (a stop applied), without
+// waiting for a heartbeat, once per session; an item still active is not. Protocol 1 agents get
+// the cancel without a kind field.
+func TestSentItemThatEndsIsCancelledAtOnce(t *testing.T) {
+	st, err := state.Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if err := st.Update(func(tx *state.Tx) error { return tx.PutHost(state.Host{ID: "h1", Name: "h1"}) }); err != nil {
+		t.Fatal(err)
+	}
+	h := New(Config{Logger: slog.New(slog.DiscardHandler)}, nil, st)
+	w := &listWork{fakeWork: fakeWork{kind: agentproto.KindDeploy}, items: []string{"d-1", "d-2"}}
+	h.AddWork(w)
+	v1, err := agentproto.ParsePeer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := testConn(h, "h1", v1)
+
+	h.dispatch()
+	if got := queued(t, c); len(got) != 2 || got[0] != agentproto.TypeRun || got[1] != agentproto.TypeRun {
+		t.Fatalf("first round sent %v, want two runs", got)
+	}
+	w.set("d-2") // d-1 stopped
+	h.dispatch()
+	got := drain(t, c)
+	if len(got) != 1 || got[0].Type != agentproto.TypeCancel {
+		t.Fatalf("after d-1 ended: %v, want one cancel", got)
+	}
+	var cn agentproto.Cancel
+	if err := json.Unmarshal(got[0].Body, &cn); err != nil || cn.DeploymentID != "d-1" || bytes.Contains(got[0].Body, []byte(`"kind"`)) {
+		t.Fatalf("cancel %s (%v), want d-1", got[0].Body, err)
+	}
+	h.dispatch()
+	if got := queued(t, c); len(got) != 0 {
+		t.Fatalf("a later round sent %v; d-1 is cancelled once, d-2 runs on", got)
+	}
+}
+
+// listWork is a fakeWork whose items are pending and active for every host until set drops them.
+type listWork struct {
+	fakeWork
+	mu    sync.Mutex
+	items []string
+}
+
+func (w *listWork) set(items ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.items = items
+}
+
+func (w *listWork) Pending(*state.Tx, string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.items)
+}
+
+func (w *listWork) Active(_ *state.Tx, _, id string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Contains(w.items, id)
+}
+
+func (w *listWork) Start(_ *state.Tx, id string) (string, any, error) {
+	return agentproto.TypeRun, agentproto.Run{DeploymentID: id}, nil
+}
+
+// drain returns the messages queued for c.
+func drain(t *testing.T, c *conn) []agentproto.Envelope {
+	t.Helper()
+	var out []agentproto.Envelope
+	for {
+		select {
+		case b := <-c.send:
+			var env agentproto.Envelope
+			if err := json.Unmarshal(b, &env); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, env)
+		default:
+			return out
+		}
 	}
 }
