@@ -83,6 +83,8 @@ type Executor struct {
 	BaseEnv []string
 	// Logger receives the executor's own diagnostics; slog.Default when nil.
 	Logger *slog.Logger
+
+	left leftovers // the process groups of started scripts, for EndLeftovers
 }
 
 func (e *Executor) drain() time.Duration {
@@ -210,6 +212,7 @@ func (e *Executor) start(s Script, stdout, stderr *os.File) (*exec.Cmd, *procGro
 	if err != nil {
 		return nil, nil, err
 	}
+	e.track(grp)
 	return cmd, grp, nil
 }
 

@@ -163,6 +163,11 @@ func (r *Runner) Run(ctx context.Context, run agentproto.Run, f Fetcher, rep Rep
 	return r.finish(d, run, rep, out, event)
 }
 
+// EndLeftovers ends the processes that hooks this runner ran left running in their process
+// groups (executor.Executor.EndLeftovers) and returns how many groups had one. For agents
+// embedded in another process (`slipway dev`), whose simulated hosts power off with it.
+func (r *Runner) EndLeftovers() int { return r.exec.EndLeftovers() }
+
 func (r *Runner) claim(id string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()

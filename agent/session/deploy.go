@@ -97,7 +97,8 @@ func (d *Deployments) Cancel(id, reason string) {
 }
 
 // Stop cancels every running deployment, as a server's Cancel does (the reason goes into the
-// failure's message), and returns once each has reported its end.
+// failure's message), returns once each has reported its end, and then ends the processes
+// finished hooks left running in their process groups (lifecycle.Runner.EndLeftovers).
 func (d *Deployments) Stop(reason string) {
 	d.mu.Lock()
 	for id, cancel := range d.running {
@@ -106,6 +107,9 @@ func (d *Deployments) Stop(reason string) {
 	}
 	d.mu.Unlock()
 	d.wg.Wait()
+	if n := d.runner.EndLeftovers(); n > 0 {
+		d.log.Info("ended processes the hooks left running", "process_groups", n, "reason", reason)
+	}
 }
 
 // Running lists the deployments running now.

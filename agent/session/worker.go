@@ -33,10 +33,12 @@ type Worker interface {
 	Cancel(id, reason string)
 	// Running lists the IDs of the work running now, for heartbeats.
 	Running() []string
-	// Stop cancels all the work running now, as Cancel does each item (reason says why), and
-	// returns once it has ended and reported its end. The session calls it when it stops with
-	// Config.EndWorkOnStop (the embedded agents of `slipway dev`, whose hooks must not outlive
-	// the process); without it work runs on until the process ends.
+	// Stop cancels all the work running now, as Cancel does each item (reason says why), ends
+	// what finished work left running (the daemons a deployment's hooks started), and returns
+	// once all of it has ended and the work reported its end. The session calls it when it stops
+	// with Config.EndWorkOnStop (the embedded agents of `slipway dev`, simulated hosts that power
+	// off with the process); without it work runs on until the process ends, and what it started
+	// outlives the agent, as services on a real host must.
 	Stop(reason string)
 }
 
