@@ -49,7 +49,9 @@ func background(ctx context.Context, stdout, stderr *syncBuffer, args ...string)
 }
 
 // waitingBundle writes a bundle folder whose every hook says hello, and whose AfterInstall says
-// "waiting", touches started and waits for release to exist before it says "released".
+// "waiting", touches started and waits for release to exist before it says "released". It also
+// ends once started is gone (the test's folder removed), so a hook whose agent the test killed
+// does not outlive the test.
 func waitingBundle(t *testing.T, started, release string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -58,7 +60,7 @@ func waitingBundle(t *testing.T, started, release string) string {
 	for _, ev := range []string{"BeforeInstall", "AfterInstall", "ApplicationStart", "ValidateService"} {
 		body := fmt.Sprintf("#!/bin/sh\necho hello from %s\n", ev)
 		if ev == "AfterInstall" {
-			body = fmt.Sprintf("#!/bin/sh\necho waiting\ntouch %s\nwhile [ ! -e %s ]; do sleep 0.05; done\necho released\n", started, release)
+			body = fmt.Sprintf("#!/bin/sh\necho waiting\ntouch %s\nwhile [ ! -e %s ] && [ -e %s ]; do sleep 0.05; done\necho released\n", started, release, started)
 		}
 		name := "scripts/" + strings.ToLower(ev) + ".sh"
 		if err := os.MkdirAll(filepath.Join(dir, "scripts"), 0o755); err != nil {
