@@ -15,7 +15,7 @@ func (m *Module) registerDeployments(r *module.Registry) {
 	module.Handle(r, cmdDeploymentReport, m.applyDeploymentReport)
 	module.Handle(r, cmdDeploymentFailHost, m.applyDeploymentFailHost)
 	module.Handle(r, cmdDeploymentStop, m.applyDeploymentStop)
-	r.Buckets(bucketDeployments, bucketActiveByHost, bucketDeploymentLogs)
+	r.Buckets(bucketDeployments, bucketActiveByHost, bucketDeploymentLogs, bucketTargets, bucketOrder)
 	r.Routes(m.deploymentRoutes()...)
 	r.AgentWork(agentWork{m.core})
 	r.Leader("silent-hosts", m.watchSilent)
