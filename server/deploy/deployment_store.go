@@ -413,3 +413,15 @@ func readTarget(tx *state.Tx, d Deployment, hostID string) (*Target, bool) {
 // GetDeployment returns a deployment whole (see getDeployment), for readers outside the service
 // that hold a transaction on the state (benchmarks).
 func GetDeployment(tx *state.Tx, id string) (Deployment, error) { return getDeployment(tx, id) }
+
+// ReportRecordBytes returns the size of the records a host's report on a deployment reads and
+// rewrites (its header and the first host's part; a record of an earlier release whole), for
+// benchmarks; 0 when there is no such deployment.
+func ReportRecordBytes(tx *state.Tx, id string) int {
+	n := len(tx.Bucket(bucketDeployments).Get([]byte(id)))
+	prefix := append([]byte(id), 0)
+	if k, v := tx.Bucket(bucketTargets).Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
+		n += len(v)
+	}
+	return n
+}
