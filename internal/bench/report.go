@@ -49,7 +49,9 @@ type Run struct {
 	// AllAppliedSeconds is from the create to the moment every server had applied the final result.
 	AllAppliedSeconds float64 `json:"all_applied_s"`
 	CreateCommitMs    float64 `json:"create_commit_ms"`
-	// FollowersCreateMs is from the leader applying the create to the last follower applying it.
+	// FollowersCreateMs is from the leader applying the create to the last follower applying it
+	// (negative when every follower finished first: the leader announces a commit as it starts
+	// applying it).
 	FollowersCreateMs float64 `json:"followers_create_ms"`
 	// Dispatch latency of every host (see the command's help for what it measures).
 	Dispatch Latency `json:"dispatch"`

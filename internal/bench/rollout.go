@@ -62,6 +62,9 @@ func (o rolloutOptions) logf(format string, a ...any) {
 // rollout runs the whole benchmark and cleans up after itself. It returns the runs done so
 // far along with an error.
 func rollout(ctx context.Context, o rolloutOptions) (*Report, error) {
+	if o.progress != nil {
+		o.progress = &syncWriter{w: o.progress} // the servers' logs, progress and the agent workers' stderr
+	}
 	hosts := slices.Clone(o.hosts)
 	slices.Sort(hosts)
 	hosts = slices.Compact(hosts)
@@ -69,9 +72,9 @@ func rollout(ctx context.Context, o rolloutOptions) (*Report, error) {
 	rep := &Report{Machine: machineInfo(), Servers: o.servers, AgentProcs: o.procsFor(maxHosts)}
 	perHost := uint64(4) // client and server sockets of each session, and of its registration
 	if rep.AgentProcs > 0 {
-		perHost = 2 // the servers' side only: the agents' are in the workers
+		perHost = 1 // the servers' end of each session: the agents' are in the workers
 	}
-	lim, err := raiseOpenFiles(perHost*uint64(maxHosts) + 1024)
+	lim, err := raiseOpenFiles(perHost*uint64(maxHosts) + 2048)
 	rep.Machine.OpenFilesLimit = lim
 	if err != nil {
 		return rep, err
@@ -211,6 +214,18 @@ func runTransport(ctx context.Context, o rolloutOptions, hosts []int, transport 
 	return nil
 }
 
+// syncWriter serializes writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
 func (o rolloutOptions) progressOrDiscard() io.Writer {
 	if o.progress == nil {
 		return io.Discard
@@ -301,6 +316,16 @@ func runOne(ctx context.Context, o rolloutOptions, bc *cluster, cl *api.Client, 
 			}
 		case <-poll.C:
 		}
+		// Whether it ended is read from the leader's state (the deployment's header): the
+		// whole deployment, every host's part, is fetched once it has.
+		var ended bool
+		_ = node.State().View(func(tx *state.Tx) error {
+			ended, _ = deploy.DeploymentEnded(tx, d.ID)
+			return nil
+		})
+		if !ended {
+			continue
+		}
 		got, err := cl.DeploymentGet(ctx, d.ID, nil)
 		if err != nil {
 			return fmt.Errorf("get deployment: %w", err)
@@ -344,9 +369,9 @@ func runOne(ctx context.Context, o rolloutOptions, bc *cluster, cl *api.Client, 
 	run.AllAppliedSeconds = allApplied.Sub(t0).Seconds()
 	if c, ok := tl.at(createIndex); ok {
 		run.CreateCommitMs = ms(c.Sub(t0))
-		for _, ftl := range followerTLs {
-			if f, ok := ftl.at(createIndex); ok {
-				run.FollowersCreateMs = max(run.FollowersCreateMs, ms(f.Sub(c)))
+		for i, ftl := range followerTLs {
+			if f, ok := ftl.at(createIndex); ok && (i == 0 || ms(f.Sub(c)) > run.FollowersCreateMs) {
+				run.FollowersCreateMs = ms(f.Sub(c)) // < 0 when the follower finished first
 			}
 		}
 	}
@@ -383,7 +408,14 @@ func runOne(ctx context.Context, o rolloutOptions, bc *cluster, cl *api.Client, 
 	if bc.leader() != leader {
 		run.Message = strings.TrimSpace(run.Message + " (the leader changed during the run: times are approximate)")
 	}
+	// Hosts are timed from the first server's apply of the create: the leader announces the
+	// commit as it starts applying, so a follower may finish applying first.
 	created, _ := tl.at(createIndex)
+	for _, ftl := range followerTLs {
+		if f, ok := ftl.at(createIndex); ok && f.Before(created) {
+			created = f
+		}
+	}
 	df := dispatchLatencies(fleet.Records(d.ID), firstWave, created, leader.HTTPAddr(), tl)
 	run.Dispatch, run.FirstWave, run.LaterWaves, run.DuplicateRuns = df.all, df.first, df.later, df.dups
 	run.FirstWaveOnLeader, run.FirstWaveOnFollowers = df.firstOnLeader, df.firstOnFollowers

@@ -425,3 +425,10 @@ func ReportRecordBytes(tx *state.Tx, id string) int {
 	}
 	return n
 }
+
+// DeploymentEnded reports whether a deployment has ended, reading its header only (for
+// benchmarks that wait on a large one).
+func DeploymentEnded(tx *state.Tx, id string) (bool, error) {
+	d, err := readHeader(tx, id)
+	return d.EndTime != nil, err
+}
