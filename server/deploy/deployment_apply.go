@@ -170,7 +170,7 @@ func applyEvent(tx *state.Tx, d *Deployment, tg *Target, in *ReportEvent) error 
 		}
 		h, err := tx.GetHost(tg.HostID)
 		if err != nil {
-			return nil
+			return nil //nolint:nilerr // the host was deleted: no revision to record
 		}
 		if h.Revisions == nil {
 			h.Revisions = map[string]string{}

@@ -233,7 +233,7 @@ func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment
 	touch(tx, d)
 	g, err := getGroup(tx, d.App, d.Group)
 	if err != nil {
-		return nil // the group was deleted; nothing to record
+		return nil //nolint:nilerr // the group was deleted; nothing to record
 	}
 	out := fullRollout(tx, d).Outcome(states, d.OldRevision)
 	if g.Members == nil {

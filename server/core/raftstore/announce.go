@@ -68,7 +68,7 @@ func (t *announcingTransport) acked(id raft.ServerID, addr raft.ServerAddress, r
 	default:
 		return
 	}
-	p.addr, p.header, p.leader = addr, req.RPCHeader, req.Leader
+	p.addr, p.header, p.leader = addr, req.RPCHeader, req.Leader //nolint:staticcheck // sent as Raft sends it, for followers that read only Leader
 	t.kick(id, p)
 }
 
@@ -159,7 +159,7 @@ func (t *announcingTransport) send(id raft.ServerID, p *peerProgress) {
 			return
 		}
 		p.told = index
-		req := raft.AppendEntriesRequest{RPCHeader: p.header, Term: p.term, Leader: p.leader,
+		req := raft.AppendEntriesRequest{RPCHeader: p.header, Term: p.term, Leader: p.leader, //nolint:staticcheck // as Raft sends it
 			PrevLogEntry: index, PrevLogTerm: p.term, LeaderCommitIndex: index}
 		addr := p.addr
 		t.mu.Unlock()
