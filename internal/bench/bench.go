@@ -49,10 +49,11 @@ func NewCommand(cli CLI) *cobra.Command {
 // that `slipway bench rollout --agent-procs` starts and drives over its stdin and stdout.
 func newWorkerCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:    workerCommand,
-		Short:  "Run simulated agents for slipway bench rollout (started by it)",
-		Hidden: true,
-		Args:   cobra.NoArgs,
+		Use:     workerCommand,
+		Short:   "Run simulated agents for slipway bench rollout (started by it)",
+		Example: `  slipway bench rollout --hosts 10000 --agent-procs 4   # starts four of these, driven over their stdin and stdout`,
+		Hidden:  true,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runWorker(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout())
 		},
