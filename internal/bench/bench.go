@@ -41,6 +41,21 @@ type Printer interface {
 func NewCommand(cli CLI) *cobra.Command {
 	cmd := cli.Noun("bench", "Measure Slipway on this machine (in-process clusters and simulated agents)",
 		"  slipway bench rollout --hosts 100,1000")
-	cmd.AddCommand(newRolloutCommand(cli))
+	cmd.AddCommand(newRolloutCommand(cli), newWorkerCommand())
 	return cmd
+}
+
+// newWorkerCommand is the hidden `slipway bench agent-worker`: a process of simulated agents
+// that `slipway bench rollout --agent-procs` starts and drives over its stdin and stdout.
+func newWorkerCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     workerCommand,
+		Short:   "Run simulated agents for slipway bench rollout (started by it)",
+		Example: `  slipway bench rollout --hosts 10000 --agent-procs 4   # starts four of these, driven over their stdin and stdout`,
+		Hidden:  true,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runWorker(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
 }

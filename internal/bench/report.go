@@ -12,7 +12,10 @@ type Report struct {
 	Servers int     `json:"servers"`
 	// ClusterStartSeconds is how long the cluster took to elect a leader and accept the token.
 	ClusterStartSeconds float64 `json:"cluster_start_s"`
-	Runs                []Run   `json:"runs"`
+	// AgentProcs is the number of worker processes the simulated agents ran in (0: in the
+	// servers' process).
+	AgentProcs int   `json:"agent_procs"`
+	Runs       []Run `json:"runs"`
 }
 
 // Machine describes where the figures were measured.
@@ -46,6 +49,10 @@ type Run struct {
 	// AllAppliedSeconds is from the create to the moment every server had applied the final result.
 	AllAppliedSeconds float64 `json:"all_applied_s"`
 	CreateCommitMs    float64 `json:"create_commit_ms"`
+	// FollowersCreateMs is from the leader applying the create to the last follower applying it
+	// (negative when every follower finished first: the leader announces a commit as it starts
+	// applying it).
+	FollowersCreateMs float64 `json:"followers_create_ms"`
 	// Dispatch latency of every host (see the command's help for what it measures).
 	Dispatch Latency `json:"dispatch"`
 	// FirstWave: the hosts the create started, timed from the create's commit (exact).
@@ -66,12 +73,23 @@ type Run struct {
 	// RaftCommands counts the commands the leader proposed during the run (a log entry holds a
 	// batch of them), from its slipway_raft_batch_commands metric.
 	RaftCommands uint64 `json:"raft_commands"`
-	// StateDeploymentBytes is the size of the deployment's record in the replicated state at the
-	// end (the document every agent report reads and rewrites).
-	StateDeploymentBytes int     `json:"state_deployment_bytes"`
-	CPUSeconds           float64 `json:"cpu_s"`
-	RSSBeforeMiB         float64 `json:"rss_before_mib"`
-	RSSPeakMiB           float64 `json:"rss_peak_mib"`
+	// StateDeploymentBytes is the size of the records an agent report reads and rewrites in the
+	// replicated state at the end (the deployment's header and one host's part; before they
+	// were split, the whole deployment).
+	StateDeploymentBytes int `json:"state_deployment_bytes"`
+	// CPUSeconds is the CPU time of this process during the run: the servers, the bench and,
+	// without agent worker processes, the agents; AgentCPUSeconds that of the workers.
+	CPUSeconds      float64 `json:"cpu_s"`
+	AgentCPUSeconds float64 `json:"agent_cpu_s,omitempty"`
+	// CPUPerHostMs is both CPU times per host done.
+	CPUPerHostMs float64 `json:"cpu_per_host_ms"`
+	// WrittenBytes is what this process wrote to disk during the run (/proc/self/io
+	// write_bytes: the servers' Raft logs, bolt states and snapshots; the agents write
+	// nothing), WrittenPerHostKiB that per host done.
+	WrittenBytes      uint64  `json:"written_bytes"`
+	WrittenPerHostKiB float64 `json:"written_per_host_kib"`
+	RSSBeforeMiB      float64 `json:"rss_before_mib"`
+	RSSPeakMiB        float64 `json:"rss_peak_mib"`
 	// PeakReset is false when /proc/self/clear_refs could not be written: the peak is then the
 	// process's peak since it started.
 	PeakReset bool   `json:"peak_reset"`
@@ -99,26 +117,31 @@ func printReport(p Printer, rep *Report) error {
 			strconv.FormatFloat(r.WallSeconds, 'f', 2, 64) + "s", f1(r.CreateCommitMs) + "ms",
 			f1(r.Dispatch.P50Ms) + "ms", f1(r.Dispatch.P99Ms) + "ms",
 			strconv.FormatUint(r.RaftEntries, 10), f1(r.RaftEntriesPerSec), strconv.FormatUint(r.RaftCommands, 10),
-			f1(r.CPUSeconds) + "s", f1(r.RSSBeforeMiB) + "MiB", f1(r.RSSPeakMiB) + "MiB"})
+			f1(r.CPUSeconds+r.AgentCPUSeconds) + "s", strconv.FormatFloat(r.CPUPerHostMs, 'f', 2, 64) + "ms",
+			f1(r.WrittenPerHostKiB) + "KiB", f1(r.RSSBeforeMiB) + "MiB", f1(r.RSSPeakMiB) + "MiB"})
 	}
 	if err := p.Table([]string{"TRANSPORT", "CONFIG", "HOSTS", "RESULT", "WALL", "COMMIT", "DISPATCH P50", "DISPATCH P99",
-		"RAFT ENTRIES", "ENTRIES/S", "COMMANDS", "CPU", "RSS BEFORE", "PEAK RSS"}, rows); err != nil {
+		"RAFT ENTRIES", "ENTRIES/S", "COMMANDS", "CPU", "CPU/HOST", "WRITTEN/HOST", "RSS BEFORE", "PEAK RSS"}, rows); err != nil {
 		return err
 	}
 	m := rep.Machine
-	if err := p.Linef("\n%d servers in one process on %d CPUs (GOMAXPROCS %d), %.0f GiB RAM, %s %s/%s; servers and simulated agents share the process's CPU and RSS.",
-		rep.Servers, m.CPUs, m.GOMAXPROCS, m.MemTotalGiB, m.GoVersion, m.OS, m.Arch); err != nil {
+	where := "servers and simulated agents share the process's CPU and RSS"
+	if rep.AgentProcs > 0 {
+		where = fmt.Sprintf("simulated agents in %d worker processes (CPU counts theirs, RSS does not)", rep.AgentProcs)
+	}
+	if err := p.Linef("\n%d servers in one process on %d CPUs (GOMAXPROCS %d), %.0f GiB RAM, %s %s/%s; %s; written is what the servers' process wrote to disk.",
+		rep.Servers, m.CPUs, m.GOMAXPROCS, m.MemTotalGiB, m.GoVersion, m.OS, m.Arch, where); err != nil {
 		return err
 	}
 	for _, r := range rep.Runs {
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s, %s to %d: %d hosts started by the create: dispatch p50/p99 %.1f/%.1f ms on the leader's sessions (%d), %.1f/%.1f ms on followers' (%d)",
+		fmt.Fprintf(&b, "%s, %s to %d: %d hosts started by the create: dispatch p50/p99 %.1f/%.1f ms on the leader's sessions (%d), %.1f/%.1f ms on followers' (%d, the last follower applied the create %.1f ms after the leader)",
 			r.Transport, r.Config, r.Hosts, r.FirstWave.Hosts, r.FirstWaveOnLeader.P50Ms, r.FirstWaveOnLeader.P99Ms, r.FirstWaveOnLeader.Hosts,
-			r.FirstWaveOnFollowers.P50Ms, r.FirstWaveOnFollowers.P99Ms, r.FirstWaveOnFollowers.Hosts)
+			r.FirstWaveOnFollowers.P50Ms, r.FirstWaveOnFollowers.P99Ms, r.FirstWaveOnFollowers.Hosts, r.FollowersCreateMs)
 		if r.LaterWaves.Hosts > 0 {
 			fmt.Fprintf(&b, "; %d as others succeeded: estimated p50/p99 %.1f/%.1f ms", r.LaterWaves.Hosts, r.LaterWaves.P50Ms, r.LaterWaves.P99Ms)
 		}
-		fmt.Fprintf(&b, "; deployment record %.2f MiB at the end; every server applied the result after %.2fs", float64(r.StateDeploymentBytes)/(1<<20), r.AllAppliedSeconds)
+		fmt.Fprintf(&b, "; a report rewrites %.1f KiB of deployment records at the end; every server applied the result after %.2fs", float64(r.StateDeploymentBytes)/(1<<10), r.AllAppliedSeconds)
 		if r.ReportsResent > 0 {
 			fmt.Fprintf(&b, "; %d reports resent by agents after 15 s without acknowledgement", r.ReportsResent)
 		}

@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,6 +34,23 @@ type rolloutOptions struct {
 	cpuProfile string
 	progress   io.Writer
 	transports []string
+	// agentProcs is the number of worker processes the agents run in (0: this process; -1:
+	// this process up to autoAgentsPerProc hosts, else one worker per autoAgentsPerProc).
+	agentProcs int
+}
+
+// autoAgentsPerProc is how many simulated agents a process takes when --agent-procs is auto.
+const autoAgentsPerProc = 2500
+
+// procsFor returns the worker processes for a fleet of maxHosts agents.
+func (o rolloutOptions) procsFor(maxHosts int) int {
+	if o.agentProcs >= 0 {
+		return o.agentProcs
+	}
+	if maxHosts <= autoAgentsPerProc {
+		return 0
+	}
+	return (maxHosts + autoAgentsPerProc - 1) / autoAgentsPerProc
 }
 
 func (o rolloutOptions) logf(format string, a ...any) {
@@ -46,12 +62,19 @@ func (o rolloutOptions) logf(format string, a ...any) {
 // rollout runs the whole benchmark and cleans up after itself. It returns the runs done so
 // far along with an error.
 func rollout(ctx context.Context, o rolloutOptions) (*Report, error) {
+	if o.progress != nil {
+		o.progress = &syncWriter{w: o.progress} // the servers' logs, progress and the agent workers' stderr
+	}
 	hosts := slices.Clone(o.hosts)
 	slices.Sort(hosts)
 	hosts = slices.Compact(hosts)
 	maxHosts := hosts[len(hosts)-1]
-	rep := &Report{Machine: machineInfo(), Servers: o.servers}
-	lim, err := raiseOpenFiles(uint64(4*maxHosts + 1024))
+	rep := &Report{Machine: machineInfo(), Servers: o.servers, AgentProcs: o.procsFor(maxHosts)}
+	perHost := uint64(4) // client and server sockets of each session, and of its registration
+	if rep.AgentProcs > 0 {
+		perHost = 1 // the servers' end of each session: the agents' are in the workers
+	}
+	lim, err := raiseOpenFiles(perHost*uint64(maxHosts) + 2048)
 	rep.Machine.OpenFilesLimit = lim
 	if err != nil {
 		return rep, err
@@ -116,10 +139,17 @@ func runTransport(ctx context.Context, o rolloutOptions, hosts []int, transport 
 	}
 
 	sc := simagent.Config{Servers: bc.urls, RegistrationToken: tok.Token, NamePrefix: "bench"}
+	var caPEM []byte
 	if bc.ca != nil {
-		sc.RootCAs = bc.ca.Pool()
+		sc.RootCAs, caPEM = bc.ca.Pool(), bc.ca.CertPEM()
 	}
-	fleet, err := simagent.NewFleet(sc)
+	var fleet fleet
+	if rep.AgentProcs > 0 {
+		o.logf("starting %d agent worker processes", rep.AgentProcs)
+		fleet, err = startWorkers(rep.AgentProcs, sc, caPEM, o.progressOrDiscard())
+	} else {
+		fleet, err = simagent.NewFleet(sc)
+	}
 	if err != nil {
 		return err
 	}
@@ -176,11 +206,24 @@ func runTransport(ctx context.Context, o rolloutOptions, hosts []int, transport 
 			}
 			stopProfile()
 			rep.Runs = append(rep.Runs, run)
-			o.logf("%s %s to %d hosts: %s in %.2fs, dispatch p50 %.1f ms p99 %.1f ms, %.0f Raft entries/s, peak RSS %.0f MiB",
-				run.Transport, run.Config, run.Hosts, run.Status, run.WallSeconds, run.Dispatch.P50Ms, run.Dispatch.P99Ms, run.RaftEntriesPerSec, run.RSSPeakMiB)
+			o.logf("%s %s to %d hosts: %s in %.2fs, dispatch p50 %.1f ms p99 %.1f ms, %.0f Raft entries/s, peak RSS %.0f MiB, %.2f ms CPU and %.1f KiB written per host",
+				run.Transport, run.Config, run.Hosts, run.Status, run.WallSeconds, run.Dispatch.P50Ms, run.Dispatch.P99Ms, run.RaftEntriesPerSec, run.RSSPeakMiB,
+				run.CPUPerHostMs, run.WrittenPerHostKiB)
 		}
 	}
 	return nil
+}
+
+// syncWriter serializes writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
 
 func (o rolloutOptions) progressOrDiscard() io.Writer {
@@ -192,7 +235,7 @@ func (o rolloutOptions) progressOrDiscard() io.Writer {
 
 // runOne creates the run's group and deployment and measures it. startProfile is called just
 // before the create.
-func runOne(ctx context.Context, o rolloutOptions, bc *cluster, cl *api.Client, fleet *simagent.Fleet,
+func runOne(ctx context.Context, o rolloutOptions, bc *cluster, cl *api.Client, fleet fleet,
 	app, revision string, run *Run, startProfile func() error) error {
 	group := fmt.Sprintf("bench-%s-%d", strings.ToLower(run.Config), run.Hosts)
 	if _, err := cl.GroupCreate(ctx, app, api.GroupRequest{Name: group, Tags: map[string]string{"role": "bench"}, Config: run.Config}); err != nil {
@@ -212,6 +255,15 @@ func runOne(ctx context.Context, o rolloutOptions, bc *cluster, cl *api.Client, 
 	var twg sync.WaitGroup
 	twg.Add(1)
 	go func() { defer twg.Done(); tl.record(tctx, node) }()
+	var followerTLs []*applyTimeline
+	for _, s := range bc.servers {
+		if s != leader {
+			ftl := newApplyTimeline()
+			followerTLs = append(followerTLs, ftl)
+			twg.Add(1)
+			go func() { defer twg.Done(); ftl.record(tctx, s.Node()) }()
+		}
+	}
 	defer func() { stopTimeline(); twg.Wait() }()
 
 	if err := startProfile(); err != nil {
@@ -219,6 +271,12 @@ func runOne(ctx context.Context, o rolloutOptions, bc *cluster, cl *api.Client, 
 	}
 	cmds0, _ := raftCommands(ctx, bc.hc, leader.HTTPAddr(), bc.token)
 	resent0 := fleet.Resent()
+	workers, _ := fleet.(*workerFleet)
+	var agentCPU0 time.Duration
+	if workers != nil {
+		agentCPU0 = workers.CPUTime()
+	}
+	written0, _ := writtenBytes()
 	cpu0 := cpuTime()
 	idx0 := node.Raft().LastIndex()
 	t0 := time.Now()
@@ -258,6 +316,16 @@ func runOne(ctx context.Context, o rolloutOptions, bc *cluster, cl *api.Client, 
 			}
 		case <-poll.C:
 		}
+		// Whether it ended is read from the leader's state (the deployment's header): the
+		// whole deployment, every host's part, is fetched once it has.
+		var ended bool
+		_ = node.State().View(func(tx *state.Tx) error {
+			ended, _ = deploy.DeploymentEnded(tx, d.ID)
+			return nil
+		})
+		if !ended {
+			continue
+		}
 		got, err := cl.DeploymentGet(ctx, d.ID, nil)
 		if err != nil {
 			return fmt.Errorf("get deployment: %w", err)
@@ -275,6 +343,10 @@ func runOne(ctx context.Context, o rolloutOptions, bc *cluster, cl *api.Client, 
 		}
 	}
 	cpu1 := cpuTime()
+	written1, wok := writtenBytes()
+	if workers != nil {
+		run.AgentCPUSeconds = (workers.CPUTime() - agentCPU0).Seconds()
+	}
 	run.ReportsResent = fleet.Resent() - resent0
 	stopTimeline()
 	twg.Wait()
@@ -297,8 +369,22 @@ func runOne(ctx context.Context, o rolloutOptions, bc *cluster, cl *api.Client, 
 	run.AllAppliedSeconds = allApplied.Sub(t0).Seconds()
 	if c, ok := tl.at(createIndex); ok {
 		run.CreateCommitMs = ms(c.Sub(t0))
+		for i, ftl := range followerTLs {
+			if f, ok := ftl.at(createIndex); ok && (i == 0 || ms(f.Sub(c)) > run.FollowersCreateMs) {
+				run.FollowersCreateMs = ms(f.Sub(c)) // < 0 when the follower finished first
+			}
+		}
 	}
 	run.CPUSeconds = (cpu1 - cpu0).Seconds()
+	done := run.Hosts
+	if timedOut != nil {
+		done = max(fleet.EndAcked(d.ID), 1)
+	}
+	run.CPUPerHostMs = (run.CPUSeconds + run.AgentCPUSeconds) * 1000 / float64(done)
+	if wok {
+		run.WrittenBytes = written1 - written0
+		run.WrittenPerHostKiB = float64(run.WrittenBytes) / 1024 / float64(done)
+	}
 	// Raft entries up to the final result (state indexes run ahead of Raft indexes when
 	// entries carry batches, so the final ModifyIndex does not count entries).
 	idx1 := tl.raftIndexAt(d.ModifyIndex)
@@ -316,17 +402,20 @@ func runOne(ctx context.Context, o rolloutOptions, bc *cluster, cl *api.Client, 
 		run.RaftCommands = cmds1 - cmds0
 	}
 	_ = node.State().View(func(tx *state.Tx) error {
-		sd, err := deploy.GetDeployment(tx, d.ID)
-		if err == nil {
-			b, _ := json.Marshal(sd)
-			run.StateDeploymentBytes = len(b)
-		}
+		run.StateDeploymentBytes = deploy.ReportRecordBytes(tx, d.ID)
 		return nil
 	})
 	if bc.leader() != leader {
 		run.Message = strings.TrimSpace(run.Message + " (the leader changed during the run: times are approximate)")
 	}
+	// Hosts are timed from the first server's apply of the create: the leader announces the
+	// commit as it starts applying, so a follower may finish applying first.
 	created, _ := tl.at(createIndex)
+	for _, ftl := range followerTLs {
+		if f, ok := ftl.at(createIndex); ok && f.Before(created) {
+			created = f
+		}
+	}
 	df := dispatchLatencies(fleet.Records(d.ID), firstWave, created, leader.HTTPAddr(), tl)
 	run.Dispatch, run.FirstWave, run.LaterWaves, run.DuplicateRuns = df.all, df.first, df.later, df.dups
 	run.FirstWaveOnLeader, run.FirstWaveOnFollowers = df.firstOnLeader, df.firstOnFollowers

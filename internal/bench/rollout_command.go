@@ -35,9 +35,18 @@ Figures per run:
                  estimate, slightly low)
   raft entries   leader's log entries from the create to the final result, and per second
   commands       commands the leader proposed in that time (an entry batches several)
-  cpu            CPU time of the whole process during the run (servers, agents and this command)
-  peak rss       peak RSS of the whole process during the run (VmHWM, reset before each run):
-                 servers and simulated agents share it; "rss before" is with the agents idle
+  cpu            CPU time during the run of the servers' process (servers, this command and,
+                 without agent workers, the agents) plus that of the agent workers; cpu/host is
+                 it per host done
+  written/host   bytes the servers' process wrote to disk during the run (its Raft logs, bolt
+                 states and snapshots: /proc/self/io write_bytes), per host done
+  peak rss       peak RSS of the servers' process during the run (VmHWM, reset before each
+                 run), with the agents when they run in it; "rss before" is with the agents idle
+
+The simulated agents run in this process, or with --agent-procs N in N worker processes (this
+executable re-run as "slipway bench agent-worker", each with its share of the fleet), so that a
+fleet bigger than one process's open-files limit fits (each session holds a socket on both
+ends). By default they run here up to 2,500 hosts and in one worker per 2,500 hosts above.
 
 Runs are every --configs for every --hosts, smallest fleet first; the fleet grows between runs.
 With --transport plain,tls every run is made on a plaintext cluster, then on a TLS one (a new
@@ -46,7 +55,8 @@ and host certificate, sessions over mutual TLS), and the TLS/plain ratios are pr
 		Example: `  slipway bench rollout
   slipway bench rollout --hosts 100,1000 --configs AllAtOnce,HalfAtATime --servers 3 --output json
   slipway bench rollout --hosts 20 --configs OneAtATime --servers 1
-  slipway bench rollout --hosts 1000 --configs AllAtOnce --transport plain,tls`,
+  slipway bench rollout --hosts 1000 --configs AllAtOnce --transport plain,tls
+  slipway bench rollout --hosts 100,1000,4000,10000 --configs AllAtOnce --agent-procs 4`,
 		Args: cli.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := cli.Printer()
@@ -68,6 +78,9 @@ and host certificate, sessions over mutual TLS), and the TLS/plain ratios are pr
 			}
 			if len(o.transports) == 0 {
 				return cli.Usagef("--transport needs at least one of plain, tls")
+			}
+			if o.agentProcs < -1 || o.agentProcs > 64 {
+				return cli.Usagef("--agent-procs %d is out of range (0-64, or -1 for automatic)", o.agentProcs)
 			}
 			if o.servers < 1 || o.servers > 9 {
 				return cli.Usagef("--servers %d is out of range (1-9)", o.servers)
@@ -102,6 +115,7 @@ and host certificate, sessions over mutual TLS), and the TLS/plain ratios are pr
 	f.IntVar(&o.parallel, "parallel", 64, "agents registering and connecting at once")
 	f.StringVar(&o.logLevel, "log-level", "error", "server log level on stderr: debug, info, warn or error")
 	f.StringSliceVar(&o.transports, "transport", []string{"plain"}, "plain, tls or both (plain,tls): tls runs a second cluster with mutual TLS on the cluster port, TLS on the API, and agents with host certificates over mutual TLS sessions")
+	f.IntVar(&o.agentProcs, "agent-procs", -1, "worker processes to run the simulated agents in: 0 runs them in this process, -1 chooses (one per 2,500 hosts above 2,500)")
 	f.StringVar(&o.cpuProfile, "cpuprofile-dir", "", "write a CPU profile of each rollout (not its setup) to DIR/rollout-CONFIG-HOSTS.pprof")
 	return cmd
 }

@@ -34,7 +34,7 @@ func (agentWork) Pending(tx *state.Tx, hostID string) []string {
 
 // Start implements session.Work: the run of a deployment.
 func (agentWork) Start(tx *state.Tx, id string) (string, any, error) {
-	d, err := getDeployment(tx, id)
+	d, err := readHeader(tx, id)
 	if err != nil {
 		return "", nil, err
 	}

@@ -111,15 +111,26 @@ func viewOf(res command.Result) (pub.Deployment, error) {
 	return deploymentView(d), nil
 }
 
-// Record returns a deployment's record. One this server does not have yet is looked up again
-// after a consistent read (it may have been created through another server a moment ago); ctx
-// bounds that wait.
+// Record returns a deployment's record, whole (its targets assembled). One this server does
+// not have yet is looked up again after a consistent read (it may have been created through
+// another server a moment ago); ctx bounds that wait.
 func (s Deployments) Record(ctx context.Context, id string) (Deployment, error) {
+	return s.read(ctx, id, getDeployment)
+}
+
+// Header returns a deployment's record without its targets (a record stored by an earlier
+// release has them), as Record looks it up: what reads of one host's part start from
+// (readTarget).
+func (s Deployments) Header(ctx context.Context, id string) (Deployment, error) {
+	return s.read(ctx, id, readHeader)
+}
+
+func (s Deployments) read(ctx context.Context, id string, read func(*state.Tx, string) (Deployment, error)) (Deployment, error) {
 	var d Deployment
 	get := func() error {
 		return s.core.State.View(func(tx *state.Tx) error {
 			var err error
-			d, err = getDeployment(tx, id)
+			d, err = read(tx, id)
 			return err
 		})
 	}

@@ -45,7 +45,7 @@ func (m *Module) applyDeploymentCreate(tx *state.Tx, index uint64, c *command.Co
 		}
 		if others := activeDeploymentsOf(tx, id); len(others) > 0 {
 			for _, o := range others {
-				if od, err := getDeployment(tx, o); err == nil && od.GroupID == d.GroupID {
+				if od, err := header(tx, o); err == nil && od.GroupID == d.GroupID {
 					return nil, fault.New(fault.Conflict, "host %s is still running deployment %s of %s: wait for it to finish", h.Name, o, p.App)
 				}
 			}
@@ -53,7 +53,10 @@ func (m *Module) applyDeploymentCreate(tx *state.Tx, index uint64, c *command.Co
 		t := c.Time.UTC()
 		d.Targets[id] = &Target{HostID: id, HostName: h.Name, Status: TargetPending, Scheduled: &t}
 	}
-	return d, createDeployment(tx, d)
+	if _, err := createDeployment(tx, d); err != nil {
+		return nil, err
+	}
+	return getDeployment(tx, d.ID)
 }
 
 type reportItem struct {
@@ -65,11 +68,14 @@ type reportItem struct {
 // applyDeploymentReport applies a host's reports on a deployment in sequence order, once each,
 // and answers with the acknowledgement to send the agent (agentproto.Ack).
 func (m *Module) applyDeploymentReport(tx *state.Tx, index uint64, c *command.Command, p DeploymentReport) (any, error) {
-	d, err := getDeployment(tx, p.DeploymentID)
+	d, err := header(tx, p.DeploymentID)
 	if err != nil {
 		return nil, err
 	}
-	tg, ok := d.Targets[p.HostID]
+	tg, ok, err := target(tx, d, p.HostID)
+	if err != nil {
+		return nil, err
+	}
 	if !ok {
 		return nil, fault.New(fault.Forbidden, "deployment %s does not run on this host", d.ID)
 	}
@@ -97,15 +103,17 @@ func (m *Module) applyDeploymentReport(tx *state.Tx, index uint64, c *command.Co
 		}
 		tg.LastSeq = it.seq
 		if it.log != nil {
-			appendReportLog(tx, &d, tg, it.log)
+			appendReportLog(tx, d, tg, it.log)
 			continue
 		}
-		if err := applyEvent(tx, &d, tg, it.event); err != nil {
+		if err := applyEvent(tx, d, tg, it.event); err != nil {
 			return nil, err
 		}
 	}
-	settle(tx, index, c.Time, &d)
-	return agentproto.Ack{DeploymentID: d.ID, Seq: tg.LastSeq}, putDeployment(tx, d)
+	if err := setTarget(tx, d, tg, tg.Status); err != nil {
+		return nil, err
+	}
+	return agentproto.Ack{DeploymentID: d.ID, Seq: tg.LastSeq}, settle(tx, index, c.Time, d)
 }
 
 func cmpUint(a, b uint64) int {
@@ -147,27 +155,32 @@ func applyEvent(tx *state.Tx, d *Deployment, tg *Target, in *ReportEvent) error 
 	BoundEvent(ev)
 	t := ev.Time.UTC()
 	if tg.Status == TargetPending {
-		tg.Status, tg.StartTime = TargetInProgress, &t
+		tg.StartTime = &t
+		if err := setTarget(tx, d, tg, TargetInProgress); err != nil {
+			return err
+		}
 	}
 	if ev.Event == agentproto.DeploymentEnd {
 		tg.EndTime, tg.Message = &t, ev.Message
-		tg.Status = TargetFailed
-		if ev.Status == string(agentproto.StatusSucceeded) {
-			if msg := healthCheckMissing(d, tg); msg != "" {
-				tg.Message = msg
-				return nil
-			}
-			tg.Status = TargetSucceeded
-			h, err := tx.GetHost(tg.HostID)
-			if err == nil {
-				if h.Revisions == nil {
-					h.Revisions = map[string]string{}
-				}
-				h.Revisions[d.GroupID] = d.RevisionID
-				return tx.PutHost(h)
-			}
+		if ev.Status != string(agentproto.StatusSucceeded) {
+			return setTarget(tx, d, tg, TargetFailed)
 		}
-		return nil
+		if msg := healthCheckMissing(d, tg); msg != "" {
+			tg.Message = msg
+			return setTarget(tx, d, tg, TargetFailed)
+		}
+		if err := setTarget(tx, d, tg, TargetSucceeded); err != nil {
+			return err
+		}
+		h, err := tx.GetHost(tg.HostID)
+		if err != nil {
+			return nil //nolint:nilerr // the host was deleted: no revision to record
+		}
+		if h.Revisions == nil {
+			h.Revisions = map[string]string{}
+		}
+		h.Revisions[d.GroupID] = d.RevisionID
+		return tx.PutHost(h)
 	}
 	if ev.Script != "" {
 		if len(tg.Events) >= MaxScriptRecordsPerTarget {
@@ -199,45 +212,41 @@ func applyEvent(tx *state.Tx, d *Deployment, tg *Target, in *ReportEvent) error 
 
 // settle moves a deployment on after a host's state changed: a group deployment by its rollout
 // rules, a deployment to named hosts when every host has finished.
-func settle(tx *state.Tx, index uint64, now time.Time, d *Deployment) {
+func settle(tx *state.Tx, index uint64, now time.Time, d *Deployment) error {
 	d.ModifyIndex = index
+	touch(tx, d)
 	if d.Rollout != nil {
-		advance(tx, index, now, d)
-		return
+		return advance(tx, index, now, d)
 	}
 	finish(d, now)
+	return nil
 }
 
-// finish ends a deployment to named hosts once every target has.
+// finish ends a deployment to named hosts once every target has. (Before it ends, a named
+// host's target is pending, in progress, succeeded or failed: the tally's Failed are failures.)
 func finish(d *Deployment, now time.Time) {
 	if d.EndTime != nil {
 		return
 	}
-	failed := 0
-	for _, tg := range d.Targets {
-		if !tg.Finished() {
-			return
-		}
-		if tg.Status == TargetFailed {
-			failed++
-		}
+	if d.Tally.PendingHealthy+d.Tally.PendingUnhealthy+d.Tally.Running > 0 {
+		return
 	}
 	t := now.UTC()
 	d.EndTime, d.Status = &t, DeploymentSucceeded
-	if failed > 0 {
+	if d.Tally.Failed > 0 {
 		d.Status = DeploymentFailed
 	}
 }
 
 // applyDeploymentFailHost fails a host's unfinished part of a deployment (the host went silent).
 func (m *Module) applyDeploymentFailHost(tx *state.Tx, index uint64, c *command.Command, p DeploymentFailHost) (any, error) {
-	d, err := getDeployment(tx, p.DeploymentID)
+	d, err := header(tx, p.DeploymentID)
 	if err != nil {
 		return nil, err
 	}
-	tg, ok := d.Targets[p.HostID]
-	if !ok || tg.Finished() {
-		return nil, nil
+	tg, ok, err := target(tx, d, p.HostID)
+	if err != nil || !ok || tg.Finished() {
+		return nil, err
 	}
 	t := c.Time.UTC()
 	for i := range tg.Events {
@@ -245,7 +254,9 @@ func (m *Module) applyDeploymentFailHost(tx *state.Tx, index uint64, c *command.
 			tg.Events[i].Status, tg.Events[i].Message, tg.Events[i].End = string(agentproto.StatusFailed), p.Reason, &t
 		}
 	}
-	tg.Status, tg.Message, tg.EndTime = TargetFailed, p.Reason, &t
-	settle(tx, index, c.Time, &d)
-	return nil, putDeployment(tx, d)
+	tg.Message, tg.EndTime = p.Reason, &t
+	if err := setTarget(tx, d, tg, TargetFailed); err != nil {
+		return nil, err
+	}
+	return nil, settle(tx, index, c.Time, d)
 }

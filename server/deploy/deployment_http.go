@@ -56,6 +56,13 @@ func (m httpHandlers) record(r *http.Request) (Deployment, error) {
 	return m.deployments().Record(ctx, r.PathValue("id"))
 }
 
+// header returns the header of the deployment the path names (Deployments.Header).
+func (m httpHandlers) header(r *http.Request) (Deployment, error) {
+	ctx, cancel := m.core.HTTP.WaitContext(r)
+	defer cancel()
+	return m.deployments().Header(ctx, r.PathValue("id"))
+}
+
 func (m httpHandlers) deploymentGet(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Get(m.core.HTTP, func(r *http.Request) (pub.Deployment, error) {
 		d, err := m.record(r)
@@ -225,11 +232,13 @@ func (m httpHandlers) deploymentStop(w http.ResponseWriter, r *http.Request, id 
 
 // agentBundle serves a deployment's bundle to a host the deployment runs on, and to no other.
 func (m httpHandlers) agentBundle(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	d, err := m.record(r)
+	d, err := m.header(r)
 	if err != nil {
 		return err
 	}
-	if _, ok := d.Targets[id.Host.ID]; !ok {
+	var ok bool
+	_ = m.core.State.View(func(tx *state.Tx) error { _, ok = readTarget(tx, d, id.Host.ID); return nil })
+	if !ok {
 		return fault.New(fault.Forbidden, "deployment %s does not run on host %s", d.ID, id.Host.Name)
 	}
 	return m.core.HTTP.ServeBlob(w, r, d.SHA256, d.ID+"."+d.Format)

@@ -63,7 +63,8 @@ func (s Deployments) Query(q DeploymentQuery) (page []pub.Deployment, next strin
 	}
 	page = []pub.Deployment{}
 	err = s.core.State.View(func(tx *state.Tx) error {
-		list, err := listDeployments(tx, q.App)
+		// Headers only: filtering needs no host's part, and only the page is assembled.
+		list, _, err := state.List(tx, bucketDeployments, "", 0, func(d *Deployment) bool { return q.App == "" || d.App == q.App })
 		if err != nil {
 			return err
 		}
@@ -80,7 +81,11 @@ func (s Deployments) Query(q DeploymentQuery) (page []pub.Deployment, next strin
 			next = strconv.FormatUint(keep[len(keep)-1].CreateIndex, 10)
 		}
 		for _, d := range keep {
-			page = append(page, deploymentView(d))
+			whole, err := assemble(tx, d)
+			if err != nil {
+				return err
+			}
+			page = append(page, deploymentView(whole))
 		}
 		return nil
 	})

@@ -45,13 +45,13 @@ func (m *Module) watchSilent(ctx context.Context) {
 				}
 				d, ok := deps[depID]
 				if !ok {
-					dd, err := getDeployment(tx, depID)
+					dd, err := readHeader(tx, depID)
 					if err != nil {
 						return
 					}
 					d, deps[depID] = &dd, &dd
 				}
-				if tg, ok := d.Targets[hostID]; ok {
+				if tg, ok := readTarget(tx, *d, hostID); ok {
 					idle, ok := tg.Idle()
 					if since.After(idle) {
 						idle = since // a new leader gives every host a full bound

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"time"
 
-	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
 	"github.com/slipwayhq/slipway/server/deploy/rollout"
 )
@@ -14,6 +13,8 @@ var (
 	bucketDeployments    = []byte("deployments")     // id -> Deployment
 	bucketActiveByHost   = []byte("active_by_host")  // host id | 0 | deployment id -> nil
 	bucketDeploymentLogs = []byte("deployment_logs") // deployment id | 0 | host id | 0 | seq(8) -> []LogLine JSON
+	bucketTargets        = []byte("deploy/targets")  // deployment id | 0 | host id -> Target
+	bucketOrder          = []byte("deploy/order")    // deployment id | 0 | position(4) -> rollout.Host
 )
 
 // Deployment statuses.
@@ -36,8 +37,8 @@ const (
 const MaxLogBytesPerTarget = 8 << 20
 
 // Bounds on the lifecycle events kept per host of a deployment (what its agent reports). The FSM
-// applies them to every report, so a compromised host cannot grow the deployment record,
-// which is rewritten whole on every report, without limit.
+// applies them to every report, so a compromised host cannot grow its target's record, which
+// is rewritten on every report of the host, without limit.
 const (
 	// MaxEventRecordsPerTarget bounds a target's event records; beyond it new records are
 	// dropped and the target is marked EventsTruncated.
@@ -54,17 +55,20 @@ const (
 
 // Deployment runs a revision on hosts. Its JSON is the record in the deployments bucket.
 type Deployment struct {
-	ID          string             `json:"id"`
-	App         string             `json:"app"`
-	GroupID     string             `json:"group_id"`
-	Group       string             `json:"group,omitempty"`
-	RevisionID  string             `json:"revision_id"`
-	SHA256      string             `json:"sha256"`
-	Size        int64              `json:"size"`
-	Format      string             `json:"format"`
-	Status      string             `json:"status"`
-	Message     string             `json:"message,omitempty"`
-	Targets     map[string]*Target `json:"targets"` // by host id
+	ID         string `json:"id"`
+	App        string `json:"app"`
+	GroupID    string `json:"group_id"`
+	Group      string `json:"group,omitempty"`
+	RevisionID string `json:"revision_id"`
+	SHA256     string `json:"sha256"`
+	Size       int64  `json:"size"`
+	Format     string `json:"format"`
+	Status     string `json:"status"`
+	Message    string `json:"message,omitempty"`
+	// Targets are the hosts' parts by host id. A record stored by this release leaves them out
+	// (Layout 2: each is under its own key, deployment_store.go); one stored by an earlier
+	// release has them all here.
+	Targets     map[string]*Target `json:"targets,omitempty"`
 	CreateTime  time.Time          `json:"create_time"`
 	EndTime     *time.Time         `json:"end_time,omitempty"`
 	CreateIndex uint64             `json:"create_index"`
@@ -81,6 +85,14 @@ type Deployment struct {
 	RolledBackBy string           `json:"rolled_back_by,omitempty"`
 	// HealthCheck is the group's when the deployment started (group_healthcheck.go).
 	HealthCheck *HealthCheck `json:"health_check,omitempty"`
+
+	// Layout 2 records (this release) keep the targets and the rollout's hosts under keys of
+	// their own, and the tally of the targets here, so that applying a host's report reads
+	// and writes a few small records whatever the fleet's size. Cursor is the position in the
+	// rollout's scheduling order before which no host waits.
+	Layout int             `json:"layout,omitempty"`
+	Tally  *rollout.Counts `json:"tally,omitempty"`
+	Cursor int             `json:"cursor,omitempty"`
 }
 
 // BoundEvent cleans and cuts an agent's event report to the bounds above (state.CleanText with
@@ -124,6 +136,9 @@ type Target struct {
 	// Scheduled is when the host was told to start (its target became pending).
 	Scheduled *time.Time `json:"scheduled,omitempty"`
 	EndTime   *time.Time `json:"end_time,omitempty"`
+	// Health is the host's health in its group at the deployment's start (the rollout's
+	// tally counts a waiting host by it); "" for a deployment to named hosts.
+	Health rollout.Health `json:"start_health,omitempty"`
 }
 
 // EventRecord is a lifecycle event's outcome on one host.
@@ -174,103 +189,14 @@ func activeKey(host, dep string) []byte {
 	return k
 }
 
-// cacheKey names the deployments' cache in a write transaction (state.Tx.Local).
-type cacheKey struct{}
-
-// deploymentCache holds the deployments a write transaction touched: a batch of agent reports
-// on one deployment decodes and encodes its record once, not once per report. Flush writes the
-// changed ones when the transaction's work is done.
-type deploymentCache struct {
-	recs  map[string]*Deployment
-	dirty map[string]bool
-}
-
-// Flush implements state.Flusher.
-func (c *deploymentCache) Flush(tx *state.Tx) error {
-	for id := range c.dirty {
-		if err := state.Put(tx, bucketDeployments, id, c.recs[id]); err != nil {
-			return err
-		}
-	}
-	c.dirty = map[string]bool{}
-	return nil
-}
-
-// cacheOf returns the transaction's deployments cache, nil in a read transaction.
-func cacheOf(tx *state.Tx) *deploymentCache {
-	if !tx.Writable() {
-		return nil
-	}
-	return tx.Local(cacheKey{}, func() state.Flusher {
-		return &deploymentCache{recs: map[string]*Deployment{}, dirty: map[string]bool{}}
-	}).(*deploymentCache)
-}
-
-// createDeployment stores a new deployment and marks it active on its hosts.
-func createDeployment(tx *state.Tx, d Deployment) error {
-	if c := cacheOf(tx); c != nil && c.recs[d.ID] != nil {
-		return fault.New(fault.Conflict, "deployment %s already exists", d.ID)
-	}
-	if tx.Bucket(bucketDeployments).Get([]byte(d.ID)) != nil {
-		return fault.New(fault.Conflict, "deployment %s already exists", d.ID)
-	}
-	return putDeployment(tx, d)
-}
-
-// putDeployment replaces a deployment, keeping the active index in step with its targets.
-// A host's target is active (its agent is sent the deployment) from when it is scheduled until it
-// finishes.
-func putDeployment(tx *state.Tx, d Deployment) error {
-	for hostID, tg := range d.Targets {
-		var err error
-		switch {
-		case tg.Finished():
-			err = tx.Bucket(bucketActiveByHost).Delete(activeKey(hostID, d.ID))
-		case tg.Status != TargetWaiting:
-			err = tx.Bucket(bucketActiveByHost).Put(activeKey(hostID, d.ID), nil)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if c := cacheOf(tx); c != nil {
-		cp := d
-		c.recs[d.ID], c.dirty[d.ID] = &cp, true
-		return nil
-	}
-	return state.Put(tx, bucketDeployments, d.ID, d)
-}
-
-// getDeployment returns a deployment.
-//
-// In a write transaction the record is cached: the Targets map of the returned value is shared
-// with the cache, so a caller that changes a target must putDeployment the deployment (every
-// handler does, after validating).
-func getDeployment(tx *state.Tx, id string) (Deployment, error) {
-	c := cacheOf(tx)
-	if c != nil {
-		if d, ok := c.recs[id]; ok {
-			return *d, nil
-		}
-	}
-	d, ok, err := state.Get[Deployment](tx, bucketDeployments, id)
-	if err == nil && ok && c != nil {
-		cp := d
-		c.recs[id] = &cp
-	}
-	if err == nil && !ok {
-		err = fault.New(fault.NotFound, "deployment %q not found", id)
-	}
-	return d, err
-}
-
-// GetDeployment returns a deployment's record, for readers outside the service that hold a
-// transaction on the state (benchmarks). Its Targets must not be changed.
-func GetDeployment(tx *state.Tx, id string) (Deployment, error) { return getDeployment(tx, id) }
-
 // listDeployments returns deployments, optionally of one app, in ID order.
 func listDeployments(tx *state.Tx, app string) ([]Deployment, error) {
 	out, _, err := state.List(tx, bucketDeployments, "", 0, func(d *Deployment) bool { return app == "" || d.App == app })
+	for i := range out {
+		if err == nil {
+			out[i], err = assemble(tx, out[i])
+		}
+	}
 	return out, err
 }
 

@@ -34,12 +34,13 @@ func hostState(status string) rollout.HostState {
 	return rollout.Failed
 }
 
-func statesOf(d *Deployment) map[string]rollout.HostState {
-	out := make(map[string]rollout.HostState, len(d.Targets))
-	for id, tg := range d.Targets {
-		out[id] = hostState(tg.Status)
-	}
-	return out
+// statesOf returns the rollout states of d's targets (d from header); it visits every target.
+func statesOf(tx *state.Tx, d *Deployment) (map[string]rollout.HostState, error) {
+	out := map[string]rollout.HostState{}
+	return out, eachTarget(tx, d, func(tg *Target) error {
+		out[tg.HostID] = hostState(tg.Status)
+		return nil
+	})
 }
 
 func resolveConfig(tx *state.Tx, name string) (rollout.Config, error) {
@@ -113,14 +114,18 @@ func createGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deploym
 		for _, tg := range d.Targets {
 			tg.Status = TargetSkipped
 		}
-		return createDeployment(tx, *d)
+		_, err := createDeployment(tx, *d)
+		return err
 	}
 	g.ActiveDeployment, g.ModifyIndex = d.ID, index
 	if err := putGroup(tx, g); err != nil {
 		return err
 	}
-	advance(tx, index, now, d)
-	return createDeployment(tx, *d)
+	h, err := createDeployment(tx, *d)
+	if err != nil {
+		return err
+	}
+	return advance(tx, index, now, h)
 }
 
 // maxNamedHosts bounds the hosts a message names.
@@ -169,49 +174,68 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// advance applies the rollout's next decision to d (which the caller stores): it schedules the
-// hosts to start, or ends the deployment.
-func advance(tx *state.Tx, index uint64, now time.Time, d *Deployment) {
+// advance applies the rollout's next decision to d (from header): it schedules the hosts to
+// start, or ends the deployment. It reads the tally and the hosts it starts, not the fleet.
+func advance(tx *state.Tx, index uint64, now time.Time, d *Deployment) error {
 	if d.Rollout == nil || d.EndTime != nil {
-		return
+		return nil
 	}
-	dec := d.Rollout.Next(statesOf(d))
+	dec := d.Rollout.Decide(*d.Tally, waiting(tx, d))
 	t := now.UTC()
 	for _, id := range dec.Start {
-		if tg, ok := d.Targets[id]; ok && tg.Status == TargetWaiting {
-			tg.Status, tg.Scheduled = TargetPending, &t
+		tg, ok, err := target(tx, d, id)
+		if err != nil {
+			return err
+		}
+		if ok && tg.Status == TargetWaiting {
+			tg.Scheduled = &t
+			if err := setTarget(tx, d, tg, TargetPending); err != nil {
+				return err
+			}
 		}
 	}
+	advanceCursor(tx, d)
+	touch(tx, d)
 	if dec.Done {
-		endGroupDeployment(tx, index, now, d, dec.Succeeded, dec.Reason, DeploymentFailed, nil)
+		return endGroupDeployment(tx, index, now, d, dec.Succeeded, dec.Reason, DeploymentFailed, nil)
 	} else if dec.Failing && d.Message == "" {
 		d.Message = dec.Reason
 	}
+	return nil
 }
 
 // endGroupDeployment records the outcome in the group and starts a rollback when one is due.
 // The hosts in untouched (a stop's hosts that never started) count as not deployed, and their
-// group members keep the health and revision they had.
-func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment, succeeded bool, reason, failStatus string, untouched map[string]bool) {
+// group members keep the health and revision they had. It visits every target, once per
+// deployment.
+func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment, succeeded bool, reason, failStatus string, untouched map[string]bool) error {
 	t := now.UTC()
-	states := statesOf(d)
+	states, err := statesOf(tx, d)
+	if err != nil {
+		return err
+	}
 	for id := range untouched {
 		states[id] = rollout.Pending
 	}
-	for _, tg := range d.Targets {
+	err = eachTarget(tx, d, func(tg *Target) error {
 		if tg.Status == TargetWaiting {
-			tg.Status = TargetSkipped
+			return setTarget(tx, d, tg, TargetSkipped)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	d.EndTime, d.Status = &t, DeploymentSucceeded
 	if !succeeded {
 		d.Status, d.Message = failStatus, reason
 	}
+	touch(tx, d)
 	g, err := getGroup(tx, d.App, d.Group)
 	if err != nil {
-		return // the group was deleted; nothing to record
+		return nil //nolint:nilerr // the group was deleted; nothing to record
 	}
-	out := d.Rollout.Outcome(states, d.OldRevision)
+	out := fullRollout(tx, d).Outcome(states, d.OldRevision)
 	if g.Members == nil {
 		g.Members = map[string]Member{}
 	}
@@ -236,6 +260,7 @@ func endGroupDeployment(tx *state.Tx, index uint64, now time.Time, d *Deployment
 	if !succeeded && d.RollbackOf == "" && d.OldRevision != "" && wantsRollback(d, failStatus) {
 		rollback(tx, index, now, d)
 	}
+	return nil
 }
 
 func wantsRollback(d *Deployment, status string) bool {
@@ -282,7 +307,7 @@ func rollback(tx *state.Tx, index uint64, now time.Time, d *Deployment) {
 // health and revision, where version 1 marked it unhealthy (so the next deployment could be
 // refused for too few healthy hosts although one host had been touched).
 func (m *Module) applyDeploymentStop(tx *state.Tx, index uint64, c *command.Command, p DeploymentStop) (any, error) {
-	d, err := getDeployment(tx, p.DeploymentID)
+	d, err := header(tx, p.DeploymentID)
 	if err != nil {
 		return nil, err
 	}
@@ -293,28 +318,34 @@ func (m *Module) applyDeploymentStop(tx *state.Tx, index uint64, c *command.Comm
 	var untouched map[string]bool
 	if c.Version >= 2 {
 		untouched = map[string]bool{}
-		for id, tg := range d.Targets {
-			if tg.Status == TargetWaiting || (tg.Status == TargetPending && tg.StartTime == nil && len(tg.Events) == 0) {
-				untouched[id] = true
-			}
-		}
 	}
-	for _, tg := range d.Targets {
+	err = eachTarget(tx, d, func(tg *Target) error {
+		if untouched != nil && (tg.Status == TargetWaiting || (tg.Status == TargetPending && tg.StartTime == nil && len(tg.Events) == 0)) {
+			untouched[tg.HostID] = true
+		}
 		switch {
 		case tg.Status == TargetWaiting:
-			tg.Status = TargetSkipped
+			return setTarget(tx, d, tg, TargetSkipped)
 		case !tg.Finished():
-			tg.Status, tg.Message, tg.EndTime = TargetStopped, "stopped by the user", &t
+			tg.Message, tg.EndTime = "stopped by the user", &t
+			return setTarget(tx, d, tg, TargetStopped)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if d.Rollout != nil {
 		if p.Rollback && (c.Version >= 2 || d.AutoRollback == RollbackOff) {
 			d.AutoRollback = RollbackOnStop
 		}
-		endGroupDeployment(tx, index, c.Time, &d, false, "stopped by the user", DeploymentStopped, untouched)
+		if err := endGroupDeployment(tx, index, c.Time, d, false, "stopped by the user", DeploymentStopped, untouched); err != nil {
+			return nil, err
+		}
 	} else {
 		d.EndTime, d.Status, d.Message = &t, DeploymentStopped, "stopped by the user"
 	}
 	d.ModifyIndex = index
-	return d, putDeployment(tx, d)
+	touch(tx, d)
+	return getDeployment(tx, d.ID)
 }

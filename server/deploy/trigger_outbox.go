@@ -115,16 +115,21 @@ type depSnap struct {
 type hostSnap struct {
 	exists, started bool
 	id, status      string
+	tg              Target // a copy
 }
 
+// snapshot reads the deployment's header and the one host's part through apply's cache (header,
+// target), so that queueing events costs the same whatever the fleet's size.
 func snapshot(tx *state.Tx, depID, hostID string) depSnap {
-	d, err := getDeployment(tx, depID)
+	d, err := header(tx, depID)
 	if err != nil {
 		return depSnap{}
 	}
-	s := depSnap{exists: true, d: d, status: d.Status, rolledBackBy: d.RolledBackBy}
-	if tg, ok := d.Targets[hostID]; ok && hostID != "" {
-		s.host = hostSnap{exists: true, started: tg.StartTime != nil, id: hostID, status: tg.Status}
+	s := depSnap{exists: true, d: *d, status: d.Status, rolledBackBy: d.RolledBackBy}
+	if hostID != "" {
+		if tg, ok, err := target(tx, d, hostID); err == nil && ok {
+			s.host = hostSnap{exists: true, started: tg.StartTime != nil, id: hostID, status: tg.Status, tg: *tg}
+		}
 	}
 	return s
 }
@@ -175,7 +180,7 @@ func (q *eventQueue) deployment(before, after depSnap, now time.Time) {
 		q.add(triggers, d, EventDeploymentStart, nil, now)
 	}
 	if h := after.host; h.exists {
-		tg := d.Targets[h.id]
+		tg := &h.tg
 		if h.started && !before.host.started {
 			q.add(triggers, d, EventInstanceStart, tg, now)
 		}

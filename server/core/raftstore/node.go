@@ -49,6 +49,7 @@ type Node struct {
 	batchCh  chan *pending
 	metrics  *metrics
 	contacts contacts // when each peer last answered this server's probe (contact.go)
+	announce *announcingTransport
 
 	idMu sync.Mutex
 	id   identity
@@ -111,6 +112,7 @@ func Open(cfg Config, onLeader ...func(ctx context.Context)) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+
 	hasState, err := raft.HasExistingState(cache, logStore, snaps)
 	if err != nil {
 		return nil, fmt.Errorf("read raft state: %w", err)
@@ -161,15 +163,16 @@ func Open(cfg Config, onLeader ...func(ctx context.Context)) (*Node, error) {
 	setIf(&rc.HeartbeatTimeout, cfg.HeartbeatTimeout)
 	setIf(&rc.ElectionTimeout, cfg.ElectionTimeout)
 	setIf(&rc.LeaderLeaseTimeout, cfg.LeaderLeaseTimeout)
-	// Followers learn of a commit on the leader's next message; with hashicorp/raft's 50 ms
-	// default an idle cluster tells them that late, and an agent whose session is on a follower
-	// gets its work late. 10 ms costs a few small messages a second.
+	// Followers learn of a commit on the leader's next AppendEntries: the leader announces each
+	// commit at once (announce.go); this timer is the fallback (hashicorp/raft's default is
+	// 50 ms).
 	rc.CommitTimeout = 10 * time.Millisecond
 	setIf(&rc.CommitTimeout, cfg.CommitTimeout)
 	setIf(&rc.SnapshotInterval, cfg.SnapshotInterval)
 	setIf(&rc.SnapshotThreshold, cfg.SnapshotThreshold)
 	setIf(&rc.TrailingLogs, cfg.TrailingLogs)
-	n.raft, err = raft.NewRaft(rc, n.fsm, cache, logStore, snaps, n.trans)
+	n.announce = newAnnouncingTransport(n.trans)
+	n.raft, err = raft.NewRaft(rc, announcingFSM{n.fsm, n}, cache, logStore, snaps, n.announce)
 	if err != nil {
 		return nil, fmt.Errorf("start raft: %w", err)
 	}

@@ -85,7 +85,7 @@ func New(cfg Config, cluster Cluster, st *state.Store) *Hub {
 		cfg.Logger = slog.Default()
 	}
 	return &Hub{cfg: cfg, cluster: cluster, state: st, log: cfg.Logger, byKind: map[string]Work{},
-		reports: make(chan report, 4096), wake: make(chan struct{}, 1), sessions: map[string]*conn{}}
+		reports: make(chan report, maxReportBatch), wake: make(chan struct{}, 1), sessions: map[string]*conn{}}
 }
 
 // AddWork adds a kind of work. Call it before Run and before any session is served. It panics
@@ -268,6 +268,12 @@ func (h *Hub) active(tx *state.Tx, hostID, id string) bool {
 	return false
 }
 
+// maxReportBatch bounds the reports queued and committed together. A work groups a batch's
+// reports per host into one command each, so the batch must hold a burst of every host at
+// once: with a smaller queue, a fleet reporting together fills it, each host's next report
+// waits behind every other host's, and each report becomes a command of its own.
+const maxReportBatch = 1 << 16
+
 // reportLoop takes the reports that arrive together as one batch and commits it (commit).
 func (h *Hub) reportLoop(ctx context.Context) {
 	for {
@@ -279,7 +285,7 @@ func (h *Hub) reportLoop(ctx context.Context) {
 			return
 		}
 	drain:
-		for len(batch) < 1024 {
+		for len(batch) < maxReportBatch {
 			select {
 			case r := <-h.reports:
 				batch = append(batch, r)

@@ -114,9 +114,12 @@ func FuzzNext(f *testing.F) {
 				}
 			}
 			if engineStops && rng.intn(6) == 0 {
-				tl := r.tally(states)
-				if len(tl.pending) > 0 {
-					states[tl.pending[rng.intn(len(tl.pending))].ID] = Stopped
+				var pending []Host
+				for h := range r.pendingOf(states) {
+					pending = append(pending, h)
+				}
+				if len(pending) > 0 {
+					states[pending[rng.intn(len(pending))].ID] = Stopped
 					stopped++
 				}
 			}

@@ -19,7 +19,7 @@ type Decision struct {
 	Reason    string   `json:"reason,omitempty"`
 }
 
-// tally counts hosts by where they stand.
+// tally counts hosts by where they stand (Counts, as the rules read it).
 type tally struct {
 	healthy          int // in service now: pending and healthy at start, or succeeded
 	running          int
@@ -27,31 +27,22 @@ type tally struct {
 	failed           int // Failed, Stopped, or an unrecognised state
 	pendingHealthy   int // pending, healthy at start: starting one costs a healthy host
 	pendingUnhealthy int // pending, unhealthy at start: free to start
-	pending          []Host
+	pending          int
 }
 
 func (r Rollout) tally(states map[string]HostState) tally {
-	var t tally
-	for _, h := range r.Hosts {
-		switch states[h.ID] {
-		case "", Pending:
-			t.pending = append(t.pending, h)
-			if h.Health.inService() {
-				t.pendingHealthy++
-				t.healthy++
-			} else {
-				t.pendingUnhealthy++
+	return CountsOf(r.Hosts, states).tally()
+}
+
+// pendingOf yields the Pending hosts of r, in scheduling order.
+func (r Rollout) pendingOf(states map[string]HostState) func(yield func(Host) bool) {
+	return func(yield func(Host) bool) {
+		for _, h := range r.Hosts {
+			if s := states[h.ID]; (s == "" || s == Pending) && !yield(h) {
+				return
 			}
-		case Running:
-			t.running++
-		case Succeeded:
-			t.succeeded++
-			t.healthy++
-		default: // Failed, Stopped, or anything else
-			t.failed++
 		}
 	}
-	return t
 }
 
 // Next decides what to do given each host's state. It is a pure function of r and states:
@@ -61,48 +52,24 @@ func (r Rollout) tally(states map[string]HostState) tally {
 //
 // A Running host that was healthy at start counts as out of service. Hosts are started in order
 // while healthy hosts stay at or above MinHealthy after each start (a host that was Unhealthy at
-// start costs nothing) and, for OneAtATime, while fewer than MaxInFlight run.
+// start costs nothing) and, for OneAtATime, while fewer than MaxInFlight run. It walks every
+// host; an engine that keeps Counts calls Decide instead.
 func (r Rollout) Next(states map[string]HostState) Decision {
-	t := r.tally(states)
-	if reason := r.failure(t); reason != "" {
-		if t.running > 0 {
-			return Decision{Failing: true, Reason: reason}
-		}
-		return Decision{Done: true, Reason: reason}
-	}
-	if len(t.pending) == 0 && t.running == 0 {
-		return Decision{Done: true, Succeeded: true}
-	}
-	var start []string
-	healthy, inFlight := t.healthy, t.running
-	for _, h := range t.pending {
-		if r.MaxInFlight > 0 && inFlight >= r.MaxInFlight {
-			break
-		}
-		if h.Health.inService() {
-			if healthy-1 < r.MinHealthy {
-				break
-			}
-			healthy--
-		}
-		inFlight++
-		start = append(start, h.ID)
-	}
-	return Decision{Start: start}
+	return r.Decide(CountsOf(r.Hosts, states), r.pendingOf(states))
 }
 
 // failure returns why the deployment has failed or can no longer succeed, or "" if it still can.
 // It assumes the best of every Running and pending host, so the verdict is monotone: once a
 // deployment is failing, hosts finishing or being stopped never make it succeed again, and a new
 // leader reaches the same verdict from the same states.
-func (r Rollout) failure(t tally) string {
-	if reason := r.tooFewHealthy(); reason != "" {
+func (r Rollout) failure(t tally, healthyAtStart, hosts int) string {
+	if reason := r.tooFewHealthyOf(healthyAtStart, hosts); reason != "" {
 		return reason
 	}
 	// best: healthy hosts if every Running and pending-unhealthy host succeeds.
 	best := t.healthy + t.running + t.pendingUnhealthy
 	switch {
-	case len(t.pending) == 0 && t.running == 0 && t.succeeded < r.MinHealthy:
+	case t.pending == 0 && t.running == 0 && t.succeeded < r.MinHealthy:
 		return fmt.Sprintf("only %d hosts succeeded (%d failed or stopped), below the minimum of %d healthy hosts",
 			t.succeeded, t.failed, r.MinHealthy)
 	case t.pendingHealthy == 0 && best < r.MinHealthy:
@@ -111,7 +78,7 @@ func (r Rollout) failure(t tally) string {
 	case t.pendingHealthy > 0 && best-1 < r.MinHealthy:
 		return fmt.Sprintf("healthy hosts can no longer stay at or above the minimum of %d: %d failed or stopped, so at best %d are healthy, and taking out any of the %d healthy hosts left to deploy would leave %d",
 			r.MinHealthy, t.failed, best, t.pendingHealthy, best-1)
-	case t.succeeded+t.running+len(t.pending) == 0:
+	case t.succeeded+t.running+t.pending == 0:
 		return fmt.Sprintf("no host succeeded (%d failed or stopped): at least one host must succeed", t.failed)
 	}
 	return ""

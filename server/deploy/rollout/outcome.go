@@ -30,7 +30,7 @@ func (r Rollout) Outcome(states map[string]HostState, oldRevision string) Outcom
 	} else if o.Reason == "" {
 		t := r.tally(states)
 		o.Reason = fmt.Sprintf("stopped with %d of %d hosts not deployed (%d succeeded, %d running, %d failed or stopped)",
-			len(t.pending), len(r.Hosts), t.succeeded, t.running, t.failed)
+			t.pending, len(r.Hosts), t.succeeded, t.running, t.failed)
 	}
 	o.Hosts = make([]Host, len(r.Hosts))
 	for i, h := range r.Hosts {

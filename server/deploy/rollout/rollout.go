@@ -161,13 +161,15 @@ func (r Rollout) HealthyAtStart() int {
 // and "at least one host must succeed" still holds. Read literally, the rule (0 >= 0) would make
 // a group whose hosts all failed their last deployment impossible to deploy to again, rollback
 // included; CodeDeploy lets such a group be redeployed.
-func (r Rollout) tooFewHealthy() string {
-	healthy := r.HealthyAtStart()
+func (r Rollout) tooFewHealthy() string { return r.tooFewHealthyOf(r.HealthyAtStart(), len(r.Hosts)) }
+
+// tooFewHealthyOf is tooFewHealthy given the hosts healthy at start and all hosts.
+func (r Rollout) tooFewHealthyOf(healthy, hosts int) string {
 	if r.MinHealthy < healthy || r.MinHealthy == 0 {
 		return ""
 	}
 	return fmt.Sprintf("the minimum of %d healthy hosts (%s) is not less than the %d healthy hosts at start (of %d): no host can be taken out of service",
-		r.MinHealthy, r.Config.describe(), healthy, len(r.Hosts))
+		r.MinHealthy, r.Config.describe(), healthy, hosts)
 }
 
 // describe names the configuration for messages.

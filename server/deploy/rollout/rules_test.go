@@ -36,7 +36,7 @@ func (sc scenario) run(t *testing.T) run {
 	if sc.wantBatches != nil && !reflect.DeepEqual(got.batches, sc.wantBatches) {
 		t.Errorf("batches %v, want %v", got.batches, sc.wantBatches)
 	}
-	if pending := len(r.tally(got.states).pending); pending != sc.wantPending {
+	if pending := r.tally(got.states).pending; pending != sc.wantPending {
 		t.Errorf("%d hosts never started, want %d", pending, sc.wantPending)
 	}
 	return got

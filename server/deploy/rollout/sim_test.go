@@ -155,8 +155,8 @@ func checkDecision(t *testing.T, r Rollout, states map[string]HostState, d, prev
 			if d.Reason != "" {
 				t.Fatalf("success with a reason: %q", d.Reason)
 			}
-			if len(tl.pending) > 0 {
-				t.Fatalf("success with %d hosts not deployed", len(tl.pending))
+			if tl.pending > 0 {
+				t.Fatalf("success with %d hosts not deployed", tl.pending)
 			}
 			if tl.succeeded < 1 || tl.succeeded < r.MinHealthy {
 				t.Fatalf("success with %d hosts succeeded, minimum %d", tl.succeeded, r.MinHealthy)
