@@ -215,7 +215,14 @@ type WatchFrom struct {
 func (s Deployments) Watch(ctx context.Context, id string, from WatchFrom, stop func() string, send func(pub.WatchMessage) bool) (WatchEnd, error) {
 	lastIndex := from.Index
 	after := map[string]uint64{} // by host ID
+	var round time.Time
 	for {
+		// A round reads every host's part and output, so rounds of a big deployment are spaced
+		// (watchGap): a watcher's cost stays proportional to the fleet, not to fleet × entries.
+		if err := pace(ctx, round, watchGap(s.hostsOf(id))); err != nil {
+			return WatchEnd{}, err
+		}
+		round = time.Now()
 		idx := s.core.Cluster.AppliedIndex()
 		if why := stop(); why != "" {
 			return WatchEnd{Stopped: why}, nil
@@ -226,16 +233,13 @@ func (s Deployments) Watch(ctx context.Context, id string, from WatchFrom, stop 
 		if err != nil {
 			return WatchEnd{}, err
 		}
-		for _, tg := range d.Targets {
-			if _, ok := after[tg.HostID]; !ok {
-				after[tg.HostID] = from.After[tg.HostName]
-			}
-			logs, err := s.logsAfter(d, tg, after[tg.HostID])
-			if err == nil && len(logs.Lines) > 0 {
-				if !send(pub.WatchMessage{Host: tg.HostName, Lines: logs.Lines, Next: logs.Next}) {
-					return WatchEnd{}, nil
-				}
-				after[tg.HostID] = logs.Next
+		lines, err := s.newLines(d, from, after)
+		if err != nil {
+			return WatchEnd{}, err
+		}
+		for _, m := range lines {
+			if !send(m) {
+				return WatchEnd{}, nil
 			}
 		}
 		if d.ModifyIndex > lastIndex {
