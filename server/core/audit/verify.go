@@ -16,7 +16,7 @@ const (
 	// ProblemEdited: the record's Hash is not the hash of its fields; it was edited.
 	ProblemEdited Problem = "edited"
 	// ProblemDropped: the record carries a later sequence number than the one expected; the
-	// records between are missing.
+	// records between are missing here (dropped, or moved later: a reordering).
 	ProblemDropped Problem = "dropped"
 	// ProblemRepeated: the record carries a sequence number already passed; it is a duplicate or
 	// the records were reordered.
@@ -53,9 +53,9 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("audit record %d was edited: its hash does not match its contents", e.Seq)
 	case ProblemDropped:
 		if e.Found == e.Seq+1 {
-			return fmt.Sprintf("audit record %d is missing (the next record is %d): it was dropped", e.Seq, e.Found)
+			return fmt.Sprintf("audit record %d is missing (the next record is %d): it was dropped, or records were reordered", e.Seq, e.Found)
 		}
-		return fmt.Sprintf("audit records %d to %d are missing (the next record is %d): they were dropped", e.Seq, e.Found-1, e.Found)
+		return fmt.Sprintf("audit records %d to %d are missing (the next record is %d): they were dropped, or records were reordered", e.Seq, e.Found-1, e.Found)
 	case ProblemRepeated:
 		return fmt.Sprintf("audit record %d is followed by record %d again: records were duplicated or reordered", e.Seq-1, e.Found)
 	case ProblemSpliced:
