@@ -177,10 +177,10 @@ func TestVerifierStopsAtFirstError(t *testing.T) {
 	}
 	first := v.Next(bad)
 	wantBroken(t, first, 2, ProblemEdited)
-	if err := v.Next(rs[2]); err != first {
+	if err := v.Next(rs[2]); !errors.Is(err, first) {
 		t.Fatalf("after an error Next returned %v", err)
 	}
-	if err := v.End(AnchorOf(rs[4])); err != first {
+	if err := v.End(AnchorOf(rs[4])); !errors.Is(err, first) {
 		t.Fatalf("after an error End returned %v", err)
 	}
 	if v.Head() != AnchorOf(rs[0]) {
