@@ -126,7 +126,7 @@ func decodeHash(s string) (Argon2Params, []byte, []byte, error) {
 	}
 	f := strings.Split(s, "$")
 	if len(f) != 6 || f[0] != "" {
-		return p, nil, nil, fmt.Errorf("%w: want $argon2id$v=19$m=..,t=..,p=..$salt$hash", ErrMalformedHash)
+		return p, nil, nil, fmt.Errorf("%w: want $argon2id$v=19$m=N,t=N,p=N$SALT$HASH", ErrMalformedHash)
 	}
 	if f[1] != "argon2id" {
 		return p, nil, nil, fmt.Errorf("%w: algorithm %q, only argon2id is supported", ErrMalformedHash, f[1])
@@ -136,13 +136,13 @@ func decodeHash(s string) (Argon2Params, []byte, []byte, error) {
 	}
 	kv := strings.Split(f[3], ",")
 	if len(kv) != 3 {
-		return p, nil, nil, fmt.Errorf("%w: parameters %q, want m=..,t=..,p=..", ErrMalformedHash, f[3])
+		return p, nil, nil, fmt.Errorf("%w: parameters %q, want m=N,t=N,p=N", ErrMalformedHash, f[3])
 	}
 	var vals [3]uint64
 	for i, name := range []string{"m=", "t=", "p="} {
 		v, ok := strings.CutPrefix(kv[i], name)
 		if !ok {
-			return p, nil, nil, fmt.Errorf("%w: parameters %q, want m=..,t=..,p=..", ErrMalformedHash, f[3])
+			return p, nil, nil, fmt.Errorf("%w: parameters %q, want m=N,t=N,p=N", ErrMalformedHash, f[3])
 		}
 		n, err := strconv.ParseUint(v, 10, 32)
 		if err != nil {

@@ -27,6 +27,9 @@ const (
 // ErrSSHKey is wrapped by every refusal of ParseAuthorizedKey.
 var ErrSSHKey = errors.New("credential: unusable SSH public key")
 
+// keyAlgoDSA is ssh-dss, which golang.org/x/crypto/ssh no longer parses at all.
+const keyAlgoDSA = "ssh-dss"
+
 var errDSA = fmt.Errorf("%w: DSA keys are not accepted (OpenSSH dropped them as weak); make one with ssh-keygen -t ed25519", ErrSSHKey)
 
 // SSHKey is a user's SSH public key as accepted by ParseAuthorizedKey.
@@ -63,7 +66,7 @@ func ParseAuthorizedKey(line string) (*SSHKey, error) {
 		return nil, fmt.Errorf("%w: this is a private key; upload the public one (the .pub file) and keep the private key to yourself", ErrSSHKey)
 	}
 	key, comment, options, rest, err := ssh.ParseAuthorizedKey([]byte(line))
-	if err != nil && slices.Contains(strings.Fields(line), ssh.KeyAlgoDSA) {
+	if err != nil && slices.Contains(strings.Fields(line), keyAlgoDSA) {
 		// x/crypto/ssh no longer reads DSA keys at all; name the reason rather than the syntax.
 		return nil, errDSA
 	}
@@ -102,8 +105,6 @@ func ParseAuthorizedKey(line string) (*SSHKey, error) {
 		if k.Bits < MinRSABits || k.Bits > MaxRSABits {
 			return nil, fmt.Errorf("%w: an RSA key of %d bits; RSA keys must have %d to %d bits (better: ssh-keygen -t ed25519)", ErrSSHKey, k.Bits, MinRSABits, MaxRSABits)
 		}
-	case ssh.KeyAlgoDSA:
-		return nil, errDSA
 	case ssh.KeyAlgoSKED25519, ssh.KeyAlgoSKECDSA256:
 		return nil, fmt.Errorf("%w: security-key (FIDO) keys of type %s are not accepted yet; upload an ed25519, ecdsa or RSA key", ErrSSHKey, key.Type())
 	default:
