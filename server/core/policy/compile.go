@@ -28,9 +28,9 @@ type statement struct {
 	sid         string
 	deny        bool
 	notAction   bool
-	actions     []string
+	actions     []pattern
 	notResource bool
-	resources   []string
+	resources   []pattern
 	conds       []condition
 }
 
@@ -62,22 +62,29 @@ func Compile(name string, doc *Document) (*Policy, error) {
 	p := &Policy{name: name, doc: doc, stmts: make([]statement, len(doc.Statement))}
 	for i, st := range doc.Statement {
 		cs := statement{index: i, sid: st.Sid, deny: st.Effect == EffectDeny}
-		cs.actions, cs.notAction = st.Action, false
+		actions, resources := st.Action, st.Resource
 		if st.NotAction != nil {
-			cs.actions, cs.notAction = st.NotAction, true
+			actions, cs.notAction = st.NotAction, true
 		}
-		cs.resources, cs.notResource = st.Resource, false
 		if st.NotResource != nil {
-			cs.resources, cs.notResource = st.NotResource, true
+			resources, cs.notResource = st.NotResource, true
 		}
-		cs.actions = append([]string(nil), cs.actions...)
-		cs.resources = append([]string(nil), cs.resources...)
+		cs.actions = compilePatterns(actions)
+		cs.resources = compilePatterns(resources)
 		for _, c := range st.Condition {
 			cs.conds = append(cs.conds, compileCondition(c))
 		}
 		p.stmts[i] = cs
 	}
 	return p, nil
+}
+
+func compilePatterns(list []string) []pattern {
+	out := make([]pattern, len(list))
+	for i, s := range list {
+		out[i] = compilePattern(strings.Clone(s))
+	}
+	return out
 }
 
 // compileCondition parses a checked condition's values; check has already refused any that

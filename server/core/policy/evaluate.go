@@ -132,9 +132,9 @@ func (st *statement) applies(req *Request) bool {
 	return true
 }
 
-func anyMatch(patterns []string, s string, fold bool) bool {
-	for _, p := range patterns {
-		if match(p, s, fold) {
+func anyMatch(patterns []pattern, s string, fold bool) bool {
+	for i := range patterns {
+		if patterns[i].matches(s, fold) {
 			return true
 		}
 	}

@@ -15,6 +15,9 @@ func match(pattern, s string, fold bool) bool {
 		if p < len(pattern) {
 			switch c := pattern[p]; c {
 			case '*':
+				if p == len(pattern)-1 {
+					return true // a trailing '*' matches whatever is left
+				}
 				starP, starI = p, i
 				p++
 				continue
@@ -50,6 +53,56 @@ func lower(c byte) byte {
 		return c + 'a' - 'A'
 	}
 	return c
+}
+
+// pattern is a compiled wildcard pattern: the literal text before its first wildcard is kept
+// apart (and lower-cased, for actions), so most mismatches are found by comparing its last byte
+// and then the prefix, before any wildcard is looked at.
+type pattern struct {
+	prefix string // the literal text before the first wildcard; all of it when exact
+	lower  string // prefix with ASCII letters lower-cased
+	rest   string // from the first wildcard on; "" when exact
+	exact  bool
+}
+
+func compilePattern(s string) pattern {
+	pt := pattern{prefix: s, exact: true}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '*' || s[i] == '?' {
+			pt = pattern{prefix: s[:i], rest: s[i:]}
+			break
+		}
+	}
+	b := []byte(pt.prefix)
+	for i, c := range b {
+		b[i] = lower(c)
+	}
+	pt.lower = string(b)
+	return pt
+}
+
+// matches is match(original pattern, s, fold), faster.
+func (pt *pattern) matches(s string, fold bool) bool {
+	n := len(pt.prefix)
+	if len(s) < n || (pt.exact && len(s) != n) {
+		return false
+	}
+	if fold {
+		if n > 0 && lower(s[n-1]) != pt.lower[n-1] {
+			return false
+		}
+		for i := 0; i < n; i++ {
+			if lower(s[i]) != pt.lower[i] {
+				return false
+			}
+		}
+	} else if n > 0 && (s[n-1] != pt.prefix[n-1] || s[:n] != pt.prefix) {
+		return false
+	}
+	if pt.exact || pt.rest == "*" {
+		return true
+	}
+	return match(pt.rest, s[n:], fold)
 }
 
 // hasWildcard reports whether a pattern holds '*' or '?'.

@@ -186,6 +186,8 @@ func decodeYAML(data []byte) (n *node, d *Diagnostic) {
 	return yamlValue(doc.Content[0], 0)
 }
 
+var yamlKeyTags = []string{"!!str", "!!int", "!!bool", "!!float", "!!timestamp"}
+
 func yamlValue(y *yaml.Node, depth int) (*node, *Diagnostic) {
 	if depth > maxDepth {
 		return nil, &Diagnostic{Line: y.Line, Message: fmt.Sprintf("the document nests deeper than %d levels; a policy never does", maxDepth)}
@@ -200,7 +202,8 @@ func yamlValue(y *yaml.Node, depth int) (*node, *Diagnostic) {
 		switch y.ShortTag() {
 		case "!!null":
 			return &node{kind: kindNull, line: y.Line}, nil
-		case "!!str":
+		case "!!str", "!!timestamp":
+			// An unquoted 2012-10-17 is a YAML timestamp; its text is what the author meant.
 			return &node{kind: kindScalar, s: y.Value, str: true, line: y.Line}, nil
 		case "!!int", "!!float", "!!bool":
 			return &node{kind: kindScalar, s: y.Value, line: y.Line}, nil
@@ -220,7 +223,7 @@ func yamlValue(y *yaml.Node, depth int) (*node, *Diagnostic) {
 		n := &node{kind: kindMap, line: y.Line}
 		for i := 0; i+1 < len(y.Content); i += 2 {
 			k, v := y.Content[i], y.Content[i+1]
-			if k.Kind != yaml.ScalarNode || k.Anchor != "" || (k.ShortTag() != "!!str" && k.ShortTag() != "!!int" && k.ShortTag() != "!!bool" && k.ShortTag() != "!!float") {
+			if k.Kind != yaml.ScalarNode || k.Anchor != "" || !contains(yamlKeyTags, k.ShortTag()) {
 				return nil, &Diagnostic{Line: k.Line, Message: "a key must be a plain string"}
 			}
 			for _, seen := range n.keys {
