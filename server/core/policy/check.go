@@ -159,7 +159,7 @@ func checkText(s, what string) string {
 }
 
 func checkCondition(c Condition, path string, ds *diags) {
-	opath := join(path, c.Operator)
+	opath := join(path, clip(c.Operator))
 	spec, _, ok := lookupOperator(c.Operator)
 	if !ok {
 		msg := fmt.Sprintf("unknown condition operator %q", clip(c.Operator))
@@ -169,7 +169,7 @@ func checkCondition(c Condition, path string, ds *diags) {
 		ds.add(opath, "%s", msg)
 		return
 	}
-	kpath := join(opath, c.Key)
+	kpath := join(opath, clip(c.Key))
 	if msg := checkKey(c.Key); msg != "" {
 		ds.add(kpath, "%s", msg)
 		return

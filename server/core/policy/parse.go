@@ -41,7 +41,7 @@ var (
 // field's line under its path.
 func fields(n *node, path string, known []string, ds *diags, each func(key, fpath string, v *node)) {
 	for i, k := range n.keys {
-		fpath := join(path, k)
+		fpath := join(path, clip(k))
 		ds.lines[fpath] = n.kline[i]
 		if !contains(known, k) {
 			ds.add(fpath, "%s", unknownKey(k, known))
@@ -172,7 +172,7 @@ func conditionsFrom(n *node, path string, ds *diags) []Condition {
 	}
 	var out []Condition
 	for i, op := range n.keys {
-		opath := join(path, op)
+		opath := join(path, clip(op))
 		ds.lines[opath] = n.kline[i]
 		keys := n.items[i]
 		if keys.kind != kindMap {
@@ -183,7 +183,7 @@ func conditionsFrom(n *node, path string, ds *diags) []Condition {
 			ds.add(opath, "the operator names no condition key; add one or remove the operator")
 		}
 		for j, key := range keys.keys {
-			kpath := join(opath, key)
+			kpath := join(opath, clip(key))
 			ds.lines[kpath] = keys.kline[j]
 			if len(out) >= MaxConditions {
 				ds.add(path, "more than %d condition entries in one statement", MaxConditions)

@@ -195,3 +195,14 @@ func TestCompileChecksDocumentsBuiltInGo(t *testing.T) {
 		t.Fatalf("nil: %v", err)
 	}
 }
+
+func TestParseErrorsStayShortForHostileInput(t *testing.T) {
+	long := strings.Repeat("k", 4000)
+	_, err := Parse([]byte(`{"Version": "2012-10-17", "` + long + `": 1, "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"` + long + `": {"a:b": "c"}}}}`))
+	if err == nil {
+		t.Fatal("parsed")
+	}
+	if n := len(err.Error()); n > 1000 {
+		t.Fatalf("a %d-byte error for two long keys:\n%.300s", n, err)
+	}
+}

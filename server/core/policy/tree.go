@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -34,6 +35,34 @@ type node struct {
 	items []*node // list items, or map values in key order
 	keys  []string
 	kline []int // the line of each map key
+	seen  map[string]struct{}
+}
+
+// has reports whether a map node already holds key; addKey records one. Large objects (only a
+// hostile document has them) use a set so duplicate detection stays linear.
+func (n *node) has(key string) bool {
+	if n.seen != nil {
+		_, ok := n.seen[key]
+		return ok
+	}
+	for _, k := range n.keys {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *node) addKey(key string) {
+	n.keys = append(n.keys, key)
+	if n.seen == nil && len(n.keys) > 16 {
+		n.seen = make(map[string]struct{}, 2*len(n.keys))
+		for _, k := range n.keys {
+			n.seen[k] = struct{}{}
+		}
+	} else if n.seen != nil {
+		n.seen[key] = struct{}{}
+	}
 }
 
 func (n *node) what() string {
@@ -64,31 +93,44 @@ func decode(data []byte) (*node, *Diagnostic) {
 	return decodeYAML(data)
 }
 
-func lineAt(data []byte, offset int64) int {
-	if offset < 0 || offset > int64(len(data)) {
-		return 0
+// lines maps byte offsets to line numbers: newline offsets, searched in O(log n).
+type lines []int64
+
+func newLines(data []byte) lines {
+	var l lines
+	for i, c := range data {
+		if c == '\n' {
+			l = append(l, int64(i))
+		}
 	}
-	return bytes.Count(data[:offset], []byte{'\n'}) + 1
+	return l
+}
+
+// at is the 1-based line of offset.
+func (l lines) at(offset int64) int {
+	i, _ := slices.BinarySearch(l, offset)
+	return i + 1
 }
 
 func decodeJSON(data []byte) (*node, *Diagnostic) {
+	lx := newLines(data)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	n, d := jsonValue(dec, data, 0)
+	n, d := jsonValue(dec, lx, 0)
 	if d != nil {
 		return nil, d
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &Diagnostic{Line: lineAt(data, dec.InputOffset()), Message: "unexpected data after the document's closing brace: a policy is one JSON object"}
+		return nil, &Diagnostic{Line: lx.at(dec.InputOffset()), Message: "unexpected data after the document's closing brace: a policy is one JSON object"}
 	}
 	return n, nil
 }
 
-func jsonSyntax(data []byte, dec *json.Decoder, err error) *Diagnostic {
-	line := lineAt(data, dec.InputOffset())
+func jsonSyntax(lx lines, dec *json.Decoder, err error) *Diagnostic {
+	line := lx.at(dec.InputOffset())
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		line = lineAt(data, se.Offset)
+		line = lx.at(se.Offset)
 	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return &Diagnostic{Line: line, Message: "the JSON ends before the document is complete"}
@@ -96,11 +138,11 @@ func jsonSyntax(data []byte, dec *json.Decoder, err error) *Diagnostic {
 	return &Diagnostic{Line: line, Message: "invalid JSON: " + strings.TrimPrefix(err.Error(), "json: ")}
 }
 
-func jsonValue(dec *json.Decoder, data []byte, depth int) (*node, *Diagnostic) {
-	line := lineAt(data, dec.InputOffset())
+func jsonValue(dec *json.Decoder, lx lines, depth int) (*node, *Diagnostic) {
+	line := lx.at(dec.InputOffset())
 	tok, err := dec.Token()
 	if err != nil {
-		return nil, jsonSyntax(data, dec, err)
+		return nil, jsonSyntax(lx, dec, err)
 	}
 	if depth > maxDepth {
 		return nil, &Diagnostic{Line: line, Message: fmt.Sprintf("the document nests deeper than %d levels; a policy never does", maxDepth)}
@@ -111,40 +153,38 @@ func jsonValue(dec *json.Decoder, data []byte, depth int) (*node, *Diagnostic) {
 		case '[':
 			n := &node{kind: kindList, line: line}
 			for dec.More() {
-				item, d := jsonValue(dec, data, depth+1)
+				item, d := jsonValue(dec, lx, depth+1)
 				if d != nil {
 					return nil, d
 				}
 				n.items = append(n.items, item)
 			}
 			if _, err := dec.Token(); err != nil {
-				return nil, jsonSyntax(data, dec, err)
+				return nil, jsonSyntax(lx, dec, err)
 			}
 			return n, nil
 		case '{':
 			n := &node{kind: kindMap, line: line}
 			for dec.More() {
-				kline := lineAt(data, dec.InputOffset())
+				kline := lx.at(dec.InputOffset())
 				kt, err := dec.Token()
 				if err != nil {
-					return nil, jsonSyntax(data, dec, err)
+					return nil, jsonSyntax(lx, dec, err)
 				}
 				key, _ := kt.(string) // the decoder only yields string keys inside an object
-				for _, k := range n.keys {
-					if k == key {
-						return nil, &Diagnostic{Line: kline, Message: fmt.Sprintf("key %q appears twice in one object", key)}
-					}
+				if n.has(key) {
+					return nil, &Diagnostic{Line: kline, Message: fmt.Sprintf("key %q appears twice in one object", clip(key))}
 				}
-				v, d := jsonValue(dec, data, depth+1)
+				v, d := jsonValue(dec, lx, depth+1)
 				if d != nil {
 					return nil, d
 				}
-				n.keys = append(n.keys, key)
+				n.addKey(key)
 				n.kline = append(n.kline, kline)
 				n.items = append(n.items, v)
 			}
 			if _, err := dec.Token(); err != nil {
-				return nil, jsonSyntax(data, dec, err)
+				return nil, jsonSyntax(lx, dec, err)
 			}
 			return n, nil
 		}
@@ -226,16 +266,14 @@ func yamlValue(y *yaml.Node, depth int) (*node, *Diagnostic) {
 			if k.Kind != yaml.ScalarNode || k.Anchor != "" || !contains(yamlKeyTags, k.ShortTag()) {
 				return nil, &Diagnostic{Line: k.Line, Message: "a key must be a plain string"}
 			}
-			for _, seen := range n.keys {
-				if seen == k.Value {
-					return nil, &Diagnostic{Line: k.Line, Message: fmt.Sprintf("key %q appears twice in one object", k.Value)}
-				}
+			if n.has(k.Value) {
+				return nil, &Diagnostic{Line: k.Line, Message: fmt.Sprintf("key %q appears twice in one object", clip(k.Value))}
 			}
 			val, d := yamlValue(v, depth+1)
 			if d != nil {
 				return nil, d
 			}
-			n.keys = append(n.keys, k.Value)
+			n.addKey(k.Value)
 			n.kline = append(n.kline, k.Line)
 			n.items = append(n.items, val)
 		}
