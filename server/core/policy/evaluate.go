@@ -83,8 +83,9 @@ func (d Decision) String() string {
 	return s
 }
 
-// Evaluate decides req against every policy that applies to the principal (its own, its
-// groups', a token's narrowing policy is evaluated separately by the caller), in AWS's order:
+// Evaluate decides req against every policy that applies to the principal (its own and its
+// groups'; a token's narrowing policy is a separate boundary the caller evaluates on its own,
+// requiring both to allow), in AWS's order:
 // any applicable Deny statement decides (the first in policy then statement order is named);
 // otherwise the first applicable Allow decides; otherwise the request is implicitly denied.
 // Nil policies are skipped. Evaluate allocates nothing and is safe for concurrent use.

@@ -104,13 +104,3 @@ func (pt *pattern) matches(s string, fold bool) bool {
 	}
 	return match(pt.rest, s[n:], fold)
 }
-
-// hasWildcard reports whether a pattern holds '*' or '?'.
-func hasWildcard(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '*' || s[i] == '?' {
-			return true
-		}
-	}
-	return false
-}

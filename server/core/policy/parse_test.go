@@ -77,7 +77,7 @@ func TestParseErrors(t *testing.T) {
 		{"missing version", `{"Statement": {` + ok + `}}`, []string{"Version: missing"}},
 		{"wrong version", `{"Version": "2012-10-18", "Statement": {` + ok + `}}`, []string{`Version: "2012-10-18" is not a policy language version`}},
 		{"version a number", "Version: 2012\nStatement: {Effect: Allow, Action: '*', Resource: '*'}\n", []string{"Version: must be a string, not the value 2012"}},
-		{"unknown top key", `{"Version": "2012-10-17", "Statment": []}`, []string{`Statment: unknown key "Statment"; did you mean "Statement"?`}},
+		{"unknown top key", `{"Version": "2012-10-17", "Statemnt": []}`, []string{`Statemnt: unknown key "Statemnt"; did you mean "Statement"?`}},
 		{"unknown key far from any", `{"Version": "2012-10-17", "Zzzzzzzzzz": 1, "Statement": {` + ok + `}}`, []string{`the keys here are Version, Id, Statement`}},
 		{"unknown statement key", stmt(ok + `, "Efect": "Deny"`), []string{`Statement[0].Efect: unknown key "Efect"; did you mean "Effect"?`}},
 		{"lower-case key", stmt(`"effect": "Allow", "Action": "*", "Resource": "*"`), []string{`Statement[0].effect: unknown key "effect"; did you mean "Effect"?`}},
