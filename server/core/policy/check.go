@@ -50,8 +50,14 @@ func check(doc *Document, ds *diags) {
 			ds.add(path+".Condition", "%d condition entries; a statement may have at most %d", len(st.Condition), MaxConditions)
 			continue
 		}
-		for _, c := range st.Condition {
+		for j, c := range st.Condition {
 			checkCondition(c, path+".Condition", ds)
+			for _, earlier := range st.Condition[:j] {
+				if earlier.Operator == c.Operator && strings.EqualFold(earlier.Key, c.Key) {
+					ds.add(join(join(path+".Condition", clip(c.Operator)), clip(c.Key)), "the key appears twice under one operator; put all its values in one list")
+					break
+				}
+			}
 		}
 	}
 }

@@ -5,7 +5,8 @@ package policy
 // checks it and turns it into the Policy that Evaluate reads.
 //
 // Every list field holds what the author wrote in order; a single string in the source becomes
-// a one-item list.
+// a one-item list. json.Marshal writes a Document in the language's JSON (see
+// Statement.MarshalJSON); read one back with Parse.
 type Document struct {
 	// Version is the language version: VersionAWS ("2012-10-17") or VersionSlipway. Both mean
 	// the same language today; Slipway's own string exists so a later change of meaning can be
@@ -32,7 +33,7 @@ type Statement struct {
 	Resource    []string `json:"Resource,omitempty"`
 	NotResource []string `json:"NotResource,omitempty"`
 	// Condition holds the statement's condition entries in document order. All of them must
-	// hold for the statement to apply.
+	// hold for the statement to apply. (MarshalJSON writes it in the language's nested form.)
 	Condition []Condition `json:"-"`
 }
 

@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -35,6 +37,7 @@ func FuzzParse(f *testing.F) {
 		if _, err := Compile("fuzz", doc); err != nil {
 			t.Fatalf("Parse accepted what Compile refuses: %v", err)
 		}
+		assertRoundTrip(t, doc)
 	})
 }
 
@@ -99,4 +102,20 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// assertRoundTrip checks that doc marshals to JSON that parses back to an equal document.
+func assertRoundTrip(t *testing.T, doc *Document) {
+	t.Helper()
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	back, err := Parse(data)
+	if err != nil {
+		t.Fatalf("the marshalled document does not parse: %v\n%s", err, data)
+	}
+	if !reflect.DeepEqual(doc, back) {
+		t.Fatalf("round trip changed the document:\n%+v\n%+v\n%s", doc, back, data)
+	}
 }

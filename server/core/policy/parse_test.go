@@ -206,3 +206,27 @@ func TestParseErrorsStayShortForHostileInput(t *testing.T) {
 		t.Fatalf("a %d-byte error for two long keys:\n%.300s", n, err)
 	}
 }
+
+func TestDocumentRoundTripsThroughJSON(t *testing.T) {
+	for _, src := range fuzzSeeds {
+		if doc, err := Parse([]byte(src)); err == nil {
+			assertRoundTrip(t, doc)
+		}
+	}
+	for name, doc := range managedDocuments() {
+		t.Run(name, func(t *testing.T) { assertRoundTrip(t, doc) })
+	}
+}
+
+func TestCompileRefusesAKeyTwiceUnderOneOperator(t *testing.T) {
+	_, err := Compile("x", &Document{Version: VersionAWS, Statement: []Statement{{
+		Effect: EffectAllow, Action: []string{"*"}, Resource: []string{"*"},
+		Condition: []Condition{
+			{Operator: "IpAddress", Key: KeySourceIP, Values: []string{"10.0.0.0/8"}},
+			{Operator: "IpAddress", Key: "slipway:sourceip", Values: []string{"192.0.2.0/24"}},
+		},
+	}}})
+	if err == nil || !strings.Contains(err.Error(), "Statement[0].Condition.IpAddress.slipway:sourceip: the key appears twice under one operator") {
+		t.Fatalf("err = %v", err)
+	}
+}
