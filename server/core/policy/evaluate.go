@@ -42,6 +42,17 @@ const (
 	Allowed
 	// ExplicitDeny: a Deny statement applied; no Allow can override it.
 	ExplicitDeny
+	// Oversized: the request itself is over the bounds (MaxRequestBytes, MaxContextValues) and
+	// was denied without looking at any statement, so matching cost stays bounded.
+	Oversized
+)
+
+// Bounds on a Request. Evaluate denies a request over them (Outcome Oversized): failing closed
+// keeps a long resource name from making wildcard matching expensive, and never lets a
+// NotResource or negated condition allow what it could not fully compare.
+const (
+	MaxRequestBytes  = 4096 // the action, the resource, and each context key and value
+	MaxContextValues = 64   // entries in Request.Context
 )
 
 func (o Outcome) String() string {
@@ -50,13 +61,16 @@ func (o Outcome) String() string {
 		return "allowed"
 	case ExplicitDeny:
 		return "explicitly denied"
+	case Oversized:
+		return "denied"
 	}
 	return "implicitly denied"
 }
 
 // Decision is Evaluate's answer. For Allowed and ExplicitDeny it names the deciding statement:
 // the policy's name and its position among the policies given (PolicyIndex), the statement's
-// index in its document and its Sid. For ImplicitDeny PolicyIndex and Statement are -1. A
+// index in its document and its Sid. For ImplicitDeny and Oversized PolicyIndex and Statement
+// are -1. A
 // Decision names where the rule is, never what it says, so a 403 built from it discloses no
 // policy contents.
 type Decision struct {
@@ -73,8 +87,11 @@ func (d Decision) Allowed() bool { return d.Outcome == Allowed }
 // String describes the decision for `iam simulate`: "allowed by policy "P" statement 2 (Sid
 // "X")", "explicitly denied by ...", or "implicitly denied: no statement allows it".
 func (d Decision) String() string {
-	if d.Outcome == ImplicitDeny {
+	switch d.Outcome {
+	case ImplicitDeny:
 		return "implicitly denied: no statement allows it"
+	case Oversized:
+		return fmt.Sprintf("denied: the request's action, resource or context is over the bounds (%d bytes each, %d context values)", MaxRequestBytes, MaxContextValues)
 	}
 	s := fmt.Sprintf("%s by policy %q statement %d", d.Outcome, d.Policy, d.Statement)
 	if d.Sid != "" {
@@ -94,6 +111,9 @@ func (d Decision) String() string {
 // hold. Actions match case-insensitively; resources and string conditions case-sensitively;
 // '*' and '?' are wildcards in Action/NotAction, Resource/NotResource and StringLike values.
 func Evaluate(req Request, policies ...*Policy) Decision {
+	if oversized(&req) {
+		return Decision{Outcome: Oversized, PolicyIndex: -1, Statement: -1}
+	}
 	allow := Decision{Outcome: ImplicitDeny, PolicyIndex: -1, Statement: -1}
 	for pi, p := range policies {
 		if p == nil {
@@ -116,6 +136,18 @@ func Evaluate(req Request, policies ...*Policy) Decision {
 		}
 	}
 	return allow
+}
+
+func oversized(req *Request) bool {
+	if len(req.Action) > MaxRequestBytes || len(req.Resource) > MaxRequestBytes || len(req.Context) > MaxContextValues {
+		return true
+	}
+	for i := range req.Context {
+		if len(req.Context[i].Key) > MaxRequestBytes || len(req.Context[i].Value) > MaxRequestBytes {
+			return true
+		}
+	}
+	return false
 }
 
 func (st *statement) applies(req *Request) bool {

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -148,5 +149,30 @@ func TestEvaluateAllocatesNothing(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per %d evaluations", allocs, len(reqs))
+	}
+}
+
+func TestEvaluateDeniesOversizedRequests(t *testing.T) {
+	// NotResource would allow any resource outside app/secret/*; a request too long to compare
+	// is denied before any statement, so it cannot slip through the complement.
+	p := mustParse(t, "not-secret", `{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "*", "NotResource": "app/secret/*"}}`)
+	long := "app/secret/" + strings.Repeat("x", MaxRequestBytes)
+	manyCtx := make([]ContextValue, MaxContextValues+1)
+	for i := range manyCtx {
+		manyCtx[i] = ContextValue{Key: "a:b", Value: "c"}
+	}
+	for name, req := range map[string]Request{
+		"resource":      {Action: "a:b", Resource: long},
+		"action":        {Action: "a:" + strings.Repeat("b", MaxRequestBytes), Resource: "app/x"},
+		"context value": {Action: "a:b", Resource: "app/x", Context: []ContextValue{{Key: "a:b", Value: long}}},
+		"context size":  {Action: "a:b", Resource: "app/x", Context: manyCtx},
+	} {
+		d := Evaluate(req, p)
+		if d.Allowed() || d.Outcome != Oversized || d.PolicyIndex != -1 || !strings.Contains(d.String(), "over the bounds") {
+			t.Errorf("%s: %+v %s", name, d, d)
+		}
+	}
+	if !Evaluate(Request{Action: "a:b", Resource: "app/" + strings.Repeat("x", MaxRequestBytes-4)}, p).Allowed() {
+		t.Error("a request at the bound was not evaluated")
 	}
 }
