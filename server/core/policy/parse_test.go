@@ -230,3 +230,30 @@ func TestCompileRefusesAKeyTwiceUnderOneOperator(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestParseYAMLPlainScalars(t *testing.T) {
+	// Unquoted dates are YAML timestamps and unquoted numbers YAML ints: both keep their text.
+	doc, err := Parse([]byte(fuzzSeeds[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Version != VersionAWS {
+		t.Fatalf("Version = %q", doc.Version)
+	}
+	c := doc.Statement[0].Condition
+	if len(c) != 2 || c[0].Values[0] != "2027-01-01T00:00:00Z" || c[1].Values[0] != "300" {
+		t.Fatalf("conditions = %+v", c)
+	}
+	p, err := Compile("yaml", doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := []ContextValue{{Key: KeyCurrentTime, Value: "2026-12-06T21:00:00Z"}, {Key: KeyMultiFactorAuthAge, Value: "60"}}
+	if !Evaluate(Request{Action: "deploy:GetApplication", Resource: "app/shop", Context: ctx}, p).Allowed() {
+		t.Fatal("not allowed before the date")
+	}
+	// A boolean where a string belongs is refused, not turned into "true".
+	if _, err := Parse([]byte("Version: 2012-10-17\nStatement: {Effect: true, Action: '*', Resource: '*'}\n")); err == nil || !strings.Contains(err.Error(), "Statement[0].Effect: must be a string, not the value true") {
+		t.Fatalf("err = %v", err)
+	}
+}
