@@ -1,0 +1,90 @@
+package policy
+
+import (
+	"sort"
+	"sync"
+)
+
+// ServiceAccess is one service's row in the managed-policy table: the action prefix its routes
+// use ("deploy" for "deploy:CreateDeployment"), the title its policy names start with, and
+// the action-name patterns that only read. Each row yields two managed policies:
+// TitleFullAccess (every action of the service) and TitleReadOnlyAccess (the read patterns).
+type ServiceAccess struct {
+	Service     string
+	Title       string
+	ReadActions []string
+}
+
+// services is the managed-policy table. A service adds its row here when its routes gain
+// actions; the action spelling is the routes' (change Service here if they change prefix).
+var services = []ServiceAccess{
+	{Service: "deploy", Title: "Deploy", ReadActions: []string{"Get*", "List*", "Read*", "Watch*"}},
+}
+
+// readVerbs are the action-name prefixes that only read, for ReadOnlyAccess over every service.
+var readVerbs = []string{"Get*", "List*", "Read*", "Watch*", "Describe*"}
+
+// The managed policies every service has regardless of the table.
+const (
+	AdministratorAccess = "AdministratorAccess"
+	ReadOnlyAccess      = "ReadOnlyAccess"
+)
+
+// managedDocuments builds the managed policies' documents, by name.
+func managedDocuments() map[string]*Document {
+	docs := map[string]*Document{
+		AdministratorAccess: {Version: VersionSlipway, Statement: []Statement{
+			{Sid: "FullAccess", Effect: EffectAllow, Action: []string{"*"}, Resource: []string{"*"}},
+		}},
+	}
+	var read []string
+	for _, v := range readVerbs {
+		read = append(read, "*:"+v)
+	}
+	docs[ReadOnlyAccess] = &Document{Version: VersionSlipway, Statement: []Statement{
+		{Sid: "ReadOnly", Effect: EffectAllow, Action: read, Resource: []string{"*"}},
+	}}
+	for _, s := range services {
+		docs[s.Title+"FullAccess"] = &Document{Version: VersionSlipway, Statement: []Statement{
+			{Sid: "FullAccess", Effect: EffectAllow, Action: []string{s.Service + ":*"}, Resource: []string{"*"}},
+		}}
+		var actions []string
+		for _, a := range s.ReadActions {
+			actions = append(actions, s.Service+":"+a)
+		}
+		docs[s.Title+"ReadOnlyAccess"] = &Document{Version: VersionSlipway, Statement: []Statement{
+			{Sid: "ReadOnly", Effect: EffectAllow, Action: actions, Resource: []string{"*"}},
+		}}
+	}
+	return docs
+}
+
+// managed compiles the table once. A document that fails to compile is a programming error
+// that TestManagedPoliciesCompile catches; it is left out rather than panicking a server.
+var managed = sync.OnceValue(func() map[string]*Policy {
+	out := map[string]*Policy{}
+	for name, doc := range managedDocuments() {
+		if p, err := Compile(name, doc); err == nil {
+			out[name] = p
+		}
+	}
+	return out
+})
+
+// Managed returns the built-in managed policy of that name (case-sensitive), compiled. The
+// Policy is shared: callers must not modify its Document.
+func Managed(name string) (*Policy, bool) {
+	p, ok := managed()[name]
+	return p, ok
+}
+
+// ManagedNames lists the built-in managed policies, sorted.
+func ManagedNames() []string {
+	m := managed()
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
