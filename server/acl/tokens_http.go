@@ -21,7 +21,7 @@ func (m *Module) routes() []api.Route {
 			return api.List(k(), func(r *http.Request, p api.Page) ([]pub.Token, string, error) { return m.Tokens().List(r.Context(), p) },
 				func(items []pub.Token, next string) pub.TokenList { return pub.TokenList{Tokens: items, Next: next} })(w, r, id)
 		}},
-		{Method: "GET", Pattern: "/v1/tokens/self", Access: api.AnyToken, Action: "acl:ReadToken", Resource: "token/self", Handle: m.tokenSelf},
+		{Method: "GET", Pattern: "/v1/tokens/self", Access: api.AnyToken, Action: "acl:GetCallerIdentity", Resource: "token/self", Handle: m.tokenSelf},
 		{Method: "GET", Pattern: "/v1/tokens/{accessor}", Access: api.Management, Action: "acl:ReadToken", Resource: "token/{accessor}", Handle: func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 			return api.Get(k(), func(r *http.Request) (pub.Token, error) { return m.Tokens().Get(r.Context(), r.PathValue("accessor")) })(w, r, id)
 		}},

@@ -54,7 +54,7 @@ func TestRoutes(t *testing.T) {
 		"POST /v1/acl/bootstrap":       "0  ",
 		"POST /v1/tokens":              "2 acl:CreateToken token/*",
 		"GET /v1/tokens":               "2 acl:ListTokens token/*",
-		"GET /v1/tokens/self":          "1 acl:ReadToken token/self",
+		"GET /v1/tokens/self":          "1 acl:GetCallerIdentity token/self",
 		"GET /v1/tokens/{accessor}":    "2 acl:ReadToken token/{accessor}",
 		"DELETE /v1/tokens/{accessor}": "2 acl:RevokeToken token/{accessor}",
 	}

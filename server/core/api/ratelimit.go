@@ -95,15 +95,10 @@ func newFailLimiter(burst int, window time.Duration, max int, now func() time.Ti
 
 // clientKey is the limiter's key for a request: the peer's IP, or its /64 for IPv6.
 func clientKey(r *http.Request) netip.Prefix {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
+	ip, ok := clientAddr(r)
+	if !ok {
 		return netip.Prefix{} // not an IP (a unix socket, a test): one shared key
 	}
-	ip = ip.Unmap().WithZone("")
 	bits := 32
 	if ip.Is6() {
 		bits = 64
@@ -237,4 +232,18 @@ func (s *Server) tooManyFailures(wait time.Duration, global bool) error {
 	return withRetryAfter(fault.New(fault.TooMany,
 		"too many failed authentications from your address (more than %d per %s; server keys limits.auth_failures and limits.auth_failure_window): check the token or secret you send, and retry after %s",
 		lim.AuthFailures, lim.AuthFailureWindow, retryAfterSeconds(wait)+"s"), wait)
+}
+
+// clientAddr is the client's address (IPv4-mapped addresses unmapped, no zone), or false when
+// the connection has none (a unix socket, a test).
+func clientAddr(r *http.Request) (netip.Addr, bool) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ip.Unmap().WithZone(""), true
 }

@@ -100,6 +100,9 @@ type Config struct {
 	// Routes are the services' routes, served next to the core's own. Each must pass
 	// Route.Check, and no method and pattern may be declared twice.
 	Routes []Route
+	// Policies supplies a token's policies, which decide every AnyToken and Management route by
+	// its Action and Resource (nil: TokenTypePolicies, today's two token types).
+	Policies Policies
 }
 
 // DefaultMaxHosts is Config.MaxHosts when none is given.
@@ -108,8 +111,9 @@ const DefaultMaxHosts = 10_000
 // Access says who may call a route.
 type Access int
 
-// Access levels. The identity issue's policies refine AnyToken and Management by Route.Action and
-// Route.Resource; the levels say which kind of credential a route takes at all.
+// Access levels: which kind of credential a route takes at all. On AnyToken and Management
+// routes the caller's policies then decide by Route.Action and Route.Resource (authorize.go);
+// Management stays a coarse gate after them (only a management token passes it).
 const (
 	Public       Access = iota // no token
 	AnyToken                   // any valid token
@@ -125,8 +129,9 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request, id *auth.Identity)
 
 // Route is one endpoint. Action names what it does ("deploy:CreateDeployment": service, then verb
 // and resource kind, as IAM actions do) and Resource the resource it acts on, a pattern over the
-// path's values ("app/{app}/group/{name}"); both are required on every route that takes a
-// credential, for the policies that will authorize them.
+// path's values ("app/{app}/group/{name}", each placeholder a wildcard of Pattern); both are
+// required on every route that takes a credential. Policies authorize AnyToken and Management
+// routes by them; the host and registration levels keep their own rules.
 type Route struct {
 	Method   string
 	Pattern  string
@@ -144,7 +149,18 @@ func (rt Route) Check() error {
 	if rt.Access != Public && (rt.Action == "" || rt.Resource == "") {
 		return fmt.Errorf("route %s %s: a route that takes a credential declares its action and resource", rt.Method, rt.Pattern)
 	}
+	if rt.Resource != "" {
+		if _, err := parseResource(rt.Resource, rt.Pattern); err != nil {
+			return fmt.Errorf("route %s %s: %w", rt.Method, rt.Pattern, err)
+		}
+	}
 	return nil
+}
+
+// routeEntry is a route as served: its declaration and its resource template, parsed once.
+type routeEntry struct {
+	Route
+	resource resourceTemplate
 }
 
 // Server is the API handler.
@@ -160,6 +176,7 @@ type Server struct {
 	limited *prometheus.CounterVec
 	hosts   *fleet.Hosts              // the hosts' Go API (host.go)
 	tokens  *fleet.RegistrationTokens // the registration tokens' Go API (host.go)
+	entries map[string]*routeEntry    // by "METHOD pattern"
 }
 
 // New returns the API handler.
@@ -188,6 +205,9 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Policies == nil {
+		cfg.Policies = TokenTypePolicies{}
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
@@ -198,7 +218,8 @@ func New(cfg Config) *Server {
 		streams: newStreamLimiter(cfg.Limits.MaxStreamsPerToken),
 		fails:   newFailLimiter(cfg.Limits.AuthFailures, cfg.Limits.AuthFailureWindow, cfg.Limits.AuthFailureAddresses, cfg.Now, cfg.Logger),
 		hosts:   hosts,
-		tokens:  tokens}
+		tokens:  tokens,
+		entries: map[string]*routeEntry{}}
 	s.reqs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "slipway_http_requests_total", Help: "HTTP requests by route and status.",
 	}, []string{"route", "code"})
@@ -222,7 +243,10 @@ func New(cfg Config) *Server {
 			panic("api: route " + rt.Method + " " + rt.Pattern + " is declared twice")
 		}
 		seen[rt.Method+" "+rt.Pattern] = true
-		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+		tmpl, _ := parseResource(rt.Resource, rt.Pattern) // Check parsed it
+		e := &routeEntry{Route: rt, resource: tmpl}
+		s.entries[rt.Method+" "+rt.Pattern] = e
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(e))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		abandonBody(w, r)
@@ -255,7 +279,7 @@ func (s *Server) coreRoutes() []Route {
 		{"PATCH", "/v1/hosts/{name}/tags", Management, "hosts:TagHost", "host/{name}", Write(s.Kit(), http.StatusOK, hostsAPI{s}.hostTag)},
 		{"POST", "/v1/agent/register", Registration, "agent:Register", "host/*", s.agentRegister},
 		{"GET", "/v1/agent/session", HostSecret, "agent:OpenSession", "host/self", s.agentSession},
-		{"GET", "/v1/events", AnyToken, "events:Subscribe", "event/*", s.events},
+		{"GET", "/v1/events", AnyToken, "events:WatchEvents", "event/*", s.events},
 		{"GET", "/v1/host-tokens", Management, "hosts:ListRegistrationTokens", "host-token/*", List(s.Kit(), hostsAPI{s}.hostTokenList, func(l []pub.HostToken, next string) pub.HostTokenList {
 			return pub.HostTokenList{HostTokens: l, Next: next}
 		})},
@@ -315,7 +339,7 @@ func (w *statusWriter) Flush() {
 	}
 }
 
-func (s *Server) wrap(rt Route) http.Handler {
+func (s *Server) wrap(rt *routeEntry) http.Handler {
 	name := rt.Method + " " + rt.Pattern
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -360,6 +384,12 @@ func (s *Server) wrap(rt Route) http.Handler {
 			refuse(err, limit)
 			return
 		}
+		if rt.Access == AnyToken || rt.Access == Management {
+			if err := s.authorize(rt, r, id); err != nil {
+				refuse(err, "")
+				return
+			}
+		}
 		if rt.Access == Management && !id.Management() {
 			writeError(sw, fault.New(fault.Forbidden, "%s needs a management token; token %q is a %s token", name, id.Token.Name, id.Token.Type))
 			return
@@ -392,16 +422,20 @@ func bearer(r *http.Request) string {
 
 // RouteInfo describes one endpoint.
 type RouteInfo struct {
-	Method  string
-	Pattern string
-	Public  bool // callable without a token
+	Method   string
+	Pattern  string
+	Public   bool // callable without a token
+	Access   Access
+	Action   string
+	Resource string
 }
 
 // Routes lists every endpoint the handler serves.
 func (s *Server) Routes() []RouteInfo {
 	var out []RouteInfo
 	for _, rt := range s.routes() {
-		out = append(out, RouteInfo{Method: rt.Method, Pattern: rt.Pattern, Public: rt.Access == Public})
+		out = append(out, RouteInfo{Method: rt.Method, Pattern: rt.Pattern, Public: rt.Access == Public,
+			Access: rt.Access, Action: rt.Action, Resource: rt.Resource})
 	}
 	return out
 }

@@ -12,7 +12,9 @@ func TestManagedPoliciesCompile(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	want := []string{AdministratorAccess, "DeployFullAccess", "DeployReadOnlyAccess", ReadOnlyAccess}
+	want := []string{"ACLFullAccess", "ACLReadOnlyAccess", AdministratorAccess, "DeployFullAccess", "DeployReadOnlyAccess",
+		"EventsFullAccess", "EventsReadOnlyAccess", "HostsFullAccess", "HostsReadOnlyAccess", "KVFullAccess", "KVReadOnlyAccess",
+		"OperatorFullAccess", "OperatorReadOnlyAccess", ReadOnlyAccess}
 	if got := ManagedNames(); !slices.Equal(got, want) {
 		t.Fatalf("ManagedNames = %v, want %v", got, want)
 	}
@@ -41,10 +43,19 @@ func TestManagedPoliciesAllowWhatTheySay(t *testing.T) {
 		{ReadOnlyAccess, "kv:ReadKey", true},
 		{ReadOnlyAccess, "kv:PutKey", false},
 		{ReadOnlyAccess, "deploy:CreateDeployment", false},
+		{ReadOnlyAccess, "deploy:ListTriggers", false},
+		{ReadOnlyAccess, "acl:ListTokens", false},
+		{ReadOnlyAccess, "acl:GetCallerIdentity", true},
+		{ReadOnlyAccess, "operator:ReadKeyring", false},
+		{ReadOnlyAccess, "operator:ReadStatus", true},
+		{ReadOnlyAccess, "hosts:ReadRegistrationToken", false},
+		{ReadOnlyAccess, "hosts:ReadHost", true},
+		{ReadOnlyAccess, "nosuch:ReadThing", false},
 		{"DeployFullAccess", "deploy:CreateDeployment", true},
 		{"DeployFullAccess", "kv:PutKey", false},
 		{"DeployReadOnlyAccess", "deploy:ReadDeployment", true},
 		{"DeployReadOnlyAccess", "deploy:GetApplication", true},
+		{"DeployReadOnlyAccess", "deploy:ListTriggers", false},
 		{"DeployReadOnlyAccess", "deploy:StopDeployment", false},
 		{"DeployReadOnlyAccess", "kv:ReadKey", false},
 	} {

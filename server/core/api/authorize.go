@@ -1,0 +1,200 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/policy"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+// Policies supplies the policies that apply to a token-authenticated caller (its own and, later,
+// its groups' and attached ones). The edge evaluates a route's Action and Resource against
+// them; an empty answer denies everything. Implementations must be safe for concurrent use and
+// must not modify the returned policies.
+type Policies interface {
+	PoliciesFor(id *auth.Identity) []*policy.Policy
+}
+
+// TokenTypePolicies maps today's API tokens onto the built-in managed policies: a management
+// token has AdministratorAccess, a client (read-only) token ReadOnlyAccess. Any other identity
+// (a host, a registration token, an unknown token type) has none. It is Config.Policies when
+// none is given.
+type TokenTypePolicies struct{}
+
+var builtinByType = sync.OnceValue(func() map[string][]*policy.Policy {
+	out := map[string][]*policy.Policy{}
+	for typ, name := range map[string]string{
+		pub.TokenTypeManagement: policy.AdministratorAccess,
+		pub.TokenTypeClient:     policy.ReadOnlyAccess,
+	} {
+		if p, ok := policy.Managed(name); ok {
+			out[typ] = []*policy.Policy{p}
+		}
+	}
+	return out
+})
+
+// PoliciesFor returns the token type's built-in policy (shared: callers must not modify it).
+func (TokenTypePolicies) PoliciesFor(id *auth.Identity) []*policy.Policy {
+	if id == nil || id.Host != nil || id.HostToken != nil {
+		return nil
+	}
+	return builtinByType()[id.Token.Type]
+}
+
+// Principal types in slipway:PrincipalType.
+const principalToken = "Token"
+
+// resourcePart is one piece of a route's resource template: literal text, or the name of a
+// path value ({name}, or {key...} when rest is set: a value that may hold '/').
+type resourcePart struct {
+	lit  string
+	name string
+	rest bool
+}
+
+// resourceTemplate is a route's Resource parsed once, when the route table is built.
+type resourceTemplate []resourcePart
+
+// parseResource splits a Resource ("app/{app}/group/{name}") into literals and placeholders.
+// Every placeholder must be a wildcard of the route's pattern, with the same "..." form.
+func parseResource(resource, pattern string) (resourceTemplate, error) {
+	var t resourceTemplate
+	s := resource
+	for s != "" {
+		i := strings.IndexAny(s, "{}")
+		if i < 0 {
+			t = append(t, resourcePart{lit: s})
+			break
+		}
+		if s[i] == '}' {
+			return nil, fmt.Errorf("resource %q has an unmatched '}'", resource)
+		}
+		if i > 0 {
+			t = append(t, resourcePart{lit: s[:i]})
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return nil, fmt.Errorf("resource %q has an unmatched '{'", resource)
+		}
+		ph := s[i : i+j+1]
+		name := strings.TrimSuffix(ph[1:len(ph)-1], "...")
+		if name == "" || strings.ContainsAny(name, "{/") {
+			return nil, fmt.Errorf("resource %q: %q is not a placeholder", resource, ph)
+		}
+		if !strings.Contains(pattern, "/"+ph) {
+			return nil, fmt.Errorf("resource %q: placeholder %s is not a wildcard of the pattern %q", resource, ph, pattern)
+		}
+		t = append(t, resourcePart{name: name, rest: strings.HasSuffix(ph, "...}")})
+		s = s[i+j+1:]
+	}
+	return t, nil
+}
+
+// fill builds the resource name from the request's path values, as they are (nothing is
+// escaped or cleaned). A name over policy.MaxRequestBytes is refused as bad input here rather
+// than denied by Evaluate, so a management token still gets 400 for a 5 KiB key. A value of a one-segment placeholder holding '/' (sent as %2F) is refused:
+// no name Slipway gives has one, and it would make the resource name look like another kind
+// ("app/shop/group/prod" from an application named "shop/group/prod").
+func (t resourceTemplate) fill(r *http.Request) (string, error) {
+	if len(t) == 1 && t[0].name == "" {
+		return t[0].lit, nil // no placeholder: no allocation
+	}
+	var b strings.Builder
+	for _, p := range t {
+		if p.name == "" {
+			b.WriteString(p.lit)
+			continue
+		}
+		v := r.PathValue(p.name)
+		if !p.rest && strings.IndexByte(v, '/') >= 0 {
+			return "", fault.New(fault.Invalid, "path value {%s} %s must not contain '/'", p.name, state.Shorten(v))
+		}
+		b.WriteString(v)
+	}
+	if b.Len() > policy.MaxRequestBytes {
+		return "", fault.New(fault.Invalid, "the path names a resource of %d bytes; at most %d are allowed", b.Len(), policy.MaxRequestBytes)
+	}
+	return b.String(), nil
+}
+
+// Authorize decides a request on the route METHOD pattern (as Routes lists it) for an
+// authenticated token as the edge does, policies and the Management gate included: nil when
+// allowed, else the Forbidden error the caller would get. r supplies the path values
+// (r.SetPathValue) and the context; it is for tools and tests (the route table test, `iam
+// simulate` later). A route that is not AnyToken or Management is refused: its own rules decide.
+func (s *Server) Authorize(method, pattern string, r *http.Request, id *auth.Identity) error {
+	rt, ok := s.entries[method+" "+pattern]
+	if !ok {
+		return fault.New(fault.NotFound, "no such route: %s %s", method, pattern)
+	}
+	if rt.Access != AnyToken && rt.Access != Management {
+		return fault.New(fault.Invalid, "%s %s does not take an API token", method, pattern)
+	}
+	if err := s.authorize(rt, r, id); err != nil {
+		return err
+	}
+	if rt.Access == Management && !id.Management() {
+		return fault.New(fault.Forbidden, "%s %s needs a management token; token %q is a %s token", method, pattern, id.Token.Name, id.Token.Type)
+	}
+	return nil
+}
+
+// authorize decides a token-authenticated request (Access AnyToken or Management) by policy:
+// the caller's policies (Config.Policies) against the route's Action, its Resource filled from
+// the path, and the request context (slipway:SourceIp, slipway:CurrentTime,
+// slipway:MultiFactorAuthPresent, slipway:SecureTransport, slipway:PrincipalType,
+// slipway:PrincipalName). A denial is Forbidden naming the action and the resource, never what
+// a policy says.
+func (s *Server) authorize(rt *routeEntry, r *http.Request, id *auth.Identity) error {
+	resource, err := rt.resource.fill(r)
+	if err != nil {
+		return err
+	}
+	d := policy.Evaluate(s.authRequest(rt.Action, resource, r, id), s.cfg.Policies.PoliciesFor(id)...)
+	if d.Allowed() {
+		return nil
+	}
+	return fault.New(fault.Forbidden, "not allowed: %s on %s (token %q, a %s token)", rt.Action, resourceText(resource), id.Token.Name, id.Token.Type)
+}
+
+// authRequest builds the policy request for an authenticated token.
+func (s *Server) authRequest(action, resource string, r *http.Request, id *auth.Identity) policy.Request {
+	ctx := make([]policy.ContextValue, 0, 6)
+	if a, ok := clientAddr(r); ok {
+		ctx = append(ctx, policy.ContextValue{Key: policy.KeySourceIP, Value: a.String()})
+	}
+	secure := "false"
+	if r.TLS != nil {
+		secure = "true"
+	}
+	ctx = append(ctx,
+		policy.ContextValue{Key: policy.KeyCurrentTime, Value: s.cfg.Now().UTC().Format(time.RFC3339)},
+		policy.ContextValue{Key: policy.KeyMultiFactorAuthPresent, Value: "false"},
+		policy.ContextValue{Key: policy.KeySecureTransport, Value: secure},
+		policy.ContextValue{Key: policy.KeyPrincipalType, Value: principalToken},
+		policy.ContextValue{Key: policy.KeyPrincipalName, Value: id.Token.Name},
+	)
+	return policy.Request{Action: action, Resource: resource, Context: ctx}
+}
+
+// resourceText is a resource name for a message: as it is when short and plain (printable
+// ASCII, no spaces), else quoted and shortened by state.Shorten.
+func resourceText(s string) string {
+	if len(s) > 128 {
+		return state.Shorten(s)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == '"' {
+			return state.Shorten(s)
+		}
+	}
+	return s
+}
