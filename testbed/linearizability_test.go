@@ -190,6 +190,9 @@ type linClient struct {
 	rng    *rand.Rand
 	seen   map[string]uint64 // key -> the last modify index this client saw
 	seq    int
+	// leftOut are the writes left out of the history as definitely not applied, with the error
+	// that said so: logged when the history is not linearizable.
+	leftOut []string
 }
 
 // linHistory is the shared history; times are nanoseconds since the test's start.
@@ -278,6 +281,8 @@ func (c *linClient) recordWrite(h *linHistory, in linOp, call time.Time, a *api.
 	case api.Indeterminate(err):
 		h.add(c.id, in, call, linResult{Unknown: true})
 		return true
+	default:
+		c.leftOut = append(c.leftOut, fmt.Sprintf("client %d %s(%s, %q): %v", c.id, in.Kind, in.Key, in.Value, err))
 	}
 	return false
 }
@@ -417,6 +422,11 @@ func TestLinearizableUnderFaults(t *testing.T) {
 	case porcupine.Illegal:
 		lost = 1 // at least one acknowledged operation is not reflected as it should be
 		t.Errorf("the history is not linearizable: %s; %s", writeVisualization(t, model, info), writeFailingKeys(t, model, history))
+		for _, c := range clients {
+			for _, l := range c.leftOut {
+				t.Logf("left out as not applied: %s", l)
+			}
+		}
 	default:
 		t.Errorf("porcupine could not decide within its time limit (%s); the history is too concurrent to check: %s", res,
 			writeVisualization(t, model, info))

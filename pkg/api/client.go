@@ -12,9 +12,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -248,6 +250,9 @@ func sentButLost(err error) bool {
 	if !errors.As(err, &te) {
 		return false
 	}
+	if te.written {
+		return true // written in full on some connection, whatever the last attempt met
+	}
 	var tlsErr *TLSError
 	if errors.As(err, &tlsErr) {
 		return false // the handshake failed: no request was sent
@@ -287,9 +292,22 @@ func (c *Client) once(ctx context.Context, r request, payload []byte, idem strin
 	if idem != "" {
 		req.Header.Set("Idempotency-Key", idem)
 	}
+	// net/http sends a request with an Idempotency-Key again on a new connection when a reused
+	// one dies before the answer, and then reports only the last attempt's error (say, a refused
+	// dial once the server is dead): the trace remembers that a request was written at all.
+	var wrote atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		WroteRequest: func(i httptrace.WroteRequestInfo) {
+			if i.Err == nil {
+				wrote.Store(true)
+			}
+		},
+	}))
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return c.transportErr(err)
+		te := c.transportErr(err)
+		te.written = wrote.Load()
+		return te
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -311,6 +329,9 @@ func (c *Client) once(ctx context.Context, r request, payload []byte, idem strin
 type transportError struct {
 	err  error
 	addr string
+	// written is set when the request was written out in full on some connection, even if a
+	// later attempt of the transport failed to connect: the server may have acted on it.
+	written bool
 }
 
 func (e *transportError) Error() string {
@@ -325,7 +346,7 @@ func (e *transportError) Unwrap() error { return e.err }
 
 // transportErr wraps an error met on the way to the server: a TLS failure becomes a *TLSError
 // (inside a transportError, so callers that test for transport failures still see one).
-func (c *Client) transportErr(err error) error {
+func (c *Client) transportErr(err error) *transportError {
 	if te := classifyTLS(c.base.Host, err); te != nil {
 		return &transportError{err: te, addr: c.base.Host}
 	}
