@@ -82,7 +82,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, embedded bool
 		return err
 	}
 	runner, err := lifecycle.New(lifecycle.Config{Root: filepath.Join(cfg.DataDir, "deployment-root"), MaxRevisions: cfg.MaxRevisions, HostName: id.Name, Logger: log,
-		InstallRoot:  cfg.InstallRoot,
+		InstallRoot: cfg.InstallRoot, KeepGroups: embedded,
 		BundleLimits: bundle.Limits{MaxExpansion: cfg.BundleMaxExpansion, MaxBytes: int64(cfg.BundleMaxUnpackedSize)}})
 	if err != nil {
 		return err

@@ -83,6 +83,10 @@ type Executor struct {
 	BaseEnv []string
 	// Logger receives the executor's own diagnostics; slog.Default when nil.
 	Logger *slog.Logger
+	// KeepGroups remembers the process group of every script started, for EndLeftovers (an
+	// agent embedded in another process). Off, nothing is remembered and EndLeftovers ends
+	// nothing: a service agent's hooks' daemons outlive it.
+	KeepGroups bool
 
 	left leftovers // the process groups of started scripts, for EndLeftovers
 }

@@ -15,7 +15,7 @@ import (
 func TestEndLeftoversEndsWhatAFinishedScriptLeft(t *testing.T) {
 	dir := t.TempDir()
 	p := writeScript(t, dir, "start.sh", "#!/bin/sh\nsleep 300 >/dev/null 2>&1 &\necho $! > daemon.pid\n", 0o755)
-	e := &Executor{Grace: 5 * time.Second}
+	e := &Executor{Grace: 5 * time.Second, KeepGroups: true}
 	if res := e.Run(context.Background(), Script{Name: "start.sh", Path: p, Dir: dir, Timeout: time.Minute}, nil); !res.OK() {
 		t.Fatalf("result = %+v", res)
 	}

@@ -23,6 +23,9 @@ type leftovers struct {
 // pgid is one that still had a member at the last look: the window in which the kernel could
 // give an emptied group's number to an unrelated new group is as short as it can be.
 func (e *Executor) track(g *procGroup) {
+	if !e.KeepGroups {
+		return
+	}
 	e.left.mu.Lock()
 	defer e.left.mu.Unlock()
 	live := e.left.groups[:0]
@@ -38,7 +41,7 @@ func (e *Executor) track(g *procGroup) {
 }
 
 // EndLeftovers ends every process still running in the process group of a script this executor
-// started: SIGTERM to each such group, then SIGKILL to those not empty after the grace. It is for
+// started with KeepGroups set: SIGTERM to each such group, then SIGKILL to those not empty after the grace. It is for
 // an agent embedded in another process (`slipway dev`), whose simulated host "powers off" when
 // the process stops; a service agent never calls it, since the services its hooks start must
 // outlive it. A process that left its group (setsid, a service manager) is not reached. It

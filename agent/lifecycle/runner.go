@@ -50,6 +50,9 @@ type Config struct {
 	// for several simulated hosts on one machine (slipway dev's embedded agents); a real host
 	// leaves it empty.
 	InstallRoot string
+	// KeepGroups makes EndLeftovers able to end what hooks left running (executor.KeepGroups):
+	// for agents embedded in another process, whose simulated hosts power off with it.
+	KeepGroups bool
 	// Destination is the host file system as the install planner sees it (default
 	// appspec.OSDestination).
 	Destination appspec.Destination
@@ -115,7 +118,7 @@ func New(cfg Config) (*Runner, error) {
 	}
 	return &Runner{
 		cfg:     cfg,
-		exec:    &executor.Executor{Grace: cfg.HookGrace, Logger: cfg.Logger.With("component", "executor")},
+		exec:    &executor.Executor{Grace: cfg.HookGrace, Logger: cfg.Logger.With("component", "executor"), KeepGroups: cfg.KeepGroups},
 		log:     log,
 		running: map[string]bool{},
 		groups:  map[string]*sync.Mutex{},

@@ -150,23 +150,6 @@ func (s Deployments) Get(ctx context.Context, id string) (pub.Deployment, error)
 	return deploymentView(d), nil
 }
 
-// List returns the deployments, of one app when app is set, oldest first.
-func (s Deployments) List(app string) ([]pub.Deployment, error) {
-	out := []pub.Deployment{}
-	err := s.core.State.View(func(tx *state.Tx) error {
-		list, err := listDeployments(tx, app)
-		for _, d := range list {
-			out = append(out, deploymentView(d))
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].CreateTime.Before(out[j].CreateTime) })
-	return out, nil
-}
-
 // Logs returns a host's output lines of a deployment after the sequence number after. host
 // names the host; it may be empty for a deployment that runs on one host.
 func (s Deployments) Logs(ctx context.Context, id, host string, after uint64) (pub.DeploymentLogs, error) {

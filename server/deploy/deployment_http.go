@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,22 +32,9 @@ func (m *Module) deploymentRoutes() []api.Route {
 }
 
 func (m httpHandlers) deploymentCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	k := m.core.HTTP
-	var req pub.DeploymentCreateRequest
-	if err := k.Decode(w, r, &req); err != nil {
-		return err
-	}
-	ctx, cancel, err := k.WriteContext(r, id)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	d, err := m.deployments().Create(ctx, req)
-	if err != nil {
-		return err
-	}
-	k.JSON(w, http.StatusCreated, d)
-	return nil
+	return api.Write(m.core.HTTP, http.StatusCreated, func(ctx context.Context, _ *http.Request, req pub.DeploymentCreateRequest) (pub.Deployment, error) {
+		return m.deployments().Create(ctx, req)
+	})(w, r, id)
 }
 
 // record reads the deployment the path names (see Deployments.Record).

@@ -189,17 +189,6 @@ func activeKey(host, dep string) []byte {
 	return k
 }
 
-// listDeployments returns deployments, optionally of one app, in ID order.
-func listDeployments(tx *state.Tx, app string) ([]Deployment, error) {
-	out, _, err := state.List(tx, bucketDeployments, "", 0, func(d *Deployment) bool { return app == "" || d.App == app })
-	for i := range out {
-		if err == nil {
-			out[i], err = assemble(tx, out[i])
-		}
-	}
-	return out, err
-}
-
 // activeDeploymentsOf returns the IDs of deployments not yet finished on a host.
 func activeDeploymentsOf(tx *state.Tx, hostID string) []string {
 	var ids []string

@@ -115,7 +115,7 @@ func (t resourceTemplate) fill(r *http.Request) (string, error) {
 		}
 		v := r.PathValue(p.name)
 		if !p.rest && strings.IndexByte(v, '/') >= 0 {
-			return "", fault.New(fault.Invalid, "path value {%s} %s must not contain '/'", p.name, state.Shorten(v))
+			return "", fault.New(fault.Invalid, "path value {%s} %s must not contain '/' (no name in Slipway has one): send the name itself, not a path", p.name, state.Shorten(v))
 		}
 		b.WriteString(v)
 	}
