@@ -39,6 +39,7 @@ func (*Module) Name() string { return "acl" }
 func (m *Module) Register(r *module.Registry, core *module.Core) {
 	m.core = core
 	r.Commands(commandRanges...)
+	r.Actions("iam", "sts")
 	module.Handle(r, CmdBootstrap, applyBootstrap)
 	module.Handle(r, CmdCreateToken, applyCreateToken)
 	module.Handle(r, CmdRevokeToken, applyRevokeToken)

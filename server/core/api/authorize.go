@@ -98,6 +98,37 @@ func parseResource(resource, pattern string) (resourceTemplate, error) {
 	return t, nil
 }
 
+// SRNPrefix starts every Slipway resource name: "srn:slipway:SERVICE:RESOURCE", SERVICE being
+// the action's namespace ("srn:slipway:codedeploy:app/shop" for codedeploy:GetApplication).
+const SRNPrefix = "srn:slipway:"
+
+// SRN is the full resource name of a route's resource for its action: "app/shop" under
+// "codedeploy:GetApplication" is "srn:slipway:codedeploy:app/shop". An empty resource stays empty.
+func SRN(action, resource string) string {
+	if resource == "" {
+		return ""
+	}
+	ns, _, _ := strings.Cut(action, ":")
+	return SRNPrefix + ns + ":" + resource
+}
+
+// qualified returns the template of the full resource name under action: its first literal
+// prefixed by the SRN, so that a template without placeholders stays one literal.
+func (t resourceTemplate) qualified(action string) resourceTemplate {
+	if len(t) == 0 {
+		return t
+	}
+	prefix := SRN(action, "x")
+	prefix = prefix[:len(prefix)-1]
+	out := make(resourceTemplate, 0, len(t)+1)
+	if t[0].name == "" {
+		out = append(out, resourcePart{lit: prefix + t[0].lit})
+		return append(out, t[1:]...)
+	}
+	out = append(out, resourcePart{lit: prefix})
+	return append(out, t...)
+}
+
 // fill builds the resource name from the request's path values, as they are (nothing is
 // escaped or cleaned). A name over policy.MaxRequestBytes is refused as bad input here rather
 // than denied by Evaluate, so a management token still gets 400 for a 5 KiB key. A value of a one-segment placeholder holding '/' (sent as %2F) is refused:

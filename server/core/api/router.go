@@ -127,7 +127,7 @@ const (
 // it returns before writing is answered once, at the edge: its fault code picks the status.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error
 
-// Route is one endpoint. Action names what it does ("deploy:CreateDeployment": service, then verb
+// Route is one endpoint. Action names what it does ("codedeploy:CreateDeployment": service, then verb
 // and resource kind, as IAM actions do) and Resource the resource it acts on, a pattern over the
 // path's values ("app/{app}/group/{name}", each placeholder a wildcard of Pattern); both are
 // required on every route that takes a credential. Policies authorize AnyToken and Management
@@ -244,7 +244,7 @@ func New(cfg Config) *Server {
 		}
 		seen[rt.Method+" "+rt.Pattern] = true
 		tmpl, _ := parseResource(rt.Resource, rt.Pattern) // Check parsed it
-		e := &routeEntry{Route: rt, resource: tmpl}
+		e := &routeEntry{Route: rt, resource: tmpl.qualified(rt.Action)}
 		s.entries[rt.Method+" "+rt.Pattern] = e
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(e))
 	}
@@ -263,10 +263,10 @@ func (s *Server) routes() []Route {
 func (s *Server) coreRoutes() []Route {
 	return []Route{
 		{"GET", "/v1/health", Public, "", "", s.health},
-		{"GET", "/v1/status/leader", AnyToken, "operator:ReadStatus", "cluster", s.statusLeader},
-		{"GET", "/v1/status/servers", AnyToken, "operator:ReadStatus", "cluster", s.statusServers},
-		{"GET", "/metrics", AnyToken, "operator:ReadMetrics", "cluster", s.metrics},
-		{"GET", "/v1/operator/raft", Management, "operator:ReadRaftConfiguration", "cluster", s.raftConfiguration},
+		{"GET", "/v1/status/leader", AnyToken, "operator:GetStatus", "cluster", s.statusLeader},
+		{"GET", "/v1/status/servers", AnyToken, "operator:GetStatus", "cluster", s.statusServers},
+		{"GET", "/metrics", AnyToken, "operator:GetMetrics", "cluster", s.metrics},
+		{"GET", "/v1/operator/raft", Management, "operator:GetRaftConfiguration", "cluster", s.raftConfiguration},
 		{"DELETE", "/v1/operator/raft/peers/{id}", Management, "operator:RemoveRaftPeer", "peer/{id}", s.raftRemovePeer},
 		{"GET", "/v1/operator/snapshot", Management, "operator:SaveSnapshot", "cluster", s.snapshotSave},
 		{"PUT", "/v1/operator/snapshot", Management, "operator:RestoreSnapshot", "cluster", s.snapshotRestore},
@@ -274,7 +274,7 @@ func (s *Server) coreRoutes() []Route {
 		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", List(s.Kit(), hostsAPI{s}.hostList, func(l []pub.Host, next string) pub.HostList {
 			return pub.HostList{Hosts: l, Next: next}
 		})},
-		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:ReadHost", "host/{name}", Get(s.Kit(), hostsAPI{s}.hostGet)},
+		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:GetHost", "host/{name}", Get(s.Kit(), hostsAPI{s}.hostGet)},
 		{"DELETE", "/v1/hosts/{name}", Management, "hosts:DeleteHost", "host/{name}", Remove(s.Kit(), hostsAPI{s}.hostDelete)},
 		{"PATCH", "/v1/hosts/{name}/tags", Management, "hosts:TagHost", "host/{name}", Write(s.Kit(), http.StatusOK, hostsAPI{s}.hostTag)},
 		{"POST", "/v1/agent/register", Registration, "agent:Register", "host/*", s.agentRegister},
@@ -283,10 +283,10 @@ func (s *Server) coreRoutes() []Route {
 		{"GET", "/v1/host-tokens", Management, "hosts:ListRegistrationTokens", "host-token/*", List(s.Kit(), hostsAPI{s}.hostTokenList, func(l []pub.HostToken, next string) pub.HostTokenList {
 			return pub.HostTokenList{HostTokens: l, Next: next}
 		})},
-		{"GET", "/v1/host-tokens/{accessor}", Management, "hosts:ReadRegistrationToken", "host-token/{accessor}", Get(s.Kit(), hostsAPI{s}.hostTokenGet)},
+		{"GET", "/v1/host-tokens/{accessor}", Management, "hosts:GetRegistrationToken", "host-token/{accessor}", Get(s.Kit(), hostsAPI{s}.hostTokenGet)},
 		{"DELETE", "/v1/host-tokens/{accessor}", Management, "hosts:RevokeRegistrationToken", "host-token/{accessor}", Remove(s.Kit(), hostsAPI{s}.hostTokenRevoke)},
 		{"POST", "/v1/agent/certificate", HostRenewal, "agent:RenewCertificate", "host/self", s.agentCertificate},
-		{"GET", "/v1/operator/keyring", Management, "operator:ReadKeyring", "keyring", s.keyringGet},
+		{"GET", "/v1/operator/keyring", Management, "operator:GetKeyring", "keyring", s.keyringGet},
 		{"POST", "/v1/operator/keyring/rotate", Management, "operator:RotateKeyring", "keyring", s.keyringRotate},
 	}
 }

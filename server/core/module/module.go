@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,6 +87,7 @@ type Registry struct {
 type entry struct {
 	secretEvents  []string
 	name          string
+	actions       []string // action namespaces besides name (Actions)
 	revisionNames func(tx *state.Tx) map[string]string
 	ranges        []command.Range
 	buckets       [][]byte
@@ -171,15 +173,32 @@ func (r *Registry) Buckets(names ...[]byte) {
 	}
 }
 
+// Actions declares the policy action namespaces the module's routes use besides its own name,
+// the names users already know from the service it stands in for ("codedeploy" for the deploy
+// module, "iam" and "sts" for acl). A namespace belongs to one module. Declare them before
+// Routes.
+func (r *Registry) Actions(namespaces ...string) {
+	e := r.cur()
+	for _, ns := range namespaces {
+		for _, o := range r.entries {
+			if o.name == ns || slices.Contains(o.actions, ns) {
+				panic(fmt.Sprintf("module: action namespace %q of %s is already %s's", ns, e.name, o.name))
+			}
+		}
+		e.actions = append(e.actions, ns)
+	}
+}
+
 // Routes declares the module's HTTP routes. Every route that takes a credential names an action
-// of this module ("<module>:<Verb>").
+// of this module: "<module>:<Verb>" or "<namespace>:<Verb>" for a namespace it declared with
+// Actions.
 func (r *Registry) Routes(routes ...api.Route) {
 	e := r.cur()
 	for _, rt := range routes {
 		if err := rt.Check(); err != nil {
 			panic("module: " + e.name + ": " + err.Error())
 		}
-		if rt.Action != "" && !strings.HasPrefix(rt.Action, e.name+":") {
+		if ns, _, _ := strings.Cut(rt.Action, ":"); rt.Action != "" && ns != e.name && !slices.Contains(e.actions, ns) {
 			panic(fmt.Sprintf("module: %s declares action %s of another module", e.name, rt.Action))
 		}
 		e.routes = append(e.routes, rt)
