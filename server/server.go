@@ -144,7 +144,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 			AuthFailures: cfg.Limits.AuthFailures, AuthFailureWindow: cfg.Limits.AuthFailureWindow,
 		},
 		Routes: s.registry.AllRoutes(), RevisionNames: s.registry.AllRevisionNames(),
-		SecretEventKinds: s.registry.AllSecretEvents(),
+		SecretEventKinds: s.registry.AllSecretEvents(), Policies: s.registry.Policies(),
 	})
 	core.Cluster, core.State, core.Events, core.HTTP = node, node.State(), node.FSM().Events(), apiServer.Kit()
 	core.Blobs, core.Keyring, core.Agents = s.blobs, s.keyring, s.hub

@@ -385,12 +385,12 @@ func (s *Server) wrap(rt *routeEntry) http.Handler {
 			return
 		}
 		if rt.Access == AnyToken || rt.Access == Management {
-			if err := s.authorize(rt, r, id); err != nil {
+			if _, _, err := s.authorize(rt, r, id); err != nil {
 				refuse(err, "")
 				return
 			}
 		}
-		if rt.Access == Management && !id.Management() {
+		if rt.Access == Management && !managementGate(id) {
 			writeError(sw, fault.New(fault.Forbidden, "%s needs a management token; token %q is a %s token", name, id.Token.Name, id.Token.Type))
 			return
 		}

@@ -82,6 +82,7 @@ type Registry struct {
 	current  *entry
 	entries  []*entry
 	buckets  map[string]string // bucket → module
+	policies api.Policies      // the identity service's (Authorizer)
 }
 
 type entry struct {
@@ -204,6 +205,20 @@ func (r *Registry) Routes(routes ...api.Route) {
 		e.routes = append(e.routes, rt)
 	}
 }
+
+// Authorizer declares the module as the source of every caller's grants (api.Policies): the
+// identity service. At most one module may; without one, the API maps service tokens onto the
+// built-in policies (api.TokenTypePolicies).
+func (r *Registry) Authorizer(p api.Policies) {
+	e := r.cur()
+	if r.policies != nil {
+		panic(fmt.Sprintf("module: %s declares an authorizer, but one is already declared", e.name))
+	}
+	r.policies = p
+}
+
+// Policies returns the declared authorizer (nil: none).
+func (r *Registry) Policies() api.Policies { return r.policies }
 
 // Background declares work that runs on every server from start to shutdown.
 func (r *Registry) Background(name string, run func(ctx context.Context)) {

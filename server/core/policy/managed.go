@@ -36,6 +36,15 @@ var services = []ServiceAccess{
 	{Service: "sts", Title: "STS", ReadActions: []string{"GetCallerIdentity"}},
 }
 
+// MFAProtectedActions are the destructive actions AdministratorAccess allows only with a second
+// factor once the principal has one enrolled: a user with MFA must sign in with it to delete an
+// application, a deployment group, a user or a token, or to restore a snapshot. Principals
+// without MFA (service tokens, users not enrolled) are not held to it.
+var MFAProtectedActions = []string{
+	"codedeploy:DeleteApplication", "codedeploy:DeleteDeploymentGroup", "operator:RestoreSnapshot",
+	"iam:DeleteUser", "iam:DeleteToken", "codecommit:DeleteRepository",
+}
+
 // The managed policies every service has regardless of the table.
 const (
 	AdministratorAccess = "AdministratorAccess"
@@ -47,6 +56,11 @@ func managedDocuments() map[string]*Document {
 	docs := map[string]*Document{
 		AdministratorAccess: {Version: VersionSlipway, Statement: []Statement{
 			{Sid: "FullAccess", Effect: EffectAllow, Action: []string{"*"}, Resource: []string{"*"}},
+			{Sid: "DestructiveNeedsMFA", Effect: EffectDeny, Action: MFAProtectedActions, Resource: []string{"*"},
+				Condition: []Condition{
+					{Operator: "Bool", Key: KeyMultiFactorAuthPresent, Values: []string{"false"}},
+					{Operator: "Bool", Key: KeyMultiFactorAuthEnrolled, Values: []string{"true"}},
+				}},
 		}},
 	}
 	var read []string
