@@ -224,7 +224,7 @@ func (s *Server) Authorize(method, pattern string, r *http.Request, id *auth.Ide
 // naming the action and the resource, never what a policy says; when a second factor would have
 // allowed it, the message says MFA is required.
 func (s *Server) authorize(rt *routeEntry, r *http.Request, id *auth.Identity) (audit.Principal, string, error) {
-	resource, err := rt.resource.fill(r)
+	resource, err := rt.resolve(r)
 	g := s.cfg.Policies.GrantsFor(id)
 	if err != nil {
 		return g.Principal, resource, err
@@ -294,6 +294,22 @@ func (s *Server) authRequest(ctx []policy.ContextValue, action, resource string,
 		ctx = append(ctx, policy.ContextValue{Key: policy.KeyMultiFactorAuthAge, Value: strconv.FormatInt(int64(now.Sub(g.MFATime)/time.Second), 10)})
 	}
 	return policy.Request{Action: action, Resource: resource, Context: ctx}
+}
+
+// resolve names the request's full resource: the route's resolver's answer, or its template
+// filled from the path.
+func (rt *routeEntry) resolve(r *http.Request) (string, error) {
+	if rt.ResolveResource == nil {
+		return rt.resource.fill(r)
+	}
+	res, err := rt.ResolveResource(r)
+	if err != nil {
+		return "", err
+	}
+	if len(res) > policy.MaxRequestBytes {
+		return "", fault.New(fault.Invalid, "the request names a resource of %d bytes; at most %d are allowed", len(res), policy.MaxRequestBytes)
+	}
+	return SRN(rt.Action, res), nil
 }
 
 // resourceText is a resource name for a message: as it is when short and plain (printable

@@ -139,6 +139,12 @@ type Route struct {
 	Action   string
 	Resource string
 	Handle   HandlerFunc
+	// ResolveResource, when set, names the resource of a route whose resource is not in its
+	// path: a deployment read by ID is its group's, a deployment created from a body is the
+	// group the body names. The edge calls it before authorizing (r's body may be read with
+	// Kit.PeekJSON; the handler still reads it whole); Resource stays the declared pattern the
+	// answer is one of. Its error is answered as it is (a 400 for a body that is not JSON).
+	ResolveResource func(r *http.Request) (string, error)
 }
 
 // Check reports what is missing from a route's declaration.
@@ -260,8 +266,24 @@ func (s *Server) routes() []Route {
 	return append(s.coreRoutes(), s.cfg.Routes...)
 }
 
+// coreRoute is a core route's declaration, written positionally.
+type coreRoute struct {
+	Method, Pattern  string
+	Access           Access
+	Action, Resource string
+	Handle           HandlerFunc
+}
+
 func (s *Server) coreRoutes() []Route {
-	return []Route{
+	var out []Route
+	for _, c := range s.coreRouteTable() {
+		out = append(out, Route{Method: c.Method, Pattern: c.Pattern, Access: c.Access, Action: c.Action, Resource: c.Resource, Handle: c.Handle})
+	}
+	return out
+}
+
+func (s *Server) coreRouteTable() []coreRoute {
+	return []coreRoute{
 		{"GET", "/v1/health", Public, "", "", s.health},
 		{"GET", "/v1/status/leader", AnyToken, "operator:GetStatus", "cluster", s.statusLeader},
 		{"GET", "/v1/status/servers", AnyToken, "operator:GetStatus", "cluster", s.statusServers},
