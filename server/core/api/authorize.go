@@ -231,12 +231,12 @@ func (s *Server) authorize(rt *routeEntry, r *http.Request, id *auth.Identity) (
 	}
 	var buf [8]policy.ContextValue
 	req := s.authRequest(buf[:0], rt.Action, resource, r, g, g.MFA)
-	if decide(req, g).Allowed() {
+	if Decide(req, g).Allowed() {
 		return g.Principal, resource, nil
 	}
 	who := principalText(g.Principal, id)
 	if !g.MFA && g.MFAEnrolled {
-		if decide(s.authRequest(buf[:0], rt.Action, resource, r, g, true), g).Allowed() {
+		if Decide(s.authRequest(buf[:0], rt.Action, resource, r, g, true), g).Allowed() {
 			return g.Principal, resource, fault.New(fault.Forbidden, "not allowed: %s on %s (%s) without multi-factor authentication: MFA is required; sign in again with `slipway login` and your MFA code",
 				rt.Action, resourceText(resource), who)
 		}
@@ -244,9 +244,9 @@ func (s *Server) authorize(rt *routeEntry, r *http.Request, id *auth.Identity) (
 	return g.Principal, resource, fault.New(fault.Forbidden, "not allowed: %s on %s (%s)", rt.Action, resourceText(resource), who)
 }
 
-// decide evaluates req against the grants: the policies must allow it, and the scope too when
+// Decide evaluates req against the grants as the edge does: the policies must allow it, and the scope too when
 // there is one.
-func decide(req policy.Request, g Grants) policy.Decision {
+func Decide(req policy.Request, g Grants) policy.Decision {
 	d := policy.Evaluate(req, g.Policies...)
 	if d.Allowed() && g.Scope != nil {
 		if sd := policy.Evaluate(req, g.Scope...); !sd.Allowed() {
