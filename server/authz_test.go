@@ -15,6 +15,11 @@ import (
 // rawCall sends one JSON request and returns the status and the body.
 func rawCall(t *testing.T, method, url, token string, body any) (int, string) {
 	t.Helper()
+	return rawCallTB(t, method, url, token, body)
+}
+
+func rawCallTB(t testing.TB, method, url, token string, body any) (int, string) {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
