@@ -32,6 +32,7 @@ var services = []ServiceAccess{
 	{Service: "events", Title: "Events", ReadActions: []string{"WatchEvents"}},
 	{Service: "operator", Title: "Operator", ReadActions: []string{"ReadStatus", "ReadMetrics"}},
 	{Service: "acl", Title: "ACL", ReadActions: []string{"GetCallerIdentity"}},
+	{Service: "audit", Title: "Audit", ReadActions: []string{"ListRecords", "ExportRecords", "GetTrailHead", "GetActiveUsersReport"}},
 }
 
 // The managed policies every service has regardless of the table.

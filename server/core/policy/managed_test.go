@@ -12,7 +12,7 @@ func TestManagedPoliciesCompile(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	want := []string{"ACLFullAccess", "ACLReadOnlyAccess", AdministratorAccess, "DeployFullAccess", "DeployReadOnlyAccess",
+	want := []string{"ACLFullAccess", "ACLReadOnlyAccess", AdministratorAccess, "AuditFullAccess", "AuditReadOnlyAccess", "DeployFullAccess", "DeployReadOnlyAccess",
 		"EventsFullAccess", "EventsReadOnlyAccess", "HostsFullAccess", "HostsReadOnlyAccess", "KVFullAccess", "KVReadOnlyAccess",
 		"OperatorFullAccess", "OperatorReadOnlyAccess", ReadOnlyAccess}
 	if got := ManagedNames(); !slices.Equal(got, want) {
