@@ -34,9 +34,13 @@ func (m *Module) routes() []api.Route {
 			}},
 		{Method: "GET", Pattern: "/v1/audit/export", Access: api.AnyToken, Action: "audit:ExportRecords", Resource: "record/*", Handle: m.export},
 		{Method: "GET", Pattern: "/v1/audit/head", Access: api.AnyToken, Action: "audit:GetTrailHead", Resource: "trail",
-			Handle: func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error { return api.Get(k(), m.head)(w, r, id) }},
+			Handle: func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+				return api.Get(k(), m.head)(w, r, id)
+			}},
 		{Method: "GET", Pattern: "/v1/audit/active-users", Access: api.AnyToken, Action: "audit:GetActiveUsersReport", Resource: "report/active-users",
-			Handle: func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error { return api.Get(k(), m.activeUsers)(w, r, id) }},
+			Handle: func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+				return api.Get(k(), m.activeUsers)(w, r, id)
+			}},
 	}
 }
 
