@@ -129,6 +129,9 @@ func TestListExportHeadActiveUsersAndTrim(t *testing.T) {
 	next := ""
 	for range 10 {
 		l := list(api.AuditFilter{}, &api.QueryOptions{Limit: 2, Next: next})
+		if len(l.Records) != 2 {
+			t.Errorf("a page of limit 2 holds %d records", len(l.Records))
+		}
 		paged = append(paged, names(l.Records)...)
 		if next = l.Next; next == "" {
 			break
