@@ -455,7 +455,31 @@ func auditVerifyStream(r io.Reader) (auditVerified, error) {
 // `slipway operator snapshot save`, or a copy of a stopped server's DATA/state/state.db.
 func auditVerifyState(path string) (auditVerified, error) {
 	var v auditVerified
-	err := state.ViewFile(path, func(tx *state.Tx) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return v, err
+	}
+	var magic [2]byte
+	_, _ = io.ReadFull(f, magic[:])
+	if magic == [2]byte{0x1f, 0x8b} { // a snapshot (tar.gz): read the state database inside it
+		dir, err := os.MkdirTemp("", "slipway-audit-verify-")
+		if err != nil {
+			_ = f.Close()
+			return v, err
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			_ = f.Close()
+			return v, err
+		}
+		path, err = raftstore.ExtractSnapshotState(f, dir)
+		if err != nil {
+			_ = f.Close()
+			return v, err
+		}
+	}
+	_ = f.Close()
+	err = state.ViewFile(path, func(tx *state.Tx) error {
 		anchor, head, err := tx.AuditChain()
 		if err != nil {
 			return err
