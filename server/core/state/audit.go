@@ -107,7 +107,9 @@ func (t *Tx) AppendAudit(r audit.Record) (audit.Record, error) {
 	if err != nil {
 		return audit.Record{}, fmt.Errorf("state: encode audit record %d: %w", r.Seq, err)
 	}
-	return r, t.tx.Bucket(bucketAudit).Put(seqKey(r.Seq), b)
+	bk := t.tx.Bucket(bucketAudit)
+	bk.FillPercent = 1 // keys only ever grow: fill pages instead of splitting them in half
+	return r, bk.Put(seqKey(r.Seq), b)
 }
 
 // TrimAudit trims the records whose time is before cutoff, oldest first, at most limit of them
