@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -20,16 +22,20 @@ import (
 	"github.com/slipwayhq/slipway/internal/bench"
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server"
+	"github.com/slipwayhq/slipway/server/core/audit"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/config"
 	"github.com/slipwayhq/slipway/server/core/keyring"
 	"github.com/slipwayhq/slipway/server/core/raftstore"
+	"github.com/slipwayhq/slipway/server/core/state"
 )
 
 // This file is the only one of the CLI that links server code (the depguard rule cli-through-api
 // in .golangci.yml holds the others to pkg/api): `slipway server` and `slipway dev` run a node in
 // this process, `slipway operator keyring kek create` writes the file the server's keyring loads,
-// and `slipway bench` starts clusters in this process through internal/bench.
+// `slipway bench` starts clusters in this process through internal/bench, and `slipway audit
+// verify` checks the trail with the server's audit package (online, and offline over a state
+// file with --state).
 
 // ExitConfig is the exit code for an invalid configuration (sysexits' EX_CONFIG). Service units
 // list it in RestartPreventExitStatus so a bad config does not restart-loop.
@@ -395,3 +401,116 @@ func (c *cli) newBenchCommand() *cobra.Command {
 type benchPrinter struct{ *printer }
 
 func (p benchPrinter) JSONFormat() bool { return p.json() }
+
+// auditVerifyStream verifies an audit export (`slipway audit export`: its header line, then one
+// record a line) with audit.VerifyTo from the header's From to its To, and says how many records
+// it checked. A failure names the record (*audit.Error).
+func auditVerifyStream(r io.Reader) (auditVerified, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	if !sc.Scan() {
+		if err := sc.Err(); err != nil {
+			return auditVerified{}, err
+		}
+		return auditVerified{}, errors.New("the export is empty: no header line")
+	}
+	var h api.AuditExportHeader
+	if err := strictJSON(sc.Bytes(), &h); err != nil {
+		return auditVerified{}, fmt.Errorf("the export's first line is not its header: %w", err)
+	}
+	from, err := auditAnchor(h.Export.From)
+	if err != nil {
+		return auditVerified{}, err
+	}
+	to, err := auditAnchor(h.Export.To)
+	if err != nil {
+		return auditVerified{}, err
+	}
+	var n uint64
+	records := func(yield func(audit.Record, error) bool) {
+		line := 1
+		for sc.Scan() {
+			line++
+			var rec audit.Record
+			if err := strictJSON(sc.Bytes(), &rec); err != nil {
+				yield(rec, fmt.Errorf("line %d of the export is not an audit record: %w", line, err))
+				return
+			}
+			n++
+			if !yield(rec, nil) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			yield(audit.Record{}, fmt.Errorf("read the export: %w", err))
+		}
+	}
+	if err := audit.VerifyTo(from, to, records); err != nil {
+		return auditVerified{}, err
+	}
+	return auditVerified{Verified: true, Records: n, From: h.Export.From, To: h.Export.To}, nil
+}
+
+// auditVerifyState verifies the audit trail of a state file offline: a snapshot saved with
+// `slipway operator snapshot save`, or a copy of a stopped server's DATA/state/state.db.
+func auditVerifyState(path string) (auditVerified, error) {
+	var v auditVerified
+	f, err := os.Open(path)
+	if err != nil {
+		return v, err
+	}
+	var magic [2]byte
+	_, _ = io.ReadFull(f, magic[:])
+	if magic == [2]byte{0x1f, 0x8b} { // a snapshot (tar.gz): read the state database inside it
+		dir, err := os.MkdirTemp("", "slipway-audit-verify-")
+		if err != nil {
+			_ = f.Close()
+			return v, err
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			_ = f.Close()
+			return v, err
+		}
+		path, err = raftstore.ExtractSnapshotState(f, dir)
+		if err != nil {
+			_ = f.Close()
+			return v, err
+		}
+	}
+	_ = f.Close()
+	err = state.ViewFile(path, func(tx *state.Tx) error {
+		anchor, head, err := tx.AuditChain()
+		if err != nil {
+			return err
+		}
+		if err := audit.VerifyTo(anchor, head, tx.AuditRecords(anchor.Seq+1)); err != nil {
+			return err
+		}
+		v = auditVerified{Verified: true, Records: head.Seq - anchor.Seq,
+			From: api.AuditAnchor{Seq: anchor.Seq, Hash: anchor.Hash.String()}, To: api.AuditAnchor{Seq: head.Seq, Hash: head.Hash.String()}}
+		return nil
+	})
+	return v, err
+}
+
+func auditAnchor(a api.AuditAnchor) (audit.Anchor, error) {
+	var d audit.Digest
+	if err := d.UnmarshalText([]byte(a.Hash)); err != nil {
+		return audit.Anchor{}, fmt.Errorf("the export's header names record %d with a bad hash: %w", a.Seq, err)
+	}
+	return audit.Anchor{Seq: a.Seq, Hash: d}, nil
+}
+
+// strictJSON decodes one JSON value, refusing unknown fields and trailing data.
+func strictJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data after the JSON value")
+	}
+	return nil
+}

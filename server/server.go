@@ -21,6 +21,7 @@ import (
 
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
 	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/auditlog"
 	"github.com/slipwayhq/slipway/server/core/blob"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/config"
@@ -51,6 +52,7 @@ type Server struct {
 	tasks    *module.Runner
 	tls      *tlsutil.Cluster // nil without TLS
 	registry *module.Registry
+	audit    *auditlog.Module
 }
 
 // Start binds the listeners, opens the Raft member on the data dir and starts serving the API.
@@ -95,7 +97,8 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 
 	s := &Server{cfg: cfg, log: log, httpLn: httpLn, httpURL: httpURL, raftAddr: raftAddr, done: make(chan struct{}), tls: tlsc}
 	core := &module.Core{Log: log, Now: time.Now}
-	s.registry = register(cfg, core, coreModule{s})
+	s.audit = auditlog.New(cfg.AuditRetention)
+	s.registry = register(cfg, core, coreModule{s}, s.audit)
 	table := s.registry.Table()
 	background, leader := s.registry.Lifecycle()
 	s.tasks = module.NewRunner(background, leader, log.With("component", "tasks"))
@@ -144,7 +147,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 			AuthFailures: cfg.Limits.AuthFailures, AuthFailureWindow: cfg.Limits.AuthFailureWindow,
 		},
 		Routes: s.registry.AllRoutes(), RevisionNames: s.registry.AllRevisionNames(),
-		SecretEventKinds: s.registry.AllSecretEvents(), Policies: policiesOf(s.registry),
+		SecretEventKinds: s.registry.AllSecretEvents(), Policies: policiesOf(s.registry), Audit: s.audit.Writer(),
 	})
 	core.Cluster, core.State, core.Events, core.HTTP = node, node.State(), node.FSM().Events(), apiServer.Kit()
 	core.Blobs, core.Keyring, core.Agents = s.blobs, s.keyring, s.hub

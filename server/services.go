@@ -19,12 +19,12 @@ func services(cfg config.Config) []module.Module {
 	}
 }
 
-// register builds the registry of a server: the core's commands, its own module, then every
-// service of services().
-func register(cfg config.Config, core *module.Core, coreMod module.Module) *module.Registry {
+// register builds the registry of a server: the core's commands, its own modules (its tasks,
+// the audit trail's routes and tasks), then every service of services().
+func register(cfg config.Config, core *module.Core, coreMods ...module.Module) *module.Registry {
 	table := fsm.NewTable()
 	r := module.NewRegistry(table)
-	r.Add(core, coreMod)
+	r.Add(core, coreMods...)
 	r.Add(core, services(cfg)...)
 	return r
 }

@@ -16,8 +16,9 @@ import (
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
-// readVerbs are the action-name prefixes ReadOnlyAccess allows.
-var readVerbs = []string{"Get", "List", "Read", "Watch", "Describe"}
+// readVerbs are the action-name prefixes ReadOnlyAccess allows (Export: the audit trail's export,
+// a read of records as JSON lines).
+var readVerbs = []string{"Get", "List", "Read", "Watch", "Describe", "Export"}
 
 var placeholder = regexp.MustCompile(`\{([^{}]+?)(\.\.\.)?\}`)
 

@@ -103,6 +103,8 @@ type Config struct {
 	// Policies supplies a token's policies, which decide every AnyToken and Management route by
 	// its Action and Resource (nil: TokenTypePolicies, today's two token types).
 	Policies Policies
+	// Audit takes the audit records of denied requests and of activity (audit.go; nil: none).
+	Audit Auditor
 }
 
 // DefaultMaxHosts is Config.MaxHosts when none is given.

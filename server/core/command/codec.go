@@ -24,11 +24,17 @@ func Encode(c *Command) ([]byte, error) {
 	}
 	out := make([]byte, fixedHeader, fixedHeader+len(c.RequestID)+len(c.Payload))
 	out[0] = codecVersion
+	if c.Caller != nil {
+		out[0] = codecVersionCaller
+	}
 	binary.BigEndian.PutUint16(out[1:3], uint16(c.Type))
 	out[3] = c.Version
 	binary.BigEndian.PutUint64(out[4:12], uint64(c.Time.UnixNano()))
 	out[12] = byte(len(c.RequestID))
 	out = append(out, c.RequestID...)
+	if c.Caller != nil {
+		out = appendCaller(out, c.Caller)
+	}
 	out = append(out, c.Payload...)
 	if len(out) > MaxEncodedSize {
 		return nil, fmt.Errorf("encode %s: %d bytes is over the %d byte limit of one command", c.Type, len(out), MaxEncodedSize)
@@ -47,8 +53,8 @@ func Decode(b []byte) (*Command, error) {
 	if len(b) > MaxEncodedSize {
 		return nil, fmt.Errorf("%w: %d bytes is over the limit", ErrMalformed, len(b))
 	}
-	if b[0] != codecVersion {
-		return nil, fmt.Errorf("%w: codec version %d is not supported (want %d); upgrade this node", ErrMalformed, b[0], codecVersion)
+	if b[0] != codecVersion && b[0] != codecVersionCaller {
+		return nil, fmt.Errorf("%w: codec version %d is not supported (want %d or %d); upgrade this node", ErrMalformed, b[0], codecVersion, codecVersionCaller)
 	}
 	t := Type(binary.BigEndian.Uint16(b[1:3]))
 	newest, ok := schemaVersions[t]
@@ -63,12 +69,19 @@ func Decode(b []byte) (*Command, error) {
 		return nil, fmt.Errorf("%w: %s request id length %d is invalid", ErrMalformed, t, n)
 	}
 	payload := b[fixedHeader+n:]
+	var caller *Caller
+	if b[0] == codecVersionCaller {
+		var err error
+		if caller, payload, err = readCaller(payload); err != nil {
+			return nil, fmt.Errorf("%s: %w", t, err)
+		}
+	}
 	if len(payload) == 0 && t != TypeBatch {
 		return nil, fmt.Errorf("%w: %s has no payload", ErrMalformed, t)
 	}
 	return &Command{
 		Type: t, Version: b[3], RequestID: string(b[fixedHeader : fixedHeader+n]),
-		Time: time.Unix(0, int64(binary.BigEndian.Uint64(b[4:12]))).UTC(), Payload: payload,
+		Time: time.Unix(0, int64(binary.BigEndian.Uint64(b[4:12]))).UTC(), Payload: payload, Caller: caller,
 	}, nil
 }
 

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -101,6 +102,8 @@ func FuzzDecode(f *testing.F) {
 		{Type: TypeClusterInit, Version: 1, RequestID: "r", Time: time.Unix(1, 0), Payload: []byte(`{"cluster_id":"web"}`)},
 		{Type: TypeNodeRegister, Version: 1, Payload: []byte(`{"node_id":"n","raft_addr":"a:1","http_addr":"http://h:2","version":"v"}`)},
 		{Type: TypeNoop, Version: 1, Payload: []byte(`{}`)},
+		{Type: TypeNoop, Version: 1, RequestID: "r", Payload: []byte(`{}`), Caller: &Caller{Kind: "user", ID: "u", Name: "n", Action: "a:B", Resource: "app/x", Source: "s", RequestID: "q"}},
+		{Type: TypeNoop, Version: 1, Payload: []byte(`{}`), Caller: &Caller{}},
 	} {
 		b, err := Encode(c)
 		if err != nil {
@@ -130,6 +133,12 @@ func FuzzDecode(f *testing.F) {
 		}
 		if c2.Type != c.Type || c2.RequestID != c.RequestID || !c2.Time.Equal(c.Time) || c2.Version != c.Version {
 			t.Fatalf("round trip changed the command: %+v != %+v", c2, c)
+		}
+		if (c.Caller == nil) != (c2.Caller == nil) || (c.Caller != nil && *c.Caller != *c2.Caller) {
+			t.Fatalf("round trip changed the caller: %+v != %+v", c2.Caller, c.Caller)
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatalf("an accepted entry does not encode back to its own bytes:\n%x\n%x", b, again)
 		}
 	})
 }

@@ -7,12 +7,16 @@
 //
 // Encoding (one Raft log entry), binary header then payload:
 //
-//	byte 0       codec version (currently 1)
+//	byte 0       codec version: 1, or 2 when the command carries its Caller
 //	byte 1..2    command type, big endian
 //	byte 3       payload schema version of that type
 //	byte 4..11   proposer time, unix nanoseconds, big endian
 //	byte 12      request id length n (at most 128)
-//	byte 13..    request id (n bytes), then the payload
+//	byte 13..    request id (n bytes); in version 2 then the caller block (uvarint length,
+//	             then seven fields Kind, ID, Name, Action, Resource, Source, RequestID, each a
+//	             uvarint length and its bytes); then the payload
+//
+// A command without a Caller is encoded as version 1, byte for byte as before version 2 existed.
 //
 // The payload is a JSON object, except for a batch (TypeBatch), whose payload is a sequence of
 // (uvarint length, encoded command) pairs applied in order within one log entry; batches do not
@@ -45,6 +49,7 @@ const (
 	TypeHostTokenRevoke Type = 55
 	TypeKeyringAdd      Type = 80
 	codecVersion        byte = 1
+	codecVersionCaller  byte = 2       // version 1 plus the caller block after the request id
 	MaxEncodedSize           = 4 << 20 // a single command; blobs never go through the log
 	MaxBatchLen              = 4096
 	maxRequestIDLen          = 128
@@ -77,6 +82,9 @@ type Command struct {
 	RequestID string          // idempotency key: a command with a seen ID is not applied again
 	Time      time.Time       // proposer's clock; the only time apply may use
 	Payload   json.RawMessage // type-specific JSON
+	// Caller is who made the request the command comes from (nil for the cluster's own work):
+	// the FSM appends an audit record of the command's outcome when it is set.
+	Caller *Caller
 }
 
 // New builds a command with the current schema version of t.

@@ -50,7 +50,13 @@ type Config struct {
 	InsecurePlaintextCluster bool    `yaml:"insecure_plaintext_cluster"`
 	Limits                   Limits  `yaml:"limits"`
 	Keyring                  Keyring `yaml:"keyring"`
+	// AuditRetention is how long audit records are kept (default DefaultAuditRetention, 365
+	// days; 0 keeps every record): the leader trims older ones hourly.
+	AuditRetention time.Duration `yaml:"audit_retention"`
 }
+
+// DefaultAuditRetention is the default Config.AuditRetention: a year.
+const DefaultAuditRetention = 8760 * time.Hour
 
 // Keyring configures encryption at rest.
 type Keyring struct {
@@ -141,12 +147,13 @@ type Raft struct {
 // Default returns the defaults: a single server on loopback with data in ./slipway-data.
 func Default() Config {
 	return Config{
-		DataDir:  "slipway-data",
-		HTTPAddr: fmt.Sprintf("127.0.0.1:%d", DefaultHTTPPort),
-		RaftAddr: fmt.Sprintf("127.0.0.1:%d", DefaultRaftPort),
-		LogLevel: "info",
-		Blobs:    Blobs{Reserve: DefaultBlobReserve},
-		Agents:   Agents{MaxHosts: DefaultMaxHosts},
+		DataDir:        "slipway-data",
+		HTTPAddr:       fmt.Sprintf("127.0.0.1:%d", DefaultHTTPPort),
+		RaftAddr:       fmt.Sprintf("127.0.0.1:%d", DefaultRaftPort),
+		LogLevel:       "info",
+		AuditRetention: DefaultAuditRetention,
+		Blobs:          Blobs{Reserve: DefaultBlobReserve},
+		Agents:         Agents{MaxHosts: DefaultMaxHosts},
 		Limits: Limits{MaxUnauthenticated: DefaultMaxUnauthenticated, MaxStreamsPerToken: DefaultMaxStreamsPerToken,
 			AuthFailures: DefaultAuthFailures, AuthFailureWindow: DefaultAuthFailureWindow,
 			BodyReadTimeout: DefaultBodyReadTimeout, BodyIdleTimeout: DefaultBodyIdleTimeout},
@@ -179,6 +186,7 @@ var keys = []struct{ flag, key, env, help string }{
 	{"auth-failure-window", "limits.auth_failure_window", "SLIPWAY_AUTH_FAILURE_WINDOW", "period in which an address regains its failed authentications, e.g. 10s"},
 	{"body-read-timeout", "limits.body_read_timeout", "SLIPWAY_BODY_READ_TIMEOUT", "time a request body of at most 1 MiB may take to arrive, e.g. 30s"},
 	{"body-idle-timeout", "limits.body_idle_timeout", "SLIPWAY_BODY_IDLE_TIMEOUT", "time any request body (uploads too) may go without a byte before the connection is closed, e.g. 30s"},
+	{"audit-retention", "audit_retention", "SLIPWAY_AUDIT_RETENTION", "how long audit records are kept, e.g. 8760h (a year, the default); 0 keeps every record"},
 	{"keyring-kek-file", "keyring.kek_file", "SLIPWAY_KEYRING_KEK_FILE", "file with the cluster's key-encryption key, the same on every server (make one with: slipway operator keyring kek create --out FILE)"},
 }
 
@@ -330,6 +338,8 @@ func (c *Config) set(key, v string) error {
 		} else {
 			c.TLS.RequireClientCert = b
 		}
+	case "audit_retention":
+		return setDuration(&c.AuditRetention, v)
 	case "limits.max_unauthenticated":
 		return setInt(&c.Limits.MaxUnauthenticated, v)
 	case "limits.max_streams_per_token":
@@ -423,6 +433,9 @@ func (c *Config) Validate() error {
 		bad("config", "blobs.gc_grace, blobs.repair_interval", "must be positive durations")
 	}
 	c.validateLimits(bad)
+	if c.AuditRetention < 0 || (c.AuditRetention > 0 && c.AuditRetention < time.Hour) {
+		bad("audit-retention", "audit_retention", "must be 0 (keep every record) or a duration of at least 1h, e.g. 8760h")
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -158,7 +158,9 @@ func (f *FSM) applyEntry(tx *state.Tx, l *raft.Log) any {
 
 // applyCommand applies one command of the Raft entry at index. The command's changes carry a
 // state index of its own (state.Tx.NextIndex), also when the entry is a batch: the result's
-// Index is that state index.
+// Index is that state index. A command proposed for a caller (command.Caller) appends its audit
+// record in the same transaction, whatever its outcome; a replayed request (a request id whose
+// outcome is remembered) appends none, as it changes nothing.
 func (f *FSM) applyCommand(tx *state.Tx, index uint64, c *command.Command) command.Result {
 	now := c.Time.UnixNano()
 	if c.RequestID != "" {
@@ -175,6 +177,11 @@ func (f *FSM) applyCommand(tx *state.Tx, index uint64, c *command.Command) comma
 		return internal(index, err)
 	}
 	res := f.dispatch(tx, idx, c)
+	if c.Caller != nil {
+		if err := auditCommand(tx, c, res); err != nil {
+			return internal(index, err)
+		}
+	}
 	if c.RequestID != "" {
 		rec := state.RequestRecord{Time: now, Index: res.Index, Code: res.Code, Message: res.Message, Data: res.Data}
 		if err := tx.PutRequest(c.RequestID, rec); err != nil {

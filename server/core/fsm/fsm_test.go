@@ -48,7 +48,7 @@ func applySampleCreate(tx *state.Tx, index uint64, _ *command.Command, p sampleP
 }
 
 // newFSM is a state machine with the core's commands and the tests' sample command.
-func newFSM(t *testing.T) *fsm.FSM {
+func newFSM(t testing.TB) *fsm.FSM {
 	t.Helper()
 	table := fsm.NewTable()
 	fsm.On(table, cmdSampleCreate, applySampleCreate)

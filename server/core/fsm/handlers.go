@@ -7,7 +7,8 @@ import (
 )
 
 // registerCore registers the core's own commands: cluster membership, blobs, hosts and their
-// registration tokens (authentication and agent sessions are the core's), and the keyring.
+// registration tokens (authentication and agent sessions are the core's), the keyring, and the
+// audit trail's appends and trims (handlers_audit.go).
 func registerCore(t *Table) {
 	On(t, command.NoopCmd, applyNoop)
 	On(t, command.ClusterInitCmd, applyClusterInit)
@@ -21,6 +22,8 @@ func registerCore(t *Table) {
 	On(t, command.HostStatusCmd, applyHostStatus)
 	On(t, command.HostTokenRevokeCmd, applyHostTokenRevoke)
 	On(t, command.KeyringAddCmd, applyKeyringAdd)
+	On(t, command.AuditAppendCmd, applyAuditAppend)
+	On(t, command.AuditTrimCmd, applyAuditTrim)
 }
 
 func applyNoop(_ *state.Tx, _ uint64, _ *command.Command, _ command.Noop) (any, error) {

@@ -34,6 +34,7 @@ var services = []ServiceAccess{
 	{Service: "iam", Title: "IAM", ReadActions: []string{"GetUser", "ListUsers", "GetGroup", "ListGroups", "GetPolicy",
 		"ListPolicies", "GetRole", "ListRoles", "ListSSHPublicKeys"}},
 	{Service: "sts", Title: "STS", ReadActions: []string{"GetCallerIdentity"}},
+	{Service: "audit", Title: "Audit", ReadActions: []string{"ListRecords", "ExportRecords", "GetTrailHead", "GetActiveUsersReport"}},
 }
 
 // MFAProtectedActions are the destructive actions AdministratorAccess allows only with a second

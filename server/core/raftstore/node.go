@@ -220,10 +220,15 @@ func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 
 // Apply replicates c and returns its result once it is committed and applied. It is safe to
 // call on any node; see the package doc for forwarding and retries. A command that failed
-// validation in the FSM is a successful Apply whose Result carries the failure.
+// validation in the FSM is a successful Apply whose Result carries the failure. A command
+// without a Caller takes the one ctx carries (command.WithCaller): the request it serves is then
+// audited when it is applied; the encoded bytes, forwarded to the leader as they are, carry it.
 func (n *Node) Apply(ctx context.Context, c *command.Command) (command.Result, error) {
 	if c.RequestID == "" {
 		c.RequestID = newID()
+	}
+	if c.Caller == nil {
+		c.Caller = command.CallerFrom(ctx)
 	}
 	data, err := command.Encode(c)
 	if err != nil {

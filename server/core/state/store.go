@@ -27,7 +27,7 @@ var (
 	keyAppliedIdx  = []byte("applied_index")
 	keyStateIdx    = []byte("state_index")
 	keyACLBoot     = []byte("acl_bootstrap_index")
-	allBuckets     = [][]byte{bucketMeta, bucketTokens, bucketTokenHash, bucketNodes, bucketRequests, bucketRequestsByTime, bucketBlobs, bucketBlobRefs, bucketHosts, bucketHostNames, bucketHostSecrets, bucketHostTokens, bucketHostTokHash, bucketHostTombs, bucketHostTombOrder, bucketKeyring, bucketHostSecretTombs}
+	allBuckets     = [][]byte{bucketMeta, bucketTokens, bucketTokenHash, bucketNodes, bucketRequests, bucketRequestsByTime, bucketBlobs, bucketBlobRefs, bucketHosts, bucketHostNames, bucketHostSecrets, bucketHostTokens, bucketHostTokHash, bucketHostTombs, bucketHostTombOrder, bucketKeyring, bucketHostSecretTombs, bucketAudit}
 	errNoMetaInNew = errors.New("not a slipway state file (no meta bucket)")
 )
 
