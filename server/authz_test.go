@@ -3,10 +3,12 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
@@ -115,6 +117,32 @@ func TestPolicyOnAnApplicationCoversItsDeploymentsAndRevisions(t *testing.T) {
 		t.Fatalf("created %+v", d)
 	}
 	waitDeployment(t, cl, d.ID)
+	// The denials and the authorized write are in the audit trail under the user's name, with
+	// the request ids the answers carried.
+	testutil.Eventually(t, 10*time.Second, func() error {
+		var l api.AuditRecordList
+		if err := json.Unmarshal([]byte(mustCall(t, http.StatusOK, "GET", u+"/v1/audit/records?principal=ana&limit=1000", testutil.ManagementToken, nil)), &l); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, rec := range l.Records {
+			if rec.Principal.Name != "ana" || rec.Principal.Kind != "user" || rec.RequestID == "" {
+				return fmt.Errorf("record %+v", rec)
+			}
+			seen[rec.Outcome+" "+rec.Action+" "+rec.Resource] = true
+		}
+		for _, want := range []string{
+			"denied codedeploy:GetDeployment srn:slipway:codedeploy:app/web",
+			"denied codedeploy:StopDeployment srn:slipway:codedeploy:app/shop",
+			"denied codedeploy:CreateDeployment srn:slipway:codedeploy:app/web",
+			"allowed codedeploy:CreateDeployment srn:slipway:codedeploy:app/shop",
+		} {
+			if !seen[want] {
+				return fmt.Errorf("no record %q in %v", want, seen)
+			}
+		}
+		return nil
+	})
 	// The handler still reads the whole body the resolver peeked at: a bad one is its 400.
 	status, out = rawCall(t, "POST", u+"/v1/deployments", testutil.ManagementToken, map[string]any{"app": "shop", "bogus": 1})
 	if status != http.StatusBadRequest || !strings.Contains(out, "bogus") {

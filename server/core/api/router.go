@@ -173,6 +173,7 @@ type routeEntry struct {
 
 // Server is the API handler.
 type Server struct {
+	rids    *requestIDs
 	cfg     Config
 	mux     *http.ServeMux
 	log     *slog.Logger
@@ -216,12 +217,15 @@ func New(cfg Config) *Server {
 	if cfg.Policies == nil {
 		cfg.Policies = TokenTypePolicies{}
 	}
+	if cfg.Audit == nil {
+		cfg.Audit = NopAuditor{}
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
 	hosts, tokens := newFleet(cfg)
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger,
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, rids: newRequestIDs(),
 		unauth:  &semaphore{max: int64(cfg.Limits.MaxUnauthenticated)},
 		streams: newStreamLimiter(cfg.Limits.MaxStreamsPerToken),
 		fails:   newFailLimiter(cfg.Limits.AuthFailures, cfg.Limits.AuthFailureWindow, cfg.Limits.AuthFailureAddresses, cfg.Now, cfg.Logger),
@@ -368,6 +372,8 @@ func (s *Server) wrap(rt *routeEntry) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		rid := s.rids.next()
+		w.Header().Set(HeaderRequestID, rid)
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("handler panic", "route", name, "panic", p, "stack", string(debug.Stack()))
@@ -409,10 +415,15 @@ func (s *Server) wrap(rt *routeEntry) http.Handler {
 			return
 		}
 		if rt.Access == AnyToken || rt.Access == Management {
-			if _, _, err := s.authorize(rt, r, id); err != nil {
+			who, resource, err := s.authorize(rt, r, id)
+			if err != nil {
+				if fault.CodeOf(err) == fault.Forbidden {
+					s.auditDenied(r, rid, who, rt.Action, resource, err)
+				}
 				refuse(err, "")
 				return
 			}
+			r = s.audited(r, rid, who, rt.Action, resource)
 		}
 		if rt.Access == Management && !managementGate(id) {
 			writeError(sw, fault.New(fault.Forbidden, "%s needs a management token; token %q is a %s token", name, id.Token.Name, id.Token.Type))
