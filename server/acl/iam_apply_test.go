@@ -144,3 +144,29 @@ func TestMFAUseRefusesReplays(t *testing.T) {
 	ok(t, run(s, acl.CmdMFAUse, acl.MFAUsePayload{Name: "ana", RecoveryHash: "h2"}))
 	refused(t, run(s, acl.CmdMFAUse, acl.MFAUsePayload{Name: "ana", RecoveryHash: "h2"}), fault.Unauthorized, "already used")
 }
+
+func TestExpiredTokensAreDeleted(t *testing.T) {
+	s := &seq{t: t, f: newFSM(t)}
+	exp := func(acc string, c byte, at int64) acl.Token {
+		tk := token(acc, c)
+		tk.ExpirationTime = at
+		return tk
+	}
+	ok(t, run(s, acl.CmdCreateToken, acl.CreateTokenPayload{Token: exp("a", 'a', 100)}))
+	ok(t, run(s, acl.CmdCreateToken, acl.CreateTokenPayload{Token: exp("b", 'b', 300)}))
+	ok(t, run(s, acl.CmdCreateToken, acl.CreateTokenPayload{Token: token("c", 'c')})) // never expires
+	ok(t, run(s, acl.CmdCreateToken, acl.CreateTokenPayload{Token: exp("d", 'd', 150)}))
+	r := run(s, acl.CmdTokenExpire, acl.TokenExpirePayload{Before: 200, Max: 1})
+	ok(t, r)
+	if string(r.Data) != "1" {
+		t.Fatalf("deleted %s with max 1", r.Data)
+	}
+	ok(t, run(s, acl.CmdTokenExpire, acl.TokenExpirePayload{Before: 200, Max: 1000}))
+	var left []string
+	_ = s.f.Store().View(func(tx *state.Tx) error {
+		return tx.EachToken(func(tk state.Token) bool { left = append(left, tk.AccessorID); return true })
+	})
+	if strings.Join(left, ",") != "b,c" {
+		t.Fatalf("left %v, want b,c", left)
+	}
+}

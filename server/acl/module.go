@@ -74,6 +74,8 @@ func (m *Module) registerIdentity(r *module.Registry, core *module.Core) {
 	module.Handle(r, CmdMFAConfirm, applyMFAConfirm)
 	module.Handle(r, CmdMFADisable, applyMFADisable)
 	module.Handle(r, CmdMFAUse, applyMFAUse)
+	module.Handle(r, CmdTokenExpire, applyTokenExpire)
+	r.Leader("expired-tokens", m.expireTokens)
 	m.authz = NewAuthorizer(core)
 	r.Authorizer(m.authz)
 }
