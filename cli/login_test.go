@@ -19,6 +19,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/config"
 )
 
 const loginPassword = "correct horse battery staple"
@@ -256,4 +257,21 @@ func runMFA(t *testing.T, env map[string]string, stdin io.Reader, add func(*cobr
 		code = ec
 	}
 	return result{stdout: stdout.String(), stderr: errb.String(), code: code}
+}
+
+// TestBootstrapFirstAdministratorFromTheCLI: `acl bootstrap --user --password-stdin` makes the
+// first administrator, who then signs in with `slipway login`.
+func TestBootstrapFirstAdministratorFromTheCLI(t *testing.T) {
+	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(_ int, cfg *config.Config) { cfg.InitialManagementTokenFile = "" }, NoToken: true})
+	env := map[string]string{EnvAddr: c.URL(0), EnvConfigHome: t.TempDir()}
+	r := runIn(t, env, strings.NewReader(loginPassword+"\n"), nil, "acl", "bootstrap", "--user", "admin", "--password-stdin")
+	if r.code != 0 || !strings.Contains(r.stdout, "Secret ID:") || !strings.Contains(r.stdout, "User admin is the first administrator") {
+		t.Fatalf("bootstrap --user: %+v", r)
+	}
+	if r := runIn(t, env, strings.NewReader(loginPassword+"\n"), nil, "login", "--user", "admin", "--password-stdin"); r.code != 0 {
+		t.Fatalf("login of the first administrator: %+v", r)
+	}
+	if r := runIn(t, env, nil, nil, "app", "create", "web"); r.code != 0 {
+		t.Fatalf("the first administrator creates an app: %+v", r)
+	}
 }

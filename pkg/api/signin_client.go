@@ -54,3 +54,11 @@ func (c *Client) MFADisable(ctx context.Context, user string) error {
 }
 
 func mfaPath(user string) string { return "/v1/iam/users/" + url.PathEscape(user) + "/mfa" }
+
+// ACLBootstrapAdmin bootstraps the cluster as ACLBootstrap does and, in the same one-time
+// operation, creates user with password and AdministratorAccess attached.
+func (c *Client) ACLBootstrapAdmin(ctx context.Context, user, password string) (*Token, error) {
+	var t Token
+	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/acl/bootstrap", in: ACLBootstrapRequest{User: user, Password: password}, out: &t})
+	return &t, err
+}

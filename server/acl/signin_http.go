@@ -13,7 +13,14 @@ import (
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/module"
 )
+
+// registerSignIn declares sign-in's routes and the bootstrap that makes the first administrator.
+func (m *Module) registerSignIn(r *module.Registry) {
+	module.Handle(r, CmdBootstrapAdmin, applyBootstrapAdmin)
+	r.Routes(m.signInRoutes()...)
+}
 
 // signInRoutes are sign-in, logout, MFA enrolment and assume-role. Login and logout are Public
 // at the edge: login takes a password, not a token; logout authenticates the bearer itself and

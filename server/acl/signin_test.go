@@ -14,6 +14,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/config"
 )
 
 const testPassword = "correct horse battery staple"
@@ -267,5 +268,40 @@ func TestLoginAddressLimit(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("21st attempt: %d Retry-After %q; want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+}
+
+// TestBootstrapFirstAdministrator: bootstrap with a user creates the management token and that
+// user with AdministratorAccess in one operation; the user signs in and administers; a second
+// bootstrap, with or without a user, is refused and creates no user. A bad password is refused
+// before anything is proposed, and the cluster can still be bootstrapped after.
+func TestBootstrapFirstAdministrator(t *testing.T) {
+	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(_ int, cfg *config.Config) { cfg.InitialManagementTokenFile = "" }, NoToken: true})
+	ctx := context.Background()
+	anon := c.ClientWithToken(0, "")
+	if _, err := anon.ACLBootstrapAdmin(ctx, "root", "short"); pub.ErrorCode(err) != pub.CodeBadRequest {
+		t.Fatalf("bootstrap with a short password: %v; want 400", err)
+	}
+	tk, err := anon.ACLBootstrapAdmin(ctx, "root", testPassword)
+	if err != nil || tk.Type != pub.TokenTypeManagement || tk.SecretID == "" {
+		t.Fatalf("bootstrap with a user: %+v %v", tk, err)
+	}
+	_, eb, sess := login(t, c, pub.LoginRequest{User: "root", Password: testPassword})
+	if sess.SecretID == "" {
+		t.Fatalf("the first administrator signs in: %+v", eb)
+	}
+	var who pub.CallerIdentity
+	mustSend(t, http.StatusOK, "GET", c.URL(0)+"/v1/sts/caller-identity", sess.SecretID, nil, &who)
+	if who.Name != "root" || len(who.Policies) != 1 || who.Policies[0] != "AdministratorAccess" {
+		t.Fatalf("the first administrator: %+v", who)
+	}
+	if _, err := c.ClientWithToken(0, sess.SecretID).AppCreate(ctx, pub.AppCreateRequest{Name: "shop"}); err != nil {
+		t.Fatalf("the first administrator creates an app: %v", err)
+	}
+	if _, err := anon.ACLBootstrapAdmin(ctx, "eve", testPassword); !pub.IsConflict(err) {
+		t.Fatalf("second bootstrap with a user: %v; want conflict", err)
+	}
+	if code, _, _ := send(t, "GET", c.URL(0)+"/v1/iam/users/eve", tk.SecretID, nil); code != http.StatusNotFound {
+		t.Fatalf("user of the refused bootstrap: %d; want 404", code)
 	}
 }
