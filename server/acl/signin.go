@@ -108,15 +108,25 @@ func (s *signIn) verify(hash, password string) (bool, error) {
 	return ok && err == nil, nil
 }
 
+// lockTimeout bounds how long a sign-in waits for the lock it proposes.
+const lockTimeout = 10 * time.Second
+
 // failed records a failed sign-in of name from addr, and locks the user (a replicated
-// CmdUserLock) when it is their LockoutFailures-th within LockoutWindow. The lock is proposed
-// with its own context: the answer does not wait for it to matter.
+// CmdUserLock) when it is their LockoutFailures-th within LockoutWindow; the sign-in waits for
+// the lock to apply, so the next attempt meets it on every server.
 func (s *signIn) failed(ctx context.Context, u User, exists bool, name, addr string, now time.Time) {
 	if !s.fails.fail(name, addr, now) || !exists {
 		return
 	}
 	until := now.Add(LockoutDuration)
-	_, err := command.Propose(context.WithoutCancel(ctx), s.core.Cluster, CmdUserLock, now, UserLockPayload{Name: u.Name, Until: until.UnixNano()})
+	// Its own context: its own request ID (the lock is a command of its own), and
+	// not cut short by a client that hangs up.
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lockTimeout)
+	defer cancel()
+	if rid := command.RequestIDFrom(ctx); rid != "" {
+		lctx = command.WithRequestID(lctx, rid+"/lock")
+	}
+	_, err := command.Propose(lctx, s.core.Cluster, CmdUserLock, now, UserLockPayload{Name: u.Name, Until: until.UnixNano()})
 	if err != nil {
 		s.core.Log.Warn("could not lock a user after failed sign-ins", "user", u.Name, "error", err)
 		return
