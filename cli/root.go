@@ -436,6 +436,9 @@ func (c *cli) explain(err error) string {
 		}
 		return fmt.Sprintf("%s: the token was not accepted (unknown, revoked or expired); check %s or --token", msg, EnvToken)
 	case api.CodeForbidden:
+		if c.usedSession != "" || strings.Contains(ae.Message, "MFA") || strings.Contains(ae.Message, "is locked") {
+			return msg // a signed-in user: the server's message says what to do (sign in with MFA, wait, ask)
+		}
 		return fmt.Sprintf("%s: this token may not do that; use a management token", msg)
 	case api.CodeNoLeader, api.CodeUnavailable:
 		return fmt.Sprintf("%s: the cluster has no leader or the server is not ready; check 'slipway operator raft list-peers' and the server logs", msg)
