@@ -3,6 +3,8 @@ package acl
 import (
 	"testing"
 	"time"
+
+	"github.com/slipwayhq/slipway/server/core/fault"
 )
 
 // TestLockoutCounts: a user is locked at the LockoutFailures-th failure within LockoutWindow,
@@ -45,5 +47,21 @@ func TestLockoutCounts(t *testing.T) {
 	}
 	if w := l.addrWait("10.9.9.9", t0.Add(step)); w != 0 {
 		t.Fatalf("address after %v waits %v; want 0", step, w)
+	}
+}
+
+// TestPasswordChecksBounded: with MaxConcurrentVerifications checks running, another sign-in is
+// refused as busy (503) instead of waiting for memory.
+func TestPasswordChecksBounded(t *testing.T) {
+	s := &signIn{slots: make(chan struct{}, MaxConcurrentVerifications)}
+	for range MaxConcurrentVerifications {
+		s.slots <- struct{}{}
+	}
+	if _, err := s.verify("", "pw"); fault.CodeOf(err) != fault.Unavailable {
+		t.Fatalf("a check over the bound: %v; want unavailable", err)
+	}
+	<-s.slots
+	if ok, err := s.verify("", "pw"); ok || err != nil {
+		t.Fatalf("a check within the bound, no password: %v %v; want false, nil", ok, err)
 	}
 }

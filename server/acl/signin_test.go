@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -304,4 +305,39 @@ func TestBootstrapFirstAdministrator(t *testing.T) {
 	if code, _, _ := send(t, "GET", c.URL(0)+"/v1/iam/users/eve", tk.SecretID, nil); code != http.StatusNotFound {
 		t.Fatalf("user of the refused bootstrap: %d; want 404", code)
 	}
+}
+
+// TestSignInAcrossServers: a TOTP code accepted by one server is refused by another, and a lock
+// proposed by the server that counted the failures holds on the others.
+func TestSignInAcrossServers(t *testing.T) {
+	c := testutil.NewCluster(t, 3)
+	newUser(t, c, "gwen")
+	newUser(t, c, "hal")
+	var enr pub.MFAEnrollment
+	mustSend(t, http.StatusOK, "POST", c.URL(0)+"/v1/iam/users/gwen/mfa", testutil.ManagementToken, struct{}{}, &enr)
+	mustSend(t, http.StatusOK, "POST", c.URL(0)+"/v1/iam/users/gwen/mfa/confirm", testutil.ManagementToken, pub.MFAConfirmRequest{Code: codeAt(t, enr.Secret, time.Now())}, nil)
+	loginAt := func(i int, req pub.LoginRequest) (int, pub.ErrorBody) {
+		code, eb, _ := send(t, "POST", c.URL(i)+"/v1/iam/login", "", req)
+		return code, eb
+	}
+	code := codeAt(t, enr.Secret, time.Now().Add(30*time.Second))
+	testutil.Eventually(t, 10*time.Second, func() error { // server 1 may not have applied the confirmation yet
+		if st, eb := loginAt(1, pub.LoginRequest{User: "gwen", Password: testPassword, Code: code}); st != http.StatusOK {
+			return fmt.Errorf("login with a code on server 1: %d %+v", st, eb)
+		}
+		return nil
+	})
+	if st, eb := loginAt(2, pub.LoginRequest{User: "gwen", Password: testPassword, Code: code}); st != http.StatusUnauthorized {
+		t.Fatalf("the same code on server 2: %d %+v; want 401", st, eb)
+	}
+
+	for range 5 {
+		loginAt(0, pub.LoginRequest{User: "hal", Password: "wrong password, try again"})
+	}
+	testutil.Eventually(t, 10*time.Second, func() error {
+		if st, eb := loginAt(2, pub.LoginRequest{User: "hal", Password: testPassword}); st != http.StatusForbidden || !strings.Contains(eb.Error.Message, "is locked") {
+			return fmt.Errorf("hal on server 2: %d %+v; want locked", st, eb)
+		}
+		return nil
+	})
 }
