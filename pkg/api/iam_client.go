@@ -10,6 +10,13 @@ import (
 // users' SSH keys and personal access tokens. Secrets (passwords, token secrets) travel only in
 // the requests that set them and the one answer that makes a token.
 
+// Decisions of a SimulateResult.
+const (
+	SimulateAllowed      = "allowed"
+	SimulateExplicitDeny = "explicit_deny"
+	SimulateImplicitDeny = "implicit_deny"
+)
+
 func iamPath(kind, name string, rest ...string) string {
 	p := "/v1/iam/" + kind
 	if name != "" {

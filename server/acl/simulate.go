@@ -135,21 +135,14 @@ func (s *Identity) Simulate(req pub.SimulateRequest) (pub.SimulateResult, error)
 	return out, nil
 }
 
-// Decisions of pub.SimulateResult.
-const (
-	DecisionAllowed      = "allowed"
-	DecisionExplicitDeny = "explicit_deny"
-	DecisionImplicitDeny = "implicit_deny"
-)
-
 func decisionText(o policy.Outcome) string {
 	switch o {
 	case policy.Allowed:
-		return DecisionAllowed
+		return pub.SimulateAllowed
 	case policy.ExplicitDeny:
-		return DecisionExplicitDeny
+		return pub.SimulateExplicitDeny
 	}
-	return DecisionImplicitDeny
+	return pub.SimulateImplicitDeny
 }
 
 // checkSimulate bounds a simulation request as the edge bounds a real one.
