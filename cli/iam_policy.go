@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -219,6 +220,10 @@ credential of the call: give that in ` + EnvToken + `.`,
 			}
 			if n != 1 {
 				return usagef("give exactly one of --user, --group, --token and --role")
+			}
+			if strings.HasPrefix(to.Token, "slw") {
+				// Never send a secret as a name (the refusal would echo it).
+				return usagef("--token takes the accessor ID of the token to %s, not a secret; give the credential of the call in %s", verb, EnvToken)
 			}
 			cl, p, err := c.setup()
 			if err != nil {

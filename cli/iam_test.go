@@ -206,6 +206,10 @@ func TestIAMPolicyCommands(t *testing.T) {
 	must(t, "attach a managed policy", cli("", "", "iam", "policy", "attach", "ReadOnlyAccess", "--user", "alice"))
 	must(t, "user shows policies", cli("", "", "iam", "user", "get", "alice"), "shop-read", "ReadOnlyAccess")
 	refused(t, "attach to two principals", cli("", "", "iam", "policy", "attach", "shop-read", "--user", "alice", "--group", "deployers"), ExitUsage, "exactly one of --user, --group, --token and --role")
+	refused(t, "attach to a secret", cli("", "", "iam", "policy", "attach", "shop-read", "--token", testutil.ManagementToken), ExitUsage, "accessor ID")
+	if r := cli("", "", "iam", "policy", "attach", "shop-read", "--token", testutil.ManagementToken); strings.Contains(r.stderr, testutil.ManagementToken) {
+		t.Fatalf("the refusal echoes the secret: %s", r.stderr)
+	}
 	refused(t, "attach to nobody", cli("", "", "iam", "policy", "attach", "shop-read"), ExitUsage, "exactly one")
 	refused(t, "attach to an unknown user", cli("", "", "iam", "policy", "attach", "shop-read", "--user", "nobody"), ExitFailure, "not found")
 	refused(t, "attach an unknown policy", cli("", "", "iam", "policy", "attach", "nope", "--user", "alice"), ExitFailure, "not found")
