@@ -641,7 +641,7 @@ func TestExplain(t *testing.T) {
 		err  error
 		want string
 	}{
-		{&api.Error{Status: 403, Code: api.CodeForbidden, Message: "permission denied"}, "permission denied: this token may not do that; use a management token"},
+		{&api.Error{Status: 403, Code: api.CodeForbidden, Message: "permission denied"}, "permission denied: no policy of this token's principal allows it; ask an administrator (`slipway iam simulate` shows which statement decides)"},
 		{&api.Error{Status: 503, Code: api.CodeNoLeader, Message: "no leader"}, "no leader: the cluster has no leader"},
 		{&api.Error{Status: 504, Code: api.CodeTimeout, Message: "timed out"}, "timed out: the change may or may not have been applied"},
 		{&api.Error{Status: 404, Code: api.CodeNotFound, Message: "app \"x\" not found"}, "app \"x\" not found"},

@@ -24,9 +24,9 @@ import (
 
 const loginPassword = "correct horse battery staple"
 
-// runIn runs the CLI as run does, with stdin and, when add is set, extra commands on the root
+// runSession runs the CLI as run does, with stdin and, when add is set, extra commands on the root
 // (for commands another file's noun registers).
-func runIn(t *testing.T, env map[string]string, stdin io.Reader, add func(root *cobra.Command, c *cli), args ...string) result {
+func runSession(t *testing.T, env map[string]string, stdin io.Reader, add func(root *cobra.Command, c *cli), args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	root, c := newRoot(Options{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }})
@@ -90,10 +90,10 @@ func TestLoginFromTheCLI(t *testing.T) {
 	admin(t, c, http.StatusOK, "POST", "/v1/iam/policies/AdministratorAccess/attach", api.PolicyAttachRequest{User: "root"}, nil)
 	admin(t, c, http.StatusCreated, "POST", "/v1/apps", api.AppCreateRequest{Name: "shop"}, nil)
 
-	if r := runIn(t, env, strings.NewReader("not the password\n"), nil, "login", "--user", "root", "--password-stdin"); r.code != ExitFailure || !strings.Contains(r.stderr, "user name or password is wrong") {
+	if r := runSession(t, env, strings.NewReader("not the password\n"), nil, "login", "--user", "root", "--password-stdin"); r.code != ExitFailure || !strings.Contains(r.stderr, "user name or password is wrong") {
 		t.Fatalf("login with a wrong password: %+v", r)
 	}
-	r := runIn(t, env, strings.NewReader(loginPassword+"\n"), nil, "login", "--user", "root", "--password-stdin")
+	r := runSession(t, env, strings.NewReader(loginPassword+"\n"), nil, "login", "--user", "root", "--password-stdin")
 	if r.code != 0 || !strings.Contains(r.stdout, "Signed in to "+c.URL(0)+" as root until ") {
 		t.Fatalf("login: %+v", r)
 	}
@@ -103,7 +103,7 @@ func TestLoginFromTheCLI(t *testing.T) {
 			t.Fatalf("%s: %v %v; want mode %v", path, st.Mode(), err, want)
 		}
 	}
-	if r := runIn(t, env, nil, nil, "whoami", "--output", "json"); r.code != 0 || !strings.Contains(r.stdout, `"name": "root"`) || !strings.Contains(r.stdout, `"mfa": false`) {
+	if r := runSession(t, env, nil, nil, "whoami", "--output", "json"); r.code != 0 || !strings.Contains(r.stdout, `"name": "root"`) || !strings.Contains(r.stdout, `"mfa": false`) {
 		t.Fatalf("whoami from the stored session: %+v", r)
 	}
 
@@ -111,15 +111,15 @@ func TestLoginFromTheCLI(t *testing.T) {
 	var enr api.MFAEnrollment
 	admin(t, c, http.StatusOK, "POST", "/v1/iam/users/root/mfa", struct{}{}, &enr)
 	admin(t, c, http.StatusOK, "POST", "/v1/iam/users/root/mfa/confirm", api.MFAConfirmRequest{Code: totpCode(t, enr.Secret, time.Now())}, nil)
-	if r := runIn(t, env, nil, nil, "app", "delete", "shop"); r.code != ExitFailure || !strings.Contains(r.stderr, "MFA is required") || strings.Contains(r.stderr, "management token") {
+	if r := runSession(t, env, nil, nil, "app", "delete", "shop"); r.code != ExitFailure || !strings.Contains(r.stderr, "MFA is required") || strings.Contains(r.stderr, "management token") {
 		t.Fatalf("app delete from a session without MFA: %+v; want refused, MFA is required (and no advice to use a management token)", r)
 	}
 	code := totpCode(t, enr.Secret, time.Now().Add(30*time.Second))
-	r = runIn(t, env, strings.NewReader(loginPassword+"\n"+code+"\n"), nil, "login", "--user", "root", "--password-stdin")
+	r = runSession(t, env, strings.NewReader(loginPassword+"\n"+code+"\n"), nil, "login", "--user", "root", "--password-stdin")
 	if r.code != 0 || !strings.Contains(r.stdout, "as root with MFA") {
 		t.Fatalf("login with the code asked for: %+v", r)
 	}
-	if r := runIn(t, env, nil, nil, "app", "delete", "shop"); r.code != 0 {
+	if r := runSession(t, env, nil, nil, "app", "delete", "shop"); r.code != 0 {
 		t.Fatalf("app delete from a session with MFA: %+v", r)
 	}
 
@@ -127,7 +127,7 @@ func TestLoginFromTheCLI(t *testing.T) {
 	b, _ := os.ReadFile(file)
 	_ = json.Unmarshal(b, &f)
 	secret := f.Sessions[c.URL(0)].Secret
-	if r := runIn(t, env, nil, nil, "logout"); r.code != 0 || !strings.Contains(r.stdout, "Logged out of "+c.URL(0)+" as root") {
+	if r := runSession(t, env, nil, nil, "logout"); r.code != 0 || !strings.Contains(r.stdout, "Logged out of "+c.URL(0)+" as root") {
 		t.Fatalf("logout: %+v", r)
 	}
 	if b, _ := os.ReadFile(file); strings.Contains(string(b), secret) {
@@ -136,7 +136,7 @@ func TestLoginFromTheCLI(t *testing.T) {
 	if _, err := c.ClientWithToken(0, secret).WhoAmI(context.Background()); api.ErrorCode(err) != api.CodeUnauthorized {
 		t.Fatalf("the session after logout: %v; want unauthorized", err)
 	}
-	if r := runIn(t, env, nil, nil, "logout"); r.code != ExitFailure || !strings.Contains(r.stderr, "no session is stored") {
+	if r := runSession(t, env, nil, nil, "logout"); r.code != ExitFailure || !strings.Contains(r.stderr, "no session is stored") {
 		t.Fatalf("logout again: %+v", r)
 	}
 }
@@ -157,11 +157,11 @@ func TestStoredSessionExpiredOrUnreachable(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	r := runIn(t, map[string]string{EnvConfigHome: cfg, EnvAddr: fake.srv.URL}, nil, nil, "app", "list")
+	r := runSession(t, map[string]string{EnvConfigHome: cfg, EnvAddr: fake.srv.URL}, nil, nil, "app", "list")
 	if r.code != ExitFailure || !strings.Contains(r.stderr, "your session expired at 2026-12-01T10:00:00Z: run `slipway login`") {
 		t.Fatalf("an expired session: %+v", r)
 	}
-	r = runIn(t, map[string]string{EnvConfigHome: cfg, EnvAddr: dead}, nil, nil, "logout")
+	r = runSession(t, map[string]string{EnvConfigHome: cfg, EnvAddr: dead}, nil, nil, "logout")
 	if r.code != ExitFailure || !regexp.MustCompile(`removed from .*credentials.json, but the server could not revoke it`).MatchString(r.stderr) {
 		t.Fatalf("logout from an unreachable server: %+v", r)
 	}
@@ -182,30 +182,25 @@ func TestAssumeRoleAndMFAFromTheCLI(t *testing.T) {
 	admin(t, c, http.StatusOK, "POST", "/v1/iam/policies/STSFullAccess/attach", api.PolicyAttachRequest{User: "ana"}, nil)
 	admin(t, c, http.StatusCreated, "POST", "/v1/iam/roles", api.RoleCreateRequest{Name: "deployer", Trust: []string{"user/ana"},
 		Policies: []string{"CodeDeployFullAccess", "STSReadOnlyAccess"}}, nil)
-	if r := runIn(t, env, strings.NewReader(loginPassword+"\n"), nil, "login", "--user", "ana", "--password-stdin", "--ttl", "1h"); r.code != 0 {
+	if r := runSession(t, env, strings.NewReader(loginPassword+"\n"), nil, "login", "--user", "ana", "--password-stdin", "--ttl", "1h"); r.code != 0 {
 		t.Fatalf("login: %+v", r)
 	}
-	r := runIn(t, env, nil, nil, "sts", "assume-role", "deployer", "--duration", "30m", "--export")
+	r := runSession(t, env, nil, nil, "sts", "assume-role", "deployer", "--duration", "30m", "--export")
 	m := regexp.MustCompile(`(?m)^export SLIPWAY_TOKEN='([^']+)'$`).FindStringSubmatch(r.stdout)
 	if r.code != 0 || m == nil || !strings.Contains(r.stdout, "export SLIPWAY_ADDR='"+c.URL(0)+"'") {
 		t.Fatalf("assume-role --export: %+v", r)
 	}
 	roleEnv := map[string]string{EnvAddr: c.URL(0), EnvConfigHome: cfg, EnvToken: m[1]}
-	if r := runIn(t, roleEnv, nil, nil, "whoami", "--output", "json"); r.code != 0 || !strings.Contains(r.stdout, `"kind": "role"`) || !strings.Contains(r.stdout, `"source": "user/ana"`) {
+	if r := runSession(t, roleEnv, nil, nil, "whoami", "--output", "json"); r.code != 0 || !strings.Contains(r.stdout, `"kind": "role"`) || !strings.Contains(r.stdout, `"source": "user/ana"`) {
 		t.Fatalf("whoami as the role: %+v", r)
 	}
-	if r := runIn(t, roleEnv, nil, nil, "app", "create", "web"); r.code != 0 {
+	if r := runSession(t, roleEnv, nil, nil, "app", "create", "web"); r.code != 0 {
 		t.Fatalf("the role creates an app: %+v", r)
 	}
 
 	// MFA, enrolled by ana herself; the code is computed from the secret the command printed.
 	var out bytes.Buffer
-	addIAM := func(root *cobra.Command, cl *cli) {
-		iam := nounCommand("iam", "identity", "")
-		iam.AddCommand(cl.newIAMMFACmd())
-		root.AddCommand(iam)
-		root.SetOut(&out)
-	}
+	addIAM := func(root *cobra.Command, _ *cli) { root.SetOut(&out) } // iam mfa is the iam noun's
 	var stdout *bytes.Buffer
 	codeIn := readerFunc(func(p []byte) (int, error) {
 		m := regexp.MustCompile(`Secret: ([A-Z2-7]+)`).FindStringSubmatch(stdout.String())
@@ -228,10 +223,10 @@ func TestAssumeRoleAndMFAFromTheCLI(t *testing.T) {
 		t.Fatal("ana has no MFA after enable")
 	}
 	// Ana's session has no MFA: turning it off needs one; the management token may.
-	if r := runIn(t, env, nil, addIAM, "iam", "mfa", "disable"); r.code != ExitFailure || !strings.Contains(r.stderr, "MFA is required") {
+	if r := runSession(t, env, nil, addIAM, "iam", "mfa", "disable"); r.code != ExitFailure || !strings.Contains(r.stderr, "MFA is required") {
 		t.Fatalf("disable from a session without MFA: %+v", r)
 	}
-	if r := runIn(t, map[string]string{EnvAddr: c.URL(0), EnvToken: testutil.ManagementToken}, nil, addIAM, "iam", "mfa", "disable", "--user", "ana"); r.code != 0 || !strings.Contains(r.stdout, "MFA is disabled for ana") {
+	if r := runSession(t, map[string]string{EnvAddr: c.URL(0), EnvToken: testutil.ManagementToken}, nil, addIAM, "iam", "mfa", "disable", "--user", "ana"); r.code != 0 || !strings.Contains(r.stdout, "MFA is disabled for ana") {
 		t.Fatalf("disable by an administrator: %+v", r)
 	}
 }
@@ -264,14 +259,14 @@ func runMFA(t *testing.T, env map[string]string, stdin io.Reader, add func(*cobr
 func TestBootstrapFirstAdministratorFromTheCLI(t *testing.T) {
 	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(_ int, cfg *config.Config) { cfg.InitialManagementTokenFile = "" }, NoToken: true})
 	env := map[string]string{EnvAddr: c.URL(0), EnvConfigHome: t.TempDir()}
-	r := runIn(t, env, strings.NewReader(loginPassword+"\n"), nil, "acl", "bootstrap", "--user", "admin", "--password-stdin")
+	r := runSession(t, env, strings.NewReader(loginPassword+"\n"), nil, "acl", "bootstrap", "--user", "admin", "--password-stdin")
 	if r.code != 0 || !strings.Contains(r.stdout, "Secret ID:") || !strings.Contains(r.stdout, "User admin is the first administrator") {
 		t.Fatalf("bootstrap --user: %+v", r)
 	}
-	if r := runIn(t, env, strings.NewReader(loginPassword+"\n"), nil, "login", "--user", "admin", "--password-stdin"); r.code != 0 {
+	if r := runSession(t, env, strings.NewReader(loginPassword+"\n"), nil, "login", "--user", "admin", "--password-stdin"); r.code != 0 {
 		t.Fatalf("login of the first administrator: %+v", r)
 	}
-	if r := runIn(t, env, nil, nil, "app", "create", "web"); r.code != 0 {
+	if r := runSession(t, env, nil, nil, "app", "create", "web"); r.code != 0 {
 		t.Fatalf("the first administrator creates an app: %+v", r)
 	}
 }

@@ -22,7 +22,7 @@
 // Exit codes scripts may rely on: 0 success, 1 the command failed (API error, unreachable
 // server, I/O), 2 the command line was wrong (unknown command or flag, missing argument, bad
 // flag value), 3 a command following a deployment (deploy watch, deploy create --watch) lost
-// every server for longer than --reconnect-for, 130 interrupted. Errors are printed as one line on stderr, "Error: ...".
+// every server for longer than --reconnect-for, 4 `iam simulate` answered denied, 130 interrupted. Errors are printed as one line on stderr, "Error: ...".
 //
 // Errors returned by any command's run hooks count as failures (exit 1) unless they wrap a
 // usageError (exit 2) or implement ExitCode() int, which then picks the exit code; that is how a
@@ -146,7 +146,7 @@ authenticate with --token or SLIPWAY_TOKEN. For an https:// server, trust the cl
 --ca-file or SLIPWAY_CACERT (slipway tls makes it).
 
 Exit codes: 0 success, 1 failure, 2 wrong command line, 3 every server lost while following a
-deployment (deploy watch, deploy create --watch), 130 interrupted.`,
+deployment (deploy watch, deploy create --watch), 4 denied (iam simulate), 130 interrupted.`,
 		Example: `  # Start a single-node cluster on this machine, then use it
   slipway dev
   export SLIPWAY_ADDR=http://127.0.0.1:7400 SLIPWAY_TOKEN=<secret printed by slipway dev>
@@ -186,7 +186,7 @@ deployment (deploy watch, deploy create --watch), 130 interrupted.`,
 		c.newEventsCommand(),
 		c.newACLCommand(),
 		c.newTokenCommand(),
-		c.newIAMCmd(),
+		c.newIAMCommand(),
 		c.newAuditCommand(),
 		c.newLoginCommand(),
 		c.newLogoutCommand(),
@@ -441,7 +441,7 @@ func (c *cli) explain(err error) string {
 		if c.usedSession != "" || strings.Contains(ae.Message, "MFA") || strings.Contains(ae.Message, "is locked") {
 			return msg // a signed-in user: the server's message says what to do (sign in with MFA, wait, ask)
 		}
-		return fmt.Sprintf("%s: this token may not do that; use a management token", msg)
+		return fmt.Sprintf("%s: no policy of this token's principal allows it; ask an administrator (`slipway iam simulate` shows which statement decides)", msg)
 	case api.CodeNoLeader, api.CodeUnavailable:
 		return fmt.Sprintf("%s: the cluster has no leader or the server is not ready; check 'slipway operator raft list-peers' and the server logs", msg)
 	case api.CodeTimeout:

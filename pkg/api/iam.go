@@ -208,12 +208,13 @@ type SimulateRequest struct {
 }
 
 // SimulateResult is the answer of POST /v1/iam/simulate: allowed, explicit_deny or implicit_deny,
-// and the statement that decided (none for an implicit deny).
+// and the statement that decided: its policy, its index in that policy's Statement list (from 0)
+// and its Sid. For an implicit deny Policy is empty (no statement decided).
 type SimulateResult struct {
 	Decision  string `json:"decision"`
 	Policy    string `json:"policy,omitempty"`
 	Sid       string `json:"sid,omitempty"`
-	Statement int    `json:"statement,omitempty"`
+	Statement int    `json:"statement"`
 	Action    string `json:"action"`
 	Resource  string `json:"resource"`
 }

@@ -157,6 +157,9 @@ func (m *Module) iamRoutes() []api.Route {
 			return api.Remove(k(), func(ctx context.Context, r *http.Request) error { return id().DeleteRole(ctx, name(r)) })(w, r, c)
 		}},
 
+		// What if.
+		m.simulateRoute(),
+
 		// Who am I.
 		{Method: "GET", Pattern: "/v1/sts/caller-identity", Access: api.AnyToken, Action: "sts:GetCallerIdentity", Resource: "caller/self", Handle: func(w http.ResponseWriter, r *http.Request, c *auth.Identity) error {
 			k().JSON(w, http.StatusOK, m.callerIdentity(c))

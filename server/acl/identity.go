@@ -62,7 +62,7 @@ func validateEmail(email string) error {
 // hashNewPassword checks a new password against the policy and hashes it.
 func hashNewPassword(pw string) (string, error) {
 	if err := credential.CheckPassword(pw); err != nil {
-		return "", err
+		return "", fault.New(fault.Invalid, "%v", err) // the caller's mistake, not the server's
 	}
 	h, err := credential.HashPassword(pw)
 	if err != nil {
