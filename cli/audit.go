@@ -54,7 +54,7 @@ func (c *cli) newAuditListCommand() *cobra.Command {
 times (--since included, --until not). --limit caps how many records are shown (default 100; 0:
 every matching record).`,
 		Example: `  slipway audit list --principal alice
-  slipway audit list --action 'deploy:*' --since 2026-11-01T00:00:00Z --output json
+  slipway audit list --action 'codedeploy:*' --since 2026-11-01T00:00:00Z --output json
   slipway audit list --resource 'app/shop*' --limit 0`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -92,7 +92,7 @@ every matching record).`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.Principal, "principal", "", "a principal's name or ID (a trailing * matches a prefix)")
-	fl.StringVar(&f.Action, "action", "", "an action, e.g. deploy:CreateDeployment or 'deploy:*'")
+	fl.StringVar(&f.Action, "action", "", "an action, e.g. codedeploy:CreateDeployment or 'codedeploy:*'")
 	fl.StringVar(&f.Resource, "resource", "", "a resource name, e.g. app/shop or 'app/*'")
 	fl.StringVar(&since, "since", "", "only records at or after this RFC 3339 time")
 	fl.StringVar(&until, "until", "", "only records before this RFC 3339 time")

@@ -147,7 +147,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 			AuthFailures: cfg.Limits.AuthFailures, AuthFailureWindow: cfg.Limits.AuthFailureWindow,
 		},
 		Routes: s.registry.AllRoutes(), RevisionNames: s.registry.AllRevisionNames(),
-		SecretEventKinds: s.registry.AllSecretEvents(), Audit: s.audit.Writer(),
+		SecretEventKinds: s.registry.AllSecretEvents(), Policies: policiesOf(s.registry), Audit: s.audit.Writer(),
 	})
 	core.Cluster, core.State, core.Events, core.HTTP = node, node.State(), node.FSM().Events(), apiServer.Kit()
 	core.Blobs, core.Keyring, core.Agents = s.blobs, s.keyring, s.hub
@@ -324,4 +324,16 @@ func (s *Server) firstDataKey(ctx context.Context) {
 		}
 		wait = min(2*wait, 30*time.Second)
 	}
+}
+
+// policiesOverride replaces the identity service's authorizer in benchmarks that measure
+// authorization against none (export_test.go); nil everywhere else.
+var policiesOverride api.Policies
+
+// policiesOf is the authorizer the API evaluates requests with: the identity service's.
+func policiesOf(r *module.Registry) api.Policies {
+	if policiesOverride != nil {
+		return policiesOverride
+	}
+	return r.Policies()
 }

@@ -17,6 +17,11 @@ type Token struct {
 	Name           string     `json:"name"`
 	Type           string     `json:"type"`
 	Policies       []string   `json:"policies,omitempty"`
+	User           string     `json:"user,omitempty"`   // a user's token or session: whose
+	Role           string     `json:"role,omitempty"`   // a role session: which role
+	Source         string     `json:"source,omitempty"` // a role session: who assumed it
+	MFA            bool       `json:"mfa,omitempty"`    // opened with a second factor
+	Scoped         bool       `json:"scoped,omitempty"` // narrowed by a policy of its own
 	CreateTime     time.Time  `json:"create_time"`
 	ExpirationTime *time.Time `json:"expiration_time,omitempty"`
 	CreateIndex    uint64     `json:"create_index"`

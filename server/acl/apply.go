@@ -18,6 +18,11 @@ func tokenRecord(p Token, index uint64, now time.Time) state.Token {
 	tk := state.Token{
 		AccessorID: p.AccessorID, SecretHash: p.SecretHash, Name: p.Name, Type: p.Type,
 		Policies: p.Policies, CreateTime: now, CreateIndex: index,
+		User: p.User, Role: p.Role, Source: p.Source, MFA: p.MFA, Scope: p.Scope,
+	}
+	if p.MFATime != 0 {
+		at := time.Unix(0, p.MFATime).UTC()
+		tk.MFATime = &at
 	}
 	if p.ExpirationTime != 0 {
 		exp := time.Unix(0, p.ExpirationTime).UTC()
@@ -42,6 +47,21 @@ func applyBootstrap(tx *state.Tx, index uint64, c *command.Command, p BootstrapP
 // applyCreateToken stores a token; an accessor or secret hash already present is a conflict. It
 // returns the stored state.Token.
 func applyCreateToken(tx *state.Tx, index uint64, c *command.Command, p CreateTokenPayload) (any, error) {
+	if p.Token.User != "" {
+		if _, err := getUser(tx, p.Token.User); err != nil {
+			return nil, err
+		}
+	}
+	if p.Token.Role != "" {
+		if _, err := getRole(tx, p.Token.Role); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range p.Token.Policies {
+		if err := policyExists(tx, name); err != nil {
+			return nil, err
+		}
+	}
 	tk := tokenRecord(p.Token, index, c.Time)
 	return tk, tx.CreateToken(tk)
 }

@@ -68,7 +68,7 @@ func TestLogFormat(t *testing.T) {
 		gotV    uint8
 	}{
 		{10, "acl.bootstrap", 1, acl.CmdBootstrap.Type(), acl.CmdBootstrap.Name(), acl.CmdBootstrap.Version()},
-		{11, "token.create", 1, acl.CmdCreateToken.Type(), acl.CmdCreateToken.Name(), acl.CmdCreateToken.Version()},
+		{11, "token.create", 2, acl.CmdCreateToken.Type(), acl.CmdCreateToken.Name(), acl.CmdCreateToken.Version()},
 		{12, "token.revoke", 1, acl.CmdRevokeToken.Type(), acl.CmdRevokeToken.Name(), acl.CmdRevokeToken.Version()},
 	} {
 		if tc.got != tc.typ || tc.gotName != tc.name || tc.gotV != tc.version {

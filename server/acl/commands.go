@@ -7,7 +7,7 @@ import "github.com/slipwayhq/slipway/server/core/command"
 // commands directly (the testbed's probe, the server's TLS tests).
 var (
 	CmdBootstrap   = command.Define[BootstrapPayload](10, "acl.bootstrap", 1)
-	CmdCreateToken = command.Define[CreateTokenPayload](11, "token.create", 1)
+	CmdCreateToken = command.Define[CreateTokenPayload](11, "token.create", 2)
 	CmdRevokeToken = command.Define[RevokeTokenPayload](12, "token.revoke", 1)
 )
 
@@ -20,6 +20,14 @@ type Token struct {
 	Type           string   `json:"type"`
 	Policies       []string `json:"policies,omitempty"`
 	ExpirationTime int64    `json:"expiration_time,omitempty"` // unix nanos; 0 = never
+
+	// Schema 2 (the identity service): whose token it is and what narrows it; see state.Token.
+	User    string `json:"user,omitempty"`
+	Role    string `json:"role,omitempty"`
+	Source  string `json:"source,omitempty"`
+	MFA     bool   `json:"mfa,omitempty"`
+	MFATime int64  `json:"mfa_time,omitempty"` // unix nanos
+	Scope   string `json:"scope,omitempty"`
 }
 
 // BootstrapPayload creates the first management token; refused once the cluster is bootstrapped.

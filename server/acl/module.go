@@ -25,6 +25,7 @@ var commandRanges = []command.Range{
 type Module struct {
 	core             *module.Core
 	initialTokenFile string
+	authz            *Authorizer
 }
 
 // New returns the ACL service. initialTokenFile is the file holding the initial management
@@ -39,13 +40,48 @@ func (*Module) Name() string { return "acl" }
 func (m *Module) Register(r *module.Registry, core *module.Core) {
 	m.core = core
 	r.Commands(commandRanges...)
+	r.Actions("iam", "sts")
 	module.Handle(r, CmdBootstrap, applyBootstrap)
 	module.Handle(r, CmdCreateToken, applyCreateToken)
 	module.Handle(r, CmdRevokeToken, applyRevokeToken)
+	m.registerIdentity(r, core)
 	r.Routes(m.routes()...)
+	r.Routes(m.iamRoutes()...)
 	r.SecretEvents("acl", "token") // who holds which token is for management tokens only
 	r.Leader("initial-token", m.initialManagementToken)
 }
+
+// registerIdentity declares the identity state, its commands and the authorizer.
+func (m *Module) registerIdentity(r *module.Registry, core *module.Core) {
+	r.Buckets(bucketUsers, bucketGroups, bucketPolicies, bucketRoles, bucketSSHKeys, bucketMeta)
+	module.Handle(r, CmdUserCreate, applyUserCreate)
+	module.Handle(r, CmdUserUpdate, applyUserUpdate)
+	module.Handle(r, CmdUserDelete, applyUserDelete)
+	module.Handle(r, CmdUserPassword, applyUserPassword)
+	module.Handle(r, CmdUserLock, applyUserLock)
+	module.Handle(r, CmdGroupCreate, applyGroupCreate)
+	module.Handle(r, CmdGroupDelete, applyGroupDelete)
+	module.Handle(r, CmdGroupMember, applyGroupMember)
+	module.Handle(r, CmdPolicyCreate, applyPolicyCreate)
+	module.Handle(r, CmdPolicyUpdate, applyPolicyUpdate)
+	module.Handle(r, CmdPolicyDelete, applyPolicyDelete)
+	module.Handle(r, CmdPolicyAttach, applyPolicyAttach)
+	module.Handle(r, CmdRoleCreate, applyRoleCreate)
+	module.Handle(r, CmdRoleDelete, applyRoleDelete)
+	module.Handle(r, CmdSSHKeyAdd, applySSHKeyAdd)
+	module.Handle(r, CmdSSHKeyRemove, applySSHKeyRemove)
+	module.Handle(r, CmdMFAEnroll, applyMFAEnroll)
+	module.Handle(r, CmdMFAConfirm, applyMFAConfirm)
+	module.Handle(r, CmdMFADisable, applyMFADisable)
+	module.Handle(r, CmdMFAUse, applyMFAUse)
+	module.Handle(r, CmdTokenExpire, applyTokenExpire)
+	r.Leader("expired-tokens", m.expireTokens)
+	m.authz = NewAuthorizer(core)
+	r.Authorizer(m.authz)
+}
+
+// Identity is the service's Go API of users, groups, policies, roles and keys.
+func (m *Module) Identity() *Identity { return &Identity{core: m.core} }
 
 // Tokens is the service's Go API over the module's core.
 func (m *Module) Tokens() *Tokens { return &Tokens{core: m.core} }

@@ -120,6 +120,7 @@ func (t *Tokens) Revoke(ctx context.Context, accessor string) error {
 // View is how the API shows a stored token: without its secret hash, its expiry to the second.
 func View(tk state.Token) pub.Token {
 	t := pub.Token{AccessorID: tk.AccessorID, Name: tk.Name, Type: tk.Type, Policies: tk.Policies,
+		User: tk.User, Role: tk.Role, Source: tk.Source, MFA: tk.MFA, Scoped: tk.Scope != "",
 		CreateTime: tk.CreateTime, CreateIndex: tk.CreateIndex}
 	if tk.ExpirationTime != nil {
 		exp := tk.ExpirationTime.UTC().Truncate(time.Second)

@@ -16,16 +16,16 @@ func (m *Module) routes() []api.Route {
 	k := func() *api.Kit { return m.core.HTTP }
 	return []api.Route{
 		{Method: "POST", Pattern: "/v1/acl/bootstrap", Access: api.Public, Handle: m.bootstrap},
-		{Method: "POST", Pattern: "/v1/tokens", Access: api.Management, Action: "acl:CreateToken", Resource: "token/*", Handle: m.tokenCreate},
-		{Method: "GET", Pattern: "/v1/tokens", Access: api.Management, Action: "acl:ListTokens", Resource: "token/*", Handle: func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+		{Method: "POST", Pattern: "/v1/tokens", Access: api.Management, Action: "iam:CreateToken", Resource: "token/*", Handle: m.tokenCreate},
+		{Method: "GET", Pattern: "/v1/tokens", Access: api.Management, Action: "iam:ListTokens", Resource: "token/*", Handle: func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 			return api.List(k(), func(r *http.Request, p api.Page) ([]pub.Token, string, error) { return m.Tokens().List(r.Context(), p) },
 				func(items []pub.Token, next string) pub.TokenList { return pub.TokenList{Tokens: items, Next: next} })(w, r, id)
 		}},
-		{Method: "GET", Pattern: "/v1/tokens/self", Access: api.AnyToken, Action: "acl:GetCallerIdentity", Resource: "token/self", Handle: m.tokenSelf},
-		{Method: "GET", Pattern: "/v1/tokens/{accessor}", Access: api.Management, Action: "acl:ReadToken", Resource: "token/{accessor}", Handle: func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+		{Method: "GET", Pattern: "/v1/tokens/self", Access: api.AnyToken, Action: "sts:GetCallerIdentity", Resource: "token/self", Handle: m.tokenSelf},
+		{Method: "GET", Pattern: "/v1/tokens/{accessor}", Access: api.Management, Action: "iam:GetToken", Resource: "token/{accessor}", Handle: func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 			return api.Get(k(), func(r *http.Request) (pub.Token, error) { return m.Tokens().Get(r.Context(), r.PathValue("accessor")) })(w, r, id)
 		}},
-		{Method: "DELETE", Pattern: "/v1/tokens/{accessor}", Access: api.Management, Action: "acl:RevokeToken", Resource: "token/{accessor}", Handle: m.tokenRevoke},
+		{Method: "DELETE", Pattern: "/v1/tokens/{accessor}", Access: api.Management, Action: "iam:DeleteToken", Resource: "token/{accessor}", Handle: m.tokenRevoke},
 	}
 }
 

@@ -15,11 +15,11 @@ import (
 // appRoutes are the applications' endpoints.
 func (m *Module) appRoutes() []api.Route {
 	return []api.Route{
-		{Method: "POST", Pattern: "/v1/apps", Access: api.Management, Action: "deploy:CreateApplication", Resource: "app/*", Handle: httpHandlers{m}.appCreate},
-		{Method: "GET", Pattern: "/v1/apps", Access: api.AnyToken, Action: "deploy:ListApplications", Resource: "app/*", Handle: httpHandlers{m}.appList},
-		{Method: "GET", Pattern: "/v1/apps/{name}", Access: api.AnyToken, Action: "deploy:ReadApplication", Resource: "app/{name}", Handle: httpHandlers{m}.appGet},
-		{Method: "PUT", Pattern: "/v1/apps/{name}", Access: api.Management, Action: "deploy:UpdateApplication", Resource: "app/{name}", Handle: httpHandlers{m}.appUpdate},
-		{Method: "DELETE", Pattern: "/v1/apps/{name}", Access: api.Management, Action: "deploy:DeleteApplication", Resource: "app/{name}", Handle: httpHandlers{m}.appDelete},
+		{Method: "POST", Pattern: "/v1/apps", Access: api.Management, Action: "codedeploy:CreateApplication", Resource: "app/*", Handle: httpHandlers{m}.appCreate},
+		{Method: "GET", Pattern: "/v1/apps", Access: api.AnyToken, Action: "codedeploy:ListApplications", Resource: "app/*", Handle: httpHandlers{m}.appList},
+		{Method: "GET", Pattern: "/v1/apps/{name}", Access: api.AnyToken, Action: "codedeploy:GetApplication", Resource: "app/{name}", Handle: httpHandlers{m}.appGet},
+		{Method: "PUT", Pattern: "/v1/apps/{name}", Access: api.Management, Action: "codedeploy:UpdateApplication", Resource: "app/{name}", Handle: httpHandlers{m}.appUpdate},
+		{Method: "DELETE", Pattern: "/v1/apps/{name}", Access: api.Management, Action: "codedeploy:DeleteApplication", Resource: "app/{name}", Handle: httpHandlers{m}.appDelete},
 	}
 }
 

@@ -12,10 +12,10 @@ import (
 // configRoutes are the deployment configurations' endpoints.
 func (m *Module) configRoutes() []api.Route {
 	return []api.Route{
-		{Method: "POST", Pattern: "/v1/deployment-configs", Access: api.Management, Action: "deploy:CreateDeploymentConfig", Resource: "deployment-config/*", Handle: httpHandlers{m}.configCreate},
-		{Method: "GET", Pattern: "/v1/deployment-configs", Access: api.AnyToken, Action: "deploy:ListDeploymentConfigs", Resource: "deployment-config/*", Handle: httpHandlers{m}.configList},
-		{Method: "GET", Pattern: "/v1/deployment-configs/{name}", Access: api.AnyToken, Action: "deploy:ReadDeploymentConfig", Resource: "deployment-config/{name}", Handle: httpHandlers{m}.configGet},
-		{Method: "DELETE", Pattern: "/v1/deployment-configs/{name}", Access: api.Management, Action: "deploy:DeleteDeploymentConfig", Resource: "deployment-config/{name}", Handle: httpHandlers{m}.configDelete},
+		{Method: "POST", Pattern: "/v1/deployment-configs", Access: api.Management, Action: "codedeploy:CreateDeploymentConfig", Resource: "deployment-config/*", Handle: httpHandlers{m}.configCreate},
+		{Method: "GET", Pattern: "/v1/deployment-configs", Access: api.AnyToken, Action: "codedeploy:ListDeploymentConfigs", Resource: "deployment-config/*", Handle: httpHandlers{m}.configList},
+		{Method: "GET", Pattern: "/v1/deployment-configs/{name}", Access: api.AnyToken, Action: "codedeploy:GetDeploymentConfig", Resource: "deployment-config/{name}", Handle: httpHandlers{m}.configGet},
+		{Method: "DELETE", Pattern: "/v1/deployment-configs/{name}", Access: api.Management, Action: "codedeploy:DeleteDeploymentConfig", Resource: "deployment-config/{name}", Handle: httpHandlers{m}.configDelete},
 	}
 }
 

@@ -18,16 +18,16 @@ import (
 
 // deploymentRoutes are the deployments' endpoints. Method, pattern, access, action and resource
 // are as the core declared them before the service existed, except the bundle's action, which
-// is the service's own ("deploy:DownloadBundle", was "agent:DownloadBundle").
+// is the service's own ("codedeploy:DownloadBundle", was "agent:DownloadBundle").
 func (m *Module) deploymentRoutes() []api.Route {
 	return []api.Route{
-		{Method: "POST", Pattern: "/v1/deployments", Access: api.Management, Action: "deploy:CreateDeployment", Resource: "deployment/*", Handle: httpHandlers{m}.deploymentCreate},
-		{Method: "GET", Pattern: "/v1/deployments", Access: api.AnyToken, Action: "deploy:ListDeployments", Resource: "deployment/*", Handle: httpHandlers{m}.deploymentList},
-		{Method: "GET", Pattern: "/v1/deployments/{id}", Access: api.AnyToken, Action: "deploy:ReadDeployment", Resource: "deployment/{id}", Handle: httpHandlers{m}.deploymentGet},
-		{Method: "GET", Pattern: "/v1/deployments/{id}/logs", Access: api.AnyToken, Action: "deploy:ReadDeploymentLogs", Resource: "deployment/{id}", Handle: httpHandlers{m}.deploymentLogs},
-		{Method: "GET", Pattern: "/v1/deployments/{id}/watch", Access: api.AnyToken, Action: "deploy:WatchDeployment", Resource: "deployment/{id}", Handle: httpHandlers{m}.deploymentWatch},
-		{Method: "POST", Pattern: "/v1/deployments/{id}/stop", Access: api.Management, Action: "deploy:StopDeployment", Resource: "deployment/{id}", Handle: httpHandlers{m}.deploymentStop},
-		{Method: "GET", Pattern: "/v1/agent/deployments/{id}/bundle", Access: api.HostSecret, Action: "deploy:DownloadBundle", Resource: "deployment/{id}", Handle: httpHandlers{m}.agentBundle},
+		{Method: "POST", Pattern: "/v1/deployments", Access: api.Management, Action: "codedeploy:CreateDeployment", Resource: "deployment/*", Handle: httpHandlers{m}.deploymentCreate, ResolveResource: httpHandlers{m}.resolveDeploymentCreate},
+		{Method: "GET", Pattern: "/v1/deployments", Access: api.AnyToken, Action: "codedeploy:ListDeployments", Resource: "deployment/*", Handle: httpHandlers{m}.deploymentList, ResolveResource: httpHandlers{m}.resolveDeploymentList},
+		{Method: "GET", Pattern: "/v1/deployments/{id}", Access: api.AnyToken, Action: "codedeploy:GetDeployment", Resource: "deployment/{id}", Handle: httpHandlers{m}.deploymentGet, ResolveResource: httpHandlers{m}.resolveDeployment},
+		{Method: "GET", Pattern: "/v1/deployments/{id}/logs", Access: api.AnyToken, Action: "codedeploy:GetDeploymentLogs", Resource: "deployment/{id}", Handle: httpHandlers{m}.deploymentLogs, ResolveResource: httpHandlers{m}.resolveDeployment},
+		{Method: "GET", Pattern: "/v1/deployments/{id}/watch", Access: api.AnyToken, Action: "codedeploy:WatchDeployment", Resource: "deployment/{id}", Handle: httpHandlers{m}.deploymentWatch, ResolveResource: httpHandlers{m}.resolveDeployment},
+		{Method: "POST", Pattern: "/v1/deployments/{id}/stop", Access: api.Management, Action: "codedeploy:StopDeployment", Resource: "deployment/{id}", Handle: httpHandlers{m}.deploymentStop, ResolveResource: httpHandlers{m}.resolveDeployment},
+		{Method: "GET", Pattern: "/v1/agent/deployments/{id}/bundle", Access: api.HostSecret, Action: "codedeploy:DownloadBundle", Resource: "deployment/{id}", Handle: httpHandlers{m}.agentBundle},
 	}
 }
 

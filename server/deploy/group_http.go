@@ -12,11 +12,11 @@ import (
 // groupRoutes are the deployment groups' endpoints.
 func (m *Module) groupRoutes() []api.Route {
 	return []api.Route{
-		{Method: "POST", Pattern: "/v1/apps/{app}/groups", Access: api.Management, Action: "deploy:CreateDeploymentGroup", Resource: "app/{app}/group/*", Handle: httpHandlers{m}.groupCreate},
-		{Method: "GET", Pattern: "/v1/apps/{app}/groups", Access: api.AnyToken, Action: "deploy:ListDeploymentGroups", Resource: "app/{app}/group/*", Handle: httpHandlers{m}.groupList},
-		{Method: "GET", Pattern: "/v1/apps/{app}/groups/{name}", Access: api.AnyToken, Action: "deploy:ReadDeploymentGroup", Resource: "app/{app}/group/{name}", Handle: httpHandlers{m}.groupGet},
-		{Method: "PUT", Pattern: "/v1/apps/{app}/groups/{name}", Access: api.Management, Action: "deploy:UpdateDeploymentGroup", Resource: "app/{app}/group/{name}", Handle: httpHandlers{m}.groupUpdate},
-		{Method: "DELETE", Pattern: "/v1/apps/{app}/groups/{name}", Access: api.Management, Action: "deploy:DeleteDeploymentGroup", Resource: "app/{app}/group/{name}", Handle: httpHandlers{m}.groupDelete},
+		{Method: "POST", Pattern: "/v1/apps/{app}/groups", Access: api.Management, Action: "codedeploy:CreateDeploymentGroup", Resource: "app/{app}/group/*", Handle: httpHandlers{m}.groupCreate},
+		{Method: "GET", Pattern: "/v1/apps/{app}/groups", Access: api.AnyToken, Action: "codedeploy:ListDeploymentGroups", Resource: "app/{app}/group/*", Handle: httpHandlers{m}.groupList},
+		{Method: "GET", Pattern: "/v1/apps/{app}/groups/{name}", Access: api.AnyToken, Action: "codedeploy:GetDeploymentGroup", Resource: "app/{app}/group/{name}", Handle: httpHandlers{m}.groupGet},
+		{Method: "PUT", Pattern: "/v1/apps/{app}/groups/{name}", Access: api.Management, Action: "codedeploy:UpdateDeploymentGroup", Resource: "app/{app}/group/{name}", Handle: httpHandlers{m}.groupUpdate},
+		{Method: "DELETE", Pattern: "/v1/apps/{app}/groups/{name}", Access: api.Management, Action: "codedeploy:DeleteDeploymentGroup", Resource: "app/{app}/group/{name}", Handle: httpHandlers{m}.groupDelete},
 	}
 }
 

@@ -34,6 +34,7 @@ func (*Module) Name() string { return "deploy" }
 func (m *Module) Register(r *module.Registry, core *module.Core) {
 	m.core = core
 	r.Commands(commandRanges...)
+	r.Actions("codedeploy")
 	m.registerApps(r)
 	m.registerRevisions(r)
 	m.registerGroups(r)

@@ -11,11 +11,11 @@ import (
 // revisionRoutes are the revisions' endpoints.
 func (m *Module) revisionRoutes() []api.Route {
 	return []api.Route{
-		{Method: "POST", Pattern: "/v1/apps/{app}/revisions", Access: api.Management, Action: "deploy:PushRevision", Resource: "app/{app}", Handle: httpHandlers{m}.revisionPush},
-		{Method: "GET", Pattern: "/v1/apps/{app}/revisions", Access: api.AnyToken, Action: "deploy:ListRevisions", Resource: "app/{app}", Handle: httpHandlers{m}.revisionList},
+		{Method: "POST", Pattern: "/v1/apps/{app}/revisions", Access: api.Management, Action: "codedeploy:RegisterApplicationRevision", Resource: "app/{app}", Handle: httpHandlers{m}.revisionPush},
+		{Method: "GET", Pattern: "/v1/apps/{app}/revisions", Access: api.AnyToken, Action: "codedeploy:ListApplicationRevisions", Resource: "app/{app}", Handle: httpHandlers{m}.revisionList},
 		// {id} is a revision's ID, a unique prefix of it, or latest with ?app= (Revisions.Resolve).
-		{Method: "GET", Pattern: "/v1/revisions/{id}", Access: api.AnyToken, Action: "deploy:ReadRevision", Resource: "revision/{id}", Handle: httpHandlers{m}.revisionGet},
-		{Method: "GET", Pattern: "/v1/revisions/{id}/content", Access: api.AnyToken, Action: "deploy:ReadRevisionContent", Resource: "revision/{id}", Handle: httpHandlers{m}.revisionContent},
+		{Method: "GET", Pattern: "/v1/revisions/{id}", Access: api.AnyToken, Action: "codedeploy:GetApplicationRevision", Resource: "revision/{id}", Handle: httpHandlers{m}.revisionGet, ResolveResource: httpHandlers{m}.resolveRevision},
+		{Method: "GET", Pattern: "/v1/revisions/{id}/content", Access: api.AnyToken, Action: "codedeploy:GetApplicationRevisionContent", Resource: "revision/{id}", Handle: httpHandlers{m}.revisionContent, ResolveResource: httpHandlers{m}.resolveRevision},
 	}
 }
 

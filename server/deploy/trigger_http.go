@@ -14,9 +14,9 @@ import (
 func (m *Module) triggerRoutes() []api.Route {
 	const res = "app/{app}/group/{name}"
 	return []api.Route{
-		{Method: "POST", Pattern: "/v1/apps/{app}/groups/{name}/triggers", Access: api.Management, Action: "deploy:CreateTrigger", Resource: res, Handle: httpHandlers{m}.triggerAdd},
-		{Method: "GET", Pattern: "/v1/apps/{app}/groups/{name}/triggers", Access: api.Management, Action: "deploy:ListTriggers", Resource: res, Handle: httpHandlers{m}.triggerList},
-		{Method: "DELETE", Pattern: "/v1/apps/{app}/groups/{name}/triggers/{trigger}", Access: api.Management, Action: "deploy:DeleteTrigger", Resource: res, Handle: httpHandlers{m}.triggerRemove},
+		{Method: "POST", Pattern: "/v1/apps/{app}/groups/{name}/triggers", Access: api.Management, Action: "codedeploy:CreateTrigger", Resource: res, Handle: httpHandlers{m}.triggerAdd},
+		{Method: "GET", Pattern: "/v1/apps/{app}/groups/{name}/triggers", Access: api.Management, Action: "codedeploy:ListTriggers", Resource: res, Handle: httpHandlers{m}.triggerList},
+		{Method: "DELETE", Pattern: "/v1/apps/{app}/groups/{name}/triggers/{trigger}", Access: api.Management, Action: "codedeploy:DeleteTrigger", Resource: res, Handle: httpHandlers{m}.triggerRemove},
 	}
 }
 

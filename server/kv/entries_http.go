@@ -16,7 +16,7 @@ import (
 func (m *Module) routes() []api.Route {
 	return []api.Route{
 		{Method: "GET", Pattern: "/v1/kv", Access: api.AnyToken, Action: "kv:ListKeys", Resource: "key/*", Handle: m.list},
-		{Method: "GET", Pattern: "/v1/kv/{key...}", Access: api.AnyToken, Action: "kv:ReadKey", Resource: "key/{key...}", Handle: m.get},
+		{Method: "GET", Pattern: "/v1/kv/{key...}", Access: api.AnyToken, Action: "kv:GetKey", Resource: "key/{key...}", Handle: m.get},
 		{Method: "PUT", Pattern: "/v1/kv/{key...}", Access: api.Management, Action: "kv:PutKey", Resource: "key/{key...}", Handle: m.put},
 		{Method: "DELETE", Pattern: "/v1/kv/{key...}", Access: api.Management, Action: "kv:DeleteKey", Resource: "key/{key...}", Handle: m.delete},
 	}

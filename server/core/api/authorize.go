@@ -3,29 +3,45 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/audit"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/policy"
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
-// Policies supplies the policies that apply to a token-authenticated caller (its own and, later,
-// its groups' and attached ones). The edge evaluates a route's Action and Resource against
-// them; an empty answer denies everything. Implementations must be safe for concurrent use and
-// must not modify the returned policies.
-type Policies interface {
-	PoliciesFor(id *auth.Identity) []*policy.Policy
+// Grants is what an authenticated caller may do: who it is (as the audit trail names it and as
+// policies see it in slipway:PrincipalType and slipway:PrincipalName), the policies that apply
+// to it (its own, its groups', the ones attached to it), and, when Scope is not nil, a boundary
+// that must allow a request too (a token's narrowing policy). MFA says the credential was opened
+// with a second factor (at MFATime); MFAEnrolled that the principal has one, which the
+// administrator policy's MFA-protected operations depend on.
+type Grants struct {
+	Principal   audit.Principal
+	Policies    []*policy.Policy
+	Scope       []*policy.Policy
+	MFA         bool
+	MFATime     time.Time
+	MFAEnrolled bool
 }
 
-// TokenTypePolicies maps today's API tokens onto the built-in managed policies: a management
+// Policies resolves a token-authenticated caller's grants. The edge evaluates a route's Action
+// and Resource against them; no policies deny everything. Implementations must be safe for
+// concurrent use, fast (they run on every request: cache what is compiled) and must not let
+// callers modify what they return.
+type Policies interface {
+	GrantsFor(id *auth.Identity) Grants
+}
+
+// TokenTypePolicies maps the service tokens onto the built-in managed policies: a management
 // token has AdministratorAccess, a client (read-only) token ReadOnlyAccess. Any other identity
-// (a host, a registration token, an unknown token type) has none. It is Config.Policies when
-// none is given.
+// has none. It is Config.Policies when none is given (the identity service gives the real one).
 type TokenTypePolicies struct{}
 
 var builtinByType = sync.OnceValue(func() map[string][]*policy.Policy {
@@ -41,16 +57,35 @@ var builtinByType = sync.OnceValue(func() map[string][]*policy.Policy {
 	return out
 })
 
-// PoliciesFor returns the token type's built-in policy (shared: callers must not modify it).
-func (TokenTypePolicies) PoliciesFor(id *auth.Identity) []*policy.Policy {
+// BuiltinPolicies returns the built-in policy of a service token's type (shared: callers must
+// not modify it); nil for other types.
+func BuiltinPolicies(tokenType string) []*policy.Policy { return builtinByType()[tokenType] }
+
+// GrantsFor returns the token type's built-in policy.
+func (TokenTypePolicies) GrantsFor(id *auth.Identity) Grants {
 	if id == nil || id.Host != nil || id.HostToken != nil {
-		return nil
+		return Grants{}
 	}
-	return builtinByType()[id.Token.Type]
+	return Grants{Principal: TokenPrincipal(id.Token), Policies: BuiltinPolicies(id.Token.Type)}
 }
 
-// Principal types in slipway:PrincipalType.
-const principalToken = "Token"
+// TokenPrincipal is a service token as a principal.
+func TokenPrincipal(tk state.Token) audit.Principal {
+	return audit.Principal{Kind: audit.KindToken, ID: tk.AccessorID, Name: tk.Name}
+}
+
+// principalType is slipway:PrincipalType for a principal kind: "User", "Token", "Role".
+func principalType(k audit.Kind) string {
+	switch k {
+	case audit.KindUser:
+		return "User"
+	case audit.KindRole:
+		return "Role"
+	case audit.KindHost:
+		return "Host"
+	}
+	return "Token"
+}
 
 // resourcePart is one piece of a route's resource template: literal text, or the name of a
 // path value ({name}, or {key...} when rest is set: a value that may hold '/').
@@ -98,6 +133,39 @@ func parseResource(resource, pattern string) (resourceTemplate, error) {
 	return t, nil
 }
 
+// SRNPrefix starts every Slipway resource name: "srn:slipway:SERVICE:RESOURCE", SERVICE being
+// the action's namespace ("srn:slipway:codedeploy:app/shop" for codedeploy:GetApplication).
+const SRNPrefix = "srn:slipway:"
+
+// SRN is the full resource name of a route's resource for its action: "app/shop" under
+// "codedeploy:GetApplication" is "srn:slipway:codedeploy:app/shop". An empty resource stays empty.
+func SRN(action, resource string) string {
+	if resource == "" || strings.HasPrefix(resource, SRNPrefix) {
+		return resource
+	}
+	ns, _, _ := strings.Cut(action, ":")
+	return SRNPrefix + ns + ":" + resource
+}
+
+// qualified returns the template of the full resource name under action: its first literal
+// prefixed by the SRN, so that a template without placeholders stays one literal. A route that
+// acts on another service's resource (sts:AssumeRole on an IAM role) declares the full name,
+// "srn:slipway:iam:role/{name}", which stays as it is.
+func (t resourceTemplate) qualified(action string) resourceTemplate {
+	if len(t) == 0 || (t[0].name == "" && strings.HasPrefix(t[0].lit, SRNPrefix)) {
+		return t
+	}
+	prefix := SRN(action, "x")
+	prefix = prefix[:len(prefix)-1]
+	out := make(resourceTemplate, 0, len(t)+1)
+	if t[0].name == "" {
+		out = append(out, resourcePart{lit: prefix + t[0].lit})
+		return append(out, t[1:]...)
+	}
+	out = append(out, resourcePart{lit: prefix})
+	return append(out, t...)
+}
+
 // fill builds the resource name from the request's path values, as they are (nothing is
 // escaped or cleaned). A name over policy.MaxRequestBytes is refused as bad input here rather
 // than denied by Evaluate, so a management token still gets 400 for a 5 KiB key. A value of a one-segment placeholder holding '/' (sent as %2F) is refused:
@@ -138,51 +206,110 @@ func (s *Server) Authorize(method, pattern string, r *http.Request, id *auth.Ide
 	if rt.Access != AnyToken && rt.Access != Management {
 		return fault.New(fault.Invalid, "%s %s does not take an API token", method, pattern)
 	}
-	if err := s.authorize(rt, r, id); err != nil {
+	if _, _, err := s.authorize(rt, r, id); err != nil {
 		return err
 	}
-	if rt.Access == Management && !id.Management() {
+	if rt.Access == Management && !managementGate(id) {
 		return fault.New(fault.Forbidden, "%s %s needs a management token; token %q is a %s token", method, pattern, id.Token.Name, id.Token.Type)
 	}
 	return nil
 }
 
 // authorize decides a token-authenticated request (Access AnyToken or Management) by policy:
-// the caller's policies (Config.Policies) against the route's Action, its Resource filled from
+// the caller's grants (Config.Policies) against the route's Action, its Resource filled from
 // the path, and the request context (slipway:SourceIp, slipway:CurrentTime,
-// slipway:MultiFactorAuthPresent, slipway:SecureTransport, slipway:PrincipalType,
-// slipway:PrincipalName). A denial is Forbidden naming the action and the resource, never what
-// a policy says.
-func (s *Server) authorize(rt *routeEntry, r *http.Request, id *auth.Identity) error {
-	resource, err := rt.resource.fill(r)
+// slipway:MultiFactorAuthPresent, slipway:MultiFactorAuthAge, slipway:MultiFactorAuthEnrolled,
+// slipway:SecureTransport, slipway:PrincipalType, slipway:PrincipalName). It returns the
+// grants' principal and the full resource name for the audit trail. A denial is Forbidden
+// naming the action and the resource, never what a policy says; when a second factor would have
+// allowed it, the message says MFA is required.
+func (s *Server) authorize(rt *routeEntry, r *http.Request, id *auth.Identity) (audit.Principal, string, error) {
+	resource, err := rt.resolve(r)
+	g := s.cfg.Policies.GrantsFor(id)
 	if err != nil {
-		return err
+		return g.Principal, resource, err
 	}
-	d := policy.Evaluate(s.authRequest(rt.Action, resource, r, id), s.cfg.Policies.PoliciesFor(id)...)
-	if d.Allowed() {
-		return nil
+	var buf [8]policy.ContextValue
+	req := s.authRequest(buf[:0], rt.Action, resource, r, g, g.MFA)
+	if Decide(req, g).Allowed() {
+		return g.Principal, resource, nil
 	}
-	return fault.New(fault.Forbidden, "not allowed: %s on %s (token %q, a %s token)", rt.Action, resourceText(resource), id.Token.Name, id.Token.Type)
+	who := principalText(g.Principal, id)
+	if !g.MFA && g.MFAEnrolled {
+		if Decide(s.authRequest(buf[:0], rt.Action, resource, r, g, true), g).Allowed() {
+			return g.Principal, resource, fault.New(fault.Forbidden, "not allowed: %s on %s (%s) without multi-factor authentication: MFA is required; sign in again with `slipway login` and your MFA code",
+				rt.Action, resourceText(resource), who)
+		}
+	}
+	return g.Principal, resource, fault.New(fault.Forbidden, "not allowed: %s on %s (%s)", rt.Action, resourceText(resource), who)
 }
 
-// authRequest builds the policy request for an authenticated token.
-func (s *Server) authRequest(action, resource string, r *http.Request, id *auth.Identity) policy.Request {
-	ctx := make([]policy.ContextValue, 0, 6)
+// Decide evaluates req against the grants as the edge does: the policies must allow it, and the scope too when
+// there is one.
+func Decide(req policy.Request, g Grants) policy.Decision {
+	d := policy.Evaluate(req, g.Policies...)
+	if d.Allowed() && g.Scope != nil {
+		if sd := policy.Evaluate(req, g.Scope...); !sd.Allowed() {
+			return sd
+		}
+	}
+	return d
+}
+
+// principalText names the caller in a denial: `user "ana"`, `role "deployer"`, or `token "ci",
+// a client token`.
+func principalText(p audit.Principal, id *auth.Identity) string {
+	switch p.Kind {
+	case audit.KindUser, audit.KindRole:
+		return fmt.Sprintf("%s %q", p.Kind, p.Name)
+	}
+	return fmt.Sprintf("token %q, a %s token", id.Token.Name, id.Token.Type)
+}
+
+// authRequest builds the policy request for an authenticated caller into ctx's storage.
+func (s *Server) authRequest(ctx []policy.ContextValue, action, resource string, r *http.Request, g Grants, mfa bool) policy.Request {
 	if a, ok := clientAddr(r); ok {
 		ctx = append(ctx, policy.ContextValue{Key: policy.KeySourceIP, Value: a.String()})
 	}
-	secure := "false"
+	secure, present, enrolled := "false", "false", "false"
 	if r.TLS != nil {
 		secure = "true"
 	}
+	if mfa {
+		present = "true"
+	}
+	if g.MFAEnrolled {
+		enrolled = "true"
+	}
+	now := s.cfg.Now().UTC()
 	ctx = append(ctx,
-		policy.ContextValue{Key: policy.KeyCurrentTime, Value: s.cfg.Now().UTC().Format(time.RFC3339)},
-		policy.ContextValue{Key: policy.KeyMultiFactorAuthPresent, Value: "false"},
+		policy.ContextValue{Key: policy.KeyCurrentTime, Value: now.Format(time.RFC3339)},
+		policy.ContextValue{Key: policy.KeyMultiFactorAuthPresent, Value: present},
+		policy.ContextValue{Key: policy.KeyMultiFactorAuthEnrolled, Value: enrolled},
 		policy.ContextValue{Key: policy.KeySecureTransport, Value: secure},
-		policy.ContextValue{Key: policy.KeyPrincipalType, Value: principalToken},
-		policy.ContextValue{Key: policy.KeyPrincipalName, Value: id.Token.Name},
+		policy.ContextValue{Key: policy.KeyPrincipalType, Value: principalType(g.Principal.Kind)},
+		policy.ContextValue{Key: policy.KeyPrincipalName, Value: g.Principal.Name},
 	)
+	if mfa && !g.MFATime.IsZero() {
+		ctx = append(ctx, policy.ContextValue{Key: policy.KeyMultiFactorAuthAge, Value: strconv.FormatInt(int64(now.Sub(g.MFATime)/time.Second), 10)})
+	}
 	return policy.Request{Action: action, Resource: resource, Context: ctx}
+}
+
+// resolve names the request's full resource: the route's resolver's answer, or its template
+// filled from the path.
+func (rt *routeEntry) resolve(r *http.Request) (string, error) {
+	if rt.ResolveResource == nil {
+		return rt.resource.fill(r)
+	}
+	res, err := rt.ResolveResource(r)
+	if err != nil {
+		return "", err
+	}
+	if len(res) > policy.MaxRequestBytes {
+		return "", fault.New(fault.Invalid, "the request names a resource of %d bytes; at most %d are allowed", len(res), policy.MaxRequestBytes)
+	}
+	return SRN(rt.Action, res), nil
 }
 
 // resourceText is a resource name for a message: as it is when short and plain (printable
@@ -197,4 +324,11 @@ func resourceText(s string) string {
 		}
 	}
 	return s
+}
+
+// managementGate is the access-level backstop under policies: a client (read-only) service
+// token with no policies attached never reaches a Management route, whatever the policy table
+// says. Every other principal is decided by its policies alone.
+func managementGate(id *auth.Identity) bool {
+	return id.Token.Type != pub.TokenTypeClient || len(id.Token.Policies) > 0
 }

@@ -58,7 +58,7 @@ func TestEveryRouteIsAuthorizedByPolicy(t *testing.T) {
 			continue // host and registration credentials keep their own rules
 		}
 		n++
-		resource := placeholder.ReplaceAllString(rt.Resource, "x")
+		resource := api.SRN(rt.Action, placeholder.ReplaceAllString(rt.Resource, "x"))
 		if err := srv.Authorize(rt.Method, rt.Pattern, routeRequest(rt), admin); err != nil {
 			t.Errorf("%s: a management token (AdministratorAccess) is refused: %v", name, err)
 		}
@@ -102,7 +102,7 @@ func TestReadOnlyTokenDeniedByPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	status, eb, raw := call(t, "DELETE", c.URL(0)+"/v1/apps/shop", tk.SecretID, nil, nil)
-	want := "not allowed: deploy:DeleteApplication on app/shop"
+	want := "not allowed: codedeploy:DeleteApplication on srn:slipway:codedeploy:app/shop"
 	if status != http.StatusForbidden || eb.Error.Code != pub.CodeForbidden || !strings.HasPrefix(eb.Error.Message, want) {
 		t.Fatalf("status %d body %s; want 403 %q", status, raw, want)
 	}
@@ -145,12 +145,12 @@ func TestRouteResourcePlaceholdersChecked(t *testing.T) {
 		{"/v1/apps/{name}", "app/{}", "not a placeholder"},
 		{"/v1/kv/{key...}", "key/{key}", "not a wildcard"},
 	} {
-		err := api.Route{Method: "GET", Pattern: tc.pattern, Access: api.AnyToken, Action: "deploy:ReadApplication", Resource: tc.resource, Handle: h}.Check()
+		err := api.Route{Method: "GET", Pattern: tc.pattern, Access: api.AnyToken, Action: "codedeploy:GetApplication", Resource: tc.resource, Handle: h}.Check()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s %s: %v; want %q", tc.pattern, tc.resource, err, tc.want)
 		}
 	}
-	ok := api.Route{Method: "GET", Pattern: "/v1/kv/{key...}", Access: api.AnyToken, Action: "kv:ReadKey", Resource: "key/{key...}", Handle: h}
+	ok := api.Route{Method: "GET", Pattern: "/v1/kv/{key...}", Access: api.AnyToken, Action: "kv:GetKey", Resource: "key/{key...}", Handle: h}
 	if err := ok.Check(); err != nil {
 		t.Fatal(err)
 	}

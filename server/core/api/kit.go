@@ -1,14 +1,18 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
 )
 
 // Kit is the HTTP plumbing services write their handlers with, so that every route decodes,
@@ -174,4 +178,25 @@ func Remove(k *Kit, do func(ctx context.Context, r *http.Request) error) Handler
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
+}
+
+// PeekJSON decodes the request body's JSON object into v, leniently (unknown fields are
+// ignored), and puts the body back for the handler to read whole: for a route's
+// ResolveResource that needs a field of the body. The body is bounded as Decode bounds it; a
+// body that is not a JSON object is left for the handler to refuse with its own message (v
+// stays as it was and the answer is nil).
+func (k *Kit) PeekJSON(r *http.Request, v any) error {
+	if r.Body == nil {
+		return nil
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, k.s.cfg.MaxBodyBytes+1))
+	if err != nil {
+		return fault.New(fault.Invalid, "read request body: %v", err)
+	}
+	if int64(len(data)) > k.s.cfg.MaxBodyBytes {
+		return fault.New(fault.TooLarge, "request body is over the %d byte limit", k.s.cfg.MaxBodyBytes)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	_ = json.Unmarshal(data, v)
+	return nil
 }

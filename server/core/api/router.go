@@ -129,7 +129,7 @@ const (
 // it returns before writing is answered once, at the edge: its fault code picks the status.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error
 
-// Route is one endpoint. Action names what it does ("deploy:CreateDeployment": service, then verb
+// Route is one endpoint. Action names what it does ("codedeploy:CreateDeployment": service, then verb
 // and resource kind, as IAM actions do) and Resource the resource it acts on, a pattern over the
 // path's values ("app/{app}/group/{name}", each placeholder a wildcard of Pattern); both are
 // required on every route that takes a credential. Policies authorize AnyToken and Management
@@ -141,6 +141,12 @@ type Route struct {
 	Action   string
 	Resource string
 	Handle   HandlerFunc
+	// ResolveResource, when set, names the resource of a route whose resource is not in its
+	// path: a deployment read by ID is its group's, a deployment created from a body is the
+	// group the body names. The edge calls it before authorizing (r's body may be read with
+	// Kit.PeekJSON; the handler still reads it whole); Resource stays the declared pattern the
+	// answer is one of. Its error is answered as it is (a 400 for a body that is not JSON).
+	ResolveResource func(r *http.Request) (string, error)
 }
 
 // Check reports what is missing from a route's declaration.
@@ -167,6 +173,7 @@ type routeEntry struct {
 
 // Server is the API handler.
 type Server struct {
+	rids    *requestIDs
 	cfg     Config
 	mux     *http.ServeMux
 	log     *slog.Logger
@@ -210,12 +217,15 @@ func New(cfg Config) *Server {
 	if cfg.Policies == nil {
 		cfg.Policies = TokenTypePolicies{}
 	}
+	if cfg.Audit == nil {
+		cfg.Audit = NopAuditor{}
+	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
 	hosts, tokens := newFleet(cfg)
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger,
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger, rids: newRequestIDs(),
 		unauth:  &semaphore{max: int64(cfg.Limits.MaxUnauthenticated)},
 		streams: newStreamLimiter(cfg.Limits.MaxStreamsPerToken),
 		fails:   newFailLimiter(cfg.Limits.AuthFailures, cfg.Limits.AuthFailureWindow, cfg.Limits.AuthFailureAddresses, cfg.Now, cfg.Logger),
@@ -246,7 +256,7 @@ func New(cfg Config) *Server {
 		}
 		seen[rt.Method+" "+rt.Pattern] = true
 		tmpl, _ := parseResource(rt.Resource, rt.Pattern) // Check parsed it
-		e := &routeEntry{Route: rt, resource: tmpl}
+		e := &routeEntry{Route: rt, resource: tmpl.qualified(rt.Action)}
 		s.entries[rt.Method+" "+rt.Pattern] = e
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(e))
 	}
@@ -262,13 +272,29 @@ func (s *Server) routes() []Route {
 	return append(s.coreRoutes(), s.cfg.Routes...)
 }
 
+// coreRoute is a core route's declaration, written positionally.
+type coreRoute struct {
+	Method, Pattern  string
+	Access           Access
+	Action, Resource string
+	Handle           HandlerFunc
+}
+
 func (s *Server) coreRoutes() []Route {
-	return []Route{
+	var out []Route
+	for _, c := range s.coreRouteTable() {
+		out = append(out, Route{Method: c.Method, Pattern: c.Pattern, Access: c.Access, Action: c.Action, Resource: c.Resource, Handle: c.Handle})
+	}
+	return out
+}
+
+func (s *Server) coreRouteTable() []coreRoute {
+	return []coreRoute{
 		{"GET", "/v1/health", Public, "", "", s.health},
-		{"GET", "/v1/status/leader", AnyToken, "operator:ReadStatus", "cluster", s.statusLeader},
-		{"GET", "/v1/status/servers", AnyToken, "operator:ReadStatus", "cluster", s.statusServers},
-		{"GET", "/metrics", AnyToken, "operator:ReadMetrics", "cluster", s.metrics},
-		{"GET", "/v1/operator/raft", Management, "operator:ReadRaftConfiguration", "cluster", s.raftConfiguration},
+		{"GET", "/v1/status/leader", AnyToken, "operator:GetStatus", "cluster", s.statusLeader},
+		{"GET", "/v1/status/servers", AnyToken, "operator:GetStatus", "cluster", s.statusServers},
+		{"GET", "/metrics", AnyToken, "operator:GetMetrics", "cluster", s.metrics},
+		{"GET", "/v1/operator/raft", Management, "operator:GetRaftConfiguration", "cluster", s.raftConfiguration},
 		{"DELETE", "/v1/operator/raft/peers/{id}", Management, "operator:RemoveRaftPeer", "peer/{id}", s.raftRemovePeer},
 		{"GET", "/v1/operator/snapshot", Management, "operator:SaveSnapshot", "cluster", s.snapshotSave},
 		{"PUT", "/v1/operator/snapshot", Management, "operator:RestoreSnapshot", "cluster", s.snapshotRestore},
@@ -276,7 +302,7 @@ func (s *Server) coreRoutes() []Route {
 		{"GET", "/v1/hosts", AnyToken, "hosts:ListHosts", "host/*", List(s.Kit(), hostsAPI{s}.hostList, func(l []pub.Host, next string) pub.HostList {
 			return pub.HostList{Hosts: l, Next: next}
 		})},
-		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:ReadHost", "host/{name}", Get(s.Kit(), hostsAPI{s}.hostGet)},
+		{"GET", "/v1/hosts/{name}", AnyToken, "hosts:GetHost", "host/{name}", Get(s.Kit(), hostsAPI{s}.hostGet)},
 		{"DELETE", "/v1/hosts/{name}", Management, "hosts:DeleteHost", "host/{name}", Remove(s.Kit(), hostsAPI{s}.hostDelete)},
 		{"PATCH", "/v1/hosts/{name}/tags", Management, "hosts:TagHost", "host/{name}", Write(s.Kit(), http.StatusOK, hostsAPI{s}.hostTag)},
 		{"POST", "/v1/agent/register", Registration, "agent:Register", "host/*", s.agentRegister},
@@ -285,10 +311,10 @@ func (s *Server) coreRoutes() []Route {
 		{"GET", "/v1/host-tokens", Management, "hosts:ListRegistrationTokens", "host-token/*", List(s.Kit(), hostsAPI{s}.hostTokenList, func(l []pub.HostToken, next string) pub.HostTokenList {
 			return pub.HostTokenList{HostTokens: l, Next: next}
 		})},
-		{"GET", "/v1/host-tokens/{accessor}", Management, "hosts:ReadRegistrationToken", "host-token/{accessor}", Get(s.Kit(), hostsAPI{s}.hostTokenGet)},
+		{"GET", "/v1/host-tokens/{accessor}", Management, "hosts:GetRegistrationToken", "host-token/{accessor}", Get(s.Kit(), hostsAPI{s}.hostTokenGet)},
 		{"DELETE", "/v1/host-tokens/{accessor}", Management, "hosts:RevokeRegistrationToken", "host-token/{accessor}", Remove(s.Kit(), hostsAPI{s}.hostTokenRevoke)},
 		{"POST", "/v1/agent/certificate", HostRenewal, "agent:RenewCertificate", "host/self", s.agentCertificate},
-		{"GET", "/v1/operator/keyring", Management, "operator:ReadKeyring", "keyring", s.keyringGet},
+		{"GET", "/v1/operator/keyring", Management, "operator:GetKeyring", "keyring", s.keyringGet},
 		{"POST", "/v1/operator/keyring/rotate", Management, "operator:RotateKeyring", "keyring", s.keyringRotate},
 	}
 }
@@ -346,6 +372,8 @@ func (s *Server) wrap(rt *routeEntry) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		rid := s.rids.next()
+		w.Header().Set(HeaderRequestID, rid)
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("handler panic", "route", name, "panic", p, "stack", string(debug.Stack()))
@@ -387,12 +415,17 @@ func (s *Server) wrap(rt *routeEntry) http.Handler {
 			return
 		}
 		if rt.Access == AnyToken || rt.Access == Management {
-			if err := s.authorize(rt, r, id); err != nil {
+			who, resource, err := s.authorize(rt, r, id)
+			if err != nil {
+				if fault.CodeOf(err) == fault.Forbidden {
+					s.auditDenied(r, rid, who, rt.Action, resource, err)
+				}
 				refuse(err, "")
 				return
 			}
+			r = s.audited(r, rid, who, rt.Action, resource)
 		}
-		if rt.Access == Management && !id.Management() {
+		if rt.Access == Management && !managementGate(id) {
 			writeError(sw, fault.New(fault.Forbidden, "%s needs a management token; token %q is a %s token", name, id.Token.Name, id.Token.Type))
 			return
 		}

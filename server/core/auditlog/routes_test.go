@@ -89,12 +89,12 @@ func TestListExportHeadActiveUsersAndTrim(t *testing.T) {
 	oct := time.Date(2025, 10, 30, 12, 0, 0, 0, time.UTC)
 	nov := time.Date(2025, 11, 2, 9, 0, 0, 0, time.UTC)
 	appendRecords(t, c,
-		entry(oct, "user", "alice", "deploy:CreateApplication", "app/shop", "allowed"),               // 1
-		entry(nov, "user", "alice", "deploy:DeleteApplication", "app/shop", "denied"),                // 2
-		entry(nov.Add(time.Hour), "user", "bob", "deploy:GetApplication", "app/web", "allowed"),      // 3
+		entry(oct, "user", "alice", "codedeploy:CreateApplication", "app/shop", "allowed"),               // 1
+		entry(nov, "user", "alice", "codedeploy:DeleteApplication", "app/shop", "denied"),                // 2
+		entry(nov.Add(time.Hour), "user", "bob", "codedeploy:GetApplication", "app/web", "allowed"),      // 3
 		entry(nov.Add(2*time.Hour), "token", "ci", "kv:PutKey", "key/a", "allowed"),                  // 4
 		entry(nov.Add(3*time.Hour), "host", "h1", "agent:OpenSession", "host/self", "allowed"),       // 5
-		entry(nov.Add(24*time.Hour), "user", "alice", "deploy:GetApplication", "app/web", "allowed"), // 6
+		entry(nov.Add(24*time.Hour), "user", "alice", "codedeploy:GetApplication", "app/web", "allowed"), // 6
 	)
 
 	list := func(f api.AuditFilter, q *api.QueryOptions) *api.AuditRecordList {
@@ -112,11 +112,11 @@ func TestListExportHeadActiveUsersAndTrim(t *testing.T) {
 		"all":               {api.AuditFilter{}, []string{"6:alice", "5:h1", "4:ci", "3:bob", "2:alice", "1:alice"}},
 		"principal name":    {api.AuditFilter{Principal: "alice"}, []string{"6:alice", "2:alice", "1:alice"}},
 		"principal id":      {api.AuditFilter{Principal: "id-bob"}, []string{"3:bob"}},
-		"action prefix":     {api.AuditFilter{Action: "deploy:*"}, []string{"6:alice", "3:bob", "2:alice", "1:alice"}},
-		"action exact":      {api.AuditFilter{Action: "deploy:GetApplication"}, []string{"6:alice", "3:bob"}},
+		"action prefix":     {api.AuditFilter{Action: "codedeploy:*"}, []string{"6:alice", "3:bob", "2:alice", "1:alice"}},
+		"action exact":      {api.AuditFilter{Action: "codedeploy:GetApplication"}, []string{"6:alice", "3:bob"}},
 		"resource":          {api.AuditFilter{Resource: "app/shop"}, []string{"2:alice", "1:alice"}},
 		"since until":       {api.AuditFilter{Since: nov, Until: nov.Add(2 * time.Hour)}, []string{"3:bob", "2:alice"}},
-		"combined":          {api.AuditFilter{Principal: "ali*", Action: "deploy:Get*"}, []string{"6:alice"}},
+		"combined":          {api.AuditFilter{Principal: "ali*", Action: "codedeploy:Get*"}, []string{"6:alice"}},
 		"no match":          {api.AuditFilter{Principal: "mallory"}, []string{}},
 		"prefix is no glob": {api.AuditFilter{Resource: "app/*/x"}, []string{}},
 	} {
@@ -197,7 +197,7 @@ func TestListExportHeadActiveUsersAndTrim(t *testing.T) {
 	if n, err := c.Server(0).AuditLog().TrimOnce(ctx); err != nil || n != 0 {
 		t.Fatalf("a trim of nothing trimmed %d, %v", n, err)
 	}
-	appendRecords(t, c, entry(time.Now(), "user", "carol", "deploy:GetApplication", "app/web", "allowed"))
+	appendRecords(t, c, entry(time.Now(), "user", "carol", "codedeploy:GetApplication", "app/web", "allowed"))
 	buf.Reset()
 	if err := cl.AuditExport(ctx, time.Time{}, time.Time{}, &buf); err != nil {
 		t.Fatal(err)
@@ -214,9 +214,9 @@ func TestWriterRecordsReachTheTrail(t *testing.T) {
 	c := testutil.NewCluster(t, 1)
 	w := c.Server(0).AuditLog().Writer()
 	w.Record(audit.Record{Time: time.Now(), Principal: audit.Principal{Kind: audit.KindUser, ID: "u-9", Name: "mallory"},
-		Action: "deploy:DeleteApplication", Resource: "app/web", Source: "10.1.1.1:5", RequestID: "r-1",
+		Action: "codedeploy:DeleteApplication", Resource: "app/web", Source: "10.1.1.1:5", RequestID: "r-1",
 		Outcome: audit.OutcomeDenied, ErrorCode: "forbidden"})
-	w.Seen(audit.Principal{Kind: audit.KindUser, ID: "u-8", Name: "reader"}, "deploy:ListApplications", "app/*", "10.1.1.2:6", "r-2", time.Now())
+	w.Seen(audit.Principal{Kind: audit.KindUser, ID: "u-8", Name: "reader"}, "codedeploy:ListApplications", "app/*", "10.1.1.2:6", "r-2", time.Now())
 	testutil.Eventually(t, 10*time.Second, func() error {
 		l, err := c.Client(0).AuditList(context.Background(), api.AuditFilter{Principal: "u-*"}, nil)
 		if err != nil {
@@ -229,7 +229,7 @@ func TestWriterRecordsReachTheTrail(t *testing.T) {
 		if d.Principal.Name != "mallory" || d.Outcome != "denied" || d.ErrorCode != "forbidden" || d.RequestID != "r-1" || d.Resource != "app/web" {
 			return fmt.Errorf("denied record %+v", d)
 		}
-		if a := l.Records[0]; a.Principal.Name != "reader" || a.Outcome != "allowed" || a.Action != "deploy:ListApplications" {
+		if a := l.Records[0]; a.Principal.Name != "reader" || a.Outcome != "allowed" || a.Action != "codedeploy:ListApplications" {
 			return fmt.Errorf("activity record %+v", a)
 		}
 		return nil

@@ -77,7 +77,7 @@ func runUntil(t *testing.T, w *Writer, f *fakeProposer, want int) {
 
 func rec(i int) audit.Record {
 	return audit.Record{Time: fixedNow().Add(time.Duration(i)), Principal: audit.Principal{Kind: audit.KindUser, Name: fmt.Sprint("u", i)},
-		Action: "deploy:DeleteApplication", Outcome: audit.OutcomeDenied, ErrorCode: "forbidden"}
+		Action: "codedeploy:DeleteApplication", Outcome: audit.OutcomeDenied, ErrorCode: "forbidden"}
 }
 
 // TestWriterBatches: queued records are proposed in order, at most MaxAuditAppend per command.
@@ -154,8 +154,8 @@ func TestSeenOncePerPrincipalPerDay(t *testing.T) {
 	w := NewWriter(f, fixedNow, quiet)
 	day1 := time.Date(2026, 11, 3, 23, 59, 0, 0, time.UTC)
 	alice := audit.Principal{Kind: audit.KindUser, ID: "u-1", Name: "alice"}
-	w.Seen(alice, "deploy:ListApplications", "app/*", "10.0.0.1", "r1", day1)
-	w.Seen(alice, "deploy:GetApplication", "app/shop", "10.0.0.1", "r2", day1.Add(time.Second))
+	w.Seen(alice, "codedeploy:ListApplications", "app/*", "10.0.0.1", "r1", day1)
+	w.Seen(alice, "codedeploy:GetApplication", "app/shop", "10.0.0.1", "r2", day1.Add(time.Second))
 	w.Seen(audit.Principal{Kind: audit.KindUser, ID: "u-1", Name: "alice2"}, "x:Y", "", "", "r3", day1) // same ID, renamed: same principal
 	w.Seen(audit.Principal{Kind: audit.KindToken, Name: "ci"}, "x:Y", "", "", "r4", day1)
 	w.Seen(audit.Principal{Kind: audit.KindToken, Name: "ci"}, "x:Y", "", "", "r5", day1)
@@ -175,7 +175,7 @@ func TestSeenOncePerPrincipalPerDay(t *testing.T) {
 	if fmt.Sprint(rids) != "[r1 r4 r8]" {
 		t.Fatalf("recorded %v, want [r1 r4 r8]", rids)
 	}
-	if got[0].Action != "deploy:ListApplications" || got[0].Resource != "app/*" || got[0].Source != "10.0.0.1" || got[0].Time != day1.UnixNano() {
+	if got[0].Action != "codedeploy:ListApplications" || got[0].Resource != "app/*" || got[0].Source != "10.0.0.1" || got[0].Time != day1.UnixNano() {
 		t.Fatalf("activity record %+v", got[0])
 	}
 	if len(w.seen) != 1 {

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,11 +82,13 @@ type Registry struct {
 	current  *entry
 	entries  []*entry
 	buckets  map[string]string // bucket → module
+	policies api.Policies      // the identity service's (Authorizer)
 }
 
 type entry struct {
 	secretEvents  []string
 	name          string
+	actions       []string // action namespaces besides name (Actions)
 	revisionNames func(tx *state.Tx) map[string]string
 	ranges        []command.Range
 	buckets       [][]byte
@@ -171,20 +174,51 @@ func (r *Registry) Buckets(names ...[]byte) {
 	}
 }
 
+// Actions declares the policy action namespaces the module's routes use besides its own name,
+// the names users already know from the service it stands in for ("codedeploy" for the deploy
+// module, "iam" and "sts" for acl). A namespace belongs to one module. Declare them before
+// Routes.
+func (r *Registry) Actions(namespaces ...string) {
+	e := r.cur()
+	for _, ns := range namespaces {
+		for _, o := range r.entries {
+			if o.name == ns || slices.Contains(o.actions, ns) {
+				panic(fmt.Sprintf("module: action namespace %q of %s is already %s's", ns, e.name, o.name))
+			}
+		}
+		e.actions = append(e.actions, ns)
+	}
+}
+
 // Routes declares the module's HTTP routes. Every route that takes a credential names an action
-// of this module ("<module>:<Verb>").
+// of this module: "<module>:<Verb>" or "<namespace>:<Verb>" for a namespace it declared with
+// Actions.
 func (r *Registry) Routes(routes ...api.Route) {
 	e := r.cur()
 	for _, rt := range routes {
 		if err := rt.Check(); err != nil {
 			panic("module: " + e.name + ": " + err.Error())
 		}
-		if rt.Action != "" && !strings.HasPrefix(rt.Action, e.name+":") {
+		if ns, _, _ := strings.Cut(rt.Action, ":"); rt.Action != "" && ns != e.name && !slices.Contains(e.actions, ns) {
 			panic(fmt.Sprintf("module: %s declares action %s of another module", e.name, rt.Action))
 		}
 		e.routes = append(e.routes, rt)
 	}
 }
+
+// Authorizer declares the module as the source of every caller's grants (api.Policies): the
+// identity service. At most one module may; without one, the API maps service tokens onto the
+// built-in policies (api.TokenTypePolicies).
+func (r *Registry) Authorizer(p api.Policies) {
+	e := r.cur()
+	if r.policies != nil {
+		panic(fmt.Sprintf("module: %s declares an authorizer, but one is already declared", e.name))
+	}
+	r.policies = p
+}
+
+// Policies returns the declared authorizer (nil: none).
+func (r *Registry) Policies() api.Policies { return r.policies }
 
 // Background declares work that runs on every server from start to shutdown.
 func (r *Registry) Background(name string, run func(ctx context.Context)) {

@@ -18,14 +18,14 @@ func benchPolicies(t testing.TB) []*Policy {
 			st := Statement{
 				Sid:      fmt.Sprintf("P%dS%d", pi, si),
 				Effect:   EffectAllow,
-				Action:   []string{"deploy:Get*", "deploy:List*", fmt.Sprintf("deploy:Create%d*", si)},
-				Resource: []string{fmt.Sprintf("srn:slipway:deploy:app/app-%d-%d", pi, si), fmt.Sprintf("srn:slipway:deploy:app/app-%d-%d/group/*", pi, si)},
+				Action:   []string{"codedeploy:Get*", "codedeploy:List*", fmt.Sprintf("codedeploy:Create%d*", si)},
+				Resource: []string{fmt.Sprintf("srn:slipway:codedeploy:app/app-%d-%d", pi, si), fmt.Sprintf("srn:slipway:codedeploy:app/app-%d-%d/group/*", pi, si)},
 			}
 			switch {
 			case si == 19:
 				st.Effect = EffectDeny
-				st.Action = []string{"deploy:Delete*"}
-				st.Resource = []string{"srn:slipway:deploy:app/*/group/prod"}
+				st.Action = []string{"codedeploy:Delete*"}
+				st.Resource = []string{"srn:slipway:codedeploy:app/*/group/prod"}
 			case si%4 == 0:
 				st.Condition = []Condition{
 					{Operator: "Bool", Key: KeyMultiFactorAuthPresent, Values: []string{"true"}},
@@ -33,8 +33,8 @@ func benchPolicies(t testing.TB) []*Policy {
 				}
 			}
 			if pi == 9 && si == 10 {
-				st.Action = []string{"deploy:CreateDeployment"}
-				st.Resource = []string{"srn:slipway:deploy:app/shop/group/*"}
+				st.Action = []string{"codedeploy:CreateDeployment"}
+				st.Resource = []string{"srn:slipway:codedeploy:app/shop/group/*"}
 			}
 			doc.Statement = append(doc.Statement, st)
 		}
@@ -57,9 +57,9 @@ var benchContext = []ContextValue{
 // looked at), one explicitly denied.
 func benchRequests() []Request {
 	return []Request{
-		{Action: "deploy:CreateDeployment", Resource: "srn:slipway:deploy:app/shop/group/web", Context: benchContext},
-		{Action: "deploy:GetApplication", Resource: "srn:slipway:deploy:app/web", Context: benchContext},
-		{Action: "deploy:DeleteDeploymentGroup", Resource: "srn:slipway:deploy:app/shop/group/prod", Context: benchContext},
+		{Action: "codedeploy:CreateDeployment", Resource: "srn:slipway:codedeploy:app/shop/group/web", Context: benchContext},
+		{Action: "codedeploy:GetApplication", Resource: "srn:slipway:codedeploy:app/web", Context: benchContext},
+		{Action: "codedeploy:DeleteDeploymentGroup", Resource: "srn:slipway:codedeploy:app/shop/group/prod", Context: benchContext},
 	}
 }
 
@@ -174,7 +174,7 @@ func BenchmarkParse(b *testing.B) {
 		if i > 0 {
 			src = append(src, ',')
 		}
-		src = fmt.Appendf(src, `{"Sid": "S%d", "Effect": "Allow", "Action": ["deploy:Get*", "deploy:List*"], "Resource": "app/shop-%d/*", "Condition": {"IpAddress": {"slipway:SourceIp": "10.0.0.0/8"}}}`, i, i)
+		src = fmt.Appendf(src, `{"Sid": "S%d", "Effect": "Allow", "Action": ["codedeploy:Get*", "codedeploy:List*"], "Resource": "app/shop-%d/*", "Condition": {"IpAddress": {"slipway:SourceIp": "10.0.0.0/8"}}}`, i, i)
 	}
 	src = append(src, "]}"...)
 	b.ReportAllocs()

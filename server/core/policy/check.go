@@ -132,7 +132,7 @@ func checkAction(a string) string {
 		valid = valid && (isAlnum(r) || r == '*' || r == '?')
 	}
 	if !valid {
-		return fmt.Sprintf("%q is not an action: write service:Name (wildcards * and ? allowed), e.g. deploy:CreateDeployment, or *", clip(a))
+		return fmt.Sprintf("%q is not an action: write service:Name (wildcards * and ? allowed), e.g. codedeploy:CreateDeployment, or *", clip(a))
 	}
 	return ""
 }

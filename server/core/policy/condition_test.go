@@ -89,12 +89,12 @@ func TestConditionOperators(t *testing.T) {
 		{"Null", KeySourceIP, []string{"true"}, absent, true},
 		{"Null", KeySourceIP, []string{"true"}, "10.0.0.1", false},
 		{"Null", KeySourceIP, []string{"false"}, "10.0.0.1", true},
-		{"StringEquals", "deploy:Environment", []string{"prod"}, "prod", true}, // a service's own key
+		{"StringEquals", "codedeploy:Environment", []string{"prod"}, "prod", true}, // a service's own key
 	} {
 		name := tc.op + "/" + strings.Join(tc.values, ",") + "/" + tc.got
 		t.Run(name, func(t *testing.T) {
 			p := conditionPolicy(t, tc.op, tc.key, tc.values...)
-			req := Request{Action: "deploy:GetApplication", Resource: "app/shop"}
+			req := Request{Action: "codedeploy:GetApplication", Resource: "app/shop"}
 			if tc.got != absent {
 				// Keys compare case-insensitively: send the key in another case.
 				req.Context = []ContextValue{{Key: "other:Key", Value: "x"}, {Key: strings.ToLower(tc.key), Value: tc.got}}

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Request is what is being authorized: an action ("deploy:CreateDeployment"), the resource
+// Request is what is being authorized: an action ("codedeploy:CreateDeployment"), the resource
 // it acts on (a resource name in whatever spelling the routes use) and the request context.
 type Request struct {
 	Action   string

@@ -68,18 +68,18 @@ Statement:
 }
 
 func TestEvaluateNotActionNotResource(t *testing.T) {
-	// Everything but the acl service, anywhere but the prod group.
+	// Everything but the iam and sts services, anywhere but the prod group.
 	p := mustParse(t, "not", `{"Version": "2012-10-17", "Statement": [
-  {"Effect": "Allow", "NotAction": ["acl:*", "iam:*"], "NotResource": "app/*/group/prod"}
+  {"Effect": "Allow", "NotAction": ["iam:*", "sts:*"], "NotResource": "app/*/group/prod"}
 ]}`)
 	for _, tc := range []struct {
 		action, resource string
 		want             bool
 	}{
-		{"deploy:CreateDeployment", "app/shop/group/web", true},
-		{"deploy:CreateDeployment", "app/shop/group/prod", false},
-		{"acl:CreateToken", "token/*", false},
-		{"ACL:CreateToken", "token/*", false},
+		{"codedeploy:CreateDeployment", "app/shop/group/web", true},
+		{"codedeploy:CreateDeployment", "app/shop/group/prod", false},
+		{"iam:CreateToken", "token/*", false},
+		{"IAM:CreateToken", "token/*", false},
 		{"kv:PutKey", "key/a", true},
 	} {
 		if got := Evaluate(Request{Action: tc.action, Resource: tc.resource}, p).Allowed(); got != tc.want {
@@ -88,25 +88,25 @@ func TestEvaluateNotActionNotResource(t *testing.T) {
 	}
 	// A Deny with NotAction denies every action but those named: the MFA guard pattern.
 	guard := mustParse(t, "guard", `{"Version": "2012-10-17", "Statement": [
-  {"Sid": "NeedMFA", "Effect": "Deny", "NotAction": "deploy:Get*", "Resource": "*",
+  {"Sid": "NeedMFA", "Effect": "Deny", "NotAction": "codedeploy:Get*", "Resource": "*",
    "Condition": {"BoolIfExists": {"slipway:MultiFactorAuthPresent": "false"}}}
 ]}`)
 	admin, _ := Managed(AdministratorAccess)
 	noMFA := []ContextValue{{Key: KeyMultiFactorAuthPresent, Value: "false"}}
-	if d := Evaluate(Request{Action: "deploy:DeleteApplication", Resource: "app/shop", Context: noMFA}, admin, guard); d.Outcome != ExplicitDeny || d.Sid != "NeedMFA" {
+	if d := Evaluate(Request{Action: "codedeploy:DeleteApplication", Resource: "app/shop", Context: noMFA}, admin, guard); d.Outcome != ExplicitDeny || d.Sid != "NeedMFA" {
 		t.Errorf("delete without MFA: %v", d)
 	}
-	if d := Evaluate(Request{Action: "deploy:GetApplication", Resource: "app/shop", Context: noMFA}, admin, guard); !d.Allowed() {
+	if d := Evaluate(Request{Action: "codedeploy:GetApplication", Resource: "app/shop", Context: noMFA}, admin, guard); !d.Allowed() {
 		t.Errorf("read without MFA: %v", d)
 	}
 	withMFA := []ContextValue{{Key: KeyMultiFactorAuthPresent, Value: "true"}}
-	if d := Evaluate(Request{Action: "deploy:DeleteApplication", Resource: "app/shop", Context: withMFA}, admin, guard); !d.Allowed() {
+	if d := Evaluate(Request{Action: "codedeploy:DeleteApplication", Resource: "app/shop", Context: withMFA}, admin, guard); !d.Allowed() {
 		t.Errorf("delete with MFA: %v", d)
 	}
 }
 
 func TestEvaluateNoPoliciesIsImplicitDeny(t *testing.T) {
-	d := Evaluate(Request{Action: "deploy:GetApplication", Resource: "app/shop"})
+	d := Evaluate(Request{Action: "codedeploy:GetApplication", Resource: "app/shop"})
 	if d.Allowed() || d.Outcome != ImplicitDeny || d.String() != "implicitly denied: no statement allows it" {
 		t.Fatalf("%+v %q", d, d.String())
 	}
@@ -124,7 +124,7 @@ func TestDecisionString(t *testing.T) {
 }
 
 func TestCompiledPolicyIsIndependentOfItsDocumentLists(t *testing.T) {
-	doc, err := Parse([]byte(`{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "deploy:Get*", "Resource": "app/shop"}}`))
+	doc, err := Parse([]byte(`{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "codedeploy:Get*", "Resource": "app/shop"}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestCompiledPolicyIsIndependentOfItsDocumentLists(t *testing.T) {
 	}
 	doc.Statement[0].Action[0] = "*"
 	doc.Statement[0].Resource[0] = "*"
-	if Evaluate(Request{Action: "deploy:DeleteApplication", Resource: "app/web"}, p).Allowed() {
+	if Evaluate(Request{Action: "codedeploy:DeleteApplication", Resource: "app/web"}, p).Allowed() {
 		t.Fatal("a change to the document after Compile changed the policy")
 	}
 }

@@ -9,8 +9,8 @@ import (
 )
 
 var fuzzSeeds = []string{
-	`{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "deploy:Get*", "Resource": "app/shop"}}`,
-	`{"Version": "2012-10-17", "Statement": [{"Sid": "A", "Effect": "Deny", "NotAction": ["acl:*"], "NotResource": "app/*/group/prod", "Condition": {"BoolIfExists": {"slipway:MultiFactorAuthPresent": false}, "IpAddress": {"slipway:SourceIp": ["10.0.0.0/8", "::1"]}}}]}`,
+	`{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "codedeploy:Get*", "Resource": "app/shop"}}`,
+	`{"Version": "2012-10-17", "Statement": [{"Sid": "A", "Effect": "Deny", "NotAction": ["iam:*"], "NotResource": "app/*/group/prod", "Condition": {"BoolIfExists": {"slipway:MultiFactorAuthPresent": false}, "IpAddress": {"slipway:SourceIp": ["10.0.0.0/8", "::1"]}}}]}`,
 	"Version: 2012-10-17\nStatement:\n  - Effect: Allow\n    Action: ['*']\n    Resource: '*'\n    Condition:\n      DateLessThan: {slipway:CurrentTime: 2027-01-01T00:00:00Z}\n      NumericLessThan: {slipway:MultiFactorAuthAge: 300}\n",
 	"Version: &a 2012-10-17\nId: *a\n",
 	`{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*:?*?*", "Resource": "*?*?*?", "Condition": {"StringLike": {"slipway:ReferenceName": "refs/*/x?"}, "Null": {"slipway:SourceIp": "true"}}}]}`,
@@ -46,7 +46,7 @@ func FuzzParse(f *testing.F) {
 // which it also has an applicable Deny (checked by adding a Deny-everything policy).
 func FuzzEvaluate(f *testing.F) {
 	for _, s := range fuzzSeeds {
-		f.Add([]byte(s), "deploy:GetApplication", "app/shop", "slipway:SourceIp", "10.1.2.3")
+		f.Add([]byte(s), "codedeploy:GetApplication", "app/shop", "slipway:SourceIp", "10.1.2.3")
 	}
 	f.Add([]byte(fuzzSeeds[4]), "x:y", "*?", "slipway:ReferenceName", "refs/a/x1")
 	denyAll, err := Compile("deny-all", &Document{Version: VersionAWS, Statement: []Statement{{Effect: EffectDeny, Action: []string{"*"}, Resource: []string{"*"}}}})

@@ -6,7 +6,7 @@ import (
 )
 
 // ServiceAccess is one service's row in the managed-policy table: the action prefix its routes
-// use ("deploy" for "deploy:CreateDeployment"), the title its policy names start with, and
+// use ("deploy" for "codedeploy:CreateDeployment"), the title its policy names start with, and
 // the action-name patterns that read-only access allows. Each row yields two managed policies:
 // TitleFullAccess (every action of the service) and TitleReadOnlyAccess (the read patterns);
 // ReadOnlyAccess allows every row's read patterns.
@@ -25,14 +25,25 @@ type ServiceAccess struct {
 // services is the managed-policy table. A service adds its row here when its routes gain
 // actions; the action spelling is the routes' (change Service here if they change prefix).
 var services = []ServiceAccess{
-	{Service: "deploy", Title: "Deploy", ReadActions: []string{"Get*", "Read*", "Watch*", "Describe*",
-		"ListApplications", "ListDeploymentGroups", "ListDeploymentConfigs", "ListRevisions", "ListDeployments"}},
-	{Service: "kv", Title: "KV", ReadActions: []string{"Get*", "List*", "Read*", "Watch*", "Describe*"}},
-	{Service: "hosts", Title: "Hosts", ReadActions: []string{"ListHosts", "ReadHost"}},
+	{Service: "codedeploy", Title: "CodeDeploy", ReadActions: []string{"Get*", "Watch*",
+		"ListApplications", "ListDeploymentGroups", "ListDeploymentConfigs", "ListApplicationRevisions", "ListDeployments"}},
+	{Service: "kv", Title: "KV", ReadActions: []string{"Get*", "List*", "Watch*"}},
+	{Service: "hosts", Title: "Hosts", ReadActions: []string{"ListHosts", "GetHost"}},
 	{Service: "events", Title: "Events", ReadActions: []string{"WatchEvents"}},
-	{Service: "operator", Title: "Operator", ReadActions: []string{"ReadStatus", "ReadMetrics"}},
-	{Service: "acl", Title: "ACL", ReadActions: []string{"GetCallerIdentity"}},
+	{Service: "operator", Title: "Operator", ReadActions: []string{"GetStatus", "GetMetrics"}},
+	{Service: "iam", Title: "IAM", ReadActions: []string{"GetUser", "ListUsers", "GetGroup", "ListGroups", "GetPolicy",
+		"ListPolicies", "GetRole", "ListRoles", "ListSSHPublicKeys"}},
+	{Service: "sts", Title: "STS", ReadActions: []string{"GetCallerIdentity"}},
 	{Service: "audit", Title: "Audit", ReadActions: []string{"ListRecords", "ExportRecords", "GetTrailHead", "GetActiveUsersReport"}},
+}
+
+// MFAProtectedActions are the destructive actions AdministratorAccess allows only with a second
+// factor once the principal has one enrolled: a user with MFA must sign in with it to delete an
+// application, a deployment group, a user or a token, or to restore a snapshot. Principals
+// without MFA (service tokens, users not enrolled) are not held to it.
+var MFAProtectedActions = []string{
+	"codedeploy:DeleteApplication", "codedeploy:DeleteDeploymentGroup", "operator:RestoreSnapshot",
+	"iam:DeleteUser", "iam:DeleteToken", "codecommit:DeleteRepository",
 }
 
 // The managed policies every service has regardless of the table.
@@ -46,6 +57,11 @@ func managedDocuments() map[string]*Document {
 	docs := map[string]*Document{
 		AdministratorAccess: {Version: VersionSlipway, Statement: []Statement{
 			{Sid: "FullAccess", Effect: EffectAllow, Action: []string{"*"}, Resource: []string{"*"}},
+			{Sid: "DestructiveNeedsMFA", Effect: EffectDeny, Action: MFAProtectedActions, Resource: []string{"*"},
+				Condition: []Condition{
+					{Operator: "Bool", Key: KeyMultiFactorAuthPresent, Values: []string{"false"}},
+					{Operator: "Bool", Key: KeyMultiFactorAuthEnrolled, Values: []string{"true"}},
+				}},
 		}},
 	}
 	var read []string

@@ -12,9 +12,9 @@ func TestManagedPoliciesCompile(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	want := []string{"ACLFullAccess", "ACLReadOnlyAccess", AdministratorAccess, "AuditFullAccess", "AuditReadOnlyAccess", "DeployFullAccess", "DeployReadOnlyAccess",
-		"EventsFullAccess", "EventsReadOnlyAccess", "HostsFullAccess", "HostsReadOnlyAccess", "KVFullAccess", "KVReadOnlyAccess",
-		"OperatorFullAccess", "OperatorReadOnlyAccess", ReadOnlyAccess}
+	want := []string{AdministratorAccess, "AuditFullAccess", "AuditReadOnlyAccess", "CodeDeployFullAccess", "CodeDeployReadOnlyAccess",
+		"EventsFullAccess", "EventsReadOnlyAccess", "HostsFullAccess", "HostsReadOnlyAccess", "IAMFullAccess", "IAMReadOnlyAccess",
+		"KVFullAccess", "KVReadOnlyAccess", "OperatorFullAccess", "OperatorReadOnlyAccess", ReadOnlyAccess, "STSFullAccess", "STSReadOnlyAccess"}
 	if got := ManagedNames(); !slices.Equal(got, want) {
 		t.Fatalf("ManagedNames = %v, want %v", got, want)
 	}
@@ -35,29 +35,29 @@ func TestManagedPoliciesAllowWhatTheySay(t *testing.T) {
 		policy, action string
 		want           bool
 	}{
-		{AdministratorAccess, "deploy:DeleteApplication", true},
-		{AdministratorAccess, "acl:CreateToken", true},
-		{ReadOnlyAccess, "deploy:ReadApplication", true},
-		{ReadOnlyAccess, "deploy:ListDeployments", true},
-		{ReadOnlyAccess, "deploy:WatchDeployment", true},
-		{ReadOnlyAccess, "kv:ReadKey", true},
+		{AdministratorAccess, "codedeploy:DeleteApplication", true},
+		{AdministratorAccess, "iam:CreateToken", true},
+		{ReadOnlyAccess, "codedeploy:GetApplication", true},
+		{ReadOnlyAccess, "codedeploy:ListDeployments", true},
+		{ReadOnlyAccess, "codedeploy:WatchDeployment", true},
+		{ReadOnlyAccess, "kv:GetKey", true},
 		{ReadOnlyAccess, "kv:PutKey", false},
-		{ReadOnlyAccess, "deploy:CreateDeployment", false},
-		{ReadOnlyAccess, "deploy:ListTriggers", false},
-		{ReadOnlyAccess, "acl:ListTokens", false},
-		{ReadOnlyAccess, "acl:GetCallerIdentity", true},
-		{ReadOnlyAccess, "operator:ReadKeyring", false},
-		{ReadOnlyAccess, "operator:ReadStatus", true},
-		{ReadOnlyAccess, "hosts:ReadRegistrationToken", false},
-		{ReadOnlyAccess, "hosts:ReadHost", true},
+		{ReadOnlyAccess, "codedeploy:CreateDeployment", false},
+		{ReadOnlyAccess, "codedeploy:ListTriggers", false},
+		{ReadOnlyAccess, "iam:ListTokens", false},
+		{ReadOnlyAccess, "sts:GetCallerIdentity", true},
+		{ReadOnlyAccess, "operator:GetKeyring", false},
+		{ReadOnlyAccess, "operator:GetStatus", true},
+		{ReadOnlyAccess, "hosts:GetRegistrationToken", false},
+		{ReadOnlyAccess, "hosts:GetHost", true},
 		{ReadOnlyAccess, "nosuch:ReadThing", false},
-		{"DeployFullAccess", "deploy:CreateDeployment", true},
-		{"DeployFullAccess", "kv:PutKey", false},
-		{"DeployReadOnlyAccess", "deploy:ReadDeployment", true},
-		{"DeployReadOnlyAccess", "deploy:GetApplication", true},
-		{"DeployReadOnlyAccess", "deploy:ListTriggers", false},
-		{"DeployReadOnlyAccess", "deploy:StopDeployment", false},
-		{"DeployReadOnlyAccess", "kv:ReadKey", false},
+		{"CodeDeployFullAccess", "codedeploy:CreateDeployment", true},
+		{"CodeDeployFullAccess", "kv:PutKey", false},
+		{"CodeDeployReadOnlyAccess", "codedeploy:GetDeployment", true},
+		{"CodeDeployReadOnlyAccess", "codedeploy:GetApplication", true},
+		{"CodeDeployReadOnlyAccess", "codedeploy:ListTriggers", false},
+		{"CodeDeployReadOnlyAccess", "codedeploy:StopDeployment", false},
+		{"CodeDeployReadOnlyAccess", "kv:GetKey", false},
 	} {
 		p, ok := Managed(tc.policy)
 		if !ok {

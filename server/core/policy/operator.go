@@ -84,18 +84,19 @@ func operatorNames() []string {
 // case-insensitively. A key with the "slipway:" prefix must be one of KnownKeys; a key with
 // another service's prefix ("deploy:...") is that service's and is accepted as written.
 const (
-	KeyMultiFactorAuthPresent = "slipway:MultiFactorAuthPresent" // "true" or "false"
-	KeyMultiFactorAuthAge     = "slipway:MultiFactorAuthAge"     // seconds since MFA, a number
-	KeySourceIP               = "slipway:SourceIp"               // the caller's address
-	KeyCurrentTime            = "slipway:CurrentTime"            // RFC 3339
-	KeySecureTransport        = "slipway:SecureTransport"        // "true" over TLS
-	KeyPrincipalName          = "slipway:PrincipalName"          // user, token or host name
-	KeyPrincipalType          = "slipway:PrincipalType"          // "User", "Token", "Role", "Host"
-	KeyReferenceName          = "slipway:ReferenceName"          // git ref, e.g. refs/heads/main
+	KeyMultiFactorAuthPresent  = "slipway:MultiFactorAuthPresent"  // "true" or "false"
+	KeyMultiFactorAuthAge      = "slipway:MultiFactorAuthAge"      // seconds since MFA, a number
+	KeyMultiFactorAuthEnrolled = "slipway:MultiFactorAuthEnrolled" // "true" when the principal has an MFA device
+	KeySourceIP                = "slipway:SourceIp"                // the caller's address
+	KeyCurrentTime             = "slipway:CurrentTime"             // RFC 3339
+	KeySecureTransport         = "slipway:SecureTransport"         // "true" over TLS
+	KeyPrincipalName           = "slipway:PrincipalName"           // user, token or host name
+	KeyPrincipalType           = "slipway:PrincipalType"           // "User", "Token", "Role", "Host"
+	KeyReferenceName           = "slipway:ReferenceName"           // git ref, e.g. refs/heads/main
 )
 
 // KnownKeys lists the global "slipway:" condition keys a policy may name.
 var KnownKeys = []string{
-	KeyMultiFactorAuthPresent, KeyMultiFactorAuthAge, KeySourceIP, KeyCurrentTime,
+	KeyMultiFactorAuthPresent, KeyMultiFactorAuthAge, KeyMultiFactorAuthEnrolled, KeySourceIP, KeyCurrentTime,
 	KeySecureTransport, KeyPrincipalName, KeyPrincipalType, KeyReferenceName,
 }

@@ -12,7 +12,7 @@ func TestParseAcceptsJSONAndYAML(t *testing.T) {
   "Statement": {
     "Sid": "ReadShop",
     "Effect": "Allow",
-    "Action": ["deploy:Get*", "deploy:List*"],
+    "Action": ["codedeploy:Get*", "codedeploy:List*"],
     "Resource": "app/shop",
     "Condition": {"Bool": {"slipway:MultiFactorAuthPresent": true}, "NumericLessThan": {"slipway:MultiFactorAuthAge": [300, "600"]}}
   }
@@ -22,7 +22,7 @@ Version: slipway-2026-12
 Statement:
   - Sid: ReadShop
     Effect: Allow
-    Action: [deploy:Get*, deploy:List*]
+    Action: [codedeploy:Get*, codedeploy:List*]
     Resource: app/shop
     Condition:
       Bool: {slipway:MultiFactorAuthPresent: true}
@@ -39,7 +39,7 @@ Statement:
 				t.Fatalf("statements = %d", len(doc.Statement))
 			}
 			st := doc.Statement[0]
-			if st.Sid != "ReadShop" || st.Effect != EffectAllow || strings.Join(st.Action, ",") != "deploy:Get*,deploy:List*" || strings.Join(st.Resource, ",") != "app/shop" {
+			if st.Sid != "ReadShop" || st.Effect != EffectAllow || strings.Join(st.Action, ",") != "codedeploy:Get*,codedeploy:List*" || strings.Join(st.Resource, ",") != "app/shop" {
 				t.Fatalf("statement = %+v", st)
 			}
 			want := []Condition{
@@ -59,7 +59,7 @@ Statement:
 }
 
 func TestParseErrors(t *testing.T) {
-	const ok = `"Effect": "Allow", "Action": "deploy:Get*", "Resource": "*"`
+	const ok = `"Effect": "Allow", "Action": "codedeploy:Get*", "Resource": "*"`
 	stmt := func(s string) string { return `{"Version": "2012-10-17", "Statement": [{` + s + `}]}` }
 	for _, tc := range []struct {
 		name, doc string
@@ -94,7 +94,7 @@ func TestParseErrors(t *testing.T) {
 		{"no action", stmt(`"Effect": "Allow", "Resource": "*"`), []string{"Statement[0]: missing Action (or NotAction)"}},
 		{"no resource", stmt(`"Effect": "Allow", "Action": "*"`), []string{"Statement[0]: missing Resource (or NotResource)"}},
 		{"empty action list", stmt(`"Effect": "Allow", "Action": [], "Resource": "*"`), []string{"Statement[0].Action: the list is empty"}},
-		{"bad action", stmt(`"Effect": "Allow", "Action": ["deploy:Get*", "deploy"], "Resource": "*"`), []string{`Statement[0].Action[1]: "deploy" is not an action`}},
+		{"bad action", stmt(`"Effect": "Allow", "Action": ["codedeploy:Get*", "deploy"], "Resource": "*"`), []string{`Statement[0].Action[1]: "deploy" is not an action`}},
 		{"action with two colons", stmt(`"Effect": "Allow", "Action": "a:b:c", "Resource": "*"`), []string{`Statement[0].Action[0]: "a:b:c" is not an action`}},
 		{"action list of objects", stmt(`"Effect": "Allow", "Action": [{}], "Resource": "*"`), []string{"Statement[0].Action[0]: must be a string, not an object"}},
 		{"empty resource", stmt(`"Effect": "Allow", "Action": "*", "Resource": ""`), []string{"Statement[0].Resource[0]: empty"}},
@@ -249,7 +249,7 @@ func TestParseYAMLPlainScalars(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := []ContextValue{{Key: KeyCurrentTime, Value: "2026-12-06T21:00:00Z"}, {Key: KeyMultiFactorAuthAge, Value: "60"}}
-	if !Evaluate(Request{Action: "deploy:GetApplication", Resource: "app/shop", Context: ctx}, p).Allowed() {
+	if !Evaluate(Request{Action: "codedeploy:GetApplication", Resource: "app/shop", Context: ctx}, p).Allowed() {
 		t.Fatal("not allowed before the date")
 	}
 	// A boolean where a string belongs is refused, not turned into "true".

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/slipwayhq/slipway/server/core/fault"
@@ -12,12 +13,26 @@ var (
 )
 
 // Token is an API token record. Only the SHA-256 of the secret is stored.
+//
+// Type says whose token it is: a service token ("management", "client": a principal of its
+// own, with the built-in policy of its type and the ones attached by name in Policies), a
+// user's personal access token ("user"), a user's sign-in session ("session") or a role's
+// temporary credentials ("role"). User names the user of the last three; Role and Source (the
+// principal that assumed it, "user/alice") a role session's; MFA whether the session was
+// opened with a second factor (at MFATime); Scope, when set, a policy document (JSON) that
+// narrows what the token may do below what its principal may.
 type Token struct {
 	AccessorID     string     `json:"accessor_id"`
 	SecretHash     string     `json:"secret_hash"`
 	Name           string     `json:"name"`
 	Type           string     `json:"type"`
 	Policies       []string   `json:"policies,omitempty"`
+	User           string     `json:"user,omitempty"`
+	Role           string     `json:"role,omitempty"`
+	Source         string     `json:"source,omitempty"`
+	MFA            bool       `json:"mfa,omitempty"`
+	MFATime        *time.Time `json:"mfa_time,omitempty"`
+	Scope          string     `json:"scope,omitempty"`
 	CreateTime     time.Time  `json:"create_time"`
 	ExpirationTime *time.Time `json:"expiration_time,omitempty"`
 	CreateIndex    uint64     `json:"create_index"`
@@ -80,4 +95,32 @@ func (t *Tx) DeleteToken(accessor string) error {
 // ListTokens returns tokens in accessor order, a page at a time.
 func (t *Tx) ListTokens(after string, limit int) ([]Token, string, error) {
 	return list[Token](t, bucketTokens, after, limit, nil)
+}
+
+// UpdateToken rewrites a stored token's record (its attached policies); the accessor and secret
+// hash must be the stored ones.
+func (t *Tx) UpdateToken(tk Token) error {
+	old, err := t.GetToken(tk.AccessorID)
+	if err != nil {
+		return err
+	}
+	if old.SecretHash != tk.SecretHash {
+		return fault.New(fault.Internal, "token %s: an update must not change the secret hash", tk.AccessorID)
+	}
+	return t.put(bucketTokens, []byte(tk.AccessorID), tk)
+}
+
+// EachToken calls fn for every token in accessor order until fn returns false.
+func (t *Tx) EachToken(fn func(Token) bool) error {
+	c := t.tx.Bucket(bucketTokens).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var tk Token
+		if err := json.Unmarshal(v, &tk); err != nil {
+			return err
+		}
+		if !fn(tk) {
+			return nil
+		}
+	}
+	return nil
 }
