@@ -7,7 +7,7 @@
 // Settings are resolved per invocation as flag > environment > default:
 //
 //	--addr    SLIPWAY_ADDR    api.DefaultAddress
-//	--token   SLIPWAY_TOKEN   (none)
+//	--token   SLIPWAY_TOKEN   the session slipway login stored for the address (credentials.go)
 //	--output  SLIPWAY_OUTPUT  table
 //	--ca-file          SLIPWAY_CACERT            (the system's roots)
 //	--client-cert      SLIPWAY_CLIENT_CERT       (none)
@@ -118,6 +118,9 @@ type cli struct {
 	skipVerify          bool
 	warnedSkipVerify    bool          // the --tls-skip-verify warning was printed in this invocation
 	reconnectFor        time.Duration // a watch's --reconnect-for (0: the client's default)
+
+	usedSession    string    // the address whose stored session (slipway login) the client uses
+	sessionExpired time.Time // the stored session for the address expired then (zero: none did)
 }
 
 func newRoot(opts Options) (*cobra.Command, *cli) {
@@ -185,6 +188,10 @@ deployment (deploy watch, deploy create --watch), 130 interrupted.`,
 		c.newTokenCommand(),
 		c.newIAMCmd(),
 		c.newAuditCommand(),
+		c.newLoginCommand(),
+		c.newLogoutCommand(),
+		c.newWhoAmICommand(),
+		c.newSTSCommand(),
 		c.newKVCommand(),
 		c.newOperatorCommand(),
 		c.newStatusCommand(),
@@ -225,6 +232,12 @@ func (c *cli) clientWithRetry(retryFor time.Duration) (*api.Client, error) {
 		return nil, err
 	}
 	cl, err := api.NewClient(api.Config{Address: addr, Token: token, RetryFor: retryFor, TLS: tlsCfg, ReconnectFor: c.reconnectFor})
+	if err == nil && token == "" {
+		// Neither --token nor SLIPWAY_TOKEN: the session slipway login stored for this address.
+		if stored := c.storedToken(cl.Address()); stored != "" {
+			cl, err = api.NewClient(api.Config{Address: addr, Token: stored, RetryFor: retryFor, TLS: tlsCfg, ReconnectFor: c.reconnectFor})
+		}
+	}
 	if err != nil {
 		if src == "" {
 			src = "--addr"
@@ -414,11 +427,20 @@ func (c *cli) explain(err error) string {
 		if strings.Contains(ae.Message, "client certificate") {
 			return msg // the server wants a certificate, not another token; its message says which flags
 		}
+		if c.usedSession != "" {
+			return fmt.Sprintf("%s: the session stored for %s by `slipway login` was not accepted (it ended or was revoked): run `slipway login`", msg, c.usedSession)
+		}
+		if token, _ := c.setting("token", EnvToken, ""); token == "" && !c.sessionExpired.IsZero() {
+			return fmt.Sprintf("your session expired at %s: run `slipway login`", c.sessionExpired.UTC().Format(time.RFC3339))
+		}
 		if token, _ := c.setting("token", EnvToken, ""); token == "" {
 			return fmt.Sprintf("%s: no token given; set %s or pass --token (slipway acl bootstrap or slipway dev prints a management token)", msg, EnvToken)
 		}
 		return fmt.Sprintf("%s: the token was not accepted (unknown, revoked or expired); check %s or --token", msg, EnvToken)
 	case api.CodeForbidden:
+		if c.usedSession != "" || strings.Contains(ae.Message, "MFA") || strings.Contains(ae.Message, "is locked") {
+			return msg // a signed-in user: the server's message says what to do (sign in with MFA, wait, ask)
+		}
 		return fmt.Sprintf("%s: this token may not do that; use a management token", msg)
 	case api.CodeNoLeader, api.CodeUnavailable:
 		return fmt.Sprintf("%s: the cluster has no leader or the server is not ready; check 'slipway operator raft list-peers' and the server logs", msg)

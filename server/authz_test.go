@@ -76,6 +76,7 @@ func userToken(t *testing.T, c *testutil.Cluster, name, doc string) string {
 func TestPolicyOnAnApplicationCoversItsDeploymentsAndRevisions(t *testing.T) {
 	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: fastAgents})
 	testutil.StartAgent(t, c, "h1")
+	c.WaitHost("h1")
 	b := hookBundle(t, t.TempDir()+"/record", "", nil)
 	cl, shop := deployRevision(t, c, "shop", b, "h1")
 	waitDeployment(t, cl, shop.ID)

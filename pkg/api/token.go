@@ -42,5 +42,10 @@ type TokenList struct {
 }
 
 // ACLBootstrapRequest is the optional body of POST /v1/acl/bootstrap. The endpoint succeeds once
-// per cluster and answers with the first management token, secret included.
-type ACLBootstrapRequest struct{}
+// per cluster and answers with the first management token, secret included. With User (and
+// Password), the same one-time operation also creates that user with AdministratorAccess: the
+// first administrator, who signs in with slipway login.
+type ACLBootstrapRequest struct {
+	User     string `json:"user,omitempty"`
+	Password string `json:"password,omitempty"`
+}

@@ -97,7 +97,7 @@ func resolve(tx *state.Tx, tk *state.Token) api.Grants {
 	case pub.TokenTypeRole:
 		g := api.Grants{Principal: audit.Principal{Kind: audit.KindRole, ID: tk.Role, Name: tk.Role}}
 		if r, err := getRole(tx, tk.Role); err == nil {
-			g.Policies = pc.all(r.Policies)
+			g.Policies = append(pc.all(r.Policies), whoAmI())
 		}
 		if tk.Scope != "" {
 			g.Scope = []*policy.Policy{pc.scope(tk.Scope)}

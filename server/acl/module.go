@@ -47,6 +47,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	m.registerIdentity(r, core)
 	r.Routes(m.routes()...)
 	r.Routes(m.iamRoutes()...)
+	m.registerSignIn(r)
 	r.SecretEvents("acl", "token") // who holds which token is for management tokens only
 	r.Leader("initial-token", m.initialManagementToken)
 }

@@ -1,6 +1,8 @@
 package acl
 
 import (
+	"sync"
+
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/policy"
 )
@@ -15,6 +17,9 @@ var SelfServiceActions = []string{
 	"iam:UploadSSHPublicKey", "iam:ListSSHPublicKeys", "iam:DeleteSSHPublicKey",
 	"iam:EnableMFADevice", "iam:ConfirmMFADevice",
 }
+
+// whoAmI lets a role session ask who it is, as every principal but a bare service token may.
+var whoAmI = sync.OnceValue(func() *policy.Policy { return selfPolicy("", false) })
 
 // selfPolicy is a user's implicit self-service policy. session says the token is a sign-in
 // session (else only sts:GetCallerIdentity).

@@ -10,8 +10,10 @@ import (
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/credential"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
+	"github.com/slipwayhq/slipway/server/core/policy"
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
@@ -144,4 +146,72 @@ func created(res command.Result, secret string) (pub.Token, error) {
 	out := View(tk)
 	out.SecretID = secret
 	return out, nil
+}
+
+// CmdBootstrapAdmin is the bootstrap that also makes the first administrator: the management
+// token, the user (with a password hash) and AdministratorAccess attached to them, in one
+// command, so that the cluster is bootstrapped once with all three or not at all. Its number,
+// name, schema and payload are part of the Raft log format: never change them.
+var CmdBootstrapAdmin = command.Define[BootstrapAdminPayload](1290, "acl.bootstrap.admin", 1)
+
+// BootstrapAdminPayload is the first management token and the first administrator user.
+type BootstrapAdminPayload struct {
+	Token Token             `json:"token"`
+	User  UserCreatePayload `json:"user"`
+}
+
+// applyBootstrapAdmin checks everything before it writes (a refused command leaves the state as
+// it was): not bootstrapped yet, the user name free. It returns the stored state.Token.
+func applyBootstrapAdmin(tx *state.Tx, index uint64, c *command.Command, p BootstrapAdminPayload) (any, error) {
+	if at := tx.ACLBootstrapIndex(); at != 0 {
+		return nil, fault.New(fault.Conflict, msgBootstrapped, at)
+	}
+	if _, ok, err := state.Get[User](tx, bucketUsers, p.User.Name); err != nil || ok {
+		if err == nil {
+			err = fault.New(fault.Conflict, "user %s already exists", p.User.Name)
+		}
+		return nil, err
+	}
+	tk, err := applyBootstrap(tx, index, c, BootstrapPayload{Token: p.Token})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := applyUserCreate(tx, index, c, p.User); err != nil {
+		return nil, err
+	}
+	if _, err := applyPolicyAttach(tx, index, c, PolicyAttachPayload{Policy: policy.AdministratorAccess, Kind: KindUser, Target: p.User.Name, Attach: true}); err != nil {
+		return nil, err
+	}
+	return tk, nil
+}
+
+// BootstrapAdmin is Bootstrap that also creates user with password and AdministratorAccess, in
+// the same one-time command. The name and password are checked before anything is proposed.
+func (t *Tokens) BootstrapAdmin(ctx context.Context, user, password string) (pub.Token, error) {
+	if err := t.Bootstrapped(); err != nil {
+		return pub.Token{}, err
+	}
+	if err := state.ValidateName("user name", user); err != nil {
+		return pub.Token{}, err
+	}
+	if password == "" {
+		return pub.Token{}, fault.New(fault.Invalid, "the first administrator %s needs a password (slipway acl bootstrap --user %s --password-stdin)", user, user)
+	}
+	if err := credential.CheckPassword(password); err != nil {
+		return pub.Token{}, fault.New(fault.Invalid, "%v", err)
+	}
+	hash, err := hashNewPassword(password)
+	if err != nil {
+		return pub.Token{}, err
+	}
+	secret := auth.NewSecret()
+	p := BootstrapAdminPayload{
+		Token: Token{AccessorID: uuid.NewString(), SecretHash: auth.HashSecret(secret), Name: "Bootstrap Token", Type: pub.TokenTypeManagement},
+		User:  UserCreatePayload{ID: uuid.NewString(), Name: user, PasswordHash: hash},
+	}
+	res, err := command.Propose(ctx, t.core.Cluster, CmdBootstrapAdmin, t.core.Now(), p)
+	if err != nil {
+		return pub.Token{}, err
+	}
+	return created(res, secret)
 }

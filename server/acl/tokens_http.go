@@ -29,12 +29,13 @@ func (m *Module) routes() []api.Route {
 	}
 }
 
-// bootstrap creates the first management token. It is public, and works once per cluster. Once
+// bootstrap creates the first management token (and, when the body names a user, the first
+// administrator user with it). It is public, and works once per cluster. Once
 // this server knows the cluster was bootstrapped it answers the conflict itself, without
 // proposing (see Tokens.Bootstrapped).
 func (m *Module) bootstrap(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	var req pub.ACLBootstrapRequest
 	if r.ContentLength != 0 {
-		var req pub.ACLBootstrapRequest
 		if err := m.core.HTTP.Decode(w, r, &req); err != nil {
 			return err
 		}
@@ -47,7 +48,12 @@ func (m *Module) bootstrap(w http.ResponseWriter, r *http.Request, _ *auth.Ident
 		return err
 	}
 	defer cancel()
-	out, err := m.Tokens().Bootstrap(ctx)
+	var out pub.Token
+	if req.User != "" {
+		out, err = m.Tokens().BootstrapAdmin(ctx, req.User, req.Password)
+	} else {
+		out, err = m.Tokens().Bootstrap(ctx)
+	}
 	if err != nil {
 		return err
 	}

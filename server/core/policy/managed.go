@@ -39,11 +39,12 @@ var services = []ServiceAccess{
 
 // MFAProtectedActions are the destructive actions AdministratorAccess allows only with a second
 // factor once the principal has one enrolled: a user with MFA must sign in with it to delete an
-// application, a deployment group, a user or a token, or to restore a snapshot. Principals
+// application, a deployment group, a user or a token, to turn off an MFA device, or to restore a
+// snapshot. Principals
 // without MFA (service tokens, users not enrolled) are not held to it.
 var MFAProtectedActions = []string{
 	"codedeploy:DeleteApplication", "codedeploy:DeleteDeploymentGroup", "operator:RestoreSnapshot",
-	"iam:DeleteUser", "iam:DeleteToken", "codecommit:DeleteRepository",
+	"iam:DeleteUser", "iam:DeleteToken", "iam:DeactivateMFADevice", "codecommit:DeleteRepository",
 }
 
 // The managed policies every service has regardless of the table.
