@@ -55,7 +55,7 @@ times (--since included, --until not). --limit caps how many records are shown (
 every matching record).`,
 		Example: `  slipway audit list --principal alice
   slipway audit list --action 'codedeploy:*' --since 2026-11-01T00:00:00Z --output json
-  slipway audit list --resource 'app/shop*' --limit 0`,
+  slipway audit list --resource 'srn:slipway:codedeploy:app/shop*' --limit 0`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var err error
@@ -93,7 +93,7 @@ every matching record).`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.Principal, "principal", "", "a principal's name or ID (a trailing * matches a prefix)")
 	fl.StringVar(&f.Action, "action", "", "an action, e.g. codedeploy:CreateDeployment or 'codedeploy:*'")
-	fl.StringVar(&f.Resource, "resource", "", "a resource name, e.g. app/shop or 'app/*'")
+	fl.StringVar(&f.Resource, "resource", "", "a resource name, e.g. srn:slipway:codedeploy:app/shop or 'srn:slipway:codedeploy:*'")
 	fl.StringVar(&since, "since", "", "only records at or after this RFC 3339 time")
 	fl.StringVar(&until, "until", "", "only records before this RFC 3339 time")
 	fl.IntVar(&limit, "limit", 100, "most records to show; 0 shows every matching record")

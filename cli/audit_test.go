@@ -125,16 +125,18 @@ func TestAuditVerifyAcrossLeaderChangeRestoreAndTampering(t *testing.T) {
 	if res := auditVerify(t, c, next, "--state", cp); res.code != ExitOK {
 		t.Fatalf("verify --state copy: exit %d stderr %q", res.code, res.stderr)
 	}
-	editRecord(t, cp, 3, `"name":"alice"`, `"name":"mallory"`)
+	seq := editRecord(t, cp, `"name":"alice"`, `"name":"mallory"`)
 	res = auditVerify(t, c, next, "--state", cp)
-	if res.code != ExitFailure || !strings.Contains(res.stderr, "audit record 3 was edited") {
+	if res.code != ExitFailure || !strings.Contains(res.stderr, fmt.Sprintf("audit record %d was edited", seq)) {
 		t.Fatalf("verify --state edited copy: exit %d stdout %q stderr %q", res.code, res.stdout, res.stderr)
 	}
 }
 
-// editRecord replaces old with new in the stored JSON of audit record seq of a state file.
-func editRecord(t *testing.T, path string, seq uint64, old, new string) {
+// editRecord replaces old with new in the stored JSON of the first audit record of a state file
+// that holds old, and returns that record's sequence number.
+func editRecord(t *testing.T, path string, old, new string) uint64 {
 	t.Helper()
+	var seq uint64
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -142,16 +144,25 @@ func editRecord(t *testing.T, path string, seq uint64, old, new string) {
 	defer func() { _ = db.Close() }()
 	err = db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte("audit"))
-		key := binary.BigEndian.AppendUint64(nil, seq)
-		v := string(b.Get(key))
-		if !strings.Contains(v, old) {
-			return fmt.Errorf("record %d is %s, without %s", seq, v, old)
+		var key []byte
+		cur := b.Cursor()
+		for k, v := cur.First(); k != nil; k, v = cur.Next() {
+			if strings.Contains(string(v), old) {
+				key = k
+				break
+			}
 		}
-		return b.Put(key, []byte(strings.Replace(v, old, new, 1)))
+		if key == nil {
+			return fmt.Errorf("no audit record holds %s", old)
+		}
+		seq = binary.BigEndian.Uint64(key)
+		v := string(b.Get(key))
+		return b.Put(bytes.Clone(key), []byte(strings.Replace(v, old, new, 1)))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return seq
 }
 
 // TestIAMReportActiveUsers: the report lists the month's principals, as a table and as JSON;

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/audit"
 	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fsm"
 )
 
 // appendRecords proposes entries through a server's Raft member, as the Writer does.
@@ -70,10 +72,13 @@ func seq2(rs []audit.Record) iter.Seq2[audit.Record, error] {
 	}
 }
 
-func names(rs []api.AuditRecord) []string {
+// names are the records of this test (IDs id-...), as "seq-base:name".
+func names(rs []api.AuditRecord, base uint64) []string {
 	out := []string{}
 	for _, r := range rs {
-		out = append(out, fmt.Sprint(r.Seq, ":", r.Principal.Name))
+		if strings.HasPrefix(r.Principal.ID, "id-") {
+			out = append(out, fmt.Sprint(r.Seq-base, ":", r.Principal.Name))
+		}
 	}
 	return out
 }
@@ -86,14 +91,28 @@ func TestListExportHeadActiveUsersAndTrim(t *testing.T) {
 	c := testutil.NewCluster(t, 1)
 	cl := c.Client(0)
 	ctx := context.Background()
-	oct := time.Date(2025, 10, 30, 12, 0, 0, 0, time.UTC)
-	nov := time.Date(2025, 11, 2, 9, 0, 0, 0, time.UTC)
+	// The cluster's own start made requests with the management token: its activity record of
+	// the day comes first, and this test's requests (the same principal, the same day) add none.
+	// base is the head before this test's records, which are base+1 to base+6.
+	var base uint64
+	testutil.Eventually(t, 10*time.Second, func() error {
+		h, err := cl.AuditHead(ctx, nil)
+		if err == nil && h.Records == 0 {
+			err = fmt.Errorf("no activity record yet")
+		}
+		if err == nil {
+			base = h.Head.Seq
+		}
+		return err
+	})
+	oct := time.Date(2031, 10, 30, 12, 0, 0, 0, time.UTC) // after today's activity record, in order
+	nov := time.Date(2031, 11, 2, 9, 0, 0, 0, time.UTC)
 	appendRecords(t, c,
 		entry(oct, "user", "alice", "codedeploy:CreateApplication", "app/shop", "allowed"),               // 1
 		entry(nov, "user", "alice", "codedeploy:DeleteApplication", "app/shop", "denied"),                // 2
 		entry(nov.Add(time.Hour), "user", "bob", "codedeploy:GetApplication", "app/web", "allowed"),      // 3
-		entry(nov.Add(2*time.Hour), "token", "ci", "kv:PutKey", "key/a", "allowed"),                  // 4
-		entry(nov.Add(3*time.Hour), "host", "h1", "agent:OpenSession", "host/self", "allowed"),       // 5
+		entry(nov.Add(2*time.Hour), "token", "ci", "kv:PutKey", "key/a", "allowed"),                      // 4
+		entry(nov.Add(3*time.Hour), "host", "h1", "agent:OpenSession", "host/self", "allowed"),           // 5
 		entry(nov.Add(24*time.Hour), "user", "alice", "codedeploy:GetApplication", "app/web", "allowed"), // 6
 	)
 
@@ -120,7 +139,7 @@ func TestListExportHeadActiveUsersAndTrim(t *testing.T) {
 		"no match":          {api.AuditFilter{Principal: "mallory"}, []string{}},
 		"prefix is no glob": {api.AuditFilter{Resource: "app/*/x"}, []string{}},
 	} {
-		if got := names(list(tc.f, nil).Records); !slices.Equal(got, tc.want) {
+		if got := names(list(tc.f, nil).Records, base); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, want %v", name, got, tc.want)
 		}
 	}
@@ -128,11 +147,11 @@ func TestListExportHeadActiveUsersAndTrim(t *testing.T) {
 	var paged []string
 	next := ""
 	for range 10 {
-		l := list(api.AuditFilter{}, &api.QueryOptions{Limit: 2, Next: next})
-		if len(l.Records) != 2 {
+		l := list(api.AuditFilter{Principal: "id-*"}, &api.QueryOptions{Limit: 2, Next: next})
+		if len(l.Records) > 2 {
 			t.Errorf("a page of limit 2 holds %d records", len(l.Records))
 		}
-		paged = append(paged, names(l.Records)...)
+		paged = append(paged, names(l.Records, base)...)
 		if next = l.Next; next == "" {
 			break
 		}
@@ -151,7 +170,7 @@ func TestListExportHeadActiveUsersAndTrim(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng, recs, err := verifyExport(t, buf.Bytes())
-	if err != nil || len(recs) != 6 || rng.From.Seq != 0 || rng.To.Seq != 6 || rng.Head != rng.To {
+	if err != nil || len(recs) != int(base)+6 || rng.From.Seq != 0 || rng.To.Seq != base+6 || rng.Head != rng.To {
 		t.Fatalf("export: %v, %d records, %+v", err, len(recs), rng)
 	}
 	buf.Reset()
@@ -159,21 +178,21 @@ func TestListExportHeadActiveUsersAndTrim(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng, recs, err = verifyExport(t, buf.Bytes())
-	if err != nil || len(recs) != 3 || rng.From.Seq != 1 || rng.To.Seq != 4 {
+	if err != nil || len(recs) != 3 || rng.From.Seq != base+1 || rng.To.Seq != base+4 || recs[1].Principal.Name != "bob" {
 		t.Fatalf("ranged export: %v, %d records, %+v", err, len(recs), rng)
 	}
 	// An edited line is found.
 	edited := bytes.Replace(buf.Bytes(), []byte(`"name":"bob"`), []byte(`"name":"eve"`), 1)
-	if _, _, err := verifyExport(t, edited); err == nil || err.(*audit.Error).Seq != 3 {
+	if _, _, err := verifyExport(t, edited); err == nil || err.(*audit.Error).Seq != base+3 {
 		t.Fatalf("edited export: %v", err)
 	}
 
 	head, err := cl.AuditHead(ctx, nil)
-	if err != nil || head.Head.Seq != 6 || head.Anchor.Seq != 0 || head.Records != 6 || len(head.Head.Hash) != 64 {
+	if err != nil || head.Head.Seq != base+6 || head.Anchor.Seq != 0 || head.Records != base+6 || len(head.Head.Hash) != 64 {
 		t.Fatalf("head %+v %v", head, err)
 	}
 
-	rep, err := cl.ActiveUsers(ctx, "2025-11")
+	rep, err := cl.ActiveUsers(ctx, "2031-11")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,29 +200,44 @@ func TestListExportHeadActiveUsersAndTrim(t *testing.T) {
 	for _, u := range rep.Users {
 		users = append(users, fmt.Sprint(u.Principal.Kind, ":", u.Principal.Name, ":", u.Requests))
 	}
-	if want := []string{"token:ci:1", "user:alice:2", "user:bob:1"}; rep.Month != "2025-11" || !slices.Equal(users, want) {
+	if want := []string{"token:ci:1", "user:alice:2", "user:bob:1"}; rep.Month != "2031-11" || !slices.Equal(users, want) {
 		t.Fatalf("active users %s %v, want %v", rep.Month, users, want)
 	}
 	if _, err := cl.ActiveUsers(ctx, "November"); api.ErrorCode(err) != api.CodeBadRequest {
 		t.Fatalf("a bad month: %v", err)
 	}
 
-	// Retention (a year by default): the 2025 records are all older; trimming keeps the anchor,
-	// a second trim is a no-op, and what comes after still verifies.
-	n, err := c.Server(0).AuditLog().TrimOnce(ctx)
-	if err != nil || n != 6 {
+	// Retention (a year by default): nothing is due, today's activity record first.
+	if n, err := c.Server(0).AuditLog().TrimOnce(ctx); err != nil || n != 0 {
 		t.Fatalf("trimmed %d, %v", n, err)
 	}
-	if n, err := c.Server(0).AuditLog().TrimOnce(ctx); err != nil || n != 0 {
-		t.Fatalf("a trim of nothing trimmed %d, %v", n, err)
+	// A trim with a later cutoff (as a leader in 2032 proposes) trims them all, keeps the
+	// anchor, and what comes after still verifies from it; a second one is a no-op.
+	trim := func() int {
+		cut := time.Date(2032, 12, 1, 0, 0, 0, 0, time.UTC)
+		res, err := command.Propose(ctx, c.Server(0).Node(), command.AuditTrimCmd, cut, command.AuditTrim{Cutoff: cut.UnixNano()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := command.Data[fsm.AuditTrimmed](res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.Trimmed
 	}
-	appendRecords(t, c, entry(time.Now(), "user", "carol", "codedeploy:GetApplication", "app/web", "allowed"))
+	if n := trim(); n != int(base)+6 {
+		t.Fatalf("trimmed %d, want %d", n, base+6)
+	}
+	if n := trim(); n != 0 {
+		t.Fatalf("a trim of nothing trimmed %d", n)
+	}
+	appendRecords(t, c, entry(time.Date(2033, 1, 1, 0, 0, 0, 0, time.UTC), "user", "carol", "codedeploy:GetApplication", "app/web", "allowed"))
 	buf.Reset()
 	if err := cl.AuditExport(ctx, time.Time{}, time.Time{}, &buf); err != nil {
 		t.Fatal(err)
 	}
 	rng, recs, err = verifyExport(t, buf.Bytes())
-	if err != nil || len(recs) != 1 || rng.From.Seq != 6 || rng.Anchor.Seq != 6 || rng.To.Seq != 7 {
+	if err != nil || len(recs) != 1 || rng.From.Seq != base+6 || rng.Anchor.Seq != base+6 || rng.To.Seq != base+7 {
 		t.Fatalf("after trim: %v, %d records, %+v", err, len(recs), rng)
 	}
 }

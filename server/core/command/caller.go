@@ -56,16 +56,28 @@ func (c *Caller) fields() [callerFields]*string {
 }
 
 // appendCaller appends c's block: uvarint(block length), then each field as uvarint(length)
-// and its bytes, fields cut to maxCallerField.
+// and its bytes, fields cut to maxCallerField. It writes into out directly (no block buffer).
 func appendCaller(out []byte, c *Caller) []byte {
-	var block []byte
-	for _, f := range c.fields() {
-		v := cutField(*f)
-		block = binary.AppendUvarint(block, uint64(len(v)))
-		block = append(block, v...)
+	var fields [callerFields]string
+	n := 0
+	for i, f := range c.fields() {
+		fields[i] = cutField(*f)
+		n += uvarintLen(uint64(len(fields[i]))) + len(fields[i])
 	}
-	out = binary.AppendUvarint(out, uint64(len(block)))
-	return append(out, block...)
+	out = binary.AppendUvarint(out, uint64(n))
+	for _, v := range fields {
+		out = binary.AppendUvarint(out, uint64(len(v)))
+		out = append(out, v...)
+	}
+	return out
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
 }
 
 // cutField cuts s to maxCallerField bytes at a character boundary of valid UTF-8 (it does not
@@ -89,14 +101,14 @@ func readCaller(b []byte) (*Caller, []byte, error) {
 	if k <= 0 || n > maxCallerBlock || n > uint64(len(b)-k) {
 		return nil, nil, fmt.Errorf("%w: caller block length is invalid", ErrMalformed)
 	}
-	block, rest := b[k:k+int(n)], b[k+int(n):]
+	block, rest := string(b[k:k+int(n)]), b[k+int(n):] // one copy; the fields share it
 	c := &Caller{}
 	for i, f := range c.fields() {
-		l, k := uvarint(block)
+		l, k := uvarint([]byte(block[:min(len(block), binary.MaxVarintLen64)]))
 		if k <= 0 || l > maxCallerField || l > uint64(len(block)-k) {
 			return nil, nil, fmt.Errorf("%w: caller field %d has a bad length", ErrMalformed, i)
 		}
-		*f = string(block[k : k+int(l)])
+		*f = block[k : k+int(l)]
 		block = block[k+int(l):]
 	}
 	if len(block) != 0 {

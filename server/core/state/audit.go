@@ -103,10 +103,7 @@ func (t *Tx) AppendAudit(r audit.Record) (audit.Record, error) {
 		return audit.Record{}, err
 	}
 	r = c.Append(r)
-	b, err := json.Marshal(r)
-	if err != nil {
-		return audit.Record{}, fmt.Errorf("state: encode audit record %d: %w", r.Seq, err)
-	}
+	b := audit.AppendJSON(make([]byte, 0, 512), r) // a value bbolt keeps until the commit: never reused
 	bk := t.tx.Bucket(bucketAudit)
 	bk.FillPercent = 1 // keys only ever grow: fill pages instead of splitting them in half
 	return r, bk.Put(seqKey(r.Seq), b)
