@@ -81,9 +81,9 @@ every matching record).`,
 			}
 			rows := make([][]string, 0, len(recs))
 			for _, r := range recs {
-				who := string(r.Principal.Kind) + ":" + r.Principal.Name
+				who := r.Principal.Kind + ":" + r.Principal.Name
 				if r.Principal.Name == "" {
-					who = string(r.Principal.Kind) + ":" + r.Principal.ID
+					who = r.Principal.Kind + ":" + r.Principal.ID
 				}
 				rows = append(rows, []string{strconv.FormatUint(r.Seq, 10), formatTime(r.Time), who, r.Action, r.Resource, r.Outcome, r.ErrorCode, r.Source})
 			}

@@ -92,7 +92,7 @@ func TestAuditVerifyAcrossLeaderChangeRestoreAndTampering(t *testing.T) {
 	testutil.Eventually(t, 20*time.Second, func() error {
 		l, err := c.Client(next).AuditList(ctx, api.AuditFilter{Principal: "dave"}, &api.QueryOptions{Consistent: true})
 		if err != nil || len(l.Records) != 0 {
-			return fmt.Errorf("dave's records after the restore: %v %v", l, err)
+			return fmt.Errorf("dave's records after the restore: %v %w", l, err)
 		}
 		return nil
 	})

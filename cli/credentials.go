@@ -66,7 +66,7 @@ func (c *cli) loadCredentials() (credentialsFile, string, error) {
 		return f, path, fmt.Errorf("read the credentials file: %w", err)
 	}
 	if err := json.Unmarshal(b, &f); err != nil {
-		return f, path, fmt.Errorf("the credentials file %s is not valid JSON (%v): remove it and run `slipway login`", path, err)
+		return f, path, fmt.Errorf("the credentials file %s is not valid JSON (%w): remove it and run `slipway login`", path, err)
 	}
 	if f.Sessions == nil {
 		f.Sessions = map[string]storedSession{}

@@ -169,7 +169,7 @@ Without a stored session, the session given with --token or SLIPWAY_TOKEN is end
 			case errors.As(serverErr, &ae) && ae.Code == api.CodeUnauthorized:
 				return p.Linef("Logged out of %s as %s: the session had already ended on the server; removed from %s.", addr, s.User, path)
 			}
-			return fmt.Errorf("the session of %s was removed from %s, but the server could not revoke it (%v): it stays valid there until %s, or revoke it with `slipway token revoke %s`",
+			return fmt.Errorf("the session of %s was removed from %s, but the server could not revoke it (%w): it stays valid there until %s, or revoke it with `slipway token revoke %s`",
 				s.User, path, serverErr, formatTime(s.Expiration), s.Accessor)
 		},
 	}

@@ -63,10 +63,10 @@ func (s *signIn) lookupUser(ctx context.Context, name string) (User, bool, error
 	if err != nil || ok || s.core.Cluster.IsLeader() {
 		return u, ok, err
 	}
-	if err := s.core.Cluster.ConsistentRead(ctx); err != nil {
-		return u, ok, nil // answer from what this server knows
+	if s.core.Cluster.ConsistentRead(ctx) == nil {
+		return get()
 	}
-	return get()
+	return u, ok, err // no consistent read now: answer from what this server knows (err is nil)
 }
 
 // lockedError is the answer to a sign-in of a locked user.

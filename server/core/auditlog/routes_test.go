@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
@@ -183,7 +184,8 @@ func TestListExportHeadActiveUsersAndTrim(t *testing.T) {
 	}
 	// An edited line is found.
 	edited := bytes.Replace(buf.Bytes(), []byte(`"name":"bob"`), []byte(`"name":"eve"`), 1)
-	if _, _, err := verifyExport(t, edited); err == nil || err.(*audit.Error).Seq != base+3 {
+	var ae *audit.Error
+	if _, _, err := verifyExport(t, edited); !errors.As(err, &ae) || ae.Seq != base+3 {
 		t.Fatalf("edited export: %v", err)
 	}
 

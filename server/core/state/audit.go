@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/slipwayhq/slipway/server/core/audit"
 )
@@ -196,7 +197,7 @@ func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) 
 func ViewFile(path string, fn func(*Tx) error) error {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return fmt.Errorf("state: %s is in use by a running server: copy it, or save a snapshot (slipway operator snapshot save), and read the copy", path)
 		}
 		return fmt.Errorf("state: open %s: %w", path, err)
