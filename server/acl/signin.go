@@ -158,6 +158,11 @@ func (s *signIn) Login(ctx context.Context, req pub.LoginRequest, addr string) (
 	if err != nil {
 		return pub.Token{}, 0, err
 	}
+	if c := command.CallerFrom(ctx); c != nil && exists {
+		cc := *c
+		cc.Kind, cc.ID, cc.Name, cc.Resource = KindUser, u.ID, u.Name, userSRN(u.Name)
+		ctx = command.WithCaller(ctx, &cc)
+	}
 	// The lock is checked before the password: a locked account answers the same whatever is
 	// tried, so guessing on does not tell when a password is right.
 	if exists && u.LockedUntil != nil && u.LockedUntil.After(now) {
