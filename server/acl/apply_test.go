@@ -22,7 +22,7 @@ import (
 var cmdTime = time.Unix(1700000000, 0).UTC()
 
 // newFSM is a state machine with the ACL service registered the way the server registers it.
-func newFSM(t *testing.T) *fsm.FSM {
+func newFSM(t testing.TB) *fsm.FSM {
 	t.Helper()
 	reg := module.NewRegistry(fsm.NewTable())
 	reg.Add(&module.Core{}, acl.New(""))
@@ -35,7 +35,7 @@ func newFSM(t *testing.T) *fsm.FSM {
 }
 
 // apply applies one command at index and returns its result.
-func apply[T any](t *testing.T, f *fsm.FSM, index uint64, d command.Def[T], p T) command.Result {
+func apply[T any](t testing.TB, f *fsm.FSM, index uint64, d command.Def[T], p T) command.Result {
 	t.Helper()
 	c, err := d.New("", cmdTime, p)
 	if err != nil {

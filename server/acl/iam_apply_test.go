@@ -17,7 +17,7 @@ import (
 
 // seq applies commands at increasing indexes.
 type seq struct {
-	t *testing.T
+	t testing.TB
 	f *fsm.FSM
 	i uint64
 }
@@ -28,7 +28,7 @@ func run[T any](s *seq, d command.Def[T], p T) command.Result {
 	return apply(s.t, s.f, s.i, d, p)
 }
 
-func ok(t *testing.T, r command.Result) {
+func ok(t testing.TB, r command.Result) {
 	t.Helper()
 	if r.Code != "" {
 		t.Fatalf("refused: %s %s", r.Code, r.Message)
