@@ -121,6 +121,16 @@ func (s *Identity) User(name string) (User, error) {
 	return u, err
 }
 
+// FreshUser returns one user's record as the cluster has it now: after a consistent read, so a
+// write that depends on what an earlier request changed (confirming the enrolment just made
+// through another server) sees it.
+func (s *Identity) FreshUser(ctx context.Context, name string) (User, error) {
+	if err := s.core.Cluster.ConsistentRead(ctx); err != nil {
+		return User{}, err
+	}
+	return s.User(name)
+}
+
 // GetUser returns one user as the API shows it.
 func (s *Identity) GetUser(_ context.Context, name string) (pub.User, error) {
 	u, err := s.User(name)
@@ -166,7 +176,7 @@ func (s *Identity) DeleteUser(ctx context.Context, name string) error {
 // SetPassword sets a user's password. When the caller is that user (a session or personal token
 // of theirs), the current password must be given; the user's other sessions end either way.
 func (s *Identity) SetPassword(ctx context.Context, name string, req pub.PasswordRequest, caller *auth.Identity) error {
-	u, err := s.User(name)
+	u, err := s.FreshUser(ctx, name)
 	if err != nil {
 		return err
 	}

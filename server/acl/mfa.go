@@ -20,7 +20,7 @@ func mfaAAD(u User) []byte { return []byte("iam-mfa:" + u.ID) }
 // and a terminal QR code) for the user's authenticator app. Sign-in does not ask for a code
 // until ConfirmMFA.
 func (s *Identity) EnrollMFA(ctx context.Context, name string) (pub.MFAEnrollment, error) {
-	u, err := s.User(name)
+	u, err := s.FreshUser(ctx, name)
 	if err != nil {
 		return pub.MFAEnrollment{}, err
 	}
@@ -61,7 +61,7 @@ func (s *Identity) openTOTPSecret(u User) (string, error) {
 // ConfirmMFA confirms a pending enrolment with a code from the authenticator app and answers the
 // recovery codes, once: only their hashes are stored. From then on, sign-in asks for a code.
 func (s *Identity) ConfirmMFA(ctx context.Context, name string, req pub.MFAConfirmRequest) (pub.MFAConfirmation, error) {
-	u, err := s.User(name)
+	u, err := s.FreshUser(ctx, name)
 	if err != nil {
 		return pub.MFAConfirmation{}, err
 	}

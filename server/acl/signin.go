@@ -45,28 +45,22 @@ func newSignIn(m *Module) *signIn {
 // errMFARequired is the sign-in refusal of a user with MFA who gave no code.
 var errMFARequired = errors.New(pub.CodeMFARequired)
 
-// lookupUser reads a user for sign-in: from this server's state, and once more after a
-// consistent read when it is not there (the user may have been created through another server a
-// moment ago). ok is false when there is no such user.
+// lookupUser reads a user for sign-in as the cluster has it now (after a consistent read): a
+// server that has not yet applied a lock, a new password or an MFA enrolment must not sign the
+// user in by the old rules. ok is false when there is no such user. Without a leader there is
+// no sign-in anyway (a session is a write), so the read's error is the answer.
 func (s *signIn) lookupUser(ctx context.Context, name string) (User, bool, error) {
-	get := func() (User, bool, error) {
-		var u User
-		var ok bool
-		err := s.core.State.View(func(tx *state.Tx) error {
-			var err error
-			u, ok, err = state.Get[User](tx, bucketUsers, name)
-			return err
-		})
-		return u, ok, err
+	if err := s.core.Cluster.ConsistentRead(ctx); err != nil {
+		return User{}, false, err
 	}
-	u, ok, err := get()
-	if err != nil || ok || s.core.Cluster.IsLeader() {
-		return u, ok, err
-	}
-	if s.core.Cluster.ConsistentRead(ctx) == nil {
-		return get()
-	}
-	return u, ok, err // no consistent read now: answer from what this server knows (err is nil)
+	var u User
+	var ok bool
+	err := s.core.State.View(func(tx *state.Tx) error {
+		var err error
+		u, ok, err = state.Get[User](tx, bucketUsers, name)
+		return err
+	})
+	return u, ok, err
 }
 
 // lockedError is the answer to a sign-in of a locked user.
@@ -163,6 +157,11 @@ func (s *signIn) Login(ctx context.Context, req pub.LoginRequest, addr string) (
 	u, exists, err := s.lookupUser(ctx, req.User)
 	if err != nil {
 		return pub.Token{}, 0, err
+	}
+	if c := command.CallerFrom(ctx); c != nil && exists {
+		cc := *c
+		cc.Kind, cc.ID, cc.Name, cc.Resource = KindUser, u.ID, u.Name, userSRN(u.Name)
+		ctx = command.WithCaller(ctx, &cc)
 	}
 	// The lock is checked before the password: a locked account answers the same whatever is
 	// tried, so guessing on does not tell when a password is right.

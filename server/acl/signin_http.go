@@ -11,7 +11,9 @@ import (
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/audit"
 	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
 )
@@ -76,7 +78,20 @@ func (s *signIn) handleLogin(w http.ResponseWriter, r *http.Request, _ *auth.Ide
 		return err
 	}
 	defer cancel()
+	// The sign-in is audited: the commands it proposes (the session, a code used up, a lock)
+	// carry the user as their caller (Login fills it in once the user is known), and a refusal
+	// is recorded here, under the name given (as anonymous: it proves no identity).
+	rid, src := s.core.HTTP.RequestID(w), clientIP(r)
+	ctx = command.WithCaller(ctx, &command.Caller{Action: actionSignIn, Source: src, RequestID: rid})
 	out, wait, err := s.Login(ctx, req, sourceAddress(r))
+	if err != nil && fault.CodeOf(err) != fault.Invalid {
+		code := string(fault.CodeOf(err))
+		if errors.Is(err, errMFARequired) {
+			code = pub.CodeMFARequired
+		}
+		s.core.HTTP.Audit(audit.Record{Time: s.core.Now(), Principal: audit.Principal{Kind: audit.KindAnonymous, Name: req.User},
+			Action: actionSignIn, Resource: userSRN(req.User), Source: src, RequestID: rid, Outcome: audit.OutcomeDenied, ErrorCode: code})
+	}
 	switch {
 	case errors.Is(err, errMFARequired):
 		s.core.HTTP.JSON(w, http.StatusUnauthorized, pub.ErrorBody{Error: pub.ErrorDetail{Code: pub.CodeMFARequired,
@@ -119,4 +134,19 @@ func bearerSecret(r *http.Request) string {
 		return h[len(p):]
 	}
 	return ""
+}
+
+// actionSignIn is the audit trail's action of a sign-in (a public route: no policy decides it).
+const actionSignIn = "iam:SignIn"
+
+// userSRN is a user's resource name.
+func userSRN(name string) string { return api.SRNPrefix + "iam:user/" + name }
+
+// clientIP is the caller's address as the audit trail records it.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

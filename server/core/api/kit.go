@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/slipwayhq/slipway/server/core/audit"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
@@ -179,6 +180,13 @@ func Remove(k *Kit, do func(ctx context.Context, r *http.Request) error) Handler
 		return nil
 	}
 }
+
+// Audit records what a service's handler decides outside the edge's policy check (a refused
+// sign-in), through the server's Auditor; it returns at once.
+func (k *Kit) Audit(r audit.Record) { k.s.cfg.Audit.Record(r) }
+
+// RequestID is the id the edge gave the request (the X-Request-Id of its answer).
+func (k *Kit) RequestID(w http.ResponseWriter) string { return w.Header().Get(HeaderRequestID) }
 
 // PeekJSON decodes the request body's JSON object into v, leniently (unknown fields are
 // ignored), and puts the body back for the handler to read whole: for a route's

@@ -88,9 +88,22 @@ func (t *announcingTransport) AppendEntriesPipeline(id raft.ServerID, target raf
 		return nil, err
 	}
 	out := &notingPipeline{AppendPipeline: p, ch: make(chan raft.AppendFuture, cap(p.Consumer())), done: make(chan struct{})}
+	// out.ch is never closed, as raft's own pipeline never closes its consumer channel: raft's
+	// pipelineDecode reads it until its stop channel says otherwise, and a closed channel would
+	// hand it a nil future (a nil-pointer panic in raft when a pipeline closes under load).
 	go func() {
-		defer close(out.ch)
-		for f := range p.Consumer() {
+		in := p.Consumer()
+		for {
+			var f raft.AppendFuture
+			var ok bool
+			select {
+			case f, ok = <-in:
+			case <-out.done:
+				return
+			}
+			if !ok || f == nil {
+				return // the pipeline ended
+			}
 			if f.Error() == nil {
 				t.acked(id, target, f.Request(), f.Response())
 			}
