@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -203,5 +204,96 @@ func TestIAMReportActiveUsers(t *testing.T) {
 	}
 	if v, err := auditVerifyStream(strings.NewReader(res.stdout)); err != nil || v.Records != uint64(len(lines)-1) {
 		t.Fatalf("the exported file does not verify: %+v %v", v, err)
+	}
+}
+
+// TestAuditTrailThroughTheEdge is issue 16's audit "Done means" end to end through the CLI and
+// the real API edge: a user allowed to read one app is denied on another app and on a write, and
+// both denials are in `slipway audit list` under the user's name with the action, the resource,
+// outcome denied and code forbidden; her allowed read is her activity of the day; the
+// administrator's write is recorded allowed and a refused one failed with its code, each once;
+// the whole trail verifies; the active-users report counts her.
+func TestAuditTrailThroughTheEdge(t *testing.T) {
+	c, cli := iamCLI(t)
+	must(t, "app shop", cli("", "", "app", "create", "shop"))
+	must(t, "app web", cli("", "", "app", "create", "web"))
+	refused(t, "app shop again", cli("", "", "app", "create", "shop"), ExitFailure, "exists")
+	must(t, "user", cli("", "", "iam", "user", "create", "ana"))
+	must(t, "policy", cli("", shopReadYAML, "iam", "policy", "create", "shop-read", "--document", "-"))
+	must(t, "attach", cli("", "", "iam", "policy", "attach", "shop-read", "--user", "ana"))
+	r := cli("", "", "iam", "token", "create", "--user", "ana", "--output", "json")
+	var tok struct {
+		Secret string `json:"secret"`
+	}
+	decodeJSON(t, r, &tok)
+	must(t, "ana reads shop", cli(tok.Secret, "", "app", "get", "shop"), "shop")
+	refused(t, "ana reads web", cli(tok.Secret, "", "app", "get", "web"), ExitFailure, "not allowed")
+	refused(t, "ana deletes shop", cli(tok.Secret, "", "app", "delete", "shop"), ExitFailure, "not allowed")
+
+	var recs []api.AuditRecord
+	testutil.Eventually(t, 10*time.Second, func() error { // denials and activity go through the writer
+		r := cli("", "", "audit", "list", "--principal", "ana", "--output", "json")
+		if r.code != 0 {
+			return fmt.Errorf("audit list: exit %d %s", r.code, r.stderr)
+		}
+		recs = nil
+		if err := json.Unmarshal([]byte(r.stdout), &recs); err != nil {
+			return err
+		}
+		if len(recs) < 3 {
+			return fmt.Errorf("%d records of ana", len(recs))
+		}
+		return nil
+	})
+	find := func(action, resource, outcome string) []api.AuditRecord {
+		var out []api.AuditRecord
+		for _, r := range recs {
+			if r.Action == action && r.Resource == resource && r.Outcome == outcome {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	for _, d := range []struct{ action, resource string }{
+		{"codedeploy:GetApplication", "srn:slipway:codedeploy:app/web"},
+		{"codedeploy:DeleteApplication", "srn:slipway:codedeploy:app/shop"},
+	} {
+		got := find(d.action, d.resource, "denied")
+		if len(got) != 1 || got[0].ErrorCode != "forbidden" || got[0].Principal.Kind != "user" || got[0].Principal.Name != "ana" ||
+			got[0].RequestID == "" || got[0].Source == "" {
+			t.Fatalf("denial %s on %s: %+v in %+v", d.action, d.resource, got, recs)
+		}
+	}
+	if got := find("codedeploy:GetApplication", "srn:slipway:codedeploy:app/shop", "allowed"); len(got) != 1 {
+		t.Fatalf("ana's activity of the day: %+v in %+v", got, recs)
+	}
+
+	r = cli("", "", "audit", "list", "--action", "codedeploy:CreateApplication", "--output", "json")
+	var creates []api.AuditRecord
+	decodeJSON(t, r, &creates)
+	outcomes := map[string]int{}
+	for _, rec := range creates {
+		outcomes[rec.Resource+" "+rec.Outcome+" "+rec.ErrorCode]++
+		if rec.Principal.Kind != "token" || rec.Principal.Name == "" {
+			t.Fatalf("create recorded for %+v", rec.Principal)
+		}
+	}
+	want := map[string]int{"srn:slipway:codedeploy:app/* allowed ": 2, "srn:slipway:codedeploy:app/* failed conflict": 1}
+	if fmt.Sprint(outcomes) != fmt.Sprint(want) {
+		t.Fatalf("app creates recorded %v, want %v", outcomes, want)
+	}
+
+	if res := auditVerify(t, c, 0); res.code != ExitOK {
+		t.Fatalf("verify: exit %d stderr %q", res.code, res.stderr)
+	}
+	r = cli("", "", "iam", "report", "active-users", "--month", time.Now().UTC().Format("2006-01"), "--output", "json")
+	var rep api.ActiveUsersReport
+	decodeJSON(t, r, &rep)
+	found := false
+	for _, u := range rep.Users {
+		found = found || (u.Principal.Kind == "user" && u.Principal.Name == "ana" && u.Requests >= 3)
+	}
+	if !found {
+		t.Fatalf("ana is not an active user: %+v", rep)
 	}
 }
