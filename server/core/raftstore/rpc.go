@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/rpc"
+	"reflect"
 	"sync"
 	"time"
 
@@ -225,7 +226,11 @@ func (p *pool) call(ctx context.Context, addr, method string, args, reply any) e
 	if err != nil {
 		return fmt.Errorf("dial %s: %w", addr, err)
 	}
-	call := c.Go("Cluster."+method, args, reply, make(chan *rpc.Call, 1))
+	// The reply is decoded into a value of this call's own and copied to reply once the call is
+	// done: a call abandoned when ctx ends is still answered later, and net/rpc would write the
+	// answer into reply while the caller reads it (a data race the race detector caught).
+	own := reflect.New(reflect.TypeOf(reply).Elem())
+	call := c.Go("Cluster."+method, args, own.Interface(), make(chan *rpc.Call, 1))
 	select {
 	case <-call.Done:
 		var se rpc.ServerError
@@ -234,6 +239,9 @@ func (p *pool) call(ctx context.Context, addr, method string, args, reply any) e
 		}
 		if errors.As(call.Error, &se) {
 			return fault.New(fault.Internal, "%s on %s: %s", method, addr, string(se))
+		}
+		if call.Error == nil {
+			reflect.ValueOf(reply).Elem().Set(own.Elem())
 		}
 		return call.Error
 	case <-ctx.Done():
