@@ -103,6 +103,8 @@ func processAlive(pid int) bool {
 // devRun is a `slipway dev --agents 1` running in this process.
 type devRun struct {
 	dir, data string
+	addr      string
+	out       *syncBuffer
 	cli       func(args ...string) result
 	stop      func() // Ctrl-C, then wait for a clean exit
 }
@@ -142,7 +144,7 @@ func startDev(t *testing.T) devRun {
 		return runWith(t, context.Background(), nil, append([]string{"--addr", "http://" + addr, "--token", strings.TrimSpace(string(token))}, args...)...)
 	}
 
-	return devRun{dir: dir, data: data, cli: cli, stop: func() {
+	return devRun{dir: dir, data: data, addr: addr, out: out, cli: cli, stop: func() {
 		stop()
 		select {
 		case code := <-exited:

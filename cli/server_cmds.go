@@ -171,6 +171,10 @@ encrypted under (keyring.kek): a real server keeps it apart from its data.`,
 			if err := waitReady(cmd.Context(), s.HTTPAddr(), token); err != nil {
 				return err
 			}
+			adminPassword, err := devAdmin(cmd.Context(), abs, s.HTTPAddr(), token)
+			if err != nil {
+				return err
+			}
 			names, stopAgents, err := startDevAgents(cmd.Context(), agents, abs, s.HTTPAddr(), token, cmd.ErrOrStderr())
 			if err != nil {
 				return err
@@ -185,6 +189,7 @@ encrypted under (keyring.kek): a real server keeps it apart from its data.`,
   API:    %[1]s  (plain HTTP on loopback, for development only; see docs/SECURITY.md)
   Data:   %[2]s
   Token:  %[3]s (management)
+  Console: %[1]s/ui/  (user admin, password %[5]s)
 %[4]s
 Use it from another terminal:
 
@@ -193,7 +198,7 @@ Use it from another terminal:
   slipway app create my-app
 
 Press Ctrl-C to stop.
-`, s.HTTPAddr(), abs, token, agentLine)
+`, s.HTTPAddr(), abs, token, agentLine, adminPassword)
 			<-cmd.Context().Done()
 			return nil
 		},
@@ -221,6 +226,38 @@ func devToken(dir string) (secret, path string, err error) {
 		return "", "", fmt.Errorf("write dev token: %w", err)
 	}
 	return secret, path, nil
+}
+
+// devAdminFile holds the dev cluster's console password (mode 0600), as devTokenFile its token.
+const devAdminFile = "admin-password"
+
+// devAdmin makes the dev cluster's console user, admin with AdministratorAccess and a random
+// password kept in the data folder, once; later runs print the kept password.
+func devAdmin(ctx context.Context, dir, addr, token string) (string, error) {
+	path := filepath.Join(dir, devAdminFile)
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	cl, err := api.NewClient(api.Config{Address: addr, Token: token})
+	if err != nil {
+		return "", err
+	}
+	pw := strings.TrimPrefix(auth.NewSecret(), "slw_")[:20]
+	if _, err := cl.UserCreate(ctx, api.UserCreateRequest{Name: "admin", DisplayName: "Dev administrator", Password: pw}); err != nil && !api.IsConflict(err) {
+		return "", fmt.Errorf("create the console user admin: %w", err)
+	}
+	if err := cl.UserSetPassword(ctx, "admin", api.PasswordRequest{Password: pw}); err != nil {
+		return "", fmt.Errorf("set the console user's password: %w", err)
+	}
+	if err := cl.PolicyAttach(ctx, "AdministratorAccess", api.PolicyAttachRequest{User: "admin"}); err != nil {
+		return "", fmt.Errorf("make admin an administrator: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write the dev console password: %w", err)
+	}
+	return pw, nil
 }
 
 // waitReady waits until the server answers with the token accepted.

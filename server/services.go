@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/slipwayhq/slipway/server/acl"
+	"github.com/slipwayhq/slipway/server/console"
 	"github.com/slipwayhq/slipway/server/core/config"
 	"github.com/slipwayhq/slipway/server/core/fsm"
 	"github.com/slipwayhq/slipway/server/core/module"
@@ -12,10 +13,12 @@ import (
 // services lists the services this server runs, in registration order. A new service is its own
 // folder under server/ plus one line here.
 func services(cfg config.Config) []module.Module {
+	identity, deployments := acl.New(cfg.InitialManagementTokenFile), deploy.New()
 	return []module.Module{
-		acl.New(cfg.InitialManagementTokenFile),
-		deploy.New(),
+		identity,
+		deployments,
 		kv.New(),
+		console.New(identity, deployments),
 	}
 }
 

@@ -10,6 +10,8 @@
 package acl
 
 import (
+	"sync"
+
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/module"
 )
@@ -26,6 +28,8 @@ type Module struct {
 	core             *module.Core
 	initialTokenFile string
 	authz            *Authorizer
+	signInOnce       sync.Once
+	signin           *signIn
 }
 
 // New returns the ACL service. initialTokenFile is the file holding the initial management

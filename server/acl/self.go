@@ -30,6 +30,7 @@ func selfPolicy(user string, session bool) *policy.Policy {
 	if session {
 		res := []string{api.SRNPrefix + "iam:user/" + user}
 		doc.Statement = append(doc.Statement,
+			policy.Statement{Sid: "Console", Effect: policy.EffectAllow, Action: []string{"console:*"}, Resource: []string{"*"}},
 			policy.Statement{Sid: "OwnCredentials", Effect: policy.EffectAllow, Action: SelfServiceActions, Resource: res},
 			policy.Statement{Sid: "OwnMFAOff", Effect: policy.EffectAllow, Action: []string{"iam:DeactivateMFADevice"}, Resource: res,
 				Condition: []policy.Condition{{Operator: "Bool", Key: policy.KeyMultiFactorAuthPresent, Values: []string{"true"}}}},

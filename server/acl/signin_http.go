@@ -18,6 +18,24 @@ import (
 	"github.com/slipwayhq/slipway/server/core/module"
 )
 
+// signIn is the module's one sign-in (its failure counts are shared by the API's login and the
+// console's).
+func (m *Module) signIn() *signIn {
+	m.signInOnce.Do(func() { m.signin = newSignIn(m) })
+	return m.signin
+}
+
+// SignIn checks a user's password (and second factor) as POST /v1/iam/login does, with the same
+// limits and lockout, and opens a sign-in session: the console's sign-in. addr is the caller's
+// address; ctx may carry the audit caller (command.WithCaller) the session is recorded under.
+func (m *Module) SignIn(ctx context.Context, req pub.LoginRequest, addr string) (pub.Token, error) {
+	out, _, err := m.signIn().Login(ctx, req, addr)
+	return out, err
+}
+
+// IsMFARequired reports whether a SignIn error asks for the second factor.
+func IsMFARequired(err error) bool { return errors.Is(err, errMFARequired) }
+
 // registerSignIn declares sign-in's routes and the bootstrap that makes the first administrator.
 func (m *Module) registerSignIn(r *module.Registry) {
 	module.Handle(r, CmdBootstrapAdmin, applyBootstrapAdmin)
@@ -34,7 +52,7 @@ func (m *Module) signInRoutes() []api.Route {
 	k := func() *api.Kit { return m.core.HTTP }
 	id := func() *Identity { return m.Identity() }
 	name := func(r *http.Request) string { return r.PathValue("name") }
-	si := newSignIn(m)
+	si := m.signIn()
 	return []api.Route{
 		{Method: "POST", Pattern: "/v1/iam/login", Access: api.Public, Handle: si.handleLogin},
 		{Method: "DELETE", Pattern: "/v1/sts/session", Access: api.Public, Handle: func(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {

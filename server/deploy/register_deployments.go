@@ -26,6 +26,9 @@ func (m *Module) registerDeployments(r *module.Registry) {
 // deployments is the deployments' Go API.
 func (m *Module) deployments() Deployments { return Deployments{core: m.core} }
 
+// Deployments is the deployments' Go API (the console's pages read it).
+func (m *Module) Deployments() Deployments { return m.deployments() }
+
 // refuseBusyHostDelete refuses to delete a host while a deployment that has not finished runs
 // on it (a host.delete's check, in apply).
 func refuseBusyHostDelete(tx *state.Tx, _ *command.Command, p command.HostDelete) error {

@@ -51,7 +51,8 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 		t.Fatalf("only %d routes listed", len(routes))
 	}
 	allowedPublic := map[string]bool{"GET /v1/health": true, "POST /v1/acl/bootstrap": true,
-		"POST /v1/iam/login": true, "DELETE /v1/sts/session": true} // sign-in takes a password; logout authenticates its own bearer
+		"POST /v1/iam/login": true, "DELETE /v1/sts/session": true, // sign-in takes a password; logout authenticates its own bearer
+		"GET /{$}": true, "GET /ui/assets/{file}": true, "GET /ui/login": true, "POST /ui/login": true} // the console's redirect, files and sign-in
 	for _, rt := range routes {
 		name := rt.Method + " " + rt.Pattern
 		if rt.Public {
@@ -60,7 +61,24 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 			}
 			continue
 		}
-		path := strings.NewReplacer("{id}", "x", "{name}", "x", "{accessor}", "x", "{app}", "x").Replace(rt.Pattern)
+		path := strings.NewReplacer("{id}", "x", "{name}", "x", "{accessor}", "x", "{app}", "x", "{$}", "").Replace(rt.Pattern)
+		if rt.Access == api.Console {
+			// A console page without a session sends the reader to sign in; a form is refused.
+			req, _ := http.NewRequest(rt.Method, c.URL(0)+path, nil)
+			req.AddCookie(&http.Cookie{Name: api.ConsoleCookie, Value: "slw_wrong-token-value-000000000000"})
+			resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			switch {
+			case rt.Method == "GET" && (resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), api.ConsoleSignIn)):
+				t.Errorf("%s without a session: status %d location %q; want 303 to the sign-in page", name, resp.StatusCode, resp.Header.Get("Location"))
+			case rt.Method != "GET" && resp.StatusCode != http.StatusUnauthorized:
+				t.Errorf("%s without a session: status %d; want 401", name, resp.StatusCode)
+			}
+			continue
+		}
 		for _, token := range []string{"", "slw_wrong-token-value-000000000000"} {
 			t.Run(fmt.Sprintf("%s token=%q", name, token), func(t *testing.T) {
 				status, eb, _ := call(t, rt.Method, c.URL(0)+path, token, strings.NewReader("{}"), nil)

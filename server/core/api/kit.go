@@ -10,10 +10,14 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	pub "github.com/slipwayhq/slipway/pkg/api"
+
 	"github.com/slipwayhq/slipway/server/core/audit"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/fleet"
+	"github.com/slipwayhq/slipway/server/core/policy"
 )
 
 // Kit is the HTTP plumbing services write their handlers with, so that every route decodes,
@@ -207,4 +211,29 @@ func (k *Kit) PeekJSON(r *http.Request, v any) error {
 	r.Body = io.NopCloser(bytes.NewReader(data))
 	_ = json.Unmarshal(data, v)
 	return nil
+}
+
+// Hosts is the hosts' Go API (the console's hosts pages read it).
+func (k *Kit) Hosts() *fleet.Hosts { return k.s.hosts }
+
+// Servers lists the cluster's servers as this server knows them, the leader marked.
+func (k *Kit) Servers() ([]pub.ClusterServer, error) {
+	servers, _, err := k.s.cfg.Cluster.Configuration()
+	if err != nil {
+		return nil, fault.New(fault.Unavailable, "read raft configuration: %v", err)
+	}
+	out := make([]pub.ClusterServer, 0, len(servers))
+	for _, sv := range servers {
+		out = append(out, pub.ClusterServer{ID: sv.ID, HTTPAddr: sv.HTTPAddr, Leader: sv.Leader, Voter: sv.Voter})
+	}
+	return out, nil
+}
+
+// Allowed reports whether the caller's policies allow action on resource (a resource name
+// without its srn: prefix is qualified under the action's service), as the edge would decide a
+// route of that action: the console shows only what its user may use.
+func (k *Kit) Allowed(r *http.Request, id *auth.Identity, action, resource string) bool {
+	g := k.s.cfg.Policies.GrantsFor(id)
+	var buf [8]policy.ContextValue
+	return Decide(k.s.authRequest(buf[:0], action, SRN(action, resource), r, g, g.MFA), g).Allowed()
 }

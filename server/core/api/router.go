@@ -24,6 +24,7 @@ import (
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/tlsutil"
+	"github.com/slipwayhq/slipway/server/core/audit"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
@@ -123,6 +124,7 @@ const (
 	HostSecret                 // an agent's host secret: acts only as that host
 	Registration               // a registration token: may only register a host
 	HostRenewal                // a host secret, with this host's certificate or none: renews it
+	Console                    // the web console: a signed-in user's session cookie (console.go)
 )
 
 // HandlerFunc serves one route for an authenticated caller (id is nil on public routes). An error
@@ -402,6 +404,16 @@ func (s *Server) wrap(rt *routeEntry) http.Handler {
 		}
 		addr := clientKey(r)
 		id, err := s.authenticate(r, rt.Access, addr)
+		if err != nil && rt.Access == Console && fault.CodeOf(err) == fault.Unauthorized && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			abandonBody(w, r)
+			toSignIn(sw, r) // a reader of the console signs in first, then comes back
+			return
+		}
+		if err == nil && rt.Access == Console {
+			if err = checkCSRF(r); err != nil {
+				s.auditDenied(r, rid, audit.Principal{Kind: audit.KindUser, Name: id.Token.User}, rt.Action, "", err)
+			}
+		}
 		if err != nil {
 			limit := ""
 			if fault.CodeOf(err) == fault.Unauthorized {
@@ -414,7 +426,7 @@ func (s *Server) wrap(rt *routeEntry) http.Handler {
 			refuse(err, limit)
 			return
 		}
-		if rt.Access == AnyToken || rt.Access == Management {
+		if rt.Access == AnyToken || rt.Access == Management || rt.Access == Console {
 			who, resource, err := s.authorize(rt, r, id)
 			if err != nil {
 				if fault.CodeOf(err) == fault.Forbidden {
@@ -493,11 +505,13 @@ func (s *Server) authenticate(r *http.Request, a Access, addr netip.Prefix) (*au
 			return auth.ResolveRegistration(s.cfg.State, bearer(r), s.cfg.Now())
 		case AnyToken, Management:
 			return auth.Resolve(s.cfg.State, bearer(r), s.cfg.Now())
+		case Console:
+			return resolveConsole(s.cfg.State, r, s.cfg.Now())
 		}
 		return nil, nil
 	}
 	id, err := resolve()
-	if err == nil || fault.CodeOf(err) == fault.Forbidden || bearer(r) == "" || s.cfg.Cluster.IsLeader() {
+	if err == nil || fault.CodeOf(err) == fault.Forbidden || credentialOf(r, a) == "" || s.cfg.Cluster.IsLeader() {
 		return id, err
 	}
 	if limited, _ := s.fails.limited(addr); limited {

@@ -1,0 +1,41 @@
+// Package console is the web console: server-rendered pages under /ui/ on every server's API
+// port, signed in with the identity service's users, authorized by the same policies as the API
+// (see DESIGN.md and docs/CONSOLE.md). It reads the services through their Go APIs.
+package console
+
+import (
+	"embed"
+	"html/template"
+
+	"github.com/slipwayhq/slipway/server/acl"
+	"github.com/slipwayhq/slipway/server/core/module"
+	"github.com/slipwayhq/slipway/server/deploy"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets/*
+var assetFS embed.FS
+
+// Module is the console's registration. It calls the services it shows: sign-in through the
+// identity service, deployments through the deployments service.
+type Module struct {
+	core   *module.Core
+	acl    *acl.Module
+	deploy *deploy.Module
+	pages  map[string]*template.Template
+}
+
+// New returns the console over the services it shows.
+func New(a *acl.Module, d *deploy.Module) *Module { return &Module{acl: a, deploy: d} }
+
+// Name implements module.Module.
+func (*Module) Name() string { return "console" }
+
+// Register implements module.Module.
+func (m *Module) Register(r *module.Registry, core *module.Core) {
+	m.core = core
+	m.pages = parsePages()
+	r.Routes(m.routes()...)
+}

@@ -1,0 +1,71 @@
+package console
+
+import (
+	"bytes"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slipwayhq/slipway/server/core/api"
+)
+
+// contentSecurityPolicy allows nothing from other hosts and no inline script or style: every
+// script and style sheet is one of the console's own files under /ui/assets/.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// parsePages parses every page with the layout. A template that does not parse is a
+// programming error the tests catch.
+func parsePages() map[string]*template.Template {
+	funcs := template.FuncMap{
+		"when": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04:05Z")
+		},
+		"lower": strings.ToLower,
+	}
+	pages := map[string]*template.Template{}
+	for _, name := range []string{"login", "overview", "error"} {
+		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	}
+	return pages
+}
+
+// page is what every page's template gets: its own data and the frame's.
+type page struct {
+	Title string
+	User  string // signed-in user ("" on the sign-in page)
+	CSRF  string // the session's CSRF token, for every form
+	Data  any
+}
+
+// render writes a page with the console's security headers. It renders into a buffer first, so
+// a template error is a 500, never half a page.
+func (m *Module) render(w http.ResponseWriter, status int, name string, p page) error {
+	var buf bytes.Buffer
+	if err := m.pages[name].Execute(&buf, p); err != nil {
+		return err
+	}
+	securityHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+// securityHeaders are sent with every console answer.
+func securityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", contentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Cache-Control", "no-store")
+}
+
+// frame is a page's frame for a signed-in request.
+func frame(r *http.Request, user, title string, data any) page {
+	return page{Title: title, User: user, CSRF: api.ConsoleCSRF(api.ConsoleSecret(r)), Data: data}
+}
