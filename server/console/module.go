@@ -8,6 +8,7 @@ import (
 	"html/template"
 
 	"github.com/slipwayhq/slipway/server/acl"
+	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/deploy"
 )
@@ -38,4 +39,12 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	m.core = core
 	m.pages = parsePages()
 	r.Routes(m.routes()...)
+	for _, set := range pageSets {
+		r.Routes(set(m)...)
+	}
 }
+
+// pageSets are the console's sets of pages beyond sign-in and the overview: each file of pages
+// (hosts.go, apps.go, ...) adds its routes here from an init function, so a new set of pages
+// is one new file.
+var pageSets []func(*Module) []api.Route

@@ -3,7 +3,9 @@ package console
 import (
 	"bytes"
 	"html/template"
+	"io/fs"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -15,7 +17,15 @@ import (
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-// parsePages parses every page with the layout. A template that does not parse is a
+// components are the shared templates every page may use (templates/_*.html): tables, badges,
+// empty states.
+var components = func() []string {
+	files, _ := fs.Glob(templateFS, "templates/_*.html")
+	return files
+}()
+
+// parsePages parses every page (templates/NAME.html, but the layout and the components) with
+// the layout and the components. A template that does not parse is a
 // programming error the tests catch.
 func parsePages() map[string]*template.Template {
 	funcs := template.FuncMap{
@@ -28,8 +38,16 @@ func parsePages() map[string]*template.Template {
 		"lower": strings.ToLower,
 	}
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "overview", "error"} {
-		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "layout" || strings.HasPrefix(name, "_") {
+			continue // the frame, and components every page gets
+		}
+		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, append([]string{"templates/layout.html", f}, components...)...))
 	}
 	return pages
 }
