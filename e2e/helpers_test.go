@@ -288,6 +288,12 @@ func (r cliResult) String() string {
 // runCLI runs bin/slipway with args and env (KEY=VALUE) to completion, in dir when not empty.
 func runCLI(t testing.TB, dir string, env []string, args ...string) cliResult {
 	t.Helper()
+	return runCLIIn(t, dir, env, "", args...)
+}
+
+// runCLIIn is runCLI with stdin.
+func runCLIIn(t testing.TB, dir string, env []string, stdin string, args ...string) cliResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, slipwayBin, args...)
@@ -295,6 +301,7 @@ func runCLI(t testing.TB, dir string, env []string, args ...string) cliResult {
 	cmd.Env = childEnv(env)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Stdin = strings.NewReader(stdin)
 	cmd.SysProcAttr = procAttr()
 	err := cmd.Run()
 	r := cliResult{args: args, stdout: stdout.String(), stderr: stderr.String()}

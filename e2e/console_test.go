@@ -1,0 +1,199 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds the browser the console suite drives: Debian's chromium (installed by .ci/run).
+// Without one the suite is skipped, except under CI, where it fails.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("no chromium on PATH: .ci/run installs Debian's chromium")
+	}
+	t.Skip("no chromium on PATH (apt-get install chromium)")
+	return ""
+}
+
+// browserCtx starts a headless Chromium of its own (a fresh profile: no cookies) and returns a
+// context that drives it, bounded by timeout.
+func browserCtx(t *testing.T, exe string, timeout time.Duration) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.WindowSize(1280, 900),
+		chromedp.Flag("disable-gpu", true), chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	tctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(tctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return tctx
+}
+
+// consoleSignIn signs a browser in on the console's sign-in page.
+func consoleSignIn(ctx context.Context, base, user, password string) error {
+	return chromedp.Do(ctx,
+		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="user"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="user"]`), user),
+		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), password),
+		chromedp.Submit(chromedp.CSS(`input[name="password"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.signout`)),
+	)
+}
+
+// screenshot saves the page as docs/console/NAME.png (the README shows them).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	_, file, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(file), "..", "docs", "console", name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatalf("save %s: %v", path, err)
+	}
+}
+
+var consoleLine = regexp.MustCompile(`Console: (http://\S+)/ui/  \(user admin, password (\S+)\)`)
+
+// TestConsoleInABrowser drives the console in a real headless Chromium against a real
+// `slipway dev --agents 3`: the sign-in page, the overview with the three hosts online, a
+// read-only user's view, a forged form refused, and sign-out after which the old cookie no
+// longer works. It saves screenshots of the pages to docs/console/.
+func TestConsoleInABrowser(t *testing.T) {
+	exe := chromium(t)
+	ports := freePorts(t, 2)
+	dev := startProc(t, "dev", nil, "dev", "--agents", "3", "--data-dir", filepath.Join(t.TempDir(), "dev"),
+		"--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]))
+	addr, token := waitDevExports(t, dev)
+	m := consoleLine.FindStringSubmatch(dev.Stdout())
+	if m == nil || m[1] != addr {
+		t.Fatalf("slipway dev printed no console line for %s:\n%s", addr, dev.Stdout())
+	}
+	password := m[2]
+	env := []string{"SLIPWAY_ADDR=" + addr, "SLIPWAY_TOKEN=" + token}
+
+	ctx := browserCtx(t, exe, 3*time.Minute)
+	if err := chromedp.Do(ctx, chromedp.Navigate(addr+"/"), chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`))); err != nil {
+		t.Fatalf("open the console: %v", err)
+	}
+	screenshot(t, ctx, "sign-in")
+	if err := consoleSignIn(ctx, addr, "admin", password); err != nil {
+		t.Fatalf("sign in as admin: %v", err)
+	}
+	// The three dev hosts show online (they may still be connecting: reload until they do).
+	eventually(t, 60*time.Second, "the overview to show 3 hosts online", func() error {
+		if err := chromedp.Do(ctx, chromedp.Navigate(addr+"/ui/")); err != nil {
+			return err
+		}
+		text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(text, "3 online") || !strings.Contains(text, "leader") {
+			return fmt.Errorf("overview says %q", text)
+		}
+		return nil
+	})
+	screenshot(t, ctx, "overview")
+
+	// A forged form (the right session, no CSRF token) is refused and changes nothing.
+	got, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (network.GetCookiesResult, error) {
+		return cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var session string
+	for _, c := range got.Cookies {
+		if c.Name == "slipway_session" {
+			session = c.Value
+			if !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict {
+				t.Fatalf("the session cookie is %+v; want HttpOnly and SameSite=Strict", c)
+			}
+		}
+	}
+	if session == "" {
+		t.Fatal("no session cookie after sign-in")
+	}
+	if code := postForm(t, addr+"/ui/logout", session, url.Values{"csrf": {"forged"}}); code != http.StatusForbidden {
+		t.Fatalf("forged sign-out: %d; want 403", code)
+	}
+
+	// A read-only user signs in in a browser of their own and sees no servers' internals they
+	// may not read (ReadOnlyAccess reads the overview's parts).
+	if r := runCLIIn(t, "", env, "correct horse battery staple\n", "iam", "user", "create", "viewer", "--password-stdin"); r.code != 0 {
+		t.Fatalf("iam user create: %s", r)
+	}
+	if r := runCLI(t, "", env, "iam", "policy", "attach", "ReadOnlyAccess", "--user", "viewer"); r.code != 0 {
+		t.Fatalf("attach ReadOnlyAccess: %s", r)
+	}
+	vctx := browserCtx(t, exe, 2*time.Minute)
+	if err := consoleSignIn(vctx, addr, "viewer", "correct horse battery staple"); err != nil {
+		t.Fatalf("sign in as viewer: %v", err)
+	}
+	if who, err := chromedp.Run(vctx, chromedp.Text(chromedp.CSS(`.who`))); err != nil || who != "viewer" {
+		t.Fatalf("signed in as %q (%v); want viewer", who, err)
+	}
+
+	// Sign out; the old cookie no longer works, on this page or any other.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.signout button`)), chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`))); err != nil {
+		t.Fatalf("sign out: %v", err)
+	}
+	if code := getWithCookie(t, addr+"/ui/", session); code != http.StatusSeeOther {
+		t.Fatalf("the old cookie after sign-out: %d; want 303 to the sign-in page", code)
+	}
+}
+
+// postForm posts a form with a session cookie and returns the status (no redirects followed).
+func postForm(t *testing.T, u, session string, form url.Values) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "slipway_session", Value: session})
+	return doNoRedirect(t, req)
+}
+
+// getWithCookie gets a page with a session cookie and returns the status (no redirects).
+func getWithCookie(t *testing.T, u, session string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", u, nil)
+	req.AddCookie(&http.Cookie{Name: "slipway_session", Value: session})
+	return doNoRedirect(t, req)
+}
+
+func doNoRedirect(t *testing.T, req *http.Request) int {
+	t.Helper()
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
