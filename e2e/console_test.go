@@ -131,7 +131,9 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	var session string
+	var jar []*http.Cookie // the browser's cookies, for requests made beside it
 	for _, c := range got.Cookies {
+		jar = append(jar, &http.Cookie{Name: c.Name, Value: c.Value})
 		if c.Name == "slipway_session" {
 			session = c.Value
 			if !c.HTTPOnly || c.SameSite != network.CookieSameSiteStrict {
@@ -142,7 +144,10 @@ func TestConsoleInABrowser(t *testing.T) {
 	if session == "" {
 		t.Fatal("no session cookie after sign-in")
 	}
-	if code := postForm(t, addr+"/ui/logout", session, url.Values{"csrf": {"forged"}}); code != http.StatusForbidden {
+	if code := getWithCookies(t, addr+"/ui/", jar); code != http.StatusOK {
+		t.Fatalf("the browser's cookies beside it: %d; want the overview", code)
+	}
+	if code := postForm(t, addr+"/ui/logout", jar, url.Values{"csrf": {"forged"}}); code != http.StatusForbidden {
 		t.Fatalf("forged sign-out: %d; want 403", code)
 	}
 
@@ -166,25 +171,29 @@ func TestConsoleInABrowser(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`form.signout button`)), chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`))); err != nil {
 		t.Fatalf("sign out: %v", err)
 	}
-	if code := getWithCookie(t, addr+"/ui/", session); code != http.StatusSeeOther {
+	if code := getWithCookies(t, addr+"/ui/", jar); code != http.StatusSeeOther {
 		t.Fatalf("the old cookie after sign-out: %d; want 303 to the sign-in page", code)
 	}
 }
 
-// postForm posts a form with a session cookie and returns the status (no redirects followed).
-func postForm(t *testing.T, u, session string, form url.Values) int {
+// postForm posts a form with cookies and returns the status (no redirects followed).
+func postForm(t *testing.T, u string, jar []*http.Cookie, form url.Values) int {
 	t.Helper()
 	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(&http.Cookie{Name: "slipway_session", Value: session})
+	for _, c := range jar {
+		req.AddCookie(c)
+	}
 	return doNoRedirect(t, req)
 }
 
-// getWithCookie gets a page with a session cookie and returns the status (no redirects).
-func getWithCookie(t *testing.T, u, session string) int {
+// getWithCookies gets a page with cookies and returns the status (no redirects).
+func getWithCookies(t *testing.T, u string, jar []*http.Cookie) int {
 	t.Helper()
 	req, _ := http.NewRequest("GET", u, nil)
-	req.AddCookie(&http.Cookie{Name: "slipway_session", Value: session})
+	for _, c := range jar {
+		req.AddCookie(c)
+	}
 	return doNoRedirect(t, req)
 }
 

@@ -183,6 +183,23 @@ func TestSessionAndCSRFRules(t *testing.T) {
 			return nil
 		})
 	}
+	// A session left idle past the idle timeout ends (the record of its last use is MACed with
+	// its secret, so it cannot be refreshed without it, nor forged with another).
+	fresh := b.signIn(base, "ana")
+	_ = fresh
+	secret := b.cookies[api.ConsoleCookie].Value
+	b.cookies["slipway_seen"] = api.ConsoleSeenCookie(secret, time.Now().Add(-api.ConsoleIdleTimeout-time.Minute), false)
+	if resp, _ := b.do("GET", base+"/ui/", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("an idle session: %d; want the sign-in page", resp.StatusCode)
+	}
+	b.cookies["slipway_seen"] = api.ConsoleSeenCookie("slw_another-secret", time.Now(), false)
+	if resp, _ := b.do("GET", base+"/ui/", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a last-use record of another session: %d; want the sign-in page", resp.StatusCode)
+	}
+	b.cookies["slipway_seen"] = api.ConsoleSeenCookie(secret, time.Now(), false)
+	if resp, _ := b.do("GET", base+"/ui/", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("a session in use: %d; want the page", resp.StatusCode)
+	}
 	// A token that is not a sign-in session is no console cookie.
 	b.cookies[api.ConsoleCookie] = &http.Cookie{Name: api.ConsoleCookie, Value: testutil.ManagementToken}
 	if resp, _ := b.do("GET", base+"/ui/", nil); resp.StatusCode != http.StatusSeeOther {

@@ -162,6 +162,7 @@ func (m *Module) login(w http.ResponseWriter, r *http.Request, _ *auth.Identity)
 		cookie.Expires = *tk.ExpirationTime
 	}
 	http.SetCookie(w, cookie)
+	http.SetCookie(w, api.ConsoleSeenCookie(tk.SecretID, m.core.Now(), r.TLS != nil))
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
 	return nil
 }

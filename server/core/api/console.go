@@ -1,11 +1,13 @@
 package api
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +29,43 @@ import (
 
 // ConsoleCookie is the console's session cookie.
 const ConsoleCookie = "slipway_session"
+
+// ConsoleIdleTimeout ends a console session its user has not used for this long (the absolute
+// bound is the session's own expiry).
+const ConsoleIdleTimeout = time.Hour
+
+// consoleSeenCookie carries when the session was last used, with a MAC keyed by the session's
+// secret (which only its browser and the request hold), so every server checks it alike and
+// nothing is stored.
+const consoleSeenCookie = "slipway_seen"
+
+// ConsoleSeenCookie is the cookie saying the session secret was used at t.
+func ConsoleSeenCookie(secret string, t time.Time, tls bool) *http.Cookie {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	return &http.Cookie{Name: consoleSeenCookie, Value: ts + "." + seenMAC(secret, ts), Path: "/", HttpOnly: true, Secure: tls,
+		SameSite: http.SameSiteStrictMode, Expires: t.Add(ConsoleIdleTimeout)}
+}
+
+func seenMAC(secret, ts string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("slipway console seen\x00" + ts))
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// consoleIdle reports whether the request's session was last used over ConsoleIdleTimeout ago
+// (or carries no valid record of its last use).
+func consoleIdle(r *http.Request, secret string, now time.Time) bool {
+	c, err := r.Cookie(consoleSeenCookie)
+	if err != nil {
+		return true
+	}
+	ts, mac, ok := strings.Cut(c.Value, ".")
+	if !ok || !hmac.Equal([]byte(mac), []byte(seenMAC(secret, ts))) {
+		return true
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	return err != nil || now.Sub(time.Unix(sec, 0)) > ConsoleIdleTimeout
+}
 
 // ConsoleSignIn is the console's sign-in page.
 const ConsoleSignIn = "/ui/login"
@@ -67,6 +106,9 @@ func resolveConsole(st auth.Reader, r *http.Request, now time.Time) (*auth.Ident
 	}
 	if id.Token.Type != pub.TokenTypeSession {
 		return nil, fault.New(fault.Unauthorized, "the console takes a sign-in session, not a %s token: sign in at %s", id.Token.Type, ConsoleSignIn)
+	}
+	if consoleIdle(r, secret, now) {
+		return nil, fault.New(fault.Unauthorized, "your console session was idle for over %s: sign in again at %s", ConsoleIdleTimeout, ConsoleSignIn)
 	}
 	return id, nil
 }

@@ -410,6 +410,7 @@ func (s *Server) wrap(rt *routeEntry) http.Handler {
 			return
 		}
 		if err == nil && rt.Access == Console {
+			http.SetCookie(w, ConsoleSeenCookie(ConsoleSecret(r), s.cfg.Now(), r.TLS != nil)) // the session was used now
 			if err = checkCSRF(r); err != nil {
 				s.auditDenied(r, rid, audit.Principal{Kind: audit.KindUser, Name: id.Token.User}, rt.Action, "", err)
 			}
