@@ -15,9 +15,6 @@ import (
 
 func init() { pageSets = append(pageSets, (*Module).appsRoutes) }
 
-// appsPerPage is how many applications the applications page shows at once.
-const appsPerPage = 100
-
 // maxRevisionsShown bounds the revisions an application's page lists (the newest ones).
 const maxRevisionsShown = 100
 
@@ -52,7 +49,8 @@ type appsData struct {
 	Next                 string
 }
 
-// appsPage lists the applications a page at a time (?next=).
+// appsPage lists the applications a page at a time (?limit=, default 100, and ?next=, as the
+// API pages).
 func (m *Module) appsPage(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	d := appsData{CanCreate: m.core.HTTP.Allowed(r, id, "codedeploy:CreateApplication", "app/*")}
 	return m.renderApps(w, r, id, http.StatusOK, d)
@@ -60,7 +58,11 @@ func (m *Module) appsPage(w http.ResponseWriter, r *http.Request, id *auth.Ident
 
 // renderApps fills the list into d and renders the applications page.
 func (m *Module) renderApps(w http.ResponseWriter, r *http.Request, id *auth.Identity, status int, d appsData) error {
-	apps, next, err := m.deploy.Apps().List(api.Page{Limit: appsPerPage, After: r.URL.Query().Get("next")})
+	pg, err := m.core.HTTP.Page(r)
+	if err != nil {
+		return err
+	}
+	apps, next, err := m.deploy.Apps().List(pg)
 	if err != nil {
 		return err
 	}
@@ -79,7 +81,11 @@ func (m *Module) renderApps(w http.ResponseWriter, r *http.Request, id *auth.Ide
 		d.Apps = append(d.Apps, row)
 	}
 	if next != "" {
-		d.Next = "/ui/apps?" + url.Values{"next": {next}}.Encode()
+		nq := url.Values{"next": {next}}
+		if l := r.URL.Query().Get("limit"); l != "" {
+			nq.Set("limit", l)
+		}
+		d.Next = "/ui/apps?" + nq.Encode()
 	}
 	return m.render(w, status, "apps", frame(r, id.Token.User, "Applications", d))
 }

@@ -105,6 +105,14 @@ func TestHostsAndAppsPages(t *testing.T) {
 	resp, page = ana.do("GET", base+"/ui/apps/web", nil)
 	want(t, "web", resp, page, http.StatusOK, []string{"the web site", "No revisions", "No deployment groups"}, nil)
 
+	// Paging: one application a page, the next link keeping the limit.
+	resp, page = ana.do("GET", base+"/ui/apps?limit=1", nil)
+	want(t, "apps, first page", resp, page, http.StatusOK, []string{`href="/ui/apps/shop"`, `href="/ui/apps?limit=1&amp;next=shop"`}, []string{`href="/ui/apps/web"`})
+	resp, page = ana.do("GET", base+"/ui/apps?limit=1&next=shop", nil)
+	want(t, "apps, second page", resp, page, http.StatusOK, []string{`href="/ui/apps/web"`}, []string{`href="/ui/apps/shop"`})
+	resp, page = ana.do("GET", base+"/ui/hosts?limit=1", nil)
+	want(t, "hosts, one a page", resp, page, http.StatusOK, []string{"/ui/hosts/host-1"}, []string{"Next page"})
+
 	resp, page = ana.do("GET", base+"/ui/apps/shop", nil)
 	want(t, "shop", resp, page, http.StatusOK, []string{`href="/ui/revisions/` + rev.ID + `"`, rev.ID[:8], "first cut", `href="/ui/apps/shop/groups/prod"`, "env=prod"}, nil)
 	resp, page = ana.do("GET", base+"/ui/revisions/"+rev.ID, nil)

@@ -17,9 +17,6 @@ import (
 
 func init() { pageSets = append(pageSets, (*Module).hostsRoutes) }
 
-// hostsPerPage is how many hosts the hosts page shows at once ("next" links to the rest).
-const hostsPerPage = 100
-
 // hostsRoutes are the hosts' pages, authorized by the API's actions for the same reads.
 func (m *Module) hostsRoutes() []api.Route {
 	return []api.Route{
@@ -38,12 +35,17 @@ type hostsData struct {
 	Next     string
 }
 
-// hostsPage lists the hosts a page at a time, filtered as `slipway host list` filters them:
+// hostsPage lists the hosts a page at a time (?limit=, default 100, and ?next=, as the API
+// pages), filtered as `slipway host list` filters them:
 // ?tag=KEY=VALUE (repeatable; every one must match) and ?status=online|offline.
 func (m *Module) hostsPage(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	q := r.URL.Query()
+	pg, err := m.core.HTTP.Page(r)
+	if err != nil {
+		return err
+	}
 	d := hostsData{Tag: q["tag"], Status: q.Get("status")}
-	hq := fleet.HostQuery{Status: d.Status, After: q.Get("next"), Limit: hostsPerPage}
+	hq := fleet.HostQuery{Status: d.Status, After: pg.After, Limit: pg.Limit}
 	for _, t := range d.Tag {
 		k, v, ok := strings.Cut(t, "=")
 		if !ok || k == "" {
@@ -66,6 +68,9 @@ func (m *Module) hostsPage(w http.ResponseWriter, r *http.Request, id *auth.Iden
 		nq := url.Values{"tag": d.Tag, "next": {next}}
 		if d.Status != "" {
 			nq.Set("status", d.Status)
+		}
+		if l := q.Get("limit"); l != "" {
+			nq.Set("limit", l)
 		}
 		d.Next = "/ui/hosts?" + nq.Encode()
 	}
