@@ -77,6 +77,10 @@ func TestHostsAndAppsPages(t *testing.T) {
 	  "Action":["codedeploy:Get*","codedeploy:List*","hosts:Get*","hosts:List*"],"Resource":"*"}]}`)
 	mustJSON(t, c, "POST", "/v1/iam/policies", `{"name":"reader","document":`+string(doc)+`}`)
 	mustJSON(t, c, "POST", "/v1/iam/policies/reader/attach", `{"user":"cy"}`)
+	mustJSON(t, c, "POST", "/v1/iam/users", `{"name":"di","password":"`+password+`"}`)
+	doc, _ = json.Marshal(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["codedeploy:Get*"],"Resource":"srn:slipway:codedeploy:app/shop"}]}`)
+	mustJSON(t, c, "POST", "/v1/iam/policies", `{"name":"shop-reader","document":`+string(doc)+`}`)
+	mustJSON(t, c, "POST", "/v1/iam/policies/shop-reader/attach", `{"user":"di"}`)
 
 	ana := newBrowser(t)
 	ana.signIn(base, "ana")
@@ -148,4 +152,19 @@ func TestHostsAndAppsPages(t *testing.T) {
 	}
 	resp, page = cy.do("GET", base+"/ui/hosts/host-1", nil)
 	want(t, "host for a reader", resp, page, http.StatusOK, []string{"Host host-1"}, nil)
+
+	// A policy on app/shop covers its revisions (their resource is their application's, as in
+	// the API), not another application.
+	di := newBrowser(t)
+	di.signIn(base, "di")
+	resp, page = di.do("GET", base+"/ui/revisions/"+rev.ID, nil)
+	want(t, "revision for shop's reader", resp, page, http.StatusOK, []string{"payload.txt", "/content\""}, nil)
+	if resp, _ := di.do("GET", base+"/ui/revisions/"+rev.ID+"/content", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("download for shop's reader: %d", resp.StatusCode)
+	}
+	resp, page = di.do("GET", base+"/ui/apps/shop", nil)
+	want(t, "shop for shop's reader", resp, page, http.StatusOK, []string{"do not allow codedeploy:ListApplicationRevisions"}, nil)
+	if resp, _ := di.do("GET", base+"/ui/apps/web", nil); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("web for shop's reader: %d; want 403", resp.StatusCode)
+	}
 }
