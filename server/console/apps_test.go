@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"archive/tar"
+	"archive/zip"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -28,6 +29,26 @@ func consoleBundle(t *testing.T) []byte {
 		}
 	}
 	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// zipBundle is consoleBundle as a zip, its AppSpec inside a folder (as agents allow).
+func zipBundle(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range []struct{ name, body string }{{"site/appspec.yml", "version: 0.0\nos: linux\n"}, {"site/index.html", "<p>hi</p>\n"}} {
+		w, err := zw.Create(f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte(f.body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -108,6 +129,14 @@ func TestHostsAndAppsPages(t *testing.T) {
 	want(t, "create a bad name", resp, page, http.StatusBadRequest, []string{`role="alert"`, "application"}, nil)
 	resp, page = ana.do("GET", base+"/ui/apps/web", nil)
 	want(t, "web", resp, page, http.StatusOK, []string{"the web site", "No revisions", "No deployment groups"}, nil)
+	z := zipBundle(t)
+	zsum := sha256.Sum256(z)
+	zrev, _, err := c.Client(0).RevisionPush(t.Context(), "web", bytes.NewReader(z), int64(len(z)), hex.EncodeToString(zsum[:]), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, page = ana.do("GET", base+"/ui/revisions/"+zrev.ID, nil)
+	want(t, "zip revision", resp, page, http.StatusOK, []string{"site/appspec.yml", "version: 0.0", "site/index.html", "zip"}, []string{"could not be read"})
 
 	// Paging: one application a page, the next link keeping the limit.
 	resp, page = ana.do("GET", base+"/ui/apps?limit=1", nil)
