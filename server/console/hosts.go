@@ -1,0 +1,119 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/fleet"
+)
+
+func init() { pageSets = append(pageSets, (*Module).hostsRoutes) }
+
+// hostsRoutes are the hosts' pages, authorized by the API's actions for the same reads.
+func (m *Module) hostsRoutes() []api.Route {
+	return []api.Route{
+		{Method: "GET", Pattern: "/ui/hosts", Access: api.Console, Action: "hosts:ListHosts", Resource: "host/*", Handle: m.hostsPage},
+		{Method: "GET", Pattern: "/ui/hosts/{name}", Access: api.Console, Action: "hosts:GetHost", Resource: "host/{name}", Handle: m.hostPage},
+	}
+}
+
+// hostsData is the hosts page's: one page of hosts, the filters as given, and the query of the
+// next page ("" at the end).
+type hostsData struct {
+	Hosts    []pub.Host
+	Tag      []string
+	Status   string
+	Filtered bool
+	Next     string
+}
+
+// hostsPage lists the hosts a page at a time (?limit=, default 100, and ?next=, as the API
+// pages), filtered as `slipway host list` filters them:
+// ?tag=KEY=VALUE (repeatable; every one must match) and ?status=online|offline.
+func (m *Module) hostsPage(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	q := r.URL.Query()
+	pg, err := m.core.HTTP.Page(r)
+	if err != nil {
+		return err
+	}
+	d := hostsData{Tag: q["tag"], Status: q.Get("status")}
+	hq := fleet.HostQuery{Status: d.Status, After: pg.After, Limit: pg.Limit}
+	for _, t := range d.Tag {
+		k, v, ok := strings.Cut(t, "=")
+		if !ok || k == "" {
+			return fault.New(fault.Invalid, "tag %q is not KEY=VALUE: filter by ?tag=env=prod", t)
+		}
+		if hq.Tags == nil {
+			hq.Tags = map[string]string{}
+		}
+		hq.Tags[k] = v
+	}
+	d.Filtered = len(hq.Tags) > 0 || d.Status != ""
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	hosts, next, err := m.core.HTTP.Hosts().Query(ctx, hq)
+	if err != nil {
+		return err
+	}
+	d.Hosts = hosts
+	if next != "" {
+		nq := url.Values{"tag": d.Tag, "next": {next}}
+		if d.Status != "" {
+			nq.Set("status", d.Status)
+		}
+		if l := q.Get("limit"); l != "" {
+			nq.Set("limit", l)
+		}
+		d.Next = "/ui/hosts?" + nq.Encode()
+	}
+	return m.render(w, http.StatusOK, "hosts", frame(r, id.Token.User, "Hosts", d))
+}
+
+// hostRevision is one of a host's current revisions: the group ("app/group", or the app for a
+// deployment to named hosts) and the revision's ID.
+type hostRevision struct{ Group, Revision string }
+
+// hostData is one host's page.
+type hostData struct {
+	Host      pub.Host
+	Tags      []tagPair
+	Revisions []hostRevision
+}
+
+// tagPair is a tag, for a sorted list.
+type tagPair struct{ Key, Value string }
+
+// sortedTags lists tags in key order.
+func sortedTags(tags map[string]string) []tagPair {
+	out := make([]tagPair, 0, len(tags))
+	for k, v := range tags {
+		out = append(out, tagPair{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// hostPage shows one host: its facts, tags and the revision each of its groups left it at (the
+// host record's; the deployments service has no per-host query).
+func (m *Module) hostPage(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	h, err := m.core.HTTP.Hosts().Get(ctx, r.PathValue("name"))
+	if err != nil {
+		return err
+	}
+	d := hostData{Host: h, Tags: sortedTags(h.Tags)}
+	for g, rev := range h.Revisions {
+		d.Revisions = append(d.Revisions, hostRevision{g, rev})
+	}
+	sort.Slice(d.Revisions, func(i, j int) bool { return d.Revisions[i].Group < d.Revisions[j].Group })
+	return m.render(w, http.StatusOK, "host", frame(r, id.Token.User, "Host "+h.Name, d))
+}
