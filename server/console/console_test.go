@@ -212,7 +212,14 @@ func TestSessionAndCSRFRules(t *testing.T) {
 func TestOverviewShowsOnlyWhatTheUserMayRead(t *testing.T) {
 	c := testutil.NewCluster(t, 1)
 	mustJSON(t, c, "POST", "/v1/iam/users", `{"name":"bo","password":"`+password+`"}`)
-	page := newBrowser(t).signIn(c.URL(0), "bo")
+	b := newBrowser(t)
+	page := b.signIn(c.URL(0), "bo")
+	// A page the user may not open is an HTML page naming what was refused, not JSON.
+	resp, body := b.do("GET", c.URL(0)+"/ui/hosts", nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(body, "not allowed: hosts:ListHosts") || resp.Header.Get("Content-Security-Policy") == "" {
+		t.Fatalf("a forbidden page: %d %q %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
 	for _, want := range []string{"do not allow operator:GetStatus", "do not allow hosts:ListHosts", "do not allow codedeploy:ListDeployments"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("overview of a user without policies lacks %q", want)

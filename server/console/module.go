@@ -38,10 +38,14 @@ func (*Module) Name() string { return "console" }
 func (m *Module) Register(r *module.Registry, core *module.Core) {
 	m.core = core
 	m.pages = parsePages()
-	r.Routes(m.routes()...)
+	all := m.routes()
 	for _, set := range pageSets {
-		r.Routes(set(m)...)
+		all = append(all, set(m)...)
 	}
+	for i := range all {
+		all[i].RenderError = m.errorPage // the console answers its errors as pages, not JSON
+	}
+	r.Routes(all...)
 }
 
 // pageSets are the console's sets of pages beyond sign-in and the overview: each file of pages

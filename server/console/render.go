@@ -87,3 +87,26 @@ func securityHeaders(w http.ResponseWriter) {
 func frame(r *http.Request, user, title string, data any) page {
 	return page{Title: title, User: user, CSRF: api.ConsoleCSRF(api.ConsoleSecret(r)), Data: data}
 }
+
+// errorTitles name an error page by its status.
+var errorTitles = map[int]string{
+	http.StatusBadRequest: "That did not work", http.StatusUnauthorized: "Sign in again", http.StatusForbidden: "Not allowed",
+	http.StatusNotFound: "Not found", http.StatusConflict: "Already there", http.StatusTooManyRequests: "Too many attempts",
+	http.StatusServiceUnavailable: "The cluster is busy",
+}
+
+// errorPage answers a console route's error as a page with the error's own message (which
+// names what was refused and why, never a policy's contents) and the status the API would use.
+func (m *Module) errorPage(w http.ResponseWriter, r *http.Request, status int, err error) {
+	title, ok := errorTitles[status]
+	if !ok {
+		title = "Something went wrong"
+	}
+	msg := err.Error()
+	if status >= 500 {
+		msg = "The server could not answer: " + msg
+	}
+	if err := m.render(w, status, "error", page{Title: title, Data: msg}); err != nil {
+		http.Error(w, msg, status)
+	}
+}

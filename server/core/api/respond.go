@@ -33,6 +33,14 @@ var statusOf = map[fault.Code]int{
 	fault.SlowRequest:  http.StatusRequestTimeout,
 }
 
+// StatusOf is the HTTP status an error is answered with (by its fault code).
+func StatusOf(err error) int {
+	if status, ok := statusOf[fault.CodeOf(err)]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
+
 func writeError(w http.ResponseWriter, err error) {
 	code := fault.CodeOf(err)
 	status, ok := statusOf[code]

@@ -149,6 +149,10 @@ type Route struct {
 	// Kit.PeekJSON; the handler still reads it whole); Resource stays the declared pattern the
 	// answer is one of. Its error is answered as it is (a 400 for a body that is not JSON).
 	ResolveResource func(r *http.Request) (string, error)
+	// RenderError, when set, answers the route's errors (the edge's refusals and the handler's)
+	// instead of the JSON error body: the console's HTML error page. status is the one the
+	// JSON answer would have.
+	RenderError func(w http.ResponseWriter, r *http.Request, status int, err error)
 }
 
 // Check reports what is missing from a route's declaration.
@@ -376,6 +380,13 @@ func (s *Server) wrap(rt *routeEntry) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		rid := s.rids.next()
 		w.Header().Set(HeaderRequestID, rid)
+		writeError := func(w http.ResponseWriter, err error) { // the route's own error page, or JSON
+			if rt.RenderError != nil {
+				rt.RenderError(w, r, StatusOf(err), err)
+				return
+			}
+			writeError(w, err)
+		}
 		defer func() {
 			if p := recover(); p != nil {
 				s.log.Error("handler panic", "route", name, "panic", p, "stack", string(debug.Stack()))
