@@ -266,3 +266,13 @@ func TestChecksAgentWorkAndRevisionNames(t *testing.T) {
 		t.Fatalf("a second revision namer: panic %q", msg)
 	}
 }
+
+// TestConsoleRoutesNameTheAPIsActions: a console page is authorized by the action of the API
+// route that answers the same question, whichever module owns it, so a Console route may name
+// another module's action; an API route still may not.
+func TestConsoleRoutesNameTheAPIsActions(t *testing.T) {
+	reg := NewRegistry(fsm.NewTable())
+	reg.Add(&Core{}, fakeModule{"one", func(r *Registry) {
+		r.Routes(api.Route{Method: "GET", Pattern: "/ui/x", Access: api.Console, Action: "two:Read", Resource: "x/*", Handle: okHandler})
+	}})
+}
