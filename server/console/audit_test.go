@@ -51,6 +51,11 @@ func TestAuditPage(t *testing.T) {
 	if !strings.Contains(page, "<td>ana <span") || !strings.Contains(page, "<td>bo <span") || !strings.Contains(page, `badge ok">verified`) {
 		t.Errorf("unfiltered trail: %s", page)
 	}
+	// Paging: below a sequence number, the older records only.
+	_, page = admin.do("GET", base+"/ui/audit?before=3", nil)
+	if !strings.Contains(page, "<tr><td>2</td>") || strings.Contains(page, "<tr><td>3</td>") {
+		t.Errorf("the page below 3: %s", page)
+	}
 	// A time that is not one is said on the page.
 	if resp, page := admin.do("GET", base+"/ui/audit?since=yesterday", nil); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "RFC 3339") {
 		t.Errorf("a bad since: %d %s", resp.StatusCode, page)
