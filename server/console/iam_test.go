@@ -63,6 +63,10 @@ func TestIAMPages(t *testing.T) {
 	get(admin, "/ui/iam/roles/deployer", 200, "Role deployer", "user/ana")
 	get(admin, "/ui/iam/users/ro", 200, "IAMReadOnlyAccess", "Detach", "Attach policy", "Delete user ro", "No SSH keys")
 
+	if resp, css := admin.do("GET", base+"/ui/assets/iam.css", nil); resp.StatusCode != http.StatusOK || !strings.Contains(css, ".subnav") {
+		t.Errorf("iam.css: %d", resp.StatusCode)
+	}
+
 	// Create a user through the form: 303 to the user's page, which shows them; the password
 	// never comes back.
 	resp, _ := post(admin, "/ui/iam/users", url.Values{"csrf": {csrf}, "name": {"dee"}, "display_name": {"Dee Dee"}, "email": {"dee@example.com"}, "password": {password}}, http.StatusSeeOther)
