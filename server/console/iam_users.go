@@ -62,6 +62,7 @@ type userData struct {
 	Groups, Policies              []string // to add to, to attach
 	Locked                        bool
 	CanUnlock, CanDelete, CanEdit bool
+	CanDetach                     map[string]bool // by attached policy
 	Error                         string
 }
 
@@ -76,7 +77,10 @@ func (m *Module) renderUser(w http.ResponseWriter, r *http.Request, id *auth.Ide
 	if err != nil {
 		return err
 	}
-	d := userData{User: u, Error: msg}
+	d := userData{User: u, Error: msg, CanDetach: map[string]bool{}}
+	for _, p := range u.Policies {
+		d.CanDetach[p] = k.Allowed(r, id, "iam:DetachPolicy", "policy/"+p)
+	}
 	d.Locked = u.LockedUntil != nil && u.LockedUntil.After(m.core.Now())
 	if d.TokensDenied = !k.Allowed(r, id, "iam:ListTokens", "user/"+name); !d.TokensDenied {
 		if d.Tokens, err = ids.ListUserTokens(r.Context(), name); err != nil {
