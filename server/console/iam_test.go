@@ -55,7 +55,7 @@ func TestIAMPages(t *testing.T) {
 	}
 
 	// Every page, for an administrator, with its forms.
-	get(admin, "/ui/iam/users", 200, ">ana<", ">ro<", `action="/ui/iam/users"`)
+	get(admin, "/ui/iam/users", 200, `href="/ui/iam/users/ana"`, `href="/ui/iam/users/ro"`, `action="/ui/iam/users"`)
 	get(admin, "/ui/iam/groups", 200, "No groups yet", `action="/ui/iam/groups"`)
 	get(admin, "/ui/iam/policies", 200, "AdministratorAccess", `name="document"`)
 	get(admin, "/ui/iam/policies/ReadOnlyAccess", 200, "ReadOnly", "managed policy")
@@ -63,6 +63,10 @@ func TestIAMPages(t *testing.T) {
 	get(admin, "/ui/iam/roles/deployer", 200, "Role deployer", "user/ana")
 	get(admin, "/ui/iam/users/ro", 200, "IAMReadOnlyAccess", "Detach", "Attach policy", "Delete user ro", "No SSH keys")
 
+	// Paging: the list goes on after the name in the query.
+	if page := get(admin, "/ui/iam/users?after=nop", 200, `href="/ui/iam/users/ro"`); strings.Contains(page, `href="/ui/iam/users/ana"`) || strings.Contains(page, `href="/ui/iam/users/nop"`) {
+		t.Error("the page after nop lists ana or nop")
+	}
 	if resp, css := admin.do("GET", base+"/ui/assets/iam.css", nil); resp.StatusCode != http.StatusOK || !strings.Contains(css, ".subnav") {
 		t.Errorf("iam.css: %d", resp.StatusCode)
 	}
