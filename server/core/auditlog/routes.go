@@ -103,25 +103,15 @@ func (m *Module) list(r *http.Request, p api.Page) ([]pub.AuditRecord, string, e
 			return nil, "", fault.New(fault.Invalid, "next %s is not a cursor of this list: pass the next value you were given", state.Shorten(p.After))
 		}
 	}
-	out := []pub.AuditRecord{}
+	recs, n, err := Records(m.core.State, Query{Principal: f.principal, Action: f.action, Resource: f.resource, Since: f.since, Until: f.until}, before, p.Limit)
+	out := make([]pub.AuditRecord, 0, len(recs))
+	for _, rec := range recs {
+		out = append(out, View(rec))
+	}
 	next := ""
-	err = m.core.State.View(func(tx *state.Tx) error {
-		scanned := 0
-		for rec, err := range tx.AuditRecordsBefore(before) {
-			if err != nil {
-				return err
-			}
-			if len(out) == p.Limit || scanned == maxScan {
-				next = strconv.FormatUint(rec.Seq+1, 10)
-				return nil
-			}
-			scanned++
-			if f.keep(rec) {
-				out = append(out, View(rec))
-			}
-		}
-		return nil
-	})
+	if n != 0 {
+		next = strconv.FormatUint(n, 10)
+	}
 	return out, next, err
 }
 

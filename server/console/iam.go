@@ -1,0 +1,122 @@
+package console
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/fault"
+)
+
+func init() { pageSets = append(pageSets, (*Module).iamRoutes) }
+
+// iamPageSize is how many users, groups, policies or roles one list page shows.
+const iamPageSize = 100
+
+// iamRoutes are the identity pages: users, groups, policies, roles and the signed-in user's MFA
+// enrolment. Each route names the IAM API's action for the same question or change, so the edge
+// authorizes it by the user's policies; a form naming its target in the body (the group to add a
+// user to, the policy to attach) resolves the resource from the form.
+func (m *Module) iamRoutes() []api.Route {
+	formRes := func(field, kind string) func(r *http.Request) (string, error) {
+		return func(r *http.Request) (string, error) {
+			r.Body = http.MaxBytesReader(nil, r.Body, 64<<10)
+			v := r.PostFormValue(field)
+			if v == "" || strings.ContainsAny(v, "/*") {
+				return kind + "/*", nil
+			}
+			return kind + "/" + v, nil
+		}
+	}
+	return []api.Route{
+		{Method: "GET", Pattern: "/ui/iam/users", Access: api.Console, Action: "iam:ListUsers", Resource: "user/*", Handle: m.iamUsers},
+		{Method: "POST", Pattern: "/ui/iam/users", Access: api.Console, Action: "iam:CreateUser", Resource: "user/*", Handle: m.iamUserCreate},
+		{Method: "GET", Pattern: "/ui/iam/users/{name}", Access: api.Console, Action: "iam:GetUser", Resource: "user/{name}", Handle: m.iamUser},
+		{Method: "POST", Pattern: "/ui/iam/users/{name}/unlock", Access: api.Console, Action: "iam:UnlockUser", Resource: "user/{name}", Handle: m.iamUserUnlock},
+		{Method: "POST", Pattern: "/ui/iam/users/{name}/delete", Access: api.Console, Action: "iam:DeleteUser", Resource: "user/{name}", Handle: m.iamUserDelete},
+		{Method: "POST", Pattern: "/ui/iam/users/{name}/groups", Access: api.Console, Action: "iam:AddUserToGroup", Resource: "group/*", ResolveResource: formRes("group", "group"), Handle: m.iamUserAddGroup},
+		{Method: "POST", Pattern: "/ui/iam/users/{name}/attach", Access: api.Console, Action: "iam:AttachPolicy", Resource: "policy/*", ResolveResource: formRes("policy", "policy"), Handle: m.iamAttach("user", true)},
+		{Method: "POST", Pattern: "/ui/iam/users/{name}/detach", Access: api.Console, Action: "iam:DetachPolicy", Resource: "policy/*", ResolveResource: formRes("policy", "policy"), Handle: m.iamAttach("user", false)},
+
+		{Method: "GET", Pattern: "/ui/iam/groups", Access: api.Console, Action: "iam:ListGroups", Resource: "group/*", Handle: m.iamGroups},
+		{Method: "POST", Pattern: "/ui/iam/groups", Access: api.Console, Action: "iam:CreateGroup", Resource: "group/*", Handle: m.iamGroupCreate},
+		{Method: "GET", Pattern: "/ui/iam/groups/{name}", Access: api.Console, Action: "iam:GetGroup", Resource: "group/{name}", Handle: m.iamGroup},
+		{Method: "POST", Pattern: "/ui/iam/groups/{name}/members", Access: api.Console, Action: "iam:AddUserToGroup", Resource: "group/{name}", Handle: m.iamGroupMember(true)},
+		{Method: "POST", Pattern: "/ui/iam/groups/{name}/members/remove", Access: api.Console, Action: "iam:RemoveUserFromGroup", Resource: "group/{name}", Handle: m.iamGroupMember(false)},
+		{Method: "POST", Pattern: "/ui/iam/groups/{name}/attach", Access: api.Console, Action: "iam:AttachPolicy", Resource: "policy/*", ResolveResource: formRes("policy", "policy"), Handle: m.iamAttach("group", true)},
+		{Method: "POST", Pattern: "/ui/iam/groups/{name}/detach", Access: api.Console, Action: "iam:DetachPolicy", Resource: "policy/*", ResolveResource: formRes("policy", "policy"), Handle: m.iamAttach("group", false)},
+
+		{Method: "GET", Pattern: "/ui/iam/policies", Access: api.Console, Action: "iam:ListPolicies", Resource: "policy/*", Handle: m.iamPolicies},
+		{Method: "POST", Pattern: "/ui/iam/policies", Access: api.Console, Action: "iam:CreatePolicy", Resource: "policy/*", Handle: m.iamPolicyCreate},
+		{Method: "GET", Pattern: "/ui/iam/policies/{name}", Access: api.Console, Action: "iam:GetPolicy", Resource: "policy/{name}", Handle: m.iamPolicy},
+
+		{Method: "GET", Pattern: "/ui/iam/roles", Access: api.Console, Action: "iam:ListRoles", Resource: "role/*", Handle: m.iamRoles},
+		{Method: "GET", Pattern: "/ui/iam/roles/{name}", Access: api.Console, Action: "iam:GetRole", Resource: "role/{name}", Handle: m.iamRole},
+
+		{Method: "GET", Pattern: "/ui/iam/mfa", Access: api.Console, Action: "iam:GetUser", Resource: "user/*", ResolveResource: m.sessionUser, Handle: m.iamMFA},
+		{Method: "POST", Pattern: "/ui/iam/mfa", Access: api.Console, Action: "iam:EnableMFADevice", Resource: "user/*", ResolveResource: m.sessionUser, Handle: m.iamMFAEnroll},
+		{Method: "POST", Pattern: "/ui/iam/mfa/confirm", Access: api.Console, Action: "iam:ConfirmMFADevice", Resource: "user/*", ResolveResource: m.sessionUser, Handle: m.iamMFAConfirm},
+	}
+}
+
+// sessionUser names the signed-in user as a resource, so the MFA pages are authorized on the
+// user's own name (the self-service policy every sign-in session has allows it).
+func (m *Module) sessionUser(r *http.Request) (string, error) {
+	id, err := auth.Resolve(m.core.State, api.ConsoleSecret(r), m.core.Now())
+	if err != nil {
+		return "", fault.New(fault.Unauthorized, "your console session ended: sign in again at %s", api.ConsoleSignIn)
+	}
+	return "user/" + id.Token.User, nil
+}
+
+// pageOf is a list page's position: the cursor from the query and the page size.
+func pageOf(r *http.Request) api.Page {
+	return api.Page{Limit: iamPageSize, After: r.URL.Query().Get("after")}
+}
+
+// writeCtx is the context of a console form's change, the caller's as the API would set it.
+func (m *Module) writeCtx(r *http.Request, id *auth.Identity) (context.Context, context.CancelFunc, error) {
+	return m.core.HTTP.WriteContext(r, id)
+}
+
+// readForm reads a console form, bounded.
+func readForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return fault.New(fault.Invalid, "the form could not be read: %v", err)
+	}
+	return nil
+}
+
+// formFailed reports whether err is one a form shows next to its fields (the request was
+// wrong, or the thing is not there or already is), rather than an error page.
+func formFailed(err error) bool {
+	switch fault.CodeOf(err) {
+	case fault.Invalid, fault.Conflict, fault.NotFound:
+		return true
+	}
+	return false
+}
+
+// formStatus is the status a re-rendered form answers with for err.
+func formStatus(err error) int {
+	switch fault.CodeOf(err) {
+	case fault.Conflict:
+		return http.StatusConflict
+	case fault.NotFound:
+		return http.StatusNotFound
+	}
+	return http.StatusBadRequest
+}
+
+// seeOther redirects a form's browser to a page after a change.
+func seeOther(w http.ResponseWriter, r *http.Request, to string) error {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+// esc is a path segment, escaped.
+func esc(s string) string { return url.PathEscape(s) }

@@ -1,0 +1,120 @@
+package console
+
+import (
+	"net/http"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/auth"
+)
+
+// groupsData is the groups list's.
+type groupsData struct {
+	Groups    []pub.IAMGroup
+	Next      string
+	CanCreate bool
+	Form      pub.IAMGroupCreateRequest
+	Error     string
+}
+
+func (m *Module) iamGroups(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return m.renderGroups(w, r, id, http.StatusOK, groupsData{})
+}
+
+func (m *Module) renderGroups(w http.ResponseWriter, r *http.Request, id *auth.Identity, status int, d groupsData) error {
+	l, next, err := m.acl.Identity().ListGroups(r.Context(), pageOf(r))
+	if err != nil {
+		return err
+	}
+	d.Groups, d.Next = l, next
+	d.CanCreate = m.core.HTTP.Allowed(r, id, "iam:CreateGroup", "group/*")
+	return m.render(w, status, "iam_groups", frame(r, id.Token.User, "Groups", d))
+}
+
+func (m *Module) iamGroupCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	if err := readForm(w, r); err != nil {
+		return err
+	}
+	req := pub.IAMGroupCreateRequest{Name: r.PostFormValue("name"), Description: r.PostFormValue("description")}
+	ctx, cancel, err := m.writeCtx(r, id)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if _, err := m.acl.Identity().CreateGroup(ctx, req); err != nil {
+		if !formFailed(err) {
+			return err
+		}
+		return m.renderGroups(w, r, id, formStatus(err), groupsData{Form: req, Error: errText(err)})
+	}
+	return seeOther(w, r, "/ui/iam/groups/"+esc(req.Name))
+}
+
+// iamGroupData is a group's page: members and policies, and what may be changed.
+type iamGroupData struct {
+	Group                        pub.IAMGroup
+	Policies                     []string // to attach
+	CanAdd, CanRemove, CanAttach bool
+	CanDetach                    map[string]bool
+	Error                        string
+}
+
+func (m *Module) iamGroup(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return m.renderGroup(w, r, id, http.StatusOK, "")
+}
+
+func (m *Module) renderGroup(w http.ResponseWriter, r *http.Request, id *auth.Identity, status int, msg string) error {
+	ids, k := m.acl.Identity(), m.core.HTTP
+	name := r.PathValue("name")
+	g, err := ids.GetGroup(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	d := iamGroupData{Group: g, Error: msg, CanDetach: map[string]bool{}}
+	d.CanAdd = k.Allowed(r, id, "iam:AddUserToGroup", "group/"+name)
+	d.CanRemove = k.Allowed(r, id, "iam:RemoveUserFromGroup", "group/"+name)
+	for _, p := range g.Policies {
+		d.CanDetach[p] = k.Allowed(r, id, "iam:DetachPolicy", "policy/"+p)
+	}
+	if k.Allowed(r, id, "iam:AttachPolicy", "policy/*") || k.Allowed(r, id, "iam:ListPolicies", "policy/*") {
+		policies, _, err := ids.ListPolicies(r.Context(), pageOf(r))
+		if err != nil {
+			return err
+		}
+		for _, p := range policies {
+			if !contains(g.Policies, p.Name) && k.Allowed(r, id, "iam:AttachPolicy", "policy/"+p.Name) {
+				d.Policies = append(d.Policies, p.Name)
+			}
+		}
+	}
+	d.CanAttach = len(d.Policies) > 0
+	return m.render(w, status, "iam_group", frame(r, id.Token.User, "Group "+name, d))
+}
+
+// groupChange runs a change on the group of the path and goes back to its page (or shows the
+// failure on it).
+func (m *Module) groupChange(w http.ResponseWriter, r *http.Request, id *auth.Identity, change func(name string) error) error {
+	if err := readForm(w, r); err != nil {
+		return err
+	}
+	if err := change(r.PathValue("name")); err != nil {
+		if !formFailed(err) {
+			return err
+		}
+		return m.renderGroup(w, r, id, formStatus(err), errText(err))
+	}
+	return seeOther(w, r, "/ui/iam/groups/"+esc(r.PathValue("name")))
+}
+
+// iamGroupMember adds (or removes) the form's user to the group of the path.
+func (m *Module) iamGroupMember(add bool) func(http.ResponseWriter, *http.Request, *auth.Identity) error {
+	return func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+		ctx, cancel, err := m.writeCtx(r, id)
+		if err != nil {
+			return err
+		}
+		defer cancel()
+		return m.groupChange(w, r, id, func(name string) error {
+			return m.acl.Identity().SetMember(ctx, name, r.PostFormValue("user"), add)
+		})
+	}
+}
