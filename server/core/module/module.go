@@ -192,14 +192,15 @@ func (r *Registry) Actions(namespaces ...string) {
 
 // Routes declares the module's HTTP routes. Every route that takes a credential names an action
 // of this module: "<module>:<Verb>" or "<namespace>:<Verb>" for a namespace it declared with
-// Actions.
+// Actions. A console page (api.Console) is the exception: it is authorized by the
+// action of the API route that answers the same question, whichever module owns it.
 func (r *Registry) Routes(routes ...api.Route) {
 	e := r.cur()
 	for _, rt := range routes {
 		if err := rt.Check(); err != nil {
 			panic("module: " + e.name + ": " + err.Error())
 		}
-		if ns, _, _ := strings.Cut(rt.Action, ":"); rt.Action != "" && ns != e.name && !slices.Contains(e.actions, ns) {
+		if ns, _, _ := strings.Cut(rt.Action, ":"); rt.Action != "" && rt.Access != api.Console && ns != e.name && !slices.Contains(e.actions, ns) {
 			panic(fmt.Sprintf("module: %s declares action %s of another module", e.name, rt.Action))
 		}
 		e.routes = append(e.routes, rt)
