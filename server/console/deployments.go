@@ -9,7 +9,9 @@ import (
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/audit"
 	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/deploy"
 )
@@ -277,10 +279,9 @@ func (m *Module) renderForm(w http.ResponseWriter, r *http.Request, id *auth.Ide
 	return m.render(w, status, "deployment_new", frame(r, id.Token.User, "New deployment", f))
 }
 
-// deploymentCreate starts a deployment from the form. The edge allowed CreateDeployment on some
-// deployments; the group the form names must be allowed too (a user allowed only some groups
-// cannot deploy to another: 403, audited by the edge's rules as any denial is not, so it is
-// answered as the API would).
+// deploymentCreate starts a deployment from the form. The edge allowed CreateDeployment on
+// deployment/*; the group the form names must be allowed too, as the API's create is authorized
+// on it: a user allowed only some groups cannot deploy to another (403, audited as denied).
 func (m *Module) deploymentCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	f := deploymentForm{App: strings.TrimSpace(r.PostFormValue("app")), Group: strings.TrimSpace(r.PostFormValue("group")),
 		Revision: strings.TrimSpace(r.PostFormValue("revision")), Config: strings.TrimSpace(r.PostFormValue("config")), Errors: map[string]string{}}
@@ -296,9 +297,11 @@ func (m *Module) deploymentCreate(w http.ResponseWriter, r *http.Request, id *au
 	if len(f.Errors) > 0 {
 		return m.renderForm(w, r, id, http.StatusBadRequest, f)
 	}
-	res := "app/" + f.App + "/group/" + f.Group
+	res := api.SRN("codedeploy:CreateDeployment", "app/"+f.App+"/group/"+f.Group)
 	if !m.core.HTTP.Allowed(r, id, "codedeploy:CreateDeployment", res) {
-		return fault.New(fault.Forbidden, "not allowed: codedeploy:CreateDeployment on %s%s", api.SRNPrefix+"codedeploy:", res)
+		err := fault.New(fault.Forbidden, "not allowed: codedeploy:CreateDeployment on %s: ask an administrator for a policy that allows it", res)
+		m.auditDenied(w, r, "codedeploy:CreateDeployment", res, err)
+		return err
 	}
 	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
 	if err != nil {
@@ -328,4 +331,15 @@ func (m *Module) deploymentCreate(w http.ResponseWriter, r *http.Request, id *au
 	}
 	http.Redirect(w, r, "/ui/deployments/"+url.PathEscape(d.ID), http.StatusSeeOther)
 	return nil
+}
+
+// auditDenied records a request a page refused by policy after the edge let it through (the
+// edge records its own denials), as the edge records one.
+func (m *Module) auditDenied(w http.ResponseWriter, r *http.Request, action, resource string, err error) {
+	rec := audit.Record{Time: m.core.Now(), Action: action, Resource: resource, Source: clientIP(r),
+		RequestID: m.core.HTTP.RequestID(w), Outcome: audit.OutcomeDenied, ErrorCode: string(fault.CodeOf(err))}
+	if c := command.CallerFrom(r.Context()); c != nil {
+		rec.Principal = audit.Principal{Kind: audit.Kind(c.Kind), ID: c.ID, Name: c.Name}
+	}
+	m.core.HTTP.Audit(rec)
 }

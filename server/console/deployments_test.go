@@ -186,6 +186,13 @@ func TestDeploymentPages(t *testing.T) {
 		t.Errorf("list with a bad status: %d", resp.StatusCode)
 	}
 
+	// A form that fails is shown again with the error next to its field.
+	_, page = admin.do("GET", base+"/ui/deployments/new", nil)
+	resp, page = admin.do("POST", base+"/ui/deployments", url.Values{"csrf": {field(t, page)}, "app": {"web"}, "group": {"prod"}, "revision": {"nosuchrevision"}})
+	if resp.StatusCode != http.StatusBadRequest || !regexp.MustCompile(`name="revision" value="nosuchrevision"[^>]*></label>\s*<p class="error field">[^<]*revision`).MatchString(page) {
+		t.Errorf("a form naming no revision: %d %s", resp.StatusCode, page)
+	}
+
 	// A deployment that stays in progress until released.
 	gate := filepath.Join(t.TempDir(), "release")
 	t.Cleanup(func() { _ = os.WriteFile(gate, nil, 0o644) })
@@ -239,6 +246,18 @@ func TestDeploymentPages(t *testing.T) {
 	if resp, page := pat.do("POST", base+"/ui/deployments", url.Values{"csrf": {field(t, page)}, "app": {"web"}, "group": {"other"}}); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("create in a group not allowed: %d %s; want 403", resp.StatusCode, page)
 	}
+	testutil.Eventually(t, 10*time.Second, func() error {
+		l, err := cl.AuditList(ctx, pub.AuditFilter{Action: "codedeploy:CreateDeployment"}, nil)
+		if err != nil {
+			return err
+		}
+		for _, r := range l.Records {
+			if r.Outcome == "denied" && r.Principal.Name == "pat" && strings.HasSuffix(r.Resource, "app/web/group/other") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no denied create by pat in %+v", l.Records)
+	})
 
 	// A user without policies gets the edge's 403 on every page.
 	mustJSON(t, c, "POST", "/v1/iam/users", `{"name":"bo","password":"`+password+`"}`)
@@ -262,6 +281,24 @@ func TestDeploymentPages(t *testing.T) {
 	waitStatus(t, c, slow, func(d *pub.Deployment) error {
 		if d.Status != "stopped" {
 			return fmt.Errorf("deployment %s is %s", slow, d.Status)
+		}
+		return nil
+	})
+
+	// Redeploy the good deployment's revision from its page.
+	_, page = admin.do("GET", base+"/ui/deployments/"+id, nil)
+	resp, _ = admin.do("POST", base+"/ui/deployments/"+id+"/redeploy", url.Values{"csrf": {field(t, page)}})
+	m := deploymentLocation.FindStringSubmatch(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || m == nil || m[1] == id {
+		t.Fatalf("redeploy: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	first, err := cl.DeploymentGet(ctx, id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, c, m[1], func(d *pub.Deployment) error {
+		if d.Revision != first.Revision || d.Group != "prod" || d.Status != "succeeded" {
+			return fmt.Errorf("redeployment %s: revision %s group %s %s; want %s to prod, succeeded", d.ID, d.Revision, d.Group, d.Status, first.Revision)
 		}
 		return nil
 	})
