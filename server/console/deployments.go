@@ -76,6 +76,10 @@ func (m *Module) deploymentList(w http.ResponseWriter, r *http.Request, id *auth
 	return m.render(w, status, "deployments", frame(r, id.Token.User, "Deployments", d))
 }
 
+// outputHosts bounds the hosts whose output a deployment's page shows (their rows are all
+// shown): a bigger deployment's other hosts' output is read with slipway deploy logs.
+const outputHosts = 100
+
 // lifecycleOrder is the order of a host's lifecycle events in the page's columns; an event not
 // listed (a hook of a newer agent) follows them in the order it was first seen.
 var lifecycleOrder = []string{"ApplicationStop", "DownloadBundle", "BeforeInstall", "Install", "AfterInstall", "ApplicationStart", "ValidateService"}
@@ -93,6 +97,7 @@ type hostRow struct {
 	Lines                 []pub.LogLine
 	Next                  uint64 // the log sequence the lines reach (the watch resumes after it)
 	Truncated             bool
+	Output                bool // the page shows the host's output (the first outputHosts hosts')
 }
 
 // deploymentPageData is a deployment's page.
@@ -105,6 +110,7 @@ type deploymentPageData struct {
 	CanStop, CanRedeploy bool
 	Error                string
 	WatchAfter           string // the watch's query string: where the page's data ends
+	MoreOutput           bool   // some hosts' output is left out (more than outputHosts hosts)
 }
 
 // duration says how long an event took ("" before it started, "running" until it ends).
@@ -151,8 +157,7 @@ func (m *Module) deploymentPage(w http.ResponseWriter, r *http.Request, id *auth
 func (m *Module) renderDeployment(w http.ResponseWriter, r *http.Request, id *auth.Identity, status int, problem string) error {
 	ctx, cancel := m.core.HTTP.WaitContext(r)
 	defer cancel()
-	deps := m.deploy.Deployments()
-	d, err := deps.Get(ctx, r.PathValue("id"))
+	d, logs, err := m.deploy.Deployments().WithLogs(ctx, r.PathValue("id"), outputHosts)
 	if err != nil {
 		return err
 	}
@@ -171,13 +176,15 @@ func (m *Module) renderDeployment(w http.ResponseWriter, r *http.Request, id *au
 		if tg.Status == deploy.DeploymentSucceeded {
 			p.Succeeded++
 		}
-		logs, err := deps.Logs(ctx, d.ID, tg.Host, 0)
-		if err != nil {
-			return err
+		row := hostRow{Host: tg.Host, Status: tg.Status, Message: tg.Message, Truncated: tg.LogTruncated}
+		if i < len(logs) {
+			row.Lines, row.Next, row.Output = logs[i].Lines, logs[i].Next, true
+			row.Truncated = row.Truncated || logs[i].Truncated
 		}
-		p.Hosts = append(p.Hosts, hostRow{Host: tg.Host, Status: tg.Status, Message: tg.Message, Lines: logs.Lines, Next: logs.Next, Truncated: logs.Truncated || tg.LogTruncated})
-		watch.Add("after", tg.Host+":"+strconv.FormatUint(logs.Next, 10))
+		p.Hosts = append(p.Hosts, row)
+		watch.Add("after", tg.Host+":"+strconv.FormatUint(row.Next, 10))
 	}
+	p.MoreOutput = len(d.Targets) > len(logs)
 	for i := range p.Hosts {
 		for _, c := range p.Columns {
 			cell, ok := cells[i][c]
