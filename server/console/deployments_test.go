@@ -396,3 +396,47 @@ func TestDeploymentWatchSocket(t *testing.T) {
 		}
 	}
 }
+
+// TestDeploymentListPages: the list shows 100 deployments a page and links the next page,
+// keeping the filters.
+func TestDeploymentListPages(t *testing.T) {
+	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: fastAgents})
+	a := testutil.StartAgent(t, c, "h1")
+	c.WaitHost("h1")
+	a.Pause() // a host that runs nothing: its deployments wait, in progress
+	cl := c.Client(0)
+	ctx := context.Background()
+	// A host runs one deployment of an application at a time: one application per deployment.
+	b := echoBundle(t, "")
+	for i := range 101 {
+		app := fmt.Sprintf("app%03d", i)
+		if _, err := cl.AppCreate(ctx, pub.AppCreateRequest{Name: app}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := cl.RevisionPush(ctx, app, bytes.NewReader(b), int64(len(b)), "", ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cl.DeploymentCreate(ctx, pub.DeploymentCreateRequest{App: app, Hosts: []string{"h1"}, Revision: "latest"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustJSON(t, c, "POST", "/v1/iam/users", `{"name":"ana","password":"`+password+`"}`)
+	mustJSON(t, c, "POST", "/v1/iam/policies/AdministratorAccess/attach", `{"user":"ana"}`)
+	br := newBrowser(t)
+	br.signIn(c.URL(0), "ana")
+	rows := regexp.MustCompile(`<tr><td><a href="/ui/deployments/d-`)
+	next := regexp.MustCompile(`<a rel="next" href="([^"]+)">`)
+	resp, page := br.do("GET", c.URL(0)+"/ui/deployments?status=in_progress", nil)
+	m := next.FindStringSubmatch(page)
+	if n := len(rows.FindAllString(page, -1)); resp.StatusCode != http.StatusOK || n != 100 || m == nil {
+		t.Fatalf("first page: %d, %d rows, next link %v; want 100 rows and a next link", resp.StatusCode, n, m)
+	}
+	link := strings.ReplaceAll(m[1], "&amp;", "&")
+	if !strings.Contains(link, "status=in_progress") {
+		t.Errorf("the next link %q loses the filter", link)
+	}
+	resp, page = br.do("GET", c.URL(0)+link, nil)
+	if n := len(rows.FindAllString(page, -1)); resp.StatusCode != http.StatusOK || n != 1 || next.MatchString(page) {
+		t.Fatalf("second page: %d, %d rows, next link %v; want 1 row and none", resp.StatusCode, n, next.MatchString(page))
+	}
+}
