@@ -400,7 +400,8 @@ func TestDeploymentWatchSocket(t *testing.T) {
 // TestDeploymentListPages: the list shows 100 deployments a page and links the next page,
 // keeping the filters.
 func TestDeploymentListPages(t *testing.T) {
-	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: fastAgents})
+	// The default host timeout (60 s): a paused host's deployments stay in progress.
+	c := testutil.NewCluster(t, 1)
 	a := testutil.StartAgent(t, c, "h1")
 	c.WaitHost("h1")
 	a.Pause() // a host that runs nothing: its deployments wait, in progress
