@@ -6,6 +6,9 @@
 package deploy
 
 import (
+	"net/http"
+
+	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/module"
 )
@@ -45,3 +48,19 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 // httpHandlers are the service's HTTP handlers (the *_http.go files): thin, they decode the
 // request, call the service's Go API and answer.
 type httpHandlers struct{ *Module }
+
+// DeploymentResource is the ResolveResource of a route of one deployment ({id} in its path):
+// its group's resource, as for /v1/deployments/{id} (the console's pages of a deployment).
+func (m *Module) DeploymentResource(r *http.Request) (string, error) {
+	return httpHandlers{m}.resolveDeployment(r)
+}
+
+// DeploymentListResource is the ResolveResource of a list of deployments filtered by ?app= and
+// ?group=, as for GET /v1/deployments (the console's list).
+func (m *Module) DeploymentListResource(r *http.Request) (string, error) {
+	return httpHandlers{m}.resolveDeploymentList(r)
+}
+
+// WatchHandler is the handler of GET /v1/deployments/{id}/watch, for the console's watch of a
+// deployment (the same stream, behind the console's session and origin check).
+func (m *Module) WatchHandler() api.HandlerFunc { return httpHandlers{m}.deploymentWatch }
