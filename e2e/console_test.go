@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -19,6 +20,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/slipwayhq/slipway/pkg/api"
 )
 
 // chromium finds the browser the console suite drives: Debian's chromium (installed by .ci/run).
@@ -123,6 +126,113 @@ func TestConsoleInABrowser(t *testing.T) {
 	})
 	screenshot(t, ctx, "overview")
 
+	// Deploy the example from the console and watch every host reach ValidateService live,
+	// without reloading the page.
+	_, file, _, _ := runtime.Caller(0)
+	example := filepath.Join(filepath.Dir(file), "..", "examples", "hello")
+	for _, args := range [][]string{
+		{"app", "create", "hello"},
+		{"group", "create", "--app", "hello", "web", "--tag", "env=dev"},
+		{"revision", "push", "--app", "hello", example},
+	} {
+		if r := runCLI(t, "", env, args...); r.code != 0 {
+			t.Fatalf("%s", r)
+		}
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(addr+"/ui/deployments"),
+		chromedp.Click(chromedp.CSS(`a[href^="/ui/deployments/new"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name="group"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="app"]`), "hello"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="group"]`), "web"),
+		chromedp.Submit(chromedp.CSS(`input[name="group"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#deployment`)),
+	); err != nil {
+		t.Fatalf("create a deployment in the console: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.stillThisPage = true`)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 90*time.Second, "every host to reach ValidateService on the live page", func() error {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('tr.host td.event[data-event="ValidateService"] .state.succeeded').length`))
+		if err != nil {
+			return err
+		}
+		if n != 3 {
+			return fmt.Errorf("%d of 3 hosts show ValidateService succeeded", n)
+		}
+		return nil
+	})
+	if same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.stillThisPage === true`)); err != nil || !same {
+		t.Fatalf("the page was reloaded (%v): the live view must update it in place", err)
+	}
+	screenshot(t, ctx, "deployment")
+
+	// A failing deployment's script output reads on its page.
+	failing := t.TempDir()
+	if err := os.WriteFile(filepath.Join(failing, "appspec.yml"), []byte("version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: fail.sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(failing, "fail.sh"), []byte("#!/bin/sh\necho the disk is full >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, "", env, "revision", "push", "--app", "hello", failing); r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	r := runCLI(t, "", env, "deploy", "create", "--app", "hello", "--group", "web", "--revision", "latest", "--output", "json")
+	var failed api.Deployment
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &failed) != nil {
+		t.Fatalf("deploy create: %s", r)
+	}
+	eventually(t, 60*time.Second, "the failing deployment's output on its page", func() error {
+		if err := chromedp.Do(ctx, chromedp.Navigate(addr+"/ui/deployments/"+failed.ID)); err != nil {
+			return err
+		}
+		text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(text, "the disk is full") || !strings.Contains(strings.ToLower(text), "failed") {
+			return fmt.Errorf("page says %q", text)
+		}
+		return nil
+	})
+
+	// Stop a deployment from its page.
+	slow := t.TempDir()
+	if err := os.WriteFile(filepath.Join(slow, "appspec.yml"), []byte("version: 0.0\nos: linux\nhooks:\n  ApplicationStart:\n    - location: wait.sh\n      timeout: 600\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(slow, "wait.sh"), []byte("#!/bin/sh\nexec sleep 300\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, "", env, "revision", "push", "--app", "hello", slow); r.code != 0 {
+		t.Fatalf("%s", r)
+	}
+	r = runCLI(t, "", env, "deploy", "create", "--app", "hello", "--group", "web", "--revision", "latest", "--output", "json")
+	var running api.Deployment
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &running) != nil {
+		t.Fatalf("deploy create: %s", r)
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(addr+"/ui/deployments/"+running.ID),
+		chromedp.Click(chromedp.CSS(`form[action$="/stop"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#deployment`)),
+	); err != nil {
+		t.Fatalf("stop from the console: %v", err)
+	}
+	eventually(t, 60*time.Second, "the deployment to be stopped", func() error {
+		r := runCLI(t, "", env, "deploy", "get", running.ID, "--output", "json")
+		var d api.Deployment
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &d) != nil {
+			return fmt.Errorf("%s", r)
+		}
+		if d.Status != api.DeploymentStopped {
+			return fmt.Errorf("deployment is %s", d.Status)
+		}
+		return nil
+	})
+
 	// A forged form (the right session, no CSRF token) is refused and changes nothing.
 	got, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (network.GetCookiesResult, error) {
 		return cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{})
@@ -165,6 +275,32 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	if who, err := chromedp.Run(vctx, chromedp.Text(chromedp.CSS(`.who`))); err != nil || who != "viewer" {
 		t.Fatalf("signed in as %q (%v); want viewer", who, err)
+	}
+	// The viewer sees no deploy or stop button; a POST forged with the viewer's own session and
+	// CSRF token is refused by policy.
+	if err := chromedp.Do(vctx, chromedp.Navigate(addr+"/ui/deployments/"+running.ID), chromedp.WaitVisible(chromedp.CSS(`#deployment`))); err != nil {
+		t.Fatal(err)
+	}
+	buttons, err := chromedp.Run(vctx, chromedp.Evaluate[int](`document.querySelectorAll('form[action$="/stop"], form[action$="/redeploy"], a[href^="/ui/deployments/new"]').length`))
+	if err != nil || buttons != 0 {
+		t.Fatalf("the read-only user sees %d deploy or stop buttons (%v)", buttons, err)
+	}
+	csrf, err := chromedp.Run(vctx, chromedp.Evaluate[string](`document.querySelector('input[name="csrf"]').value`))
+	if err != nil || csrf == "" {
+		t.Fatalf("no CSRF token on the viewer's page: %v", err)
+	}
+	vgot, err := chromedp.Run(vctx, func(ctx context.Context, tg *chromedp.Target) (network.GetCookiesResult, error) {
+		return cdp.Call(ctx, tg, network.GetCookies, network.GetCookiesParams{})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vjar []*http.Cookie
+	for _, c := range vgot.Cookies {
+		vjar = append(vjar, &http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	if code := postForm(t, addr+"/ui/deployments", vjar, url.Values{"csrf": {csrf}, "app": {"hello"}, "group": {"web"}}); code != http.StatusForbidden {
+		t.Fatalf("a deployment forged by the read-only user: %d; want 403", code)
 	}
 
 	// Sign out; the old cookie no longer works, on this page or any other.
