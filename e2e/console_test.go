@@ -126,12 +126,23 @@ func TestConsoleInABrowser(t *testing.T) {
 	})
 	screenshot(t, ctx, "overview")
 
-	// Deploy the example from the console and watch every host reach ValidateService live,
-	// without reloading the page.
+	// Create the application in the console, then deploy the example (pushed by the test) from
+	// the console and watch every host reach ValidateService live, without reloading the page.
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(addr+"/ui/apps"),
+		chromedp.WaitVisible(chromedp.CSS(`form input[name="name"]`)),
+		chromedp.SendKeys(chromedp.CSS(`form input[name="name"]`), "hello"),
+		chromedp.Submit(chromedp.CSS(`form input[name="name"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`main h1`)),
+	); err != nil {
+		t.Fatalf("create an application in the console: %v", err)
+	}
+	if r := runCLI(t, "", env, "app", "get", "hello"); r.code != 0 {
+		t.Fatalf("the application made in the console: %s", r)
+	}
 	_, file, _, _ := runtime.Caller(0)
 	example := filepath.Join(filepath.Dir(file), "..", "examples", "hello")
 	for _, args := range [][]string{
-		{"app", "create", "hello"},
 		{"group", "create", "--app", "hello", "web", "--tag", "env=dev"},
 		{"revision", "push", "--app", "hello", example},
 	} {

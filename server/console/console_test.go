@@ -19,11 +19,11 @@ const password = "correct horse battery staple"
 
 // browser is a client that keeps cookies per URL and never follows redirects.
 type browser struct {
-	t       *testing.T
+	t       testing.TB
 	cookies map[string]*http.Cookie
 }
 
-func newBrowser(t *testing.T) *browser { return &browser{t: t, cookies: map[string]*http.Cookie{}} }
+func newBrowser(t testing.TB) *browser { return &browser{t: t, cookies: map[string]*http.Cookie{}} }
 
 // answer is what a request got: the status, the headers and the body.
 type answer struct {
@@ -65,7 +65,7 @@ func (b *browser) do(method, u string, form url.Values) (answer, string) {
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func field(t *testing.T, page string) string {
+func field(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfField.FindStringSubmatch(page)
 	if m == nil {
@@ -89,7 +89,7 @@ func (b *browser) signIn(base, user string) string {
 	return page
 }
 
-func mustJSON(t *testing.T, c *testutil.Cluster, method, path string, body string) {
+func mustJSON(t testing.TB, c *testutil.Cluster, method, path string, body string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, c.URL(0)+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+testutil.ManagementToken)

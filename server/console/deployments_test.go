@@ -27,7 +27,7 @@ var hookEvents = []string{"ApplicationStop", "BeforeInstall", "AfterInstall", "A
 
 // echoBundle makes a bundle whose every hook prints "hello from EVENT"; ApplicationStart waits
 // until the file gate exists when gate is set (so a deployment stays in progress until then).
-func echoBundle(t *testing.T, gate string) []byte {
+func echoBundle(t testing.TB, gate string) []byte {
 	t.Helper()
 	dir := t.TempDir()
 	var spec strings.Builder
