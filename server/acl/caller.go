@@ -16,7 +16,7 @@ func (m *Module) callerIdentity(id *auth.Identity) pub.CallerIdentity {
 		TokenType: tk.Type, AccessorID: tk.AccessorID, MFA: tk.MFA, Source: tk.Source}
 	switch g.Principal.Kind {
 	case KindUser:
-		out.SRN = api.SRNPrefix + "iam:user/" + g.Principal.Name
+		out.SRN = UserSRN(g.Principal.Name)
 		if u, err := m.Identity().User(tk.User); err == nil {
 			out.Policies, out.Groups = u.Policies, u.Groups
 		}

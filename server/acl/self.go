@@ -3,7 +3,6 @@ package acl
 import (
 	"sync"
 
-	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/policy"
 )
 
@@ -28,7 +27,7 @@ func selfPolicy(user string, session bool) *policy.Policy {
 		{Sid: "WhoAmI", Effect: policy.EffectAllow, Action: []string{"sts:GetCallerIdentity"}, Resource: []string{"*"}},
 	}}
 	if session {
-		res := []string{api.SRNPrefix + "iam:user/" + user}
+		res := []string{UserSRN(user)}
 		doc.Statement = append(doc.Statement,
 			policy.Statement{Sid: "Console", Effect: policy.EffectAllow, Action: []string{"console:*"}, Resource: []string{"*"}},
 			policy.Statement{Sid: "OwnCredentials", Effect: policy.EffectAllow, Action: SelfServiceActions, Resource: res},

@@ -160,7 +160,7 @@ func (s *signIn) Login(ctx context.Context, req pub.LoginRequest, addr string) (
 	}
 	if c := command.CallerFrom(ctx); c != nil && exists {
 		cc := *c
-		cc.Kind, cc.ID, cc.Name, cc.Resource = KindUser, u.ID, u.Name, userSRN(u.Name)
+		cc.Kind, cc.ID, cc.Name, cc.Resource = KindUser, u.ID, u.Name, UserSRN(u.Name)
 		ctx = command.WithCaller(ctx, &cc)
 	}
 	// The lock is checked before the password: a locked account answers the same whatever is

@@ -25,11 +25,11 @@ func (m *Module) signIn() *signIn {
 	return m.signin
 }
 
-// SignIn checks a user's password (and second factor) as POST /v1/iam/login does, with the same
-// limits and lockout, and opens a sign-in session: the console's sign-in. addr is the caller's
-// address; ctx may carry the audit caller (command.WithCaller) the session is recorded under.
-func (m *Module) SignIn(ctx context.Context, req pub.LoginRequest, addr string) (pub.Token, error) {
-	out, _, err := m.signIn().Login(ctx, req, addr)
+// SignIn signs in the user of an HTTP request (w carries the edge's request id) exactly as POST
+// /v1/iam/login does: the same limits, lockout, second factor and audit records. It is the
+// console's sign-in.
+func (m *Module) SignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, req pub.LoginRequest) (pub.Token, error) {
+	out, _, err := m.signIn().loginHTTP(ctx, w, r, req)
 	return out, err
 }
 
@@ -96,20 +96,7 @@ func (s *signIn) handleLogin(w http.ResponseWriter, r *http.Request, _ *auth.Ide
 		return err
 	}
 	defer cancel()
-	// The sign-in is audited: the commands it proposes (the session, a code used up, a lock)
-	// carry the user as their caller (Login fills it in once the user is known), and a refusal
-	// is recorded here, under the name given (as anonymous: it proves no identity).
-	rid, src := s.core.HTTP.RequestID(w), clientIP(r)
-	ctx = command.WithCaller(ctx, &command.Caller{Action: actionSignIn, Source: src, RequestID: rid})
-	out, wait, err := s.Login(ctx, req, sourceAddress(r))
-	if err != nil && fault.CodeOf(err) != fault.Invalid {
-		code := string(fault.CodeOf(err))
-		if errors.Is(err, errMFARequired) {
-			code = pub.CodeMFARequired
-		}
-		s.core.HTTP.Audit(audit.Record{Time: s.core.Now(), Principal: audit.Principal{Kind: audit.KindAnonymous, Name: req.User},
-			Action: actionSignIn, Resource: userSRN(req.User), Source: src, RequestID: rid, Outcome: audit.OutcomeDenied, ErrorCode: code})
-	}
+	out, wait, err := s.loginHTTP(ctx, w, r, req)
 	switch {
 	case errors.Is(err, errMFARequired):
 		s.core.HTTP.JSON(w, http.StatusUnauthorized, pub.ErrorBody{Error: pub.ErrorDetail{Code: pub.CodeMFARequired,
@@ -157,14 +144,25 @@ func bearerSecret(r *http.Request) string {
 // actionSignIn is the audit trail's action of a sign-in (a public route: no policy decides it).
 const actionSignIn = "iam:SignIn"
 
-// userSRN is a user's resource name.
-func userSRN(name string) string { return api.SRNPrefix + "iam:user/" + name }
+// UserSRN is a user's resource name, srn:slipway:iam:user/NAME.
+func UserSRN(name string) string { return api.SRNPrefix + "iam:user/" + name }
 
-// clientIP is the caller's address as the audit trail records it.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// loginHTTP is the one sign-in of an HTTP request, the API's and the console's: the limits are
+// keyed by the caller's address (its /64 for IPv6), and the sign-in is audited: the commands it
+// proposes (the session, a code used up, a lock) carry the user as their caller (Login fills it
+// in once the user is known), and a refusal is recorded under the name given (as anonymous: it
+// proves no identity).
+func (s *signIn) loginHTTP(ctx context.Context, w http.ResponseWriter, r *http.Request, req pub.LoginRequest) (pub.Token, time.Duration, error) {
+	rid, src := s.core.HTTP.RequestID(w), api.SourceOf(r)
+	ctx = command.WithCaller(ctx, &command.Caller{Action: actionSignIn, Source: src, RequestID: rid})
+	out, wait, err := s.Login(ctx, req, sourceAddress(r))
+	if err != nil && fault.CodeOf(err) != fault.Invalid {
+		code := string(fault.CodeOf(err))
+		if errors.Is(err, errMFARequired) {
+			code = pub.CodeMFARequired
+		}
+		s.core.HTTP.Audit(audit.Record{Time: s.core.Now(), Principal: audit.Principal{Kind: audit.KindAnonymous, Name: req.User},
+			Action: actionSignIn, Resource: UserSRN(req.User), Source: src, RequestID: rid, Outcome: audit.OutcomeDenied, ErrorCode: code})
 	}
-	return host
+	return out, wait, err
 }

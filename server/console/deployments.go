@@ -343,7 +343,7 @@ func (m *Module) deploymentCreate(w http.ResponseWriter, r *http.Request, id *au
 // auditDenied records a request a page refused by policy after the edge let it through (the
 // edge records its own denials), as the edge records one.
 func (m *Module) auditDenied(w http.ResponseWriter, r *http.Request, action, resource string, err error) {
-	rec := audit.Record{Time: m.core.Now(), Action: action, Resource: resource, Source: clientIP(r),
+	rec := audit.Record{Time: m.core.Now(), Action: action, Resource: resource, Source: api.SourceOf(r),
 		RequestID: m.core.HTTP.RequestID(w), Outcome: audit.OutcomeDenied, ErrorCode: string(fault.CodeOf(err))}
 	if c := command.CallerFrom(r.Context()); c != nil {
 		rec.Principal = audit.Principal{Kind: audit.Kind(c.Kind), ID: c.ID, Name: c.Name}

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -17,9 +16,7 @@ import (
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/acl"
 	"github.com/slipwayhq/slipway/server/core/api"
-	"github.com/slipwayhq/slipway/server/core/audit"
 	"github.com/slipwayhq/slipway/server/core/auth"
-	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/deploy"
 )
@@ -131,9 +128,7 @@ func (m *Module) login(w http.ResponseWriter, r *http.Request, _ *auth.Identity)
 		return err
 	}
 	defer cancel()
-	rid, src := m.core.HTTP.RequestID(w), clientIP(r)
-	ctx = command.WithCaller(ctx, &command.Caller{Action: "iam:SignIn", Source: src, RequestID: rid})
-	tk, err := m.acl.SignIn(ctx, req, src)
+	tk, err := m.acl.SignIn(ctx, w, r, req)
 	if err != nil {
 		status := http.StatusUnauthorized
 		switch {
@@ -149,11 +144,6 @@ func (m *Module) login(w http.ResponseWriter, r *http.Request, _ *auth.Identity)
 			}
 		default:
 			return err
-		}
-		if !acl.IsMFARequired(err) {
-			m.core.HTTP.Audit(audit.Record{Time: m.core.Now(), Principal: audit.Principal{Kind: audit.KindAnonymous, Name: f.User},
-				Action: "iam:SignIn", Resource: api.SRNPrefix + "iam:user/" + f.User, Source: src, RequestID: rid,
-				Outcome: audit.OutcomeDenied, ErrorCode: string(fault.CodeOf(err))})
 		}
 		return m.render(w, status, "login", page{Title: "Sign in", Data: f})
 	}
@@ -240,13 +230,4 @@ func (m *Module) overview(w http.ResponseWriter, r *http.Request, id *auth.Ident
 		}
 	}
 	return m.render(w, http.StatusOK, "overview", frame(r, id.Token.User, "Overview", d))
-}
-
-// clientIP is the caller's address as the audit trail records it.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

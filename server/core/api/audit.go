@@ -53,8 +53,8 @@ func newRequestIDs() *requestIDs {
 
 func (g *requestIDs) next() string { return g.prefix + strconv.FormatUint(g.n.Add(1), 10) }
 
-// sourceOf is the client's address as the audit trail records it.
-func sourceOf(r *http.Request) string {
+// SourceOf is the client's address as the audit trail records it.
+func SourceOf(r *http.Request) string {
 	if a, ok := clientAddr(r); ok {
 		return a.String()
 	}
@@ -66,7 +66,7 @@ func sourceOf(r *http.Request) string {
 // its outcome) in the transaction that applies it.
 func (s *Server) audited(r *http.Request, rid string, who audit.Principal, action, resource string) *http.Request {
 	now := s.cfg.Now()
-	src := sourceOf(r)
+	src := SourceOf(r)
 	s.cfg.Audit.Seen(who, action, resource, src, rid, now)
 	return r.WithContext(command.WithCaller(r.Context(), &command.Caller{
 		Kind: string(who.Kind), ID: who.ID, Name: who.Name, Action: action, Resource: resource, Source: src, RequestID: rid,
@@ -76,7 +76,7 @@ func (s *Server) audited(r *http.Request, rid string, who audit.Principal, actio
 // auditDenied records a request the policies denied.
 func (s *Server) auditDenied(r *http.Request, rid string, who audit.Principal, action, resource string, err error) {
 	s.cfg.Audit.Record(audit.Record{
-		Time: s.cfg.Now(), Principal: who, Action: action, Resource: resource, Source: sourceOf(r), RequestID: rid,
+		Time: s.cfg.Now(), Principal: who, Action: action, Resource: resource, Source: SourceOf(r), RequestID: rid,
 		Outcome: audit.OutcomeDenied, ErrorCode: string(fault.CodeOf(err)),
 	})
 }
