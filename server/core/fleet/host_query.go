@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"context"
-	"sort"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/fault"
@@ -37,14 +36,12 @@ func (s *Hosts) Query(ctx context.Context, q HostQuery) (page []pub.Host, next s
 	}
 	page = []pub.Host{}
 	err = s.State.View(func(tx *state.Tx) error {
-		hosts, err := tx.ListHosts()
-		if err != nil {
-			return err
-		}
-		sort.Slice(hosts, func(i, j int) bool { return hosts[i].Name < hosts[j].Name })
 		var names map[string]string
-		for _, h := range hosts {
-			if h.Name <= q.After || !hasTags(h.Tags, q.Tags) {
+		for h, err := range tx.HostsByName(q.After) {
+			if err != nil {
+				return err
+			}
+			if !hasTags(h.Tags, q.Tags) {
 				continue
 			}
 			if names == nil {

@@ -2,6 +2,7 @@ package state
 
 import (
 	"encoding/binary"
+	"iter"
 	"time"
 
 	"github.com/slipwayhq/slipway/server/core/fault"
@@ -270,6 +271,28 @@ func (t *Tx) DeleteHost(id string) error {
 		}
 	}
 	return nil
+}
+
+// HostsByName yields the hosts in name order, starting after the name after ("" for the first):
+// a page of hosts decodes only the hosts it reads, whatever the fleet's size. A name whose host
+// record is missing is an error (the two buckets are written together).
+func (t *Tx) HostsByName(after string) iter.Seq2[Host, error] {
+	return func(yield func(Host, error) bool) {
+		c := t.tx.Bucket(bucketHostNames).Cursor()
+		k, id := c.Seek([]byte(after))
+		if k != nil && after != "" && string(k) == after {
+			k, id = c.Next()
+		}
+		for ; k != nil; k, id = c.Next() {
+			h, ok, err := t.LookupHost(string(id))
+			if err == nil && !ok {
+				err = fault.New(fault.Internal, "host name %s names host %s, which has no record", k, id)
+			}
+			if !yield(h, err) || err != nil {
+				return
+			}
+		}
+	}
 }
 
 // ListHosts returns hosts in ID order.

@@ -54,3 +54,48 @@ func TestHostSecretTombstonesBoundedWithIDs(t *testing.T) {
 		return nil
 	})
 }
+
+// TestHostsByNamePagesInNameOrder: hosts come in name order (not ID order), starting after the
+// given name, and a rename moves a host to its new place.
+func TestHostsByNamePagesInNameOrder(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	hosts := map[string]string{"id-1": "web-c", "id-2": "web-a", "id-3": "db-1", "id-4": "web-b"}
+	err = s.Update(func(tx *Tx) error {
+		for id, name := range hosts {
+			if _, err := tx.RegisterHost(Host{ID: id, Name: name, SecretHash: "s" + id}, 1, false); err != nil {
+				return err
+			}
+		}
+		// A rename: web-b becomes app-1, first in order.
+		_, err := tx.RegisterHost(Host{ID: "id-4", Name: "app-1", SecretHash: "sid-4"}, 2, false)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(after string) (out []string) {
+		_ = s.View(func(tx *Tx) error {
+			for h, err := range tx.HostsByName(after) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, h.Name)
+			}
+			return nil
+		})
+		return out
+	}
+	if got, want := fmt.Sprint(names("")), "[app-1 db-1 web-a web-c]"; got != want {
+		t.Errorf("all hosts: %s; want %s", got, want)
+	}
+	if got, want := fmt.Sprint(names("db-1")), "[web-a web-c]"; got != want {
+		t.Errorf("after db-1: %s; want %s", got, want)
+	}
+	if got, want := fmt.Sprint(names("db-2")), "[web-a web-c]"; got != want {
+		t.Errorf("after a name between hosts: %s; want %s", got, want)
+	}
+}
