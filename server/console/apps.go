@@ -1,10 +1,12 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -42,6 +44,7 @@ type appRow struct {
 // allowed) with what was typed and the error of a failed create, and the next page's link.
 type appsData struct {
 	Apps                 []appRow
+	Sort                 tableSort
 	GroupsDenied         bool
 	CanCreate            bool
 	Name, Description    string
@@ -80,8 +83,9 @@ func (m *Module) renderApps(w http.ResponseWriter, r *http.Request, id *auth.Ide
 		}
 		d.Apps = append(d.Apps, row)
 	}
+	d.Sort = sortTable(r, "sort", "name", d.Apps, appColumns)
 	if next != "" {
-		nq := url.Values{"next": {next}}
+		nq := d.Sort.Keep(url.Values{"next": {next}})
 		if l := r.URL.Query().Get("limit"); l != "" {
 			nq.Set("limit", l)
 		}
@@ -131,7 +135,33 @@ type appData struct {
 	RevisionsTotal                int
 	RevisionsDenied, GroupsDenied bool
 	Groups                        []pub.Group
+	GroupSort, RevisionSort       tableSort
 }
+
+// appColumns, groupColumns, revisionColumns and memberColumns are the sortable columns of the
+// applications, an application's groups and revisions, and a group's members.
+var (
+	appColumns = map[string]func(a, b appRow) int{
+		"name":    func(a, b appRow) int { return strings.Compare(a.Name, b.Name) },
+		"created": func(a, b appRow) int { return cmp.Compare(a.CreateIndex, b.CreateIndex) },
+	}
+	groupColumns = map[string]func(a, b pub.Group) int{
+		"name":    func(a, b pub.Group) int { return strings.Compare(a.Name, b.Name) },
+		"config":  func(a, b pub.Group) int { return strings.Compare(a.Config, b.Config) },
+		"members": func(a, b pub.Group) int { return cmp.Compare(len(a.Members), len(b.Members)) },
+	}
+	revisionColumns = map[string]func(a, b pub.Revision) int{
+		"pushed": func(a, b pub.Revision) int { return cmp.Compare(a.CreateIndex, b.CreateIndex) },
+		"size":   func(a, b pub.Revision) int { return cmp.Compare(a.Size, b.Size) },
+		"format": func(a, b pub.Revision) int { return strings.Compare(a.Format, b.Format) },
+	}
+	memberColumns = map[string]func(a, b groupMemberRow) int{
+		"host":     func(a, b groupMemberRow) int { return strings.Compare(a.Host, b.Host) },
+		"status":   func(a, b groupMemberRow) int { return strings.Compare(a.Status, b.Status) },
+		"health":   func(a, b groupMemberRow) int { return strings.Compare(a.Health, b.Health) },
+		"revision": func(a, b groupMemberRow) int { return strings.Compare(a.Revision, b.Revision) },
+	}
+)
 
 // appPage shows an application, its revisions (newest first, at most maxRevisionsShown) and its
 // deployment groups.
@@ -151,11 +181,13 @@ func (m *Module) appPage(w http.ResponseWriter, r *http.Request, id *auth.Identi
 		slices.Reverse(revs)
 		d.Revisions = revs[:min(len(revs), maxRevisionsShown)]
 	}
+	d.RevisionSort = sortTable(r, "rsort", "-pushed", d.Revisions, revisionColumns)
 	if d.GroupsDenied = !m.core.HTTP.Allowed(r, id, "codedeploy:ListDeploymentGroups", "app/"+name+"/group/*"); !d.GroupsDenied {
 		if d.Groups, err = m.deploy.Groups().List(name); err != nil {
 			return err
 		}
 	}
+	d.GroupSort = sortTable(r, "sort", "name", d.Groups, groupColumns)
 	return m.render(w, http.StatusOK, "app", frame(r, id.Token.User, "Application "+a.Name, d))
 }
 
@@ -170,6 +202,7 @@ type groupData struct {
 	Group       pub.Group
 	Tags        []tagPair
 	Members     []groupMemberRow
+	Sort        tableSort
 	HostsDenied bool
 }
 
@@ -197,5 +230,6 @@ func (m *Module) groupPage(w http.ResponseWriter, r *http.Request, id *auth.Iden
 	for _, mb := range g.Members {
 		d.Members = append(d.Members, groupMemberRow{GroupMember: mb, Status: status[mb.Host]})
 	}
+	d.Sort = sortTable(r, "sort", "host", d.Members, memberColumns)
 	return m.render(w, http.StatusOK, "group", frame(r, id.Token.User, "Group "+g.App+"/"+g.Name, d))
 }

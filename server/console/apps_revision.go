@@ -3,11 +3,13 @@ package console
 import (
 	"archive/tar"
 	"archive/zip"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -50,6 +52,7 @@ type bundleEntry struct {
 type revisionData struct {
 	Revision       pub.Revision
 	Entries        []bundleEntry
+	Sort           tableSort // ?sort=path|size; the archive's order by default
 	Partial        bool
 	SpecPath, Spec string
 	SpecCut        bool
@@ -70,6 +73,10 @@ func (m *Module) revisionPage(w http.ResponseWriter, r *http.Request, id *auth.I
 	if err := m.readBundle(ctx, rev, &d); err != nil {
 		d.BundleError = errText(err)
 	}
+	d.Sort = sortTable(r, "sort", "", d.Entries, map[string]func(a, b bundleEntry) int{
+		"path": func(a, b bundleEntry) int { return strings.Compare(a.Name, b.Name) },
+		"size": func(a, b bundleEntry) int { return cmp.Compare(a.Size, b.Size) },
+	})
 	return m.render(w, http.StatusOK, "revision", frame(r, id.Token.User, "Revision "+rev.ID, d))
 }
 

@@ -138,6 +138,18 @@ func TestHostsAndAppsPages(t *testing.T) {
 	resp, page = ana.do("GET", base+"/ui/revisions/"+zrev.ID, nil)
 	want(t, "zip revision", resp, page, http.StatusOK, []string{"site/appspec.yml", "version: 0.0", "site/index.html", "zip"}, []string{"could not be read"})
 
+	// Sorting: newest name first, the header links to the other order.
+	resp, page = ana.do("GET", base+"/ui/apps?sort=-name", nil)
+	want(t, "apps by name, descending", resp, page, http.StatusOK, []string{`aria-sort="descending"`, `href="/ui/apps?sort=name"`}, nil)
+	if strings.Index(page, `href="/ui/apps/web"`) > strings.Index(page, `href="/ui/apps/shop"`) {
+		t.Error("apps sorted by -name: shop is listed before web")
+	}
+	resp, page = ana.do("GET", base+"/ui/apps?sort=name", nil)
+	want(t, "apps by name", resp, page, http.StatusOK, []string{`aria-sort="ascending"`}, nil)
+	if strings.Index(page, `href="/ui/apps/web"`) < strings.Index(page, `href="/ui/apps/shop"`) {
+		t.Error("apps sorted by name: web is listed before shop")
+	}
+
 	// Paging: one application a page, the next link keeping the limit.
 	resp, page = ana.do("GET", base+"/ui/apps?limit=1", nil)
 	want(t, "apps, first page", resp, page, http.StatusOK, []string{`href="/ui/apps/shop"`, `href="/ui/apps?limit=1&amp;next=shop"`}, []string{`href="/ui/apps/web"`})

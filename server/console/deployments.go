@@ -43,6 +43,7 @@ type deploymentListData struct {
 	App, Group, Status string
 	Statuses           []string
 	Deployments        []pub.Deployment
+	Sort               tableSort
 	Next               string // the next page's URL, "" on the last
 	CanCreate          bool
 	Error              string
@@ -64,8 +65,9 @@ func (m *Module) deploymentList(w http.ResponseWriter, r *http.Request, id *auth
 		return err
 	}
 	d.Deployments = list
+	d.Sort = sortTable(r, "sort", "created", d.Deployments, deploymentColumns)
 	if next != "" {
-		v := url.Values{"next": {next}}
+		v := d.Sort.Keep(url.Values{"next": {next}})
 		for k, s := range map[string]string{"app": d.App, "group": d.Group, "status": d.Status} {
 			if s != "" {
 				v.Set(k, s)
@@ -74,6 +76,35 @@ func (m *Module) deploymentList(w http.ResponseWriter, r *http.Request, id *auth
 		d.Next = "/ui/deployments?" + v.Encode()
 	}
 	return m.render(w, status, "deployments", frame(r, id.Token.User, "Deployments", d))
+}
+
+// deploymentColumns and hostRowColumns are the sortable columns of the deployments list and of
+// a deployment's hosts.
+var (
+	deploymentColumns = map[string]func(a, b pub.Deployment) int{
+		"created": func(a, b pub.Deployment) int { return a.CreateTime.Compare(b.CreateTime) },
+		"ended":   func(a, b pub.Deployment) int { return compareEnd(a.EndTime, b.EndTime) },
+		"app":     func(a, b pub.Deployment) int { return strings.Compare(a.App, b.App) },
+		"group":   func(a, b pub.Deployment) int { return strings.Compare(a.Group, b.Group) },
+		"status":  func(a, b pub.Deployment) int { return strings.Compare(a.Status, b.Status) },
+	}
+	hostRowColumns = map[string]func(a, b hostRow) int{
+		"host":   func(a, b hostRow) int { return strings.Compare(a.Host, b.Host) },
+		"status": func(a, b hostRow) int { return strings.Compare(a.Status, b.Status) },
+	}
+)
+
+// compareEnd orders end times, a deployment still running (nil) after every ended one.
+func compareEnd(a, b *time.Time) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return a.Compare(*b)
 }
 
 // outputHosts bounds the hosts whose output a deployment's page shows (their rows are all
@@ -105,6 +136,7 @@ type deploymentPageData struct {
 	D                    pub.Deployment
 	Columns              []string
 	Hosts                []hostRow
+	Sort                 tableSort
 	Succeeded, Total     int
 	Finished             bool
 	CanStop, CanRedeploy bool
@@ -195,6 +227,7 @@ func (m *Module) renderDeployment(w http.ResponseWriter, r *http.Request, id *au
 		}
 	}
 	p.WatchAfter = watch.Encode()
+	p.Sort = sortTable(r, "sort", "host", p.Hosts, hostRowColumns)
 	return m.render(w, status, "deployment", frame(r, id.Token.User, "Deployment "+d.ID, p))
 }
 

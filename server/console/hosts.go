@@ -29,6 +29,7 @@ func (m *Module) hostsRoutes() []api.Route {
 // next page ("" at the end).
 type hostsData struct {
 	Hosts    []pub.Host
+	Sort     tableSort
 	Tag      []string
 	Status   string
 	Filtered bool
@@ -64,8 +65,9 @@ func (m *Module) hostsPage(w http.ResponseWriter, r *http.Request, id *auth.Iden
 		return err
 	}
 	d.Hosts = hosts
+	d.Sort = sortTable(r, "sort", "name", d.Hosts, hostColumns)
 	if next != "" {
-		nq := url.Values{"tag": d.Tag, "next": {next}}
+		nq := d.Sort.Keep(url.Values{"tag": d.Tag, "next": {next}})
 		if d.Status != "" {
 			nq.Set("status", d.Status)
 		}
@@ -75,6 +77,15 @@ func (m *Module) hostsPage(w http.ResponseWriter, r *http.Request, id *auth.Iden
 		d.Next = "/ui/hosts?" + nq.Encode()
 	}
 	return m.render(w, http.StatusOK, "hosts", frame(r, id.Token.User, "Hosts", d))
+}
+
+// hostColumns are the hosts table's sortable columns.
+var hostColumns = map[string]func(a, b pub.Host) int{
+	"name":    func(a, b pub.Host) int { return strings.Compare(a.Name, b.Name) },
+	"status":  func(a, b pub.Host) int { return strings.Compare(a.Status, b.Status) },
+	"address": func(a, b pub.Host) int { return strings.Compare(a.Address, b.Address) },
+	"agent":   func(a, b pub.Host) int { return strings.Compare(a.AgentVersion, b.AgentVersion) },
+	"seen":    func(a, b pub.Host) int { return a.LastSeen.Compare(b.LastSeen) },
 }
 
 // hostRevision is one of a host's current revisions: the group ("app/group", or the app for a
