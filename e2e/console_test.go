@@ -174,6 +174,17 @@ func TestConsoleInABrowser(t *testing.T) {
 		}
 		return nil
 	})
+	// The end arrives live too: the end time is filled in and the stop button goes.
+	eventually(t, 60*time.Second, "the live page to show the deployment's end", func() error {
+		state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("deployment-ended").textContent + "|" + document.querySelectorAll("#stop-form").length + "|" + document.getElementById("deployment-status").textContent`))
+		if err != nil {
+			return err
+		}
+		if parts := strings.Split(state, "|"); len(parts) != 3 || parts[0] == "—" || parts[1] != "0" || parts[2] != "succeeded" {
+			return fmt.Errorf("ended %q, stop forms and status: %q", parts[0], state)
+		}
+		return nil
+	})
 	if same, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.stillThisPage === true`)); err != nil || !same {
 		t.Fatalf("the page was reloaded (%v): the live view must update it in place", err)
 	}

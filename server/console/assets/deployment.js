@@ -19,9 +19,18 @@
     var ms = new Date(ev.end) - new Date(ev.start);
     return ms < 1000 ? ms + "ms" : (ms / 1000).toFixed(3).replace(/\.?0+$/, "") + "s";
   };
+  // when is the page's time format (the templates' "when"): 2006-01-02 15:04:05Z.
+  var when = function (t) { return new Date(t).toISOString().slice(0, 19).replace("T", " ") + "Z"; };
+  var ended = function (d) {
+    var en = document.getElementById("deployment-ended");
+    if (en && d.end_time) { en.textContent = when(d.end_time); }
+    var stop = document.getElementById("stop-form");
+    if (stop) { stop.parentNode.removeChild(stop); }
+  };
   var showDeployment = function (d) {
     var st = document.getElementById("deployment-status");
     if (st) { badge(st, d.status); }
+    if (d.end_time) { ended(d); }
     var ok = 0;
     (d.targets || []).forEach(function (t) {
       if (t.status === "succeeded") { ok++; }
