@@ -110,7 +110,10 @@ func TestIndexIsABucketWithABuilder(t *testing.T) {
 	}
 	defer func() { _ = s.Close() }()
 	var ok bool
-	_ = s.View(func(tx *state.Tx) error { ok = tx.Bucket([]byte("one/by_kind")).Get([]byte("built")) != nil; return nil })
+	_ = s.View(func(tx *state.Tx) error {
+		ok = tx.Bucket([]byte("one/by_kind")).Get([]byte("built")) != nil
+		return nil
+	})
 	if built != 1 || !ok {
 		t.Fatalf("builder ran %d times, wrote its bucket: %v", built, ok)
 	}

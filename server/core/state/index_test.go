@@ -9,7 +9,7 @@ import (
 )
 
 var (
-	testItems  = []byte("test/items")   // name -> color (JSON string)
+	testItems  = []byte("test/items")    // name -> color (JSON string)
 	testByColr = []byte("test/by_color") // color | 0 | name -> nil
 )
 
