@@ -10,8 +10,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
+	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
 )
