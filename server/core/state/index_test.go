@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -17,17 +18,15 @@ var (
 func colorIndex(builds *int) Index {
 	return Index{Bucket: testByColr, Build: func(tx *Tx) error {
 		*builds++
-		items, _, err := List[string](tx, testItems, "", 0, nil)
-		if err != nil {
-			return err
-		}
 		c := tx.Bucket(testItems).Cursor()
-		i := 0
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			if err := tx.Bucket(testByColr).Put([]byte(items[i]+"\x00"+string(k)), nil); err != nil {
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var color string
+			if err := json.Unmarshal(v, &color); err != nil {
 				return err
 			}
-			i++
+			if err := tx.Bucket(testByColr).Put([]byte(color+"\x00"+string(k)), nil); err != nil {
+				return err
+			}
 		}
 		return nil
 	}}
