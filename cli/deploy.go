@@ -181,20 +181,24 @@ func (c *cli) newDeployGetCommand() *cobra.Command {
 }
 
 func (c *cli) newDeployListCommand() *cobra.Command {
-	var app, group, status, since string
+	var app, group, host, status, since string
+	var newest bool
 	cmd := &cobra.Command{
-		Use:     "list [--app APP] [--group G] [--status S] [--since 1h|RFC3339]",
+		Use:     "list [--app APP] [--group G] [--host H] [--status S] [--since 1h|RFC3339] [--newest]",
 		Aliases: []string{"ls"},
 		Short:   "List deployments, oldest first, optionally filtered",
-		Long: `List deployments, oldest first. --app, --group, --status (in_progress, succeeded, failed,
-stopped) and --since (a duration back from now, such as 1h or 30m, or a time such as
-2026-01-02T15:04:05Z) keep the deployments that match all given. The server does the filtering.`,
+		Long: `List deployments, oldest first (newest first with --newest). --app, --group, --host (the
+deployments that target this host, with the host's own status in each), --status (in_progress,
+succeeded, failed, stopped) and --since (a duration back from now, such as 1h or 30m, or a time
+such as 2026-01-02T15:04:05Z) keep the deployments that match all given. The server does the
+filtering.`,
 		Example: `  slipway deploy list --app web
   slipway deploy list --app web --group prod --status failed --since 24h
+  slipway deploy list --host web-1 --newest
   slipway deploy list --status in_progress --output json`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f := api.DeploymentFilter{App: app, Group: group, Status: status}
+			f := api.DeploymentFilter{App: app, Group: group, Host: host, Status: status, Newest: newest}
 			if err := checkDeploymentStatus(status); err != nil {
 				return err
 			}
@@ -213,21 +217,31 @@ stopped) and --since (a duration back from now, such as 1h or 30m, or a time suc
 			if p.json() {
 				return p.JSON(l.Deployments)
 			}
+			header := []string{"ID", "APP", "GROUP", "REVISION", "STATUS", "HOSTS", "CREATED"}
+			if host != "" {
+				header[5] = "HOST STATUS"
+			}
 			rows := [][]string{}
 			for _, d := range l.Deployments {
 				var hs []string
 				for _, t := range d.Targets {
 					hs = append(hs, t.Host)
 				}
-				rows = append(rows, []string{d.ID, d.App, d.Group, d.Revision, d.Status, strings.Join(hs, ","), formatTime(d.CreateTime)})
+				hosts := strings.Join(hs, ",")
+				if host != "" {
+					hosts = d.HostStatus
+				}
+				rows = append(rows, []string{d.ID, d.App, d.Group, d.Revision, d.Status, hosts, formatTime(d.CreateTime)})
 			}
-			return p.Table([]string{"ID", "APP", "GROUP", "REVISION", "STATUS", "HOSTS", "CREATED"}, rows)
+			return p.Table(header, rows)
 		},
 	}
 	cmd.Flags().StringVar(&app, "app", "", "only this application's deployments")
 	cmd.Flags().StringVar(&group, "group", "", "only deployments to this deployment group")
+	cmd.Flags().StringVar(&host, "host", "", "only deployments that target this host (by name), each with the host's own status")
 	cmd.Flags().StringVar(&status, "status", "", "only deployments with this status: in_progress, succeeded, failed or stopped")
 	cmd.Flags().StringVar(&since, "since", "", "only deployments created since: a duration back from now (1h, 30m) or an RFC 3339 time")
+	cmd.Flags().BoolVar(&newest, "newest", false, "list the newest first")
 	_ = cmd.RegisterFlagCompletionFunc("status", cobra.FixedCompletions(deploymentStatuses, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }

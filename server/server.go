@@ -113,7 +113,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 		LeaderLeaseTimeout: cfg.Raft.LeaderLeaseTimeout, CommitTimeout: cfg.Raft.CommitTimeout,
 		SnapshotThreshold: cfg.Raft.SnapshotThreshold, SnapshotInterval: cfg.Raft.SnapshotInterval,
 		TrailingLogs: cfg.Raft.TrailingLogs, Logger: log, Registry: reg, TLS: tlsc,
-		Commands: table, Buckets: s.registry.AllBuckets(),
+		Commands: table, Buckets: s.registry.AllBuckets(), Indexes: s.registry.AllIndexes(),
 	}, s.tasks.LeaderStart)
 	if err != nil {
 		_ = httpLn.Close()

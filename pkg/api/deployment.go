@@ -51,6 +51,9 @@ type Deployment struct {
 	CreateTime  time.Time          `json:"create_time"`
 	EndTime     *time.Time         `json:"end_time,omitempty"`
 	ModifyIndex uint64             `json:"modify_index"`
+	// HostStatus is, in a list of one host's deployments (?host=), that host's own status in
+	// the deployment (as its target's); empty otherwise.
+	HostStatus string `json:"host_status,omitempty"`
 }
 
 // DeploymentTarget is one host's part.
@@ -78,18 +81,22 @@ type LifecycleEvent struct {
 }
 
 // DeploymentList is the answer of GET /v1/deployments: a page of deployments, oldest first
-// (?limit=, at most 1000, default 100), filtered by ?app=, ?group=, ?status= and ?since= (RFC
-// 3339: created at or after). Next, when set, is the ?next= of the following page.
+// (newest first with ?order=newest; ?limit=, at most 1000, default 100), filtered by ?app=,
+// ?group=, ?host= (a host's name: the deployments that target it, each with its HostStatus),
+// ?status= and ?since= (RFC 3339: created at or after). Next, when set, is the ?next= of the
+// following page: the deployments created after (before, newest first) the page's last one.
 type DeploymentList struct {
 	Deployments []Deployment `json:"deployments"`
 	Next        string       `json:"next,omitempty"`
 }
 
 // DeploymentFilter selects deployments in a list: of App, of Group (a group name; of any app
-// unless App is set), with Status, created at or after Since; each when set.
+// unless App is set), targeting Host (a host name), with Status, created at or after Since;
+// each when set. Newest lists them newest first.
 type DeploymentFilter struct {
-	App, Group, Status string
-	Since              time.Time
+	App, Group, Host, Status string
+	Since                    time.Time
+	Newest                   bool
 }
 
 // LogLine is one line of a hook script's output.

@@ -112,8 +112,8 @@ func (c *Client) DeploymentList(ctx context.Context, app string) (*DeploymentLis
 	return c.DeploymentSearch(ctx, DeploymentFilter{App: app}, nil)
 }
 
-// DeploymentSearch lists every deployment f selects, oldest first, following the pages
-// (q.Limit is their size); the server does the filtering.
+// DeploymentSearch lists every deployment f selects, oldest first (newest first with
+// f.Newest), following the pages (q.Limit is their size); the server does the filtering.
 func (c *Client) DeploymentSearch(ctx context.Context, f DeploymentFilter, q *QueryOptions) (*DeploymentList, error) {
 	out := DeploymentList{Deployments: []Deployment{}}
 	var opts QueryOptions
@@ -122,13 +122,16 @@ func (c *Client) DeploymentSearch(ctx context.Context, f DeploymentFilter, q *Qu
 	}
 	for {
 		v := opts.values()
-		for k, val := range map[string]string{"app": f.App, "group": f.Group, "status": f.Status} {
+		for k, val := range map[string]string{"app": f.App, "group": f.Group, "host": f.Host, "status": f.Status} {
 			if val != "" {
 				v.Set(k, val)
 			}
 		}
 		if !f.Since.IsZero() {
 			v.Set("since", f.Since.UTC().Format(time.RFC3339))
+		}
+		if f.Newest {
+			v.Set("order", "newest")
 		}
 		var l DeploymentList
 		if err := c.do(ctx, request{method: http.MethodGet, path: "/v1/deployments", query: v, out: &l}); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/fleet"
+	"github.com/slipwayhq/slipway/server/deploy"
 )
 
 func init() { pageSets = append(pageSets, (*Module).hostsRoutes) }
@@ -97,6 +98,70 @@ type hostData struct {
 	Host      pub.Host
 	Tags      []tagPair
 	Revisions []hostRevision
+	// ShowDeployments is set when the user may list deployments; Deployments are then the
+	// host's newest (hostDeploymentsShown), each with the host's own status (HostStatus), and
+	// More says older ones exist.
+	ShowDeployments bool
+	Deployments     []pub.Deployment
+	More            bool
+	// Latest is the host's part of its newest deployment (nil: none), Events its lifecycle
+	// events in lifecycle order.
+	Latest *pub.DeploymentTarget
+	Events []hostEvent
+}
+
+// hostDeploymentsShown is how many of a host's deployments its page lists, newest first.
+const hostDeploymentsShown = 20
+
+// hostEvent is one lifecycle event of a host in a deployment: the eventCell of the
+// deployment's page (status of its last script, time from the first's start to the last's end)
+// and when it started.
+type hostEvent struct {
+	eventCell
+	Start *time.Time
+}
+
+// hostEvents lists a host's lifecycle events in a deployment in the order of the deployment
+// page's columns (lifecycleOrder, then any other event as first seen), folded as that page
+// folds them.
+func hostEvents(tg pub.DeploymentTarget) []hostEvent {
+	columns := append([]string(nil), lifecycleOrder...)
+	cells := eventCells(tg.Events, &columns)
+	starts := map[string]*time.Time{}
+	for _, ev := range tg.Events {
+		if starts[ev.Name] == nil {
+			starts[ev.Name] = ev.Start
+		}
+	}
+	var out []hostEvent
+	for _, c := range columns {
+		if cell, ok := cells[c]; ok {
+			out = append(out, hostEvent{cell, starts[c]})
+		}
+	}
+	return out
+}
+
+// hostDeployments fills in d's deployments section: the host's newest deployments and its
+// events in the newest one, when the user may list deployments.
+func (m *Module) hostDeployments(r *http.Request, id *auth.Identity, d *hostData) error {
+	if d.ShowDeployments = m.core.HTTP.Allowed(r, id, "codedeploy:ListDeployments", "deployment/*"); !d.ShowDeployments {
+		return nil
+	}
+	list, next, err := m.deploy.Deployments().Query(deploy.DeploymentQuery{Host: d.Host.Name, Newest: true, Limit: hostDeploymentsShown})
+	if err != nil {
+		return err
+	}
+	d.Deployments, d.More = list, next != ""
+	if len(list) == 0 {
+		return nil
+	}
+	for i := range list[0].Targets {
+		if tg := &list[0].Targets[i]; tg.Host == d.Host.Name {
+			d.Latest, d.Events = tg, hostEvents(*tg)
+		}
+	}
+	return nil
 }
 
 // tagPair is a tag, for a sorted list.
@@ -112,8 +177,9 @@ func sortedTags(tags map[string]string) []tagPair {
 	return out
 }
 
-// hostPage shows one host: its facts, tags and the revision each of its groups left it at (the
-// host record's; the deployments service has no per-host query).
+// hostPage shows one host: its facts, tags, the revision each of its groups left it at (the
+// host record's) and, for a user who may list deployments, its recent deployments and its
+// lifecycle events in the newest one (the deployments service's index by host).
 func (m *Module) hostPage(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
@@ -126,5 +192,8 @@ func (m *Module) hostPage(w http.ResponseWriter, r *http.Request, id *auth.Ident
 		d.Revisions = append(d.Revisions, hostRevision{g, rev})
 	}
 	sort.Slice(d.Revisions, func(i, j int) bool { return d.Revisions[i].Group < d.Revisions[j].Group })
+	if err := m.hostDeployments(r, id, &d); err != nil {
+		return err
+	}
 	return m.render(w, http.StatusOK, "host", frame(r, id.Token.User, "Host "+h.Name, d))
 }

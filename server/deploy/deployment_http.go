@@ -61,8 +61,9 @@ func (m httpHandlers) deploymentGet(w http.ResponseWriter, r *http.Request, id *
 	})(w, r, id)
 }
 
-// deploymentList answers a page of deployments, oldest first, filtered by ?app=, ?group=,
-// ?status= and ?since= (RFC 3339: created at or after).
+// deploymentList answers a page of deployments, oldest first (newest first with
+// ?order=newest), filtered by ?app=, ?group=, ?host= (a host's name: the deployments that target
+// it, each with its host_status), ?status= and ?since= (RFC 3339: created at or after).
 func (m httpHandlers) deploymentList(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	k := m.core.HTTP
 	p, err := k.Page(r)
@@ -70,7 +71,14 @@ func (m httpHandlers) deploymentList(w http.ResponseWriter, r *http.Request, _ *
 		return err
 	}
 	v := r.URL.Query()
-	q := DeploymentQuery{App: v.Get("app"), Group: v.Get("group"), Status: v.Get("status"), After: p.After, Limit: p.Limit}
+	q := DeploymentQuery{App: v.Get("app"), Group: v.Get("group"), Host: v.Get("host"), Status: v.Get("status"), After: p.After, Limit: p.Limit}
+	switch order := v.Get("order"); order {
+	case "", "oldest":
+	case "newest":
+		q.Newest = true
+	default:
+		return fault.New(fault.Invalid, "order must be oldest or newest, not %s", state.Shorten(order))
+	}
 	if since := v.Get("since"); since != "" {
 		if q.Since, err = time.Parse(time.RFC3339, since); err != nil {
 			return fault.New(fault.Invalid, "since must be a time in RFC 3339 form (2026-01-02T15:04:05Z), not %s", state.Shorten(since))

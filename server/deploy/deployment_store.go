@@ -228,7 +228,8 @@ func eachTarget(tx *state.Tx, d *Deployment, fn func(tg *Target) error) error {
 }
 
 // createDeployment stores a new deployment (whose Targets and Rollout.Hosts are complete) in
-// layout 2 and marks it active on its scheduled hosts. It returns the header.
+// layout 2, marks it active on its scheduled hosts and indexes it by host (bucketByHost). It
+// returns the header.
 func createDeployment(tx *state.Tx, d Deployment) (*Deployment, error) {
 	c := cacheOf(tx)
 	if c.recs[d.ID] != nil || tx.Bucket(bucketDeployments).Get([]byte(d.ID)) != nil {
@@ -257,6 +258,9 @@ func createDeployment(tx *state.Tx, d Deployment) (*Deployment, error) {
 		h.Tally.Add(tg.Health, hostState(tg.Status))
 		c.targets[d.ID][id] = &tg
 		if err := setTarget(tx, &h, &tg, tg.Status); err != nil {
+			return nil, err
+		}
+		if err := indexByHost(tx, &h, id); err != nil {
 			return nil, err
 		}
 	}

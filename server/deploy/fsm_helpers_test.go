@@ -30,7 +30,7 @@ func newFSM(t *testing.T) *testFSM {
 	table := fsm.NewTable()
 	reg := module.NewRegistry(table)
 	reg.Add(&module.Core{}, New())
-	s, err := state.Open(filepath.Join(t.TempDir(), "state.db"), reg.AllBuckets()...)
+	s, err := state.OpenIndexed(filepath.Join(t.TempDir(), "state.db"), reg.AllBuckets(), reg.AllIndexes())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ func (m *Module) registerDeployments(r *module.Registry) {
 	module.Handle(r, cmdDeploymentFailHost, withTriggers(m.applyDeploymentFailHost, func(p DeploymentFailHost) (string, string) { return p.DeploymentID, p.HostID }))
 	module.Handle(r, cmdDeploymentStop, withTriggers(m.applyDeploymentStop, func(p DeploymentStop) (string, string) { return p.DeploymentID, "" }))
 	r.Buckets(bucketDeployments, bucketActiveByHost, bucketDeploymentLogs, bucketTargets, bucketOrder)
+	r.Index(bucketByHost, buildByHost)
 	r.Routes(m.deploymentRoutes()...)
 	r.AgentWork(agentWork{m.core})
 	r.Leader("silent-hosts", m.watchSilent)

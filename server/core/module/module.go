@@ -4,7 +4,7 @@
 //
 //   - its commands (command.Def with a typed handler, in the command ranges it owns), and
 //     checks it runs before other modules' commands (Before),
-//   - its state buckets,
+//   - its state buckets, and the derived ones (indexes) with the function that builds each,
 //   - its HTTP routes, each with the action and resource it needs,
 //   - its background tasks (on every server) and leader tasks (on the leader, with a context
 //     that ends when leadership is lost),
@@ -92,6 +92,7 @@ type entry struct {
 	revisionNames func(tx *state.Tx) map[string]string
 	ranges        []command.Range
 	buckets       [][]byte
+	indexes       []state.Index
 	routes        []api.Route
 	background    []Task
 	leader        []Task
@@ -172,6 +173,21 @@ func (r *Registry) Buckets(names ...[]byte) {
 		r.buckets[string(b)] = e.name
 		e.buckets = append(e.buckets, b)
 	}
+}
+
+// Index declares a derived bucket of the module (an index over its records) and the function
+// that builds it from the rest of the state. The bucket is one of the module's (Buckets); the
+// state runs build whenever it creates the bucket: on a fresh state and on restoring a
+// snapshot written before the index existed (see state.Index). build must be a pure function
+// of the state that writes only this bucket, so every server builds the same index; from then
+// on apply keeps it in step.
+func (r *Registry) Index(bucket []byte, build func(tx *state.Tx) error) {
+	e := r.cur()
+	if build == nil {
+		panic(fmt.Sprintf("module: index %q of %s has no builder", bucket, e.name))
+	}
+	r.Buckets(bucket)
+	e.indexes = append(e.indexes, state.Index{Bucket: bucket, Build: build})
 }
 
 // Actions declares the policy action namespaces the module's routes use besides its own name,
@@ -283,11 +299,20 @@ func (r *Registry) AllRevisionNames() func(tx *state.Tx) map[string]string {
 // Table is the command table: the core's commands and every module's.
 func (r *Registry) Table() *fsm.Table { return r.commands }
 
-// AllBuckets is every bucket the modules declared, in registration order.
+// AllBuckets is every bucket the modules declared, in registration order, indexes included.
 func (r *Registry) AllBuckets() [][]byte {
 	var out [][]byte
 	for _, e := range r.entries {
 		out = append(out, e.buckets...)
+	}
+	return out
+}
+
+// AllIndexes is every derived bucket the modules declared (Index), in registration order.
+func (r *Registry) AllIndexes() []state.Index {
+	var out []state.Index
+	for _, e := range r.entries {
+		out = append(out, e.indexes...)
 	}
 	return out
 }

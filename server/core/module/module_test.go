@@ -3,6 +3,7 @@ package module
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -82,6 +83,48 @@ func TestRegistryCollectsDeclarations(t *testing.T) {
 	}
 	if s := reg.Modules(); len(s) != 1 || s[0].Name != "one" || len(s[0].Commands) != 1 {
 		t.Fatalf("summary %+v", s)
+	}
+}
+
+// TestIndexIsABucketWithABuilder: a declared index is one of the module's buckets, the state
+// gets its builder, and the state runs it when it creates the bucket.
+func TestIndexIsABucketWithABuilder(t *testing.T) {
+	reg := NewRegistry(fsm.NewTable())
+	built := 0
+	reg.Add(&Core{}, fakeModule{"one", func(r *Registry) {
+		r.Buckets([]byte("one/things"))
+		r.Index([]byte("one/by_kind"), func(tx *state.Tx) error {
+			built++
+			return tx.Bucket([]byte("one/by_kind")).Put([]byte("built"), nil)
+		})
+	}})
+	if got := reg.AllBuckets(); len(got) != 2 || string(got[1]) != "one/by_kind" {
+		t.Fatalf("buckets %q", got)
+	}
+	if got := reg.AllIndexes(); len(got) != 1 || string(got[0].Bucket) != "one/by_kind" {
+		t.Fatalf("indexes %+v", got)
+	}
+	s, err := state.OpenIndexed(filepath.Join(t.TempDir(), "state.db"), reg.AllBuckets(), reg.AllIndexes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = s.Close() }()
+	var ok bool
+	_ = s.View(func(tx *state.Tx) error {
+		ok = tx.Bucket([]byte("one/by_kind")).Get([]byte("built")) != nil
+		return nil
+	})
+	if built != 1 || !ok {
+		t.Fatalf("builder ran %d times, wrote its bucket: %v", built, ok)
+	}
+	msg := mustPanic(t, func() {
+		NewRegistry(fsm.NewTable()).Add(&Core{}, fakeModule{"two", func(r *Registry) {
+			r.Buckets([]byte("two/x"))
+			r.Index([]byte("two/x"), func(*state.Tx) error { return nil })
+		}})
+	})
+	if !strings.Contains(msg, "already two's") {
+		t.Fatalf("an index over a declared bucket: panic %q", msg)
 	}
 }
 

@@ -2,6 +2,7 @@ package raftstore
 
 import (
 	"github.com/slipwayhq/slipway/server/core/fsm"
+	"github.com/slipwayhq/slipway/server/core/state"
 
 	"log/slog"
 	"net"
@@ -21,6 +22,9 @@ type Config struct {
 	// services declared: both come from the server's registration of services (required).
 	Commands *fsm.Table
 	Buckets  [][]byte
+	// Indexes are the derived buckets among Buckets, built when the state creates them
+	// (state.Index).
+	Indexes []state.Index
 
 	// Listener is the bound Raft port (the caller binds it so that port 0 works in tests).
 	Listener net.Listener

@@ -134,7 +134,7 @@ func Open(cfg Config, onLeader ...func(ctx context.Context)) (*Node, error) {
 	if cfg.Commands == nil {
 		return nil, errors.New("raftstore: no command table (Config.Commands)")
 	}
-	n.store, err = state.Open(filepath.Join(cfg.DataDir, "state", "state.db"), cfg.Buckets...)
+	n.store, err = state.OpenIndexed(filepath.Join(cfg.DataDir, "state", "state.db"), cfg.Buckets, cfg.Indexes)
 	if err != nil {
 		return nil, err
 	}

@@ -35,6 +35,7 @@ var (
 type Store struct {
 	path    string
 	buckets [][]byte     // every bucket: the core's and those the services declared
+	indexes []Index      // the derived ones among them, with their builders
 	mu      sync.RWMutex // held for reading by View/Update, for writing by Restore
 	db      *bolt.DB
 }
@@ -42,7 +43,9 @@ type Store struct {
 // Open creates a fresh, empty state database at path, replacing any file there: the state is
 // always rebuilt from Raft's snapshot and log. buckets are the buckets the services declared, next
 // to the core's own.
-func Open(path string, buckets ...[]byte) (*Store, error) {
+func Open(path string, buckets ...[]byte) (*Store, error) { return open(path, buckets, nil) }
+
+func open(path string, buckets [][]byte, indexes []Index) (*Store, error) {
 	all := append(append([][]byte{}, allBuckets...), buckets...)
 	seen := map[string]bool{}
 	for _, b := range all {
@@ -61,11 +64,11 @@ func Open(path string, buckets ...[]byte) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return createBuckets(tx, all) }); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error { return createBuckets(tx, all, indexes) }); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("state: init: %w", err)
 	}
-	return &Store{path: path, db: db, buckets: all}, nil
+	return &Store{path: path, db: db, buckets: all, indexes: indexes}, nil
 }
 
 func openDB(path string) (*bolt.DB, error) {
@@ -74,15 +77,6 @@ func openDB(path string) (*bolt.DB, error) {
 		return nil, fmt.Errorf("state: open %s: %w", path, err)
 	}
 	return db, nil
-}
-
-func createBuckets(tx *bolt.Tx, all [][]byte) error {
-	for _, b := range all {
-		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // Close closes the database.
@@ -141,7 +135,7 @@ func (s *Store) Restore(r io.Reader) error {
 		if tx.Bucket(bucketMeta) == nil {
 			return errNoMetaInNew
 		}
-		return createBuckets(tx, s.buckets) // a snapshot from an older release may lack newer buckets
+		return createBuckets(tx, s.buckets, s.indexes) // a snapshot from an older release may lack newer buckets (and indexes)
 	})
 	if cerr := check.Close(); err == nil {
 		err = cerr
