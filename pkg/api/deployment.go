@@ -82,7 +82,8 @@ type LifecycleEvent struct {
 
 // DeploymentList is the answer of GET /v1/deployments: a page of deployments, oldest first
 // (newest first with ?order=newest; ?limit=, at most 1000, default 100), filtered by ?app=,
-// ?group=, ?host= (a host's name: the deployments that target it, each with its HostStatus),
+// ?group=, ?host= (a host's name: the deployments that target it, each with that host's target only
+// and its HostStatus),
 // ?status= and ?since= (RFC 3339: created at or after). Next, when set, is the ?next= of the
 // following page: the deployments created after (before, newest first) the page's last one.
 type DeploymentList struct {

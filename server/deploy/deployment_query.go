@@ -99,19 +99,34 @@ func (s Deployments) Query(q DeploymentQuery) (page []pub.Deployment, next strin
 			next = strconv.FormatUint(keep[len(keep)-1].CreateIndex, 10)
 		}
 		for _, d := range keep {
+			if hostID != "" {
+				page = append(page, hostView(tx, d, hostID))
+				continue
+			}
 			whole, err := assemble(tx, d)
 			if err != nil {
 				return err
 			}
-			v := deploymentView(whole)
-			if tg, ok := whole.Targets[hostID]; ok {
-				v.HostStatus = tg.Status
-			}
-			page = append(page, v)
+			page = append(page, deploymentView(whole))
 		}
 		return nil
 	})
 	return page, next, err
+}
+
+// hostView is a deployment (d a header) as a host's list shows it: with that host's target
+// only, and its status as HostStatus, read without the rest of the fleet's targets.
+func hostView(tx *state.Tx, d Deployment, hostID string) pub.Deployment {
+	tg, ok := readTarget(tx, d, hostID)
+	d.Targets = map[string]*Target{}
+	if ok {
+		d.Targets[hostID] = tg
+	}
+	v := deploymentView(d)
+	if ok {
+		v.HostStatus = tg.Status
+	}
+	return v
 }
 
 // matches reports whether a deployment's header passes q's filters (all but Host and After).
