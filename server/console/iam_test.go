@@ -339,6 +339,20 @@ func TestIAMForms(t *testing.T) {
 	if resp, _ := kb.do("POST", base+"/ui/login", url.Values{"csrf": {field(t, lp)}, "user": {"kim"}, "password": {newPassword}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("kim signs in with the new password: %d", resp.StatusCode)
 	}
+	// Kim's own page, by the self-service policy alone: the password form asks for the current
+	// one; kim adds and removes their own SSH key; another user's page is refused.
+	page = get(kb, "/ui/iam/users/kim", 200)
+	kcsrf := field(t, page)
+	if !strings.Contains(page, `name="current_password"`) || !strings.Contains(page, `action="/ui/iam/users/kim/ssh-keys"`) || strings.Contains(page, `/users/kim/edit"`) {
+		t.Fatalf("kim's own page: the self-service forms are wrong\n%s", page)
+	}
+	resp, _ := kb.do("POST", base+"/ui/iam/users/kim/ssh-keys", url.Values{"csrf": {kcsrf}, "public_key": {sshKeyLine}})
+	if keys, err := cl.SSHKeyList(ctx, "kim"); resp.StatusCode != http.StatusSeeOther || err != nil || len(keys.Keys) != 1 {
+		t.Fatalf("kim adds their own key: %d %+v %v", resp.StatusCode, keys, err)
+	} else if resp, _ = kb.do("POST", base+"/ui/iam/users/kim/ssh-keys/remove", url.Values{"csrf": {kcsrf}, "fingerprint": {keys.Keys[0].Fingerprint}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("kim removes their own key: %d", resp.StatusCode)
+	}
+	get(kb, "/ui/iam/users/ana", http.StatusForbidden)
 	page = post(admin, "/ui/iam/users/kim/password", form("password", "shortpw", "confirm", "shortpw"), http.StatusBadRequest, "")
 	refused(page, "/ui/iam/users/kim/password", "bytes long")
 	if strings.Contains(page, "shortpw") {
@@ -367,6 +381,9 @@ func TestIAMForms(t *testing.T) {
 	}
 	page = post(admin, "/ui/iam/users/kim/ssh-keys", form("public_key", "ssh-ed25519 AAAA!!!"), http.StatusBadRequest, "")
 	refused(page, "/ui/iam/users/kim/ssh-keys", "authorized_keys")
+	if !strings.Contains(page, "ssh-ed25519 AAAA!!!</textarea>") {
+		t.Error("the refused key line is not kept in the textarea")
+	}
 	post(admin, "/ui/iam/users/kim/ssh-keys/remove", form("fingerprint", fp), http.StatusSeeOther, "/ui/iam/users/kim")
 	if keys, err = cl.SSHKeyList(ctx, "kim"); err != nil || len(keys.Keys) != 0 {
 		t.Fatalf("kim's keys after the removal: %+v %v", keys, err)

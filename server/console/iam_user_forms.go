@@ -66,17 +66,25 @@ func (m *Module) iamUserPassword(w http.ResponseWriter, r *http.Request, id *aut
 }
 
 // iamUserKeyAdd adds the pasted authorized_keys line as the user's SSH key
-// (iam:UploadSSHPublicKey).
+// (iam:UploadSSHPublicKey); a refused line is shown again (a public key is no secret) with the
+// service's message.
 func (m *Module) iamUserKeyAdd(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	if err := readForm(w, r); err != nil {
+		return err
+	}
+	req := pub.SSHKeyAddRequest{PublicKey: r.PostFormValue("public_key")}
 	ctx, cancel, err := m.writeCtx(r, id)
 	if err != nil {
 		return err
 	}
 	defer cancel()
-	return m.userChange(w, r, id, "key", func(name string) error {
-		_, err := m.acl.Identity().AddSSHKey(ctx, name, pub.SSHKeyAddRequest{PublicKey: r.PostFormValue("public_key")})
-		return err
-	}, "")
+	if _, err := m.acl.Identity().AddSSHKey(ctx, r.PathValue("name"), req); err != nil {
+		if !formFailed(err) {
+			return err
+		}
+		return m.renderUser(w, r, id, formStatus(err), userData{Failed: "key", Error: errText(err), Key: req.PublicKey})
+	}
+	return seeOther(w, r, "/ui/iam/users/"+esc(r.PathValue("name")))
 }
 
 // iamUserKeyRemove removes the user's SSH key of the form's fingerprint

@@ -70,6 +70,7 @@ type userData struct {
 	CanDisableMFA           bool
 	CanDetach               map[string]bool // by attached policy
 	Edit                    pub.UserUpdateRequest
+	Key                     string // the refused SSH key line, shown again
 	Failed, Error           string
 }
 
