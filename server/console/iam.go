@@ -16,6 +16,11 @@ func init() { pageSets = append(pageSets, (*Module).iamRoutes) }
 // iamPageSize is how many users, groups, policies or roles one list page shows.
 const iamPageSize = 100
 
+// iamSuggestions is how many names a form's datalist offers at most (groups and policies have
+// no limit on their number): the field takes any name, and the service's "not found" shows next
+// to it.
+const iamSuggestions = 1000
+
 // iamRoutes are the identity pages: users, groups, policies, roles and the signed-in user's MFA
 // enrolment. Each route names the IAM API's action for the same question or change, so the edge
 // authorizes it by the user's policies; a form naming its target in the body (the group to add a
@@ -40,6 +45,11 @@ func (m *Module) iamRoutes() []api.Route {
 		{Method: "POST", Pattern: "/ui/iam/users/{name}/groups", Access: api.Console, Action: "iam:AddUserToGroup", Resource: "group/*", ResolveResource: formRes("group", "group"), Handle: m.iamUserAddGroup},
 		{Method: "POST", Pattern: "/ui/iam/users/{name}/attach", Access: api.Console, Action: "iam:AttachPolicy", Resource: "policy/*", ResolveResource: formRes("policy", "policy"), Handle: m.iamAttach("user", true)},
 		{Method: "POST", Pattern: "/ui/iam/users/{name}/detach", Access: api.Console, Action: "iam:DetachPolicy", Resource: "policy/*", ResolveResource: formRes("policy", "policy"), Handle: m.iamAttach("user", false)},
+		{Method: "POST", Pattern: "/ui/iam/users/{name}/edit", Access: api.Console, Action: "iam:UpdateUser", Resource: "user/{name}", Handle: m.iamUserEdit},
+		{Method: "POST", Pattern: "/ui/iam/users/{name}/password", Access: api.Console, Action: "iam:ChangePassword", Resource: "user/{name}", Handle: m.iamUserPassword},
+		{Method: "POST", Pattern: "/ui/iam/users/{name}/ssh-keys", Access: api.Console, Action: "iam:UploadSSHPublicKey", Resource: "user/{name}", Handle: m.iamUserKeyAdd},
+		{Method: "POST", Pattern: "/ui/iam/users/{name}/ssh-keys/remove", Access: api.Console, Action: "iam:DeleteSSHPublicKey", Resource: "user/{name}", Handle: m.iamUserKeyRemove},
+		{Method: "POST", Pattern: "/ui/iam/users/{name}/mfa/disable", Access: api.Console, Action: "iam:DeactivateMFADevice", Resource: "user/{name}", Handle: m.iamUserMFADisable},
 
 		{Method: "GET", Pattern: "/ui/iam/groups", Access: api.Console, Action: "iam:ListGroups", Resource: "group/*", Handle: m.iamGroups},
 		{Method: "POST", Pattern: "/ui/iam/groups", Access: api.Console, Action: "iam:CreateGroup", Resource: "group/*", Handle: m.iamGroupCreate},
@@ -48,17 +58,23 @@ func (m *Module) iamRoutes() []api.Route {
 		{Method: "POST", Pattern: "/ui/iam/groups/{name}/members/remove", Access: api.Console, Action: "iam:RemoveUserFromGroup", Resource: "group/{name}", Handle: m.iamGroupMember(false)},
 		{Method: "POST", Pattern: "/ui/iam/groups/{name}/attach", Access: api.Console, Action: "iam:AttachPolicy", Resource: "policy/*", ResolveResource: formRes("policy", "policy"), Handle: m.iamAttach("group", true)},
 		{Method: "POST", Pattern: "/ui/iam/groups/{name}/detach", Access: api.Console, Action: "iam:DetachPolicy", Resource: "policy/*", ResolveResource: formRes("policy", "policy"), Handle: m.iamAttach("group", false)},
+		{Method: "POST", Pattern: "/ui/iam/groups/{name}/delete", Access: api.Console, Action: "iam:DeleteGroup", Resource: "group/{name}", Handle: m.iamGroupDelete},
 
 		{Method: "GET", Pattern: "/ui/iam/policies", Access: api.Console, Action: "iam:ListPolicies", Resource: "policy/*", Handle: m.iamPolicies},
 		{Method: "POST", Pattern: "/ui/iam/policies", Access: api.Console, Action: "iam:CreatePolicy", Resource: "policy/*", Handle: m.iamPolicyCreate},
 		{Method: "GET", Pattern: "/ui/iam/policies/{name}", Access: api.Console, Action: "iam:GetPolicy", Resource: "policy/{name}", Handle: m.iamPolicy},
+		{Method: "POST", Pattern: "/ui/iam/policies/{name}", Access: api.Console, Action: "iam:CreatePolicyVersion", Resource: "policy/{name}", Handle: m.iamPolicyUpdate},
+		{Method: "POST", Pattern: "/ui/iam/policies/{name}/delete", Access: api.Console, Action: "iam:DeletePolicy", Resource: "policy/{name}", Handle: m.iamPolicyDelete},
 
 		{Method: "GET", Pattern: "/ui/iam/roles", Access: api.Console, Action: "iam:ListRoles", Resource: "role/*", Handle: m.iamRoles},
+		{Method: "POST", Pattern: "/ui/iam/roles", Access: api.Console, Action: "iam:CreateRole", Resource: "role/*", Handle: m.iamRoleCreate},
 		{Method: "GET", Pattern: "/ui/iam/roles/{name}", Access: api.Console, Action: "iam:GetRole", Resource: "role/{name}", Handle: m.iamRole},
+		{Method: "POST", Pattern: "/ui/iam/roles/{name}/delete", Access: api.Console, Action: "iam:DeleteRole", Resource: "role/{name}", Handle: m.iamRoleDelete},
 
 		{Method: "GET", Pattern: "/ui/iam/mfa", Access: api.Console, Action: "iam:GetUser", Resource: "user/*", ResolveResource: m.sessionUser, Handle: m.iamMFA},
 		{Method: "POST", Pattern: "/ui/iam/mfa", Access: api.Console, Action: "iam:EnableMFADevice", Resource: "user/*", ResolveResource: m.sessionUser, Handle: m.iamMFAEnroll},
 		{Method: "POST", Pattern: "/ui/iam/mfa/confirm", Access: api.Console, Action: "iam:ConfirmMFADevice", Resource: "user/*", ResolveResource: m.sessionUser, Handle: m.iamMFAConfirm},
+		{Method: "POST", Pattern: "/ui/iam/mfa/disable", Access: api.Console, Action: "iam:DeactivateMFADevice", Resource: "user/*", ResolveResource: m.sessionUser, Handle: m.iamMFADisable},
 	}
 }
 
@@ -116,6 +132,41 @@ func formStatus(err error) int {
 func seeOther(w http.ResponseWriter, r *http.Request, to string) error {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
+}
+
+// suggest pages through a list with list and returns the names keep accepts, at most
+// iamSuggestions of them, for a form's datalist.
+func suggest[T any](ctx context.Context, list func(context.Context, api.Page) ([]T, string, error), name func(T) string, keep func(string) bool) ([]string, error) {
+	var out []string
+	p := api.Page{Limit: iamPageSize}
+	for {
+		items, next, err := list(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			if n := name(it); keep(n) {
+				if out = append(out, n); len(out) == iamSuggestions {
+					return out, nil
+				}
+			}
+		}
+		if next == "" || next == p.After {
+			return out, nil
+		}
+		p.After = next
+	}
+}
+
+// lines splits a textarea's value into its non-empty entries, one a line or comma-separated.
+func lines(v string) []string {
+	var out []string
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' }) {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // esc is a path segment, escaped.

@@ -51,48 +51,46 @@ func (m *Module) iamGroupCreate(w http.ResponseWriter, r *http.Request, id *auth
 
 // iamGroupData is a group's page: members and policies, and what may be changed.
 type iamGroupData struct {
-	Group                        pub.IAMGroup
-	Policies                     []string // to attach
-	CanAdd, CanRemove, CanAttach bool
-	CanDetach                    map[string]bool
-	Error                        string
+	Group                                   pub.IAMGroup
+	Policies                                []string // suggestions for the policy field
+	CanAdd, CanRemove, CanAttach, CanDelete bool
+	CanDetach                               map[string]bool
+	Failed, Error                           string // the form the service refused, and its message
 }
 
 func (m *Module) iamGroup(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return m.renderGroup(w, r, id, http.StatusOK, "")
+	return m.renderGroup(w, r, id, http.StatusOK, "", "")
 }
 
-func (m *Module) renderGroup(w http.ResponseWriter, r *http.Request, id *auth.Identity, status int, msg string) error {
+func (m *Module) renderGroup(w http.ResponseWriter, r *http.Request, id *auth.Identity, status int, form, msg string) error {
 	ids, k := m.acl.Identity(), m.core.HTTP
 	name := r.PathValue("name")
 	g, err := ids.GetGroup(r.Context(), name)
 	if err != nil {
 		return err
 	}
-	d := iamGroupData{Group: g, Error: msg, CanDetach: map[string]bool{}}
+	d := iamGroupData{Group: g, Failed: form, Error: msg, CanDetach: map[string]bool{}}
 	d.CanAdd = k.Allowed(r, id, "iam:AddUserToGroup", "group/"+name)
 	d.CanRemove = k.Allowed(r, id, "iam:RemoveUserFromGroup", "group/"+name)
 	for _, p := range g.Policies {
 		d.CanDetach[p] = k.Allowed(r, id, "iam:DetachPolicy", "policy/"+p)
 	}
+	d.CanDelete = k.Allowed(r, id, "iam:DeleteGroup", "group/"+name)
 	if k.Allowed(r, id, "iam:AttachPolicy", "policy/*") || k.Allowed(r, id, "iam:ListPolicies", "policy/*") {
-		policies, _, err := ids.ListPolicies(r.Context(), pageOf(r))
+		d.Policies, err = suggest(r.Context(), ids.ListPolicies, func(p pub.Policy) string { return p.Name }, func(p string) bool {
+			return !contains(g.Policies, p) && k.Allowed(r, id, "iam:AttachPolicy", "policy/"+p)
+		})
 		if err != nil {
 			return err
 		}
-		for _, p := range policies {
-			if !contains(g.Policies, p.Name) && k.Allowed(r, id, "iam:AttachPolicy", "policy/"+p.Name) {
-				d.Policies = append(d.Policies, p.Name)
-			}
-		}
 	}
-	d.CanAttach = len(d.Policies) > 0
+	d.CanAttach = len(d.Policies) > 0 || k.Allowed(r, id, "iam:AttachPolicy", "policy/*")
 	return m.render(w, status, "iam_group", frame(r, id.Token.User, "Group "+name, d))
 }
 
-// groupChange runs a change on the group of the path and goes back to its page (or shows the
-// failure on it).
-func (m *Module) groupChange(w http.ResponseWriter, r *http.Request, id *auth.Identity, change func(name string) error) error {
+// groupChange runs a change on the group of the path and goes to after, or back to the group's
+// page (or shows the failure on it, next to the form named form).
+func (m *Module) groupChange(w http.ResponseWriter, r *http.Request, id *auth.Identity, form string, change func(name string) error, after string) error {
 	if err := readForm(w, r); err != nil {
 		return err
 	}
@@ -100,9 +98,22 @@ func (m *Module) groupChange(w http.ResponseWriter, r *http.Request, id *auth.Id
 		if !formFailed(err) {
 			return err
 		}
-		return m.renderGroup(w, r, id, formStatus(err), errText(err))
+		return m.renderGroup(w, r, id, formStatus(err), form, errText(err))
 	}
-	return seeOther(w, r, "/ui/iam/groups/"+esc(r.PathValue("name")))
+	if after == "" {
+		after = "/ui/iam/groups/" + esc(r.PathValue("name"))
+	}
+	return seeOther(w, r, after)
+}
+
+// iamGroupDelete deletes the group of the path (its members stay users) and goes to the list.
+func (m *Module) iamGroupDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	ctx, cancel, err := m.writeCtx(r, id)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	return m.groupChange(w, r, id, "delete", func(name string) error { return m.acl.Identity().DeleteGroup(ctx, name) }, "/ui/iam/groups")
 }
 
 // iamGroupMember adds (or removes) the form's user to the group of the path.
@@ -113,8 +124,12 @@ func (m *Module) iamGroupMember(add bool) func(http.ResponseWriter, *http.Reques
 			return err
 		}
 		defer cancel()
-		return m.groupChange(w, r, id, func(name string) error {
+		form := "add"
+		if !add {
+			form = "remove"
+		}
+		return m.groupChange(w, r, id, form, func(name string) error {
 			return m.acl.Identity().SetMember(ctx, name, r.PostFormValue("user"), add)
-		})
+		}, "")
 	}
 }

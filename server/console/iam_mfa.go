@@ -19,11 +19,12 @@ import (
 // mfaData is the MFA page's, in one of its steps: the state (off, on), an enrolment to confirm
 // (the QR code and the secret, shown on this answer only), or the recovery codes (shown once).
 type mfaData struct {
-	Enabled   bool
-	Enrolment *pub.MFAEnrollment
-	QR        template.URL // a data: URI of the QR code's PNG
-	Recovery  []string
-	Error     string
+	Enabled    bool
+	CanDisable bool // MFA is on and this session may turn it off (it was opened with MFA)
+	Enrolment  *pub.MFAEnrollment
+	QR         template.URL // a data: URI of the QR code's PNG
+	Recovery   []string
+	Error      string
 }
 
 // iamMFA shows whether the signed-in user has MFA on, and the button that starts an enrolment.
@@ -32,7 +33,34 @@ func (m *Module) iamMFA(w http.ResponseWriter, r *http.Request, id *auth.Identit
 	if err != nil {
 		return err
 	}
-	return m.render(w, http.StatusOK, "iam_mfa", frame(r, id.Token.User, "Multi-factor authentication", mfaData{Enabled: u.MFAEnabled}))
+	return m.renderMFA(w, r, id, http.StatusOK, mfaData{Enabled: u.MFAEnabled})
+}
+
+// renderMFA renders the MFA page's state step, with the off button when the self-service
+// policy allows it to this session.
+func (m *Module) renderMFA(w http.ResponseWriter, r *http.Request, id *auth.Identity, status int, d mfaData) error {
+	d.CanDisable = d.Enabled && m.core.HTTP.Allowed(r, id, "iam:DeactivateMFADevice", "user/"+id.Token.User)
+	return m.render(w, status, "iam_mfa", frame(r, id.Token.User, "Multi-factor authentication", d))
+}
+
+// iamMFADisable turns the signed-in user's MFA off (the device and its recovery codes), as
+// `slipway iam mfa disable` does; the edge allows it only to a session opened with MFA.
+func (m *Module) iamMFADisable(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	if err := readForm(w, r); err != nil {
+		return err
+	}
+	ctx, cancel, err := m.writeCtx(r, id)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if err := m.acl.Identity().DisableMFA(ctx, id.Token.User); err != nil {
+		if !formFailed(err) {
+			return err
+		}
+		return m.renderMFA(w, r, id, formStatus(err), mfaData{Error: errText(err)})
+	}
+	return seeOther(w, r, "/ui/iam/mfa")
 }
 
 // iamMFAEnroll starts an enrolment for the signed-in user and shows the QR code of its otpauth
@@ -49,7 +77,7 @@ func (m *Module) iamMFAEnroll(w http.ResponseWriter, r *http.Request, id *auth.I
 		if !formFailed(err) {
 			return err
 		}
-		return m.render(w, formStatus(err), "iam_mfa", frame(r, id.Token.User, "Multi-factor authentication", mfaData{Enabled: true, Error: errText(err)}))
+		return m.renderMFA(w, r, id, formStatus(err), mfaData{Enabled: true, Error: errText(err)})
 	}
 	e.QR = ""
 	d := mfaData{Enrolment: &e}

@@ -56,13 +56,22 @@ func (m *Module) iamPolicyCreate(w http.ResponseWriter, r *http.Request, id *aut
 	return seeOther(w, r, "/ui/iam/policies/"+esc(req.Name))
 }
 
-// policyData is a policy's page: its document, indented.
+// policyData is a policy's page: its document, indented, and the forms for a new version (the
+// document in a textarea, kept with the parser's message when refused) and delete, each shown
+// when allowed (never for a managed policy). Failed names the form the service refused.
 type policyData struct {
-	Policy   pub.Policy
-	Document string
+	Policy               pub.Policy
+	Document             string
+	Form                 pub.PolicyPutRequest // the new version's form
+	CanUpdate, CanDelete bool
+	Failed, Error        string
 }
 
 func (m *Module) iamPolicy(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return m.renderPolicy(w, r, id, http.StatusOK, policyData{})
+}
+
+func (m *Module) renderPolicy(w http.ResponseWriter, r *http.Request, id *auth.Identity, status int, d policyData) error {
 	p, err := m.acl.Identity().GetPolicy(r.Context(), r.PathValue("name"))
 	if err != nil {
 		return err
@@ -72,27 +81,55 @@ func (m *Module) iamPolicy(w http.ResponseWriter, r *http.Request, id *auth.Iden
 		doc.Reset()
 		doc.Write(p.Document)
 	}
-	return m.render(w, http.StatusOK, "iam_policy", frame(r, id.Token.User, "Policy "+p.Name, policyData{Policy: p, Document: doc.String()}))
+	d.Policy, d.Document = p, doc.String()
+	if d.Failed != "update" {
+		d.Form = pub.PolicyPutRequest{Description: &p.Description, Document: d.Document}
+	}
+	k, res := m.core.HTTP, "policy/"+p.Name
+	d.CanUpdate = !p.Managed && k.Allowed(r, id, "iam:CreatePolicyVersion", res)
+	d.CanDelete = !p.Managed && k.Allowed(r, id, "iam:DeletePolicy", res)
+	return m.render(w, status, "iam_policy", frame(r, id.Token.User, "Policy "+p.Name, d))
 }
 
-// rolesData is the roles list's.
-type rolesData struct {
-	Roles []pub.Role
-	Next  string
-}
-
-func (m *Module) iamRoles(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	l, next, err := m.acl.Identity().ListRoles(r.Context(), pageOf(r))
+// iamPolicyUpdate replaces the policy's document with the form's, its next version
+// (iam:CreatePolicyVersion, as `slipway iam policy update`); a refused document is shown again
+// with the parser's message next to the textarea.
+func (m *Module) iamPolicyUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	if err := readForm(w, r); err != nil {
+		return err
+	}
+	desc := r.PostFormValue("description")
+	req := pub.PolicyPutRequest{Description: &desc, Document: r.PostFormValue("document")}
+	ctx, cancel, err := m.writeCtx(r, id)
 	if err != nil {
 		return err
 	}
-	return m.render(w, http.StatusOK, "iam_roles", frame(r, id.Token.User, "Roles", rolesData{Roles: l, Next: next}))
+	defer cancel()
+	if _, err := m.acl.Identity().UpdatePolicy(ctx, r.PathValue("name"), req); err != nil {
+		if !formFailed(err) {
+			return err
+		}
+		return m.renderPolicy(w, r, id, formStatus(err), policyData{Form: req, Failed: "update", Error: errText(err)})
+	}
+	return seeOther(w, r, "/ui/iam/policies/"+esc(r.PathValue("name")))
 }
 
-func (m *Module) iamRole(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	role, err := m.acl.Identity().GetRole(r.Context(), r.PathValue("name"))
+// iamPolicyDelete deletes the customer policy and goes to the list; the service refuses while
+// anything has it attached, and its message (what to detach) shows next to the button.
+func (m *Module) iamPolicyDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	if err := readForm(w, r); err != nil {
+		return err
+	}
+	ctx, cancel, err := m.writeCtx(r, id)
 	if err != nil {
 		return err
 	}
-	return m.render(w, http.StatusOK, "iam_role", frame(r, id.Token.User, "Role "+role.Name, role))
+	defer cancel()
+	if err := m.acl.Identity().DeletePolicy(ctx, r.PathValue("name")); err != nil {
+		if !formFailed(err) {
+			return err
+		}
+		return m.renderPolicy(w, r, id, formStatus(err), policyData{Failed: "delete", Error: errText(err)})
+	}
+	return seeOther(w, r, "/ui/iam/policies")
 }

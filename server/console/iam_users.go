@@ -53,36 +53,48 @@ func (m *Module) iamUserCreate(w http.ResponseWriter, r *http.Request, id *auth.
 }
 
 // userData is a user's page: the user, their tokens (never secrets) and SSH keys, and what the
-// signed-in user may change.
+// signed-in user may change. Failed names the form whose change the service refused (its
+// message, Error, shows next to that form); the failed edit form keeps what was typed in Edit.
 type userData struct {
-	User                          pub.User
-	Tokens                        []pub.Token
-	TokensDenied                  bool
-	Keys                          []pub.SSHKey
-	Groups, Policies              []string // to add to, to attach
-	Locked                        bool
-	CanUnlock, CanDelete, CanEdit bool
-	CanDetach                     map[string]bool // by attached policy
-	Error                         string
+	User                    pub.User
+	Self                    bool // the signed-in user's own page: a password change asks for the current one
+	Tokens                  []pub.Token
+	TokensDenied            bool
+	Keys                    []pub.SSHKey
+	Groups, Policies        []string // suggestions for the group and policy fields
+	CanAddGroup, CanAttach  bool
+	Locked                  bool
+	CanUnlock, CanDelete    bool
+	CanUpdate, CanPassword  bool
+	CanAddKey, CanRemoveKey bool
+	CanDisableMFA           bool
+	CanDetach               map[string]bool // by attached policy
+	Edit                    pub.UserUpdateRequest
+	Key                     string // the refused SSH key line, shown again
+	Failed, Error           string
 }
 
 func (m *Module) iamUser(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return m.renderUser(w, r, id, http.StatusOK, "")
+	return m.renderUser(w, r, id, http.StatusOK, userData{})
 }
 
-func (m *Module) renderUser(w http.ResponseWriter, r *http.Request, id *auth.Identity, status int, msg string) error {
+func (m *Module) renderUser(w http.ResponseWriter, r *http.Request, id *auth.Identity, status int, d userData) error {
 	ids, k := m.acl.Identity(), m.core.HTTP
 	name := r.PathValue("name")
 	u, err := ids.GetUser(r.Context(), name)
 	if err != nil {
 		return err
 	}
-	d := userData{User: u, Error: msg, CanDetach: map[string]bool{}}
+	res := "user/" + name
+	d.User, d.Self, d.CanDetach = u, name == id.Token.User, map[string]bool{}
+	if d.Failed != "edit" {
+		d.Edit = pub.UserUpdateRequest{DisplayName: &u.DisplayName, Email: &u.Email}
+	}
 	for _, p := range u.Policies {
 		d.CanDetach[p] = k.Allowed(r, id, "iam:DetachPolicy", "policy/"+p)
 	}
 	d.Locked = u.LockedUntil != nil && u.LockedUntil.After(m.core.Now())
-	if d.TokensDenied = !k.Allowed(r, id, "iam:ListTokens", "user/"+name); !d.TokensDenied {
+	if d.TokensDenied = !k.Allowed(r, id, "iam:ListTokens", res); !d.TokensDenied {
 		if d.Tokens, err = ids.ListUserTokens(r.Context(), name); err != nil {
 			return err
 		}
@@ -90,34 +102,36 @@ func (m *Module) renderUser(w http.ResponseWriter, r *http.Request, id *auth.Ide
 			d.Tokens[i].SecretID = "" // a list never shows a secret
 		}
 	}
-	if k.Allowed(r, id, "iam:ListSSHPublicKeys", "user/"+name) {
+	if k.Allowed(r, id, "iam:ListSSHPublicKeys", res) {
 		if d.Keys, err = ids.ListSSHKeys(r.Context(), name); err != nil {
 			return err
 		}
 	}
-	d.CanUnlock = k.Allowed(r, id, "iam:UnlockUser", "user/"+name)
-	d.CanDelete = k.Allowed(r, id, "iam:DeleteUser", "user/"+name)
-	d.CanEdit = k.Allowed(r, id, "iam:AttachPolicy", "policy/*") || k.Allowed(r, id, "iam:AddUserToGroup", "group/*")
-	if d.CanEdit {
-		groups, _, err := ids.ListGroups(r.Context(), pageOf(r))
+	d.CanUnlock = k.Allowed(r, id, "iam:UnlockUser", res)
+	d.CanDelete = k.Allowed(r, id, "iam:DeleteUser", res)
+	d.CanUpdate = k.Allowed(r, id, "iam:UpdateUser", res)
+	d.CanPassword = k.Allowed(r, id, "iam:ChangePassword", res)
+	d.CanAddKey = k.Allowed(r, id, "iam:UploadSSHPublicKey", res)
+	d.CanRemoveKey = k.Allowed(r, id, "iam:DeleteSSHPublicKey", res)
+	d.CanDisableMFA = u.MFAEnabled && k.Allowed(r, id, "iam:DeactivateMFADevice", res)
+	if k.Allowed(r, id, "iam:AddUserToGroup", "group/*") || k.Allowed(r, id, "iam:ListGroups", "group/*") {
+		d.Groups, err = suggest(r.Context(), ids.ListGroups, func(g pub.IAMGroup) string { return g.Name }, func(g string) bool {
+			return !contains(u.Groups, g) && k.Allowed(r, id, "iam:AddUserToGroup", "group/"+g)
+		})
 		if err != nil {
 			return err
-		}
-		for _, g := range groups {
-			if !contains(u.Groups, g.Name) && k.Allowed(r, id, "iam:AddUserToGroup", "group/"+g.Name) {
-				d.Groups = append(d.Groups, g.Name)
-			}
-		}
-		policies, _, err := ids.ListPolicies(r.Context(), pageOf(r))
-		if err != nil {
-			return err
-		}
-		for _, p := range policies {
-			if !contains(u.Policies, p.Name) && k.Allowed(r, id, "iam:AttachPolicy", "policy/"+p.Name) {
-				d.Policies = append(d.Policies, p.Name)
-			}
 		}
 	}
+	if k.Allowed(r, id, "iam:AttachPolicy", "policy/*") || k.Allowed(r, id, "iam:ListPolicies", "policy/*") {
+		d.Policies, err = suggest(r.Context(), ids.ListPolicies, func(p pub.Policy) string { return p.Name }, func(p string) bool {
+			return !contains(u.Policies, p) && k.Allowed(r, id, "iam:AttachPolicy", "policy/"+p)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	d.CanAddGroup = len(d.Groups) > 0 || k.Allowed(r, id, "iam:AddUserToGroup", "group/*")
+	d.CanAttach = len(d.Policies) > 0 || k.Allowed(r, id, "iam:AttachPolicy", "policy/*")
 	return m.render(w, status, "iam_user", frame(r, id.Token.User, "User "+name, d))
 }
 
@@ -131,8 +145,8 @@ func contains(l []string, s string) bool {
 }
 
 // userChange runs a change on the user of the path and goes back to their page (or shows the
-// failure on it).
-func (m *Module) userChange(w http.ResponseWriter, r *http.Request, id *auth.Identity, change func(name string) error, after string) error {
+// failure on it, next to the form named form).
+func (m *Module) userChange(w http.ResponseWriter, r *http.Request, id *auth.Identity, form string, change func(name string) error, after string) error {
 	if err := readForm(w, r); err != nil {
 		return err
 	}
@@ -140,7 +154,7 @@ func (m *Module) userChange(w http.ResponseWriter, r *http.Request, id *auth.Ide
 		if !formFailed(err) {
 			return err
 		}
-		return m.renderUser(w, r, id, formStatus(err), errText(err))
+		return m.renderUser(w, r, id, formStatus(err), userData{Failed: form, Error: errText(err)})
 	}
 	if after == "" {
 		after = "/ui/iam/users/" + esc(r.PathValue("name"))
@@ -154,7 +168,7 @@ func (m *Module) iamUserUnlock(w http.ResponseWriter, r *http.Request, id *auth.
 		return err
 	}
 	defer cancel()
-	return m.userChange(w, r, id, func(name string) error { return m.acl.Identity().Unlock(ctx, name) }, "")
+	return m.userChange(w, r, id, "unlock", func(name string) error { return m.acl.Identity().Unlock(ctx, name) }, "")
 }
 
 func (m *Module) iamUserDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
@@ -163,7 +177,7 @@ func (m *Module) iamUserDelete(w http.ResponseWriter, r *http.Request, id *auth.
 		return err
 	}
 	defer cancel()
-	return m.userChange(w, r, id, func(name string) error { return m.acl.Identity().DeleteUser(ctx, name) }, "/ui/iam/users")
+	return m.userChange(w, r, id, "delete", func(name string) error { return m.acl.Identity().DeleteUser(ctx, name) }, "/ui/iam/users")
 }
 
 func (m *Module) iamUserAddGroup(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
@@ -172,7 +186,7 @@ func (m *Module) iamUserAddGroup(w http.ResponseWriter, r *http.Request, id *aut
 		return err
 	}
 	defer cancel()
-	return m.userChange(w, r, id, func(name string) error {
+	return m.userChange(w, r, id, "group", func(name string) error {
 		return m.acl.Identity().SetMember(ctx, r.PostFormValue("group"), name, true)
 	}, "")
 }
@@ -192,9 +206,13 @@ func (m *Module) iamAttach(kind string, attach bool) func(http.ResponseWriter, *
 			}
 			return m.acl.Identity().Attach(ctx, r.PostFormValue("policy"), req, attach)
 		}
-		if kind == "group" {
-			return m.groupChange(w, r, id, do)
+		form := "attach"
+		if !attach {
+			form = "detach"
 		}
-		return m.userChange(w, r, id, do, "")
+		if kind == "group" {
+			return m.groupChange(w, r, id, form, do, "")
+		}
+		return m.userChange(w, r, id, form, do, "")
 	}
 }
