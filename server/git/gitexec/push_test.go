@@ -51,7 +51,7 @@ func (s *smartHTTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if route.Advertise {
 		w.Header().Set("Content-Type", "application/x-"+string(route.Service)+"-advertisement")
 		w.Header().Set("Cache-Control", "no-cache")
-		if !(route.Service == gitproto.UploadPack && strings.Contains(proto, "version=2")) {
+		if route.Service != gitproto.UploadPack || !strings.Contains(proto, "version=2") {
 			pw := gitproto.NewWriter(w)
 			_ = pw.Line("# service=" + string(route.Service))
 			_ = pw.Flush()

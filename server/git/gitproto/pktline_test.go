@@ -134,7 +134,7 @@ func FuzzPktLine(f *testing.F) {
 				t.Fatalf("packet %d re-read as %v %q %v, want %v %q", i, k, p, err, kinds[i], payloads[i])
 			}
 		}
-		if _, _, err := r2.Next(); err != io.EOF {
+		if _, _, err := r2.Next(); !errors.Is(err, io.EOF) {
 			t.Fatalf("re-encoded input has more packets: %v", err)
 		}
 	})

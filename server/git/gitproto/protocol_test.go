@@ -40,7 +40,7 @@ func FuzzParseGitProtocol(f *testing.F) {
 		}
 		for i := 0; i < len(got); i++ {
 			c := got[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".:_=-", c) >= 0) {
+			if !isNameByte(c) && c != ':' && c != '=' {
 				t.Fatalf("accepted %q with byte %q", h, c)
 			}
 		}

@@ -20,8 +20,7 @@ func ValidateRepoName(name string) error {
 		return fmt.Errorf("repository name of %d characters is over the limit of %d", len(name), MaxRepoNameLen)
 	}
 	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+		if c := name[i]; !isNameByte(c) {
 			return fmt.Errorf("repository name %q has the character %q: use only letters, digits, '.', '_' or '-'", name, rune(c))
 		}
 	}
@@ -32,4 +31,13 @@ func ValidateRepoName(name string) error {
 		return fmt.Errorf("repository name %q ends in \".git\", which is not allowed: the clone URL adds it", name)
 	}
 	return nil
+}
+
+// isNameByte reports whether c is an ASCII letter, digit, '.', '_' or '-'.
+func isNameByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return c == '.' || c == '_' || c == '-'
 }
