@@ -432,3 +432,50 @@ func TestGitLeavesAtomicityToProcReceive(t *testing.T) {
 		t.Fatalf("client output:\n%s", out)
 	}
 }
+
+// TestGitLeavesRefRulesToProcReceive pins that receive-pack's own ref rules do not apply to
+// refs it hands to proc-receive: with receive.denyNonFastForwards and receive.denyDeletes
+// set, a forced non-fast-forward update and a delete still reach the hook and are reported
+// as done when it answers ok. Slipway has to check such rules itself.
+func TestGitLeavesRefRulesToProcReceive(t *testing.T) {
+	f := newPushFixture(t)
+	if out, err := f.pushRefs("move", nil, "main"); err != nil {
+		t.Fatalf("push: %v\n%s", err, out)
+	}
+	for _, kv := range [][2]string{{"receive.denyNonFastForwards", "true"}, {"receive.denyDeletes", "true"}} {
+		if err := f.g.Run(context.Background(), Command{Args: []string{"config", kv[0], kv[1]}, GitDir: f.bare}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := f.pushRefs("ok", []string{"--force"}, "main~1:main")
+	if err != nil || !strings.Contains(out, "(forced update)") {
+		t.Fatalf("forced push: %v\n%s", err, out)
+	}
+	if rec := f.hookRecord(); len(rec.Commands) != 1 || rec.Commands[0].New != f.clientRev("main~1") {
+		t.Fatalf("hook saw %+v", rec)
+	}
+	out, err = f.pushRefs("ok", nil, ":main")
+	if err != nil || !strings.Contains(out, "[deleted]") {
+		t.Fatalf("delete: %v\n%s", err, out)
+	}
+}
+
+// TestPartialClone clones with --filter=blob:none over protocol v2 and checks out, which
+// makes the client fetch the missing blobs lazily: RepoConfig allows both.
+func TestPartialClone(t *testing.T) {
+	f := newPushFixture(t)
+	if out, err := f.pushRefs("move", nil, "main"); err != nil {
+		t.Fatalf("push: %v\n%s", err, out)
+	}
+	clone := filepath.Join(t.TempDir(), "partial")
+	f.git("-c", "protocol.version=2", "clone", "-q", "--filter=blob:none", "--no-checkout", f.url, clone)
+	missing := f.git("-C", clone, "rev-list", "--objects", "--missing=print", "HEAD")
+	if !strings.Contains(missing, "\n?") && !strings.HasPrefix(missing, "?") {
+		t.Fatalf("the partial clone has every object:\n%s", missing)
+	}
+	f.git("-C", clone, "checkout", "-q", "main")
+	b, err := os.ReadFile(filepath.Join(clone, "f.txt"))
+	if err != nil || string(b) != strings.Repeat("content\n", 1000) {
+		t.Fatalf("f.txt after a lazy fetch: %v, %d bytes", err, len(b))
+	}
+}
