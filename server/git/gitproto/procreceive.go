@@ -185,7 +185,7 @@ func cleanReason(s string) string {
 	}
 	s = strings.TrimSpace(string(b))
 	if len(s) > MaxReasonLen {
-		s = s[:MaxReasonLen]
+		s = strings.ToValidUTF8(s[:MaxReasonLen], "")
 	}
 	if s == "" {
 		s = "rejected"
