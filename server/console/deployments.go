@@ -41,6 +41,7 @@ func (m *Module) deploymentsRoutes() []api.Route {
 // link to the next one.
 type deploymentListData struct {
 	App, Group, Status string
+	Host               string
 	Statuses           []string
 	Deployments        []pub.Deployment
 	Sort               tableSort
@@ -49,26 +50,27 @@ type deploymentListData struct {
 	Error              string
 }
 
-// deploymentList lists deployments, oldest first, filtered by ?app=, ?group= and ?status=, a
-// page of deploymentsPerPage at a time (?next= from the previous page).
+// deploymentList lists deployments, newest first, filtered by ?app=, ?group=, ?host= and
+// ?status=, a page of deploymentsPerPage at a time (?next= from the previous page).
 func (m *Module) deploymentList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	q := r.URL.Query()
-	d := deploymentListData{App: q.Get("app"), Group: q.Get("group"), Status: q.Get("status"),
+	d := deploymentListData{App: q.Get("app"), Group: q.Get("group"), Status: q.Get("status"), Host: q.Get("host"),
 		Statuses:  []string{deploy.DeploymentInProgress, deploy.DeploymentSucceeded, deploy.DeploymentFailed, deploy.DeploymentStopped},
 		CanCreate: m.core.HTTP.Allowed(r, id, "codedeploy:CreateDeployment", "deployment/*")}
-	list, next, err := m.deploy.Deployments().Query(deploy.DeploymentQuery{App: d.App, Group: d.Group, Status: d.Status, After: q.Get("next"), Limit: deploymentsPerPage})
+	list, next, err := m.deploy.Deployments().Query(deploy.DeploymentQuery{App: d.App, Group: d.Group, Status: d.Status, Host: d.Host,
+		Newest: true, After: q.Get("next"), Limit: deploymentsPerPage})
 	status := http.StatusOK
 	switch {
-	case fault.CodeOf(err) == fault.Invalid:
+	case fault.CodeOf(err) == fault.Invalid || fault.CodeOf(err) == fault.NotFound && d.Host != "":
 		d.Error, status = errText(err), http.StatusBadRequest
 	case err != nil:
 		return err
 	}
 	d.Deployments = list
-	d.Sort = sortTable(r, "sort", "created", d.Deployments, deploymentColumns)
+	d.Sort = sortTable(r, "sort", "-created", d.Deployments, deploymentColumns)
 	if next != "" {
 		v := d.Sort.Keep(url.Values{"next": {next}})
-		for k, s := range map[string]string{"app": d.App, "group": d.Group, "status": d.Status} {
+		for k, s := range map[string]string{"app": d.App, "group": d.Group, "host": d.Host, "status": d.Status} {
 			if s != "" {
 				v.Set(k, s)
 			}

@@ -72,6 +72,15 @@ func TestHostPageShowsItsDeployments(t *testing.T) {
 	want(t, "h3", resp, page, http.StatusOK, []string{"No deployment has targeted this host yet", "slipway deploy create --host h3", "No lifecycle events"},
 		[]string{link(first), link(other), `data-event=`})
 
+	// The deployments list filtered by host: the host's own, newest first; an unknown host said.
+	resp, page = ana.do("GET", base+"/ui/deployments?host=h1", nil)
+	want(t, "deployments of h1", resp, page, http.StatusOK, []string{link(first), link(newest), `name="host" value="h1"`}, []string{link(other)})
+	if i, j := strings.Index(page, link(newest)), strings.Index(page, link(first)); i > j {
+		t.Errorf("the deployments list is not newest first: %s at %d, %s at %d", newest, i, first, j)
+	}
+	resp, page = ana.do("GET", base+"/ui/deployments?host=nope", nil)
+	want(t, "deployments of an unknown host", resp, page, http.StatusBadRequest, []string{`role="alert"`, "nope", "not found"}, nil)
+
 	// May read hosts, not list deployments: the page without its deployments.
 	hal := newBrowser(t)
 	hal.signIn(base, "hal")

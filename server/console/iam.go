@@ -1,11 +1,13 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
 	"strings"
 
+	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/fault"
@@ -171,3 +173,36 @@ func lines(v string) []string {
 
 // esc is a path segment, escaped.
 func esc(s string) string { return url.PathEscape(s) }
+
+// The sortable columns of the users, groups, policies and roles lists.
+var (
+	userColumns = map[string]func(a, b pub.User) int{
+		"name":    func(a, b pub.User) int { return strings.Compare(a.Name, b.Name) },
+		"mfa":     func(a, b pub.User) int { return compareBool(a.MFAEnabled, b.MFAEnabled) },
+		"created": func(a, b pub.User) int { return cmp.Compare(a.CreateIndex, b.CreateIndex) },
+	}
+	iamGroupColumns = map[string]func(a, b pub.IAMGroup) int{
+		"name":    func(a, b pub.IAMGroup) int { return strings.Compare(a.Name, b.Name) },
+		"members": func(a, b pub.IAMGroup) int { return cmp.Compare(len(a.Members), len(b.Members)) },
+	}
+	policyColumns = map[string]func(a, b pub.Policy) int{
+		"name":    func(a, b pub.Policy) int { return strings.Compare(a.Name, b.Name) },
+		"kind":    func(a, b pub.Policy) int { return compareBool(a.Managed, b.Managed) },
+		"version": func(a, b pub.Policy) int { return cmp.Compare(a.Version, b.Version) },
+	}
+	roleColumns = map[string]func(a, b pub.Role) int{
+		"name": func(a, b pub.Role) int { return strings.Compare(a.Name, b.Name) },
+		"mfa":  func(a, b pub.Role) int { return compareBool(a.RequireMFA, b.RequireMFA) },
+	}
+)
+
+// compareBool orders false before true.
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}

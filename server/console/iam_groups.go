@@ -10,6 +10,7 @@ import (
 // groupsData is the groups list's.
 type groupsData struct {
 	Groups    []pub.IAMGroup
+	Sort      tableSort
 	Next      string
 	CanCreate bool
 	Form      pub.IAMGroupCreateRequest
@@ -26,6 +27,7 @@ func (m *Module) renderGroups(w http.ResponseWriter, r *http.Request, id *auth.I
 		return err
 	}
 	d.Groups, d.Next = l, next
+	d.Sort = sortTable(r, "sort", "name", d.Groups, iamGroupColumns)
 	d.CanCreate = m.core.HTTP.Allowed(r, id, "iam:CreateGroup", "group/*")
 	return m.render(w, status, "iam_groups", frame(r, id.Token.User, "Groups", d))
 }

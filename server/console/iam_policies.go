@@ -12,6 +12,7 @@ import (
 // policiesData is the policies list's, with the create form (a document in a textarea).
 type policiesData struct {
 	Policies  []pub.Policy
+	Sort      tableSort
 	Next      string
 	CanCreate bool
 	Form      pub.PolicyPutRequest
@@ -28,6 +29,7 @@ func (m *Module) renderPolicies(w http.ResponseWriter, r *http.Request, id *auth
 		return err
 	}
 	d.Policies, d.Next = l, next
+	d.Sort = sortTable(r, "sort", "name", d.Policies, policyColumns)
 	d.CanCreate = m.core.HTTP.Allowed(r, id, "iam:CreatePolicy", "policy/*")
 	return m.render(w, status, "iam_policies", frame(r, id.Token.User, "Policies", d))
 }

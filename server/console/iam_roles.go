@@ -11,6 +11,7 @@ import (
 // as the API takes them (`user/NAME`, `group/NAME`, ...).
 type rolesData struct {
 	Roles     []pub.Role
+	Sort      tableSort
 	Next      string
 	CanCreate bool
 	Form      pub.RoleCreateRequest
@@ -27,6 +28,7 @@ func (m *Module) renderRoles(w http.ResponseWriter, r *http.Request, id *auth.Id
 		return err
 	}
 	d.Roles, d.Next = l, next
+	d.Sort = sortTable(r, "sort", "name", d.Roles, roleColumns)
 	d.CanCreate = m.core.HTTP.Allowed(r, id, "iam:CreateRole", "role/*")
 	return m.render(w, status, "iam_roles", frame(r, id.Token.User, "Roles", d))
 }

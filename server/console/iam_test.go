@@ -68,7 +68,8 @@ func TestIAMPages(t *testing.T) {
 	get(admin, "/ui/iam/users/ro", 200, "IAMReadOnlyAccess", "Detach", "Attach policy", "Delete user ro", "No SSH keys")
 
 	// Paging: the list goes on after the name in the query.
-	if page := get(admin, "/ui/iam/users?after=nop", 200, `href="/ui/iam/users/ro"`); strings.Contains(page, `href="/ui/iam/users/ana"`) || strings.Contains(page, `href="/ui/iam/users/nop"`) {
+	page := get(admin, "/ui/iam/users?after=nop", 200, `href="/ui/iam/users/ro"`)
+	if page = page[strings.Index(page, "<main"):]; strings.Contains(page, `href="/ui/iam/users/ana"`) || strings.Contains(page, `href="/ui/iam/users/nop"`) { // the header links to one's own page
 		t.Error("the page after nop lists ana or nop")
 	}
 	if resp, css := admin.do("GET", base+"/ui/assets/iam.css", nil); resp.StatusCode != http.StatusOK || !strings.Contains(css, ".subnav") {
@@ -83,7 +84,7 @@ func TestIAMPages(t *testing.T) {
 	}
 	get(admin, "/ui/iam/users/dee", 200, "Dee Dee", "dee@example.com", "set")
 	// A name taken: the form again, with the service's message, the fields kept.
-	_, page := post(admin, "/ui/iam/users", url.Values{"csrf": {csrf}, "name": {"dee"}, "display_name": {"Again"}, "password": {password}}, http.StatusConflict)
+	_, page = post(admin, "/ui/iam/users", url.Values{"csrf": {csrf}, "name": {"dee"}, "display_name": {"Again"}, "password": {password}}, http.StatusConflict)
 	if !strings.Contains(page, `class="error"`) || !strings.Contains(page, `value="Again"`) || strings.Contains(page, password) {
 		t.Errorf("a taken name's form: %s", page)
 	}

@@ -10,6 +10,7 @@ import (
 // usersData is the users list's: a page of users, the create form and whether it is shown.
 type usersData struct {
 	Users     []pub.User
+	Sort      tableSort
 	Next      string
 	CanCreate bool
 	Form      pub.UserCreateRequest
@@ -26,6 +27,7 @@ func (m *Module) renderUsers(w http.ResponseWriter, r *http.Request, id *auth.Id
 		return err
 	}
 	d.Users, d.Next = l, next
+	d.Sort = sortTable(r, "sort", "name", d.Users, userColumns)
 	d.CanCreate = m.core.HTTP.Allowed(r, id, "iam:CreateUser", "user/*")
 	return m.render(w, status, "iam_users", frame(r, id.Token.User, "Users", d))
 }

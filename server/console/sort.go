@@ -52,7 +52,7 @@ type sortCol struct {
 func (s tableSort) Col(key, label string) sortCol {
 	q := url.Values{}
 	for k, v := range s.query {
-		if k != "next" && k != "before" {
+		if k != "next" && k != "before" && k != "after" {
 			q[k] = v
 		}
 	}
