@@ -72,7 +72,8 @@ func BenchmarkPages(b *testing.B) {
 	}{
 		{"overview", "/ui/", []string{"/v1/status/servers", "/v1/hosts?limit=1000", "/v1/deployments?status=in_progress&limit=20", "/v1/deployments?status=failed&limit=5"}},
 		{"hosts", "/ui/hosts", []string{"/v1/hosts?limit=100"}},
-		{"deployments", "/ui/deployments", []string{"/v1/deployments?limit=100"}},
+		{"host", "/ui/hosts/h-0500", []string{"/v1/hosts/h-0500", "/v1/deployments?host=h-0500&order=newest&limit=20"}},
+		{"deployments", "/ui/deployments", []string{"/v1/deployments?order=newest&limit=100"}},
 		{"deployment", "/ui/deployments/" + first, []string{"/v1/deployments/" + first, "/v1/deployments/" + first + "/logs"}},
 	} {
 		b.Run("page="+tc.name+"/console", func(b *testing.B) {
