@@ -50,8 +50,10 @@ type mux struct {
 	extra map[byte]func(net.Conn) // protocols other packages serve on this port
 
 	rpcMu  sync.Mutex
-	rpcs   map[net.Conn]struct{} // RPC connections being served, closed with the mux
-	rpcEnd bool                  // the mux is closed: new RPC connections are closed at once
+	rpcs   map[net.Conn]struct{}  // RPC connections being served, closed with the mux
+	rpcEnd bool                   // the mux is closed: new RPC connections are closed at once
+	rafts  map[*raftConn]struct{} // Raft connections handed to the transport and not closed by it yet
+	raftWG sync.WaitGroup         // one per entry of rafts
 }
 
 func newMux(ln net.Listener, adv net.Addr, log *slog.Logger, rpcConn func(net.Conn), tlsCfg *tls.Config) *mux {
@@ -161,9 +163,73 @@ func (m *mux) close() error {
 		for c := range m.rpcs {
 			_ = c.Close()
 		}
+		for c := range m.rafts {
+			_ = c.Conn.Close() // the transport's handler sees the error, then closes it itself (done)
+		}
 		m.rpcMu.Unlock()
+		for drained := false; !drained; {
+			select {
+			case c := <-m.raftCh: // routed, never accepted
+				_ = c.Close()
+			default:
+				drained = true
+			}
+		}
 	})
 	return err
+}
+
+// waitRaft waits, at most limit, until the Raft transport has finished with every inbound
+// connection the mux handed it (its handler closes a connection when it returns), so no handler
+// is still applying an RPC, which writes Raft's stable store, when the stores close. The
+// hashicorp/raft transport's Close stops only its listener: a handler in the middle of a
+// heartbeat would otherwise write a closed store, which Raft answers with a panic. false when
+// limit passed first.
+func (m *mux) waitRaft(limit time.Duration) bool {
+	done := make(chan struct{})
+	go func() { m.raftWG.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(limit):
+		return false
+	}
+}
+
+// raftConn is an inbound Raft connection the mux tracks until the transport closes it.
+type raftConn struct {
+	net.Conn
+	m    *mux
+	once sync.Once
+}
+
+func (c *raftConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.m.rpcMu.Lock()
+		delete(c.m.rafts, c)
+		c.m.rpcMu.Unlock()
+		c.m.raftWG.Done()
+	})
+	return err
+}
+
+// trackRaft wraps an inbound Raft connection the transport accepts; false when the mux is closed
+// (the connection is closed instead).
+func (m *mux) trackRaft(c net.Conn) (*raftConn, bool) {
+	m.rpcMu.Lock()
+	defer m.rpcMu.Unlock()
+	if m.rpcEnd {
+		_ = c.Close()
+		return nil, false
+	}
+	if m.rafts == nil {
+		m.rafts = map[*raftConn]struct{}{}
+	}
+	rc := &raftConn{Conn: c, m: m}
+	m.rafts[rc] = struct{}{}
+	m.raftWG.Add(1)
+	return rc, true
 }
 
 // trackRPC records an RPC connection being served; false when the mux is closed.
@@ -195,7 +261,10 @@ type streamLayer struct {
 func (s streamLayer) Accept() (net.Conn, error) {
 	select {
 	case c := <-s.m.raftCh:
-		return c, nil
+		if rc, ok := s.m.trackRaft(c); ok {
+			return rc, nil
+		}
+		return nil, errors.New("raft transport closed")
 	case <-s.m.closed:
 		return nil, errors.New("raft transport closed")
 	}

@@ -79,3 +79,55 @@ func TestMuxBoundsUnroutedConnections(t *testing.T) {
 	}
 	waitSlots(maxUnrouted - 1) // the routed connection gave its slot back
 }
+
+// TestMuxWaitsForRaftHandlers: closing the mux closes the Raft connections it handed the
+// transport, and waitRaft returns only once the transport's handler has closed its connection
+// (returned), so the stores are not closed under a handler still applying an RPC.
+func TestMuxWaitsForRaftHandlers(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newMux(ln, ln.Addr(), slog.New(slog.NewTextHandler(io.Discard, nil)), func(c net.Conn) { _ = c.Close() }, nil)
+	go m.serve()
+	t.Cleanup(func() { _ = m.close() })
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.Close() }()
+	if _, err := client.Write([]byte{protoRaft}); err != nil {
+		t.Fatal(err)
+	}
+	s := streamLayer{m: m}
+	conn, err := s.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The "handler": blocked reading until the mux closes the connection under it, then still
+	// busy until it is told to return (as one in the middle of an RPC would be).
+	readErr, release := make(chan error, 1), make(chan struct{})
+	go func() {
+		var b [1]byte
+		_, err := conn.Read(b[:])
+		readErr <- err
+		<-release
+		_ = conn.Close()
+	}()
+	if err := m.close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-readErr; err == nil {
+		t.Fatal("the handler's read succeeded after the mux closed; want the connection closed under it")
+	}
+	if m.waitRaft(50 * time.Millisecond) {
+		t.Fatal("waitRaft returned while a handler had not closed its connection")
+	}
+	close(release)
+	if !m.waitRaft(10 * time.Second) {
+		t.Fatal("waitRaft did not return after the handler closed its connection")
+	}
+	if _, err := s.Accept(); err == nil {
+		t.Fatal("Accept after close succeeded")
+	}
+}

@@ -576,6 +576,9 @@ func (n *Node) closeResources() {
 	}
 	if n.mux != nil {
 		_ = n.mux.close()
+		if !n.mux.waitRaft(10 * time.Second) {
+			n.cfg.Logger.Warn("a Raft connection handler did not finish within 10s of shutdown; closing the stores anyway")
+		}
 	} else if n.cfg.Listener != nil {
 		_ = n.cfg.Listener.Close()
 	}
