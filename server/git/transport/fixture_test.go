@@ -176,7 +176,7 @@ type fixture struct {
 	secrets map[string]string // token name → secret ("admin" is the management token)
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, tweak ...func(*transport.Config)) *fixture {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
@@ -225,8 +225,12 @@ func newFixture(t *testing.T) *fixture {
 	}}
 	rec := &recorder{}
 	var h *api.Server
-	tr := transport.New(transport.Config{Git: g, Kit: func() *api.Kit { return h.Kit() }, Dir: sockDir, HooksDir: hooks,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, b)
+	cfg := transport.Config{Git: g, Kit: func() *api.Kit { return h.Kit() }, Dir: sockDir, HooksDir: hooks,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, tw := range tweak {
+		tw(&cfg)
+	}
+	tr := transport.New(cfg, b)
 	node := c.Server(0).Node()
 	h = api.New(api.Config{Cluster: node, State: node.State(), Events: node.FSM().Events(), Routes: tr.Routes(),
 		Policies: pols, Audit: rec, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -296,3 +300,5 @@ func (f *fixture) clientRepo() string {
 func (f *fixture) head(dir, rev string) string {
 	return strings.TrimSpace(f.git(dir, "rev-parse", rev))
 }
+
+func writeFile(path string, data []byte) error { return os.WriteFile(path, data, 0o600) }
