@@ -47,8 +47,9 @@ type Backend interface {
 	// applied on this server, with every ref's outcome. An error (lost quorum, deadline) means
 	// the outcome is unknown: the transport reports every ref rejected with the error's message.
 	//
-	// ctx is the push request's: it carries the command caller the API edge set
-	// (command.WithCaller), so the command's audit record is the push's (the transport records
-	// only the git requests that never reach Push).
+	// ctx is the push request's write context (api.Kit.WriteContext: the server's write
+	// timeout from the proposal on, the request id), and carries the command caller the API
+	// edge set (command.WithCaller), so the command's audit record is the push's: the
+	// transport records only the git requests that never reach Push.
 	Push(ctx context.Context, p Push) ([]RefResult, error)
 }

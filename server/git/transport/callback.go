@@ -145,7 +145,7 @@ func (s *Server) proposePush(p *push, req hookRequest) []gitproto.Result {
 		return results
 	}
 	p.proposed = true
-	res, err := s.b.Push(p.ctx, Push{Repo: p.repo, Pack: p.pack, Updates: updates, Atomic: atomic, Caller: p.caller})
+	res, err := s.push(p, Push{Repo: p.repo, Pack: p.pack, Updates: updates, Atomic: atomic, Caller: p.caller})
 	byRef := map[string]RefResult{}
 	for _, r := range res {
 		byRef[r.Ref] = r
@@ -187,4 +187,20 @@ func (l *limitedConn) Read(b []byte) (int, error) {
 	n, err := l.conn.Read(b)
 	l.n -= int64(n)
 	return n, err
+}
+
+// push proposes a push's updates in the write context of its request (api.Kit.WriteContext:
+// the server's write timeout from now, the request id of the client's Idempotency-Key, and
+// the command caller the edge set), or in the request's context when there is no request (the
+// socket's fuzz test).
+func (s *Server) push(p *push, up Push) ([]RefResult, error) {
+	if p.req == nil {
+		return s.b.Push(p.ctx, up)
+	}
+	ctx, cancel, err := s.kit().WriteContext(p.req, p.caller)
+	if err != nil {
+		return nil, err
+	}
+	defer cancel()
+	return s.b.Push(ctx, up)
 }

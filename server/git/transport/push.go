@@ -23,6 +23,7 @@ const (
 // push is one receive-pack request as the hook callbacks see it.
 type push struct {
 	ctx     context.Context // the request's: a callback's work ends with it
+	req     *http.Request   // for the write context of the proposal (Kit.WriteContext)
 	repo    Repo
 	caller  *auth.Identity
 	atomic  bool
@@ -62,7 +63,7 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, id *auth.Id
 	case err != nil:
 		return fault.New(fault.Invalid, "git-receive-pack request: %v", err)
 	}
-	p = &push{ctx: r.Context(), repo: repo, caller: id, atomic: head.Atomic(), allowed: map[string]gitproto.Command{}}
+	p = &push{ctx: r.Context(), req: r, repo: repo, caller: id, atomic: head.Atomic(), allowed: map[string]gitproto.Command{}}
 	for _, c := range head.Commands {
 		if err := s.kit().Authorize(w, r, id, ActionGitPush, "repo/"+repo.Name,
 			policy.ContextValue{Key: policy.KeyReferenceName, Value: c.Ref}); err != nil {

@@ -138,6 +138,7 @@ func TestRefusals(t *testing.T) {
 	f.git(src, "commit", "-q", "--allow-empty", "-m", "three")
 	before := f.serverRef("refs/heads/main")
 	out, err = f.try(src, "push", f.url("reader"), "main")
+	t.Logf("a read-only identity pushing:\n%s", out)
 	if err == nil || !strings.Contains(out, "403") {
 		t.Errorf("a read-only identity pushing: %v\n%s\nwant a 403", err, out)
 	}
