@@ -129,14 +129,19 @@ func (r *recorder) Record(rec audit.Record) {
 func (*recorder) Seen(audit.Principal, string, string, string, string, time.Time) {}
 
 func (r *recorder) find(action string, outcome audit.Outcome, principal string) bool {
+	return r.count(action, outcome, principal) > 0
+}
+
+func (r *recorder) count(action string, outcome audit.Outcome, principal string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	n := 0
 	for _, rec := range r.recs {
 		if rec.Action == action && rec.Outcome == outcome && rec.Principal.Name == principal {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
 }
 
 // testPolicies gives the test's tokens their policies by name: "reader" may pull, "feature"

@@ -40,8 +40,9 @@ type push struct {
 // git runs, then receive-pack with the head replayed and the hooks told how to call back.
 func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, id *auth.Identity) (err error) {
 	var p *push
+	denied := false // Kit.Authorize recorded the request
 	defer func() {
-		if p == nil || !p.wasProposed() {
+		if !denied && (p == nil || !p.wasProposed()) {
 			s.auditRequest(r, outcomeOf(err), err)
 		}
 	}()
@@ -57,7 +58,9 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, id *auth.Id
 		return err
 	}
 	head, err := gitproto.ReadReceiveHead(body, s.cfg.Limits)
-	switch {
+	switch err = body.check(err); {
+	case fault.CodeOf(err) == fault.TooLarge:
+		return err
 	case errors.Is(err, gitproto.ErrLimit):
 		return fault.New(fault.TooLarge, "%v", err)
 	case err != nil:
@@ -67,7 +70,8 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, id *auth.Id
 	for _, c := range head.Commands {
 		if err := s.kit().Authorize(w, r, id, ActionGitPush, "repo/"+repo.Name,
 			policy.ContextValue{Key: policy.KeyReferenceName, Value: c.Ref}); err != nil {
-			return err // the whole push is refused; Authorize audited the denial
+			denied = true // Authorize audited the denial
+			return err    // the whole push is refused
 		}
 		p.allowed[c.Ref] = c
 	}
