@@ -130,6 +130,7 @@ func (s *Server) storePack(p *push, path string) error {
 func (s *Server) proposePush(p *push, req hookRequest) []gitproto.Result {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.options = req.PushOptions
 	results := make([]gitproto.Result, len(req.Commands))
 	var updates []RefUpdate
 	for i, c := range req.Commands {

@@ -175,7 +175,8 @@ type fixture struct {
 	g       *gitexec.Git
 	b       *fakeBackend
 	audit   *recorder
-	base    string // http://127.0.0.1:PORT
+	logs    *syncBuffer // the transport's log
+	base    string      // http://127.0.0.1:PORT
 	bare    string
 	home    string
 	secrets map[string]string // token name → secret ("admin" is the management token)
@@ -230,8 +231,9 @@ func newFixture(t *testing.T, tweak ...func(*transport.Config)) *fixture {
 	}}
 	rec := &recorder{}
 	var h *api.Server
+	logs := &syncBuffer{}
 	cfg := transport.Config{Git: g, Kit: func() *api.Kit { return h.Kit() }, Dir: sockDir, HooksDir: hooks,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	for _, tw := range tweak {
 		tw(&cfg)
 	}
@@ -245,7 +247,7 @@ func newFixture(t *testing.T, tweak ...func(*transport.Config)) *fixture {
 	t.Cleanup(func() { _ = tr.Close() })
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
-	return &fixture{t: t, g: g, b: b, audit: rec, base: hs.URL, bare: bare, home: t.TempDir(), secrets: secrets}
+	return &fixture{t: t, g: g, b: b, audit: rec, logs: logs, base: hs.URL, bare: bare, home: t.TempDir(), secrets: secrets}
 }
 
 // url is the repository's URL with who's secret as the basic password.
@@ -307,3 +309,21 @@ func (f *fixture) head(dir, rev string) string {
 }
 
 func writeFile(path string, data []byte) error { return os.WriteFile(path, data, 0o600) }
+
+// syncBuffer is a log destination safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -34,6 +34,7 @@ type push struct {
 	stored   bool   // pre-receive stored the pack
 	proposed bool   // Backend.Push was called: its command's audit record is the request's
 	results  []RefResult
+	options  []string // the push options proc-receive relayed (logged; Push has no field for them)
 }
 
 // receivePack answers POST git-receive-pack: the head read and every ref authorized before
@@ -102,6 +103,9 @@ func (s *Server) logPush(r *http.Request, p *push, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	attrs := []any{"repo", p.repo.Name, "request_id", requestID(r), "pack", p.pack}
+	if len(p.options) > 0 {
+		attrs = append(attrs, "push_options", p.options)
+	}
 	for _, res := range p.results {
 		c := p.allowed[res.Ref]
 		attrs = append(attrs, "ref", res.Ref, "old", c.Old, "new", c.New, "ok", res.OK, "reason", res.Reason)

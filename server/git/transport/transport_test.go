@@ -90,6 +90,9 @@ func TestPushAndFetch(t *testing.T) {
 		if f.serverRef("refs/heads/main") != f.head(src, "main") {
 			t.Fatalf("the push with options did not move main:\n%s", out)
 		}
+		if !strings.Contains(f.logs.String(), "push_options=\"[ci.skip note=x]\"") {
+			t.Errorf("the push options did not reach the server; its log:\n%s", f.logs.String())
+		}
 	})
 
 	t.Run("atomic with one failed compare-and-swap", func(t *testing.T) {
