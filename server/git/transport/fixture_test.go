@@ -40,6 +40,15 @@ type fakeBackend struct {
 	pushes []transport.Push
 	// beforePush, when set, runs before a push's refs are compared (to move a ref under it).
 	beforePush func(p transport.Push)
+	// storeErr and pushErr, when set, are what StorePack and Push fail with.
+	storeErr, pushErr error
+}
+
+// failWith makes StorePack and Push fail with the given errors (nil: work).
+func (b *fakeBackend) failWith(store, push error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.storeErr, b.pushErr = store, push
 }
 
 func (b *fakeBackend) Repo(_ context.Context, name string) (transport.Repo, error) {
@@ -51,6 +60,12 @@ func (b *fakeBackend) Repo(_ context.Context, name string) (transport.Repo, erro
 }
 
 func (b *fakeBackend) StorePack(_ context.Context, _ transport.Repo, path string) (string, error) {
+	b.mu.Lock()
+	storeErr := b.storeErr
+	b.mu.Unlock()
+	if storeErr != nil {
+		return "", storeErr
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
@@ -63,8 +78,11 @@ func (b *fakeBackend) StorePack(_ context.Context, _ transport.Repo, path string
 func (b *fakeBackend) Push(ctx context.Context, p transport.Push) ([]transport.RefResult, error) {
 	b.mu.Lock()
 	b.pushes = append(b.pushes, p)
-	before := b.beforePush
+	before, pushErr := b.beforePush, b.pushErr
 	b.mu.Unlock()
+	if pushErr != nil {
+		return nil, pushErr
+	}
 	if before != nil {
 		before(p)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/slipwayhq/slipway/server/core/audit"
+	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/git/transport"
 )
 
@@ -159,5 +160,35 @@ func TestRefusals(t *testing.T) {
 	f.git(src, "push", "-q", f.url("feature"), "main:refs/heads/feature/ok")
 	if f.serverRef("refs/heads/feature/ok") != f.head(src, "main") {
 		t.Error("the feature identity could not push refs/heads/feature/ok")
+	}
+}
+
+// TestBackendFailures: a pack the backend cannot store declines the push in pre-receive, and
+// a Push whose outcome is unknown rejects every ref with its message; the user reads both.
+func TestBackendFailures(t *testing.T) {
+	f := newFixture(t)
+	src := f.clientRepo()
+	f.git(src, "remote", "add", "origin", f.url("admin"))
+
+	f.b.failWith(fault.New(fault.TooLarge, "the pack is over the push size limit"), nil)
+	out, err := f.try(src, "push", "origin", "main")
+	if err == nil || !strings.Contains(out, "remote: slipway: the push was not stored: the pack is over the push size limit") ||
+		!strings.Contains(out, "pre-receive hook declined") {
+		t.Errorf("a pack the backend refused: %v\n%s\nwant the reason as remote: and pre-receive hook declined", err, out)
+	}
+	if f.serverRef("refs/heads/main") != "" {
+		t.Error("main moved although its pack was not stored")
+	}
+
+	f.b.failWith(nil, fault.New(fault.Unavailable, "no quorum"))
+	out, err = f.try(src, "push", "origin", "main")
+	if err == nil || !strings.Contains(out, "[remote rejected] main -> main (outcome unknown") || !strings.Contains(out, "no quorum") {
+		t.Errorf("a push of unknown outcome: %v\n%s\nwant main rejected with the error", err, out)
+	}
+
+	f.b.failWith(nil, nil)
+	f.git(src, "push", "-q", "origin", "main")
+	if f.serverRef("refs/heads/main") != f.head(src, "main") {
+		t.Error("the push after the failures did not move main")
 	}
 }
