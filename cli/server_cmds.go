@@ -28,6 +28,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/keyring"
 	"github.com/slipwayhq/slipway/server/core/raftstore"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/git/transport"
 )
 
 // This file is the only one of the CLI that links server code (the depguard rule cli-through-api
@@ -50,7 +51,40 @@ func (e *configError) ExitCode() int { return ExitConfig }
 // addServerCommands registers `slipway server` and `slipway dev`, which run a control-plane node
 // in this process.
 func addServerCommands(root *cobra.Command) {
-	root.AddCommand(newServerCommand(), newDevCommand())
+	root.AddCommand(newServerCommand(), newDevCommand(), newGitHookCommand())
+}
+
+// hookFailed is a git hook's non-zero exit: the hook wrote its reasons for the user (git shows
+// them as "remote: ...").
+type hookFailed struct {
+	name string
+	code int
+}
+
+func (e *hookFailed) Error() string {
+	return "the git " + e.name + " hook failed (its reasons are above)"
+}
+func (e *hookFailed) ExitCode() int { return e.code }
+
+// newGitHookCommand is the hidden `slipway git-hook NAME` that the server's git hook scripts
+// run inside a push (server/git/transport): git runs it, never a person.
+func newGitHookCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   transport.HookCommand + " pre-receive|proc-receive",
+		Short: "Run a git hook of a push served by Slipway (git runs it)",
+		Long: "Runs one of the git hooks that the server writes into its hooks directory: receive-pack runs it\n" +
+			"inside a push, with the server's hook socket and the push's token in its environment. It is not\n" +
+			"for people, and fails outside a push.",
+		Example: "  # the server's pre-receive hook script:\n  exec /usr/bin/slipway git-hook pre-receive",
+		Hidden:  true,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if code := transport.HookMain(args); code != 0 {
+				return &hookFailed{name: args[0], code: code}
+			}
+			return nil
+		},
+	}
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {

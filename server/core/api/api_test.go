@@ -61,7 +61,25 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 			}
 			continue
 		}
-		path := strings.NewReplacer("{id}", "x", "{name}", "x", "{accessor}", "x", "{app}", "x", "{$}", "").Replace(rt.Pattern)
+		path := strings.NewReplacer("{id}", "x", "{name}", "x", "{accessor}", "x", "{app}", "x", "{repo}", "x", "{$}", "").Replace(rt.Pattern)
+		if rt.Access == api.GitBasic {
+			// git's routes take HTTP basic and challenge for it (git asks its credential helper).
+			for _, pw := range []string{"", "slw_wrong-token-value-000000000000"} {
+				req, _ := http.NewRequest(rt.Method, c.URL(0)+path, strings.NewReader("0000"))
+				if pw != "" {
+					req.SetBasicAuth("git", pw)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_ = resp.Body.Close()
+				if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+					t.Errorf("%s with password %q: status %d, challenge %q; want 401 with WWW-Authenticate", name, pw, resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+				}
+			}
+			continue
+		}
 		if rt.Access == api.Console {
 			// A console page without a session sends the reader to sign in; a form is refused.
 			req, _ := http.NewRequest(rt.Method, c.URL(0)+path, nil)

@@ -91,6 +91,9 @@ func credentialOf(r *http.Request, a Access) string {
 	if a == Console {
 		return ConsoleSecret(r)
 	}
+	if a == GitBasic {
+		return basicSecret(r)
+	}
 	return bearer(r)
 }
 

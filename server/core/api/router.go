@@ -125,6 +125,13 @@ const (
 	Registration               // a registration token: may only register a host
 	HostRenewal                // a host secret, with this host's certificate or none: renews it
 	Console                    // the web console: a signed-in user's session cookie (console.go)
+	// GitBasic is git over smart HTTP (gitbasic.go): the token secret is the password of HTTP
+	// basic authentication (any user name), resolved as a bearer secret is (auth.Resolve: a
+	// personal access token, a session token or a management token). A missing or wrong
+	// credential is answered 401 with WWW-Authenticate, so git asks its credential helper.
+	// Policies then decide the route by Action and Resource as for AnyToken, unless the route
+	// authorizes in its handler (Route.HandlerAuthorizes).
+	GitBasic
 )
 
 // HandlerFunc serves one route for an authenticated caller (id is nil on public routes). An error
@@ -153,6 +160,12 @@ type Route struct {
 	// instead of the JSON error body: the console's HTML error page. status is the one the
 	// JSON answer would have.
 	RenderError func(w http.ResponseWriter, r *http.Request, status int, err error)
+	// HandlerAuthorizes, on a GitBasic route, leaves the policy decision to the handler, which
+	// must call Kit.Authorize before it acts: for requests whose authorization depends on what
+	// the body holds (a git push is decided per ref, with slipway:ReferenceName). The edge still
+	// authenticates, resolves Resource and marks the request audited under Action (activity
+	// and the command caller) without deciding it.
+	HandlerAuthorizes bool
 }
 
 // Check reports what is missing from a route's declaration.
@@ -162,6 +175,9 @@ func (rt Route) Check() error {
 	}
 	if rt.Access != Public && (rt.Action == "" || rt.Resource == "") {
 		return fmt.Errorf("route %s %s: a route that takes a credential declares its action and resource", rt.Method, rt.Pattern)
+	}
+	if rt.HandlerAuthorizes && rt.Access != GitBasic {
+		return fmt.Errorf("route %s %s: only a GitBasic route may authorize in its handler", rt.Method, rt.Pattern)
 	}
 	if rt.Resource != "" {
 		if _, err := parseResource(rt.Resource, rt.Pattern); err != nil {
@@ -428,17 +444,30 @@ func (s *Server) wrap(rt *routeEntry) http.Handler {
 		}
 		if err != nil {
 			limit := ""
-			if fault.CodeOf(err) == fault.Unauthorized {
+			// git asks without credentials first and for a challenge: that is not a failed
+			// authentication, and does not count against the address's budget.
+			probe := rt.Access == GitBasic && basicSecret(r) == ""
+			if fault.CodeOf(err) == fault.Unauthorized && !probe {
 				if wait, global := s.fails.fail(addr); wait > 0 {
 					err, limit = s.tooManyFailures(wait, global), "auth_failures"
 				}
 			} else if fault.CodeOf(err) == fault.Unavailable {
 				limit = "unauthenticated"
 			}
+			if rt.Access == GitBasic {
+				challengeBasic(sw, err)
+			}
 			refuse(err, limit)
 			return
 		}
-		if rt.Access == AnyToken || rt.Access == Management || rt.Access == Console {
+		if rt.HandlerAuthorizes {
+			who, resource, err := s.deferAuthorization(rt, r, id)
+			if err != nil {
+				refuse(err, "")
+				return
+			}
+			r = s.audited(r, rid, who, rt.Action, resource)
+		} else if rt.Access == AnyToken || rt.Access == Management || rt.Access == Console || rt.Access == GitBasic {
 			who, resource, err := s.authorize(rt, r, id)
 			if err != nil {
 				if fault.CodeOf(err) == fault.Forbidden {
@@ -519,6 +548,8 @@ func (s *Server) authenticate(r *http.Request, a Access, addr netip.Prefix) (*au
 			return auth.Resolve(s.cfg.State, bearer(r), s.cfg.Now())
 		case Console:
 			return resolveConsole(s.cfg.State, r, s.cfg.Now())
+		case GitBasic:
+			return resolveGitBasic(s.cfg.State, r, s.cfg.Now())
 		}
 		return nil, nil
 	}

@@ -1,0 +1,84 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/slipwayhq/slipway/server/core/audit"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/policy"
+)
+
+// BasicRealm is the realm of the WWW-Authenticate challenge of GitBasic routes.
+const BasicRealm = "Slipway"
+
+// basicSecret is the password of the request's HTTP basic credentials ("" when it has none):
+// git over HTTP sends the token secret there, under any user name.
+func basicSecret(r *http.Request) string {
+	_, pw, ok := r.BasicAuth()
+	if !ok {
+		return ""
+	}
+	return pw
+}
+
+// resolveGitBasic authenticates a GitBasic request: the basic password is a token secret,
+// resolved as auth.Resolve resolves a bearer secret.
+func resolveGitBasic(st auth.Reader, r *http.Request, now time.Time) (*auth.Identity, error) {
+	secret := strings.TrimSpace(basicSecret(r))
+	if secret == "" {
+		return nil, fault.New(fault.Unauthorized, "git over HTTP needs credentials: HTTP basic with any user name and a token secret (a personal access token, a session token or a management token) as the password")
+	}
+	id, err := auth.Resolve(st, secret, now)
+	if err != nil {
+		return nil, fault.New(fault.Unauthorized, "the password is not a valid token (unknown, revoked or expired): use a personal access token or a session token (slipway login)")
+	}
+	return id, nil
+}
+
+// challengeBasic adds the basic challenge to a GitBasic refusal for want of a credential, so
+// that git asks its credential helper (or the user) and, after a wrong one, reports
+// "Authentication failed".
+func challengeBasic(w http.ResponseWriter, err error) {
+	if fault.CodeOf(err) == fault.Unauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="`+BasicRealm+`"`)
+	}
+}
+
+// deferAuthorization prepares a route that authorizes in its handler: its resource resolved
+// and the caller's principal, as authorize returns them, without a decision.
+func (s *Server) deferAuthorization(rt *routeEntry, r *http.Request, id *auth.Identity) (audit.Principal, string, error) {
+	resource, err := rt.resolve(r)
+	return s.cfg.Policies.GrantsFor(id).Principal, resource, err
+}
+
+// Authorize decides, in a handler, what the edge could not decide before the handler read the
+// request (Route.HandlerAuthorizes): whether id's policies allow action on resource (a name
+// without its srn: prefix is qualified under the action's service) with the request's context
+// plus extra (slipway:ReferenceName for a git push, one call per ref). It evaluates exactly as
+// the edge does, MFA hint included, and a denial is audited as the edge audits one (outcome
+// denied, under the request's id) and returned as the Forbidden error the edge would answer.
+// w is the handler's writer (it carries the request id).
+func (k *Kit) Authorize(w http.ResponseWriter, r *http.Request, id *auth.Identity, action, resource string, extra ...policy.ContextValue) error {
+	s := k.s
+	resource = SRN(action, resource)
+	g := s.cfg.Policies.GrantsFor(id)
+	ctx := make([]policy.ContextValue, 0, len(extra)+8)
+	ctx = append(ctx, extra...)
+	if Decide(s.authRequest(ctx, action, resource, r, g, g.MFA), g).Allowed() {
+		return nil
+	}
+	what := resourceText(resource)
+	for _, v := range extra {
+		what += ", " + v.Key + "=" + resourceText(v.Value)
+	}
+	err := fault.New(fault.Forbidden, "not allowed: %s on %s (%s)", action, what, principalText(g.Principal, id))
+	if !g.MFA && g.MFAEnrolled && Decide(s.authRequest(append(ctx[:0], extra...), action, resource, r, g, true), g).Allowed() {
+		err = fault.New(fault.Forbidden, "not allowed: %s on %s (%s) without multi-factor authentication: MFA is required; sign in again with `slipway login` and your MFA code",
+			action, what, principalText(g.Principal, id))
+	}
+	s.auditDenied(r, w.Header().Get(HeaderRequestID), g.Principal, action, resource, err)
+	return err
+}

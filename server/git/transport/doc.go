@@ -1,0 +1,29 @@
+// Package transport serves git over smart HTTP (git's http-protocol.txt) on the API port:
+//
+//	GET  /git/NAME[.git]/info/refs?service=git-upload-pack|git-receive-pack
+//	POST /git/NAME[.git]/git-upload-pack
+//	POST /git/NAME[.git]/git-receive-pack
+//
+// The real git does the work (gitexec.UploadPack, gitexec.ReceivePack on the repository's
+// bare copy); this package decides only what git cannot: who may read, who may move which
+// ref, and where the pushed objects and ref updates go. It consumes the git service through
+// Backend (backend.go): the repository's copy, storing a push's pack as a replicated blob,
+// and committing its ref updates as one replicated command.
+//
+// A push, in order (DESIGN.md "The push path"):
+//
+//  1. The API edge authenticates the caller by HTTP basic (api.GitBasic); the handler reads
+//     the request's head with gitproto.ReadReceiveHead and authorizes every ref
+//     (codecommit:GitPush with slipway:ReferenceName) through api.Kit.Authorize. One ref
+//     denied refuses the whole push (403) before git runs.
+//  2. git receive-pack runs with the head replayed, and with SLIPWAY_HOOK_SOCKET and
+//     SLIPWAY_HOOK_TOKEN in its environment: the server's hook socket and this push's token.
+//  3. The pre-receive hook (this package's HookMain, run by the slipway binary) finds the
+//     quarantined pack and asks the server over the socket to store it (Backend.StorePack).
+//  4. The proc-receive hook sends the ref updates; the server proposes them
+//     (Backend.Push) and answers each ref ok or ng, which the hook hands back to git, and git
+//     to the client.
+//
+// The hook callback protocol is callback.go's: one JSON request and one JSON answer per
+// connection on a unix socket of mode 0600, authenticated by the push's random token.
+package transport
