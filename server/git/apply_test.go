@@ -328,4 +328,3 @@ func TestApplyRenameAndDelete(t *testing.T) {
 		t.Fatalf("a second delete: %v", err)
 	}
 }
-
