@@ -60,8 +60,8 @@ func (m *Module) update(w http.ResponseWriter, r *http.Request, id *auth.Identit
 func (m *Module) delete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Remove(m.core.HTTP, func(ctx context.Context, r *http.Request) error {
 		name := r.PathValue("name")
-		if c := r.URL.Query().Get("confirm"); c != name {
-			return fault.New(fault.Invalid, "deleting repository %s loses its history: confirm with ?confirm=%s (given %q)", state.Shorten(name), state.Shorten(name), state.Shorten(c))
+		if r.URL.Query().Get("confirm") != name {
+			return fault.New(fault.Invalid, "deleting repository %s loses its history: confirm it with ?confirm= set to the repository's name", state.Shorten(name))
 		}
 		return m.Repos().Delete(ctx, name)
 	})(w, r, id)
