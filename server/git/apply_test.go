@@ -119,20 +119,20 @@ func TestApplyCreateChecks(t *testing.T) {
 	if r.DefaultBranch != "main" || r.CreateIndex == 0 {
 		t.Fatalf("created %+v", r)
 	}
-	if _, err := a.create("app"); !(fault.CodeOf(err) == fault.Conflict) {
+	if _, err := a.create("app"); fault.CodeOf(err) != fault.Conflict {
 		t.Fatalf("a second app: %v, want a conflict", err)
 	}
 	for _, bad := range []string{"", "x.git", "a/b", "..", strings.Repeat("a", 101)} {
-		if _, err := a.create(bad); !(fault.CodeOf(err) == fault.Invalid) {
+		if _, err := a.create(bad); fault.CodeOf(err) != fault.Invalid {
 			t.Errorf("create %q: %v, want invalid", bad, err)
 		}
 	}
 	res := a.apply(cmdCreate.New("", t0, CreatePayload{ID: r.ID, Name: "other"}))
-	if !(fault.CodeOf(res.Err()) == fault.Conflict) {
+	if fault.CodeOf(res.Err()) != fault.Conflict {
 		t.Fatalf("a reused ID: %v, want a conflict", res.Err())
 	}
 	res = a.apply(cmdCreate.New("", t0, CreatePayload{ID: fmt.Sprintf("%032x", 999), Name: "b", DefaultBranch: "a..b"}))
-	if !(fault.CodeOf(res.Err()) == fault.Invalid) {
+	if fault.CodeOf(res.Err()) != fault.Invalid {
 		t.Fatalf("a bad default branch: %v, want invalid", res.Err())
 	}
 }
@@ -143,7 +143,7 @@ func TestApplyRepoCountBound(t *testing.T) {
 	if err := a.s.Update(func(tx *state.Tx) error { return setCount(tx, MaxRepos) }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.create("one-too-many"); !(fault.CodeOf(err) == fault.Conflict) || !strings.Contains(err.Error(), "maximum of 10000 repositories") {
+	if _, err := a.create("one-too-many"); fault.CodeOf(err) != fault.Conflict || !strings.Contains(err.Error(), "maximum of 10000 repositories") {
 		t.Fatalf("over the bound: %v", err)
 	}
 }
@@ -253,7 +253,7 @@ func TestApplyPushBounds(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if _, err := a.push(PushPayload{ID: r.ID, Updates: many}); !(fault.CodeOf(err) == fault.TooLarge) || !strings.Contains(err.Error(), "limit of 1000") {
+	if _, err := a.push(PushPayload{ID: r.ID, Updates: many}); fault.CodeOf(err) != fault.TooLarge || !strings.Contains(err.Error(), "limit of 1000") {
 		t.Errorf("too many refs: %v", err)
 	}
 	res, _ := a.push(PushPayload{ID: r.ID, Updates: []PushUpdate{
@@ -296,7 +296,7 @@ func TestApplyRenameAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	taken, renamed := "taken", "new"
-	if err := a.apply(cmdUpdate.New("", t0, UpdatePayload{ID: r.ID, Name: &taken})).Err(); !(fault.CodeOf(err) == fault.Conflict) {
+	if err := a.apply(cmdUpdate.New("", t0, UpdatePayload{ID: r.ID, Name: &taken})).Err(); fault.CodeOf(err) != fault.Conflict {
 		t.Fatalf("rename onto a taken name: %v", err)
 	}
 	res := a.apply(cmdUpdate.New("", t0, UpdatePayload{ID: r.ID, Name: &renamed}))
@@ -324,7 +324,7 @@ func TestApplyRenameAndDelete(t *testing.T) {
 			t.Fatal("the name still resolves")
 		}
 	})
-	if err := a.apply(cmdDelete.New("", t0, DeletePayload{ID: r.ID})).Err(); !(fault.CodeOf(err) == fault.NotFound) {
+	if err := a.apply(cmdDelete.New("", t0, DeletePayload{ID: r.ID})).Err(); fault.CodeOf(err) != fault.NotFound {
 		t.Fatalf("a second delete: %v", err)
 	}
 }

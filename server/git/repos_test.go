@@ -2,6 +2,7 @@ package git_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -90,6 +91,6 @@ func TestReposOverHTTP(t *testing.T) {
 }
 
 func isStatus(err error, status int) bool {
-	e, ok := err.(*pub.Error)
-	return ok && e.Status == status
+	var e *pub.Error
+	return errors.As(err, &e) && e.Status == status
 }
