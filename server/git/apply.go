@@ -68,13 +68,13 @@ func applyCreate(tx *state.Tx, index uint64, c *command.Command, p CreatePayload
 // applyUpdate changes a repository's metadata; a rename moves the name index only (refs and
 // packs are keyed by the ID).
 func applyUpdate(tx *state.Tx, index uint64, c *command.Command, p UpdatePayload) (any, error) {
-	r, err := mustRecord(tx, p.ID)
+	r, err := mustNamed(tx, p.Name)
 	if err != nil {
 		return nil, err
 	}
 	next := r
-	if p.Name != nil {
-		next.Name = *p.Name
+	if p.NewName != nil {
+		next.Name = *p.NewName
 	}
 	if p.Description != nil {
 		next.Description = *p.Description
@@ -106,7 +106,7 @@ func applyUpdate(tx *state.Tx, index uint64, c *command.Command, p UpdatePayload
 // applyDelete removes a repository, its refs and its pack records, and drops its references on
 // the pack blobs (the blob store collects them once nothing else references them).
 func applyDelete(tx *state.Tx, _ uint64, _ *command.Command, p DeletePayload) (any, error) {
-	r, err := mustRecord(tx, p.ID)
+	r, err := mustNamed(tx, p.Name)
 	if err != nil {
 		return nil, err
 	}
@@ -323,6 +323,17 @@ func mustRecord(tx *state.Tx, id string) (Record, error) {
 	}
 	if !ok {
 		return r, fault.New(fault.NotFound, "repository %s not found: it was deleted", state.Shorten(id))
+	}
+	return r, nil
+}
+
+func mustNamed(tx *state.Tx, name string) (Record, error) {
+	r, ok, err := recordByName(tx, name)
+	if err != nil {
+		return r, err
+	}
+	if !ok {
+		return r, fault.New(fault.NotFound, "repository %s not found", state.Shorten(name))
 	}
 	return r, nil
 }

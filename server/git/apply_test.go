@@ -296,10 +296,10 @@ func TestApplyRenameAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	taken, renamed := "taken", "new"
-	if err := a.apply(cmdUpdate.New("", t0, UpdatePayload{ID: r.ID, Name: &taken})).Err(); fault.CodeOf(err) != fault.Conflict {
+	if err := a.apply(cmdUpdate.New("", t0, UpdatePayload{Name: "old", NewName: &taken})).Err(); fault.CodeOf(err) != fault.Conflict {
 		t.Fatalf("rename onto a taken name: %v", err)
 	}
-	res := a.apply(cmdUpdate.New("", t0, UpdatePayload{ID: r.ID, Name: &renamed}))
+	res := a.apply(cmdUpdate.New("", t0, UpdatePayload{Name: "old", NewName: &renamed}))
 	if res.Err() != nil {
 		t.Fatal(res.Err())
 	}
@@ -312,7 +312,7 @@ func TestApplyRenameAndDelete(t *testing.T) {
 			t.Errorf("renamed %+v, refs %v", got, refs(tx, r.ID))
 		}
 	})
-	if err := a.apply(cmdDelete.New("", t0, DeletePayload{ID: r.ID})).Err(); err != nil {
+	if err := a.apply(cmdDelete.New("", t0, DeletePayload{Name: "new"})).Err(); err != nil {
 		t.Fatal(err)
 	}
 	a.view(func(tx *state.Tx) {
@@ -324,7 +324,7 @@ func TestApplyRenameAndDelete(t *testing.T) {
 			t.Fatal("the name still resolves")
 		}
 	})
-	if err := a.apply(cmdDelete.New("", t0, DeletePayload{ID: r.ID})).Err(); fault.CodeOf(err) != fault.NotFound {
+	if err := a.apply(cmdDelete.New("", t0, DeletePayload{Name: "new"})).Err(); fault.CodeOf(err) != fault.NotFound {
 		t.Fatalf("a second delete: %v", err)
 	}
 }

@@ -104,7 +104,9 @@ func (b *Backend) Push(ctx context.Context, p Push) ([]RefResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := b.m.core.Cluster.WaitApplied(ctx, res.Index); err != nil {
+	// The result's index is a state index, not a Raft one (a batch entry carries several
+	// commands): a read barrier is what makes this server have applied the push.
+	if err := b.m.core.Cluster.ConsistentRead(ctx); err != nil {
 		return nil, err
 	}
 	out, err := command.Data[PushResult](res)

@@ -4,8 +4,10 @@ import "github.com/slipwayhq/slipway/server/core/command"
 
 // The service's commands, numbered in its range (1300-1399). Their numbers, names, schema
 // versions and payload JSON are part of the Raft log format: never change them. The names
-// start with "repo." so that their events are of kind "repo" (fsm.Event), and every payload
-// names its repository by "id" (the event's resource).
+// start with "repo." so that their events are of kind "repo" (fsm.Event). Update and delete
+// name the repository as the caller did and apply resolves the name (a caller's read of the
+// name's ID could lag the state); a push names it by ID (the transport resolved it after a read
+// barrier, and a repository deleted and created again under the name must not take the push).
 var (
 	cmdCreate = command.Define[CreatePayload](1300, "repo.create", 1)
 	cmdUpdate = command.Define[UpdatePayload](1301, "repo.update", 1)
@@ -23,19 +25,19 @@ type CreatePayload struct {
 	Tags          map[string]string `json:"tags,omitempty"`
 }
 
-// UpdatePayload changes a repository's metadata; a nil field is left as it is. Name renames it
-// (its ID, refs and packs stay); Tags replaces every tag.
+// UpdatePayload changes the metadata of the repository named Name; a nil field is left as it
+// is. NewName renames it (its ID, refs and packs stay); Tags replaces every tag.
 type UpdatePayload struct {
-	ID            string             `json:"id"`
-	Name          *string            `json:"name,omitempty"`
+	Name          string             `json:"name"`
+	NewName       *string            `json:"new_name,omitempty"`
 	Description   *string            `json:"description,omitempty"`
 	DefaultBranch *string            `json:"default_branch,omitempty"`
 	Tags          *map[string]string `json:"tags,omitempty"`
 }
 
-// DeletePayload deletes a repository with its refs and pack records.
+// DeletePayload deletes the repository named Name with its refs and pack records.
 type DeletePayload struct {
-	ID string `json:"id"`
+	Name string `json:"name"`
 }
 
 // PushPayload is one push: every ref update is a compare-and-swap on Old (the zero ID: the ref

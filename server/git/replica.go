@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/fsm"
 	"github.com/slipwayhq/slipway/server/core/state"
 	"github.com/slipwayhq/slipway/server/git/gitexec"
 )
@@ -120,28 +122,41 @@ func (p *Replica) run(ctx context.Context) {
 	defer func() { stop() }()
 	repair := time.NewTicker(p.m.RepairInterval)
 	defer repair.Stop()
-	retry, backoff := (<-chan time.Time)(nil), minRetry
-	full := true
+	var retry <-chan time.Time
+	backoff, full := minRetry, true // the first pass after a start checks every copy
 	for {
-		if ok := p.pass(ctx, full, log); ok {
+		if p.pass(ctx, full, log) {
 			retry, backoff = nil, minRetry
 		} else {
 			retry, backoff = time.After(backoff), min(backoff*2, maxRetry)
 		}
-		full = false
+		if full, err = p.wait(ctx, &events, &stop, repair.C, retry); err != nil {
+			return
+		}
+	}
+}
+
+// wait blocks until the next pass is due: a repository command applied, WaitSynced asking, the
+// retry after a failed pass, or the repair tick (full). A subscription the broker dropped
+// (it fell behind) is renewed, and a pass runs since events were lost.
+func (p *Replica) wait(ctx context.Context, events *<-chan fsm.Event, stop *func(), repair, retry <-chan time.Time) (full bool, err error) {
+	for {
 		select {
 		case <-ctx.Done():
-			return
+			return false, ctx.Err()
 		case <-p.kick:
+			return false, nil
 		case <-retry:
-			full = true
-		case <-repair.C:
-			full = true
-		case e, open := <-events:
+			return false, nil
+		case <-repair:
+			return true, nil
+		case e, open := <-*events:
 			if !open {
-				events, stop = p.m.core.Events.Subscribe(1024)
-			} else if e.Kind != "repo" {
-				continue
+				*events, *stop = p.m.core.Events.Subscribe(1024)
+				return false, nil
+			}
+			if e.Kind == "repo" {
+				return false, nil
 			}
 		}
 	}
@@ -158,9 +173,7 @@ func (p *Replica) start(ctx context.Context) (*gitexec.Git, error) {
 
 // pass converges every copy; full checks each against git even when its version is unchanged.
 // It reports whether every copy converged.
-func (p *Replica) pass(ctx context.Context, full bool, log interface {
-	Warn(string, ...any)
-}) bool {
+func (p *Replica) pass(ctx context.Context, full bool, log *slog.Logger) bool {
 	index := p.m.core.Cluster.AppliedIndex()
 	var recs []Record
 	err := p.m.core.State.View(func(tx *state.Tx) error {
@@ -189,7 +202,7 @@ func (p *Replica) pass(ctx context.Context, full bool, log interface {
 		}
 		if err := p.converge(ctx, r); err != nil {
 			pending[r.ID] = true
-			if !errors.Is(err, errMissing) {
+			if !errors.Is(err, errMissing) && ctx.Err() == nil {
 				log.Warn("converge the copy of a repository", "repo", r.Name, "id", r.ID, "err", err)
 			}
 			continue

@@ -202,6 +202,8 @@ func TestReplicaConverges(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Start(2)
+	c.WaitLeader()
+	c.WaitApplied(c.Server(0).Node().AppliedIndex())
 	checkCopies(t, c, "app")
 
 	// A rename keeps the copy; a delete removes every copy.
@@ -216,7 +218,10 @@ func TestReplicaConverges(t *testing.T) {
 	for i := range 3 {
 		m := module(t, c, i)
 		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := m.Replica().WaitSynced(wctx, repo.ID)
+		err := c.Server(i).Node().ConsistentRead(wctx) // the delete, proposed through server 1, is applied here
+		if err == nil {
+			err = m.Replica().WaitSynced(wctx, repo.ID)
+		}
 		cancel()
 		if err != nil {
 			t.Fatal(err)

@@ -74,11 +74,7 @@ func (s *Repos) List(_ context.Context, page api.Page) ([]pub.Repository, string
 // changed. A rename keeps the repository's ID, refs and history; a new name in use is a
 // conflict.
 func (s *Repos) Update(ctx context.Context, name string, req pub.RepositoryUpdateRequest) (pub.Repository, error) {
-	r, err := s.record(name)
-	if err != nil {
-		return pub.Repository{}, err
-	}
-	p := UpdatePayload{ID: r.ID, Name: req.Name, Description: req.Description, DefaultBranch: req.DefaultBranch}
+	p := UpdatePayload{Name: name, NewName: req.Name, Description: req.Description, DefaultBranch: req.DefaultBranch}
 	if req.Tags != nil {
 		t := maps.Clone(*req.Tags)
 		p.Tags = &t
@@ -89,11 +85,7 @@ func (s *Repos) Update(ctx context.Context, name string, req pub.RepositoryUpdat
 
 // Delete deletes a repository with its refs and pack records; an unknown name is not found.
 func (s *Repos) Delete(ctx context.Context, name string) error {
-	r, err := s.record(name)
-	if err != nil {
-		return err
-	}
-	_, err = command.Propose(ctx, s.core.Cluster, cmdDelete, s.core.Now(), DeletePayload{ID: r.ID})
+	_, err := command.Propose(ctx, s.core.Cluster, cmdDelete, s.core.Now(), DeletePayload{Name: name})
 	return err
 }
 
