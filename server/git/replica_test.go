@@ -14,6 +14,8 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/state"
 	"github.com/slipwayhq/slipway/server/git"
 )
 
@@ -108,7 +110,8 @@ func push(t *testing.T, c *testutil.Cluster, i int, name, packPath string, atomi
 			t.Fatal(err)
 		}
 	}
-	res, err := b.Push(ctx, git.Push{Repo: repo, Pack: sha, Updates: updates, Atomic: atomic})
+	pusher := &auth.Identity{Token: state.Token{AccessorID: "accessor-of-pusher", Name: "pusher"}}
+	res, err := b.Push(ctx, git.Push{Repo: repo, Pack: sha, Updates: updates, Atomic: atomic, Caller: pusher})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +197,20 @@ func TestReplicaConverges(t *testing.T) {
 		t.Fatalf("a stale push: %+v", stale)
 	}
 	checkCopies(t, c, "app")
+
+	// Every push is in the audit trail under the pusher's name, refused ones included.
+	audit, err := c.Client(0).AuditList(ctx, pub.AuditFilter{Action: "codecommit:GitPush"}, &pub.QueryOptions{Consistent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(audit.Records) != 3 {
+		t.Fatalf("%d audit records of pushes, want 3: %+v", len(audit.Records), audit.Records)
+	}
+	for _, r := range audit.Records {
+		if r.Principal.Name != "pusher" || !strings.HasSuffix(r.Resource, "repo/app") {
+			t.Fatalf("audit record %+v", r)
+		}
+	}
 
 	// A copy deleted while its server was down comes back when it restarts.
 	dir := module(t, c, 2).Replica().Dir(repo.ID)
