@@ -15,6 +15,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/testutil"
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
 	"github.com/slipwayhq/slipway/server/git"
 )
@@ -184,6 +185,15 @@ func TestReplicaConverges(t *testing.T) {
 		t.Fatalf("first push: %+v", res)
 	}
 	checkCopies(t, c, "app")
+
+	// A pack over the module's limit is refused before anything is stored.
+	m0 := module(t, c, 0)
+	limit := m0.MaxPackSize
+	m0.MaxPackSize = 16
+	if _, err := m0.Backend().StorePack(ctx, git.Repo{ID: repo.ID, Name: "app"}, w.pack(first)); fault.CodeOf(err) != fault.TooLarge {
+		t.Fatalf("a pack over the limit: %v, want too large", err)
+	}
+	m0.MaxPackSize = limit
 
 	second := w.commit("b.txt", "two\n")
 	res = push(t, c, 1, "app", w.pack(second, first), true,
