@@ -68,6 +68,10 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+	}
 	var tlsc *tlsutil.Cluster
 	if cfg.TLS.Enabled() {
 		var err error
@@ -96,7 +100,7 @@ func Start(cfg config.Config, log *slog.Logger) (*Server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	s := &Server{cfg: cfg, log: log, httpLn: httpLn, httpURL: httpURL, raftAddr: raftAddr, done: make(chan struct{}), tls: tlsc}
-	core := &module.Core{Log: log, Now: time.Now}
+	core := &module.Core{Log: log, Now: time.Now, DataDir: dataDir}
 	s.audit = auditlog.New(cfg.AuditRetention)
 	s.registry = register(cfg, core, coreModule{s}, s.audit)
 	table := s.registry.Table()
@@ -265,6 +269,10 @@ func (s *Server) Kill() {
 // ServiceRoutes returns the routes the services registered, as this server serves them (for
 // tests that put an API handler of their own in front of a node, and route listings).
 func (s *Server) ServiceRoutes() []api.Route { return s.registry.AllRoutes() }
+
+// Service returns the registered service or core module named name ("git", "kv"), nil when
+// there is none: tests reach a service's Go API through it.
+func (s *Server) Service(name string) module.Module { return s.registry.Module(name) }
 
 // Keyring returns the node's view of the cluster keyring (for tests and embedding).
 func (s *Server) Keyring() *keyring.Ring { return s.keyring }

@@ -7,6 +7,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/fsm"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/deploy"
+	"github.com/slipwayhq/slipway/server/git"
 	"github.com/slipwayhq/slipway/server/kv"
 )
 
@@ -18,6 +19,7 @@ func services(cfg config.Config) []module.Module {
 		identity,
 		deployments,
 		kv.New(),
+		git.New(),
 		console.New(identity, deployments),
 	}
 }

@@ -66,6 +66,9 @@ type Core struct {
 	Blobs   *blob.Service    // replicated content-addressed files (bundles, later artifacts)
 	Keyring *keyring.Ring    // the cluster's data keys (sealing secrets)
 	Agents  *session.Hub     // the agent sessions of this server
+	// DataDir is the server's data directory (absolute, cleaned). A service that keeps files of
+	// its own on each server (the git service's bare copies) does so under DataDir/<module name>.
+	DataDir string
 }
 
 // Task is work that runs for as long as the server (Background) or its leadership (Leader) does.
@@ -86,6 +89,7 @@ type Registry struct {
 }
 
 type entry struct {
+	module        Module
 	secretEvents  []string
 	name          string
 	actions       []string // action namespaces besides name (Actions)
@@ -113,7 +117,7 @@ func (r *Registry) Add(core *Core, mods ...Module) {
 				panic(fmt.Sprintf("module: %s is registered twice", m.Name()))
 			}
 		}
-		r.current = &entry{name: m.Name()}
+		r.current = &entry{name: m.Name(), module: m}
 		r.entries = append(r.entries, r.current)
 		m.Register(r, core)
 		r.current = nil
@@ -291,6 +295,17 @@ func (r *Registry) AllRevisionNames() func(tx *state.Tx) map[string]string {
 	for _, e := range r.entries {
 		if e.revisionNames != nil {
 			return e.revisionNames
+		}
+	}
+	return nil
+}
+
+// Module returns the registered module named name, nil when there is none (for tests and
+// diagnostics that reach a service's Go API on a running server).
+func (r *Registry) Module(name string) Module {
+	for _, e := range r.entries {
+		if e.name == name {
+			return e.module
 		}
 	}
 	return nil

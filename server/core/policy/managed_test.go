@@ -12,7 +12,7 @@ func TestManagedPoliciesCompile(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	want := []string{AdministratorAccess, "AuditFullAccess", "AuditReadOnlyAccess", "CodeDeployFullAccess", "CodeDeployReadOnlyAccess",
+	want := []string{AdministratorAccess, "AuditFullAccess", "AuditReadOnlyAccess", "CodeCommitFullAccess", "CodeCommitReadOnlyAccess", "CodeDeployFullAccess", "CodeDeployReadOnlyAccess",
 		"EventsFullAccess", "EventsReadOnlyAccess", "HostsFullAccess", "HostsReadOnlyAccess", "IAMFullAccess", "IAMReadOnlyAccess",
 		"KVFullAccess", "KVReadOnlyAccess", "OperatorFullAccess", "OperatorReadOnlyAccess", ReadOnlyAccess, "STSFullAccess", "STSReadOnlyAccess"}
 	if got := ManagedNames(); !slices.Equal(got, want) {

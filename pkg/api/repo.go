@@ -1,0 +1,84 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Repository is a git repository the cluster hosts. ID is stable (a rename keeps it); clone it
+// with git from CloneURLHTTP. CloneURLSSH is "" while the servers serve no SSH.
+type Repository struct {
+	ID            string            `json:"id"`
+	Name          string            `json:"name"`
+	Description   string            `json:"description,omitempty"`
+	DefaultBranch string            `json:"default_branch"`
+	Tags          map[string]string `json:"tags,omitempty"`
+	CloneURLHTTP  string            `json:"clone_url_http"`
+	CloneURLSSH   string            `json:"clone_url_ssh"`
+	CreateIndex   uint64            `json:"create_index"`
+	ModifyIndex   uint64            `json:"modify_index"`
+	CreateTime    time.Time         `json:"create_time"`
+	ModifyTime    time.Time         `json:"modify_time"`
+}
+
+// RepositoryCreateRequest is the body of POST /v1/repos. DefaultBranch "" is "main".
+type RepositoryCreateRequest struct {
+	Name          string            `json:"name"`
+	Description   string            `json:"description,omitempty"`
+	DefaultBranch string            `json:"default_branch,omitempty"`
+	Tags          map[string]string `json:"tags,omitempty"`
+}
+
+// RepositoryUpdateRequest is the body of PATCH /v1/repos/{name}: each field set is changed, the
+// others are kept. Name renames the repository (its refs and clone history stay); Tags replaces
+// every tag.
+type RepositoryUpdateRequest struct {
+	Name          *string            `json:"name,omitempty"`
+	Description   *string            `json:"description,omitempty"`
+	DefaultBranch *string            `json:"default_branch,omitempty"`
+	Tags          *map[string]string `json:"tags,omitempty"`
+}
+
+// RepositoryList is the answer of GET /v1/repos: repositories in name order, a page at a time.
+type RepositoryList struct {
+	Repositories []Repository `json:"repositories"`
+	Next         string       `json:"next,omitempty"`
+}
+
+func repoPath(name string) string { return "/v1/repos/" + url.PathEscape(name) }
+
+// RepoCreate creates a repository; a name in use is a conflict (IsConflict).
+func (c *Client) RepoCreate(ctx context.Context, req RepositoryCreateRequest) (*Repository, error) {
+	var r Repository
+	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/repos", in: req, out: &r})
+	return &r, err
+}
+
+// RepoGet returns a repository; an unknown name is not_found (IsNotFound).
+func (c *Client) RepoGet(ctx context.Context, name string, q *QueryOptions) (*Repository, error) {
+	var r Repository
+	err := c.do(ctx, request{method: http.MethodGet, path: repoPath(name), query: q.values(), out: &r})
+	return &r, err
+}
+
+// RepoList lists a page of repositories in name order (QueryOptions' Limit and Next).
+func (c *Client) RepoList(ctx context.Context, q *QueryOptions) (*RepositoryList, error) {
+	var l RepositoryList
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/repos", query: q.values(), out: &l})
+	return &l, err
+}
+
+// RepoUpdate changes a repository's metadata and answers with the repository as changed.
+func (c *Client) RepoUpdate(ctx context.Context, name string, req RepositoryUpdateRequest) (*Repository, error) {
+	var r Repository
+	err := c.do(ctx, request{method: http.MethodPatch, path: repoPath(name), in: req, out: &r})
+	return &r, err
+}
+
+// RepoDelete deletes a repository with its refs and history. confirm must repeat the name: the
+// server refuses the delete otherwise.
+func (c *Client) RepoDelete(ctx context.Context, name, confirm string) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: repoPath(name), query: url.Values{"confirm": {confirm}}})
+}

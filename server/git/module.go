@@ -1,0 +1,71 @@
+// Package git is the git hosting service (issue 18): repositories that ordinary git clients
+// clone, fetch and push through any server. It owns the replicated state of repositories (their
+// metadata, refs and the pack blobs that hold their objects), the commands that change it, the
+// Go API (Repos) and /v1/repos, each server's bare copies that converge to that state (replica),
+// and the Backend the smart-HTTP transport serves through. See DESIGN.md.
+package git
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/module"
+)
+
+// commandRange is the block of command numbers the service owns.
+var commandRange = command.Range{First: 1300, Last: 1399}
+
+// Defaults of the module's settings.
+const (
+	DefaultMaxPackSize    = 2 << 30 // bytes of one push's pack
+	DefaultRepairInterval = 5 * time.Minute
+)
+
+// Module is the git service's registration. Its exported fields are settings the server may
+// change before the server starts (after New, before Register).
+type Module struct {
+	// HooksDir is the directory every bare copy's core.hooksPath names, where the transport
+	// writes its hook scripts. "" is DATA/git/hooks. The replica creates it.
+	HooksDir string
+	// MaxPackSize bounds the pack of one push (StorePack), in bytes.
+	MaxPackSize int64
+	// RepairInterval is how often the replica checks every copy against the state even when
+	// nothing was applied (a crash, a wiped directory, a late join).
+	RepairInterval time.Duration
+
+	core    *module.Core
+	replica *Replica
+}
+
+// New returns the git service with the default settings.
+func New() *Module {
+	return &Module{MaxPackSize: DefaultMaxPackSize, RepairInterval: DefaultRepairInterval}
+}
+
+// Name implements module.Module.
+func (*Module) Name() string { return "git" }
+
+// Register implements module.Module.
+func (m *Module) Register(r *module.Registry, core *module.Core) {
+	m.core = core
+	m.replica = newReplica(m)
+	r.Commands(commandRange)
+	module.Handle(r, cmdCreate, applyCreate)
+	module.Handle(r, cmdUpdate, applyUpdate)
+	module.Handle(r, cmdDelete, applyDelete)
+	module.Handle(r, cmdPush, applyPush)
+	r.Buckets(bucketRepos, bucketNames, bucketRefs, bucketPacks, bucketMeta)
+	r.Actions("codecommit")
+	r.Routes(m.routes()...)
+	r.Background("replica", m.replica.run)
+}
+
+// Repos is the service's Go API over the module's core.
+func (m *Module) Repos() *Repos { return &Repos{core: m.core} }
+
+// Replica is this server's bare copies (available once the server has started).
+func (m *Module) Replica() *Replica { return m.replica }
+
+// dir is the module's directory under the server's data directory.
+func (m *Module) dir() string { return filepath.Join(m.core.DataDir, "git") }

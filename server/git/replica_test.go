@@ -1,0 +1,260 @@
+package git_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/testutil"
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/git"
+)
+
+const zero = "0000000000000000000000000000000000000000"
+
+// work is a non-bare repository of the test's own, where commits and packs are made with the
+// real git.
+type work struct {
+	t   *testing.T
+	dir string
+}
+
+func newWork(t *testing.T) *work {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	w := &work{t: t, dir: t.TempDir()}
+	w.git(nil, "init", "--quiet", "--initial-branch=main")
+	return w
+}
+
+func (w *work) git(stdin []byte, args ...string) string {
+	w.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = w.dir
+	cmd.Env = []string{"HOME=" + w.dir, "GIT_CONFIG_NOSYSTEM=1", "PATH=" + os.Getenv("PATH"),
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		w.t.Fatalf("git %v: %v: %s", args, err, stderr.String())
+	}
+	return strings.TrimSpace(out.String())
+}
+
+// commit commits a file and returns the commit's ID.
+func (w *work) commit(name, content string) string {
+	w.t.Helper()
+	if err := os.WriteFile(filepath.Join(w.dir, name), []byte(content), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	w.git(nil, "add", name)
+	w.git(nil, "commit", "--quiet", "-m", name)
+	return w.git(nil, "rev-parse", "HEAD")
+}
+
+// pack writes a pack of the objects reachable from tip and not from the excluded commits.
+func (w *work) pack(tip string, exclude ...string) string {
+	w.t.Helper()
+	in := tip + "\n"
+	for _, e := range exclude {
+		in += "^" + e + "\n"
+	}
+	cmd := exec.Command("git", "pack-objects", "--revs", "--stdout")
+	cmd.Dir = w.dir
+	cmd.Stdin = strings.NewReader(in)
+	out, err := cmd.Output()
+	if err != nil {
+		w.t.Fatalf("pack-objects: %v", err)
+	}
+	path := filepath.Join(w.t.TempDir(), "push.pack")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	return path
+}
+
+func module(t *testing.T, c *testutil.Cluster, i int) *git.Module {
+	t.Helper()
+	m, ok := c.Server(i).Service("git").(*git.Module)
+	if !ok {
+		t.Fatalf("server %d has no git service", i)
+	}
+	return m
+}
+
+// push stores the pack and pushes the updates through server i's Backend, as the transport does.
+func push(t *testing.T, c *testutil.Cluster, i int, name, packPath string, atomic bool, updates ...git.RefUpdate) []git.RefResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b := module(t, c, i).Backend()
+	repo, err := b.Repo(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha := ""
+	if packPath != "" {
+		if sha, err = b.StorePack(ctx, repo, packPath); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pusher := &auth.Identity{Token: state.Token{AccessorID: "accessor-of-pusher", Name: "pusher"}}
+	res, err := b.Push(ctx, git.Push{Repo: repo, Pack: sha, Updates: updates, Atomic: atomic, Caller: pusher})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func bareGit(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Env = []string{"GIT_DIR=" + dir, "HOME=" + dir, "GIT_CONFIG_NOSYSTEM=1", "PATH=" + os.Getenv("PATH")}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", errors.New(err.Error() + ": " + stderr.String())
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// checkCopies waits until every running server's copy has synced, then checks it with git: fsck
+// clean, its refs exactly the state's.
+func checkCopies(t *testing.T, c *testutil.Cluster, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, i := range c.Running() {
+		m := module(t, c, i)
+		repo, err := m.Backend().Repo(ctx, name)
+		if err != nil {
+			t.Fatalf("server %d: %v", i, err)
+		}
+		want, err := m.Repos().Refs(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []string
+		for ref, sha := range want {
+			lines = append(lines, sha+" "+ref)
+		}
+		sort.Strings(lines)
+		sort.Slice(lines, func(a, b int) bool { return lines[a][41:] < lines[b][41:] })
+		got, err := bareGit(t, repo.Dir, "for-each-ref", "--format=%(objectname) %(refname)")
+		if err != nil {
+			t.Fatalf("server %d: %v", i, err)
+		}
+		if got != strings.Join(lines, "\n") {
+			t.Fatalf("server %d: refs\n%s\nwant\n%s", i, got, strings.Join(lines, "\n"))
+		}
+		if out, err := bareGit(t, repo.Dir, "fsck", "--strict", "--no-dangling"); err != nil {
+			t.Fatalf("server %d: fsck: %v %s", i, err, out)
+		}
+	}
+}
+
+// TestReplicaConverges pushes real packs through two servers of three and checks that every
+// server's bare copy gets the objects and exactly the replicated refs; then a server whose copy
+// was deleted while it was down gets it back, and a deleted repository's copies are removed.
+func TestReplicaConverges(t *testing.T) {
+	w := newWork(t)
+	c := testutil.NewCluster(t, 3)
+	ctx := context.Background()
+	repo, err := c.Client(0).RepoCreate(ctx, pub.RepositoryCreateRequest{Name: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	first := w.commit("a.txt", "one\n")
+	res := push(t, c, 0, "app", w.pack(first), false, git.RefUpdate{Ref: "refs/heads/main", Old: zero, New: first})
+	if len(res) != 1 || !res[0].OK {
+		t.Fatalf("first push: %+v", res)
+	}
+	checkCopies(t, c, "app")
+
+	// A pack over the module's limit is refused before anything is stored.
+	m0 := module(t, c, 0)
+	limit := m0.MaxPackSize
+	m0.MaxPackSize = 16
+	if _, err := m0.Backend().StorePack(ctx, git.Repo{ID: repo.ID, Name: "app"}, w.pack(first)); fault.CodeOf(err) != fault.TooLarge {
+		t.Fatalf("a pack over the limit: %v, want too large", err)
+	}
+	m0.MaxPackSize = limit
+
+	second := w.commit("b.txt", "two\n")
+	res = push(t, c, 1, "app", w.pack(second, first), true,
+		git.RefUpdate{Ref: "refs/heads/main", Old: first, New: second},
+		git.RefUpdate{Ref: "refs/tags/v1", Old: zero, New: first})
+	if len(res) != 2 || !res[0].OK || !res[1].OK {
+		t.Fatalf("second push: %+v", res)
+	}
+	stale := push(t, c, 2, "app", "", false, git.RefUpdate{Ref: "refs/heads/main", Old: first, New: first})
+	if stale[0].OK || stale[0].Reason != "fetch first" {
+		t.Fatalf("a stale push: %+v", stale)
+	}
+	checkCopies(t, c, "app")
+
+	// Every push is in the audit trail under the pusher's name, refused ones included.
+	audit, err := c.Client(0).AuditList(ctx, pub.AuditFilter{Action: "codecommit:GitPush"}, &pub.QueryOptions{Consistent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(audit.Records) != 3 {
+		t.Fatalf("%d audit records of pushes, want 3: %+v", len(audit.Records), audit.Records)
+	}
+	for _, r := range audit.Records {
+		if r.Principal.Name != "pusher" || !strings.HasSuffix(r.Resource, "repo/app") {
+			t.Fatalf("audit record %+v", r)
+		}
+	}
+
+	// A copy deleted while its server was down comes back when it restarts.
+	dir := module(t, c, 2).Replica().Dir(repo.ID)
+	c.Stop(2)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	c.Start(2)
+	c.WaitLeader()
+	c.WaitApplied(c.Server(0).Node().AppliedIndex())
+	checkCopies(t, c, "app")
+
+	// A rename keeps the copy; a delete removes every copy.
+	newName := "renamed"
+	if _, err := c.Client(0).RepoUpdate(ctx, "app", pub.RepositoryUpdateRequest{Name: &newName}); err != nil {
+		t.Fatal(err)
+	}
+	checkCopies(t, c, "renamed")
+	if err := c.Client(1).RepoDelete(ctx, "renamed", "renamed"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		m := module(t, c, i)
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := c.Server(i).Node().ConsistentRead(wctx) // the delete, proposed through server 1, is applied here
+		if err == nil {
+			err = m.Replica().WaitSynced(wctx, repo.ID)
+		}
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(m.Replica().Dir(repo.ID)); !os.IsNotExist(err) {
+			t.Fatalf("server %d kept the copy of a deleted repository: %v", i, err)
+		}
+	}
+}
