@@ -5,40 +5,21 @@ import (
 	"os"
 
 	"github.com/slipwayhq/slipway/server/core/api"
-	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/git/transport"
 )
 
-// The types of the transport's Backend contract (server/git/transport, see the shared
-// plan). They are declared here until that package exists; the lead switches them to
-// transport's types, whose field names they keep exactly.
+var _ transport.Backend = (*Backend)(nil)
 
-// Repo is a repository as the transport serves it: its stable ID (directory names use it, a
-// rename does not move it), its current name and the path of this server's bare copy.
-type Repo struct{ ID, Name, Dir string }
-
-// RefUpdate is one ref a push changes: Old and New are 40-hex object IDs, the zero ID (40 '0')
-// for a ref created (Old) or deleted (New).
-type RefUpdate struct{ Ref, Old, New string }
-
-// RefResult is one ref's outcome, in the order of the push's updates: OK, or Reason in git's
-// words ("fetch first" for a failed compare-and-swap).
-type RefResult struct {
-	Ref    string
-	OK     bool
-	Reason string
-}
-
-// Push is one push's ref updates, committed as one replicated command.
-type Push struct {
-	Repo    Repo
-	Pack    string // sha256 of the pack blob StorePack stored ("" when the push brought no objects)
-	Updates []RefUpdate
-	Atomic  bool           // all or nothing (git push --atomic)
-	Caller  *auth.Identity // who pushes, for the audit trail and the command's caller
-}
+// The transport's Backend contract (server/git/transport), which the module implements.
+type (
+	Repo      = transport.Repo
+	RefUpdate = transport.RefUpdate
+	RefResult = transport.RefResult
+	Push      = transport.Push
+)
 
 // Backend is the module's side of the transport contract: the transport resolves, stores packs
 // and proposes pushes through it.

@@ -6,11 +6,15 @@
 package git
 
 import (
+	"context"
 	"path/filepath"
 	"time"
 
+	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/module"
+	"github.com/slipwayhq/slipway/server/git/gitexec"
+	"github.com/slipwayhq/slipway/server/git/transport"
 )
 
 // commandRange is the block of command numbers the service owns.
@@ -33,9 +37,16 @@ type Module struct {
 	// RepairInterval is how often the replica checks every copy against the state even when
 	// nothing was applied (a crash, a wiped directory, a late join).
 	RepairInterval time.Duration
+	// HookBinary is the program the transport's hook scripts run (`HOOK git-hook NAME`): the
+	// slipway binary by default (os.Executable()); a test binary whose TestMain calls
+	// transport.RunHookIfInvoked.
+	HookBinary string
 
-	core    *module.Core
-	replica *Replica
+	core      *module.Core
+	replica   *Replica
+	git       *gitexec.Git // nil when git is unusable here (gitErr says why)
+	gitErr    error
+	transport *transport.Server
 }
 
 // New returns the git service with the default settings.
@@ -57,8 +68,30 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, cmdPush, applyPush)
 	r.Buckets(bucketRepos, bucketNames, bucketRefs, bucketPacks, bucketMeta)
 	r.Actions("codecommit")
+	m.git, m.gitErr = gitexec.New(context.Background(), gitexec.Config{Home: filepath.Join(m.dir(), "home")})
+	m.transport = transport.New(transport.Config{
+		Git: m.git, GitError: m.gitErr, Kit: func() *api.Kit { return core.HTTP },
+		Dir: m.dir(), HooksDir: m.replica.HooksDir(), HookBinary: m.HookBinary, MaxPushBytes: m.MaxPackSize,
+		Logger: core.Log,
+	}, m.Backend())
 	r.Routes(m.routes()...)
+	r.Routes(m.transport.Routes()...)
 	r.Background("replica", m.replica.run)
+	r.Background("git-transport", m.serveHooks)
+}
+
+// serveHooks runs the transport's hook socket for as long as the server: the hooks of every
+// push call back into this process through it.
+func (m *Module) serveHooks(ctx context.Context) {
+	if m.gitErr != nil {
+		return // the replica logs why; the routes answer 503 with it
+	}
+	if err := m.transport.Start(); err != nil {
+		m.core.Log.Error("git pushes cannot be received by this server", "err", err)
+		return
+	}
+	<-ctx.Done()
+	_ = m.transport.Close()
 }
 
 // Repos is the service's Go API over the module's core.

@@ -168,7 +168,7 @@ func (p *Replica) start(ctx context.Context) (*gitexec.Git, error) {
 			return nil, fmt.Errorf("create %s: %w", d, err)
 		}
 	}
-	return gitexec.New(ctx, gitexec.Config{Home: filepath.Join(p.m.dir(), "home")})
+	return p.m.git, p.m.gitErr // found when the module registered
 }
 
 // pass converges every copy; full checks each against git even when its version is unchanged.

@@ -16,8 +16,10 @@ const DefaultMaxPushBytes int64 = 2 << 30
 
 // Config configures the transport.
 type Config struct {
-	// Git runs the git binary (required).
-	Git *gitexec.Git
+	// Git runs the git binary (required). When git is unusable on this server, GitError says
+	// why and every request is answered 503 with it.
+	Git      *gitexec.Git
+	GitError error
 	// Kit is the API's handler kit, for authorizing pushes per ref and auditing. It is called
 	// per request (the kit exists only once the API server is built, after routes are
 	// declared); required.
@@ -42,6 +44,9 @@ type Config struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
+	if c.Git == nil && c.GitError != nil {
+		return c, fmt.Errorf("this server cannot serve git: %w", c.GitError)
+	}
 	if c.Git == nil || c.Kit == nil {
 		return c, fmt.Errorf("git transport: Config.Git and Config.Kit are required")
 	}

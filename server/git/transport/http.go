@@ -57,7 +57,7 @@ func (s *Server) uploadPack(w http.ResponseWriter, r *http.Request, _ *auth.Iden
 // prepare reads what every git request needs: its route, its Git-Protocol and its repository.
 func (s *Server) prepare(r *http.Request) (gitproto.Route, string, Repo, error) {
 	if s.err != nil {
-		return gitproto.Route{}, "", Repo{}, fault.New(fault.Internal, "git transport: %v", s.err)
+		return gitproto.Route{}, "", Repo{}, fault.New(fault.Unavailable, "%v", s.err)
 	}
 	rt, err := parseRoute(r)
 	if err != nil {
