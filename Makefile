@@ -7,7 +7,7 @@ GOLANGCI := $(GOBIN)/golangci-lint
 GOLANGCI_VERSION := v2.15.0
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test test-short lint fuzz bench bench-blob e2e testbed clean tools
+.PHONY: all build run test test-short lint fuzz bench bench-blob bench-git e2e testbed clean tools
 
 all: build
 
@@ -55,6 +55,11 @@ bench:
 ## bench-blob: 1 GiB upload/download on a 3-node cluster of real processes, next to cp
 bench-blob: build
 	scripts/bench-blob.sh
+
+## bench-git: push, clone and fetch of a generated repository (3,000 commits, about 190 MiB) on a
+##            3-node cluster of real processes, next to git daemon serving the same repository
+bench-git: build
+	scripts/bench-git.sh
 
 # The test bed runs with -v: its report table (one line per fault scenario) is printed to stdout
 # at the end of the run, after every scenario's summary line.
