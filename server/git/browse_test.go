@@ -273,6 +273,30 @@ func TestBrowseRefusals(t *testing.T) {
 	if l, err := cl.RepoBranches(ctx, "empty"); err != nil || len(l.Branches) != 0 || l.Branches == nil {
 		t.Fatalf("branches of an empty repository: %+v, %v", l, err)
 	}
+
+	// A client token's built-in ReadOnlyAccess allows every browse action.
+	tk, err := cl.TokenCreate(ctx, "reader", pub.TokenTypeClient, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := f.c.ClientWithToken(1, tk.SecretID)
+	reads := map[string]func() error{
+		"branches": func() error { _, err := reader.RepoBranches(ctx, "site"); return err },
+		"branch":   func() error { _, err := reader.RepoBranch(ctx, "site", "main"); return err },
+		"tags":     func() error { _, err := reader.RepoTags(ctx, "site"); return err },
+		"commits":  func() error { _, err := reader.RepoCommits(ctx, "site", pub.BrowseOptions{}, nil); return err },
+		"commit":   func() error { _, err := reader.RepoCommit(ctx, "site", "main"); return err },
+		"tree":     func() error { _, err := reader.RepoTree(ctx, "site", pub.BrowseOptions{}); return err },
+		"contents": func() error {
+			return reader.RepoContents(ctx, "site", pub.BrowseOptions{Path: "README.md"}, 0, &bytes.Buffer{})
+		},
+		"compare": func() error { _, err := reader.RepoCompare(ctx, "site", "v1", "main", false); return err },
+	}
+	for name, read := range reads {
+		if err := read(); err != nil {
+			t.Errorf("a read-only token's %s: %v", name, err)
+		}
+	}
 }
 
 // getJSON makes a GET through server i with the management token and decodes a 200 answer.
