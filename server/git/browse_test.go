@@ -20,6 +20,7 @@ import (
 // (README.md, dir/a.txt) then c2 (dir/a.txt changed, a binary logo.bin added); the branch
 // feature/x and the lightweight tag v1 at c1; the annotated tag v2 ("release two") at c2.
 type browseFixture struct {
+	w          *work
 	c          *testutil.Cluster
 	c1, c2, v2 string
 }
@@ -53,7 +54,7 @@ func newBrowseFixture(t *testing.T) browseFixture {
 			t.Fatalf("push: %+v", res)
 		}
 	}
-	return browseFixture{c: c, c1: c1, c2: c2, v2: v2}
+	return browseFixture{w: w, c: c, c1: c1, c2: c2, v2: v2}
 }
 
 // TestBrowse reads a repository pushed through server 0 through server 1's browse API: the
@@ -185,7 +186,7 @@ func TestBrowse(t *testing.T) {
 
 // TestBrowseLimits: each bound answers as documented: a file over the size limit is 413 and
 // says what to do, a tree over its entry limit and a patch over its byte limit are truncated
-// (the patch on a whole line).
+// (the patch on a whole line), a log page or a commit over the output bound is 413.
 func TestBrowseLimits(t *testing.T) {
 	f := newBrowseFixture(t)
 	ctx := context.Background()
@@ -217,6 +218,23 @@ func TestBrowseLimits(t *testing.T) {
 	stat := getJSON[pub.Comparison](t, f.c, 2, "/v1/repos/site/compare?base=v1&head=main&max_bytes=12")
 	if !stat.Truncated || len(stat.Files) != 0 || stat.Patch != "" {
 		t.Fatalf("a stat over the limit: %+v", stat)
+	}
+
+	// A commit whose message is over the 8 MiB bound of git output.
+	msg := "huge\n\n" + strings.Repeat("x", git.DefaultMaxBrowseBytes) + "\n"
+	f.w.git([]byte(msg), "commit", "--quiet", "--allow-empty", "-F", "-")
+	huge := f.w.git(nil, "rev-parse", "HEAD")
+	if res := push(t, f.c, 0, "site", f.w.pack(huge, f.c2), false, git.RefUpdate{Ref: "refs/heads/huge", Old: zero, New: huge}); !res[0].OK {
+		t.Fatalf("push: %+v", res)
+	}
+	if _, err := cl.RepoCommits(ctx, "site", pub.BrowseOptions{Ref: "huge"}, nil); !isStatus(err, http.StatusRequestEntityTooLarge) || !strings.Contains(err.Error(), "ask for fewer with limit") {
+		t.Fatalf("a log page over the bound: %v", err)
+	}
+	if _, err := cl.RepoCommit(ctx, "site", huge); !isStatus(err, http.StatusRequestEntityTooLarge) {
+		t.Fatalf("a commit over the bound: %v", err)
+	}
+	if l, err := cl.RepoCommits(ctx, "site", pub.BrowseOptions{Ref: "huge", Path: "README.md"}, nil); err != nil || len(l.Commits) != 1 {
+		t.Fatalf("the log of a path the huge commit does not change: %+v, %v", l, err)
 	}
 }
 
