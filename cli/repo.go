@@ -12,18 +12,23 @@ import (
 )
 
 func (c *cli) newRepoCommand() *cobra.Command {
-	cmd := nounCommand("repo", "Create, list, rename and delete git repositories",
+	cmd := nounCommand("repo", "Create, list, browse, rename and delete git repositories",
 		`  slipway repo create web --description "The web front"
   slipway repo list
   slipway repo get web --output json
   slipway repo rename web website
-  slipway repo delete website --confirm website`)
+  slipway repo delete website --confirm website
+  slipway repo log web --limit 5
+  slipway repo show web main:README.md
+  slipway repo diff web v1.1 v1.2 --stat`)
 	cmd.Long = `The cluster hosts git repositories that ordinary git clients clone, fetch and push through
 any server (the clone URL is on 'slipway repo get'). Names are 1-100 letters, digits, '.', '_'
 or '-', not ending in ".git"; the cluster holds at most 10,000 repositories. Any token lists
-and reads them; creating, changing and deleting needs a management token.`
+and reads them (and their content: branches, tags, log, tree, show, diff); creating, changing
+and deleting needs a management token.`
 	cmd.AddCommand(c.newRepoCreateCommand(), c.newRepoListCommand(), c.newRepoGetCommand(),
-		c.newRepoRenameCommand(), c.newRepoDeleteCommand())
+		c.newRepoRenameCommand(), c.newRepoDeleteCommand(), c.newRepoBranchesCommand(), c.newRepoTagsCommand(),
+		c.newRepoLogCommand(), c.newRepoTreeCommand(), c.newRepoShowCommand(), c.newRepoDiffCommand())
 	return cmd
 }
 

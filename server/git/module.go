@@ -41,6 +41,11 @@ type Module struct {
 	// slipway binary by default (os.Executable()); a test binary whose TestMain calls
 	// transport.RunHookIfInvoked.
 	HookBinary string
+	// MaxFileSize bounds a file the browse API answers /contents with, in bytes (413 over it).
+	MaxFileSize int64
+	// MaxBrowseBytes bounds the git output one browse answer is made from (a log page, a
+	// tree, a diff stat and patch): a list over it is refused, a tree or diff is truncated.
+	MaxBrowseBytes int
 
 	core      *module.Core
 	replica   *Replica
@@ -51,7 +56,7 @@ type Module struct {
 
 // New returns the git service with the default settings.
 func New() *Module {
-	return &Module{MaxPackSize: DefaultMaxPackSize, RepairInterval: DefaultRepairInterval}
+	return &Module{MaxPackSize: DefaultMaxPackSize, RepairInterval: DefaultRepairInterval, MaxFileSize: DefaultMaxFileSize, MaxBrowseBytes: DefaultMaxBrowseBytes}
 }
 
 // Name implements module.Module.
@@ -75,6 +80,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 		Logger: core.Log,
 	}, m.Backend())
 	r.Routes(m.routes()...)
+	r.Routes(m.browseRoutes()...)
 	r.Routes(m.transport.Routes()...)
 	r.Background("replica", m.replica.run)
 	r.Background("git-transport", m.serveHooks)
