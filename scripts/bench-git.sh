@@ -87,8 +87,12 @@ clone() { # NAME URL
   a=$(now); git clone -q --bare "$2" "$work/$1"; b=$(now)
   secs "$a" "$b"
 }
+# The first clone through server 1 right after the push includes its catching up (fetching the
+# pack blob from a peer and indexing it); the second is the steady state.
+s_first=$(clone c-slipway "$(url 1)")
 s_clone=$(clone c-slipway "$(url 1)")
 d_clone=$(clone c-daemon "git://127.0.0.1:$((base + 50))/src.git")
+echo "first clone via server1 right after the push (includes its catch-up): $s_first s"
 echo "clone via server1:      $s_clone s  $(rate "$size" "$s_clone")"
 echo "clone via git daemon:   $d_clone s  $(rate "$size" "$d_clone")"
 echo "clone throughput ratio (slipway / git daemon): $(ratio "$d_clone" "$s_clone")"
