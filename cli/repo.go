@@ -24,6 +24,7 @@ or '-', not ending in ".git"; the cluster holds at most 10,000 repositories. Any
 and reads them; creating, changing and deleting needs a management token.`
 	cmd.AddCommand(c.newRepoCreateCommand(), c.newRepoListCommand(), c.newRepoGetCommand(),
 		c.newRepoRenameCommand(), c.newRepoDeleteCommand())
+	cmd.AddCommand(c.newRepoBundleCommand())
 	return cmd
 }
 

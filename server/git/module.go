@@ -75,6 +75,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 		Logger: core.Log,
 	}, m.Backend())
 	r.Routes(m.routes()...)
+	r.Routes(m.bundleRoutes()...)
 	r.Routes(m.transport.Routes()...)
 	r.Background("replica", m.replica.run)
 	r.Background("git-transport", m.serveHooks)
