@@ -7,7 +7,9 @@ import (
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/audit"
 	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
 	"github.com/slipwayhq/slipway/server/git/gitexec"
@@ -29,7 +31,27 @@ func (m *Module) bundleRoutes() []api.Route {
 // trailer pub.BundleStatusTrailer and sets it to "ok", or to the error that cut the bundle
 // short (which the client must then discard). An error before git wrote anything is answered
 // as any other error.
+//
+// Every download is recorded in the audit trail (who, the action, the repository, the outcome),
+// as a clone's upload-pack request is: a bundle is the whole repository leaving the cluster.
 func (m *Module) bundle(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	err := m.writeBundle(w, r)
+	if c := command.CallerFrom(r.Context()); c != nil {
+		rec := audit.Record{
+			Time:      m.core.Now().UTC(),
+			Principal: audit.Principal{Kind: audit.Kind(c.Kind), ID: c.ID, Name: c.Name},
+			Action:    c.Action, Resource: c.Resource, Source: c.Source, RequestID: c.RequestID,
+			Outcome: audit.OutcomeAllowed,
+		}
+		if err != nil {
+			rec.Outcome, rec.ErrorCode = audit.OutcomeFailed, string(fault.CodeOf(err))
+		}
+		m.core.HTTP.Audit(rec)
+	}
+	return err // after the answer began, the edge only logs it
+}
+
+func (m *Module) writeBundle(w http.ResponseWriter, r *http.Request) error {
 	if m.gitErr != nil {
 		return fault.New(fault.Unavailable, "this server cannot serve git: %v", m.gitErr)
 	}
@@ -59,9 +81,8 @@ func (m *Module) bundle(w http.ResponseWriter, r *http.Request, _ *auth.Identity
 		return fault.New(fault.Internal, "bundle repository %s: %v", state.Shorten(name), err)
 	}
 	if err != nil {
-		m.core.Log.Warn("a repository bundle was cut short", "repo", repo.Name, "err", err)
 		w.Header().Set(pub.BundleStatusTrailer, "error: the bundle was cut short: "+oneLine(err.Error()))
-		return nil
+		return fault.New(fault.Internal, "the bundle of repository %s was cut short: %v", state.Shorten(name), err)
 	}
 	out.start() // git wrote nothing yet succeeded: never expected, but answer a well-formed empty body
 	w.Header().Set(pub.BundleStatusTrailer, pub.BundleStatusOK)

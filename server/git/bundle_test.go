@@ -3,6 +3,7 @@ package git_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -95,6 +97,23 @@ func TestBundle(t *testing.T) {
 	if !bytes.HasPrefix(body, []byte("# v2 git bundle\n")) {
 		t.Errorf("the body does not start as a git bundle: %q", body[:min(len(body), 40)])
 	}
+
+	// Each download is audited under its action and repository: the two above, allowed.
+	testutil.Eventually(t, 10*time.Second, func() error {
+		l, err := c.Client(0).AuditList(ctx, pub.AuditFilter{Action: "codecommit:GetRepositoryBundle"}, &pub.QueryOptions{Consistent: true})
+		if err != nil {
+			return err
+		}
+		if len(l.Records) != 2 {
+			return fmt.Errorf("%d audit records of bundles, want 2: %+v", len(l.Records), l.Records)
+		}
+		for _, rec := range l.Records {
+			if rec.Outcome != "allowed" || !strings.HasSuffix(rec.Resource, "repo/app") || rec.Principal.Name == "" {
+				return fmt.Errorf("audit record %+v", rec)
+			}
+		}
+		return nil
+	})
 
 	err = c.Client(1).RepoBundle(ctx, "empty", io.Discard)
 	if !pub.IsConflict(err) || !strings.Contains(err.Error(), "is empty") {
