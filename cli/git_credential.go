@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -152,7 +154,8 @@ func (c *cli) gitToken(req credentialRequest) (token string, ok bool, err error)
 	if err != nil {
 		return "", false, err
 	}
-	for addr := range f.Sessions {
+	matched := false
+	for _, addr := range slices.Sorted(maps.Keys(f.Sessions)) {
 		u, err := url.Parse(addr)
 		if err != nil {
 			continue
@@ -160,9 +163,12 @@ func (c *cli) gitToken(req credentialRequest) (token string, ok bool, err error)
 		if k, err := originKey(u.Scheme, u.Host); err != nil || k != remote {
 			continue
 		}
+		matched = true
 		if t := c.storedToken(addr); t != "" {
 			return checkToken(t)
 		}
+	}
+	if matched {
 		return "", false, c.noTokenError(remote)
 	}
 	return "", false, nil

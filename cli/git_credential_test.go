@@ -35,6 +35,8 @@ func TestGitCredentialProtocol(t *testing.T) {
 		storedSession{Address: "https://git.example.com:7400", Secret: "slw_session", Expiration: future},
 		storedSession{Address: "http://10.0.0.9:7400", Secret: "slw_other_login", Expiration: future},
 		storedSession{Address: "http://10.0.0.8:7400", Secret: "slw_expired", Expiration: time.Now().Add(-time.Hour)},
+		storedSession{Address: "http://10.0.0.7:7400", Secret: "slw_old", Expiration: time.Now().Add(-time.Hour)},
+		storedSession{Address: "http://10.0.0.7:7400/", Secret: "slw_new", Expiration: future},
 	)
 	empty := t.TempDir()
 	const answer = "username=slipway\npassword=slw_env\n"
@@ -96,6 +98,10 @@ func TestGitCredentialProtocol(t *testing.T) {
 			env:   map[string]string{EnvAddr: "http://127.0.0.1:7400", EnvConfigHome: sessions},
 			args:  []string{"get"},
 			stdin: "protocol=http\nhost=10.0.0.9:7400\n", stdout: "username=slipway\npassword=slw_other_login\n"},
+		{name: "of two sessions for the remote, the one that has not expired",
+			env:   map[string]string{EnvAddr: "http://127.0.0.1:7400", EnvConfigHome: sessions},
+			args:  []string{"get"},
+			stdin: "protocol=http\nhost=10.0.0.7:7400\n", stdout: "username=slipway\npassword=slw_new\n"},
 		{name: "the configured host without a token",
 			env:   map[string]string{EnvAddr: "http://127.0.0.1:7400", EnvConfigHome: empty},
 			args:  []string{"get"},
