@@ -189,6 +189,8 @@ type request struct {
 	body   io.Reader // raw body (not retried), used instead of in
 	out    any       // decoded answer, or nil
 	rawOut io.Writer // raw answer, used instead of out
+	// trailer, with rawOut, receives the answer's HTTP trailers once the body has been read.
+	trailer *http.Header
 }
 
 func (c *Client) do(ctx context.Context, r request) error {
@@ -317,6 +319,9 @@ func (c *Client) once(ctx context.Context, r request, payload []byte, idem strin
 	case r.rawOut != nil:
 		if _, err := io.Copy(r.rawOut, resp.Body); err != nil {
 			return fmt.Errorf("read answer: %w", err)
+		}
+		if r.trailer != nil {
+			*r.trailer = resp.Trailer
 		}
 	case r.out != nil:
 		if err := json.NewDecoder(resp.Body).Decode(r.out); err != nil {

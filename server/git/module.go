@@ -81,6 +81,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	}, m.Backend())
 	r.Routes(m.routes()...)
 	r.Routes(m.browseRoutes()...)
+	r.Routes(m.bundleRoutes()...)
 	r.Routes(m.transport.Routes()...)
 	r.Background("replica", m.replica.run)
 	r.Background("git-transport", m.serveHooks)

@@ -27,7 +27,8 @@ type ServiceAccess struct {
 var services = []ServiceAccess{
 	{Service: "codedeploy", Title: "CodeDeploy", ReadActions: []string{"Get*", "Watch*",
 		"ListApplications", "ListDeploymentGroups", "ListDeploymentConfigs", "ListApplicationRevisions", "ListDeployments"}},
-	{Service: "codecommit", Title: "CodeCommit", ReadActions: []string{"GetRepository", "ListRepositories", "GitPull", "ListBranches", "GetBranch", "GetCommit", "GetFolder", "GetFile", "GetDifferences"}},
+	{Service: "codecommit", Title: "CodeCommit", ReadActions: []string{"GetRepository", "ListRepositories", "GitPull",
+		"ListBranches", "GetBranch", "GetCommit", "GetFolder", "GetFile", "GetDifferences", "GetRepositoryBundle"}},
 	{Service: "kv", Title: "KV", ReadActions: []string{"Get*", "List*", "Watch*"}},
 	{Service: "hosts", Title: "Hosts", ReadActions: []string{"ListHosts", "GetHost"}},
 	{Service: "events", Title: "Events", ReadActions: []string{"WatchEvents"}},
