@@ -206,3 +206,31 @@ func compareBool(a, b bool) int {
 	}
 	return -1
 }
+
+// policyPanel is what the "attached" component draws: a user's or group's attached policies,
+// the detach and attach forms the signed-in user may use, and a refusal of either.
+type policyPanel struct {
+	Base      string // the page's path: the forms post to Base/attach and Base/detach
+	Attached  []string
+	CanDetach map[string]bool // by attached policy
+	CanAttach bool
+	Suggest   []string // every policy name, for the attach field
+	Failed    string   // "attach" or "detach" when the service refused that form
+	Error     string
+	CSRF      string
+	Empty     string // what to say when nothing is attached
+}
+
+// PolicyPanel is the user page's policies part.
+func (d userData) PolicyPanel(csrf string) policyPanel {
+	return policyPanel{Base: "/ui/iam/users/" + d.User.Name, Attached: d.User.Policies, CanDetach: d.CanDetach, CanAttach: d.CanAttach,
+		Suggest: d.Policies, Failed: d.Failed, Error: d.Error, CSRF: csrf,
+		Empty: "No policy attached: the user may do only what their groups allow."}
+}
+
+// PolicyPanel is the group page's policies part.
+func (d iamGroupData) PolicyPanel(csrf string) policyPanel {
+	return policyPanel{Base: "/ui/iam/groups/" + d.Group.Name, Attached: d.Group.Policies, CanDetach: d.CanDetach, CanAttach: d.CanAttach,
+		Suggest: d.Policies, Failed: d.Failed, Error: d.Error, CSRF: csrf,
+		Empty: "No policy attached: members get nothing from this group."}
+}
