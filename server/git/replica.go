@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -288,11 +290,18 @@ func (p *Replica) indexPacks(ctx context.Context, g *gitexec.Git, dir string, pk
 		done, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 	}
 	for seq := done; seq < len(pks); seq++ {
-		rc, _, err := p.m.core.Blobs.Open(ctx, pks[seq].SHA256)
+		rc, blob, err := p.m.core.Blobs.Open(ctx, pks[seq].SHA256)
 		if err != nil {
 			return fmt.Errorf("open pack %d (%s): %w", seq, pks[seq].SHA256, err)
 		}
-		err = g.Run(ctx, gitexec.Command{Args: []string{"index-pack", "--stdin"}, GitDir: dir, Stdin: rc})
+		// The server that received the push already has this very pack: receive-pack moved it
+		// in under its git name. Indexing it again would only rewrite the same files.
+		name, err := packName(rc, blob.Size)
+		if err == nil && !fileExists(filepath.Join(dir, "objects", "pack", "pack-"+name+".idx")) {
+			if _, err = rc.Seek(0, io.SeekStart); err == nil {
+				err = g.Run(ctx, gitexec.Command{Args: []string{"index-pack", "--stdin"}, GitDir: dir, Stdin: rc})
+			}
+		}
 		_ = rc.Close()
 		if err != nil {
 			return fmt.Errorf("index pack %d (%s): %w", seq, pks[seq].SHA256, err)
@@ -302,6 +311,27 @@ func (p *Replica) indexPacks(ctx context.Context, g *gitexec.Git, dir string, pk
 		}
 	}
 	return nil
+}
+
+// packName is a pack's name as git gives it (pack-NAME.pack): its trailing checksum, the last
+// 20 bytes (SHA-1 packs, the only ones receive-pack makes here).
+func packName(r io.ReadSeeker, size int64) (string, error) {
+	if size < 32 { // a 12-byte header and the 20-byte checksum
+		return "", fmt.Errorf("a pack of %d bytes is too short", size)
+	}
+	if _, err := r.Seek(size-20, io.SeekStart); err != nil {
+		return "", err
+	}
+	var sum [20]byte
+	if _, err := io.ReadFull(r, sum[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // setRefs moves the copy's refs to want in one update-ref transaction. A ref whose object the
