@@ -229,19 +229,29 @@ func (s *Server) authorize(rt *routeEntry, r *http.Request, id *auth.Identity) (
 	if err != nil {
 		return g.Principal, resource, err
 	}
-	var buf [8]policy.ContextValue
-	req := s.authRequest(buf[:0], rt.Action, resource, r, g, g.MFA)
-	if Decide(req, g).Allowed() {
-		return g.Principal, resource, nil
+	return g.Principal, resource, s.decide(r, id, g, rt.Action, resource)
+}
+
+// decide is the edge's decision on action over resource (a full name) for the grants g of id,
+// with the request's context plus extra values (slipway:ReferenceName for a git push): nil when
+// allowed, else the Forbidden error to answer, naming the action, the resource and the extra
+// values, never what a policy says; when a second factor would have allowed it, the message
+// says MFA is required. The route edge and Kit.Authorize both decide through it.
+func (s *Server) decide(r *http.Request, id *auth.Identity, g Grants, action, resource string, extra ...policy.ContextValue) error {
+	var buf [12]policy.ContextValue
+	if Decide(s.authRequest(append(buf[:0], extra...), action, resource, r, g, g.MFA), g).Allowed() {
+		return nil
+	}
+	what := resourceText(resource)
+	for _, v := range extra {
+		what += ", " + v.Key + "=" + resourceText(v.Value)
 	}
 	who := principalText(g.Principal, id)
-	if !g.MFA && g.MFAEnrolled {
-		if Decide(s.authRequest(buf[:0], rt.Action, resource, r, g, true), g).Allowed() {
-			return g.Principal, resource, fault.New(fault.Forbidden, "not allowed: %s on %s (%s) without multi-factor authentication: MFA is required; sign in again with `slipway login` and your MFA code",
-				rt.Action, resourceText(resource), who)
-		}
+	if !g.MFA && g.MFAEnrolled && Decide(s.authRequest(append(buf[:0], extra...), action, resource, r, g, true), g).Allowed() {
+		return fault.New(fault.Forbidden, "not allowed: %s on %s (%s) without multi-factor authentication: MFA is required; sign in again with `slipway login` and your MFA code",
+			action, what, who)
 	}
-	return g.Principal, resource, fault.New(fault.Forbidden, "not allowed: %s on %s (%s)", rt.Action, resourceText(resource), who)
+	return fault.New(fault.Forbidden, "not allowed: %s on %s (%s)", action, what, who)
 }
 
 // Decide evaluates req against the grants as the edge does: the policies must allow it, and the scope too when

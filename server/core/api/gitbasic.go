@@ -65,19 +65,9 @@ func (k *Kit) Authorize(w http.ResponseWriter, r *http.Request, id *auth.Identit
 	s := k.s
 	resource = SRN(action, resource)
 	g := s.cfg.Policies.GrantsFor(id)
-	ctx := make([]policy.ContextValue, 0, len(extra)+8)
-	ctx = append(ctx, extra...)
-	if Decide(s.authRequest(ctx, action, resource, r, g, g.MFA), g).Allowed() {
+	err := s.decide(r, id, g, action, resource, extra...)
+	if err == nil {
 		return nil
-	}
-	what := resourceText(resource)
-	for _, v := range extra {
-		what += ", " + v.Key + "=" + resourceText(v.Value)
-	}
-	err := fault.New(fault.Forbidden, "not allowed: %s on %s (%s)", action, what, principalText(g.Principal, id))
-	if !g.MFA && g.MFAEnrolled && Decide(s.authRequest(append(ctx[:0], extra...), action, resource, r, g, true), g).Allowed() {
-		err = fault.New(fault.Forbidden, "not allowed: %s on %s (%s) without multi-factor authentication: MFA is required; sign in again with `slipway login` and your MFA code",
-			action, what, principalText(g.Principal, id))
 	}
 	s.auditDenied(r, w.Header().Get(HeaderRequestID), g.Principal, action, resource, err)
 	return err
