@@ -20,16 +20,18 @@ func (c *cli) newRepoCommand() *cobra.Command {
   slipway repo delete website --confirm website
   slipway repo log web --limit 5
   slipway repo show web main:README.md
-  slipway repo diff web v1.1 v1.2 --stat`)
+  slipway repo diff web v1.1 v1.2 --stat
+  slipway repo import web --from https://git.example.com/team/web.git`)
 	cmd.Long = `The cluster hosts git repositories that ordinary git clients clone, fetch and push through
 any server (the clone URL is on 'slipway repo get'). Names are 1-100 letters, digits, '.', '_'
-or '-', not ending in ".git"; the cluster holds at most 10,000 repositories. Any token lists
-and reads them (and their content: branches, tags, log, tree, show, diff); creating, changing
-and deleting needs a management token.`
+or '-', not ending in ".git"; the cluster holds at most 10,000 repositories. Reading them and
+their content (branches, tags, log, tree, show, diff, bundle) is allowed by
+CodeCommitReadOnlyAccess; creating, changing, importing and deleting by CodeCommitFullAccess.
+'slipway repo import' brings in another repository's branches and tags, or restores a bundle.`
 	cmd.AddCommand(c.newRepoCreateCommand(), c.newRepoListCommand(), c.newRepoGetCommand(),
 		c.newRepoRenameCommand(), c.newRepoDeleteCommand(), c.newRepoBranchesCommand(), c.newRepoTagsCommand(),
 		c.newRepoLogCommand(), c.newRepoTreeCommand(), c.newRepoShowCommand(), c.newRepoDiffCommand())
-	cmd.AddCommand(c.newRepoBundleCommand())
+	cmd.AddCommand(c.newRepoBundleCommand(), c.newRepoImportCommand())
 	return cmd
 }
 

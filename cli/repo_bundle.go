@@ -25,8 +25,7 @@ The file appears only when the bundle is whole.
 Check it with 'git bundle verify FILE'. To restore it into a repository (a new one, or the same
 after a delete):
 
-  git clone --mirror NAME.bundle NAME.git
-  git -C NAME.git push --mirror http://SERVER/git/NAME.git
+  slipway repo import NAME --from NAME.bundle
 
 An empty repository (nothing pushed yet) has nothing to bundle and is refused.`,
 		Example: `  slipway repo bundle web
