@@ -221,6 +221,16 @@ func TestReplicaConverges(t *testing.T) {
 			t.Fatalf("audit record %+v", r)
 		}
 	}
+	// Newest first: each names its refs, from what to what, and their outcomes.
+	for i, want := range []string{
+		"1 refs (0 applied, 1 rejected): refs/heads/main " + first + ".." + first + " rejected (fetch first)",
+		"refs/heads/main " + first + ".." + second + " ok; refs/tags/v1 " + zero + ".." + first + " ok",
+		"1 refs (1 applied, 0 rejected), pack ",
+	} {
+		if !strings.Contains(audit.Records[i].Detail, want) {
+			t.Errorf("audit record %d's detail %q does not say %q", i, audit.Records[i].Detail, want)
+		}
+	}
 
 	// A copy deleted while its server was down comes back when it restarts.
 	dir := module(t, c, 2).Replica().Dir(repo.ID)

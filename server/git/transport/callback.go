@@ -130,7 +130,6 @@ func (s *Server) storePack(p *push, path string) error {
 func (s *Server) proposePush(p *push, req hookRequest) []gitproto.Result {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.options = req.PushOptions
 	results := make([]gitproto.Result, len(req.Commands))
 	var updates []RefUpdate
 	for i, c := range req.Commands {
@@ -146,7 +145,7 @@ func (s *Server) proposePush(p *push, req hookRequest) []gitproto.Result {
 		return results
 	}
 	p.proposed = true
-	res, err := s.push(p, Push{Repo: p.repo, Pack: p.pack, Updates: updates, Atomic: atomic, Caller: p.caller})
+	res, err := s.push(p, Push{Repo: p.repo, Pack: p.pack, Updates: updates, Atomic: atomic, Caller: p.caller, Options: p.options})
 	byRef := map[string]RefResult{}
 	for _, r := range res {
 		byRef[r.Ref] = r

@@ -223,7 +223,22 @@ func (s *Server) auditRequest(r *http.Request, outcome audit.Outcome, err error)
 	if err != nil {
 		rec.ErrorCode = string(fault.CodeOf(err))
 	}
+	rec.Detail = requestDetail(r)
 	s.kit().Audit(rec)
+}
+
+// requestDetail is a git request's audit detail: its service and protocol version, e.g.
+// "git-upload-pack, protocol v2" ("" for a path that is not a git route).
+func requestDetail(r *http.Request) string {
+	rt, err := parseRoute(r)
+	if err != nil {
+		return ""
+	}
+	version := "v0"
+	if isV2(r.Header.Get("Git-Protocol")) {
+		version = "v2"
+	}
+	return string(rt.Service) + ", protocol " + version
 }
 
 func (s *Server) now() time.Time { return time.Now().UTC() }

@@ -34,7 +34,7 @@ type push struct {
 	stored   bool   // pre-receive stored the pack
 	proposed bool   // Backend.Push was called: its command's audit record is the request's
 	results  []RefResult
-	options  []string // the push options proc-receive relayed (logged; Push has no field for them)
+	options  []string // the request's push options, checked against Config.Limits (Push carries them)
 }
 
 // receivePack answers POST git-receive-pack: the head read and every ref authorized before
@@ -67,7 +67,7 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, id *auth.Id
 	case err != nil:
 		return fault.New(fault.Invalid, "git-receive-pack request: %v", err)
 	}
-	p = &push{ctx: r.Context(), req: r, repo: repo, caller: id, atomic: head.Atomic(), allowed: map[string]gitproto.Command{}}
+	p = &push{ctx: r.Context(), req: r, repo: repo, caller: id, atomic: head.Atomic(), allowed: map[string]gitproto.Command{}, options: head.PushOptions}
 	for _, c := range head.Commands {
 		if err := s.kit().Authorize(w, r, id, ActionGitPush, "repo/"+repo.Name,
 			policy.ContextValue{Key: policy.KeyReferenceName, Value: c.Ref}); err != nil {

@@ -3,6 +3,7 @@ package transport_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,6 +62,13 @@ func TestPushAndFetch(t *testing.T) {
 		if !f.audit.find(transport.ActionGitPull, audit.OutcomeAllowed, "reader") {
 			t.Error("no audit record of the reader's upload-pack")
 		}
+		// Each names the service and protocol (the resource names the repository).
+		details := strings.Join(f.audit.details(transport.ActionGitPull, "reader"), "|")
+		for _, want := range []string{"git-upload-pack, protocol v2", "git-upload-pack, protocol v0"} {
+			if !strings.Contains(details, want) {
+				t.Errorf("no upload-pack audit record says %q: %s", want, details)
+			}
+		}
 	})
 
 	t.Run("new branch, force push, delete", func(t *testing.T) {
@@ -91,8 +99,11 @@ func TestPushAndFetch(t *testing.T) {
 		if f.serverRef("refs/heads/main") != f.head(src, "main") {
 			t.Fatalf("the push with options did not move main:\n%s", out)
 		}
+		if p := f.b.lastPush(t); !slices.Equal(p.Options, []string{"ci.skip", "note=x"}) {
+			t.Errorf("Backend.Push got push options %q; want [ci.skip note=x]", p.Options)
+		}
 		if !strings.Contains(f.logs.String(), "push_options=\"[ci.skip note=x]\"") {
-			t.Errorf("the push options did not reach the server; its log:\n%s", f.logs.String())
+			t.Errorf("the push options are not in the server's log:\n%s", f.logs.String())
 		}
 	})
 
