@@ -51,10 +51,13 @@ type Replica struct {
 	versions map[string]uint64 // repo ID → Record.version() its copy reflects
 	changed  chan struct{}     // closed (and replaced) when a pass finishes
 	kick     chan struct{}
+
+	maint    *maintenance // the background repacks (maintenance.go)
+	refLocks sync.Map     // repo ID → *sync.Mutex ordering update-ref and pack-refs (refsLock)
 }
 
 func newReplica(m *Module) *Replica {
-	return &Replica{m: m, pending: map[string]bool{}, versions: map[string]uint64{}, changed: make(chan struct{}), kick: make(chan struct{}, 1)}
+	return &Replica{m: m, pending: map[string]bool{}, versions: map[string]uint64{}, changed: make(chan struct{}), kick: make(chan struct{}, 1), maint: newMaintenance()}
 }
 
 // Dir is the path of a repository's bare copy on this server.
@@ -226,6 +229,7 @@ func (p *Replica) pass(ctx context.Context, full bool, log *slog.Logger) bool {
 		}
 	}
 	p.finish(index, pending)
+	p.pokeMaintenance()
 	return len(pending) == 0
 }
 
@@ -280,6 +284,9 @@ func (p *Replica) converge(ctx context.Context, r Record) error {
 	if err := p.indexPacks(ctx, g, dir, pks); err != nil {
 		return err
 	}
+	l := p.refsLock(r.ID)
+	l.Lock()
+	defer l.Unlock()
 	return p.setRefs(ctx, g, dir, want)
 }
 
