@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +12,11 @@ import (
 	"sync"
 	"time"
 
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/api"
+	"github.com/slipwayhq/slipway/server/core/audit"
+	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/git/gitexec"
 )
@@ -230,4 +236,55 @@ func looseEstimate(dir string) int {
 		return 0
 	}
 	return len(entries) * 256
+}
+
+// maintenanceRoutes: POST /v1/repos/{name}/maintenance runs Maintain on the answering server's
+// copy now (codecommit:MaintainRepository, a management action) and answers what it did.
+func (m *Module) maintenanceRoutes() []api.Route {
+	return []api.Route{
+		{Method: "POST", Pattern: "/v1/repos/{name}/maintenance", Access: api.Management, Action: "codecommit:MaintainRepository", Resource: "repo/{name}", Handle: m.maintainNow},
+	}
+}
+
+// maintainNow resolves the repository as a read does (its copy caught up), then maintains the
+// copy, bounded by the request; it is recorded in the audit trail with what it did.
+func (m *Module) maintainNow(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	res, err := m.runMaintenance(r)
+	if c := command.CallerFrom(r.Context()); c != nil {
+		rec := audit.Record{
+			Time:      m.core.Now().UTC(),
+			Principal: audit.Principal{Kind: audit.Kind(c.Kind), ID: c.ID, Name: c.Name},
+			Action:    c.Action, Resource: c.Resource, Source: c.Source, RequestID: c.RequestID,
+			Outcome: audit.OutcomeAllowed,
+			Detail:  fmt.Sprintf("packs %d → %d, full %t, %v", res.PacksBefore, res.PacksAfter, res.Full, res.Duration.Round(time.Millisecond)),
+		}
+		if err != nil {
+			rec.Outcome, rec.ErrorCode, rec.Detail = audit.OutcomeFailed, string(fault.CodeOf(err)), ""
+		}
+		m.core.HTTP.Audit(rec)
+	}
+	if err != nil {
+		return err
+	}
+	m.core.HTTP.JSON(w, http.StatusOK, pub.RepositoryMaintenance{
+		PacksBefore: res.PacksBefore, PacksAfter: res.PacksAfter, Full: res.Full, DurationMS: res.Duration.Milliseconds(),
+	})
+	return nil
+}
+
+func (m *Module) runMaintenance(r *http.Request) (MaintenanceResult, error) {
+	if m.gitErr != nil {
+		return MaintenanceResult{}, fault.New(fault.Unavailable, "this server cannot serve git: %v", m.gitErr)
+	}
+	wait, cancel := m.core.HTTP.ReadContext(r)
+	defer cancel()
+	repo, err := m.Backend().Repo(wait, r.PathValue("name"))
+	if err != nil {
+		return MaintenanceResult{}, err
+	}
+	res, err := m.replica.Maintain(r.Context(), repo.ID)
+	if err != nil {
+		return res, fault.New(fault.Internal, "maintain repository %s: %v", repo.Name, err)
+	}
+	return res, nil
 }

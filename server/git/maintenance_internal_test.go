@@ -122,7 +122,7 @@ func (f *maintFixture) clone() (string, error) {
 	cmd := exec.Command("git", "clone", "-q", "--bare", "--no-local", "file://"+f.dir, dst)
 	cmd.Env = []string{"HOME=" + f.work, "GIT_CONFIG_NOSYSTEM=1", "PATH=" + os.Getenv("PATH")}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%v: %s", err, out)
+		return "", fmt.Errorf("%w: %s", err, out)
 	}
 	out, err := exec.Command("git", "--git-dir", dst, "rev-parse", "refs/heads/main").Output()
 	return strings.TrimSpace(string(out)), err

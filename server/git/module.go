@@ -93,6 +93,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	r.Routes(m.routes()...)
 	r.Routes(m.browseRoutes()...)
 	r.Routes(m.bundleRoutes()...)
+	r.Routes(m.maintenanceRoutes()...)
 	r.Routes(m.transport.Routes()...)
 	r.Background("replica", m.replica.run)
 	r.Background("git-maintenance", m.replica.maintain)
