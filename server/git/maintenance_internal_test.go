@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/git/gitexec"
@@ -26,6 +27,7 @@ type maintFixture struct {
 	dir  string // the copy
 	work string
 	tip  string
+	next int // the next commit's number (push)
 }
 
 func newMaintFixture(t testing.TB) *maintFixture {
@@ -91,8 +93,9 @@ func (f *maintFixture) commit(i int) (sha string, pack []byte) {
 // push indexes n commits into the copy, one pack each, and moves main to the last.
 func (f *maintFixture) push(n int) {
 	f.t.Helper()
-	for i := 0; i < n; i++ {
-		sha, pack := f.commit(i)
+	for range n {
+		sha, pack := f.commit(f.next)
+		f.next++
 		f.index(pack)
 		f.tip = sha
 	}
@@ -269,4 +272,26 @@ func BenchmarkCloneManyPacks(b *testing.B) {
 	}
 	b.Logf("maintenance: %d packs → %d in %v", res.PacksBefore, res.PacksAfter, res.Duration)
 	b.Run("maintained", clone)
+}
+
+// TestMaintenanceDue: the background loop picks a copy over its pack bound, and not again
+// within MaintenanceInterval of its maintenance.
+func TestMaintenanceDue(t *testing.T) {
+	f := newMaintFixture(t)
+	f.p.m.MaintenancePacks, f.p.m.MaintenanceLoose, f.p.m.MaintenanceInterval = 5, DefaultMaintenanceLoose, time.Hour
+	f.push(5)
+	if due := f.p.due(); len(due) != 0 {
+		t.Fatalf("due with 5 packs (bound 5): %v", due)
+	}
+	f.push(1)
+	if due := f.p.due(); len(due) != 1 || due[0] != f.id {
+		t.Fatalf("due with 6 packs: %v; want [%s]", due, f.id)
+	}
+	if _, err := f.p.Maintain(f.ctx, f.id); err != nil {
+		t.Fatal(err)
+	}
+	f.push(6)
+	if due := f.p.due(); len(due) != 0 {
+		t.Fatalf("due again within the interval: %v", due)
+	}
 }
