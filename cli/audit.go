@@ -85,9 +85,9 @@ every matching record).`,
 				if r.Principal.Name == "" {
 					who = r.Principal.Kind + ":" + r.Principal.ID
 				}
-				rows = append(rows, []string{strconv.FormatUint(r.Seq, 10), formatTime(r.Time), who, r.Action, r.Resource, r.Outcome, r.ErrorCode, r.Source})
+				rows = append(rows, []string{strconv.FormatUint(r.Seq, 10), formatTime(r.Time), who, r.Action, r.Resource, r.Outcome, r.ErrorCode, r.Source, r.Detail})
 			}
-			return p.Table([]string{"SEQ", "TIME", "PRINCIPAL", "ACTION", "RESOURCE", "OUTCOME", "ERROR", "SOURCE"}, rows)
+			return p.Table([]string{"SEQ", "TIME", "PRINCIPAL", "ACTION", "RESOURCE", "OUTCOME", "ERROR", "SOURCE", "DETAIL"}, rows)
 		},
 	}
 	fl := cmd.Flags()

@@ -11,7 +11,8 @@ type AuditPrincipal struct {
 }
 
 // AuditRecord is one record of the audit trail, in its stored and exported JSON form. Outcome is
-// allowed, denied or failed; ErrorCode the error code of a denied or failed request. Prev and
+// allowed, denied or failed; ErrorCode the error code of a denied or failed request; Detail what
+// the action did when its service says (a git push's refs and their outcomes). Prev and
 // Hash (64 hex digits) chain it to the record before: Hash is SHA-256 over the record's
 // canonical form and Prev, so `slipway audit verify` finds an edited, dropped or reordered
 // record. It never holds a secret or a request body.
@@ -25,6 +26,7 @@ type AuditRecord struct {
 	RequestID string         `json:"request_id,omitempty"`
 	Outcome   string         `json:"outcome"`
 	ErrorCode string         `json:"error_code,omitempty"`
+	Detail    string         `json:"detail,omitempty"`
 	Prev      string         `json:"prev"`
 	Hash      string         `json:"hash"`
 }

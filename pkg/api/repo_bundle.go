@@ -35,3 +35,21 @@ func (c *Client) RepoBundle(ctx context.Context, name string, w io.Writer) error
 		return fmt.Errorf("the bundle of %s is incomplete: %s", name, strings.TrimPrefix(status, "error: "))
 	}
 }
+
+// RepositoryMaintenance is what POST /v1/repos/{name}/maintenance did to the answering
+// server's copy: its packs before and after, whether the repack was full (unreachable objects
+// older than two weeks dropped), and how long it took.
+type RepositoryMaintenance struct {
+	PacksBefore int   `json:"packs_before"`
+	PacksAfter  int   `json:"packs_after"`
+	Full        bool  `json:"full"`
+	DurationMS  int64 `json:"duration_ms"`
+}
+
+// RepoMaintain repacks the answering server's copy of the repository now (each server also
+// does it in the background).
+func (c *Client) RepoMaintain(ctx context.Context, name string) (RepositoryMaintenance, error) {
+	var out RepositoryMaintenance
+	err := c.do(ctx, request{method: http.MethodPost, path: repoPath(name) + "/maintenance", out: &out})
+	return out, err
+}

@@ -23,11 +23,15 @@ const (
 	MaxTagKeyLen   = 128
 	MaxTagValueLen = 256
 	MaxDescription = 1_000 // bytes of a description (CodeCommit's limit)
-	DefaultBranch  = "main"
-	reasonFetch    = "fetch first" // git prints its pull hint for it (DESIGN.md finding 6)
-	reasonAtomic   = "atomic push failure"
-	zeroID         = "0000000000000000000000000000000000000000"
-	repoIDLen      = 32
+	// Push options of one push and bytes of each (gitproto's receive limits, which the
+	// transport enforces before git runs).
+	MaxPushOptions   = gitproto.DefaultMaxPushOptions
+	MaxPushOptionLen = gitproto.DefaultMaxPushOptionLen
+	DefaultBranch    = "main"
+	reasonFetch      = "fetch first" // git prints its pull hint for it (DESIGN.md finding 6)
+	reasonAtomic     = "atomic push failure"
+	zeroID           = "0000000000000000000000000000000000000000"
+	repoIDLen        = 32
 )
 
 // applyCreate creates a repository after checking its name, metadata, the name and ID being
@@ -142,12 +146,58 @@ func applyDelete(tx *state.Tx, _ uint64, _ *command.Command, p DeletePayload) (a
 // with any failure writes nothing and answers the others "atomic push failure". The pack is
 // recorded (and its blob referenced) when at least one update applied.
 func applyPush(tx *state.Tx, index uint64, _ *command.Command, p PushPayload) (any, error) {
-	r, err := mustRecord(tx, p.ID)
+	res, err := applyPushRefs(tx, index, p)
 	if err != nil {
 		return nil, err
 	}
+	res.detail = pushDetail(p, res.Results)
+	return res, nil
+}
+
+// pushDetail is a push's audit detail: "N refs (A applied, R rejected)", then each ref as
+// "REF OLD..NEW ok|rejected (REASON)" (the zero ID for a created or deleted ref), the pack's
+// sha256 and the push options. The audit record bounds it (audit.MaxDetailLen): a push of
+// many refs keeps the first ones.
+func pushDetail(p PushPayload, results []PushOutcome) string {
+	var b strings.Builder
+	ok := 0
+	for _, r := range results {
+		if r.OK {
+			ok++
+		}
+	}
+	fmt.Fprintf(&b, "%d refs (%d applied, %d rejected)", len(results), ok, len(results)-ok)
+	if p.Atomic {
+		b.WriteString(", atomic")
+	}
+	if p.Pack != "" {
+		fmt.Fprintf(&b, ", pack %s", p.Pack)
+	}
+	if len(p.Options) > 0 {
+		fmt.Fprintf(&b, ", push options %q", p.Options)
+	}
+	b.WriteString(":")
+	for i, u := range p.Updates {
+		fmt.Fprintf(&b, " %s %s..%s", u.Ref, u.Old, u.New)
+		switch {
+		case i >= len(results):
+		case results[i].OK:
+			b.WriteString(" ok;")
+		default:
+			fmt.Fprintf(&b, " rejected (%s);", results[i].Reason)
+		}
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
+
+// applyPushRefs applies a push's ref updates (applyPush).
+func applyPushRefs(tx *state.Tx, index uint64, p PushPayload) (PushResult, error) {
+	r, err := mustRecord(tx, p.ID)
+	if err != nil {
+		return PushResult{}, err
+	}
 	if err := validatePush(tx, p); err != nil {
-		return nil, err
+		return PushResult{}, err
 	}
 	results := make([]PushOutcome, len(p.Updates))
 	nrefs, failed := r.Refs, false
@@ -195,19 +245,19 @@ func applyPush(tx *state.Tx, index uint64, _ *command.Command, p PushPayload) (a
 			err = tx.Bucket(bucketRefs).Put(k, []byte(u.New))
 		}
 		if err != nil {
-			return nil, err
+			return PushResult{}, err
 		}
 	}
 	if p.Pack != "" {
 		b, err := tx.Blobs().Get(p.Pack)
 		if err != nil {
-			return nil, err
+			return PushResult{}, err
 		}
 		if err := state.Put(tx, bucketPacks, string(packKey(r.ID, r.Packs)), Pack{SHA256: b.SHA256, Size: b.Size, CreateIndex: index}); err != nil {
-			return nil, err
+			return PushResult{}, err
 		}
 		if err := tx.Blobs().AddRef(b.SHA256, packOwner(r.ID, r.Packs)); err != nil {
-			return nil, err
+			return PushResult{}, err
 		}
 		r.Packs++
 	}
@@ -234,6 +284,14 @@ func validatePush(tx *state.Tx, p PushPayload) error {
 		seen[u.Ref] = true
 		if !isObjectID(u.Old) || !isObjectID(u.New) {
 			return fault.New(fault.Invalid, "ref %s: old and new must be 40 lowercase hex digits (got %q, %q)", u.Ref, state.Shorten(u.Old), state.Shorten(u.New))
+		}
+	}
+	if len(p.Options) > MaxPushOptions {
+		return fault.New(fault.TooLarge, "the push carries %d push options, over the limit of %d: send fewer -o options", len(p.Options), MaxPushOptions)
+	}
+	for _, o := range p.Options {
+		if len(o) > MaxPushOptionLen || strings.ContainsAny(o, "\x00\n\r") {
+			return fault.New(fault.Invalid, "push option %q is over %d bytes or holds a NUL or line break: git sends neither", state.Shorten(o), MaxPushOptionLen)
 		}
 	}
 	if p.Pack != "" {

@@ -1,6 +1,7 @@
 package git
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/slipwayhq/slipway/server/core/auditlog"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/fsm"
@@ -326,5 +328,64 @@ func TestApplyRenameAndDelete(t *testing.T) {
 	})
 	if err := a.apply(cmdDelete.New("", t0, DeletePayload{Name: "new"})).Err(); fault.CodeOf(err) != fault.NotFound {
 		t.Fatalf("a second delete: %v", err)
+	}
+}
+
+// TestApplyPushOptionsAndAudit: push options ride in the command (bounded), a push's audit
+// record names every ref's old and new value and outcome, the pack and the options, and a
+// payload without options (a log entry written before they existed) encodes and applies as
+// before.
+func TestApplyPushOptionsAndAudit(t *testing.T) {
+	a := newApplier(t)
+	r := mustCreate(t, a, "app")
+	pack := strings.Repeat("a", 64)
+	a.blob(pack)
+	c, err := cmdPush.New("", t0, PushPayload{ID: r.ID, Pack: pack, Options: []string{"ci.skip", "reviewer=bob"}, Updates: []PushUpdate{
+		{Ref: "refs/heads/main", Old: zeroID, New: oid(1)},
+		{Ref: "refs/heads/dev", Old: oid(9), New: oid(2)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Caller = &command.Caller{Kind: "user", ID: "u-1", Name: "alice", Action: "codecommit:GitPush", Resource: "srn:slipway:codecommit:repo/app"}
+	if err := a.apply(c, nil).Err(); err != nil {
+		t.Fatal(err)
+	}
+	recs, _, err := auditlog.Records(a.s, auditlog.Query{Action: "codecommit:GitPush"}, 0, 10)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("audit records of the push: %+v, %v", recs, err)
+	}
+	want := "2 refs (1 applied, 1 rejected), pack " + pack + `, push options ["ci.skip" "reviewer=bob"]: ` +
+		"refs/heads/main " + zeroID + ".." + oid(1) + " ok; refs/heads/dev " + oid(9) + ".." + oid(2) + " rejected (fetch first)"
+	if got := recs[0].Detail; got != want {
+		t.Fatalf("audit detail\n got %s\nwant %s", got, want)
+	}
+	if recs[0].Outcome != "allowed" || recs[0].Principal.Name != "alice" {
+		t.Fatalf("audit record %+v", recs[0])
+	}
+
+	// No options: the payload's JSON is what it was before options existed, and applies.
+	old := `{"id":"` + r.ID + `","updates":[{"ref":"refs/heads/x","old":"` + zeroID + `","new":"` + oid(1) + `"}]}`
+	b, err := json.Marshal(PushPayload{ID: r.ID, Updates: []PushUpdate{{Ref: "refs/heads/x", Old: zeroID, New: oid(1)}}})
+	if err != nil || string(b) != old {
+		t.Fatalf("a push without options encodes as %s, %v; want %s", b, err, old)
+	}
+	res := a.apply(&command.Command{Type: cmdPush.Type(), Version: cmdPush.Version(), Time: t0, Payload: []byte(old)}, nil)
+	if out, err := command.Data[PushResult](res); err != nil || outcome(out.Results) != "refs/heads/x:ok" {
+		t.Fatalf("an old push entry: %+v, %v", out, err)
+	}
+
+	// Bounds.
+	many := make([]string, MaxPushOptions+1)
+	for name, opts := range map[string][]string{
+		"too many":   many,
+		"too long":   {strings.Repeat("o", MaxPushOptionLen+1)},
+		"line break": {"a\nb"},
+		"NUL":        {"a\x00b"},
+	} {
+		_, err := a.push(PushPayload{ID: r.ID, Options: opts, Updates: []PushUpdate{{Ref: "refs/heads/y", Old: zeroID, New: oid(1)}}})
+		if err == nil || !strings.Contains(err.Error(), "push option") {
+			t.Errorf("%s: %v, want a refusal naming the push options", name, err)
+		}
 	}
 }

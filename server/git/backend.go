@@ -77,7 +77,7 @@ func (b *Backend) Push(ctx context.Context, p Push) ([]RefResult, error) {
 			Kind: string(who.Kind), ID: who.ID, Name: who.Name, Action: "codecommit:GitPush", Resource: "repo/" + p.Repo.Name,
 		})
 	}
-	payload := PushPayload{ID: p.Repo.ID, Pack: p.Pack, Atomic: p.Atomic}
+	payload := PushPayload{ID: p.Repo.ID, Pack: p.Pack, Atomic: p.Atomic, Options: p.Options}
 	for _, u := range p.Updates {
 		payload.Updates = append(payload.Updates, PushUpdate(u))
 	}

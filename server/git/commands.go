@@ -43,18 +43,29 @@ type DeletePayload struct {
 // PushPayload is one push: every ref update is a compare-and-swap on Old (the zero ID: the ref
 // must not exist), New the zero ID deletes. Pack is the sha256 of the pack blob that brings the
 // push's objects ("" for none); it is recorded when at least one update applies. Atomic applies
-// all updates or none.
+// all updates or none. Options are the push options the client sent (`git push -o`), in order,
+// at most MaxPushOptions of at most MaxPushOptionLen bytes, none with a NUL or line break;
+// apply stores nothing of them: they are in the log and the push's audit record, for features
+// that act on a push (an entry without them, written before they existed, applies the same).
 type PushPayload struct {
 	ID      string       `json:"id"`
 	Pack    string       `json:"pack,omitempty"`
 	Updates []PushUpdate `json:"updates"`
 	Atomic  bool         `json:"atomic,omitempty"`
+	Options []string     `json:"options,omitempty"`
 }
 
-// PushResult is what apply returns for a push: each update's outcome, in order.
+// PushResult is what apply returns for a push: each update's outcome, in order. Its audit
+// detail (AuditDetail, not in its JSON) names every ref with its old and new value and
+// outcome, the pack and the push options.
 type PushResult struct {
 	Results []PushOutcome `json:"results"`
+
+	detail string
 }
+
+// AuditDetail implements audit.Detailer: the push's audit record says which refs moved.
+func (r PushResult) AuditDetail() string { return r.detail }
 
 // PushUpdate is one ref update of a push in the log (the transport's RefUpdate).
 type PushUpdate struct {

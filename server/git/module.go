@@ -46,6 +46,15 @@ type Module struct {
 	// MaxBrowseBytes bounds the git output one browse answer is made from (a log page, a
 	// tree, a diff stat and patch): a list over it is refused, a tree or diff is truncated.
 	MaxBrowseBytes int
+	// MaintenancePacks and MaintenanceLoose: a copy with more packs, or about as many loose
+	// objects, is repacked in the background (maintenance.go); MaintenancePacks 0 turns the
+	// background maintenance off (Replica.Maintain still runs on demand).
+	MaintenancePacks int
+	MaintenanceLoose int
+	// MaintenanceInterval is the least time between two background maintenances of one copy;
+	// FullRepackInterval between two full repacks (which drop old unreachable objects).
+	MaintenanceInterval time.Duration
+	FullRepackInterval  time.Duration
 
 	core      *module.Core
 	replica   *Replica
@@ -56,7 +65,9 @@ type Module struct {
 
 // New returns the git service with the default settings.
 func New() *Module {
-	return &Module{MaxPackSize: DefaultMaxPackSize, RepairInterval: DefaultRepairInterval, MaxFileSize: DefaultMaxFileSize, MaxBrowseBytes: DefaultMaxBrowseBytes}
+	return &Module{MaxPackSize: DefaultMaxPackSize, RepairInterval: DefaultRepairInterval, MaxFileSize: DefaultMaxFileSize, MaxBrowseBytes: DefaultMaxBrowseBytes,
+		MaintenancePacks: DefaultMaintenancePacks, MaintenanceLoose: DefaultMaintenanceLoose,
+		MaintenanceInterval: DefaultMaintenanceInterval, FullRepackInterval: DefaultFullRepackInterval}
 }
 
 // Name implements module.Module.
@@ -82,8 +93,10 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	r.Routes(m.routes()...)
 	r.Routes(m.browseRoutes()...)
 	r.Routes(m.bundleRoutes()...)
+	r.Routes(m.maintenanceRoutes()...)
 	r.Routes(m.transport.Routes()...)
 	r.Background("replica", m.replica.run)
+	r.Background("git-maintenance", m.replica.maintain)
 	r.Background("git-transport", m.serveHooks)
 }
 

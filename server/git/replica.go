@@ -31,6 +31,8 @@ const appliedFile = "slipway-packs"
 const (
 	minRetry = 200 * time.Millisecond
 	maxRetry = 10 * time.Second
+	// catchUpTimeout bounds the read barrier a server's first pass waits for.
+	catchUpTimeout = 5 * time.Second
 )
 
 // Replica is this server's bare copies of every repository, under DATA/git/repos/<repo ID>.
@@ -51,10 +53,14 @@ type Replica struct {
 	versions map[string]uint64 // repo ID → Record.version() its copy reflects
 	changed  chan struct{}     // closed (and replaced) when a pass finishes
 	kick     chan struct{}
+	caughtUp bool // a read barrier succeeded since the start (only the pass's goroutine uses it)
+
+	maint    *maintenance // the background repacks (maintenance.go)
+	refLocks sync.Map     // repo ID → *sync.Mutex ordering update-ref and pack-refs (refsLock)
 }
 
 func newReplica(m *Module) *Replica {
-	return &Replica{m: m, pending: map[string]bool{}, versions: map[string]uint64{}, changed: make(chan struct{}), kick: make(chan struct{}, 1)}
+	return &Replica{m: m, pending: map[string]bool{}, versions: map[string]uint64{}, changed: make(chan struct{}), kick: make(chan struct{}, 1), maint: newMaintenance()}
 }
 
 // Dir is the path of a repository's bare copy on this server.
@@ -174,8 +180,20 @@ func (p *Replica) start(ctx context.Context) (*gitexec.Git, error) {
 }
 
 // pass converges every copy; full checks each against git even when its version is unchanged.
-// It reports whether every copy converged.
+// It reports whether every copy converged. Until a read barrier has succeeded since the start,
+// a pass does nothing: the state a restarted server has applied so far (a snapshot older than
+// its log, the log replaying) may lack repositories or their latest pushes, and a pass on it
+// would remove those copies and index them all again.
 func (p *Replica) pass(ctx context.Context, full bool, log *slog.Logger) bool {
+	if !p.caughtUp {
+		bctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
+		err := p.m.core.Cluster.ConsistentRead(bctx)
+		cancel()
+		if err != nil {
+			return false // retried with backoff
+		}
+		p.caughtUp = true
+	}
 	index := p.m.core.Cluster.AppliedIndex()
 	var recs []Record
 	err := p.m.core.State.View(func(tx *state.Tx) error {
@@ -226,6 +244,7 @@ func (p *Replica) pass(ctx context.Context, full bool, log *slog.Logger) bool {
 		}
 	}
 	p.finish(index, pending)
+	p.pokeMaintenance()
 	return len(pending) == 0
 }
 
@@ -280,6 +299,9 @@ func (p *Replica) converge(ctx context.Context, r Record) error {
 	if err := p.indexPacks(ctx, g, dir, pks); err != nil {
 		return err
 	}
+	l := p.refsLock(r.ID)
+	l.Lock()
+	defer l.Unlock()
 	return p.setRefs(ctx, g, dir, want)
 }
 

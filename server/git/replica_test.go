@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -221,6 +223,16 @@ func TestReplicaConverges(t *testing.T) {
 			t.Fatalf("audit record %+v", r)
 		}
 	}
+	// Newest first: each names its refs, from what to what, and their outcomes.
+	for i, want := range []string{
+		"1 refs (0 applied, 1 rejected): refs/heads/main " + first + ".." + first + " rejected (fetch first)",
+		"refs/heads/main " + first + ".." + second + " ok; refs/tags/v1 " + zero + ".." + first + " ok",
+		"1 refs (1 applied, 0 rejected), pack ",
+	} {
+		if !strings.Contains(audit.Records[i].Detail, want) {
+			t.Errorf("audit record %d's detail %q does not say %q", i, audit.Records[i].Detail, want)
+		}
+	}
 
 	// A copy deleted while its server was down comes back when it restarts.
 	dir := module(t, c, 2).Replica().Dir(repo.ID)
@@ -257,4 +269,108 @@ func TestReplicaConverges(t *testing.T) {
 			t.Fatalf("server %d kept the copy of a deleted repository: %v", i, err)
 		}
 	}
+}
+
+// packFiles lists a copy's pack directory (names only), sorted.
+func packFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dir, "objects", "pack"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestMaintenanceKeepsReplica: 30 pushes through one server of three, every copy maintained
+// (its packs merged); a later push through another server applies on every copy, fsck clean
+// with the state's refs; and a server restarted after its copy was repacked re-indexes and
+// re-fetches nothing (its pack directory and slipway-packs count stay as they were).
+func TestMaintenanceKeepsReplica(t *testing.T) {
+	w := newWork(t)
+	c := testutil.NewCluster(t, 3)
+	ctx := context.Background()
+	repo, err := c.Client(0).RepoCreate(ctx, pub.RepositoryCreateRequest{Name: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tip := zero
+	for i := range 30 {
+		next := w.commit(fmt.Sprintf("f%d.txt", i%5), fmt.Sprintf("content %d\n", i))
+		var exclude []string
+		if tip != zero {
+			exclude = append(exclude, tip)
+		}
+		res := push(t, c, 0, "app", w.pack(next, exclude...), false, git.RefUpdate{Ref: "refs/heads/main", Old: tip, New: next})
+		if len(res) != 1 || !res[0].OK {
+			t.Fatalf("push %d: %+v", i, res)
+		}
+		tip = next
+	}
+	checkCopies(t, c, "app")
+	for _, i := range []int{0, 2} {
+		res, err := module(t, c, i).Replica().Maintain(ctx, repo.ID)
+		if err != nil {
+			t.Fatalf("server %d: %v", i, err)
+		}
+		if res.PacksBefore < 30 || res.PacksAfter > 2 {
+			t.Fatalf("server %d: maintenance %+v; want 30 packs merged", i, res)
+		}
+	}
+	// Server 1's through the API (slipway repo maintenance), recorded in the audit trail.
+	res, err := c.Client(1).RepoMaintain(ctx, "app")
+	if err != nil || res.PacksBefore < 30 || res.PacksAfter > 2 || !res.Full {
+		t.Fatalf("POST /v1/repos/app/maintenance: %+v, %v; want 30 packs merged by a full repack", res, err)
+	}
+	if _, err := c.Client(1).RepoMaintain(ctx, "nope"); fault.CodeOf(err) != fault.NotFound && !pub.IsNotFound(err) {
+		t.Fatalf("maintenance of an unknown repository: %v, want not found", err)
+	}
+	checkCopies(t, c, "app")
+	testutil.Eventually(t, 10*time.Second, func() error { // the edge's audit writer is asynchronous
+		recs, err := c.Client(0).AuditList(ctx, pub.AuditFilter{Action: "codecommit:MaintainRepository"}, &pub.QueryOptions{Consistent: true})
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(recs.Records, func(r pub.AuditRecord) bool {
+			return r.Outcome == "allowed" && strings.HasSuffix(r.Resource, "repo/app") && strings.Contains(r.Detail, "packs ")
+		}) {
+			return fmt.Errorf("no audit record of the maintenance with its detail: %+v", recs.Records)
+		}
+		return nil
+	})
+
+	next := w.commit("later.txt", "later\n")
+	if res := push(t, c, 1, "app", w.pack(next, tip), false, git.RefUpdate{Ref: "refs/heads/main", Old: tip, New: next}); !res[0].OK {
+		t.Fatalf("a push after maintenance: %+v", res)
+	}
+	checkCopies(t, c, "app")
+
+	dir := module(t, c, 2).Replica().Dir(repo.ID)
+	before, count := packFiles(t, dir), readFile(t, filepath.Join(dir, "slipway-packs"))
+	if count != "31\n" {
+		t.Fatalf("slipway-packs = %q; want 31", count)
+	}
+	c.Stop(2)
+	c.Start(2)
+	c.WaitLeader()
+	c.WaitApplied(c.Server(0).Node().AppliedIndex())
+	checkCopies(t, c, "app") // the restarted server's first pass is full
+	if after := packFiles(t, dir); !slices.Equal(after, before) {
+		t.Fatalf("the restart changed the repacked copy's packs:\n%v\nwas\n%v", after, before)
+	}
+	if got := readFile(t, filepath.Join(dir, "slipway-packs")); got != count {
+		t.Fatalf("slipway-packs after the restart: %q, was %q", got, count)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -238,8 +238,16 @@ func (s *Server) authorize(rt *routeEntry, r *http.Request, id *auth.Identity) (
 // values, never what a policy says; when a second factor would have allowed it, the message
 // says MFA is required. The route edge and Kit.Authorize both decide through it.
 func (s *Server) decide(r *http.Request, id *auth.Identity, g Grants, action, resource string, extra ...policy.ContextValue) error {
+	return s.decideUnknown(r, id, g, action, resource, "", extra...)
+}
+
+// decideUnknown is decide with a condition key whose value is not known yet (unknown, ""
+// for none: policy.Request.Unknown): nil when some value of it may be allowed.
+func (s *Server) decideUnknown(r *http.Request, id *auth.Identity, g Grants, action, resource, unknown string, extra ...policy.ContextValue) error {
 	var buf [12]policy.ContextValue
-	if Decide(s.authRequest(append(buf[:0], extra...), action, resource, r, g, g.MFA), g).Allowed() {
+	req := s.authRequest(append(buf[:0], extra...), action, resource, r, g, g.MFA)
+	req.Unknown = unknown
+	if Decide(req, g).Allowed() {
 		return nil
 	}
 	what := resourceText(resource)
@@ -247,7 +255,9 @@ func (s *Server) decide(r *http.Request, id *auth.Identity, g Grants, action, re
 		what += ", " + v.Key + "=" + resourceText(v.Value)
 	}
 	who := principalText(g.Principal, id)
-	if !g.MFA && g.MFAEnrolled && Decide(s.authRequest(append(buf[:0], extra...), action, resource, r, g, true), g).Allowed() {
+	mfa := s.authRequest(append(buf[:0], extra...), action, resource, r, g, true)
+	mfa.Unknown = unknown
+	if !g.MFA && g.MFAEnrolled && Decide(mfa, g).Allowed() {
 		return fault.New(fault.Forbidden, "not allowed: %s on %s (%s) without multi-factor authentication: MFA is required; sign in again with `slipway login` and your MFA code",
 			action, what, who)
 	}

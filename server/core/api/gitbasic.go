@@ -72,3 +72,20 @@ func (k *Kit) Authorize(w http.ResponseWriter, r *http.Request, id *auth.Identit
 	s.auditDenied(r, w.Header().Get(HeaderRequestID), g.Principal, action, resource, err)
 	return err
 }
+
+// AuthorizeAny is Authorize before the value of the condition key unknown is known: nil when
+// id's policies may allow action on resource for SOME value of it (policy.Request.Unknown: a
+// condition on the key holds in an Allow and never lets a Deny decide), the audited Forbidden
+// error when none can be. A git push asks it for slipway:ReferenceName before it reads which
+// refs the push moves, then Authorize for each ref.
+func (k *Kit) AuthorizeAny(w http.ResponseWriter, r *http.Request, id *auth.Identity, action, resource, unknown string, extra ...policy.ContextValue) error {
+	s := k.s
+	resource = SRN(action, resource)
+	g := s.cfg.Policies.GrantsFor(id)
+	err := s.decideUnknown(r, id, g, action, resource, unknown, extra...)
+	if err == nil {
+		return nil
+	}
+	s.auditDenied(r, w.Header().Get(HeaderRequestID), g.Principal, action, resource, err)
+	return err
+}

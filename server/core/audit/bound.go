@@ -19,6 +19,7 @@ const (
 	MaxRequestIDLen = 128
 	MaxOutcomeLen   = 16
 	MaxErrorCodeLen = 64
+	MaxDetailLen    = 2048
 )
 
 // CutMarker ends a value that Bound cut to its field's bound.
@@ -28,9 +29,9 @@ const CutMarker = "…"
 // field at its bound plus its tag and length prefix, the sequence number and the time. With
 // Prev, Hash and the version byte a record never needs more than MaxRecordSize+65 bytes to hash.
 const MaxRecordSize = 2 + 8 + 2 + 12 +
-	3*9 + // nine string fields: tag and a length of at most two varint bytes each
+	3*10 + // ten string fields: tag and a length of at most two varint bytes each
 	MaxKindLen + MaxIDLen + MaxNameLen + MaxActionLen + MaxResourceLen + MaxSourceLen +
-	MaxRequestIDLen + MaxOutcomeLen + MaxErrorCodeLen
+	MaxRequestIDLen + MaxOutcomeLen + MaxErrorCodeLen + MaxDetailLen
 
 // The times a record can hold: those that JSON (RFC 3339, four-digit years) round-trips.
 var (
@@ -59,6 +60,7 @@ func Bound(r Record) Record {
 	r.RequestID = boundString(r.RequestID, MaxRequestIDLen)
 	r.Outcome = Outcome(boundString(string(r.Outcome), MaxOutcomeLen))
 	r.ErrorCode = boundString(r.ErrorCode, MaxErrorCodeLen)
+	r.Detail = boundString(r.Detail, MaxDetailLen)
 	return r
 }
 

@@ -17,7 +17,7 @@ func hostile() Record {
 		Time:      time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC),
 		Principal: Principal{Kind: Kind(long), ID: long, Name: long},
 		Action:    long, Resource: long, Source: long, RequestID: long,
-		Outcome: Outcome(long), ErrorCode: long,
+		Outcome: Outcome(long), ErrorCode: long, Detail: long,
 	}
 }
 
@@ -37,6 +37,7 @@ func TestBoundKeepsEveryFieldWithinItsBound(t *testing.T) {
 		{"request id", r.RequestID, MaxRequestIDLen},
 		{"outcome", string(r.Outcome), MaxOutcomeLen},
 		{"error code", r.ErrorCode, MaxErrorCodeLen},
+		{"detail", r.Detail, MaxDetailLen},
 	}
 	for _, f := range fields {
 		if len(f.value) > f.max || !strings.HasSuffix(f.value, CutMarker) || !utf8.ValidString(f.value) {

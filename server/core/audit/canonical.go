@@ -26,6 +26,7 @@ const (
 	tagRequestID     = 9
 	tagOutcome       = 10
 	tagErrorCode     = 11
+	tagDetail        = 12
 )
 
 // AppendCanonical appends the canonical encoding of r (without Prev and Hash) to dst and
@@ -53,6 +54,7 @@ func AppendCanonical(dst []byte, r Record) []byte {
 	dst = appendString(dst, tagRequestID, r.RequestID)
 	dst = appendString(dst, tagOutcome, string(r.Outcome))
 	dst = appendString(dst, tagErrorCode, r.ErrorCode)
+	dst = appendString(dst, tagDetail, r.Detail)
 	return dst
 }
 

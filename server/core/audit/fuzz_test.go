@@ -22,7 +22,7 @@ func editField(r *Record, f int, v string) {
 	for _, b := range []byte(v) {
 		n = n<<8 | uint64(b)
 	}
-	switch f % 13 {
+	switch f % 14 {
 	case 0:
 		r.Seq = n
 	case 1:
@@ -49,6 +49,8 @@ func editField(r *Record, f int, v string) {
 		copy(r.Prev[:], v)
 	case 12:
 		copy(r.Hash[:], v)
+	case 13:
+		r.Detail = v
 	}
 }
 

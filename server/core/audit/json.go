@@ -41,6 +41,10 @@ func AppendJSON(dst []byte, r Record) []byte {
 		dst = append(dst, `,"error_code":`...)
 		dst = appendJSONString(dst, r.ErrorCode)
 	}
+	if r.Detail != "" {
+		dst = append(dst, `,"detail":`...)
+		dst = appendJSONString(dst, r.Detail)
+	}
 	dst = append(dst, `,"prev":"`...)
 	dst = hex.AppendEncode(dst, r.Prev[:])
 	dst = append(dst, `","hash":"`...)

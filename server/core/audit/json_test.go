@@ -21,7 +21,7 @@ func TestAppendJSONIsMarshal(t *testing.T) {
 	records = append(records, Record{}, Record{Time: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), Seq: 1<<64 - 1})
 	for i, v := range hostileValues {
 		r := Record{Seq: uint64(i), Time: base.Add(time.Duration(i) * time.Nanosecond),
-			Principal: Principal{Kind: Kind(v), ID: v, Name: v}, Action: v, Resource: v, Source: v, RequestID: v, Outcome: Outcome(v), ErrorCode: v}
+			Principal: Principal{Kind: Kind(v), ID: v, Name: v}, Action: v, Resource: v, Source: v, RequestID: v, Outcome: Outcome(v), ErrorCode: v, Detail: v}
 		r.Prev[0], r.Hash[31] = byte(i), 0xab
 		records = append(records, r, Bound(r))
 	}
@@ -43,7 +43,7 @@ func FuzzAppendJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, a, b string, unix int64, seq uint64) {
 		r := Record{Seq: seq, Time: time.Unix(unix%253402300799, 0).UTC(), Principal: Principal{Kind: Kind(a), ID: b, Name: a},
-			Action: b, Resource: a, Source: b, RequestID: a, Outcome: Outcome(b), ErrorCode: a}
+			Action: b, Resource: a, Source: b, RequestID: a, Outcome: Outcome(b), ErrorCode: a, Detail: b}
 		want, err := json.Marshal(r)
 		if err != nil {
 			return // a time json cannot write (a negative year): Bound's records never have one

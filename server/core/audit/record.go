@@ -36,11 +36,20 @@ type Record struct {
 	// ErrorCode is the stable error code (fault code) of a denied or failed request, empty when
 	// allowed.
 	ErrorCode string `json:"error_code,omitempty"`
+	// Detail is what the action did, in words a service chooses, for a reader of the trail:
+	// e.g. a git push's refs moved (from and to which commits) and each one's outcome, a
+	// fetch's service. Empty for most records; bounded by MaxDetailLen.
+	Detail string `json:"detail,omitempty"`
 	// Prev is the Hash of the record before (all zero for Seq 1).
 	Prev Digest `json:"prev"`
 	// Hash is SHA-256(FormatVersion || Prev || Canonical(record)).
 	Hash Digest `json:"hash"`
 }
+
+// Detailer is a command result that says what the command did for its audit record's Detail
+// (the FSM asks the value a handler returns). AuditDetail must depend only on the value, as
+// every server computes it in apply.
+type Detailer interface{ AuditDetail() string }
 
 // Principal names who acted. ID is stable (a user's or role's id, a token's accessor, a host's
 // id); Name is how it was called when the request was made (a user name, a token's name), for

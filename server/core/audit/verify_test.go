@@ -23,6 +23,7 @@ var fieldEdits = map[string]func(r *Record){
 	"RequestID":      func(r *Record) { r.RequestID = "req-forged" },
 	"Outcome":        func(r *Record) { r.Outcome = OutcomeFailed },
 	"ErrorCode":      func(r *Record) { r.ErrorCode += "internal_error" },
+	"Detail":         func(r *Record) { r.Detail += "refs/heads/main" },
 	"Prev":           func(r *Record) { r.Prev[31] ^= 1 },
 	"Hash":           func(r *Record) { r.Hash[0] ^= 0x80 },
 }

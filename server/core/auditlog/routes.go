@@ -221,7 +221,7 @@ func (m *Module) exportRange(anchor, head audit.Anchor, since, until time.Time) 
 // View is the API form of a stored record.
 func View(r audit.Record) pub.AuditRecord {
 	return pub.AuditRecord{Seq: r.Seq, Time: r.Time, Principal: principalView(r.Principal), Action: r.Action, Resource: r.Resource,
-		Source: r.Source, RequestID: r.RequestID, Outcome: string(r.Outcome), ErrorCode: r.ErrorCode, Prev: r.Prev.String(), Hash: r.Hash.String()}
+		Source: r.Source, RequestID: r.RequestID, Outcome: string(r.Outcome), ErrorCode: r.ErrorCode, Detail: r.Detail, Prev: r.Prev.String(), Hash: r.Hash.String()}
 }
 
 func principalView(p audit.Principal) pub.AuditPrincipal {

@@ -193,7 +193,7 @@ func entryOf(r audit.Record) command.AuditEntry {
 	}
 	return command.AuditEntry{Time: t, Kind: string(r.Principal.Kind), ID: r.Principal.ID, Name: r.Principal.Name,
 		Action: r.Action, Resource: r.Resource, Source: r.Source, RequestID: r.RequestID,
-		Outcome: string(r.Outcome), ErrorCode: r.ErrorCode}
+		Outcome: string(r.Outcome), ErrorCode: r.ErrorCode, Detail: r.Detail}
 }
 
 func newRequestID() string {

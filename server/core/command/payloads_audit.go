@@ -40,6 +40,7 @@ type AuditEntry struct {
 	RequestID string `json:"request_id,omitempty"`
 	Outcome   string `json:"outcome"`
 	ErrorCode string `json:"error_code,omitempty"`
+	Detail    string `json:"detail,omitempty"`
 }
 
 // AuditTrim trims, oldest first, the audit records whose time is before Cutoff (unix

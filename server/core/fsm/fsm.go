@@ -23,6 +23,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/slipwayhq/slipway/server/core/audit"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
@@ -176,9 +177,9 @@ func (f *FSM) applyCommand(tx *state.Tx, index uint64, c *command.Command) comma
 	if err != nil {
 		return internal(index, err)
 	}
-	res := f.dispatch(tx, idx, c)
+	res, detail := f.dispatch(tx, idx, c)
 	if c.Caller != nil {
-		if err := auditCommand(tx, c, res); err != nil {
+		if err := auditCommand(tx, c, res, detail); err != nil {
 			return internal(index, err)
 		}
 	}
@@ -191,23 +192,28 @@ func (f *FSM) applyCommand(tx *state.Tx, index uint64, c *command.Command) comma
 	return res
 }
 
-func (f *FSM) dispatch(tx *state.Tx, index uint64, c *command.Command) command.Result {
+// dispatch applies c through its handler. detail is the audit detail of the handler's value
+// (audit.Detailer), "" when it has none.
+func (f *FSM) dispatch(tx *state.Tx, index uint64, c *command.Command) (res command.Result, detail string) {
 	v, err := f.table.handle(tx, index, c)
 	if err != nil {
-		return command.Result{Index: index, Code: string(fault.CodeOf(err)), Message: err.Error()}
+		return command.Result{Index: index, Code: string(fault.CodeOf(err)), Message: err.Error()}, ""
 	}
 	if f.events.active() {
 		f.pending = append(f.pending, eventOf(index, c))
 	}
-	res := command.Result{Index: index}
+	if d, ok := v.(audit.Detailer); ok {
+		detail = d.AuditDetail()
+	}
+	res = command.Result{Index: index}
 	if v != nil {
 		b, err := json.Marshal(v)
 		if err != nil {
-			return internal(index, err)
+			return internal(index, err), ""
 		}
 		res.Data = b
 	}
-	return res
+	return res, detail
 }
 
 // expire forgets remembered request outcomes older than their TTL, judged by the time carried in

@@ -11,14 +11,15 @@ import (
 
 // auditCommand appends the audit record of a command proposed for a caller (command.Caller):
 // who, what, on which resource, from where, and how it ended (allowed, or failed with the
-// result's error code). Its time is the command's; nothing else decides its bytes.
-func auditCommand(tx *state.Tx, c *command.Command, res command.Result) error {
+// result's error code), with the detail the handler's value gives (audit.Detailer; "" for
+// none). Its time is the command's; nothing else decides its bytes.
+func auditCommand(tx *state.Tx, c *command.Command, res command.Result, detail string) error {
 	cl := c.Caller
 	r := audit.Record{
 		Time:      c.Time,
 		Principal: audit.Principal{Kind: audit.Kind(cl.Kind), ID: cl.ID, Name: cl.Name},
 		Action:    cl.Action, Resource: cl.Resource, Source: cl.Source, RequestID: cl.RequestID,
-		Outcome: audit.OutcomeAllowed,
+		Outcome: audit.OutcomeAllowed, Detail: detail,
 	}
 	if res.Code != "" {
 		r.Outcome, r.ErrorCode = audit.OutcomeFailed, res.Code
@@ -42,7 +43,7 @@ func applyAuditAppend(tx *state.Tx, _ uint64, c *command.Command, p command.Audi
 			Time:      t,
 			Principal: audit.Principal{Kind: audit.Kind(e.Kind), ID: e.ID, Name: e.Name},
 			Action:    e.Action, Resource: e.Resource, Source: e.Source, RequestID: e.RequestID,
-			Outcome: audit.Outcome(e.Outcome), ErrorCode: e.ErrorCode,
+			Outcome: audit.Outcome(e.Outcome), ErrorCode: e.ErrorCode, Detail: e.Detail,
 		}
 		if _, err := tx.AppendAudit(r); err != nil {
 			return nil, err

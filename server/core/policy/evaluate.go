@@ -14,6 +14,13 @@ type Request struct {
 	// counts). Keys compare case-insensitively; values are text, as in a policy: "true",
 	// "10.1.2.3", "2026-12-06T21:00:00Z", "300".
 	Context []ContextValue
+	// Unknown names a condition key whose value is not known yet ("" for none), to ask whether
+	// SOME value of it could be allowed: a condition on it holds in an Allow statement and
+	// fails in a Deny statement, so a Deny that depends on the value never decides. Allowed is
+	// then "may be allowed for some value" (an over-approximation: each value must still be
+	// decided on its own); a denial means no value can be allowed. A git push uses it for
+	// slipway:ReferenceName before it knows which refs the push moves.
+	Unknown string
 }
 
 // ContextValue is one condition key's value in a Request.
@@ -139,7 +146,7 @@ func Evaluate(req Request, policies ...*Policy) Decision {
 }
 
 func oversized(req *Request) bool {
-	if len(req.Action) > MaxRequestBytes || len(req.Resource) > MaxRequestBytes || len(req.Context) > MaxContextValues {
+	if len(req.Action) > MaxRequestBytes || len(req.Resource) > MaxRequestBytes || len(req.Context) > MaxContextValues || len(req.Unknown) > MaxRequestBytes {
 		return true
 	}
 	for i := range req.Context {
@@ -158,6 +165,12 @@ func (st *statement) applies(req *Request) bool {
 		return false
 	}
 	for i := range st.conds {
+		if req.Unknown != "" && strings.EqualFold(st.conds[i].key, req.Unknown) {
+			if st.deny {
+				return false
+			}
+			continue
+		}
 		if !st.conds[i].holds(req) {
 			return false
 		}

@@ -176,3 +176,40 @@ func TestEvaluateDeniesOversizedRequests(t *testing.T) {
 		t.Error("a request at the bound was not evaluated")
 	}
 }
+
+// TestEvaluateUnknownKey: with Request.Unknown, a condition on that key holds in an Allow and
+// fails in a Deny, so the answer is whether some value could be allowed.
+func TestEvaluateUnknownKey(t *testing.T) {
+	feature := mustParse(t, "feature", `{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": "codecommit:GitPush", "Resource": "srn:slipway:codecommit:repo/app",
+   "Condition": {"StringLike": {"slipway:ReferenceName": "refs/heads/feature/*"}}},
+  {"Effect": "Deny", "Action": "codecommit:GitPush", "Resource": "*",
+   "Condition": {"StringEquals": {"slipway:ReferenceName": "refs/heads/feature/frozen"}}}]}`)
+	denyAll := mustParse(t, "deny-all", `{"Version": "2012-10-17", "Statement": [
+  {"Effect": "Deny", "Action": "codecommit:GitPush", "Resource": "srn:slipway:codecommit:repo/app"}]}`)
+	req := func(resource, ref, unknown string) Request {
+		r := Request{Action: "codecommit:GitPush", Resource: "srn:slipway:codecommit:" + resource, Unknown: unknown}
+		if ref != "" {
+			r.Context = []ContextValue{{Key: "slipway:ReferenceName", Value: ref}}
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name     string
+		req      Request
+		policies []*Policy
+		want     Outcome
+	}{
+		{"no ref, known", req("repo/app", "", ""), []*Policy{feature}, ImplicitDeny},
+		{"some ref may be pushed", req("repo/app", "", "slipway:referencename"), []*Policy{feature}, Allowed},
+		{"another repository", req("repo/web", "", "slipway:ReferenceName"), []*Policy{feature}, ImplicitDeny},
+		{"a Deny of the whole repository", req("repo/app", "", "slipway:ReferenceName"), []*Policy{feature, denyAll}, ExplicitDeny},
+		{"no policy", req("repo/app", "", "slipway:ReferenceName"), nil, ImplicitDeny},
+		{"the frozen ref itself", req("repo/app", "refs/heads/feature/frozen", ""), []*Policy{feature}, ExplicitDeny},
+		{"another feature ref", req("repo/app", "refs/heads/feature/x", ""), []*Policy{feature}, Allowed},
+	} {
+		if got := Evaluate(tc.req, tc.policies...).Outcome; got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -29,6 +29,9 @@ type Push struct {
 	Updates []RefUpdate
 	Atomic  bool           // all or nothing (git push --atomic)
 	Caller  *auth.Identity // who pushes, for the audit trail and the command's caller
+	// Options are the push options (`git push -o`), in the client's order, bounded by
+	// Config.Limits before git ran; the command and its audit record carry them.
+	Options []string
 }
 
 // Backend is what the transport needs from the git service: the repositories, the pack

@@ -32,10 +32,12 @@ type hookRequest struct {
 }
 
 // hookAnswer is the server's answer: Error for a refused callback (the hook prints it and
-// fails), else the push's Results.
+// fails), else the push's Results, and Messages for the hook to print (git shows each as
+// "remote: slipway: ...").
 type hookAnswer struct {
-	Error   string            `json:"error,omitempty"`
-	Results []gitproto.Result `json:"results,omitempty"`
+	Error    string            `json:"error,omitempty"`
+	Results  []gitproto.Result `json:"results,omitempty"`
+	Messages []string          `json:"messages,omitempty"`
 }
 
 // Callback operations.
@@ -99,12 +101,15 @@ func (s *Server) callback(req hookRequest) hookAnswer {
 		}
 		return hookAnswer{}
 	case opPush:
-		return hookAnswer{Results: s.proposePush(p, req)}
+		results, msgs := s.proposePush(p, req)
+		return hookAnswer{Results: results, Messages: msgs}
 	}
 	return hookAnswer{Error: fmt.Sprintf("slipway: unknown hook callback %q", req.Op)}
 }
 
-// storePack stores the push's quarantined pack, which must be inside the repository.
+// storePack stores the push's quarantined pack, which must be inside the repository, unless
+// no ref of the push can apply (every ref denied, or an atomic push with one denied):
+// proc-receive then rejects every ref and the pack would be stored for nothing.
 func (s *Server) storePack(p *push, path string) error {
 	clean := filepath.Clean(path)
 	if !filepath.IsAbs(clean) || !strings.HasPrefix(clean, filepath.Clean(p.repo.Dir)+string(filepath.Separator)) || filepath.Ext(clean) != ".pack" {
@@ -115,6 +120,9 @@ func (s *Server) storePack(p *push, path string) error {
 	if p.stored {
 		return fmt.Errorf("the push's pack was already stored")
 	}
+	if !p.canApply() {
+		return nil
+	}
 	sha, err := s.b.StorePack(p.ctx, p.repo, clean)
 	if err != nil {
 		return err
@@ -123,18 +131,22 @@ func (s *Server) storePack(p *push, path string) error {
 	return nil
 }
 
-// proposePush commits the refs receive-pack handed the proc-receive hook, every one of
-// which the request authorized with the same old and new values. The answer has one result
-// per command; the hook's gitproto.Respond turns an atomic push with any rejection into a
-// rejection of all.
-func (s *Server) proposePush(p *push, req hookRequest) []gitproto.Result {
+// proposePush commits the refs receive-pack handed the proc-receive hook that the request
+// authorized with the same old and new values. A denied ref is answered "denied: WHY" with the
+// full reason in msgs. The answer has one result per command; the hook's gitproto.Respond
+// turns an atomic push with any rejection into a rejection of all.
+func (s *Server) proposePush(p *push, req hookRequest) (results []gitproto.Result, msgs []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.options = req.PushOptions
-	results := make([]gitproto.Result, len(req.Commands))
+	results = make([]gitproto.Result, len(req.Commands))
 	var updates []RefUpdate
 	for i, c := range req.Commands {
 		results[i].Ref = c.Ref
+		if why, ok := p.denied[c.Ref]; ok {
+			results[i].Reason = "denied: " + strings.TrimPrefix(why, "not allowed: ")
+			msgs = append(msgs, fmt.Sprintf("%s: %s: a policy must allow %s on this repository for this ref (slipway:ReferenceName)", c.Ref, why, ActionGitPush))
+			continue
+		}
 		if a, ok := p.allowed[c.Ref]; !ok || a != c {
 			results[i].Reason = "not authorized: the ref was not in the push's request"
 			continue
@@ -143,10 +155,10 @@ func (s *Server) proposePush(p *push, req hookRequest) []gitproto.Result {
 	}
 	atomic := p.atomic || req.Atomic
 	if len(updates) == 0 || (atomic && len(updates) < len(req.Commands)) {
-		return results
+		return results, msgs
 	}
 	p.proposed = true
-	res, err := s.push(p, Push{Repo: p.repo, Pack: p.pack, Updates: updates, Atomic: atomic, Caller: p.caller})
+	res, err := s.push(p, Push{Repo: p.repo, Pack: p.pack, Updates: updates, Atomic: atomic, Caller: p.caller, Options: p.options})
 	byRef := map[string]RefResult{}
 	for _, r := range res {
 		byRef[r.Ref] = r
@@ -169,7 +181,7 @@ func (s *Server) proposePush(p *push, req hookRequest) []gitproto.Result {
 		}
 		p.results = append(p.results, RefResult{Ref: results[i].Ref, OK: results[i].Reason == "", Reason: results[i].Reason})
 	}
-	return results
+	return results, msgs
 }
 
 // limitedConn reads at most n bytes of a connection.

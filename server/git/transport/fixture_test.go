@@ -345,3 +345,16 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// details returns the Detail of every record of the action and principal, in order.
+func (r *recorder) details(action, principal string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, rec := range r.recs {
+		if rec.Action == action && rec.Principal.Name == principal {
+			out = append(out, rec.Detail)
+		}
+	}
+	return out
+}

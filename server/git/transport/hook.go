@@ -121,6 +121,9 @@ func (h hookClient) procReceive(stdin io.Reader, stdout io.Writer) error {
 		return fmt.Errorf("slipway: proc-receive: %w", err)
 	}
 	ans, err := h.call(hookRequest{Op: opPush, Commands: p.Commands, Atomic: p.Atomic(), PushOptions: p.PushOptions})
+	for _, m := range ans.Messages {
+		fmt.Fprintln(os.Stderr, "slipway: "+m)
+	}
 	results := ans.Results
 	if err != nil {
 		results = make([]gitproto.Result, len(p.Commands))

@@ -16,8 +16,15 @@ import (
 )
 
 // advertise answers GET info/refs: the ref advertisement of upload-pack (v0 or v2) or
-// receive-pack, from the local copy once it has caught up (Backend.Repo).
-func (s *Server) advertise(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+// receive-pack, from the local copy once it has caught up (Backend.Repo). The receive-pack
+// one is refused (403, text git shows as "remote: ...") to a caller who may push no ref of
+// the repository.
+func (s *Server) advertise(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	if rt, err := parseRoute(r); err == nil && rt.Service == gitproto.ReceivePack {
+		if err := s.authorizeAnyRef(w, r, id); err != nil {
+			return err
+		}
+	}
 	rt, proto, repo, err := s.prepare(r)
 	if err != nil {
 		return err
@@ -223,7 +230,22 @@ func (s *Server) auditRequest(r *http.Request, outcome audit.Outcome, err error)
 	if err != nil {
 		rec.ErrorCode = string(fault.CodeOf(err))
 	}
+	rec.Detail = requestDetail(r)
 	s.kit().Audit(rec)
+}
+
+// requestDetail is a git request's audit detail: its service and protocol version, e.g.
+// "git-upload-pack, protocol v2" ("" for a path that is not a git route).
+func requestDetail(r *http.Request) string {
+	rt, err := parseRoute(r)
+	if err != nil {
+		return ""
+	}
+	version := "v0"
+	if isV2(r.Header.Get("Git-Protocol")) {
+		version = "v2"
+	}
+	return string(rt.Service) + ", protocol " + version
 }
 
 func (s *Server) now() time.Time { return time.Now().UTC() }

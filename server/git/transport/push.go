@@ -27,18 +27,23 @@ type push struct {
 	repo    Repo
 	caller  *auth.Identity
 	atomic  bool
-	allowed map[string]gitproto.Command // the head's commands, each authorized
+	allowed map[string]gitproto.Command // the head's commands the caller may make
+	denied  map[string]string           // the others: ref → why (Kit.Authorize's message)
 
 	mu       sync.Mutex
 	pack     string // the stored pack's sha256
 	stored   bool   // pre-receive stored the pack
 	proposed bool   // Backend.Push was called: its command's audit record is the request's
 	results  []RefResult
-	options  []string // the push options proc-receive relayed (logged; Push has no field for them)
+	options  []string // the request's push options, checked against Config.Limits (Push carries them)
 }
 
-// receivePack answers POST git-receive-pack: the head read and every ref authorized before
-// git runs, then receive-pack with the head replayed and the hooks told how to call back.
+// receivePack answers POST git-receive-pack. A caller who may push no ref of the repository
+// is refused (403) before the body is read; otherwise the head is read and every ref
+// authorized, and receive-pack runs with the head replayed and the hooks told how to call
+// back. A denied ref is answered in git's report (proc-receive: `ng REF denied: ...`, and the
+// full reason as a remote: line); the allowed ones apply as git defines (all or none when
+// atomic). No pack is stored when no ref can apply.
 func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, id *auth.Identity) (err error) {
 	var p *push
 	denied := false // Kit.Authorize recorded the request
@@ -47,6 +52,10 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, id *auth.Id
 			s.auditRequest(r, outcomeOf(err), err)
 		}
 	}()
+	if err := s.authorizeAnyRef(w, r, id); err != nil {
+		denied = fault.CodeOf(err) == fault.Forbidden
+		return err
+	}
 	_, proto, repo, err := s.prepare(r)
 	if err != nil {
 		return err
@@ -67,12 +76,17 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, id *auth.Id
 	case err != nil:
 		return fault.New(fault.Invalid, "git-receive-pack request: %v", err)
 	}
-	p = &push{ctx: r.Context(), req: r, repo: repo, caller: id, atomic: head.Atomic(), allowed: map[string]gitproto.Command{}}
+	p = &push{ctx: r.Context(), req: r, repo: repo, caller: id, atomic: head.Atomic(),
+		allowed: map[string]gitproto.Command{}, denied: map[string]string{}, options: head.PushOptions}
 	for _, c := range head.Commands {
 		if err := s.kit().Authorize(w, r, id, ActionGitPush, "repo/"+repo.Name,
 			policy.ContextValue{Key: policy.KeyReferenceName, Value: c.Ref}); err != nil {
-			denied = true // Authorize audited the denial
-			return err    // the whole push is refused
+			if fault.CodeOf(err) != fault.Forbidden {
+				return err
+			}
+			denied = true // Authorize audited the denial; git tells the user (proposePush)
+			p.denied[c.Ref] = err.Error()
+			continue
 		}
 		p.allowed[c.Ref] = c
 	}
@@ -89,6 +103,23 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, id *auth.Id
 	err = out.finish(body.check(err))
 	s.logPush(r, p, err)
 	return err
+}
+
+// authorizeAnyRef refuses, before anything of the body is read, a caller whose policies allow
+// codecommit:GitPush on the repository for no ref at all (api.Kit.AuthorizeAny), as the
+// receive-pack advertisement does: git shows that refusal's text.
+func (s *Server) authorizeAnyRef(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	rt, err := parseRoute(r)
+	if err != nil {
+		return err
+	}
+	return s.kit().AuthorizeAny(w, r, id, ActionGitPush, "repo/"+rt.Repo, policy.KeyReferenceName)
+}
+
+// canApply reports whether any ref of the push may apply: some allowed, and none denied when
+// it is atomic. A push that cannot stores no pack.
+func (p *push) canApply() bool {
+	return len(p.allowed) > 0 && (!p.atomic || len(p.denied) == 0)
 }
 
 func (p *push) wasProposed() bool {

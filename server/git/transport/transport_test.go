@@ -3,6 +3,7 @@ package transport_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -61,6 +62,13 @@ func TestPushAndFetch(t *testing.T) {
 		if !f.audit.find(transport.ActionGitPull, audit.OutcomeAllowed, "reader") {
 			t.Error("no audit record of the reader's upload-pack")
 		}
+		// Each names the service and protocol (the resource names the repository).
+		details := strings.Join(f.audit.details(transport.ActionGitPull, "reader"), "|")
+		for _, want := range []string{"git-upload-pack, protocol v2", "git-upload-pack, protocol v0"} {
+			if !strings.Contains(details, want) {
+				t.Errorf("no upload-pack audit record says %q: %s", want, details)
+			}
+		}
 	})
 
 	t.Run("new branch, force push, delete", func(t *testing.T) {
@@ -91,8 +99,11 @@ func TestPushAndFetch(t *testing.T) {
 		if f.serverRef("refs/heads/main") != f.head(src, "main") {
 			t.Fatalf("the push with options did not move main:\n%s", out)
 		}
+		if p := f.b.lastPush(t); !slices.Equal(p.Options, []string{"ci.skip", "note=x"}) {
+			t.Errorf("Backend.Push got push options %q; want [ci.skip note=x]", p.Options)
+		}
 		if !strings.Contains(f.logs.String(), "push_options=\"[ci.skip note=x]\"") {
-			t.Errorf("the push options did not reach the server; its log:\n%s", f.logs.String())
+			t.Errorf("the push options are not in the server's log:\n%s", f.logs.String())
 		}
 	})
 
@@ -125,9 +136,12 @@ func TestPushAndFetch(t *testing.T) {
 	})
 }
 
-// TestRefusals: a wrong password is git's "Authentication failed"; a read-only identity and a
-// policy allowing only refs/heads/feature/* are refused the whole push (403) before git runs,
-// and the denial is audited.
+// TestRefusals: a wrong password is git's "Authentication failed"; a read-only identity is
+// refused at the receive-pack advertisement (403 with the reason, which git shows) before any
+// pack is sent; a policy allowing only refs/heads/feature/* has git run and answer the denied
+// ref "[remote rejected] ... (denied: ...)" with the full reason as a remote: line, while the
+// allowed ref applies (all rejected when --atomic), no pack stored when no ref can apply, and
+// each denial audited.
 func TestRefusals(t *testing.T) {
 	f := newFixture(t)
 	src := f.clientRepo()
@@ -141,22 +155,68 @@ func TestRefusals(t *testing.T) {
 
 	f.git(src, "commit", "-q", "--allow-empty", "-m", "three")
 	before := f.serverRef("refs/heads/main")
+	pushes := func() int { f.b.mu.Lock(); defer f.b.mu.Unlock(); return len(f.b.pushes) }
+	packs := func() int {
+		entries, err := os.ReadDir(f.b.packs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(entries)
+	}
 	out, err = f.try(src, "push", f.url("reader"), "main")
 	t.Logf("a read-only identity pushing:\n%s", out)
-	if err == nil || !strings.Contains(out, "403") {
-		t.Errorf("a read-only identity pushing: %v\n%s\nwant a 403", err, out)
+	if err == nil || !strings.Contains(out, "403") || !strings.Contains(out, "remote: not allowed: codecommit:GitPush on srn:slipway:codecommit:repo/app") {
+		t.Errorf("a read-only identity pushing: %v\n%s\nwant a 403 with the reason as remote:", err, out)
 	}
 	if n := f.audit.count(transport.ActionGitPush, audit.OutcomeDenied, "reader"); n != 1 {
 		t.Errorf("the reader's refused push has %d denied audit records; want exactly 1", n)
 	}
 
+	// One ref denied, one allowed: git runs, main is rejected with its reason, feature/ok moves.
+	packsBefore, pushesBefore := packs(), pushes()
 	out, err = f.try(src, "push", f.url("feature"), "main", "main:refs/heads/feature/ok")
-	if err == nil || !strings.Contains(out, "403") {
-		t.Errorf("a feature-only identity pushing main: %v\n%s\nwant a 403", err, out)
+	t.Logf("a feature-only identity pushing main and a feature ref:\n%s", out)
+	if err == nil || !strings.Contains(out, "! [remote rejected] main -> main (denied: codecommit:GitPush on srn:slipway:codecommit:repo/app, slipway:ReferenceName=refs/heads/main") ||
+		!strings.Contains(out, "remote: slipway: refs/heads/main: not allowed: codecommit:GitPush") {
+		t.Errorf("a feature-only identity pushing main: %v\n%s\nwant main rejected as denied, with the reason as remote:", err, out)
 	}
-	if f.serverRef("refs/heads/feature/ok") != "" || f.serverRef("refs/heads/main") != before {
-		t.Error("a refused push moved a ref: one denied ref must refuse the whole push")
+	if f.serverRef("refs/heads/main") != before {
+		t.Error("the denied ref moved")
 	}
+	if f.serverRef("refs/heads/feature/ok") != f.head(src, "main") {
+		t.Error("the allowed ref of a non-atomic push with a denied one did not move")
+	}
+	if p := f.b.lastPush(t); len(p.Updates) != 1 || p.Updates[0].Ref != "refs/heads/feature/ok" || pushes() != pushesBefore+1 {
+		t.Errorf("backend push %+v; want feature/ok alone", p)
+	}
+	if n := f.audit.count(transport.ActionGitPush, audit.OutcomeDenied, "feature"); n != 1 {
+		t.Errorf("%d denied audit records for the feature identity; want 1 (main)", n)
+	}
+	if packs() != packsBefore+1 {
+		t.Errorf("%d packs stored for a push with an allowed ref; want 1", packs()-packsBefore)
+	}
+
+	// Atomic with a denied ref, and every ref denied: nothing moves, no pack, no proposal.
+	f.git(src, "commit", "-q", "--allow-empty", "-m", "four")
+	packsBefore, pushesBefore = packs(), pushes()
+	out, err = f.try(src, "push", "--atomic", f.url("feature"), "main", "main:refs/heads/feature/two")
+	if err == nil || !strings.Contains(out, "main -> main (denied: ") || !strings.Contains(out, "main -> feature/two (atomic push failure)") {
+		t.Errorf("an atomic push with a denied ref: %v\n%s\nwant main denied and feature/two atomic push failure", err, out)
+	}
+	out, err = f.try(src, "push", f.url("feature"), "main")
+	if err == nil || !strings.Contains(out, "main -> main (denied: ") {
+		t.Errorf("a push of a denied ref alone: %v\n%s\nwant it denied", err, out)
+	}
+	if f.serverRef("refs/heads/feature/two") != "" || f.serverRef("refs/heads/main") != before {
+		t.Error("a push that could not apply moved a ref")
+	}
+	if packs() != packsBefore || pushes() != pushesBefore {
+		t.Errorf("pushes that could not apply stored %d packs and proposed %d times; want none", packs()-packsBefore, pushes()-pushesBefore)
+	}
+	if n := f.audit.count(transport.ActionGitPush, audit.OutcomeDenied, "feature"); n != 3 {
+		t.Errorf("%d denied audit records for the feature identity; want 3", n)
+	}
+
 	f.git(src, "push", "-q", f.url("feature"), "main:refs/heads/feature/ok")
 	if f.serverRef("refs/heads/feature/ok") != f.head(src, "main") {
 		t.Error("the feature identity could not push refs/heads/feature/ok")
