@@ -495,6 +495,7 @@ type reportRow struct {
 	Scenario     string
 	Faults       string
 	Acknowledged int
+	Rejected     int // writes refused for a reason that says nothing was stored (git: fetch first)
 	Lost         int
 	Unknown      int // writes whose outcome the client could not know (errors, timeouts)
 	Recover      time.Duration
@@ -510,8 +511,8 @@ var report struct {
 func addReport(t *testing.T, r reportRow) {
 	t.Helper()
 	r.Passed = !t.Failed()
-	t.Logf("summary: scenario %s: faults [%s], acknowledged %d, lost %d (must be 0), outcome unknown %d, time to recover %s",
-		r.Scenario, r.Faults, r.Acknowledged, r.Lost, r.Unknown, r.Recover.Round(time.Millisecond))
+	t.Logf("summary: scenario %s: faults [%s], acknowledged %d, rejected %d, lost %d (must be 0), outcome unknown %d, time to recover %s",
+		r.Scenario, r.Faults, r.Acknowledged, r.Rejected, r.Lost, r.Unknown, r.Recover.Round(time.Millisecond))
 	report.Lock()
 	report.rows = append(report.rows, r)
 	report.Unlock()
@@ -526,13 +527,13 @@ func printReport(w io.Writer) {
 	rows := append([]reportRow(nil), report.rows...)
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Scenario < rows[j].Scenario })
 	fmt.Fprintln(w, "\ntestbed report:")
-	fmt.Fprintf(w, "  %-28s %-44s %6s %5s %8s %10s %s\n", "scenario", "faults", "acked", "lost", "unknown", "recover", "result")
+	fmt.Fprintf(w, "  %-28s %-44s %6s %8s %5s %8s %10s %s\n", "scenario", "faults", "acked", "rejected", "lost", "unknown", "recover", "result")
 	for _, r := range rows {
 		res := "ok"
 		if !r.Passed {
 			res = "FAIL"
 		}
-		fmt.Fprintf(w, "  %-28s %-44s %6d %5d %8d %10s %s\n", r.Scenario, r.Faults, r.Acknowledged, r.Lost, r.Unknown,
+		fmt.Fprintf(w, "  %-28s %-44s %6d %8d %5d %8d %10s %s\n", r.Scenario, r.Faults, r.Acknowledged, r.Rejected, r.Lost, r.Unknown,
 			r.Recover.Round(time.Millisecond), res)
 	}
 }
