@@ -4,6 +4,7 @@ package testbed
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net"
@@ -65,7 +66,10 @@ type gitPush struct {
 	// there: an own or atomic push not acknowledged was found wholly applied (true) or wholly
 	// absent (false) in the replicated refs right after git's answer.
 	there bool
-	out   string
+	// hung: git got no answer within gitTimeout and was killed; the server never said
+	// anything, not even that it could not reach its peers.
+	hung bool
+	out  string
 }
 
 // gitBed is a three-server TLS bed with one repository and what the host's git needs to reach
@@ -119,10 +123,17 @@ func (g *gitBed) url(i int) string {
 	return u.String()
 }
 
+// gitTimeout bounds one run of the host's git: well over the servers' write timeout (30 s), which
+// bounds every wait of theirs for the cluster, so a git killed at it got no answer at all.
+const gitTimeout = 45 * time.Second
+
+// errGitHung is git's error when gitTimeout killed it.
+var errGitHung = errors.New("no answer: git killed after " + gitTimeout.String())
+
 // git runs the host's git in dir with a clean configuration, the bed's CA and a bound on the
-// whole run (a push into a server that hangs is killed and counts as unknown).
+// whole run (a push into a server that hangs is killed, errGitHung, and counts as unknown).
 func (g *gitBed) git(dir string, stdin string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), gitTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
@@ -134,6 +145,9 @@ func (g *gitBed) git(dir string, stdin string, args ...string) (string, error) {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
 	out, err := cmd.CombinedOutput()
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("%w: %v", errGitHung, err)
+	}
 	return string(out), err
 }
 
@@ -301,6 +315,7 @@ func (ps *pushers) run(name, kind, dir string, targets []int) {
 		p.end = time.Now()
 		p.out = tailString(out, 2<<10)
 		p.outcome = classifyPush(out, err)
+		p.hung = errors.Is(err, errGitHung)
 		if kind != "shared" {
 			if !ps.resolve(p) {
 				g.record(p)
@@ -596,23 +611,36 @@ func gitReport(g *gitBed, scenario, faults string, pushes []*gitPush, lost int, 
 	t.Helper()
 	tl := tallyPushes(pushes)
 	var samples []string
+	hung := 0
 	for _, p := range pushes {
+		if p.hung {
+			hung++
+		}
 		if p.outcome == gitUnknown && len(samples) < 3 {
-			samples = append(samples, fmt.Sprintf("%s via %s: %s", p.pusher, g.servers[p.server].id, lastLine(p.out)))
+			samples = append(samples, fmt.Sprintf("%s via %s: %s", p.pusher, g.servers[p.server].id, gitError(p.out)))
 		}
 	}
-	t.Logf("%d pushes: %d acknowledged, %d rejected, %d unknown; own/atomic pushes not acknowledged: %d found applied, %d absent; unknown, first few: %s",
-		len(pushes), tl.acked, tl.rejected, tl.unknown, tl.there, tl.absent, strings.Join(samples, " | "))
+	t.Logf("%d pushes: %d acknowledged, %d rejected, %d unknown (%d unanswered until git was killed); own/atomic pushes not acknowledged: %d found applied, %d absent; unknown, first few: %s",
+		len(pushes), tl.acked, tl.rejected, tl.unknown, hung, tl.there, tl.absent, strings.Join(samples, " | "))
 	addReport(t, reportRow{Scenario: scenario, Faults: faults, Acknowledged: tl.acked, Rejected: tl.rejected,
 		Lost: lost, Unknown: tl.unknown, Recover: recover})
 }
 
-func lastLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
+// gitError picks the line of git's output that says why a push failed: a rejected ref's, else
+// the first error, else the last line.
+func gitError(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, prefix := range []string{"!\t", "fatal: ", "error: ", "remote: "} {
+		for _, l := range lines {
+			if strings.HasPrefix(l, prefix) {
+				return strings.ReplaceAll(l, "\t", " ")
+			}
+		}
 	}
-	return s
+	if len(lines) == 0 || lines[len(lines)-1] == "" {
+		return "(no output)"
+	}
+	return lines[len(lines)-1]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -663,7 +691,7 @@ func TestGitServerCutOff(t *testing.T) {
 	ps := startPushers(g, pusherOptions{Own: 2, Atomic: 2, Shared: 3})
 	g.waitAcked(90*time.Second, time.Time{}, 20, "pushes acknowledged before the cuts")
 
-	var faults []string
+	var faults, cutAnswers []string
 	var firstCut time.Time
 	for _, role := range []string{"follower", "leader"} {
 		leader := g.WaitLeader(60*time.Second, g.all())
@@ -696,9 +724,19 @@ func TestGitServerCutOff(t *testing.T) {
 		healAt := time.Now()
 		cut.Connect(g.cluster)
 		for _, p := range g.Pushes() {
-			if p.server == idx && p.start.After(cutAt) && p.end.Before(healAt) && p.outcome == gitAcked {
+			if p.server != idx || !p.start.After(cutAt) || !p.end.Before(healAt) {
+				continue
+			}
+			switch {
+			case p.outcome == gitAcked:
 				t.Errorf("%s acknowledged %s's push of %v while cut off from its peers (started %s after the cut)",
 					cut.id, p.pusher, p.refs, p.start.Sub(cutAt).Round(time.Millisecond))
+			case p.hung:
+				// A push through a server without a quorum must fail with an answer that says so.
+				t.Errorf("%s, cut off from its peers, left %s's push unanswered until git was killed after %s",
+					cut.id, p.pusher, gitTimeout)
+			default:
+				cutAnswers = append(cutAnswers, fmt.Sprintf("%s via %s: %s", p.pusher, cut.id, gitError(p.out)))
 			}
 		}
 		g.WaitLeader(60*time.Second, g.all())
@@ -707,6 +745,9 @@ func TestGitServerCutOff(t *testing.T) {
 	ps.Stop()
 
 	pushes := g.Pushes()
+	if len(cutAnswers) > 0 {
+		t.Logf("pushes through a cut server were refused with, for example: %s", cutAnswers[0])
+	}
 	lost := verifyGit(g, pushes)
 	gitReport(g, "git/server-cut-off", strings.Join(faults, ", ")+", heal each", pushes, lost,
 		firstPushAckAfter(pushes, firstCut).Sub(firstCut))
