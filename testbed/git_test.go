@@ -146,7 +146,7 @@ func (g *gitBed) git(dir string, stdin string, args ...string) (string, error) {
 	}
 	out, err := cmd.CombinedOutput()
 	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("%w: %v", errGitHung, err)
+		err = fmt.Errorf("%w: %w", errGitHung, err)
 	}
 	return string(out), err
 }
@@ -416,11 +416,11 @@ func classifyPush(out string, err error) gitOutcome {
 func (g *gitBed) commit(dir, parent, msg string) (string, error) {
 	blob, err := g.git(dir, msg+"\n"+newSecret(g.t)+"\n", "hash-object", "-w", "--stdin")
 	if err != nil {
-		return "", fmt.Errorf("hash-object: %v: %s", err, blob)
+		return "", fmt.Errorf("hash-object: %w: %s", err, blob)
 	}
 	tree, err := g.git(dir, "100644 blob "+strings.TrimSpace(blob)+"\tfile.txt\n", "mktree")
 	if err != nil {
-		return "", fmt.Errorf("mktree: %v: %s", err, tree)
+		return "", fmt.Errorf("mktree: %w: %s", err, tree)
 	}
 	args := []string{"commit-tree", strings.TrimSpace(tree), "-m", msg}
 	if parent != "" {
@@ -428,7 +428,7 @@ func (g *gitBed) commit(dir, parent, msg string) (string, error) {
 	}
 	c, err := g.git(dir, "", args...)
 	if err != nil {
-		return "", fmt.Errorf("commit-tree: %v: %s", err, c)
+		return "", fmt.Errorf("commit-tree: %w: %s", err, c)
 	}
 	return strings.TrimSpace(c), nil
 }
@@ -548,7 +548,7 @@ func verifyGit(g *gitBed, pushes []*gitPush) (lost int) {
 func copyRefs(s *server, dir string) (map[string]string, error) {
 	out, err := s.Exec("git", "--git-dir", dir, "for-each-ref", "--format=%(objectname) %(refname)")
 	if err != nil {
-		return nil, fmt.Errorf("%s: for-each-ref: %v: %s", s.id, err, out)
+		return nil, fmt.Errorf("%s: for-each-ref: %w: %s", s.id, err, out)
 	}
 	refs := map[string]string{}
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -564,7 +564,7 @@ func copyRefs(s *server, dir string) (map[string]string, error) {
 func refHistories(s *server, dir string) (map[string]map[string]bool, error) {
 	out, err := s.Exec("sh", "-c", `for r in $(git --git-dir "$1" for-each-ref --format='%(refname)'); do echo "ref $r"; git --git-dir "$1" rev-list "$r" || exit 1; done`, "history", dir)
 	if err != nil {
-		return nil, fmt.Errorf("rev-list of every ref: %v: %s", err, tailString(out, 4<<10))
+		return nil, fmt.Errorf("rev-list of every ref: %w: %s", err, tailString(out, 4<<10))
 	}
 	h := map[string]map[string]bool{}
 	var cur map[string]bool
