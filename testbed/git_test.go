@@ -611,10 +611,13 @@ func gitReport(g *gitBed, scenario, faults string, pushes []*gitPush, lost int, 
 	t.Helper()
 	tl := tallyPushes(pushes)
 	var samples []string
-	hung := 0
+	hung, unauthorized := 0, 0
 	for _, p := range pushes {
 		if p.hung {
 			hung++
+		}
+		if strings.Contains(p.out, "fatal: Authentication failed") {
+			unauthorized++
 		}
 		if p.outcome == gitUnknown && len(samples) < 3 {
 			samples = append(samples, fmt.Sprintf("%s via %s: %s", p.pusher, g.servers[p.server].id, gitError(p.out)))
@@ -622,6 +625,11 @@ func gitReport(g *gitBed, scenario, faults string, pushes []*gitPush, lost int, 
 	}
 	t.Logf("%d pushes: %d acknowledged, %d rejected, %d unknown (%d unanswered until git was killed); own/atomic pushes not acknowledged: %d found applied, %d absent; unknown, first few: %s",
 		len(pushes), tl.acked, tl.rejected, tl.unknown, hung, tl.there, tl.absent, strings.Join(samples, " | "))
+	if unauthorized > 0 {
+		// A server that has just started answers 401 to a valid token until its state has caught
+		// up; git takes that for a wrong password (and asks its credential helpers to erase it).
+		t.Logf("%d pushes were refused with 401 (git: Authentication failed) for the valid management token", unauthorized)
+	}
 	addReport(t, reportRow{Scenario: scenario, Faults: faults, Acknowledged: tl.acked, Rejected: tl.rejected,
 		Lost: lost, Unknown: tl.unknown, Recover: recover})
 }
