@@ -69,7 +69,9 @@ type gitPush struct {
 	// hung: git got no answer within gitTimeout and was killed; the server never said
 	// anything, not even that it could not reach its peers.
 	hung bool
-	out  string
+	// missing: acknowledged, but not in the replicated refs when read right after.
+	missing bool
+	out     string
 }
 
 // gitBed is a three-server TLS bed with one repository and what the host's git needs to reach
@@ -363,6 +365,7 @@ func (ps *pushers) resolve(p *gitPush) bool {
 	}
 	switch {
 	case p.outcome == gitAcked && there != len(p.refs):
+		p.missing = true
 		g.t.Errorf("%s: an acknowledged push through %s is not in the replicated refs: pushed %v, state %v",
 			p.pusher, g.servers[p.server].id, p.refs, pick(state, p.refs))
 	case p.outcome == gitAcked:
@@ -373,7 +376,7 @@ func (ps *pushers) resolve(p *gitPush) bool {
 		}
 	case absent == len(p.refs):
 	default:
-		g.t.Errorf("%s: a %s push is partly applied: pushed %v over %v, state %v; git said:\n%s",
+		g.t.Errorf("%s: a %s push is neither wholly applied nor wholly absent: pushed %v over %v, state %v; git said:\n%s",
 			p.pusher, p.outcome, p.refs, p.old, pick(state, p.refs), p.out)
 	}
 	return true
@@ -468,7 +471,7 @@ func tallyPushes(ps []*gitPush) gitTally {
 // read through each server), then checks every copy: `git fsck --strict` clean, every ref's
 // object present, every acknowledged (or resolved-there) push's commit in the history of its
 // ref, no resolved-absent push's commit in it. It returns how many acknowledged pushes are
-// missing from some copy.
+// lost: missing from some copy, or from the replicated refs read right after the push.
 func verifyGit(g *gitBed, pushes []*gitPush) (lost int) {
 	t := g.t
 	t.Helper()
@@ -534,6 +537,11 @@ func verifyGit(g *gitBed, pushes []*gitPush) (lost int) {
 					t.Errorf("%s: %s's %s push of %s to %s was resolved absent but is in the ref's history", s.id, p.pusher, p.outcome, c[:12], ref)
 				}
 			}
+		}
+	}
+	for _, p := range pushes {
+		if p.missing {
+			lostPush[p] = true
 		}
 	}
 	for p := range lostPush {
