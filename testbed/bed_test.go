@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -81,20 +82,34 @@ func (s *server) StopProcess() {
 	s.signalProcess("TERM", 60*time.Second)
 }
 
+// serverPIDs lists the PIDs of `slipway server` processes in the container (pidof would also
+// name the short-lived `slipway git-hook` processes that git's hooks run during a push).
+func (s *server) serverPIDs() ([]string, error) {
+	out, err := s.Exec("sh", "-c", `for p in $(pidof slipway); do `+
+		`tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -q '^/bin/slipway server ' && echo $p; done; true`)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, out)
+	}
+	return strings.Fields(out), nil
+}
+
 // signalProcess sends sig to the slipway server process and waits until it has exited.
 func (s *server) signalProcess(sig string, within time.Duration) {
 	s.t.Helper()
-	out, err := s.Exec("pidof", "slipway")
-	pids := strings.Fields(out)
+	pids, err := s.serverPIDs()
 	if err != nil || len(pids) != 1 {
-		s.t.Fatalf("%s: pidof slipway: %q, %v", s.id, out, err)
+		s.t.Fatalf("%s: the slipway server process: %q, %v", s.id, pids, err)
 	}
 	if out, err := s.Exec("kill", "-"+sig, pids[0]); err != nil {
 		s.t.Fatalf("%s: kill -%s %s: %v: %s", s.id, sig, pids[0], err, out)
 	}
 	eventually(s.t, within, s.id+" process exits after SIG"+sig, func() error {
-		if out, err := s.Exec("pidof", "slipway"); err == nil {
-			return fmt.Errorf("still running: %s", strings.TrimSpace(out))
+		pids, err := s.serverPIDs()
+		if err != nil {
+			return err
+		}
+		if len(pids) > 0 {
+			return fmt.Errorf("still running: %s", strings.Join(pids, " "))
 		}
 		return nil
 	})
@@ -107,7 +122,10 @@ func (s *server) RestartProcess() {
 		s.t.Fatalf("%s: %v: %s", s.id, err, out)
 	}
 	eventually(s.t, 10*time.Second, s.id+" process started", func() error {
-		_, err := s.Exec("pidof", "slipway")
+		pids, err := s.serverPIDs()
+		if err == nil && len(pids) == 0 {
+			err = errors.New("no slipway server process yet")
+		}
 		return err
 	})
 }

@@ -522,19 +522,19 @@ func diskBlobPath(sha string) string { return diskBlobDir + "/sha256/" + sha[:2]
 
 // diskProcessAlive reports whether the slipway server process runs in the container.
 func diskProcessAlive(s *server) bool {
-	_, err := s.Exec("pidof", "slipway")
-	return err == nil
+	pids, err := s.serverPIDs()
+	return err == nil && len(pids) > 0
 }
 
 // diskPID returns the slipway server process's ID ("none" if it does not run): a different one
 // means it exited and was started again.
 func diskPID(t *testing.T, s *server) string {
 	t.Helper()
-	out, err := s.Exec("pidof", "slipway")
-	if err != nil {
+	pids, err := s.serverPIDs()
+	if err != nil || len(pids) == 0 {
 		return "none"
 	}
-	return strings.TrimSpace(out)
+	return strings.Join(pids, " ")
 }
 
 // diskRandomTarGz returns a tar.gz of at least size bytes: an appspec and random data, stored

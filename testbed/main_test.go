@@ -8,7 +8,8 @@
 // Run it with `make testbed`, which builds bin/ and points SLIPWAY_BIN at it; without SLIPWAY_BIN
 // the suite builds static binaries into a temporary folder first. It needs a Docker engine and
 // no image registry: the image is imported from a root filesystem the suite assembles (the two
-// static binaries, the probe of testbed/probe and a static busybox for hook shells). Without an
+// static binaries, the probe of testbed/probe, a static busybox for hook shells, and the host's
+// git with the shared libraries it loads, which the servers' git hosting runs). Without an
 // engine the suite skips, unless CI=true, where a missing engine is a failure.
 //
 // Every bed is the README's TLS cluster: the suite makes a CA and a server certificate per
@@ -25,6 +26,8 @@
 //	SLIPWAY_BIN       folder holding slipway and slipway-agent (static, CGO_ENABLED=0)
 //	TESTBED_BUSYBOX   a static busybox to put in the image (default /bin/busybox, installed
 //	                  with apt-get install busybox-static when missing and running as root)
+//	TESTBED_GIT       the git binary to put in the image (default: the host's, found as
+//	                  `git --exec-path`/git), with the libraries ldd lists for it
 //	TESTBED_LOG_DIR   also write every container's log there when a scenario fails
 //	TESTBED_SIGQUIT   when a scenario fails, send SIGQUIT to every container first, so that
 //	                  the logs end with the Go stack dump of every goroutine
@@ -123,8 +126,13 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "testbed:", err)
 		return 1
 	}
+	git, err := findGit()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testbed:", err)
+		return 1
+	}
 	start := time.Now()
-	image, err = buildImage(filepath.Join(dir, "slipway"), filepath.Join(dir, "slipway-agent"), probe, busybox)
+	image, err = buildImage(filepath.Join(dir, "slipway"), filepath.Join(dir, "slipway-agent"), probe, busybox, git)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testbed: image:", err)
 		return 1
@@ -216,10 +224,73 @@ func checkStatic(path string) error {
 	return nil
 }
 
+// gitFiles is the host's git as the image carries it: the one git binary (every builtin, among
+// them upload-pack, receive-pack, index-pack and pack-objects, is that binary run as `git NAME`)
+// and the shared libraries it loads, each at the path the loader looks for it.
+type gitFiles struct {
+	binary  string            // host path of git
+	execDir string            // git --exec-path, compiled into git: where it finds itself again
+	libs    map[string]string // path in the image (ldd's, or the ELF interpreter) -> host file
+}
+
+// findGit locates the host's git (TESTBED_GIT, else `git --exec-path`/git) and its libraries
+// with ldd. The servers need it: without git they serve no repositories.
+func findGit() (*gitFiles, error) {
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		return nil, errors.New("the image needs git for the git hosting scenarios: apt-get install git (or set TESTBED_GIT)")
+	}
+	out, err := exec.Command(gitPath, "--exec-path").Output()
+	if err != nil {
+		return nil, fmt.Errorf("git --exec-path: %w", err)
+	}
+	g := &gitFiles{execDir: strings.TrimSpace(string(out)), libs: map[string]string{}}
+	g.binary = filepath.Join(g.execDir, "git")
+	if p := os.Getenv("TESTBED_GIT"); p != "" {
+		g.binary = p
+	}
+	if !filepath.IsAbs(g.execDir) {
+		return nil, fmt.Errorf("git --exec-path is %q, not an absolute path", g.execDir)
+	}
+	f, err := elf.Open(g.binary)
+	if err != nil {
+		return nil, fmt.Errorf("git for the image: %w", err)
+	}
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			b := make([]byte, p.Filesz)
+			if _, err := p.ReadAt(b, 0); err == nil {
+				interp := strings.TrimRight(string(b), "\x00")
+				g.libs[interp] = interp
+			}
+		}
+	}
+	_ = f.Close()
+	out, err = exec.Command("ldd", g.binary).Output()
+	if err != nil {
+		return nil, fmt.Errorf("ldd %s (to copy git's libraries into the image): %w", g.binary, err)
+	}
+	// Lines are "libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x...)", "/lib64/ld-linux-x86-64.so.2
+	// (0x...)" or the kernel's "linux-vdso.so.1 (0x...)", which has no file.
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 3 && f[1] == "=>" && filepath.IsAbs(f[2]):
+			g.libs[f[2]] = f[2]
+		case len(f) >= 1 && filepath.IsAbs(f[0]):
+			g.libs[f[0]] = f[0]
+		case len(f) >= 3 && f[1] == "=>":
+			return nil, fmt.Errorf("ldd %s: library %s not found", g.binary, f[0])
+		}
+	}
+	return g, nil
+}
+
 // buildImage assembles a root filesystem (the binaries, the probe, busybox and its applets as
-// symlinks, a minimal /etc) as a tarball and imports it with `docker import`: no Dockerfile, no base image,
-// no registry. The tag is the tarball's hash, so an unchanged image is not imported again.
-func buildImage(slipway, agent, probe, busybox string) (string, error) {
+// symlinks, git and its libraries, a minimal /etc) as a tarball and imports it with `docker
+// import`: no Dockerfile, no base image, no registry. The tag is the tarball's hash, so an
+// unchanged image is not imported again.
+func buildImage(slipway, agent, probe, busybox string, git *gitFiles) (string, error) {
 	for _, p := range []string{slipway, agent, probe, busybox} {
 		if err := checkStatic(p); err != nil {
 			return "", err
@@ -274,6 +345,7 @@ func buildImage(slipway, agent, probe, busybox string) (string, error) {
 			return file(p.name, 0o755, data)
 		})
 	}
+	steps = append(steps, gitSteps(git, dir, link, file)...)
 	for _, a := range strings.Fields(string(applets)) {
 		if a == "busybox" || strings.Contains(a, "/") {
 			continue
@@ -304,6 +376,54 @@ func buildImage(slipway, agent, probe, busybox string) (string, error) {
 		return "", fmt.Errorf("docker import: %w: %s", err, strings.TrimSpace(string(out)))
 	}
 	return ref, nil
+}
+
+// gitSteps adds git to the root filesystem: the binary in its exec path (where it was built to
+// find itself), /bin/git linking to it, and each library at its own path, with every directory
+// on the way. /usr/bin is /bin in the image, so a path under it lands in /bin.
+func gitSteps(g *gitFiles, dir func(string, int64) error, link func(string, string) error, file func(string, int64, []byte) error) []func() error {
+	made := map[string]bool{"bin": true, "etc": true, "usr": true, "var": true, "tmp": true, "run": true, "root": true, "data": true}
+	var steps []func() error
+	parents := func(p string) {
+		var chain []string
+		for d := filepath.Dir(p); d != "." && d != "/" && !made[d]; d = filepath.Dir(d) {
+			chain = append(chain, d)
+			made[d] = true
+		}
+		for i := len(chain) - 1; i >= 0; i-- {
+			d := chain[i]
+			steps = append(steps, func() error { return dir(d, 0o755) })
+		}
+	}
+	inImage := func(p string) string {
+		p = strings.TrimPrefix(filepath.Clean(p), "/")
+		if rest, ok := strings.CutPrefix(p, "usr/bin/"); ok {
+			return "bin/" + rest
+		}
+		return p
+	}
+	copyFile := func(to, from string, mode int64) {
+		parents(to)
+		steps = append(steps, func() error {
+			data, err := os.ReadFile(from) // follows symlinks: the library itself
+			if err != nil {
+				return err
+			}
+			return file(to, mode, data)
+		})
+	}
+	bin := inImage(filepath.Join(g.execDir, "git"))
+	copyFile(bin, g.binary, 0o755)
+	steps = append(steps, func() error { return link("bin/git", "/"+bin) })
+	libs := make([]string, 0, len(g.libs))
+	for p := range g.libs {
+		libs = append(libs, p)
+	}
+	sort.Strings(libs)
+	for _, p := range libs {
+		copyFile(inImage(p), g.libs[p], 0o755)
+	}
+	return steps
 }
 
 // pruneImages removes earlier test bed images (other binaries); one in use stays.
@@ -375,6 +495,7 @@ type reportRow struct {
 	Scenario     string
 	Faults       string
 	Acknowledged int
+	Rejected     int // writes refused for a reason that says nothing was stored (git: fetch first)
 	Lost         int
 	Unknown      int // writes whose outcome the client could not know (errors, timeouts)
 	Recover      time.Duration
@@ -390,8 +511,8 @@ var report struct {
 func addReport(t *testing.T, r reportRow) {
 	t.Helper()
 	r.Passed = !t.Failed()
-	t.Logf("summary: scenario %s: faults [%s], acknowledged %d, lost %d (must be 0), outcome unknown %d, time to recover %s",
-		r.Scenario, r.Faults, r.Acknowledged, r.Lost, r.Unknown, r.Recover.Round(time.Millisecond))
+	t.Logf("summary: scenario %s: faults [%s], acknowledged %d, rejected %d, lost %d (must be 0), outcome unknown %d, time to recover %s",
+		r.Scenario, r.Faults, r.Acknowledged, r.Rejected, r.Lost, r.Unknown, r.Recover.Round(time.Millisecond))
 	report.Lock()
 	report.rows = append(report.rows, r)
 	report.Unlock()
@@ -406,13 +527,13 @@ func printReport(w io.Writer) {
 	rows := append([]reportRow(nil), report.rows...)
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Scenario < rows[j].Scenario })
 	fmt.Fprintln(w, "\ntestbed report:")
-	fmt.Fprintf(w, "  %-28s %-44s %6s %5s %8s %10s %s\n", "scenario", "faults", "acked", "lost", "unknown", "recover", "result")
+	fmt.Fprintf(w, "  %-28s %-44s %6s %8s %5s %8s %10s %s\n", "scenario", "faults", "acked", "rejected", "lost", "unknown", "recover", "result")
 	for _, r := range rows {
 		res := "ok"
 		if !r.Passed {
 			res = "FAIL"
 		}
-		fmt.Fprintf(w, "  %-28s %-44s %6d %5d %8d %10s %s\n", r.Scenario, r.Faults, r.Acknowledged, r.Lost, r.Unknown,
+		fmt.Fprintf(w, "  %-28s %-44s %6d %8d %5d %8d %10s %s\n", r.Scenario, r.Faults, r.Acknowledged, r.Rejected, r.Lost, r.Unknown,
 			r.Recover.Round(time.Millisecond), res)
 	}
 }

@@ -47,6 +47,13 @@ type RepositoryList struct {
 	Next         string       `json:"next,omitempty"`
 }
 
+// RepositoryRefs is the answer of GET /v1/repos/{name}/refs: every ref of the repository in the
+// replicated state (full name, e.g. refs/heads/main, to its 40-hex object ID). These are the
+// refs every server's copy converges to; a server's copy may lag them for a moment.
+type RepositoryRefs struct {
+	Refs map[string]string `json:"refs"`
+}
+
 func repoPath(name string) string { return "/v1/repos/" + url.PathEscape(name) }
 
 // RepoCreate creates a repository; a name in use is a conflict (IsConflict).
@@ -60,6 +67,14 @@ func (c *Client) RepoCreate(ctx context.Context, req RepositoryCreateRequest) (*
 func (c *Client) RepoGet(ctx context.Context, name string, q *QueryOptions) (*Repository, error) {
 	var r Repository
 	err := c.do(ctx, request{method: http.MethodGet, path: repoPath(name), query: q.values(), out: &r})
+	return &r, err
+}
+
+// RepoRefs returns a repository's refs as the replicated state holds them; QueryOptions'
+// Consistent reads them after a read barrier.
+func (c *Client) RepoRefs(ctx context.Context, name string, q *QueryOptions) (*RepositoryRefs, error) {
+	var r RepositoryRefs
+	err := c.do(ctx, request{method: http.MethodGet, path: repoPath(name) + "/refs", query: q.values(), out: &r})
 	return &r, err
 }
 

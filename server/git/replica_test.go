@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -209,6 +210,31 @@ func TestReplicaConverges(t *testing.T) {
 		t.Fatalf("a stale push: %+v", stale)
 	}
 	checkCopies(t, c, "app")
+
+	// GET /v1/repos/{name}/refs answers the replicated refs through any server, to any token
+	// allowed codecommit:GetRepository; a user with no policy is refused.
+	refs, err := c.Client(2).RepoRefs(ctx, "app", &pub.QueryOptions{Consistent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"refs/heads/main": second, "refs/tags/v1": first}; !maps.Equal(refs.Refs, want) {
+		t.Fatalf("refs %v, want %v", refs.Refs, want)
+	}
+	if _, err := c.Client(1).RepoRefs(ctx, "nope", nil); !isStatus(err, 404) {
+		t.Fatalf("refs of an unknown repository: %v, want 404", err)
+	}
+	// Both through the leader: a follower may not have applied the user yet when the token is asked.
+	leader := c.WaitLeader()
+	if _, err := c.Client(leader).UserCreate(ctx, pub.UserCreateRequest{Name: "nobody"}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := c.Client(leader).UserTokenCreate(ctx, "nobody", pub.UserTokenCreateRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ClientWithToken(1, tk.SecretID).RepoRefs(ctx, "app", &pub.QueryOptions{Consistent: true}); !isStatus(err, 403) {
+		t.Fatalf("refs read by a user without policies: %v, want 403", err)
+	}
 
 	// Every push is in the audit trail under the pusher's name, refused ones included.
 	audit, err := c.Client(0).AuditList(ctx, pub.AuditFilter{Action: "codecommit:GitPush"}, &pub.QueryOptions{Consistent: true})

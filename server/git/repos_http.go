@@ -18,6 +18,7 @@ func (m *Module) routes() []api.Route {
 		{Method: "POST", Pattern: "/v1/repos", Access: api.Management, Action: "codecommit:CreateRepository", Resource: "repo/*", Handle: m.create},
 		{Method: "GET", Pattern: "/v1/repos", Access: api.AnyToken, Action: "codecommit:ListRepositories", Resource: "repo/*", Handle: m.list},
 		{Method: "GET", Pattern: "/v1/repos/{name}", Access: api.AnyToken, Action: "codecommit:GetRepository", Resource: "repo/{name}", Handle: m.get},
+		{Method: "GET", Pattern: "/v1/repos/{name}/refs", Access: api.AnyToken, Action: "codecommit:GetRepository", Resource: "repo/{name}", Handle: m.refs},
 		{Method: "PATCH", Pattern: "/v1/repos/{name}", Access: api.Management, Action: "codecommit:UpdateRepository", Resource: "repo/{name}", Handle: m.update},
 		{Method: "DELETE", Pattern: "/v1/repos/{name}", Access: api.Management, Action: "codecommit:DeleteRepository", Resource: "repo/{name}", Handle: m.delete},
 	}
@@ -46,6 +47,18 @@ func (m *Module) get(w http.ResponseWriter, r *http.Request, id *auth.Identity) 
 	return api.Get(m.core.HTTP, func(r *http.Request) (pub.Repository, error) {
 		repo, err := m.Repos().Get(r.Context(), r.PathValue("name"))
 		return withURLs(r, repo), err
+	})(w, r, id)
+}
+
+// refs answers the repository's refs as the replicated state holds them (the truth every copy
+// converges to), not as this server's copy has them: at most MaxRefsPerRepo.
+func (m *Module) refs(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return api.Get(m.core.HTTP, func(r *http.Request) (pub.RepositoryRefs, error) {
+		refs, err := m.Repos().Refs(r.Context(), r.PathValue("name"))
+		if refs == nil {
+			refs = map[string]string{}
+		}
+		return pub.RepositoryRefs{Refs: refs}, err
 	})(w, r, id)
 }
 

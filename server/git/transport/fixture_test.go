@@ -42,6 +42,10 @@ type fakeBackend struct {
 	beforePush func(p transport.Push)
 	// storeErr and pushErr, when set, are what StorePack and Push fail with.
 	storeErr, pushErr error
+	// noLeader makes Repo behave as on a server cut off from its peers: its read barrier waits
+	// until ctx ends, then fails with fault.NoLeader. A ctx without a deadline is a failure of
+	// its own (the wait would hold git's request forever).
+	noLeader bool
 }
 
 // failWith makes StorePack and Push fail with the given errors (nil: work).
@@ -51,7 +55,16 @@ func (b *fakeBackend) failWith(store, push error) {
 	b.storeErr, b.pushErr = store, push
 }
 
-func (b *fakeBackend) Repo(_ context.Context, name string) (transport.Repo, error) {
+func (b *fakeBackend) Repo(ctx context.Context, name string) (transport.Repo, error) {
+	b.mu.Lock()
+	noLeader := b.noLeader
+	b.mu.Unlock()
+	if noLeader {
+		if _, ok := ctx.Deadline(); !ok {
+			return transport.Repo{}, fault.New(fault.Internal, "Repo's wait for the cluster has no deadline")
+		}
+		return transport.Repo{}, fault.New(fault.NoLeader, "no leader confirmed the read in time")
+	}
 	r, ok := b.repos[name]
 	if !ok {
 		return r, fault.New(fault.NotFound, "no repository %q", name)

@@ -74,7 +74,12 @@ func (s *Server) prepare(r *http.Request) (gitproto.Route, string, Repo, error) 
 	if err != nil {
 		return rt, "", Repo{}, fault.New(fault.Invalid, "%v", err)
 	}
-	repo, err := s.b.Repo(r.Context(), rt.Repo)
+	// Repo waits for the cluster (a read barrier, then this copy's sync): bounded as every such
+	// wait is, so a server cut off from its peers answers "no leader" instead of holding git's
+	// request for as long as git waits (which is forever).
+	ctx, cancel := s.kit().ReadContext(r)
+	defer cancel()
+	repo, err := s.b.Repo(ctx, rt.Repo)
 	if err != nil {
 		return rt, "", Repo{}, err
 	}

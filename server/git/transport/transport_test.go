@@ -246,6 +246,20 @@ func TestBackendFailures(t *testing.T) {
 		t.Errorf("a push of unknown outcome: %v\n%s\nwant main rejected with the error", err, out)
 	}
 
+	// A server without a leader answers, in the time a wait for the cluster is bounded by.
+	f.b.mu.Lock()
+	f.b.noLeader = true
+	f.b.mu.Unlock()
+	for _, args := range [][]string{{"push", "origin", "main"}, {"ls-remote", "origin"}} {
+		out, err = f.try(src, args...)
+		if err == nil || !strings.Contains(out, "no leader confirmed the read in time") {
+			t.Errorf("git %s with no leader: %v\n%s\nwant the no-leader error", args[0], err, out)
+		}
+	}
+	f.b.mu.Lock()
+	f.b.noLeader = false
+	f.b.mu.Unlock()
+
 	f.b.failWith(nil, nil)
 	f.git(src, "push", "-q", "origin", "main")
 	if f.serverRef("refs/heads/main") != f.head(src, "main") {
