@@ -530,8 +530,12 @@ func (s *Server) Routes() []RouteInfo {
 
 // authenticate resolves the request's credentials for a route. A secret this server does not
 // know yet is looked up once more after a consistent read: it may have been created through
-// another server a moment ago (a token, a registration token, a host that just registered).
-// That second lookup is skipped for an address over its failure budget, and counts against
+// another server a moment ago (a token, a registration token, a host that just registered), or
+// this server may have just started, its state not yet caught up with the log, or just been
+// elected, before it has applied its predecessor's last entries. When that read cannot be
+// made (no leader), the answer is NoLeader, not Unauthorized: a valid credential must never be
+// told it is wrong (git, for one, then drops it from its credential store). The second lookup
+// is skipped for an address over its failure budget, and counts against
 // Limits.MaxUnauthenticated (an Unavailable error when that is full).
 func (s *Server) authenticate(r *http.Request, a Access, addr netip.Prefix) (*auth.Identity, error) {
 	resolve := func() (*auth.Identity, error) {
@@ -554,7 +558,7 @@ func (s *Server) authenticate(r *http.Request, a Access, addr netip.Prefix) (*au
 		return nil, nil
 	}
 	id, err := resolve()
-	if err == nil || fault.CodeOf(err) == fault.Forbidden || credentialOf(r, a) == "" || s.cfg.Cluster.IsLeader() {
+	if err == nil || fault.CodeOf(err) == fault.Forbidden || credentialOf(r, a) == "" {
 		return id, err
 	}
 	if limited, _ := s.fails.limited(addr); limited {
@@ -566,8 +570,8 @@ func (s *Server) authenticate(r *http.Request, a Access, addr netip.Prefix) (*au
 	defer s.unauth.release()
 	ctx, cancel := contextWithTimeout(r, 5*time.Second)
 	defer cancel()
-	if s.cfg.Cluster.ConsistentRead(ctx) != nil {
-		return id, err
+	if rerr := s.cfg.Cluster.ConsistentRead(ctx); rerr != nil {
+		return nil, fault.New(fault.NoLeader, "this server cannot check the credential now: %v", rerr)
 	}
 	return resolve()
 }
