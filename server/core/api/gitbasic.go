@@ -65,10 +65,23 @@ func (k *Kit) Authorize(w http.ResponseWriter, r *http.Request, id *auth.Identit
 	s := k.s
 	resource = SRN(action, resource)
 	g := s.cfg.Policies.GrantsFor(id)
-	err := s.decide(r, id, g, action, resource, extra...)
+	err := s.decide(originOf(r), id, g, action, resource, extra...)
 	if err == nil {
 		return nil
 	}
 	s.auditDenied(r, w.Header().Get(HeaderRequestID), g.Principal, action, resource, err)
 	return err
 }
+
+// AuthorizeFrom decides as Authorize does, for a request that did not come over HTTP (git over
+// SSH): o is where it came from. It records nothing; it returns the caller's principal, for the
+// caller's audit record, and nil or the Forbidden error to report.
+func (k *Kit) AuthorizeFrom(o Origin, id *auth.Identity, action, resource string, extra ...policy.ContextValue) (audit.Principal, error) {
+	s := k.s
+	g := s.cfg.Policies.GrantsFor(id)
+	return g.Principal, s.decide(o, id, g, action, SRN(action, resource), extra...)
+}
+
+// WriteTimeout is the server's write timeout: how long a write may wait for the cluster
+// (WriteContext bounds an HTTP request's proposals by it).
+func (k *Kit) WriteTimeout() time.Duration { return k.s.cfg.WriteTimeout }
