@@ -210,7 +210,11 @@ func outcomeOf(err error) audit.Outcome {
 // auditRequest records a git request in the audit trail under the caller the edge set
 // (who, the route's action, the repository's resource name, source, request id).
 func (s *Server) auditRequest(r *http.Request, outcome audit.Outcome, err error) {
-	c := command.CallerFrom(r.Context())
+	s.audit(command.CallerFrom(r.Context()), outcome, err)
+}
+
+// audit records a git request of caller c (nothing when c is nil).
+func (s *Server) audit(c *command.Caller, outcome audit.Outcome, err error) {
 	if c == nil {
 		return
 	}

@@ -1,0 +1,196 @@
+package transport_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/slipwayhq/slipway/server/core/audit"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/git/transport"
+)
+
+// keyOwners maps key fingerprints to users, as the identity service's KeyOwner does.
+type keyOwners map[string]string
+
+func (k keyOwners) KeyOwner(fp string) (string, error) {
+	if u, ok := k[fp]; ok {
+		return u, nil
+	}
+	return "", fault.New(fault.NotFound, "no user has the SSH key %s", fp)
+}
+
+// startSSH serves the fixture's transport over SSH on a free port: a key per user (admin,
+// reader, feature; "stranger" has one no user owns), known_hosts pinning the host key under
+// the alias slipway-cluster, and an ssh wrapper that picks the key by the URL's user name.
+func startSSH(t *testing.T, f *fixture, tweak ...func(*transport.SSHConfig)) {
+	t.Helper()
+	for _, bin := range []string{"ssh", "ssh-keygen"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("%s is not installed", bin)
+		}
+	}
+	dir := t.TempDir()
+	owners := keyOwners{}
+	for _, who := range []string{"admin", "reader", "feature", "stranger"} {
+		key := filepath.Join(dir, who)
+		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f", key).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen: %v\n%s", err, out)
+		}
+		pubLine, err := os.ReadFile(key + ".pub")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk, _, _, _, err := ssh.ParseAuthorizedKey(pubLine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if who != "stranger" {
+			owners[ssh.FingerprintSHA256(pk)] = who
+		}
+	}
+	hostKey, err := transport.HostKeySeed([]byte("0123456789abcdef0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := "slipway-cluster " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(hostKey.PublicKey()))) + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "known_hosts"), []byte(known), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	script := fmt.Sprintf(`#!/bin/sh
+# The key is the one named by the URL's user (ssh://WHO@HOST:PORT/...).
+who=admin
+for a in "$@"; do case "$a" in *@*) who=${a%%%%@*};; esac; done
+exec ssh -F /dev/null -i %[1]s/$who -o IdentitiesOnly=yes -o UserKnownHostsFile=%[1]s/known_hosts \
+	-o StrictHostKeyChecking=yes -o HostKeyAlias=slipway-cluster -o BatchMode=yes -o LogLevel=ERROR "$@"
+`, dir)
+	if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := transport.SSHConfig{HostKey: hostKey, Keys: owners}
+	for _, tw := range tweak {
+		tw(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.tr.ServeSSH(ctx, ln, cfg) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("ServeSSH: %v", err)
+		}
+	})
+	f.sshAddr, f.sshDir = ln.Addr().String(), dir
+}
+
+// TestSSHPushAndFetch runs TestPushAndFetch's git operations over SSH: clones in v0 and v2,
+// shallow and deepen, partial, a new branch, force push, delete, push options, and --atomic
+// with one failed compare-and-swap; plus tags, light and annotated.
+func TestSSHPushAndFetch(t *testing.T) {
+	f := newFixture(t)
+	startSSH(t, f)
+	pushAndFetch(t, f)
+
+	src := f.clientRepo()
+	f.git(src, "tag", "light")
+	f.git(src, "tag", "-a", "-m", "annotated", "v1.0")
+	f.git(src, "push", "-q", f.url("admin"), "light", "v1.0")
+	if f.serverRef("refs/tags/light") != f.head(src, "light") || f.serverRef("refs/tags/v1.0") != f.head(src, "v1.0") {
+		t.Fatal("the tags did not arrive")
+	}
+	if typ := strings.TrimSpace(f.git(f.bare, "--git-dir", f.bare, "cat-file", "-t", "refs/tags/v1.0")); typ != "tag" {
+		t.Errorf("v1.0 on the server is a %s; want an annotated tag", typ)
+	}
+	out := f.git("", "ls-remote", "--tags", f.url("reader"))
+	if !strings.Contains(out, "refs/tags/v1.0^{}") || !strings.Contains(out, "refs/tags/light") {
+		t.Errorf("ls-remote --tags:\n%s", out)
+	}
+	if !f.audit.find(transport.ActionGitPull, audit.OutcomeAllowed, "reader") {
+		t.Error("no audit record of the reader's SSH upload-pack")
+	}
+}
+
+// TestSSHRefusals: an unknown key is refused at authentication (git's "Permission denied
+// (publickey)"); a read-only user's push and a push of main by a user allowed
+// refs/heads/feature/* only are refused whole with the reason on stderr, and audited; a
+// shell, another command and a bad path get a message and a non-zero exit.
+func TestSSHRefusals(t *testing.T) {
+	f := newFixture(t)
+	startSSH(t, f)
+	src := f.clientRepo()
+	f.git(src, "push", "-q", f.url("admin"), "main")
+
+	out, err := f.try("", "clone", "-q", f.url("stranger"), filepath.Join(t.TempDir(), "c"))
+	if err == nil || !strings.Contains(out, "Permission denied (publickey)") {
+		t.Errorf("a clone with an unknown key: %v\n%s\nwant Permission denied (publickey)", err, out)
+	}
+
+	f.git(src, "commit", "-q", "--allow-empty", "-m", "three")
+	before := f.serverRef("refs/heads/main")
+	out, err = f.try(src, "push", f.url("reader"), "main")
+	t.Logf("a read-only user pushing:\n%s", out)
+	if err == nil || !strings.Contains(out, `not allowed: codecommit:GitPush on srn:slipway:codecommit:repo/app, slipway:ReferenceName=refs/heads/main (user "reader")`) {
+		t.Errorf("a read-only user pushing: %v\n%s\nwant the denial named", err, out)
+	}
+	if n := f.audit.count(transport.ActionGitPush, audit.OutcomeDenied, "reader"); n != 1 {
+		t.Errorf("the reader's refused push has %d denied audit records; want exactly 1", n)
+	}
+
+	out, err = f.try(src, "push", f.url("feature"), "main", "main:refs/heads/feature/ok")
+	if err == nil || !strings.Contains(out, "slipway:ReferenceName=refs/heads/main") {
+		t.Errorf("a feature-only user pushing main: %v\n%s\nwant the denial of main", err, out)
+	}
+	if f.serverRef("refs/heads/feature/ok") != "" || f.serverRef("refs/heads/main") != before {
+		t.Error("a refused push moved a ref: one denied ref must refuse the whole push")
+	}
+	f.git(src, "push", "-q", f.url("feature"), "main:refs/heads/feature/ok")
+	if f.serverRef("refs/heads/feature/ok") != f.head(src, "main") {
+		t.Error("the feature user could not push refs/heads/feature/ok")
+	}
+
+	out, err = f.try("", "clone", "-q", strings.Replace(f.url("reader"), "app.git", "nope.git", 1), filepath.Join(t.TempDir(), "d"))
+	if err == nil || !strings.Contains(out, "nope") {
+		t.Errorf("a clone of an unknown repository: %v\n%s", err, out)
+	}
+
+	host, port, _ := net.SplitHostPort(f.sshAddr)
+	for name, args := range map[string][]string{ // DEST is the server
+		"shell":      {"DEST"},
+		"command":    {"DEST", "ls", "-la"},
+		"archive":    {"DEST", "git-upload-archive", "'app.git'"},
+		"path":       {"DEST", "git-upload-pack", "'../etc.git'"},
+		"subsystem":  {"-s", "DEST", "sftp"},
+		"forwarding": {"-W", "127.0.0.1:1", "DEST"},
+	} {
+		full := []string{"-p", port, "-T"}
+		for _, a := range args {
+			full = append(full, strings.Replace(a, "DEST", "reader@"+host, 1))
+		}
+		cmd := exec.Command(filepath.Join(f.sshDir, "ssh"), full...)
+		cmd.Stdin = strings.NewReader("")
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Errorf("%s: ssh %v succeeded:\n%s", name, args, out)
+			continue
+		}
+		t.Logf("%s: %v\n%s", name, err, out)
+		want := "lipway" // the server's message names Slipway
+		if name == "forwarding" {
+			want = "forwarding failed" // the channel is refused; ssh says so
+		}
+		if !strings.Contains(string(out), want) {
+			t.Errorf("%s: no message from the server:\n%s", name, out)
+		}
+	}
+}
