@@ -46,6 +46,12 @@ type KeyOwners interface {
 	KeyOwner(fingerprint string) (string, error)
 }
 
+// KeyOwnerFunc is a function as KeyOwners.
+type KeyOwnerFunc func(fingerprint string) (string, error)
+
+// KeyOwner calls f.
+func (f KeyOwnerFunc) KeyOwner(fingerprint string) (string, error) { return f(fingerprint) }
+
 // SSHConfig configures git over SSH (ServeSSH).
 type SSHConfig struct {
 	// HostKey is the server's host key: the same on every server of the cluster (HostKeySeed),
