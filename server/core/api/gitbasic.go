@@ -85,3 +85,13 @@ func (k *Kit) AuthorizeFrom(o Origin, id *auth.Identity, action, resource string
 // WriteTimeout is the server's write timeout: how long a write may wait for the cluster
 // (WriteContext bounds an HTTP request's proposals by it).
 func (k *Kit) WriteTimeout() time.Duration { return k.s.cfg.WriteTimeout }
+
+// Seen marks a request that did not come over HTTP (git over SSH) as the edge marks an
+// authorized one: the principal's activity for the active-users report. resource is a full name.
+func (k *Kit) Seen(who audit.Principal, action, resource, source, requestID string) {
+	k.s.cfg.Audit.Seen(who, action, resource, source, requestID, k.s.cfg.Now())
+}
+
+// NewRequestID is a request id as the edge gives every HTTP request, for a request that did not
+// come over HTTP (git over SSH): it names the request in the audit trail and the logs.
+func (k *Kit) NewRequestID() string { return k.s.rids.next() }

@@ -3,8 +3,6 @@ package transport
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -353,7 +351,7 @@ func (c *sshConn) exec(ctx context.Context, ch ssh.Channel, cmd, proto string, p
 	if svc == gitproto.ReceivePack {
 		action = ActionGitPush
 	}
-	caller := &command.Caller{Action: action, Resource: api.SRN(action, "repo/"+name), Source: c.origin.Addr.String(), RequestID: newRequestID()}
+	caller := &command.Caller{Action: action, Resource: api.SRN(action, "repo/"+name), Source: c.origin.Addr.String(), RequestID: s.kit().NewRequestID()}
 	// Reading, and either advertisement, needs GitPull (as over HTTP); a push's refs are
 	// authorized one by one once its head is read.
 	principal, err := s.kit().AuthorizeFrom(c.origin, c.id, ActionGitPull, "repo/"+name)
@@ -364,6 +362,7 @@ func (c *sshConn) exec(ctx context.Context, ch ssh.Channel, cmd, proto string, p
 		s.audit(&denied, audit.OutcomeDenied, err)
 		return fail(err)
 	}
+	s.kit().Seen(principal, caller.Action, caller.Resource, caller.Source, caller.RequestID)
 	if s.err != nil {
 		err := fault.New(fault.Unavailable, "%v", s.err)
 		s.audit(caller, audit.OutcomeFailed, err)
@@ -461,13 +460,6 @@ func gitMessage(err error) error {
 		return fmt.Errorf("git %s failed: %w", ge.Args[0], ge.Err)
 	}
 	return err
-}
-
-// newRequestID names an SSH git request in the audit trail and the logs.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return "ssh-" + hex.EncodeToString(b[:])
 }
 
 // countingReader counts the bytes read through it.

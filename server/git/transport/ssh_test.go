@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 
@@ -192,5 +194,134 @@ func TestSSHRefusals(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("%s: no message from the server:\n%s", name, out)
 		}
+	}
+}
+
+// dialSSH connects as who (the fixture's key of that name), trusting the fixture's host key.
+func dialSSH(t *testing.T, f *fixture, who string) (*ssh.Client, error) {
+	t.Helper()
+	pem, err := os.ReadFile(filepath.Join(f.sshDir, who))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.ParsePrivateKey(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known, err := os.ReadFile(filepath.Join(f.sshDir, "known_hosts"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, hostKey, _, _, err := ssh.ParseKnownHosts(known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ssh.Dial("tcp", f.sshAddr, &ssh.ClientConfig{User: "git", Auth: []ssh.AuthMethod{ssh.PublicKeys(signer)},
+		HostKeyCallback: ssh.FixedHostKey(hostKey)})
+}
+
+// TestSSHSession: GIT_PROTOCOL reaches git (v2 is spoken when asked for) and a bad one fails
+// the command with a message; other variables are refused; a connection holds at most
+// MaxChannels sessions, a user at most MaxConnsPerUser connections, and an idle connection is
+// closed.
+func TestSSHSession(t *testing.T) {
+	f := newFixture(t)
+	startSSH(t, f, func(c *transport.SSHConfig) {
+		c.MaxChannels, c.MaxConnsPerUser = 2, 2
+	})
+	src := f.clientRepo()
+	f.git(src, "push", "-q", f.url("admin"), "main")
+
+	for version, want := range map[string]string{"2": "ls-remote< version 2", "0": ""} {
+		cmd := exec.Command("git", "-c", "protocol.version="+version, "ls-remote", f.url("reader"))
+		cmd.Env = []string{"HOME=" + f.home, "PATH=/usr/bin:/bin", "GIT_CONFIG_NOSYSTEM=1", "GIT_TRACE_PACKET=1",
+			"GIT_SSH_COMMAND=" + filepath.Join(f.sshDir, "ssh"), "GIT_SSH_VARIANT=ssh"}
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "refs/heads/main") {
+			t.Fatalf("ls-remote in protocol v%s: %v\n%s", version, err, out)
+		}
+		if version == "2" && !strings.Contains(string(out), want) {
+			t.Errorf("ls-remote asked for protocol v2 but the server did not speak it:\n%s", out)
+		}
+		if version == "0" && strings.Contains(string(out), "version 2") {
+			t.Errorf("ls-remote in protocol v0 got v2:\n%s", out)
+		}
+	}
+
+	cl, err := dialSSH(t, f, "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cl.Close() }()
+	sess, err := cl.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Setenv("LD_PRELOAD", "/tmp/x.so"); err == nil {
+		t.Error("a variable other than GIT_PROTOCOL was accepted")
+	}
+	if err := sess.Setenv("GIT_PROTOCOL", "version=2\x00evil"); err == nil {
+		t.Error("an invalid GIT_PROTOCOL was accepted")
+	}
+	var stderr strings.Builder
+	sess.Stderr = &stderr
+	err = sess.Run("git-upload-pack 'app.git'")
+	var exit *ssh.ExitError
+	if !errors.As(err, &exit) || exit.ExitStatus() == 0 || !strings.Contains(stderr.String(), "GIT_PROTOCOL") {
+		t.Errorf("upload-pack after an invalid GIT_PROTOCOL: %v, stderr %q; want a non-zero exit naming GIT_PROTOCOL", err, stderr.String())
+	}
+
+	// Two sessions at once are allowed on one connection, a third is refused.
+	var open []*ssh.Session
+	for range 2 {
+		s, err := cl.NewSession()
+		if err != nil {
+			t.Fatalf("a session within MaxChannels: %v", err)
+		}
+		open = append(open, s)
+	}
+	if _, err := cl.NewSession(); err == nil || !strings.Contains(err.Error(), "at most 2 sessions") {
+		t.Errorf("a third session on one connection: %v; want it refused", err)
+	}
+	for _, s := range open {
+		_ = s.Close()
+	}
+
+	// reader holds two connections (cl and cl2): a third gets its sessions refused.
+	cl2, err := dialSSH(t, f, "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cl2.Close() }()
+	cl3, err := dialSSH(t, f, "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cl3.Close() }()
+	if _, err := cl3.NewSession(); err == nil || !strings.Contains(err.Error(), "SSH connections to this server") {
+		t.Errorf("a session on a user's third connection: %v; want it refused", err)
+	}
+	// Another user is not limited by reader's connections.
+	out, err := f.try("", "ls-remote", f.url("admin"))
+	if err != nil || !strings.Contains(out, "refs/heads/main") {
+		t.Errorf("admin's ls-remote while reader holds the most connections: %v\n%s", err, out)
+	}
+}
+
+// TestSSHIdle: a connection on which nothing happens is closed by the server.
+func TestSSHIdle(t *testing.T) {
+	f := newFixture(t)
+	startSSH(t, f, func(c *transport.SSHConfig) { c.IdleTimeout = 200 * time.Millisecond })
+	cl, err := dialSSH(t, f, "reader")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cl.Wait() }()
+	select {
+	case <-done: // the server closed it
+	case <-time.After(time.Minute):
+		_ = cl.Close()
+		t.Fatal("an idle connection was not closed within a minute (IdleTimeout 200ms)")
 	}
 }
