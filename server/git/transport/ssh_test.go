@@ -319,7 +319,8 @@ func TestSSHIdle(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- cl.Wait() }()
 	select {
-	case <-done: // the server closed it
+	case err := <-done: // the server closed it
+		t.Logf("the idle connection ended: %v", err)
 	case <-time.After(time.Minute):
 		_ = cl.Close()
 		t.Fatal("an idle connection was not closed within a minute (IdleTimeout 200ms)")
