@@ -136,18 +136,23 @@ func (s *Server) ServeSSH(ctx context.Context, ln net.Listener, cfg SSHConfig) e
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	sem := make(chan struct{}, cfg.MaxConns)
+	var pause time.Duration // after a failed accept (out of file descriptors...), as net/http does
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
+			s.log.Warn("git ssh: accept failed; retrying", "error", err, "in", pause)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(pause):
 			}
-			return fmt.Errorf("git ssh: accept: %w", err)
+			continue
 		}
+		pause = 0
 		select {
 		case sem <- struct{}{}:
 		default:
@@ -293,15 +298,29 @@ type envRequest struct{ Name, Value string }
 type execRequest struct{ Command string }
 
 // serveSession answers a session's requests: GIT_PROTOCOL in env, then one exec of a git
-// service. A shell or subsystem gets a message on stderr and exit status 1; pty, other
-// variables, X11 and agent forwarding are refused.
+// service, run while later requests go on being answered (refused: the connection would stall
+// on requests nobody reads). A shell or subsystem gets a message on stderr and exit status 1;
+// pty, other variables, X11 and agent forwarding are refused.
 func (c *sshConn) serveSession(ctx context.Context, ch ssh.Channel, reqs <-chan *ssh.Request) {
-	defer func() { _ = ch.Close() }()
 	var proto string
 	var protoErr error
+	var done chan struct{} // the command's, once one runs
+	finish := func(run func() uint32) {
+		done = make(chan struct{})
+		go func() {
+			defer close(done)
+			code := run()
+			_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(exitStatus{Status: code}))
+			_ = ch.Close()
+		}()
+	}
 	for req := range reqs {
-		switch req.Type {
-		case "env":
+		switch {
+		case done != nil: // one command per session
+			if req.WantReply {
+				_ = req.Reply(false, nil)
+			}
+		case req.Type == "env":
 			var e envRequest
 			if ssh.Unmarshal(req.Payload, &e) != nil || e.Name != "GIT_PROTOCOL" {
 				_ = req.Reply(false, nil)
@@ -309,26 +328,31 @@ func (c *sshConn) serveSession(ctx context.Context, ch ssh.Channel, reqs <-chan 
 			}
 			proto, protoErr = gitproto.ParseGitProtocol(e.Value)
 			_ = req.Reply(protoErr == nil, nil)
-		case "exec":
+		case req.Type == "exec":
 			var e execRequest
 			if err := ssh.Unmarshal(req.Payload, &e); err != nil {
 				_ = req.Reply(false, nil)
 				continue
 			}
 			_ = req.Reply(true, nil)
-			code := c.exec(ctx, ch, e.Command, proto, protoErr)
-			_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(exitStatus{Status: code}))
-			return
-		case "shell", "subsystem":
+			proto, protoErr := proto, protoErr
+			finish(func() uint32 { return c.exec(ctx, ch, e.Command, proto, protoErr) })
+		case req.Type == "shell" || req.Type == "subsystem":
 			_ = req.Reply(true, nil)
-			fmt.Fprintf(ch.Stderr(), "Hi %s! You are authenticated, but Slipway does not provide shell access: use git clone ssh://git@HOST:PORT/NAME.git (git-upload-pack and git-receive-pack are the only commands served).\n", c.user)
-			_, _ = ch.SendRequest("exit-status", false, ssh.Marshal(exitStatus{Status: 1}))
-			return
+			finish(func() uint32 {
+				fmt.Fprintf(ch.Stderr(), "Hi %s! You are authenticated, but Slipway does not provide shell access: use git clone ssh://git@HOST:PORT/NAME.git (git-upload-pack and git-receive-pack are the only commands served).\n", c.user)
+				return 1
+			})
 		default: // pty-req, x11-req, auth-agent-req@openssh.com, window-change, signal...
 			if req.WantReply {
 				_ = req.Reply(false, nil)
 			}
 		}
+	}
+	if done != nil {
+		<-done
+	} else {
+		_ = ch.Close()
 	}
 }
 
