@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -95,3 +96,19 @@ func (k *Kit) Seen(who audit.Principal, action, resource, source, requestID stri
 // NewRequestID is a request id as the edge gives every HTTP request, for a request that did not
 // come over HTTP (git over SSH): it names the request in the audit trail and the logs.
 func (k *Kit) NewRequestID() string { return k.s.rids.next() }
+
+// AuthFailed counts a failed authentication that did not come over HTTP (git over SSH: a key
+// no user has) against its address's budget of failed authentications, the one the HTTP edge
+// keeps (limits.auth_failures per limits.auth_failure_window, and the server-wide bound), and
+// returns how long the address must now wait (0 while it is within its budget).
+func (k *Kit) AuthFailed(addr netip.Addr) time.Duration {
+	wait, _ := k.s.fails.fail(addrKey(addr))
+	return wait
+}
+
+// AuthLimited returns how long addr must wait before it may try to authenticate again, 0 when
+// it may now (see AuthFailed).
+func (k *Kit) AuthLimited(addr netip.Addr) time.Duration {
+	_, wait := k.s.fails.limited(addrKey(addr))
+	return wait
+}

@@ -181,6 +181,9 @@ type sshd struct {
 // publicKey authenticates a key by its owner; an unknown key is refused, which ssh clients
 // report as "Permission denied (publickey)".
 func (d *sshd) publicKey(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+	if wait := d.s.kit().AuthLimited(originOf(meta.RemoteAddr()).Addr); wait > 0 {
+		return nil, fmt.Errorf("too many failed authentications from %s: retry in %s", meta.RemoteAddr(), wait.Round(time.Second))
+	}
 	fp := ssh.FingerprintSHA256(key)
 	user, err := d.cfg.Keys.KeyOwner(fp)
 	if err != nil || user == "" {
@@ -198,6 +201,11 @@ func (d *sshd) serveConn(ctx context.Context, nc net.Conn, sc *ssh.ServerConfig)
 	_ = nc.SetDeadline(time.Now().Add(d.cfg.HandshakeTimeout))
 	conn, chans, reqs, err := ssh.NewServerConn(ic, sc)
 	if err != nil {
+		if authFailed(err) {
+			// One failed authentication per connection (a client may offer several keys),
+			// against the address's budget, shared with the HTTP edge.
+			d.s.kit().AuthFailed(originOf(nc.RemoteAddr()).Addr)
+		}
 		d.s.log.Debug("git ssh: handshake failed", "remote", nc.RemoteAddr().String(), "error", err)
 		return
 	}
@@ -243,6 +251,21 @@ func (d *sshd) serveConn(ctx context.Context, nc net.Conn, sc *ssh.ServerConfig)
 	}
 	cancel()
 	wg.Wait()
+}
+
+// authFailed reports whether a handshake ended for want of authentication: a key was refused
+// (the client gave up or ran out of tries), not merely the "none" probe every client makes first.
+func authFailed(err error) bool {
+	var authErr *ssh.ServerAuthError
+	if !errors.As(err, &authErr) {
+		return false
+	}
+	for _, e := range authErr.Errors {
+		if !errors.Is(e, ssh.ErrNoAuth) {
+			return true
+		}
+	}
+	return false
 }
 
 // enter counts a connection of user; busy says the user already has the most allowed.

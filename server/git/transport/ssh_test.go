@@ -326,3 +326,26 @@ func TestSSHIdle(t *testing.T) {
 		t.Fatal("an idle connection was not closed within a minute (IdleTimeout 200ms)")
 	}
 }
+
+// TestSSHAuthFailuresLimited: connections whose key no user has count against the address's
+// budget of failed authentications (the HTTP edge's: 20 by default); past it, even a known key
+// is refused from that address until the budget refills.
+func TestSSHAuthFailuresLimited(t *testing.T) {
+	f := newFixture(t)
+	startSSH(t, f)
+	cl, err := dialSSH(t, f, "admin")
+	if err != nil {
+		t.Fatalf("admin before any failure: %v", err)
+	}
+	_ = cl.Close()
+	for i := range 21 {
+		if cl, err := dialSSH(t, f, "stranger"); err == nil {
+			_ = cl.Close()
+			t.Fatalf("attempt %d: an unknown key was accepted", i)
+		}
+	}
+	if cl, err := dialSSH(t, f, "admin"); err == nil {
+		_ = cl.Close()
+		t.Fatal("a known key was accepted from an address over its budget of failed authentications")
+	}
+}
