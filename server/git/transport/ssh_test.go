@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -347,5 +348,32 @@ func TestSSHAuthFailuresLimited(t *testing.T) {
 	if cl, err := dialSSH(t, f, "admin"); err == nil {
 		_ = cl.Close()
 		t.Fatal("a known key was accepted from an address over its budget of failed authentications")
+	}
+}
+
+// TestSSHPushLimit: a push over SSH bigger than MaxPushBytes is refused with the limit named,
+// and nothing moves.
+func TestSSHPushLimit(t *testing.T) {
+	f := newFixture(t, func(c *transport.Config) { c.MaxPushBytes = 4096 })
+	startSSH(t, f)
+	src := f.clientRepo()
+	big := make([]byte, 64<<10)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range big {
+		big[i] = byte(rng.Uint32()) // incompressible: the pack is over the limit
+	}
+	if err := writeFile(filepath.Join(src, "big.bin"), big); err != nil {
+		t.Fatal(err)
+	}
+	f.git(src, "add", "big.bin")
+	f.git(src, "commit", "-q", "-m", "big")
+	start := time.Now()
+	out, err := f.try(src, "push", f.url("admin"), "main")
+	t.Logf("the push over the limit (%s):\n%s", time.Since(start), out)
+	if err == nil || !strings.Contains(out, "over the push size limit of 4096 bytes") {
+		t.Errorf("a push over the limit: %v\n%s\nwant the limit named", err, out)
+	}
+	if f.serverRef("refs/heads/main") != "" {
+		t.Error("main moved in a push over the limit")
 	}
 }
