@@ -17,6 +17,7 @@ import (
 
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/git/gitexec"
 	"github.com/slipwayhq/slipway/server/git/transport"
@@ -125,10 +126,27 @@ func (m *Module) serveSSH(ctx context.Context) {
 	defer m.sshAddr.Store(nil)
 	m.core.Log.Info("git over SSH", "addr", ln.Addr().String(), "host_key", ssh.FingerprintSHA256(signer.PublicKey()))
 	cfg := m.SSH
-	cfg.HostKey, cfg.Keys = signer, m.SSHKeys
+	cfg.HostKey, cfg.Keys = signer, transport.KeyOwnerFunc(m.keyOwner)
 	if err := m.transport.ServeSSH(ctx, ln, cfg); err != nil {
 		m.core.Log.Error("git over SSH stopped", "err", err)
 	}
+}
+
+// keyOwner looks a key up in this server's state and, when it is unknown here and this server
+// is not the leader, once more after a consistent read: a key just added through another
+// server is found, as the API edge finds a token just created (the SSH server's failure budget
+// bounds how often an unknown key makes it wait).
+func (m *Module) keyOwner(fp string) (string, error) {
+	u, err := m.SSHKeys.KeyOwner(fp)
+	if err == nil || fault.CodeOf(err) != fault.NotFound || m.core.Cluster.IsLeader() {
+		return u, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if m.core.Cluster.ConsistentRead(ctx) != nil {
+		return u, err
+	}
+	return m.SSHKeys.KeyOwner(fp)
 }
 
 // HostKey is the cluster's SSH host key: derived from the key-encryption key every server
