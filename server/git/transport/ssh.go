@@ -156,7 +156,7 @@ func (s *Server) ServeSSH(ctx context.Context, ln net.Listener, cfg SSHConfig) e
 		select {
 		case sem <- struct{}{}:
 		default:
-			s.log.Warn("git ssh: connection refused: the server serves its most connections at once", "remote", nc.RemoteAddr().String(), "max", cfg.MaxConns)
+			d.refusedFull(nc.RemoteAddr())
 			_ = nc.Close()
 			continue
 		}
@@ -176,6 +176,24 @@ type sshd struct {
 
 	mu    sync.Mutex
 	users map[string]int
+	// Connections refused for MaxConns: logged at most once per fullLogEvery, with a count.
+	fullLoggedAt time.Time
+	fullRefused  int
+}
+
+// fullLogEvery bounds the log lines about connections refused at MaxConns.
+const fullLogEvery = 5 * time.Second
+
+// refusedFull logs a connection refused because the server serves MaxConns, at most one line
+// per fullLogEvery (with how many were refused since the last line).
+func (d *sshd) refusedFull(remote net.Addr) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.fullRefused++
+	if now := time.Now(); now.Sub(d.fullLoggedAt) >= fullLogEvery {
+		d.s.log.Warn("git ssh: connections refused: the server serves its most connections at once", "remote", remote.String(), "max", d.cfg.MaxConns, "refused", d.fullRefused)
+		d.fullLoggedAt, d.fullRefused = now, 0
+	}
 }
 
 // publicKey authenticates a key by its owner; an unknown key is refused, which ssh clients

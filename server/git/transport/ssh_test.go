@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/server/core/audit"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/git/transport"
@@ -375,5 +376,30 @@ func TestSSHPushLimit(t *testing.T) {
 	}
 	if f.serverRef("refs/heads/main") != "" {
 		t.Error("main moved in a push over the limit")
+	}
+}
+
+// TestSSHMaxConns: a server serving MaxConns connections closes the next one at once.
+func TestSSHMaxConns(t *testing.T) {
+	f := newFixture(t)
+	startSSH(t, f, func(c *transport.SSHConfig) { c.MaxConns = 1 })
+	cl, err := dialSSH(t, f, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl2, err := dialSSH(t, f, "reader"); err == nil {
+		_ = cl2.Close()
+		t.Fatal("a second connection was served with MaxConns 1")
+	}
+	_ = cl.Close()
+	testutil.Eventually(t, 10*time.Second, func() error { // the slot is given back
+		cl3, err := dialSSH(t, f, "reader")
+		if err == nil {
+			_ = cl3.Close()
+		}
+		return err
+	})
+	if !strings.Contains(f.logs.String(), "connections refused") {
+		t.Errorf("the refusal is not logged:\n%s", f.logs.String())
 	}
 }
