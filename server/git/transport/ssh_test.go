@@ -32,7 +32,7 @@ func (k keyOwners) KeyOwner(fp string) (string, error) {
 }
 
 // startSSH serves the fixture's transport over SSH on a free port: a key per user (admin,
-// reader, feature; "stranger" has one no user owns), known_hosts pinning the host key under
+// reader, feature, and "nobody", a user without policies; "stranger" has one no user owns), known_hosts pinning the host key under
 // the alias slipway-cluster, and an ssh wrapper that picks the key by the URL's user name.
 func startSSH(t *testing.T, f *fixture, tweak ...func(*transport.SSHConfig)) {
 	t.Helper()
@@ -43,7 +43,7 @@ func startSSH(t *testing.T, f *fixture, tweak ...func(*transport.SSHConfig)) {
 	}
 	dir := t.TempDir()
 	owners := keyOwners{}
-	for _, who := range []string{"admin", "reader", "feature", "stranger"} {
+	for _, who := range []string{"admin", "reader", "feature", "nobody", "stranger"} {
 		key := filepath.Join(dir, who)
 		if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", who, "-f", key).CombinedOutput(); err != nil {
 			t.Fatalf("ssh-keygen: %v\n%s", err, out)
@@ -138,6 +138,14 @@ func TestSSHRefusals(t *testing.T) {
 	out, err := f.try("", "clone", "-q", f.url("stranger"), filepath.Join(t.TempDir(), "c"))
 	if err == nil || !strings.Contains(out, "Permission denied (publickey)") {
 		t.Errorf("a clone with an unknown key: %v\n%s\nwant Permission denied (publickey)", err, out)
+	}
+
+	out, err = f.try("", "clone", "-q", f.url("nobody"), filepath.Join(t.TempDir(), "n"))
+	if err == nil || !strings.Contains(out, `not allowed: codecommit:GitPull on srn:slipway:codecommit:repo/app (user "nobody")`) {
+		t.Errorf("a clone by a user without policies: %v\n%s\nwant the denial named", err, out)
+	}
+	if n := f.audit.count(transport.ActionGitPull, audit.OutcomeDenied, "nobody"); n != 1 {
+		t.Errorf("the refused clone has %d denied audit records; want 1", n)
 	}
 
 	f.git(src, "commit", "-q", "--allow-empty", "-m", "three")
