@@ -8,7 +8,8 @@ import (
 )
 
 // Repository is a git repository the cluster hosts. ID is stable (a rename keeps it); clone it
-// with git from CloneURLHTTP. CloneURLSSH is "" while the servers serve no SSH.
+// with git from CloneURLHTTP or CloneURLSSH (ssh://git@HOST:PORT/NAME.git; "" when the server
+// that answered serves no SSH).
 type Repository struct {
 	ID            string            `json:"id"`
 	Name          string            `json:"name"`

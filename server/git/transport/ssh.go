@@ -313,6 +313,8 @@ func keyIdentity(user, fingerprint string) *auth.Identity {
 	}}
 }
 
+// originOf is where an SSH connection comes from, for policies (slipway:SourceIp,
+// slipway:SecureTransport) and the audit trail.
 func originOf(a net.Addr) api.Origin {
 	o := api.Origin{Secure: true} // SSH is encrypted
 	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
