@@ -31,8 +31,48 @@ CodeCommitReadOnlyAccess; creating, changing, importing and deleting by CodeComm
 	cmd.AddCommand(c.newRepoCreateCommand(), c.newRepoListCommand(), c.newRepoGetCommand(),
 		c.newRepoRenameCommand(), c.newRepoDeleteCommand(), c.newRepoBranchesCommand(), c.newRepoTagsCommand(),
 		c.newRepoLogCommand(), c.newRepoTreeCommand(), c.newRepoShowCommand(), c.newRepoDiffCommand())
-	cmd.AddCommand(c.newRepoBundleCommand(), c.newRepoImportCommand(), c.newRepoMaintenanceCommand())
+	cmd.AddCommand(c.newRepoBundleCommand(), c.newRepoImportCommand(), c.newRepoMaintenanceCommand(), c.newRepoHostKeyCommand())
 	return cmd
+}
+
+func (c *cli) newRepoHostKeyCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "host-key",
+		Short: "Show the cluster's SSH host key, to pin it in known_hosts",
+		Long: `Every server of the cluster presents the same SSH host key to git over SSH, so one
+known_hosts entry holds through a failover. This prints its fingerprint (compare it with what
+ssh shows on the first connection) and a known_hosts line for the server asked; append the line
+to ~/.ssh/known_hosts, or name the key once for every server with ssh's HostKeyAlias.`,
+		Example: `  slipway repo host-key
+  slipway repo host-key --output json
+  slipway repo host-key --output json | jq -r .known_hosts >> ~/.ssh/known_hosts`,
+		Args:              cobra.NoArgs,
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			k, err := cl.GitSSHHostKey(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if p.json() {
+				return p.JSON(k)
+			}
+			port := "none (this server serves no git over SSH)"
+			if k.Port > 0 {
+				port = strconv.Itoa(k.Port)
+			}
+			if err := p.Linef("Fingerprint: %s\nKey:         %s\nSSH port:    %s", k.Fingerprint, k.PublicKey, port); err != nil {
+				return err
+			}
+			if k.KnownHosts != "" {
+				return p.Linef("known_hosts %s", k.KnownHosts)
+			}
+			return nil
+		},
+	}
 }
 
 func (c *cli) newRepoCreateCommand() *cobra.Command {
@@ -137,6 +177,7 @@ func (c *cli) newRepoGetCommand() *cobra.Command {
 				{"Default Branch", r.DefaultBranch},
 				{"Tags", strings.Join(tags, ", ")},
 				{"Clone URL", r.CloneURLHTTP},
+				{"Clone URL SSH", cell(r.CloneURLSSH)},
 				{"Create Index", strconv.FormatUint(r.CreateIndex, 10)},
 				{"Modify Index", strconv.FormatUint(r.ModifyIndex, 10)},
 			})

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -39,8 +40,13 @@ func TestRepoCommands(t *testing.T) {
 	r = cli("repo", "get", "web", "--output", "json")
 	var repo api.Repository
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &repo) != nil || repo.Name != "web" || repo.DefaultBranch != "main" ||
-		repo.ID == "" || repo.CloneURLHTTP != c.URL(0)+"/git/web.git" || repo.CloneURLSSH != "" {
+		repo.ID == "" || repo.CloneURLHTTP != c.URL(0)+"/git/web.git" ||
+		(c.Server(0).SSHPort() > 0 && repo.CloneURLSSH != fmt.Sprintf("ssh://git@127.0.0.1:%d/web.git", c.Server(0).SSHPort())) {
 		t.Fatalf("get --output json: %+v %+v", r, repo)
+	}
+	r = cli("repo", "host-key")
+	if r.code != 0 || !strings.Contains(r.stdout, "Fingerprint: SHA256:") || !strings.Contains(r.stdout, "ssh-ed25519 ") {
+		t.Fatalf("host-key: %+v", r)
 	}
 	if r := cli("repo", "rename", "web", "website"); r.code != 0 || !strings.Contains(r.stdout, "Renamed repository web to website") {
 		t.Fatalf("rename: %+v", r)

@@ -152,7 +152,7 @@ func devKEK(dir string) (string, error) {
 }
 
 func newDevCommand() *cobra.Command {
-	var dataDir, httpAddr, raftAddr string
+	var dataDir, httpAddr, raftAddr, sshAddr string
 	var agents int
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -182,7 +182,7 @@ encrypted under (keyring.kek): a real server keeps it apart from its data.`,
 			cfg := config.Default()
 			cfg.NodeID = "dev"
 			cfg.DataDir = filepath.Join(abs, "server")
-			cfg.HTTPAddr, cfg.RaftAddr = httpAddr, raftAddr
+			cfg.HTTPAddr, cfg.RaftAddr, cfg.SSHAddr = httpAddr, raftAddr, sshAddr
 			cfg.BootstrapExpect = 1
 			cfg.InitialManagementTokenFile = tokenPath
 			if cfg.Keyring.KEKFile, err = devKEK(abs); err != nil {
@@ -214,6 +214,10 @@ encrypted under (keyring.kek): a real server keeps it apart from its data.`,
 				return err
 			}
 			defer stopAgents()
+			sshLine := "  Git SSH: not served (--ssh-addr off, or its port is taken: see the log)\n"
+			if port := devSSHPort(cmd.Context(), s, sshAddr); port > 0 {
+				sshLine = fmt.Sprintf("  Git SSH: ssh://git@127.0.0.1:%d/NAME.git  (add a key: slipway iam key add admin ~/.ssh/id_ed25519.pub; pin the host key: slipway repo host-key)\n", port)
+			}
 			agentLine := ""
 			if len(names) > 0 {
 				agentLine = fmt.Sprintf("  Agents: %s (tag env=dev; their hooks run as you)\n", strings.Join(names, ", "))
@@ -224,7 +228,7 @@ encrypted under (keyring.kek): a real server keeps it apart from its data.`,
   Data:   %[2]s
   Token:  %[3]s (management)
   Console: %[1]s/ui/  (user admin, password %[5]s)
-%[4]s
+%[6]s%[4]s
 Use it from another terminal:
 
   export SLIPWAY_ADDR=%[1]s
@@ -232,7 +236,7 @@ Use it from another terminal:
   slipway app create my-app
 
 Press Ctrl-C to stop.
-`, s.HTTPAddr(), abs, token, agentLine, adminPassword)
+`, s.HTTPAddr(), abs, token, agentLine, adminPassword, sshLine)
 			<-cmd.Context().Done()
 			return nil
 		},
@@ -241,7 +245,30 @@ Press Ctrl-C to stop.
 	cmd.Flags().IntVar(&agents, "agents", 0, "embedded agents to run (hosts dev-1..dev-N, tagged env=dev)")
 	cmd.Flags().StringVar(&httpAddr, "http-addr", fmt.Sprintf("127.0.0.1:%d", config.DefaultHTTPPort), "loopback host:port for the HTTP API")
 	cmd.Flags().StringVar(&raftAddr, "raft-addr", fmt.Sprintf("127.0.0.1:%d", config.DefaultRaftPort), "loopback host:port for Raft")
+	cmd.Flags().StringVar(&sshAddr, "ssh-addr", fmt.Sprintf("127.0.0.1:%d", config.DefaultSSHPort), "loopback host:port for git over SSH, or off")
 	return cmd
+}
+
+// devSSHPort is the port dev serves git over SSH on: the server's git service opens it as it
+// starts, so it is waited for a moment; 0 when it serves none.
+func devSSHPort(ctx context.Context, s *server.Server, addr string) int {
+	if addr == config.SSHOff {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if port := s.SSHPort(); port > 0 {
+			return port
+		}
+		select {
+		case <-ctx.Done():
+			return 0
+		case <-t.C:
+		}
+	}
 }
 
 // devToken returns the dev cluster's management secret, creating it on the first run.

@@ -27,7 +27,7 @@ func TestNewcomerDeploysTheExample(t *testing.T) {
 	ports := freePorts(t, 2)
 	dataDir := t.TempDir()
 	dev := startProc(t, "dev", nil, "dev", "--data-dir", filepath.Join(dataDir, "dev"),
-		"--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]))
+		"--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]), "--ssh-addr", "off")
 	addr, token := waitDevExports(t, dev)
 	env := []string{"SLIPWAY_ADDR=" + addr, "SLIPWAY_TOKEN=" + token}
 

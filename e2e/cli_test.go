@@ -48,7 +48,7 @@ func TestCLIThroughTheBinary(t *testing.T) {
 		dataDir := filepath.Join(cwd, "data")
 		ports := freePorts(t, 2)
 		r := runCLI(t, cwd, nil, "server", "--bootstrap-expect", "12", "--data-dir", dataDir,
-			"--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]))
+			"--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]), "--ssh-addr", "off")
 		wantErrorLine(t, r, 78, "--bootstrap-expect")
 		// Refused before doing anything: no data dir, here or at the default place.
 		for _, dir := range []string{dataDir, filepath.Join(cwd, "slipway-data")} {

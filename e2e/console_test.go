@@ -93,7 +93,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	exe := chromium(t)
 	ports := freePorts(t, 2)
 	dev := startProc(t, "dev", nil, "dev", "--agents", "3", "--data-dir", filepath.Join(t.TempDir(), "dev"),
-		"--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]))
+		"--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[0]), "--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]), "--ssh-addr", "off")
 	addr, token := waitDevExports(t, dev)
 	m := consoleLine.FindStringSubmatch(dev.Stdout())
 	if m == nil || m[1] != addr {

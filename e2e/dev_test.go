@@ -23,9 +23,10 @@ import (
 func TestDevProcess(t *testing.T) {
 	cwd := t.TempDir()
 	dataDir := filepath.Join(t.TempDir(), "dev data") // a space, as in a real home folder
-	ports := freePorts(t, 2)
+	ports := freePorts(t, 3)
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	args := []string{"dev", "--data-dir", dataDir, "--http-addr", httpAddr, "--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[1])}
+	args := []string{"dev", "--data-dir", dataDir, "--http-addr", httpAddr, "--raft-addr", fmt.Sprintf("127.0.0.1:%d", ports[1]),
+		"--ssh-addr", fmt.Sprintf("127.0.0.1:%d", ports[2])}
 
 	// First run.
 	start := time.Now()
@@ -34,6 +35,9 @@ func TestDevProcess(t *testing.T) {
 	t.Logf("slipway dev ready in %s", time.Since(start).Round(time.Millisecond))
 	if addr != "http://"+httpAddr {
 		t.Errorf("export SLIPWAY_ADDR=%s, want http://%s", addr, httpAddr)
+	}
+	if want := fmt.Sprintf("Git SSH: ssh://git@127.0.0.1:%d/NAME.git", ports[2]); !strings.Contains(dev.Stdout(), want) {
+		t.Errorf("slipway dev does not print %q:\n%s", want, dev.Stdout())
 	}
 	env := []string{"SLIPWAY_ADDR=" + addr, "SLIPWAY_TOKEN=" + token}
 	if r := runCLI(t, "", env, "app", "create", "my-app"); r.code != 0 || !strings.Contains(r.stdout, "my-app") {

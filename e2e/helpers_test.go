@@ -356,6 +356,7 @@ type node struct {
 	dataDir  string
 	httpAddr string // host:port
 	raftAddr string // host:port
+	sshAddr  string // host:port of git over SSH (given to the binary under test only)
 	proc     *proc  // nil before the first start
 }
 
@@ -409,7 +410,7 @@ func startCluster(t testing.TB, n int, o clusterOptions) *cluster {
 			t.Fatal(err)
 		}
 	}
-	ports := freePorts(t, 2*n)
+	ports := freePorts(t, 3*n)
 	var join []string
 	for i := range n {
 		nd := &node{
@@ -417,6 +418,7 @@ func startCluster(t testing.TB, n int, o clusterOptions) *cluster {
 			dataDir:  filepath.Join(dir, fmt.Sprintf("data%d", i)),
 			httpAddr: fmt.Sprintf("127.0.0.1:%d", ports[2*i]),
 			raftAddr: fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]),
+			sshAddr:  fmt.Sprintf("127.0.0.1:%d", ports[2*n+i]),
 		}
 		if nd.giveID {
 			nd.id = fmt.Sprintf("node%d", i)
@@ -442,6 +444,9 @@ func (c *cluster) args(i int) []string {
 		"--raft-addr", nd.raftAddr,
 		"--initial-management-token-file", c.tokenFile,
 		"--keyring-kek-file", c.kekFile,
+	}
+	if c.bin == slipwayBin {
+		args = append(args, "--ssh-addr", nd.sshAddr)
 	}
 	if c.expect > 1 {
 		args = append(args, "--bootstrap-expect", fmt.Sprint(c.expect), "--join", c.join)

@@ -50,7 +50,7 @@ func TestTLSClusterFromTheREADME(t *testing.T) {
 	for i := range 3 {
 		name := fmt.Sprintf("s%d", i+1)
 		startProc(t, name, nil, "server", "--node-id", name, "--data-dir", filepath.Join(dir, name),
-			"--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[2*i]), "--raft-addr", join[i],
+			"--http-addr", fmt.Sprintf("127.0.0.1:%d", ports[2*i]), "--raft-addr", join[i], "--ssh-addr", "off",
 			"--tls-ca-file", filepath.Join(tlsDir, "ca.pem"), "--tls-ca-key-file", filepath.Join(tlsDir, "ca-key.pem"),
 			"--tls-cert-file", filepath.Join(tlsDir, name+".pem"), "--tls-key-file", filepath.Join(tlsDir, name+"-key.pem"),
 			"--tls-require-client-cert", "--keyring-kek-file", kek,

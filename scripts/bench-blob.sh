@@ -41,7 +41,7 @@ join=""
 for i in 0 1 2; do join="$join,127.0.0.1:$((base + 10*i + 1))"; done
 join=${join#,}
 for i in 0 1 2; do
-  "$bin" server --node-id "b$i" --data-dir "$work/s$i" --http-addr "127.0.0.1:$((base + 10*i))" \
+  "$bin" server --node-id "b$i" --data-dir "$work/s$i" --http-addr "127.0.0.1:$((base + 10*i))" --ssh-addr off \
     --raft-addr "127.0.0.1:$((base + 10*i + 1))" --bootstrap-expect 3 --join "$join" \
     --initial-management-token-file "$work/token" "${kek[@]}" \
     --max-bundle-size 4GiB --log-level error \

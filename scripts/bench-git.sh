@@ -5,7 +5,7 @@
 # server, next to `git daemon` serving the same repository from a plain bare copy on the same
 # disk (the reference: git's own server, no authentication, no replication). Reports push
 # throughput, the receiving server's peak RSS, clone and fetch times and their ratio to the
-# reference.
+# reference. The clone through server 1 is timed over SSH too.
 #
 #   scripts/bench-git.sh [COMMITS] [FILE_KIB]     (default 3000 and 64, about 190 MiB; needs
 #                                                  bin/slipway: make build; python3 and git)
@@ -61,7 +61,7 @@ for i in 0 1 2; do join="$join,127.0.0.1:$((base + 10*i + 1))"; done
 join=${join#,}
 for i in 0 1 2; do
   "$bin" server --node-id "g$i" --data-dir "$work/s$i" --http-addr "127.0.0.1:$((base + 10*i))" \
-    --raft-addr "127.0.0.1:$((base + 10*i + 1))" --bootstrap-expect 3 --join "$join" \
+    --raft-addr "127.0.0.1:$((base + 10*i + 1))" --ssh-addr "127.0.0.1:$((base + 10*i + 2))" --bootstrap-expect 3 --join "$join" \
     --initial-management-token-file "$work/token" --keyring-kek-file "$work/keyring.kek" --log-level error \
     >"$work/s$i.log" 2>&1 &
   pids+=($!)
@@ -96,6 +96,17 @@ echo "first clone via server1 right after the push (includes its catch-up): $s_f
 echo "clone via server1:      $s_clone s  $(rate "$size" "$s_clone")"
 echo "clone via git daemon:   $d_clone s  $(rate "$size" "$d_clone")"
 echo "clone throughput ratio (slipway / git daemon): $(ratio "$d_clone" "$s_clone")"
+
+# The same clone over SSH: a user with a key, the cluster's host key pinned.
+"$bin" iam user create bench >/dev/null
+"$bin" iam policy attach CodeCommitFullAccess --user bench >/dev/null
+ssh-keygen -q -t ed25519 -N "" -f "$work/id" && "$bin" iam key add bench "$work/id.pub" >/dev/null
+echo "slipway-cluster $("$bin" repo host-key --output json | python3 -c 'import json,sys; print(json.load(sys.stdin)["public_key"])')" > "$work/known_hosts"
+export GIT_SSH_COMMAND="ssh -F /dev/null -i $work/id -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=$work/known_hosts -o StrictHostKeyChecking=yes -o HostKeyAlias=slipway-cluster"
+ssh_url="ssh://git@127.0.0.1:$((base + 12))/bench.git"
+for _ in $(seq 50); do git ls-remote "$ssh_url" >/dev/null 2>&1 && break; sleep 0.1; done
+s_ssh=$(clone c-ssh "$ssh_url")
+echo "clone via server1 over SSH: $s_ssh s  $(rate "$size" "$s_ssh")  (ratio to git daemon $(ratio "$d_clone" "$s_ssh"))"
 
 # A fetch of 100 new commits, pushed through server 2.
 git clone -q "$work/src.git" "$work/wt"

@@ -220,6 +220,15 @@ func (s *Server) NodeID() string { return s.node.ID() }
 // HTTPAddr returns the advertised base URL of the API.
 func (s *Server) HTTPAddr() string { return s.httpURL }
 
+// SSHPort returns the port this server serves git over SSH on, 0 while it serves none (--ssh-addr
+// off, or a port it could not listen on).
+func (s *Server) SSHPort() int {
+	if g, ok := s.registry.Module("git").(interface{ SSHPort() int }); ok {
+		return g.SSHPort()
+	}
+	return 0
+}
+
 // RaftAddr returns the advertised Raft address.
 func (s *Server) RaftAddr() string { return s.raftAddr }
 

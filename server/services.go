@@ -8,6 +8,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/deploy"
 	"github.com/slipwayhq/slipway/server/git"
+	"github.com/slipwayhq/slipway/server/git/transport"
 	"github.com/slipwayhq/slipway/server/kv"
 )
 
@@ -15,11 +16,14 @@ import (
 // folder under server/ plus one line here.
 func services(cfg config.Config) []module.Module {
 	identity, deployments := acl.New(cfg.InitialManagementTokenFile), deploy.New()
+	repos := git.New()
+	repos.SSHAddr = cfg.SSHAddr
+	repos.SSHKeys = transport.KeyOwnerFunc(func(fp string) (string, error) { return identity.Identity().KeyOwner(fp) })
 	return []module.Module{
 		identity,
 		deployments,
 		kv.New(),
-		git.New(),
+		repos,
 		console.New(identity, deployments),
 	}
 }

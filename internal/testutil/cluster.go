@@ -113,6 +113,7 @@ func NewCluster(t testing.TB, n int, opts ...Options) *Cluster {
 		cfg.DataDir = filepath.Join(dir, cfg.NodeID)
 		cfg.HTTPAddr = fmt.Sprintf("127.0.0.1:%d", ports[2*i])
 		cfg.RaftAddr = join[i]
+		cfg.SSHAddr = "127.0.0.1:0" // git over SSH on a free port (Server.SSHPort)
 		cfg.InitialManagementTokenFile = tokenFile
 		cfg.Keyring.KEKFile = kekFile
 		cfg.Raft = FastRaft()

@@ -8,7 +8,8 @@ import (
 )
 
 // Repository is a git repository the cluster hosts. ID is stable (a rename keeps it); clone it
-// with git from CloneURLHTTP. CloneURLSSH is "" while the servers serve no SSH.
+// with git from CloneURLHTTP or CloneURLSSH (ssh://git@HOST:PORT/NAME.git; "" when the server
+// that answered serves no SSH).
 type Repository struct {
 	ID            string            `json:"id"`
 	Name          string            `json:"name"`
@@ -96,4 +97,27 @@ func (c *Client) RepoUpdate(ctx context.Context, name string, req RepositoryUpda
 // server refuses the delete otherwise.
 func (c *Client) RepoDelete(ctx context.Context, name, confirm string) error {
 	return c.do(ctx, request{method: http.MethodDelete, path: repoPath(name), query: url.Values{"confirm": {confirm}}})
+}
+
+// GitSSHHostKey is the answer of GET /v1/git/ssh-host-key: the host key every server of the
+// cluster presents to git over SSH (one key for the whole cluster, so a client's known_hosts
+// entry holds through a failover), and how the answering server serves SSH. Port is 0 and
+// KnownHosts "" when that server serves no SSH.
+type GitSSHHostKey struct {
+	// PublicKey is the key in authorized_keys form ("ssh-ed25519 AAAA...").
+	PublicKey string `json:"public_key"`
+	// Fingerprint is its SHA256 fingerprint, as ssh prints it on first connection.
+	Fingerprint string `json:"fingerprint"`
+	// Port is the answering server's SSH port.
+	Port int `json:"port"`
+	// KnownHosts is a known_hosts line for the answering server ("[HOST]:PORT ssh-ed25519 ...").
+	KnownHosts string `json:"known_hosts,omitempty"`
+}
+
+// GitSSHHostKey returns the cluster's SSH host key (no token needed: every SSH client is shown
+// it before it authenticates).
+func (c *Client) GitSSHHostKey(ctx context.Context) (*GitSSHHostKey, error) {
+	var k GitSSHHostKey
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/git/ssh-host-key", out: &k})
+	return &k, err
 }

@@ -7,11 +7,17 @@ package git
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"path/filepath"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/git/gitexec"
 	"github.com/slipwayhq/slipway/server/git/transport"
@@ -55,12 +61,19 @@ type Module struct {
 	// FullRepackInterval between two full repacks (which drop old unreachable objects).
 	MaintenanceInterval time.Duration
 	FullRepackInterval  time.Duration
+	// SSHAddr is where git over SSH listens (config ssh_addr); "" or "off" serves none.
+	SSHAddr string
+	// SSHKeys finds the user of an SSH key (the identity service); required to serve SSH.
+	SSHKeys transport.KeyOwners
+	// SSH tunes the SSH server's bounds (HostKey and Keys are set by the module).
+	SSH transport.SSHConfig
 
 	core      *module.Core
 	replica   *Replica
 	git       *gitexec.Git // nil when git is unusable here (gitErr says why)
 	gitErr    error
 	transport *transport.Server
+	sshAddr   atomic.Pointer[net.TCPAddr] // where SSH is served, once it is
 }
 
 // New returns the git service with the default settings.
@@ -95,9 +108,79 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	r.Routes(m.bundleRoutes()...)
 	r.Routes(m.maintenanceRoutes()...)
 	r.Routes(m.transport.Routes()...)
+	r.Routes(m.sshRoutes()...)
 	r.Background("replica", m.replica.run)
 	r.Background("git-maintenance", m.replica.maintain)
 	r.Background("git-transport", m.serveHooks)
+	r.Background("git-ssh", m.serveSSH)
+}
+
+// serveSSH serves git over SSH on SSHAddr for as long as the server, under the cluster's host
+// key (HostKey). A port it cannot listen on is logged, and this server serves no SSH: the API
+// and git over HTTP go on.
+func (m *Module) serveSSH(ctx context.Context) {
+	if m.SSHAddr == "" || m.SSHAddr == "off" {
+		return
+	}
+	if m.gitErr != nil || m.SSHKeys == nil {
+		return // the replica logs why git is unusable
+	}
+	signer, err := m.HostKey()
+	if err != nil {
+		m.core.Log.Error("git over SSH is not served", "err", err)
+		return
+	}
+	ln, err := net.Listen("tcp", m.SSHAddr)
+	if err != nil {
+		m.core.Log.Error("git over SSH is not served: give another --ssh-addr (ssh_addr), or off", "ssh_addr", m.SSHAddr, "err", err)
+		return
+	}
+	m.sshAddr.Store(ln.Addr().(*net.TCPAddr))
+	defer m.sshAddr.Store(nil)
+	m.core.Log.Info("git over SSH", "addr", ln.Addr().String(), "host_key", ssh.FingerprintSHA256(signer.PublicKey()))
+	cfg := m.SSH
+	cfg.HostKey, cfg.Keys = signer, transport.KeyOwnerFunc(m.keyOwner)
+	if err := m.transport.ServeSSH(ctx, ln, cfg); err != nil {
+		m.core.Log.Error("git over SSH stopped", "err", err)
+	}
+}
+
+// keyOwner looks a key up in this server's state and, when it is unknown here, once more
+// after a consistent read: a key just added through another
+// server is found, as the API edge finds a token just created (the SSH server's failure budget
+// bounds how often an unknown key makes it wait).
+func (m *Module) keyOwner(fp string) (string, error) {
+	u, err := m.SSHKeys.KeyOwner(fp)
+	if err == nil || fault.CodeOf(err) != fault.NotFound {
+		return u, err
+	}
+	// On the leader too: one just elected, or a server just started, may not have applied
+	// every entry yet.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if rerr := m.core.Cluster.ConsistentRead(ctx); rerr != nil {
+		return "", fault.New(fault.Unavailable, "this server cannot check SSH keys now: %v", rerr)
+	}
+	return m.SSHKeys.KeyOwner(fp)
+}
+
+// HostKey is the cluster's SSH host key: derived from the key-encryption key every server
+// loads (keyring.KEK.Derive under transport.HostKeyPurpose), so every server presents the same
+// one and a client's known_hosts entry holds through a failover. It changes only with the KEK.
+func (m *Module) HostKey() (ssh.Signer, error) {
+	seed, err := m.core.Keyring.Derive(transport.HostKeyPurpose, 32)
+	if err != nil {
+		return nil, fmt.Errorf("derive the SSH host key: %w", err)
+	}
+	return transport.HostKeySeed(seed)
+}
+
+// SSHPort is the port this server serves git over SSH on, 0 while it serves none.
+func (m *Module) SSHPort() int {
+	if a := m.sshAddr.Load(); a != nil {
+		return a.Port
+	}
+	return 0
 }
 
 // serveHooks runs the transport's hook socket for as long as the server: the hooks of every

@@ -2,7 +2,13 @@ package git
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
@@ -27,7 +33,7 @@ func (m *Module) routes() []api.Route {
 func (m *Module) create(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Write(m.core.HTTP, http.StatusCreated, func(ctx context.Context, r *http.Request, req pub.RepositoryCreateRequest) (pub.Repository, error) {
 		repo, err := m.Repos().Create(ctx, req)
-		return withURLs(r, repo), err
+		return m.withURLs(r, repo), err
 	})(w, r, id)
 }
 
@@ -35,7 +41,7 @@ func (m *Module) list(w http.ResponseWriter, r *http.Request, id *auth.Identity)
 	return api.List(m.core.HTTP, func(r *http.Request, p api.Page) ([]pub.Repository, string, error) {
 		list, next, err := m.Repos().List(r.Context(), p)
 		for i := range list {
-			list[i] = withURLs(r, list[i])
+			list[i] = m.withURLs(r, list[i])
 		}
 		return list, next, err
 	}, func(items []pub.Repository, next string) pub.RepositoryList {
@@ -46,7 +52,7 @@ func (m *Module) list(w http.ResponseWriter, r *http.Request, id *auth.Identity)
 func (m *Module) get(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Get(m.core.HTTP, func(r *http.Request) (pub.Repository, error) {
 		repo, err := m.Repos().Get(r.Context(), r.PathValue("name"))
-		return withURLs(r, repo), err
+		return m.withURLs(r, repo), err
 	})(w, r, id)
 }
 
@@ -65,7 +71,7 @@ func (m *Module) refs(w http.ResponseWriter, r *http.Request, id *auth.Identity)
 func (m *Module) update(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.RepositoryUpdateRequest) (pub.Repository, error) {
 		repo, err := m.Repos().Update(ctx, r.PathValue("name"), req)
-		return withURLs(r, repo), err
+		return m.withURLs(r, repo), err
 	})(w, r, id)
 }
 
@@ -80,8 +86,9 @@ func (m *Module) delete(w http.ResponseWriter, r *http.Request, id *auth.Identit
 	})(w, r, id)
 }
 
-// withURLs fills in the clone URLs for the address the request came to. SSH is not served yet.
-func withURLs(r *http.Request, repo pub.Repository) pub.Repository {
+// withURLs fills in the clone URLs for the address the request came to: HTTP on the API's, SSH
+// on its host and this server's SSH port (none while it serves no SSH).
+func (m *Module) withURLs(r *http.Request, repo pub.Repository) pub.Repository {
 	if repo.Name == "" {
 		return repo
 	}
@@ -90,5 +97,39 @@ func withURLs(r *http.Request, repo pub.Repository) pub.Repository {
 		scheme = "https"
 	}
 	repo.CloneURLHTTP = scheme + "://" + r.Host + "/git/" + repo.Name + ".git"
+	if port := m.SSHPort(); port > 0 {
+		repo.CloneURLSSH = "ssh://git@" + net.JoinHostPort(requestHost(r), strconv.Itoa(port)) + "/" + repo.Name + ".git"
+	}
 	return repo
+}
+
+// requestHost is the host part of the request's Host (without its port or IPv6 brackets).
+func requestHost(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.Host); err == nil {
+		return h
+	}
+	return strings.Trim(r.Host, "[]")
+}
+
+// sshRoutes serve the cluster's SSH host key, for clients to pin. It is public: every SSH
+// client is shown it before authenticating.
+func (m *Module) sshRoutes() []api.Route {
+	return []api.Route{{Method: "GET", Pattern: "/v1/git/ssh-host-key", Access: api.Public, Handle: m.sshHostKey}}
+}
+
+func (m *Module) sshHostKey(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	signer, err := m.HostKey()
+	if err != nil {
+		return fault.New(fault.Unavailable, "%v", err)
+	}
+	pk := signer.PublicKey()
+	k := pub.GitSSHHostKey{
+		PublicKey:   strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk))),
+		Fingerprint: ssh.FingerprintSHA256(pk), Port: m.SSHPort(),
+	}
+	if k.Port > 0 {
+		k.KnownHosts = knownhosts.Normalize(net.JoinHostPort(requestHost(r), strconv.Itoa(k.Port))) + " " + k.PublicKey
+	}
+	m.core.HTTP.JSON(w, http.StatusOK, k)
+	return nil
 }

@@ -3,9 +3,11 @@ package git_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -19,12 +21,34 @@ func TestReposOverHTTP(t *testing.T) {
 	ctx := context.Background()
 	cl, other := c.Client(0), c.Client(1)
 
+	for i := range 3 {
+		testutil.Eventually(t, 10*time.Second, func() error {
+			if c.Server(i).SSHPort() == 0 {
+				return fmt.Errorf("server %d serves no SSH yet", i)
+			}
+			return nil
+		})
+	}
 	created, err := cl.RepoCreate(ctx, pub.RepositoryCreateRequest{Name: "app", Description: "d", Tags: map[string]string{"team": "web"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if created.DefaultBranch != "main" || created.ID == "" || created.CloneURLHTTP != c.URL(0)+"/git/app.git" || created.CloneURLSSH != "" {
-		t.Fatalf("created %+v", created)
+	wantSSH := fmt.Sprintf("ssh://git@127.0.0.1:%d/app.git", c.Server(0).SSHPort())
+	if created.DefaultBranch != "main" || created.ID == "" || created.CloneURLHTTP != c.URL(0)+"/git/app.git" || created.CloneURLSSH != wantSSH {
+		t.Fatalf("created %+v; want clone_url_ssh %s", created, wantSSH)
+	}
+	// One host key for the cluster: every server presents the same.
+	k0, err := cl.GitSSHHostKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, err := c.ClientWithToken(1, "").GitSSHHostKey(ctx) // no token needed
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k0.PublicKey == "" || !strings.HasPrefix(k0.PublicKey, "ssh-ed25519 ") || k0.PublicKey != k1.PublicKey || k0.Fingerprint != k1.Fingerprint ||
+		k1.KnownHosts != fmt.Sprintf("[127.0.0.1]:%d %s", c.Server(1).SSHPort(), k1.PublicKey) {
+		t.Fatalf("host keys of two servers: %+v and %+v; want the same ed25519 key and a known_hosts line", k0, k1)
 	}
 	got, err := other.RepoGet(ctx, "app", &pub.QueryOptions{Consistent: true})
 	if err != nil || got.ID != created.ID || got.Tags["team"] != "web" || got.CloneURLHTTP != c.URL(1)+"/git/app.git" {

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -229,7 +230,22 @@ func (s *Server) authorize(rt *routeEntry, r *http.Request, id *auth.Identity) (
 	if err != nil {
 		return g.Principal, resource, err
 	}
-	return g.Principal, resource, s.decide(r, id, g, rt.Action, resource)
+	return g.Principal, resource, s.decide(originOf(r), id, g, rt.Action, resource)
+}
+
+// Origin is what a decision needs to know of where a request came from, whatever its
+// protocol: the client's address (the zero Addr when it has none) and whether the transport
+// is encrypted (slipway:SecureTransport). HTTP requests have theirs from the request; the git
+// SSH server gives its connection's.
+type Origin struct {
+	Addr   netip.Addr
+	Secure bool
+}
+
+// originOf is an HTTP request's origin.
+func originOf(r *http.Request) Origin {
+	a, _ := clientAddr(r)
+	return Origin{Addr: a, Secure: r.TLS != nil}
 }
 
 // decide is the edge's decision on action over resource (a full name) for the grants g of id,
@@ -237,15 +253,15 @@ func (s *Server) authorize(rt *routeEntry, r *http.Request, id *auth.Identity) (
 // allowed, else the Forbidden error to answer, naming the action, the resource and the extra
 // values, never what a policy says; when a second factor would have allowed it, the message
 // says MFA is required. The route edge and Kit.Authorize both decide through it.
-func (s *Server) decide(r *http.Request, id *auth.Identity, g Grants, action, resource string, extra ...policy.ContextValue) error {
-	return s.decideUnknown(r, id, g, action, resource, "", extra...)
+func (s *Server) decide(o Origin, id *auth.Identity, g Grants, action, resource string, extra ...policy.ContextValue) error {
+	return s.decideUnknown(o, id, g, action, resource, "", extra...)
 }
 
 // decideUnknown is decide with a condition key whose value is not known yet (unknown, ""
 // for none: policy.Request.Unknown): nil when some value of it may be allowed.
-func (s *Server) decideUnknown(r *http.Request, id *auth.Identity, g Grants, action, resource, unknown string, extra ...policy.ContextValue) error {
+func (s *Server) decideUnknown(o Origin, id *auth.Identity, g Grants, action, resource, unknown string, extra ...policy.ContextValue) error {
 	var buf [12]policy.ContextValue
-	req := s.authRequest(append(buf[:0], extra...), action, resource, r, g, g.MFA)
+	req := s.authRequest(append(buf[:0], extra...), action, resource, o, g, g.MFA)
 	req.Unknown = unknown
 	if Decide(req, g).Allowed() {
 		return nil
@@ -255,7 +271,7 @@ func (s *Server) decideUnknown(r *http.Request, id *auth.Identity, g Grants, act
 		what += ", " + v.Key + "=" + resourceText(v.Value)
 	}
 	who := principalText(g.Principal, id)
-	mfa := s.authRequest(append(buf[:0], extra...), action, resource, r, g, true)
+	mfa := s.authRequest(append(buf[:0], extra...), action, resource, o, g, true)
 	mfa.Unknown = unknown
 	if !g.MFA && g.MFAEnrolled && Decide(mfa, g).Allowed() {
 		return fault.New(fault.Forbidden, "not allowed: %s on %s (%s) without multi-factor authentication: MFA is required; sign in again with `slipway login` and your MFA code",
@@ -287,12 +303,12 @@ func principalText(p audit.Principal, id *auth.Identity) string {
 }
 
 // authRequest builds the policy request for an authenticated caller into ctx's storage.
-func (s *Server) authRequest(ctx []policy.ContextValue, action, resource string, r *http.Request, g Grants, mfa bool) policy.Request {
-	if a, ok := clientAddr(r); ok {
-		ctx = append(ctx, policy.ContextValue{Key: policy.KeySourceIP, Value: a.String()})
+func (s *Server) authRequest(ctx []policy.ContextValue, action, resource string, o Origin, g Grants, mfa bool) policy.Request {
+	if o.Addr.IsValid() {
+		ctx = append(ctx, policy.ContextValue{Key: policy.KeySourceIP, Value: o.Addr.String()})
 	}
 	secure, present, enrolled := "false", "false", "false"
-	if r.TLS != nil {
+	if o.Secure {
 		secure = "true"
 	}
 	if mfa {

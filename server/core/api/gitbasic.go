@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -65,7 +66,7 @@ func (k *Kit) Authorize(w http.ResponseWriter, r *http.Request, id *auth.Identit
 	s := k.s
 	resource = SRN(action, resource)
 	g := s.cfg.Policies.GrantsFor(id)
-	err := s.decide(r, id, g, action, resource, extra...)
+	err := s.decide(originOf(r), id, g, action, resource, extra...)
 	if err == nil {
 		return nil
 	}
@@ -82,10 +83,57 @@ func (k *Kit) AuthorizeAny(w http.ResponseWriter, r *http.Request, id *auth.Iden
 	s := k.s
 	resource = SRN(action, resource)
 	g := s.cfg.Policies.GrantsFor(id)
-	err := s.decideUnknown(r, id, g, action, resource, unknown, extra...)
+	err := s.decideUnknown(originOf(r), id, g, action, resource, unknown, extra...)
 	if err == nil {
 		return nil
 	}
 	s.auditDenied(r, w.Header().Get(HeaderRequestID), g.Principal, action, resource, err)
 	return err
+}
+
+// AuthorizeFrom decides as Authorize does, for a request that did not come over HTTP (git over
+// SSH): o is where it came from. It records nothing; it returns the caller's principal, for the
+// caller's audit record, and nil or the Forbidden error to report.
+func (k *Kit) AuthorizeFrom(o Origin, id *auth.Identity, action, resource string, extra ...policy.ContextValue) (audit.Principal, error) {
+	s := k.s
+	g := s.cfg.Policies.GrantsFor(id)
+	return g.Principal, s.decide(o, id, g, action, SRN(action, resource), extra...)
+}
+
+// AuthorizeAnyFrom is AuthorizeAny for a request that did not come over HTTP (git over SSH):
+// it records nothing, and returns the caller's principal for the caller's audit record.
+func (k *Kit) AuthorizeAnyFrom(o Origin, id *auth.Identity, action, resource, unknown string, extra ...policy.ContextValue) (audit.Principal, error) {
+	s := k.s
+	g := s.cfg.Policies.GrantsFor(id)
+	return g.Principal, s.decideUnknown(o, id, g, action, SRN(action, resource), unknown, extra...)
+}
+
+// WriteTimeout is the server's write timeout: how long a write may wait for the cluster
+// (WriteContext bounds an HTTP request's proposals by it).
+func (k *Kit) WriteTimeout() time.Duration { return k.s.cfg.WriteTimeout }
+
+// Seen marks a request that did not come over HTTP (git over SSH) as the edge marks an
+// authorized one: the principal's activity for the active-users report. resource is a full name.
+func (k *Kit) Seen(who audit.Principal, action, resource, source, requestID string) {
+	k.s.cfg.Audit.Seen(who, action, resource, source, requestID, k.s.cfg.Now())
+}
+
+// NewRequestID is a request id as the edge gives every HTTP request, for a request that did not
+// come over HTTP (git over SSH): it names the request in the audit trail and the logs.
+func (k *Kit) NewRequestID() string { return k.s.rids.next() }
+
+// AuthFailed counts a failed authentication that did not come over HTTP (git over SSH: a key
+// no user has) against its address's budget of failed authentications, the one the HTTP edge
+// keeps (limits.auth_failures per limits.auth_failure_window, and the server-wide bound), and
+// returns how long the address must now wait (0 while it is within its budget).
+func (k *Kit) AuthFailed(addr netip.Addr) time.Duration {
+	wait, _ := k.s.fails.fail(addrKey(addr))
+	return wait
+}
+
+// AuthLimited returns how long addr must wait before it may try to authenticate again, 0 when
+// it may now (see AuthFailed).
+func (k *Kit) AuthLimited(addr netip.Addr) time.Duration {
+	_, wait := k.s.fails.limited(addrKey(addr))
+	return wait
 }

@@ -235,5 +235,5 @@ func (k *Kit) Servers() ([]pub.ClusterServer, error) {
 func (k *Kit) Allowed(r *http.Request, id *auth.Identity, action, resource string) bool {
 	g := k.s.cfg.Policies.GrantsFor(id)
 	var buf [8]policy.ContextValue
-	return Decide(k.s.authRequest(buf[:0], action, SRN(action, resource), r, g, g.MFA), g).Allowed()
+	return Decide(k.s.authRequest(buf[:0], action, SRN(action, resource), originOf(r), g, g.MFA), g).Allowed()
 }

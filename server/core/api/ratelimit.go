@@ -95,8 +95,13 @@ func newFailLimiter(burst int, window time.Duration, max int, now func() time.Ti
 
 // clientKey is the limiter's key for a request: the peer's IP, or its /64 for IPv6.
 func clientKey(r *http.Request) netip.Prefix {
-	ip, ok := clientAddr(r)
-	if !ok {
+	ip, _ := clientAddr(r)
+	return addrKey(ip)
+}
+
+// addrKey is the limiter's key for a client address (the zero Addr for none).
+func addrKey(ip netip.Addr) netip.Prefix {
+	if !ip.IsValid() {
 		return netip.Prefix{} // not an IP (a unix socket, a test): one shared key
 	}
 	bits := 32

@@ -23,7 +23,11 @@ import (
 const (
 	DefaultHTTPPort = 7400
 	DefaultRaftPort = 7401
+	DefaultSSHPort  = 2222
 )
+
+// SSHOff is the SSHAddr that serves no git over SSH.
+const SSHOff = "off"
 
 // ErrInvalid wraps every configuration error; the binary exits with its own code for it so that
 // a service manager does not restart-loop on a bad config.
@@ -32,10 +36,12 @@ var ErrInvalid = errors.New("invalid configuration")
 // Config is a server's configuration. Keys are the YAML keys; flags and SLIPWAY_* variables use
 // the same names with dashes or upper case.
 type Config struct {
-	NodeID                     string   `yaml:"node_id"`
-	DataDir                    string   `yaml:"data_dir"`
-	HTTPAddr                   string   `yaml:"http_addr"`
-	RaftAddr                   string   `yaml:"raft_addr"`
+	NodeID   string `yaml:"node_id"`
+	DataDir  string `yaml:"data_dir"`
+	HTTPAddr string `yaml:"http_addr"`
+	RaftAddr string `yaml:"raft_addr"`
+	// SSHAddr is where git over SSH listens (default 127.0.0.1:2222); SSHOff serves none.
+	SSHAddr                    string   `yaml:"ssh_addr"`
 	Advertise                  string   `yaml:"advertise"`
 	BootstrapExpect            int      `yaml:"bootstrap_expect"`
 	Join                       []string `yaml:"join"`
@@ -150,6 +156,7 @@ func Default() Config {
 		DataDir:        "slipway-data",
 		HTTPAddr:       fmt.Sprintf("127.0.0.1:%d", DefaultHTTPPort),
 		RaftAddr:       fmt.Sprintf("127.0.0.1:%d", DefaultRaftPort),
+		SSHAddr:        fmt.Sprintf("127.0.0.1:%d", DefaultSSHPort),
 		LogLevel:       "info",
 		AuditRetention: DefaultAuditRetention,
 		Blobs:          Blobs{Reserve: DefaultBlobReserve},
@@ -166,6 +173,7 @@ var keys = []struct{ flag, key, env, help string }{
 	{"data-dir", "data_dir", "SLIPWAY_DATA_DIR", "where this server keeps its Raft log, snapshots and state"},
 	{"http-addr", "http_addr", "SLIPWAY_HTTP_ADDR", "host:port the HTTP API listens on"},
 	{"raft-addr", "raft_addr", "SLIPWAY_RAFT_ADDR", "host:port Raft and server-to-server RPC listen on"},
+	{"ssh-addr", "ssh_addr", "SLIPWAY_SSH_ADDR", "host:port git over SSH listens on (users' keys; the cluster's one host key), or off"},
 	{"advertise", "advertise", "SLIPWAY_ADVERTISE", "address other servers and clients reach this one at (needed when listening on 0.0.0.0)"},
 	{"bootstrap-expect", "bootstrap_expect", "SLIPWAY_BOOTSTRAP_EXPECT", "number of servers that form a new cluster together (1: start alone)"},
 	{"join", "join", "SLIPWAY_JOIN", "comma-separated Raft addresses of other servers to form or join a cluster with"},
@@ -206,6 +214,8 @@ func RegisterFlags(fs *pflag.FlagSet) {
 			def = d.HTTPAddr
 		case "raft-addr":
 			def = d.RaftAddr
+		case "ssh-addr":
+			def = d.SSHAddr
 		case "log-level":
 			def = d.LogLevel
 		}
@@ -280,6 +290,8 @@ func (c *Config) set(key, v string) error {
 		c.HTTPAddr = v
 	case "raft_addr":
 		c.RaftAddr = v
+	case "ssh_addr":
+		c.SSHAddr = v
 	case "advertise":
 		c.Advertise = v
 	case "bootstrap_expect":
@@ -393,6 +405,11 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := splitHostPort(c.RaftAddr); err != nil {
 		bad("raft-addr", "raft_addr", "%v", err)
+	}
+	if c.SSHAddr != SSHOff {
+		if _, _, err := splitHostPort(c.SSHAddr); err != nil {
+			bad("ssh-addr", "ssh_addr", "%v (or off to serve no git over SSH)", err)
+		}
 	}
 	if c.Advertise != "" {
 		if strings.Contains(c.Advertise, "://") || strings.Contains(c.Advertise, "/") {

@@ -46,6 +46,7 @@ func TestValidateNamesTheFlagAndKey(t *testing.T) {
 		{[]string{"--bootstrap-expect", "3"}, nil, "--join (join): is empty"},
 		{[]string{"--bootstrap-expect", "12", "--join", "a:1"}, nil, "--bootstrap-expect (bootstrap_expect)"},
 		{[]string{"--http-addr", "nope"}, nil, "--http-addr (http_addr)"},
+		{[]string{"--ssh-addr", "2222"}, nil, "--ssh-addr (ssh_addr): \"2222\" is not host:port (or off"},
 		{[]string{"--raft-addr", "0.0.0.0:7401"}, nil, "--advertise (advertise): is needed"},
 		{[]string{"--data-dir", ""}, nil, "--data-dir (data_dir)"},
 		{[]string{"--node-id", "bad id"}, nil, "--node-id (node_id)"},
@@ -170,5 +171,18 @@ func TestLimits(t *testing.T) {
 				t.Fatalf("want an error saying %q, got %v", want, err)
 			}
 		})
+	}
+}
+
+func TestSSHAddr(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil || c.SSHAddr != "127.0.0.1:2222" {
+		t.Fatalf("default ssh_addr %q, %v; want 127.0.0.1:2222", c.SSHAddr, err)
+	}
+	for _, v := range []string{"off", "0.0.0.0:2022"} {
+		c, err := load(t, nil, map[string]string{"SLIPWAY_SSH_ADDR": v})
+		if err != nil || c.SSHAddr != v {
+			t.Errorf("SLIPWAY_SSH_ADDR=%s: ssh_addr %q, %v", v, c.SSHAddr, err)
+		}
 	}
 }

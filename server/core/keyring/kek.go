@@ -17,6 +17,7 @@
 package keyring
 
 import (
+	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -125,4 +126,12 @@ func CreateKEKFile(path string) (*KEK, error) {
 		return nil, fmt.Errorf("write key-encryption key file %s: %w", path, err)
 	}
 	return NewKEK(raw)
+}
+
+// Derive returns n bytes derived from the KEK for one purpose (HKDF-SHA256, the purpose as
+// its info): the same on every server of the cluster, since every server loads the same KEK,
+// and unrelated to the KEK and to any other purpose's bytes. It is for cluster-wide keys that
+// must never travel (the git SSH host key); they change only with the KEK.
+func (k *KEK) Derive(purpose string, n int) ([]byte, error) {
+	return hkdf.Key(sha256.New, k.key[:], nil, "slipway keyring derived key v1\x00"+purpose, n)
 }

@@ -214,3 +214,24 @@ func TestDataDirRemembersKEKAndKeys(t *testing.T) {
 		t.Fatalf("key from keyring.json: %v", err)
 	}
 }
+
+func TestKEKDerive(t *testing.T) {
+	raw := make([]byte, KeySize)
+	k1, _ := NewKEK(raw)
+	k2, _ := NewKEK(raw)
+	raw[0] = 1
+	other, _ := NewKEK(raw)
+	a, err := k1.Derive("git ssh host key", 32)
+	if err != nil || len(a) != 32 {
+		t.Fatalf("Derive: %d bytes, %v", len(a), err)
+	}
+	b, _ := k2.Derive("git ssh host key", 32)
+	c, _ := k1.Derive("another purpose", 32)
+	d, _ := other.Derive("git ssh host key", 32)
+	if string(a) != string(b) {
+		t.Error("the same KEK derived different bytes for one purpose")
+	}
+	if string(a) == string(c) || string(a) == string(d) || string(a) == string(raw) {
+		t.Error("another purpose or another KEK derived the same bytes")
+	}
+}

@@ -327,3 +327,7 @@ func (r *Ring) localKey(id string) ([]byte, bool) {
 	}
 	return nil, false
 }
+
+// Derive returns n bytes derived from this server's KEK for purpose (KEK.Derive): the same on
+// every server of the cluster.
+func (r *Ring) Derive(purpose string, n int) ([]byte, error) { return r.kek.Derive(purpose, n) }

@@ -26,10 +26,14 @@ type ServiceRequest struct {
 	Stdout io.Writer
 	// Env adds SLIPWAY_* variables, which the hooks of receive-pack inherit.
 	Env []string
+	// Conversation runs the service without --stateless-rpc: git holds the whole conversation
+	// on Stdin and Stdout, advertisement included, as over SSH. Only UploadPack takes it (a
+	// push's head must be read and authorized before receive-pack runs).
+	Conversation bool
 }
 
 // UploadPack runs "git upload-pack --stateless-rpc [--advertise-refs] --strict DIR" (fetch
-// and clone).
+// and clone), or "git upload-pack --strict DIR" for a whole conversation (r.Conversation).
 func (g *Git) UploadPack(ctx context.Context, r ServiceRequest) error {
 	return g.service(ctx, "upload-pack", r)
 }
@@ -48,7 +52,13 @@ func (g *Git) service(ctx context.Context, name string, r ServiceRequest) error 
 	if err != nil {
 		return fmt.Errorf("git %s: %w", name, err)
 	}
-	args := []string{name, "--stateless-rpc"}
+	if r.Conversation && (name != "upload-pack" || r.Advertise) {
+		return fmt.Errorf("git %s: a whole conversation is served by upload-pack alone, without Advertise", name)
+	}
+	args := []string{name}
+	if !r.Conversation {
+		args = append(args, "--stateless-rpc")
+	}
 	if r.Advertise {
 		args = append(args, "--advertise-refs")
 	}

@@ -68,3 +68,36 @@ func firstLine(t *testing.T, b []byte) string {
 	}
 	return string(gitproto.TrimLF(p))
 }
+
+// TestServiceConversation: upload-pack without --stateless-rpc advertises first and then serves
+// the client's requests on the same stdin (here: v2's ls-refs, then the end); receive-pack and
+// an advertisement are refused as conversations.
+func TestServiceConversation(t *testing.T) {
+	g := newGit(t)
+	dir := initRepo(t, g)
+	ctx := context.Background()
+	var in bytes.Buffer
+	pw := gitproto.NewWriter(&in)
+	_ = pw.Line("command=ls-refs")
+	_ = pw.Flush()
+	_ = pw.Flush() // an empty command list: the conversation ends
+	var out bytes.Buffer
+	if err := g.UploadPack(ctx, ServiceRequest{Dir: dir, Protocol: "version=2", Stdin: &in, Stdout: &out, Conversation: true}); err != nil {
+		t.Fatalf("upload-pack conversation: %v\n%q", err, out.String())
+	}
+	if first := firstLine(t, out.Bytes()); first != "version 2" {
+		t.Fatalf("the conversation starts %q; want the v2 advertisement", first)
+	}
+	for _, req := range []ServiceRequest{
+		{Dir: dir, Conversation: true, Stdin: strings.NewReader(""), Stdout: &out},
+		{Dir: dir, Conversation: true, Advertise: true, Stdout: &out},
+	} {
+		run := g.ReceivePack
+		if req.Advertise {
+			run = g.UploadPack
+		}
+		if err := run(ctx, req); err == nil || !strings.Contains(err.Error(), "whole conversation") {
+			t.Errorf("%+v: %v; want it refused", req, err)
+		}
+	}
+}

@@ -202,15 +202,15 @@ func (l *limitedConn) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// push proposes a push's updates in the write context of its request (api.Kit.WriteContext:
-// the server's write timeout from now, the request id of the client's Idempotency-Key, and
-// the command caller the edge set), or in the request's context when there is no request (the
-// socket's fuzz test).
+// push proposes a push's updates in the write context of its request (push.write: for HTTP
+// api.Kit.WriteContext, the server's write timeout from now, the request id of the client's
+// Idempotency-Key, and the command caller the edge set; for SSH the same made by the SSH
+// server), or in the request's context when there is none (the socket's fuzz test).
 func (s *Server) push(p *push, up Push) ([]RefResult, error) {
-	if p.req == nil {
+	if p.write == nil {
 		return s.b.Push(p.ctx, up)
 	}
-	ctx, cancel, err := s.kit().WriteContext(p.req, p.caller)
+	ctx, cancel, err := p.write()
 	if err != nil {
 		return nil, err
 	}

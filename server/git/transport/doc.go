@@ -4,6 +4,11 @@
 //	POST /git/NAME[.git]/git-upload-pack
 //	POST /git/NAME[.git]/git-receive-pack
 //
+// and over SSH (ServeSSH, ssh.go) on a port of its own: public keys of users (KeyOwners),
+// exec of git-upload-pack 'NAME.git' and git-receive-pack 'NAME.git' only, under the cluster's
+// one host key (HostKeySeed). Both decide through the API's one decision (api.Kit.Authorize,
+// api.Kit.AuthorizeFrom) and push through the same path (Server.receive).
+//
 // The real git does the work (gitexec.UploadPack, gitexec.ReceivePack on the repository's
 // bare copy); this package decides only what git cannot: who may read, who may move which
 // ref, and where the pushed objects and ref updates go. It consumes the git service through

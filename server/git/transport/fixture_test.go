@@ -177,9 +177,13 @@ func (r *recorder) count(action string, outcome audit.Outcome, principal string)
 
 // testPolicies gives the test's tokens their policies by name: "reader" may pull, "feature"
 // may pull and push to refs/heads/feature/* only; service tokens keep their built-in ones.
+// An SSH key's user has the policies of its name ("admin": AdministratorAccess).
 type testPolicies struct{ byName map[string][]*policy.Policy }
 
 func (p testPolicies) GrantsFor(id *auth.Identity) api.Grants {
+	if id.Token.Type == pub.TokenTypeUser { // an SSH key's owner: the user of that name
+		return api.Grants{Principal: audit.Principal{Kind: audit.KindUser, ID: id.Token.User, Name: id.Token.User}, Policies: p.byName[id.Token.User]}
+	}
 	if pol, ok := p.byName[id.Token.Name]; ok {
 		return api.Grants{Principal: api.TokenPrincipal(id.Token), Policies: pol}
 	}
@@ -211,6 +215,11 @@ type fixture struct {
 	bare    string
 	home    string
 	secrets map[string]string // token name → secret ("admin" is the management token)
+	tr      *transport.Server
+	// sshAddr is where the transport serves SSH (ServeSSH, startSSH); url gives ssh:// URLs
+	// once it is set, and the client's ssh uses the key named by the URL's user.
+	sshAddr string
+	sshDir  string // the client's keys (one per user name) and known_hosts
 }
 
 func newFixture(t *testing.T, tweak ...func(*transport.Config)) *fixture {
@@ -253,7 +262,9 @@ func newFixture(t *testing.T, tweak ...func(*transport.Config)) *fixture {
 		}
 		secrets[name] = tk.SecretID
 	}
+	admin, _ := policy.Managed(policy.AdministratorAccess)
 	pols := testPolicies{byName: map[string][]*policy.Policy{
+		"admin":  {admin},
 		"reader": {mustPolicy(t, "pull", `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "codecommit:GitPull", "Resource": "*"}]}`)},
 		"feature": {mustPolicy(t, "feature", `{"Version": "2012-10-17", "Statement": [
 			{"Effect": "Allow", "Action": "codecommit:GitPull", "Resource": "*"},
@@ -278,11 +289,14 @@ func newFixture(t *testing.T, tweak ...func(*transport.Config)) *fixture {
 	t.Cleanup(func() { _ = tr.Close() })
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
-	return &fixture{t: t, g: g, b: b, audit: rec, logs: logs, base: hs.URL, bare: bare, home: t.TempDir(), secrets: secrets}
+	return &fixture{t: t, g: g, b: b, audit: rec, logs: logs, base: hs.URL, bare: bare, home: t.TempDir(), secrets: secrets, tr: tr}
 }
 
 // url is the repository's URL with who's secret as the basic password.
 func (f *fixture) url(who string) string {
+	if f.sshAddr != "" {
+		return "ssh://" + who + "@" + f.sshAddr + "/app.git"
+	}
 	u, _ := url.Parse(f.base + "/git/app.git")
 	u.User = url.UserPassword("git", f.secrets[who])
 	return u.String()
@@ -293,6 +307,7 @@ func (f *fixture) try(dir string, args ...string) (string, error) {
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
 	cmd.Env = []string{"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "HOME=" + f.home, "PATH=/usr/bin:/bin", "LC_ALL=C",
+		"GIT_SSH_COMMAND=" + filepath.Join(f.sshDir, "ssh"), "GIT_SSH_VARIANT=ssh",
 		"GIT_TERMINAL_PROMPT=0", "GIT_AUTHOR_NAME=a", "GIT_AUTHOR_EMAIL=a@example.com", "GIT_COMMITTER_NAME=a", "GIT_COMMITTER_EMAIL=a@example.com"}
 	out, err := cmd.CombinedOutput()
 	return string(out), err

@@ -222,7 +222,12 @@ func outcomeOf(err error) audit.Outcome {
 // auditRequest records a git request in the audit trail under the caller the edge set
 // (who, the route's action, the repository's resource name, source, request id).
 func (s *Server) auditRequest(r *http.Request, outcome audit.Outcome, err error) {
-	c := command.CallerFrom(r.Context())
+	s.audit(command.CallerFrom(r.Context()), outcome, err, requestDetail(r))
+}
+
+// audit records a git request of caller c (nothing when c is nil), with its detail (the service
+// and protocol: requestDetail, sshDetail).
+func (s *Server) audit(c *command.Caller, outcome audit.Outcome, err error, detail string) {
 	if c == nil {
 		return
 	}
@@ -235,7 +240,7 @@ func (s *Server) auditRequest(r *http.Request, outcome audit.Outcome, err error)
 	if err != nil {
 		rec.ErrorCode = string(fault.CodeOf(err))
 	}
-	rec.Detail = requestDetail(r)
+	rec.Detail = detail
 	s.kit().Audit(rec)
 }
 

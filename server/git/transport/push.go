@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"sync"
 
@@ -20,15 +21,19 @@ const (
 	EnvHookToken  = "SLIPWAY_HOOK_TOKEN"
 )
 
-// push is one receive-pack request as the hook callbacks see it.
+// push is one receive-pack request (over HTTP or SSH) as the hook callbacks see it.
 type push struct {
-	ctx     context.Context // the request's: a callback's work ends with it
-	req     *http.Request   // for the write context of the proposal (Kit.WriteContext)
-	repo    Repo
-	caller  *auth.Identity
-	atomic  bool
-	allowed map[string]gitproto.Command // the head's commands the caller may make
-	denied  map[string]string           // the others: ref → why (Kit.Authorize's message)
+	ctx context.Context // the request's: a callback's work ends with it
+	// write makes the context the proposal waits in (the server's write timeout, the request
+	// id, the command caller): Kit.WriteContext for HTTP; nil proposes in ctx (the socket's
+	// fuzz test).
+	write     func() (context.Context, context.CancelFunc, error)
+	requestID string
+	repo      Repo
+	caller    *auth.Identity
+	atomic    bool
+	allowed   map[string]gitproto.Command // the head's commands the caller may make
+	denied    map[string]string           // the others: ref → why (the decision's message)
 
 	mu       sync.Mutex
 	pack     string // the stored pack's sha256
@@ -76,33 +81,57 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, id *auth.Id
 	case err != nil:
 		return fault.New(fault.Invalid, "git-receive-pack request: %v", err)
 	}
-	p = &push{ctx: r.Context(), req: r, repo: repo, caller: id, atomic: head.Atomic(),
-		allowed: map[string]gitproto.Command{}, denied: map[string]string{}, options: head.PushOptions}
+	p = &push{ctx: r.Context(), requestID: requestID(r), repo: repo, caller: id,
+		write: func() (context.Context, context.CancelFunc, error) { return s.kit().WriteContext(r, id) }}
+	if err := s.authorizeRefs(p, head, func(ref string) error {
+		return s.kit().Authorize(w, r, id, ActionGitPush, "repo/"+repo.Name, policy.ContextValue{Key: policy.KeyReferenceName, Value: ref})
+	}); err != nil {
+		return err
+	}
+	denied = len(p.denied) > 0 // Authorize audited each denial; git tells the user (proc-receive)
+	// receive-pack reads the whole pack before it answers, but Go's HTTP/1 server may stop
+	// reading a body once the answer has begun (DESIGN.md finding 10).
+	_ = http.NewResponseController(w).EnableFullDuplex()
+	out := &gitWriter{w: w, contentType: "application/x-git-receive-pack-result"}
+	err = s.receive(p, proto, head.Body(body), out)
+	err = out.finish(body.check(err))
+	s.logPush(p, err)
+	return err
+}
+
+// authorizeRefs decides every ref of a push's head with allow (codecommit:GitPush with
+// slipway:ReferenceName, through the API's one decision) and records the push's options and
+// what was allowed, with those very values (the proc-receive callback proposes only those), and
+// what was denied, with the decision's message (proc-receive answers those refs with it). An
+// error of allow other than Forbidden (the identity service unavailable) ends the push.
+func (s *Server) authorizeRefs(p *push, head *gitproto.ReceiveHead, allow func(ref string) error) error {
+	p.atomic = head.Atomic()
+	p.options = head.PushOptions
+	p.allowed = make(map[string]gitproto.Command, len(head.Commands))
+	p.denied = map[string]string{}
 	for _, c := range head.Commands {
-		if err := s.kit().Authorize(w, r, id, ActionGitPush, "repo/"+repo.Name,
-			policy.ContextValue{Key: policy.KeyReferenceName, Value: c.Ref}); err != nil {
+		if err := allow(c.Ref); err != nil {
 			if fault.CodeOf(err) != fault.Forbidden {
 				return err
 			}
-			denied = true // Authorize audited the denial; git tells the user (proposePush)
 			p.denied[c.Ref] = err.Error()
 			continue
 		}
 		p.allowed[c.Ref] = c
 	}
+	return nil
+}
+
+// receive runs receive-pack for an authorized push (the same for HTTP and SSH): stdin is the
+// request from its head on (head.Body), stdout gets git's answer; the hooks call back under
+// the push's token, which is forgotten when git ends.
+func (s *Server) receive(p *push, proto string, stdin io.Reader, stdout io.Writer) error {
 	token, forget := s.register(p)
 	defer forget()
-	// receive-pack reads the whole pack before it answers, but Go's HTTP/1 server may stop
-	// reading a body once the answer has begun (DESIGN.md finding 10).
-	_ = http.NewResponseController(w).EnableFullDuplex()
-	out := &gitWriter{w: w, contentType: "application/x-git-receive-pack-result"}
-	err = s.cfg.Git.ReceivePack(r.Context(), gitexec.ServiceRequest{
-		Dir: repo.Dir, Protocol: proto, Stdin: head.Body(body), Stdout: out,
+	return s.cfg.Git.ReceivePack(p.ctx, gitexec.ServiceRequest{
+		Dir: p.repo.Dir, Protocol: proto, Stdin: stdin, Stdout: stdout,
 		Env: []string{EnvHookSocket + "=" + s.SocketPath(), EnvHookToken + "=" + token},
 	})
-	err = out.finish(body.check(err))
-	s.logPush(r, p, err)
-	return err
 }
 
 // authorizeAnyRef refuses, before anything of the body is read, a caller whose policies allow
@@ -130,10 +159,10 @@ func (p *push) wasProposed() bool {
 
 // logPush logs a push's refs and outcome (the audit record names the request; the log has
 // the refs).
-func (s *Server) logPush(r *http.Request, p *push, err error) {
+func (s *Server) logPush(p *push, err error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	attrs := []any{"repo", p.repo.Name, "request_id", requestID(r), "pack", p.pack}
+	attrs := []any{"repo", p.repo.Name, "request_id", p.requestID, "pack", p.pack}
 	if len(p.options) > 0 {
 		attrs = append(attrs, "push_options", p.options)
 	}

@@ -17,7 +17,11 @@ import (
 // push, clones and fetches in protocol v2 and v0, shallow and partial, a new branch, a force
 // push, a delete, push options, and an atomic push with one failed compare-and-swap.
 func TestPushAndFetch(t *testing.T) {
-	f := newFixture(t)
+	pushAndFetch(t, newFixture(t))
+}
+
+// pushAndFetch is TestPushAndFetch over the fixture's transport (HTTP, or SSH once started).
+func pushAndFetch(t *testing.T, f *fixture) {
 	src := f.clientRepo()
 	f.git(src, "remote", "add", "origin", f.url("admin"))
 
