@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/slipwayhq/slipway/server/git/gitproto"
 )
@@ -115,7 +116,9 @@ func (s *Server) storePack(p *push, path string) error {
 	if p.stored {
 		return fmt.Errorf("the push's pack was already stored")
 	}
+	p.timing.storeStart = time.Now()
 	sha, err := s.b.StorePack(p.ctx, p.repo, clean)
+	p.timing.storeEnd = time.Now()
 	if err != nil {
 		return err
 	}
@@ -146,7 +149,9 @@ func (s *Server) proposePush(p *push, req hookRequest) []gitproto.Result {
 		return results
 	}
 	p.proposed = true
+	p.timing.proposeStart = time.Now()
 	res, err := s.push(p, Push{Repo: p.repo, Pack: p.pack, Updates: updates, Atomic: atomic, Caller: p.caller})
+	p.timing.proposeEnd = time.Now()
 	byRef := map[string]RefResult{}
 	for _, r := range res {
 		byRef[r.Ref] = r
