@@ -120,57 +120,14 @@ func (g *gitWriter) start() error {
 }
 
 func (g *gitWriter) Write(p []byte) (int, error) {
-	n, err := g.write(p)
-	g.flush()
-	return n, err
-}
-
-func (g *gitWriter) write(p []byte) (int, error) {
 	if err := g.start(); err != nil {
 		return 0, err
 	}
-	return g.w.Write(p)
-}
-
-// flush sends what was written so far to the client: git's side-band progress reaches it as it
-// comes, and the end of each of git's answers is not held back.
-func (g *gitWriter) flush() {
+	n, err := g.w.Write(p)
 	if f, ok := g.w.(http.Flusher); ok {
-		f.Flush()
+		f.Flush() // git's side-band progress reaches the client as it comes
 	}
-}
-
-// copyBufferSize is what ReadFrom reads of git's output at a time: a pipe's whole capacity (64
-// KiB on Linux), which holds one side-band packet of the largest size (65520 bytes).
-const copyBufferSize = 64 << 10
-
-// ReadFrom copies git's output (exec's copy of its stdout pipe uses it) and flushes only once it
-// has caught up with git: a read that did not fill the buffer found the pipe drained, so git
-// has nothing more to say right now; while git writes faster than the client reads, full
-// buffers go out without a flush each (a flush is one more write to the connection).
-func (g *gitWriter) ReadFrom(r io.Reader) (int64, error) {
-	buf := make([]byte, copyBufferSize)
-	var total int64
-	for {
-		n, rerr := r.Read(buf)
-		if n > 0 {
-			m, werr := g.write(buf[:n])
-			total += int64(m)
-			if werr != nil {
-				return total, werr
-			}
-			if n < len(buf) {
-				g.flush()
-			}
-		}
-		if rerr == io.EOF {
-			g.flush()
-			return total, nil
-		}
-		if rerr != nil {
-			return total, rerr
-		}
-	}
+	return n, err
 }
 
 // finish ends the answer: on success the headers go out even if git wrote nothing; an error

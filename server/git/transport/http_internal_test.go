@@ -1,71 +1,9 @@
 package transport
 
 import (
-	"bytes"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 )
-
-// flushCounter is a ResponseWriter that records what was written at each flush.
-type flushCounter struct {
-	*httptest.ResponseRecorder
-	flushedAt []int // the body's length at each flush
-}
-
-func (f *flushCounter) Flush() { f.flushedAt = append(f.flushedAt, f.Body.Len()) }
-
-// chunks is a reader that returns its chunks one per Read, as a pipe returns what git wrote.
-type chunks [][]byte
-
-func (c *chunks) Read(p []byte) (int, error) {
-	if len(*c) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, (*c)[0])
-	if n == len((*c)[0]) {
-		*c = (*c)[1:]
-	} else {
-		(*c)[0] = (*c)[0][n:]
-	}
-	return n, nil
-}
-
-// TestGitWriterReadFrom: git's output is copied whole, with the headers first; a flush follows
-// every read that drained the pipe (a short read: progress, the end of an answer) and the end,
-// and none follows a full buffer (more is coming).
-func TestGitWriterReadFrom(t *testing.T) {
-	full := bytes.Repeat([]byte("p"), copyBufferSize)
-	in := chunks{[]byte("progress 1"), full, full, []byte("tail"), []byte("progress 2")}
-	var want []byte
-	for _, c := range in {
-		want = append(want, c...)
-	}
-	w := &flushCounter{ResponseRecorder: httptest.NewRecorder()}
-	g := &gitWriter{w: w, contentType: "application/x-git-upload-pack-result", prefix: []byte("0000")}
-	n, err := io.Copy(g, &in)
-	if err != nil || n != int64(len(want)) {
-		t.Fatalf("copied %d bytes, %v; want %d, nil", n, err, len(want))
-	}
-	if got := w.Body.Bytes(); !bytes.Equal(got, append([]byte("0000"), want...)) {
-		t.Fatalf("the body is %d bytes, not the prefix and git's %d", len(got), len(want))
-	}
-	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "application/x-git-upload-pack-result" {
-		t.Errorf("status %d, Content-Type %q", w.Code, w.Header().Get("Content-Type"))
-	}
-	p := len("0000")
-	wantFlushes := []int{p + 10, p + 10 + 2*copyBufferSize + 4, p + len(want), p + len(want)}
-	if len(w.flushedAt) != len(wantFlushes) {
-		t.Fatalf("flushed at %v; want %v", w.flushedAt, wantFlushes)
-	}
-	for i := range wantFlushes {
-		if w.flushedAt[i] != wantFlushes[i] {
-			t.Fatalf("flushed at %v; want %v", w.flushedAt, wantFlushes)
-		}
-	}
-}
 
 // TestPushTimingAttrs: the parts of the time after the push's body add up to it, and a step
 // that did not happen (no pack to store) is nil and adds to the next one.
