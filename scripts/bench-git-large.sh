@@ -6,6 +6,9 @@
 # of the git processes the servers run (receive-pack, index-pack, upload-pack, pack-objects) is
 # theirs, not the server's, and is not counted: the point is that the server streams.
 #
+# It also prints the receiving server's timings of the push from its last byte to the answer
+# (its "git push" log line; server/git/DESIGN.md).
+#
 #   scripts/bench-git-large.sh [SIZE_MIB]     (default 1024; needs bin/slipway: make build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,7 +50,7 @@ join=${join#,}
 for i in 0 1 2; do
   "$bin" server --node-id "g$i" --data-dir "$work/s$i" --http-addr "127.0.0.1:$((base + 10*i))" \
     --raft-addr "127.0.0.1:$((base + 10*i + 1))" --bootstrap-expect 3 --join "$join" \
-    --initial-management-token-file "$work/token" --keyring-kek-file "$work/keyring.kek" --log-level error \
+    --initial-management-token-file "$work/token" --keyring-kek-file "$work/keyring.kek" --log-level info \
     >"$work/s$i.log" 2>&1 &
   pids+=($!)
 done
@@ -80,6 +83,7 @@ phase() { # NAME COMMAND...: runs it while sampling, then prints its time and ea
   done
 }
 phase "push to server0" git -C "$work/src" push -q "$(url 0)" main
+echo "  server0, last byte pushed to acknowledgement (ms): $(grep 'git push' "$work/s0.log" | tail -1 | grep -o '[a-z_]*_ms[=:"]*[0-9]*' | tr -d '"' | tr ':' '=' | tr '\n' ' ')"
 phase "clone via server1 (first: its copy catches up)" git clone -q --bare "$(url 1)" "$work/c1"
 rm -rf "$work/c1"
 phase "clone via server1 again" git clone -q --bare "$(url 1)" "$work/c1"

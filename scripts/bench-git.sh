@@ -92,7 +92,6 @@ timings() { # SERVER: the timings of its last "git push" log line
 echo "  server0, last byte pushed to acknowledgement (ms): $(timings 0)"
 
 git daemon --reuseaddr --base-path="$work" --export-all --listen=127.0.0.1 --port=$((base + 50)) "$work" >/dev/null 2>&1 &
-daemon_pid=$!
 pids+=($!)
 "$work/githttpref" -root "$work" -addr "127.0.0.1:$((base + 60))" >"$work/githttpref.log" 2>&1 &
 backend_pid=$!
@@ -121,22 +120,24 @@ s_first=$(clone c-slipway "$(url 1)")
 echo "first clone via server1 right after the push (includes its catch-up): ${s_first% *} s"
 # RUNS rounds, each cloning through server 1, git daemon and git http-backend in turn, so
 # that the machine's load falls on all three alike; the medians are compared.
-clones() { # LABEL: the medians into s_clone, d_clone, h_clone (seconds) and s_cpu, d_cpu, h_cpu
-  local s=() d=() h=() sc=() dc=() hc=() r
+clones() { # LABEL: the medians into s_clone, d_clone, h_clone (seconds) and s_cpu, h_cpu
+  local s=() d=() h=() sc=() hc=() r
   for _ in $(seq "$runs"); do
     r=$(clone c-slipway "$(url 1)" "${pids[1]}"); s+=("${r% *}"); sc+=("${r#* }")
-    r=$(clone c-daemon "$daemon" "$daemon_pid"); d+=("${r% *}"); dc+=("${r#* }")
+    r=$(clone c-daemon "$daemon"); d+=("${r% *}")
     r=$(clone c-backend "$backend" "$backend_pid"); h+=("${r% *}"); hc+=("${r#* }")
   done
   s_clone=$(median "${s[@]}") d_clone=$(median "${d[@]}") h_clone=$(median "${h[@]}")
-  s_cpu=$(median "${sc[@]}") d_cpu=$(median "${dc[@]}") h_cpu=$(median "${hc[@]}")
-  echo "$1 (median of $runs, load $(cut -d' ' -f1 /proc/loadavg); seconds: slipway ${s[*]}, daemon ${d[*]}, http-backend ${h[*]}; server CPU seconds: slipway ${sc[*]}, daemon ${dc[*]}, http-backend ${hc[*]})"
+  s_cpu=$(median "${sc[@]}") h_cpu=$(median "${hc[@]}")
+  echo "$1 (median of $runs, load $(cut -d' ' -f1 /proc/loadavg); seconds: slipway ${s[*]}, daemon ${d[*]}, http-backend ${h[*]}; server CPU seconds: slipway ${sc[*]}, http-backend ${hc[*]})"
   echo "  clone via server1:       $s_clone s  $(rate "$size" "$s_clone")  server CPU $s_cpu s"
-  echo "  clone via git daemon:    $d_clone s  $(rate "$size" "$d_clone")  server CPU $d_cpu s   ratio (slipway / daemon throughput): $(ratio "$d_clone" "$s_clone")"
+  echo "  clone via git daemon:    $d_clone s  $(rate "$size" "$d_clone")  (its CPU is not measurable: git daemon's children are not accounted to it)   ratio (slipway / daemon throughput): $(ratio "$d_clone" "$s_clone")"
   echo "  clone via http-backend:  $h_clone s  $(rate "$size" "$h_clone")  server CPU $h_cpu s   ratio (slipway / http-backend throughput): $(ratio "$h_clone" "$s_clone")"
 }
 copy1=$(ls -d "$work"/s1/git/repos/*/)
 echo "server1's copy: $(ls "$copy1/objects/pack/"*.pack | wc -l) pack(s), $(ls "$copy1/objects/pack/"*.bitmap 2>/dev/null | wc -l) bitmap(s); reference: $(ls "$work/src.git/objects/pack/"*.pack | wc -l) pack(s), $(ls "$work/src.git/objects/pack/"*.bitmap 2>/dev/null | wc -l) bitmap(s)"
+c0=$(cpu "${pids[1]}"); sleep 3
+echo "server1's CPU when idle (Raft heartbeats, background tasks): $(secs "$c0" "$(cpu "${pids[1]}")") s over 3 s"
 clones "clone, steady state"
 
 # A fetch of 100 new commits, pushed through server 2.
