@@ -4,7 +4,8 @@
 # back through server 1, sampling every server's resident memory (VmRSS from /proc/PID/status,
 # every 0.1 s, and VmHWM, the kernel's peak) during the push and during the clone. The memory
 # of the git processes the servers run (receive-pack, index-pack, upload-pack, pack-objects) is
-# theirs, not the server's, and is not counted: the point is that the server streams.
+# theirs, not the server's, and is not counted: the point is that the server streams. The same
+# push and clone through `git http-backend` (internal/githttpref) are the reference.
 #
 # It also prints the receiving server's timings of the push from its last byte to the answer
 # (its "git push" log line; server/git/DESIGN.md).
@@ -24,6 +25,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+go build -o "$work/githttpref" ./internal/githttpref # before HOME moves: the usual build cache
 export HOME=$work/home GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0
 mkdir -p "$HOME"
 git config --global user.name bench && git config --global user.email bench@example.com
@@ -92,3 +94,14 @@ if [ "$(git --git-dir "$work/c1" rev-parse main:big.bin)" != "$(git -C "$work/sr
   exit 1
 fi
 echo "the clone's big.bin is the pushed one"
+
+# The reference: the same push and clone through git http-backend behind Go's net/http
+# (internal/githttpref), into and out of a plain bare repository.
+"$work/githttpref" -root "$work" -addr "127.0.0.1:$((base + 60))" >"$work/githttpref.log" 2>&1 &
+pids+=($!)
+git init -q --bare "$work/ref.git" && git --git-dir "$work/ref.git" config http.receivepack true
+for _ in $(seq 50); do git ls-remote "http://127.0.0.1:$((base + 60))/ref.git" >/dev/null 2>&1 && break; sleep 0.1; done
+a=$(now); git -C "$work/src" push -q "http://127.0.0.1:$((base + 60))/ref.git" main; b=$(now)
+echo "push to git http-backend: $(secs "$a" "$b") s  $(rate "$size_mib" "$(secs "$a" "$b")")"
+a=$(now); git clone -q --bare "http://127.0.0.1:$((base + 60))/ref.git" "$work/c2"; b=$(now)
+echo "clone via git http-backend: $(secs "$a" "$b") s  $(rate "$size_mib" "$(secs "$a" "$b")")"

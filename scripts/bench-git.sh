@@ -8,8 +8,9 @@
 # Slipway's own cost). Reports push throughput, the time from the push's last byte to its
 # acknowledgement and its parts (the receiving server's "git push" log line), the receiving
 # server's peak RSS, clone and fetch times (median of RUNS runs, interleaved) and their ratios
-# to the references, and the clone again after `git repack -adb` of the serving copy (one pack
-# with a bitmap, as the references' copy has).
+# to the references, with the CPU the serving process and its git used per clone, and the clone
+# again once the serving copy has a bitmap index (multi-pack, then one pack), as the
+# references' copy has.
 #
 #   scripts/bench-git.sh [COMMITS] [FILE_KIB]     (default 3000 and 64, about 190 MiB; needs
 #                                                  bin/slipway: make build; go, python3, git)
@@ -80,6 +81,16 @@ for _ in $(seq 300); do "$bin" repo create bench >/dev/null 2>&1 && created=1 &&
 [ -n "$created" ] || { echo "the cluster did not come up within a minute: $("$bin" repo create bench 2>&1)" >&2; exit 1; }
 url() { echo "http://x:$token@127.0.0.1:$((base + 10*$1))/git/bench.git"; }
 
+git daemon --reuseaddr --base-path="$work" --export-all --listen=127.0.0.1 --port=$((base + 50)) "$work" >/dev/null 2>&1 &
+pids+=($!)
+"$work/githttpref" -root "$work" -addr "127.0.0.1:$((base + 60))" >"$work/githttpref.log" 2>&1 &
+backend_pid=$!
+pids+=($!)
+daemon=git://127.0.0.1:$((base + 50))/src.git
+backend=http://127.0.0.1:$((base + 60))/src.git
+for _ in $(seq 50); do git ls-remote "$daemon" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 50); do git ls-remote "$backend" >/dev/null 2>&1 && break; sleep 0.1; done
+
 # The receiving server's peak RSS: VmHWM of server 0 over the push.
 t0=$(now)
 git --git-dir "$work/src.git" push -q "$(url 0)" main
@@ -90,16 +101,11 @@ timings() { # SERVER: the timings of its last "git push" log line
   grep 'git push' "$work/s$1.log" | tail -1 | grep -o '[a-z_]*_ms[=:"]*[0-9]*' | tr -d '"' | tr ':' '=' | tr '\n' ' '
 }
 echo "  server0, last byte pushed to acknowledgement (ms): $(timings 0)"
+# The same push to git http-backend, into an empty bare repository that accepts pushes.
+git init -q --bare "$work/pushed.git" && git --git-dir "$work/pushed.git" config http.receivepack true
+t0=$(now); git --git-dir "$work/src.git" push -q "http://127.0.0.1:$((base + 60))/pushed.git" main; t1=$(now)
+echo "push to http-backend:   $(secs "$t0" "$t1") s  $(rate "$size" "$(secs "$t0" "$t1")")"
 
-git daemon --reuseaddr --base-path="$work" --export-all --listen=127.0.0.1 --port=$((base + 50)) "$work" >/dev/null 2>&1 &
-pids+=($!)
-"$work/githttpref" -root "$work" -addr "127.0.0.1:$((base + 60))" >"$work/githttpref.log" 2>&1 &
-backend_pid=$!
-pids+=($!)
-daemon=git://127.0.0.1:$((base + 50))/src.git
-backend=http://127.0.0.1:$((base + 60))/src.git
-for _ in $(seq 50); do git ls-remote "$daemon" >/dev/null 2>&1 && break; sleep 0.1; done
-for _ in $(seq 50); do git ls-remote "$backend" >/dev/null 2>&1 && break; sleep 0.1; done
 
 # cpu PID: the CPU seconds the process and its reaped children (the git it ran) have used.
 cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' "/proc/$1/stat"; }
@@ -159,9 +165,15 @@ echo "fetch via server1:      $s_fetch s"
 echo "fetch via git daemon:   $d_fetch s   time ratio (daemon / slipway): $(ratio "$d_fetch" "$s_fetch")"
 echo "fetch via http-backend: $h_fetch s   time ratio (http-backend / slipway): $(ratio "$h_fetch" "$s_fetch")"
 
-# The same clones once server 1's copy is one pack with a bitmap index, as the references' is
-# (git repack -adb; by hand here: the servers do not repack yet).
+# The same clones once server 1's copy has a bitmap index, as the references' copy has: first
+# a multi-pack bitmap over its packs as they are (git multi-pack-index write --bitmap, no pack
+# rewritten), then one pack with a bitmap (git repack -adb). By hand here: the servers do not
+# write bitmaps yet.
+git --git-dir "$work/src.git" repack -adbq # the references get the 100 new commits into their bitmap too
+a=$(now)
+git --git-dir "$copy1" multi-pack-index write --bitmap 2>/dev/null
+echo "git multi-pack-index write --bitmap on server1's copy ($(ls "$copy1/objects/pack/"*.pack | wc -l) packs): $(secs "$a" "$(now)") s"
+clones "clone after git multi-pack-index write --bitmap of server1's copy"
 git --git-dir "$copy1" repack -adbq
 echo "server1's copy after git repack -adb: $(ls "$copy1/objects/pack/"*.pack | wc -l) pack(s), $(ls "$copy1/objects/pack/"*.bitmap 2>/dev/null | wc -l) bitmap(s)"
-git --git-dir "$work/src.git" repack -adbq # the references get the 100 new commits into one pack too
-clones "clone after git repack -adb of both copies"
+clones "clone after git repack -adb of server1's copy"

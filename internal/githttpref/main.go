@@ -1,10 +1,11 @@
 // Command githttpref serves the bare repositories under a folder with git's own smart HTTP
 // server, `git http-backend`, run per request as a CGI program by Go's net/http/cgi: the
-// reference scripts/bench-git.sh measures Slipway's clone and fetch against, over the same
+// reference scripts/bench-git.sh and bench-git-large.sh measure Slipway's push, clone and fetch against, over the same
 // kind of listener as Slipway's API (Go's net/http on loopback, plain HTTP as the bench runs
 // its servers), so that the ratio isolates what Slipway adds (authorization, the read barrier,
 // the replica) from what any smart-HTTP server costs (the client's remote-curl helper, HTTP
-// framing). Not a server for anything else: no authentication, every repository exported.
+// framing). Not a server for anything else: no authentication, every repository exported (and
+// pushes accepted into those configured with http.receivepack=true).
 //
 //	githttpref -root DIR -addr 127.0.0.1:PORT [-git PATH]
 package main
@@ -50,6 +51,19 @@ func run(root, addr, git string) error {
 		},
 		Logger: log.New(os.Stderr, "githttpref: ", 0),
 	}
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: unchunked(h), ReadHeaderTimeout: 10 * time.Second}
 	return srv.ListenAndServe()
+}
+
+// unchunked lets a chunked request body (git sends a push of over http.postBuffer so) through
+// net/http/cgi, which refuses one: without CONTENT_LENGTH, git http-backend reads its input to
+// the end, which the handler's stdin is.
+func unchunked(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.TransferEncoding) > 0 && r.TransferEncoding[0] == "chunked" {
+			r.TransferEncoding = nil
+			r.ContentLength = -1
+		}
+		h.ServeHTTP(w, r)
+	})
 }
