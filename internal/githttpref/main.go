@@ -1,11 +1,12 @@
 // Command githttpref serves the bare repositories under a folder with git's own smart HTTP
 // server, `git http-backend`, run per request as a CGI program by Go's net/http/cgi: the
-// reference scripts/bench-git.sh and bench-git-large.sh measure Slipway's push, clone and fetch against, over the same
-// kind of listener as Slipway's API (Go's net/http on loopback, plain HTTP as the bench runs
-// its servers), so that the ratio isolates what Slipway adds (authorization, the read barrier,
-// the replica) from what any smart-HTTP server costs (the client's remote-curl helper, HTTP
-// framing). Not a server for anything else: no authentication, every repository exported (and
-// pushes accepted into those configured with http.receivepack=true).
+// reference scripts/bench-git.sh and bench-git-large.sh measure Slipway's push, clone and fetch
+// against, over the same kind of listener as Slipway's API (Go's net/http on loopback, plain
+// HTTP as the benches run their servers), so that the ratio isolates what Slipway adds
+// (authorization, the read barrier, replication) from what any smart-HTTP server costs (the
+// client's remote-curl helper, HTTP framing). Not a server for anything else: no
+// authentication, every repository exported (and pushes accepted into those configured with
+// http.receivepack=true).
 //
 //	githttpref -root DIR -addr 127.0.0.1:PORT [-git PATH]
 package main
