@@ -102,7 +102,7 @@ timings() { # SERVER: the timings of its last "git push" log line
 }
 echo "  server0, last byte pushed to acknowledgement (ms): $(timings 0)"
 # The same push to git http-backend, into an empty bare repository that accepts pushes.
-git init -q --bare "$work/pushed.git" && git --git-dir "$work/pushed.git" config http.receivepack true
+git init -q --bare "$work/pushed.git" && git --git-dir "$work/pushed.git" config http.receivepack true && git --git-dir "$work/pushed.git" config transfer.unpackLimit 1
 t0=$(now); git --git-dir "$work/src.git" push -q "http://127.0.0.1:$((base + 60))/pushed.git" main; t1=$(now)
 echo "push to http-backend:   $(secs "$t0" "$t1") s  $(rate "$size" "$(secs "$t0" "$t1")")"
 
