@@ -125,7 +125,7 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, id *auth.Id
 	})
 	err = out.finish(body.check(err))
 	p.mu.Lock()
-	p.timing.bodyEnd, p.timing.answered = body.end, time.Now()
+	p.timing.bodyEnd, p.timing.answered = body.endTime(), time.Now()
 	p.mu.Unlock()
 	s.logPush(r, p, err)
 	return err
