@@ -7,7 +7,7 @@ GOLANGCI := $(GOBIN)/golangci-lint
 GOLANGCI_VERSION := v2.15.0
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test test-short lint fuzz bench bench-blob bench-git e2e testbed clean tools
+.PHONY: all build run test test-short lint fuzz bench bench-blob bench-git bench-git-large e2e testbed clean tools
 
 all: build
 
@@ -57,9 +57,14 @@ bench-blob: build
 	scripts/bench-blob.sh
 
 ## bench-git: push, clone and fetch of a generated repository (3,000 commits, about 190 MiB) on a
-##            3-node cluster of real processes, next to git daemon serving the same repository
+##            3-node cluster of real processes, next to git daemon and git http-backend serving
+##            the same repository
 bench-git: build
 	scripts/bench-git.sh
+
+## bench-git-large: a 1 GiB file pushed and cloned back, every server's RSS sampled
+bench-git-large: build
+	scripts/bench-git-large.sh
 
 # The test bed runs with -v: its report table (one line per fault scenario) is printed to stdout
 # at the end of the run, after every scenario's summary line.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/slipwayhq/slipway/server/git/gitproto"
 )
@@ -123,7 +124,9 @@ func (s *Server) storePack(p *push, path string) error {
 	if !p.canApply() {
 		return nil
 	}
+	p.timing.storeStart = time.Now()
 	sha, err := s.b.StorePack(p.ctx, p.repo, clean)
+	p.timing.storeEnd = time.Now()
 	if err != nil {
 		return err
 	}
@@ -158,7 +161,9 @@ func (s *Server) proposePush(p *push, req hookRequest) (results []gitproto.Resul
 		return results, msgs
 	}
 	p.proposed = true
+	p.timing.proposeStart = time.Now()
 	res, err := s.push(p, Push{Repo: p.repo, Pack: p.pack, Updates: updates, Atomic: atomic, Caller: p.caller, Options: p.options})
+	p.timing.proposeEnd = time.Now()
 	byRef := map[string]RefResult{}
 	for _, r := range res {
 		byRef[r.Ref] = r

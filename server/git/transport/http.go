@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/slipwayhq/slipway/server/core/audit"
@@ -157,6 +158,16 @@ type requestBody struct {
 	r        io.Reader
 	n, max   int64
 	exceeded bool
+	end      atomic.Int64 // when the body's EOF was read (Unix nanoseconds), for a push's timings
+}
+
+// endTime is when the body's EOF was read, zero before. It is atomic because git's stdin is
+// copied by a goroutine that a run may leave behind (gitexec's wait delay).
+func (b *requestBody) endTime() time.Time {
+	if ns := b.end.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
 }
 
 // body opens the request body: Content-Encoding gzip is decoded, and more than MaxPushBytes
@@ -197,6 +208,9 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	if b.n > b.max {
 		b.exceeded = true
 		return 0, tooLarge(b.max)
+	}
+	if err == io.EOF {
+		b.end.CompareAndSwap(0, time.Now().UnixNano())
 	}
 	return n, err
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/command"
@@ -41,6 +42,42 @@ type push struct {
 	proposed bool   // Backend.Push was called: its command's audit record is the request's
 	results  []RefResult
 	options  []string // the request's push options, checked against Config.Limits (Push carries them)
+	timing   pushTiming
+}
+
+// pushTiming is when each step of a push happened on the receiving server, logged with the
+// push to tell what the time from the last byte pushed to the acknowledgement is made of
+// (docs/BENCHMARKS.md). A zero time is a step that did not happen.
+type pushTiming struct {
+	bodyEnd                  time.Time // the request body's last byte read (receive-pack has the whole pack)
+	storeStart, storeEnd     time.Time // pre-receive's callback: the pack stored as a blob on a quorum
+	proposeStart, proposeEnd time.Time // proc-receive's callback: the Raft command committed and applied here
+	answered                 time.Time // receive-pack exited, its report-status written
+}
+
+// attrs are the timings as log attributes, in milliseconds: after_body (the last byte pushed
+// to the answer), then its parts: index (index-pack finishing in quarantine and pre-receive
+// starting), store_pack, migrate (receive-pack moving the quarantine in and proc-receive
+// starting), propose, report (the hook's answer to receive-pack's exit).
+func (t pushTiming) attrs() []any {
+	ms := func(a, b time.Time) any {
+		if a.IsZero() || b.IsZero() {
+			return nil
+		}
+		return b.Sub(a).Milliseconds()
+	}
+	prev := t.bodyEnd
+	step := func(at time.Time) any {
+		d := ms(prev, at)
+		if !at.IsZero() {
+			prev = at
+		}
+		return d
+	}
+	out := []any{"after_body_ms", ms(t.bodyEnd, t.answered)}
+	out = append(out, "index_ms", step(t.storeStart), "store_pack_ms", step(t.storeEnd))
+	out = append(out, "migrate_ms", step(t.proposeStart), "propose_ms", step(t.proposeEnd), "report_ms", step(t.answered))
+	return out
 }
 
 // receivePack answers POST git-receive-pack. A caller who may push no ref of the repository
@@ -95,6 +132,9 @@ func (s *Server) receivePack(w http.ResponseWriter, r *http.Request, id *auth.Id
 	out := &gitWriter{w: w, contentType: "application/x-git-receive-pack-result"}
 	err = s.receive(p, proto, head.Body(body), out)
 	err = out.finish(body.check(err))
+	p.mu.Lock()
+	p.timing.bodyEnd, p.timing.answered = body.endTime(), time.Now()
+	p.mu.Unlock()
 	s.logPush(p, err)
 	return err
 }
@@ -166,6 +206,7 @@ func (s *Server) logPush(p *push, err error) {
 	if len(p.options) > 0 {
 		attrs = append(attrs, "push_options", p.options)
 	}
+	attrs = append(attrs, p.timing.attrs()...)
 	for _, res := range p.results {
 		c := p.allowed[res.Ref]
 		attrs = append(attrs, "ref", res.Ref, "old", c.Old, "new", c.New, "ok", res.OK, "reason", res.Reason)

@@ -519,6 +519,11 @@ func (c *sshConn) receivePack(ctx context.Context, ch ssh.Channel, repo Repo, pr
 		s.audit(caller, audit.OutcomeDenied, errors.New(p.denied[ref]), detail)
 	}
 	err = body.check(s.receive(p, proto, head.Body(in), ch))
+	p.mu.Lock()
+	// Over SSH the client keeps its side open for the report: the body's end is seldom seen,
+	// and then the log has no after_body_ms.
+	p.timing.bodyEnd, p.timing.answered = body.endTime(), time.Now()
+	p.mu.Unlock()
 	s.logPush(p, err)
 	if err != nil {
 		return fail(gitMessage(err))

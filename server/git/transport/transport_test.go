@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -36,6 +37,12 @@ func pushAndFetch(t *testing.T, f *fixture) {
 	}
 	if _, err := os.Stat(filepath.Join(f.b.packs, p.Pack+".pack")); err != nil {
 		t.Fatalf("the pushed pack was not stored: %v", err)
+	}
+	// Its log line says where the time after its last byte went: every step happened.
+	for _, k := range []string{"after_body_ms", "index_ms", "store_pack_ms", "migrate_ms", "propose_ms", "report_ms"} {
+		if !regexp.MustCompile(`\b` + k + `=[0-9]+\b`).MatchString(f.logs.String()) {
+			t.Errorf("the push's log has no %s in milliseconds:\n%s", k, f.logs.String())
+		}
 	}
 
 	t.Run("clone v2, v0, shallow, partial", func(t *testing.T) {
