@@ -14,13 +14,22 @@ import (
 // services lists the services this server runs, in registration order. A new service is its own
 // folder under server/ plus one line here.
 func services(cfg config.Config) []module.Module {
-	identity, deployments := acl.New(cfg.InitialManagementTokenFile), deploy.New()
+	identity, deployments, repos := acl.New(cfg.InitialManagementTokenFile), deploy.New(), git.New()
+	// Commits made in the console or through PutFile name the user as the identity service has
+	// them.
+	repos.Authors = func(user string) (git.Author, bool) {
+		u, err := identity.Identity().User(user)
+		if err != nil {
+			return git.Author{}, false
+		}
+		return git.Author{Name: u.DisplayName, Email: u.Email}, true
+	}
 	return []module.Module{
 		identity,
 		deployments,
 		kv.New(),
-		git.New(),
-		console.New(identity, deployments),
+		repos,
+		console.New(identity, deployments, repos),
 	}
 }
 

@@ -46,6 +46,10 @@ type Module struct {
 	// MaxBrowseBytes bounds the git output one browse answer is made from (a log page, a
 	// tree, a diff stat and patch): a list over it is refused, a tree or diff is truncated.
 	MaxBrowseBytes int
+	// Authors looks up a user's display name and email for the commits PutFile makes in their
+	// name (the server sets it to the identity service's users); nil, or a user it does not
+	// know, leaves the user's name and no email.
+	Authors func(user string) (Author, bool)
 
 	core      *module.Core
 	replica   *Replica
@@ -82,6 +86,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	r.Routes(m.routes()...)
 	r.Routes(m.browseRoutes()...)
 	r.Routes(m.bundleRoutes()...)
+	r.Routes(m.putFileRoute())
 	r.Routes(m.transport.Routes()...)
 	r.Background("replica", m.replica.run)
 	r.Background("git-transport", m.serveHooks)
