@@ -29,7 +29,7 @@ and deleting needs a management token.`
 	cmd.AddCommand(c.newRepoCreateCommand(), c.newRepoListCommand(), c.newRepoGetCommand(),
 		c.newRepoRenameCommand(), c.newRepoDeleteCommand(), c.newRepoBranchesCommand(), c.newRepoTagsCommand(),
 		c.newRepoLogCommand(), c.newRepoTreeCommand(), c.newRepoShowCommand(), c.newRepoDiffCommand())
-	cmd.AddCommand(c.newRepoBundleCommand())
+	cmd.AddCommand(c.newRepoBundleCommand(), c.newRepoPutFileCommand())
 	return cmd
 }
 
