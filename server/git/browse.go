@@ -474,18 +474,30 @@ func (b *Browser) Compare(ctx context.Context, base, head string, noPatch bool, 
 	if c.Files, c.Truncated, err = b.stat(ctx, from, to, limit); err != nil || noPatch || c.Truncated {
 		return c, err
 	}
-	args := append(append([]string(nil), diffArgs...), "--patch", from, to, "--")
+	c.Patch, c.Truncated, err = b.Patch(ctx, from, to, limit)
+	return c, err
+}
+
+// Patch is the patch from commit base to commit head (both IDs, as Resolve returns them; base
+// "" is the empty tree, for a root commit), at most limit bytes of it, cut at a whole line
+// (then cut is true).
+func (b *Browser) Patch(ctx context.Context, base, head string, limit int) (patch string, cut bool, err error) {
+	if base == "" {
+		base = emptyTree
+	}
+	if !isHexID(base) || !isHexID(head) {
+		return "", false, fault.New(fault.Invalid, "a patch is made between two commit IDs: resolve %s and %s first", state.Shorten(base), state.Shorten(head))
+	}
+	args := append(append([]string(nil), diffArgs...), "--patch", base, head, "--")
 	out, cut, err := b.output(ctx, limit, "", args...)
 	if err != nil {
-		return c, err
+		return "", false, err
 	}
 	if cut {
 		// End on a whole line, so the patch shows where it stops.
 		if i := bytes.LastIndexByte(out, '\n'); i >= 0 {
 			out = out[:i+1]
 		}
-		c.Truncated = true
 	}
-	c.Patch = string(out)
-	return c, nil
+	return string(out), cut, nil
 }

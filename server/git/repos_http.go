@@ -67,6 +67,10 @@ func (m *Module) delete(w http.ResponseWriter, r *http.Request, id *auth.Identit
 	})(w, r, id)
 }
 
+// WithCloneURLs is repo with its clone URLs for the address r came to, as the API answers it
+// (the console shows them).
+func WithCloneURLs(r *http.Request, repo pub.Repository) pub.Repository { return withURLs(r, repo) }
+
 // withURLs fills in the clone URLs for the address the request came to. SSH is not served yet.
 func withURLs(r *http.Request, repo pub.Repository) pub.Repository {
 	if repo.Name == "" {
