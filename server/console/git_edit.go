@@ -41,7 +41,7 @@ func (m *Module) editPage(w http.ResponseWriter, r *http.Request, id *auth.Ident
 	}
 	defer cancel()
 	d := editData{Branch: f.Ref, Limit: git.MaxEditFileSize}
-	if !f.IsBranch && !(f.Empty && f.Ref == f.Repo.DefaultBranch) {
+	if !f.IsBranch && (!f.Empty || f.Ref != f.Repo.DefaultBranch) {
 		return fault.New(fault.NotFound, "repository %s has no branch %s: files are edited on a branch", f.Repo.Name, f.Ref)
 	}
 	if f.IsBranch {
