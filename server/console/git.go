@@ -120,6 +120,7 @@ type repoFrame struct {
 	SwitchKind       string
 	Empty            bool // the repository has no commits
 	CloneHTTP        string
+	CloneScheme      string // "HTTPS", or "HTTP" on a server without TLS
 	CloneSSH         string
 	CanUpdate        bool
 	CanDelete        bool
@@ -279,7 +280,10 @@ func (m *Module) renderRepo(w http.ResponseWriter, r *http.Request, id *auth.Ide
 		return err
 	}
 	defer cancel()
-	f.CloneHTTP, f.CloneSSH = f.Repo.CloneURLHTTP, f.Repo.CloneURLSSH
+	f.CloneHTTP, f.CloneSSH, f.CloneScheme = f.Repo.CloneURLHTTP, f.Repo.CloneURLSSH, "HTTP"
+	if strings.HasPrefix(f.CloneHTTP, "https:") {
+		f.CloneScheme = "HTTPS"
+	}
 	f.CanUpdate = m.core.HTTP.Allowed(r, id, "codecommit:UpdateRepository", "repo/"+f.Repo.Name)
 	f.CanDelete = m.core.HTTP.Allowed(r, id, "codecommit:DeleteRepository", "repo/"+f.Repo.Name)
 	f.Crumbs = crumbs(f.Repo.Name, f.Ref, "")
