@@ -14,6 +14,7 @@ import (
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/policy"
 	"github.com/slipwayhq/slipway/server/core/state"
@@ -175,6 +176,10 @@ func (m *Module) PutFile(ctx context.Context, name string, req pub.FilePutReques
 	}
 	old, exists := refs[ref]
 	switch {
+	case m.replayed(ctx):
+		// A client's retry of a request the state already applied: its push replays the first
+		// outcome, and published answers the first attempt's commit.
+		exists = false
 	case exists && in.parent == "":
 		return pub.FilePutResult{}, fault.New(fault.Invalid, "branch %s exists: pass parent, the commit you edited (the branch is at %s)", state.Shorten(in.branch), old)
 	case exists && in.parent != old:
@@ -234,7 +239,55 @@ func (m *Module) PutFile(ctx context.Context, name string, req pub.FilePutReques
 		}
 		return pub.FilePutResult{}, fault.New(fault.Conflict, "the commit was refused: %s", reason)
 	}
+	if commit, err = m.published(ctx, c, name, ref, commit, in.parent); err != nil {
+		return pub.FilePutResult{}, err
+	}
 	return pub.FilePutResult{Commit: commit, Parent: in.parent, Branch: in.branch, Path: in.path, Blob: blob}, nil
+}
+
+// replayed reports whether ctx's request id (the client's Idempotency-Key) names a request
+// the state has already applied.
+func (m *Module) replayed(ctx context.Context) bool {
+	id := command.RequestIDFrom(ctx)
+	if id == "" {
+		return false
+	}
+	seen := false
+	_ = m.core.State.View(func(tx *state.Tx) error {
+		_, seen, _ = tx.GetRequest(id)
+		return nil
+	})
+	return seen
+}
+
+// published is the commit a successful PutFile published. It is the one made here, unless the
+// request was a client's retry whose push the state had already applied (a remembered request
+// id replays the first outcome): then the branch holds the first attempt's commit, which has
+// the same tree and parent, and that is the answer.
+func (m *Module) published(ctx context.Context, c *commitRun, name, ref, commit, parent string) (string, error) {
+	refs, err := m.Repos().Refs(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	head := refs[ref]
+	if head == commit || head == "" {
+		return commit, nil
+	}
+	if err := m.replica.WaitSynced(ctx, c.b.repo.ID); err != nil {
+		return "", err
+	}
+	ours, err := c.git(ctx, fault.Internal, nil, "show", "--no-patch", "--format=%T %P", commit)
+	if err != nil {
+		return "", err
+	}
+	theirs, err := c.git(ctx, fault.Internal, nil, "show", "--no-patch", "--format=%T %P", head)
+	if err != nil {
+		return "", err
+	}
+	if theirs == ours && strings.TrimSpace(strings.TrimPrefix(ours, strings.Fields(ours)[0])) == parent {
+		return head, nil // a replayed request: the first attempt's commit
+	}
+	return commit, nil // published, and already built upon by a later push
 }
 
 func staleBase(branch, at string) error {

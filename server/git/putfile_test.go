@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,5 +146,41 @@ func writeFile(t *testing.T, path string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPutFileRetried: a client's retry of a PutFile with the same Idempotency-Key (its answer
+// lost) answers the commit the first attempt published, not the retry's own.
+func TestPutFileRetried(t *testing.T) {
+	newWork(t) // skips without git
+	c := testutil.NewCluster(t, 1)
+	ctx := context.Background()
+	if _, err := c.Client(0).RepoCreate(ctx, pub.RepositoryCreateRequest{Name: "notes"}); err != nil {
+		t.Fatal(err)
+	}
+	post := func() pub.FilePutResult {
+		req, _ := http.NewRequest("POST", c.URL(0)+"/v1/repos/notes/files", strings.NewReader(`{"branch":"main","path":"a.txt","content":"a\n","message":"first"}`))
+		req.Header.Set("Authorization", "Bearer "+testutil.ManagementToken)
+		req.Header.Set("Idempotency-Key", "put-file-retry-1")
+		hc := c.HTTPClient()
+		if hc == nil {
+			hc = http.DefaultClient
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out pub.FilePutResult
+		if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
+			t.Fatalf("POST files: %d", resp.StatusCode)
+		}
+		return out
+	}
+	first := post()
+	again := post()
+	br, err := c.Client(0).RepoBranch(ctx, "notes", "main")
+	if err != nil || again.Commit != first.Commit || br.Commit != first.Commit {
+		t.Fatalf("first %s, retry %s, branch %+v (%v): want all the first", first.Commit, again.Commit, br, err)
 	}
 }
