@@ -45,6 +45,7 @@ func (m *Module) gitRoutes() []api.Route {
 		rt("GET", "/ui/repos/{name}", "codecommit:GetRepository", m.repoPage),
 		rt("POST", "/ui/repos/{name}/settings", "codecommit:UpdateRepository", m.repoSettings),
 		rt("POST", "/ui/repos/{name}/delete", "codecommit:DeleteRepository", m.repoDelete),
+		rt("GET", "/ui/repos/{name}/tree/{ref}", "codecommit:GetFolder", m.treeRoot),
 		rt("GET", "/ui/repos/{name}/tree/{ref}/{path...}", "codecommit:GetFolder", m.treePage),
 		rt("GET", "/ui/repos/{name}/blob/{ref}/{path...}", "codecommit:GetFile", m.blobPage),
 		rt("GET", "/ui/repos/{name}/raw/{ref}/{path...}", "codecommit:GetFile", m.rawFile),

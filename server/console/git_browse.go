@@ -36,6 +36,12 @@ func (m *Module) treePage(w http.ResponseWriter, r *http.Request, id *auth.Ident
 	return m.render(w, http.StatusOK, "repo_tree", frame(r, id.Token.User, f.Repo.Name+"/"+t.Path, treeData{repoFrame: f, Tree: t}))
 }
 
+// treeRoot sends /tree/REF to the root's page, /tree/REF/.
+func (m *Module) treeRoot(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
+	http.Redirect(w, r, repoURL(r.PathValue("name"), "tree", r.PathValue("ref"), ""), http.StatusMovedPermanently)
+	return nil
+}
+
 // codeLine is one numbered line of a file.
 type codeLine struct {
 	N    int

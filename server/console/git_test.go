@@ -72,7 +72,7 @@ var parentField = regexp.MustCompile(`name="parent" value="([0-9a-f]*)"`)
 // the log, a commit, compare, branches and tags, editing a file (a commit through the push
 // path, then a stale base refused with the text kept), a new file, a reader without forms and
 // refused a forged edit, a user whose push policy allows feature/* only, and delete with
-// typed confirmation.
+// typed confirmation after a rename in the settings form.
 func TestRepoPages(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
@@ -114,6 +114,9 @@ func TestRepoPages(t *testing.T) {
 	resp, page = ana.do("GET", base+"/ui/repos/site/tree/main/dir", nil)
 	want(t, "a directory", resp, page, http.StatusOK, []string{`href="/ui/repos/site/blob/main/dir/a.txt"`, `href="/ui/repos/site/tree/main/"`}, nil)
 	resp, page = ana.do("GET", base+"/ui/repos/site/tree/feature%2Fx/", nil)
+	if resp, _ := ana.do("GET", base+"/ui/repos/site/tree/feature%2Fx", nil); resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/ui/repos/site/tree/feature%2Fx/" {
+		t.Fatalf("a tree without its slash: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
 	want(t, "a branch with a slash", resp, page, http.StatusOK, []string{"README.md", "Branch: <code>feature/x</code>"}, []string{"evil.html"})
 	resp, page = ana.do("GET", base+"/ui/repos/site/blob/main/evil.html", nil)
 	want(t, "a hostile file", resp, page, http.StatusOK, []string{`<td class="ln"><a href="#L2">2</a>`, html.EscapeString("<script>alert(document.cookie)</script>"),
@@ -200,14 +203,24 @@ func TestRepoPages(t *testing.T) {
 		t.Fatalf("fay on feature/x: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 
+	// Settings: a bad default branch refused in the form, then a rename with a new description.
+	resp, page = ana.do("POST", base+"/ui/repos/site/settings", url.Values{"csrf": {csrf}, "new_name": {"site"}, "description": {"d"}, "default_branch": {"a..b"}})
+	want(t, "a bad default branch", resp, page, http.StatusBadRequest, []string{"a..b"}, nil)
+	resp, _ = ana.do("POST", base+"/ui/repos/site/settings", url.Values{"csrf": {csrf}, "new_name": {"web"}, "description": {"renamed"}, "default_branch": {"main"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/repos/web" {
+		t.Fatalf("rename: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, page = ana.do("GET", base+"/ui/repos/web", nil)
+	want(t, "the renamed repository", resp, page, http.StatusOK, []string{"renamed", base + "/git/web.git", "Hello, edited."}, nil)
+
 	// Delete with typed confirmation.
-	resp, page = ana.do("POST", base+"/ui/repos/site/delete", url.Values{"csrf": {csrf}, "confirm": {"sit"}})
-	want(t, "a wrong confirmation", resp, page, http.StatusBadRequest, []string{"Type the repository&#39;s name, site"}, nil)
-	resp, _ = ana.do("POST", base+"/ui/repos/site/delete", url.Values{"csrf": {csrf}, "confirm": {"site"}})
+	resp, page = ana.do("POST", base+"/ui/repos/web/delete", url.Values{"csrf": {csrf}, "confirm": {"site"}})
+	want(t, "a wrong confirmation", resp, page, http.StatusBadRequest, []string{"Type the repository&#39;s name, web"}, nil)
+	resp, _ = ana.do("POST", base+"/ui/repos/web/delete", url.Values{"csrf": {csrf}, "confirm": {"web"}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/repos" {
 		t.Fatalf("delete: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	resp, _ = ana.do("GET", base+"/ui/repos/site", nil)
+	resp, _ = ana.do("GET", base+"/ui/repos/web", nil)
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("after delete: %d", resp.StatusCode)
 	}
