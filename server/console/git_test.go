@@ -203,6 +203,17 @@ func TestRepoPages(t *testing.T) {
 		t.Fatalf("fay on feature/x: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 
+	// The first file of an empty repository, from its page's link.
+	mustJSON(t, c, "POST", "/v1/repos", `{"name":"fresh"}`)
+	resp, page = ana.do("GET", base+"/ui/repos/fresh/new/main/", nil)
+	want(t, "the first file's form", resp, page, http.StatusOK, []string{`name="parent" value=""`, `name="path"`}, nil)
+	resp, _ = ana.do("POST", base+"/ui/repos/fresh/new/main/", url.Values{"csrf": {csrf}, "parent": {""}, "path": {"hello.txt"}, "content": {"hi\n"}, "message": {"First file"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/repos/fresh/blob/main/hello.txt" {
+		t.Fatalf("the first file: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, page = ana.do("GET", base+"/ui/repos/fresh/new/other/", nil)
+	want(t, "a new file on a branch that does not exist", resp, page, http.StatusNotFound, []string{"no branch other"}, nil)
+
 	// Settings: a bad default branch refused in the form, then a rename with a new description.
 	resp, page = ana.do("POST", base+"/ui/repos/site/settings", url.Values{"csrf": {csrf}, "new_name": {"site"}, "description": {"d"}, "default_branch": {"a..b"}})
 	want(t, "a bad default branch", resp, page, http.StatusBadRequest, []string{"a..b"}, nil)
