@@ -19,12 +19,21 @@ func services(cfg config.Config) []module.Module {
 	repos := git.New()
 	repos.SSHAddr = cfg.SSHAddr
 	repos.SSHKeys = transport.KeyOwnerFunc(func(fp string) (string, error) { return identity.Identity().KeyOwner(fp) })
+	// Commits made in the console or through PutFile name the user as the identity service has
+	// them.
+	repos.Authors = func(user string) (git.Author, bool) {
+		u, err := identity.Identity().User(user)
+		if err != nil {
+			return git.Author{}, false
+		}
+		return git.Author{Name: u.DisplayName, Email: u.Email}, true
+	}
 	return []module.Module{
 		identity,
 		deployments,
 		kv.New(),
 		repos,
-		console.New(identity, deployments),
+		console.New(identity, deployments, repos),
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/deploy"
+	"github.com/slipwayhq/slipway/server/git"
 )
 
 //go:embed templates/*.html
@@ -25,11 +26,14 @@ type Module struct {
 	core   *module.Core
 	acl    *acl.Module
 	deploy *deploy.Module
+	git    *git.Module
 	pages  map[string]*template.Template
 }
 
 // New returns the console over the services it shows.
-func New(a *acl.Module, d *deploy.Module) *Module { return &Module{acl: a, deploy: d} }
+func New(a *acl.Module, d *deploy.Module, g *git.Module) *Module {
+	return &Module{acl: a, deploy: d, git: g}
+}
 
 // Name implements module.Module.
 func (*Module) Name() string { return "console" }

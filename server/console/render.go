@@ -35,7 +35,8 @@ func parsePages() map[string]*template.Template {
 			}
 			return t.UTC().Format("2006-01-02 15:04:05Z")
 		},
-		"lower": strings.ToLower,
+		"lower":   strings.ToLower,
+		"repourl": repoURL,
 	}
 	pages := map[string]*template.Template{}
 	files, err := fs.Glob(templateFS, "templates/*.html")

@@ -24,17 +24,37 @@ const (
 	maxTreeEntries        = 10_000
 )
 
-// browser reads one repository's bare copy on this server for the browse API. Every git it
+// Browser reads one repository's bare copy on this server for the browse API. Every git it
 // runs gets revisions resolved to object IDs first (checkRev, then rev-parse --verify) and
 // paths after "--" with --literal-pathspecs, and its output is bounded.
-type browser struct {
+type Browser struct {
 	m    *Module
 	g    *gitexec.Git
 	repo Repo
 }
 
+// Browse returns the reader of repository name's content on this server, for the console and
+// other Go callers: resolved like Backend.Repo (a read barrier, then this server's copy synced
+// with the state as of the call, bounded by ctx). Unknown name: fault.NotFound; a server
+// without usable git: fault.Unavailable. Callers authorize first (the browse routes' actions).
+func (m *Module) Browse(ctx context.Context, name string) (*Browser, error) {
+	return m.browse(ctx, name)
+}
+
+// Name is the repository's name as resolved.
+func (b *Browser) Name() string { return b.repo.Name }
+
+// MaxBytes is the bound of git output one answer is made from (Module.MaxBrowseBytes).
+func (b *Browser) MaxBytes() int { return b.maxBytes() }
+
+// Resolve returns the ID of the commit a branch, tag or commit ID names ("" is the default
+// branch); an unknown one is fault.NotFound, a malformed one fault.Invalid.
+func (b *Browser) Resolve(ctx context.Context, rev string) (string, error) {
+	return b.resolve(ctx, "ref", rev)
+}
+
 // browse resolves a repository like Backend.Repo (a read barrier, then the copy synced).
-func (m *Module) browse(ctx context.Context, name string) (*browser, error) {
+func (m *Module) browse(ctx context.Context, name string) (*Browser, error) {
 	if m.git == nil {
 		return nil, fault.New(fault.Unavailable, "this server cannot browse repositories: %v", m.gitErr)
 	}
@@ -42,7 +62,7 @@ func (m *Module) browse(ctx context.Context, name string) (*browser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &browser{m: m, g: m.git, repo: repo}, nil
+	return &Browser{m: m, g: m.git, repo: repo}, nil
 }
 
 // errCut is what a bounded writer answers once its bound is reached.
@@ -67,7 +87,7 @@ func (b *bounded) Write(p []byte) (int, error) {
 
 // output runs git in the copy and returns at most limit bytes of its output and whether it was
 // cut there (then git's failure from the cut is not an error).
-func (b *browser) output(ctx context.Context, limit int, stdin string, args ...string) ([]byte, bool, error) {
+func (b *Browser) output(ctx context.Context, limit int, stdin string, args ...string) ([]byte, bool, error) {
 	out := &bounded{limit: limit}
 	c := gitexec.Command{Args: args, GitDir: b.repo.Dir, Stdout: out}
 	if stdin != "" {
@@ -83,7 +103,7 @@ func (b *browser) output(ctx context.Context, limit int, stdin string, args ...s
 	return out.buf.Bytes(), out.cut, nil
 }
 
-func (b *browser) maxBytes() int {
+func (b *Browser) maxBytes() int {
 	if n := b.m.MaxBrowseBytes; n > 0 {
 		return n
 	}
@@ -92,7 +112,7 @@ func (b *browser) maxBytes() int {
 
 // resolve turns a revision the caller named into the ID of the commit it names; "" is the
 // repository's default branch. An unknown revision is fault.NotFound.
-func (b *browser) resolve(ctx context.Context, what, rev string) (string, error) {
+func (b *Browser) resolve(ctx context.Context, what, rev string) (string, error) {
 	name := rev
 	if rev == "" {
 		rev = "HEAD"
@@ -123,7 +143,7 @@ func (b *browser) resolve(ctx context.Context, what, rev string) (string, error)
 
 // object looks up what path is in commit: its ID, type and size. A missing path is
 // fault.NotFound. path "" is the commit's root tree.
-func (b *browser) object(ctx context.Context, commit, path string) (id, typ string, size int64, err error) {
+func (b *Browser) object(ctx context.Context, commit, path string) (id, typ string, size int64, err error) {
 	out, _, err := b.output(ctx, 4096, commit+":"+path+"\n", "cat-file", "--batch-check")
 	if err != nil {
 		return "", "", 0, err
@@ -140,7 +160,7 @@ func (b *browser) object(ctx context.Context, commit, path string) (id, typ stri
 }
 
 // Branches lists the repository's branches.
-func (b *browser) Branches(ctx context.Context) ([]pub.Branch, error) {
+func (b *Browser) Branches(ctx context.Context) ([]pub.Branch, error) {
 	out, _, err := b.output(ctx, b.maxBytes(), "", "for-each-ref", "--format=%(refname:lstrip=2)%00%(objectname)", "refs/heads/")
 	if err != nil {
 		return nil, err
@@ -155,7 +175,7 @@ func (b *browser) Branches(ctx context.Context) ([]pub.Branch, error) {
 }
 
 // Branch returns one branch; an unknown one is fault.NotFound.
-func (b *browser) Branch(ctx context.Context, name string) (pub.Branch, error) {
+func (b *Browser) Branch(ctx context.Context, name string) (pub.Branch, error) {
 	if err := gitproto.ValidateRefName("refs/heads/" + name); err != nil {
 		return pub.Branch{}, fault.New(fault.Invalid, "branch %s: %v", state.Shorten(name), err)
 	}
@@ -181,7 +201,7 @@ func (b *browser) Branch(ctx context.Context, name string) (pub.Branch, error) {
 const tagFields = 9
 
 // Tags lists the repository's tags; an annotated tag with its tagger, message and target.
-func (b *browser) Tags(ctx context.Context) ([]pub.Tag, error) {
+func (b *Browser) Tags(ctx context.Context) ([]pub.Tag, error) {
 	out, cut, err := b.output(ctx, b.maxBytes(), "", "for-each-ref",
 		"--format=%(refname:lstrip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)%00%(taggername)%00%(taggeremail)%00%(taggerdate:iso-strict)%00%(contents)%00",
 		"refs/tags/")
@@ -246,7 +266,7 @@ func parseLog(out []byte) []pub.Commit {
 // Commits returns a page of at most limit commits from ref (or the cursor next, from a
 // previous page), newest first, only those changing path when it is set, and the next
 // page's cursor ("" at the end).
-func (b *browser) Commits(ctx context.Context, ref, path string, limit int, next string) ([]pub.Commit, string, error) {
+func (b *Browser) Commits(ctx context.Context, ref, path string, limit int, next string) ([]pub.Commit, string, error) {
 	path, err := checkPath(path)
 	if err != nil {
 		return nil, "", err
@@ -285,7 +305,7 @@ func (b *browser) Commits(ctx context.Context, ref, path string, limit int, next
 
 // Commit returns one commit with its diff stat against its first parent (the empty tree for a
 // root commit).
-func (b *browser) Commit(ctx context.Context, rev string) (pub.Commit, error) {
+func (b *Browser) Commit(ctx context.Context, rev string) (pub.Commit, error) {
 	id, err := b.resolve(ctx, "commit", rev)
 	if err != nil {
 		return pub.Commit{}, err
@@ -315,7 +335,7 @@ const emptyTree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 var diffArgs = []string{"diff", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color"}
 
 // stat is the numstat of the diff from base to head, at most limit bytes of it.
-func (b *browser) stat(ctx context.Context, base, head string, limit int) ([]pub.FileStat, bool, error) {
+func (b *Browser) stat(ctx context.Context, base, head string, limit int) ([]pub.FileStat, bool, error) {
 	args := append(append([]string(nil), diffArgs...), "--numstat", "-z", base, head, "--")
 	out, cut, err := b.output(ctx, limit, "", args...)
 	if err != nil {
@@ -340,7 +360,7 @@ func (b *browser) stat(ctx context.Context, base, head string, limit int) ([]pub
 }
 
 // Tree lists the directory path of ref, at most limit entries.
-func (b *browser) Tree(ctx context.Context, ref, path string, limit int) (pub.Tree, error) {
+func (b *Browser) Tree(ctx context.Context, ref, path string, limit int) (pub.Tree, error) {
 	path, err := checkPath(path)
 	if err != nil {
 		return pub.Tree{}, err
@@ -399,46 +419,46 @@ func kindOf(typ string) string {
 	return typ
 }
 
-// File is a file found for /contents: its blob and size.
-type file struct {
+// BlobRef is a file found by File: its blob and size.
+type BlobRef struct {
 	ID   string
 	Size int64
 }
 
 // File looks up the file path of ref and refuses one over limit bytes (fault.TooLarge).
-func (b *browser) File(ctx context.Context, ref, path string, limit int64) (file, error) {
+func (b *Browser) File(ctx context.Context, ref, path string, limit int64) (BlobRef, error) {
 	path, err := checkPath(path)
 	if err != nil {
-		return file{}, err
+		return BlobRef{}, err
 	}
 	if path == "" {
-		return file{}, fault.New(fault.Invalid, "name a file with path: the root is a directory (list it with /tree, slipway repo tree)")
+		return BlobRef{}, fault.New(fault.Invalid, "name a file with path: the root is a directory (list it with /tree, slipway repo tree)")
 	}
 	commit, err := b.resolve(ctx, "ref", ref)
 	if err != nil {
-		return file{}, err
+		return BlobRef{}, err
 	}
 	id, typ, size, err := b.object(ctx, commit, path)
 	if err != nil {
-		return file{}, err
+		return BlobRef{}, err
 	}
 	if typ != "blob" {
-		return file{}, fault.New(fault.Invalid, "path %s of repository %s is a %s, not a file: list a directory with /tree (slipway repo tree)", state.Shorten(path), state.Shorten(b.repo.Name), kindOf(typ))
+		return BlobRef{}, fault.New(fault.Invalid, "path %s of repository %s is a %s, not a file: list a directory with /tree (slipway repo tree)", state.Shorten(path), state.Shorten(b.repo.Name), kindOf(typ))
 	}
 	if size > limit {
-		return file{}, fault.New(fault.TooLarge, "file %s is %d bytes, over the limit of %d bytes for reading through the API: clone the repository with git to get it", state.Shorten(path), size, limit)
+		return BlobRef{}, fault.New(fault.TooLarge, "file %s is %d bytes, over the limit of %d bytes for reading through the API: clone the repository with git to get it", state.Shorten(path), size, limit)
 	}
-	return file{ID: id, Size: size}, nil
+	return BlobRef{ID: id, Size: size}, nil
 }
 
 // WriteFile streams a blob found by File to w.
-func (b *browser) WriteFile(ctx context.Context, f file, w io.Writer) error {
+func (b *Browser) WriteFile(ctx context.Context, f BlobRef, w io.Writer) error {
 	return b.g.Run(ctx, gitexec.Command{Args: []string{"cat-file", "blob", f.ID}, GitDir: b.repo.Dir, Stdout: w})
 }
 
 // Compare is the diff from base to head: its stat, and its patch unless noPatch, together at
 // most limit bytes of git output (Truncated when cut).
-func (b *browser) Compare(ctx context.Context, base, head string, noPatch bool, limit int) (pub.Comparison, error) {
+func (b *Browser) Compare(ctx context.Context, base, head string, noPatch bool, limit int) (pub.Comparison, error) {
 	if base == "" || head == "" {
 		return pub.Comparison{}, fault.New(fault.Invalid, "compare needs both base and head (a branch, tag or commit ID each)")
 	}
@@ -454,18 +474,30 @@ func (b *browser) Compare(ctx context.Context, base, head string, noPatch bool, 
 	if c.Files, c.Truncated, err = b.stat(ctx, from, to, limit); err != nil || noPatch || c.Truncated {
 		return c, err
 	}
-	args := append(append([]string(nil), diffArgs...), "--patch", from, to, "--")
+	c.Patch, c.Truncated, err = b.Patch(ctx, from, to, limit)
+	return c, err
+}
+
+// Patch is the patch from commit base to commit head (both IDs, as Resolve returns them; base
+// "" is the empty tree, for a root commit), at most limit bytes of it, cut at a whole line
+// (then cut is true).
+func (b *Browser) Patch(ctx context.Context, base, head string, limit int) (patch string, cut bool, err error) {
+	if base == "" {
+		base = emptyTree
+	}
+	if !isHexID(base) || !isHexID(head) {
+		return "", false, fault.New(fault.Invalid, "a patch is made between two commit IDs: resolve %s and %s first", state.Shorten(base), state.Shorten(head))
+	}
+	args := append(append([]string(nil), diffArgs...), "--patch", base, head, "--")
 	out, cut, err := b.output(ctx, limit, "", args...)
 	if err != nil {
-		return c, err
+		return "", false, err
 	}
 	if cut {
 		// End on a whole line, so the patch shows where it stops.
 		if i := bytes.LastIndexByte(out, '\n'); i >= 0 {
 			out = out[:i+1]
 		}
-		c.Truncated = true
 	}
-	c.Patch = string(out)
-	return c, nil
+	return string(out), cut, nil
 }

@@ -29,7 +29,7 @@ func (m *Module) browseRoutes() []api.Route {
 
 // browseJSON is the handler of a JSON browse route: the repository resolved within the
 // server's read bound, then read answered 200.
-func (m *Module) browseJSON(read func(ctx context.Context, b *browser, r *http.Request) (any, error)) api.HandlerFunc {
+func (m *Module) browseJSON(read func(ctx context.Context, b *Browser, r *http.Request) (any, error)) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 		ctx, cancel := m.core.HTTP.ReadContext(r)
 		defer cancel()
@@ -46,21 +46,21 @@ func (m *Module) browseJSON(read func(ctx context.Context, b *browser, r *http.R
 	}
 }
 
-func (m *Module) branches(ctx context.Context, b *browser, _ *http.Request) (any, error) {
+func (m *Module) branches(ctx context.Context, b *Browser, _ *http.Request) (any, error) {
 	list, err := b.Branches(ctx)
 	return pub.BranchList{Branches: list}, err
 }
 
-func (m *Module) branch(ctx context.Context, b *browser, r *http.Request) (any, error) {
+func (m *Module) branch(ctx context.Context, b *Browser, r *http.Request) (any, error) {
 	return b.Branch(ctx, r.PathValue("branch"))
 }
 
-func (m *Module) tags(ctx context.Context, b *browser, _ *http.Request) (any, error) {
+func (m *Module) tags(ctx context.Context, b *Browser, _ *http.Request) (any, error) {
 	list, err := b.Tags(ctx)
 	return pub.TagList{Tags: list}, err
 }
 
-func (m *Module) commits(ctx context.Context, b *browser, r *http.Request) (any, error) {
+func (m *Module) commits(ctx context.Context, b *Browser, r *http.Request) (any, error) {
 	p, err := m.core.HTTP.Page(r)
 	if err != nil {
 		return nil, err
@@ -70,11 +70,11 @@ func (m *Module) commits(ctx context.Context, b *browser, r *http.Request) (any,
 	return pub.CommitList{Commits: list, Next: next}, err
 }
 
-func (m *Module) commit(ctx context.Context, b *browser, r *http.Request) (any, error) {
+func (m *Module) commit(ctx context.Context, b *Browser, r *http.Request) (any, error) {
 	return b.Commit(ctx, r.PathValue("rev"))
 }
 
-func (m *Module) tree(ctx context.Context, b *browser, r *http.Request) (any, error) {
+func (m *Module) tree(ctx context.Context, b *Browser, r *http.Request) (any, error) {
 	q := r.URL.Query()
 	limit, err := intParam(r, "limit", defaultTreeEntries, maxTreeEntries)
 	if err != nil {
@@ -83,7 +83,7 @@ func (m *Module) tree(ctx context.Context, b *browser, r *http.Request) (any, er
 	return b.Tree(ctx, q.Get("ref"), q.Get("path"), int(limit))
 }
 
-func (m *Module) compare(ctx context.Context, b *browser, r *http.Request) (any, error) {
+func (m *Module) compare(ctx context.Context, b *Browser, r *http.Request) (any, error) {
 	q := r.URL.Query()
 	limit, err := intParam(r, "max_bytes", int64(b.maxBytes()), int64(b.maxBytes()))
 	if err != nil {

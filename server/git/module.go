@@ -67,6 +67,10 @@ type Module struct {
 	SSHKeys transport.KeyOwners
 	// SSH tunes the SSH server's bounds (HostKey and Keys are set by the module).
 	SSH transport.SSHConfig
+	// Authors looks up a user's display name and email for the commits PutFile makes in their
+	// name (the server sets it to the identity service's users); nil, or a user it does not
+	// know, leaves the user's name and no email.
+	Authors func(user string) (Author, bool)
 
 	core      *module.Core
 	replica   *Replica
@@ -107,6 +111,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	r.Routes(m.browseRoutes()...)
 	r.Routes(m.bundleRoutes()...)
 	r.Routes(m.maintenanceRoutes()...)
+	r.Routes(m.putFileRoute())
 	r.Routes(m.transport.Routes()...)
 	r.Routes(m.sshRoutes()...)
 	r.Background("replica", m.replica.run)

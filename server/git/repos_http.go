@@ -86,6 +86,12 @@ func (m *Module) delete(w http.ResponseWriter, r *http.Request, id *auth.Identit
 	})(w, r, id)
 }
 
+// WithCloneURLs is repo with its clone URLs for the address r came to, as the API answers it
+// (the console shows them).
+func (m *Module) WithCloneURLs(r *http.Request, repo pub.Repository) pub.Repository {
+	return m.withURLs(r, repo)
+}
+
 // withURLs fills in the clone URLs for the address the request came to: HTTP on the API's, SSH
 // on its host and this server's SSH port (none while it serves no SSH).
 func (m *Module) withURLs(r *http.Request, repo pub.Repository) pub.Repository {

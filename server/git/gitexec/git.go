@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -155,8 +156,18 @@ type Command struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	// Env adds variables to the clean environment: only SLIPWAY_* names (for hooks that
-	// call back into the server) and, through the service helpers, GIT_PROTOCOL.
+	// call back into the server), the ones of CommitEnv (a commit made by the server in a
+	// temporary object directory) and, through the service helpers, GIT_PROTOCOL.
 	Env []string
+}
+
+// CommitEnv are the git variables a Command may set besides SLIPWAY_*: they let the server
+// write objects into a temporary object directory beside a repository (its objects as an
+// alternate), build a tree in a temporary index and sign a commit with the caller's name.
+var CommitEnv = []string{
+	"GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_INDEX_FILE",
+	"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
+	"GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE",
 }
 
 // Error is a git run that failed: it did not start, exited non-zero, or was stopped because
@@ -199,8 +210,8 @@ func (g *Git) envFor(c Command) ([]string, error) {
 	env := append([]string(nil), g.env...)
 	for _, kv := range c.Env {
 		k, _, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(k, "SLIPWAY_") || strings.ContainsRune(kv, 0) {
-			return nil, fmt.Errorf("git environment %q: only SLIPWAY_* variables may be added", k)
+		if !ok || (!strings.HasPrefix(k, "SLIPWAY_") && !slices.Contains(CommitEnv, k)) || strings.ContainsRune(kv, 0) {
+			return nil, fmt.Errorf("git environment %q: only SLIPWAY_* variables and those of CommitEnv may be added", k)
 		}
 		env = append(env, kv)
 	}

@@ -119,15 +119,18 @@ func TestCleanEnvironment(t *testing.T) {
 		t.Fatalf("git sees configuration outside the repository:\n%s", cfg)
 	}
 
-	// Callers may add SLIPWAY_* variables and nothing else.
+	// Callers may add SLIPWAY_* variables and those of CommitEnv, and nothing else.
 	var b strings.Builder
-	if err := g.Run(context.Background(), Command{Args: []string{"-c", "alias.showenv=!env", "showenv"}, Stdout: &b, Env: []string{"SLIPWAY_HOOK_SOCKET=/run/x"}}); err != nil {
+	if err := g.Run(context.Background(), Command{Args: []string{"-c", "alias.showenv=!env", "showenv"}, Stdout: &b,
+		Env: []string{"SLIPWAY_HOOK_SOCKET=/run/x", "GIT_INDEX_FILE=/tmp/i", "GIT_AUTHOR_NAME=Ana"}}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "\nSLIPWAY_HOOK_SOCKET=/run/x\n") {
-		t.Fatalf("SLIPWAY_ variable not passed:\n%s", b.String())
+	for _, v := range []string{"SLIPWAY_HOOK_SOCKET=/run/x", "GIT_INDEX_FILE=/tmp/i", "GIT_AUTHOR_NAME=Ana"} {
+		if !strings.Contains("\n"+b.String(), "\n"+v+"\n") {
+			t.Fatalf("%s not passed:\n%s", v, b.String())
+		}
 	}
-	for _, bad := range []string{"GIT_DIR=/etc", "PATH=/tmp", "LD_PRELOAD=x.so", "SLIPWAY_X", "SLIPWAY_X=a\x00b"} {
+	for _, bad := range []string{"GIT_DIR=/etc", "PATH=/tmp", "LD_PRELOAD=x.so", "SLIPWAY_X", "SLIPWAY_X=a\x00b", "GIT_CONFIG_PARAMETERS='core.hooksPath'='/tmp'", "GIT_INDEX_FILE=a\x00b"} {
 		if err := g.Run(context.Background(), Command{Args: []string{"version"}, Env: []string{bad}}); err == nil {
 			t.Errorf("Env %q was accepted", bad)
 		}

@@ -3,8 +3,8 @@ package transport_test
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
