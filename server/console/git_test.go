@@ -103,7 +103,7 @@ func TestRepoPages(t *testing.T) {
 		t.Fatalf("create: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	resp, page = ana.do("GET", base+"/ui/repos/site", nil)
-	want(t, "an empty repository", resp, page, http.StatusOK, []string{"An empty repository", `value="` + base + `/git/site.git"`, `data-copy="clone-http"`, "git.js", "create the first file"}, []string{`id="clone-ssh"`})
+	want(t, "an empty repository", resp, page, http.StatusOK, []string{"An empty repository", `value="` + base + `/git/site.git"`, `data-copy="clone-http"`, `id="clone-ssh"`, `value="ssh://git@127.0.0.1:`, `data-copy="clone-ssh"`, "git.js", "create the first file"}, nil)
 
 	pushSite(t, c, "site")
 	resp, page = ana.do("GET", base+"/ui/repos", nil)
