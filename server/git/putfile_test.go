@@ -140,6 +140,21 @@ func TestPutFile(t *testing.T) {
 	if got := clone.git(nil, "cat-file", "-p", "origin/main:docs/logo.bin"); got != string(bin) {
 		t.Errorf("logo.bin is %q", got)
 	}
+
+	// Each edit's audit record names the branch it moved, from what to what.
+	audit, err := c.Client(0).AuditList(ctx, pub.AuditFilter{Action: "codecommit:PutFile"}, &pub.QueryOptions{Consistent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range audit.Records {
+		if r.Outcome == "allowed" && strings.Contains(r.Detail, "refs/heads/feature/a "+feat.Commit+".."+byFay.Commit) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no PutFile audit record names refs/heads/feature/a moving to %s: %+v", byFay.Commit, audit.Records)
+	}
 }
 
 func writeFile(t *testing.T, path string, b []byte) {
