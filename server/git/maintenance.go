@@ -45,8 +45,9 @@ const maintenanceCheck = time.Minute
 
 // Git versions of the repack modes maintenance uses.
 var (
-	versionGeometric = gitexec.Version{Major: 2, Minor: 32} // repack --geometric
-	versionCruft     = gitexec.Version{Major: 2, Minor: 37} // repack --cruft
+	versionGeometric  = gitexec.Version{Major: 2, Minor: 32} // repack --geometric
+	versionCruft      = gitexec.Version{Major: 2, Minor: 37} // repack --cruft
+	versionMidxBitmap = gitexec.Version{Major: 2, Minor: 34} // repack --write-midx -b (a multi-pack bitmap)
 )
 
 // MaintenanceResult is what one maintenance of a copy did.
@@ -151,8 +152,9 @@ func (p *Replica) due() []string {
 //
 //   - `git repack -d --geometric=2` (git ≥ 2.32) rolls the small packs (one per push) and the
 //     loose objects into fewer packs, keeping every object it finds, reachable or not; packs
-//     with a .keep file (receive-pack's pack of a push in flight) are left alone.
-//   - At most every FullRepackInterval, `git repack -a -d --cruft
+//     with a .keep file (receive-pack's pack of a push in flight) are left alone. From git 2.34
+//     with `--write-midx -b`: a multi-pack index with a bitmap over the packs left.
+//   - At most every FullRepackInterval, `git repack -a -d -b --cruft
 //     --cruft-expiration=PruneExpiry` (git ≥ 2.37) instead: reachable objects in one pack,
 //     unreachable ones in a cruft pack, dropped only once older than PruneExpiry (objects of
 //     a refused push, history a force push left behind). Older git: `repack -a -d -A` (they are
@@ -180,12 +182,17 @@ func (p *Replica) Maintain(ctx context.Context, id string) (MaintenanceResult, e
 	res.Full = start.Sub(p.maint.full[id]) >= p.m.FullRepackInterval || g.Version().Less(versionGeometric)
 	p.maint.mu.Unlock()
 	// One pack thread: the server's cores serve reads and pushes first.
+	// Each writes a bitmap index (-b): without one, a clone's pack-objects walks every commit
+	// and tree, which made a clone of a copy built from pushed packs cost about 30 % more CPU
+	// than git's own server of the same repository (docs/BENCHMARKS.md).
 	args := []string{"-c", "pack.threads=1", "repack", "-d", "-q", "--geometric=2"}
 	switch v := g.Version(); {
 	case res.Full && !v.Less(versionCruft):
-		args = []string{"-c", "pack.threads=1", "repack", "-a", "-d", "-q", "--cruft", "--cruft-expiration=" + PruneExpiry}
+		args = []string{"-c", "pack.threads=1", "repack", "-a", "-d", "-q", "-b", "--cruft", "--cruft-expiration=" + PruneExpiry}
 	case res.Full:
-		args = []string{"-c", "pack.threads=1", "repack", "-a", "-d", "-q", "-A"}
+		args = []string{"-c", "pack.threads=1", "repack", "-a", "-d", "-q", "-b", "-A"}
+	case !v.Less(versionMidxBitmap):
+		args = append(args, "--write-midx", "-b")
 	}
 	if err := g.Run(ctx, gitexec.Command{Args: args, GitDir: dir}); err != nil {
 		return res, err

@@ -202,6 +202,10 @@ func TestMaintainMergesPacksSafely(t *testing.T) {
 	if !full.Full || geo.Full || full.PacksBefore != 61 || full.PacksAfter > 2 || geo.PacksAfter > 2 {
 		t.Fatalf("maintenance results: full %+v, geometric %+v; want 61 packs merged into at most 2 (one and a cruft pack)", full, geo)
 	}
+	// Both leave a bitmap index for the clones to use (one pack's or a multi-pack index's).
+	if bitmaps, _ := filepath.Glob(filepath.Join(f.dir, "objects", "pack", "*.bitmap")); len(bitmaps) == 0 {
+		t.Error("no bitmap index after maintenance: clones walk every commit and tree")
+	}
 	if !f.has(inflight) {
 		t.Fatal("maintenance removed the objects of a push whose ref update had not applied")
 	}
