@@ -409,7 +409,7 @@ func (c *commitRun) pack(ctx context.Context, commit, parent, path string) error
 // putFileRoute is POST /v1/repos/{name}/files: codecommit:PutFile on repo/{name} at the edge,
 // then the branch as a push to it is authorized (AuthorizeBranch) before anything is made.
 func (m *Module) putFileRoute() api.Route {
-	return api.Route{Method: "POST", Pattern: "/v1/repos/{name}/files", Access: api.AnyToken, Action: "codecommit:PutFile", Resource: "repo/{name}", Handle: m.putFile}
+	return api.Route{Method: "POST", Pattern: "/v1/repos/{name}/files", Access: api.Management, Action: "codecommit:PutFile", Resource: "repo/{name}", Handle: m.putFile}
 }
 
 func (m *Module) putFile(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
