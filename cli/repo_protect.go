@@ -111,7 +111,7 @@ func ruleSummary(r api.BranchProtection) string {
 }
 
 func (c *cli) newRepoStatusCommand() *cobra.Command {
-	cmd := nounCommand("status", "Set and list the statuses of a commit (builds report through them)",
+	cmd := nounCommand("status", "Set and list the statuses of a commit (CI systems report through them)",
 		`  slipway repo status set web 3f2a... --context ci/build --state success --url https://ci.example.com/42
   slipway repo status list web 3f2a...`)
 	var req api.CommitStatusRequest

@@ -284,12 +284,8 @@ func (b *Backend) refusal(ctx context.Context, p Push, r Protection, u PushUpdat
 		return "", nil
 	}
 	if r.NoForcePush && u.Old != zeroID {
-		ok, err := b.isAncestor(ctx, p, u.Old, u.New)
-		if err != nil {
-			return "cannot tell whether this is a force push (" + err.Error() + "): fetch and push again", nil
-		}
-		if !ok {
-			return "force pushes are not allowed", nil
+		if why := b.forceRefusal(ctx, p, u.Old, u.New); why != "" {
+			return why, nil
 		}
 	}
 	if len(r.RequiredStatuses) > 0 {
@@ -315,8 +311,21 @@ func (b *Backend) refusal(ctx context.Context, p Push, r Protection, u PushUpdat
 	return "", nil
 }
 
-// isAncestor runs `git merge-base --is-ancestor old new` in the copy (with p.ObjectDir as the
-// object directory and the copy's as its alternate when set).
+// forceRefusal is why a move from old to new is refused as a force push: "" when old is an
+// ancestor of new (`git merge-base --is-ancestor` in the copy, with p.ObjectDir as the object
+// directory and the copy's as its alternate when set), else the reason; a git that cannot tell
+// (an object missing) refuses too, saying so.
+func (b *Backend) forceRefusal(ctx context.Context, p Push, old, new string) string {
+	ok, err := b.isAncestor(ctx, p, old, new)
+	switch {
+	case err != nil:
+		return "cannot tell whether this is a force push (" + err.Error() + "): fetch and push again"
+	case !ok:
+		return "force pushes are not allowed"
+	}
+	return ""
+}
+
 func (b *Backend) isAncestor(ctx context.Context, p Push, old, new string) (bool, error) {
 	if b.m.git == nil {
 		return false, fmt.Errorf("git is not usable on this server")
