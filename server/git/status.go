@@ -35,6 +35,9 @@ const (
 	statusSeqLen         = 8
 )
 
+// statusesPerRepo is MaxStatusesPerRepo; only the package's tests lower it (before any apply).
+var statusesPerRepo = MaxStatusesPerRepo
+
 // Status is one commit status as stored: Seq orders a repository's statuses (the oldest is
 // dropped first when the repository holds MaxStatusesPerRepo).
 type Status struct {
@@ -131,7 +134,7 @@ func applyStatus(tx *state.Tx, index uint64, c *command.Command, p StatusPayload
 	if err != nil {
 		return nil, err
 	}
-	for meta.Count >= MaxStatusesPerRepo {
+	for meta.Count >= statusesPerRepo {
 		if err := dropOldestStatus(tx, r.ID); err != nil {
 			return nil, err
 		}
