@@ -3,6 +3,7 @@ package git_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -129,6 +130,10 @@ func TestBranchProtection(t *testing.T) {
 	out, err := gitOut(t, dir, "push", remote(c, 1, alice, "app"), "main")
 	if err == nil || !strings.Contains(out, "! [remote rejected] main -> main (protected branch main: only maintainers may push to it, not user alice)") {
 		t.Fatalf("alice's push to protected main: %v\n%s", err, out)
+	}
+	// The same over SSH.
+	if out, ok := sshPush(t, c, dir, "alice", "main"); ok && !strings.Contains(out, "! [remote rejected] main -> main (protected branch main: only maintainers may push to it, not user alice)") {
+		t.Fatalf("alice's push over SSH to protected main:\n%s", out)
 	}
 	// A non-atomic push of main and a new branch: the branch applies, main does not.
 	mustGitIn(t, dir, "branch", "feature/x")
@@ -297,4 +302,45 @@ func TestCommitStatuses(t *testing.T) {
 	if _, err := cl.RepoSetStatus(ctx, "svc", other, pub.CommitStatusRequest{State: "failure", Context: "ctx/aa"}); err != nil {
 		t.Fatalf("a known context at the bound: %v", err)
 	}
+}
+
+// sshPush pushes refs from dir over SSH to server 1 with a new key of user's (added first),
+// pinning the cluster's host key, and returns git's output; ok is false (and the test logs why)
+// when ssh or ssh-keygen is not installed.
+func sshPush(t *testing.T, c *testutil.Cluster, dir, user string, refs ...string) (string, bool) {
+	t.Helper()
+	for _, bin := range []string{"ssh", "ssh-keygen"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Logf("%s is not installed: the SSH push is not tested", bin)
+			return "", false
+		}
+	}
+	ctx := context.Background()
+	keys := t.TempDir()
+	key := filepath.Join(keys, user)
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", user, "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	pubKey, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Client(0).SSHKeyAdd(ctx, user, strings.TrimSpace(string(pubKey))); err != nil {
+		t.Fatal(err)
+	}
+	hk, err := c.Client(1).GitSSHHostKey(ctx)
+	if err != nil || hk.Port == 0 {
+		t.Fatalf("host key: %+v, %v", hk, err)
+	}
+	known := filepath.Join(keys, "known_hosts")
+	if err := os.WriteFile(known, []byte(hk.KnownHosts+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ssh := "ssh -F /dev/null -i " + key + " -o IdentitiesOnly=yes -o BatchMode=yes -o UserKnownHostsFile=" + known + " -o StrictHostKeyChecking=yes -o LogLevel=ERROR"
+	args := append([]string{"-c", "core.sshCommand=" + ssh, "push", fmt.Sprintf("ssh://git@127.0.0.1:%d/app.git", hk.Port)}, refs...)
+	out, err := gitOut(t, dir, args...)
+	if err == nil {
+		t.Logf("the SSH push succeeded:\n%s", out)
+	}
+	return out, true
 }
