@@ -44,6 +44,9 @@ func (s *Repos) Protect(ctx context.Context, name string, p pub.BranchProtection
 
 // Unprotect removes the rule of pattern; an unknown one is fault.NotFound.
 func (s *Repos) Unprotect(ctx context.Context, name, pattern string) error {
+	if err := validatePattern(pattern); err != nil {
+		return err
+	}
 	_, err := command.Propose(ctx, s.core.Cluster, cmdUnprotect, s.core.Now(), UnprotectPayload{Name: name, Pattern: pattern})
 	return err
 }
