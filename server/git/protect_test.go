@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -234,6 +235,20 @@ func TestBranchProtection(t *testing.T) {
 	}
 	mustGitIn(t, dir, "push", "--quiet", "--force", remote(c, 1, alice, "app"), "main")
 	checkCopies(t, c, "app")
+
+	// The push's audit record names the refused ref and why.
+	testutil.Eventually(t, 10*time.Second, func() error {
+		l, err := cl.AuditList(ctx, pub.AuditFilter{Action: "codecommit:GitPush"}, &pub.QueryOptions{Consistent: true})
+		if err != nil {
+			return err
+		}
+		for _, rec := range l.Records {
+			if rec.Principal.Name == "bob" && strings.Contains(rec.Detail, "refs/heads/main "+second+".."+zero+" rejected (protected branch main: deleting it is not allowed)") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no audit record of bob's refused deletion among %d", len(l.Records))
+	})
 }
 
 // TestCommitStatuses sets statuses through the API: the latest per context wins, the combined
