@@ -28,6 +28,14 @@ func services(cfg config.Config) []module.Module {
 		}
 		return git.Author{Name: u.DisplayName, Email: u.Email}, true
 	}
+	// Branch protection's push principals name groups too.
+	repos.Groups = func(user string) []string {
+		u, err := identity.Identity().User(user)
+		if err != nil {
+			return nil
+		}
+		return u.Groups
+	}
 	return []module.Module{
 		identity,
 		deployments,

@@ -117,6 +117,9 @@ func applyDelete(tx *state.Tx, _ uint64, _ *command.Command, p DeletePayload) (a
 	if err := deleteAll(tx, bucketRefs, r.ID, nil); err != nil {
 		return nil, err
 	}
+	if err := deleteProtectionState(tx, r.ID); err != nil {
+		return nil, err
+	}
 	err = deleteAll(tx, bucketPacks, r.ID, func(k, v []byte) error {
 		var pk Pack
 		if err := json.Unmarshal(v, &pk); err != nil {
@@ -205,6 +208,11 @@ func applyPushRefs(tx *state.Tx, index uint64, p PushPayload) (PushResult, error
 	for i, u := range p.Updates {
 		results[i] = PushOutcome{Ref: u.Ref, OK: true}
 		cur := getRef(tx, r.ID, u.Ref)
+		if why := refusedInApply(tx, r.ID, p, u); why != "" {
+			results[i] = PushOutcome{Ref: u.Ref, Reason: why}
+			failed = true
+			continue
+		}
 		switch {
 		case u.Old == zeroID && cur != "", u.Old != zeroID && cur != u.Old:
 			results[i] = PushOutcome{Ref: u.Ref, Reason: reasonFetch}

@@ -68,7 +68,9 @@ func (b *Backend) StorePack(ctx context.Context, repo Repo, path string) (string
 }
 
 // Push proposes the updates as one command and returns, once it is applied on this server,
-// every ref's outcome. The command carries the caller (the one ctx already carries, else one
+// every ref's outcome. It is the one function every ref move goes through (the HTTP and SSH
+// transport, PutFile, merges): branch protection is checked here first (checkProtection), and
+// a ref a rule refuses is answered "protected branch B: WHY". The command carries the caller (the one ctx already carries, else one
 // made from p.Caller) for the audit trail. An error means the outcome is unknown.
 func (b *Backend) Push(ctx context.Context, p Push) ([]RefResult, error) {
 	if command.CallerFrom(ctx) == nil && p.Caller != nil && p.Caller.Host == nil && p.Caller.HostToken == nil {
@@ -77,7 +79,14 @@ func (b *Backend) Push(ctx context.Context, p Push) ([]RefResult, error) {
 			Kind: string(who.Kind), ID: who.ID, Name: who.Name, Action: "codecommit:GitPush", Resource: "repo/" + p.Repo.Name,
 		})
 	}
-	payload := PushPayload{ID: p.Repo.ID, Pack: p.Pack, Atomic: p.Atomic, Options: p.Options}
+	// Branch protection, on this server's state after the caller's read barrier, before the
+	// command is proposed: refused refs travel in the payload (apply rejects them with the
+	// reason, so the audit record of the push names them and an atomic push applies nothing).
+	refused, err := b.checkProtection(ctx, p, command.CallerFrom(ctx))
+	if err != nil {
+		return nil, err
+	}
+	payload := PushPayload{ID: p.Repo.ID, Pack: p.Pack, Atomic: p.Atomic, Options: p.Options, ViaPullRequest: p.ViaPullRequest, Refused: refused}
 	for _, u := range p.Updates {
 		payload.Updates = append(payload.Updates, PushUpdate(u))
 	}

@@ -53,6 +53,13 @@ type PushPayload struct {
 	Updates []PushUpdate `json:"updates"`
 	Atomic  bool         `json:"atomic,omitempty"`
 	Options []string     `json:"options,omitempty"`
+	// ViaPullRequest marks a move published by a pull-request merge (branch protection's
+	// require-pr); Refused names refs the proposer's branch protection check refused, with the
+	// reason (ref → reason): apply rejects them with it, so the refusal is in the log and the
+	// push's audit record, and an atomic push with one applies nothing. Both are omitted when
+	// empty: an entry written before they existed applies the same.
+	ViaPullRequest bool              `json:"via_pull_request,omitempty"`
+	Refused        map[string]string `json:"refused,omitempty"`
 }
 
 // PushResult is what apply returns for a push: each update's outcome, in order. Its audit

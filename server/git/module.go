@@ -71,6 +71,9 @@ type Module struct {
 	// name (the server sets it to the identity service's users); nil, or a user it does not
 	// know, leaves the user's name and no email.
 	Authors func(user string) (Author, bool)
+	// Groups lists the groups of a user, for branch protection's push principals (the server
+	// sets it to the identity service's); nil knows no groups.
+	Groups func(user string) []string
 
 	core      *module.Core
 	replica   *Replica
@@ -99,7 +102,11 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, cmdUpdate, applyUpdate)
 	module.Handle(r, cmdDelete, applyDelete)
 	module.Handle(r, cmdPush, applyPush)
+	module.Handle(r, cmdProtect, applyProtect)
+	module.Handle(r, cmdUnprotect, applyUnprotect)
+	module.Handle(r, cmdStatus, applyStatus)
 	r.Buckets(bucketRepos, bucketNames, bucketRefs, bucketPacks, bucketMeta)
+	r.Buckets(bucketProtect, bucketStatuses, bucketStatusAge, bucketStatusMeta)
 	r.Actions("codecommit")
 	m.git, m.gitErr = gitexec.New(context.Background(), gitexec.Config{Home: filepath.Join(m.dir(), "home")})
 	m.transport = transport.New(transport.Config{
@@ -112,6 +119,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	r.Routes(m.bundleRoutes()...)
 	r.Routes(m.maintenanceRoutes()...)
 	r.Routes(m.putFileRoute())
+	r.Routes(m.protectRoutes()...)
 	r.Routes(m.transport.Routes()...)
 	r.Routes(m.sshRoutes()...)
 	r.Background("replica", m.replica.run)

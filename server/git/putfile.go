@@ -220,7 +220,7 @@ func (m *Module) PutFile(ctx context.Context, name string, req pub.FilePutReques
 	if !exists {
 		oldID = zeroID
 	}
-	res, err := m.Backend().Push(ctx, Push{Repo: b.repo, Pack: sha, Updates: []RefUpdate{{Ref: ref, Old: oldID, New: commit}}})
+	res, err := m.Backend().Push(ctx, Push{Repo: b.repo, Pack: sha, Updates: []RefUpdate{{Ref: ref, Old: oldID, New: commit}}, ObjectDir: filepath.Join(tmp, "objects")})
 	if err != nil {
 		return pub.FilePutResult{}, err
 	}
@@ -236,6 +236,9 @@ func (m *Module) PutFile(ctx context.Context, name string, req pub.FilePutReques
 				return pub.FilePutResult{}, staleBase(in.branch, at)
 			}
 			return pub.FilePutResult{}, fault.New(fault.Conflict, "branch %s changed since you opened the file (it was deleted or created meanwhile): reload and edit again", state.Shorten(in.branch))
+		}
+		if strings.HasPrefix(reason, "protected branch ") {
+			return pub.FilePutResult{}, fault.New(fault.Forbidden, "the commit was refused: %s", reason)
 		}
 		return pub.FilePutResult{}, fault.New(fault.Conflict, "the commit was refused: %s", reason)
 	}

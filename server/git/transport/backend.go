@@ -32,6 +32,15 @@ type Push struct {
 	// Options are the push options (`git push -o`), in the client's order, bounded by
 	// Config.Limits before git ran; the command and its audit record carry them.
 	Options []string
+	// ViaPullRequest is set by the pull-request service for a merge it publishes: a branch
+	// protection rule that requires pull requests lets only such moves through. Pushes and
+	// PutFile leave it false.
+	ViaPullRequest bool
+	// ObjectDir is a temporary object directory holding the push's new objects when this
+	// server's copy does not have them yet (PutFile and merges build their commit there); the
+	// branch protection's ancestry check reads it with the copy as its alternate. "" for a
+	// push through the transport, whose objects receive-pack has already moved into the copy.
+	ObjectDir string
 }
 
 // Backend is what the transport needs from the git service: the repositories, the pack
