@@ -1,0 +1,227 @@
+package git_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/testutil"
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/git"
+)
+
+// mergeRepo pushes the work repository's branches to repository name through server 0, each
+// from nothing, in one push.
+func mergeRepo(t *testing.T, c *testutil.Cluster, w *work, name string, branches ...string) map[string]string {
+	t.Helper()
+	if _, err := c.Client(0).RepoCreate(context.Background(), pub.RepositoryCreateRequest{Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	heads := map[string]string{}
+	var updates []git.RefUpdate
+	for _, b := range branches {
+		heads[b] = w.git(nil, "rev-parse", b)
+		updates = append(updates, git.RefUpdate{Ref: "refs/heads/" + b, Old: zero, New: heads[b]})
+	}
+	res := push(t, c, 0, name, w.pack(strings.Join(branches, "\n")), true, updates...)
+	for _, r := range res {
+		if !r.OK {
+			t.Fatalf("push: %+v", res)
+		}
+	}
+	return heads
+}
+
+// headOf is a branch's head in the replicated state.
+func headOf(t *testing.T, c *testutil.Cluster, name, branch string) string {
+	t.Helper()
+	refs, err := module(t, c, 0).Repos().Refs(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return refs["refs/heads/"+branch]
+}
+
+// onEveryCopy runs git in every server's synced copy and checks it answers want.
+func onEveryCopy(t *testing.T, c *testutil.Cluster, name, want string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, i := range c.Running() {
+		repo, err := module(t, c, i).Backend().Repo(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := bareGit(t, repo.Dir, args...)
+		if err != nil || got != want {
+			t.Errorf("server %d: git %v: %q, %v; want %q", i, args, got, err, want)
+		}
+	}
+}
+
+// TestMerge merges branches with each strategy through three servers' merge engines (each
+// strategy's history on every copy, the merging user as committer), and refuses a conflict
+// (listing the path, nothing moved), a stale destination, a source that moved, a fast-forward
+// that is not one, nothing to merge and bad input; Mergeable agrees with Merge throughout.
+func TestMerge(t *testing.T) {
+	w := newWork(t)
+	w.commit("a.txt", "a\n")
+	w.commit("b.txt", "b\n")
+	base := w.git(nil, "rev-parse", "HEAD")
+	w.git(nil, "checkout", "--quiet", "-b", "feature")
+	w.commit("a.txt", "a by feature\n")
+	w.commit("c.txt", "c\n")
+	w.git(nil, "checkout", "--quiet", "-b", "clash", base)
+	w.commit("a.txt", "a by clash\n")
+	w.git(nil, "checkout", "--quiet", "main")
+	w.commit("b.txt", "b by main\n")
+	w.git(nil, "branch", "ff", base)
+	w.git(nil, "branch", "tw", "main")
+
+	c := testutil.NewCluster(t, 3)
+	ctx := context.Background()
+	heads := mergeRepo(t, c, w, "app", "main", "feature", "clash", "ff", "tw")
+	alice := git.Author{Name: "Alice Merger", Email: "alice@example.com"}
+	req := func(src, dst string, s git.MergeStrategy) git.MergeRequest {
+		return git.MergeRequest{Repo: "app", Source: src, Destination: dst, SourceCommit: heads[src], DestinationCommit: heads[dst], Strategy: s, Author: alice}
+	}
+
+	// Mergeable, on every server, moves nothing.
+	for i := range 3 {
+		m := module(t, c, i)
+		for _, s := range []git.MergeStrategy{git.MergeSquash, git.MergeThreeWay} {
+			if res, err := m.Mergeable(ctx, req("feature", "main", s)); err != nil || len(res.Conflicts) != 0 || res.Commit != "" {
+				t.Fatalf("server %d: mergeable %s: %+v, %v", i, s, res, err)
+			}
+		}
+		if _, err := m.Mergeable(ctx, req("feature", "main", git.MergeFastForward)); fault.CodeOf(err) != fault.Conflict || !strings.Contains(err.Error(), "fast-forward is not possible") {
+			t.Fatalf("server %d: fast-forward onto a destination with its own commits: %v", i, err)
+		}
+		if res, err := m.Mergeable(ctx, req("feature", "ff", git.MergeFastForward)); err != nil || len(res.Conflicts) != 0 {
+			t.Fatalf("server %d: mergeable fast-forward: %+v, %v", i, res, err)
+		}
+		if res, err := m.Mergeable(ctx, git.MergeRequest{Repo: "app", Source: "clash", Destination: "feature", Strategy: git.MergeSquash}); err != nil || !slices.Equal(res.Conflicts, []string{"a.txt"}) {
+			t.Fatalf("server %d: mergeable clash (heads now): %+v, %v", i, res, err)
+		}
+	}
+
+	m := module(t, c, 1)
+	// Refusals first; each moves nothing.
+	stale := req("feature", "main", git.MergeSquash)
+	stale.DestinationCommit = base
+	if _, err := m.Merge(ctx, stale); fault.CodeOf(err) != fault.Conflict || !strings.Contains(err.Error(), "it is at "+heads["main"]) {
+		t.Fatalf("stale destination: %v, want a conflict naming %s", err, heads["main"])
+	}
+	moved := req("feature", "main", git.MergeThreeWay)
+	moved.SourceCommit = w.git(nil, "rev-parse", "feature~1")
+	if _, err := m.Merge(ctx, moved); fault.CodeOf(err) != fault.Conflict || !strings.Contains(err.Error(), `source branch "feature" moved: it is at `+heads["feature"]) {
+		t.Fatalf("a source that moved: %v", err)
+	}
+	res, err := m.Merge(ctx, req("clash", "feature", git.MergeThreeWay))
+	if fault.CodeOf(err) != fault.Conflict || !slices.Equal(res.Conflicts, []string{"a.txt"}) || !strings.Contains(err.Error(), "a.txt") || res.Commit != "" {
+		t.Fatalf("a conflict: %+v, %v; want a.txt", res, err)
+	}
+	if _, err := m.Merge(ctx, req("feature", "main", git.MergeFastForward)); fault.CodeOf(err) != fault.Conflict {
+		t.Fatalf("fast-forward not possible: %v", err)
+	}
+	if _, err := m.Merge(ctx, req("ff", "main", git.MergeThreeWay)); fault.CodeOf(err) != fault.Invalid || !strings.Contains(err.Error(), "nothing to merge") {
+		t.Fatalf("a source already merged: %v", err)
+	}
+	for _, tc := range []struct {
+		edit func(*git.MergeRequest)
+		code fault.Code
+		has  string
+	}{
+		{func(r *git.MergeRequest) { r.Strategy = "rebase" }, fault.Invalid, "not one of fast-forward, squash, three-way"},
+		{func(r *git.MergeRequest) { r.Source = "a..b" }, fault.Invalid, "source"},
+		{func(r *git.MergeRequest) { r.Destination = "" }, fault.Invalid, "destination"},
+		{func(r *git.MergeRequest) { r.Destination = "feature" }, fault.Invalid, `both "feature"`},
+		{func(r *git.MergeRequest) { r.SourceCommit = "" }, fault.Invalid, "source commit is empty"},
+		{func(r *git.MergeRequest) { r.DestinationCommit = "HEAD" }, fault.Invalid, "not a full commit ID"},
+		{func(r *git.MergeRequest) { r.Message = strings.Repeat("m", 17<<10) }, fault.Invalid, "over the limit"},
+		{func(r *git.MergeRequest) { r.Source = "nope" }, fault.NotFound, `source branch "nope"`},
+		{func(r *git.MergeRequest) { r.Repo = "nope" }, fault.NotFound, "nope"},
+	} {
+		r := req("feature", "main", git.MergeSquash)
+		tc.edit(&r)
+		if _, err := m.Merge(ctx, r); fault.CodeOf(err) != tc.code || !strings.Contains(err.Error(), tc.has) {
+			t.Errorf("%+.120v: %v; want %s with %q", r, err, tc.code, tc.has)
+		}
+	}
+	for _, b := range []string{"main", "feature", "clash", "ff", "tw"} {
+		if got := headOf(t, c, "app", b); got != heads[b] {
+			t.Fatalf("branch %s moved to %s after refused merges", b, got)
+		}
+	}
+
+	// Fast-forward: the destination is the source, no commit made.
+	res, err = m.Merge(ctx, req("feature", "ff", git.MergeFastForward))
+	if err != nil || res.Commit != heads["feature"] || headOf(t, c, "app", "ff") != heads["feature"] {
+		t.Fatalf("fast-forward: %+v, %v", res, err)
+	}
+	// Squash: one new commit, one parent, the combined tree, the default message.
+	res, err = module(t, c, 2).Merge(ctx, req("feature", "main", git.MergeSquash))
+	if err != nil || len(res.Commit) != 40 || headOf(t, c, "app", "main") != res.Commit {
+		t.Fatalf("squash: %+v, %v", res, err)
+	}
+	squash := res.Commit
+	// Three-way: two parents, destination first, with the caller's message.
+	three := req("feature", "tw", git.MergeThreeWay)
+	three.Message = "Merge the feature\n\nreviewed"
+	res, err = m.Merge(ctx, three)
+	if err != nil || len(res.Commit) != 40 {
+		t.Fatalf("three-way: %+v, %v", res, err)
+	}
+	tw := res.Commit
+
+	checkCopies(t, c, "app")
+	onEveryCopy(t, c, "app", heads["main"], "rev-parse", squash+"^@")
+	onEveryCopy(t, c, "app", "Squash branch 'feature' into main\n\n* a.txt\n* c.txt\n|Alice Merger|alice@example.com|Alice Merger|alice@example.com", "log", "-1", "--format=%B|%an|%ae|%cn|%ce", squash)
+	onEveryCopy(t, c, "app", "a by feature\nb by main\nc", "show", squash+":a.txt", squash+":b.txt", squash+":c.txt")
+	onEveryCopy(t, c, "app", heads["tw"]+"\n"+heads["feature"], "rev-parse", tw+"^@")
+	onEveryCopy(t, c, "app", "Merge the feature\n\nreviewed\n|Alice Merger", "log", "-1", "--format=%B|%cn", tw)
+	onEveryCopy(t, c, "app", "", "diff", "--stat", squash, tw) // the same tree either way
+}
+
+// TestMergeCrissCross merges branches whose history crosses (each merged the other's earlier
+// commit, so they have two merge bases): git's ort merge of the bases gives a clean merge, and
+// Mergeable agrees.
+func TestMergeCrissCross(t *testing.T) {
+	w := newWork(t)
+	w.commit("a.txt", "1\n2\n3\n4\n5\n")
+	w.git(nil, "branch", "x")
+	w.git(nil, "checkout", "--quiet", "-b", "y")
+	w.commit("y.txt", "y1\n")
+	w.git(nil, "checkout", "--quiet", "x")
+	w.commit("x.txt", "x1\n")
+	x1 := w.git(nil, "rev-parse", "HEAD")
+	w.git(nil, "merge", "--quiet", "--no-edit", "y") // x2: x1 + y1
+	w.git(nil, "checkout", "--quiet", "y")           //
+	w.git(nil, "merge", "--quiet", "--no-edit", x1)  // y2: y1 + x1, the other cross
+	w.git(nil, "checkout", "--quiet", "x")           //
+	w.commit("a.txt", "1 by x\n2\n3\n4\n5\n")        //
+	w.git(nil, "checkout", "--quiet", "y")           //
+	w.commit("a.txt", "1\n2\n3\n4\n5 by y\n")        //
+	if bases := w.git(nil, "merge-base", "--all", "x", "y"); len(strings.Fields(bases)) != 2 {
+		t.Fatalf("not a criss-cross: merge bases %q", bases)
+	}
+	c := testutil.NewCluster(t, 1)
+	ctx := context.Background()
+	heads := mergeRepo(t, c, w, "cross", "x", "y")
+	m := module(t, c, 0)
+	req := git.MergeRequest{Repo: "cross", Source: "x", Destination: "y", SourceCommit: heads["x"], DestinationCommit: heads["y"], Strategy: git.MergeThreeWay, Author: git.Author{Name: "bob"}}
+	if res, err := m.Mergeable(ctx, req); err != nil || len(res.Conflicts) != 0 {
+		t.Fatalf("mergeable: %+v, %v", res, err)
+	}
+	res, err := m.Merge(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCopies(t, c, "cross")
+	onEveryCopy(t, c, "cross", heads["y"]+"\n"+heads["x"], "rev-parse", res.Commit+"^@")
+	onEveryCopy(t, c, "cross", "1 by x\n2\n3\n4\n5 by y", "show", res.Commit+":a.txt")
+	onEveryCopy(t, c, "cross", "Merge branch 'x' into y\n|bob", "log", "-1", "--format=%B|%cn", res.Commit)
+}
