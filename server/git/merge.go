@@ -229,7 +229,11 @@ func (m *Module) startMerge(ctx context.Context, req MergeRequest, write bool) (
 	case run.dst != dstHead && write && !run.replayed:
 		return nil, staleDestination(req.Destination, dstHead)
 	}
-	for _, c := range []struct{ what, id string }{{"source commit", run.src}, {"destination commit", run.dst}} {
+	// A branch's head is in the synced copy; another commit the caller named may not be.
+	for _, c := range []struct{ what, id, head string }{{"source commit", run.src, srcHead}, {"destination commit", run.dst, dstHead}} {
+		if c.id == c.head {
+			continue
+		}
 		if _, err := b.resolve(ctx, c.what, c.id); err != nil {
 			return nil, err
 		}

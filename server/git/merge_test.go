@@ -108,6 +108,12 @@ func TestMerge(t *testing.T) {
 		}
 	}
 
+	unknown := req("feature", "main", git.MergeSquash)
+	unknown.SourceCommit = strings.Repeat("1", 40)
+	if _, err := module(t, c, 0).Mergeable(ctx, unknown); fault.CodeOf(err) != fault.NotFound {
+		t.Fatalf("mergeable of an unknown commit: %v, want not found", err)
+	}
+
 	m := module(t, c, 1)
 	// Refusals first; each moves nothing.
 	stale := req("feature", "main", git.MergeSquash)
