@@ -231,3 +231,87 @@ func TestMergeCrissCross(t *testing.T) {
 	onEveryCopy(t, c, "cross", "1 by x\n2\n3\n4\n5 by y", "show", res.Commit+":a.txt")
 	onEveryCopy(t, c, "cross", "Merge branch 'x' into y\n|bob", "log", "-1", "--format=%B|%cn", res.Commit)
 }
+
+// TestMergeHTTP merges through POST /v1/repos/{name}/merges/{strategy}: each strategy is its
+// own CodeCommit action and the destination is decided as a push to it, so a user allowed
+// squash merges into feature/* only is refused a three-way merge and a squash into main; the
+// mergeability check lists a conflict; the merge's audit record names its action and the ref.
+func TestMergeHTTP(t *testing.T) {
+	w := newWork(t)
+	w.commit("a.txt", "a\n")
+	w.git(nil, "branch", "feature/x")
+	w.git(nil, "checkout", "--quiet", "-b", "topic")
+	w.commit("t.txt", "t\n")
+	w.git(nil, "checkout", "--quiet", "-b", "clash", "main")
+	w.commit("a.txt", "a by clash\n")
+	w.git(nil, "checkout", "--quiet", "feature/x")
+	w.commit("a.txt", "a by x\n")
+	c := testutil.NewCluster(t, 1)
+	ctx := context.Background()
+	heads := mergeRepo(t, c, w, "web", "main", "feature/x", "topic", "clash")
+	cl := c.Client(0)
+
+	got, err := cl.RepoMergeable(ctx, "web", pub.RepoMergeRequest{Source: "clash", Destination: "feature/x", Strategy: pub.MergeThreeWay})
+	if err != nil || got.Mergeable || !slices.Equal(got.Conflicts, []string{"a.txt"}) {
+		t.Fatalf("mergeability of a conflict: %+v, %v", got, err)
+	}
+	if got, err = cl.RepoMergeable(ctx, "web", pub.RepoMergeRequest{Source: "topic", Destination: "feature/x", Strategy: pub.MergeSquash}); err != nil || !got.Mergeable {
+		t.Fatalf("mergeability: %+v, %v", got, err)
+	}
+	if _, err := cl.RepoMergeable(ctx, "web", pub.RepoMergeRequest{Source: "topic", Destination: "feature/x"}); pub.ErrorCode(err) != pub.CodeBadRequest || !strings.Contains(err.Error(), "strategy") {
+		t.Fatalf("no strategy: %v", err)
+	}
+	res, err := cl.RepoMerge(ctx, "web", pub.RepoMergeRequest{Source: "clash", Destination: "feature/x", SourceCommit: heads["clash"], DestinationCommit: heads["feature/x"], Strategy: pub.MergeSquash})
+	if !pub.IsConflict(err) || !strings.Contains(err.Error(), "a.txt") {
+		t.Fatalf("a conflicting merge: %+v, %v", res, err)
+	}
+
+	pw := "correct horse battery staple"
+	if _, err := cl.UserCreate(ctx, pub.UserCreateRequest{Name: "sam", DisplayName: "Sam Squash", Email: "sam@example.com", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"Version":"2012-10-17","Statement":[
+	  {"Effect":"Allow","Action":["codecommit:MergeBranchesBySquash","codecommit:GetMergeConflicts"],"Resource":"srn:slipway:codecommit:repo/web"},
+	  {"Effect":"Allow","Action":"codecommit:GitPush","Resource":"srn:slipway:codecommit:repo/web",
+	   "Condition":{"StringLike":{"slipway:ReferenceName":"refs/heads/feature/*"}}}]}`
+	if _, err := cl.PolicyCreate(ctx, pub.PolicyPutRequest{Name: "squash-features", Document: doc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.PolicyAttach(ctx, "squash-features", pub.PolicyAttachRequest{User: "sam"}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := cl.Login(ctx, pub.LoginRequest{User: "sam", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sam := c.ClientWithToken(0, tk.SecretID)
+	req := pub.RepoMergeRequest{Source: "topic", Destination: "feature/x", SourceCommit: heads["topic"], DestinationCommit: heads["feature/x"], Strategy: pub.MergeThreeWay}
+	if _, err := sam.RepoMerge(ctx, "web", req); pub.ErrorCode(err) != pub.CodeForbidden || !strings.Contains(err.Error(), "MergeBranchesByThreeWay") {
+		t.Fatalf("sam three-way: %v, want forbidden naming the action", err)
+	}
+	toMain := pub.RepoMergeRequest{Source: "topic", Destination: "main", SourceCommit: heads["topic"], DestinationCommit: heads["main"], Strategy: pub.MergeSquash}
+	if _, err := sam.RepoMerge(ctx, "web", toMain); pub.ErrorCode(err) != pub.CodeForbidden || !strings.Contains(err.Error(), "refs/heads/main") {
+		t.Fatalf("sam squash into main: %v, want forbidden naming the ref", err)
+	}
+	req.Strategy = pub.MergeSquash
+	res, err = sam.RepoMerge(ctx, "web", req)
+	if err != nil || len(res.Commit) != 40 || !res.Mergeable {
+		t.Fatalf("sam squash into feature/x: %+v, %v", res, err)
+	}
+	checkCopies(t, c, "web")
+	onEveryCopy(t, c, "web", "Sam Squash|sam@example.com|"+heads["feature/x"], "log", "-1", "--format=%cn|%ce|%P", res.Commit)
+
+	audit, err := cl.AuditList(ctx, pub.AuditFilter{Action: "codecommit:MergeBranchesBySquash"}, &pub.QueryOptions{Consistent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range audit.Records {
+		if r.Outcome == "allowed" && strings.Contains(r.Detail, "refs/heads/feature/x "+heads["feature/x"]+".."+res.Commit) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no squash-merge audit record names refs/heads/feature/x moving to %s: %+v", res.Commit, audit.Records)
+	}
+}

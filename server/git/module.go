@@ -112,6 +112,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	r.Routes(m.bundleRoutes()...)
 	r.Routes(m.maintenanceRoutes()...)
 	r.Routes(m.putFileRoute())
+	r.Routes(m.mergeRoutes()...)
 	r.Routes(m.transport.Routes()...)
 	r.Routes(m.sshRoutes()...)
 	r.Background("replica", m.replica.run)
