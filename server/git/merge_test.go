@@ -301,6 +301,24 @@ func TestMergeHTTP(t *testing.T) {
 	checkCopies(t, c, "web")
 	onEveryCopy(t, c, "web", "Sam Squash|sam@example.com|"+heads["feature/x"], "log", "-1", "--format=%cn|%ce|%P", res.Commit)
 
+	// CodeCommitReadOnlyAccess checks mergeability and may not merge.
+	if _, err := cl.UserCreate(ctx, pub.UserCreateRequest{Name: "ro", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.PolicyAttach(ctx, "CodeCommitReadOnlyAccess", pub.PolicyAttachRequest{User: "ro"}); err != nil {
+		t.Fatal(err)
+	}
+	if tk, err = cl.Login(ctx, pub.LoginRequest{User: "ro", Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	ro := c.ClientWithToken(0, tk.SecretID)
+	if got, err := ro.RepoMergeable(ctx, "web", toMain); err != nil || !got.Mergeable {
+		t.Fatalf("read-only mergeability: %+v, %v", got, err)
+	}
+	if _, err := ro.RepoMerge(ctx, "web", toMain); pub.ErrorCode(err) != pub.CodeForbidden {
+		t.Fatalf("read-only merge: %v, want forbidden", err)
+	}
+
 	audit, err := cl.AuditList(ctx, pub.AuditFilter{Action: "codecommit:MergeBranchesBySquash"}, &pub.QueryOptions{Consistent: true})
 	if err != nil {
 		t.Fatal(err)
