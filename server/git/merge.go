@@ -208,6 +208,11 @@ func (m *Module) startMerge(ctx context.Context, req MergeRequest, write bool) (
 	if err != nil {
 		return nil, err
 	}
+	// A push applied between browse's sync and the read above: the copy catches up with it, so
+	// the heads just read are in it (cheap when nothing was applied since).
+	if err := m.replica.WaitSynced(ctx, b.repo.ID); err != nil {
+		return nil, err
+	}
 	run := &mergeRun{req: req, src: req.SourceCommit, dst: req.DestinationCommit, replayed: write && m.replayed(ctx)}
 	srcHead, ok := refs["refs/heads/"+req.Source]
 	if !ok {

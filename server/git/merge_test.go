@@ -35,10 +35,14 @@ func mergeRepo(t *testing.T, c *testutil.Cluster, w *work, name string, branches
 	return heads
 }
 
-// headOf is a branch's head in the replicated state.
+// headOf is a branch's head in the replicated state, read on server 0 after a read barrier.
 func headOf(t *testing.T, c *testutil.Cluster, name, branch string) string {
 	t.Helper()
-	refs, err := module(t, c, 0).Repos().Refs(context.Background(), name)
+	m := module(t, c, 0)
+	if _, err := m.Backend().Repo(context.Background(), name); err != nil {
+		t.Fatal(err)
+	}
+	refs, err := m.Repos().Refs(context.Background(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,10 +84,11 @@ func TestMerge(t *testing.T) {
 	w.commit("b.txt", "b by main\n")
 	w.git(nil, "branch", "ff", base)
 	w.git(nil, "branch", "tw", "main")
+	w.git(nil, "branch", "race", "main")
 
 	c := testutil.NewCluster(t, 3)
 	ctx := context.Background()
-	heads := mergeRepo(t, c, w, "app", "main", "feature", "clash", "ff", "tw")
+	heads := mergeRepo(t, c, w, "app", "main", "feature", "clash", "ff", "tw", "race")
 	alice := git.Author{Name: "Alice Merger", Email: "alice@example.com"}
 	req := func(src, dst string, s git.MergeStrategy) git.MergeRequest {
 		return git.MergeRequest{Repo: "app", Source: src, Destination: dst, SourceCommit: heads[src], DestinationCommit: heads[dst], Strategy: s, Author: alice}
@@ -157,7 +162,7 @@ func TestMerge(t *testing.T) {
 			t.Errorf("%+.120v: %v; want %s with %q", r, err, tc.code, tc.has)
 		}
 	}
-	for _, b := range []string{"main", "feature", "clash", "ff", "tw"} {
+	for _, b := range []string{"main", "feature", "clash", "ff", "tw", "race"} {
 		if got := headOf(t, c, "app", b); got != heads[b] {
 			t.Fatalf("branch %s moved to %s after refused merges", b, got)
 		}
@@ -182,6 +187,27 @@ func TestMerge(t *testing.T) {
 		t.Fatalf("three-way: %+v, %v", res, err)
 	}
 	tw := res.Commit
+
+	// Two merges into one destination at once, through two servers: one wins, the other is a
+	// conflict naming the winner's commit (the push's compare-and-swap, or the check before it).
+	type outcome struct {
+		res git.MergeResult
+		err error
+	}
+	done := make(chan outcome, 2)
+	for i, src := range []string{"feature", "clash"} {
+		go func() {
+			res, err := module(t, c, i).Merge(ctx, req(src, "race", git.MergeThreeWay))
+			done <- outcome{res, err}
+		}()
+	}
+	a, b := <-done, <-done
+	if a.err != nil {
+		a, b = b, a
+	}
+	if a.err != nil || fault.CodeOf(b.err) != fault.Conflict || !strings.Contains(b.err.Error(), "it is at "+a.res.Commit) || headOf(t, c, "app", "race") != a.res.Commit {
+		t.Fatalf("racing merges: %+v and %+v; want one merged, the other a conflict naming it", a, b)
+	}
 
 	checkCopies(t, c, "app")
 	onEveryCopy(t, c, "app", heads["main"], "rev-parse", squash+"^@")
