@@ -8,12 +8,13 @@ import (
 	"github.com/slipwayhq/slipway/server/core/auth"
 )
 
-// mergeRoutes are CodeCommit's MergeBranchesBy* as one route per strategy (the edge decides
+// mergeRoutes are CodeCommit's MergeBranchesBy* as one route per strategy, write routes
+// (Management access: allowed by policy, never to a client token by its level alone; the edge decides
 // the strategy's action on repo/{name}; then the destination is authorized as a push to it,
 // AuthorizeBranch), and the mergeability check (codecommit:GetMergeConflicts).
 func (m *Module) mergeRoutes() []api.Route {
 	route := func(s MergeStrategy, action string) api.Route {
-		return api.Route{Method: "POST", Pattern: "/v1/repos/{name}/merges/" + string(s), Access: api.AnyToken, Action: action, Resource: "repo/{name}", Handle: m.mergeHandler(s)}
+		return api.Route{Method: "POST", Pattern: "/v1/repos/{name}/merges/" + string(s), Access: api.Management, Action: action, Resource: "repo/{name}", Handle: m.mergeHandler(s)}
 	}
 	return []api.Route{
 		route(MergeFastForward, "codecommit:MergeBranchesByFastForward"),
