@@ -1,7 +1,10 @@
 package git_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -358,4 +361,43 @@ func TestMergeHTTP(t *testing.T) {
 	if !found {
 		t.Errorf("no squash-merge audit record names refs/heads/feature/x moving to %s: %+v", res.Commit, audit.Records)
 	}
+}
+
+// TestMergeRetried: a client's retry of a merge with the same Idempotency-Key (its answer lost)
+// answers the commit the first attempt published, not a conflict and not a second merge.
+func TestMergeRetried(t *testing.T) {
+	w := newWork(t)
+	w.commit("a.txt", "a\n")
+	w.git(nil, "checkout", "--quiet", "-b", "topic")
+	w.commit("t.txt", "t\n")
+	w.git(nil, "checkout", "--quiet", "main")
+	w.commit("m.txt", "m\n")
+	c := testutil.NewCluster(t, 1)
+	heads := mergeRepo(t, c, w, "web", "main", "topic")
+	body, _ := json.Marshal(pub.RepoMergeRequest{Source: "topic", Destination: "main", SourceCommit: heads["topic"], DestinationCommit: heads["main"]})
+	post := func() pub.RepoMergeResult {
+		req, _ := http.NewRequest("POST", c.URL(0)+"/v1/repos/web/merges/three-way", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testutil.ManagementToken)
+		req.Header.Set("Idempotency-Key", "merge-retry-1")
+		hc := c.HTTPClient()
+		if hc == nil {
+			hc = http.DefaultClient
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out pub.RepoMergeResult
+		if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
+			t.Fatalf("POST merges: %d", resp.StatusCode)
+		}
+		return out
+	}
+	first := post()
+	again := post()
+	if again.Commit != first.Commit || headOf(t, c, "web", "main") != first.Commit {
+		t.Fatalf("first %s, retry %s, main at %s: want all the first", first.Commit, again.Commit, headOf(t, c, "web", "main"))
+	}
+	onEveryCopy(t, c, "web", heads["main"]+"\n"+heads["topic"], "rev-parse", first.Commit+"^@")
 }
