@@ -65,11 +65,11 @@ type MergeResult struct {
 // Mergeable computes, without moving anything, whether req would merge: for fast-forward
 // whether the destination is an ancestor of the source (a fault.Conflict error when not); for
 // the others the conflicting paths (empty when it merges cleanly); Commit stays empty, as no
-// commit is made. It reads this server's copy
-// synced with the state as of the call (the browse path's read barrier) and writes git's
-// scratch objects to a temporary directory only: one merge-base and one merge-tree, cheap
-// enough to run after every push. A source already in the destination is fault.Invalid
-// (nothing to merge); unknown branches or commits fault.NotFound.
+// commit is made. It reads this server's copy synced with the state as of the call (the
+// browse path's read barrier) and writes git's scratch objects to a temporary directory only:
+// one merge-base and one merge-tree, cheap enough to run after every push. A source already
+// in the destination is fault.Invalid (nothing to merge); unknown branches or commits
+// fault.NotFound. Branch heads that moved are not an error here: it checks the commits given.
 func (m *Module) Mergeable(ctx context.Context, req MergeRequest) (MergeResult, error) {
 	run, err := m.startMerge(ctx, req, false)
 	if err != nil {
