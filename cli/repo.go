@@ -31,7 +31,7 @@ CodeCommitReadOnlyAccess; creating, changing, importing and deleting by CodeComm
 	cmd.AddCommand(c.newRepoCreateCommand(), c.newRepoListCommand(), c.newRepoGetCommand(),
 		c.newRepoRenameCommand(), c.newRepoDeleteCommand(), c.newRepoBranchesCommand(), c.newRepoTagsCommand(),
 		c.newRepoLogCommand(), c.newRepoTreeCommand(), c.newRepoShowCommand(), c.newRepoDiffCommand())
-	cmd.AddCommand(c.newRepoBundleCommand(), c.newRepoImportCommand(), c.newRepoMaintenanceCommand(), c.newRepoHostKeyCommand(), c.newRepoPutFileCommand())
+	cmd.AddCommand(c.newRepoBundleCommand(), c.newRepoImportCommand(), c.newRepoMaintenanceCommand(), c.newRepoHostKeyCommand(), c.newRepoPutFileCommand(), c.newRepoMergeCommand())
 	cmd.AddCommand(c.newRepoProtectCommand(), c.newRepoStatusCommand())
 	return cmd
 }

@@ -120,6 +120,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	r.Routes(m.maintenanceRoutes()...)
 	r.Routes(m.putFileRoute())
 	r.Routes(m.protectRoutes()...)
+	r.Routes(m.mergeRoutes()...)
 	r.Routes(m.transport.Routes()...)
 	r.Routes(m.sshRoutes()...)
 	r.Background("replica", m.replica.run)

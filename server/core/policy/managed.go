@@ -29,7 +29,7 @@ var services = []ServiceAccess{
 		"ListApplications", "ListDeploymentGroups", "ListDeploymentConfigs", "ListApplicationRevisions", "ListDeployments"}},
 	{Service: "codecommit", Title: "CodeCommit", ReadActions: []string{"GetRepository", "ListRepositories", "GitPull",
 		"ListBranches", "GetBranch", "GetCommit", "GetFolder", "GetFile", "GetDifferences", "GetRepositoryBundle",
-		"GetBranchProtection", "GetCommitStatuses"}},
+		"GetBranchProtection", "GetCommitStatuses", "GetMergeConflicts"}},
 	{Service: "kv", Title: "KV", ReadActions: []string{"Get*", "List*", "Watch*"}},
 	{Service: "hosts", Title: "Hosts", ReadActions: []string{"ListHosts", "GetHost"}},
 	{Service: "events", Title: "Events", ReadActions: []string{"WatchEvents"}},
