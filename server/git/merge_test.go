@@ -401,3 +401,47 @@ func TestMergeRetried(t *testing.T) {
 	}
 	onEveryCopy(t, c, "web", heads["main"]+"\n"+heads["topic"], "rev-parse", first.Commit+"^@")
 }
+
+// TestMergeIntoProtectedBranch: a merge is a ref move like a push, so branch protection applies:
+// a three-way merge into a branch protected from force pushes is allowed (the merge commit,
+// only in the merge's temporary object directory until it applies, descends from the branch),
+// and a branch that takes changes only through pull requests refuses a direct merge, naming the
+// rule.
+func TestMergeIntoProtectedBranch(t *testing.T) {
+	w := newWork(t)
+	w.commit("a.txt", "a\n")
+	w.git(nil, "checkout", "--quiet", "-b", "topic")
+	w.commit("t.txt", "t\n")
+	w.git(nil, "checkout", "--quiet", "main")
+	w.commit("m.txt", "m\n")
+	c := testutil.NewCluster(t, 1)
+	ctx := context.Background()
+	heads := mergeRepo(t, c, w, "web", "main", "topic")
+	cl := c.Client(0)
+	if _, err := cl.RepoProtect(ctx, "web", pub.BranchProtection{Pattern: "main", NoForcePush: true, NoDelete: true}); err != nil {
+		t.Fatal(err)
+	}
+	req := pub.RepoMergeRequest{Source: "topic", Destination: "main", SourceCommit: heads["topic"], DestinationCommit: heads["main"], Strategy: pub.MergeThreeWay}
+	res, err := cl.RepoMerge(ctx, "web", req)
+	if err != nil || len(res.Commit) != 40 {
+		t.Fatalf("three-way merge into main protected from force pushes: %+v, %v", res, err)
+	}
+	checkCopies(t, c, "web")
+
+	if _, err := cl.RepoProtect(ctx, "web", pub.BranchProtection{Pattern: "main", NoForcePush: true, RequirePR: true}); err != nil {
+		t.Fatal(err)
+	}
+	w.git(nil, "checkout", "--quiet", "topic")
+	w.commit("u.txt", "u\n")
+	next := w.git(nil, "rev-parse", "topic")
+	if r := push(t, c, 0, "web", w.pack("topic"), true, git.RefUpdate{Ref: "refs/heads/topic", Old: heads["topic"], New: next}); !r[0].OK {
+		t.Fatalf("push topic: %+v", r)
+	}
+	req = pub.RepoMergeRequest{Source: "topic", Destination: "main", SourceCommit: next, DestinationCommit: res.Commit, Strategy: pub.MergeSquash}
+	if _, err := cl.RepoMerge(ctx, "web", req); err == nil || !strings.Contains(err.Error(), "protected branch main") {
+		t.Fatalf("a direct merge into a branch that takes pull requests only: %v; want refused naming the rule", err)
+	}
+	if got := headOf(t, c, "web", "main"); got != res.Commit {
+		t.Fatalf("main moved to %s after a refused merge; want %s", got, res.Commit)
+	}
+}
