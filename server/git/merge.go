@@ -53,6 +53,9 @@ type MergeRequest struct {
 	Strategy                                                   MergeStrategy
 	Message                                                    string
 	Author                                                     Author // the merge commit's author and committer
+	// ViaPullRequest marks the merge of a pull request whose approval rules hold (only the
+	// pull-request service sets it): a branch protected with require-pr takes it.
+	ViaPullRequest bool
 }
 
 // MergeResult: Commit is the destination's new head (for fast-forward, the source commit);
@@ -123,7 +126,7 @@ func (m *Module) Merge(ctx context.Context, req MergeRequest) (MergeResult, erro
 	// ObjectDir: the merge commit is only in the temporary object directory until the push
 	// applies; branch protection's force-push check reads it there.
 	res, err := m.Backend().Push(ctx, Push{Repo: run.c.b.repo, Pack: pack, Updates: []RefUpdate{{Ref: ref, Old: run.dst, New: commit}},
-		ObjectDir: filepath.Join(run.tmp, "objects")})
+		ObjectDir: filepath.Join(run.tmp, "objects"), ViaPullRequest: req.ViaPullRequest})
 	if err != nil {
 		return MergeResult{}, err
 	}
