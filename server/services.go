@@ -10,6 +10,7 @@ import (
 	"github.com/slipwayhq/slipway/server/git"
 	"github.com/slipwayhq/slipway/server/git/transport"
 	"github.com/slipwayhq/slipway/server/kv"
+	"github.com/slipwayhq/slipway/server/review"
 )
 
 // services lists the services this server runs, in registration order. A new service is its own
@@ -33,6 +34,7 @@ func services(cfg config.Config) []module.Module {
 		deployments,
 		kv.New(),
 		repos,
+		review.New(repos), // merges once the lead wires the merge engine (review.Module.Merger)
 		console.New(identity, deployments, repos),
 	}
 }
