@@ -8,6 +8,7 @@ package review
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/module"
@@ -52,11 +53,30 @@ type MergeInput struct {
 // Module is the pull-request service's registration. Its exported fields are settings the server
 // sets after New, before Register.
 type Module struct {
-	// Merger merges pull requests; nil answers merges 503 (not available).
+	// Merger merges pull requests; nil answers merges 503 (not available). Set it before the
+	// server starts; SetMerger changes it later.
 	Merger Merger
 
-	git  *git.Module
-	core *module.Core
+	git    *git.Module
+	core   *module.Core
+	merger atomic.Pointer[Merger]
+}
+
+// SetMerger changes the merge engine of a running server (nil: merging not available).
+func (m *Module) SetMerger(mg Merger) {
+	if mg == nil {
+		m.merger.Store(nil)
+		return
+	}
+	m.merger.Store(&mg)
+}
+
+// mergerOf is the merge engine now, nil when there is none.
+func (m *Module) mergerOf() Merger {
+	if p := m.merger.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // New returns the service over the git service repos.
@@ -68,6 +88,7 @@ func (*Module) Name() string { return "review" }
 // Register implements module.Module.
 func (m *Module) Register(r *module.Registry, core *module.Core) {
 	m.core = core
+	m.SetMerger(m.Merger)
 	r.Commands(commandRange)
 	module.Handle(r, cmdCreate, applyCreate)
 	module.Handle(r, cmdUpdate, applyUpdate)

@@ -244,7 +244,8 @@ func (s *Service) Approve(ctx context.Context, id uint64, actor string, req pub.
 // open, when its source moved since the caller's revision (req.SourceCommit) or since its current
 // revision, and when the merge conflicts (the paths named).
 func (s *Service) Merge(ctx context.Context, id uint64, actor string, req pub.PullRequestMergeRequest) (pub.PullRequest, error) {
-	if s.m.Merger == nil {
+	merger := s.m.mergerOf()
+	if merger == nil {
 		return pub.PullRequest{}, fault.New(fault.Unavailable, "merging pull requests is not available on this cluster yet: merge the branches with git and push")
 	}
 	if err := ValidateStrategy(req.Strategy); err != nil {
@@ -282,7 +283,7 @@ func (s *Service) Merge(ctx context.Context, id uint64, actor string, req pub.Pu
 			in.AuthorName, in.AuthorEmail = a.Name, a.Email
 		}
 	}
-	commit, conflicts, err := s.m.Merger.Merge(ctx, in)
+	commit, conflicts, err := merger.Merge(ctx, in)
 	if err != nil {
 		return pub.PullRequest{}, err
 	}
