@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -84,10 +85,21 @@ type PullRequestCreateRequest struct {
 	Description string `json:"description,omitempty"`
 }
 
-// PullRequestUpdateRequest is the body of PATCH /v1/pull-requests/{id}: each field set changes.
+// PullRequestUpdateRequest changes a pull request's title and/or description (each field set):
+// PullRequestUpdate puts each to its own route, as CodeCommit authorizes each by its own action.
 type PullRequestUpdateRequest struct {
 	Title       *string `json:"title,omitempty"`
 	Description *string `json:"description,omitempty"`
+}
+
+// PullRequestTitleRequest is the body of PUT /v1/pull-requests/{id}/title.
+type PullRequestTitleRequest struct {
+	Title string `json:"title"`
+}
+
+// PullRequestDescriptionRequest is the body of PUT /v1/pull-requests/{id}/description.
+type PullRequestDescriptionRequest struct {
+	Description string `json:"description"`
 }
 
 // PullRequestStatusRequest is the body of POST /v1/pull-requests/{id}/status: open or closed.
@@ -151,7 +163,8 @@ type PullRequestApprovalRequest struct {
 	Revision int    `json:"revision,omitempty"`
 }
 
-// PullRequestMergeRequest is the body of POST /v1/pull-requests/{id}/merge. SourceCommit is the
+// PullRequestMergeRequest is the body of POST /v1/pull-requests/{id}/merge/STRATEGY (Strategy
+// fast-forward, squash or three-way: PullRequestMerge puts it in the path). SourceCommit is the
 // source commit the caller reviewed ("": the current revision's); a source that moved since is
 // refused.
 type PullRequestMergeRequest struct {
@@ -204,11 +217,23 @@ func (c *Client) PullRequestList(ctx context.Context, f PullRequestFilter, q *Qu
 	return &l, err
 }
 
-// PullRequestUpdate changes a pull request's title or description.
+// PullRequestUpdate changes a pull request's title and/or description (one request each).
 func (c *Client) PullRequestUpdate(ctx context.Context, id string, req PullRequestUpdateRequest) (*PullRequest, error) {
 	var p PullRequest
-	err := c.do(ctx, request{method: http.MethodPatch, path: prPath(id), in: req, out: &p})
-	return &p, err
+	if req.Title == nil && req.Description == nil {
+		return &p, &Error{Code: CodeBadRequest, Message: "the update changes nothing: give a title or a description"}
+	}
+	if req.Title != nil {
+		if err := c.do(ctx, request{method: http.MethodPut, path: prPath(id) + "/title", in: PullRequestTitleRequest{Title: *req.Title}, out: &p}); err != nil {
+			return &p, err
+		}
+	}
+	if req.Description != nil {
+		if err := c.do(ctx, request{method: http.MethodPut, path: prPath(id) + "/description", in: PullRequestDescriptionRequest{Description: *req.Description}, out: &p}); err != nil {
+			return &p, err
+		}
+	}
+	return &p, nil
 }
 
 // PullRequestSetStatus closes (closed) or reopens (open) a pull request.
@@ -268,6 +293,11 @@ func (c *Client) PullRequestApproval(ctx context.Context, id string, req PullReq
 // PullRequestMerge merges a pull request with a strategy (fast-forward, squash, three-way).
 func (c *Client) PullRequestMerge(ctx context.Context, id string, req PullRequestMergeRequest) (*PullRequest, error) {
 	var p PullRequest
-	err := c.do(ctx, request{method: http.MethodPost, path: prPath(id) + "/merge", in: req, out: &p})
+	switch req.Strategy {
+	case "fast-forward", "squash", "three-way":
+	default:
+		return &p, &Error{Code: CodeBadRequest, Message: fmt.Sprintf("merge strategy %q is not fast-forward, squash or three-way", req.Strategy)}
+	}
+	err := c.do(ctx, request{method: http.MethodPost, path: prPath(id) + "/merge/" + req.Strategy, in: req, out: &p})
 	return &p, err
 }

@@ -15,24 +15,30 @@ import (
 // routes are the pull-request endpoints, authorized by CodeCommit's action names on the
 // repository the pull request is in (repo/NAME, resolved from the pull request's number). Where
 // CodeCommit has one action per field or strategy (the title and description, the merge
-// strategies), the route's action is the read and the handler authorizes each one it acts on.
+// strategies), each has its own route. Reads take any token; writes are Management routes,
+// which a user's policies decide as well (only a client service token without policies is
+// kept off them).
 func (m *Module) routes() []api.Route {
 	byID := m.resolveByID
-	return []api.Route{
-		{Method: "POST", Pattern: "/v1/pull-requests", Access: api.AnyToken, Action: "codecommit:CreatePullRequest", Resource: "repo/*", Handle: m.create, ResolveResource: m.resolveCreate},
+	rts := []api.Route{
+		{Method: "POST", Pattern: "/v1/pull-requests", Access: api.Management, Action: "codecommit:CreatePullRequest", Resource: "repo/*", Handle: m.create, ResolveResource: m.resolveCreate},
 		{Method: "GET", Pattern: "/v1/pull-requests", Access: api.AnyToken, Action: "codecommit:ListPullRequests", Resource: "repo/*", Handle: m.list, ResolveResource: m.resolveList},
 		{Method: "GET", Pattern: "/v1/pull-requests/{id}", Access: api.AnyToken, Action: "codecommit:GetPullRequest", Resource: "repo/*", Handle: m.get, ResolveResource: byID},
 		{Method: "GET", Pattern: "/v1/pull-requests/{id}/diff", Access: api.AnyToken, Action: "codecommit:GetPullRequest", Resource: "repo/*", Handle: m.diff, ResolveResource: byID},
-		{Method: "PATCH", Pattern: "/v1/pull-requests/{id}", Access: api.AnyToken, Action: "codecommit:GetPullRequest", Resource: "repo/*", Handle: m.update, ResolveResource: byID},
-		{Method: "POST", Pattern: "/v1/pull-requests/{id}/status", Access: api.AnyToken, Action: "codecommit:UpdatePullRequestStatus", Resource: "repo/*", Handle: m.status, ResolveResource: byID},
+		{Method: "PUT", Pattern: "/v1/pull-requests/{id}/title", Access: api.Management, Action: "codecommit:UpdatePullRequestTitle", Resource: "repo/*", Handle: m.title, ResolveResource: byID},
+		{Method: "PUT", Pattern: "/v1/pull-requests/{id}/description", Access: api.Management, Action: "codecommit:UpdatePullRequestDescription", Resource: "repo/*", Handle: m.description, ResolveResource: byID},
+		{Method: "POST", Pattern: "/v1/pull-requests/{id}/status", Access: api.Management, Action: "codecommit:UpdatePullRequestStatus", Resource: "repo/*", Handle: m.status, ResolveResource: byID},
 		{Method: "GET", Pattern: "/v1/pull-requests/{id}/comments", Access: api.AnyToken, Action: "codecommit:GetCommentsForPullRequest", Resource: "repo/*", Handle: m.comments, ResolveResource: byID},
-		{Method: "POST", Pattern: "/v1/pull-requests/{id}/comments", Access: api.AnyToken, Action: "codecommit:PostCommentForPullRequest", Resource: "repo/*", Handle: m.comment, ResolveResource: byID},
-		{Method: "POST", Pattern: "/v1/pull-requests/{id}/comments/{comment}/replies", Access: api.AnyToken, Action: "codecommit:PostCommentReply", Resource: "repo/*", Handle: m.reply, ResolveResource: byID},
-		{Method: "PATCH", Pattern: "/v1/pull-requests/{id}/comments/{comment}", Access: api.AnyToken, Action: "codecommit:UpdateComment", Resource: "repo/*", Handle: m.commentUpdate, ResolveResource: byID},
-		{Method: "DELETE", Pattern: "/v1/pull-requests/{id}/comments/{comment}", Access: api.AnyToken, Action: "codecommit:DeleteCommentContent", Resource: "repo/*", Handle: m.commentDelete, ResolveResource: byID},
-		{Method: "POST", Pattern: "/v1/pull-requests/{id}/approval", Access: api.AnyToken, Action: "codecommit:UpdatePullRequestApprovalState", Resource: "repo/*", Handle: m.approval, ResolveResource: byID},
-		{Method: "POST", Pattern: "/v1/pull-requests/{id}/merge", Access: api.AnyToken, Action: "codecommit:GetPullRequest", Resource: "repo/*", Handle: m.merge, ResolveResource: byID},
+		{Method: "POST", Pattern: "/v1/pull-requests/{id}/comments", Access: api.Management, Action: "codecommit:PostCommentForPullRequest", Resource: "repo/*", Handle: m.comment, ResolveResource: byID},
+		{Method: "POST", Pattern: "/v1/pull-requests/{id}/comments/{comment}/replies", Access: api.Management, Action: "codecommit:PostCommentReply", Resource: "repo/*", Handle: m.reply, ResolveResource: byID},
+		{Method: "PATCH", Pattern: "/v1/pull-requests/{id}/comments/{comment}", Access: api.Management, Action: "codecommit:UpdateComment", Resource: "repo/*", Handle: m.commentUpdate, ResolveResource: byID},
+		{Method: "DELETE", Pattern: "/v1/pull-requests/{id}/comments/{comment}", Access: api.Management, Action: "codecommit:DeleteCommentContent", Resource: "repo/*", Handle: m.commentDelete, ResolveResource: byID},
+		{Method: "POST", Pattern: "/v1/pull-requests/{id}/approval", Access: api.Management, Action: "codecommit:UpdatePullRequestApprovalState", Resource: "repo/*", Handle: m.approval, ResolveResource: byID},
 	}
+	for _, st := range []string{StrategyFastForward, StrategySquash, StrategyThreeWay} {
+		rts = append(rts, api.Route{Method: "POST", Pattern: "/v1/pull-requests/{id}/merge/" + st, Access: api.Management, Action: mergeActions[st], Resource: "repo/*", Handle: m.merge(st), ResolveResource: byID})
+	}
+	return rts
 }
 
 // actor is the name a caller acts under: their user's, else their token's.
@@ -49,7 +55,7 @@ func actor(id *auth.Identity) string {
 func (m *Module) resolveByID(r *http.Request) (string, error) {
 	n, err := ParseID(r.PathValue("id"))
 	if err != nil {
-		return "", err
+		return "repo/*", nil // the handler refuses the number; only a policy on every repository gets that far
 	}
 	p, err := m.Service().Record(n)
 	if fault.CodeOf(err) == fault.NotFound {
@@ -59,6 +65,9 @@ func (m *Module) resolveByID(r *http.Request) (string, error) {
 			return "", fault.New(fault.Unavailable, "this server cannot read pull requests now: %v", rerr)
 		}
 		p, err = m.Service().Record(n)
+	}
+	if fault.CodeOf(err) == fault.NotFound {
+		return "repo/*", nil // as above: the handler answers not found
 	}
 	if err != nil {
 		return "", err
@@ -71,7 +80,10 @@ func (m *Module) resolveCreate(r *http.Request) (string, error) {
 	if err := m.core.HTTP.PeekJSON(r, &req); err != nil {
 		return "", err
 	}
-	return repoResource(req.Repository)
+	if gitproto.ValidateRepoName(req.Repository) != nil {
+		return "repo/*", nil // the handler refuses the name
+	}
+	return "repo/" + req.Repository, nil
 }
 
 func (m *Module) resolveList(r *http.Request) (string, error) {
@@ -134,29 +146,23 @@ func (m *Module) diff(w http.ResponseWriter, r *http.Request, id *auth.Identity)
 	})(w, r, id)
 }
 
-// update authorizes UpdatePullRequestTitle and UpdatePullRequestDescription for the fields it
-// changes.
-func (m *Module) update(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestUpdateRequest) (pub.PullRequest, error) {
+func (m *Module) title(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestTitleRequest) (pub.PullRequest, error) {
 		n, err := pathID(r)
 		if err != nil {
 			return pub.PullRequest{}, err
 		}
-		res, err := m.resolveByID(r)
+		return m.Service().Update(ctx, n, actor(id), pub.PullRequestUpdateRequest{Title: &req.Title})
+	})(w, r, id)
+}
+
+func (m *Module) description(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestDescriptionRequest) (pub.PullRequest, error) {
+		n, err := pathID(r)
 		if err != nil {
 			return pub.PullRequest{}, err
 		}
-		if req.Title != nil {
-			if err := m.core.HTTP.Authorize(w, r, id, "codecommit:UpdatePullRequestTitle", res); err != nil {
-				return pub.PullRequest{}, err
-			}
-		}
-		if req.Description != nil {
-			if err := m.core.HTTP.Authorize(w, r, id, "codecommit:UpdatePullRequestDescription", res); err != nil {
-				return pub.PullRequest{}, err
-			}
-		}
-		return m.Service().Update(ctx, n, actor(id), req)
+		return m.Service().Update(ctx, n, actor(id), pub.PullRequestUpdateRequest{Description: &req.Description})
 	})(w, r, id)
 }
 
@@ -250,23 +256,19 @@ var mergeActions = map[string]string{
 	StrategyThreeWay:    "codecommit:MergePullRequestByThreeWay",
 }
 
-// merge authorizes the strategy's action (MergePullRequestBySquash, ...) before it merges.
-func (m *Module) merge(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestMergeRequest) (pub.PullRequest, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequest{}, err
-		}
-		if err := ValidateStrategy(req.Strategy); err != nil {
-			return pub.PullRequest{}, err
-		}
-		res, err := m.resolveByID(r)
-		if err != nil {
-			return pub.PullRequest{}, err
-		}
-		if err := m.core.HTTP.Authorize(w, r, id, mergeActions[req.Strategy], res); err != nil {
-			return pub.PullRequest{}, err
-		}
-		return m.Service().Merge(ctx, n, actor(id), req)
-	})(w, r, id)
+// merge merges with strategy (its route's action is the strategy's).
+func (m *Module) merge(strategy string) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+		return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestMergeRequest) (pub.PullRequest, error) {
+			n, err := pathID(r)
+			if err != nil {
+				return pub.PullRequest{}, err
+			}
+			if req.Strategy != "" && req.Strategy != strategy {
+				return pub.PullRequest{}, fault.New(fault.Invalid, "the body asks for strategy %s, the path for %s: give one", req.Strategy, strategy)
+			}
+			req.Strategy = strategy
+			return m.Service().Merge(ctx, n, actor(id), req)
+		})(w, r, id)
+	}
 }

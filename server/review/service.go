@@ -26,7 +26,7 @@ type Service struct{ m *Module }
 func ParseID(s string) (uint64, error) {
 	id, err := strconv.ParseUint(s, 10, 64)
 	if err != nil || id == 0 {
-		return 0, fault.New(fault.Invalid, "pull request ID %q is not a number from 1: use the id 'slipway pr list' shows", state.Shorten(s))
+		return 0, fault.New(fault.Invalid, "pull request ID %s is not a number from 1: use the id 'slipway pr list' shows", state.Shorten(s))
 	}
 	return id, nil
 }
