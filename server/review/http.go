@@ -80,7 +80,7 @@ func (m *Module) resolveCreate(r *http.Request) (string, error) {
 	if err := m.core.HTTP.PeekJSON(r, &req); err != nil {
 		return "", err
 	}
-	if gitproto.ValidateRepoName(req.Repository) != nil {
+	if !validRepoName(req.Repository) {
 		return "repo/*", nil // the handler refuses the name
 	}
 	return "repo/" + req.Repository, nil
@@ -92,6 +92,8 @@ func (m *Module) resolveList(r *http.Request) (string, error) {
 	}
 	return "repo/*", nil
 }
+
+func validRepoName(name string) bool { return gitproto.ValidateRepoName(name) == nil }
 
 func repoResource(name string) (string, error) {
 	if err := gitproto.ValidateRepoName(name); err != nil {

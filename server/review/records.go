@@ -176,7 +176,7 @@ func listComments(tx *state.Tx, pr uint64) ([]Comment, error) {
 	prefix := binary.BigEndian.AppendUint64(nil, pr)
 	var out []Comment
 	c := tx.Bucket(bucketComments).Cursor()
-	for k, v := c.Seek(prefix); k != nil && len(k) == 16 && string(k[:8]) == string(prefix); k, v = c.Next() {
+	for k, v := c.Seek(prefix); len(k) == 16 && string(k[:8]) == string(prefix); k, v = c.Next() {
 		var cm Comment
 		if err := jsonUnmarshal(v, &cm); err != nil {
 			return nil, err
