@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -27,7 +28,7 @@ MergePullRequestBySquash, ...), on the repository.`
 	cmd.AddCommand(c.newPRCreateCommand(), c.newPRListCommand(), c.newPRGetCommand(), c.newPRDiffCommand(),
 		c.newPRCommentCommand(), c.newPRStatusCommand("close", "closed"), c.newPRStatusCommand("reopen", "open"),
 		c.newPRApprovalCommand("approve", "APPROVE"), c.newPRApprovalCommand("revoke", "REVOKE"), c.newPRMergeCommand(),
-		c.newPRUpdateCommand())
+		c.newPRUpdateCommand(), c.newPRRuleCommand(), c.newPREvaluateCommand())
 	return cmd
 }
 
@@ -354,5 +355,75 @@ func (c *cli) newPRMergeCommand() *cobra.Command {
 	cmd.Flags().StringVar(&req.SourceCommit, "source-commit", "", "the source commit you reviewed (refused when the source moved since)")
 	cmd.Flags().StringVar(&req.Message, "message", "", "the merge commit's message (squash, three-way)")
 	_ = cmd.MarkFlagRequired("strategy")
+	return cmd
+}
+
+func (c *cli) newPREvaluateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:               "evaluate ID",
+		Short:             "Show which approval rules of a pull request hold",
+		Example:           "  slipway pr evaluate 7\n  slipway pr evaluate 7 --output json",
+		Args:              exactArgs("ID"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			e, err := cl.PullRequestEvaluate(cmd.Context(), args[0], nil)
+			if err != nil {
+				return err
+			}
+			if p.json() {
+				return p.JSON(e)
+			}
+			rows := make([][]string, 0, len(e.Rules))
+			for _, r := range e.Rules {
+				rows = append(rows, []string{r.Name, yesNo(r.Satisfied), fmt.Sprintf("%d/%d", len(r.ApprovedBy), r.Approvals), strings.Join(r.Pool, ","), strings.Join(r.ApprovedBy, ",")})
+			}
+			if err := p.Table([]string{"RULE", "HOLDS", "APPROVALS", "POOL", "APPROVED BY"}, rows); err != nil {
+				return err
+			}
+			return p.Linef("Approved: %s", yesNo(e.Approved))
+		},
+	}
+}
+
+func (c *cli) newPRRuleCommand() *cobra.Command {
+	var rule api.PullRequestRule
+	var del bool
+	cmd := &cobra.Command{
+		Use:   "rule ID --name NAME --approvals N --pool USER|group:NAME|GLOB... | rule ID --name NAME --delete",
+		Short: "Add, replace or delete an approval rule of a pull request",
+		Example: `  slipway pr rule 7 --name "one reviewer" --approvals 1 --pool group:reviewers
+  slipway pr rule 7 --name "one reviewer" --delete`,
+		Args:              exactArgs("ID"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			if del {
+				if err := cl.PullRequestRuleDelete(cmd.Context(), args[0], rule.Name); err != nil {
+					return err
+				}
+				return p.Linef("Deleted approval rule %s of pull request %s", rule.Name, args[0])
+			}
+			pr, err := cl.PullRequestRuleCreate(cmd.Context(), args[0], rule)
+			if err != nil {
+				return err
+			}
+			if p.json() {
+				return p.JSON(pr)
+			}
+			return p.Linef("Pull request %s: approval rule %s", pr.ID, rule.Name)
+		},
+	}
+	cmd.Flags().StringVar(&rule.Name, "name", "", "the rule's name")
+	cmd.Flags().IntVar(&rule.Approvals, "approvals", 1, "approvals the rule needs")
+	cmd.Flags().StringSliceVar(&rule.Pool, "pool", nil, "who may approve: user names, group:NAME, globs (dev-*)")
+	cmd.Flags().BoolVar(&del, "delete", false, "delete the rule --name names")
+	_ = cmd.MarkFlagRequired("name")
 	return cmd
 }

@@ -29,12 +29,20 @@ func services(cfg config.Config) []module.Module {
 		}
 		return git.Author{Name: u.DisplayName, Email: u.Email}, true
 	}
+	prs := review.New(repos) // merges once the lead wires the merge engine (review.Module.Merger)
+	prs.Groups = func(user string) []string {
+		u, err := identity.Identity().User(user)
+		if err != nil {
+			return nil
+		}
+		return u.Groups
+	}
 	return []module.Module{
 		identity,
 		deployments,
 		kv.New(),
 		repos,
-		review.New(repos), // merges once the lead wires the merge engine (review.Module.Merger)
+		prs,
 		console.New(identity, deployments, repos),
 	}
 }

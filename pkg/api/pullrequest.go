@@ -26,9 +26,13 @@ type PullRequest struct {
 	Revisions   []PullRequestRevision `json:"revisions"`
 	Timeline    []PullRequestEvent    `json:"timeline"`
 	Approvals   []PullRequestApproval `json:"approvals"`
-	Comments    int                   `json:"comments"`
-	Merge       *PullRequestMerge     `json:"merge,omitempty"`
-	Commits     []Commit              `json:"commits,omitempty"`
+	// Rules are the approval rules with whether each holds (in a single pull request's
+	// answer), Approved when all do.
+	Rules    []PullRequestRuleState `json:"rules,omitempty"`
+	Approved bool                   `json:"approved"`
+	Comments int                    `json:"comments"`
+	Merge    *PullRequestMerge      `json:"merge,omitempty"`
+	Commits  []Commit               `json:"commits,omitempty"`
 	// CommitsTruncated: there are more commits than Commits lists.
 	CommitsTruncated bool       `json:"commits_truncated,omitempty"`
 	Files            []FileStat `json:"files,omitempty"`
@@ -300,4 +304,48 @@ func (c *Client) PullRequestMerge(ctx context.Context, id string, req PullReques
 	}
 	err := c.do(ctx, request{method: http.MethodPost, path: prPath(id) + "/merge/" + req.Strategy, in: req, out: &p})
 	return &p, err
+}
+
+// PullRequestRule is an approval rule of a pull request (the body of POST
+// /v1/pull-requests/{id}/rules): Approvals approvals of the current revision from Pool, whose
+// entries are user names, "group:NAME" or globs over user names (dev-*). A rule of the same name
+// is replaced.
+type PullRequestRule struct {
+	Name      string   `json:"name"`
+	Approvals int      `json:"approvals"`
+	Pool      []string `json:"pool"`
+}
+
+// PullRequestRuleState is a rule with whether it holds now: ApprovedBy are the current
+// revision's approvers in its pool.
+type PullRequestRuleState struct {
+	PullRequestRule
+	Satisfied  bool     `json:"satisfied"`
+	ApprovedBy []string `json:"approved_by"`
+}
+
+// PullRequestEvaluation is the answer of GET /v1/pull-requests/{id}/evaluation: Approved when
+// every rule holds (a pull request without rules is approved).
+type PullRequestEvaluation struct {
+	Approved bool                   `json:"approved"`
+	Rules    []PullRequestRuleState `json:"rules"`
+}
+
+// PullRequestRuleCreate adds (or replaces) an approval rule of a pull request.
+func (c *Client) PullRequestRuleCreate(ctx context.Context, id string, rule PullRequestRule) (*PullRequest, error) {
+	var p PullRequest
+	err := c.do(ctx, request{method: http.MethodPost, path: prPath(id) + "/rules", in: rule, out: &p})
+	return &p, err
+}
+
+// PullRequestRuleDelete removes an approval rule of a pull request.
+func (c *Client) PullRequestRuleDelete(ctx context.Context, id, name string) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: prPath(id) + "/rules/" + url.PathEscape(name)})
+}
+
+// PullRequestEvaluate says which approval rules of a pull request hold.
+func (c *Client) PullRequestEvaluate(ctx context.Context, id string, q *QueryOptions) (*PullRequestEvaluation, error) {
+	var e PullRequestEvaluation
+	err := c.do(ctx, request{method: http.MethodGet, path: prPath(id) + "/evaluation", query: q.values(), out: &e})
+	return &e, err
 }

@@ -2,6 +2,7 @@ package review
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"strings"
 	"unicode/utf8"
@@ -24,6 +25,10 @@ const (
 	MaxCommentsPerPR = 1_000  // comments of one pull request, deleted ones included
 	MaxRevisions     = 1_000  // revisions of one pull request
 	MaxApprovers     = 100    // users approving one pull request
+	MaxRules         = 25     // approval rules of one pull request
+	MaxRuleName      = 100    // bytes of a rule's name
+	MaxPool          = 50     // entries of a rule's pool
+	MaxPoolEntry     = 200    // bytes of one pool entry
 )
 
 // The sides of a line comment: the line is in the source commit's file (the new side of the
@@ -457,6 +462,61 @@ func short(id string) string {
 func jsonUnmarshal(b []byte, v any) error {
 	if err := json.Unmarshal(b, v); err != nil {
 		return fault.New(fault.Internal, "decode review record: %v", err)
+	}
+	return nil
+}
+
+// applyRule adds, replaces or deletes an approval rule of an open PR.
+func applyRule(tx *state.Tx, index uint64, c *command.Command, r RulePayload) (any, error) {
+	p, err := mustPR(tx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if p.Status != StatusOpen {
+		return nil, fault.New(fault.Conflict, "pull request %d is %s: its rules stay as they were", p.ID, p.Status)
+	}
+	if r.Name == "" || len(r.Name) > MaxRuleName || !utf8.ValidString(r.Name) || strings.ContainsAny(r.Name, "\x00\n\r") {
+		return nil, fault.New(fault.Invalid, "a rule's name is one line of 1-%d bytes", MaxRuleName)
+	}
+	i := 0
+	for i < len(p.Rules) && p.Rules[i].Name != r.Name {
+		i++
+	}
+	if r.Delete {
+		if i == len(p.Rules) {
+			return nil, fault.New(fault.NotFound, "pull request %d has no approval rule %s", p.ID, r.Name)
+		}
+		p.Rules = append(p.Rules[:i], p.Rules[i+1:]...)
+		p.touch(Event{Kind: "rule_deleted", Actor: r.Actor, Time: c.Time, Index: index, Detail: r.Name})
+		return p, putPR(tx, p)
+	}
+	if err := validateRule(r); err != nil {
+		return nil, err
+	}
+	rule := Rule{Name: r.Name, Approvals: r.Approvals, Pool: r.Pool}
+	if i == len(p.Rules) {
+		if len(p.Rules) >= MaxRules {
+			return nil, fault.New(fault.Conflict, "pull request %d already has its maximum of %d approval rules", p.ID, MaxRules)
+		}
+		p.Rules = append(p.Rules, rule)
+	} else {
+		p.Rules[i] = rule
+	}
+	p.touch(Event{Kind: "rule", Actor: r.Actor, Time: c.Time, Index: index, Detail: fmt.Sprintf("%s: %d from %s", r.Name, r.Approvals, strings.Join(r.Pool, ", "))})
+	return p, putPR(tx, p)
+}
+
+func validateRule(r RulePayload) error {
+	if r.Approvals < 1 || r.Approvals > MaxApprovers {
+		return fault.New(fault.Invalid, "rule %s needs 1-%d approvals, not %d", r.Name, MaxApprovers, r.Approvals)
+	}
+	if len(r.Pool) == 0 || len(r.Pool) > MaxPool {
+		return fault.New(fault.Invalid, "rule %s's pool names 1-%d users, groups (group:NAME) or globs", r.Name, MaxPool)
+	}
+	for _, e := range r.Pool {
+		if e == "" || len(e) > MaxPoolEntry || strings.ContainsAny(e, "\x00\n\r ") || e == "group:" {
+			return fault.New(fault.Invalid, "pool entry %q of rule %s is not a user, group:NAME or a glob", state.Shorten(e), r.Name)
+		}
 	}
 	return nil
 }

@@ -17,7 +17,20 @@ var (
 	cmdCommentDelete = command.Define[CommentDeletePayload](1406, "pr.comment_delete", 1)
 	cmdMerge         = command.Define[MergePayload](1407, "pr.merge", 1)
 	cmdApproval      = command.Define[ApprovalPayload](1408, "pr.approval", 1)
+	cmdRule          = command.Define[RulePayload](1409, "pr.rule", 1)
 )
+
+// RulePayload adds (or replaces, by Name) an approval rule of a pull request: Approvals
+// approvals of its current revision from Pool (user names, "group:NAME", or globs over user
+// names with *). Delete removes the rule Name instead.
+type RulePayload struct {
+	ID        uint64   `json:"id"`
+	Name      string   `json:"name"`
+	Approvals int      `json:"approvals,omitempty"`
+	Pool      []string `json:"pool,omitempty"`
+	Delete    bool     `json:"delete,omitempty"`
+	Actor     string   `json:"actor"`
+}
 
 // CreatePayload opens a pull request from Source into Destination (branch names, without
 // refs/heads/) of the repository RepoID (named Repo when proposed) at its first revision. Apply

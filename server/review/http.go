@@ -34,6 +34,9 @@ func (m *Module) routes() []api.Route {
 		{Method: "PATCH", Pattern: "/v1/pull-requests/{id}/comments/{comment}", Access: api.Management, Action: "codecommit:UpdateComment", Resource: "repo/*", Handle: m.commentUpdate, ResolveResource: byID},
 		{Method: "DELETE", Pattern: "/v1/pull-requests/{id}/comments/{comment}", Access: api.Management, Action: "codecommit:DeleteCommentContent", Resource: "repo/*", Handle: m.commentDelete, ResolveResource: byID},
 		{Method: "POST", Pattern: "/v1/pull-requests/{id}/approval", Access: api.Management, Action: "codecommit:UpdatePullRequestApprovalState", Resource: "repo/*", Handle: m.approval, ResolveResource: byID},
+		{Method: "POST", Pattern: "/v1/pull-requests/{id}/rules", Access: api.Management, Action: "codecommit:CreatePullRequestApprovalRule", Resource: "repo/*", Handle: m.ruleCreate, ResolveResource: byID},
+		{Method: "DELETE", Pattern: "/v1/pull-requests/{id}/rules/{rule}", Access: api.Management, Action: "codecommit:DeletePullRequestApprovalRule", Resource: "repo/*", Handle: m.ruleDelete, ResolveResource: byID},
+		{Method: "GET", Pattern: "/v1/pull-requests/{id}/evaluation", Access: api.AnyToken, Action: "codecommit:EvaluatePullRequestApprovalRules", Resource: "repo/*", Handle: m.evaluation, ResolveResource: byID},
 	}
 	for _, st := range []string{StrategyFastForward, StrategySquash, StrategyThreeWay} {
 		rts = append(rts, api.Route{Method: "POST", Pattern: "/v1/pull-requests/{id}/merge/" + st, Access: api.Management, Action: mergeActions[st], Resource: "repo/*", Handle: m.merge(st), ResolveResource: byID})
@@ -273,4 +276,34 @@ func (m *Module) merge(strategy string) api.HandlerFunc {
 			return m.Service().Merge(ctx, n, actor(id), req)
 		})(w, r, id)
 	}
+}
+
+func (m *Module) ruleCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestRule) (pub.PullRequest, error) {
+		n, err := pathID(r)
+		if err != nil {
+			return pub.PullRequest{}, err
+		}
+		return m.Service().AddRule(ctx, n, actor(id), req)
+	})(w, r, id)
+}
+
+func (m *Module) ruleDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return api.Remove(m.core.HTTP, func(ctx context.Context, r *http.Request) error {
+		n, err := pathID(r)
+		if err != nil {
+			return err
+		}
+		return m.Service().DeleteRule(ctx, n, actor(id), r.PathValue("rule"))
+	})(w, r, id)
+}
+
+func (m *Module) evaluation(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return api.Get(m.core.HTTP, func(r *http.Request) (pub.PullRequestEvaluation, error) {
+		n, err := pathID(r)
+		if err != nil {
+			return pub.PullRequestEvaluation{}, err
+		}
+		return m.Service().Evaluate(r.Context(), n)
+	})(w, r, id)
 }

@@ -56,6 +56,9 @@ type Module struct {
 	// Merger merges pull requests; nil answers merges 503 (not available). Set it before the
 	// server starts; SetMerger changes it later.
 	Merger Merger
+	// Groups answers the groups a user is in (the identity service's), for approval pools that
+	// name groups; nil: group entries match no one.
+	Groups func(user string) []string
 
 	git    *git.Module
 	core   *module.Core
@@ -99,6 +102,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, cmdCommentDelete, applyCommentDelete)
 	module.Handle(r, cmdMerge, applyMerge)
 	module.Handle(r, cmdApproval, applyApproval)
+	module.Handle(r, cmdRule, applyRule)
 	r.Buckets(bucketPRs, bucketComments, bucketRepos, bucketMeta)
 	r.ShareActions("codecommit")
 	r.Routes(m.routes()...)

@@ -41,6 +41,7 @@ type PR struct {
 	Revisions   []Revision `json:"revisions"`
 	Timeline    []Event    `json:"timeline"`
 	Approvals   []Approval `json:"approvals,omitempty"`
+	Rules       []Rule     `json:"rules,omitempty"`
 	Comments    uint64     `json:"comments,omitempty"`
 	Merge       *Merge     `json:"merge,omitempty"`
 	CreateIndex uint64     `json:"create_index"`
@@ -79,6 +80,13 @@ type Approval struct {
 	User     string    `json:"user"`
 	Revision int       `json:"revision"`
 	Time     time.Time `json:"time"`
+}
+
+// Rule is an approval rule of a PR: Approvals approvals of its current revision from Pool.
+type Rule struct {
+	Name      string   `json:"name"`
+	Approvals int      `json:"approvals"`
+	Pool      []string `json:"pool"`
 }
 
 // Merge is how a PR was merged.

@@ -143,6 +143,28 @@ func TestPullRequests(t *testing.T) {
 		pr.Revision.DestinationCommit != main1.Commit || pr.Revision.MergeBase != main1.Commit || pr.Timeline[0].Kind != "created" {
 		t.Fatalf("created %+v", pr)
 	}
+	_, err = alice.PullRequestMerge(ctx, pr.ID, pub.PullRequestMergeRequest{Strategy: "squash"})
+	wantErr(t, "merge without an engine", err, pub.CodeUnavailable, "not available")
+	f := &fakeMerger{commit: strings.Repeat("c", 40)}
+	for i := range 3 {
+		c.Server(i).Service("review").(*review.Module).SetMerger(f)
+	}
+
+	// An approval rule: one approval from the group reviewers (bob).
+	if _, err := admin.IAMGroupCreate(ctx, pub.IAMGroupCreateRequest{Name: "reviewers"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.IAMGroupAddUser(ctx, "reviewers", "bob"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = alice.PullRequestRuleCreate(ctx, pr.ID, pub.PullRequestRule{Name: "one reviewer", Approvals: 0, Pool: []string{"group:reviewers"}})
+	wantErr(t, "a rule of 0 approvals", err, pub.CodeBadRequest, "needs 1-100 approvals")
+	if _, err := alice.PullRequestRuleCreate(ctx, pr.ID, pub.PullRequestRule{Name: "one reviewer", Approvals: 1, Pool: []string{"group:reviewers"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = alice.PullRequestMerge(ctx, pr.ID, pub.PullRequestMergeRequest{Strategy: "squash"})
+	wantErr(t, "merge before approval", err, pub.CodeConflict, "one reviewer needs 1 approvals of revision 1 from group:reviewers and has 0")
+
 	got, err := bob.PullRequestGet(ctx, pr.ID, &pub.QueryOptions{Consistent: true})
 	if err != nil || len(got.Commits) != 1 || got.Commits[0].ID != feat1.Commit || len(got.Files) != 1 || got.Files[0].Path != "a.txt" || got.Files[0].Additions != 1 {
 		t.Fatalf("get: %+v, %v", got, err)
@@ -260,10 +282,18 @@ func TestPullRequests(t *testing.T) {
 			return nil
 		})
 	}
+	if e, err := c.Client(1).PullRequestEvaluate(ctx, pr.ID, &pub.QueryOptions{Consistent: true}); err != nil || e.Approved || len(e.Rules) != 1 || e.Rules[0].Satisfied {
+		t.Fatalf("evaluate with a stale approval: %+v, %v", e, err)
+	}
+	_, err = alice.PullRequestMerge(ctx, pr.ID, pub.PullRequestMergeRequest{Strategy: "squash"})
+	wantErr(t, "merge with a stale approval", err, pub.CodeConflict, "one reviewer needs 1 approvals of revision 2")
 	_, err = bob.PullRequestApproval(ctx, pr.ID, pub.PullRequestApprovalRequest{State: "APPROVE", Revision: 1})
 	wantErr(t, "approve an older revision", err, pub.CodeConflict, "at revision 2, not 1")
 	if p, err := bob.PullRequestApproval(ctx, pr.ID, pub.PullRequestApprovalRequest{State: "APPROVE"}); err != nil || p.Approvals[0].Stale || p.Approvals[0].Revision != 2 {
 		t.Fatalf("bob approves again: %+v, %v", p, err)
+	}
+	if e, err := c.Client(2).PullRequestEvaluate(ctx, pr.ID, &pub.QueryOptions{Consistent: true}); err != nil || !e.Approved || !slices.Equal(e.Rules[0].ApprovedBy, []string{"bob"}) {
+		t.Fatalf("evaluate after bob's approval: %+v, %v", e, err)
 	}
 
 	// Title and description; close and reopen.
@@ -282,12 +312,6 @@ func TestPullRequests(t *testing.T) {
 
 	// Merges: none without an engine; the caller's revision must be the current one; a conflict
 	// names its paths; a merge is recorded.
-	_, err = alice.PullRequestMerge(ctx, pr.ID, pub.PullRequestMergeRequest{Strategy: "squash"})
-	wantErr(t, "merge without an engine", err, pub.CodeUnavailable, "not available")
-	f := &fakeMerger{commit: strings.Repeat("c", 40)}
-	for i := range 3 {
-		c.Server(i).Service("review").(*review.Module).SetMerger(f)
-	}
 	_, err = alice.PullRequestMerge(ctx, pr.ID, pub.PullRequestMergeRequest{Strategy: "rebase"})
 	wantErr(t, "merge by rebase", err, pub.CodeBadRequest, "not fast-forward, squash or three-way")
 	_, err = alice.PullRequestMerge(ctx, pr.ID, pub.PullRequestMergeRequest{Strategy: "squash", SourceCommit: feat1.Commit})
@@ -325,7 +349,7 @@ func TestPullRequests(t *testing.T) {
 	for _, e := range p.Timeline {
 		kinds = append(kinds, e.Kind)
 	}
-	want := []string{"created", "comment", "comment", "comment_edited", "comment", "comment_deleted", "approved", "revision", "approved", "title", "closed", "reopened", "merged"}
+	want := []string{"created", "rule", "comment", "comment", "comment_edited", "comment", "comment_deleted", "approved", "revision", "approved", "title", "closed", "reopened", "merged"}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("timeline %v; want %v", kinds, want)
 	}

@@ -31,6 +31,15 @@ func ParseID(s string) (uint64, error) {
 	return id, nil
 }
 
+// fresh reads a pull request's record after a consistent read: what a write decides on (a
+// merge, the revision an approval is of) must not be this server's lagging copy.
+func (s *Service) fresh(ctx context.Context, id uint64) (PR, error) {
+	if err := s.m.core.Cluster.ConsistentRead(ctx); err != nil {
+		return PR{}, fault.New(fault.Unavailable, "this server cannot read pull requests now: %v", err)
+	}
+	return s.Record(id)
+}
+
 // Record reads a pull request's record as this server has applied it.
 func (s *Service) Record(id uint64) (PR, error) {
 	var p PR
@@ -91,6 +100,7 @@ func (s *Service) Get(ctx context.Context, id uint64, detail bool) (pub.PullRequ
 		return pub.PullRequest{}, err
 	}
 	v := view(p)
+	v.Approved, v.Rules = s.m.evaluate(p)
 	if !detail {
 		return v, nil
 	}
@@ -229,7 +239,7 @@ func (s *Service) Comments(_ context.Context, id uint64) ([]pub.PullRequestComme
 func (s *Service) Approve(ctx context.Context, id uint64, actor string, req pub.PullRequestApprovalRequest) (pub.PullRequest, error) {
 	rev := req.Revision
 	if rev == 0 {
-		p, err := s.Record(id)
+		p, err := s.fresh(ctx, id)
 		if err != nil {
 			return pub.PullRequest{}, err
 		}
@@ -251,7 +261,7 @@ func (s *Service) Merge(ctx context.Context, id uint64, actor string, req pub.Pu
 	if err := ValidateStrategy(req.Strategy); err != nil {
 		return pub.PullRequest{}, err
 	}
-	p, err := s.Record(id)
+	p, err := s.fresh(ctx, id)
 	if err != nil {
 		return pub.PullRequest{}, err
 	}
@@ -259,6 +269,9 @@ func (s *Service) Merge(ctx context.Context, id uint64, actor string, req pub.Pu
 		return pub.PullRequest{}, fault.New(fault.Conflict, "pull request %d is %s: only an open one can be merged", p.ID, p.Status)
 	}
 	rev := p.Current()
+	if ok, rules := s.m.evaluate(p); !ok {
+		return pub.PullRequest{}, unmet(p, rules)
+	}
 	if req.SourceCommit != "" && req.SourceCommit != rev.SourceCommit {
 		return pub.PullRequest{}, fault.New(fault.Conflict, "the source of pull request %d moved since you looked: it is at revision %d (commit %s); review it and merge again", p.ID, rev.Number, rev.SourceCommit)
 	}
