@@ -128,6 +128,7 @@ func (c *cli) newPRGetCommand() *cobra.Command {
 			}
 			fs := []field{{"ID", pr.ID}, {"Title", pr.Title}, {"Repository", pr.Repository}, {"Source", pr.Source}, {"Destination", pr.Destination},
 				{"Status", pr.Status}, {"Author", pr.Author}, {"Revision", fmt.Sprintf("%d (source %s, destination %s)", pr.Revision.Number, pr.Revision.SourceCommit, pr.Revision.DestinationCommit)},
+				{"Mergeable", mergeable(pr.Revision)}, {"Approved", yesNo(pr.Approved)},
 				{"Commits", strconv.Itoa(len(pr.Commits))}, {"Files", strconv.Itoa(len(pr.Files))}, {"Comments", strconv.Itoa(pr.Comments)}}
 			for _, a := range pr.Approvals {
 				s := fmt.Sprintf("%s (revision %d)", a.User, a.Revision)
@@ -426,4 +427,15 @@ func (c *cli) newPRRuleCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&del, "delete", false, "delete the rule --name names")
 	_ = cmd.MarkFlagRequired("name")
 	return cmd
+}
+
+// mergeable is the current revision's background merge check as the table shows it.
+func mergeable(r api.PullRequestRevision) string {
+	switch {
+	case r.Mergeable == nil:
+		return "not known yet"
+	case *r.Mergeable:
+		return "true"
+	}
+	return "false (conflicts: " + strings.Join(r.Conflicts, ", ") + ")"
 }

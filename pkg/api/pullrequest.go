@@ -14,18 +14,20 @@ import (
 // (from the merge base to the source, newest first) and Files (the diff stat from the merge
 // base) are in a single pull request's answer, not in lists.
 type PullRequest struct {
-	ID          string                `json:"id"`
-	Repository  string                `json:"repository"`
-	Source      string                `json:"source"`
-	Destination string                `json:"destination"`
-	Title       string                `json:"title"`
-	Description string                `json:"description,omitempty"`
-	Author      string                `json:"author"`
-	Status      string                `json:"status"`
-	Revision    PullRequestRevision   `json:"revision"`
-	Revisions   []PullRequestRevision `json:"revisions"`
-	Timeline    []PullRequestEvent    `json:"timeline"`
-	Approvals   []PullRequestApproval `json:"approvals"`
+	ID          string              `json:"id"`
+	Repository  string              `json:"repository"`
+	Source      string              `json:"source"`
+	Destination string              `json:"destination"`
+	Title       string              `json:"title"`
+	Description string              `json:"description,omitempty"`
+	Author      string              `json:"author"`
+	Status      string              `json:"status"`
+	Revision    PullRequestRevision `json:"revision"`
+	// Mergeable is the current revision's (unset: not known yet).
+	Mergeable *bool                 `json:"mergeable"`
+	Revisions []PullRequestRevision `json:"revisions"`
+	Timeline  []PullRequestEvent    `json:"timeline"`
+	Approvals []PullRequestApproval `json:"approvals"`
 	// Rules are the approval rules with whether each holds (in a single pull request's
 	// answer), Approved when all do.
 	Rules    []PullRequestRuleState `json:"rules,omitempty"`
@@ -49,6 +51,10 @@ type PullRequestRevision struct {
 	DestinationCommit string    `json:"destination_commit"`
 	MergeBase         string    `json:"merge_base,omitempty"`
 	Time              time.Time `json:"time"`
+	// Mergeable is whether the revision merges cleanly (three-way), unset until the background
+	// check ran (or while the server has no merge engine); Conflicts the paths that do not.
+	Mergeable *bool    `json:"mergeable,omitempty"`
+	Conflicts []string `json:"conflicts,omitempty"`
 }
 
 // PullRequestEvent is one entry of a pull request's timeline: Kind is created, revision,

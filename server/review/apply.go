@@ -29,6 +29,7 @@ const (
 	MaxRuleName      = 100    // bytes of a rule's name
 	MaxPool          = 50     // entries of a rule's pool
 	MaxPoolEntry     = 200    // bytes of one pool entry
+	MaxConflicts     = 100    // conflicting paths recorded of one revision
 )
 
 // The sides of a line comment: the line is in the source commit's file (the new side of the
@@ -464,6 +465,32 @@ func jsonUnmarshal(b []byte, v any) error {
 		return fault.New(fault.Internal, "decode review record: %v", err)
 	}
 	return nil
+}
+
+// applyMergeable records the background merge check of a PR's current revision.
+func applyMergeable(tx *state.Tx, index uint64, c *command.Command, m MergeablePayload) (any, error) {
+	p, err := mustPR(tx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.Status != StatusOpen:
+		return nil, fault.New(fault.Conflict, "pull request %d is %s", p.ID, p.Status)
+	case m.Revision != len(p.Revisions):
+		return nil, fault.New(fault.Conflict, "pull request %d is at revision %d, not %d", p.ID, len(p.Revisions), m.Revision)
+	case len(m.Conflicts) > MaxConflicts:
+		return nil, fault.New(fault.Invalid, "%d conflicting paths are over the limit of %d", len(m.Conflicts), MaxConflicts)
+	}
+	for _, path := range m.Conflicts {
+		if len(path) > MaxPath {
+			return nil, fault.New(fault.Invalid, "a conflicting path is over %d bytes", MaxPath)
+		}
+	}
+	ok := m.Mergeable
+	cur := &p.Revisions[len(p.Revisions)-1]
+	cur.Mergeable, cur.Conflicts = &ok, m.Conflicts
+	p.ModifyIndex, p.ModifyTime = index, c.Time
+	return p, putPR(tx, p)
 }
 
 // applyRule adds, replaces or deletes an approval rule of an open PR.

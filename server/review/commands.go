@@ -18,7 +18,18 @@ var (
 	cmdMerge         = command.Define[MergePayload](1407, "pr.merge", 1)
 	cmdApproval      = command.Define[ApprovalPayload](1408, "pr.approval", 1)
 	cmdRule          = command.Define[RulePayload](1409, "pr.rule", 1)
+	cmdMergeable     = command.Define[MergeablePayload](1410, "pr.mergeable", 1)
 )
+
+// MergeablePayload records whether revision Revision (which must be the current one) merges
+// cleanly with a three-way merge, and the conflicting paths when it does not (at most
+// MaxConflicts).
+type MergeablePayload struct {
+	ID        uint64   `json:"id"`
+	Revision  int      `json:"revision"`
+	Mergeable bool     `json:"mergeable"`
+	Conflicts []string `json:"conflicts,omitempty"`
+}
 
 // RulePayload adds (or replaces, by Name) an approval rule of a pull request: Approvals
 // approvals of its current revision from Pool (user names, "group:NAME", or globs over user

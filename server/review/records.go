@@ -61,6 +61,10 @@ type Revision struct {
 	DestinationCommit string    `json:"destination_commit"`
 	MergeBase         string    `json:"merge_base,omitempty"`
 	Time              time.Time `json:"time"`
+	// Mergeable is whether the revision merges cleanly (three-way), once the background
+	// check ran; Conflicts the paths that do not.
+	Mergeable *bool    `json:"mergeable,omitempty"`
+	Conflicts []string `json:"conflicts,omitempty"`
 }
 
 // Event is one entry of a PR's timeline. Kind is created, revision, comment, comment_edited,

@@ -74,6 +74,8 @@ type fakeMerger struct {
 }
 
 func (f *fakeMerger) Mergeable(context.Context, string, string, string, string, string, string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return f.conflicts, nil
 }
 
@@ -292,6 +294,18 @@ func TestPullRequests(t *testing.T) {
 	if p, err := bob.PullRequestApproval(ctx, pr.ID, pub.PullRequestApprovalRequest{State: "APPROVE"}); err != nil || p.Approvals[0].Stale || p.Approvals[0].Revision != 2 {
 		t.Fatalf("bob approves again: %+v, %v", p, err)
 	}
+	// The background check found revision 2 mergeable (the engine's answer, recorded on every
+	// server).
+	testutil.Eventually(t, 30*time.Second, func() error {
+		p, err := c.Client(2).PullRequestGet(ctx, pr.ID, &pub.QueryOptions{Consistent: true})
+		if err != nil {
+			return err
+		}
+		if p.Mergeable == nil || !*p.Mergeable || p.Revision.Number != 2 {
+			return fmt.Errorf("mergeable %v at revision %d", p.Mergeable, p.Revision.Number)
+		}
+		return nil
+	})
 	if e, err := c.Client(2).PullRequestEvaluate(ctx, pr.ID, &pub.QueryOptions{Consistent: true}); err != nil || !e.Approved || !slices.Equal(e.Rules[0].ApprovedBy, []string{"bob"}) {
 		t.Fatalf("evaluate after bob's approval: %+v, %v", e, err)
 	}

@@ -93,7 +93,16 @@ func (m *Module) sweep(ctx context.Context) (retry bool) {
 		}
 		src, dst := refs["refs/heads/"+p.Source], refs["refs/heads/"+p.Destination]
 		cur := p.Current()
-		if src == "" || dst == "" || (src == cur.SourceCommit && dst == cur.DestinationCommit) {
+		if src == "" || dst == "" {
+			continue
+		}
+		if src == cur.SourceCommit && dst == cur.DestinationCommit {
+			if merger := m.mergerOf(); merger != nil && cur.Mergeable == nil {
+				if err := m.checkMergeable(ctx, merger, p); err != nil {
+					m.core.Log.Warn("pull requests: check mergeability", "pr", p.ID, "repo", p.Repo, "err", err)
+					retry = retry || fault.CodeOf(err) != fault.Conflict
+				}
+			}
 			continue
 		}
 		if err := m.revise(ctx, p, src, dst); err != nil {
@@ -102,6 +111,23 @@ func (m *Module) sweep(ctx context.Context) (retry bool) {
 		}
 	}
 	return retry
+}
+
+// checkMergeable asks the merge engine whether p's current revision merges cleanly (three-way)
+// and records the answer (pr.mergeable; a revision that is no longer current is refused).
+func (m *Module) checkMergeable(ctx context.Context, merger Merger, p PR) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cur := p.Current()
+	conflicts, err := merger.Mergeable(ctx, p.Repo, p.Source, p.Destination, cur.SourceCommit, cur.DestinationCommit, StrategyThreeWay)
+	if err != nil {
+		return err
+	}
+	if len(conflicts) > MaxConflicts {
+		conflicts = conflicts[:MaxConflicts]
+	}
+	_, err = command.Propose(ctx, m.core.Cluster, cmdMergeable, m.core.Now(), MergeablePayload{ID: p.ID, Revision: cur.Number, Mergeable: len(conflicts) == 0, Conflicts: conflicts})
+	return err
 }
 
 // revise proposes p's next revision at source and destination commits src and dst.

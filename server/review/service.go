@@ -357,6 +357,7 @@ func view(p PR) pub.PullRequest {
 	}
 	if len(v.Revisions) > 0 {
 		v.Revision = v.Revisions[len(v.Revisions)-1]
+		v.Mergeable = v.Revision.Mergeable
 	}
 	for _, e := range p.Timeline {
 		v.Timeline = append(v.Timeline, pub.PullRequestEvent{Kind: e.Kind, Actor: e.Actor, Time: e.Time, Revision: e.Revision, Comment: id(e.Comment), Detail: e.Detail})
