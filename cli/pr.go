@@ -28,7 +28,7 @@ MergePullRequestBySquash, ...), on the repository.`
 	cmd.AddCommand(c.newPRCreateCommand(), c.newPRListCommand(), c.newPRGetCommand(), c.newPRDiffCommand(),
 		c.newPRCommentCommand(), c.newPRStatusCommand("close", "closed"), c.newPRStatusCommand("reopen", "open"),
 		c.newPRApprovalCommand("approve", "APPROVE"), c.newPRApprovalCommand("revoke", "REVOKE"), c.newPRMergeCommand(),
-		c.newPRUpdateCommand(), c.newPRRuleCommand(), c.newPREvaluateCommand())
+		c.newPRUpdateCommand(), c.newPRRuleCommand(), c.newPREvaluateCommand(), c.newPROverrideCommand())
 	return cmd
 }
 
@@ -426,6 +426,36 @@ func (c *cli) newPRRuleCommand() *cobra.Command {
 	cmd.Flags().StringSliceVar(&rule.Pool, "pool", nil, "who may approve: user names, group:NAME, globs (dev-*)")
 	cmd.Flags().BoolVar(&del, "delete", false, "delete the rule --name names")
 	_ = cmd.MarkFlagRequired("name")
+	return cmd
+}
+
+func (c *cli) newPROverrideCommand() *cobra.Command {
+	var revoke bool
+	cmd := &cobra.Command{
+		Use:               "override ID [--revoke]",
+		Short:             "Override a pull request's approval rules (audited), or revoke the override",
+		Example:           "  slipway pr override 7\n  slipway pr override 7 --revoke",
+		Args:              exactArgs("ID"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, p, err := c.setup()
+			if err != nil {
+				return err
+			}
+			pr, err := cl.PullRequestOverride(cmd.Context(), args[0], !revoke)
+			if err != nil {
+				return err
+			}
+			if p.json() {
+				return p.JSON(pr)
+			}
+			if revoke {
+				return p.Linef("Pull request %s: the override of its approval rules is revoked", pr.ID)
+			}
+			return p.Linef("Pull request %s: its approval rules are overridden by %s", pr.ID, pr.OverriddenBy)
+		},
+	}
+	cmd.Flags().BoolVar(&revoke, "revoke", false, "revoke the override")
 	return cmd
 }
 

@@ -72,6 +72,12 @@ func TestPR(t *testing.T) {
 	if r = cli("pr", "evaluate", pr.ID); r.code != 0 || !strings.Contains(r.stdout, "one reviewer") || !strings.Contains(r.stdout, "Approved: false") {
 		t.Fatalf("pr evaluate: %+v", r)
 	}
+	if r = cli("pr", "override", pr.ID); r.code != 0 || !strings.Contains(r.stdout, "overridden by") {
+		t.Fatalf("pr override: %+v", r)
+	}
+	if r = cli("pr", "evaluate", pr.ID); r.code != 0 || !strings.Contains(r.stdout, "Approved: true") {
+		t.Fatalf("pr evaluate after the override: %+v", r)
+	}
 	if r = cli("pr", "merge", pr.ID, "--strategy", "squash"); r.code == 0 || !strings.Contains(r.stderr, "not available") {
 		t.Fatalf("pr merge without an engine: %+v", r)
 	}

@@ -32,9 +32,11 @@ type PullRequest struct {
 	// answer), Approved when all do.
 	Rules    []PullRequestRuleState `json:"rules,omitempty"`
 	Approved bool                   `json:"approved"`
-	Comments int                    `json:"comments"`
-	Merge    *PullRequestMerge      `json:"merge,omitempty"`
-	Commits  []Commit               `json:"commits,omitempty"`
+	// OverriddenBy overrode the approval rules ("": nobody).
+	OverriddenBy string            `json:"overridden_by,omitempty"`
+	Comments     int               `json:"comments"`
+	Merge        *PullRequestMerge `json:"merge,omitempty"`
+	Commits      []Commit          `json:"commits,omitempty"`
 	// CommitsTruncated: there are more commits than Commits lists.
 	CommitsTruncated bool       `json:"commits_truncated,omitempty"`
 	Files            []FileStat `json:"files,omitempty"`
@@ -333,8 +335,23 @@ type PullRequestRuleState struct {
 // PullRequestEvaluation is the answer of GET /v1/pull-requests/{id}/evaluation: Approved when
 // every rule holds (a pull request without rules is approved).
 type PullRequestEvaluation struct {
-	Approved bool                   `json:"approved"`
-	Rules    []PullRequestRuleState `json:"rules"`
+	Approved bool `json:"approved"`
+	// OverriddenBy overrode the rules (then Approved whatever they say).
+	OverriddenBy string                 `json:"overridden_by,omitempty"`
+	Rules        []PullRequestRuleState `json:"rules"`
+}
+
+// PullRequestOverride overrides a pull request's approval rules (override true) or revokes
+// the override (codecommit:OverridePullRequestApprovalRules).
+func (c *Client) PullRequestOverride(ctx context.Context, id string, override bool) (*PullRequest, error) {
+	var p PullRequest
+	err := c.do(ctx, request{method: http.MethodPost, path: prPath(id) + "/override", in: PullRequestOverrideRequest{Override: override}, out: &p})
+	return &p, err
+}
+
+// PullRequestOverrideRequest is the body of POST /v1/pull-requests/{id}/override.
+type PullRequestOverrideRequest struct {
+	Override bool `json:"override"`
 }
 
 // PullRequestRuleCreate adds (or replaces) an approval rule of a pull request.

@@ -493,6 +493,30 @@ func applyMergeable(tx *state.Tx, index uint64, c *command.Command, m MergeableP
 	return p, putPR(tx, p)
 }
 
+// applyOverride overrides an open PR's approval rules for its actor, or revokes the override.
+func applyOverride(tx *state.Tx, index uint64, c *command.Command, o OverridePayload) (any, error) {
+	p, err := mustPR(tx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.Status != StatusOpen:
+		return nil, fault.New(fault.Conflict, "pull request %d is %s", p.ID, p.Status)
+	case o.Override && p.OverrideBy != "":
+		return nil, fault.New(fault.Conflict, "%s already overrode the approval rules of pull request %d", p.OverrideBy, p.ID)
+	case !o.Override && p.OverrideBy == "":
+		return nil, fault.New(fault.Conflict, "the approval rules of pull request %d are not overridden", p.ID)
+	}
+	kind := "rules_overridden"
+	if o.Override {
+		p.OverrideBy = o.Actor
+	} else {
+		p.OverrideBy, kind = "", "override_revoked"
+	}
+	p.touch(Event{Kind: kind, Actor: o.Actor, Time: c.Time, Index: index})
+	return p, putPR(tx, p)
+}
+
 // applyRule adds, replaces or deletes an approval rule of an open PR.
 func applyRule(tx *state.Tx, index uint64, c *command.Command, r RulePayload) (any, error) {
 	p, err := mustPR(tx, r.ID)

@@ -70,8 +70,8 @@ func TestLogFormat(t *testing.T) {
 		Type() command.Type
 		Name() string
 		Version() uint8
-	}{cmdCreate, cmdUpdate, cmdStatus, cmdRevise, cmdComment, cmdCommentUpdate, cmdCommentDelete, cmdMerge, cmdApproval, cmdRule, cmdMergeable} {
-		names := []string{"pr.create", "pr.update", "pr.status", "pr.revise", "pr.comment", "pr.comment_update", "pr.comment_delete", "pr.merge", "pr.approval", "pr.rule", "pr.mergeable"}
+	}{cmdCreate, cmdUpdate, cmdStatus, cmdRevise, cmdComment, cmdCommentUpdate, cmdCommentDelete, cmdMerge, cmdApproval, cmdRule, cmdMergeable, cmdOverride} {
+		names := []string{"pr.create", "pr.update", "pr.status", "pr.revise", "pr.comment", "pr.comment_update", "pr.comment_delete", "pr.merge", "pr.approval", "pr.rule", "pr.mergeable", "pr.override"}
 		if int(d.Type()) != 1400+i || d.Name() != names[i] || d.Version() != 1 {
 			t.Errorf("command %d is %d %s v%d", i, d.Type(), d.Name(), d.Version())
 		}

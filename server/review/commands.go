@@ -19,7 +19,16 @@ var (
 	cmdApproval      = command.Define[ApprovalPayload](1408, "pr.approval", 1)
 	cmdRule          = command.Define[RulePayload](1409, "pr.rule", 1)
 	cmdMergeable     = command.Define[MergeablePayload](1410, "pr.mergeable", 1)
+	cmdOverride      = command.Define[OverridePayload](1411, "pr.override", 1)
 )
+
+// OverridePayload overrides a pull request's approval rules (Override true: it counts as
+// approved whatever its rules say) or revokes the override.
+type OverridePayload struct {
+	ID       uint64 `json:"id"`
+	Override bool   `json:"override"`
+	Actor    string `json:"actor"`
+}
 
 // MergeablePayload records whether revision Revision (which must be the current one) merges
 // cleanly with a three-way merge, and the conflicting paths when it does not (at most

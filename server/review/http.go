@@ -36,6 +36,7 @@ func (m *Module) routes() []api.Route {
 		{Method: "POST", Pattern: "/v1/pull-requests/{id}/approval", Access: api.Management, Action: "codecommit:UpdatePullRequestApprovalState", Resource: "repo/*", Handle: m.approval, ResolveResource: byID},
 		{Method: "POST", Pattern: "/v1/pull-requests/{id}/rules", Access: api.Management, Action: "codecommit:CreatePullRequestApprovalRule", Resource: "repo/*", Handle: m.ruleCreate, ResolveResource: byID},
 		{Method: "DELETE", Pattern: "/v1/pull-requests/{id}/rules/{rule}", Access: api.Management, Action: "codecommit:DeletePullRequestApprovalRule", Resource: "repo/*", Handle: m.ruleDelete, ResolveResource: byID},
+		{Method: "POST", Pattern: "/v1/pull-requests/{id}/override", Access: api.Management, Action: "codecommit:OverridePullRequestApprovalRules", Resource: "repo/*", Handle: m.override, ResolveResource: byID},
 		{Method: "GET", Pattern: "/v1/pull-requests/{id}/evaluation", Access: api.AnyToken, Action: "codecommit:EvaluatePullRequestApprovalRules", Resource: "repo/*", Handle: m.evaluation, ResolveResource: byID},
 	}
 	for _, st := range []string{StrategyFastForward, StrategySquash, StrategyThreeWay} {
@@ -285,6 +286,16 @@ func (m *Module) ruleCreate(w http.ResponseWriter, r *http.Request, id *auth.Ide
 			return pub.PullRequest{}, err
 		}
 		return m.Service().AddRule(ctx, n, actor(id), req)
+	})(w, r, id)
+}
+
+func (m *Module) override(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestOverrideRequest) (pub.PullRequest, error) {
+		n, err := pathID(r)
+		if err != nil {
+			return pub.PullRequest{}, err
+		}
+		return m.Service().Override(ctx, n, actor(id), req.Override)
 	})(w, r, id)
 }
 

@@ -104,6 +104,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, cmdApproval, applyApproval)
 	module.Handle(r, cmdRule, applyRule)
 	module.Handle(r, cmdMergeable, applyMergeable)
+	module.Handle(r, cmdOverride, applyOverride)
 	r.Buckets(bucketPRs, bucketComments, bucketRepos, bucketMeta)
 	r.ShareActions("codecommit")
 	r.Routes(m.routes()...)

@@ -42,6 +42,7 @@ type PR struct {
 	Timeline    []Event    `json:"timeline"`
 	Approvals   []Approval `json:"approvals,omitempty"`
 	Rules       []Rule     `json:"rules,omitempty"`
+	OverrideBy  string     `json:"override_by,omitempty"` // who overrode the rules ("": none)
 	Comments    uint64     `json:"comments,omitempty"`
 	Merge       *Merge     `json:"merge,omitempty"`
 	CreateIndex uint64     `json:"create_index"`

@@ -392,6 +392,24 @@ func TestPullRequestAuthorization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Overriding the approval rules: approved whatever they say, and audited.
+	if _, err := admin.PullRequestRuleCreate(ctx, pr.ID, pub.PullRequestRule{Name: "two", Approvals: 2, Pool: []string{"*"}}); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := admin.PullRequestEvaluate(ctx, pr.ID, nil); err != nil || e.Approved {
+		t.Fatalf("evaluate before the override: %+v, %v", e, err)
+	}
+	if p, err := admin.PullRequestOverride(ctx, pr.ID, true); err != nil || p.OverriddenBy == "" {
+		t.Fatalf("override: %+v, %v", p, err)
+	}
+	if e, err := admin.PullRequestEvaluate(ctx, pr.ID, nil); err != nil || !e.Approved || e.Rules[0].Satisfied || e.OverriddenBy == "" {
+		t.Fatalf("evaluate after the override: %+v, %v", e, err)
+	}
+	audit, err := admin.AuditList(ctx, pub.AuditFilter{Action: "codecommit:OverridePullRequestApprovalRules"}, &pub.QueryOptions{Consistent: true})
+	if err != nil || len(audit.Records) == 0 || audit.Records[0].Outcome != "allowed" {
+		t.Fatalf("the override's audit records: %+v, %v", audit, err)
+	}
+
 	pw := "correct horse battery staple"
 	if _, err := admin.UserCreate(ctx, pub.UserCreateRequest{Name: "rita", Password: pw}); err != nil {
 		t.Fatal(err)
@@ -425,6 +443,10 @@ func TestPullRequestAuthorization(t *testing.T) {
 		"codecommit:UpdatePullRequestTitle": func() error {
 			title := "z"
 			_, err := rita.PullRequestUpdate(ctx, pr.ID, pub.PullRequestUpdateRequest{Title: &title})
+			return err
+		},
+		"codecommit:OverridePullRequestApprovalRules": func() error {
+			_, err := rita.PullRequestOverride(ctx, pr.ID, false)
 			return err
 		},
 		"codecommit:MergePullRequestByFastForward": func() error {

@@ -18,6 +18,13 @@ func (s *Service) AddRule(ctx context.Context, id uint64, actor string, r pub.Pu
 	return answer(res, err)
 }
 
+// Override overrides a pull request's approval rules as actor (override), or revokes the
+// override. The command's audit record names who did it.
+func (s *Service) Override(ctx context.Context, id uint64, actor string, override bool) (pub.PullRequest, error) {
+	res, err := command.Propose(ctx, s.m.core.Cluster, cmdOverride, s.m.core.Now(), OverridePayload{ID: id, Override: override, Actor: actor})
+	return answer(res, err)
+}
+
 // DeleteRule removes an approval rule of an open pull request.
 func (s *Service) DeleteRule(ctx context.Context, id uint64, actor, name string) error {
 	_, err := command.Propose(ctx, s.m.core.Cluster, cmdRule, s.m.core.Now(), RulePayload{ID: id, Name: name, Delete: true, Actor: actor})
@@ -31,7 +38,7 @@ func (s *Service) Evaluate(_ context.Context, id uint64) (pub.PullRequestEvaluat
 		return pub.PullRequestEvaluation{}, err
 	}
 	ok, rules := s.m.evaluate(p)
-	return pub.PullRequestEvaluation{Approved: ok, Rules: rules}, nil
+	return pub.PullRequestEvaluation{Approved: ok, OverriddenBy: p.OverrideBy, Rules: rules}, nil
 }
 
 // evaluate checks p's rules against the approvals of its current revision (stale ones do not
@@ -51,7 +58,7 @@ func (m *Module) evaluate(p PR) (bool, []pub.PullRequestRuleState) {
 		all = all && st.Satisfied
 		out = append(out, st)
 	}
-	return all, out
+	return all || p.OverrideBy != "", out
 }
 
 // inPool says whether user is one of pool's entries: the user's name, a group of theirs

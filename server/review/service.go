@@ -349,7 +349,7 @@ func id(n uint64) string {
 func view(p PR) pub.PullRequest {
 	v := pub.PullRequest{
 		ID: id(p.ID), Repository: p.Repo, Source: p.Source, Destination: p.Destination, Title: p.Title, Description: p.Description,
-		Author: p.Author, Status: p.Status, Comments: int(p.Comments), CreateTime: p.CreateTime, ModifyTime: p.ModifyTime,
+		Author: p.Author, Status: p.Status, Comments: int(p.Comments), OverriddenBy: p.OverrideBy, CreateTime: p.CreateTime, ModifyTime: p.ModifyTime,
 		Revisions: []pub.PullRequestRevision{}, Timeline: []pub.PullRequestEvent{}, Approvals: []pub.PullRequestApproval{},
 	}
 	for _, r := range p.Revisions {
