@@ -194,6 +194,7 @@ deployment (deploy watch, deploy create --watch), 4 denied (iam simulate), 130 i
 		c.newSTSCommand(),
 		c.newKVCommand(),
 		c.newRepoCommand(),
+		c.newPRCommand(),
 		c.newGitCredentialCommand(),
 		c.newOperatorCommand(),
 		c.newStatusCommand(),

@@ -10,6 +10,7 @@ import (
 	"github.com/slipwayhq/slipway/server/git"
 	"github.com/slipwayhq/slipway/server/git/transport"
 	"github.com/slipwayhq/slipway/server/kv"
+	"github.com/slipwayhq/slipway/server/review"
 )
 
 // services lists the services this server runs, in registration order. A new service is its own
@@ -28,19 +29,24 @@ func services(cfg config.Config) []module.Module {
 		}
 		return git.Author{Name: u.DisplayName, Email: u.Email}, true
 	}
-	// Branch protection's push principals name groups too.
-	repos.Groups = func(user string) []string {
+	// Branch protection's push principals and approval rules' pools name groups too.
+	groups := func(user string) []string {
 		u, err := identity.Identity().User(user)
 		if err != nil {
 			return nil
 		}
 		return u.Groups
 	}
+	repos.Groups = groups
+	prs := review.New(repos)
+	prs.Groups = groups
+	prs.Merger = prMerger{repos}
 	return []module.Module{
 		identity,
 		deployments,
 		kv.New(),
 		repos,
+		prs,
 		console.New(identity, deployments, repos),
 	}
 }

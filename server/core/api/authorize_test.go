@@ -17,8 +17,8 @@ import (
 )
 
 // readVerbs are the action-name prefixes ReadOnlyAccess allows (Export: the audit trail's export,
-// a read of records as JSON lines).
-var readVerbs = []string{"Get", "List", "Read", "Watch", "Describe", "Export"}
+// a read of records as JSON lines; Evaluate: which approval rules of a pull request hold).
+var readVerbs = []string{"Get", "List", "Read", "Watch", "Describe", "Export", "Evaluate"}
 
 var placeholder = regexp.MustCompile(`\{([^{}]+?)(\.\.\.)?\}`)
 

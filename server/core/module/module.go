@@ -210,6 +210,24 @@ func (r *Registry) Actions(namespaces ...string) {
 	}
 }
 
+// ShareActions declares action namespaces the module's routes use that an earlier module
+// declared with Actions: a service that extends another one under the names users know ("review"
+// adds pull requests to the git service's "codecommit"). A namespace no earlier module declared
+// panics.
+func (r *Registry) ShareActions(namespaces ...string) {
+	e := r.cur()
+	for _, ns := range namespaces {
+		found := false
+		for _, o := range r.entries {
+			found = found || (o != e && slices.Contains(o.actions, ns))
+		}
+		if !found {
+			panic(fmt.Sprintf("module: %s shares action namespace %q, which no earlier module declared", e.name, ns))
+		}
+		e.actions = append(e.actions, ns)
+	}
+}
+
 // Routes declares the module's HTTP routes. Every route that takes a credential names an action
 // of this module: "<module>:<Verb>" or "<namespace>:<Verb>" for a namespace it declared with
 // Actions. A console page (api.Console) is the exception: it is authorized by the

@@ -151,6 +151,9 @@ func TestRegistryRefusesWrongDeclarations(t *testing.T) {
 		"action of another module": {[]Module{fakeModule{"one", func(r *Registry) {
 			r.Routes(api.Route{Method: "GET", Pattern: "/v1/x", Access: api.AnyToken, Action: "two:Read", Resource: "x/*", Handle: okHandler})
 		}}}, "of another module"},
+		"a shared namespace no earlier module declared": {[]Module{fakeModule{"one", func(r *Registry) {
+			r.ShareActions("codething")
+		}}}, "which no earlier module declared"},
 		"module twice": {[]Module{
 			fakeModule{"one", func(*Registry) {}},
 			fakeModule{"one", func(*Registry) {}},
@@ -164,6 +167,21 @@ func TestRegistryRefusesWrongDeclarations(t *testing.T) {
 				t.Fatalf("panic %q, want it to say %q", msg, tc.want)
 			}
 		})
+	}
+}
+
+// TestShareActions: a module extending another's service routes under the namespace the first
+// declared.
+func TestShareActions(t *testing.T) {
+	reg := NewRegistry(fsm.NewTable())
+	reg.Add(&Core{},
+		fakeModule{"one", func(r *Registry) { r.Actions("codething") }},
+		fakeModule{"two", func(r *Registry) {
+			r.ShareActions("codething")
+			r.Routes(api.Route{Method: "GET", Pattern: "/v1/things", Access: api.AnyToken, Action: "codething:ListThings", Resource: "thing/*", Handle: okHandler})
+		}})
+	if n := len(reg.AllRoutes()); n != 1 {
+		t.Fatalf("%d routes", n)
 	}
 }
 
