@@ -118,6 +118,8 @@ func (c *cli) newRepoStatusCommand() *cobra.Command {
 	set := &cobra.Command{
 		Use:   "set NAME COMMIT --context C --state pending|success|failure|error [--description D] [--url U]",
 		Short: "Add a status to a commit (the latest of a context is its state)",
+		Example: `  slipway repo status set web 3f2a... --context ci/build --state pending
+  slipway repo status set web 3f2a... --context ci/build --state success --url https://ci.example.com/42`,
 		Long: `Adds a status to a commit (its full 40-hex ID): its state for a context such as ci/build.
 The latest status of a context is the context's state; a branch protection rule's
 --require-status contexts must be success on a branch's new commit. A commit holds at most 100
@@ -146,6 +148,7 @@ contexts and 1,000 statuses; a repository keeps its latest 10,000 statuses.`,
 	list := &cobra.Command{
 		Use:               "list NAME COMMIT",
 		Short:             "List a commit's statuses: the latest per context and the combined state",
+		Example:           "  slipway repo status list web 3f2a... --output json",
 		Args:              exactArgs("NAME", "COMMIT"),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {

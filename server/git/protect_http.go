@@ -22,7 +22,7 @@ func (m *Module) protectRoutes() []api.Route {
 		{Method: "GET", Pattern: "/v1/repos/{name}/protections/{pattern...}", Access: api.AnyToken, Action: "codecommit:GetBranchProtection", Resource: "repo/{name}", Handle: m.getProtection},
 		{Method: "PUT", Pattern: "/v1/repos/{name}/protections/{pattern...}", Access: api.Management, Action: "codecommit:PutBranchProtection", Resource: "repo/{name}", Handle: m.putProtection},
 		{Method: "DELETE", Pattern: "/v1/repos/{name}/protections/{pattern...}", Access: api.Management, Action: "codecommit:DeleteBranchProtection", Resource: "repo/{name}", Handle: m.deleteProtection},
-		{Method: "POST", Pattern: "/v1/repos/{name}/commits/{commit}/statuses", Access: api.AnyToken, Action: "codecommit:PutCommitStatus", Resource: "repo/{name}", Handle: m.putStatus},
+		{Method: "POST", Pattern: "/v1/repos/{name}/commits/{commit}/statuses", Access: api.Management, Action: "codecommit:PutCommitStatus", Resource: "repo/{name}", Handle: m.putStatus},
 		{Method: "GET", Pattern: "/v1/repos/{name}/commits/{commit}/statuses", Access: api.AnyToken, Action: "codecommit:GetCommitStatuses", Resource: "repo/{name}", Handle: m.getStatuses},
 	}
 }
