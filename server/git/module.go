@@ -19,7 +19,9 @@ import (
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
+	"github.com/slipwayhq/slipway/server/core/state"
 	"github.com/slipwayhq/slipway/server/git/gitexec"
+	"github.com/slipwayhq/slipway/server/git/hooks"
 	"github.com/slipwayhq/slipway/server/git/transport"
 )
 
@@ -71,6 +73,9 @@ type Module struct {
 	// name (the server sets it to the identity service's users); nil, or a user it does not
 	// know, leaves the user's name and no email.
 	Authors func(user string) (Author, bool)
+	// Hooks is the repositories' event stream and webhooks (package hooks), registered with
+	// the module; its AllowPrivate is config webhooks.allow_private_destinations.
+	Hooks *hooks.Service
 
 	core      *module.Core
 	replica   *Replica
@@ -84,7 +89,8 @@ type Module struct {
 func New() *Module {
 	return &Module{MaxPackSize: DefaultMaxPackSize, RepairInterval: DefaultRepairInterval, MaxFileSize: DefaultMaxFileSize, MaxBrowseBytes: DefaultMaxBrowseBytes,
 		MaintenancePacks: DefaultMaintenancePacks, MaintenanceLoose: DefaultMaintenanceLoose,
-		MaintenanceInterval: DefaultMaintenanceInterval, FullRepackInterval: DefaultFullRepackInterval}
+		MaintenanceInterval: DefaultMaintenanceInterval, FullRepackInterval: DefaultFullRepackInterval,
+		Hooks: hooks.New(func(tx *state.Tx, name string) (string, error) { r, err := mustNamed(tx, name); return r.ID, err })}
 }
 
 // Name implements module.Module.
@@ -101,6 +107,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, cmdPush, applyPush)
 	r.Buckets(bucketRepos, bucketNames, bucketRefs, bucketPacks, bucketMeta)
 	r.Actions("codecommit")
+	m.Hooks.Register(r, core)
 	m.git, m.gitErr = gitexec.New(context.Background(), gitexec.Config{Home: filepath.Join(m.dir(), "home")})
 	m.transport = transport.New(transport.Config{
 		Git: m.git, GitError: m.gitErr, Kit: func() *api.Kit { return core.HTTP },

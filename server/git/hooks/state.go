@@ -1,0 +1,227 @@
+package hooks
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+// Hook is a repository's webhook (bucket git/hooks; its JSON is the log format). Secret is
+// sealed under the cluster keyring (secretAAD): the state, snapshots and the log hold no usable
+// copy, and the API never shows it.
+type Hook struct {
+	ID         string    `json:"id"` // 16 random bytes in hex, chosen by the proposer
+	RepoID     string    `json:"repo_id"`
+	URL        string    `json:"url"`
+	Events     []string  `json:"events"` // among Types, or ["*"]; sorted
+	Secret     []byte    `json:"secret"` // sealed
+	CreateTime time.Time `json:"create_time"`
+	Dropped    uint64    `json:"dropped,omitempty"`
+}
+
+func (h Hook) takes(typ string) bool {
+	return slices.Contains(h.Events, "*") || slices.Contains(h.Events, typ)
+}
+
+func secretAAD(repoID, hookID string) []byte { return []byte("git-hook:" + repoID + "/" + hookID) }
+
+// Delivery states.
+const (
+	StatePending   = "pending"
+	StateDelivered = "delivered"
+	StateFailed    = "failed"
+)
+
+// Delivery is one event for one hook (bucket git/hook_deliveries). Body is fixed when queued,
+// so every attempt sends the same bytes.
+type Delivery struct {
+	ID           string          `json:"id"` // 20 digits, in queue order
+	HookID       string          `json:"hook_id"`
+	RepoID       string          `json:"repo_id"`
+	Event        string          `json:"event"`
+	EventID      string          `json:"event_id"`
+	Body         json.RawMessage `json:"body"`
+	CreateTime   time.Time       `json:"create_time"`
+	State        string          `json:"state"`
+	NextAttempt  time.Time       `json:"next_attempt"` // zero: due now
+	Attempts     []Attempt       `json:"attempts,omitempty"`
+	RedeliveryOf string          `json:"redelivery_of,omitempty"`
+}
+
+// Attempt is one try of a delivery.
+type Attempt struct {
+	Time       time.Time `json:"time"`
+	Status     int       `json:"status"`
+	Error      string    `json:"error,omitempty"`
+	DurationMS int64     `json:"duration_ms"`
+}
+
+func hookKey(repoID, hookID string) []byte { return []byte(repoID + "\x00" + hookID) }
+
+// repoHooks returns a repository's hooks in ID order.
+func repoHooks(tx *state.Tx, repoID string) []Hook {
+	var out []Hook
+	prefix := []byte(repoID + "\x00")
+	c := tx.Bucket(bucketHooks).Cursor()
+	for k, v := c.Seek(prefix); k != nil && len(k) > len(prefix) && string(k[:len(prefix)]) == string(prefix); k, v = c.Next() {
+		var h Hook
+		if json.Unmarshal(v, &h) == nil {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func getHook(tx *state.Tx, repoID, hookID string) (Hook, bool) {
+	var h Hook
+	v := tx.Bucket(bucketHooks).Get(hookKey(repoID, hookID))
+	if v == nil || json.Unmarshal(v, &h) != nil {
+		return Hook{}, false
+	}
+	return h, true
+}
+
+func putHook(tx *state.Tx, h Hook) error {
+	b, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketHooks).Put(hookKey(h.RepoID, h.ID), b)
+}
+
+func deliveryKey(id string) []byte        { return []byte("d/" + id) }
+func queueKey(id string) []byte           { return []byte("q/" + id) }
+func hookIndexKey(hookID, id string) []byte { return []byte("h/" + hookID + "/" + id) }
+
+func getDelivery(tx *state.Tx, id string) (Delivery, bool) {
+	var d Delivery
+	v := tx.Bucket(bucketDeliveries).Get(deliveryKey(id))
+	if v == nil || json.Unmarshal(v, &d) != nil {
+		return Delivery{}, false
+	}
+	return d, true
+}
+
+func putDelivery(tx *state.Tx, d Delivery) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketDeliveries).Put(deliveryKey(d.ID), b)
+}
+
+// queue adds a pending delivery of d's event to h. Over MaxQueued pending deliveries it is
+// dropped and counted on the hook; over MaxDeliveriesPerHook kept, the hook's oldest goes
+// (counted as dropped when it was still pending).
+func queue(tx *state.Tx, h Hook, d Delivery) error {
+	b := tx.Bucket(bucketDeliveries)
+	if getUint(tx, bucketDeliveries, []byte("queued")) >= MaxQueued {
+		h.Dropped++
+		if err := putUint(tx, bucketDeliveries, []byte("dropped"), getUint(tx, bucketDeliveries, []byte("dropped"))+1); err != nil {
+			return err
+		}
+		return putHook(tx, h)
+	}
+	seq := getUint(tx, bucketDeliveries, []byte("seq")) + 1
+	if err := putUint(tx, bucketDeliveries, []byte("seq"), seq); err != nil {
+		return err
+	}
+	d.ID, d.HookID, d.RepoID, d.State = formatID(seq), h.ID, h.RepoID, StatePending
+	if err := putDelivery(tx, d); err != nil {
+		return err
+	}
+	if err := b.Put(queueKey(d.ID), nil); err != nil {
+		return err
+	}
+	if err := putUint(tx, bucketDeliveries, []byte("queued"), getUint(tx, bucketDeliveries, []byte("queued"))+1); err != nil {
+		return err
+	}
+	if err := b.Put(hookIndexKey(h.ID, d.ID), nil); err != nil {
+		return err
+	}
+	ids := hookDeliveryIDs(tx, h.ID)
+	if len(ids) <= MaxDeliveriesPerHook {
+		return nil
+	}
+	oldest, _ := getDelivery(tx, ids[0])
+	if oldest.State == StatePending {
+		h.Dropped++
+		if err := putHook(tx, h); err != nil {
+			return err
+		}
+	}
+	return removeDelivery(tx, ids[0], h.ID)
+}
+
+// hookDeliveryIDs returns a hook's delivery IDs, oldest first.
+func hookDeliveryIDs(tx *state.Tx, hookID string) []string {
+	var out []string
+	prefix := []byte("h/" + hookID + "/")
+	c := tx.Bucket(bucketDeliveries).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && len(k) > len(prefix) && string(k[:len(prefix)]) == string(prefix); k, _ = c.Next() {
+		out = append(out, string(k[len(prefix):]))
+	}
+	return out
+}
+
+// unqueue takes a delivery off the pending queue (no error when it is not on it).
+func unqueue(tx *state.Tx, id string) error {
+	b := tx.Bucket(bucketDeliveries)
+	if b.Get(queueKey(id)) == nil {
+		return nil
+	}
+	if err := b.Delete(queueKey(id)); err != nil {
+		return err
+	}
+	if n := getUint(tx, bucketDeliveries, []byte("queued")); n > 0 {
+		return putUint(tx, bucketDeliveries, []byte("queued"), n-1)
+	}
+	return nil
+}
+
+func removeDelivery(tx *state.Tx, id, hookID string) error {
+	if err := unqueue(tx, id); err != nil {
+		return err
+	}
+	b := tx.Bucket(bucketDeliveries)
+	if err := b.Delete(hookIndexKey(hookID, id)); err != nil {
+		return err
+	}
+	return b.Delete(deliveryKey(id))
+}
+
+// queuedIDs returns up to limit pending delivery IDs, oldest first.
+func queuedIDs(tx *state.Tx, limit int) []string {
+	var out []string
+	c := tx.Bucket(bucketDeliveries).Cursor()
+	for k, _ := c.Seek([]byte("q/")); k != nil && len(k) > 2 && string(k[:2]) == "q/" && len(out) < limit; k, _ = c.Next() {
+		out = append(out, string(k[2:]))
+	}
+	return out
+}
+
+// deleteHook removes a hook and its deliveries.
+func deleteHook(tx *state.Tx, repoID, hookID string) error {
+	for _, id := range hookDeliveryIDs(tx, hookID) {
+		if err := removeDelivery(tx, id, hookID); err != nil {
+			return err
+		}
+	}
+	return tx.Bucket(bucketHooks).Delete(hookKey(repoID, hookID))
+}
+
+// DeleteRepo removes a deleted repository's hooks and their deliveries: the git service's
+// repo.delete apply calls it. The stream's events of the repository stay until they age out.
+func DeleteRepo(tx *state.Tx, repoID string) error {
+	for _, h := range repoHooks(tx, repoID) {
+		if err := deleteHook(tx, repoID, h.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func formatID(seq uint64) string { return fmt.Sprintf("%020d", seq) }
