@@ -45,6 +45,7 @@ func (s *Service) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, cmdAttempts, s.applyAttempts)
 	module.Handle(r, cmdRedeliver, s.applyRedeliver)
 	r.Buckets(Buckets()...)
+	r.SecretEvents("hook") // a hook's URL may carry a token of its own
 	r.Routes(s.routes()...)
 	r.Leader("hooks", s.deliver)
 }
