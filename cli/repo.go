@@ -32,6 +32,7 @@ CodeCommitReadOnlyAccess; creating, changing, importing and deleting by CodeComm
 		c.newRepoRenameCommand(), c.newRepoDeleteCommand(), c.newRepoBranchesCommand(), c.newRepoTagsCommand(),
 		c.newRepoLogCommand(), c.newRepoTreeCommand(), c.newRepoShowCommand(), c.newRepoDiffCommand())
 	cmd.AddCommand(c.newRepoBundleCommand(), c.newRepoImportCommand(), c.newRepoMaintenanceCommand(), c.newRepoHostKeyCommand(), c.newRepoPutFileCommand())
+	cmd.AddCommand(c.newRepoHookCommand())
 	return cmd
 }
 

@@ -256,4 +256,3 @@ var (
 	Poll        = 250 * time.Millisecond
 	MaxAnswer   = int64(64 << 10)
 )
-

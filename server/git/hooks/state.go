@@ -92,8 +92,8 @@ func putHook(tx *state.Tx, h Hook) error {
 	return tx.Bucket(bucketHooks).Put(hookKey(h.RepoID, h.ID), b)
 }
 
-func deliveryKey(id string) []byte        { return []byte("d/" + id) }
-func queueKey(id string) []byte           { return []byte("q/" + id) }
+func deliveryKey(id string) []byte          { return []byte("d/" + id) }
+func queueKey(id string) []byte             { return []byte("q/" + id) }
 func hookIndexKey(hookID, id string) []byte { return []byte("h/" + hookID + "/" + id) }
 
 func getDelivery(tx *state.Tx, id string) (Delivery, bool) {
