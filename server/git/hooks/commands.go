@@ -1,7 +1,6 @@
 package hooks
 
 import (
-	"encoding/json"
 	"net/url"
 	"slices"
 	"strings"
@@ -198,7 +197,7 @@ func (s *Service) applyRedeliver(tx *state.Tx, _ uint64, c *command.Command, p R
 		return nil, fault.New(fault.Unavailable, "%d deliveries are already queued, the most there may be: try again once receivers catch up", MaxQueued)
 	}
 	before := getUint(tx, bucketDeliveries, []byte("seq"))
-	nd := Delivery{Event: d.Event, EventID: d.EventID, Body: json.RawMessage(d.Body), CreateTime: c.Time.UTC(), RedeliveryOf: d.ID}
+	nd := Delivery{Event: d.Event, EventID: d.EventID, Body: d.Body, CreateTime: c.Time.UTC(), RedeliveryOf: d.ID}
 	if err := queue(tx, h, nd); err != nil {
 		return nil, err
 	}

@@ -64,7 +64,7 @@ func (s *Service) round(ctx context.Context, client *webhook.Client, log *slog.L
 		secrets := map[string][]byte{}
 		for _, id := range queuedIDs(tx, deliverBatch) {
 			d, ok := getDelivery(tx, id)
-			if !ok || d.NextAttempt.After(now) {
+			if !ok || d.State != StatePending || d.NextAttempt.After(now) {
 				continue
 			}
 			h, ok := getHook(tx, d.RepoID, d.HookID)

@@ -162,7 +162,7 @@ func Emit(tx *state.Tx, repoID string, ev Event) error {
 func Since(tx *state.Tx, after uint64, limit int) []Body {
 	var out []Body
 	c := tx.Bucket(bucketEvents).Cursor()
-	for k, v := c.Seek(eventKey(after + 1)); k != nil && len(k) == 10 && string(k[:2]) == "e/" && len(out) < limit; k, v = c.Next() {
+	for k, v := c.Seek(eventKey(after + 1)); len(k) == 10 && string(k[:2]) == "e/" && len(out) < limit; k, v = c.Next() {
 		var b Body
 		if json.Unmarshal(v, &b) == nil {
 			out = append(out, b)

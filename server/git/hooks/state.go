@@ -133,13 +133,13 @@ func queue(tx *state.Tx, h Hook, d Delivery) error {
 	if err := putDelivery(tx, d); err != nil {
 		return err
 	}
-	if err := b.Put(queueKey(d.ID), nil); err != nil {
+	if err := b.Put(queueKey(d.ID), []byte{1}); err != nil {
 		return err
 	}
 	if err := putUint(tx, bucketDeliveries, []byte("queued"), getUint(tx, bucketDeliveries, []byte("queued"))+1); err != nil {
 		return err
 	}
-	if err := b.Put(hookIndexKey(h.ID, d.ID), nil); err != nil {
+	if err := b.Put(hookIndexKey(h.ID, d.ID), []byte{1}); err != nil {
 		return err
 	}
 	ids := hookDeliveryIDs(tx, h.ID)
@@ -197,7 +197,7 @@ func removeDelivery(tx *state.Tx, id, hookID string) error {
 func queuedIDs(tx *state.Tx, limit int) []string {
 	var out []string
 	c := tx.Bucket(bucketDeliveries).Cursor()
-	for k, _ := c.Seek([]byte("q/")); k != nil && len(k) > 2 && string(k[:2]) == "q/" && len(out) < limit; k, _ = c.Next() {
+	for k, _ := c.Seek([]byte("q/")); len(k) > 2 && string(k[:2]) == "q/" && len(out) < limit; k, _ = c.Next() {
 		out = append(out, string(k[2:]))
 	}
 	return out
