@@ -163,13 +163,13 @@ func (s *Service) applyAttempts(tx *state.Tx, _ uint64, _ *command.Command, p At
 		default:
 			d.NextAttempt = r.Next.UTC()
 		}
-		if d.State != StatePending {
-			if err := unqueue(tx, d.ID); err != nil {
-				return nil, err
-			}
-		}
 		if err := putDelivery(tx, d); err != nil {
 			return nil, err
+		}
+		if d.State != StatePending {
+			if err := finish(tx, d); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return nil, nil
@@ -193,8 +193,8 @@ func (s *Service) applyRedeliver(tx *state.Tx, _ uint64, c *command.Command, p R
 	if !ok {
 		return nil, fault.New(fault.NotFound, "the hook of delivery %s was deleted", p.Delivery)
 	}
-	if getUint(tx, bucketDeliveries, []byte("queued")) >= MaxQueued {
-		return nil, fault.New(fault.Unavailable, "%d deliveries are already queued, the most there may be: try again once receivers catch up", MaxQueued)
+	if getUint(tx, bucketDeliveries, []byte("queued")) >= MaxQueued || getUint(tx, bucketDeliveries, pendingCountKey(h.ID)) >= MaxPendingPerHook {
+		return nil, fault.New(fault.Unavailable, "too many deliveries are pending (%d in all, or %d for this hook, are the most): try again once the receiver catches up", MaxQueued, MaxPendingPerHook)
 	}
 	before := getUint(tx, bucketDeliveries, []byte("seq"))
 	nd := Delivery{Event: d.Event, EventID: d.EventID, Body: d.Body, CreateTime: c.Time.UTC(), RedeliveryOf: d.ID}

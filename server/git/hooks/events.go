@@ -86,7 +86,8 @@ const (
 	MaxPayload           = 1 << 20 // bytes of a body; a larger payload is replaced by {"truncated":true}
 	MaxHooksPerRepo      = 20
 	MaxQueued            = 10000 // pending deliveries across every hook; new ones over it are dropped (counted)
-	MaxDeliveriesPerHook = 100   // deliveries kept per hook (pending and done); the oldest goes
+	MaxPendingPerHook    = 1000  // pending deliveries of one hook; new ones over it are dropped (counted)
+	MaxDeliveriesPerHook = 100   // finished (delivered or failed) deliveries kept per hook; the oldest goes
 	MaxAttemptsKept      = 30    // attempts recorded per delivery
 )
 
@@ -95,7 +96,7 @@ const (
 var (
 	bucketEvents     = []byte("git/events")          // "seq" -> uint64; "e/" seq(8 BE) -> Body
 	bucketHooks      = []byte("git/hooks")           // repo ID | 0 | hook ID -> Hook
-	bucketDeliveries = []byte("git/hook_deliveries") // "d/" ID -> Delivery; "q/" ID; "h/" hook ID "/" ID; "seq", "queued", "dropped"
+	bucketDeliveries = []byte("git/hook_deliveries") // "d/" ID -> Delivery; "q/" ID; "hp/", "hf/" hook ID "/" ID; "hpn/" hook ID; "seq", "queued", "dropped"
 )
 
 // Buckets are the package's buckets, for the git module's registration.

@@ -92,9 +92,11 @@ func putHook(tx *state.Tx, h Hook) error {
 	return tx.Bucket(bucketHooks).Put(hookKey(h.RepoID, h.ID), b)
 }
 
-func deliveryKey(id string) []byte          { return []byte("d/" + id) }
-func queueKey(id string) []byte             { return []byte("q/" + id) }
-func hookIndexKey(hookID, id string) []byte { return []byte("h/" + hookID + "/" + id) }
+func deliveryKey(id string) []byte         { return []byte("d/" + id) }
+func queueKey(id string) []byte            { return []byte("q/" + id) }
+func pendingKey(hookID, id string) []byte  { return []byte("hp/" + hookID + "/" + id) }
+func finishedKey(hookID, id string) []byte { return []byte("hf/" + hookID + "/" + id) }
+func pendingCountKey(hookID string) []byte { return []byte("hpn/" + hookID) }
 
 func getDelivery(tx *state.Tx, id string) (Delivery, bool) {
 	var d Delivery
@@ -113,14 +115,21 @@ func putDelivery(tx *state.Tx, d Delivery) error {
 	return tx.Bucket(bucketDeliveries).Put(deliveryKey(d.ID), b)
 }
 
-// queue adds a pending delivery of d's event to h. Over MaxQueued pending deliveries it is
-// dropped and counted on the hook; over MaxDeliveriesPerHook kept, the hook's oldest goes
-// (counted as dropped when it was still pending).
+func addUint(tx *state.Tx, key []byte, delta int) error {
+	n := getUint(tx, bucketDeliveries, key)
+	if delta < 0 && n == 0 {
+		return nil
+	}
+	return putUint(tx, bucketDeliveries, key, uint64(int64(n)+int64(delta)))
+}
+
+// queue adds a pending delivery of d's event to h. When MaxQueued deliveries are pending in
+// all, or MaxPendingPerHook for h (its receiver has been down for long), it is dropped and
+// counted on the hook instead: the change that made the event is never refused for it.
 func queue(tx *state.Tx, h Hook, d Delivery) error {
-	b := tx.Bucket(bucketDeliveries)
-	if getUint(tx, bucketDeliveries, []byte("queued")) >= MaxQueued {
+	if getUint(tx, bucketDeliveries, []byte("queued")) >= MaxQueued || getUint(tx, bucketDeliveries, pendingCountKey(h.ID)) >= MaxPendingPerHook {
 		h.Dropped++
-		if err := putUint(tx, bucketDeliveries, []byte("dropped"), getUint(tx, bucketDeliveries, []byte("dropped"))+1); err != nil {
+		if err := addUint(tx, []byte("dropped"), 1); err != nil {
 			return err
 		}
 		return putHook(tx, h)
@@ -133,61 +142,82 @@ func queue(tx *state.Tx, h Hook, d Delivery) error {
 	if err := putDelivery(tx, d); err != nil {
 		return err
 	}
+	b := tx.Bucket(bucketDeliveries)
 	if err := b.Put(queueKey(d.ID), []byte{1}); err != nil {
 		return err
 	}
-	if err := putUint(tx, bucketDeliveries, []byte("queued"), getUint(tx, bucketDeliveries, []byte("queued"))+1); err != nil {
+	if err := addUint(tx, []byte("queued"), 1); err != nil {
 		return err
 	}
-	if err := b.Put(hookIndexKey(h.ID, d.ID), []byte{1}); err != nil {
+	if err := b.Put(pendingKey(h.ID, d.ID), []byte{1}); err != nil {
 		return err
 	}
-	ids := hookDeliveryIDs(tx, h.ID)
-	if len(ids) <= MaxDeliveriesPerHook {
-		return nil
-	}
-	oldest, _ := getDelivery(tx, ids[0])
-	if oldest.State == StatePending {
-		h.Dropped++
-		if err := putHook(tx, h); err != nil {
-			return err
-		}
-	}
-	return removeDelivery(tx, ids[0], h.ID)
+	return addUint(tx, pendingCountKey(h.ID), 1)
 }
 
-// hookDeliveryIDs returns a hook's delivery IDs, oldest first.
-func hookDeliveryIDs(tx *state.Tx, hookID string) []string {
+// finish takes a delivery that was delivered or given up on off the queue and into its
+// hook's history, of which the last MaxDeliveriesPerHook are kept.
+func finish(tx *state.Tx, d Delivery) error {
+	b := tx.Bucket(bucketDeliveries)
+	if err := unqueue(tx, d.ID, d.HookID); err != nil {
+		return err
+	}
+	if err := b.Put(finishedKey(d.HookID, d.ID), []byte{1}); err != nil {
+		return err
+	}
+	done := indexIDs(tx, "hf/"+d.HookID+"/")
+	for len(done) > MaxDeliveriesPerHook {
+		if err := removeDelivery(tx, done[0], d.HookID); err != nil {
+			return err
+		}
+		done = done[1:]
+	}
+	return nil
+}
+
+func indexIDs(tx *state.Tx, prefix string) []string {
 	var out []string
-	prefix := []byte("h/" + hookID + "/")
 	c := tx.Bucket(bucketDeliveries).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && len(k) > len(prefix) && string(k[:len(prefix)]) == string(prefix); k, _ = c.Next() {
+	for k, _ := c.Seek([]byte(prefix)); len(k) > len(prefix) && string(k[:len(prefix)]) == prefix; k, _ = c.Next() {
 		out = append(out, string(k[len(prefix):]))
 	}
 	return out
 }
 
-// unqueue takes a delivery off the pending queue (no error when it is not on it).
-func unqueue(tx *state.Tx, id string) error {
+// hookDeliveryIDs returns a hook's delivery IDs (pending and kept), oldest first.
+func hookDeliveryIDs(tx *state.Tx, hookID string) []string {
+	out := append(indexIDs(tx, "hf/"+hookID+"/"), indexIDs(tx, "hp/"+hookID+"/")...)
+	slices.Sort(out)
+	return out
+}
+
+// unqueue takes a delivery off the pending queue and its hook's pending index (no error when
+// it is not on them).
+func unqueue(tx *state.Tx, id, hookID string) error {
 	b := tx.Bucket(bucketDeliveries)
-	if b.Get(queueKey(id)) == nil {
-		return nil
+	if b.Get(queueKey(id)) != nil {
+		if err := b.Delete(queueKey(id)); err != nil {
+			return err
+		}
+		if err := addUint(tx, []byte("queued"), -1); err != nil {
+			return err
+		}
 	}
-	if err := b.Delete(queueKey(id)); err != nil {
-		return err
-	}
-	if n := getUint(tx, bucketDeliveries, []byte("queued")); n > 0 {
-		return putUint(tx, bucketDeliveries, []byte("queued"), n-1)
+	if b.Get(pendingKey(hookID, id)) != nil {
+		if err := b.Delete(pendingKey(hookID, id)); err != nil {
+			return err
+		}
+		return addUint(tx, pendingCountKey(hookID), -1)
 	}
 	return nil
 }
 
 func removeDelivery(tx *state.Tx, id, hookID string) error {
-	if err := unqueue(tx, id); err != nil {
+	if err := unqueue(tx, id, hookID); err != nil {
 		return err
 	}
 	b := tx.Bucket(bucketDeliveries)
-	if err := b.Delete(hookIndexKey(hookID, id)); err != nil {
+	if err := b.Delete(finishedKey(hookID, id)); err != nil {
 		return err
 	}
 	return b.Delete(deliveryKey(id))
@@ -209,6 +239,9 @@ func deleteHook(tx *state.Tx, repoID, hookID string) error {
 		if err := removeDelivery(tx, id, hookID); err != nil {
 			return err
 		}
+	}
+	if err := tx.Bucket(bucketDeliveries).Delete(pendingCountKey(hookID)); err != nil {
+		return err
 	}
 	return tx.Bucket(bucketHooks).Delete(hookKey(repoID, hookID))
 }

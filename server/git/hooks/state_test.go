@@ -111,11 +111,32 @@ func TestBounds(t *testing.T) {
 			t.Fatalf("a too large payload: %+v", last)
 		}
 		h, _ := getHook(tx, repoA, hookOf("a").ID)
-		if n := len(hookDeliveryIDs(tx, h.ID)); n != MaxDeliveriesPerHook || h.Dropped != MaxEvents+6-MaxDeliveriesPerHook {
-			t.Fatalf("hook keeps %d deliveries, dropped %d", n, h.Dropped)
+		if n := len(hookDeliveryIDs(tx, h.ID)); n != MaxPendingPerHook || h.Dropped != MaxEvents+6-MaxPendingPerHook {
+			t.Fatalf("hook has %d deliveries pending, dropped %d", n, h.Dropped)
 		}
-		if n := getUint(tx, bucketDeliveries, []byte("queued")); n != MaxDeliveriesPerHook || len(queuedIDs(tx, 1000)) != MaxDeliveriesPerHook {
+		if n := getUint(tx, bucketDeliveries, []byte("queued")); n != MaxPendingPerHook || len(queuedIDs(tx, 2000)) != MaxPendingPerHook {
 			t.Fatalf("queued count %d", n)
+		}
+		return nil
+	})
+	// Finishing deliveries keeps the hook's last MaxDeliveriesPerHook of them.
+	svc := New(nil)
+	update(t, s, func(tx *state.Tx) error {
+		var rs []AttemptResult
+		for _, id := range queuedIDs(tx, MaxDeliveriesPerHook+5) {
+			rs = append(rs, AttemptResult{Delivery: id, Attempt: Attempt{Time: at, Status: 204}, Delivered: true})
+		}
+		_, err := svc.applyAttempts(tx, 1, &command.Command{Time: at}, AttemptsPayload{Results: rs})
+		return err
+	})
+	_ = s.View(func(tx *state.Tx) error {
+		h := hookOf("a").ID
+		pending := MaxPendingPerHook - MaxDeliveriesPerHook - 5
+		if n, f := len(hookDeliveryIDs(tx, h)), len(indexIDs(tx, "hf/"+h+"/")); n != MaxDeliveriesPerHook+pending || f != MaxDeliveriesPerHook {
+			t.Fatalf("hook keeps %d deliveries, %d finished", n, f)
+		}
+		if n := getUint(tx, bucketDeliveries, pendingCountKey(h)); n != uint64(pending) || getUint(tx, bucketDeliveries, []byte("queued")) != uint64(pending) {
+			t.Fatalf("pending count %d, want %d", n, pending)
 		}
 		return nil
 	})
@@ -164,7 +185,7 @@ func TestApplyAttempts(t *testing.T) {
 	})
 	update(t, s, func(tx *state.Tx) error { return DeleteRepo(tx, repoA) })
 	_ = s.View(func(tx *state.Tx) error {
-		if len(repoHooks(tx, repoA)) != 0 || len(queuedIDs(tx, 10)) != 0 || getUint(tx, bucketDeliveries, []byte("queued")) != 0 {
+		if len(repoHooks(tx, repoA)) != 0 || len(queuedIDs(tx, 10)) != 0 || getUint(tx, bucketDeliveries, []byte("queued")) != 0 || tx.Bucket(bucketDeliveries).Get(pendingCountKey(hookOf("a").ID)) != nil {
 			t.Fatal("the repository's hooks or deliveries survived its deletion")
 		}
 		if _, ok := getDelivery(tx, ids[1]); ok {
