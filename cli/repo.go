@@ -33,6 +33,7 @@ CodeCommitReadOnlyAccess; creating, changing, importing and deleting by CodeComm
 		c.newRepoLogCommand(), c.newRepoTreeCommand(), c.newRepoShowCommand(), c.newRepoDiffCommand())
 	cmd.AddCommand(c.newRepoBundleCommand(), c.newRepoImportCommand(), c.newRepoMaintenanceCommand(), c.newRepoHostKeyCommand(), c.newRepoPutFileCommand(), c.newRepoMergeCommand())
 	cmd.AddCommand(c.newRepoProtectCommand(), c.newRepoStatusCommand())
+	cmd.AddCommand(c.newRepoHookCommand())
 	return cmd
 }
 

@@ -19,6 +19,7 @@ func services(cfg config.Config) []module.Module {
 	identity, deployments := acl.New(cfg.InitialManagementTokenFile), deploy.New()
 	repos := git.New()
 	repos.SSHAddr = cfg.SSHAddr
+	repos.Hooks.AllowPrivate = cfg.Webhooks.AllowPrivateDestinations
 	repos.SSHKeys = transport.KeyOwnerFunc(func(fp string) (string, error) { return identity.Identity().KeyOwner(fp) })
 	// Commits made in the console or through PutFile name the user as the identity service has
 	// them.

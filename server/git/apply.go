@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/slipwayhq/slipway/server/git/hooks"
 	"maps"
 	"strings"
 
@@ -133,6 +134,9 @@ func applyDelete(tx *state.Tx, _ uint64, _ *command.Command, p DeletePayload) (a
 	if err := tx.Bucket(bucketNames).Delete([]byte(r.Name)); err != nil {
 		return nil, err
 	}
+	if err := hooks.DeleteRepo(tx, r.ID); err != nil {
+		return nil, err
+	}
 	if err := state.Delete(tx, bucketRepos, r.ID); err != nil {
 		return nil, err
 	}
@@ -148,9 +152,12 @@ func applyDelete(tx *state.Tx, _ uint64, _ *command.Command, p DeletePayload) (a
 // failed compare-and-swap is "fetch first", a new ref over MaxRefsPerRepo says so. An atomic push
 // with any failure writes nothing and answers the others "atomic push failure". The pack is
 // recorded (and its blob referenced) when at least one update applied.
-func applyPush(tx *state.Tx, index uint64, _ *command.Command, p PushPayload) (any, error) {
+func applyPush(tx *state.Tx, index uint64, c *command.Command, p PushPayload) (any, error) {
 	res, err := applyPushRefs(tx, index, p)
 	if err != nil {
+		return nil, err
+	}
+	if err := emitPush(tx, c, p, res.Results); err != nil {
 		return nil, err
 	}
 	res.detail = pushDetail(p, res.Results)

@@ -19,7 +19,9 @@ import (
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
+	"github.com/slipwayhq/slipway/server/core/state"
 	"github.com/slipwayhq/slipway/server/git/gitexec"
+	"github.com/slipwayhq/slipway/server/git/hooks"
 	"github.com/slipwayhq/slipway/server/git/transport"
 )
 
@@ -74,6 +76,9 @@ type Module struct {
 	// Groups lists the groups of a user, for branch protection's push principals (the server
 	// sets it to the identity service's); nil knows no groups.
 	Groups func(user string) []string
+	// Hooks is the repositories' event stream and webhooks (package hooks), registered with
+	// the module; its AllowPrivate is config webhooks.allow_private_destinations.
+	Hooks *hooks.Service
 
 	core      *module.Core
 	replica   *Replica
@@ -87,7 +92,8 @@ type Module struct {
 func New() *Module {
 	return &Module{MaxPackSize: DefaultMaxPackSize, RepairInterval: DefaultRepairInterval, MaxFileSize: DefaultMaxFileSize, MaxBrowseBytes: DefaultMaxBrowseBytes,
 		MaintenancePacks: DefaultMaintenancePacks, MaintenanceLoose: DefaultMaintenanceLoose,
-		MaintenanceInterval: DefaultMaintenanceInterval, FullRepackInterval: DefaultFullRepackInterval}
+		MaintenanceInterval: DefaultMaintenanceInterval, FullRepackInterval: DefaultFullRepackInterval,
+		Hooks: hooks.New(func(tx *state.Tx, name string) (string, error) { r, err := mustNamed(tx, name); return r.ID, err })}
 }
 
 // Name implements module.Module.
@@ -108,6 +114,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	r.Buckets(bucketRepos, bucketNames, bucketRefs, bucketPacks, bucketMeta)
 	r.Buckets(bucketProtect, bucketStatuses, bucketStatusAge, bucketStatusMeta)
 	r.Actions("codecommit")
+	m.Hooks.Register(r, core)
 	m.git, m.gitErr = gitexec.New(context.Background(), gitexec.Config{Home: filepath.Join(m.dir(), "home")})
 	m.transport = transport.New(transport.Config{
 		Git: m.git, GitError: m.gitErr, Kit: func() *api.Kit { return core.HTTP },

@@ -59,6 +59,15 @@ type Config struct {
 	// AuditRetention is how long audit records are kept (default DefaultAuditRetention, 365
 	// days; 0 keeps every record): the leader trims older ones hourly.
 	AuditRetention time.Duration `yaml:"audit_retention"`
+	// Webhooks bounds where repository webhooks may be sent.
+	Webhooks Webhooks `yaml:"webhooks"`
+}
+
+// Webhooks configures outbound webhooks. AllowPrivateDestinations lets them reach loopback,
+// private and link-local addresses (checked on the address dialled); off by default, on in
+// `slipway dev`.
+type Webhooks struct {
+	AllowPrivateDestinations bool `yaml:"allow_private_destinations"`
 }
 
 // DefaultAuditRetention is the default Config.AuditRetention: a year.
