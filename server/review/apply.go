@@ -11,6 +11,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
 	"github.com/slipwayhq/slipway/server/git/gitproto"
+	"github.com/slipwayhq/slipway/server/git/hooks"
 )
 
 // Bounds apply enforces, each refused with a message that names it. Title, description and
@@ -67,6 +68,9 @@ func applyCreate(tx *state.Tx, index uint64, c *command.Command, p CreatePayload
 	n.Total++
 	n.Open++
 	if err := putCounts(tx, p.RepoID, n); err != nil {
+		return nil, err
+	}
+	if err := emit(tx, pr, hooks.TypePullRequest, pr.Author, c.Time, prEvent{Action: "opened", PullRequest: payloadOf(pr)}); err != nil {
 		return nil, err
 	}
 	return pr, putPR(tx, pr)
@@ -215,6 +219,9 @@ func applyStatus(tx *state.Tx, index uint64, c *command.Command, s StatusPayload
 	if err := putCounts(tx, p.RepoID, n); err != nil {
 		return nil, err
 	}
+	if err := emit(tx, p, hooks.TypePullRequest, s.Actor, c.Time, prEvent{Action: kind, PullRequest: payloadOf(p)}); err != nil {
+		return nil, err
+	}
 	return p, putPR(tx, p)
 }
 
@@ -250,6 +257,9 @@ func applyRevise(tx *state.Tx, index uint64, c *command.Command, r RevisePayload
 		}
 	}
 	p.touch(Event{Kind: "revision", Time: c.Time, Index: index, Revision: rev.Number, Detail: detail})
+	if err := emit(tx, p, hooks.TypePullRequest, "", c.Time, prEvent{Action: "revised", PullRequest: payloadOf(p)}); err != nil {
+		return nil, err
+	}
 	return p, putPR(tx, p)
 }
 
@@ -292,6 +302,9 @@ func applyComment(tx *state.Tx, index uint64, c *command.Command, cp CommentPayl
 	p.Comments = cm.ID
 	p.touch(Event{Kind: "comment", Actor: cp.Author, Time: c.Time, Index: index, Comment: cm.ID, Revision: cm.Revision})
 	if err := putComment(tx, cm); err != nil {
+		return nil, err
+	}
+	if err := emit(tx, p, hooks.TypePullRequestComment, cp.Author, c.Time, commentEvent{Action: "created", PullRequest: payloadOf(p), Comment: cm}); err != nil {
 		return nil, err
 	}
 	return cm, putPR(tx, p)
@@ -395,6 +408,9 @@ func applyMerge(tx *state.Tx, index uint64, c *command.Command, m MergePayload) 
 	if err := putCounts(tx, p.RepoID, n); err != nil {
 		return nil, err
 	}
+	if err := emit(tx, p, hooks.TypePullRequest, m.Actor, c.Time, prEvent{Action: "merged", PullRequest: payloadOf(p)}); err != nil {
+		return nil, err
+	}
 	return p, putPR(tx, p)
 }
 
@@ -438,6 +454,9 @@ func applyApproval(tx *state.Tx, index uint64, c *command.Command, a ApprovalPay
 		}
 	}
 	p.touch(Event{Kind: kind, Actor: a.Actor, Time: c.Time, Index: index, Revision: a.Revision})
+	if err := emit(tx, p, hooks.TypePullRequestApproval, a.Actor, c.Time, approvalEvent{Action: kind, PullRequest: payloadOf(p), Revision: a.Revision}); err != nil {
+		return nil, err
+	}
 	return p, putPR(tx, p)
 }
 
