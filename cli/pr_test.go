@@ -13,8 +13,8 @@ import (
 )
 
 // TestPR runs `slipway pr` against a real server: create with --output json printing the id, get
-// with its status, list, diff, a line comment, a reply, a rule and evaluate, a merge refused
-// while the server has no merge engine, close and reopen, and the usage errors.
+// with its status, list, diff, a line comment, a reply, a rule and evaluate, close and reopen, a
+// squash merge (after which it cannot be reopened), and the usage errors.
 func TestPR(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
@@ -78,14 +78,17 @@ func TestPR(t *testing.T) {
 	if r = cli("pr", "evaluate", pr.ID); r.code != 0 || !strings.Contains(r.stdout, "Approved: true") {
 		t.Fatalf("pr evaluate after the override: %+v", r)
 	}
-	if r = cli("pr", "merge", pr.ID, "--strategy", "squash"); r.code == 0 || !strings.Contains(r.stderr, "not available") {
-		t.Fatalf("pr merge without an engine: %+v", r)
-	}
 	if r = cli("pr", "close", pr.ID); r.code != 0 || !strings.Contains(r.stdout, "is closed") {
 		t.Fatalf("pr close: %+v", r)
 	}
 	if r = cli("pr", "reopen", pr.ID); r.code != 0 || !strings.Contains(r.stdout, "is open") {
 		t.Fatalf("pr reopen: %+v", r)
+	}
+	if r = cli("pr", "merge", pr.ID, "--strategy", "squash"); r.code != 0 || !strings.Contains(r.stdout, "Merged pull request "+pr.ID+" into main as ") {
+		t.Fatalf("pr merge: %+v", r)
+	}
+	if r = cli("pr", "reopen", pr.ID); r.code == 0 || !strings.Contains(r.stderr, "is merged") {
+		t.Fatalf("pr reopen after the merge: %+v", r)
 	}
 	if r = cli("pr", "create", "--repo", "web", "--source", "topic"); r.code != 2 {
 		t.Fatalf("pr create without its flags: %+v", r)
