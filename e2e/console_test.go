@@ -137,9 +137,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	); err != nil {
 		t.Fatalf("create an application in the console: %v", err)
 	}
-	if r := runCLI(t, "", env, "app", "get", "hello"); r.code != 0 {
-		t.Fatalf("the application made in the console: %s", r)
-	}
+	// The list page's own h1 may satisfy the wait before the form's POST is answered: await the
+	// application itself.
+	eventually(t, 30*time.Second, "the application made in the console", func() error {
+		if r := runCLI(t, "", env, "app", "get", "hello"); r.code != 0 {
+			return fmt.Errorf("%s", r)
+		}
+		return nil
+	})
 	_, file, _, _ := runtime.Caller(0)
 	example := filepath.Join(filepath.Dir(file), "..", "examples", "hello")
 	for _, args := range [][]string{
