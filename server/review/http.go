@@ -132,126 +132,124 @@ func (m *Module) list(w http.ResponseWriter, r *http.Request, id *auth.Identity)
 	})(w, r, id)
 }
 
+// onePR is api.Get for a route on one pull request: the path's ID parsed first.
+func onePR[T any](m *Module, read func(ctx context.Context, r *http.Request, n uint64) (T, error)) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+		return api.Get(m.core.HTTP, func(r *http.Request) (T, error) {
+			n, err := pathID(r)
+			if err != nil {
+				var zero T
+				return zero, err
+			}
+			return read(r.Context(), r, n)
+		})(w, r, id)
+	}
+}
+
+// changePR is api.Write for a route on one pull request: the path's ID parsed first, the
+// caller's name (actor) handed on.
+func changePR[Req, T any](m *Module, status int, write func(ctx context.Context, r *http.Request, n uint64, who string, req Req) (T, error)) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+		return api.Write(m.core.HTTP, status, func(ctx context.Context, r *http.Request, req Req) (T, error) {
+			n, err := pathID(r)
+			if err != nil {
+				var zero T
+				return zero, err
+			}
+			return write(ctx, r, n, actor(id), req)
+		})(w, r, id)
+	}
+}
+
+// removeOnPR is api.Remove for a route on one pull request.
+func removeOnPR(m *Module, remove func(ctx context.Context, r *http.Request, n uint64, who string) error) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
+		return api.Remove(m.core.HTTP, func(ctx context.Context, r *http.Request) error {
+			n, err := pathID(r)
+			if err != nil {
+				return err
+			}
+			return remove(ctx, r, n, actor(id))
+		})(w, r, id)
+	}
+}
+
 func (m *Module) get(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Get(m.core.HTTP, func(r *http.Request) (pub.PullRequest, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequest{}, err
-		}
-		return m.Service().Get(r.Context(), n, true)
+	return onePR(m, func(ctx context.Context, _ *http.Request, n uint64) (pub.PullRequest, error) {
+		return m.Service().Get(ctx, n, true)
 	})(w, r, id)
 }
 
 func (m *Module) diff(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Get(m.core.HTTP, func(r *http.Request) (pub.PullRequestDiff, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequestDiff{}, err
-		}
-		return m.Service().Diff(r.Context(), n)
+	return onePR(m, func(ctx context.Context, _ *http.Request, n uint64) (pub.PullRequestDiff, error) {
+		return m.Service().Diff(ctx, n)
 	})(w, r, id)
 }
 
 func (m *Module) title(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestTitleRequest) (pub.PullRequest, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequest{}, err
-		}
-		return m.Service().Update(ctx, n, actor(id), pub.PullRequestUpdateRequest{Title: &req.Title})
+	return changePR(m, http.StatusOK, func(ctx context.Context, _ *http.Request, n uint64, who string, req pub.PullRequestTitleRequest) (pub.PullRequest, error) {
+		return m.Service().Update(ctx, n, who, pub.PullRequestUpdateRequest{Title: &req.Title})
 	})(w, r, id)
 }
 
 func (m *Module) description(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestDescriptionRequest) (pub.PullRequest, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequest{}, err
-		}
-		return m.Service().Update(ctx, n, actor(id), pub.PullRequestUpdateRequest{Description: &req.Description})
+	return changePR(m, http.StatusOK, func(ctx context.Context, _ *http.Request, n uint64, who string, req pub.PullRequestDescriptionRequest) (pub.PullRequest, error) {
+		return m.Service().Update(ctx, n, who, pub.PullRequestUpdateRequest{Description: &req.Description})
 	})(w, r, id)
 }
 
 func (m *Module) status(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestStatusRequest) (pub.PullRequest, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequest{}, err
-		}
-		return m.Service().SetStatus(ctx, n, actor(id), req.Status)
+	return changePR(m, http.StatusOK, func(ctx context.Context, _ *http.Request, n uint64, who string, req pub.PullRequestStatusRequest) (pub.PullRequest, error) {
+		return m.Service().SetStatus(ctx, n, who, req.Status)
 	})(w, r, id)
 }
 
 func (m *Module) comments(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Get(m.core.HTTP, func(r *http.Request) (pub.PullRequestCommentList, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequestCommentList{}, err
-		}
-		list, err := m.Service().Comments(r.Context(), n)
+	return onePR(m, func(ctx context.Context, _ *http.Request, n uint64) (pub.PullRequestCommentList, error) {
+		list, err := m.Service().Comments(ctx, n)
 		return pub.PullRequestCommentList{Comments: list}, err
 	})(w, r, id)
 }
 
 func (m *Module) comment(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Write(m.core.HTTP, http.StatusCreated, func(ctx context.Context, r *http.Request, req pub.PullRequestCommentRequest) (pub.PullRequestComment, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequestComment{}, err
-		}
-		return m.Service().Comment(ctx, n, actor(id), 0, req)
+	return changePR(m, http.StatusCreated, func(ctx context.Context, _ *http.Request, n uint64, who string, req pub.PullRequestCommentRequest) (pub.PullRequestComment, error) {
+		return m.Service().Comment(ctx, n, who, 0, req)
 	})(w, r, id)
 }
 
 func (m *Module) reply(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Write(m.core.HTTP, http.StatusCreated, func(ctx context.Context, r *http.Request, req pub.PullRequestCommentRequest) (pub.PullRequestComment, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequestComment{}, err
-		}
+	return changePR(m, http.StatusCreated, func(ctx context.Context, r *http.Request, n uint64, who string, req pub.PullRequestCommentRequest) (pub.PullRequestComment, error) {
 		c, err := commentID(r)
 		if err != nil {
 			return pub.PullRequestComment{}, err
 		}
-		return m.Service().Comment(ctx, n, actor(id), c, req)
+		return m.Service().Comment(ctx, n, who, c, req)
 	})(w, r, id)
 }
 
 func (m *Module) commentUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestCommentRequest) (pub.PullRequestComment, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequestComment{}, err
-		}
+	return changePR(m, http.StatusOK, func(ctx context.Context, r *http.Request, n uint64, who string, req pub.PullRequestCommentRequest) (pub.PullRequestComment, error) {
 		c, err := commentID(r)
 		if err != nil {
 			return pub.PullRequestComment{}, err
 		}
-		return m.Service().UpdateComment(ctx, n, c, actor(id), req.Body)
+		return m.Service().UpdateComment(ctx, n, c, who, req.Body)
 	})(w, r, id)
 }
 
 func (m *Module) commentDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Remove(m.core.HTTP, func(ctx context.Context, r *http.Request) error {
-		n, err := pathID(r)
-		if err != nil {
-			return err
-		}
+	return removeOnPR(m, func(ctx context.Context, r *http.Request, n uint64, who string) error {
 		c, err := commentID(r)
 		if err != nil {
 			return err
 		}
-		return m.Service().DeleteComment(ctx, n, c, actor(id))
+		return m.Service().DeleteComment(ctx, n, c, who)
 	})(w, r, id)
 }
 
 func (m *Module) approval(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestApprovalRequest) (pub.PullRequest, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequest{}, err
-		}
-		return m.Service().Approve(ctx, n, actor(id), req)
+	return changePR(m, http.StatusOK, func(ctx context.Context, _ *http.Request, n uint64, who string, req pub.PullRequestApprovalRequest) (pub.PullRequest, error) {
+		return m.Service().Approve(ctx, n, who, req)
 	})(w, r, id)
 }
 
@@ -264,57 +262,35 @@ var mergeActions = map[string]string{
 
 // merge merges with strategy (its route's action is the strategy's).
 func (m *Module) merge(strategy string) api.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-		return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestMergeRequest) (pub.PullRequest, error) {
-			n, err := pathID(r)
-			if err != nil {
-				return pub.PullRequest{}, err
-			}
-			if req.Strategy != "" && req.Strategy != strategy {
-				return pub.PullRequest{}, fault.New(fault.Invalid, "the body asks for strategy %s, the path for %s: give one", req.Strategy, strategy)
-			}
-			req.Strategy = strategy
-			return m.Service().Merge(ctx, n, actor(id), req)
-		})(w, r, id)
-	}
+	return changePR(m, http.StatusOK, func(ctx context.Context, _ *http.Request, n uint64, who string, req pub.PullRequestMergeRequest) (pub.PullRequest, error) {
+		if req.Strategy != "" && req.Strategy != strategy {
+			return pub.PullRequest{}, fault.New(fault.Invalid, "the body asks for strategy %s, the path for %s: give one", req.Strategy, strategy)
+		}
+		req.Strategy = strategy
+		return m.Service().Merge(ctx, n, who, req)
+	})
 }
 
 func (m *Module) ruleCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestRule) (pub.PullRequest, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequest{}, err
-		}
-		return m.Service().AddRule(ctx, n, actor(id), req)
+	return changePR(m, http.StatusOK, func(ctx context.Context, _ *http.Request, n uint64, who string, req pub.PullRequestRule) (pub.PullRequest, error) {
+		return m.Service().AddRule(ctx, n, who, req)
 	})(w, r, id)
 }
 
 func (m *Module) override(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.PullRequestOverrideRequest) (pub.PullRequest, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequest{}, err
-		}
-		return m.Service().Override(ctx, n, actor(id), req.Override)
+	return changePR(m, http.StatusOK, func(ctx context.Context, _ *http.Request, n uint64, who string, req pub.PullRequestOverrideRequest) (pub.PullRequest, error) {
+		return m.Service().Override(ctx, n, who, req.Override)
 	})(w, r, id)
 }
 
 func (m *Module) ruleDelete(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Remove(m.core.HTTP, func(ctx context.Context, r *http.Request) error {
-		n, err := pathID(r)
-		if err != nil {
-			return err
-		}
-		return m.Service().DeleteRule(ctx, n, actor(id), r.PathValue("rule"))
+	return removeOnPR(m, func(ctx context.Context, r *http.Request, n uint64, who string) error {
+		return m.Service().DeleteRule(ctx, n, who, r.PathValue("rule"))
 	})(w, r, id)
 }
 
 func (m *Module) evaluation(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Get(m.core.HTTP, func(r *http.Request) (pub.PullRequestEvaluation, error) {
-		n, err := pathID(r)
-		if err != nil {
-			return pub.PullRequestEvaluation{}, err
-		}
-		return m.Service().Evaluate(r.Context(), n)
+	return onePR(m, func(ctx context.Context, _ *http.Request, n uint64) (pub.PullRequestEvaluation, error) {
+		return m.Service().Evaluate(ctx, n)
 	})(w, r, id)
 }
