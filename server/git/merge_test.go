@@ -1,10 +1,8 @@
 package git_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -376,23 +374,7 @@ func TestMergeRetried(t *testing.T) {
 	heads := mergeRepo(t, c, w, "web", "main", "topic")
 	body, _ := json.Marshal(pub.RepoMergeRequest{Source: "topic", Destination: "main", SourceCommit: heads["topic"], DestinationCommit: heads["main"]})
 	post := func() pub.RepoMergeResult {
-		req, _ := http.NewRequest("POST", c.URL(0)+"/v1/repos/web/merges/three-way", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+testutil.ManagementToken)
-		req.Header.Set("Idempotency-Key", "merge-retry-1")
-		hc := c.HTTPClient()
-		if hc == nil {
-			hc = http.DefaultClient
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out pub.RepoMergeResult
-		if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
-			t.Fatalf("POST merges: %d", resp.StatusCode)
-		}
-		return out
+		return postWithKey[pub.RepoMergeResult](t, c, "/v1/repos/web/merges/three-way", "merge-retry-1", body)
 	}
 	first := post()
 	again := post()

@@ -174,23 +174,8 @@ func TestPutFileRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	post := func() pub.FilePutResult {
-		req, _ := http.NewRequest("POST", c.URL(0)+"/v1/repos/notes/files", strings.NewReader(`{"branch":"main","path":"a.txt","content":"a\n","message":"first"}`))
-		req.Header.Set("Authorization", "Bearer "+testutil.ManagementToken)
-		req.Header.Set("Idempotency-Key", "put-file-retry-1")
-		hc := c.HTTPClient()
-		if hc == nil {
-			hc = http.DefaultClient
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out pub.FilePutResult
-		if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
-			t.Fatalf("POST files: %d", resp.StatusCode)
-		}
-		return out
+		return postWithKey[pub.FilePutResult](t, c, "/v1/repos/notes/files", "put-file-retry-1",
+			[]byte(`{"branch":"main","path":"a.txt","content":"a\n","message":"first"}`))
 	}
 	first := post()
 	again := post()
@@ -198,4 +183,27 @@ func TestPutFileRetried(t *testing.T) {
 	if err != nil || again.Commit != first.Commit || br.Commit != first.Commit {
 		t.Fatalf("first %s, retry %s, branch %+v (%v): want all the first", first.Commit, again.Commit, br, err)
 	}
+}
+
+// postWithKey POSTs body to path on server 0 with the management token and Idempotency-Key
+// key, as a client repeating a request whose answer it lost, and decodes the 201 answer.
+func postWithKey[T any](t *testing.T, c *testutil.Cluster, path, key string, body []byte) T {
+	t.Helper()
+	req, _ := http.NewRequest("POST", c.URL(0)+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testutil.ManagementToken)
+	req.Header.Set("Idempotency-Key", key)
+	hc := c.HTTPClient()
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out T
+	if resp.StatusCode != http.StatusCreated || json.NewDecoder(resp.Body).Decode(&out) != nil {
+		t.Fatalf("POST %s: %d", path, resp.StatusCode)
+	}
+	return out
 }
