@@ -48,7 +48,7 @@ func services(cfg config.Config) []module.Module {
 		kv.New(),
 		repos,
 		prs,
-		console.New(identity, deployments, repos),
+		console.New(identity, deployments, repos, prs),
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/deploy"
 	"github.com/slipwayhq/slipway/server/git"
+	"github.com/slipwayhq/slipway/server/review"
 )
 
 //go:embed templates/*.html
@@ -27,12 +28,13 @@ type Module struct {
 	acl    *acl.Module
 	deploy *deploy.Module
 	git    *git.Module
+	review *review.Module
 	pages  map[string]*template.Template
 }
 
 // New returns the console over the services it shows.
-func New(a *acl.Module, d *deploy.Module, g *git.Module) *Module {
-	return &Module{acl: a, deploy: d, git: g}
+func New(a *acl.Module, d *deploy.Module, g *git.Module, rv *review.Module) *Module {
+	return &Module{acl: a, deploy: d, git: g, review: rv}
 }
 
 // Name implements module.Module.
