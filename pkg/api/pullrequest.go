@@ -325,12 +325,23 @@ type PullRequestRule struct {
 }
 
 // PullRequestRuleState is a rule with whether it holds now: ApprovedBy are the current
-// revision's approvers in its pool.
+// revision's approvers in its pool. Origin says where the rule comes from: "" for a rule on the
+// pull request, RuleOriginTemplate for an approval rule template's (its Name is the template's),
+// RuleOriginCodeOwners for a CODEOWNERS entry of the destination branch (Paths are the changed
+// paths it covers).
 type PullRequestRuleState struct {
 	PullRequestRule
+	Origin     string   `json:"origin,omitempty"`
+	Paths      []string `json:"paths,omitempty"`
 	Satisfied  bool     `json:"satisfied"`
 	ApprovedBy []string `json:"approved_by"`
 }
+
+// Where a pull request's rule comes from (PullRequestRuleState.Origin).
+const (
+	RuleOriginTemplate   = "template"
+	RuleOriginCodeOwners = "codeowners"
+)
 
 // PullRequestEvaluation is the answer of GET /v1/pull-requests/{id}/evaluation: Approved when
 // every rule holds (a pull request without rules is approved).
