@@ -184,6 +184,9 @@ func applyUpdate(tx *state.Tx, index uint64, c *command.Command, u UpdatePayload
 		p.Description = *u.Description
 		p.touch(Event{Kind: "description", Actor: u.Actor, Time: c.Time, Index: index})
 	}
+	if err := emit(tx, p, hooks.TypePullRequest, u.Actor, c.Time, prEvent{Action: "edited", PullRequest: payloadOf(p)}); err != nil {
+		return nil, err
+	}
 	return p, putPR(tx, p)
 }
 
@@ -367,6 +370,9 @@ func applyCommentUpdate(tx *state.Tx, index uint64, c *command.Command, u Commen
 	if err := putComment(tx, cm); err != nil {
 		return nil, err
 	}
+	if err := emit(tx, p, hooks.TypePullRequestComment, u.Actor, c.Time, commentEvent{Action: "edited", PullRequest: payloadOf(p), Comment: cm}); err != nil {
+		return nil, err
+	}
 	return cm, putPR(tx, p)
 }
 
@@ -378,6 +384,9 @@ func applyCommentDelete(tx *state.Tx, index uint64, c *command.Command, d Commen
 	cm.Body, cm.Deleted, cm.ModifyIndex, cm.ModifyTime = "", true, index, c.Time
 	p.touch(Event{Kind: "comment_deleted", Actor: d.Actor, Time: c.Time, Index: index, Comment: cm.ID})
 	if err := putComment(tx, cm); err != nil {
+		return nil, err
+	}
+	if err := emit(tx, p, hooks.TypePullRequestComment, d.Actor, c.Time, commentEvent{Action: "deleted", PullRequest: payloadOf(p), Comment: cm}); err != nil {
 		return nil, err
 	}
 	return cm, putPR(tx, p)

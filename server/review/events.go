@@ -20,14 +20,16 @@ type prPayload struct {
 	CreateTime  time.Time `json:"create_time"`
 }
 
-// prEvent is the payload of a pull_request event: Action is opened, closed, reopened,
-// revised (a push moved either branch: a new revision) or merged.
+// prEvent is the payload of a pull_request event: Action is opened, edited (title or
+// description), closed, reopened, revised (a push moved either branch: a new revision) or
+// merged.
 type prEvent struct {
 	Action      string    `json:"action"`
 	PullRequest prPayload `json:"pull_request"`
 }
 
-// commentEvent is the payload of a pull_request_comment event (Action created).
+// commentEvent is the payload of a pull_request_comment event: Action created, edited or
+// deleted (a deleted comment's body is empty).
 type commentEvent struct {
 	Action      string    `json:"action"`
 	PullRequest prPayload `json:"pull_request"`

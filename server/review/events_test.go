@@ -19,7 +19,8 @@ import (
 )
 
 // TestPullRequestEvents: a repository webhook subscribed to pull-request events gets a signed
-// delivery for each event of a pull request's life (opened, a comment, an approval, merged),
+// delivery for each event of a pull request's life (opened, a comment edited and deleted, the
+// title edited, an approval, merged),
 // in the repository's one event stream, with the pull request's branches, revision and merge.
 func TestPullRequestEvents(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
@@ -67,7 +68,18 @@ func TestPullRequestEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bob.PullRequestComment(ctx, pr.ID, pub.PullRequestCommentRequest{Body: "looks good"}); err != nil {
+	cm, err := bob.PullRequestComment(ctx, pr.ID, pub.PullRequestCommentRequest{Body: "looks good"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.PullRequestCommentUpdate(ctx, pr.ID, cm.ID, "looks good to me"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.PullRequestCommentDelete(ctx, pr.ID, cm.ID); err != nil {
+		t.Fatal(err)
+	}
+	title := "Add a, again"
+	if _, err := alice.PullRequestUpdate(ctx, pr.ID, pub.PullRequestUpdateRequest{Title: &title}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := bob.PullRequestApproval(ctx, pr.ID, pub.PullRequestApprovalRequest{State: "APPROVE"}); err != nil {
@@ -78,7 +90,8 @@ func TestPullRequestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	want := []string{"pull_request opened alice", "pull_request_comment created bob", "pull_request_approval approved bob", "pull_request merged alice"}
+	want := []string{"pull_request opened alice", "pull_request_comment created bob", "pull_request_comment edited bob",
+		"pull_request_comment deleted bob", "pull_request edited alice", "pull_request_approval approved bob", "pull_request merged alice"}
 	testutil.Eventually(t, 60*time.Second, func() error {
 		mu.Lock()
 		defer mu.Unlock()
