@@ -67,6 +67,17 @@ func recordByName(tx *state.Tx, name string) (Record, bool, error) {
 
 func putRecord(tx *state.Tx, r Record) error { return state.Put(tx, bucketRepos, r.ID, r) }
 
+// NameOf answers the name the repository with ID id has now in tx (a rename keeps the ID); ok
+// is false when there is no such repository (it was deleted). For the services that keep a
+// repository's ID in their records (pull requests) and must show its current name.
+func NameOf(tx *state.Tx, id string) (name string, ok bool) {
+	r, ok, err := getRecord(tx, id)
+	if err != nil || !ok {
+		return "", false
+	}
+	return r.Name, true
+}
+
 func count(tx *state.Tx) uint64 {
 	b := tx.Bucket(bucketMeta).Get(metaCount)
 	if len(b) != 8 {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/git"
 )
 
 // The service's buckets. Their names and the JSON of their records are in snapshots: never
@@ -135,7 +136,20 @@ func commentKey(pr, id uint64) string {
 	return string(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, pr), id))
 }
 
-func getPR(tx *state.Tx, id uint64) (PR, bool, error) { return state.Get[PR](tx, bucketPRs, prKey(id)) }
+// getPR reads a PR with its repository's current name (see named).
+func getPR(tx *state.Tx, id uint64) (PR, bool, error) {
+	p, ok, err := state.Get[PR](tx, bucketPRs, prKey(id))
+	return named(tx, p), ok, err
+}
+
+// named gives p its repository's name as it is now: a PR records the repository's ID and the
+// name it was opened under, and a rename keeps the ID. A deleted repository keeps the old name.
+func named(tx *state.Tx, p PR) PR {
+	if n, ok := git.NameOf(tx, p.RepoID); ok {
+		p.Repo = n
+	}
+	return p
+}
 
 func putPR(tx *state.Tx, p PR) error { return state.Put(tx, bucketPRs, prKey(p.ID), p) }
 
@@ -176,7 +190,7 @@ func listPRs(tx *state.Tx, after uint64, f func(PR) (bool, error)) error {
 		if err := jsonUnmarshal(v, &p); err != nil {
 			return err
 		}
-		more, err := f(p)
+		more, err := f(named(tx, p))
 		if err != nil || !more {
 			return err
 		}
