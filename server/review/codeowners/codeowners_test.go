@@ -281,6 +281,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("diagnostic %+v of a file of %d lines", d, lines)
 			}
 		}
+		for _, r := range file.Rules {
+			if !r.pat.all && r.pat.matchSegments(path) && !strings.Contains(path, r.pat.need) {
+				t.Fatalf("line %d matches %q, which lacks the text %q every match needs", r.Line, path, r.pat.need)
+			}
+		}
 		r := file.Match(path)
 		for i := len(file.Rules) - 1; i >= 0; i-- {
 			if file.Rules[i].pat.match(path) {

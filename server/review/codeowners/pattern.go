@@ -34,6 +34,9 @@ type pattern struct {
 	dirOnly  bool
 	fileOnly bool
 	all      bool
+	// need is text every matching path holds (the longest literal run of a segment): a path
+	// without it is refused at the cost of one substring search.
+	need string
 }
 
 // segment is one segment of a pattern: ** (any number of path segments), a literal, or a glob.
@@ -46,15 +49,17 @@ type segment struct {
 type tokenKind uint8
 
 const (
-	tLit   tokenKind = iota // r
+	tLit   tokenKind = iota // lit
 	tAny                    // ?
 	tStar                   // *
 	tClass                  // [...]
 )
 
+// token is one token of a glob: a literal character (lit: its bytes as written, without its
+// escape, compared byte for byte), ?, * or a set.
 type token struct {
 	kind   tokenKind
-	r      rune
+	lit    string
 	neg    bool
 	ranges []runeRange
 }
@@ -116,7 +121,36 @@ func compile(raw string) (pattern, Kind, string) {
 		p.fileOnly = true
 	}
 	p.all = len(p.segs) == 0 // ** or /**: everything under the root
+	for _, s := range p.segs {
+		if run := s.longestLiteral(); len(run) > len(p.need) {
+			p.need = run
+		}
+	}
 	return p, "", ""
+}
+
+// longestLiteral is the longest run of literal characters of the segment, which any path
+// segment it matches holds.
+func (s *segment) longestLiteral() string {
+	if s.glob == nil {
+		return s.literal
+	}
+	var best string
+	var run strings.Builder
+	for _, t := range s.glob {
+		if t.kind == tLit {
+			run.WriteString(t.lit)
+			continue
+		}
+		if run.Len() > len(best) {
+			best = run.String()
+		}
+		run.Reset()
+	}
+	if run.Len() > len(best) {
+		best = run.String()
+	}
+	return best
 }
 
 // compileSegment reads one segment that is not **.
@@ -130,8 +164,8 @@ func compileSegment(s string) (segment, string) {
 			if i+1 == len(s) {
 				return segment{}, "it ends a segment with a lone backslash"
 			}
-			r, w := utf8.DecodeRuneInString(s[i+1:])
-			toks = append(toks, token{kind: tLit, r: r})
+			_, w := utf8.DecodeRuneInString(s[i+1:])
+			toks = append(toks, token{kind: tLit, lit: s[i+1 : i+1+w]})
 			i += 1 + w
 		case '?':
 			toks, literal = append(toks, token{kind: tAny}), false
@@ -149,15 +183,15 @@ func compileSegment(s string) (segment, string) {
 			toks, literal = append(toks, t), false
 			i += n
 		default:
-			r, w := utf8.DecodeRuneInString(s[i:])
-			toks = append(toks, token{kind: tLit, r: r})
+			_, w := utf8.DecodeRuneInString(s[i:])
+			toks = append(toks, token{kind: tLit, lit: s[i : i+w]})
 			i += w
 		}
 	}
 	if literal {
 		var b strings.Builder
 		for _, t := range toks {
-			b.WriteRune(t.r)
+			b.WriteString(t.lit)
 		}
 		return segment{literal: b.String()}, ""
 	}
@@ -221,6 +255,11 @@ func (p *pattern) match(path string) bool {
 	if p.all {
 		return path != ""
 	}
+	return strings.Contains(path, p.need) && p.matchSegments(path)
+}
+
+// matchSegments is match without the need filter.
+func (p *pattern) matchSegments(path string) bool {
 	n := len(p.segs)
 	full := uint64(1) << n
 	cur := p.closure(1)
@@ -275,7 +314,12 @@ func globMatch(toks []token, s string) bool {
 				ti++
 				continue
 			}
-			if si < len(s) {
+			if t.kind == tLit && strings.HasPrefix(s[si:], t.lit) {
+				ti++
+				si += len(t.lit)
+				continue
+			}
+			if t.kind != tLit && si < len(s) {
 				r, w := utf8.DecodeRuneInString(s[si:])
 				if t.matches(r) {
 					ti++
@@ -296,8 +340,6 @@ func globMatch(toks []token, s string) bool {
 
 func (t *token) matches(r rune) bool {
 	switch t.kind {
-	case tLit:
-		return t.r == r
 	case tAny:
 		return true
 	case tClass:
