@@ -28,16 +28,18 @@ import (
 // first one found is read.
 var codeOwnersPaths = []string{".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"}
 
-const (
+// Bounds (variables for the tests).
+var (
 	// maxOwnedPaths bounds the changed paths matched against the file. A pull request changing
 	// more gets a rule nobody can meet (only an override merges it): letting the paths past the
 	// bound go unchecked would let a large enough change skip its owners.
 	maxOwnedPaths = 5000
 	// maxRulePaths bounds the paths a rule lists (PullRequestRuleState.MorePaths counts the rest).
 	maxRulePaths = 50
-	// ownersCacheBytes bounds each of the two caches (files, revisions), roughly in bytes.
-	ownersCacheBytes = 8 << 20
 )
+
+// ownersCacheBytes bounds each of the two caches (files, revisions), roughly in bytes.
+const ownersCacheBytes = 8 << 20
 
 // ownersFile is the CODEOWNERS file of one destination commit: path "" when there is none.
 type ownersFile struct {

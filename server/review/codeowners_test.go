@@ -9,6 +9,7 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/review"
 )
 
 // TestCodeOwners: main's CODEOWNERS (*.go @bob, /docs/ @org/writers, and a malformed line)
@@ -16,7 +17,8 @@ import (
 // two CODEOWNERS rules unmet, each naming its paths (the move's old side included), the bad
 // line reported with its number, the merge refused naming both; bob approves and his holds;
 // carol, a writer, approves and it merges. A pull request changing only unowned files needs
-// nothing. The author cannot meet a rule whose only owner they are.
+// nothing. The author cannot meet a rule whose only owner they are. A change over the bound of
+// changed paths needs an override.
 func TestCodeOwners(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
@@ -141,4 +143,32 @@ func TestCodeOwners(t *testing.T) {
 	}
 	_, err = bob.PullRequestMerge(ctx, pr.ID, pub.PullRequestMergeRequest{Strategy: "squash"})
 	wantErr(t, "the author merges without another owner", err, pub.CodeConflict, "CODEOWNERS: @bob")
+
+	// Over the bound of changed paths (lowered to 3, and to 1 path listed per rule): the paths
+	// past it make a rule nobody meets, so only an override merges.
+	defer review.SetCodeOwnersBounds(3, 1)()
+	head := b.Commit
+	for _, f := range []string{"a.go", "b.go", "c.go", "d.go"} {
+		head = put(alice, "many", f, "package main\n", head)
+	}
+	pr, err = alice.PullRequestCreate(ctx, pub.PullRequestCreateRequest{Repository: "app", Source: "many", Destination: "main", Title: "many"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.PullRequestApproval(ctx, pr.ID, pub.PullRequestApprovalRequest{State: "APPROVE"}); err != nil {
+		t.Fatal(err)
+	}
+	e, err = alice.PullRequestEvaluate(ctx, pr.ID, nil)
+	if err != nil || e.Approved || len(e.Rules) != 2 || !e.Rules[0].Satisfied || !slices.Equal(e.Rules[0].Paths, []string{"a.go"}) || e.Rules[0].MorePaths != 2 ||
+		e.Rules[1].Satisfied || !strings.Contains(e.Rules[1].Name, "more than 3 changed paths") {
+		t.Fatalf("a change over the bound: %+v, %v; want @bob's rule held (a.go and 2 more) and the bound's rule unmet", e, err)
+	}
+	_, err = alice.PullRequestMerge(ctx, pr.ID, pub.PullRequestMergeRequest{Strategy: "squash"})
+	wantErr(t, "merge over the bound", err, pub.CodeConflict, "more than 3 changed paths")
+	if _, err := admin.PullRequestOverride(ctx, pr.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if merged, err = alice.PullRequestMerge(ctx, pr.ID, pub.PullRequestMergeRequest{Strategy: "squash"}); err != nil || merged.Status != "merged" {
+		t.Fatalf("merge over the bound after an override: %+v, %v", merged, err)
+	}
 }
