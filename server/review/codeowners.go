@@ -88,8 +88,8 @@ func (m *Module) codeOwnerRules(ctx context.Context, p PR) ([]pub.PullRequestRul
 	rev := p.Current()
 	rules := make([]pub.PullRequestRuleState, 0, len(own.groups)+1)
 	for _, g := range own.groups {
-		st := pub.PullRequestRuleState{PullRequestRule: pub.PullRequestRule{Name: g.name, Approvals: 1, Pool: g.pool},
-			Origin: pub.RuleOriginCodeOwners, Paths: g.paths, MorePaths: g.more, ApprovedBy: []string{}}
+		st := pub.PullRequestRuleState{PullRequestRule: pub.PullRequestRule{Name: g.name, Approvals: 1, Pool: slices.Clone(g.pool)},
+			Origin: pub.RuleOriginCodeOwners, Paths: slices.Clone(g.paths), MorePaths: g.more, ApprovedBy: []string{}}
 		for _, a := range p.Approvals {
 			// The author's own approval never counts (apply refuses it today; this keeps it so).
 			if a.Revision == rev.Number && a.User != p.Author && m.inPool(a.User, g.pool) {
@@ -105,7 +105,7 @@ func (m *Module) codeOwnerRules(ctx context.Context, p PR) ([]pub.PullRequestRul
 			Origin:          pub.RuleOriginCodeOwners, ApprovedBy: []string{},
 		})
 	}
-	return rules, &pub.CodeOwnersFile{Path: own.file.path, Commit: rev.DestinationCommit, Diagnostics: own.file.diags}, nil
+	return rules, &pub.CodeOwnersFile{Path: own.file.path, Commit: rev.DestinationCommit, Diagnostics: slices.Clone(own.file.diags)}, nil
 }
 
 // ownership answers who owns what p's current revision changes, from the cache or from git.
@@ -120,32 +120,28 @@ func (m *Module) ownership(ctx context.Context, p PR) (*ownership, error) {
 	if own, ok := c.revisions.get(key); ok {
 		return own, nil
 	}
+	f, cached := c.files.get(rev.DestinationCommit)
+	hasRules := func() bool { return f.file != nil && len(f.file.Rules) > 0 }
 	var b *git.Browser
-	browse := func() (*git.Browser, error) {
-		if b != nil {
-			return b, nil
-		}
+	if !cached || hasRules() {
 		var err error
 		b, err = m.git.Browse(ctx, p.Repo)
-		return b, err
-	}
-	f, ok := c.files.get(rev.DestinationCommit)
-	if !ok {
-		b, err := browse()
+		if fault.CodeOf(err) == fault.NotFound {
+			return &ownership{file: &ownersFile{}}, nil // the repository was deleted: nothing to merge into
+		}
 		if err != nil {
 			return nil, err
 		}
+	}
+	if !cached {
+		var err error
 		if f, err = readOwnersFile(ctx, b, rev.DestinationCommit); err != nil {
 			return nil, err
 		}
 		c.files.put(rev.DestinationCommit, f, 256+4*fileBytes(f))
 	}
 	own := &ownership{file: f}
-	if f.file != nil && len(f.file.Rules) > 0 {
-		b, err := browse()
-		if err != nil {
-			return nil, err
-		}
+	if hasRules() {
 		paths, more, err := b.Changed(ctx, rev.MergeBase, rev.SourceCommit, maxOwnedPaths)
 		if err != nil {
 			return nil, err
@@ -163,8 +159,12 @@ func (m *Module) ownership(ctx context.Context, p PR) (*ownership, error) {
 	return own, nil
 }
 
-// readOwnersFile reads and parses the first CODEOWNERS of codeOwnersPaths in commit.
+// readOwnersFile reads and parses the first CODEOWNERS of codeOwnersPaths in commit. A commit
+// this server's copy does not have is an error, never "no file" (which would be cached).
 func readOwnersFile(ctx context.Context, b *git.Browser, commit string) (*ownersFile, error) {
+	if _, err := b.Resolve(ctx, commit); err != nil {
+		return nil, err
+	}
 	for _, path := range codeOwnersPaths {
 		ref, err := b.File(ctx, commit, path, 1<<40)
 		switch fault.CodeOf(err) {
