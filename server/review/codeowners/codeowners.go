@@ -129,7 +129,8 @@ func Parse(data []byte) *File {
 		return f
 	}
 	d := diags{}
-	for i, line := range strings.Split(string(data), "\n") {
+	text := strings.TrimPrefix(string(data), "\ufeff") // a byte order mark some editors write
+	for i, line := range strings.Split(text, "\n") {
 		n := i + 1
 		words, ok := fields(strings.TrimSuffix(line, "\r"))
 		if !ok {

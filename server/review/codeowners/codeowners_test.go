@@ -200,6 +200,9 @@ func TestBadLines(t *testing.T) {
 	if fmt.Sprint(lines) != "[1 11 12 16]" {
 		t.Errorf("rules from lines %v; want [1 11 12 16]", lines)
 	}
+	if f := Parse([]byte("\ufeff*.go @bom\r\n")); len(f.Rules) != 1 || f.Match("x.go") == nil {
+		t.Errorf("a file starting with a byte order mark: %+v", f)
+	}
 	for path, want := range map[string]string{"a.go": "@all", "a.md": "@all", "#x": "@hash", "x.c": "@c", "y.cc": "@x"} {
 		if r := f.Match(path); r == nil || ownersString(r.Owners) != want {
 			t.Errorf("%s: %+v; want %s", path, r, want)

@@ -75,7 +75,7 @@ func compile(raw string) (pattern, Kind, string) {
 	s := raw
 	anchored := strings.HasPrefix(s, "/")
 	s = strings.TrimPrefix(s, "/")
-	dirOnly := strings.HasSuffix(s, "/") && !strings.HasSuffix(s, "\\/")
+	dirOnly := strings.HasSuffix(s, "/")
 	if dirOnly {
 		s = strings.TrimSuffix(s, "/")
 	}
