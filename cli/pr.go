@@ -385,7 +385,10 @@ func (c *cli) newPREvaluateCommand() *cobra.Command {
 			if err := p.Table([]string{"RULE", "HOLDS", "APPROVALS", "POOL", "APPROVED BY"}, rows); err != nil {
 				return err
 			}
-			return p.Linef("Approved: %s", yesNo(e.Approved))
+			if err := p.Linef("Approved: %s", yesNo(e.Approved)); err != nil {
+				return err
+			}
+			return printCodeOwners(p, e)
 		},
 	}
 }

@@ -331,8 +331,10 @@ type PullRequestRule struct {
 // paths it covers).
 type PullRequestRuleState struct {
 	PullRequestRule
-	Origin     string   `json:"origin,omitempty"`
-	Paths      []string `json:"paths,omitempty"`
+	Origin string   `json:"origin,omitempty"`
+	Paths  []string `json:"paths,omitempty"`
+	// MorePaths is how many more changed paths the rule covers than Paths lists.
+	MorePaths  int      `json:"more_paths,omitempty"`
 	Satisfied  bool     `json:"satisfied"`
 	ApprovedBy []string `json:"approved_by"`
 }
@@ -350,6 +352,27 @@ type PullRequestEvaluation struct {
 	// OverriddenBy overrode the rules (then Approved whatever they say).
 	OverriddenBy string                 `json:"overridden_by,omitempty"`
 	Rules        []PullRequestRuleState `json:"rules"`
+	// CodeOwners is the CODEOWNERS file the rules of origin RuleOriginCodeOwners come from
+	// (unset: the destination has none, or the pull request is not open).
+	CodeOwners *CodeOwnersFile `json:"code_owners,omitempty"`
+}
+
+// CodeOwnersFile is a CODEOWNERS file as a pull request's evaluation read it: its Path on the
+// destination branch at Commit (the current revision's destination commit), and the problems of
+// its lines (a line with a problem other than an email owner was skipped; a file too large was
+// ignored).
+type CodeOwnersFile struct {
+	Path        string                 `json:"path"`
+	Commit      string                 `json:"commit"`
+	Diagnostics []CodeOwnersDiagnostic `json:"diagnostics,omitempty"`
+}
+
+// CodeOwnersDiagnostic is one problem of a CODEOWNERS file: its Line (1-based; 0: the whole
+// file), Kind (pattern, negation, owner, email, too_large or more) and what to write instead.
+type CodeOwnersDiagnostic struct {
+	Line    int    `json:"line,omitempty"`
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
 }
 
 // PullRequestOverride overrides a pull request's approval rules (override true) or revokes

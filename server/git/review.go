@@ -61,3 +61,27 @@ func (b *Browser) Range(ctx context.Context, base, head string, limit int) ([]pu
 	}
 	return list, false, nil
 }
+
+// Changed returns the paths the diff from commit base to commit head touches (base "": the
+// empty tree, for unrelated histories), in git's order: without rename detection, so a rename
+// is both its old and its new path. At most limit paths, and whether there were more (or the
+// output reached the browse bound).
+func (b *Browser) Changed(ctx context.Context, base, head string, limit int) ([]string, bool, error) {
+	if base == "" {
+		base = emptyTree
+	}
+	if !isHexID(base) || !isHexID(head) {
+		return nil, false, fault.New(fault.Invalid, "changed paths are listed between two commit IDs: resolve %s and %s first", state.Shorten(base), state.Shorten(head))
+	}
+	args := append(append([]string(nil), diffArgs...), "--name-only", "-z", base, head, "--")
+	out, cut, err := b.output(ctx, b.maxBytes(), "", args...)
+	if err != nil {
+		return nil, false, err
+	}
+	recs := strings.Split(string(out), "\x00")
+	recs = recs[:len(recs)-1] // after the last NUL: "" or, when cut, an incomplete path
+	if len(recs) > limit {
+		return recs[:limit], true, nil
+	}
+	return recs, cut, nil
+}

@@ -63,6 +63,7 @@ type Module struct {
 	git    *git.Module
 	core   *module.Core
 	merger atomic.Pointer[Merger]
+	owners ownersCache // CODEOWNERS files and ownerships (codeowners.go)
 }
 
 // SetMerger changes the merge engine of a running server (nil: merging not available).

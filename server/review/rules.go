@@ -32,18 +32,18 @@ func (s *Service) DeleteRule(ctx context.Context, id uint64, actor, name string)
 }
 
 // Evaluate says which of a pull request's approval rules hold for its current revision.
-func (s *Service) Evaluate(_ context.Context, id uint64) (pub.PullRequestEvaluation, error) {
+func (s *Service) Evaluate(ctx context.Context, id uint64) (pub.PullRequestEvaluation, error) {
 	p, err := s.Record(id)
 	if err != nil {
 		return pub.PullRequestEvaluation{}, err
 	}
-	ok, rules := s.m.evaluate(p)
-	return pub.PullRequestEvaluation{Approved: ok, OverriddenBy: p.OverrideBy, Rules: rules}, nil
+	return s.m.evaluate(ctx, p)
 }
 
-// evaluate checks p's rules against the approvals of its current revision (stale ones do not
-// count): a rule holds with at least its number of approvers in its pool.
-func (m *Module) evaluate(p PR) (bool, []pub.PullRequestRuleState) {
+// evaluate checks p's rules, and those of the destination's CODEOWNERS (codeowners.go, which
+// reads git), against the approvals of its current revision (stale ones do not count): a rule
+// holds with at least its number of approvers in its pool.
+func (m *Module) evaluate(ctx context.Context, p PR) (pub.PullRequestEvaluation, error) {
 	cur := p.Current().Number
 	all := true
 	out := make([]pub.PullRequestRuleState, 0, len(p.Rules))
@@ -58,7 +58,15 @@ func (m *Module) evaluate(p PR) (bool, []pub.PullRequestRuleState) {
 		all = all && st.Satisfied
 		out = append(out, st)
 	}
-	return all || p.OverrideBy != "", out
+	owners, file, err := m.codeOwnerRules(ctx, p)
+	if err != nil {
+		return pub.PullRequestEvaluation{}, err
+	}
+	for _, st := range owners {
+		all = all && st.Satisfied
+	}
+	out = append(out, owners...)
+	return pub.PullRequestEvaluation{Approved: all || p.OverrideBy != "", OverriddenBy: p.OverrideBy, Rules: out, CodeOwners: file}, nil
 }
 
 // inPool says whether user is one of pool's entries: the user's name, a group of theirs

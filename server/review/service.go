@@ -100,7 +100,11 @@ func (s *Service) Get(ctx context.Context, id uint64, detail bool) (pub.PullRequ
 		return pub.PullRequest{}, err
 	}
 	v := view(p)
-	v.Approved, v.Rules = s.m.evaluate(p)
+	e, err := s.m.evaluate(ctx, p)
+	if err != nil {
+		return pub.PullRequest{}, err
+	}
+	v.Approved, v.Rules = e.Approved, e.Rules
 	if !detail {
 		return v, nil
 	}
@@ -269,8 +273,12 @@ func (s *Service) Merge(ctx context.Context, id uint64, actor string, req pub.Pu
 		return pub.PullRequest{}, fault.New(fault.Conflict, "pull request %d is %s: only an open one can be merged", p.ID, p.Status)
 	}
 	rev := p.Current()
-	if ok, rules := s.m.evaluate(p); !ok {
-		return pub.PullRequest{}, unmet(p, rules)
+	e, err := s.m.evaluate(ctx, p)
+	if err != nil {
+		return pub.PullRequest{}, err
+	}
+	if !e.Approved {
+		return pub.PullRequest{}, unmet(p, e.Rules)
 	}
 	if req.SourceCommit != "" && req.SourceCommit != rev.SourceCommit {
 		return pub.PullRequest{}, fault.New(fault.Conflict, "the source of pull request %d moved since you looked: it is at revision %d (commit %s); review it and merge again", p.ID, rev.Number, rev.SourceCommit)
