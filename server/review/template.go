@@ -158,7 +158,9 @@ func listTemplates(tx *state.Tx) ([]Template, error) {
 
 // validateTemplateName checks a template's name: 1-100 of A-Z a-z 0-9 . _ - (it is in paths
 // and resource names).
-func validateTemplateName(name string) error { return state.ValidateName("approval rule template", name) }
+func validateTemplateName(name string) error {
+	return state.ValidateName("approval rule template", name)
+}
 
 // validateContent checks a template's content against its bounds.
 func validateContent(name string, c TemplateContent) error {
