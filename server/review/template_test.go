@@ -196,8 +196,8 @@ func TestApprovalTemplates(t *testing.T) {
 			_, err := rita.ApprovalTemplateUpdateContent(ctx, "everywhere", pub.ApprovalTemplateContent{Approvals: 1, Pool: []string{"rita"}})
 			return err
 		},
-		"codecommit:DeleteApprovalRuleTemplate":                      func() error { return rita.ApprovalTemplateDelete(ctx, "everywhere") },
-		"codecommit:AssociateApprovalRuleTemplateWithRepository":     func() error { return rita.ApprovalTemplateAssociate(ctx, "everywhere", "app") },
+		"codecommit:DeleteApprovalRuleTemplate":                     func() error { return rita.ApprovalTemplateDelete(ctx, "everywhere") },
+		"codecommit:AssociateApprovalRuleTemplateWithRepository":    func() error { return rita.ApprovalTemplateAssociate(ctx, "everywhere", "app") },
 		"codecommit:DisassociateApprovalRuleTemplateFromRepository": func() error { return rita.ApprovalTemplateDisassociate(ctx, "reviewers-required", "app") },
 	} {
 		if err := do(); pub.ErrorCode(err) != pub.CodeForbidden || !strings.Contains(err.Error(), what) {
