@@ -17,7 +17,8 @@ import (
 // requests into a matching branch then carry the template's rule, open ones included), the
 // author still cannot approve, an approval satisfies it, an update applies at once, a deleted
 // repository's association is not shown nor carried over to a repository created again under
-// its name, a deleted template's rule is gone, and a read-only user reads but cannot change.
+// its name, a deleted template's rule is gone, a read-only user reads but cannot change, and a
+// policy on approval-template/team-* lets its user create those names only.
 func TestApprovalTemplates(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
@@ -204,6 +205,20 @@ func TestApprovalTemplates(t *testing.T) {
 			t.Errorf("rita: %v; want forbidden naming %s", err, what)
 		}
 	}
+
+	// A policy on some template names: creating is decided on the name in the body.
+	teamDoc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"codecommit:CreateApprovalRuleTemplate","Resource":"srn:slipway:codecommit:approval-template/team-*"}]}`
+	if _, err := admin.PolicyCreate(ctx, pub.PolicyPutRequest{Name: "team-templates", Document: teamDoc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.PolicyAttach(ctx, "team-templates", pub.PolicyAttachRequest{User: "rita"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rita.ApprovalTemplateCreate(ctx, pub.ApprovalTemplate{Name: "team-a", Approvals: 1, Pool: []string{"rita"}}); err != nil {
+		t.Fatalf("rita creates team-a: %v", err)
+	}
+	_, err = rita.ApprovalTemplateCreate(ctx, pub.ApprovalTemplate{Name: "other", Approvals: 1, Pool: []string{"rita"}})
+	wantErr(t, "rita creates other", err, pub.CodeForbidden, "approval-template/other")
 
 	// Disassociated, then deleted: the rule is gone.
 	if err := admin.ApprovalTemplateDisassociate(ctx, "reviewers-required", "app"); err != nil {
