@@ -150,6 +150,17 @@ func templatesOfRepo(tx *state.Tx, repoID string) ([]Template, error) {
 	return out, nil
 }
 
+// countTemplates counts the templates with a cursor, which sees this transaction's own writes
+// (bolt's bucket statistics do not until it commits, and apply may group commands in one).
+func countTemplates(tx *state.Tx) int {
+	n := 0
+	c := tx.Bucket(bucketTemplates).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
 // validateTemplateName checks a template's name: 1-100 of A-Z a-z 0-9 . _ - (it is in paths
 // and resource names).
 func validateTemplateName(name string) error {
@@ -231,7 +242,7 @@ func applyTemplateCreate(tx *state.Tx, index uint64, c *command.Command, p Templ
 	if ok {
 		return nil, fault.New(fault.Conflict, "approval rule template %s already exists: change it with 'slipway repo approval-template update'", p.Name)
 	}
-	if n := tx.Bucket(bucketTemplates).Stats().KeyN; n >= MaxTemplates {
+	if countTemplates(tx) >= MaxTemplates {
 		return nil, fault.New(fault.Conflict, "the cluster already holds its maximum of %d approval rule templates: delete one first", MaxTemplates)
 	}
 	t := Template{Name: p.Name, Description: p.Description, Approvals: p.Approvals, Pool: p.Pool, Branches: p.Branches, ModifiedBy: p.Actor,

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/fsm"
@@ -103,11 +105,35 @@ func TestTemplateValidation(t *testing.T) {
 func TestTemplateBounds(t *testing.T) {
 	f := newFSM(t)
 	index := uint64(0)
-	for i := range MaxTemplates {
+	for i := range MaxTemplates - 1 {
 		index++
 		if r := apply(t, f, index, cmdTemplateCreate, tmplPayload(fmt.Sprintf("t%04d", i))); r.Err() != nil {
 			t.Fatal(r.Err())
 		}
+	}
+	// The last two in one transaction (raft hands the state machine batches, which differ
+	// between servers): the second sees the first and is refused.
+	var logs []*raft.Log
+	for _, name := range []string{"t0999", "t1000"} {
+		index++
+		c, err := cmdTemplateCreate.New("", state0, tmplPayload(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := command.Encode(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logs = append(logs, &raft.Log{Index: index, Type: raft.LogCommand, Data: b})
+	}
+	res := f.ApplyBatch(logs)
+	if r, ok := res[0].(command.Result); !ok || r.Err() != nil {
+		t.Fatalf("the 1000th template in a batch: %+v", res[0])
+	}
+	if r, ok := res[1].(command.Result); !ok {
+		t.Fatalf("the 1001st template in a batch: %+v", res[1])
+	} else {
+		wantCode(t, "the 1001st template in a batch", r, fault.Conflict, "maximum of 1000 approval rule templates")
 	}
 	index++
 	wantCode(t, "one template too many", apply(t, f, index, cmdTemplateCreate, tmplPayload("more")), fault.Conflict, "maximum of 1000 approval rule templates")

@@ -15,6 +15,9 @@ import (
 // Branches; Repositories are given by Associate). It is checked before it is proposed.
 func (s *Service) CreateTemplate(ctx context.Context, actor string, t pub.ApprovalTemplate) (pub.ApprovalTemplate, error) {
 	p := TemplatePayload{Name: t.Name, Description: t.Description, TemplateContent: contentOf(t), Actor: actor}
+	if len(t.Repositories) > 0 {
+		return pub.ApprovalTemplate{}, fault.New(fault.Invalid, "a new template is associated with no repository: create it, then associate it with each (slipway repo approval-template associate %s --repo R)", t.Name)
+	}
 	if err := validateTemplate(p); err != nil {
 		return pub.ApprovalTemplate{}, err
 	}
@@ -145,6 +148,9 @@ func (s *Service) Associate(ctx context.Context, actor, name, repo string) error
 func (s *Service) Disassociate(ctx context.Context, actor, name, repo string) error {
 	if err := validateTemplateName(name); err != nil {
 		return err
+	}
+	if err := s.m.core.Cluster.ConsistentRead(ctx); err != nil {
+		return fault.New(fault.Unavailable, "this server cannot read repositories now: %v", err)
 	}
 	r, err := s.m.git.Repos().Get(ctx, repo)
 	if err != nil {
