@@ -73,6 +73,7 @@ func TestApprovalTemplates(t *testing.T) {
 		{pub.ApprovalTemplate{Name: "t", Approvals: 26, Pool: []string{"bob"}}, "needs 1-25 approvals, not 26"},
 		{pub.ApprovalTemplate{Name: "t", Approvals: 1}, "pool names 1-100"},
 		{pub.ApprovalTemplate{Name: "t", Approvals: 1, Pool: []string{"bob"}, Branches: []string{"refs/heads/main"}}, "not refs/heads/main"},
+		{pub.ApprovalTemplate{Name: "t", Approvals: 1, Pool: []string{"bob"}, Repositories: []string{"app"}}, "then associate it"},
 	} {
 		_, err := admin.ApprovalTemplateCreate(ctx, tc.t)
 		wantErr(t, fmt.Sprintf("create %+v", tc.t), err, pub.CodeBadRequest, tc.has)
