@@ -105,9 +105,16 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, cmdRule, applyRule)
 	module.Handle(r, cmdMergeable, applyMergeable)
 	module.Handle(r, cmdOverride, applyOverride)
+	module.Handle(r, cmdTemplateCreate, applyTemplateCreate)
+	module.Handle(r, cmdTemplateUpdate, applyTemplateUpdate)
+	module.Handle(r, cmdTemplateDelete, applyTemplateDelete)
+	module.Handle(r, cmdTemplateAssociate, applyTemplateAssociate)
+	module.Handle(r, cmdTemplateDisassociate, applyTemplateDisassociate)
 	r.Buckets(bucketPRs, bucketComments, bucketRepos, bucketMeta)
+	r.Buckets(bucketTemplates, bucketTemplateRepos)
 	r.ShareActions("codecommit")
 	r.Routes(m.routes()...)
+	r.Routes(m.templateRoutes()...)
 	r.Leader("revisions", m.watchPushes)
 }
 

@@ -42,21 +42,27 @@ func (s *Service) Evaluate(_ context.Context, id uint64) (pub.PullRequestEvaluat
 }
 
 // evaluate checks p's rules against the approvals of its current revision (stale ones do not
-// count): a rule holds with at least its number of approvers in its pool.
+// count): a rule holds with at least its number of approvers in its pool. The rules are p's own,
+// then those of the approval rule templates associated with its repository whose branches match
+// its destination (Origin template, named after the template), read now.
 func (m *Module) evaluate(p PR) (bool, []pub.PullRequestRuleState) {
-	cur := p.Current().Number
-	all := true
 	out := make([]pub.PullRequestRuleState, 0, len(p.Rules))
 	for _, r := range p.Rules {
-		st := pub.PullRequestRuleState{PullRequestRule: pub.PullRequestRule{Name: r.Name, Approvals: r.Approvals, Pool: r.Pool}, ApprovedBy: []string{}}
+		out = append(out, pub.PullRequestRuleState{PullRequestRule: pub.PullRequestRule{Name: r.Name, Approvals: r.Approvals, Pool: r.Pool}})
+	}
+	out = append(out, m.templateRules(p)...)
+	cur := p.Current().Number
+	all := true
+	for i := range out {
+		st := &out[i]
+		st.ApprovedBy = []string{}
 		for _, a := range p.Approvals {
-			if a.Revision == cur && m.inPool(a.User, r.Pool) {
+			if a.Revision == cur && m.inPool(a.User, st.Pool) {
 				st.ApprovedBy = append(st.ApprovedBy, a.User)
 			}
 		}
-		st.Satisfied = len(st.ApprovedBy) >= r.Approvals
+		st.Satisfied = len(st.ApprovedBy) >= st.Approvals
 		all = all && st.Satisfied
-		out = append(out, st)
 	}
 	return all || p.OverrideBy != "", out
 }
@@ -90,6 +96,9 @@ func unmet(p PR, rules []pub.PullRequestRuleState) error {
 	var parts []string
 	for _, r := range rules {
 		if !r.Satisfied {
+			if r.Origin == pub.RuleOriginTemplate {
+				r.Name = "approval rule template " + r.Name
+			}
 			parts = append(parts, fmt.Sprintf("%s needs %d approvals of revision %d from %s and has %d", r.Name, r.Approvals, p.Current().Number, strings.Join(r.Pool, ", "), len(r.ApprovedBy)))
 		}
 	}
