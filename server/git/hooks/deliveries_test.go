@@ -46,7 +46,7 @@ func TestDeliveryPageAndDelivery(t *testing.T) {
 	testutil.Eventually(t, 20*time.Second, func() error {
 		all, err := svc.Deliveries(t.Context(), "site", h.ID, false)
 		if err != nil || len(all) != 3 {
-			return fmt.Errorf("deliveries: %d, %v", len(all), err)
+			return fmt.Errorf("deliveries: %d, %w", len(all), err)
 		}
 		return nil
 	})
