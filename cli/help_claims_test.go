@@ -19,6 +19,10 @@ var unshipped = []struct {
 	{regexp.MustCompile(`(?i)\btemplates?\b`), "stack"},
 }
 
+// shipped are words the claims would match that name what ships: code review's approval rule
+// templates (slipway repo approval-template) are not a stack's.
+var shipped = regexp.MustCompile(`(?i)\bapproval[- ](rule[- ])?templates?\b`)
+
 // TestHelpClaimsOnlyWhatShips renders every command's --help and fails when one speaks of
 // repositories, builds, pipelines or templates while the command that would provide them does
 // not exist: the help promised them before they shipped.
@@ -38,7 +42,7 @@ func TestHelpClaimsOnlyWhatShips(t *testing.T) {
 			continue
 		}
 		for _, u := range unshipped {
-			if m := u.claim.FindString(res.stdout); m != "" && !top[u.command] {
+			if m := u.claim.FindString(shipped.ReplaceAllString(res.stdout, "")); m != "" && !top[u.command] {
 				t.Errorf("slipway %s --help speaks of %q, but there is no `slipway %s`", strings.Join(p, " "), m, u.command)
 			}
 		}

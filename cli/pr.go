@@ -380,9 +380,9 @@ func (c *cli) newPREvaluateCommand() *cobra.Command {
 			}
 			rows := make([][]string, 0, len(e.Rules))
 			for _, r := range e.Rules {
-				rows = append(rows, []string{r.Name, yesNo(r.Satisfied), fmt.Sprintf("%d/%d", len(r.ApprovedBy), r.Approvals), strings.Join(r.Pool, ","), strings.Join(r.ApprovedBy, ",")})
+				rows = append(rows, []string{r.Name, ruleOrigin(r.Origin), yesNo(r.Satisfied), fmt.Sprintf("%d/%d", len(r.ApprovedBy), r.Approvals), strings.Join(r.Pool, ","), strings.Join(r.ApprovedBy, ",")})
 			}
-			if err := p.Table([]string{"RULE", "HOLDS", "APPROVALS", "POOL", "APPROVED BY"}, rows); err != nil {
+			if err := p.Table([]string{"RULE", "ORIGIN", "HOLDS", "APPROVALS", "POOL", "APPROVED BY"}, rows); err != nil {
 				return err
 			}
 			return p.Linef("Approved: %s", yesNo(e.Approved))
@@ -468,4 +468,13 @@ func mergeable(r api.PullRequestRevision) string {
 		return "true"
 	}
 	return "false (conflicts: " + strings.Join(r.Conflicts, ", ") + ")"
+}
+
+// ruleOrigin names where a rule comes from: the pull request's own ("pull request"), an
+// approval rule template ("template"), ...
+func ruleOrigin(origin string) string {
+	if origin == "" {
+		return "pull request"
+	}
+	return origin
 }

@@ -34,6 +34,7 @@ CodeCommitReadOnlyAccess; creating, changing, importing and deleting by CodeComm
 	cmd.AddCommand(c.newRepoBundleCommand(), c.newRepoImportCommand(), c.newRepoMaintenanceCommand(), c.newRepoHostKeyCommand(), c.newRepoPutFileCommand(), c.newRepoMergeCommand())
 	cmd.AddCommand(c.newRepoProtectCommand(), c.newRepoStatusCommand())
 	cmd.AddCommand(c.newRepoHookCommand())
+	cmd.AddCommand(c.newRepoApprovalTemplateCommand())
 	return cmd
 }
 

@@ -150,12 +150,6 @@ func templatesOfRepo(tx *state.Tx, repoID string) ([]Template, error) {
 	return out, nil
 }
 
-// listTemplates returns every template in name order.
-func listTemplates(tx *state.Tx) ([]Template, error) {
-	out, _, err := state.List[Template](tx, bucketTemplates, "", MaxTemplates+1, nil)
-	return out, err
-}
-
 // validateTemplateName checks a template's name: 1-100 of A-Z a-z 0-9 . _ - (it is in paths
 // and resource names).
 func validateTemplateName(name string) error {

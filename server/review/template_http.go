@@ -36,7 +36,7 @@ func (m *Module) resolveTemplateCreate(r *http.Request) (string, error) {
 	if err := m.core.HTTP.PeekJSON(r, &t); err != nil {
 		return "", err
 	}
-	if validateTemplateName(t.Name) != nil {
+	if !validTemplateName(t.Name) {
 		return "approval-template/*", nil // the handler refuses the name
 	}
 	return "approval-template/" + t.Name, nil
@@ -99,3 +99,5 @@ func (m *Module) templateDisassociate(w http.ResponseWriter, r *http.Request, id
 		return m.Service().Disassociate(ctx, actor(id), r.PathValue("template"), r.PathValue("name"))
 	})(w, r, id)
 }
+
+func validTemplateName(name string) bool { return validateTemplateName(name) == nil }
