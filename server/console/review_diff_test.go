@@ -116,7 +116,6 @@ func TestParseDiff(t *testing.T) {
 	}
 }
 
-
 // TestParseDiffCutAndRenames: a patch cut inside a hunk keeps the lines it has; a rename's
 // headers name both paths.
 func TestParseDiffCutAndRenames(t *testing.T) {

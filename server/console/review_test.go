@@ -78,7 +78,7 @@ func TestPullRequestPages(t *testing.T) {
 	testutil.Eventually(t, 20*time.Second, func() error {
 		p, err := c.Client(0).PullRequestGet(t.Context(), "1", nil)
 		if err != nil || p.Mergeable == nil {
-			return fmt.Errorf("mergeability not checked yet: %v", err)
+			return fmt.Errorf("mergeability not checked yet: %w", err)
 		}
 		return nil
 	})
@@ -147,7 +147,7 @@ func TestPullRequestPages(t *testing.T) {
 	push()
 	testutil.Eventually(t, 20*time.Second, func() error {
 		if p, err := c.Client(0).PullRequestGet(t.Context(), "1", nil); err != nil || p.Revision.Number != 2 {
-			return fmt.Errorf("no revision 2 yet: %v", err)
+			return fmt.Errorf("no revision 2 yet: %w", err)
 		}
 		return nil
 	})
@@ -156,7 +156,6 @@ func TestPullRequestPages(t *testing.T) {
 	resp, page = ana.do("GET", base+"/ui/pulls/1/files", nil)
 	want(t, "the files of revision 2", resp, page, http.StatusOK, []string{"Comments on an older revision", "README.md:2", "an older revision"}, nil)
 	between(t, "the comment apart", page, "Comments on an older revision", "Why &lt;this&gt; line?", "</main>")
-	_, page = bo.do("GET", base+"/ui/pulls/1", nil)
 	resp, _ = bo.do("POST", base+"/ui/pulls/1/approval", url.Values{"csrf": {boCSRF}, "state": {"APPROVE"}, "revision": {"2"}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("approve revision 2: %d", resp.StatusCode)
