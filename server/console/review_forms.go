@@ -18,7 +18,8 @@ import (
 // with the service's message, which says what to do, and the comment text typed.
 
 // prChange reads a pull request form and runs change as the signed-in user in a write
-// context; it answers the redirect to to(result), or the refusal re-rendered.
+// context; it answers 303 to the page the form came from at the anchor change names, or
+// re-renders that page with the refusal.
 func (m *Module) prChange(w http.ResponseWriter, r *http.Request, id *auth.Identity, change func(ctx context.Context, n uint64, who string) (anchor string, err error)) error {
 	if err := parseForm(w, r, maxReviewForm); err != nil {
 		return err

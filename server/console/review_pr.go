@@ -104,7 +104,7 @@ func (m *Module) threads(r *http.Request, f prFrame, back string) ([]prThread, e
 		return nil, err
 	}
 	tc := &threadCtx{CSRF: api.ConsoleCSRF(api.ConsoleSecret(r)), PR: f.PR.ID, Back: back, Files: prURL(f.PR.ID, "files"),
-		CanReply: f.CanReply && f.Open(), CanEdit: f.CanEditComment, CanDelete: f.CanDeleteComment, Revision: f.PR.Revision.Number}
+		CanReply: f.CanReply, CanEdit: f.CanEditComment, CanDelete: f.CanDeleteComment, Revision: f.PR.Revision.Number}
 	var out []prThread
 	at := map[string]int{}      // a thread's root comment → its index in out
 	root := map[string]string{} // a comment → its thread's root

@@ -41,11 +41,12 @@ func TestPullRequestPages(t *testing.T) {
 	}
 	c := testutil.NewCluster(t, 1)
 	base := c.URL(0)
-	for _, u := range []string{"ana", "bo", "dee"} {
+	for _, u := range []string{"ana", "bo", "cy", "dee"} {
 		mustJSON(t, c, "POST", "/v1/iam/users", `{"name":"`+u+`","password":"`+password+`"}`)
 	}
 	mustJSON(t, c, "POST", "/v1/iam/policies/AdministratorAccess/attach", `{"user":"ana"}`)
 	mustJSON(t, c, "POST", "/v1/iam/policies/AdministratorAccess/attach", `{"user":"bo"}`)
+	mustJSON(t, c, "POST", "/v1/iam/policies/CodeCommitReadOnlyAccess/attach", `{"user":"cy"}`)
 	doc, _ := json.Marshal(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["codecommit:ListPullRequests","codecommit:GetRepository"],"Resource":"*"}]}`)
 	mustJSON(t, c, "POST", "/v1/iam/policies", `{"name":"pr-list-only","document":`+string(doc)+`}`)
 	mustJSON(t, c, "POST", "/v1/iam/policies/pr-list-only/attach", `{"user":"dee"}`)
@@ -103,6 +104,17 @@ func TestPullRequestPages(t *testing.T) {
 	src := sourceField.FindStringSubmatch(page)[1]
 	resp, page = ana.do("POST", base+"/ui/pulls/1/merge/squash", url.Values{"csrf": {csrf}, "source_commit": {src}})
 	want(t, "a merge before the approval", resp, page, http.StatusConflict, []string{`role="alert"`, "does not meet its approval rules", "one reviewer needs 1 approvals"}, nil)
+
+	// A reader sees it all and none of the forms; a forged merge is refused by the edge.
+	cy := newBrowser(t)
+	cyCSRF := field(t, cy.signIn(base, "cy"))
+	resp, page = cy.do("GET", base+"/ui/pulls/1", nil)
+	want(t, "the pull request for a reader", resp, page, http.StatusOK, []string{"Change the README", "one reviewer", "No comments yet."},
+		[]string{"Squash and merge", "Approve revision", "Close the pull request", `action="/ui/pulls/1/comments"`, "Edit the title"})
+	resp, _ = cy.do("POST", base+"/ui/pulls/1/merge/squash", url.Values{"csrf": {cyCSRF}, "source_commit": {src}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a reader's forged merge: %d", resp.StatusCode)
+	}
 
 	// A line comment, placed under its line; the commits page.
 	resp, page = ana.do("GET", base+"/ui/pulls/1/commits", nil)
