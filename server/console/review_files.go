@@ -69,7 +69,11 @@ func (m *Module) renderPRFiles(w http.ResponseWriter, r *http.Request, id *auth.
 	if len(patch) > maxPatchShown { // shown up to the console's bound, cut at a line
 		patch, d.Truncated = patch[:strings.LastIndexByte(patch[:maxPatchShown], '\n')+1], true
 	}
-	d.Path, d.Side, d.Line = commentPlace(r.URL.Query().Get("comment"))
+	place := r.URL.Query().Get("comment")
+	if r.Method == http.MethodPost && r.PostFormValue("path") != "" { // a refused line comment: its form again
+		place = r.PostFormValue("path") + ":" + r.PostFormValue("side") + ":" + r.PostFormValue("line")
+	}
+	d.Path, d.Side, d.Line = commentPlace(place)
 	threads, err := m.threads(r, f, "files")
 	if err != nil {
 		return err

@@ -132,7 +132,9 @@ func TestPullRequestPages(t *testing.T) {
 	want(t, "the files with the comment", resp, page, http.StatusOK, []string{"/ui/pulls/1/comments/1/edit", "/ui/pulls/1/comments/1/delete"}, nil)
 	between(t, "the comment under its line", page, `id="f0-s2"`, "Why &lt;this&gt; line?", `id="f0-s3"`)
 	resp, page = ana.do("POST", base+"/ui/pulls/1/comments", url.Values{"csrf": {csrf}, "body": {""}})
-	want(t, "an empty comment", resp, page, http.StatusBadRequest, []string{"the comment is empty"}, nil)
+	want(t, "an empty comment", resp, page, http.StatusBadRequest, []string{"the comment is empty", `id="new-comment"`}, nil)
+	resp, page = ana.do("POST", base+"/ui/pulls/1/comments", url.Values{"csrf": {csrf}, "back": {"files"}, "path": {"README.md"}, "side": {"source"}, "line": {"2"}, "commit": {strings.Repeat("0", 40)}, "body": {"kept <text>"}})
+	want(t, "a line comment refused", resp, page, http.StatusBadRequest, []string{`role="alert"`, "is not the source of any revision", `class="stack line-comment"`, "kept &lt;text&gt;</textarea>"}, nil)
 
 	// Another user: no edit or delete on ana's comment, and a forged delete refused.
 	bo := newBrowser(t)
