@@ -163,3 +163,84 @@ func FuzzParseDiff(f *testing.F) {
 		}
 	})
 }
+
+// bigPatch is a patch of files files, each a hunk of lines changed lines beside as many
+// unchanged ones.
+func bigPatch(files, lines int) string {
+	var b strings.Builder
+	for f := range files {
+		p := "dir/file" + strconv.Itoa(f) + ".go"
+		b.WriteString("diff --git a/" + p + " b/" + p + "\nindex 1111111..2222222 100644\n--- a/" + p + "\n+++ b/" + p + "\n")
+		b.WriteString("@@ -1," + strconv.Itoa(2*lines) + " +1," + strconv.Itoa(2*lines) + " @@\n")
+		for l := range lines {
+			b.WriteString(" \tunchanged := " + strconv.Itoa(l) + "\n-\told := " + strconv.Itoa(l) + "\n+\tnew := " + strconv.Itoa(l) + "\n")
+		}
+	}
+	return b.String()
+}
+
+// BenchmarkParseDiff parses and places comments on a patch of about 1 MiB (the most the files
+// page shows): 100 files of 300 lines, 200 comments.
+func BenchmarkParseDiff(b *testing.B) {
+	patch := bigPatch(100, 100)
+	var threads []prThread
+	for i := range 200 {
+		c := prComment{}
+		c.Path, c.Line, c.Side, c.Revision = "dir/file"+strconv.Itoa(i%100)+".go", 1+i%150, "source", 1
+		threads = append(threads, prThread{Root: c})
+	}
+	b.SetBytes(int64(len(patch)))
+	for b.Loop() {
+		files, _ := placeThreads("1", parseDiff(patch), threads, 1, "", "", 0)
+		if len(files) != 100 {
+			b.Fatalf("%d files", len(files))
+		}
+	}
+}
+
+// TestPlaceThreads: each thread of the current revision under its line (an unchanged line
+// takes those on either side), one on a line the diff does not show under its file, and
+// those of an older revision or of a file not in the diff apart; the form under its line.
+func TestPlaceThreads(t *testing.T) {
+	th := func(id, path, side string, line, rev int) prThread {
+		c := prComment{}
+		c.ID, c.Path, c.Side, c.Line, c.Revision = id, path, side, line, rev
+		return prThread{Root: c}
+	}
+	threads := []prThread{
+		th("1", "app.go", "source", 2, 1),        // the added line
+		th("2", "app.go", "destination", 2, 1),   // the removed line
+		th("3", "app.go", "destination", 3, 1),   // an unchanged line, by its old number
+		th("4", "app.go", "source", 40, 1),       // not in the diff
+		th("5", "app.go", "source", 2, 0),        // an older revision
+		th("6", "other.go", "source", 1, 1),      // a file not in the diff
+		th("7", "", "", 0, 1),                    // on the whole pull request
+		th("8", "new.txt", "source", 1, 1),       // an added file
+		th("9", "gone.txt", "destination", 1, 1), // a deleted file
+	}
+	files, older := placeThreads("7", parseDiff(samplePatch), threads, 1, "app.go", "destination", 2)
+	on := map[string]string{}
+	for _, f := range files {
+		for _, l := range f.Lines {
+			for _, t := range l.Threads {
+				on[t.Root.ID] = l.Anchor
+			}
+			if l.Form {
+				on["form"] = l.Anchor
+			}
+		}
+		for _, t := range f.Elsewhere {
+			on[t.Root.ID] = f.Anchor + " elsewhere"
+		}
+	}
+	for _, t := range older {
+		on[t.Root.ID] = "older"
+	}
+	want := map[string]string{"1": "f0-s2", "2": "f0-d2", "3": "f0-s3", "4": "f0 elsewhere", "5": "older", "6": "older", "8": "f1-s1", "9": "f2-d1", "form": "f0-d2"}
+	if !reflect.DeepEqual(on, want) {
+		t.Fatalf("placed:\n got %v\nwant %v", on, want)
+	}
+	if h := files[0].Lines[3].Href; h != "/ui/pulls/7/files?comment=app.go%3Asource%3A2#f0-s2" {
+		t.Errorf("the added line's link: %s", h)
+	}
+}

@@ -130,7 +130,16 @@ func placeThreads(prID string, files []diffFile, threads []prThread, rev int, pa
 	out := make([]prFile, 0, len(files))
 	base := prURL(prID, "files")
 	for i, df := range files {
-		pf := prFile{diffFile: df, Anchor: "f" + strconv.Itoa(i)}
+		pf := prFile{diffFile: df, Anchor: "f" + strconv.Itoa(i), Lines: make([]prLine, 0, len(df.Rows))}
+		paths := map[string]string{review.SideSource: df.Path(), review.SideDestination: df.Path()}
+		if df.OldPath != "" {
+			paths[review.SideDestination] = df.OldPath
+		}
+		// The comment links' beginnings, escaped once per file: ?comment=PATH:SIDE: (the line follows).
+		hrefs := map[string]string{}
+		for sd, p := range paths {
+			hrefs[sd] = base + "?comment=" + url.QueryEscape(p+":"+sd+":")
+		}
 		for _, row := range df.Rows {
 			l := prLine{diffRow: row}
 			switch row.Kind {
@@ -140,13 +149,10 @@ func placeThreads(prID string, files []diffFile, threads []prThread, rev int, pa
 				l.Side, l.N = review.SideDestination, row.Old
 			}
 			if l.Side != "" {
-				p := df.Path()
-				if l.Side == review.SideDestination && df.OldPath != "" {
-					p = df.OldPath
-				}
+				p, n := paths[l.Side], strconv.Itoa(l.N)
 				l.Path = p
-				l.Anchor = pf.Anchor + "-" + l.Side[:1] + strconv.Itoa(l.N)
-				l.Href = base + "?" + url.Values{"comment": {p + ":" + l.Side + ":" + strconv.Itoa(l.N)}}.Encode() + "#" + l.Anchor
+				l.Anchor = pf.Anchor + "-" + l.Side[:1] + n
+				l.Href = hrefs[l.Side] + n + "#" + l.Anchor
 				k := key{p, l.Side, l.N}
 				l.Threads = on[k]
 				delete(on, k)
