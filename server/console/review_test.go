@@ -105,6 +105,35 @@ func TestPullRequestPages(t *testing.T) {
 	resp, page = ana.do("POST", base+"/ui/pulls/1/merge/squash", url.Values{"csrf": {csrf}, "source_commit": {src}})
 	want(t, "a merge before the approval", resp, page, http.StatusConflict, []string{`role="alert"`, "does not meet its approval rules", "one reviewer needs 1 approvals"}, nil)
 
+	// Title, description, close and reopen; an unknown number and one that is not a number.
+	for _, f := range []struct {
+		path string
+		form url.Values
+		has  string
+	}{
+		{"title", url.Values{"title": {"Change the README, better"}}, "Change the README, better"},
+		{"description", url.Values{"description": {"Now with <b>reasons</b>."}}, "Now with &lt;b&gt;reasons&lt;/b&gt;."},
+		{"status", url.Values{"status": {"closed"}}, "Reopen the pull request"},
+		{"status", url.Values{"status": {"open"}}, "Close the pull request"},
+	} {
+		f.form.Set("csrf", csrf)
+		if resp, _ := ana.do("POST", base+"/ui/pulls/1/"+f.path, f.form); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/pulls/1" {
+			t.Fatalf("%s %v: %d %q", f.path, f.form, resp.StatusCode, resp.Header.Get("Location"))
+		}
+		resp, page = ana.do("GET", base+"/ui/pulls/1", nil)
+		want(t, "after "+f.path, resp, page, http.StatusOK, []string{f.has}, nil)
+	}
+	resp, page = ana.do("POST", base+"/ui/pulls/1/status", url.Values{"csrf": {csrf}, "status": {"open"}})
+	want(t, "reopening an open one", resp, page, http.StatusConflict, []string{"already open"}, nil)
+	resp, _ = ana.do("GET", base+"/ui/pulls/999", nil)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("an unknown pull request: %d", resp.StatusCode)
+	}
+	resp, _ = ana.do("GET", base+"/ui/pulls/x", nil)
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a pull request that is not a number: %d", resp.StatusCode)
+	}
+
 	// A reader sees it all and none of the forms; a forged merge is refused by the edge.
 	cy := newBrowser(t)
 	cyCSRF := field(t, cy.signIn(base, "cy"))
@@ -153,6 +182,15 @@ func TestPullRequestPages(t *testing.T) {
 	}
 	resp, page = bo.do("GET", base+"/ui/pulls/1", nil)
 	want(t, "after the approval", resp, page, http.StatusOK, []string{`<span class="badge ok">holds</span>`, "bo approved revision 1", "Revoke my approval", "Because."}, []string{"stale"})
+	resp, _ = bo.do("POST", base+"/ui/pulls/1/approval", url.Values{"csrf": {boCSRF}, "state": {"REVOKE"}, "revision": {"1"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", resp.StatusCode)
+	}
+	resp, page = bo.do("GET", base+"/ui/pulls/1", nil)
+	want(t, "after the revoke", resp, page, http.StatusOK, []string{"No approvals yet.", "Approve revision 1"}, []string{"holds"})
+	if resp, _ := bo.do("POST", base+"/ui/pulls/1/approval", url.Values{"csrf": {boCSRF}, "state": {"APPROVE"}, "revision": {"1"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve again: %d", resp.StatusCode)
+	}
 	between(t, "the reply in its thread", page, `id="c1"`, `id="c2"`, `id="new-comment"`)
 
 	// A new revision: bo's approval is stale, ana's comment on an older revision.
