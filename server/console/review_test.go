@@ -93,6 +93,14 @@ func TestPullRequestPages(t *testing.T) {
 			t.Errorf("the list %s: %d, shows #1: %v; want %v", q, resp.StatusCode, !shown, shown)
 		}
 	}
+	mustJSON(t, c, "POST", "/v1/pull-requests", `{"repository":"site","source":"feature/x","destination":"main","title":"Second"}`)
+	resp, page = ana.do("GET", base+"/ui/pulls?status=all&limit=1", nil)
+	want(t, "the first page", resp, page, http.StatusOK, []string{`href="/ui/pulls/1"`, `href="/ui/pulls?limit=1&amp;next=1&amp;status=all"`}, []string{`href="/ui/pulls/2"`})
+	resp, page = ana.do("GET", base+"/ui/pulls?limit=1&next=1&status=all", nil)
+	want(t, "the second page", resp, page, http.StatusOK, []string{`href="/ui/pulls/2"`}, []string{`href="/ui/pulls/1"`})
+	resp, page = ana.do("GET", base+"/ui/pulls?sort=-number", nil)
+	want(t, "newest first", resp, page, http.StatusOK, []string{`aria-sort="descending"`}, nil)
+	between(t, "newest first", page, `href="/ui/pulls/2"`, `href="/ui/pulls/1"`, "</table>")
 	resp, page = ana.do("GET", base+"/ui/pulls?status=bogus", nil)
 	want(t, "a bad status", resp, page, http.StatusBadRequest, []string{"bogus"}, nil)
 
