@@ -31,7 +31,9 @@ func (m *Module) routes() []api.Route {
 func (m *Module) list(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.List(m.core.HTTP, func(r *http.Request, p api.Page) ([]pub.Secret, string, error) {
 		return m.Service().List(r.Context(), r.URL.Query().Get("prefix"), p)
-	}, func(items []pub.Secret, next string) pub.SecretList { return pub.SecretList{Secrets: items, Next: next} })(w, r, id)
+	}, func(items []pub.Secret, next string) pub.SecretList {
+		return pub.SecretList{Secrets: items, Next: next}
+	})(w, r, id)
 }
 
 func (m *Module) get(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
