@@ -80,7 +80,7 @@ func del(t *testing.T, f *fsm.FSM, index uint64, name string, cas *uint64) comma
 }
 
 func cas(n uint64) *uint64 { return &n }
-func str(s string) *string  { return &s }
+func str(s string) *string { return &s }
 
 func secretAt(t *testing.T, f *fsm.FSM, name string) (Secret, bool) {
 	t.Helper()

@@ -8,6 +8,9 @@
 package secrets
 
 import (
+	"hash/maphash"
+	"sync"
+
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/module"
 )
@@ -18,10 +21,20 @@ var commandRange = command.Range{First: 1600, Last: 1699}
 // Module is the secrets store's registration.
 type Module struct {
 	core *module.Core
+	// puts serialises this server's puts of one name (striped by a hash of it), so that writers
+	// of one secret on one server do not make each other seal again (Service.Put); writers on
+	// several servers still may, and retry.
+	puts [64]sync.Mutex
+	seed maphash.Seed
 }
 
 // New returns the secrets store service.
-func New() *Module { return &Module{} }
+func New() *Module { return &Module{seed: maphash.MakeSeed()} }
+
+// putLock is the lock of a name's puts on this server.
+func (m *Module) putLock(name string) *sync.Mutex {
+	return &m.puts[maphash.String(m.seed, name)%uint64(len(m.puts))]
+}
 
 // Name implements module.Module.
 func (*Module) Name() string { return "secrets" }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	mrand "math/rand/v2"
 	"strconv"
 	"strings"
+	"time"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
@@ -31,8 +33,15 @@ const (
 func Resource(name string) string { return "secret/" + name }
 
 // putAttempts bounds how often Put seals again when another write to the same secret came
-// between its read and its apply (the version it sealed for was taken).
-const putAttempts = 5
+// between its read and its apply (the version it sealed for was taken). Puts of one name on one
+// server wait for each other (Module.putLock), so only writers on other servers can take it;
+// between attempts Put waits a random while of up to putBackoff doubled each time (at most
+// maxPutBackoff), so that a writer far from the leader is not always the one that loses.
+const (
+	putAttempts   = 32
+	putBackoff    = 2 * time.Millisecond
+	maxPutBackoff = 100 * time.Millisecond
+)
 
 // Service is the Go API of the secrets store: the HTTP handlers and, later, the build service go
 // through it, so the rules live once. Writes propose a command under ctx (which carries the
@@ -67,9 +76,17 @@ func (s *Service) Put(ctx context.Context, name string, value []byte, o PutOptio
 		}
 	}
 	core := s.m.core
+	mu := s.m.putLock(name)
+	mu.Lock()
+	defer mu.Unlock()
 	rid := command.RequestIDFrom(ctx)
 	var err error
 	for attempt := 0; attempt < putAttempts; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return pub.Secret{}, err
+			}
+		}
 		if attempt > 0 && rid != "" {
 			// A retried request (the same idempotency key) walks the same ids, so it is answered
 			// with the first outcome of each attempt.
@@ -100,6 +117,7 @@ func (s *Service) Put(ctx context.Context, name string, value []byte, o PutOptio
 		var res command.Result
 		res, err = command.Propose(ctx, core.Cluster, cmdPut, core.Now(), p)
 		if fault.CodeOf(err) == fault.Conflict && strings.HasSuffix(err.Error(), staleWrite) {
+			core.Log.Debug("secret written by another request while sealed; sealing for the next version", "secret", name, "attempt", attempt+1)
 			continue
 		}
 		if err != nil {
@@ -113,6 +131,20 @@ func (s *Service) Put(ctx context.Context, name string, value []byte, o PutOptio
 		return view(rec), nil
 	}
 	return pub.Secret{}, fault.New(fault.Conflict, "secret %s was written by others %d times while this write was being sealed: retry", state.Shorten(name), putAttempts)
+}
+
+// backoff waits a random while before the attempt-th attempt of a put (see putAttempts), or
+// until ctx ends.
+func backoff(ctx context.Context, attempt int) error {
+	limit := min(putBackoff<<min(attempt, 16), maxPutBackoff)
+	t := time.NewTimer(time.Duration(mrand.Int64N(int64(limit))))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fault.New(fault.Timeout, "secret put: %v", ctx.Err())
+	}
 }
 
 // newID is the ID of a new life of a secret: 16 random bytes in hex.
