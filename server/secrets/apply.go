@@ -134,3 +134,23 @@ func checkCAS(name string, cas *uint64, old Secret, exists bool) error {
 	}
 	return nil
 }
+
+// applyReseal replaces the sealed value of a secret still at the payload's ID and version; the
+// version, indexes, times and writers stay, since the value did not change.
+func applyReseal(tx *state.Tx, _ uint64, _ *command.Command, p ResealPayload) (any, error) {
+	if err := ValidateName(p.Name); err != nil {
+		return nil, err
+	}
+	if err := checkPut(PutPayload{Name: p.Name, ID: p.ID, Version: p.Version, Sealed: p.Sealed}); err != nil {
+		return nil, err
+	}
+	old, exists, err := getSecret(tx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	if !exists || old.ID != p.ID || old.Version != p.Version {
+		return nil, fault.New(fault.Conflict, "secret %s is no longer at version %d: its value was replaced (or deleted) since it was read to be resealed", state.Shorten(p.Name), p.Version)
+	}
+	old.Sealed = p.Sealed
+	return nil, putSecret(tx, old, false)
+}

@@ -107,7 +107,8 @@ func wantCode(t *testing.T, what string, r command.Result, code fault.Code, msg 
 // the Raft log and in snapshots.
 func TestLogFormat(t *testing.T) {
 	if cmdPut.Type() != 1600 || cmdPut.Name() != "secrets.put" || cmdPut.Version() != 1 ||
-		cmdDelete.Type() != 1601 || cmdDelete.Name() != "secrets.delete" || cmdDelete.Version() != 1 {
+		cmdDelete.Type() != 1601 || cmdDelete.Name() != "secrets.delete" || cmdDelete.Version() != 1 ||
+		cmdReseal.Type() != 1602 || cmdReseal.Name() != "secrets.reseal" || cmdReseal.Version() != 1 {
 		t.Fatalf("commands are %d %s v%d and %d %s v%d", cmdPut.Type(), cmdPut.Name(), cmdPut.Version(), cmdDelete.Type(), cmdDelete.Name(), cmdDelete.Version())
 	}
 	c, _ := cmdPut.New("", t0, PutPayload{Name: "a/b", ID: id1, Version: 1, Sealed: []byte("hi"), Description: str("d"), CAS: cas(0)})
@@ -329,5 +330,31 @@ func TestListSecrets(t *testing.T) {
 		if got := names(tc.prefix, tc.after, tc.limit); got != tc.want {
 			t.Errorf("list prefix=%q after=%q limit=%d: %s, want %s", tc.prefix, tc.after, tc.limit, got, tc.want)
 		}
+	}
+}
+
+// TestReseal: a reseal replaces the sealed value of the version it was read at, and nothing else;
+// a secret replaced or deleted since is a conflict that changes nothing.
+func TestReseal(t *testing.T) {
+	f := newFSM(t)
+	put(t, f, 1, PutPayload{Name: "a", ID: id1, Version: 1, Sealed: sealed("old key")})
+	before, _ := secretAt(t, f, "a")
+	if r := result(t, f.Apply(logOf(t, 2, cmdReseal, ResealPayload{Name: "a", ID: id1, Version: 1, Sealed: sealed("new key")}))); r.Err() != nil {
+		t.Fatal(r.Err())
+	}
+	after, _ := secretAt(t, f, "a")
+	if !bytes.Equal(after.Sealed, sealed("new key")) {
+		t.Fatalf("not resealed: %q", after.Sealed)
+	}
+	after.Sealed = before.Sealed
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("a reseal changed more than the sealed value: %+v, was %+v", after, before)
+	}
+	put(t, f, 3, PutPayload{Name: "a", ID: id1, Version: 2, Sealed: sealed("v2")})
+	wantCode(t, "reseal of a replaced version", result(t, f.Apply(logOf(t, 4, cmdReseal, ResealPayload{Name: "a", ID: id1, Version: 1, Sealed: sealed("x")}))), fault.Conflict, "no longer at version 1")
+	wantCode(t, "reseal of another life", result(t, f.Apply(logOf(t, 5, cmdReseal, ResealPayload{Name: "a", ID: id2, Version: 2, Sealed: sealed("x")}))), fault.Conflict, "no longer")
+	wantCode(t, "reseal of a missing secret", result(t, f.Apply(logOf(t, 6, cmdReseal, ResealPayload{Name: "b", ID: id1, Version: 1, Sealed: sealed("x")}))), fault.Conflict, "no longer")
+	if s, _ := secretAt(t, f, "a"); !bytes.Equal(s.Sealed, sealed("v2")) {
+		t.Fatalf("refused reseals changed the value: %q", s.Sealed)
 	}
 }

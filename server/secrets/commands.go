@@ -7,6 +7,7 @@ import "github.com/slipwayhq/slipway/server/core/command"
 var (
 	cmdPut    = command.Define[PutPayload](1600, "secrets.put", 1)
 	cmdDelete = command.Define[DeletePayload](1601, "secrets.delete", 1)
+	cmdReseal = command.Define[ResealPayload](1602, "secrets.reseal", 1)
 )
 
 // PutPayload writes a secret's next version. The proposer sealed the value (Sealed, keyring.Ring.Seal
@@ -33,4 +34,15 @@ type PutPayload struct {
 type DeletePayload struct {
 	Name string  `json:"name"`
 	CAS  *uint64 `json:"cas,omitempty"`
+}
+
+// ResealPayload replaces the sealed form of a secret's current value with the same value sealed
+// under another data key (the active one, after a keyring rotation), for the same name, ID and
+// version (so the same additional data). It applies only while the secret is still at that ID
+// and version: a newer value was sealed under the key active when it was written.
+type ResealPayload struct {
+	Name    string `json:"name"`
+	ID      string `json:"id"`
+	Version uint64 `json:"version"`
+	Sealed  []byte `json:"sealed"`
 }

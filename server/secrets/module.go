@@ -46,9 +46,11 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	r.Actions("secretsmanager")
 	module.Handle(r, cmdPut, applyPut)
 	module.Handle(r, cmdDelete, applyDelete)
+	module.Handle(r, cmdReseal, applyReseal)
 	r.Buckets(bucketSecrets, bucketMeta)
 	r.SecretEvents("secrets")
 	r.Routes(m.routes()...)
+	r.Leader("reseal", m.resealLoop)
 }
 
 // Service is the store's Go API over the module's core.

@@ -476,3 +476,47 @@ func TestConcurrentPutsTakeEveryVersion(t *testing.T) {
 		t.Fatalf("the last value: %+v, %v", v, err)
 	}
 }
+
+// TestRotationReseals: after `keyring rotate` the leader reseals every value under the new data
+// key, keeping versions and indexes; every server still reads the same values.
+func TestRotationReseals(t *testing.T) {
+	c := testutil.NewCluster(t, 3)
+	ctx := context.Background()
+	cl := c.Client(c.WaitLeader())
+	var before []*pub.Secret
+	for i := range 5 {
+		s, err := cl.SecretPut(ctx, fmt.Sprintf("app/s%d", i), pub.SecretPutRequest{Value: []byte(fmt.Sprintf("value %d", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before = append(before, s)
+	}
+	k, err := cl.KeyringRotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.ID == before[0].KeyID {
+		t.Fatalf("the rotation kept the key %s", k.ID)
+	}
+	testutil.Eventually(t, 20*time.Second, func() error {
+		l, err := cl.SecretList(ctx, "app/", &pub.QueryOptions{Consistent: true})
+		if err != nil {
+			return err
+		}
+		for i, s := range l.Secrets {
+			if s.KeyID != k.ID {
+				return fmt.Errorf("%s is still under %s", s.Name, s.KeyID)
+			}
+			if s.Version != before[i].Version || s.ModifyIndex != before[i].ModifyIndex {
+				return fmt.Errorf("resealing changed %s: %+v, was %+v", s.Name, s, before[i])
+			}
+		}
+		return nil
+	})
+	for i := range c.Len() {
+		v, err := c.Client(i).SecretValueGet(ctx, "app/s3")
+		if err != nil || string(v.Value) != "value 3" || v.Version != 1 {
+			t.Fatalf("server %d reads %+v, %v after the reseal", i, v, err)
+		}
+	}
+}
