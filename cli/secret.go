@@ -18,7 +18,7 @@ import (
 const maxSecretValue = 64 << 10
 
 func (c *cli) newSecretCommand() *cobra.Command {
-	cmd := nounCommand("secret", "Keep secrets for builds and deployments, encrypted at rest",
+	cmd := nounCommand("secret", "Keep secrets (passwords, tokens, keys), encrypted at rest",
 		`  slipway secret put prod/db/password --from-file ./password.txt --description "shop database"
   printf %s "$TOKEN" | slipway secret put ci/npm-token
   slipway secret get prod/db/password
@@ -33,8 +33,7 @@ segment); values are at most 64 KiB; the cluster holds at most 10,000 secrets.
 
 Metadata (secretsmanager:DescribeSecret, ListSecrets) is readable with any token whose policy
 allows it, read-only tokens included; a value (secretsmanager:GetSecretValue) only with a policy
-that names that action, and every read of a value is in the audit trail. Builds will read the
-secrets their project's policy allows, and their logs will show *** in place of the values.
+that names that action, and every read of a value is in the audit trail.
 
 Every secret has a version, 1 for its first value. --cas VERSION makes a write apply only while
 the secret is still at VERSION; --cas 0 writes only a secret that does not exist yet. See

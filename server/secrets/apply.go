@@ -79,7 +79,7 @@ func validID(id string) bool {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
-		if !('0' <= id[i] && id[i] <= '9' || 'a' <= id[i] && id[i] <= 'f') {
+		if hex := '0' <= id[i] && id[i] <= '9' || 'a' <= id[i] && id[i] <= 'f'; !hex {
 			return false
 		}
 	}
