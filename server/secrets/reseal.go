@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/slipwayhq/slipway/server/core/command"
@@ -54,7 +55,8 @@ func (m *Module) resealPass(ctx context.Context) {
 
 // ResealAll reseals every secret whose value is sealed under another data key than the active
 // one, a page at a time, and returns how many it resealed. A secret written meanwhile is left
-// as it is (its new value is sealed under the key that was active then).
+// as it is (its new value is sealed under the key that was active then); one that cannot be
+// resealed (its value does not open) is skipped, and the first such error returned at the end.
 func (s *Service) ResealAll(ctx context.Context) (int, error) {
 	core := s.m.core
 	active := core.Keyring.ActiveID()
@@ -62,6 +64,7 @@ func (s *Service) ResealAll(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	n, after := 0, ""
+	var first error
 	for {
 		var page []Secret
 		var next string
@@ -76,16 +79,18 @@ func (s *Service) ResealAll(ctx context.Context) (int, error) {
 			if keyring.SealedKeyID(sec.Sealed) == active {
 				continue
 			}
-			if err := s.reseal(ctx, sec); err != nil {
-				if fault.CodeOf(err) == fault.Conflict {
-					continue
-				}
-				return n, err
+			err := s.reseal(ctx, sec)
+			switch {
+			case err == nil:
+				n++
+			case ctx.Err() != nil:
+				return n, ctx.Err()
+			case fault.CodeOf(err) != fault.Conflict && first == nil:
+				first = fmt.Errorf("secret %s: %w", state.Shorten(sec.Name), err)
 			}
-			n++
 		}
 		if next == "" {
-			return n, nil
+			return n, first
 		}
 		after = next
 	}

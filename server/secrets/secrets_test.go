@@ -75,6 +75,16 @@ func TestSecretsOverHTTP(t *testing.T) {
 	if v, err := cl.SecretValueGet(ctx, "prod/db/password"); err != nil || string(v.Value) != "third" || v.Version != 3 {
 		t.Fatalf("value after updates: %+v, %v", v, err)
 	}
+	// A value of exactly 64 KiB is a value.
+	if _, err := cl.SecretPut(ctx, "prod/max", pub.SecretPutRequest{Value: bytes.Repeat([]byte("m"), secrets.MaxValueLen)}); err != nil {
+		t.Fatalf("a value of 64 KiB: %v", err)
+	}
+	if v, err := cl.SecretValueGet(ctx, "prod/max"); err != nil || len(v.Value) != secrets.MaxValueLen {
+		t.Fatalf("the 64 KiB value: %d bytes, %v", len(v.Value), err)
+	}
+	if err := cl.SecretDelete(ctx, "prod/max", nil); err != nil {
+		t.Fatal(err)
+	}
 	// Binary and empty values are values.
 	bin := []byte{0, 1, 2, 0xff}
 	if _, err := cl.SecretPut(ctx, "prod/tls/key", pub.SecretPutRequest{Value: bin}); err != nil {
