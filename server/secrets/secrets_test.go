@@ -20,7 +20,6 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	pub "github.com/slipwayhq/slipway/pkg/api"
-	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
@@ -319,7 +318,6 @@ func TestGoAPIAuthorizesValueByPolicy(t *testing.T) {
 		}
 		return nil
 	})
-	_ = api.Origin{}
 }
 
 // TestValuesNeverOnDisk runs a three-server cluster: values written through a follower are read
