@@ -193,6 +193,7 @@ deployment (deploy watch, deploy create --watch), 4 denied (iam simulate), 130 i
 		c.newWhoAmICommand(),
 		c.newSTSCommand(),
 		c.newKVCommand(),
+		c.newSecretCommand(),
 		c.newRepoCommand(),
 		c.newPRCommand(),
 		c.newGitCredentialCommand(),

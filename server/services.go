@@ -11,6 +11,7 @@ import (
 	"github.com/slipwayhq/slipway/server/git/transport"
 	"github.com/slipwayhq/slipway/server/kv"
 	"github.com/slipwayhq/slipway/server/review"
+	"github.com/slipwayhq/slipway/server/secrets"
 )
 
 // services lists the services this server runs, in registration order. A new service is its own
@@ -49,6 +50,7 @@ func services(cfg config.Config) []module.Module {
 		repos,
 		prs,
 		console.New(identity, deployments, repos, prs),
+		secrets.New(),
 	}
 }
 

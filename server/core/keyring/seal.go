@@ -65,3 +65,13 @@ func (r *Ring) Open(sealed, aad []byte) ([]byte, error) {
 func sealAD(id string, aad []byte) []byte {
 	return append([]byte("slipway sealed v1\x00"+id+"\x00"), aad...)
 }
+
+// SealedKeyID returns the id of the data key a value returned by Seal is sealed under ("" for
+// bytes that are not a sealed value), so a service can tell which of its records are still under
+// an older key after a rotation. It authenticates nothing.
+func SealedKeyID(sealed []byte) string {
+	if len(sealed) < 2 || sealed[0] != sealVersion || len(sealed) < 2+int(sealed[1]) {
+		return ""
+	}
+	return string(sealed[2 : 2+int(sealed[1])])
+}

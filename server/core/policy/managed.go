@@ -40,6 +40,8 @@ var services = []ServiceAccess{
 		"ListPolicies", "GetRole", "ListRoles", "ListSSHPublicKeys"}},
 	{Service: "sts", Title: "STS", ReadActions: []string{"GetCallerIdentity"}},
 	{Service: "audit", Title: "Audit", ReadActions: []string{"ListRecords", "ExportRecords", "GetTrailHead", "GetActiveUsersReport"}},
+	// Values (GetSecretValue) are full access only, as in AWS's ReadOnlyAccess.
+	{Service: "secretsmanager", Title: "SecretsManager", ReadActions: []string{"DescribeSecret", "ListSecrets"}},
 }
 
 // MFAProtectedActions are the destructive actions AdministratorAccess allows only with a second

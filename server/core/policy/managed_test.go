@@ -15,6 +15,8 @@ func TestManagedPoliciesCompile(t *testing.T) {
 	want := []string{AdministratorAccess, "AuditFullAccess", "AuditReadOnlyAccess", "CodeCommitFullAccess", "CodeCommitReadOnlyAccess", "CodeDeployFullAccess", "CodeDeployReadOnlyAccess",
 		"EventsFullAccess", "EventsReadOnlyAccess", "HostsFullAccess", "HostsReadOnlyAccess", "IAMFullAccess", "IAMReadOnlyAccess",
 		"KVFullAccess", "KVReadOnlyAccess", "OperatorFullAccess", "OperatorReadOnlyAccess", ReadOnlyAccess, "STSFullAccess", "STSReadOnlyAccess"}
+	want = append(want, "SecretsManagerFullAccess", "SecretsManagerReadOnlyAccess")
+	slices.Sort(want)
 	if got := ManagedNames(); !slices.Equal(got, want) {
 		t.Fatalf("ManagedNames = %v, want %v", got, want)
 	}
