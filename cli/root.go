@@ -201,6 +201,7 @@ deployment (deploy watch, deploy create --watch), 4 denied (iam simulate), 130 i
 		c.newVersionCommand(),
 		c.newBenchCommand(),
 		c.newTLSCommand(),
+		c.newBuildSpecCommand(),
 	)
 	addServerCommands(root)
 
