@@ -120,12 +120,15 @@ type Result struct {
 
 // PhaseResult is one phase that ran.
 type PhaseResult struct {
-	Name       string        `json:"name"`
-	Status     string        `json:"status"`
-	Start      time.Time     `json:"start_time"`
-	End        time.Time     `json:"end_time"`
-	Duration   time.Duration `json:"-"`
-	DurationMS int64         `json:"duration_ms"`
+	Name     string        `json:"name"`
+	Status   string        `json:"status"`
+	Start    time.Time     `json:"start_time"`
+	End      time.Time     `json:"end_time"`
+	Duration time.Duration `json:"-"`
+	// DurationText is Duration as Go writes it ("1.25s"); DurationMS in
+	// milliseconds.
+	DurationText string `json:"duration"`
+	DurationMS   int64  `json:"duration_ms"`
 	// Message says why the phase failed, as CodeBuild's phase context.
 	Message string `json:"message,omitempty"`
 }
@@ -347,9 +350,7 @@ func (r *runner) phase(ctx context.Context, name string, ph *buildspec.Phase) Ph
 		}
 		r.logf("Retrying phase %s (attempt %d of %d)", name, attempt+1, attempts)
 	}
-	pr.End = r.now()
-	pr.Duration = pr.End.Sub(pr.Start)
-	pr.DurationMS = pr.Duration.Milliseconds()
+	pr.finish(r.now())
 	r.logf("Phase complete: %s State: %s", name, pr.Status)
 	if pr.Message != "" {
 		r.logf("Phase context status code: COMMAND_EXECUTION_ERROR Message: %s", pr.Message)
@@ -567,11 +568,16 @@ func (r *runner) upload(ctx context.Context, res *Result) PhaseResult {
 			}
 		}
 	}
-	pr.End = r.now()
-	pr.Duration = pr.End.Sub(pr.Start)
-	pr.DurationMS = pr.Duration.Milliseconds()
+	pr.finish(r.now())
 	r.logf("Phase complete: %s State: %s", PhaseUploadArtifacts, pr.Status)
 	return pr
+}
+
+func (pr *PhaseResult) finish(end time.Time) {
+	pr.End = end
+	pr.Duration = end.Sub(pr.Start)
+	pr.DurationText = pr.Duration.Round(time.Millisecond).String()
+	pr.DurationMS = pr.Duration.Milliseconds()
 }
 
 // boundedBuffer keeps the last max bytes of a phase's output.

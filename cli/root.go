@@ -202,6 +202,7 @@ deployment (deploy watch, deploy create --watch), 4 denied (iam simulate), 130 i
 		c.newBenchCommand(),
 		c.newTLSCommand(),
 		c.newBuildSpecCommand(),
+		c.newBuildCommand(),
 	)
 	addServerCommands(root)
 
