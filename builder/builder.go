@@ -510,7 +510,7 @@ func (r *runner) exported(ctx context.Context, res *Result) {
 		if strings.HasPrefix(n, "AWS_") || secret[n] || !shellIdent.MatchString(n) {
 			continue
 		}
-		v, ok := r.sess.value(ctx, fmt.Sprintf("v%d", i), "${"+n+"}")
+		v, ok := r.sess.value(ctx, fmt.Sprintf("v%d", i), variableValue(n))
 		if !ok {
 			r.logf("Cannot read the exported variables: the shell ended")
 			return
@@ -518,7 +518,7 @@ func (r *runner) exported(ctx context.Context, res *Result) {
 		res.ExportedVariables[n] = v
 	}
 	if name != "" {
-		if v, ok := r.sess.value(ctx, "name", name); ok {
+		if v, ok := r.sess.value(ctx, "name", r.sess.expansion(name)); ok {
 			res.ArtifactName = strings.TrimSpace(v)
 		}
 	}

@@ -263,3 +263,40 @@ func TestCollect(t *testing.T) {
 		t.Fatalf("a non-empty out: %v", err)
 	}
 }
+
+// TestQuotingConfined: a command's quotes, even unbalanced, stay inside it:
+// a command with a syntax error fails alone and the session goes on.
+func TestQuotingConfined(t *testing.T) {
+	spec := load(t, `version: 0.2
+phases:
+  build:
+    on-failure: CONTINUE
+    commands:
+      - export KEEP=kept
+      - echo "it's $KEEP" 'single '"'"'quoted'"'"''
+      - echo "unterminated
+  post_build:
+    commands:
+      - echo "after=$KEEP"
+      - |
+        cat <<'EOF2'
+        heredoc $KEEP
+        EOF2
+`)
+	opts := options(t)
+	log := &syncBuffer{}
+	opts.Log = log
+	res, err := Run(context.Background(), spec, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := commandOutput(log.String())
+	if res.Status != StatusFailed || res.Phases[2].Status != StatusFailed || res.Phases[3].Status != StatusSucceeded {
+		t.Fatalf("result %+v\n%s", res, log)
+	}
+	for _, want := range []string{"it's kept single 'quoted'", "after=kept", "heredoc $KEEP"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, log)
+		}
+	}
+}

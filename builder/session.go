@@ -18,7 +18,8 @@ import (
 // The shell protocol. The runner writes each command to the session's
 // shell wrapped so that:
 //
-//   - the command runs in the session itself (eval), so cd, variables and
+//   - the command runs in the session itself (eval of a single-quoted
+//     assignment, so no process is forked for it), so cd, variables and
 //     export carry to the next command, with its stdin from /dev/null so
 //     that it cannot read the commands that follow;
 //   - its exit status, and then the exported environment (export -p, which
@@ -168,21 +169,37 @@ func (s *session) send(text string) error {
 // commandScript wraps one command in the protocol.
 func (s *session) commandScript(cmd string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "eval \"$(cat <<'%s_C'\n%s\n%s_C\n)\" </dev/null\n", s.nonce, cmd, s.nonce)
+	// A single-quoted assignment and eval: no process is forked for the
+	// protocol, and whatever the command's quoting, it stays inside it.
+	fmt.Fprintf(&b, "__slipway_cmd=%s\neval \"$__slipway_cmd\" </dev/null\n", shellQuote(cmd))
 	b.WriteString(quietOn + "\n")
 	fmt.Fprintf(&b, "printf '\\n%%s done %%d\\n%%s env\\n' '%s' \"$__slipway_rc\" '%s'; export -p; printf '\\n%%s end\\n' '%s'\n", s.nonce, s.nonce, s.nonce)
 	b.WriteString(quietOff + "\n")
 	return b.String()
 }
 
-// valueScript prints the value of an expression of the shell (such as
-// "$NAME" or an artifact name with $(...)) as a value block. expr is
-// expanded as a here-document would be: parameters, command substitution,
-// arithmetic.
-func (s *session) valueScript(name, expr string) string {
+// shellQuote quotes s for a POSIX shell: in single quotes, each single
+// quote of s closing the quotes, escaped, and opening them again.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// variableValue is the assignment source of a variable's value.
+func variableValue(name string) string { return `"${` + name + `}"` }
+
+// expansion is the assignment source of text expanded as a here-document
+// is: parameters, command substitution and arithmetic (an artifact name
+// such as myname-$(date +%Y-%m-%d)).
+func (s *session) expansion(text string) string {
+	return fmt.Sprintf("$(cat <<%s_V\n%s\n%s_V\n)", s.nonce, text, s.nonce)
+}
+
+// valueScript prints a value as a value block; src is what is assigned
+// (variableValue or expansion).
+func (s *session) valueScript(name, src string) string {
 	var b strings.Builder
 	b.WriteString(quietOn + "\n")
-	fmt.Fprintf(&b, "__slipway_v=$(cat <<%s_V\n%s\n%s_V\n)\n", s.nonce, expr, s.nonce)
+	fmt.Fprintf(&b, "__slipway_v=%s\n", src)
 	fmt.Fprintf(&b, "printf '\\n%%s value %%s\\n%%s\\n%%s end\\n' '%s' '%s' \"$__slipway_v\" '%s'\n", s.nonce, name, s.nonce)
 	b.WriteString(quietOff + "\n")
 	return b.String()
@@ -246,13 +263,13 @@ func (s *session) run(ctx context.Context, cmd string, out func(string)) (comman
 	}
 }
 
-// value asks the shell for the expansion of expr; ok is false when the
-// shell is gone.
-func (s *session) value(ctx context.Context, name, expr string) (string, bool) {
+// value asks the shell for a value (see valueScript); ok is false when
+// the shell is gone.
+func (s *session) value(ctx context.Context, name, src string) (string, bool) {
 	if s.dead {
 		return "", false
 	}
-	if err := s.send(s.valueScript(name, expr)); err != nil {
+	if err := s.send(s.valueScript(name, src)); err != nil {
 		return "", false
 	}
 	for {
