@@ -300,3 +300,35 @@ phases:
 		}
 	}
 }
+
+// TestLongValues: an exported variable longer than an output line and
+// holding newlines comes back whole, through a restart of the shell too.
+func TestLongValues(t *testing.T) {
+	spec := load(t, `version: 0.2
+env:
+  exported-variables: [BIG]
+phases:
+  build:
+    commands:
+      - |
+        export BIG="$(head -c 100000 /dev/zero | tr '\0' x)
+        second line"
+      - exit 0
+  post_build:
+    commands:
+      - test ${#BIG} -eq 100012 && echo big-restored
+`)
+	opts := options(t)
+	log := &syncBuffer{}
+	opts.Log = log
+	res, err := Run(context.Background(), spec, opts)
+	if err != nil || res.Status != StatusSucceeded {
+		t.Fatalf("res %+v err %v\n%s", res, err, log)
+	}
+	if got := res.ExportedVariables["BIG"]; got != strings.Repeat("x", 100000)+"\nsecond line" {
+		t.Fatalf("BIG has %d bytes", len(got))
+	}
+	if !strings.Contains(log.String(), "big-restored") {
+		t.Fatalf("log:\n%s", log)
+	}
+}

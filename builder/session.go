@@ -102,6 +102,7 @@ func (s *session) read(r io.Reader) {
 	br := bufio.NewReaderSize(r, maxLine)
 	var block *event // a block being collected (env or value)
 	var blockLines []string
+	var partial strings.Builder
 	pendingEmpty := false
 	prefix := s.nonce + " "
 	for {
@@ -112,6 +113,15 @@ func (s *session) read(r io.Reader) {
 		full := err == nil
 		text := string(bytes.TrimSuffix(line, []byte("\n")))
 		if block != nil {
+			if errors.Is(err, bufio.ErrBufferFull) {
+				partial.WriteString(text) // a line longer than maxLine: one value line
+				continue
+			}
+			if err != nil {
+				break
+			}
+			text = partial.String() + text
+			partial.Reset()
 			if text == s.nonce+" end" {
 				block.text = strings.Join(blockLines, "\n")
 				s.events <- *block
