@@ -35,11 +35,10 @@ import (
 
 // event is one thing read from a session's output.
 type event struct {
-	kind  eventKind
-	text  string // output line, or the block's content
-	code  int    // done: the command's exit status; exited: the shell's
-	name  string // value: the variable's name
-	extra string
+	kind eventKind
+	text string // output line, or the block's content
+	code int    // done: the command's exit status; exited: the shell's
+	name string // value: the variable's name
 }
 
 type eventKind int
@@ -255,7 +254,9 @@ func (s *session) run(ctx context.Context, cmd string, out func(string)) (comman
 			case evEnv:
 				res.env = ev.text
 				if gotDone {
-					<-sendErr
+					if err := <-sendErr; err != nil {
+						return res, fmt.Errorf("send the command to the shell: %w", err)
+					}
 					return res, nil
 				}
 			case evExited:

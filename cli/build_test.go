@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -145,8 +146,11 @@ func TestBuildLocalInterrupted(t *testing.T) {
 	}
 	testutil.Eventually(t, 10*time.Second, func() error {
 		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // reaped
+		}
 		if err != nil {
-			return nil
+			return err
 		}
 		if s := string(stat); strings.Contains(s[strings.LastIndexByte(s, ')'):], ") Z") {
 			return nil
