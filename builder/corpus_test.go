@@ -1,7 +1,6 @@
 package builder
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"os"
@@ -15,70 +14,8 @@ import (
 
 	"github.com/slipwayhq/slipway/builder/executor"
 	"github.com/slipwayhq/slipway/buildspec"
+	"github.com/slipwayhq/slipway/internal/buildcorpus"
 )
-
-// expectation is what a corpus buildspec says of its own run, in its
-// "# expect ...:" header lines (buildspec/testdata/valid).
-type expectation struct {
-	status    string
-	phases    []string // NAME=STATUS, exactly the phases that ran
-	output    []string // words the commands' output must have
-	noOutput  []string // words it must not have
-	exported  map[string]string
-	artifacts []string // nil: not checked
-	secondary map[string][]string
-	symlinks  []string
-	name      string
-	env       map[string]string
-}
-
-func readExpectation(t *testing.T, data []byte) expectation {
-	t.Helper()
-	e := expectation{env: map[string]string{}, secondary: map[string][]string{}}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		key, val, ok := strings.Cut(strings.TrimPrefix(line, "# "), ": ")
-		if !ok || !strings.HasPrefix(line, "# ") {
-			continue
-		}
-		words := strings.Fields(val)
-		pairs := func() map[string]string {
-			m := map[string]string{}
-			for _, w := range words {
-				k, v, _ := strings.Cut(w, "=")
-				m[k] = v
-			}
-			return m
-		}
-		switch {
-		case key == "expect status":
-			e.status = val
-		case key == "expect phases":
-			e.phases = words
-		case key == "expect output":
-			e.output = words
-		case key == "expect no output":
-			e.noOutput = words
-		case key == "expect exported":
-			e.exported = pairs()
-		case key == "expect artifacts":
-			e.artifacts = words
-		case strings.HasPrefix(key, "expect secondary "):
-			e.secondary[strings.TrimPrefix(key, "expect secondary ")] = words
-		case key == "expect symlink":
-			e.symlinks = words
-		case key == "expect artifact name":
-			e.name = val
-		case key == "env":
-			e.env = pairs()
-		}
-	}
-	if e.status == "" {
-		t.Fatal("the buildspec has no '# expect status:' line")
-	}
-	return e
-}
 
 // syncBuffer is a log written by the runner and read by the test.
 type syncBuffer struct {
@@ -99,23 +36,15 @@ func (s *syncBuffer) String() string {
 }
 
 // commandOutput is the log without the runner's own lines.
-func commandOutput(log string) string {
-	var out []string
-	for _, l := range strings.Split(log, "\n") {
-		if !strings.HasPrefix(l, "[Container] ") {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
+func commandOutput(log string) string { return buildcorpus.CommandOutput(log) }
 
 // TestCorpus runs every valid buildspec of the corpus with the process
 // executor and checks what its header expects: status, the phases that
 // ran, output, exported variables, the artifact's layout.
 func TestCorpus(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "buildspec", "testdata", "valid", "*.yml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no corpus: %v", err)
+	files, err := buildcorpus.Valid()
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".yml")
@@ -125,7 +54,10 @@ func TestCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := readExpectation(t, data)
+			want, err := buildcorpus.Read(data)
+			if err != nil {
+				t.Fatal(err)
+			}
 			spec, diags := buildspec.Load(filepath.Base(file), data)
 			if diags.HasErrors() {
 				t.Fatal(diags)
@@ -150,7 +82,7 @@ func TestCorpus(t *testing.T) {
 			for _, v := range spec.Env.ParameterStore {
 				secret[v.Name] = true
 			}
-			for k, v := range want.env {
+			for k, v := range want.Env {
 				if secret[k] {
 					opts.Secrets[k] = v
 				} else {
@@ -164,53 +96,52 @@ func TestCorpus(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("log:\n%s", log)
-			if res.Status != want.status {
-				t.Errorf("status = %s, want %s", res.Status, want.status)
+			if res.Status != want.Status {
+				t.Errorf("status = %s, want %s", res.Status, want.Status)
 			}
-			if want.phases != nil {
+			if want.Phases != nil {
 				var got []string
 				for _, p := range res.Phases {
 					got = append(got, p.Name+"="+p.Status)
 				}
-				if !reflect.DeepEqual(got, want.phases) {
-					t.Errorf("phases = %v, want %v", got, want.phases)
+				if !reflect.DeepEqual(got, want.Phases) {
+					t.Errorf("phases = %v, want %v", got, want.Phases)
 				}
 			}
 			output := commandOutput(log.String())
-			for _, w := range want.output {
+			for _, w := range want.Output {
 				if !strings.Contains(output, w) {
 					t.Errorf("output lacks %q", w)
 				}
 			}
-			for _, w := range want.noOutput {
+			for _, w := range want.NoOutput {
 				if strings.Contains(output, w) {
 					t.Errorf("output has %q", w)
 				}
 			}
-			if want.exported != nil && !reflect.DeepEqual(res.ExportedVariables, want.exported) {
-				t.Errorf("exported = %v, want %v", res.ExportedVariables, want.exported)
+			if want.Exported != nil && !reflect.DeepEqual(res.ExportedVariables, want.Exported) {
+				t.Errorf("exported = %v, want %v", res.ExportedVariables, want.Exported)
 			}
-			if want.artifacts != nil {
-				sort.Strings(want.artifacts)
-				if !reflect.DeepEqual(res.Artifacts, want.artifacts) {
-					t.Errorf("artifacts = %v, want %v", res.Artifacts, want.artifacts)
+			if want.Artifacts != nil {
+				if !reflect.DeepEqual(res.Artifacts, want.Artifacts) {
+					t.Errorf("artifacts = %v, want %v", res.Artifacts, want.Artifacts)
 				}
-				if got := listTree(t, out); !reflect.DeepEqual(got, want.artifacts) {
-					t.Errorf("files in %s = %v, want %v", out, got, want.artifacts)
+				if got := listTree(t, out); !reflect.DeepEqual(got, want.Artifacts) {
+					t.Errorf("files in %s = %v, want %v", out, got, want.Artifacts)
 				}
 			}
-			for id, files := range want.secondary {
+			for id, files := range want.Secondary {
 				if got := listTree(t, out+"-"+id); !reflect.DeepEqual(got, files) {
 					t.Errorf("secondary %s = %v, want %v", id, got, files)
 				}
 			}
-			for _, l := range want.symlinks {
+			for _, l := range want.Symlinks {
 				if st, err := os.Lstat(filepath.Join(out, l)); err != nil || st.Mode()&os.ModeSymlink == 0 {
 					t.Errorf("%s is not a symbolic link in the artifact (%v)", l, err)
 				}
 			}
-			if want.name != "" && res.ArtifactName != want.name {
-				t.Errorf("artifact name = %q, want %q", res.ArtifactName, want.name)
+			if want.ArtifactName != "" && res.ArtifactName != want.ArtifactName {
+				t.Errorf("artifact name = %q, want %q", res.ArtifactName, want.ArtifactName)
 			}
 		})
 	}
