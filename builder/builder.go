@@ -260,7 +260,7 @@ func (r *runner) run(parent, ctx context.Context) (*Result, error) {
 		res.Phases = append(res.Phases, pr)
 	}
 	if r.sess != nil {
-		r.sess.close()
+		r.sess.close(r.output)
 	}
 	res.Status = StatusSucceeded
 	for _, p := range res.Phases {
@@ -409,7 +409,7 @@ func (r *runner) command(ctx context.Context, cmd, user string, out *boundedBuff
 		if err != nil {
 			return 0, err
 		}
-		defer s.close()
+		defer s.close(emit)
 		res, err := s.run(ctx, cmd, emit)
 		return res.code, err
 	}
@@ -433,7 +433,7 @@ func (r *runner) command(ctx context.Context, cmd, user string, out *boundedBuff
 // restart starts the 0.2 session, restored to the last known state.
 func (r *runner) restart(ctx context.Context, user string) error {
 	if r.sess != nil {
-		r.sess.close()
+		r.sess.close(r.output)
 	}
 	s, err := startSession(ctx, r.ws, r.startRequest(user))
 	if err != nil {

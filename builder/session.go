@@ -239,7 +239,7 @@ func (s *session) run(ctx context.Context, cmd string, out func(string)) (comman
 		select {
 		case <-ctx.Done():
 			_ = s.sess.Stop()
-			s.drain()
+			s.drain(out)
 			return res, ctx.Err()
 		case ev, ok := <-s.events:
 			if !ok {
@@ -306,16 +306,22 @@ func (s *session) value(ctx context.Context, name, src string) (string, bool) {
 }
 
 // close ends the shell: stdin closed, then every process of the session
-// killed, and the output drained.
-func (s *session) close() {
+// killed, and the output drained to out (what background processes
+// printed after the last command).
+func (s *session) close(out func(string)) {
 	_ = s.stdin.Close()
 	_ = s.sess.Stop()
-	s.drain()
+	s.drain(out)
 }
 
-func (s *session) drain() {
+// drain reads the events until the session has ended, passing output
+// lines to out.
+func (s *session) drain(out func(string)) {
 	for ev := range s.events {
-		if ev.kind == evExited {
+		switch ev.kind {
+		case evOutput:
+			out(ev.text)
+		case evExited:
 			s.dead, s.code = true, ev.code
 		}
 	}
