@@ -121,3 +121,34 @@ func filesBelow(t *testing.T, dir string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestBuildLocalRefusesInvalidCorpus runs every invalid buildspec of the
+// corpus through `slipway build local`: exit 1, its diagnostics (the golden
+// ones) printed, and no phase entered.
+func TestBuildLocalRefusesInvalidCorpus(t *testing.T) {
+	files, err := buildcorpus.Invalid()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".yml")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden, err := os.ReadFile(strings.TrimSuffix(file, ".yml") + ".golden")
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			writeBuildFile(t, dir, name+".yml", string(data))
+			r := runWith(t, context.Background(), nil, "build", "local", dir, "--buildspec", filepath.Join(dir, name+".yml"))
+			// The diagnostics name the file as given: the golden ones name its base.
+			got := strings.ReplaceAll(r.stdout, filepath.Join(dir, name+".yml"), name+".yml")
+			if r.code != ExitFailure || got != string(golden) || strings.Contains(r.stdout, "Entering phase") {
+				t.Fatalf("exit %d\nstdout:\n%s\nwant the diagnostics:\n%s\nstderr: %s", r.code, r.stdout, golden, r.stderr)
+			}
+		})
+	}
+}

@@ -54,6 +54,15 @@ func Valid() ([]string, error) {
 	return files, err
 }
 
+// Invalid lists the invalid buildspecs of the corpus.
+func Invalid() ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(Dir(), "invalid", "*.yml"))
+	if err == nil && len(files) == 0 {
+		err = errors.New("no buildspec in the corpus")
+	}
+	return files, err
+}
+
 // Read reads the header of a corpus buildspec.
 func Read(data []byte) (Expectation, error) {
 	e := Expectation{Env: map[string]string{}, Secondary: map[string][]string{}}
