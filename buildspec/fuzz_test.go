@@ -3,6 +3,7 @@ package buildspec
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -39,6 +40,34 @@ func FuzzParse(f *testing.F) {
 					for _, c := range append(ph.Commands, ph.Finally...) {
 						_ = c
 					}
+				}
+			}
+		}
+	})
+}
+
+// FuzzMatch checks that no pattern or path makes Match or MatchPrefix
+// panic, and the two rules every artifact relies on: "**/*" takes every
+// file, and a path that matches a pattern is reachable by MatchPrefix from
+// each of its parent directories.
+func FuzzMatch(f *testing.F) {
+	for _, s := range [][2]string{{"**/*", "a/b"}, {"dist/**/*.js", "dist/x/y.js"}, {"[a-", "a"}, {"a/**/b/**/c", "a/x/b/c"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		if len(pattern) > 200 || len(name) > 200 {
+			return
+		}
+		ok := Match(pattern, name)
+		parts := splitPath(name)
+		if len(parts) > 0 && !Match("**/*", name) {
+			t.Fatalf("**/* does not match %q", name)
+		}
+		if ok && CheckPattern(pattern) == nil {
+			for i := range parts {
+				dir := strings.Join(parts[:i], "/")
+				if !MatchPrefix(pattern, dir) {
+					t.Fatalf("%q matches %q but MatchPrefix refuses its parent %q", pattern, name, dir)
 				}
 			}
 		}
