@@ -107,6 +107,14 @@ func TestBuildLocalFailsAndRefuses(t *testing.T) {
 			t.Errorf("%v: %+v", args, r)
 		}
 	}
+	slow := buildDir(t, "version: 0.2\nphases:\n  build:\n    commands: [sleep 300]\n")
+	r = runWith(t, ctx, nil, "build", "local", slow, "--timeout", "300ms", "--output", "json")
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != ExitFailure || rep.Status != "TIMED_OUT" {
+		t.Fatalf("--timeout: %+v (%v)", r, err)
+	}
+	if r = runWith(t, ctx, nil, "build", "local", slow, "--timeout", "-1s"); r.code != ExitUsage {
+		t.Fatalf("negative --timeout: %+v", r)
+	}
 	if r = runWith(t, ctx, nil, "build", "local", failing, "--image", "alpine"); r.code != ExitFailure || !strings.Contains(r.stderr, "Docker executor") {
 		t.Fatalf("--image: %+v", r)
 	}
