@@ -202,6 +202,8 @@ deployment (deploy watch, deploy create --watch), 4 denied (iam simulate), 130 i
 		c.newVersionCommand(),
 		c.newBenchCommand(),
 		c.newTLSCommand(),
+		c.newBuildSpecCommand(),
+		c.newBuildCommand(),
 	)
 	addServerCommands(root)
 

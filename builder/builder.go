@@ -1,0 +1,609 @@
+// Package builder runs a buildspec: the phases in CodeBuild's order with
+// its rules for what runs after a failure, in one shell session (0.2) or a
+// shell per command (0.1), with CodeBuild's environment variables, and
+// collects the artifacts and the exported variables at the end.
+// docs/BUILDSPEC.md is the spec; package executor is where the commands
+// run.
+//
+// The lifecycle of Run:
+//
+//	check (secrets resolved, run-as allowed) → Prepare the workspace →
+//	INSTALL → PRE_BUILD → BUILD → POST_BUILD (each: commands, then finally;
+//	retried by on-failure: RETRY) → exported variables and the artifact
+//	name read from the session → UPLOAD_ARTIFACTS (collected by the
+//	artifacts rules into a directory) → workspace closed, every process
+//	killed.
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/slipwayhq/slipway/builder/executor"
+	"github.com/slipwayhq/slipway/buildspec"
+)
+
+// Build statuses, as CodeBuild names them.
+const (
+	StatusSucceeded = "SUCCEEDED"
+	StatusFailed    = "FAILED"
+	StatusStopped   = "STOPPED"
+	StatusTimedOut  = "TIMED_OUT"
+)
+
+// Build phases the runner reports, in order.
+const (
+	PhaseInstall         = "INSTALL"
+	PhasePreBuild        = "PRE_BUILD"
+	PhaseBuild           = "BUILD"
+	PhasePostBuild       = "POST_BUILD"
+	PhaseUploadArtifacts = "UPLOAD_ARTIFACTS"
+)
+
+var phaseKeys = map[string]string{
+	PhaseInstall:   buildspec.PhaseInstall,
+	PhasePreBuild:  buildspec.PhasePreBuild,
+	PhaseBuild:     buildspec.PhaseBuild,
+	PhasePostBuild: buildspec.PhasePostBuild,
+}
+
+// DefaultTimeout is a build's timeout when Options.Timeout is 0, as
+// CodeBuild's default.
+const DefaultTimeout = 60 * time.Minute
+
+// maxRetryOutput bounds the output of a failed attempt kept to match an
+// on-failure: RETRY-regex pattern.
+const maxRetryOutput = 256 << 10
+
+// Options describe one build.
+type Options struct {
+	// Executor runs the commands; required.
+	Executor executor.Executor
+	// SourceDir is the host directory whose copy the build runs in.
+	SourceDir string
+	// BuildID is CODEBUILD_BUILD_ID ("project:uuid"); BuildNumber,
+	// Initiator, SourceVersion, ResolvedSourceVersion and SourceRepoURL
+	// fill the variables of the same names.
+	BuildID               string
+	BuildNumber           int
+	Initiator             string
+	SourceVersion         string
+	ResolvedSourceVersion string
+	SourceRepoURL         string
+	// BaseEnv is the environment every command starts from, as KEY=VALUE
+	// (for the process executor: PATH, HOME and the like of the host).
+	BaseEnv []string
+	// Env are the variables given when the build starts; they win over the
+	// buildspec's.
+	Env []buildspec.Var
+	// Secrets holds the values of the buildspec's parameter-store and
+	// secrets-manager variables, by variable name; Run refuses to start
+	// when one is missing. They are masked in the log.
+	Secrets map[string]string
+	// Log receives the build's log: the runner's lines and the commands'
+	// output. nil discards it.
+	Log io.Writer
+	// ArtifactsDir receives the primary artifact's files; "" collects
+	// nothing (the artifacts are still matched, and none matching still
+	// fails the build). SecondaryDir names the directory of a secondary
+	// artifact; nil collects none.
+	ArtifactsDir string
+	SecondaryDir func(identifier string) string
+	// Timeout ends the build TIMED_OUT; 0 is DefaultTimeout.
+	Timeout time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Result is what became of a build.
+type Result struct {
+	BuildID string        `json:"build_id"`
+	Status  string        `json:"status"`
+	Phases  []PhaseResult `json:"phases"`
+	// Artifacts are the primary artifact's files, relative to its root, in
+	// path order.
+	Artifacts    []string `json:"artifacts"`
+	ArtifactName string   `json:"artifact_name,omitempty"`
+	// SecondaryArtifacts maps an identifier to its files.
+	SecondaryArtifacts map[string][]string `json:"secondary_artifacts,omitempty"`
+	ExportedVariables  map[string]string   `json:"exported_variables"`
+	Start              time.Time           `json:"start_time"`
+	End                time.Time           `json:"end_time"`
+}
+
+// PhaseResult is one phase that ran.
+type PhaseResult struct {
+	Name     string        `json:"name"`
+	Status   string        `json:"status"`
+	Start    time.Time     `json:"start_time"`
+	End      time.Time     `json:"end_time"`
+	Duration time.Duration `json:"-"`
+	// DurationText is Duration as Go writes it ("1.25s"); DurationMS in
+	// milliseconds.
+	DurationText string `json:"duration"`
+	DurationMS   int64  `json:"duration_ms"`
+	// Message says why the phase failed, as CodeBuild's phase context.
+	Message string `json:"message,omitempty"`
+}
+
+// ErrInvalid is returned by Run for a spec that has errors: no command ran.
+var ErrInvalid = errors.New("the buildspec is invalid")
+
+// Run runs spec. The error is for a build that could not start (an
+// invalid spec, a missing secret, a workspace that could not be made): no
+// command ran then. A build that ran returns its Result with a nil error,
+// whatever its status. Cancelling ctx stops the build (STOPPED): every
+// process is killed.
+func Run(ctx context.Context, spec *buildspec.Spec, opts Options) (*Result, error) {
+	if spec == nil || spec.Validate().HasErrors() {
+		return nil, ErrInvalid
+	}
+	if opts.Executor == nil {
+		return nil, errors.New("builder: no executor")
+	}
+	r := &runner{spec: spec, opts: opts, now: opts.Now, log: opts.Log}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	if r.log == nil {
+		r.log = io.Discard
+	}
+	for _, v := range spec.Env.ParameterStore {
+		if err := r.secret(v.Name, "parameter-store", v.Value); err != nil {
+			return nil, err
+		}
+	}
+	for _, v := range spec.Env.SecretsManager {
+		if err := r.secret(v.Name, "secrets-manager", v.Reference); err != nil {
+			return nil, err
+		}
+	}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	runCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return r.run(ctx, runCtx)
+}
+
+func (r *runner) secret(name, kind, ref string) error {
+	v, ok := r.opts.Secrets[name]
+	if !ok {
+		return fmt.Errorf("%s variable %s (%s) has no value: pass it with --env %s=VALUE", kind, name, ref, name)
+	}
+	if len(v) >= 3 {
+		r.masks = append(r.masks, v)
+	}
+	return nil
+}
+
+type runner struct {
+	spec  *buildspec.Spec
+	opts  Options
+	now   func() time.Time
+	log   io.Writer
+	masks []string
+
+	ws         executor.Workspace
+	start      time.Time
+	env        []string // the environment sessions start with
+	succeeding bool     // CODEBUILD_BUILD_SUCCEEDING as the commands see it
+	failed     bool     // a phase has failed
+	shell      []string
+
+	sess    *session // the 0.2 session
+	lastEnv string   // export -p after the last command that completed
+}
+
+func (r *runner) logf(format string, args ...any) {
+	ts := r.now().UTC().Format("2006/01/02 15:04:05.000000")
+	_, _ = fmt.Fprintf(r.log, "[Container] %s %s\n", ts, r.mask(fmt.Sprintf(format, args...)))
+}
+
+func (r *runner) output(line string) { _, _ = fmt.Fprintln(r.log, r.mask(line)) }
+
+func (r *runner) mask(s string) string {
+	for _, m := range r.masks {
+		s = strings.ReplaceAll(s, m, "***")
+	}
+	return s
+}
+
+func (r *runner) run(parent, ctx context.Context) (*Result, error) {
+	r.start = r.now()
+	res := &Result{BuildID: r.opts.BuildID, Start: r.start, ExportedVariables: map[string]string{}, Artifacts: []string{}}
+	r.succeeding = true
+	r.shell = r.shellArgv()
+	ws, err := r.opts.Executor.Prepare(ctx, executor.PrepareRequest{BuildID: r.opts.BuildID, SourceDir: r.opts.SourceDir})
+	if err != nil {
+		return nil, err
+	}
+	r.ws = ws
+	defer func() { _ = ws.Close() }()
+	r.env = r.environment()
+	r.notes()
+
+	stopped := func() bool { return ctx.Err() != nil }
+	ended := false // no further phase runs
+	for _, name := range []string{PhaseInstall, PhasePreBuild, PhaseBuild, PhasePostBuild} {
+		if ended || stopped() {
+			break
+		}
+		ph := r.spec.Phase(phaseKeys[name])
+		pr := r.phase(ctx, name, ph)
+		res.Phases = append(res.Phases, pr)
+		if pr.Status == StatusSucceeded || stopped() {
+			continue
+		}
+		r.failed = true
+		switch action := onFailure(ph); {
+		case action == buildspec.Continue:
+		case action == buildspec.Abort:
+			ended = true
+		case name == PhaseInstall || name == PhasePreBuild:
+			ended = true
+		}
+	}
+	if !stopped() {
+		r.exported(ctx, res)
+	}
+	if !ended && !stopped() {
+		pr := r.upload(ctx, res)
+		res.Phases = append(res.Phases, pr)
+	}
+	if r.sess != nil {
+		r.sess.close(r.output)
+	}
+	res.Status = StatusSucceeded
+	for _, p := range res.Phases {
+		if p.Status != StatusSucceeded {
+			res.Status = StatusFailed
+		}
+	}
+	switch {
+	case parent.Err() != nil:
+		res.Status = StatusStopped
+		r.logf("Build stopped: every process of the build was killed")
+	case ctx.Err() != nil:
+		res.Status = StatusTimedOut
+		r.logf("Build timed out: every process of the build was killed")
+	}
+	res.End = r.now()
+	r.logf("Build complete: %s", res.Status)
+	return res, nil
+}
+
+// notes logs what this runner does not do of the buildspec.
+func (r *runner) notes() {
+	s := r.spec
+	if s.Batch != nil {
+		r.logf("The batch (%s) is not run here: running the buildspec itself", s.Batch.Kind)
+	}
+	if ph := s.Phase(buildspec.PhaseInstall); ph != nil && len(ph.RuntimeVersions) > 0 && r.opts.Executor.Name() == "process" {
+		r.logf("runtime-versions are not installed by the process executor: the host's tools are used")
+	}
+	if s.Cache != nil {
+		r.logf("The cache is not restored nor saved by this build")
+	}
+	if len(s.Reports) > 0 {
+		r.logf("Reports are not collected by this build")
+	}
+}
+
+func onFailure(ph *buildspec.Phase) string {
+	if ph == nil {
+		return ""
+	}
+	return ph.OnFailure.Action
+}
+
+// shellArgv picks the shell of env.shell, bash by default when it is
+// installed.
+func (r *runner) shellArgv() []string {
+	switch r.spec.Env.Shell {
+	case buildspec.ShellSh:
+		return []string{"/bin/sh"}
+	case buildspec.ShellBash:
+		return []string{"bash", "--noprofile", "--norc"}
+	}
+	if _, err := exec.LookPath("bash"); err == nil {
+		return []string{"bash", "--noprofile", "--norc"}
+	}
+	return []string{"/bin/sh"}
+}
+
+// runAs is the user of a phase: its run-as, else the top-level one.
+func (r *runner) runAs(ph *buildspec.Phase) string {
+	if ph != nil && ph.RunAs != "" {
+		return ph.RunAs
+	}
+	return r.spec.RunAs
+}
+
+// phase runs one phase with its retries.
+func (r *runner) phase(ctx context.Context, name string, ph *buildspec.Phase) PhaseResult {
+	pr := PhaseResult{Name: name, Start: r.now()}
+	r.logf("Entering phase %s", name)
+	attempts := 1
+	var pattern *regexp.Regexp
+	if ph != nil && ph.OnFailure.Action == buildspec.Retry {
+		attempts += ph.OnFailure.Retries
+		pattern, _ = regexp.Compile(ph.OnFailure.Pattern) // Validate checked it
+	}
+	for attempt := 1; ; attempt++ {
+		out := &boundedBuffer{max: maxRetryOutput}
+		pr.Status, pr.Message = r.attempt(ctx, ph, out)
+		if pr.Status == StatusSucceeded || ctx.Err() != nil || attempt >= attempts {
+			break
+		}
+		if pattern != nil && !pattern.MatchString(out.String()) {
+			r.logf("The output does not match %q: the phase is not retried", ph.OnFailure.Pattern)
+			break
+		}
+		r.logf("Retrying phase %s (attempt %d of %d)", name, attempt+1, attempts)
+	}
+	pr.finish(r.now())
+	r.logf("Phase complete: %s State: %s", name, pr.Status)
+	if pr.Message != "" {
+		r.logf("Phase context status code: COMMAND_EXECUTION_ERROR Message: %s", pr.Message)
+	}
+	return pr
+}
+
+// attempt runs a phase's commands then its finally once.
+func (r *runner) attempt(ctx context.Context, ph *buildspec.Phase, out *boundedBuffer) (status, message string) {
+	if ph == nil {
+		return StatusSucceeded, ""
+	}
+	status = StatusSucceeded
+	r.setSucceeding(!r.failed) // a retry starts as the phase did
+	user := r.runAs(ph)
+	for _, block := range [][]string{ph.Commands, ph.Finally} {
+		for _, cmd := range block {
+			r.logf("Running command %s", cmd)
+			code, err := r.command(ctx, cmd, user, out)
+			if err != nil {
+				if ctx.Err() != nil {
+					return StatusFailed, "the build was stopped while running: " + oneLine(cmd)
+				}
+				return StatusFailed, err.Error()
+			}
+			if code != 0 {
+				r.logf("Command did not exit successfully %s exit status %d", oneLine(cmd), code)
+				if status == StatusSucceeded {
+					message = fmt.Sprintf("Error while executing command: %s. Reason: exit status %d", oneLine(cmd), code)
+				}
+				status = StatusFailed
+				r.setSucceeding(false)
+				break // the rest of this block does not run; finally does
+			}
+		}
+	}
+	return status, message
+}
+
+func oneLine(cmd string) string {
+	cmd = strings.TrimSpace(cmd)
+	if i := strings.IndexByte(cmd, '\n'); i >= 0 {
+		return cmd[:i] + " ..."
+	}
+	return cmd
+}
+
+// command runs one command in the session of the build's version.
+func (r *runner) command(ctx context.Context, cmd, user string, out *boundedBuffer) (int, error) {
+	emit := func(line string) {
+		r.output(line)
+		out.WriteLine(line)
+	}
+	if r.spec.Version == buildspec.Version01 {
+		s, err := startSession(ctx, r.ws, r.startRequest(user))
+		if err != nil {
+			return 0, err
+		}
+		defer s.close(emit)
+		res, err := s.run(ctx, cmd, emit)
+		return res.code, err
+	}
+	if r.sess == nil || r.sess.dead {
+		if err := r.restart(ctx, user); err != nil {
+			return 0, err
+		}
+	}
+	res, err := r.sess.run(ctx, cmd, emit)
+	if err != nil {
+		return 0, err
+	}
+	if res.ended {
+		r.logf("The shell ended with exit status %d; the next command runs in a new shell with the environment and directory after the last command that completed", res.code)
+	} else {
+		r.lastEnv = res.env
+	}
+	return res.code, nil
+}
+
+// restart starts the 0.2 session, restored to the last known state.
+func (r *runner) restart(ctx context.Context, user string) error {
+	if r.sess != nil {
+		r.sess.close(r.output)
+	}
+	s, err := startSession(ctx, r.ws, r.startRequest(user))
+	if err != nil {
+		return err
+	}
+	r.sess = s
+	restore := ""
+	if r.lastEnv != "" {
+		restore = r.lastEnv + "\ncd \"$PWD\" 2>/dev/null\n"
+	}
+	restore += fmt.Sprintf("{ export CODEBUILD_BUILD_SUCCEEDING=%s; } 2>/dev/null\n", r.succeedingValue())
+	if err := s.send(restore); err != nil {
+		return fmt.Errorf("start the shell: %w", err)
+	}
+	return nil
+}
+
+// setSucceeding changes CODEBUILD_BUILD_SUCCEEDING for the commands that
+// follow: in the running 0.2 session at once, in the environment of the
+// shells started later.
+func (r *runner) setSucceeding(v bool) {
+	if v == r.succeeding {
+		return
+	}
+	r.succeeding = v
+	if r.sess != nil && !r.sess.dead {
+		_ = r.sess.send(fmt.Sprintf("{ export CODEBUILD_BUILD_SUCCEEDING=%s; } 2>/dev/null\n", r.succeedingValue()))
+	}
+}
+
+func (r *runner) succeedingValue() string {
+	if r.succeeding {
+		return "1"
+	}
+	return "0"
+}
+
+func (r *runner) startRequest(user string) executor.StartRequest {
+	env := make([]string, 0, len(r.env)+1)
+	for _, kv := range r.env {
+		if !strings.HasPrefix(kv, "CODEBUILD_BUILD_SUCCEEDING=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "CODEBUILD_BUILD_SUCCEEDING="+r.succeedingValue())
+	return executor.StartRequest{Shell: r.shell, Env: env, Dir: r.ws.SrcDir(), User: user}
+}
+
+// exported reads the exported variables and the artifact name from the
+// session as it is at the end of the build (for 0.1, a new shell).
+func (r *runner) exported(ctx context.Context, res *Result) {
+	names := r.spec.Env.ExportedVariables
+	name := ""
+	if a := r.spec.Artifacts; a != nil {
+		name = a.Name
+	}
+	if len(names) == 0 && name == "" {
+		return
+	}
+	if r.sess == nil || r.sess.dead || r.spec.Version == buildspec.Version01 {
+		if err := r.restart(ctx, r.spec.RunAs); err != nil {
+			r.logf("Cannot read the exported variables: %v", err)
+			return
+		}
+	}
+	secret := map[string]bool{}
+	for _, v := range r.spec.Env.ParameterStore {
+		secret[v.Name] = true
+	}
+	for _, v := range r.spec.Env.SecretsManager {
+		secret[v.Name] = true
+	}
+	for i, n := range names {
+		if strings.HasPrefix(n, "AWS_") || secret[n] || !shellIdent.MatchString(n) {
+			continue
+		}
+		v, ok := r.sess.value(ctx, fmt.Sprintf("v%d", i), variableValue(n))
+		if !ok {
+			r.logf("Cannot read the exported variables: the shell ended")
+			return
+		}
+		res.ExportedVariables[n] = v
+	}
+	if name != "" {
+		if v, ok := r.sess.value(ctx, "name", r.sess.expansion(name)); ok {
+			res.ArtifactName = strings.TrimSpace(v)
+		}
+	}
+}
+
+var shellIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// upload is UPLOAD_ARTIFACTS: the artifacts collected by their rules.
+func (r *runner) upload(ctx context.Context, res *Result) PhaseResult {
+	pr := PhaseResult{Name: PhaseUploadArtifacts, Start: r.now(), Status: StatusSucceeded}
+	r.logf("Entering phase %s", PhaseUploadArtifacts)
+	fail := func(format string, args ...any) {
+		pr.Status = StatusFailed
+		if pr.Message == "" {
+			pr.Message = fmt.Sprintf(format, args...)
+		}
+		r.logf(format, args...)
+	}
+	if a := r.spec.Artifacts; a != nil {
+		dir, err := r.ws.Export(ctx)
+		if err != nil {
+			fail("Cannot read the workspace: %v", err)
+		} else {
+			files, err := Collect(dir, a.Artifact, r.opts.ArtifactsDir, r.logf)
+			switch {
+			case err != nil:
+				fail("%v", err)
+			default:
+				res.Artifacts = files
+				r.logf("Artifact: %d files", len(files))
+			}
+			for _, sec := range a.Secondary {
+				out := ""
+				if r.opts.SecondaryDir != nil {
+					out = r.opts.SecondaryDir(sec.Identifier)
+				}
+				files, err := Collect(dir, sec, out, r.logf)
+				if err != nil {
+					fail("secondary artifact %s: %v", sec.Identifier, err)
+					continue
+				}
+				if res.SecondaryArtifacts == nil {
+					res.SecondaryArtifacts = map[string][]string{}
+				}
+				res.SecondaryArtifacts[sec.Identifier] = files
+				r.logf("Secondary artifact %s: %d files", sec.Identifier, len(files))
+			}
+		}
+	}
+	pr.finish(r.now())
+	r.logf("Phase complete: %s State: %s", PhaseUploadArtifacts, pr.Status)
+	return pr
+}
+
+func (pr *PhaseResult) finish(end time.Time) {
+	pr.End = end
+	pr.Duration = end.Sub(pr.Start)
+	pr.DurationText = pr.Duration.Round(time.Millisecond).String()
+	pr.DurationMS = pr.Duration.Milliseconds()
+}
+
+// boundedBuffer keeps the last max bytes of a phase's output.
+type boundedBuffer struct {
+	max int
+	b   []byte
+}
+
+func (b *boundedBuffer) WriteLine(s string) {
+	b.b = append(b.b, s...)
+	b.b = append(b.b, '\n')
+	if over := len(b.b) - b.max; over > 0 {
+		b.b = append(b.b[:0], b.b[over:]...)
+	}
+}
+
+func (b *boundedBuffer) String() string { return string(b.b) }
+
+// HostBaseEnv is the environment the process executor's commands start
+// from: a few variables of this host, nothing else of the caller's.
+func HostBaseEnv() []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TMPDIR", "TERM", "TZ"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
