@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/builder/executor"
+	"github.com/slipwayhq/slipway/builder/report"
 	"github.com/slipwayhq/slipway/buildspec"
 )
 
@@ -116,6 +117,9 @@ type Result struct {
 	ExportedVariables  map[string]string   `json:"exported_variables"`
 	Start              time.Time           `json:"start_time"`
 	End                time.Time           `json:"end_time"`
+	// Reports are the buildspec's report groups, in file order
+	// (CollectReports).
+	Reports []report.Report `json:"reports"`
 }
 
 // PhaseResult is one phase that ran.
@@ -219,7 +223,7 @@ func (r *runner) mask(s string) string {
 
 func (r *runner) run(parent, ctx context.Context) (*Result, error) {
 	r.start = r.now()
-	res := &Result{BuildID: r.opts.BuildID, Start: r.start, ExportedVariables: map[string]string{}, Artifacts: []string{}}
+	res := &Result{BuildID: r.opts.BuildID, Start: r.start, ExportedVariables: map[string]string{}, Artifacts: []string{}, Reports: []report.Report{}}
 	r.succeeding = true
 	r.shell = r.shellArgv()
 	ws, err := r.opts.Executor.Prepare(ctx, executor.PrepareRequest{BuildID: r.opts.BuildID, SourceDir: r.opts.SourceDir})
@@ -259,6 +263,9 @@ func (r *runner) run(parent, ctx context.Context) (*Result, error) {
 		pr := r.upload(ctx, res)
 		res.Phases = append(res.Phases, pr)
 	}
+	if len(r.spec.Reports) > 0 && !stopped() {
+		r.reports(ctx, res)
+	}
 	if r.sess != nil {
 		r.sess.close(r.output)
 	}
@@ -292,9 +299,6 @@ func (r *runner) notes() {
 	}
 	if s.Cache != nil {
 		r.logf("The cache is not restored nor saved by this build")
-	}
-	if len(s.Reports) > 0 {
-		r.logf("Reports are not collected by this build")
 	}
 }
 
@@ -525,6 +529,23 @@ func (r *runner) exported(ctx context.Context, res *Result) {
 }
 
 var shellIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// reports collects the report groups from the workspace as it is at the
+// end of the build, whatever became of the phases: a report never changes
+// the build's status.
+func (r *runner) reports(ctx context.Context, res *Result) {
+	dir, err := r.ws.Export(ctx)
+	if err != nil {
+		r.logf("Cannot read the workspace for the reports: %v", err)
+		for _, g := range r.spec.Reports {
+			rep := report.New(g.Group, strings.ToUpper(g.FileFormat))
+			rep.Incomplete(fmt.Sprintf("cannot read the workspace: %v", err))
+			res.Reports = append(res.Reports, *rep)
+		}
+		return
+	}
+	res.Reports = CollectReports(dir, r.spec.Reports, r.logf)
+}
 
 // upload is UPLOAD_ARTIFACTS: the artifacts collected by their rules.
 func (r *runner) upload(ctx context.Context, res *Result) PhaseResult {

@@ -143,6 +143,9 @@ func TestCorpus(t *testing.T) {
 			if want.ArtifactName != "" && res.ArtifactName != want.ArtifactName {
 				t.Errorf("artifact name = %q, want %q", res.ArtifactName, want.ArtifactName)
 			}
+			for _, p := range buildcorpus.CheckReports(want.Reports, res.Reports) {
+				t.Error(p)
+			}
 		})
 	}
 }

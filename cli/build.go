@@ -18,6 +18,7 @@ import (
 
 	"github.com/slipwayhq/slipway/builder"
 	"github.com/slipwayhq/slipway/builder/executor"
+	"github.com/slipwayhq/slipway/builder/report"
 	"github.com/slipwayhq/slipway/buildspec"
 )
 
@@ -39,6 +40,8 @@ type buildLocalReport struct {
 	SecondaryArtifacts map[string][]string   `json:"secondary_artifacts,omitempty"`
 	ExportedVariables  map[string]string     `json:"exported_variables"`
 	Diagnostics        buildspec.Diagnostics `json:"diagnostics"`
+	// Reports are the report groups' test reports (at most 500 cases each).
+	Reports []report.Report `json:"reports"`
 }
 
 // buildFailed makes `build local` exit 1 after its report was printed.
@@ -159,7 +162,7 @@ failed or the buildspec is invalid, 2 a wrong command line, 130 it was interrupt
 				return err
 			}
 			report := buildLocalReport{Status: builder.StatusFailed, Phases: []builder.PhaseResult{}, Artifacts: []string{},
-				ExportedVariables: map[string]string{}, Diagnostics: diags}
+				ExportedVariables: map[string]string{}, Diagnostics: diags, Reports: []report.Report{}}
 			if report.Diagnostics == nil {
 				report.Diagnostics = buildspec.Diagnostics{}
 			}
@@ -192,6 +195,7 @@ failed or the buildspec is invalid, 2 a wrong command line, 130 it was interrupt
 			report.BuildID, report.Status, report.Phases = res.BuildID, res.Status, res.Phases
 			report.Artifacts, report.ArtifactName, report.SecondaryArtifacts = res.Artifacts, res.ArtifactName, res.SecondaryArtifacts
 			report.ExportedVariables = res.ExportedVariables
+			report.Reports = res.Reports
 			if p.json() {
 				if err := p.JSON(report); err != nil {
 					return err
@@ -295,5 +299,42 @@ func printBuildSummary(p *printer, r buildLocalReport, artifacts string) error {
 			}
 		}
 	}
+	for _, rep := range r.Reports {
+		if err := p.Linef("Report %s: %s", rep.Name, rep.Summary()); err != nil {
+			return err
+		}
+		shown := 0
+		for _, c := range rep.Cases {
+			if c.Status != report.Failed && c.Status != report.Error {
+				continue
+			}
+			if shown++; shown > maxFailuresShown {
+				continue
+			}
+			line := c.Status + " " + caseName(c)
+			if msg, _, _ := strings.Cut(c.Message, "\n"); msg != "" {
+				line += ": " + msg
+			}
+			if err := p.Linef("  %s", line); err != nil {
+				return err
+			}
+		}
+		if shown > maxFailuresShown {
+			if err := p.Linef("  ... and %d more (--output json lists them)", shown-maxFailuresShown); err != nil {
+				return err
+			}
+		}
+	}
 	return p.Linef("Build %s (%s)", r.Status, r.BuildID)
+}
+
+// maxFailuresShown bounds the failed cases the summary lists per report.
+const maxFailuresShown = 20
+
+// caseName is a test case as a summary names it: prefix and name.
+func caseName(c report.Case) string {
+	if c.Prefix == "" || c.Prefix == c.Name {
+		return c.Name
+	}
+	return c.Prefix + " " + c.Name
 }

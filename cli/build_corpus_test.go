@@ -97,6 +97,9 @@ func TestBuildLocalCorpus(t *testing.T) {
 			if want.ArtifactName != "" && rep.ArtifactName != want.ArtifactName {
 				t.Errorf("artifact name = %q, want %q", rep.ArtifactName, want.ArtifactName)
 			}
+			for _, p := range buildcorpus.CheckReports(want.Reports, rep.Reports) {
+				t.Error(p)
+			}
 		})
 	}
 }

@@ -166,3 +166,33 @@ func TestBuildLocalInterrupted(t *testing.T) {
 		return fmt.Errorf("the build's child %d still runs", pid)
 	})
 }
+
+// TestBuildLocalReportSummary checks the summary `build local` prints per
+// report group: its status and counts, and its failed cases with the first
+// line of their message.
+func TestBuildLocalReportSummary(t *testing.T) {
+	dir := buildDir(t, `version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p r && printf '%s' '<testsuite><testcase classname="app.Cart" name="adds"/><testcase classname="app.Cart" name="removes"><failure message="want 0 items">trace</failure></testcase></testsuite>' > r/unit.xml
+reports:
+  unit:
+    files: [r/*.xml]
+  later:
+    files: [r/*.xml]
+    file-format: TESTNGXML
+`)
+	r := runWith(t, context.Background(), nil, "build", "local", dir)
+	for _, want := range []string{
+		"Report unit: FAILED 2 test cases (1 SUCCEEDED, 1 FAILED), 0s\n  FAILED app.Cart removes: want 0 items\n",
+		"Report later: INCOMPLETE 0 test cases, 0s: TESTNGXML test reports are not supported yet",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if r.code != ExitOK {
+		t.Errorf("exit %d: a failed report does not fail the build\n%s", r.code, r.stderr)
+	}
+}
