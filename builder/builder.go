@@ -8,10 +8,11 @@
 // The lifecycle of Run:
 //
 //	check (secrets resolved, run-as allowed) → Prepare the workspace →
-//	INSTALL → PRE_BUILD → BUILD → POST_BUILD (each: commands, then finally;
-//	retried by on-failure: RETRY) → exported variables and the artifact
-//	name read from the session → UPLOAD_ARTIFACTS (collected by the
-//	artifacts rules into a directory) → workspace closed, every process
+//	cache restored → INSTALL → PRE_BUILD → BUILD → POST_BUILD (each:
+//	commands, then finally; retried by on-failure: RETRY) → exported
+//	variables and the artifact name read from the session →
+//	UPLOAD_ARTIFACTS (collected by the artifacts rules into a directory) →
+//	cache saved → reports collected → workspace closed, every process
 //	killed.
 package builder
 
@@ -99,6 +100,12 @@ type Options struct {
 	SecondaryDir func(identifier string) string
 	// Timeout ends the build TIMED_OUT; 0 is DefaultTimeout.
 	Timeout time.Duration
+	// CacheDir holds the buildspec's cache between builds (docs/BUILDSPEC.md,
+	// cache): restored into the workspace before INSTALL, saved after
+	// UPLOAD_ARTIFACTS. "" uses no cache. CacheMaxBytes bounds what one
+	// cache saves; 0 is DefaultCacheMaxBytes.
+	CacheDir      string
+	CacheMaxBytes int64
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -234,6 +241,10 @@ func (r *runner) run(parent, ctx context.Context) (*Result, error) {
 	defer func() { _ = ws.Close() }()
 	r.env = r.environment()
 	r.notes()
+	cache := r.planCache(ctx)
+	if cache != nil && cache.restore {
+		r.restoreCache(ctx, cache)
+	}
 
 	stopped := func() bool { return ctx.Err() != nil }
 	ended := false // no further phase runs
@@ -262,6 +273,9 @@ func (r *runner) run(parent, ctx context.Context) (*Result, error) {
 	if !ended && !stopped() {
 		pr := r.upload(ctx, res)
 		res.Phases = append(res.Phases, pr)
+		if cache != nil && cache.save && !stopped() {
+			r.saveCache(ctx, cache)
+		}
 	}
 	if len(r.spec.Reports) > 0 && !stopped() {
 		r.reports(ctx, res)
@@ -296,9 +310,6 @@ func (r *runner) notes() {
 	}
 	if ph := s.Phase(buildspec.PhaseInstall); ph != nil && len(ph.RuntimeVersions) > 0 && r.opts.Executor.Name() == "process" {
 		r.logf("runtime-versions are not installed by the process executor: the host's tools are used")
-	}
-	if s.Cache != nil {
-		r.logf("The cache is not restored nor saved by this build")
 	}
 }
 

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -111,6 +113,8 @@ func (c *cli) newBuildLocalCommand() *cobra.Command {
 		artifacts string
 		image     string
 		timeout   time.Duration
+		cacheDir  string
+		noCache   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "local [DIR]",
@@ -188,6 +192,9 @@ failed or the buildspec is invalid, 2 a wrong command line, 130 it was interrupt
 				return err
 			}
 			opts.Timeout = timeout
+			if opts.CacheDir, err = localCacheDir(dir, cacheDir, noCache); err != nil {
+				return err
+			}
 			res, err := builder.Run(cmd.Context(), spec, opts)
 			if err != nil {
 				return err
@@ -215,6 +222,8 @@ failed or the buildspec is invalid, 2 a wrong command line, 130 it was interrupt
 	f.StringVar(&artifacts, "artifacts", "", "an empty or new directory that receives the primary artifact's files")
 	f.StringVar(&image, "image", "", "run in this Docker image (not available yet: builds use the process executor)")
 	f.DurationVar(&timeout, "timeout", builder.DefaultTimeout, "stop the build TIMED_OUT after this long")
+	f.StringVar(&cacheDir, "cache-dir", "", "where the buildspec's cache is kept between builds (default: the user's cache directory, slipway/build-cache/ and a hash of DIR)")
+	f.BoolVar(&noCache, "no-cache", false, "neither restore nor save the buildspec's cache")
 	return cmd
 }
 
@@ -337,4 +346,28 @@ func caseName(c report.Case) string {
 		return c.Name
 	}
 	return c.Prefix + " " + c.Name
+}
+
+// localCacheDir is the cache directory of a local build of dir: --cache-dir,
+// else one per source directory under the user's cache directory; "" with
+// --no-cache.
+func localCacheDir(dir, flag string, off bool) (string, error) {
+	switch {
+	case off && flag != "":
+		return "", usagef("--cache-dir and --no-cache are exclusive; give one")
+	case off:
+		return "", nil
+	case flag != "":
+		return filepath.Abs(flag)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", usagef("no user cache directory (%v); give --cache-dir DIR or --no-cache", err)
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(base, "slipway", "build-cache", filepath.Base(abs)+"-"+hex.EncodeToString(sum[:8])), nil
 }

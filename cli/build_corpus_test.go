@@ -37,7 +37,7 @@ func TestBuildLocalCorpus(t *testing.T) {
 			dir := t.TempDir()
 			writeBuildFile(t, dir, "buildspec.yml", string(data))
 			out := filepath.Join(t.TempDir(), "out")
-			args := []string{"build", "local", dir, "--artifacts", out, "--output", "json"}
+			args := []string{"build", "local", dir, "--artifacts", out, "--output", "json", "--cache-dir", t.TempDir()}
 			for k, v := range want.Env {
 				args = append(args, "--env", k+"="+v)
 			}
