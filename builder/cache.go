@@ -34,9 +34,6 @@ const (
 	MaxCacheKey = 1024
 )
 
-// errCacheTooBig stops a save that passes a bound.
-var errCacheTooBig = errors.New("too big")
-
 // cacheKeyFile, in an entry's directory, holds its key; its modification
 // time is when the entry was last saved or restored.
 const cacheKeyFile = "key"

@@ -129,12 +129,18 @@ parameter-store and secrets-manager variables are given with --env NAME=VALUE an
 log. --artifacts OUT receives the primary artifact's files, laid out as in the artifact; secondary
 artifacts go to OUT-IDENTIFIER. Ctrl-C stops the build and kills every process it started.
 
+The buildspec's reports (JUnit XML, Cucumber JSON) are read at the end and summarised; a report
+never changes the exit code. Its cache (paths inside DIR) is restored before INSTALL and saved
+after the build in --cache-dir (default: one per DIR under your cache directory); --no-cache
+uses none.
+
 The log goes to stdout, or to stderr with --output json, which prints {"status", "phases",
-"artifacts", "exported_variables", ...} on stdout. Exit code 0 means the build succeeded, 1 it
+"artifacts", "exported_variables", "reports", ...} on stdout. Exit code 0 means the build succeeded, 1 it
 failed or the buildspec is invalid, 2 a wrong command line, 130 it was interrupted.`,
 		Example: `  slipway build local
   slipway build local ./web --buildspec ./web/ci/buildspec-release.yml --artifacts out/
-  slipway build local . --env STAGE=test --env DB_PASSWORD="$DB_PASSWORD" --output json`,
+  slipway build local . --env STAGE=test --env DB_PASSWORD="$DB_PASSWORD" --output json
+  slipway build local . --cache-dir /var/cache/slipway/web`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := c.printer()

@@ -40,7 +40,7 @@ func ParseJUnit(r io.Reader, add func(Case)) error {
 }
 
 func (l *limitedReader) err() error {
-	if l.n > MaxFileSize {
+	if l.n > fileSizeLimit {
 		return ErrTooLarge
 	}
 	return nil
@@ -78,7 +78,7 @@ func (p *junitParser) next() (xml.Token, error) {
 func (p *junitParser) parse() error {
 	for {
 		tok, err := p.next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return ErrNotReport
 		}
 		if err != nil {
@@ -106,7 +106,7 @@ func (p *junitParser) parse() error {
 // file is an error.
 func (p *junitParser) rest() error {
 	for {
-		if _, err := p.next(); err == io.EOF {
+		if _, err := p.next(); errors.Is(err, io.EOF) {
 			return nil
 		} else if err != nil {
 			return err
@@ -301,7 +301,7 @@ func seconds(s string) int64 {
 }
 
 func unexpectedEOF(err error) error {
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return io.ErrUnexpectedEOF
 	}
 	return err

@@ -239,22 +239,25 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// limitedReader reads at most MaxFileSize bytes and fails past them.
+// fileSizeLimit is MaxFileSize; tests lower it.
+var fileSizeLimit int64 = MaxFileSize
+
+// limitedReader reads at most fileSizeLimit bytes and fails past them.
 type limitedReader struct {
 	r io.Reader
 	n int64
 }
 
 func (l *limitedReader) Read(p []byte) (int, error) {
-	if l.n > MaxFileSize {
+	if l.n > fileSizeLimit {
 		return 0, ErrTooLarge
 	}
-	if int64(len(p)) > MaxFileSize+1-l.n {
-		p = p[:MaxFileSize+1-l.n]
+	if int64(len(p)) > fileSizeLimit+1-l.n {
+		p = p[:fileSizeLimit+1-l.n]
 	}
 	n, err := l.r.Read(p)
 	l.n += int64(n)
-	if l.n > MaxFileSize {
+	if l.n > fileSizeLimit {
 		return n, ErrTooLarge
 	}
 	return n, err
