@@ -135,8 +135,9 @@ after the build in --cache-dir (default: one per DIR under your cache directory)
 uses none.
 
 The log goes to stdout, or to stderr with --output json, which prints {"status", "phases",
-"artifacts", "exported_variables", "reports", ...} on stdout. Exit code 0 means the build succeeded, 1 it
-failed or the buildspec is invalid, 2 a wrong command line, 130 it was interrupted.`,
+"artifacts", "exported_variables", "reports", ...} on stdout. Exit code 0 means the build
+succeeded, 1 it failed or the buildspec is invalid, 2 a wrong command line, 130 it was
+interrupted.`,
 		Example: `  slipway build local
   slipway build local ./web --buildspec ./web/ci/buildspec-release.yml --artifacts out/
   slipway build local . --env STAGE=test --env DB_PASSWORD="$DB_PASSWORD" --output json
