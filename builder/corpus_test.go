@@ -77,6 +77,7 @@ func TestCorpus(t *testing.T) {
 				ArtifactsDir: out,
 				SecondaryDir: func(id string) string { return out + "-" + id },
 				Timeout:      time.Minute,
+				CacheDir:     t.TempDir(),
 			}
 			secret := map[string]bool{}
 			for _, v := range spec.Env.ParameterStore {
