@@ -101,7 +101,9 @@ type Case struct {
 	Status     string `json:"status"`
 	DurationNS int64  `json:"duration_ns"`
 	Message    string `json:"message,omitempty"`
-	Output     string `json:"output,omitempty"`
+	// Output is the case's system-out and system-err (JUnit); a report
+	// keeps it for failed and erred cases only.
+	Output string `json:"output,omitempty"`
 	// File is the report file the case was read from, as in the report's
 	// Files.
 	File string `json:"file,omitempty"`
@@ -142,8 +144,11 @@ func Supported(format string) bool { return format == FormatJUnit || format == F
 
 // Add counts c and keeps it within MaxCases: when the report is full, a
 // failed or erred case takes the place of the last kept case that did not
-// fail.
+// fail. Only the output of failed and erred cases is kept.
 func (r *Report) Add(c Case) {
+	if !failing(c.Status) {
+		c.Output = ""
+	}
 	r.Total++
 	r.Counts[c.Status]++
 	r.DurationNS = addDuration(r.DurationNS, c.DurationNS)
