@@ -36,40 +36,51 @@ type collected struct {
 // leaves root is skipped. logf receives notes (links skipped, names that
 // collide with discard-paths).
 func Collect(root string, a buildspec.Artifact, out string, logf func(string, ...any)) ([]string, error) {
-	if logf == nil {
-		logf = func(string, ...any) {}
-	}
-	rootAbs, err := filepath.Abs(root)
+	byRel, rels, err := match(root, a, logf)
 	if err != nil {
 		return nil, err
-	}
-	if rootAbs, err = filepath.EvalSymlinks(rootAbs); err != nil {
-		return nil, err
-	}
-	bases, err := baseDirs(rootAbs, a.BaseDirectory)
-	if err != nil {
-		return nil, err
-	}
-	byRel := map[string]collected{}
-	for _, base := range bases {
-		if err := walkBase(rootAbs, base, a, byRel, logf); err != nil {
-			return nil, err
-		}
 	}
 	if len(byRel) == 0 {
 		return nil, ErrNoArtifacts
 	}
-	rels := make([]string, 0, len(byRel))
-	for rel := range byRel {
-		rels = append(rels, rel)
-	}
-	sort.Strings(rels)
 	if out != "" {
 		if err := writeArtifact(out, rels, byRel); err != nil {
 			return nil, err
 		}
 	}
 	return rels, nil
+}
+
+// match applies the files, base-directory, exclude-paths, discard-paths
+// and enable-symlinks rules of a to the tree at root: the files by their
+// path in the artifact, and those paths sorted. Reports use it too.
+func match(root string, a buildspec.Artifact, logf func(string, ...any)) (map[string]collected, []string, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	rootAbs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rootAbs, err = filepath.EvalSymlinks(rootAbs); err != nil {
+		return nil, nil, err
+	}
+	bases, err := baseDirs(rootAbs, a.BaseDirectory)
+	if err != nil {
+		return nil, nil, err
+	}
+	byRel := map[string]collected{}
+	for _, base := range bases {
+		if err := walkBase(rootAbs, base, a, byRel, logf); err != nil {
+			return nil, nil, err
+		}
+	}
+	rels := make([]string, 0, len(byRel))
+	for rel := range byRel {
+		rels = append(rels, rel)
+	}
+	sort.Strings(rels)
+	return byRel, rels, nil
 }
 
 // baseDirs resolves base-directory: root itself, one directory, or the

@@ -8,10 +8,11 @@
 // The lifecycle of Run:
 //
 //	check (secrets resolved, run-as allowed) → Prepare the workspace →
-//	INSTALL → PRE_BUILD → BUILD → POST_BUILD (each: commands, then finally;
-//	retried by on-failure: RETRY) → exported variables and the artifact
-//	name read from the session → UPLOAD_ARTIFACTS (collected by the
-//	artifacts rules into a directory) → workspace closed, every process
+//	cache restored → INSTALL → PRE_BUILD → BUILD → POST_BUILD (each:
+//	commands, then finally; retried by on-failure: RETRY) → exported
+//	variables and the artifact name read from the session →
+//	UPLOAD_ARTIFACTS (collected by the artifacts rules into a directory) →
+//	cache saved → reports collected → workspace closed, every process
 //	killed.
 package builder
 
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/builder/executor"
+	"github.com/slipwayhq/slipway/builder/report"
 	"github.com/slipwayhq/slipway/buildspec"
 )
 
@@ -98,6 +100,12 @@ type Options struct {
 	SecondaryDir func(identifier string) string
 	// Timeout ends the build TIMED_OUT; 0 is DefaultTimeout.
 	Timeout time.Duration
+	// CacheDir holds the buildspec's cache between builds (docs/BUILDSPEC.md,
+	// cache): restored into the workspace before INSTALL, saved after
+	// UPLOAD_ARTIFACTS. "" uses no cache. CacheMaxBytes bounds what one
+	// cache saves; 0 is DefaultCacheMaxBytes.
+	CacheDir      string
+	CacheMaxBytes int64
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 }
@@ -116,6 +124,9 @@ type Result struct {
 	ExportedVariables  map[string]string   `json:"exported_variables"`
 	Start              time.Time           `json:"start_time"`
 	End                time.Time           `json:"end_time"`
+	// Reports are the buildspec's report groups, in file order
+	// (CollectReports).
+	Reports []report.Report `json:"reports"`
 }
 
 // PhaseResult is one phase that ran.
@@ -219,7 +230,7 @@ func (r *runner) mask(s string) string {
 
 func (r *runner) run(parent, ctx context.Context) (*Result, error) {
 	r.start = r.now()
-	res := &Result{BuildID: r.opts.BuildID, Start: r.start, ExportedVariables: map[string]string{}, Artifacts: []string{}}
+	res := &Result{BuildID: r.opts.BuildID, Start: r.start, ExportedVariables: map[string]string{}, Artifacts: []string{}, Reports: []report.Report{}}
 	r.succeeding = true
 	r.shell = r.shellArgv()
 	ws, err := r.opts.Executor.Prepare(ctx, executor.PrepareRequest{BuildID: r.opts.BuildID, SourceDir: r.opts.SourceDir})
@@ -230,6 +241,10 @@ func (r *runner) run(parent, ctx context.Context) (*Result, error) {
 	defer func() { _ = ws.Close() }()
 	r.env = r.environment()
 	r.notes()
+	cache := r.planCache(ctx)
+	if cache != nil && cache.restore {
+		r.restoreCache(ctx, cache)
+	}
 
 	stopped := func() bool { return ctx.Err() != nil }
 	ended := false // no further phase runs
@@ -258,6 +273,12 @@ func (r *runner) run(parent, ctx context.Context) (*Result, error) {
 	if !ended && !stopped() {
 		pr := r.upload(ctx, res)
 		res.Phases = append(res.Phases, pr)
+		if cache != nil && cache.save && !stopped() {
+			r.saveCache(ctx, cache)
+		}
+	}
+	if len(r.spec.Reports) > 0 && !stopped() {
+		r.reports(ctx, res)
 	}
 	if r.sess != nil {
 		r.sess.close(r.output)
@@ -289,12 +310,6 @@ func (r *runner) notes() {
 	}
 	if ph := s.Phase(buildspec.PhaseInstall); ph != nil && len(ph.RuntimeVersions) > 0 && r.opts.Executor.Name() == "process" {
 		r.logf("runtime-versions are not installed by the process executor: the host's tools are used")
-	}
-	if s.Cache != nil {
-		r.logf("The cache is not restored nor saved by this build")
-	}
-	if len(s.Reports) > 0 {
-		r.logf("Reports are not collected by this build")
 	}
 }
 
@@ -525,6 +540,23 @@ func (r *runner) exported(ctx context.Context, res *Result) {
 }
 
 var shellIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// reports collects the report groups from the workspace as it is at the
+// end of the build, whatever became of the phases: a report never changes
+// the build's status.
+func (r *runner) reports(ctx context.Context, res *Result) {
+	dir, err := r.ws.Export(ctx)
+	if err != nil {
+		r.logf("Cannot read the workspace for the reports: %v", err)
+		for _, g := range r.spec.Reports {
+			rep := report.New(g.Group, strings.ToUpper(g.FileFormat))
+			rep.Incomplete(fmt.Sprintf("cannot read the workspace: %v", err))
+			res.Reports = append(res.Reports, *rep)
+		}
+		return
+	}
+	res.Reports = CollectReports(dir, r.spec.Reports, r.logf)
+}
 
 // upload is UPLOAD_ARTIFACTS: the artifacts collected by their rules.
 func (r *runner) upload(ctx context.Context, res *Result) PhaseResult {

@@ -77,6 +77,7 @@ func TestCorpus(t *testing.T) {
 				ArtifactsDir: out,
 				SecondaryDir: func(id string) string { return out + "-" + id },
 				Timeout:      time.Minute,
+				CacheDir:     t.TempDir(),
 			}
 			secret := map[string]bool{}
 			for _, v := range spec.Env.ParameterStore {
@@ -142,6 +143,9 @@ func TestCorpus(t *testing.T) {
 			}
 			if want.ArtifactName != "" && res.ArtifactName != want.ArtifactName {
 				t.Errorf("artifact name = %q, want %q", res.ArtifactName, want.ArtifactName)
+			}
+			for _, p := range buildcorpus.CheckReports(want.Reports, res.Reports) {
+				t.Error(p)
 			}
 		})
 	}

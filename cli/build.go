@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/slipwayhq/slipway/builder"
 	"github.com/slipwayhq/slipway/builder/executor"
+	"github.com/slipwayhq/slipway/builder/report"
 	"github.com/slipwayhq/slipway/buildspec"
 )
 
@@ -39,6 +42,8 @@ type buildLocalReport struct {
 	SecondaryArtifacts map[string][]string   `json:"secondary_artifacts,omitempty"`
 	ExportedVariables  map[string]string     `json:"exported_variables"`
 	Diagnostics        buildspec.Diagnostics `json:"diagnostics"`
+	// Reports are the report groups' test reports (at most 500 cases each).
+	Reports []report.Report `json:"reports"`
 }
 
 // buildFailed makes `build local` exit 1 after its report was printed.
@@ -108,6 +113,8 @@ func (c *cli) newBuildLocalCommand() *cobra.Command {
 		artifacts string
 		image     string
 		timeout   time.Duration
+		cacheDir  string
+		noCache   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "local [DIR]",
@@ -122,12 +129,19 @@ parameter-store and secrets-manager variables are given with --env NAME=VALUE an
 log. --artifacts OUT receives the primary artifact's files, laid out as in the artifact; secondary
 artifacts go to OUT-IDENTIFIER. Ctrl-C stops the build and kills every process it started.
 
+The buildspec's reports (JUnit XML, Cucumber JSON) are read at the end and summarised; a report
+never changes the exit code. Its cache (paths inside DIR) is restored before INSTALL and saved
+after the build in --cache-dir (default: one per DIR under your cache directory); --no-cache
+uses none.
+
 The log goes to stdout, or to stderr with --output json, which prints {"status", "phases",
-"artifacts", "exported_variables", ...} on stdout. Exit code 0 means the build succeeded, 1 it
-failed or the buildspec is invalid, 2 a wrong command line, 130 it was interrupted.`,
+"artifacts", "exported_variables", "reports", ...} on stdout. Exit code 0 means the build
+succeeded, 1 it failed or the buildspec is invalid, 2 a wrong command line, 130 it was
+interrupted.`,
 		Example: `  slipway build local
   slipway build local ./web --buildspec ./web/ci/buildspec-release.yml --artifacts out/
-  slipway build local . --env STAGE=test --env DB_PASSWORD="$DB_PASSWORD" --output json`,
+  slipway build local . --env STAGE=test --env DB_PASSWORD="$DB_PASSWORD" --output json
+  slipway build local . --cache-dir /var/cache/slipway/web`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := c.printer()
@@ -159,7 +173,7 @@ failed or the buildspec is invalid, 2 a wrong command line, 130 it was interrupt
 				return err
 			}
 			report := buildLocalReport{Status: builder.StatusFailed, Phases: []builder.PhaseResult{}, Artifacts: []string{},
-				ExportedVariables: map[string]string{}, Diagnostics: diags}
+				ExportedVariables: map[string]string{}, Diagnostics: diags, Reports: []report.Report{}}
 			if report.Diagnostics == nil {
 				report.Diagnostics = buildspec.Diagnostics{}
 			}
@@ -185,6 +199,9 @@ failed or the buildspec is invalid, 2 a wrong command line, 130 it was interrupt
 				return err
 			}
 			opts.Timeout = timeout
+			if opts.CacheDir, err = localCacheDir(dir, cacheDir, noCache); err != nil {
+				return err
+			}
 			res, err := builder.Run(cmd.Context(), spec, opts)
 			if err != nil {
 				return err
@@ -192,6 +209,7 @@ failed or the buildspec is invalid, 2 a wrong command line, 130 it was interrupt
 			report.BuildID, report.Status, report.Phases = res.BuildID, res.Status, res.Phases
 			report.Artifacts, report.ArtifactName, report.SecondaryArtifacts = res.Artifacts, res.ArtifactName, res.SecondaryArtifacts
 			report.ExportedVariables = res.ExportedVariables
+			report.Reports = res.Reports
 			if p.json() {
 				if err := p.JSON(report); err != nil {
 					return err
@@ -211,6 +229,8 @@ failed or the buildspec is invalid, 2 a wrong command line, 130 it was interrupt
 	f.StringVar(&artifacts, "artifacts", "", "an empty or new directory that receives the primary artifact's files")
 	f.StringVar(&image, "image", "", "run in this Docker image (not available yet: builds use the process executor)")
 	f.DurationVar(&timeout, "timeout", builder.DefaultTimeout, "stop the build TIMED_OUT after this long")
+	f.StringVar(&cacheDir, "cache-dir", "", "where the buildspec's cache is kept between builds (default: the user's cache directory, slipway/build-cache/ and a hash of DIR)")
+	f.BoolVar(&noCache, "no-cache", false, "neither restore nor save the buildspec's cache")
 	return cmd
 }
 
@@ -295,5 +315,66 @@ func printBuildSummary(p *printer, r buildLocalReport, artifacts string) error {
 			}
 		}
 	}
+	for _, rep := range r.Reports {
+		if err := p.Linef("Report %s: %s", rep.Name, rep.Summary()); err != nil {
+			return err
+		}
+		shown := 0
+		for _, c := range rep.Cases {
+			if c.Status != report.Failed && c.Status != report.Error {
+				continue
+			}
+			if shown++; shown > maxFailuresShown {
+				continue
+			}
+			line := c.Status + " " + caseName(c)
+			if msg, _, _ := strings.Cut(c.Message, "\n"); msg != "" {
+				line += ": " + msg
+			}
+			if err := p.Linef("  %s", line); err != nil {
+				return err
+			}
+		}
+		if shown > maxFailuresShown {
+			if err := p.Linef("  ... and %d more (--output json lists them)", shown-maxFailuresShown); err != nil {
+				return err
+			}
+		}
+	}
 	return p.Linef("Build %s (%s)", r.Status, r.BuildID)
+}
+
+// maxFailuresShown bounds the failed cases the summary lists per report.
+const maxFailuresShown = 20
+
+// caseName is a test case as a summary names it: prefix and name.
+func caseName(c report.Case) string {
+	if c.Prefix == "" || c.Prefix == c.Name {
+		return c.Name
+	}
+	return c.Prefix + " " + c.Name
+}
+
+// localCacheDir is the cache directory of a local build of dir: --cache-dir,
+// else one per source directory under the user's cache directory; "" with
+// --no-cache.
+func localCacheDir(dir, flag string, off bool) (string, error) {
+	switch {
+	case off && flag != "":
+		return "", usagef("--cache-dir and --no-cache are exclusive; give one")
+	case off:
+		return "", nil
+	case flag != "":
+		return filepath.Abs(flag)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", usagef("no user cache directory (%v); give --cache-dir DIR or --no-cache", err)
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(base, "slipway", "build-cache", filepath.Base(abs)+"-"+hex.EncodeToString(sum[:8])), nil
 }

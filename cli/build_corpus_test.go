@@ -37,7 +37,7 @@ func TestBuildLocalCorpus(t *testing.T) {
 			dir := t.TempDir()
 			writeBuildFile(t, dir, "buildspec.yml", string(data))
 			out := filepath.Join(t.TempDir(), "out")
-			args := []string{"build", "local", dir, "--artifacts", out, "--output", "json"}
+			args := []string{"build", "local", dir, "--artifacts", out, "--output", "json", "--cache-dir", t.TempDir()}
 			for k, v := range want.Env {
 				args = append(args, "--env", k+"="+v)
 			}
@@ -96,6 +96,9 @@ func TestBuildLocalCorpus(t *testing.T) {
 			}
 			if want.ArtifactName != "" && rep.ArtifactName != want.ArtifactName {
 				t.Errorf("artifact name = %q, want %q", rep.ArtifactName, want.ArtifactName)
+			}
+			for _, p := range buildcorpus.CheckReports(want.Reports, rep.Reports) {
+				t.Error(p)
 			}
 		})
 	}

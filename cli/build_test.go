@@ -166,3 +166,67 @@ func TestBuildLocalInterrupted(t *testing.T) {
 		return fmt.Errorf("the build's child %d still runs", pid)
 	})
 }
+
+// TestBuildLocalReportSummary checks the summary `build local` prints per
+// report group: its status and counts, and its failed cases with the first
+// line of their message.
+func TestBuildLocalReportSummary(t *testing.T) {
+	dir := buildDir(t, `version: 0.2
+phases:
+  build:
+    commands:
+      - mkdir -p r && printf '%s' '<testsuite><testcase classname="app.Cart" name="adds"/><testcase classname="app.Cart" name="removes"><failure message="want 0 items">trace</failure></testcase></testsuite>' > r/unit.xml
+reports:
+  unit:
+    files: [r/*.xml]
+  later:
+    files: [r/*.xml]
+    file-format: TESTNGXML
+`)
+	r := runWith(t, context.Background(), nil, "build", "local", dir)
+	for _, want := range []string{
+		"Report unit: FAILED 2 test cases (1 SUCCEEDED, 1 FAILED), 0s\n  FAILED app.Cart removes: want 0 items\n",
+		"Report later: INCOMPLETE 0 test cases, 0s: TESTNGXML test reports are not supported yet",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if r.code != ExitOK {
+		t.Errorf("exit %d: a failed report does not fail the build\n%s", r.code, r.stderr)
+	}
+}
+
+// TestBuildLocalCache checks that a second `build local` of a directory
+// finds what the first cached, in --cache-dir, and that --no-cache uses
+// none.
+func TestBuildLocalCache(t *testing.T) {
+	dir := buildDir(t, `version: 0.2
+phases:
+  install:
+    commands:
+      - cat .deps/v.txt 2>/dev/null || echo cold
+  build:
+    commands:
+      - mkdir -p .deps && echo warm-from-first > .deps/v.txt
+cache:
+  paths: [.deps/**/*]
+`)
+	cache := filepath.Join(t.TempDir(), "cache")
+	ctx := context.Background()
+	first := runWith(t, ctx, nil, "build", "local", dir, "--cache-dir", cache)
+	second := runWith(t, ctx, nil, "build", "local", dir, "--cache-dir", cache)
+	none := runWith(t, ctx, nil, "build", "local", dir, "--no-cache")
+	if first.code != ExitOK || !strings.Contains(first.stdout, "cold") || !strings.Contains(first.stdout, "Cache saved") {
+		t.Fatalf("first: exit %d\n%s%s", first.code, first.stdout, first.stderr)
+	}
+	if second.code != ExitOK || !strings.Contains(second.stdout, "warm-from-first") {
+		t.Fatalf("second: exit %d\n%s%s", second.code, second.stdout, second.stderr)
+	}
+	if none.code != ExitOK || !strings.Contains(none.stdout, "cold") || !strings.Contains(none.stdout, "no cache directory") {
+		t.Fatalf("--no-cache: exit %d\n%s%s", none.code, none.stdout, none.stderr)
+	}
+	if r := runWith(t, ctx, nil, "build", "local", dir, "--no-cache", "--cache-dir", cache); r.code != ExitUsage {
+		t.Fatalf("--no-cache with --cache-dir: exit %d", r.code)
+	}
+}

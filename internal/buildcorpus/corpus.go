@@ -12,7 +12,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/slipwayhq/slipway/builder/report"
 )
 
 // Expectation is what a corpus buildspec says of its own run.
@@ -37,6 +40,16 @@ type Expectation struct {
 	ArtifactName string
 	// Env are the variables the build is given (--env), secrets included.
 	Env map[string]string
+	// Reports maps a report group to what its report must be; every
+	// report group of a buildspec that has one of these lines is checked.
+	Reports map[string]ReportExpectation
+}
+
+// ReportExpectation is one "# expect report GROUP: STATUS [NAME=N]..."
+// line: the report's status, and counts by case status or "total".
+type ReportExpectation struct {
+	Status string
+	Counts map[string]int
 }
 
 // Dir is the corpus directory: buildspec/testdata of this repository.
@@ -65,7 +78,7 @@ func Invalid() ([]string, error) {
 
 // Read reads the header of a corpus buildspec.
 func Read(data []byte) (Expectation, error) {
-	e := Expectation{Env: map[string]string{}, Secondary: map[string][]string{}}
+	e := Expectation{Env: map[string]string{}, Secondary: map[string][]string{}, Reports: map[string]ReportExpectation{}}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		line := sc.Text()
@@ -105,6 +118,22 @@ func Read(data []byte) (Expectation, error) {
 			e.Symlinks = words
 		case key == "expect artifact name":
 			e.ArtifactName = val
+		case strings.HasPrefix(key, "expect report "):
+			if len(words) == 0 {
+				return e, fmt.Errorf("%q needs a status", key)
+			}
+			r := ReportExpectation{Status: words[0], Counts: map[string]int{}}
+			for k, v := range pairs() {
+				if k == words[0] {
+					continue
+				}
+				n, err := strconv.Atoi(v)
+				if err != nil {
+					return e, fmt.Errorf("%q: %s=%s is not a count", key, k, v)
+				}
+				r.Counts[k] = n
+			}
+			e.Reports[strings.TrimPrefix(key, "expect report ")] = r
 		case key == "env":
 			e.Env = pairs()
 		case strings.HasPrefix(key, "expect"):
@@ -126,4 +155,43 @@ func CommandOutput(log string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// CheckReports compares the reports of a run with the expectations and
+// returns what differs: a report group expected but missing, or one whose
+// status or counts are not the expected ones. When reports are expected,
+// every report of the run must be.
+func CheckReports(want map[string]ReportExpectation, got []report.Report) []string {
+	if len(want) == 0 {
+		return nil
+	}
+	var problems []string
+	seen := map[string]bool{}
+	for _, r := range got {
+		seen[r.Name] = true
+		w, ok := want[r.Name]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("report %s (%s) is not expected", r.Name, r.Summary()))
+			continue
+		}
+		if r.Status != w.Status {
+			problems = append(problems, fmt.Sprintf("report %s is %s, want %s", r.Name, r.Summary(), w.Status))
+		}
+		for k, n := range w.Counts {
+			have := r.Counts[k]
+			if k == "total" {
+				have = r.Total
+			}
+			if have != n {
+				problems = append(problems, fmt.Sprintf("report %s has %s=%d, want %d (%s)", r.Name, k, have, n, r.Summary()))
+			}
+		}
+	}
+	for name := range want {
+		if !seen[name] {
+			problems = append(problems, fmt.Sprintf("report %s is missing", name))
+		}
+	}
+	sort.Strings(problems)
+	return problems
 }
