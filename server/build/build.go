@@ -216,8 +216,8 @@ func listNewest(tx *state.Tx, bucket, prefix []byte, before uint64, limit int) (
 	if before == 0 { // past every key of the prefix
 		seek = append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
 	}
-	k, v := cur.Seek(seek)
-	if k == nil {
+	var k, v []byte
+	if k, _ = cur.Seek(seek); k == nil {
 		k, v = cur.Last()
 	} else {
 		k, v = cur.Prev()

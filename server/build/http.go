@@ -64,11 +64,10 @@ func projectResource(name string) string {
 
 // resolveBuild names the project of the build in the path: its ID starts with it.
 func resolveBuild(r *http.Request) (string, error) {
-	project, _, err := SplitID(r.PathValue("id"))
-	if err != nil {
-		return "project/*", nil // as resolveCreate
+	if project, _, err := SplitID(r.PathValue("id")); err == nil {
+		return "project/" + project, nil
 	}
-	return "project/" + project, nil
+	return "project/*", nil // as resolveCreate
 }
 
 func (m *Module) projectCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
