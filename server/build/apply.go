@@ -180,6 +180,11 @@ func checkStart(p StartPayload) error {
 	if err := checkTimeouts(p.TimeoutMinutes, p.QueuedTimeoutMinutes); err != nil {
 		return err
 	}
+	if p.ServiceRole != "" {
+		if err := state.ValidateName("service role", p.ServiceRole); err != nil {
+			return err
+		}
+	}
 	if len(p.Initiator) > 255 {
 		return fault.New(fault.Invalid, "initiator is over 255 bytes")
 	}

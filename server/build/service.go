@@ -213,6 +213,9 @@ func (s *Builds) Start(ctx context.Context, actor string, req pub.BuildStartRequ
 		return pub.Build{}, err
 	}
 	if pr.Source.Type == pub.SourceSlipwayRepo {
+		if p.Source.Buildspec == "" && p.Source.BuildspecInline == "" {
+			p.Source.Buildspec = DefaultBuildspecPath // the build says what its worker runs
+		}
 		version := req.SourceVersion
 		if version == "" {
 			version = pr.SourceVersion
