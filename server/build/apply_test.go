@@ -500,3 +500,37 @@ func TestApplyIsDeterministic(t *testing.T) {
 		t.Fatalf("the state machines differ or are wrong:\n%s\n---\n%s", a, b)
 	}
 }
+
+// TestListProjects pages projects in name order, by count and by bytes.
+func TestListProjects(t *testing.T) {
+	f := newFSM(t)
+	big := strings.Repeat("#", MaxInlineBuildspec)
+	for i := 0; i < 100; i++ {
+		s := repoProject(fmt.Sprintf("p%02d", i))
+		s.Source.BuildspecInline = big
+		ok(t, "create", apply(t, f, uint64(i+1), cmdProjectCreate, ProjectCreatePayload{Settings: s}))
+	}
+	page := func(after string, limit int) (int, string, string) {
+		var l []Project
+		var next string
+		_ = f.Store().View(func(tx *state.Tx) error {
+			var err error
+			l, next, err = listProjects(tx, after, limit)
+			return err
+		})
+		if len(l) == 0 {
+			return 0, "", next
+		}
+		return len(l), l[0].Name, next
+	}
+	if n, first, next := page("", 10); n != 10 || first != "p00" || next != "p09" {
+		t.Fatalf("first page: %d from %s, next %s", n, first, next)
+	}
+	if n, first, next := page("p09", 1000); n != 64 || first != "p10" || next != "p73" {
+		// 64 records of a little over 64 KiB pass 4 MiB: the page ends with the one that passed it.
+		t.Fatalf("a page bounded by bytes: %d from %s, next %s", n, first, next)
+	}
+	if n, _, next := page("p99", 10); n != 0 || next != "" {
+		t.Fatalf("after the last: %d, next %q", n, next)
+	}
+}

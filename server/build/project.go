@@ -2,6 +2,7 @@ package build
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"regexp"
 	"strings"
 	"time"
@@ -420,4 +421,28 @@ func environmentOf(e pub.BuildEnvironment) Environment {
 		out.Variables = append(out.Variables, Variable(v))
 	}
 	return out
+}
+
+// listProjects returns up to limit projects in name order after the name "after", and the name
+// to continue after ("" at the end). A page stops early once its records pass maxPageBytes.
+func listProjects(tx *state.Tx, after string, limit int) ([]Project, string, error) {
+	cur := tx.Bucket(bucketProjects).Cursor()
+	k, v := cur.Seek([]byte(after))
+	if k != nil && after != "" && string(k) == after {
+		k, v = cur.Next()
+	}
+	var out []Project
+	size := 0
+	for ; k != nil; k, v = cur.Next() {
+		if len(out) == limit || (len(out) > 0 && size > maxPageBytes) {
+			return out, out[len(out)-1].Name, nil
+		}
+		var p Project
+		if err := json.Unmarshal(v, &p); err != nil {
+			return nil, "", fault.New(fault.Internal, "decode build project %q: %v", k, err)
+		}
+		size += len(v)
+		out = append(out, p)
+	}
+	return out, "", nil
 }

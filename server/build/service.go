@@ -139,12 +139,14 @@ func (s *Projects) Record(name string) (Project, error) {
 }
 
 // List returns a page of projects in name order and the cursor of the next page ("" at the end).
+// A page stops early once its records pass about 4 MiB (an inline buildspec and variables make a
+// record up to about 130 KiB).
 func (s *Projects) List(_ context.Context, page api.Page) ([]pub.BuildProject, string, error) {
 	var list []Project
 	var next string
 	err := s.m.core.State.View(func(tx *state.Tx) error {
 		var err error
-		list, next, err = state.List[Project](tx, bucketProjects, page.After, page.Limit, nil)
+		list, next, err = listProjects(tx, page.After, page.Limit)
 		return err
 	})
 	out := make([]pub.BuildProject, 0, len(list))
