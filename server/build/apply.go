@@ -246,7 +246,11 @@ func applyStop(tx *state.Tx, index uint64, c *command.Command, p StopPayload) (a
 	}
 	switch b.Status {
 	case pub.BuildQueued:
-		b.end(c.Time, pub.BuildStopped, pub.BuildStopped, "stopped by "+p.Actor+" while queued")
+		msg := "stopped while queued"
+		if p.Actor != "" {
+			msg = "stopped by " + p.Actor + " while queued"
+		}
+		b.end(c.Time, pub.BuildStopped, pub.BuildStopped, msg)
 		if err := dequeue(tx, b); err != nil {
 			return nil, err
 		}

@@ -80,7 +80,7 @@ func (b Build) QueuedDeadline() time.Time {
 	return b.Start.Add(time.Duration(b.QueuedTimeoutMinutes) * time.Minute)
 }
 
-// endPhase ends the build's current phase with status (and message), appends COMPLETED, and
+// end ends the build's current phase with status (and message), appends COMPLETED, and
 // gives the build its final status and end time.
 func (b *Build) end(at time.Time, status, phaseStatus, message string) {
 	if n := len(b.Phases); n > 0 && b.Phases[n-1].End == nil {

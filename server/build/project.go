@@ -34,23 +34,23 @@ var (
 
 // Bounds on what callers can grow.
 const (
-	MaxProjects           = 5000
-	MaxDescription        = 255
-	MaxVariables          = 200
-	MaxVariableName       = 255
-	MaxVariableValue      = 32 << 10
-	MaxVariablesBytes     = 64 << 10 // the names and values of a project's (or a build's) variables together
-	MaxLabels             = 20
-	MaxInlineBuildspec    = 64 << 10
-	MaxPath               = 1024
-	MaxSourceVersion      = 255
-	MaxImage              = 255
-	MaxConcurrentBuilds   = 1000
-	DefaultTimeout        = 60
-	DefaultQueuedTimeout  = 480
-	DefaultBuildspecPath  = "buildspec.yml"
-	minTimeout, maxTimout = 5, 2160
-	maxQueuedTimeout      = 480
+	MaxProjects            = 5000
+	MaxDescription         = 255
+	MaxVariables           = 200
+	MaxVariableName        = 255
+	MaxVariableValue       = 32 << 10
+	MaxVariablesBytes      = 64 << 10 // the names and values of a project's (or a build's) variables together
+	MaxLabels              = 20
+	MaxInlineBuildspec     = 64 << 10
+	MaxPath                = 1024
+	MaxSourceVersion       = 255
+	MaxImage               = 255
+	MaxConcurrentBuilds    = 1000
+	DefaultTimeout         = 60
+	DefaultQueuedTimeout   = 480
+	DefaultBuildspecPath   = "buildspec.yml"
+	minTimeout, maxTimeout = 5, 2160
+	maxQueuedTimeout       = 480
 )
 
 // Settings is what a project is made of, as its commands carry it and its record keeps it.
@@ -274,8 +274,8 @@ func checkVersion(v string) error {
 }
 
 func checkTimeouts(timeout, queued int) error {
-	if timeout < minTimeout || timeout > maxTimout {
-		return fault.New(fault.Invalid, "timeout %d minutes is not %d-%d (the default is %d)", timeout, minTimeout, maxTimout, DefaultTimeout)
+	if timeout < minTimeout || timeout > maxTimeout {
+		return fault.New(fault.Invalid, "timeout %d minutes is not %d-%d (the default is %d)", timeout, minTimeout, maxTimeout, DefaultTimeout)
 	}
 	if queued < minTimeout || queued > maxQueuedTimeout {
 		return fault.New(fault.Invalid, "queued timeout %d minutes is not %d-%d (the default is %d)", queued, minTimeout, maxQueuedTimeout, DefaultQueuedTimeout)
