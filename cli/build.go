@@ -27,8 +27,12 @@ import (
 func (c *cli) newBuildCommand() *cobra.Command {
 	cmd := nounCommand("build", "Run builds (buildspec.yml)",
 		`  slipway build local
-  slipway build local ./web --artifacts out/ --output json`)
+  slipway build local ./web --artifacts out/ --output json
+  slipway build start web
+  slipway build list --project web
+  slipway build get web:0b7c5a52-5b7e-4a4e-9d3c-1f2e3d4c5b6a --output json`)
 	cmd.AddCommand(c.newBuildLocalCommand())
+	cmd.AddCommand(c.newBuildStartCommand(), c.newBuildListCommand(), c.newBuildGetCommand(), c.newBuildStopCommand())
 	return cmd
 }
 

@@ -204,6 +204,7 @@ deployment (deploy watch, deploy create --watch), 4 denied (iam simulate), 130 i
 		c.newTLSCommand(),
 		c.newBuildSpecCommand(),
 		c.newBuildCommand(),
+		c.newProjectCommand(),
 	)
 	addServerCommands(root)
 

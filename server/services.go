@@ -2,6 +2,7 @@ package server
 
 import (
 	"github.com/slipwayhq/slipway/server/acl"
+	"github.com/slipwayhq/slipway/server/build"
 	"github.com/slipwayhq/slipway/server/console"
 	"github.com/slipwayhq/slipway/server/core/config"
 	"github.com/slipwayhq/slipway/server/core/fsm"
@@ -43,6 +44,9 @@ func services(cfg config.Config) []module.Module {
 	prs := review.New(repos)
 	prs.Groups = groups
 	prs.Merger = prMerger{repos}
+	builds := build.New()
+	builds.Sources = buildSources{repos}
+	builds.RoleExists = func(name string) bool { _, err := identity.Identity().Role(name); return err == nil }
 	return []module.Module{
 		identity,
 		deployments,
@@ -51,6 +55,7 @@ func services(cfg config.Config) []module.Module {
 		prs,
 		console.New(identity, deployments, repos, prs),
 		secrets.New(),
+		builds,
 	}
 }
 

@@ -17,8 +17,9 @@ import (
 )
 
 // readVerbs are the action-name prefixes ReadOnlyAccess allows (Export: the audit trail's export,
-// a read of records as JSON lines; Evaluate: which approval rules of a pull request hold).
-var readVerbs = []string{"Get", "List", "Read", "Watch", "Describe", "Export", "Evaluate"}
+// a read of records as JSON lines; Evaluate: which approval rules of a pull request hold;
+// BatchGet: CodeBuild's reads of projects and builds).
+var readVerbs = []string{"Get", "List", "Read", "Watch", "Describe", "Export", "Evaluate", "BatchGet"}
 
 var placeholder = regexp.MustCompile(`\{([^{}]+?)(\.\.\.)?\}`)
 

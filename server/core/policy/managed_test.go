@@ -16,6 +16,7 @@ func TestManagedPoliciesCompile(t *testing.T) {
 		"EventsFullAccess", "EventsReadOnlyAccess", "HostsFullAccess", "HostsReadOnlyAccess", "IAMFullAccess", "IAMReadOnlyAccess",
 		"KVFullAccess", "KVReadOnlyAccess", "OperatorFullAccess", "OperatorReadOnlyAccess", ReadOnlyAccess, "STSFullAccess", "STSReadOnlyAccess"}
 	want = append(want, "SecretsManagerFullAccess", "SecretsManagerReadOnlyAccess")
+	want = append(want, "CodeBuildFullAccess", "CodeBuildReadOnlyAccess")
 	slices.Sort(want)
 	if got := ManagedNames(); !slices.Equal(got, want) {
 		t.Fatalf("ManagedNames = %v, want %v", got, want)

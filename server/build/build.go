@@ -1,0 +1,243 @@
+package build
+
+import (
+	"bytes"
+	"encoding/binary"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/state"
+)
+
+// Bounds of the queue and the retention of build records (see DESIGN.md).
+const (
+	MaxQueuedPerProject = 100   // builds QUEUED at once in one project
+	MaxQueued           = 1000  // builds QUEUED at once in the cluster
+	KeepPerProject      = 1000  // records kept per project: the oldest ended ones go first
+	KeepTotal           = 50000 // records kept in the cluster, likewise
+)
+
+// The phases of a build, as CodeBuild names them, in their order.
+const (
+	PhaseSubmitted    = "SUBMITTED"
+	PhaseQueued       = "QUEUED"
+	PhaseProvisioning = "PROVISIONING"
+	PhaseCompleted    = "COMPLETED"
+)
+
+// Phase is one phase of a build's record; Status is "" while it runs.
+type Phase struct {
+	Name    string     `json:"name"`
+	Status  string     `json:"status,omitempty"`
+	Start   time.Time  `json:"start_time"`
+	End     *time.Time `json:"end_time,omitempty"`
+	Message string     `json:"message,omitempty"`
+}
+
+// Artifact is an artifact a build kept (the workers' step fills them).
+type Artifact struct {
+	Identifier string `json:"identifier,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Blob       string `json:"blob"`
+	Size       int64  `json:"size"`
+}
+
+// Build is a build's record. Index is the Raft index of its start: its key in the history and
+// the queue, so both are in start order.
+type Build struct {
+	ID                    string            `json:"id"`
+	Project               string            `json:"project"`
+	Number                uint64            `json:"number"`
+	Status                string            `json:"status"`
+	Initiator             string            `json:"initiator"`
+	SourceVersion         string            `json:"source_version,omitempty"`
+	ResolvedSourceVersion string            `json:"resolved_source_version,omitempty"`
+	Source                Source            `json:"source"`
+	Environment           Environment       `json:"environment"`
+	TimeoutMinutes        int               `json:"timeout_minutes"`
+	QueuedTimeoutMinutes  int               `json:"queued_timeout_minutes"`
+	ServiceRole           string            `json:"service_role,omitempty"`
+	Start                 time.Time         `json:"start_time"`
+	End                   *time.Time        `json:"end_time,omitempty"`
+	Phases                []Phase           `json:"phases"`
+	StopRequested         bool              `json:"stop_requested,omitempty"`
+	Agent                 string            `json:"agent,omitempty"` // the worker's host, once assigned
+	Artifacts             []Artifact        `json:"artifacts,omitempty"`
+	ExportedVariables     map[string]string `json:"exported_variables,omitempty"`
+	Index                 uint64            `json:"index"`
+	ModifyIndex           uint64            `json:"modify_index"`
+}
+
+// Ended reports whether the build has its final status.
+func (b Build) Ended() bool { return b.Status != pub.BuildQueued && b.Status != pub.BuildInProgress }
+
+// QueuedDeadline is when a build still queued times out.
+func (b Build) QueuedDeadline() time.Time {
+	return b.Start.Add(time.Duration(b.QueuedTimeoutMinutes) * time.Minute)
+}
+
+// end ends the build's current phase with status (and message), appends COMPLETED, and
+// gives the build its final status and end time.
+func (b *Build) end(at time.Time, status, phaseStatus, message string) {
+	if n := len(b.Phases); n > 0 && b.Phases[n-1].End == nil {
+		b.Phases[n-1].Status, b.Phases[n-1].End, b.Phases[n-1].Message = phaseStatus, &at, message
+	}
+	b.Phases = append(b.Phases, Phase{Name: PhaseCompleted, Start: at})
+	b.Status, b.End = status, &at
+}
+
+var uuidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// SplitID splits a build ID into its project and UUID, refusing one not of CodeBuild's form
+// PROJECT:UUID.
+func SplitID(id string) (project, uuid string, err error) {
+	project, uuid, ok := strings.Cut(id, ":")
+	if !ok || ValidateProjectName(project) != nil || !uuidRe.MatchString(uuid) {
+		return "", "", fault.New(fault.Invalid, "build ID %q is not PROJECT:UUID: use the id 'slipway build list' shows", state.Shorten(id))
+	}
+	return project, uuid, nil
+}
+
+// Storage.
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func byProjectKey(project string, number uint64) []byte {
+	return append(append([]byte(project), 0), u64(number)...)
+}
+
+func getBuild(tx *state.Tx, id string) (Build, bool, error) {
+	return state.Get[Build](tx, bucketBuilds, id)
+}
+
+func mustBuild(tx *state.Tx, id string) (Build, error) {
+	b, ok, err := getBuild(tx, id)
+	if err == nil && !ok {
+		err = fault.New(fault.NotFound, "build %s not found", state.Shorten(id))
+	}
+	return b, err
+}
+
+// insertBuild writes a new build's record and its index entries.
+func insertBuild(tx *state.Tx, b Build) error {
+	if err := state.Put(tx, bucketBuilds, b.ID, b); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketByProject).Put(byProjectKey(b.Project, b.Number), []byte(b.ID)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketHistory).Put(u64(b.Index), []byte(b.ID)); err != nil {
+		return err
+	}
+	if b.Status == pub.BuildQueued {
+		if err := tx.Bucket(bucketQueue).Put(u64(b.Index), []byte(b.ID)); err != nil {
+			return err
+		}
+	}
+	return addMeta(tx, metaBuilds, 1)
+}
+
+// removeBuild deletes an ended build's record and its index entries, and uncounts it.
+func removeBuild(tx *state.Tx, b Build) error {
+	if err := state.Delete(tx, bucketBuilds, b.ID); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketByProject).Delete(byProjectKey(b.Project, b.Number)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketHistory).Delete(u64(b.Index)); err != nil {
+		return err
+	}
+	if err := addMeta(tx, metaBuilds, -1); err != nil {
+		return err
+	}
+	c, err := getCounters(tx, b.Project)
+	if err != nil {
+		return err
+	}
+	c.Builds--
+	return putCounters(tx, b.Project, c)
+}
+
+// buildView is a build's record as the API answers it.
+func buildView(b Build) pub.Build {
+	v := pub.Build{
+		ID: b.ID, Project: b.Project, BuildNumber: b.Number, Status: b.Status, Initiator: b.Initiator,
+		SourceVersion: b.SourceVersion, ResolvedSourceVersion: b.ResolvedSourceVersion, Source: pub.ProjectSource(b.Source),
+		Environment: environmentView(b.Environment), TimeoutMinutes: b.TimeoutMinutes, QueuedTimeoutMinutes: b.QueuedTimeoutMinutes,
+		ServiceRole: b.ServiceRole, StartTime: b.Start, EndTime: b.End, StopRequested: b.StopRequested,
+		Phases: make([]pub.BuildPhase, 0, len(b.Phases)), Artifacts: make([]pub.BuildArtifact, 0, len(b.Artifacts)),
+		ExportedVariables: map[string]string{}, CreateIndex: b.Index, ModifyIndex: b.ModifyIndex,
+	}
+	for _, p := range b.Phases {
+		ph := pub.BuildPhase{Name: p.Name, Status: p.Status, StartTime: p.Start, EndTime: p.End, Message: p.Message}
+		if p.End != nil {
+			ph.DurationMS = p.End.Sub(p.Start).Milliseconds()
+		}
+		v.Phases = append(v.Phases, ph)
+	}
+	if n := len(b.Phases); n > 0 {
+		v.CurrentPhase = b.Phases[n-1].Name
+	}
+	for _, a := range b.Artifacts {
+		v.Artifacts = append(v.Artifacts, pub.BuildArtifact(a))
+	}
+	for k, val := range b.ExportedVariables {
+		v.ExportedVariables[k] = val
+	}
+	return v
+}
+
+// commitRe is a full commit ID (SHA-1 or SHA-256).
+var commitRe = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+
+func plural(n int, unit string) string {
+	s := strconv.Itoa(n) + " " + unit
+	if n != 1 {
+		s += "s"
+	}
+	return s
+}
+
+// maxPageBytes is about how many bytes of records one list answer is made from (at least one).
+const maxPageBytes = 4 << 20
+
+// listNewest returns, newest first, up to limit builds of an index bucket whose keys start with
+// prefix and end with an 8-byte number, from the number before "before" (0: the newest), and
+// the cursor of the next page (0 at the end). A page stops early once its records pass
+// maxPageBytes.
+func listNewest(tx *state.Tx, bucket, prefix []byte, before uint64, limit int) ([]Build, uint64, error) {
+	cur := tx.Bucket(bucket).Cursor()
+	seek := append(append([]byte(nil), prefix...), u64(before)...)
+	if before == 0 { // past every key of the prefix
+		seek = append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	}
+	var k, v []byte
+	if k, _ = cur.Seek(seek); k == nil {
+		k, v = cur.Last()
+	} else {
+		k, v = cur.Prev()
+	}
+	var out []Build
+	size := 0
+	for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, v = cur.Prev() {
+		if len(out) == limit || (len(out) > 0 && size > maxPageBytes) {
+			return out, binary.BigEndian.Uint64(k[len(prefix):]) + 1, nil
+		}
+		b, ok, err := getBuild(tx, string(v))
+		if err != nil {
+			return nil, 0, err
+		}
+		if !ok {
+			continue
+		}
+		raw := tx.Bucket(bucketBuilds).Get(v)
+		size += len(raw)
+		out = append(out, b)
+	}
+	return out, 0, nil
+}

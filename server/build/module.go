@@ -1,0 +1,75 @@
+// Package build is the build service (issue 20, CodeBuild's): build projects and their builds in
+// the replicated state, the commands that change them (1700-1799), the Go API (Projects and
+// Builds) and /v1/build-projects and /v1/builds, authorized by CodeBuild's action names on
+// project/NAME. A build is recorded QUEUED with everything a worker needs to run it (the
+// resolved commit, the buildspec, the environment with secret variables as references); the
+// scheduler and the agents' build workers that take queued builds are the next step (DESIGN.md
+// says how they will). The service reads repositories only through the Sources it is given (the
+// git service's, wired by the server).
+package build
+
+import (
+	"context"
+	"time"
+
+	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/module"
+)
+
+// commandRange is the block of command numbers the service owns.
+var commandRange = command.Range{First: 1700, Last: 1799}
+
+// Sources is how the service reads the repositories its projects build (the git service's,
+// wired by the server: builds do not import git). Check answers whether repository repo exists
+// (fault.NotFound when not). Resolve answers the commit version names in repo: a branch, a tag
+// or a full commit ID that exists ("" is the default branch); an unknown version is
+// fault.NotFound.
+type Sources interface {
+	Check(ctx context.Context, repo string) error
+	Resolve(ctx context.Context, repo, version string) (commit string, err error)
+}
+
+// Module is the build service's registration. Its exported fields are settings the server sets
+// after New, before Register.
+type Module struct {
+	// Sources reads repositories; nil refuses projects and builds of SLIPWAY_REPO sources
+	// (503, not available).
+	Sources Sources
+	// RoleExists answers whether the identity service has a role of that name, for a project's
+	// service_role; nil: the role is stored unchecked (it is checked when a build reads
+	// secrets under it).
+	RoleExists func(name string) bool
+	// ExpiryInterval is how often the leader looks for builds past their queued timeout
+	// (default 30 s).
+	ExpiryInterval time.Duration
+
+	core *module.Core
+}
+
+// New returns the build service; set Sources before the server starts.
+func New() *Module { return &Module{} }
+
+// Name implements module.Module.
+func (*Module) Name() string { return "build" }
+
+// Register implements module.Module.
+func (m *Module) Register(r *module.Registry, core *module.Core) {
+	m.core = core
+	r.Commands(commandRange)
+	r.Actions("codebuild")
+	module.Handle(r, cmdProjectCreate, applyProjectCreate)
+	module.Handle(r, cmdProjectUpdate, applyProjectUpdate)
+	module.Handle(r, cmdProjectDelete, applyProjectDelete)
+	module.Handle(r, cmdStart, applyStart)
+	module.Handle(r, cmdStop, applyStop)
+	module.Handle(r, cmdQueueTimeout, applyQueueTimeout)
+	r.Buckets(bucketProjects, bucketCounters, bucketBuilds, bucketByProject, bucketHistory, bucketQueue, bucketMeta)
+	r.Routes(m.routes()...)
+	r.Leader("queued-timeout", m.expireQueued)
+}
+
+// Projects is the Go API of build projects.
+func (m *Module) Projects() *Projects { return &Projects{m: m} }
+
+// Builds is the Go API of builds.
+func (m *Module) Builds() *Builds { return &Builds{m: m} }
