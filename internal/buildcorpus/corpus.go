@@ -37,6 +37,20 @@ type Expectation struct {
 	ArtifactName string
 	// Env are the variables the build is given (--env), secrets included.
 	Env map[string]string
+	// Needs are what the commands need beyond a POSIX sh and busybox's
+	// applets ("# needs: bash"): executors whose image lacks one skip the
+	// file.
+	Needs []string
+}
+
+// NeedsBash says whether the file's commands need bash.
+func (e Expectation) NeedsBash() bool {
+	for _, n := range e.Needs {
+		if n == "bash" {
+			return true
+		}
+	}
+	return false
 }
 
 // Dir is the corpus directory: buildspec/testdata of this repository.
@@ -107,6 +121,8 @@ func Read(data []byte) (Expectation, error) {
 			e.ArtifactName = val
 		case key == "env":
 			e.Env = pairs()
+		case key == "needs":
+			e.Needs = words
 		case strings.HasPrefix(key, "expect"):
 			return e, fmt.Errorf("unknown header %q", key)
 		}
