@@ -5,8 +5,8 @@ import (
 
 	"github.com/slipwayhq/slipway/builder/executor"
 	"github.com/slipwayhq/slipway/builder/executor/docker"
-	"github.com/slipwayhq/slipway/internal/dockertest"
 	"github.com/slipwayhq/slipway/internal/buildcorpus"
+	"github.com/slipwayhq/slipway/internal/dockertest"
 )
 
 // TestCorpusDocker runs the corpus through the Docker executor, in a

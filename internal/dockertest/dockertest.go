@@ -171,7 +171,9 @@ func build(bash bool) (string, error) {
 		func() error {
 			return file("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\nbuilder:x:1000:1000:builder:/home/builder:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"))
 		},
-		func() error { return file("etc/group", 0o644, []byte("root:x:0:\nbuilder:x:1000:\nnogroup:x:65534:\n")) },
+		func() error {
+			return file("etc/group", 0o644, []byte("root:x:0:\nbuilder:x:1000:\nnogroup:x:65534:\n"))
+		},
 		func() error { return hostFile("bin/busybox", busybox) },
 	}
 	for _, a := range strings.Fields(string(applets)) {
