@@ -42,6 +42,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
@@ -323,7 +324,7 @@ func (w *workspace) Start(ctx context.Context, req executor.StartRequest) (execu
 		return nil, fmt.Errorf("docker executor: start %s: %w", req.Shell[0], err)
 	}
 	pr, pw := io.Pipe()
-	s := &session{w: w, execID: created.ID, stdin: &stdinCloser{conn: hijack.Conn, closeWrite: hijack.CloseWrite}, out: pr, outDone: make(chan struct{})}
+	s := &session{w: w, execID: created.ID, hijack: hijack, stdin: &stdinCloser{conn: hijack.Conn, closeWrite: hijack.CloseWrite}, out: pr, outDone: make(chan struct{})}
 	go func() {
 		defer close(s.outDone)
 		_, err := stdcopy.StdCopy(pw, pw, hijack.Reader)
@@ -351,8 +352,6 @@ func (w *workspace) Close() error {
 		// Files the build made as another user (root in the container)
 		// may not be removable from here: remove them from inside.
 		w.removeInside(ctx)
-		err = os.RemoveAll(w.root)
-		errs = append(errs, err)
 	}
 	if w.created {
 		err := w.d.cli.ContainerRemove(ctx, w.name, container.RemoveOptions{Force: true, RemoveVolumes: true})
@@ -361,7 +360,9 @@ func (w *workspace) Close() error {
 		}
 	}
 	for _, s := range sessions {
-		<-s.outDone // the container is gone: its streams end
+		_ = s.out.Close() // unblocks a copy nobody reads any more
+		s.hijack.Close()
+		<-s.outDone
 	}
 	if err := os.RemoveAll(w.root); err != nil {
 		errs = append(errs, fmt.Errorf("docker executor: remove the workspace: %w", err))
@@ -435,6 +436,7 @@ func (s *stdinCloser) Close() error                { return s.closeWrite() }
 type session struct {
 	w       *workspace
 	execID  string
+	hijack  types.HijackedResponse
 	stdin   io.WriteCloser
 	out     *io.PipeReader
 	outDone chan struct{}
