@@ -1,7 +1,13 @@
 package builder
 
 import (
+	"context"
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/builder/executor"
 	"github.com/slipwayhq/slipway/builder/executor/docker"
@@ -35,5 +41,74 @@ func TestCorpusDocker(t *testing.T) {
 					return ""
 				})
 		})
+	}
+}
+
+// dockerContainers lists the containers, running or not, of buildID.
+func dockerContainers(t *testing.T, buildID string) string {
+	t.Helper()
+	out, err := osexec.Command("docker", "ps", "-aq", "--filter", "label="+docker.LabelBuild+"="+buildID).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker ps: %v: %s", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestDockerStoppedBuild stops a build (its context cancelled) while a
+// command and a background child of it run: the build is STOPPED and its
+// container is gone. A build that runs to its end (run-as a user of the
+// image, the artifact collected from the bind mount) leaves none either.
+func TestDockerStoppedBuild(t *testing.T) {
+	d, err := docker.New(docker.Config{Image: dockertest.Image(t), Root: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+
+	spec := load(t, "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300 &\n      - echo running; sleep 300\n")
+	log := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for !strings.Contains(log.String(), "\nrunning\n") {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	res, err := Run(ctx, spec, Options{Executor: d, BuildID: "test:docker-stopped", Log: log, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusStopped {
+		t.Fatalf("status %s, want STOPPED; log:\n%s", res.Status, log)
+	}
+	if ids := dockerContainers(t, "test:docker-stopped"); ids != "" {
+		t.Fatalf("containers left after a stopped build: %s", ids)
+	}
+
+	spec = load(t, `version: 0.2
+run-as: builder
+phases:
+  build:
+    commands:
+      - id -un > who.txt
+      - mkdir dist && cp who.txt dist/
+artifacts:
+  files:
+    - dist/*
+`)
+	out := filepath.Join(t.TempDir(), "out")
+	res, err = Run(context.Background(), spec, Options{Executor: d, BuildID: "test:docker-done", ArtifactsDir: out, Log: log, Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != StatusSucceeded {
+		t.Fatalf("status %s; log:\n%s", res.Status, log)
+	}
+	if data, err := os.ReadFile(filepath.Join(out, "dist", "who.txt")); err != nil || string(data) != "builder\n" {
+		t.Fatalf("artifact dist/who.txt: %q, %v", data, err)
+	}
+	if ids := dockerContainers(t, "test:docker-done"); ids != "" {
+		t.Fatalf("containers left after a build: %s", ids)
 	}
 }

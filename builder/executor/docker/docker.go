@@ -206,7 +206,14 @@ func (d *Docker) Prepare(ctx context.Context, req executor.PrepareRequest) (exec
 		return nil, fmt.Errorf("docker executor: make the workspace: %w", err)
 	}
 	w := &workspace{d: d, root: root, src: filepath.Join(root, "src"), name: "slipway-build-" + randomHex(8)}
-	if err := os.Mkdir(w.src, 0o755); err != nil {
+	// Writable by every user: a run-as user of the image is not this
+	// host's user that owns the directory. The source's own files and
+	// directories keep their modes.
+	err = os.Mkdir(w.src, 0o755)
+	if err == nil {
+		err = os.Chmod(w.src, 0o777)
+	}
+	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("docker executor: make the workspace: %w", err)
 	}
