@@ -6,11 +6,13 @@ import (
 	osexec "os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/slipwayhq/slipway/builder/executor"
 	"github.com/slipwayhq/slipway/builder/executor/docker"
+	"github.com/slipwayhq/slipway/buildspec"
 	"github.com/slipwayhq/slipway/internal/buildcorpus"
 	"github.com/slipwayhq/slipway/internal/dockertest"
 )
@@ -110,5 +112,72 @@ artifacts:
 	}
 	if ids := dockerContainers(t, "test:docker-done"); ids != "" {
 		t.Fatalf("containers left after a build: %s", ids)
+	}
+}
+
+// firstLine records when a line first reaches the log.
+type firstLine struct {
+	want string
+	mu   sync.Mutex
+	buf  []byte
+	at   time.Time
+}
+
+func (f *firstLine) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.at.IsZero() {
+		f.buf = append(f.buf, p...)
+		if strings.Contains(string(f.buf), "\n"+f.want+"\n") {
+			f.at = time.Now()
+		}
+	}
+	return len(p), nil
+}
+
+// BenchmarkDockerFirstCommand measures, with the Docker executor and a
+// local image, the time from Run to the first command's output ("first-ms",
+// the issue's start-to-first-command), and the whole build of that one
+// command with the container removed (ns/op); next to it, `docker run --rm
+// IMAGE true` of the same image through the docker CLI, the reference.
+func BenchmarkDockerFirstCommand(b *testing.B) {
+	image := dockertest.Image(b)
+	spec := load(&testing.T{}, "version: 0.2\nphases:\n  build:\n    commands:\n      - echo first-command\n")
+	for _, network := range []string{"", "none"} {
+		name := "build"
+		if network != "" {
+			name += "-network-" + network
+		}
+		b.Run(name, func(b *testing.B) {
+			benchmarkDockerBuild(b, spec, docker.Config{Image: image, Root: b.TempDir(), Network: network})
+		})
+	}
+	b.Run("docker-run-true", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if out, err := osexec.Command("docker", "run", "--rm", image, "true").CombinedOutput(); err != nil {
+				b.Fatalf("docker run: %v: %s", err, out)
+			}
+		}
+	})
+}
+
+func benchmarkDockerBuild(b *testing.B, spec *buildspec.Spec, cfg docker.Config) {
+	d, err := docker.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	{
+		var first time.Duration
+		for i := 0; i < b.N; i++ {
+			log := &firstLine{want: "first-command"}
+			start := time.Now()
+			res, err := Run(context.Background(), spec, Options{Executor: d, BuildID: "bench:docker", Log: log})
+			if err != nil || res.Status != StatusSucceeded || log.at.IsZero() {
+				b.Fatal(res, err)
+			}
+			first += log.at.Sub(start)
+		}
+		b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "first-ms")
 	}
 }
