@@ -89,11 +89,17 @@ func findBusybox() (string, error) {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		if err := exec.Command("ldd", p).Run(); err != nil { // ldd fails on a static binary
+		if static(p) {
 			return p, nil
 		}
 	}
 	return "", errors.New("no static busybox found: apt-get install busybox-static (or set TESTBED_BUSYBOX)")
+}
+
+// static says whether bin is statically linked: ldd fails on it.
+func static(bin string) bool {
+	err := exec.Command("ldd", bin).Run()
+	return err != nil
 }
 
 // libraries lists the shared libraries bin loads, as ldd finds them.

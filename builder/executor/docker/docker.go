@@ -161,7 +161,7 @@ func (d *Docker) APIVersion() string { return d.cli.ClientVersion() }
 // when it is missing and Pull is set). Its errors say what to do.
 func (d *Docker) Check(ctx context.Context) error {
 	if _, err := d.cli.Ping(ctx); err != nil {
-		return fmt.Errorf("docker executor: %w (%v): start the engine or point DOCKER_HOST at it", ErrEngineUnreachable, err)
+		return fmt.Errorf("docker executor: %w (%w): start the engine or point DOCKER_HOST at it", ErrEngineUnreachable, err)
 	}
 	return d.ensureImage(ctx)
 }
@@ -172,7 +172,7 @@ func (d *Docker) ensureImage(ctx context.Context) error {
 	case err == nil:
 		return nil
 	case client.IsErrConnectionFailed(err):
-		return fmt.Errorf("docker executor: %w (%v): start the engine or point DOCKER_HOST at it", ErrEngineUnreachable, err)
+		return fmt.Errorf("docker executor: %w (%w): start the engine or point DOCKER_HOST at it", ErrEngineUnreachable, err)
 	case !cerrdefs.IsNotFound(err):
 		return fmt.Errorf("docker executor: inspect image %s: %w", d.cfg.Image, err)
 	case !d.cfg.Pull:
