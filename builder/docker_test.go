@@ -23,6 +23,9 @@ import (
 // as with the process executor. Files whose commands need bash say so
 // (# needs: bash) and are skipped in the busybox image.
 func TestCorpusDocker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the corpus in two images takes a minute or more")
+	}
 	for _, img := range []struct {
 		name  string
 		image func(testing.TB) string
@@ -43,6 +46,30 @@ func TestCorpusDocker(t *testing.T) {
 					return ""
 				})
 		})
+	}
+}
+
+// TestDockerDefaultShell checks the default shell is chosen in the image:
+// bash in the image that has it, busybox's sh in the one that does not.
+func TestDockerDefaultShell(t *testing.T) {
+	spec := load(t, "version: 0.2\nenv:\n  exported-variables: [SHELL_NAME]\nphases:\n  build:\n    commands:\n      - export SHELL_NAME=\"${BASH_VERSION:+bash}$(readlink /proc/$$/exe)\"\n")
+	for _, c := range []struct {
+		image func(testing.TB) string
+		want  string
+	}{{dockertest.Image, "/bin/busybox"}, {dockertest.BashImage, "bash/bin/bash"}} {
+		d, err := docker.New(docker.Config{Image: c.image(t), Root: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		log := &syncBuffer{}
+		res, err := Run(context.Background(), spec, Options{Executor: d, BuildID: "test:docker-shell", Log: log, Timeout: time.Minute})
+		if err != nil || res.Status != StatusSucceeded {
+			t.Fatalf("%v %v; log:\n%s", res, err, log)
+		}
+		if got := res.ExportedVariables["SHELL_NAME"]; got != c.want {
+			t.Errorf("%s: the shell is %q, want %q", d.Name(), got, c.want)
+		}
 	}
 }
 
