@@ -347,6 +347,17 @@ func TestRunAs(t *testing.T) {
 		}
 		_ = s.Stop()
 	}
+	// A user the image does not have: the shell does not start, the
+	// engine's reason is in the output, the exit status is 126.
+	s, err := ws.Start(context.Background(), executor.StartRequest{Shell: []string{"/bin/sh"}, User: "nosuchuser"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = s.Stdin().Close()
+	out, _ := io.ReadAll(s.Output())
+	if code, err := s.Wait(); err != nil || code != 126 || !strings.Contains(string(out), "nosuchuser") {
+		t.Errorf("run as an unknown user: exit %d, %v, output %q", code, err, out)
+	}
 }
 
 // TestErrors checks the errors that say what to do: an image that is not
