@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"time"
@@ -320,6 +319,13 @@ func onFailure(ph *buildspec.Phase) string {
 	return ph.OnFailure.Action
 }
 
+// defaultShell starts bash when the workspace has it on the build's PATH
+// and /bin/sh otherwise. The choice is made where the commands run, not on
+// this host: a Docker image without bash (busybox, alpine) gets its sh.
+// The exec keeps one process, so the shell's pid, process group and
+// standard input are the session's.
+var defaultShell = []string{"/bin/sh", "-c", "command -v bash >/dev/null 2>&1 && exec bash --noprofile --norc; exec /bin/sh"}
+
 // shellArgv picks the shell of env.shell, bash by default when it is
 // installed.
 func (r *runner) shellArgv() []string {
@@ -329,10 +335,7 @@ func (r *runner) shellArgv() []string {
 	case buildspec.ShellBash:
 		return []string{"bash", "--noprofile", "--norc"}
 	}
-	if _, err := exec.LookPath("bash"); err == nil {
-		return []string{"bash", "--noprofile", "--norc"}
-	}
-	return []string{"/bin/sh"}
+	return defaultShell
 }
 
 // runAs is the user of a phase: its run-as, else the top-level one.

@@ -42,6 +42,15 @@ func commandOutput(log string) string { return buildcorpus.CommandOutput(log) }
 // executor and checks what its header expects: status, the phases that
 // ran, output, exported variables, the artifact's layout.
 func TestCorpus(t *testing.T) {
+	runCorpus(t, func(t *testing.T) (executor.Executor, []string) {
+		return &executor.Process{Root: t.TempDir()}, HostBaseEnv()
+	}, nil)
+}
+
+// runCorpus runs the corpus with the executor newExecutor makes, and the
+// base environment it gives; skip, when set, says why a file is skipped
+// ("" runs it).
+func runCorpus(t *testing.T, newExecutor func(t *testing.T) (executor.Executor, []string), skip func(name string, want buildcorpus.Expectation) string) {
 	files, err := buildcorpus.Valid()
 	if err != nil {
 		t.Fatal(err)
@@ -62,17 +71,23 @@ func TestCorpus(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}
+			if skip != nil {
+				if why := skip(name, want); why != "" {
+					t.Skip(why)
+				}
+			}
+			exec, baseEnv := newExecutor(t)
 			src := t.TempDir()
 			if err := os.WriteFile(filepath.Join(src, "buildspec.yml"), data, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			out := filepath.Join(t.TempDir(), "out")
 			opts := Options{
-				Executor:     &executor.Process{Root: t.TempDir()},
+				Executor:     exec,
 				SourceDir:    src,
 				BuildID:      "local:" + name,
 				Initiator:    "local/test",
-				BaseEnv:      HostBaseEnv(),
+				BaseEnv:      baseEnv,
 				Secrets:      map[string]string{},
 				ArtifactsDir: out,
 				SecondaryDir: func(id string) string { return out + "-" + id },

@@ -116,6 +116,7 @@ func (c *cli) newBuildLocalCommand() *cobra.Command {
 		envFlags  []string
 		artifacts string
 		image     string
+		dockerCfg dockerFlags
 		timeout   time.Duration
 		cacheDir  string
 		noCache   bool
@@ -127,6 +128,12 @@ func (c *cli) newBuildLocalCommand() *cobra.Command {
 process executor: DIR is copied into a fresh workspace (DIR itself is not changed), the commands
 run as you in one shell session (buildspec 0.2) in their own process group, with CodeBuild's
 phases, failure rules and CODEBUILD_* variables (docs/BUILDSPEC.md).
+
+With --image, the Docker executor runs the build in a container of IMAGE instead: the copy of DIR
+is mounted at /codebuild/output/src1/src, the commands run in the image's bash (its /bin/sh when it
+has none) as its user (or run-as), and the container is removed at the end. The image must be on
+this host (docker build, docker import or docker load) unless --pull is given; --network,
+--memory, --cpus, --pids-limit and --privileged shape the container.
 
 The buildspec is validated first: with errors, they are printed and no command runs. Values of
 parameter-store and secrets-manager variables are given with --env NAME=VALUE and masked in the
@@ -145,7 +152,8 @@ interrupted.`,
 		Example: `  slipway build local
   slipway build local ./web --buildspec ./web/ci/buildspec-release.yml --artifacts out/
   slipway build local . --env STAGE=test --env DB_PASSWORD="$DB_PASSWORD" --output json
-  slipway build local . --cache-dir /var/cache/slipway/web`,
+  slipway build local . --cache-dir /var/cache/slipway/web
+  slipway build local . --image golang:1.26 --memory 2g --cpus 2 --network none`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := c.printer()
@@ -159,8 +167,8 @@ interrupted.`,
 			if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 				return usagef("%s is not a directory; give the source directory of the build", dir)
 			}
-			if image != "" {
-				return fmt.Errorf("--image needs the Docker executor, which this version does not have yet; leave --image out to use the process executor")
+			if err := dockerCfg.validate(cmd, image); err != nil {
+				return err
 			}
 			if specPath == "" {
 				specPath = filepath.Join(dir, "buildspec.yml")
@@ -206,6 +214,15 @@ interrupted.`,
 			if opts.CacheDir, err = localCacheDir(dir, cacheDir, noCache); err != nil {
 				return err
 			}
+			if image != "" {
+				d, err := dockerCfg.executor(cmd.Context(), image)
+				if err != nil {
+					return err
+				}
+				defer d.Close()
+				// The image's environment (PATH, HOME) is the base, not this host's.
+				opts.Executor, opts.BaseEnv = d, nil
+			}
 			res, err := builder.Run(cmd.Context(), spec, opts)
 			if err != nil {
 				return err
@@ -231,7 +248,8 @@ interrupted.`,
 	f.StringVar(&specPath, "buildspec", "", `the buildspec file (default DIR/buildspec.yml)`)
 	f.StringArrayVar(&envFlags, "env", nil, "NAME=VALUE given to the build, over the buildspec's variables; also the values of its parameter-store and secrets-manager variables (repeatable)")
 	f.StringVar(&artifacts, "artifacts", "", "an empty or new directory that receives the primary artifact's files")
-	f.StringVar(&image, "image", "", "run in this Docker image (not available yet: builds use the process executor)")
+	f.StringVar(&image, "image", "", "run the build in a container of this Docker image (the Docker executor) instead of as processes of this host")
+	dockerCfg.register(f)
 	f.DurationVar(&timeout, "timeout", builder.DefaultTimeout, "stop the build TIMED_OUT after this long")
 	f.StringVar(&cacheDir, "cache-dir", "", "where the buildspec's cache is kept between builds (default: the user's cache directory, slipway/build-cache/ and a hash of DIR)")
 	f.BoolVar(&noCache, "no-cache", false, "neither restore nor save the buildspec's cache")

@@ -115,8 +115,11 @@ func TestBuildLocalFailsAndRefuses(t *testing.T) {
 	if r = runWith(t, ctx, nil, "build", "local", slow, "--timeout", "-1s"); r.code != ExitUsage {
 		t.Fatalf("negative --timeout: %+v", r)
 	}
-	if r = runWith(t, ctx, nil, "build", "local", failing, "--image", "alpine"); r.code != ExitFailure || !strings.Contains(r.stderr, "Docker executor") {
-		t.Fatalf("--image: %+v", r)
+	if r = runWith(t, ctx, nil, "build", "local", failing, "--memory", "1g"); r.code != ExitUsage || !strings.Contains(r.stderr, "--image") {
+		t.Fatalf("--memory without --image: %+v", r)
+	}
+	if r = runWith(t, ctx, nil, "build", "local", failing, "--image", "alpine", "--memory", "lots"); r.code != ExitUsage || !strings.Contains(r.stderr, "--memory") {
+		t.Fatalf("--memory lots: %+v", r)
 	}
 	if r = runWith(t, ctx, nil, "build", "local", t.TempDir()); r.code != ExitFailure || !strings.Contains(r.stderr, "buildspec.yml") {
 		t.Fatalf("no buildspec: %+v", r)

@@ -1,6 +1,7 @@
 // Package executor is the contract between the build runner (package
-// builder) and the places a build runs: the process executor here, and the
-// Docker and Kubernetes executors and executor plugins to come.
+// builder) and the places a build runs: the process executor here, the
+// Docker executor in executor/docker, and the Kubernetes executor and
+// executor plugins to come.
 //
 // The lifecycle of one build, as the runner drives it:
 //

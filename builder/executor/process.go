@@ -219,3 +219,8 @@ func (s *processSession) Stop() error {
 	})
 	return s.stopErr
 }
+
+// CopyTree copies the tree at from into the existing directory to, as
+// Process.Prepare does (for executors whose workspace is a host directory
+// too, such as Docker's bind mount).
+func CopyTree(ctx context.Context, from, to string) error { return copyTree(ctx, from, to) }

@@ -43,6 +43,10 @@ type Expectation struct {
 	// Reports maps a report group to what its report must be; every
 	// report group of a buildspec that has one of these lines is checked.
 	Reports map[string]ReportExpectation
+	// Needs are what the commands need beyond a POSIX sh and busybox's
+	// applets ("# needs: bash"): executors whose image lacks one skip the
+	// file.
+	Needs []string
 }
 
 // ReportExpectation is one "# expect report GROUP: STATUS [NAME=N]..."
@@ -50,6 +54,16 @@ type Expectation struct {
 type ReportExpectation struct {
 	Status string
 	Counts map[string]int
+}
+
+// NeedsBash says whether the file's commands need bash.
+func (e Expectation) NeedsBash() bool {
+	for _, n := range e.Needs {
+		if n == "bash" {
+			return true
+		}
+	}
+	return false
 }
 
 // Dir is the corpus directory: buildspec/testdata of this repository.
@@ -136,6 +150,8 @@ func Read(data []byte) (Expectation, error) {
 			e.Reports[strings.TrimPrefix(key, "expect report ")] = r
 		case key == "env":
 			e.Env = pairs()
+		case key == "needs":
+			e.Needs = words
 		case strings.HasPrefix(key, "expect"):
 			return e, fmt.Errorf("unknown header %q", key)
 		}
