@@ -2,6 +2,7 @@ package builder
 
 import (
 	"context"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -11,8 +12,16 @@ import (
 // BenchmarkBuild measures a whole local build with the process executor:
 // workspace, session, the commands and the end. "one" is a build of one
 // command (close to start-to-first-command); "hundred" shows the cost of
-// each command of a 0.2 session.
+// each command of a 0.2 session. The reference, "bash-c-true", is one bash
+// started and ended by exec: what any build pays for its shell at least.
 func BenchmarkBuild(b *testing.B) {
+	b.Run("bash-c-true", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if err := exec.Command("bash", "-c", "true").Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	for _, bc := range []struct {
 		name     string
 		commands int
