@@ -9,6 +9,7 @@ import (
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
+	"github.com/slipwayhq/slipway/server/git"
 )
 
 // CreateTemplate creates an approval rule template (t's Name, Description, Approvals, Pool and
@@ -69,7 +70,7 @@ func (s *Service) Template(ctx context.Context, name string) (pub.ApprovalTempla
 	}); err != nil {
 		return pub.ApprovalTemplate{}, err
 	}
-	names, err := s.repoNames(ctx)
+	names, err := s.repoNames(t)
 	if err != nil {
 		return pub.ApprovalTemplate{}, err
 	}
@@ -94,7 +95,7 @@ func (s *Service) templatesPage(ctx context.Context, page api.Page) ([]pub.Appro
 	}); err != nil {
 		return nil, "", err
 	}
-	names, err := s.repoNames(ctx)
+	names, err := s.repoNames(list...)
 	if err != nil {
 		return nil, "", err
 	}
@@ -129,7 +130,7 @@ func (s *Service) Associate(ctx context.Context, actor, name, repo string) error
 	}
 	var drop []string
 	if len(t.Repos) > 0 {
-		names, err := s.repoNames(ctx)
+		names, err := s.repoNames(t)
 		if err != nil {
 			return err
 		}
@@ -174,7 +175,7 @@ func (s *Service) RepoTemplates(ctx context.Context, repo string) ([]pub.Approva
 	}); err != nil {
 		return nil, err
 	}
-	names, err := s.repoNames(ctx)
+	names, err := s.repoNames(list...)
 	if err != nil {
 		return nil, err
 	}
@@ -209,24 +210,21 @@ func (m *Module) templateRules(p PR) []pub.PullRequestRuleState {
 	return out
 }
 
-// repoNames maps every repository's ID to its name (the git service holds at most 10,000),
-// to show associations by name and leave out those of deleted repositories.
-func (s *Service) repoNames(ctx context.Context) (map[string]string, error) {
+// repoNames maps the IDs of the repositories ts are associated with to their names now
+// (git.NameOf, in one read of the state); the IDs of deleted repositories are left out.
+func (s *Service) repoNames(ts ...Template) (map[string]string, error) {
 	out := map[string]string{}
-	page := api.Page{Limit: 1000}
-	for {
-		list, next, err := s.m.git.Repos().List(ctx, page)
-		if err != nil {
-			return nil, err
+	err := s.m.core.State.View(func(tx *state.Tx) error {
+		for _, t := range ts {
+			for _, id := range t.Repos {
+				if n, ok := git.NameOf(tx, id); ok {
+					out[id] = n
+				}
+			}
 		}
-		for _, r := range list {
-			out[r.ID] = r.Name
-		}
-		if next == "" {
-			return out, nil
-		}
-		page.After = next
-	}
+		return nil
+	})
+	return out, err
 }
 
 func contentOf(t pub.ApprovalTemplate) TemplateContent {
@@ -261,7 +259,7 @@ func (s *Service) templateAnswer(ctx context.Context, res command.Result, err er
 	if len(t.Repos) == 0 {
 		return templateView(t, nil), nil
 	}
-	names, err := s.repoNames(ctx)
+	names, err := s.repoNames(t)
 	if err != nil {
 		return pub.ApprovalTemplate{}, err
 	}
