@@ -82,11 +82,14 @@ func (s *server) StopProcess() {
 	s.signalProcess("TERM", 60*time.Second)
 }
 
-// serverPIDs lists the PIDs of `slipway server` processes in the container (pidof would also
-// name the short-lived `slipway git-hook` processes that git's hooks run during a push).
+// serverPIDs lists the PIDs of `slipway server` processes in the container: those the
+// supervisor (PID 1) started. pidof also names the short-lived `slipway git-hook` processes that
+// git's hooks run during a push, and a child the server has forked to run git shows the
+// server's own command line until it executes git; neither is a child of PID 1.
 func (s *server) serverPIDs() ([]string, error) {
 	out, err := s.Exec("sh", "-c", `for p in $(pidof slipway); do `+
-		`tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -q '^/bin/slipway server ' && echo $p; done; true`)
+		`tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null | grep -q '^/bin/slipway server ' || continue; `+
+		`read -r _ _ _ pp _ < /proc/$p/stat 2>/dev/null && [ "$pp" = 1 ] && echo $p; done; true`)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", err, out)
 	}

@@ -215,9 +215,10 @@ type pusherOptions struct {
 
 // pushers runs the scenario's pushers until Stop.
 type pushers struct {
-	g    *gitBed
-	stop chan struct{}
-	wg   sync.WaitGroup
+	g        *gitBed
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 }
 
 func startPushers(g *gitBed, o pusherOptions) *pushers {
@@ -226,6 +227,9 @@ func startPushers(g *gitBed, o pusherOptions) *pushers {
 		o.Targets = g.all()
 	}
 	ps := &pushers{g: g, stop: make(chan struct{})}
+	// A test that fails before Stop (a Fatal) still ends its pushers before the bed goes away:
+	// a pusher must not report into a test that has completed.
+	g.t.Cleanup(ps.Stop)
 	n := 0
 	start := func(kind string, count int) {
 		for range count {
@@ -250,9 +254,10 @@ func startPushers(g *gitBed, o pusherOptions) *pushers {
 	return ps
 }
 
-// Stop ends every pusher after its push in flight, which is resolved as usual.
+// Stop ends every pusher after its push in flight, which is resolved as usual. It may be
+// called more than once.
 func (ps *pushers) Stop() {
-	close(ps.stop)
+	ps.stopOnce.Do(func() { close(ps.stop) })
 	ps.wg.Wait()
 }
 
