@@ -165,6 +165,8 @@ type Event struct {
 	ExitCode     int       `json:"exit_code,omitempty"`
 	Message      string    `json:"message,omitempty"`
 	Time         time.Time `json:"time"`
+	// Build is a build's outcome, on its BuildEnd event only (KindBuild).
+	Build *BuildOutcome `json:"build,omitempty"`
 }
 
 // LogLine is one line of a script's output.

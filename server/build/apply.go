@@ -254,6 +254,9 @@ func applyStop(tx *state.Tx, index uint64, c *command.Command, p StopPayload) (a
 		if err := dequeue(tx, b); err != nil {
 			return nil, err
 		}
+		if err := finished(tx, b); err != nil {
+			return nil, err
+		}
 	case pub.BuildInProgress:
 		if b.StopRequested {
 			return b, nil
@@ -276,6 +279,9 @@ func applyQueueTimeout(tx *state.Tx, index uint64, c *command.Command, p QueueTi
 	}
 	b.end(c.Time, pub.BuildTimedOut, pub.BuildTimedOut, "the build was queued for longer than its queued timeout of "+plural(b.QueuedTimeoutMinutes, "minute"))
 	if err := dequeue(tx, b); err != nil {
+		return nil, err
+	}
+	if err := finished(tx, b); err != nil {
 		return nil, err
 	}
 	b.ModifyIndex = index

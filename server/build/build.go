@@ -68,8 +68,59 @@ type Build struct {
 	Agent                 string            `json:"agent,omitempty"` // the worker's host, once assigned
 	Artifacts             []Artifact        `json:"artifacts,omitempty"`
 	ExportedVariables     map[string]string `json:"exported_variables,omitempty"`
-	Index                 uint64            `json:"index"`
-	ModifyIndex           uint64            `json:"modify_index"`
+	// Reports summarises the build's report groups (their cases are in build/reports).
+	Reports []ReportSummary `json:"reports,omitempty"`
+	// The log: LogLines lines committed so far (numbered from 1) in build/logs, LogBytes their
+	// text; LogTruncated once MaxLogBytes was reached (later lines dropped). LogBlob is the SHA-256
+	// of the whole log kept in the blob store once the build ended and its batches were
+	// assembled (then build/logs holds none of its lines).
+	LogLines     uint64 `json:"log_lines,omitempty"`
+	LogBytes     int64  `json:"log_bytes,omitempty"`
+	LogTruncated bool   `json:"log_truncated,omitempty"`
+	LogBlob      string `json:"log_blob,omitempty"`
+	LogBlobSize  int64  `json:"log_blob_size,omitempty"`
+	// ReportSeq is the highest agent report sequence applied: reports at or below it are
+	// acknowledged and ignored, so a resent report never applies twice.
+	ReportSeq   uint64 `json:"report_seq,omitempty"`
+	Index       uint64 `json:"index"`
+	ModifyIndex uint64 `json:"modify_index"`
+}
+
+// ReportSummary is one report group of a build, without its cases.
+type ReportSummary struct {
+	Name      string         `json:"name"`
+	Format    string         `json:"format"`
+	Status    string         `json:"status"`
+	Total     int            `json:"total"`
+	Counts    map[string]int `json:"counts"`
+	Truncated bool           `json:"truncated,omitempty"`
+}
+
+// MaxLogBytes bounds the log text a build keeps; later lines are dropped and the record says
+// log_truncated.
+const MaxLogBytes = 64 << 20
+
+// logBatch is one entry of build/logs: lines First, First+1, ... of a build's log.
+type logBatch struct {
+	First uint64    `json:"first"`
+	Lines []logLine `json:"lines"`
+}
+
+// logLine is one line of a build's log: when it was printed, the phase that printed it, its
+// text (masked by the agent).
+type logLine struct {
+	Time  time.Time `json:"time"`
+	Phase string    `json:"phase,omitempty"`
+	Text  string    `json:"text"`
+}
+
+func logKey(id string, first uint64) []byte { return append(append([]byte(id), 0), u64(first)...) }
+
+// finished records that build b has ended: its log is still to be assembled into a blob and its
+// commit status to be set (the leader's finish task, DESIGN.md). Every path that ends a build
+// calls it in the same apply.
+func finished(tx *state.Tx, b Build) error {
+	return tx.Bucket(bucketFinish).Put([]byte(b.ID), nil)
 }
 
 // Ended reports whether the build has its final status.

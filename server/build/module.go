@@ -63,7 +63,8 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, cmdStart, applyStart)
 	module.Handle(r, cmdStop, applyStop)
 	module.Handle(r, cmdQueueTimeout, applyQueueTimeout)
-	r.Buckets(bucketProjects, bucketCounters, bucketBuilds, bucketByProject, bucketHistory, bucketQueue, bucketMeta)
+	r.Buckets(bucketProjects, bucketCounters, bucketBuilds, bucketByProject, bucketHistory, bucketQueue, bucketMeta,
+		bucketByHost, bucketLogs, bucketReports, bucketFinish)
 	r.Routes(m.routes()...)
 	r.Leader("queued-timeout", m.expireQueued)
 }

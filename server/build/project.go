@@ -24,6 +24,11 @@ var (
 	bucketHistory   = []byte("build/history")    // start index (8 bytes BE) → build ID, every build
 	bucketQueue     = []byte("build/queue")      // start index (8 bytes BE) → build ID, queued builds
 	bucketMeta      = []byte("build/meta")       // "projects", "builds", "queued" → count, 8 bytes BE
+	// The running of builds (see DESIGN.md, "Running builds").
+	bucketByHost  = []byte("build/by-host") // host ID, 0, build ID → "": builds IN_PROGRESS on a host
+	bucketLogs    = []byte("build/logs")    // build ID, 0, first line number (8 bytes BE) → logBatch
+	bucketReports = []byte("build/reports") // build ID, 0, report name → agentproto.BuildReport
+	bucketFinish  = []byte("build/finish")  // build ID → "": ended builds whose log and status are still to settle
 )
 
 var (
