@@ -149,11 +149,11 @@ func (h *Hub) ServeSession(w http.ResponseWriter, r *http.Request, host state.Ho
 		}
 		h.mu.Unlock()
 		c.close()
-		h.status(host.ID, false, "")
+		h.status(host.ID, false, "", nil)
 	}()
 	h.log.Info("agent connected", "host", host.Name, "address", r.RemoteAddr, "protocol", peer.Protocol,
 		"capabilities", peer.Capabilities, "plugins", peer.Plugins)
-	h.status(host.ID, true, r.RemoteAddr)
+	h.status(host.ID, true, r.RemoteAddr, peer.Capabilities)
 	go c.writeLoop()
 	h.kick()
 	h.readLoop(c, r.RemoteAddr)
@@ -196,7 +196,7 @@ func (h *Hub) readLoop(c *conn, addr string) {
 			h.cancelFinished(c, hb.Running)
 			if time.Since(lastStatus) > h.cfg.StatusEvery {
 				lastStatus = time.Now()
-				go h.status(c.host.ID, true, addr)
+				go h.status(c.host.ID, true, addr, c.peer.Capabilities)
 			}
 		default:
 			h.receive(c, env)
@@ -230,11 +230,16 @@ func (h *Hub) cancelFinished(c *conn, running []string) {
 }
 
 // status records that a host's session started or ended on this server (best effort: the host
-// timeout covers a lost update).
-func (h *Hub) status(hostID string, online bool, addr string) {
+// timeout covers a lost update), with what its agent advertised (caps, when online: the build
+// scheduler matches them).
+func (h *Hub) status(hostID string, online bool, addr string, caps []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _ := command.New(command.TypeHostStatus, "", time.Now(), command.HostStatus{HostID: hostID, Server: h.cluster.ID(), Online: online, Address: addr})
+	st := command.HostStatus{HostID: hostID, Server: h.cluster.ID(), Online: online, Address: addr}
+	if online {
+		st.Capabilities = caps // an agent advertises at least one kind (agentproto.ParsePeer)
+	}
+	c, _ := command.New(command.TypeHostStatus, "", time.Now(), st)
 	if _, err := h.cluster.Apply(ctx, c); err != nil {
 		h.log.Debug("host status not recorded", "host", hostID, "error", err)
 	}
