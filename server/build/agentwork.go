@@ -48,10 +48,12 @@ func (b Build) runsOn(hostID string) bool {
 }
 
 // Active implements session.Work: false once the build ended, moved or its stop was requested,
-// so an agent still running it is told to cancel.
+// so an agent still running it is told to cancel. A build still queued in this server's state
+// is active: this server has not applied its assignment yet (an agent runs only builds a server
+// sent it), and it must not cancel what it is behind on.
 func (agentWork) Active(tx *state.Tx, hostID, id string) bool {
 	b, ok, err := getBuild(tx, id)
-	return err == nil && ok && b.runsOn(hostID)
+	return err == nil && ok && (b.runsOn(hostID) || b.Status == pub.BuildQueued)
 }
 
 // AgentPath is the URL path of a build's agent route: /v1/agent/builds/ID/what.
