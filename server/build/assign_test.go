@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/command"
@@ -16,9 +18,10 @@ import (
 
 // runFSM is a state machine with an index counter, for tests that apply many commands.
 type runFSM struct {
-	t    *testing.T
-	f    *fsm.FSM
-	next uint64
+	t      *testing.T
+	f      *fsm.FSM
+	next   uint64
+	replay []*raft.Log // every entry applied, for the determinism test
 }
 
 func newRunFSM(t *testing.T) *runFSM {
@@ -38,8 +41,13 @@ func (r *runFSM) now() time.Time { return t0.Add(time.Duration(r.next) * time.Se
 
 func doAt[T any](r *runFSM, at time.Time, d command.Def[T], p T) command.Result {
 	r.t.Helper()
-	res := applyAt(r.t, r.f, r.next, at, d, p)
+	l := logAt(r.t, r.next, at, d, p)
+	r.replay = append(r.replay, l)
 	r.next++
+	res, isResult := r.f.Apply(l).(command.Result)
+	if !isResult {
+		r.t.Fatal("apply answered no command.Result")
+	}
 	return res
 }
 
