@@ -44,8 +44,10 @@ func services(cfg config.Config) []module.Module {
 	prs := review.New(repos)
 	prs.Groups = groups
 	prs.Merger = prMerger{repos}
+	secretStore := secrets.New()
 	builds := build.New()
 	builds.Sources = buildSources{repos}
+	builds.Secrets = buildSecrets{secretStore.Service()}
 	builds.RoleExists = func(name string) bool { _, err := identity.Identity().Role(name); return err == nil }
 	return []module.Module{
 		identity,
@@ -54,7 +56,7 @@ func services(cfg config.Config) []module.Module {
 		repos,
 		prs,
 		console.New(identity, deployments, repos, prs),
-		secrets.New(),
+		secretStore,
 		builds,
 	}
 }

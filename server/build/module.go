@@ -10,6 +10,7 @@ package build
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/slipwayhq/slipway/server/core/command"
@@ -27,6 +28,8 @@ var commandRange = command.Range{First: 1700, Last: 1799}
 type Sources interface {
 	Check(ctx context.Context, repo string) error
 	Resolve(ctx context.Context, repo, version string) (commit string, err error)
+	// Archive writes a tar of commit's files in repo to w (git archive), for a build's agent.
+	Archive(ctx context.Context, repo, commit string, w io.Writer) error
 }
 
 // Module is the build service's registration. Its exported fields are settings the server sets
@@ -39,6 +42,9 @@ type Module struct {
 	// service_role; nil: the role is stored unchecked (it is checked when a build reads
 	// secrets under it).
 	RoleExists func(name string) bool
+	// Secrets reads the secret values a build's agent asks for (the secrets service's); nil
+	// answers such requests 503.
+	Secrets Secrets
 	// ExpiryInterval is how often the leader looks for builds past their queued timeout
 	// (default 30 s).
 	ExpiryInterval time.Duration
@@ -67,6 +73,15 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 		bucketByHost, bucketLogs, bucketReports, bucketFinish)
 	r.Routes(m.routes()...)
 	r.Leader("queued-timeout", m.expireQueued)
+	// Running builds (DESIGN.md, "Running builds"): the scheduler, the agents' work, the
+	// leader's end of silent and overdue builds, the agents' routes.
+	module.Handle(r, cmdAssign, applyAssign)
+	module.Handle(r, cmdReport, applyReport)
+	module.Handle(r, cmdFail, applyFail)
+	r.AgentWork(agentWork{core})
+	r.Routes(m.agentRoutes()...)
+	r.Leader("scheduler", m.schedule)
+	r.Leader("running-timeout", m.watchRunning)
 }
 
 // Projects is the Go API of build projects.

@@ -66,6 +66,10 @@ func (fakeSources) Resolve(_ context.Context, repo, version string) (string, err
 	return commit1, nil
 }
 
+func (fakeSources) Archive(context.Context, string, string, io.Writer) error {
+	return fault.New(fault.Unavailable, "no archives in this test")
+}
+
 // clock is a settable time.
 type clock struct {
 	mu  sync.Mutex

@@ -98,11 +98,15 @@ type HostTag struct {
 }
 
 // HostStatus records a host's session: which server holds it (Online) or that it ended.
+// Capabilities are the kinds of work (and agentproto.CapabilityDocker) the session's agent
+// advertised, set when Online; absent from entries written before builds, which leave the host's
+// as they are.
 type HostStatus struct {
-	HostID  string `json:"host_id"`
-	Server  string `json:"server"`
-	Online  bool   `json:"online"`
-	Address string `json:"address,omitempty"`
+	HostID       string   `json:"host_id"`
+	Server       string   `json:"server"`
+	Online       bool     `json:"online"`
+	Address      string   `json:"address,omitempty"`
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 // HostTokenRevoke deletes a registration token by accessor; it can register nothing more.

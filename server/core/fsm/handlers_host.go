@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
@@ -172,9 +173,26 @@ func applyHostStatus(tx *state.Tx, _ uint64, c *command.Command, p command.HostS
 	switch {
 	case p.Online:
 		h.Server, h.Address = p.Server, p.Address
+		if p.Capabilities != nil { // entries before builds carry none: the host keeps its own
+			h.Capabilities = boundCapabilities(p.Capabilities)
+		}
 	case h.Server == p.Server: // a stale "offline" from a server the host already left changes nothing
 		h.Server = ""
 	}
 	h.LastSeen = c.Time
 	return nil, tx.PutHost(h)
+}
+
+// boundCapabilities keeps at most agentproto.MaxPeerNames capabilities of at most
+// agentproto.MaxPeerNameBytes bytes each (what the hub accepted from the agent's headers),
+// sorted and without duplicates, so a record stays small whatever a proposer sent.
+func boundCapabilities(in []string) []string {
+	out := make([]string, 0, min(len(in), agentproto.MaxPeerNames))
+	for _, c := range in {
+		if c != "" && len(c) <= agentproto.MaxPeerNameBytes && len(out) < agentproto.MaxPeerNames {
+			out = append(out, c)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

@@ -127,3 +127,32 @@ func TestDeletedHostSecretCannotRegisterNewID(t *testing.T) {
 		t.Fatalf("a version 1 entry must apply as it did (secrets were not remembered then): %+v", r)
 	}
 }
+
+// TestHostStatusCapabilities: an online status sets the host's capabilities (bounded, sorted,
+// without duplicates); an offline one and an entry written before builds (none) keep them.
+func TestHostStatusCapabilities(t *testing.T) {
+	f := newFSM(t)
+	exp := time.Unix(1700000000, 0).Add(time.Hour).UnixNano()
+	f.Apply(entry(t, 1, command.TypeHostTokenCreate, "", command.HostTokenCreate{AccessorID: "tok", SecretHash: hash('t'), ExpirationTime: exp}))
+	f.Apply(entry(t, 2, command.TypeHostRegister, "", reg("a", 'a', "tok", 0)))
+	caps := func() []string {
+		var h state.Host
+		_ = f.Store().View(func(tx *state.Tx) error { h, _ = tx.GetHost("a"); return nil })
+		return h.Capabilities
+	}
+	long := strings.Repeat("x", 65)
+	f.Apply(entry(t, 3, command.TypeHostStatus, "", command.HostStatus{HostID: "a", Server: "s1", Online: true,
+		Capabilities: []string{"docker", "build", "build", long, "deploy"}}))
+	if got := strings.Join(caps(), ","); got != "build,deploy,docker" {
+		t.Fatalf("capabilities online: %q", got)
+	}
+	f.Apply(entry(t, 4, command.TypeHostStatus, "", command.HostStatus{HostID: "a", Server: "s1"}))
+	f.Apply(entry(t, 5, command.TypeHostStatus, "", command.HostStatus{HostID: "a", Server: "s2", Online: true})) // an old entry
+	if got := strings.Join(caps(), ","); got != "build,deploy,docker" {
+		t.Fatalf("capabilities after offline and an entry without them: %q", got)
+	}
+	f.Apply(entry(t, 6, command.TypeHostStatus, "", command.HostStatus{HostID: "a", Server: "s2", Online: true, Capabilities: []string{"deploy"}}))
+	if got := strings.Join(caps(), ","); got != "deploy" {
+		t.Fatalf("capabilities of a new session: %q", got)
+	}
+}

@@ -149,11 +149,11 @@ func (h *Hub) ServeSession(w http.ResponseWriter, r *http.Request, host state.Ho
 		}
 		h.mu.Unlock()
 		c.close()
-		h.status(host.ID, false, "")
+		h.status(host.ID, false, "", nil)
 	}()
 	h.log.Info("agent connected", "host", host.Name, "address", r.RemoteAddr, "protocol", peer.Protocol,
 		"capabilities", peer.Capabilities, "plugins", peer.Plugins)
-	h.status(host.ID, true, r.RemoteAddr)
+	h.status(host.ID, true, r.RemoteAddr, peer.Capabilities)
 	go c.writeLoop()
 	h.kick()
 	h.readLoop(c, r.RemoteAddr)
@@ -194,9 +194,10 @@ func (h *Hub) readLoop(c *conn, addr string) {
 			_ = json.Unmarshal(env.Body, &hb)
 			c.sendMsg(agentproto.TypeHeartbeat, agentproto.Heartbeat{}) // lets the agent tell a dead server from an idle one
 			h.cancelFinished(c, hb.Running)
+			h.cancelFinishedWork(c, hb.Work)
 			if time.Since(lastStatus) > h.cfg.StatusEvery {
 				lastStatus = time.Now()
-				go h.status(c.host.ID, true, addr)
+				go h.status(c.host.ID, true, addr, c.peer.Capabilities)
 			}
 		default:
 			h.receive(c, env)
@@ -229,12 +230,48 @@ func (h *Hub) cancelFinished(c *conn, running []string) {
 	})
 }
 
+// cancelFinishedWork tells the agent to cancel the work of kinds other than deployments that it
+// says it runs (Heartbeat.Work) and that no work has active for its host any more: a build
+// stopped or failed while the agent was cut off, which this session never sent. Kinds the
+// session does not take, and more than maxHeartbeatWork items, are ignored.
+func (h *Hub) cancelFinishedWork(c *conn, work map[string][]string) {
+	if len(work) == 0 {
+		return
+	}
+	n := 0
+	_ = h.state.View(func(tx *state.Tx) error {
+		for kind, ids := range work {
+			if kind == agentproto.KindDeploy || !c.accepts(kind) {
+				continue
+			}
+			for _, id := range ids {
+				if n++; n > maxHeartbeatWork {
+					return nil
+				}
+				if !h.active(tx, c.host.ID, id) {
+					c.sendMsg(agentproto.TypeCancel, agentproto.Cancel{Kind: agentproto.WireKind(kind), DeploymentID: id,
+						Reason: "this host's part of the work has ended: stopped or failed"})
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// maxHeartbeatWork bounds the items of one heartbeat's Work that are looked at.
+const maxHeartbeatWork = 64
+
 // status records that a host's session started or ended on this server (best effort: the host
-// timeout covers a lost update).
-func (h *Hub) status(hostID string, online bool, addr string) {
+// timeout covers a lost update), with what its agent advertised (caps, when online: the build
+// scheduler matches them).
+func (h *Hub) status(hostID string, online bool, addr string, caps []string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _ := command.New(command.TypeHostStatus, "", time.Now(), command.HostStatus{HostID: hostID, Server: h.cluster.ID(), Online: online, Address: addr})
+	st := command.HostStatus{HostID: hostID, Server: h.cluster.ID(), Online: online, Address: addr}
+	if online {
+		st.Capabilities = caps // an agent advertises at least one kind (agentproto.ParsePeer)
+	}
+	c, _ := command.New(command.TypeHostStatus, "", time.Now(), st)
 	if _, err := h.cluster.Apply(ctx, c); err != nil {
 		h.log.Debug("host status not recorded", "host", hostID, "error", err)
 	}

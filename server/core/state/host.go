@@ -55,6 +55,10 @@ type Host struct {
 	// a re-registration never changes them, so an operator's tag (quarantined=yes) survives
 	// the agent's restart.
 	OperatorTags []string `json:"operator_tags,omitempty"`
+	// Capabilities are what the agent of the host's latest session advertised (kinds of work
+	// such as "deploy" and "build", and "docker"): the build scheduler matches them. Kept while
+	// the host is offline.
+	Capabilities []string `json:"capabilities,omitempty"`
 	CreateIndex  uint64   `json:"create_index"`
 	ModifyIndex  uint64   `json:"modify_index"`
 }
