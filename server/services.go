@@ -46,6 +46,7 @@ func services(cfg config.Config) []module.Module {
 	prs.Merger = prMerger{repos}
 	builds := build.New()
 	builds.Sources = buildSources{repos}
+	builds.Statuses = buildStatuses{repos}
 	builds.RoleExists = func(name string) bool { _, err := identity.Identity().Role(name); return err == nil }
 	return []module.Module{
 		identity,
