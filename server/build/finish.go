@@ -292,8 +292,10 @@ func eachBatch(tx *state.Tx, id string, after uint64, fn func(logBatch) (bool, e
 	start := logKey(id, after+1)
 	k, v := c.Seek(start)
 	if k == nil || !bytes.Equal(k, start) { // the batch holding line after+1 may start before it
-		pk, pv := c.Last()
-		if k != nil {
+		var pk, pv []byte
+		if k == nil {
+			pk, pv = c.Last()
+		} else {
 			pk, pv = c.Prev()
 		}
 		if pk != nil && bytes.HasPrefix(pk, prefix) && len(pk) == len(prefix)+8 {
