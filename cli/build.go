@@ -33,6 +33,7 @@ func (c *cli) newBuildCommand() *cobra.Command {
   slipway build get web:0b7c5a52-5b7e-4a4e-9d3c-1f2e3d4c5b6a --output json`)
 	cmd.AddCommand(c.newBuildLocalCommand())
 	cmd.AddCommand(c.newBuildStartCommand(), c.newBuildListCommand(), c.newBuildGetCommand(), c.newBuildStopCommand())
+	cmd.AddCommand(c.newBuildLogsCommand(), c.newBuildArtifactsCommand(), c.newBuildReportsCommand())
 	return cmd
 }
 

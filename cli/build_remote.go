@@ -18,18 +18,21 @@ func (c *cli) newBuildStartCommand() *cobra.Command {
 		version                string
 		env, secretEnv         []string
 		timeout, queuedTimeout time.Duration
+		watch                  bool
 	)
 	cmd := &cobra.Command{
-		Use:   "start PROJECT [--source-version REF] [--env K=V]",
+		Use:   "start PROJECT [--source-version REF] [--env K=V] [--watch]",
 		Short: "Start a build of a project",
 		Long: `Starts a build of the project and prints its ID (PROJECT:UUID). The build takes --source-version
 (a branch, tag or commit ID; default the project's), resolved to a commit now, and the project's
 settings; --env and --secret-env add variables or replace the project's of the same name, and
 --timeout and --queued-timeout override the project's for this build.
 
-The build is QUEUED until a worker takes it. Workers (agents with the build capability) are not
-part of this version yet: builds stay queued until they are stopped or time out in the queue.`,
+The build is QUEUED until a worker (an agent with the build capability) takes it. With --watch
+it then follows the build's log as 'slipway build logs --follow' does, and exits 0 when the
+build SUCCEEDED, 1 otherwise.`,
 		Example: `  slipway build start web
+  slipway build start web --watch
   slipway build start web --source-version v1.4.0 --env STAGE=release
   slipway build start web --source-version 3f2c1e9d0b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d --output json`,
 		Args:              exactArgs("PROJECT"),
@@ -58,12 +61,20 @@ part of this version yet: builds stay queued until they are stopped or time out 
 			if err != nil {
 				return err
 			}
+			if watch {
+				if !p.json() {
+					_ = p.Linef("Build %s (#%d) started; following its log", b.ID, b.BuildNumber)
+				}
+				return c.followBuild(cmd.Context(), cl, p, b.ID, 0)
+			}
 			if p.json() {
 				return p.JSON(b)
 			}
 			return p.Linef("%s", b.ID)
 		},
 	}
+	cmd.Flags().BoolVar(&watch, "watch", false, "follow the build's log until it ends; exit 1 unless it SUCCEEDED")
+	addReconnectFlag(cmd, &c.reconnectFor)
 	cmd.Flags().StringVar(&version, "source-version", "", "the branch, tag or commit ID to build (default: the project's)")
 	cmd.Flags().StringArrayVar(&env, "env", nil, "NAME=VALUE, a variable for this build; repeat for more")
 	cmd.Flags().StringArrayVar(&secretEnv, "secret-env", nil, "NAME=SECRET, a variable read from secret SECRET; repeat for more")
@@ -134,9 +145,9 @@ func (c *cli) newBuildGetCommand() *cobra.Command {
 		Use:   "get ID",
 		Short: "Show a build: its status, phases, source and environment",
 		Long: `Shows the build: status, phases with their status and duration, the source version asked and the
-commit it resolved to, the environment, artifacts and exported variables. With --output json it
-prints the build record: "status", "phases", "artifacts" and "exported_variables" are always
-there (empty until the build ends).`,
+commit it resolved to, the environment, artifacts, exported variables, report counts and the log's
+size. With --output json it prints the build record: "status", "phases", "artifacts",
+"exported_variables" and "reports" are always there (empty until the build ends).`,
 		Example: `  slipway build get web:0b7c5a52-5b7e-4a4e-9d3c-1f2e3d4c5b6a
   slipway build get web:0b7c5a52-5b7e-4a4e-9d3c-1f2e3d4c5b6a --output json`,
 		Args:              exactArgs("ID"),
@@ -174,6 +185,20 @@ there (empty until the build ends).`,
 			}
 			for _, k := range sortedKeys(b.ExportedVariables) {
 				fields = append(fields, field{"Exported", k + "=" + b.ExportedVariables[k]})
+			}
+			for _, r := range b.Reports {
+				counts := ""
+				for _, k := range sortedCounts(r.Counts) {
+					counts += fmt.Sprintf(" %s=%d", k, r.Counts[k])
+				}
+				fields = append(fields, field{"Report", fmt.Sprintf("%s %s, %d cases:%s", r.Name, r.Status, r.Total, counts)})
+			}
+			if b.LogLines > 0 {
+				logText := fmt.Sprintf("%d lines (slipway build logs %s)", b.LogLines, b.ID)
+				if b.LogTruncated {
+					logText += ", truncated"
+				}
+				fields = append(fields, field{"Log", logText})
 			}
 			if err := p.Fields(fields); err != nil {
 				return err

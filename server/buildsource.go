@@ -6,6 +6,7 @@ import (
 
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
+	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/git"
 	"github.com/slipwayhq/slipway/server/secrets"
 )
@@ -46,4 +47,30 @@ func (b buildSecrets) Value(ctx context.Context, name string, as *auth.Identity,
 		return nil, err
 	}
 	return v.Value, nil
+}
+
+// buildStatuses is the git service's commit statuses as the build service sets them
+// (build.Statuses): a build's commit gets the status of context slipway/build/PROJECT, which
+// branch protection's required statuses can name.
+type buildStatuses struct{ g *git.Module }
+
+// statusCreator is the creator the commit statuses of builds show.
+const statusCreator = "slipway-build"
+
+func (s buildStatuses) Set(ctx context.Context, repo, commit string, req pub.CommitStatusRequest) error {
+	_, err := s.g.Repos().SetStatus(ctx, repo, commit, statusCreator, req)
+	return err
+}
+
+func (s buildStatuses) Latest(ctx context.Context, repo, commit, context string) (pub.CommitStatus, bool, error) {
+	l, err := s.g.Repos().Statuses(ctx, repo, commit)
+	if err != nil {
+		return pub.CommitStatus{}, false, err
+	}
+	for _, st := range l.Latest {
+		if st.Context == context {
+			return st, true, nil
+		}
+	}
+	return pub.CommitStatus{}, false, nil
 }

@@ -48,6 +48,7 @@ func services(cfg config.Config) []module.Module {
 	builds := build.New()
 	builds.Sources = buildSources{repos}
 	builds.Secrets = buildSecrets{secretStore.Service()}
+	builds.Statuses = buildStatuses{repos}
 	builds.RoleExists = func(name string) bool { _, err := identity.Identity().Role(name); return err == nil }
 	return []module.Module{
 		identity,

@@ -166,8 +166,18 @@ type Build struct {
 	StopRequested     bool              `json:"stop_requested,omitempty"`
 	Artifacts         []BuildArtifact   `json:"artifacts"`
 	ExportedVariables map[string]string `json:"exported_variables"`
-	CreateIndex       uint64            `json:"create_index"`
-	ModifyIndex       uint64            `json:"modify_index"`
+	// Reports summarises the build's report groups (GET /v1/builds/{id}/reports has the cases).
+	Reports []BuildReportSummary `json:"reports"`
+	// The log: LogLines lines so far (numbered from 1), LogBytes their text; LogTruncated once
+	// the log reached its limit. LogBlob is set once the ended build's log was assembled into
+	// one blob (GET /v1/builds/{id}/logs reads either).
+	LogLines     uint64 `json:"log_lines"`
+	LogBytes     int64  `json:"log_bytes"`
+	LogTruncated bool   `json:"log_truncated,omitempty"`
+	LogBlob      string `json:"log_blob,omitempty"`
+	LogBlobSize  int64  `json:"log_blob_size,omitempty"`
+	CreateIndex  uint64 `json:"create_index"`
+	ModifyIndex  uint64 `json:"modify_index"`
 }
 
 // BuildPhase is one phase of a build, as `slipway build local` reports phases: Status is ""

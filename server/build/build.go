@@ -79,6 +79,8 @@ type Build struct {
 	LogTruncated bool   `json:"log_truncated,omitempty"`
 	LogBlob      string `json:"log_blob,omitempty"`
 	LogBlobSize  int64  `json:"log_blob_size,omitempty"`
+	// LogIndex is the byte offset in LogBlob of line 1+k*LogIndexStride, for each k (finish.go).
+	LogIndex []int64 `json:"log_index,omitempty"`
 	// ReportSeq is the highest agent report sequence applied: reports at or below it are
 	// acknowledged and ignored, so a resent report never applies twice.
 	ReportSeq   uint64 `json:"report_seq,omitempty"`
@@ -206,6 +208,9 @@ func removeBuild(tx *state.Tx, b Build) error {
 	if err := addMeta(tx, metaBuilds, -1); err != nil {
 		return err
 	}
+	if err := removeBuildData(tx, b); err != nil {
+		return err
+	}
 	c, err := getCounters(tx, b.Project)
 	if err != nil {
 		return err
@@ -222,7 +227,12 @@ func buildView(b Build) pub.Build {
 		Environment: environmentView(b.Environment), TimeoutMinutes: b.TimeoutMinutes, QueuedTimeoutMinutes: b.QueuedTimeoutMinutes,
 		ServiceRole: b.ServiceRole, StartTime: b.Start, EndTime: b.End, StopRequested: b.StopRequested,
 		Phases: make([]pub.BuildPhase, 0, len(b.Phases)), Artifacts: make([]pub.BuildArtifact, 0, len(b.Artifacts)),
-		ExportedVariables: map[string]string{}, CreateIndex: b.Index, ModifyIndex: b.ModifyIndex,
+		ExportedVariables: map[string]string{}, Reports: make([]pub.BuildReportSummary, 0, len(b.Reports)),
+		LogLines: b.LogLines, LogBytes: b.LogBytes, LogTruncated: b.LogTruncated, LogBlob: b.LogBlob, LogBlobSize: b.LogBlobSize,
+		CreateIndex: b.Index, ModifyIndex: b.ModifyIndex,
+	}
+	for _, r := range b.Reports {
+		v.Reports = append(v.Reports, pub.BuildReportSummary(r))
 	}
 	for _, p := range b.Phases {
 		ph := pub.BuildPhase{Name: p.Name, Status: p.Status, StartTime: p.Start, EndTime: p.End, Message: p.Message}

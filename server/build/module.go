@@ -48,8 +48,11 @@ type Module struct {
 	// ExpiryInterval is how often the leader looks for builds past their queued timeout
 	// (default 30 s).
 	ExpiryInterval time.Duration
+	// Statuses sets the commit statuses of the commits builds run (finish.go); nil: none.
+	Statuses Statuses
 
-	core *module.Core
+	core  *module.Core
+	blobs blobStore // tests' blob store; nil: core.Blobs
 }
 
 // New returns the build service; set Sources before the server starts.
@@ -82,6 +85,10 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	r.Routes(m.agentRoutes()...)
 	r.Leader("scheduler", m.schedule)
 	r.Leader("running-timeout", m.watchRunning)
+	// The read side of running builds: logs, artifacts, reports, commit statuses (finish.go).
+	module.Handle(r, cmdFinish, applyFinish)
+	r.Routes(m.readRoutes()...)
+	r.Leader("finish", m.finishTask)
 }
 
 // Projects is the Go API of build projects.

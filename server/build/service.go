@@ -233,6 +233,9 @@ func (s *Builds) Start(ctx context.Context, actor string, req pub.BuildStartRequ
 	}
 	p.ID = pr.Name + ":" + newUUID()
 	res, err := command.Propose(ctx, s.m.core.Cluster, cmdStart, s.m.core.Now(), p)
+	if err == nil {
+		s.m.startStatus(ctx, res) // best effort: the finish task sets the final one durably
+	}
 	return buildAnswer(res, err)
 }
 
