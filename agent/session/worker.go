@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 )
@@ -91,13 +92,15 @@ func (ws workers) heartbeat() agentproto.Heartbeat {
 	return hb
 }
 
-// boxKey is the outbox key of the reports of work (kind, id): the ID for a deployment (as
-// outboxes written before kinds existed are named), kind~id for the other kinds, so that work of
-// two kinds with one ID never share a sequence. IDs are names (A-Z a-z 0-9 . _ -), so "~" cannot
-// occur in one.
+// boxKey is the outbox key of the reports of work (kind, id), also its file's name: the ID for a
+// deployment (as outboxes written before kinds existed are named), kind~id for the other kinds,
+// so that work of two kinds with one ID never share a sequence. A build's ID is PROJECT:UUID and
+// ':' cannot be in a file name on Windows, so it is written '~': "build~PROJECT~UUID". IDs are
+// names (A-Z a-z 0-9 . _ -, and ':' in a build's), so "~" cannot occur in one and the mapping
+// is one to one.
 func boxKey(kind, id string) string {
 	if kind == agentproto.KindDeploy {
 		return id
 	}
-	return kind + "~" + id
+	return kind + "~" + strings.ReplaceAll(id, ":", "~")
 }
