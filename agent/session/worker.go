@@ -67,10 +67,29 @@ func (ws workers) kinds() []string {
 	return out
 }
 
+// Capable is a Worker that advertises capabilities besides its kind: the build worker adds
+// agentproto.CapabilityDocker when its Docker engine answered. A capability is not a kind of
+// work: nothing is dispatched by it.
+type Capable interface {
+	Capabilities() []string
+}
+
 // Peer is what this agent advertises in its headers (agentproto.Peer): this protocol version and
-// exactly the kinds of work of the given workers. It has no plugins yet.
+// exactly the kinds of work of the given workers, with the capabilities of those that are
+// Capable, sorted. It has no plugins yet.
 func Peer(ws []Worker) agentproto.Peer {
-	return agentproto.Peer{Protocol: agentproto.ProtocolVersion, Capabilities: newWorkers(ws).kinds()}
+	caps := newWorkers(ws).kinds()
+	for _, w := range ws {
+		if c, ok := w.(Capable); ok {
+			for _, name := range c.Capabilities() {
+				if !slices.Contains(caps, name) {
+					caps = append(caps, name)
+				}
+			}
+		}
+	}
+	slices.Sort(caps)
+	return agentproto.Peer{Protocol: agentproto.ProtocolVersion, Capabilities: caps}
 }
 
 // heartbeat is the Heartbeat listing the running work of every worker: deployments in Running,
