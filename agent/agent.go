@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +24,7 @@ import (
 	"github.com/slipwayhq/slipway/agent/config"
 	"github.com/slipwayhq/slipway/agent/lifecycle"
 	"github.com/slipwayhq/slipway/agent/session"
+	"github.com/slipwayhq/slipway/builder/executor/docker"
 	"github.com/slipwayhq/slipway/internal/version"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/pkg/bundle"
@@ -77,7 +79,8 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, embedded bool
 	}
 	tlsConfig := trust.ClientConfig(cert.Current)
 	httpClient := session.NewFetchClient(tlsConfig)
-	id, err := ensureIdentity(ctx, cfg, log, &tlsState{trust: trust, cert: cert, client: httpClient, peer: advertised()})
+	set := detectWorkers(ctx, cfg, log)
+	id, err := ensureIdentity(ctx, cfg, log, &tlsState{trust: trust, cert: cert, client: httpClient, peer: set.advertised()})
 	if err != nil {
 		return err
 	}
@@ -117,7 +120,7 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, embedded bool
 		go renewer.Run(ctx)
 	}
 	client = session.New(session.Config{
-		Servers: servers, Secret: id.Secret, Workers: newWorkers(runner, fetcher, reporter, log), Outbox: outbox,
+		Servers: servers, Secret: id.Secret, Workers: newWorkers(set, cfg.DataDir, runner, fetcher, outbox, reporter, log), Outbox: outbox,
 		Logger: log, Trust: trust, TLS: tlsConfig, EndWorkOnStop: embedded,
 		OnServers: func(s []string) {
 			id.Servers = s
@@ -130,20 +133,59 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, embedded bool
 	return client.Run(ctx)
 }
 
-// workerKinds are the kinds of work this agent runs, one session.Worker each (newWorkers).
-// Registration advertises them before the workers can be built (the deployment runner needs the
-// host's registered name); TestAdvertisedKindsAreTheWorkers checks the two agree.
-var workerKinds = []string{agentproto.KindDeploy}
-
-// newWorkers builds the agent's workers: deployments, run by runner.
-func newWorkers(runner *lifecycle.Runner, fetcher lifecycle.Fetcher, reporter lifecycle.Reporter, log *slog.Logger) []session.Worker {
-	return []session.Worker{session.NewDeployments(runner, fetcher, reporter, log)}
+// workerSet is which workers this agent runs (newWorkers): deployments always; builds when
+// the configuration enables them (config.Builds), in Docker too when the engine answered at
+// start. Registration advertises it before the workers can be built (the deployment runner
+// needs the host's registered name); TestAdvertisedKindsAreTheWorkers checks the two agree.
+type workerSet struct {
+	builds bool
+	docker bool
 }
 
-// advertised is what registration says of this agent (agentproto.Peer): this protocol version
-// and workerKinds.
-func advertised() agentproto.Peer {
-	return agentproto.Peer{Protocol: agentproto.ProtocolVersion, Capabilities: workerKinds}
+// dockerProbe bounds the start's question to the Docker engine.
+const dockerProbe = 3 * time.Second
+
+// detectWorkers reads the configuration and, when builds are on, asks the Docker engine whether
+// it answers (within dockerProbe).
+func detectWorkers(ctx context.Context, cfg config.Config, log *slog.Logger) workerSet {
+	set := workerSet{builds: cfg.BuildsEnabled()}
+	if !set.builds {
+		return set
+	}
+	pctx, cancel := context.WithTimeout(ctx, dockerProbe)
+	defer cancel()
+	if err := docker.Available(pctx); err != nil {
+		log.Info("builds on, without Docker: builds with an image are not taken", "error", err)
+	} else {
+		set.docker = true
+		log.Info("builds on, with Docker")
+	}
+	return set
+}
+
+// newWorkers builds the agent's workers: deployments, run by runner; builds when set says so,
+// their workspaces and records under dataDir.
+func newWorkers(set workerSet, dataDir string, runner *lifecycle.Runner, fetcher *session.Fetcher, outbox *session.Outbox, reporter lifecycle.Reporter, log *slog.Logger) []session.Worker {
+	ws := []session.Worker{session.NewDeployments(runner, fetcher, reporter, log)}
+	if set.builds {
+		ws = append(ws, session.NewBuilds(session.BuildsConfig{Dir: dataDir, Fetcher: fetcher, Docker: set.docker,
+			Reporter: session.NewKindReporter(outbox, agentproto.KindBuild), Logger: log}))
+	}
+	return ws
+}
+
+// advertised is what registration says of this agent (agentproto.Peer): this protocol version,
+// the kinds of its workers and the docker capability.
+func (s workerSet) advertised() agentproto.Peer {
+	caps := []string{agentproto.KindDeploy}
+	if s.builds {
+		caps = append(caps, agentproto.KindBuild)
+		if s.docker {
+			caps = append(caps, agentproto.CapabilityDocker)
+		}
+	}
+	slices.Sort(caps)
+	return agentproto.Peer{Protocol: agentproto.ProtocolVersion, Capabilities: caps}
 }
 
 // tlsState is what registration needs to verify servers and get the host certificate, and the

@@ -58,7 +58,7 @@ func plainTLSState(t *testing.T, dir string) *tlsState {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &tlsState{trust: trust, cert: cert, client: session.NewFetchClient(nil), peer: advertised()}
+	return &tlsState{trust: trust, cert: cert, client: session.NewFetchClient(nil), peer: workerSet{}.advertised()}
 }
 
 // TestIdentityIsSavedBeforeTheFirstRegistration: the agent saves a new identity (0600) before it
@@ -130,8 +130,10 @@ func TestIdentityIsSavedBeforeTheFirstRegistration(t *testing.T) {
 // exist; they must be exactly the kinds of the workers newWorkers builds, which the session
 // advertises.
 func TestAdvertisedKindsAreTheWorkers(t *testing.T) {
-	ws := newWorkers(nil, nil, nil, quiet)
-	if got, want := session.Peer(ws), advertised(); got.Protocol != want.Protocol || !slices.Equal(got.Capabilities, want.Capabilities) {
-		t.Fatalf("the session advertises %+v, registration %+v", got, want)
+	for _, set := range []workerSet{{}, {builds: true}, {builds: true, docker: true}} {
+		ws := newWorkers(set, t.TempDir(), nil, nil, nil, nil, quiet)
+		if got, want := session.Peer(ws), set.advertised(); got.Protocol != want.Protocol || !slices.Equal(got.Capabilities, want.Capabilities) {
+			t.Fatalf("%+v: the session advertises %+v, registration %+v", set, got, want)
+		}
 	}
 }

@@ -107,6 +107,18 @@ type Options struct {
 	CacheMaxBytes int64
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// StartTime is when the build was started, CODEBUILD_START_TIME; zero
+	// is when Run starts (a local build). An agent's build was started
+	// earlier, by a user, and queued.
+	StartTime time.Time
+	// OnPhase, when set, is called as each phase the runner runs starts
+	// (ended nil) and as it ends (ended its result): INSTALL, PRE_BUILD,
+	// BUILD, POST_BUILD, UPLOAD_ARTIFACTS, in order, from Run's goroutine,
+	// the start before the phase's first log line and the end after its
+	// last. A phase that does not run (after a failure that ends the
+	// build, or a stop) is not reported. The agent's build worker reports
+	// phases to the server with it.
+	OnPhase func(name string, ended *PhaseResult)
 }
 
 // Result is what became of a build.
@@ -349,6 +361,7 @@ func (r *runner) runAs(ph *buildspec.Phase) string {
 // phase runs one phase with its retries.
 func (r *runner) phase(ctx context.Context, name string, ph *buildspec.Phase) PhaseResult {
 	pr := PhaseResult{Name: name, Start: r.now()}
+	r.onPhase(name, nil)
 	r.logf("Entering phase %s", name)
 	attempts := 1
 	var pattern *regexp.Regexp
@@ -373,7 +386,15 @@ func (r *runner) phase(ctx context.Context, name string, ph *buildspec.Phase) Ph
 	if pr.Message != "" {
 		r.logf("Phase context status code: COMMAND_EXECUTION_ERROR Message: %s", pr.Message)
 	}
+	r.onPhase(name, &pr)
 	return pr
+}
+
+// onPhase calls Options.OnPhase when it is set.
+func (r *runner) onPhase(name string, ended *PhaseResult) {
+	if r.opts.OnPhase != nil {
+		r.opts.OnPhase(name, ended)
+	}
 }
 
 // attempt runs a phase's commands then its finally once.
@@ -564,6 +585,7 @@ func (r *runner) reports(ctx context.Context, res *Result) {
 // upload is UPLOAD_ARTIFACTS: the artifacts collected by their rules.
 func (r *runner) upload(ctx context.Context, res *Result) PhaseResult {
 	pr := PhaseResult{Name: PhaseUploadArtifacts, Start: r.now(), Status: StatusSucceeded}
+	r.onPhase(PhaseUploadArtifacts, nil)
 	r.logf("Entering phase %s", PhaseUploadArtifacts)
 	fail := func(format string, args ...any) {
 		pr.Status = StatusFailed
@@ -605,6 +627,7 @@ func (r *runner) upload(ctx context.Context, res *Result) PhaseResult {
 	}
 	pr.finish(r.now())
 	r.logf("Phase complete: %s State: %s", PhaseUploadArtifacts, pr.Status)
+	r.onPhase(PhaseUploadArtifacts, &pr)
 	return pr
 }
 

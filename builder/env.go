@@ -54,7 +54,11 @@ func (r *runner) environment() []string {
 	set("CODEBUILD_RESOLVED_SOURCE_VERSION", r.opts.ResolvedSourceVersion)
 	set("CODEBUILD_SOURCE_REPO_URL", r.opts.SourceRepoURL)
 	set("CODEBUILD_SRC_DIR", r.ws.SrcDir())
-	set("CODEBUILD_START_TIME", strconv.FormatInt(r.start.UnixMilli(), 10))
+	start := r.start
+	if !r.opts.StartTime.IsZero() {
+		start = r.opts.StartTime
+	}
+	set("CODEBUILD_START_TIME", strconv.FormatInt(start.UnixMilli(), 10))
 	set("CODEBUILD_BUILD_IMAGE", image)
 	set("CODEBUILD_CI", "true")
 	env := make([]string, 0, len(order))

@@ -346,7 +346,8 @@ func waitReady(ctx context.Context, addr, token string) error {
 // startDevAgents runs n agents in this process, each with its own folder under dir/agents and a
 // name dev-1..dev-n, tagged env=dev. An agent registers with a fresh registration token the first
 // time; later runs reuse the identity kept in its folder. stop ends them and waits until they
-// have ended, with the hooks they were running (agent.RunEmbedded).
+// have ended, with the hooks and builds they were running (agent.RunEmbedded). They take builds
+// (config.Builds), in Docker too when the engine answers.
 func startDevAgents(ctx context.Context, n int, dir, addr, token string, logw io.Writer) (names []string, stop func(), err error) {
 	if n <= 0 {
 		return nil, func() {}, nil
@@ -378,6 +379,7 @@ func startDevAgents(ctx context.Context, n int, dir, addr, token string, logw io
 	actx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	log := newLogger(logw, "error")
+	devBuilds := true
 	for i := 1; i <= n; i++ {
 		name := fmt.Sprintf("dev-%d", i)
 		names = append(names, name)
@@ -385,6 +387,7 @@ func startDevAgents(ctx context.Context, n int, dir, addr, token string, logw io
 			Servers: []string{addr}, RegistrationToken: regToken, Name: name,
 			Tags: map[string]string{"env": "dev"}, DataDir: filepath.Join(dir, "agents", name),
 			InstallRoot: filepath.Join(absDir, "agents", name, "root"),
+			Builds:      &devBuilds, // the dev agents take builds (with Docker when it answers)
 		}
 		wg.Add(1)
 		go func() {

@@ -83,7 +83,13 @@ type Config struct {
 	// machine (slipway dev's embedded agents) or trying bundles without root. Empty on a real
 	// host: destinations are the paths the appspec names.
 	InstallRoot string `yaml:"install_root,omitempty"`
+	// Builds makes the agent take builds (the build worker, kind "build"): nil or false, it runs
+	// deployments only. See BuildsEnabled.
+	Builds *bool `yaml:"builds,omitempty"`
 }
+
+// BuildsEnabled reports whether the agent takes builds.
+func (c Config) BuildsEnabled() bool { return c.Builds != nil && *c.Builds }
 
 // ByteSize is a number of bytes, written in YAML, flags and the environment as bytesize reads
 // it ("8GiB", "500MiB", "1048576").
@@ -171,6 +177,10 @@ func Merge(base Config, over ...Config) Config {
 		}
 		if o.InstallRoot != "" {
 			c.InstallRoot = o.InstallRoot
+		}
+		if o.Builds != nil {
+			v := *o.Builds
+			c.Builds = &v
 		}
 	}
 	return c

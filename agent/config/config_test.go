@@ -507,3 +507,34 @@ func TestCASettings(t *testing.T) {
 		t.Errorf("upper-case pin refused: %v", err)
 	}
 }
+
+// TestBuildsSetting: builds are off by default; the file turns them on, the environment off
+// again, a flag on again (each layer that sets the key wins, false included); a value that is
+// not a boolean names the setting.
+func TestBuildsSetting(t *testing.T) {
+	clearEnv(t)
+	if Default().BuildsEnabled() {
+		t.Fatal("builds on by default")
+	}
+	file, err := Parse([]byte("builds: true\n"))
+	if err != nil || !file.BuildsEnabled() {
+		t.Fatalf("file: %+v %v", file, err)
+	}
+	env, err := FromEnv(func(k string) (string, bool) { return map[string]string{"SLIPWAY_AGENT_BUILDS": "false"}[k], true })
+	if err != nil || env.Builds == nil || *env.Builds {
+		t.Fatalf("env: %+v %v", env, err)
+	}
+	if c := Merge(Default(), file, env); c.BuildsEnabled() {
+		t.Fatal("the environment's false did not win over the file's true")
+	}
+	if c := Merge(Default(), file, env, parseFlags(t, "--builds")); !c.BuildsEnabled() {
+		t.Fatal("--builds did not win")
+	}
+	if c := Merge(Default(), file, Config{}); !c.BuildsEnabled() {
+		t.Fatal("a layer without the key turned builds off")
+	}
+	if _, err := FromEnv(func(k string) (string, bool) { return map[string]string{"SLIPWAY_AGENT_BUILDS": "yes please"}[k], true }); err == nil ||
+		!errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "builds (flag --builds, env SLIPWAY_AGENT_BUILDS)") {
+		t.Fatalf("bad value: %v", err)
+	}
+}

@@ -60,6 +60,13 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 	c.CAPin = get(keyCAPin)
 	c.CAFile = get(keyCAFile)
 	c.InstallRoot = get(keyInstallRoot)
+	if v := get(keyBuilds); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fieldErr(keyBuilds, "%q is not true or false", v)
+		}
+		c.Builds = &on
+	}
 	return c, nil
 }
 

@@ -24,6 +24,7 @@ const (
 	keyCAPin        = "ca_pin"
 	keyCAFile       = "ca_file"
 	keyInstallRoot  = "install_root"
+	keyBuilds       = "builds"
 )
 
 // field is where one setting can be given.
@@ -48,6 +49,7 @@ var fields = []field{
 	{keyBundleExpand, "bundle-max-expansion", EnvPrefix + "BUNDLE_MAX_EXPANSION"},
 	{keyBundleSize, "bundle-max-unpacked-size", EnvPrefix + "BUNDLE_MAX_UNPACKED_SIZE"},
 	{keyInstallRoot, "install-root", EnvPrefix + "INSTALL_ROOT"},
+	{keyBuilds, "builds", EnvPrefix + "BUILDS"},
 }
 
 // BundleSettingNames name the two bundle size settings in every form (key, flag and variable),

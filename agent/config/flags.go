@@ -27,6 +27,7 @@ type Flags struct {
 	caPin        string
 	caFile       string
 	installRoot  string
+	builds       bool
 }
 
 // BindFlags adds the configuration flags to fs.
@@ -62,6 +63,8 @@ func BindFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.caFile, n, "", u)
 	n, u = use(keyInstallRoot, "put every files destination under this folder, for several agents on one machine (default: none, paths as the appspec names them)")
 	fs.StringVar(&f.installRoot, n, "", u)
+	n, u = use(keyBuilds, "take builds (run buildspecs for the build service); --builds=false to refuse them (default false)")
+	fs.BoolVar(&f.builds, n, false, u)
 	return f
 }
 
@@ -136,6 +139,10 @@ func (f *Flags) Config() (Config, error) {
 	}
 	if changed(keyInstallRoot) {
 		c.InstallRoot = f.installRoot
+	}
+	if changed(keyBuilds) {
+		on := f.builds
+		c.Builds = &on
 	}
 	return c, nil
 }

@@ -13,9 +13,10 @@ import (
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 )
 
-// Outbox keeps every report of a deployment on disk, numbered, until the server has acknowledged
-// it and the deployment has ended, so that nothing reported is lost to a dropped connection, a
-// server change or an agent restart. One JSON-lines file per deployment.
+// Outbox keeps every report of a deployment (or of other work, keyed by boxKey) on disk,
+// numbered, until the server has acknowledged it and the work has ended (DeploymentEnd,
+// BuildEnd), so that nothing reported is lost to a dropped connection, a server change or an
+// agent restart. One JSON-lines file per deployment or build.
 type Outbox struct {
 	dir    string
 	mu     sync.Mutex
@@ -76,7 +77,7 @@ func (o *Outbox) load(dep string) error {
 		good += int64(len(sc.Bytes())) + 1
 		env, _ := json.Marshal(agentproto.Envelope{Type: r.Type, Body: r.Body})
 		b.msgs = append(b.msgs, env)
-		if r.Type == agentproto.TypeEvent && strings.Contains(string(r.Body), `"event":"`+agentproto.DeploymentEnd+`"`) {
+		if r.Type == agentproto.TypeEvent && endsWork(r.Body) {
 			b.ended = true
 		}
 	}
@@ -111,7 +112,7 @@ func (o *Outbox) Add(dep, typ string, seqOf func(uint64) any) error {
 	if _, err := b.file.Write(append(line, '\n')); err != nil {
 		return err
 	}
-	if typ == agentproto.TypeEvent && strings.Contains(string(body), `"event":"`+agentproto.DeploymentEnd+`"`) {
+	if typ == agentproto.TypeEvent && endsWork(body) {
 		b.ended = true
 		_ = b.file.Sync()
 	}
@@ -184,4 +185,11 @@ func (o *Outbox) Close() error {
 		errs = append(errs, b.file.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// endsWork reports whether an Event's body is the end of its work: a deployment's
+// DeploymentEnd or a build's BuildEnd. Its box is deleted once everything is acknowledged.
+func endsWork(body []byte) bool {
+	return strings.Contains(string(body), `"event":"`+agentproto.DeploymentEnd+`"`) ||
+		strings.Contains(string(body), `"event":"`+agentproto.BuildEnd+`"`)
 }

@@ -7,12 +7,15 @@ import (
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 )
 
-// Reporter numbers a deployment's events and output into the outbox. Output lines are grouped
+// Reporter numbers the events and output of work of one kind (deployments, or builds with
+// NewKindReporter) into the outbox, each message with its Kind (agentproto.WireKind) and in the
+// work's box (boxKey). Output lines are grouped
 // into one Log message every flushEvery, maxLines lines or maxLogBytes of text, whichever comes
 // first; an event first flushes the lines before it, so the server sees them in the order they
 // happened.
 type Reporter struct {
-	out *Outbox
+	out  *Outbox
+	kind string
 
 	mu      sync.Mutex
 	pending map[string][]agentproto.LogLine
@@ -30,9 +33,12 @@ const (
 	maxLogBytes = 128 << 10
 )
 
-// NewReporter returns a reporter writing to out.
-func NewReporter(out *Outbox) *Reporter {
-	return &Reporter{out: out, pending: map[string][]agentproto.LogLine{}, bytes: map[string]int{}}
+// NewReporter returns the reporter of deployments writing to out.
+func NewReporter(out *Outbox) *Reporter { return NewKindReporter(out, agentproto.KindDeploy) }
+
+// NewKindReporter returns a reporter of work of kind writing to out.
+func NewKindReporter(out *Outbox, kind string) *Reporter {
+	return &Reporter{out: out, kind: kind, pending: map[string][]agentproto.LogLine{}, bytes: map[string]int{}}
 }
 
 // Event records a lifecycle event.
@@ -40,7 +46,8 @@ func (r *Reporter) Event(ev agentproto.Event) {
 	r.mu.Lock()
 	r.flushLocked(ev.DeploymentID)
 	r.mu.Unlock()
-	_ = r.out.Add(ev.DeploymentID, agentproto.TypeEvent, func(seq uint64) any { ev.Seq = seq; return ev })
+	ev.Kind = agentproto.WireKind(r.kind)
+	_ = r.out.Add(boxKey(r.kind, ev.DeploymentID), agentproto.TypeEvent, func(seq uint64) any { ev.Seq = seq; return ev })
 }
 
 // Log records an output line.
@@ -77,7 +84,7 @@ func (r *Reporter) flushLocked(dep string) {
 	}
 	delete(r.pending, dep)
 	delete(r.bytes, dep)
-	_ = r.out.Add(dep, agentproto.TypeLog, func(seq uint64) any {
-		return agentproto.Log{DeploymentID: dep, Seq: seq, Lines: lines}
+	_ = r.out.Add(boxKey(r.kind, dep), agentproto.TypeLog, func(seq uint64) any {
+		return agentproto.Log{Kind: agentproto.WireKind(r.kind), DeploymentID: dep, Seq: seq, Lines: lines}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 )
@@ -66,10 +67,29 @@ func (ws workers) kinds() []string {
 	return out
 }
 
+// Capable is a Worker that advertises capabilities besides its kind: the build worker adds
+// agentproto.CapabilityDocker when its Docker engine answered. A capability is not a kind of
+// work: nothing is dispatched by it.
+type Capable interface {
+	Capabilities() []string
+}
+
 // Peer is what this agent advertises in its headers (agentproto.Peer): this protocol version and
-// exactly the kinds of work of the given workers. It has no plugins yet.
+// exactly the kinds of work of the given workers, with the capabilities of those that are
+// Capable, sorted. It has no plugins yet.
 func Peer(ws []Worker) agentproto.Peer {
-	return agentproto.Peer{Protocol: agentproto.ProtocolVersion, Capabilities: newWorkers(ws).kinds()}
+	caps := newWorkers(ws).kinds()
+	for _, w := range ws {
+		if c, ok := w.(Capable); ok {
+			for _, name := range c.Capabilities() {
+				if !slices.Contains(caps, name) {
+					caps = append(caps, name)
+				}
+			}
+		}
+	}
+	slices.Sort(caps)
+	return agentproto.Peer{Protocol: agentproto.ProtocolVersion, Capabilities: caps}
 }
 
 // heartbeat is the Heartbeat listing the running work of every worker: deployments in Running,
@@ -91,13 +111,15 @@ func (ws workers) heartbeat() agentproto.Heartbeat {
 	return hb
 }
 
-// boxKey is the outbox key of the reports of work (kind, id): the ID for a deployment (as
-// outboxes written before kinds existed are named), kind~id for the other kinds, so that work of
-// two kinds with one ID never share a sequence. IDs are names (A-Z a-z 0-9 . _ -), so "~" cannot
-// occur in one.
+// boxKey is the outbox key of the reports of work (kind, id), also its file's name: the ID for a
+// deployment (as outboxes written before kinds existed are named), kind~id for the other kinds,
+// so that work of two kinds with one ID never share a sequence. A build's ID is PROJECT:UUID and
+// ':' cannot be in a file name on Windows, so it is written '~': "build~PROJECT~UUID". IDs are
+// names (A-Z a-z 0-9 . _ -, and ':' in a build's), so "~" cannot occur in one and the mapping
+// is one to one.
 func boxKey(kind, id string) string {
 	if kind == agentproto.KindDeploy {
 		return id
 	}
-	return kind + "~" + id
+	return kind + "~" + strings.ReplaceAll(id, ":", "~")
 }

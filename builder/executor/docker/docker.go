@@ -142,6 +142,20 @@ func New(cfg Config) (*Docker, error) {
 	return d, nil
 }
 
+// Available reaches the engine the environment names (DOCKER_HOST, ...) within ctx: nil when it
+// answered. The agent asks it once at start to advertise the docker capability.
+func Available(ctx context.Context) error {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return fmt.Errorf("docker executor: %w", err)
+	}
+	defer func() { _ = cli.Close() }()
+	if _, err := cli.Ping(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrEngineUnreachable, err)
+	}
+	return nil
+}
+
 // Close releases the client New made.
 func (d *Docker) Close() error {
 	if d.ownClient {

@@ -1,0 +1,52 @@
+package session
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/slipwayhq/slipway/internal/dockertest"
+)
+
+// TestBuildInDocker: a build with an image runs in a container of it (the Docker executor) on an
+// agent whose engine answered, and its artifact is collected from the container's workspace;
+// on an agent without Docker the same build fails CLIENT_ERROR before any command.
+func TestBuildInDocker(t *testing.T) {
+	dockertest.Require(t)
+	image := dockertest.Image(t)
+	spec := "version: 0.2\nphases:\n  build:\n    commands:\n      - echo \"image=$CODEBUILD_BUILD_IMAGE src=$CODEBUILD_SRC_DIR\"\n      - cat in.txt > out.txt\nartifacts:\n  files: [out.txt]\n"
+	srv := newBuildServer(t, gitTar(t, map[string]string{"buildspec.yml": spec, "in.txt": "from the source\n"}), nil)
+
+	b, out := newTestBuilds(t, t.TempDir(), srv)
+	b.cfg.Docker = true
+	id := "web:66666666-2222-4333-8444-555555555555"
+	run := testRun(id, srv)
+	run.Image = image
+	startRun(t, b, run)
+	waitEnded(t, b, id)
+	r := readBox(t, out, id)
+	if end := r.end(t); end.Result != "SUCCEEDED" {
+		t.Fatalf("end %+v\n%s", end, r.text())
+	}
+	if !strings.Contains(r.text(), "BUILD| image="+image+" src=/codebuild/output/src1/src") {
+		t.Fatalf("log:\n%s", r.text())
+	}
+	srv.mu.Lock()
+	got := zipFiles(t, srv.artifacts["primary"])
+	srv.mu.Unlock()
+	if got["out.txt"] != "from the source\n" {
+		t.Fatalf("artifact %v", got)
+	}
+
+	b2, out2 := newTestBuilds(t, t.TempDir(), srv)
+	id2 := "web:77777777-2222-4333-8444-555555555555"
+	run2 := testRun(id2, srv)
+	run2.Image = image
+	startRun(t, b2, run2)
+	waitEnded(t, b2, id2)
+	r2 := readBox(t, out2, id2)
+	if ph := r2.phases(); !slices.Equal(ph, []string{"DOWNLOAD_SOURCE started", "DOWNLOAD_SOURCE failed CLIENT_ERROR", "BuildEnd failed FAILED"}) ||
+		!strings.Contains(r2.events[1].Message, "no Docker engine") {
+		t.Fatalf("events %v %+v", ph, r2.events)
+	}
+}
