@@ -4,9 +4,9 @@ import (
 	"context"
 	"io"
 
+	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
-	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/git"
 	"github.com/slipwayhq/slipway/server/secrets"
 )

@@ -136,7 +136,7 @@ func writeLines(t *testing.T, m *Module, id, phase string, texts ...string) {
 }
 
 // endBuild ends build id with status, as the worker's BuildEnd report does (finished included).
-func endBuild(t *testing.T, m *Module, id, status string) {
+func endTestBuild(t *testing.T, m *Module, id, status string) {
 	t.Helper()
 	err := m.core.State.Update(func(tx *state.Tx) error {
 		b, err := mustBuild(tx, id)
@@ -232,7 +232,7 @@ func TestLogPagesAndFinish(t *testing.T) {
 		}
 	}
 
-	endBuild(t, m, id, pub.BuildFailed)
+	endTestBuild(t, m, id, pub.BuildFailed)
 	if _, last := allPages(t, m, id, 0, 100); !last.Ended {
 		t.Fatal("an ended build's last page is not ended")
 	}
@@ -308,7 +308,7 @@ func TestLogIndexStride(t *testing.T) {
 			batch = batch[:0]
 		}
 	}
-	endBuild(t, m, id, pub.BuildSucceeded)
+	endTestBuild(t, m, id, pub.BuildSucceeded)
 	if n, err := m.Builds().Finish(ctx); n != 1 || err != nil {
 		t.Fatalf("finish settled %d (%v)", n, err)
 	}
@@ -367,7 +367,7 @@ func TestFollow(t *testing.T) {
 			t.Fatalf("a record older than the lines sent: %+v", msg.Build)
 		}
 	}
-	endBuild(t, m, id, pub.BuildSucceeded)
+	endTestBuild(t, m, id, pub.BuildSucceeded)
 	writeLines(t, m, id, "BUILD", "three") // an ended build's lines still arrive before the end
 	var end pub.BuildLogMessage
 	for end.End == "" {
