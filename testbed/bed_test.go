@@ -239,6 +239,7 @@ func (b *bed) startAgents(n int) {
 				"--data-dir", "/data/agent",
 				"--name", name,
 				"--tag", fmt.Sprintf("index=%d", i),
+				"--builds", // the build scenarios; the others never start a build
 			}})
 		b.agents = append(b.agents, c)
 	}
