@@ -644,15 +644,24 @@ type boundedBuffer struct {
 	b   []byte
 }
 
+// WriteLine adds a line. The buffer grows to twice its bound before it drops what is past the
+// bound, so each byte is moved at most once: trimming on every line moved the whole bound per
+// line and made a build printing fast spend its time in memmove.
 func (b *boundedBuffer) WriteLine(s string) {
 	b.b = append(b.b, s...)
 	b.b = append(b.b, '\n')
-	if over := len(b.b) - b.max; over > 0 {
+	if over := len(b.b) - b.max; over > b.max {
 		b.b = append(b.b[:0], b.b[over:]...)
 	}
 }
 
-func (b *boundedBuffer) String() string { return string(b.b) }
+// String returns the last max bytes written.
+func (b *boundedBuffer) String() string {
+	if over := len(b.b) - b.max; over > 0 {
+		return string(b.b[over:])
+	}
+	return string(b.b)
+}
 
 // HostBaseEnv is the environment the process executor's commands start
 // from: a few variables of this host, nothing else of the caller's.
