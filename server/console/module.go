@@ -8,6 +8,7 @@ import (
 	"html/template"
 
 	"github.com/slipwayhq/slipway/server/acl"
+	"github.com/slipwayhq/slipway/server/build"
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/deploy"
@@ -29,12 +30,25 @@ type Module struct {
 	deploy *deploy.Module
 	git    *git.Module
 	review *review.Module
+	builds *build.Module
 	pages  map[string]*template.Template
+
+	// BuildLogs, BuildReports: what the build pages read beyond the build's record (see
+	// builds_sources.go); nil shows that part as not available on this server.
+	BuildLogs    BuildLogs
+	BuildReports BuildReports
 }
 
 // New returns the console over the services it shows.
 func New(a *acl.Module, d *deploy.Module, g *git.Module, rv *review.Module) *Module {
 	return &Module{acl: a, deploy: d, git: g, review: rv}
+}
+
+// WithBuilds has the console show the build service's projects and builds (the pages of
+// builds.go and projects.go); without it they answer 404.
+func (m *Module) WithBuilds(b *build.Module) *Module {
+	m.builds = b
+	return m
 }
 
 // Name implements module.Module.
