@@ -36,7 +36,9 @@ func (f *fakeLogs) LogPage(_ context.Context, _ string, after uint64, limit int)
 
 type fakeReports []agentproto.BuildReport
 
-func (f fakeReports) Reports(context.Context, string) ([]agentproto.BuildReport, error) { return f, nil }
+func (f fakeReports) Reports(context.Context, string) ([]agentproto.BuildReport, error) {
+	return f, nil
+}
 
 func ended(t time.Time) *time.Time { return &t }
 
@@ -67,8 +69,8 @@ func TestBuildPageRendering(t *testing.T) {
 			{Name: "COMPLETED", Start: t0.Add(90 * time.Second)},
 		},
 		ExportedVariables: map[string]string{"VERSION": "1.2.3", "A": "first"},
-		Artifacts: []build.Artifact{{Blob: strings.Repeat("c", 64), Size: 1234}, {Identifier: "docs", Name: "site.zip", Blob: strings.Repeat("d", 64), Size: 99}},
-		Reports:   []build.ReportSummary{{Name: "unit", Format: "JUNITXML", Status: "FAILED", Total: 4, Counts: map[string]int{"SUCCEEDED": 1, "FAILED": 1, "SKIPPED": 1, "ERROR": 1}}},
+		Artifacts:         []build.Artifact{{Blob: strings.Repeat("c", 64), Size: 1234}, {Identifier: "docs", Name: "site.zip", Blob: strings.Repeat("d", 64), Size: 99}},
+		Reports:           []build.ReportSummary{{Name: "unit", Format: "JUNITXML", Status: "FAILED", Total: 4, Counts: map[string]int{"SUCCEEDED": 1, "FAILED": 1, "SKIPPED": 1, "ERROR": 1}}},
 	}
 	logs := &fakeLogs{total: 2500, ended: true, phaseOf: func(n uint64) string {
 		if n <= 2000 {
