@@ -261,7 +261,6 @@ func (m *Module) buildArtifact(w http.ResponseWriter, r *http.Request, _ *auth.I
 	for _, a := range b.Artifacts {
 		if artifactKey(a) == name {
 			securityHeaders(w)
-			w.Header().Set("Content-Disposition", "attachment; filename="+strconv.Quote(artifactFile(b, a)))
 			return m.core.HTTP.ServeBlob(w, r, a.Blob, artifactFile(b, a))
 		}
 	}

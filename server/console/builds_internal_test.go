@@ -161,13 +161,14 @@ func TestBuildPageRendering(t *testing.T) {
 }
 
 // TestArtifactFile names downloads: the artifact's name, else PROJECT-NUMBER(-IDENTIFIER),
-// always .zip.
+// always .zip, and nothing a header could be broken by.
 func TestArtifactFile(t *testing.T) {
 	b := build.Build{Project: "web", Number: 3}
 	for _, tc := range []struct {
 		a    build.Artifact
 		want string
-	}{{build.Artifact{}, "web-3.zip"}, {build.Artifact{Identifier: "docs"}, "web-3-docs.zip"}, {build.Artifact{Name: "out"}, "out.zip"}, {build.Artifact{Name: "out.zip"}, "out.zip"}} {
+	}{{build.Artifact{}, "web-3.zip"}, {build.Artifact{Identifier: "docs"}, "web-3-docs.zip"}, {build.Artifact{Name: "out"}, "out.zip"}, {build.Artifact{Name: "out.zip"}, "out.zip"},
+		{build.Artifact{Name: "a\"b;\r\nc/d"}, "a_b___c_d.zip"}} {
 		if got := artifactFile(b, tc.a); got != tc.want {
 			t.Errorf("artifactFile(%+v) = %q; want %q", tc.a, got, tc.want)
 		}

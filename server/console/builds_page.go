@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slipwayhq/slipway/pkg/agentproto"
@@ -137,9 +138,18 @@ func artifactKey(a build.Artifact) string {
 }
 
 // artifactFile is the file name an artifact downloads as: its name, else PROJECT-NUMBER(-ID),
-// with .zip.
+// with .zip; a character other than a letter, a digit, '.', '_' or '-' becomes '_' (the name
+// comes from the buildspec and goes into a Content-Disposition header).
 func artifactFile(b build.Build, a build.Artifact) string {
-	n := a.Name
+	n := strings.Map(func(r rune) rune {
+		if r < 128 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return r
+		}
+		return '_'
+	}, a.Name)
+	if len(n) > 200 {
+		n = n[:200]
+	}
 	if n == "" {
 		n = b.Project + "-" + strconv.FormatUint(b.Number, 10)
 		if a.Identifier != "" {
