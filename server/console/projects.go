@@ -50,11 +50,14 @@ func (m *Module) projectsRoutes() []api.Route {
 // projectFormResource names the project a create form names (project/* for a name that is not
 // one: only a policy on every project reaches the handler, which refuses it).
 func projectFormResource(r *http.Request) (string, error) {
-	name := strings.TrimSpace(r.PostFormValue("name"))
+	return projectResource(strings.TrimSpace(r.PostFormValue("name"))), nil
+}
+
+func projectResource(name string) string {
 	if build.ValidateProjectName(name) != nil {
-		return "project/*", nil
+		return "project/*"
 	}
-	return "project/" + name, nil
+	return "project/" + name
 }
 
 // projectURL is the console's address of a project's page.

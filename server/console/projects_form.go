@@ -174,7 +174,7 @@ func (f projectForm) settings() (formSettings, error) {
 	}
 	if f.ConcurrentLimit != "" {
 		if s.Limit, err = strconv.Atoi(f.ConcurrentLimit); err != nil {
-			return s, fmt.Errorf("Concurrent build limit: %q is not a number", f.ConcurrentLimit)
+			return s, fmt.Errorf("the concurrent build limit %q is not a number", f.ConcurrentLimit)
 		}
 	}
 	s.Artifacts = pub.ProjectArtifacts{Type: f.ArtifactsType, Name: f.ArtifactsName}
