@@ -95,8 +95,9 @@ type buildListData struct {
 	Error    string
 }
 
-// buildList lists the cluster's builds newest first, a page of buildsPerPage, filtered by
-// ?status= (read from the newest, at most buildsScanned builds a page), ?next= for the next.
+// buildList lists the cluster's builds newest first, a page of buildsPerPage (or ?limit=),
+// filtered by ?status= (read from the newest, at most buildsScanned builds a page), ?next= for
+// the next page.
 func (m *Module) buildList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	q := r.URL.Query()
 	d := buildListData{Status: q.Get("status"), Statuses: buildStatuses}
@@ -104,7 +105,14 @@ func (m *Module) buildList(w http.ResponseWriter, r *http.Request, id *auth.Iden
 		d.Error = "status " + strconv.Quote(d.Status) + " is not a build status: use one of the list's"
 		return m.render(w, http.StatusBadRequest, "builds", frame(r, id.Token.User, "Builds", d))
 	}
-	list, next, scanned, err := m.filterBuilds(r.Context(), q.Get("next"), d.Status)
+	pg, err := m.core.HTTP.Page(r)
+	if err != nil {
+		return err
+	}
+	if q.Get("limit") == "" {
+		pg.Limit = buildsPerPage
+	}
+	list, next, scanned, err := m.filterBuilds(r.Context(), pg, d.Status)
 	if fault.CodeOf(err) == fault.Invalid {
 		d.Error = errText(err)
 		return m.render(w, http.StatusBadRequest, "builds", frame(r, id.Token.User, "Builds", d))
@@ -122,20 +130,24 @@ func (m *Module) buildList(w http.ResponseWriter, r *http.Request, id *auth.Iden
 		if d.Status != "" {
 			v.Set("status", d.Status)
 		}
+		if l := q.Get("limit"); l != "" {
+			v.Set("limit", l)
+		}
 		d.Next = "/ui/builds?" + v.Encode()
 	}
 	return m.render(w, http.StatusOK, "builds", frame(r, id.Token.User, "Builds", d))
 }
 
-// filterBuilds reads the cluster's builds newest first from cursor after, keeping those of
-// status ("" every one), until a page is full, the history ends or buildsScanned builds were
+// filterBuilds reads the cluster's builds newest first from cursor pg.After, keeping those of
+// status ("" every one), until pg.Limit are kept, the history ends or buildsScanned builds were
 // read (scanned). next continues after the last build read: a build's history cursor is its
 // create index (the list answers the builds before it).
-func (m *Module) filterBuilds(ctx context.Context, after, status string) (out []pub.Build, next string, scanned bool, err error) {
+func (m *Module) filterBuilds(ctx context.Context, pg api.Page, status string) (out []pub.Build, next string, scanned bool, err error) {
 	if status == "" {
-		out, next, err = m.builds.Builds().List(ctx, api.Page{After: after, Limit: buildsPerPage})
+		out, next, err = m.builds.Builds().List(ctx, pg)
 		return out, next, false, err
 	}
+	after := pg.After
 	read := 0
 	for {
 		page, pageNext, err := m.builds.Builds().List(ctx, api.Page{After: after, Limit: 500})
@@ -148,7 +160,7 @@ func (m *Module) filterBuilds(ctx context.Context, after, status string) (out []
 				continue
 			}
 			out = append(out, b)
-			if len(out) == buildsPerPage {
+			if len(out) == pg.Limit {
 				if i == len(page)-1 {
 					return out, pageNext, false, nil
 				}

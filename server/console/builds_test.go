@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -262,5 +263,76 @@ func TestBuildPages(t *testing.T) {
 	}
 	if resp, _ := admin.do("GET", base+"/ui/build-projects/shop-web", nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("the deleted project's page: %d; want 404", resp.StatusCode)
+	}
+}
+
+var (
+	buildNumbers = regexp.MustCompile(`<a href="/ui/builds/[^"]+">p-a #(\d+)</a>`)
+	nextLink     = regexp.MustCompile(`<a rel="next" href="([^"]+)">`)
+)
+
+// listPages follows a list's pages from path and answers the build numbers (or, with re, the
+// matches) of each page.
+func listPages(t *testing.T, b *browser, base, path string, re *regexp.Regexp) [][]string {
+	t.Helper()
+	var pages [][]string
+	for path != "" && len(pages) < 10 {
+		resp, page := b.do("GET", base+path, nil)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, page)
+		}
+		var got []string
+		for _, m := range re.FindAllStringSubmatch(page, -1) {
+			got = append(got, m[1])
+		}
+		pages = append(pages, got)
+		path = ""
+		if m := nextLink.FindStringSubmatch(page); m != nil {
+			path = html.UnescapeString(m[1])
+		}
+	}
+	return pages
+}
+
+// TestBuildListsPaging pages the builds list (every build, and filtered by status across the
+// service's pages) and the projects list with ?limit=.
+func TestBuildListsPaging(t *testing.T) {
+	c := testutil.NewCluster(t, 1)
+	base := c.URL(0)
+	cl := c.Client(0)
+	ctx := context.Background()
+	for _, name := range []string{"p-c", "p-a", "p-b"} {
+		if _, err := cl.ProjectCreate(ctx, pub.ProjectCreateRequest{Name: name, Source: pub.ProjectSource{Type: pub.SourceNone, BuildspecInline: consoleBuildspec}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 1; i <= 5; i++ {
+		b, err := cl.BuildStart(ctx, pub.BuildStartRequest{Project: "p-a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			if _, err := cl.BuildStop(ctx, b.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mustJSON(t, c, "POST", "/v1/iam/users", `{"name":"ana","password":"`+password+`"}`)
+	mustJSON(t, c, "POST", "/v1/iam/policies/AdministratorAccess/attach", `{"user":"ana"}`)
+	admin := newBrowser(t)
+	admin.signIn(base, "ana")
+	for _, tc := range []struct{ path, want string }{
+		{"/ui/builds?limit=2", "[[5 4] [3 2] [1]]"},
+		{"/ui/builds?status=QUEUED&limit=2", "[[5 3] [1]]"},
+		{"/ui/builds?status=STOPPED&limit=1", "[[4] [2] []]"},
+		{"/ui/builds?status=QUEUED", "[[5 3 1]]"},
+	} {
+		if got := fmt.Sprint(listPages(t, admin, base, tc.path, buildNumbers)); got != tc.want {
+			t.Errorf("%s: pages of build numbers %s; want %s", tc.path, got, tc.want)
+		}
+	}
+	projects := regexp.MustCompile(`<tr class="project" data-project="([^"]+)">`)
+	if got := fmt.Sprint(listPages(t, admin, base, "/ui/build-projects?limit=2", projects)); got != "[[p-a p-b] [p-c]]" {
+		t.Errorf("the projects' pages: %s", got)
 	}
 }
