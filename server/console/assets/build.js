@@ -14,6 +14,10 @@
   var say = function (t) { if (live) { live.textContent = t; } };
   var pre = document.getElementById("log");
   var delay = 1000;
+  // Every poll is a use of the session (it renews the console's idle expiry), so an unattended
+  // page stops following after followFor: a reload is the user's, and follows again.
+  var followFor = 30 * 60 * 1000;
+  var started = Date.now();
   var badge = function (el, status) {
     el.textContent = status;
     el.className = "badge " + status.toLowerCase();
@@ -66,11 +70,19 @@
           window.location.reload();
           return;
         }
+        if (Date.now() - started > followFor) {
+          say("Live updates stopped after 30 minutes: reload the page to follow the build again.");
+          return;
+        }
         say("Live: the page follows the build.");
         delay = (a.lines && a.lines.length) ? 500 : 2000;
         window.setTimeout(poll, delay);
       })
       .catch(function (e) {
+        if (Date.now() - started > followFor) {
+          say("Live updates stopped: reload the page to follow the build again.");
+          return;
+        }
         say("Live updates paused (" + e.message + "): retrying.");
         window.setTimeout(poll, 5000);
       });
