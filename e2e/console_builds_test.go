@@ -18,7 +18,8 @@ import (
 // TestBuildConsoleInABrowser drives the build pages in a real headless Chromium against a real
 // `slipway dev` without agents: a build project created in the console over a repository, a
 // build started from the project's page (it stays QUEUED: no agent takes it), its page showing
-// it QUEUED with the live view polling, then stopped with its Stop button, and the lists.
+// it QUEUED with the live view polling, then stopped with its Stop button, and the lists. It
+// saves screenshots of the project's and the build's pages to docs/console/.
 func TestBuildConsoleInABrowser(t *testing.T) {
 	exe := chromium(t)
 	ports := freePorts(t, 2)
@@ -60,6 +61,7 @@ func TestBuildConsoleInABrowser(t *testing.T) {
 	); err != nil {
 		t.Fatalf("create a build project in the console: %v", err)
 	}
+	screenshot(t, ctx, "build-project")
 	if p, err := cl.ProjectGet(bg, "shop-web", &api.QueryOptions{Consistent: true}); err != nil || p.Source.Repository != "shop" ||
 		len(p.Environment.Variables) != 1 || p.Environment.Variables[0].Value != "browser" {
 		t.Fatalf("the project made in the console: %+v, %v", p, err)
@@ -91,6 +93,7 @@ func TestBuildConsoleInABrowser(t *testing.T) {
 		}
 		return nil
 	})
+	screenshot(t, ctx, "build")
 	id, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("build").getAttribute("data-id")`))
 	if err != nil || !strings.HasPrefix(id, "shop-web:") {
 		t.Fatalf("the page's build ID is %q (%v)", id, err)
