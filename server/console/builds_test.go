@@ -218,6 +218,16 @@ func TestBuildPages(t *testing.T) {
 		!strings.Contains(page, `href="/ui/builds/`+id+`"`) {
 		t.Errorf("the reader's project page: %d %s", resp.StatusCode, page)
 	}
+	queued, err := cl.BuildStart(ctx, pub.BuildStartRequest{Project: "shop-web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, page := reader.do("GET", base+"/ui/builds/"+queued.ID, nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, "QUEUED") || strings.Contains(page, "Stop build") {
+		t.Errorf("the reader's page of a queued build (no Stop): %d %s", resp.StatusCode, page)
+	}
+	if _, err := cl.BuildStop(ctx, queued.ID); err != nil {
+		t.Fatal(err)
+	}
 	if resp, page := reader.do("GET", base+"/ui/build-projects", nil); resp.StatusCode != http.StatusOK || strings.Contains(page, `id="new-project"`) {
 		t.Errorf("the reader's projects list: %d", resp.StatusCode)
 	}
@@ -244,6 +254,10 @@ func TestBuildPages(t *testing.T) {
 		if resp, _ := limited.do("GET", base+path, nil); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("GET %s allowed a-* only: %d; want 403", path, resp.StatusCode)
 		}
+	}
+	resp, page = limited.do("GET", base+"/ui/", nil)
+	if resp, _ := limited.do("POST", base+"/ui/builds/"+id+"/stop", url.Values{"csrf": {field(t, page)}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a stop of another project's build, allowed a-* only: %d; want 403", resp.StatusCode)
 	}
 
 	// A user without policies gets 403 on every build page.
