@@ -56,7 +56,7 @@ func services(cfg config.Config) []module.Module {
 		kv.New(),
 		repos,
 		prs,
-		console.New(identity, deployments, repos, prs),
+		console.New(identity, deployments, repos, prs).WithBuilds(builds),
 		secretStore,
 		builds,
 	}

@@ -4,10 +4,14 @@
 package console
 
 import (
+	"context"
 	"embed"
+	"encoding/json"
 	"html/template"
 
+	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/server/acl"
+	"github.com/slipwayhq/slipway/server/build"
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/deploy"
@@ -29,12 +33,64 @@ type Module struct {
 	deploy *deploy.Module
 	git    *git.Module
 	review *review.Module
+	builds *build.Module
 	pages  map[string]*template.Template
+
+	// BuildLogs, BuildReports: what the build pages read beyond the build's record (see
+	// builds_sources.go); nil shows that part as not available on this server.
+	BuildLogs    BuildLogs
+	BuildReports BuildReports
 }
 
 // New returns the console over the services it shows.
 func New(a *acl.Module, d *deploy.Module, g *git.Module, rv *review.Module) *Module {
 	return &Module{acl: a, deploy: d, git: g, review: rv}
+}
+
+// WithBuilds has the console show the build service's projects and builds (the pages of
+// builds.go and projects.go); without it they answer 404.
+func (m *Module) WithBuilds(b *build.Module) *Module {
+	m.builds = b
+	if b != nil {
+		r := buildReaders{b.Builds()}
+		if m.BuildLogs == nil {
+			m.BuildLogs = r
+		}
+		if m.BuildReports == nil {
+			m.BuildReports = r
+		}
+	}
+	return m
+}
+
+// buildReaders is the build service's log and report readers as the build pages consume them.
+type buildReaders struct{ b *build.Builds }
+
+// LogPage implements BuildLogs.
+func (r buildReaders) LogPage(ctx context.Context, id string, after uint64, limit int) (BuildLogPage, error) {
+	p, err := r.b.Logs(ctx, id, after, limit)
+	if err != nil {
+		return BuildLogPage{}, err
+	}
+	out := BuildLogPage{Lines: make([]BuildLogLine, 0, len(p.Lines)), Next: p.Next, Ended: p.Ended, Truncated: p.Truncated}
+	for _, l := range p.Lines {
+		out.Lines = append(out.Lines, BuildLogLine(l))
+	}
+	return out, nil
+}
+
+// Reports implements BuildReports. The API's reports and the agent protocol's are the same JSON.
+func (r buildReaders) Reports(ctx context.Context, id string) ([]agentproto.BuildReport, error) {
+	rs, err := r.b.Reports(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(rs.Reports)
+	if err != nil {
+		return nil, err
+	}
+	var out []agentproto.BuildReport
+	return out, json.Unmarshal(b, &out)
 }
 
 // Name implements module.Module.
