@@ -340,3 +340,69 @@ func TestBuildRunsOnAnAgent(t *testing.T) {
 	}
 	t.Logf("the silent agent's build ended FAULT %s after the agent went silent", time.Since(silentAt).Round(time.Millisecond))
 }
+
+// TestAgentReadsSecretsUnderTheServiceRole: the build's agent reads its secrets (whole values and
+// fields of a JSON secret) under the project's service role, which the role's policies bound:
+// a secret it may not read is 403 naming it, and the reads are in the audit trail as the role's.
+func TestAgentReadsSecretsUnderTheServiceRole(t *testing.T) {
+	c := testutil.NewCluster(t, 1)
+	ctx := context.Background()
+	cl := c.Client(0)
+	for name, v := range map[string]string{"web/npm-token": "npm_abcdef", "web/db": `{"password":"pw","port":5432}`, "shop/stripe-key": "sk_live_123"} {
+		if _, err := cl.SecretPut(ctx, name, pub.SecretPutRequest{Value: []byte(v)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cl.PolicyCreate(ctx, pub.PolicyPutRequest{Name: "web-build", Document: `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+	  "Action": "secretsmanager:GetSecretValue", "Resource": "srn:slipway:secretsmanager:secret/web/*"}]}`}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.RoleCreate(ctx, pub.RoleCreateRequest{Name: "project-web", Trust: []string{"user/nobody"}, Policies: []string{"web-build"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.ProjectCreate(ctx, pub.ProjectCreateRequest{Name: "web", ServiceRole: "project-web",
+		Source: pub.ProjectSource{Type: pub.SourceNone, BuildspecInline: buildspecYAML}}); err != nil {
+		t.Fatal(err)
+	}
+	agent := startAgent(t, c, "builder", "linux")
+	b, err := cl.BuildStart(ctx, pub.BuildStartRequest{Project: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run agentproto.BuildRun
+	agent.next(agentproto.TypeRun, &run)
+	if run.DeploymentID != b.ID || run.Source.Path != "" || run.Source.BuildspecInline != buildspecYAML {
+		t.Fatalf("run %+v", run)
+	}
+	st, body := agent.do("POST", run.SecretsPath, "", strings.NewReader(`{"names":["web/npm-token","web/db:password","web/db:port"]}`))
+	var reply agentproto.BuildSecretsReply
+	if st != http.StatusOK || json.Unmarshal(body, &reply) != nil {
+		t.Fatalf("secrets: %d %s", st, body)
+	}
+	if reply.Values["web/npm-token"] != "npm_abcdef" || reply.Values["web/db:password"] != "pw" || reply.Values["web/db:port"] != "5432" || len(reply.Values) != 3 {
+		t.Fatalf("values %v", reply.Values)
+	}
+	st, body = agent.do("POST", run.SecretsPath, "", strings.NewReader(`{"names":["web/npm-token","shop/stripe-key"]}`))
+	if st != http.StatusForbidden || !strings.Contains(string(body), "shop/stripe-key") || strings.Contains(string(body), "npm_abcdef") {
+		t.Fatalf("a secret the role may not read: %d %s", st, body)
+	}
+	if st, body := agent.do("POST", run.SecretsPath, "", strings.NewReader(`{"names":["web/db:nope"]}`)); st != http.StatusNotFound {
+		t.Fatalf("a missing JSON key: %d %s", st, body)
+	}
+	if st, body := agent.do("GET", AgentPathOf(b.ID, "source"), "", nil); st != http.StatusNotFound || !strings.Contains(string(body), "NO_SOURCE") {
+		t.Fatalf("the source of a NO_SOURCE build: %d %s", st, body)
+	}
+	testutil.Eventually(t, 10*time.Second, func() error {
+		l, err := cl.AuditList(ctx, pub.AuditFilter{Principal: "project-web"}, nil)
+		if err != nil {
+			return err
+		}
+		if len(l.Records) < 4 {
+			return fmt.Errorf("the role's reads in the trail: %+v", l.Records)
+		}
+		return nil
+	})
+}
+
+// AgentPathOf is build.AgentPath (kept here so the test reads as an agent would).
+func AgentPathOf(id, what string) string { return "/v1/agent/builds/" + id + "/" + what }
