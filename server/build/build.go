@@ -206,6 +206,11 @@ func removeBuild(tx *state.Tx, b Build) error {
 	if err := addMeta(tx, metaBuilds, -1); err != nil {
 		return err
 	}
+	for _, a := range b.Artifacts { // the artifacts' blobs are the build's no more
+		if err := tx.Blobs().RemoveRef(a.Blob, blobOwner(b.ID)); err != nil {
+			return err
+		}
+	}
 	c, err := getCounters(tx, b.Project)
 	if err != nil {
 		return err
