@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
+	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/state"
 )
