@@ -143,6 +143,18 @@ func (a *fakeAgent) next(typ string, v any) {
 	}
 }
 
+// awaitCancel waits for a cancel of work id (other messages are skipped).
+func (a *fakeAgent) awaitCancel(id string) agentproto.Cancel {
+	a.t.Helper()
+	for {
+		var c agentproto.Cancel
+		a.next(agentproto.TypeCancel, &c)
+		if c.DeploymentID == id {
+			return c
+		}
+	}
+}
+
 // awaitAck waits for the acknowledgement of build id up to seq.
 func (a *fakeAgent) awaitAck(id string, seq uint64) {
 	a.t.Helper()
@@ -308,9 +320,7 @@ func TestBuildRunsOnAnAgent(t *testing.T) {
 	if _, err := cl.BuildStop(ctx, b2.ID); err != nil {
 		t.Fatal(err)
 	}
-	var cancel agentproto.Cancel
-	agent.next(agentproto.TypeCancel, &cancel)
-	if cancel.DeploymentID != b2.ID || cancel.Kind != agentproto.KindBuild {
+	if cancel := agent.awaitCancel(b2.ID); cancel.Kind != agentproto.KindBuild {
 		t.Fatalf("cancel %+v", cancel)
 	}
 	stopped := agentproto.Event{Kind: agentproto.KindBuild, DeploymentID: b2.ID, Seq: 1, Event: agentproto.BuildEnd, Status: agentproto.StatusFailed,
@@ -318,6 +328,10 @@ func TestBuildRunsOnAnAgent(t *testing.T) {
 	agent.send(agentproto.TypeEvent, stopped)
 	agent.awaitAck(b2.ID, 1)
 	awaitBuild(t, cl, b2.ID, statusIs(pub.BuildStopped))
+	// An agent whose heartbeat says it runs a build that ended (it reconnected after the end) is
+	// told to cancel it.
+	agent.send(agentproto.TypeHeartbeat, agentproto.Heartbeat{Work: map[string][]string{agentproto.KindBuild: {b1.ID}}})
+	agent.awaitCancel(b1.ID)
 
 	// An agent that goes silent mid-build: its build ends FAULT within the host timeout.
 	b3, err := cl.BuildStart(ctx, pub.BuildStartRequest{Project: "shop-web"})
