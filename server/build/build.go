@@ -194,6 +194,11 @@ func insertBuild(tx *state.Tx, b Build) error {
 
 // removeBuild deletes an ended build's record and its index entries, and uncounts it.
 func removeBuild(tx *state.Tx, b Build) error {
+	for _, a := range b.Artifacts { // the artifacts' blobs are the build's no more
+		if err := tx.Blobs().RemoveRef(a.Blob, blobOwner(b.ID)); err != nil {
+			return err
+		}
+	}
 	if err := state.Delete(tx, bucketBuilds, b.ID); err != nil {
 		return err
 	}
@@ -205,11 +210,6 @@ func removeBuild(tx *state.Tx, b Build) error {
 	}
 	if err := addMeta(tx, metaBuilds, -1); err != nil {
 		return err
-	}
-	for _, a := range b.Artifacts { // the artifacts' blobs are the build's no more
-		if err := tx.Blobs().RemoveRef(a.Blob, blobOwner(b.ID)); err != nil {
-			return err
-		}
 	}
 	c, err := getCounters(tx, b.Project)
 	if err != nil {

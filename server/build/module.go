@@ -69,10 +69,6 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, cmdStart, applyStart)
 	module.Handle(r, cmdStop, applyStop)
 	module.Handle(r, cmdQueueTimeout, applyQueueTimeout)
-	r.Buckets(bucketProjects, bucketCounters, bucketBuilds, bucketByProject, bucketHistory, bucketQueue, bucketMeta,
-		bucketByHost, bucketLogs, bucketReports, bucketFinish)
-	r.Routes(m.routes()...)
-	r.Leader("queued-timeout", m.expireQueued)
 	// Running builds (DESIGN.md, "Running builds"): the scheduler, the agents' work, the
 	// leader's end of silent and overdue builds, the agents' routes.
 	module.Handle(r, cmdAssign, applyAssign)
@@ -82,6 +78,10 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	r.Routes(m.agentRoutes()...)
 	r.Leader("scheduler", m.schedule)
 	r.Leader("running-timeout", m.watchRunning)
+	r.Buckets(bucketProjects, bucketCounters, bucketBuilds, bucketByProject, bucketHistory, bucketQueue, bucketMeta,
+		bucketByHost, bucketLogs, bucketReports, bucketFinish)
+	r.Routes(m.routes()...)
+	r.Leader("queued-timeout", m.expireQueued)
 }
 
 // Projects is the Go API of build projects.
