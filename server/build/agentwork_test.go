@@ -8,6 +8,7 @@ import (
 
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/state"
 )
@@ -133,6 +134,12 @@ func TestDueRunning(t *testing.T) {
 	if got := due(deadline, deadline, stops); !strings.HasPrefix(got, "TIMED_OUT builder the build ran past its timeout of 60 minutes") {
 		t.Fatalf("past the deadline: %q", got)
 	}
+	// The host's agent comes back without the build capability.
+	ok(t, "status", do(r, command.HostStatusCmd, command.HostStatus{HostID: "builder", Server: "s1", Online: true, Capabilities: []string{agentproto.KindDeploy}}))
+	if got := due(seen.Add(10*time.Second), seen, stops); !strings.HasPrefix(got, "FAULT builder the agent on host builder no longer takes builds") {
+		t.Fatalf("an agent without builds: %q", got)
+	}
+	ok(t, "status", do(r, command.HostStatusCmd, command.HostStatus{HostID: "builder", Server: "s1", Online: true, Capabilities: []string{agentproto.KindBuild}}))
 	ok(t, "stop", do(r, cmdStop, StopPayload{ID: id, Actor: "ana"}))
 	at := seen.Add(10 * time.Second)
 	if got := due(at, at, stops); got != "" || stops[id].IsZero() {
