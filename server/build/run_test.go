@@ -39,12 +39,18 @@ type fakeAgent struct {
 
 func startAgent(t *testing.T, c *testutil.Cluster, name, os string) *fakeAgent {
 	t.Helper()
+	return startAgentOn(t, c, 0, name, os)
+}
+
+// startAgentOn is startAgent with its session on server i.
+func startAgentOn(t *testing.T, c *testutil.Cluster, i int, name, os string) *fakeAgent {
+	t.Helper()
 	ctx := context.Background()
-	tok, err := c.Client(0).HostTokenCreate(ctx, pub.HostTokenCreateRequest{})
+	tok, err := c.Client(i).HostTokenCreate(ctx, pub.HostTokenCreateRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &fakeAgent{t: t, base: c.URL(0), secret: "slwh_" + name + "-secret-0123456789abcdefghijklmnop", msgs: make(chan agentproto.Envelope, 64), quiet: make(chan struct{})}
+	a := &fakeAgent{t: t, base: c.URL(i), secret: "slwh_" + name + "-secret-0123456789abcdefghijklmnop", msgs: make(chan agentproto.Envelope, 64), quiet: make(chan struct{})}
 	reg, _ := json.Marshal(agentproto.Register{HostID: name, Secret: a.secret, Name: name, OS: os, Arch: "amd64", Hostname: name, AgentVersion: "test"})
 	if st, body := a.do("POST", "/v1/agent/register", tok.Token, bytes.NewReader(reg)); st != http.StatusOK {
 		t.Fatalf("register %s: %d %s", name, st, body)
@@ -420,3 +426,56 @@ func TestAgentReadsSecretsUnderTheServiceRole(t *testing.T) {
 
 // AgentPathOf is build.AgentPath (kept here so the test reads as an agent would).
 func AgentPathOf(id, what string) string { return "/v1/agent/builds/" + id + "/" + what }
+
+// TestBuildSurvivesALeaderChange: on three servers, an agent whose session is on a follower runs
+// a build; the leader is killed mid-build; the agent keeps reporting through its server, the new
+// leader neither fails the build nor loses it, the build ends SUCCEEDED, and the new leader's
+// scheduler assigns the next build.
+func TestBuildSurvivesALeaderChange(t *testing.T) {
+	c := testutil.NewCluster(t, 3, testutil.Options{Tweak: func(_ int, cfg *config.Config) {
+		cfg.Agents.Heartbeat = 300 * time.Millisecond
+		cfg.Agents.HostTimeout = 3 * time.Second
+	}})
+	ctx := context.Background()
+	leader := c.WaitLeader()
+	f := c.Follower()
+	cl := c.Client(f)
+	if _, err := cl.ProjectCreate(ctx, pub.ProjectCreateRequest{Name: "web", Source: pub.ProjectSource{Type: pub.SourceNone, BuildspecInline: buildspecYAML}}); err != nil {
+		t.Fatal(err)
+	}
+	agent := startAgentOn(t, c, f, "builder", "linux")
+	b1, err := cl.BuildStart(ctx, pub.BuildStartRequest{Project: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run agentproto.BuildRun
+	agent.next(agentproto.TypeRun, &run)
+	ev := func(seq uint64, name string, st agentproto.Status) agentproto.Event {
+		return agentproto.Event{Kind: agentproto.KindBuild, DeploymentID: b1.ID, Seq: seq, Event: name, Status: st, Time: time.Now()}
+	}
+	agent.send(agentproto.TypeEvent, ev(1, "BUILD", agentproto.StatusStarted))
+	agent.awaitAck(b1.ID, 1)
+
+	c.Kill(leader)
+	newLeader := c.WaitLeader()
+	t.Logf("leader %d killed, %d leads", leader, newLeader)
+	agent.send(agentproto.TypeLog, agentproto.Log{Kind: agentproto.KindBuild, DeploymentID: b1.ID, Seq: 2, Lines: []agentproto.LogLine{{Time: time.Now(), Event: "BUILD", Text: "still here"}}})
+	agent.send(agentproto.TypeEvent, ev(3, "BUILD", agentproto.StatusSucceeded))
+	end := ev(4, agentproto.BuildEnd, agentproto.StatusSucceeded)
+	end.Result, end.Build = pub.BuildSucceeded, &agentproto.BuildOutcome{Status: pub.BuildSucceeded}
+	agent.send(agentproto.TypeEvent, end)
+	agent.awaitAck(b1.ID, 4)
+	got := awaitBuild(t, cl, b1.ID, statusIs(pub.BuildSucceeded))
+	if got.Phases[len(got.Phases)-2].Name != "BUILD" {
+		t.Fatalf("phases %+v", got.Phases)
+	}
+	b2, err := cl.BuildStart(ctx, pub.BuildStartRequest{Project: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run2 agentproto.BuildRun
+	agent.next(agentproto.TypeRun, &run2)
+	if run2.DeploymentID != b2.ID {
+		t.Fatalf("the new leader's run %+v", run2)
+	}
+}
