@@ -46,9 +46,9 @@ func services(cfg config.Config) []module.Module {
 	prs.Merger = prMerger{repos}
 	secretStore := secrets.New()
 	builds := build.New()
-	builds.Sources = buildSources{repos}
 	builds.Secrets = buildSecrets{secretStore.Service()}
 	builds.Statuses = buildStatuses{repos}
+	builds.Sources = buildSources{repos}
 	builds.RoleExists = func(name string) bool { _, err := identity.Identity().Role(name); return err == nil }
 	return []module.Module{
 		identity,

@@ -218,3 +218,42 @@ func TestPlanFairness(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRunLogFormat pins the commands of running builds: numbers, names, versions and payload
+// JSON are in the Raft log.
+func TestRunLogFormat(t *testing.T) {
+	for _, tc := range []struct {
+		d interface {
+			Type() command.Type
+			Name() string
+			Version() uint8
+		}
+		n    command.Type
+		name string
+	}{{cmdAssign, 1713, "build.assign"}, {cmdReport, 1714, "build.report"}, {cmdFail, 1715, "build.fail"}} {
+		if tc.d.Type() != tc.n || tc.d.Name() != tc.name || tc.d.Version() != 1 {
+			t.Errorf("command %s is %d %s v%d", tc.name, tc.d.Type(), tc.d.Name(), tc.d.Version())
+		}
+	}
+	for _, tc := range []struct {
+		c    *command.Command
+		want string
+	}{
+		{must(cmdAssign.New("", t0, AssignPayload{ID: "web:x", Host: "h"})), `{"id":"web:x","host":"h"}`},
+		{must(cmdFail.New("", t0, FailPayload{ID: "web:x", Host: "h", Status: "FAULT", Reason: "r"})), `{"id":"web:x","host":"h","status":"FAULT","reason":"r"}`},
+		{must(cmdReport.New("", t0, ReportPayload{ID: "web:x", Host: "h", Events: []ReportEvent{{Seq: 1, Event: "BUILD", Status: "started", Time: t0}},
+			Logs: []ReportLog{{Seq: 2, Lines: []logLine{{Time: t0, Phase: "BUILD", Text: "hi"}}}}})),
+			`{"id":"web:x","host":"h","events":[{"seq":1,"event":"BUILD","status":"started","time":"2026-12-07T08:00:00Z"}],"logs":[{"seq":2,"lines":[{"time":"2026-12-07T08:00:00Z","phase":"BUILD","text":"hi"}]}]}`},
+	} {
+		if string(tc.c.Payload) != tc.want {
+			t.Errorf("payload %s\nwant    %s", tc.c.Payload, tc.want)
+		}
+	}
+}
+
+func must(c *command.Command, err error) *command.Command {
+	if err != nil {
+		panic(err)
+	}
+	return c
+}

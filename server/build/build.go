@@ -196,6 +196,11 @@ func insertBuild(tx *state.Tx, b Build) error {
 
 // removeBuild deletes an ended build's record and its index entries, and uncounts it.
 func removeBuild(tx *state.Tx, b Build) error {
+	for _, a := range b.Artifacts { // the artifacts' blobs are the build's no more
+		if err := tx.Blobs().RemoveRef(a.Blob, blobOwner(b.ID)); err != nil {
+			return err
+		}
+	}
 	if err := state.Delete(tx, bucketBuilds, b.ID); err != nil {
 		return err
 	}

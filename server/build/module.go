@@ -72,10 +72,6 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, cmdStart, applyStart)
 	module.Handle(r, cmdStop, applyStop)
 	module.Handle(r, cmdQueueTimeout, applyQueueTimeout)
-	r.Buckets(bucketProjects, bucketCounters, bucketBuilds, bucketByProject, bucketHistory, bucketQueue, bucketMeta,
-		bucketByHost, bucketLogs, bucketReports, bucketFinish)
-	r.Routes(m.routes()...)
-	r.Leader("queued-timeout", m.expireQueued)
 	// Running builds (DESIGN.md, "Running builds"): the scheduler, the agents' work, the
 	// leader's end of silent and overdue builds, the agents' routes.
 	module.Handle(r, cmdAssign, applyAssign)
@@ -89,6 +85,10 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, cmdFinish, applyFinish)
 	r.Routes(m.readRoutes()...)
 	r.Leader("finish", m.finishTask)
+	r.Buckets(bucketProjects, bucketCounters, bucketBuilds, bucketByProject, bucketHistory, bucketQueue, bucketMeta,
+		bucketByHost, bucketLogs, bucketReports, bucketFinish)
+	r.Routes(m.routes()...)
+	r.Leader("queued-timeout", m.expireQueued)
 }
 
 // Projects is the Go API of build projects.

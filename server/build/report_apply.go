@@ -236,6 +236,9 @@ func checkEvent(ev ReportEvent) error {
 	return fault.New(fault.Invalid, "event %s has the status %s; want started, succeeded or failed", ev.Event, state.Shorten(ev.Status))
 }
 
+// allowedEvent is checkEvent as a predicate, for apply.
+func allowedEvent(ev ReportEvent) bool { return checkEvent(ev) == nil }
+
 type reportItem struct {
 	seq   uint64
 	event *ReportEvent
@@ -319,7 +322,7 @@ func eventTime(b Build, at, now time.Time) time.Time {
 // applyEvent records a phase's start or end, or the build's end.
 func applyEvent(tx *state.Tx, b *Build, ev ReportEvent, now time.Time) error {
 	boundEvent(&ev)
-	if checkEvent(ev) != nil {
+	if !allowedEvent(ev) {
 		return nil // Check refused such events; one in the log changes nothing
 	}
 	at := eventTime(*b, ev.Time, now)

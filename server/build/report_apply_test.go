@@ -149,6 +149,14 @@ func TestReportPhasesLogsAndEnd(t *testing.T) {
 	if a.Seq != 12 || r.dump() != before {
 		t.Fatalf("a late report: ack %+v, state changed %v", a, r.dump() != before)
 	}
+	// Deleting the project deletes the build, which references its artifact's blob no more.
+	ok(t, "delete", do(r, cmdProjectDelete, ProjectDeletePayload{Name: "web"}))
+	_ = r.f.Store().View(func(tx *state.Tx) error {
+		if tx.Blobs().Referenced(sha) {
+			t.Fatal("a deleted build still references its artifact's blob")
+		}
+		return nil
+	})
 }
 
 // TestEndStatuses: STOPPED counts only after a stop was requested (else FAILED); an unknown

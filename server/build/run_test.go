@@ -39,12 +39,18 @@ type fakeAgent struct {
 
 func startAgent(t *testing.T, c *testutil.Cluster, name, os string) *fakeAgent {
 	t.Helper()
+	return startAgentOn(t, c, 0, name, os)
+}
+
+// startAgentOn is startAgent with its session on server i.
+func startAgentOn(t *testing.T, c *testutil.Cluster, i int, name, os string) *fakeAgent {
+	t.Helper()
 	ctx := context.Background()
-	tok, err := c.Client(0).HostTokenCreate(ctx, pub.HostTokenCreateRequest{})
+	tok, err := c.Client(i).HostTokenCreate(ctx, pub.HostTokenCreateRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &fakeAgent{t: t, base: c.URL(0), secret: "slwh_" + name + "-secret-0123456789abcdefghijklmnop", msgs: make(chan agentproto.Envelope, 64), quiet: make(chan struct{})}
+	a := &fakeAgent{t: t, base: c.URL(i), secret: "slwh_" + name + "-secret-0123456789abcdefghijklmnop", msgs: make(chan agentproto.Envelope, 64), quiet: make(chan struct{})}
 	reg, _ := json.Marshal(agentproto.Register{HostID: name, Secret: a.secret, Name: name, OS: os, Arch: "amd64", Hostname: name, AgentVersion: "test"})
 	if st, body := a.do("POST", "/v1/agent/register", tok.Token, bytes.NewReader(reg)); st != http.StatusOK {
 		t.Fatalf("register %s: %d %s", name, st, body)
@@ -139,6 +145,18 @@ func (a *fakeAgent) next(typ string, v any) {
 			return
 		case <-deadline:
 			a.t.Fatalf("no %s from the server", typ)
+		}
+	}
+}
+
+// awaitCancel waits for a cancel of work id (other messages are skipped).
+func (a *fakeAgent) awaitCancel(id string) agentproto.Cancel {
+	a.t.Helper()
+	for {
+		var c agentproto.Cancel
+		a.next(agentproto.TypeCancel, &c)
+		if c.DeploymentID == id {
+			return c
 		}
 	}
 }
@@ -308,9 +326,7 @@ func TestBuildRunsOnAnAgent(t *testing.T) {
 	if _, err := cl.BuildStop(ctx, b2.ID); err != nil {
 		t.Fatal(err)
 	}
-	var cancel agentproto.Cancel
-	agent.next(agentproto.TypeCancel, &cancel)
-	if cancel.DeploymentID != b2.ID || cancel.Kind != agentproto.KindBuild {
+	if cancel := agent.awaitCancel(b2.ID); cancel.Kind != agentproto.KindBuild {
 		t.Fatalf("cancel %+v", cancel)
 	}
 	stopped := agentproto.Event{Kind: agentproto.KindBuild, DeploymentID: b2.ID, Seq: 1, Event: agentproto.BuildEnd, Status: agentproto.StatusFailed,
@@ -318,6 +334,10 @@ func TestBuildRunsOnAnAgent(t *testing.T) {
 	agent.send(agentproto.TypeEvent, stopped)
 	agent.awaitAck(b2.ID, 1)
 	awaitBuild(t, cl, b2.ID, statusIs(pub.BuildStopped))
+	// An agent whose heartbeat says it runs a build that ended (it reconnected after the end) is
+	// told to cancel it.
+	agent.send(agentproto.TypeHeartbeat, agentproto.Heartbeat{Work: map[string][]string{agentproto.KindBuild: {b1.ID}}})
+	agent.awaitCancel(b1.ID)
 
 	// An agent that goes silent mid-build: its build ends FAULT within the host timeout.
 	b3, err := cl.BuildStart(ctx, pub.BuildStartRequest{Project: "shop-web"})
@@ -339,4 +359,57 @@ func TestBuildRunsOnAnAgent(t *testing.T) {
 		t.Fatalf("the silent agent's build: %+v", faulted.Phases)
 	}
 	t.Logf("the silent agent's build ended FAULT %s after the agent went silent", time.Since(silentAt).Round(time.Millisecond))
+}
+
+// TestBuildSurvivesALeaderChange: on three servers, an agent whose session is on a follower runs
+// a build; the leader is killed mid-build; the agent keeps reporting through its server, the new
+// leader neither fails the build nor loses it, the build ends SUCCEEDED, and the new leader's
+// scheduler assigns the next build.
+func TestBuildSurvivesALeaderChange(t *testing.T) {
+	c := testutil.NewCluster(t, 3, testutil.Options{Tweak: func(_ int, cfg *config.Config) {
+		cfg.Agents.Heartbeat = 300 * time.Millisecond
+		cfg.Agents.HostTimeout = 3 * time.Second
+	}})
+	ctx := context.Background()
+	leader := c.WaitLeader()
+	f := c.Follower()
+	cl := c.Client(f)
+	if _, err := cl.ProjectCreate(ctx, pub.ProjectCreateRequest{Name: "web", Source: pub.ProjectSource{Type: pub.SourceNone, BuildspecInline: buildspecYAML}}); err != nil {
+		t.Fatal(err)
+	}
+	agent := startAgentOn(t, c, f, "builder", "linux")
+	b1, err := cl.BuildStart(ctx, pub.BuildStartRequest{Project: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run agentproto.BuildRun
+	agent.next(agentproto.TypeRun, &run)
+	ev := func(seq uint64, name string, st agentproto.Status) agentproto.Event {
+		return agentproto.Event{Kind: agentproto.KindBuild, DeploymentID: b1.ID, Seq: seq, Event: name, Status: st, Time: time.Now()}
+	}
+	agent.send(agentproto.TypeEvent, ev(1, "BUILD", agentproto.StatusStarted))
+	agent.awaitAck(b1.ID, 1)
+
+	c.Kill(leader)
+	newLeader := c.WaitLeader()
+	t.Logf("leader %d killed, %d leads", leader, newLeader)
+	agent.send(agentproto.TypeLog, agentproto.Log{Kind: agentproto.KindBuild, DeploymentID: b1.ID, Seq: 2, Lines: []agentproto.LogLine{{Time: time.Now(), Event: "BUILD", Text: "still here"}}})
+	agent.send(agentproto.TypeEvent, ev(3, "BUILD", agentproto.StatusSucceeded))
+	end := ev(4, agentproto.BuildEnd, agentproto.StatusSucceeded)
+	end.Result, end.Build = pub.BuildSucceeded, &agentproto.BuildOutcome{Status: pub.BuildSucceeded}
+	agent.send(agentproto.TypeEvent, end)
+	agent.awaitAck(b1.ID, 4)
+	got := awaitBuild(t, cl, b1.ID, statusIs(pub.BuildSucceeded))
+	if got.Phases[len(got.Phases)-2].Name != "BUILD" {
+		t.Fatalf("phases %+v", got.Phases)
+	}
+	b2, err := cl.BuildStart(ctx, pub.BuildStartRequest{Project: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var run2 agentproto.BuildRun
+	agent.next(agentproto.TypeRun, &run2)
+	if run2.DeploymentID != b2.ID {
+		t.Fatalf("the new leader's run %+v", run2)
+	}
 }

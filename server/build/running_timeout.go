@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/slipwayhq/slipway/pkg/agentproto"
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/fault"
@@ -39,7 +40,8 @@ func applyFail(tx *state.Tx, index uint64, c *command.Command, p FailPayload) (a
 }
 
 // watchRunning is a leader task (ctx ends when leadership is lost): it ends the builds in
-// progress whose agent was not heard from for the host timeout (FAULT), that ran past their
+// progress whose agent was not heard from for the host timeout, or whose agent no longer takes
+// builds (FAULT), that ran past their
 // timeout and its grace (TIMED_OUT), or whose stop the agent did not confirm within the host
 // timeout plus TimeoutGrace of this leader noticing it (STOPPED). Silence counts from the later
 // of the host's last report and the start of this leadership, so a new leader gives every host
@@ -106,6 +108,9 @@ func (m *Module) dueRunning(now, since time.Time, hostTimeout time.Duration, sto
 			case now.Sub(last) > hostTimeout:
 				due = append(due, FailPayload{ID: id, Host: hostID, Status: pub.BuildFault, Reason: "agent on host " + name + " was not heard from for " +
 					hostTimeout.String() + " (agent stopped, host down or network cut)"})
+			case !slices.Contains(h.Capabilities, agentproto.KindBuild):
+				due = append(due, FailPayload{ID: id, Host: hostID, Status: pub.BuildFault, Reason: "the agent on host " + name +
+					" no longer takes builds (it was restarted without the build capability)"})
 			case !now.Before(b.RunningDeadline()):
 				due = append(due, FailPayload{ID: id, Host: hostID, Status: pub.BuildTimedOut, Reason: "the build ran past its timeout of " +
 					plural(b.TimeoutMinutes, "minute") + " and the agent on host " + name + " did not report its end within " + TimeoutGrace.String() + " more"})

@@ -12,11 +12,16 @@ import (
 )
 
 // schedulePause bounds how long the scheduler waits between passes when nothing is applied (a
-// host's last-seen time ages without an entry).
-const schedulePause = time.Second
+// host's last-seen time ages without an entry); scheduleGap is the least time between passes,
+// so a busy log (agents' reports) does not make it read the queue and the hosts on every entry.
+const (
+	schedulePause = time.Second
+	scheduleGap   = 50 * time.Millisecond
+)
 
 // schedule is a leader task (ctx ends when leadership is lost): after each applied entry (a
-// start, an end, a host connecting), and at least every schedulePause, it assigns queued builds
+// start, an end, a host connecting; at most every scheduleGap), and at least every
+// schedulePause, it assigns queued builds
 // to free hosts (Plan), proposing build.assign for each. It keeps no state: a new leader reads
 // the queue and the hosts again, and apply refuses an assignment that no longer holds.
 func (m *Module) schedule(ctx context.Context) {
@@ -35,6 +40,12 @@ func (m *Module) schedule(ctx context.Context) {
 		wctx, cancel := context.WithTimeout(ctx, schedulePause)
 		_ = m.core.Cluster.WaitApplied(wctx, idx+1)
 		cancel()
+		gap := time.NewTimer(scheduleGap)
+		select {
+		case <-ctx.Done():
+		case <-gap.C:
+		}
+		gap.Stop()
 	}
 }
 
