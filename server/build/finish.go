@@ -125,9 +125,16 @@ func (m *Module) startStatus(ctx context.Context, res command.Result) {
 	if err != nil {
 		return
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	// The status is a write of its own: under the start's request ID it would be answered with
+	// the start's outcome (an idempotent retry), so it gets one derived from it.
+	sctx := context.WithoutCancel(ctx)
+	if rid := command.RequestIDFrom(ctx); rid != "" {
+		sctx = command.WithRequestID(sctx, rid+"-status")
+	}
+	sctx, cancel := context.WithTimeout(sctx, 5*time.Second)
 	defer cancel()
-	if err := m.setStatus(sctx, b); err != nil {
+	err = m.setStatus(sctx, b)
+	if err != nil {
 		m.core.Log.Info("the pending commit status of a build was not set", "build", b.ID, "error", err)
 	}
 }
