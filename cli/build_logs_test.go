@@ -1,11 +1,19 @@
 package cli
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
@@ -92,5 +100,100 @@ func TestBuildLogsArtifactsReportsCommands(t *testing.T) {
 	}
 	if r := cli(ctx, "build", "logs", "web:00000000-0000-4000-8000-000000000000"); r.code != 1 || !strings.Contains(r.stderr, "not found") {
 		t.Fatalf("logs of a missing build: %+v", r)
+	}
+}
+
+// buildAPI is a server that answers the read side of one build as a cluster would once the
+// build ran: two pages of log lines, a follow that sends lines, phase changes and the end, an
+// artifact's zip, a report.
+func buildAPI(t *testing.T, zipBytes []byte) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	line := func(n uint64, phase, text string) api.BuildLogLine {
+		return api.BuildLogLine{N: n, Time: time.Unix(0, 0), Phase: phase, Text: text}
+	}
+	end := time.Unix(5, 0)
+	mux.HandleFunc("GET /v1/builds/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
+		page := api.BuildLogPage{Lines: []api.BuildLogLine{}}
+		switch r.URL.Query().Get("after") {
+		case "":
+			page.Lines, page.Next = []api.BuildLogLine{line(1, "INSTALL", "go version"), line(2, "BUILD", "make")}, 2
+		case "2":
+			page.Lines, page.Next = []api.BuildLogLine{line(3, "BUILD", "ok")}, 3
+		default:
+			page.Next, page.Ended = 3, true
+		}
+		_ = json.NewEncoder(w).Encode(page)
+	})
+	mux.HandleFunc("GET /v1/builds/{id}/logs/watch", func(w http.ResponseWriter, r *http.Request) {
+		ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer func() { _ = ws.Close() }()
+		b := api.Build{ID: r.PathValue("id"), Status: api.BuildInProgress, Phases: []api.BuildPhase{{Name: "BUILD"}}}
+		_ = ws.WriteJSON(api.BuildLogMessage{Build: &b})
+		_ = ws.WriteJSON(api.BuildLogMessage{Lines: []api.BuildLogLine{line(1, "BUILD", "make")}, Next: 1})
+		b.Status, b.Phases = api.BuildSucceeded, []api.BuildPhase{{Name: "BUILD", Status: "SUCCEEDED", EndTime: &end, DurationMS: 5000}, {Name: "COMPLETED"}}
+		_ = ws.WriteJSON(api.BuildLogMessage{Build: &b})
+		_ = ws.WriteJSON(api.BuildLogMessage{End: api.BuildSucceeded, Next: 1})
+		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, "SUCCEEDED"), time.Now().Add(time.Second))
+	})
+	mux.HandleFunc("GET /v1/builds/{id}/artifacts", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(api.BuildArtifacts{Artifacts: []api.BuildArtifact{{Name: "app", Blob: "ab", Size: int64(len(zipBytes))}}})
+	})
+	mux.HandleFunc("GET /v1/builds/{id}/artifacts/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("name") != "primary" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(zipBytes)
+	})
+	mux.HandleFunc("GET /v1/builds/{id}/reports", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(api.BuildReports{Reports: []api.BuildReport{{Name: "unit", Format: "JUNITXML", Status: "FAILED", Total: 2,
+			Counts: map[string]int{"FAILED": 1, "SUCCEEDED": 1}, Cases: []api.BuildTestCase{{Name: "TestB", Status: "FAILED", Message: "want 2\ngot 3"}, {Name: "TestA", Status: "SUCCEEDED"}}}}})
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestBuildReadCommandsOutput: logs prints every page with each line's phase, --follow prints
+// lines and phase changes and exits 0 for a build that SUCCEEDED, artifacts --download writes
+// the zip and --extract unpacks it, reports prints the counts and the cases.
+func TestBuildReadCommandsOutput(t *testing.T) {
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	f, _ := zw.Create("bin/app")
+	_, _ = f.Write([]byte("binary"))
+	_ = zw.Close()
+	srv := buildAPI(t, zb.Bytes())
+	cli := func(args ...string) result {
+		return runWith(t, context.Background(), nil, append([]string{"--addr", srv.URL, "--token", testutil.ManagementToken}, args...)...)
+	}
+	const id = "web:0b7c5a52-5b7e-4a4e-9d3c-1f2e3d4c5b6a"
+	if r := cli("build", "logs", id); r.code != 0 || r.stdout != "INSTALL          | go version\nBUILD            | make\nBUILD            | ok\n" {
+		t.Fatalf("logs: %+v", r)
+	}
+	r := cli("build", "logs", id, "--follow")
+	if r.code != 0 || !strings.Contains(r.stdout, "== BUILD\nBUILD            | make\n== BUILD SUCCEEDED (5s)\nBuild "+id+" SUCCEEDED") {
+		t.Fatalf("logs --follow: %+v", r)
+	}
+	dir := t.TempDir()
+	if r := cli("build", "artifacts", id, "--download", dir); r.code != 0 || !strings.Contains(r.stdout, "primary -> "+filepath.Join(dir, "primary.zip")) {
+		t.Fatalf("artifacts --download: %+v", r)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "primary.zip")); err != nil || !bytes.Equal(got, zb.Bytes()) {
+		t.Fatalf("the downloaded zip: %v", err)
+	}
+	if r := cli("build", "artifacts", id, "--download", dir, "--extract"); r.code != 0 {
+		t.Fatalf("artifacts --extract: %+v", r)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, "primary", "bin", "app")); err != nil || string(got) != "binary" {
+		t.Fatalf("the extracted file: %q, %v", got, err)
+	}
+	r = cli("build", "reports", id)
+	if r.code != 0 || !strings.Contains(r.stdout, "Report unit (JUNITXML): FAILED, 2 cases: FAILED=1 SUCCEEDED=1") || !strings.Contains(r.stdout, "TestB") || !strings.Contains(r.stdout, "want 2") || strings.Contains(r.stdout, "got 3") {
+		t.Fatalf("reports: %+v", r)
 	}
 }
