@@ -216,7 +216,7 @@ func (s *Builds) finishOne(ctx context.Context, id string) error {
 	}
 	p := FinishPayload{ID: id}
 	if found && b.Ended() && b.LogBlob == "" {
-		if p.Blob, p.Size, p.Index, err = s.assembleLog(ctx, id); err != nil {
+		if err := s.assembleLog(ctx, &p); err != nil {
 			return err
 		}
 		if err := s.m.setStatus(ctx, b); err != nil {
@@ -231,13 +231,13 @@ func (s *Builds) finishOne(ctx context.Context, id string) error {
 }
 
 // assembleLog writes the build's log batches, in order, as the log blob (JSON lines) into the
-// blob store, and answers its SHA-256, size and line index. A build without a line has no blob.
+// blob store, and fills p's Blob, Size, Lines and Index. A build without a line has no blob.
 // The bytes are a function of the batches only, so a redo stores the same blob (content
 // addressed: nothing twice).
-func (s *Builds) assembleLog(ctx context.Context, id string) (string, int64, []int64, error) {
+func (s *Builds) assembleLog(ctx context.Context, p *FinishPayload) error {
 	tmp, err := os.CreateTemp("", "slipway-build-log-*")
 	if err != nil {
-		return "", 0, nil, err
+		return err
 	}
 	defer func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }()
 	w := bufio.NewWriterSize(tmp, 64<<10)
@@ -245,14 +245,15 @@ func (s *Builds) assembleLog(ctx context.Context, id string) (string, int64, []i
 	var index []int64
 	var lines uint64
 	err = s.m.core.State.View(func(tx *state.Tx) error {
-		return eachBatch(tx, id, 0, func(bt logBatch) (bool, error) {
+		return eachBatch(tx, p.ID, 0, func(bt logBatch) (bool, error) {
 			for i, l := range bt.Lines {
 				n := bt.First + uint64(i)
 				if n <= lines {
 					continue // a batch overlapping the last (never written so; skipped all the same)
 				}
 				lines = n
-				if (n-1)%LogIndexStride == 0 {
+				// index[k] is the offset of the first line numbered k*LogIndexStride+1 or more.
+				for uint64(len(index))*LogIndexStride < n {
 					index = append(index, size)
 				}
 				raw, err := json.Marshal(pub.BuildLogLine{N: n, Time: l.Time, Phase: l.Phase, Text: l.Text})
@@ -268,27 +269,25 @@ func (s *Builds) assembleLog(ctx context.Context, id string) (string, int64, []i
 			return true, nil
 		})
 	})
-	if err != nil {
-		return "", 0, nil, err
-	}
-	if lines == 0 {
-		return "", 0, nil, nil
+	if err != nil || lines == 0 {
+		return err
 	}
 	if err := w.Flush(); err != nil {
-		return "", 0, nil, err
+		return err
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return "", 0, nil, err
+		return err
 	}
 	store := s.m.blobStore()
 	if store == nil {
-		return "", 0, nil, fault.New(fault.Unavailable, "this server has no blob store for build logs")
+		return fault.New(fault.Unavailable, "this server has no blob store for build logs")
 	}
 	rec, err := store.Upload(ctx, tmp, "", size, nil)
 	if err != nil {
-		return "", 0, nil, err
+		return err
 	}
-	return rec.SHA256, rec.Size, index, nil
+	p.Blob, p.Size, p.Lines, p.Index = rec.SHA256, rec.Size, lines, index
+	return nil
 }
 
 // eachBatch calls fn for each log batch of build id holding lines after line after, in order,
@@ -339,6 +338,15 @@ func applyFinish(tx *state.Tx, index uint64, _ *command.Command, p FinishPayload
 	if ok && !b.Ended() {
 		return nil, fault.New(fault.Conflict, "build %s has not ended", state.Shorten(p.ID))
 	}
+	if ok && b.LogBlob == "" {
+		last, err := lastLine(tx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		if last != p.Lines || (p.Blob == "") != (p.Lines == 0) {
+			return nil, fault.New(fault.Conflict, "the log of build %s ends at line %d, not %d: assemble it again", state.Shorten(p.ID), last, p.Lines)
+		}
+	}
 	if ok && b.LogBlob == "" && p.Blob != "" {
 		if _, err := tx.Blobs().Get(p.Blob); err != nil {
 			return nil, err
@@ -355,9 +363,6 @@ func applyFinish(tx *state.Tx, index uint64, _ *command.Command, p FinishPayload
 			return nil, err
 		}
 	}
-	if ok && b.LogBlob == "" && b.LogLines > 0 && p.Blob == "" {
-		return nil, fault.New(fault.Invalid, "build %s has %d log lines and no log blob", state.Shorten(p.ID), b.LogLines)
-	}
 	if err := deletePrefix(tx, bucketLogs, append([]byte(p.ID), 0)); err != nil {
 		return nil, err
 	}
@@ -368,6 +373,31 @@ func applyFinish(tx *state.Tx, index uint64, _ *command.Command, p FinishPayload
 		return nil, nil
 	}
 	return b, nil
+}
+
+// lastLine is the number of the last line of build id's batches (0: none).
+func lastLine(tx *state.Tx, id string) (uint64, error) {
+	prefix := append([]byte(id), 0)
+	c := tx.Bucket(bucketLogs).Cursor()
+	k, v := c.Seek(logKey(id, ^uint64(0)))
+	if k == nil || !bytes.Equal(k, logKey(id, ^uint64(0))) {
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+	}
+	if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
+		return 0, nil
+	}
+	var bt logBatch
+	if err := json.Unmarshal(v, &bt); err != nil {
+		return 0, fmt.Errorf("log batch of build %s: %w", id, err)
+	}
+	if len(bt.Lines) == 0 {
+		return bt.First - 1, nil
+	}
+	return bt.First + uint64(len(bt.Lines)) - 1, nil
 }
 
 // logRef is the blob reference a build's log blob holds.

@@ -420,6 +420,16 @@ func TestFinishTask(t *testing.T) {
 		t.Fatalf("a finish naming an unrecorded blob: %v, %v", res.Err(), err)
 	}
 
+	// Lines that land after the assembly: the finish is refused, and the next one takes them.
+	p := FinishPayload{ID: id}
+	if err := m.Builds().assembleLog(ctx, &p); err != nil || p.Lines != 1 {
+		t.Fatalf("assembled %+v, %v", p, err)
+	}
+	writeLines(t, m, id, "BUILD", "late")
+	if res, err := m.core.Cluster.Apply(ctx, mustCommand(t, p)); err != nil || !strings.Contains(fmt.Sprint(res.Err()), "ends at line 2, not 1") {
+		t.Fatalf("a finish missing a line: %v, %v", res.Err(), err)
+	}
+
 	applied := make(chan command.Type, 16)
 	m.core.Cluster.(*fsmCluster).applied = applied
 	tctx, cancel := context.WithCancel(ctx)
@@ -437,6 +447,9 @@ func TestFinishTask(t *testing.T) {
 	<-done
 	if b, _ := m.Builds().Record(id); b.LogBlob == "" || countPrefix(t, m, bucketFinish, id) != 0 {
 		t.Fatalf("after the leader task: %+v", b)
+	}
+	if got, _ := allPages(t, m, id, 0, 10); !reflect.DeepEqual(got, []string{"1:BUILD:x", "2:BUILD:late"}) {
+		t.Fatalf("the settled log: %v", got)
 	}
 	if got := statuses.states(); !reflect.DeepEqual(got, []string{"slipway/build/web=pending", "slipway/build/web=success"}) {
 		t.Fatalf("statuses: %v", got)
