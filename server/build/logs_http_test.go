@@ -1,15 +1,21 @@
 package build_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
+	"github.com/slipwayhq/slipway/pkg/agentproto"
 	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/build"
 )
 
 // waitStatus polls commit's latest status of context in repo until it is state (or fails the
@@ -121,5 +127,125 @@ func TestBuildStatusesAndReadRoutes(t *testing.T) {
 	}
 	if err := cl.BuildLogsFollow(ctx, missing, 0, func(pub.BuildLogMessage) error { return nil }); !pub.IsNotFound(err) && !errors.Is(err, pub.ErrServersLost) {
 		t.Fatalf("the follow of a missing build: %v", err)
+	}
+}
+
+// TestBuildRunReadOverHTTP: once a build ran (its reports written as the worker's would be), on a
+// real one-node server: the leader's finish task assembles its log into a blob of the real blob
+// store and sets the commit status success, which lets branch protection merge the commit; the
+// log reads in pages from the blob, a follow resumes after a line and ends; the primary
+// artifact downloads from the blob store (whole and by range) as primary.zip; the reports have
+// their cases.
+func TestBuildRunReadOverHTTP(t *testing.T) {
+	c := testutil.NewCluster(t, 1)
+	ctx := context.Background()
+	cl := c.Client(0)
+	head := repoWithBuildspec(t, cl, "shop")
+	feat, err := cl.RepoPutFile(ctx, "shop", pub.FilePutRequest{Branch: "feature", Parent: head, Path: "x.txt", Content: "x", Message: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.RepoProtect(ctx, "shop", pub.BranchProtection{Pattern: "main", RequiredStatuses: []string{"slipway/build/web"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.ProjectCreate(ctx, pub.ProjectCreateRequest{Name: "web", Source: pub.ProjectSource{Repository: "shop"}, SourceVersion: "feature"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := cl.BuildStart(ctx, pub.BuildStartRequest{Project: "web"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	f, _ := zw.Create("bin/app")
+	_, _ = f.Write(bytes.Repeat([]byte("binary "), 1000))
+	_ = zw.Close()
+	lines := []string{"go version", "go build ./...", "ok", "PASS", "done"}
+	rep := agentproto.BuildReport{Name: "unit", Format: "JUNITXML", Status: "SUCCEEDED", Total: 1, Counts: map[string]int{"SUCCEEDED": 1},
+		Files: []string{"report.xml"}, Cases: []agentproto.BuildTestCase{{Name: "TestA", Status: "SUCCEEDED", DurationNS: 1000}}}
+	m := c.Server(0).Service("build").(*build.Module)
+	if err := build.RunForTest(ctx, m, b.ID, lines, pub.BuildSucceeded, zb.Bytes(), rep); err != nil {
+		t.Fatal(err)
+	}
+	// A write wakes the finish task (the test's writes above were not Raft entries).
+	if _, err := cl.RepoSetStatus(ctx, "shop", head, pub.CommitStatusRequest{State: "success", Context: "wake"}); err != nil {
+		t.Fatal(err)
+	}
+	st := waitStatus(t, cl, "shop", feat.Commit, "slipway/build/web", "success")
+	if st.Description != "build #1 succeeded" {
+		t.Fatalf("the success status: %+v", st)
+	}
+	got, err := cl.BuildGet(ctx, b.ID, nil)
+	if err != nil || got.LogBlob == "" || got.LogLines != 5 || len(got.Reports) != 1 || got.Reports[0].Counts["SUCCEEDED"] != 1 {
+		t.Fatalf("the settled build: %+v, %v", got, err)
+	}
+	if res, err := cl.RepoMerge(ctx, "shop", pub.RepoMergeRequest{Source: "feature", Destination: "main", SourceCommit: feat.Commit,
+		DestinationCommit: head, Strategy: pub.MergeFastForward}); err != nil || res.Commit != feat.Commit {
+		t.Fatalf("a merge of a commit whose build succeeded: %+v, %v", res, err)
+	}
+
+	// The log, in pages of two, from the blob.
+	var texts []string
+	for after := uint64(0); ; {
+		p, err := cl.BuildLogs(ctx, b.ID, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range p.Lines {
+			texts = append(texts, l.Text)
+		}
+		if len(p.Lines) == 0 {
+			if !p.Ended {
+				t.Fatalf("the last page: %+v", p)
+			}
+			break
+		}
+		after = p.Next
+	}
+	if strings.Join(texts, "|") != strings.Join(lines, "|") {
+		t.Fatalf("the log: %v", texts)
+	}
+	var followed []string
+	end := ""
+	if err := cl.BuildLogsFollow(ctx, b.ID, 3, func(m pub.BuildLogMessage) error {
+		for _, l := range m.Lines {
+			followed = append(followed, l.Text)
+		}
+		end = m.End
+		return nil
+	}); err != nil || strings.Join(followed, "|") != "PASS|done" || end != pub.BuildSucceeded {
+		t.Fatalf("follow after line 3: %v, %v, %q", err, followed, end)
+	}
+
+	// The artifact, whole and by range.
+	if l, err := cl.BuildArtifacts(ctx, b.ID); err != nil || len(l.Artifacts) != 1 || l.Artifacts[0].Size != int64(zb.Len()) {
+		t.Fatalf("artifacts: %+v, %v", l, err)
+	}
+	var dl bytes.Buffer
+	if err := cl.BuildArtifactDownload(ctx, b.ID, "primary", &dl); err != nil || !bytes.Equal(dl.Bytes(), zb.Bytes()) {
+		t.Fatalf("download: %d bytes, %v", dl.Len(), err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, c.URL(0)+"/v1/builds/"+url.PathEscape(b.ID)+"/artifacts/primary", nil)
+	req.Header.Set("Authorization", "Bearer "+testutil.ManagementToken)
+	req.Header.Set("Range", "bytes=2-9")
+	hc := c.HTTPClient()
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusPartialContent || !bytes.Equal(part, zb.Bytes()[2:10]) || !strings.Contains(resp.Header.Get("Content-Disposition"), `filename="primary.zip"`) {
+		t.Fatalf("a range: %d %q %v", resp.StatusCode, part, resp.Header)
+	}
+	if err := cl.BuildArtifactDownload(ctx, b.ID, "other", io.Discard); !pub.IsNotFound(err) {
+		t.Fatalf("a missing secondary artifact: %v", err)
+	}
+	reps, err := cl.BuildReports(ctx, b.ID)
+	if err != nil || len(reps.Reports) != 1 || reps.Reports[0].Name != "unit" || len(reps.Reports[0].Cases) != 1 || reps.Reports[0].Cases[0].Name != "TestA" {
+		t.Fatalf("reports: %+v, %v", reps, err)
 	}
 }
