@@ -151,10 +151,12 @@ const (
 // this server applies its entry, and keeps no state of its own: a new leader's first scan finds
 // what the old one left.
 func (m *Module) finishTask(ctx context.Context) {
+	var warned time.Time // a failure that lasts is logged once a minute, not at every scan
 	for {
 		idx := m.core.Cluster.AppliedIndex()
-		if n, err := m.Builds().Finish(ctx); err != nil && ctx.Err() == nil {
+		if n, err := m.Builds().Finish(ctx); err != nil && ctx.Err() == nil && time.Since(warned) > time.Minute {
 			m.core.Log.Warn("settling ended builds", "settled", n, "error", err)
+			warned = time.Now()
 		}
 		gap := time.NewTimer(finishGap)
 		select {
