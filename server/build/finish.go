@@ -22,6 +22,9 @@ import (
 // the stride before it, at most LogIndexStride lines before the first it answers.
 const LogIndexStride = 1 << 16
 
+// maxLogIndex bounds a log blob's index (and so the line numbers a log may reach: about 10^9).
+const maxLogIndex = 1 << 14
+
 // blobStore is what the service needs of the replicated blob store (module.Core's; tests give
 // their own): Upload stores and records a blob on a quorum, Open reads a recorded one.
 type blobStore interface {
@@ -253,6 +256,9 @@ func (s *Builds) assembleLog(ctx context.Context, p *FinishPayload) error {
 				if n <= lines {
 					continue // a batch overlapping the last (never written so; skipped all the same)
 				}
+				if n > maxLogIndex*LogIndexStride {
+					return false, fault.New(fault.Internal, "build %s has a line numbered %d, past the log's bound", state.Shorten(p.ID), n)
+				}
 				lines = n
 				// index[k] is the offset of the first line numbered k*LogIndexStride+1 or more.
 				for uint64(len(index))*LogIndexStride < n {
@@ -353,7 +359,7 @@ func applyFinish(tx *state.Tx, index uint64, _ *command.Command, p FinishPayload
 		if _, err := tx.Blobs().Get(p.Blob); err != nil {
 			return nil, err
 		}
-		if p.Size <= 0 || len(p.Index) == 0 || len(p.Index) > int(MaxLogBytes/LogIndexStride)+1024 {
+		if p.Size <= 0 || len(p.Index) == 0 || len(p.Index) > maxLogIndex {
 			return nil, fault.New(fault.Invalid, "the log blob of build %s has no size or index", state.Shorten(p.ID))
 		}
 		if err := tx.Blobs().AddRef(p.Blob, logRef(p.ID)); err != nil {
