@@ -121,14 +121,14 @@ func (c *cli) followBuild(ctx context.Context, cl *api.Client, p *printer, id st
 		if m.Build != nil {
 			for _, ph := range m.Build.Phases {
 				key := ph.Name + "/" + ph.Status
-				if seen[key] {
+				if seen[key] || ph.Name == "SUBMITTED" || ph.Name == "COMPLETED" {
 					continue
 				}
 				seen[key] = true
 				switch {
 				case ph.Status == "" && ph.EndTime == nil:
 					_, _ = fmt.Fprintf(c.stdout, "== %s\n", ph.Name)
-				case ph.Status != "" && ph.Name != "SUBMITTED":
+				case ph.Status != "":
 					msg := ""
 					if ph.Message != "" {
 						msg = ": " + ph.Message

@@ -153,7 +153,7 @@ func (c *Client) BuildLogsFollow(ctx context.Context, id string, after uint64, f
 			for _, u := range servers {
 				addrs = append(addrs, u.Host)
 			}
-			return &ServersLostError{Deployment: id, Servers: addrs, For: time.Since(lostSince), Last: err}
+			return &ServersLostError{Deployment: id, Build: true, Servers: addrs, For: time.Since(lostSince), Last: err}
 		}
 		at = (at + 1) % len(servers)
 		if tried++; tried < len(servers) {

@@ -18,15 +18,20 @@ var ErrServersLost = errors.New("lost every server of the cluster")
 
 // ServersLostError is the error of a deployment watch that lost every server it knew.
 type ServersLostError struct {
-	Deployment string        // the deployment watched
+	Deployment string        // the deployment watched (or the build followed, when Build)
+	Build      bool          // a build's log was followed (BuildLogsFollow)
 	Servers    []string      // the addresses tried
 	For        time.Duration // how long they were tried
 	Last       error         // the last attempt's error
 }
 
 func (e *ServersLostError) Error() string {
-	return fmt.Sprintf("%v while watching deployment %s: tried %s for %s (last: %v)",
-		ErrServersLost, e.Deployment, strings.Join(e.Servers, ", "), e.For.Round(time.Millisecond), e.Last)
+	what := "watching deployment"
+	if e.Build {
+		what = "following build"
+	}
+	return fmt.Sprintf("%v while %s %s: tried %s for %s (last: %v)",
+		ErrServersLost, what, e.Deployment, strings.Join(e.Servers, ", "), e.For.Round(time.Millisecond), e.Last)
 }
 
 // Is makes errors.Is(err, ErrServersLost) true.

@@ -79,7 +79,8 @@ type Build struct {
 	LogTruncated bool   `json:"log_truncated,omitempty"`
 	LogBlob      string `json:"log_blob,omitempty"`
 	LogBlobSize  int64  `json:"log_blob_size,omitempty"`
-	// LogIndex is the byte offset in LogBlob of line 1+k*LogIndexStride, for each k (finish.go).
+	// LogIndex[k] is the byte offset in LogBlob of the first line numbered k*LogIndexStride+1 or
+	// more (finish.go).
 	LogIndex []int64 `json:"log_index,omitempty"`
 	// ReportSeq is the highest agent report sequence applied: reports at or below it are
 	// acknowledged and ignored, so a resent report never applies twice.

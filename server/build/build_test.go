@@ -3,6 +3,7 @@ package build_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -221,6 +222,12 @@ func TestBuildsAuthorizedByProject(t *testing.T) {
 	if _, err := ana.ProjectGet(ctx, "a-web", nil); err != nil {
 		t.Fatalf("a-web: %v", err)
 	}
+	if _, err := ana.BuildLogs(ctx, ids[0], 0, 10); err != nil {
+		t.Fatalf("a-web's build's log: %v", err)
+	}
+	if _, err := ana.BuildReports(ctx, ids[0]); err != nil {
+		t.Fatalf("a-web's build's reports: %v", err)
+	}
 	for what, err := range map[string]error{
 		"b-web's build":     func() error { _, err := ana.BuildGet(ctx, ids[1], nil); return err }(),
 		"b-web's builds":    func() error { _, err := ana.BuildListForProject(ctx, "b-web", nil); return err }(),
@@ -230,6 +237,11 @@ func TestBuildsAuthorizedByProject(t *testing.T) {
 		"create a-x":        func() error { _, err := ana.ProjectCreate(ctx, pub.ProjectCreateRequest{Name: "a-x"}); return err }(),
 		"delete a-web":      ana.ProjectDelete(ctx, "a-web"),
 		"b-web the project": func() error { _, err := ana.ProjectGet(ctx, "b-web", nil); return err }(),
+		"b-web's log":       func() error { _, err := ana.BuildLogs(ctx, ids[1], 0, 0); return err }(),
+		"b-web's log watch": ana.BuildLogsFollow(ctx, ids[1], 0, func(pub.BuildLogMessage) error { return nil }),
+		"b-web's artifacts": func() error { _, err := ana.BuildArtifacts(ctx, ids[1]); return err }(),
+		"b-web's primary":   ana.BuildArtifactDownload(ctx, ids[1], "primary", io.Discard),
+		"b-web's reports":   func() error { _, err := ana.BuildReports(ctx, ids[1]); return err }(),
 	} {
 		if pub.ErrorCode(err) != pub.CodeForbidden {
 			t.Errorf("%s: %v; want forbidden", what, err)

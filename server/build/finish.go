@@ -22,6 +22,9 @@ import (
 // the stride before it, at most LogIndexStride lines before the first it answers.
 const LogIndexStride = 1 << 16
 
+// maxLogIndex bounds a log blob's index (and so the line numbers a log may reach: about 10^9).
+const maxLogIndex = 1 << 14
+
 // blobStore is what the service needs of the replicated blob store (module.Core's; tests give
 // their own): Upload stores and records a blob on a quorum, Open reads a recorded one.
 type blobStore interface {
@@ -125,9 +128,16 @@ func (m *Module) startStatus(ctx context.Context, res command.Result) {
 	if err != nil {
 		return
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	// The status is a write of its own: under the start's request ID it would be answered with
+	// the start's outcome (an idempotent retry), so it gets one derived from it.
+	sctx := context.WithoutCancel(ctx)
+	if rid := command.RequestIDFrom(ctx); rid != "" {
+		sctx = command.WithRequestID(sctx, rid+"-status")
+	}
+	sctx, cancel := context.WithTimeout(sctx, 5*time.Second)
 	defer cancel()
-	if err := m.setStatus(sctx, b); err != nil {
+	err = m.setStatus(sctx, b)
+	if err != nil {
 		m.core.Log.Info("the pending commit status of a build was not set", "build", b.ID, "error", err)
 	}
 }
@@ -144,10 +154,12 @@ const (
 // this server applies its entry, and keeps no state of its own: a new leader's first scan finds
 // what the old one left.
 func (m *Module) finishTask(ctx context.Context) {
+	var warned time.Time // a failure that lasts is logged once a minute, not at every scan
 	for {
 		idx := m.core.Cluster.AppliedIndex()
-		if n, err := m.Builds().Finish(ctx); err != nil && ctx.Err() == nil {
+		if n, err := m.Builds().Finish(ctx); err != nil && ctx.Err() == nil && time.Since(warned) > time.Minute {
 			m.core.Log.Warn("settling ended builds", "settled", n, "error", err)
+			warned = time.Now()
 		}
 		gap := time.NewTimer(finishGap)
 		select {
@@ -209,7 +221,7 @@ func (s *Builds) finishOne(ctx context.Context, id string) error {
 	}
 	p := FinishPayload{ID: id}
 	if found && b.Ended() && b.LogBlob == "" {
-		if p.Blob, p.Size, p.Index, err = s.assembleLog(ctx, id); err != nil {
+		if err := s.assembleLog(ctx, &p); err != nil {
 			return err
 		}
 		if err := s.m.setStatus(ctx, b); err != nil {
@@ -224,13 +236,13 @@ func (s *Builds) finishOne(ctx context.Context, id string) error {
 }
 
 // assembleLog writes the build's log batches, in order, as the log blob (JSON lines) into the
-// blob store, and answers its SHA-256, size and line index. A build without a line has no blob.
+// blob store, and fills p's Blob, Size, Lines and Index. A build without a line has no blob.
 // The bytes are a function of the batches only, so a redo stores the same blob (content
 // addressed: nothing twice).
-func (s *Builds) assembleLog(ctx context.Context, id string) (string, int64, []int64, error) {
+func (s *Builds) assembleLog(ctx context.Context, p *FinishPayload) error {
 	tmp, err := os.CreateTemp("", "slipway-build-log-*")
 	if err != nil {
-		return "", 0, nil, err
+		return err
 	}
 	defer func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }()
 	w := bufio.NewWriterSize(tmp, 64<<10)
@@ -238,14 +250,18 @@ func (s *Builds) assembleLog(ctx context.Context, id string) (string, int64, []i
 	var index []int64
 	var lines uint64
 	err = s.m.core.State.View(func(tx *state.Tx) error {
-		return eachBatch(tx, id, 0, func(bt logBatch) (bool, error) {
+		return eachBatch(tx, p.ID, 0, func(bt logBatch) (bool, error) {
 			for i, l := range bt.Lines {
 				n := bt.First + uint64(i)
 				if n <= lines {
 					continue // a batch overlapping the last (never written so; skipped all the same)
 				}
+				if n > maxLogIndex*LogIndexStride {
+					return false, fault.New(fault.Internal, "build %s has a line numbered %d, past the log's bound", state.Shorten(p.ID), n)
+				}
 				lines = n
-				if (n-1)%LogIndexStride == 0 {
+				// index[k] is the offset of the first line numbered k*LogIndexStride+1 or more.
+				for uint64(len(index))*LogIndexStride < n {
 					index = append(index, size)
 				}
 				raw, err := json.Marshal(pub.BuildLogLine{N: n, Time: l.Time, Phase: l.Phase, Text: l.Text})
@@ -261,27 +277,25 @@ func (s *Builds) assembleLog(ctx context.Context, id string) (string, int64, []i
 			return true, nil
 		})
 	})
-	if err != nil {
-		return "", 0, nil, err
-	}
-	if lines == 0 {
-		return "", 0, nil, nil
+	if err != nil || lines == 0 {
+		return err
 	}
 	if err := w.Flush(); err != nil {
-		return "", 0, nil, err
+		return err
 	}
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return "", 0, nil, err
+		return err
 	}
 	store := s.m.blobStore()
 	if store == nil {
-		return "", 0, nil, fault.New(fault.Unavailable, "this server has no blob store for build logs")
+		return fault.New(fault.Unavailable, "this server has no blob store for build logs")
 	}
 	rec, err := store.Upload(ctx, tmp, "", size, nil)
 	if err != nil {
-		return "", 0, nil, err
+		return err
 	}
-	return rec.SHA256, rec.Size, index, nil
+	p.Blob, p.Size, p.Lines, p.Index = rec.SHA256, rec.Size, lines, index
+	return nil
 }
 
 // eachBatch calls fn for each log batch of build id holding lines after line after, in order,
@@ -332,11 +346,20 @@ func applyFinish(tx *state.Tx, index uint64, _ *command.Command, p FinishPayload
 	if ok && !b.Ended() {
 		return nil, fault.New(fault.Conflict, "build %s has not ended", state.Shorten(p.ID))
 	}
+	if ok && b.LogBlob == "" {
+		last, err := lastLine(tx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		if last != p.Lines || (p.Blob == "") != (p.Lines == 0) {
+			return nil, fault.New(fault.Conflict, "the log of build %s ends at line %d, not %d: assemble it again", state.Shorten(p.ID), last, p.Lines)
+		}
+	}
 	if ok && b.LogBlob == "" && p.Blob != "" {
 		if _, err := tx.Blobs().Get(p.Blob); err != nil {
 			return nil, err
 		}
-		if p.Size <= 0 || len(p.Index) == 0 || len(p.Index) > int(MaxLogBytes/LogIndexStride)+1024 {
+		if p.Size <= 0 || len(p.Index) == 0 || len(p.Index) > maxLogIndex {
 			return nil, fault.New(fault.Invalid, "the log blob of build %s has no size or index", state.Shorten(p.ID))
 		}
 		if err := tx.Blobs().AddRef(p.Blob, logRef(p.ID)); err != nil {
@@ -348,9 +371,6 @@ func applyFinish(tx *state.Tx, index uint64, _ *command.Command, p FinishPayload
 			return nil, err
 		}
 	}
-	if ok && b.LogBlob == "" && b.LogLines > 0 && p.Blob == "" {
-		return nil, fault.New(fault.Invalid, "build %s has %d log lines and no log blob", state.Shorten(p.ID), b.LogLines)
-	}
 	if err := deletePrefix(tx, bucketLogs, append([]byte(p.ID), 0)); err != nil {
 		return nil, err
 	}
@@ -361,6 +381,31 @@ func applyFinish(tx *state.Tx, index uint64, _ *command.Command, p FinishPayload
 		return nil, nil
 	}
 	return b, nil
+}
+
+// lastLine is the number of the last line of build id's batches (0: none).
+func lastLine(tx *state.Tx, id string) (uint64, error) {
+	prefix := append([]byte(id), 0)
+	c := tx.Bucket(bucketLogs).Cursor()
+	k, v := c.Seek(logKey(id, ^uint64(0)))
+	if k == nil || !bytes.Equal(k, logKey(id, ^uint64(0))) {
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+	}
+	if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
+		return 0, nil
+	}
+	var bt logBatch
+	if err := json.Unmarshal(v, &bt); err != nil {
+		return 0, fmt.Errorf("log batch of build %s: %w", id, err)
+	}
+	if len(bt.Lines) == 0 {
+		return bt.First - 1, nil
+	}
+	return bt.First + uint64(len(bt.Lines)) - 1, nil
 }
 
 // logRef is the blob reference a build's log blob holds.

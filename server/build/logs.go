@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -150,15 +151,12 @@ func (s *Builds) blobLines(ctx context.Context, b Build, page *pub.BuildLogPage,
 	rd := bufio.NewReaderSize(f, 64<<10)
 	text := 0
 	for len(page.Lines) < limit {
-		raw, err := rd.ReadSlice('\n')
-		if err == bufio.ErrBufferFull { // a line longer than the buffer: read the rest of it
-			rest, rerr := rd.ReadBytes('\n')
-			raw, err = append(append([]byte(nil), raw...), rest...), rerr
-		}
-		if err == io.EOF && len(raw) == 0 {
+		raw, err := rd.ReadBytes('\n')
+		eof := errors.Is(err, io.EOF)
+		if eof && len(raw) == 0 {
 			return nil
 		}
-		if err != nil && err != io.EOF {
+		if err != nil && !eof {
 			return err
 		}
 		var l pub.BuildLogLine
@@ -172,7 +170,7 @@ func (s *Builds) blobLines(ctx context.Context, b Build, page *pub.BuildLogPage,
 			page.Lines = append(page.Lines, l)
 			page.Next, text = l.N, text+len(l.Text)
 		}
-		if err == io.EOF {
+		if eof {
 			return nil
 		}
 	}

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/command"
 	"github.com/slipwayhq/slipway/server/core/state"
 )
 
@@ -223,7 +225,7 @@ func TestLogPagesAndFinish(t *testing.T) {
 	for _, limit := range []int{1, 2, 3, 1000} {
 		for after := uint64(0); after <= 8; after++ {
 			got, last := allPages(t, m, id, after, limit)
-			if !reflect.DeepEqual(got, want[after:]) && !(len(got) == 0 && after == 8) {
+			if !reflect.DeepEqual(got, want[after:]) && (len(got) != 0 || after != 8) {
 				t.Fatalf("from the batches after %d, limit %d: %v", after, limit, got)
 			}
 			if last.Ended {
@@ -397,4 +399,68 @@ func TestFollow(t *testing.T) {
 	if stopped, _, _ := m.Builds().Follow(ctx, id, 0, func() string { return "token revoked" }, func(pub.BuildLogMessage) bool { return true }); stopped != "token revoked" {
 		t.Fatalf("stopped %q", stopped)
 	}
+}
+
+// TestFinishTask: the leader task settles an ended build as soon as its entry is applied, and
+// build.finish refuses a build still running and a blob the cluster has not recorded.
+func TestFinishTask(t *testing.T) {
+	m, _, statuses, id := newRunService(t)
+	ctx := context.Background()
+	writeLines(t, m, id, "BUILD", "x")
+	if _, err := m.core.Cluster.Apply(ctx, mustCommand(t, FinishPayload{ID: id})); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := m.Builds().Record(id)
+	if b.LogBlob != "" || countPrefix(t, m, bucketLogs, id) != 1 {
+		t.Fatal("a finish of a running build changed it")
+	}
+	endTestBuild(t, m, id, pub.BuildSucceeded)
+	res, err := m.core.Cluster.Apply(ctx, mustCommand(t, FinishPayload{ID: id, Blob: strings.Repeat("ab", 32), Size: 3, Index: []int64{0}}))
+	if err != nil || res.Err() == nil {
+		t.Fatalf("a finish naming an unrecorded blob: %v, %v", res.Err(), err)
+	}
+
+	// Lines that land after the assembly: the finish is refused, and the next one takes them.
+	p := FinishPayload{ID: id}
+	if err := m.Builds().assembleLog(ctx, &p); err != nil || p.Lines != 1 {
+		t.Fatalf("assembled %+v, %v", p, err)
+	}
+	writeLines(t, m, id, "BUILD", "late")
+	if res, err := m.core.Cluster.Apply(ctx, mustCommand(t, p)); err != nil || !strings.Contains(fmt.Sprint(res.Err()), "ends at line 2, not 1") {
+		t.Fatalf("a finish missing a line: %v, %v", res.Err(), err)
+	}
+
+	applied := make(chan command.Type, 16)
+	m.core.Cluster.(*fsmCluster).applied = applied
+	tctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { m.finishTask(tctx); close(done) }()
+	select {
+	case typ := <-applied:
+		if typ != cmdFinish.Type() {
+			t.Fatalf("the leader task proposed command %d", typ)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the leader task proposed nothing")
+	}
+	cancel()
+	<-done
+	if b, _ := m.Builds().Record(id); b.LogBlob == "" || countPrefix(t, m, bucketFinish, id) != 0 {
+		t.Fatalf("after the leader task: %+v", b)
+	}
+	if got, _ := allPages(t, m, id, 0, 10); !reflect.DeepEqual(got, []string{"1:BUILD:x", "2:BUILD:late"}) {
+		t.Fatalf("the settled log: %v", got)
+	}
+	if got := statuses.states(); !reflect.DeepEqual(got, []string{"slipway/build/web=pending", "slipway/build/web=success"}) {
+		t.Fatalf("statuses: %v", got)
+	}
+}
+
+func mustCommand(t *testing.T, p FinishPayload) *command.Command {
+	t.Helper()
+	c, err := cmdFinish.New("", t0, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
