@@ -605,3 +605,31 @@ func TestPeerAdvertisesDocker(t *testing.T) {
 		t.Fatalf("with %v, without %v", with.Capabilities, without.Capabilities)
 	}
 }
+
+// TestNoSourceBuildAndOneAtATime: a build without source runs its inline buildspec in an empty
+// workspace; a second build pushed while one runs is refused (one build at a time) and runs
+// when pushed again after.
+func TestNoSourceBuildAndOneAtATime(t *testing.T) {
+	srv := newBuildServer(t, nil, nil)
+	b, out := newTestBuilds(t, t.TempDir(), srv)
+	first := "web:88888888-2222-4333-8444-555555555555"
+	run := testRun(first, srv)
+	run.Source = agentproto.BuildSource{Type: "NO_SOURCE", BuildspecInline: "version: 0.2\nphases:\n  build:\n    commands:\n      - echo files=$(ls | wc -l)\n      - sleep 1\n"}
+	startRun(t, b, run)
+	second := testRun("web:99999999-2222-4333-8444-555555555555", srv)
+	second.Source = run.Source
+	body, _ := json.Marshal(second)
+	if err := b.Start(body); err == nil || !strings.Contains(err.Error(), "one build at a time") {
+		t.Fatalf("a second build while one runs: %v", err)
+	}
+	waitEnded(t, b, first)
+	r := readBox(t, out, first)
+	if end := r.end(t); end.Result != "SUCCEEDED" || !strings.Contains(r.text(), "BUILD| files=0") {
+		t.Fatalf("end %+v\n%s", end, r.text())
+	}
+	startRun(t, b, second)
+	waitEnded(t, b, second.DeploymentID)
+	if end := readBox(t, out, second.DeploymentID).end(t); end.Result != "SUCCEEDED" {
+		t.Fatalf("second build %+v", end)
+	}
+}
