@@ -366,6 +366,11 @@ func (b *Builds) run(ctx context.Context, run agentproto.BuildRun) (status strin
 		if out.Status == "" {
 			out.Status = ResultBuildFailed
 		}
+		if out.Status == ResultBuildStopped {
+			if cause := context.Cause(ctx); cause != nil && cause != context.Canceled { //nolint:errorlint // the cause as given
+				message = "the build was stopped " + cause.Error()
+			}
+		}
 		st := agentproto.StatusFailed
 		if out.Status == ResultBuildSucceeded {
 			st = agentproto.StatusSucceeded

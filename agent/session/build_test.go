@@ -380,7 +380,7 @@ func TestBuildCancelEndsStopped(t *testing.T) {
 	if !slices.Contains(ph, "BUILD failed STOPPED") || slices.Contains(ph, "UPLOAD_ARTIFACTS started") {
 		t.Fatalf("events %v", ph)
 	}
-	if end := r.end(t); end.Result != "STOPPED" || end.Build.Status != "STOPPED" {
+	if end := r.end(t); end.Result != "STOPPED" || end.Build.Status != "STOPPED" || end.Message != "the build was stopped by the server: stopped by alice" {
 		t.Fatalf("end %+v", end)
 	}
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {
