@@ -193,6 +193,7 @@ func (b *Builds) Recover() []string {
 		if err := b.writeState("done", m.ID, doneRecord{ID: m.ID, Status: ResultBuildFailed, End: now}); err != nil {
 			b.log.Error("record a recovered build's end", "build", m.ID, "error", err)
 		}
+		b.endLeftovers(m.ID)
 		_ = os.RemoveAll(filepath.Join(b.cfg.Dir, "builds", buildKey(m.ID)))
 		_ = os.Remove(p)
 		ids = append(ids, m.ID)
@@ -201,6 +202,25 @@ func (b *Builds) Recover() []string {
 		b.log.Warn("builds interrupted by an agent restart were reported failed", "builds", ids)
 	}
 	return ids
+}
+
+// endLeftovers ends what a killed agent's build left running: its processes (Linux: found by
+// their CODEBUILD_BUILD_ID) and its containers (when the engine answers).
+func (b *Builds) endLeftovers(id string) {
+	if n := killBuildProcesses(id); n > 0 {
+		b.log.Info("killed the processes a build left running", "build", id, "processes", n)
+	}
+	if !b.cfg.Docker {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := docker.RemoveBuild(ctx, id)
+	if err != nil {
+		b.log.Warn("remove the containers a build left", "build", id, "error", err)
+	} else if n > 0 {
+		b.log.Info("removed the containers a build left running", "build", id, "containers", n)
+	}
 }
 
 func (b *Builds) pruneDone() {

@@ -16,8 +16,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -543,28 +545,41 @@ func TestHostileSourceFailsTheBuild(t *testing.T) {
 // outbox on disk, its process gone) is reported ended FAILED on the next start, its open phase
 // failed first, with MessageAgentRestarted; it is then done, and not run again when pushed.
 func TestRecoverReportsABuildTheAgentLeft(t *testing.T) {
-	spec := "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300\n"
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	spec := "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300 & echo $! > " + pidFile + "; wait\n"
 	srv := newBuildServer(t, gitTar(t, map[string]string{"buildspec.yml": spec}), nil)
 	first := t.TempDir()
-	b, out := newTestBuilds(t, first, srv)
+	b, _ := newTestBuilds(t, first, srv)
 	id := "web:55555555-2222-4333-8444-555555555555"
 	run := testRun(id, srv)
 	startRun(t, b, run)
+	var pid int
 	testutil.Eventually(t, 30*time.Second, func() error {
-		if !strings.Contains(readBox(t, out, id).text(), "Running command sleep 300") {
-			return fmt.Errorf("the command has not started")
+		raw, err := os.ReadFile(pidFile)
+		if err != nil {
+			return err
 		}
-		return nil
+		pid, err = strconv.Atoi(strings.TrimSpace(string(raw)))
+		return err
 	})
 	// The agent's data dir as a kill -9 leaves it: copy it while the build runs.
 	second := t.TempDir()
 	if err := exec.Command("cp", "-a", first+"/.", second).Run(); err != nil {
 		t.Fatal(err)
 	}
-	b.Stop("test over")
+	defer b.Stop("test over")
 	b2, out2 := newTestBuilds(t, second, srv)
 	if got := b2.Recover(); !slices.Equal(got, []string{id}) {
 		t.Fatalf("recovered %v", got)
+	}
+	if runtime.GOOS == "linux" {
+		// The build's processes, left running by the killed agent, are killed.
+		testutil.Eventually(t, 10*time.Second, func() error {
+			if processAlive(pid) {
+				return fmt.Errorf("the build's sleep (pid %d) still runs", pid)
+			}
+			return nil
+		})
 	}
 	r := readBox(t, out2, id)
 	ph := r.phases()
@@ -632,4 +647,15 @@ func TestNoSourceBuildAndOneAtATime(t *testing.T) {
 	if end := readBox(t, out, second.DeploymentID).end(t); end.Result != "SUCCEEDED" {
 		t.Fatalf("second build %+v", end)
 	}
+}
+
+// processAlive reports whether pid is a process that has not ended (a zombie has).
+func processAlive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	st := string(stat)
+	i := strings.LastIndexByte(st, ')')
+	return i < 0 || i+2 >= len(st) || st[i+2] != 'Z'
 }
