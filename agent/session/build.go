@@ -96,6 +96,9 @@ func NewBuilds(cfg BuildsConfig) *Builds {
 	if cfg.Executor == nil {
 		cfg.Executor = DefaultBuildExecutor
 	}
+	if abs, err := filepath.Abs(cfg.Dir); err == nil {
+		cfg.Dir = abs // workspaces are bind-mounted and are CODEBUILD_SRC_DIR: absolute paths
+	}
 	return &Builds{cfg: cfg, log: cfg.Logger, running: map[string]context.CancelCauseFunc{}}
 }
 
