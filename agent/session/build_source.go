@@ -103,7 +103,12 @@ func Untar(r io.Reader, dir string, lim SourceLimits) error {
 				return sourceErrorf("the source unpacks to more than %d bytes (at %q)", lim.MaxBytes, hdr.Name)
 			}
 			total += hdr.Size
-			if err := writeEntry(root, name, perm, tr, hdr.Size); err != nil {
+			rd := &readErr{r: tr}
+			if err := writeEntry(root, name, perm, rd, hdr.Size); err != nil {
+				if rd.err != nil || errors.Is(err, io.ErrUnexpectedEOF) {
+					// The stream broke (a cut connection): another server may do better.
+					return fmt.Errorf("read the source tar at %q: %w", hdr.Name, err)
+				}
 				return sourceErrorf("source entry %q: %v", hdr.Name, err)
 			}
 		case tar.TypeSymlink:
@@ -190,6 +195,20 @@ func linksInside(dir string, links []string) error {
 func within(dir, p string) bool {
 	rel, err := filepath.Rel(dir, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// readErr remembers the first error of its reader other than io.EOF.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 func writeEntry(root *os.Root, name string, perm fs.FileMode, r io.Reader, size int64) error {

@@ -15,14 +15,15 @@ import (
 // for the next one; one that refuses (4xx) ends the attempt at once, as every server would say
 // the same. A source download that was cut leaves no files of the failed attempt.
 func TestUploadAndDownloadMoveOnAcrossServers(t *testing.T) {
-	good := newBuildServer(t, gitTar(t, map[string]string{"a.txt": "a", "b/c.txt": "c"}), nil)
+	big := strings.Repeat("0123456789abcdef", 8<<10) // 128 KiB: the cut falls inside it
+	good := newBuildServer(t, gitTar(t, map[string]string{"a.txt": big, "b/c.txt": "c"}), nil)
 	var downHits, refuseHits atomic.Int32
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		downHits.Add(1)
 		if r.Method == http.MethodGet {
 			// Half a tar, then the connection dies.
 			w.Header().Set("Content-Length", "100000")
-			_, _ = w.Write(good.tar[:1024])
+			_, _ = w.Write(good.tar[:20<<10])
 			return
 		}
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)
@@ -44,6 +45,12 @@ func TestUploadAndDownloadMoveOnAcrossServers(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "b", "c.txt")); err != nil || string(b) != "c" {
 		t.Fatalf("b/c.txt %q %v", b, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "a.txt")); err != nil || string(b) != big {
+		t.Fatalf("a.txt: %d bytes, %v", len(b), err)
+	}
+	if downHits.Load() != 1 {
+		t.Fatalf("the server that cut the stream was asked %d times", downHits.Load())
 	}
 
 	zip := filepath.Join(t.TempDir(), "a.zip")
