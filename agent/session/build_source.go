@@ -240,27 +240,29 @@ func typeName(t byte) string {
 
 // DownloadSource fetches the source tar at urlPath from any server (as bundles are fetched:
 // the host secret, the agent's TLS client) and unpacks it into dir with Untar. A server that
-// fails or cuts the stream is left for the next one, dir emptied first; a refused tar
-// (*SourceError) or a refusal by a server (4xx: the build is not in progress on this host) ends
-// the download at once.
+// fails or cuts the stream is left for the next one, dir emptied first, going through the list
+// up to three times (as uploads); a refused tar (*SourceError) or a refusal by a server (4xx:
+// the build is not in progress on this host) ends the download at once.
 func (f *Fetcher) DownloadSource(ctx context.Context, urlPath, dir string, lim SourceLimits) error {
-	var errs []error
-	for _, srv := range f.Servers() {
+	tried := false
+	err := f.eachServer(ctx, func(srv string) error {
+		if tried {
+			if err := emptyDir(dir); err != nil {
+				return &SourceError{Msg: fmt.Sprintf("empty the workspace: %v", err)}
+			}
+		}
+		tried = true
 		err := f.sourceFrom(ctx, srv, urlPath, dir, lim)
-		if err == nil {
-			return nil
-		}
-		errs = append(errs, err)
 		var se *SourceError
-		var re *refusedError
-		if ctx.Err() != nil || errors.As(err, &se) || errors.As(err, &re) {
-			break
+		if errors.As(err, &se) {
+			return &refusedError{srv: srv, status: "refused by the agent", body: []byte(err.Error()), cause: err}
 		}
-		if err := emptyDir(dir); err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("download the source: %w", err)
 	}
-	return fmt.Errorf("download the source: %w", errors.Join(errs...))
+	return nil
 }
 
 func (f *Fetcher) sourceFrom(ctx context.Context, srv, urlPath, dir string, lim SourceLimits) error {
@@ -276,11 +278,17 @@ func (f *Fetcher) sourceFrom(ctx context.Context, srv, urlPath, dir string, lim 
 type refusedError struct {
 	srv, status string
 	body        []byte
+	cause       error // the agent's own refusal (a *SourceError), when it is one
 }
 
 func (e *refusedError) Error() string {
+	if e.cause != nil {
+		return e.cause.Error()
+	}
 	return fmt.Sprintf("%s refused (%s): %s", e.srv, e.status, bytes.TrimSpace(e.body))
 }
+
+func (e *refusedError) Unwrap() error { return e.cause }
 
 // request sends one host-authenticated request to srv and returns a 2xx response (whose body
 // the caller closes). A 4xx answer is a *refusedError, others a plain error.
