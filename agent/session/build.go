@@ -82,6 +82,8 @@ func DefaultBuildExecutor(run agentproto.BuildRun, root string) (executor.Execut
 type Builds struct {
 	cfg BuildsConfig
 	log *slog.Logger
+	// minute is how long a minute of BuildRun.TimeoutMinutes is (tests shorten it).
+	minute time.Duration
 
 	mu      sync.Mutex
 	running map[string]context.CancelCauseFunc
@@ -99,7 +101,7 @@ func NewBuilds(cfg BuildsConfig) *Builds {
 	if abs, err := filepath.Abs(cfg.Dir); err == nil {
 		cfg.Dir = abs // workspaces are bind-mounted and are CODEBUILD_SRC_DIR: absolute paths
 	}
-	return &Builds{cfg: cfg, log: cfg.Logger, running: map[string]context.CancelCauseFunc{}}
+	return &Builds{cfg: cfg, log: cfg.Logger, minute: time.Minute, running: map[string]context.CancelCauseFunc{}}
 }
 
 // Kind is agentproto.KindBuild.
@@ -374,7 +376,7 @@ func (r *buildRun) interrupted() string {
 
 // run runs one build to its end and reports it; it returns the build's status.
 func (b *Builds) run(ctx context.Context, run agentproto.BuildRun) (status string) {
-	timeout := time.Duration(run.TimeoutMinutes) * time.Minute
+	timeout := time.Duration(run.TimeoutMinutes) * b.minute
 	if timeout <= 0 {
 		timeout = builder.DefaultTimeout
 	}

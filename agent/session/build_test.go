@@ -659,3 +659,22 @@ func processAlive(pid int) bool {
 	i := strings.LastIndexByte(st, ')')
 	return i < 0 || i+2 >= len(st) || st[i+2] != 'Z'
 }
+
+// TestBuildTimeoutEndsTimedOut: a build past its timeout has its processes killed; the running
+// phase and the build end TIMED_OUT.
+func TestBuildTimeoutEndsTimedOut(t *testing.T) {
+	spec := "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300\n"
+	srv := newBuildServer(t, gitTar(t, map[string]string{"buildspec.yml": spec}), nil)
+	b, out := newTestBuilds(t, t.TempDir(), srv)
+	b.minute = 100 * time.Millisecond // TimeoutMinutes 10: one second
+	id := "web:efefefef-2222-4333-8444-555555555555"
+	startRun(t, b, testRun(id, srv))
+	waitEnded(t, b, id)
+	r := readBox(t, out, id)
+	if ph := r.phases(); !slices.Contains(ph, "BUILD failed TIMED_OUT") || slices.Contains(ph, "UPLOAD_ARTIFACTS started") {
+		t.Fatalf("events %v", ph)
+	}
+	if end := r.end(t); end.Result != "TIMED_OUT" || end.Build.Status != "TIMED_OUT" {
+		t.Fatalf("end %+v", end)
+	}
+}
