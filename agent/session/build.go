@@ -665,7 +665,10 @@ func (r *buildRun) upload(spec *buildspec.Spec, res *builder.Result, primary str
 	if name == "" {
 		name = res.ArtifactName
 	}
-	items := []item{{"", name, primary}}
+	var items []item
+	if len(spec.Artifacts.Files) > 0 { // a buildspec may declare secondary artifacts only
+		items = append(items, item{"", name, primary})
+	}
 	for _, sec := range spec.Artifacts.Secondary {
 		if d, ok := secondary[sec.Identifier]; ok {
 			items = append(items, item{sec.Identifier, sec.Name, d})
