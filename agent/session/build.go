@@ -87,6 +87,8 @@ type Builds struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelCauseFunc
+	waiting []agentproto.BuildRun // pushed while one runs, in order
+	stopped bool                  // Stop was called
 	wg      sync.WaitGroup
 }
 
@@ -240,9 +242,13 @@ func (b *Builds) pruneDone() {
 	}
 }
 
+// maxWaitingBuilds bounds the builds pushed while one runs that wait for it to end.
+const maxWaitingBuilds = 8
+
 // Start runs a pushed build unless this agent ran it or is running it. An agent runs one build
-// at a time: a second build while one runs is an error (the scheduler assigns a host one build;
-// the server pushes the other again on the next session).
+// at a time: a build pushed while another runs (the scheduler assigned the next one as soon as
+// the server committed the end of the last, which this agent reports a moment before it is done
+// with it) waits, and starts when the running one is over; at most maxWaitingBuilds wait.
 func (b *Builds) Start(body json.RawMessage) error {
 	var run agentproto.BuildRun
 	if err := json.Unmarshal(body, &run); err != nil {
@@ -256,12 +262,26 @@ func (b *Builds) Start(body json.RawMessage) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.running[run.DeploymentID]; ok {
+	if b.stopped {
+		return errors.New("the agent is stopping: no build starts")
+	}
+	if _, ok := b.running[run.DeploymentID]; ok || slices.ContainsFunc(b.waiting, func(w agentproto.BuildRun) bool { return w.DeploymentID == run.DeploymentID }) {
 		return nil
 	}
 	if len(b.running) > 0 {
-		return fmt.Errorf("build %s pushed while this agent runs another (%v); it runs one build at a time", run.DeploymentID, b.runningLocked())
+		if len(b.waiting) >= maxWaitingBuilds {
+			return fmt.Errorf("build %s pushed while this agent runs %v and %d builds wait; it runs one build at a time", run.DeploymentID, b.runningLocked(), len(b.waiting))
+		}
+		b.log.Info("build waits for the running one", "build", run.DeploymentID, "running", b.runningLocked())
+		b.waiting = append(b.waiting, run)
+		return nil
 	}
+	return b.startLocked(run)
+}
+
+// startLocked starts run (b.mu held): its marker first, then its goroutine, which starts the
+// next waiting build when it is over.
+func (b *Builds) startLocked(run agentproto.BuildRun) error {
 	if err := b.writeState("running", run.DeploymentID, marker{ID: run.DeploymentID}); err != nil {
 		return fmt.Errorf("record the build's start: %w", err)
 	}
@@ -275,16 +295,28 @@ func (b *Builds) Start(body json.RawMessage) error {
 		status := b.run(ctx, run)
 		b.log.Info("build finished", "build", run.DeploymentID, "status", status)
 		b.mu.Lock()
+		defer b.mu.Unlock()
 		delete(b.running, run.DeploymentID)
-		b.mu.Unlock()
+		for len(b.waiting) > 0 && len(b.running) == 0 && !b.stopped {
+			next := b.waiting[0]
+			b.waiting = b.waiting[1:]
+			if _, done := b.Done(next.DeploymentID); done {
+				continue
+			}
+			if err := b.startLocked(next); err != nil {
+				b.log.Error("start a waiting build", "build", next.DeploymentID, "error", err)
+			}
+		}
 	}()
 	return nil
 }
 
-// Cancel stops a running build (a stop): its processes are killed and it ends STOPPED.
+// Cancel stops a running build (a stop): its processes are killed and it ends STOPPED. A
+// waiting build is dropped (it never started here; the server has ended it).
 func (b *Builds) Cancel(id, reason string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.waiting = slices.DeleteFunc(b.waiting, func(w agentproto.BuildRun) bool { return w.DeploymentID == id })
 	cancel, ok := b.running[id]
 	if !ok {
 		return
@@ -293,9 +325,12 @@ func (b *Builds) Cancel(id, reason string) {
 	cancel(fmt.Errorf("by the server: %s", reason))
 }
 
-// Stop cancels every running build and returns once each has reported its end.
+// Stop cancels every running build, drops the waiting ones, and returns once each running
+// build has reported its end; no build starts afterwards.
 func (b *Builds) Stop(reason string) {
 	b.mu.Lock()
+	b.stopped = true
+	b.waiting = nil
 	for id, cancel := range b.running {
 		b.log.Warn("build cancelled", "build", id, "reason", reason)
 		cancel(errors.New(reason))

@@ -622,42 +622,45 @@ func TestPeerAdvertisesDocker(t *testing.T) {
 }
 
 // TestNoSourceBuildAndOneAtATime: a build without source runs its inline buildspec in an empty
-// workspace; a second build pushed while one runs is refused (one build at a time) and runs
-// when pushed again after.
+// workspace; a build pushed while one runs waits and starts when it is over (one build at a
+// time); a waiting build cancelled is dropped without a report.
 func TestNoSourceBuildAndOneAtATime(t *testing.T) {
 	srv := newBuildServer(t, nil, nil)
 	b, out := newTestBuilds(t, t.TempDir(), srv)
-	first := "web:88888888-2222-4333-8444-555555555555"
-	run := testRun(first, srv)
-	run.Source = agentproto.BuildSource{Type: "NO_SOURCE", BuildspecInline: "version: 0.2\nphases:\n  build:\n    commands:\n      - echo files=$(ls | wc -l)\n      - sleep 1\n"}
-	startRun(t, b, run)
+	noSource := agentproto.BuildSource{Type: "NO_SOURCE", BuildspecInline: "version: 0.2\nphases:\n  build:\n    commands:\n      - echo files=$(ls | wc -l) at $(date +%s%N)\n      - sleep 1\n"}
+	first := testRun("web:88888888-2222-4333-8444-555555555555", srv)
 	second := testRun("web:99999999-2222-4333-8444-555555555555", srv)
-	second.Source = run.Source
-	body, _ := json.Marshal(second)
-	if err := b.Start(body); err == nil || !strings.Contains(err.Error(), "one build at a time") {
-		t.Fatalf("a second build while one runs: %v", err)
-	}
-	waitEnded(t, b, first)
-	r := readBox(t, out, first)
-	if end := r.end(t); end.Result != "SUCCEEDED" || !strings.Contains(r.text(), "BUILD| files=0") {
-		t.Fatalf("end %+v\n%s", end, r.text())
-	}
+	dropped := testRun("web:12121212-2222-4333-8444-555555555555", srv)
+	first.Source, second.Source, dropped.Source = noSource, noSource, noSource
+	startRun(t, b, first)
 	startRun(t, b, second)
+	startRun(t, b, second) // pushed again: waits once
+	startRun(t, b, dropped)
+	b.Cancel(dropped.DeploymentID, "stopped while queued")
+	if got := b.Running(); !slices.Equal(got, []string{first.DeploymentID}) {
+		t.Fatalf("running %v, want the first build only", got)
+	}
+	waitEnded(t, b, first.DeploymentID)
 	waitEnded(t, b, second.DeploymentID)
-	if end := readBox(t, out, second.DeploymentID).end(t); end.Result != "SUCCEEDED" {
+	r1, r2 := readBox(t, out, first.DeploymentID), readBox(t, out, second.DeploymentID)
+	if end := r1.end(t); end.Result != "SUCCEEDED" || !strings.Contains(r1.text(), "BUILD| files=0") {
+		t.Fatalf("end %+v\n%s", end, r1.text())
+	}
+	if end := r2.end(t); end.Result != "SUCCEEDED" {
 		t.Fatalf("second build %+v", end)
 	}
-}
-
-// processAlive reports whether pid is a process that has not ended (a zombie has).
-func processAlive(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
+	if r2.events[0].Time.Before(r1.end(t).Time) {
+		t.Fatalf("the second build started (%s) before the first ended (%s)", r2.events[0].Time, r1.end(t).Time)
 	}
-	st := string(stat)
-	i := strings.LastIndexByte(st, ')')
-	return i < 0 || i+2 >= len(st) || st[i+2] != 'Z'
+	if n := strings.Count(r2.text(), "Entering phase DOWNLOAD_SOURCE"); n != 1 {
+		t.Fatalf("the second build ran %d times", n)
+	}
+	if _, ok := out.Pending(map[string]uint64{})[buildKey(dropped.DeploymentID)]; ok {
+		t.Fatal("the cancelled waiting build reported something")
+	}
+	if _, done := b.Done(dropped.DeploymentID); done {
+		t.Fatal("the cancelled waiting build ran")
+	}
 }
 
 // TestBuildTimeoutEndsTimedOut: a build past its timeout has its processes killed; the running
@@ -677,4 +680,15 @@ func TestBuildTimeoutEndsTimedOut(t *testing.T) {
 	if end := r.end(t); end.Result != "TIMED_OUT" || end.Build.Status != "TIMED_OUT" {
 		t.Fatalf("end %+v", end)
 	}
+}
+
+// processAlive reports whether pid is a process that has not ended (a zombie has).
+func processAlive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	st := string(stat)
+	i := strings.LastIndexByte(st, ')')
+	return i < 0 || i+2 >= len(st) || st[i+2] != 'Z'
 }
