@@ -243,7 +243,7 @@ Press Ctrl-C to stop.
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", ".slipway-dev", "folder for all dev data (kept between runs)")
-	cmd.Flags().IntVar(&agents, "agents", 0, "embedded agents to run (hosts dev-1..dev-N, tagged env=dev)")
+	cmd.Flags().IntVar(&agents, "agents", 0, "embedded agents to run (hosts dev-1..dev-N, tagged env=dev; they take deployments and builds)")
 	cmd.Flags().StringVar(&httpAddr, "http-addr", fmt.Sprintf("127.0.0.1:%d", config.DefaultHTTPPort), "loopback host:port for the HTTP API")
 	cmd.Flags().StringVar(&raftAddr, "raft-addr", fmt.Sprintf("127.0.0.1:%d", config.DefaultRaftPort), "loopback host:port for Raft")
 	cmd.Flags().StringVar(&sshAddr, "ssh-addr", fmt.Sprintf("127.0.0.1:%d", config.DefaultSSHPort), "loopback host:port for git over SSH, or off")

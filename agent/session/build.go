@@ -82,9 +82,13 @@ func DefaultBuildExecutor(run agentproto.BuildRun, root string) (executor.Execut
 type Builds struct {
 	cfg BuildsConfig
 	log *slog.Logger
+	// minute is how long a minute of BuildRun.TimeoutMinutes is (tests shorten it).
+	minute time.Duration
 
 	mu      sync.Mutex
 	running map[string]context.CancelCauseFunc
+	waiting []agentproto.BuildRun // pushed while one runs, in order
+	stopped bool                  // Stop was called
 	wg      sync.WaitGroup
 }
 
@@ -96,7 +100,10 @@ func NewBuilds(cfg BuildsConfig) *Builds {
 	if cfg.Executor == nil {
 		cfg.Executor = DefaultBuildExecutor
 	}
-	return &Builds{cfg: cfg, log: cfg.Logger, running: map[string]context.CancelCauseFunc{}}
+	if abs, err := filepath.Abs(cfg.Dir); err == nil {
+		cfg.Dir = abs // workspaces are bind-mounted and are CODEBUILD_SRC_DIR: absolute paths
+	}
+	return &Builds{cfg: cfg, log: cfg.Logger, minute: time.Minute, running: map[string]context.CancelCauseFunc{}}
 }
 
 // Kind is agentproto.KindBuild.
@@ -193,6 +200,7 @@ func (b *Builds) Recover() []string {
 		if err := b.writeState("done", m.ID, doneRecord{ID: m.ID, Status: ResultBuildFailed, End: now}); err != nil {
 			b.log.Error("record a recovered build's end", "build", m.ID, "error", err)
 		}
+		b.endLeftovers(m.ID)
 		_ = os.RemoveAll(filepath.Join(b.cfg.Dir, "builds", buildKey(m.ID)))
 		_ = os.Remove(p)
 		ids = append(ids, m.ID)
@@ -201,6 +209,25 @@ func (b *Builds) Recover() []string {
 		b.log.Warn("builds interrupted by an agent restart were reported failed", "builds", ids)
 	}
 	return ids
+}
+
+// endLeftovers ends what a killed agent's build left running: its processes (Linux: found by
+// their CODEBUILD_BUILD_ID) and its containers (when the engine answers).
+func (b *Builds) endLeftovers(id string) {
+	if n := killBuildProcesses(id); n > 0 {
+		b.log.Info("killed the processes a build left running", "build", id, "processes", n)
+	}
+	if !b.cfg.Docker {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := docker.RemoveBuild(ctx, id)
+	if err != nil {
+		b.log.Warn("remove the containers a build left", "build", id, "error", err)
+	} else if n > 0 {
+		b.log.Info("removed the containers a build left running", "build", id, "containers", n)
+	}
 }
 
 func (b *Builds) pruneDone() {
@@ -215,9 +242,13 @@ func (b *Builds) pruneDone() {
 	}
 }
 
+// maxWaitingBuilds bounds the builds pushed while one runs that wait for it to end.
+const maxWaitingBuilds = 8
+
 // Start runs a pushed build unless this agent ran it or is running it. An agent runs one build
-// at a time: a second build while one runs is an error (the scheduler assigns a host one build;
-// the server pushes the other again on the next session).
+// at a time: a build pushed while another runs (the scheduler assigned the next one as soon as
+// the server committed the end of the last, which this agent reports a moment before it is done
+// with it) waits, and starts when the running one is over; at most maxWaitingBuilds wait.
 func (b *Builds) Start(body json.RawMessage) error {
 	var run agentproto.BuildRun
 	if err := json.Unmarshal(body, &run); err != nil {
@@ -231,12 +262,26 @@ func (b *Builds) Start(body json.RawMessage) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if _, ok := b.running[run.DeploymentID]; ok {
+	if b.stopped {
+		return errors.New("the agent is stopping: no build starts")
+	}
+	if _, ok := b.running[run.DeploymentID]; ok || slices.ContainsFunc(b.waiting, func(w agentproto.BuildRun) bool { return w.DeploymentID == run.DeploymentID }) {
 		return nil
 	}
 	if len(b.running) > 0 {
-		return fmt.Errorf("build %s pushed while this agent runs another (%v); it runs one build at a time", run.DeploymentID, b.runningLocked())
+		if len(b.waiting) >= maxWaitingBuilds {
+			return fmt.Errorf("build %s pushed while this agent runs %v and %d builds wait; it runs one build at a time", run.DeploymentID, b.runningLocked(), len(b.waiting))
+		}
+		b.log.Info("build waits for the running one", "build", run.DeploymentID, "running", b.runningLocked())
+		b.waiting = append(b.waiting, run)
+		return nil
 	}
+	return b.startLocked(run)
+}
+
+// startLocked starts run (b.mu held): its marker first, then its goroutine, which starts the
+// next waiting build when it is over.
+func (b *Builds) startLocked(run agentproto.BuildRun) error {
 	if err := b.writeState("running", run.DeploymentID, marker{ID: run.DeploymentID}); err != nil {
 		return fmt.Errorf("record the build's start: %w", err)
 	}
@@ -250,16 +295,28 @@ func (b *Builds) Start(body json.RawMessage) error {
 		status := b.run(ctx, run)
 		b.log.Info("build finished", "build", run.DeploymentID, "status", status)
 		b.mu.Lock()
+		defer b.mu.Unlock()
 		delete(b.running, run.DeploymentID)
-		b.mu.Unlock()
+		for len(b.waiting) > 0 && len(b.running) == 0 && !b.stopped {
+			next := b.waiting[0]
+			b.waiting = b.waiting[1:]
+			if _, done := b.Done(next.DeploymentID); done {
+				continue
+			}
+			if err := b.startLocked(next); err != nil {
+				b.log.Error("start a waiting build", "build", next.DeploymentID, "error", err)
+			}
+		}
 	}()
 	return nil
 }
 
-// Cancel stops a running build (a stop): its processes are killed and it ends STOPPED.
+// Cancel stops a running build (a stop): its processes are killed and it ends STOPPED. A
+// waiting build is dropped (it never started here; the server has ended it).
 func (b *Builds) Cancel(id, reason string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.waiting = slices.DeleteFunc(b.waiting, func(w agentproto.BuildRun) bool { return w.DeploymentID == id })
 	cancel, ok := b.running[id]
 	if !ok {
 		return
@@ -268,9 +325,12 @@ func (b *Builds) Cancel(id, reason string) {
 	cancel(fmt.Errorf("by the server: %s", reason))
 }
 
-// Stop cancels every running build and returns once each has reported its end.
+// Stop cancels every running build, drops the waiting ones, and returns once each running
+// build has reported its end; no build starts afterwards.
 func (b *Builds) Stop(reason string) {
 	b.mu.Lock()
+	b.stopped = true
+	b.waiting = nil
 	for id, cancel := range b.running {
 		b.log.Warn("build cancelled", "build", id, "reason", reason)
 		cancel(errors.New(reason))
@@ -351,7 +411,7 @@ func (r *buildRun) interrupted() string {
 
 // run runs one build to its end and reports it; it returns the build's status.
 func (b *Builds) run(ctx context.Context, run agentproto.BuildRun) (status string) {
-	timeout := time.Duration(run.TimeoutMinutes) * time.Minute
+	timeout := time.Duration(run.TimeoutMinutes) * b.minute
 	if timeout <= 0 {
 		timeout = builder.DefaultTimeout
 	}
@@ -365,6 +425,11 @@ func (b *Builds) run(ctx context.Context, run agentproto.BuildRun) (status strin
 		r.log.Close()
 		if out.Status == "" {
 			out.Status = ResultBuildFailed
+		}
+		if out.Status == ResultBuildStopped {
+			if cause := context.Cause(ctx); cause != nil && cause != context.Canceled { //nolint:errorlint // the cause as given
+				message = "the build was stopped " + cause.Error()
+			}
 		}
 		st := agentproto.StatusFailed
 		if out.Status == ResultBuildSucceeded {
@@ -635,7 +700,10 @@ func (r *buildRun) upload(spec *buildspec.Spec, res *builder.Result, primary str
 	if name == "" {
 		name = res.ArtifactName
 	}
-	items := []item{{"", name, primary}}
+	var items []item
+	if len(spec.Artifacts.Files) > 0 { // a buildspec may declare secondary artifacts only
+		items = append(items, item{"", name, primary})
+	}
 	for _, sec := range spec.Artifacts.Secondary {
 		if d, ok := secondary[sec.Identifier]; ok {
 			items = append(items, item{sec.Identifier, sec.Name, d})

@@ -1,11 +1,15 @@
 package session
 
 import (
+	"fmt"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/dockertest"
+	"github.com/slipwayhq/slipway/internal/testutil"
 )
 
 // TestBuildInDocker: a build with an image runs in a container of it (the Docker executor) on an
@@ -48,5 +52,47 @@ func TestBuildInDocker(t *testing.T) {
 	if ph := r2.phases(); !slices.Equal(ph, []string{"DOWNLOAD_SOURCE started", "DOWNLOAD_SOURCE failed CLIENT_ERROR", "BuildEnd failed FAILED"}) ||
 		!strings.Contains(r2.events[1].Message, "no Docker engine") {
 		t.Fatalf("events %v %+v", ph, r2.events)
+	}
+}
+
+// TestRecoverRemovesABuildsContainer: a Docker build left running by a killed agent has its
+// container removed by the next start's Recover.
+func TestRecoverRemovesABuildsContainer(t *testing.T) {
+	dockertest.Require(t)
+	image := dockertest.Image(t)
+	spec := "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300\n"
+	srv := newBuildServer(t, gitTar(t, map[string]string{"buildspec.yml": spec}), nil)
+	first := t.TempDir()
+	b, out := newTestBuilds(t, first, srv)
+	b.cfg.Docker = true
+	id := "web:cdcdcdcd-2222-4333-8444-555555555555"
+	run := testRun(id, srv)
+	run.Image = image
+	startRun(t, b, run)
+	defer b.Stop("test over")
+	containers := func() string {
+		got, err := exec.Command("docker", "ps", "-aq", "--filter", "label=slipway.build="+id).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(got))
+	}
+	testutil.Eventually(t, 60*time.Second, func() error {
+		if !strings.Contains(readBox(t, out, id).text(), "Running command sleep 300") || containers() == "" {
+			return fmt.Errorf("the build's container is not running its command yet")
+		}
+		return nil
+	})
+	second := t.TempDir()
+	if err := exec.Command("cp", "-a", first+"/.", second).Run(); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := newTestBuilds(t, second, srv)
+	b2.cfg.Docker = true
+	if got := b2.Recover(); !slices.Equal(got, []string{id}) {
+		t.Fatalf("recovered %v", got)
+	}
+	if c := containers(); c != "" {
+		t.Fatalf("the build's container %s is still there", c)
 	}
 }

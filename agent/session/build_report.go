@@ -19,15 +19,23 @@ type buildLog struct {
 	rep *Reporter
 	id  string
 	now func() time.Time
+	max int64 // text bytes sent at most (MaxBuildLogBytes)
 
 	mu      sync.Mutex
 	phase   string
 	partial []byte
 	masked  *mask.Writer // nil until Mask
+	sent    int64        // text bytes sent
+	cut     bool         // the log reached max: later lines are dropped
 }
 
+// MaxBuildLogBytes bounds the text of a build's log the agent sends (the server keeps as much,
+// build.MaxLogBytes): a build that writes without end fills neither the agent's disk (the
+// outbox) nor the network. Later lines are dropped after one line saying so.
+const MaxBuildLogBytes = 64 << 20
+
 func newBuildLog(rep *Reporter, id string) *buildLog {
-	return &buildLog{rep: rep, id: id, now: time.Now}
+	return &buildLog{rep: rep, id: id, now: time.Now, max: MaxBuildLogBytes}
 }
 
 // Mask makes every later write pass through a mask.Writer hiding values.
@@ -102,6 +110,13 @@ func (l *buildLog) lines(p []byte) (int, error) {
 }
 
 func (l *buildLog) emit(text string) {
+	if l.cut {
+		return
+	}
+	if l.sent += int64(len(text)) + 1; l.sent > l.max {
+		l.cut = true
+		text = fmt.Sprintf("[Container] the log is cut here: the build wrote more than %d bytes; later lines are not kept (the build goes on)", l.max)
+	}
 	l.rep.Log(l.id, agentproto.LogLine{Time: l.now().UTC(), Event: l.phase, Stream: "stdout", Text: text})
 }
 

@@ -103,7 +103,12 @@ func Untar(r io.Reader, dir string, lim SourceLimits) error {
 				return sourceErrorf("the source unpacks to more than %d bytes (at %q)", lim.MaxBytes, hdr.Name)
 			}
 			total += hdr.Size
-			if err := writeEntry(root, name, perm, tr, hdr.Size); err != nil {
+			rd := &readErr{r: tr}
+			if err := writeEntry(root, name, perm, rd, hdr.Size); err != nil {
+				if rd.err != nil || errors.Is(err, io.ErrUnexpectedEOF) {
+					// The stream broke (a cut connection): another server may do better.
+					return fmt.Errorf("read the source tar at %q: %w", hdr.Name, err)
+				}
 				return sourceErrorf("source entry %q: %v", hdr.Name, err)
 			}
 		case tar.TypeSymlink:
@@ -192,6 +197,20 @@ func within(dir, p string) bool {
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
 }
 
+// readErr remembers the first error of its reader other than io.EOF.
+type readErr struct {
+	r   io.Reader
+	err error
+}
+
+func (e *readErr) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && e.err == nil {
+		e.err = err
+	}
+	return n, err
+}
+
 func writeEntry(root *os.Root, name string, perm fs.FileMode, r io.Reader, size int64) error {
 	f, err := root.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, perm|0o600)
 	if err != nil {
@@ -221,27 +240,29 @@ func typeName(t byte) string {
 
 // DownloadSource fetches the source tar at urlPath from any server (as bundles are fetched:
 // the host secret, the agent's TLS client) and unpacks it into dir with Untar. A server that
-// fails or cuts the stream is left for the next one, dir emptied first; a refused tar
-// (*SourceError) or a refusal by a server (4xx: the build is not in progress on this host) ends
-// the download at once.
+// fails or cuts the stream is left for the next one, dir emptied first, going through the list
+// up to three times (as uploads); a refused tar (*SourceError) or a refusal by a server (4xx:
+// the build is not in progress on this host) ends the download at once.
 func (f *Fetcher) DownloadSource(ctx context.Context, urlPath, dir string, lim SourceLimits) error {
-	var errs []error
-	for _, srv := range f.Servers() {
+	tried := false
+	err := f.eachServer(ctx, func(srv string) error {
+		if tried {
+			if err := emptyDir(dir); err != nil {
+				return &SourceError{Msg: fmt.Sprintf("empty the workspace: %v", err)}
+			}
+		}
+		tried = true
 		err := f.sourceFrom(ctx, srv, urlPath, dir, lim)
-		if err == nil {
-			return nil
-		}
-		errs = append(errs, err)
 		var se *SourceError
-		var re *refusedError
-		if ctx.Err() != nil || errors.As(err, &se) || errors.As(err, &re) {
-			break
+		if errors.As(err, &se) {
+			return &refusedError{srv: srv, status: "refused by the agent", body: []byte(err.Error()), cause: err}
 		}
-		if err := emptyDir(dir); err != nil {
-			return err
-		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("download the source: %w", err)
 	}
-	return fmt.Errorf("download the source: %w", errors.Join(errs...))
+	return nil
 }
 
 func (f *Fetcher) sourceFrom(ctx context.Context, srv, urlPath, dir string, lim SourceLimits) error {
@@ -257,11 +278,17 @@ func (f *Fetcher) sourceFrom(ctx context.Context, srv, urlPath, dir string, lim 
 type refusedError struct {
 	srv, status string
 	body        []byte
+	cause       error // the agent's own refusal (a *SourceError), when it is one
 }
 
 func (e *refusedError) Error() string {
+	if e.cause != nil {
+		return e.cause.Error()
+	}
 	return fmt.Sprintf("%s refused (%s): %s", e.srv, e.status, bytes.TrimSpace(e.body))
 }
+
+func (e *refusedError) Unwrap() error { return e.cause }
 
 // request sends one host-authenticated request to srv and returns a 2xx response (whose body
 // the caller closes). A 4xx answer is a *refusedError, others a plain error.

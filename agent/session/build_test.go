@@ -16,8 +16,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -380,7 +382,7 @@ func TestBuildCancelEndsStopped(t *testing.T) {
 	if !slices.Contains(ph, "BUILD failed STOPPED") || slices.Contains(ph, "UPLOAD_ARTIFACTS started") {
 		t.Fatalf("events %v", ph)
 	}
-	if end := r.end(t); end.Result != "STOPPED" || end.Build.Status != "STOPPED" {
+	if end := r.end(t); end.Result != "STOPPED" || end.Build.Status != "STOPPED" || end.Message != "the build was stopped by the server: stopped by alice" {
 		t.Fatalf("end %+v", end)
 	}
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {
@@ -543,28 +545,41 @@ func TestHostileSourceFailsTheBuild(t *testing.T) {
 // outbox on disk, its process gone) is reported ended FAILED on the next start, its open phase
 // failed first, with MessageAgentRestarted; it is then done, and not run again when pushed.
 func TestRecoverReportsABuildTheAgentLeft(t *testing.T) {
-	spec := "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300\n"
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	spec := "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300 & echo $! > " + pidFile + "; wait\n"
 	srv := newBuildServer(t, gitTar(t, map[string]string{"buildspec.yml": spec}), nil)
 	first := t.TempDir()
-	b, out := newTestBuilds(t, first, srv)
+	b, _ := newTestBuilds(t, first, srv)
 	id := "web:55555555-2222-4333-8444-555555555555"
 	run := testRun(id, srv)
 	startRun(t, b, run)
+	var pid int
 	testutil.Eventually(t, 30*time.Second, func() error {
-		if !strings.Contains(readBox(t, out, id).text(), "Running command sleep 300") {
-			return fmt.Errorf("the command has not started")
+		raw, err := os.ReadFile(pidFile)
+		if err != nil {
+			return err
 		}
-		return nil
+		pid, err = strconv.Atoi(strings.TrimSpace(string(raw)))
+		return err
 	})
 	// The agent's data dir as a kill -9 leaves it: copy it while the build runs.
 	second := t.TempDir()
 	if err := exec.Command("cp", "-a", first+"/.", second).Run(); err != nil {
 		t.Fatal(err)
 	}
-	b.Stop("test over")
+	defer b.Stop("test over")
 	b2, out2 := newTestBuilds(t, second, srv)
 	if got := b2.Recover(); !slices.Equal(got, []string{id}) {
 		t.Fatalf("recovered %v", got)
+	}
+	if runtime.GOOS == "linux" {
+		// The build's processes, left running by the killed agent, are killed.
+		testutil.Eventually(t, 10*time.Second, func() error {
+			if processAlive(pid) {
+				return fmt.Errorf("the build's sleep (pid %d) still runs", pid)
+			}
+			return nil
+		})
 	}
 	r := readBox(t, out2, id)
 	ph := r.phases()
@@ -604,4 +619,76 @@ func TestPeerAdvertisesDocker(t *testing.T) {
 	if !slices.Equal(with.Capabilities, []string{"build", "docker"}) || !slices.Equal(without.Capabilities, []string{"build"}) {
 		t.Fatalf("with %v, without %v", with.Capabilities, without.Capabilities)
 	}
+}
+
+// TestNoSourceBuildAndOneAtATime: a build without source runs its inline buildspec in an empty
+// workspace; a build pushed while one runs waits and starts when it is over (one build at a
+// time); a waiting build cancelled is dropped without a report.
+func TestNoSourceBuildAndOneAtATime(t *testing.T) {
+	srv := newBuildServer(t, nil, nil)
+	b, out := newTestBuilds(t, t.TempDir(), srv)
+	noSource := agentproto.BuildSource{Type: "NO_SOURCE", BuildspecInline: "version: 0.2\nphases:\n  build:\n    commands:\n      - echo files=$(ls | wc -l) at $(date +%s%N)\n      - sleep 1\n"}
+	first := testRun("web:88888888-2222-4333-8444-555555555555", srv)
+	second := testRun("web:99999999-2222-4333-8444-555555555555", srv)
+	dropped := testRun("web:12121212-2222-4333-8444-555555555555", srv)
+	first.Source, second.Source, dropped.Source = noSource, noSource, noSource
+	startRun(t, b, first)
+	startRun(t, b, second)
+	startRun(t, b, second) // pushed again: waits once
+	startRun(t, b, dropped)
+	b.Cancel(dropped.DeploymentID, "stopped while queued")
+	if got := b.Running(); !slices.Equal(got, []string{first.DeploymentID}) {
+		t.Fatalf("running %v, want the first build only", got)
+	}
+	waitEnded(t, b, first.DeploymentID)
+	waitEnded(t, b, second.DeploymentID)
+	r1, r2 := readBox(t, out, first.DeploymentID), readBox(t, out, second.DeploymentID)
+	if end := r1.end(t); end.Result != "SUCCEEDED" || !strings.Contains(r1.text(), "BUILD| files=0") {
+		t.Fatalf("end %+v\n%s", end, r1.text())
+	}
+	if end := r2.end(t); end.Result != "SUCCEEDED" {
+		t.Fatalf("second build %+v", end)
+	}
+	if r2.events[0].Time.Before(r1.end(t).Time) {
+		t.Fatalf("the second build started (%s) before the first ended (%s)", r2.events[0].Time, r1.end(t).Time)
+	}
+	if n := strings.Count(r2.text(), "Entering phase DOWNLOAD_SOURCE"); n != 1 {
+		t.Fatalf("the second build ran %d times", n)
+	}
+	if _, ok := out.Pending(map[string]uint64{})[buildKey(dropped.DeploymentID)]; ok {
+		t.Fatal("the cancelled waiting build reported something")
+	}
+	if _, done := b.Done(dropped.DeploymentID); done {
+		t.Fatal("the cancelled waiting build ran")
+	}
+}
+
+// TestBuildTimeoutEndsTimedOut: a build past its timeout has its processes killed; the running
+// phase and the build end TIMED_OUT.
+func TestBuildTimeoutEndsTimedOut(t *testing.T) {
+	spec := "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 300\n"
+	srv := newBuildServer(t, gitTar(t, map[string]string{"buildspec.yml": spec}), nil)
+	b, out := newTestBuilds(t, t.TempDir(), srv)
+	b.minute = 100 * time.Millisecond // TimeoutMinutes 10: one second
+	id := "web:efefefef-2222-4333-8444-555555555555"
+	startRun(t, b, testRun(id, srv))
+	waitEnded(t, b, id)
+	r := readBox(t, out, id)
+	if ph := r.phases(); !slices.Contains(ph, "BUILD failed TIMED_OUT") || slices.Contains(ph, "UPLOAD_ARTIFACTS started") {
+		t.Fatalf("events %v", ph)
+	}
+	if end := r.end(t); end.Result != "TIMED_OUT" || end.Build.Status != "TIMED_OUT" {
+		t.Fatalf("end %+v", end)
+	}
+}
+
+// processAlive reports whether pid is a process that has not ended (a zombie has).
+func processAlive(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	st := string(stat)
+	i := strings.LastIndexByte(st, ')')
+	return i < 0 || i+2 >= len(st) || st[i+2] != 'Z'
 }

@@ -11,7 +11,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"sync"
-	"syscall"
 )
 
 // Process runs builds as processes of this host: a workspace is a fresh
@@ -135,7 +134,7 @@ func (w *processWorkspace) Start(ctx context.Context, req StartRequest) (Session
 	cmd.Dir = dir
 	cmd.Env = req.Env
 	cmd.Stdout, cmd.Stderr = wr, wr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownGroup(cmd)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		_ = r.Close()
@@ -212,8 +211,7 @@ func (s *processSession) Wait() (int, error) {
 // started that did not leave the group.
 func (s *processSession) Stop() error {
 	s.stopOnce.Do(func() {
-		err := syscall.Kill(-s.pgid, syscall.SIGKILL)
-		if err != nil && !errors.Is(err, syscall.ESRCH) {
+		if err := killGroup(s.pgid); err != nil {
 			s.stopErr = fmt.Errorf("process executor: kill process group %d: %w", s.pgid, err)
 		}
 	})

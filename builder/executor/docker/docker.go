@@ -44,6 +44,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
@@ -154,6 +155,32 @@ func Available(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrEngineUnreachable, err)
 	}
 	return nil
+}
+
+// RemoveBuild removes (killing their processes) the containers this executor made for buildID
+// that are still there: those of a process that died before it could Close them (the agent's
+// Recover after a kill). It returns how many it removed.
+func RemoveBuild(ctx context.Context, buildID string) (int, error) {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return 0, fmt.Errorf("docker executor: %w", err)
+	}
+	defer func() { _ = cli.Close() }()
+	list, err := cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(
+		filters.Arg("label", LabelExecutor+"=docker"), filters.Arg("label", LabelBuild+"="+buildID))})
+	if err != nil {
+		return 0, fmt.Errorf("docker executor: list the containers of %s: %w", buildID, err)
+	}
+	n := 0
+	var errs []error
+	for _, c := range list {
+		if err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, err)
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
 }
 
 // Close releases the client New made.
