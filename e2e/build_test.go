@@ -147,6 +147,24 @@ func TestDevBuildsTheExample(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "tests: 2, failed: 0") {
 		t.Fatalf("build start --watch: %s", r)
 	}
+	// A project that keeps no artifacts (the default, NO_ARTIFACTS, as CodeBuild's) runs the same
+	// buildspec, keeps none and says why in the log.
+	if r := runCLI(t, "", env, "project", "create", "greeter-noart", "--repo", "greeter"); r.code != 0 {
+		t.Fatalf("project create greeter-noart: %s", r)
+	}
+	r = runCLI(t, "", env, "build", "start", "greeter-noart", "--watch")
+	if r.code != 0 || !strings.Contains(r.stdout, "Artifacts not kept") {
+		t.Fatalf("build start --watch of a NO_ARTIFACTS project: %s", r)
+	}
+	r = runCLI(t, "", env, "build", "list", "--output", "json")
+	var listed []api.Build
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &listed) != nil || len(listed) == 0 || listed[0].Project != "greeter-noart" {
+		t.Fatalf("build list: %s", r)
+	}
+	if len(listed[0].Artifacts) != 0 {
+		t.Errorf("a NO_ARTIFACTS build kept artifacts: %+v", listed[0].Artifacts)
+	}
+
 	failing := "version: 0.2\nphases:\n  build:\n    commands:\n      - echo about to fail\n      - exit 3\n"
 	spec := filepath.Join(t.TempDir(), "failing.yml")
 	if err := os.WriteFile(spec, []byte(failing), 0o644); err != nil {

@@ -695,6 +695,10 @@ func (r *buildRun) upload(spec *buildspec.Spec, res *builder.Result, primary str
 	if spec.Artifacts == nil {
 		return nil, nil
 	}
+	if r.run.ArtifactsPath == "" {
+		r.log.Printf("Artifacts not kept: the project keeps none (NO_ARTIFACTS); 'slipway project update %s --artifacts BLOB' keeps them", r.run.Project)
+		return nil, nil
+	}
 	type item struct{ id, name, dir string }
 	name := r.run.ArtifactName
 	if name == "" {

@@ -64,7 +64,8 @@ type BuildRun struct {
 	Image      string          `json:"image,omitempty"`
 	Privileged bool            `json:"privileged,omitempty"`
 	Variables  []BuildVariable `json:"variables,omitempty"`
-	// SecretsPath and ArtifactsPath are URL paths on any server.
+	// SecretsPath and ArtifactsPath are URL paths on any server; ArtifactsPath is "" when the
+	// project keeps no artifacts (NO_ARTIFACTS): the agent then uploads none.
 	SecretsPath    string `json:"secrets_path"`
 	ArtifactsPath  string `json:"artifacts_path"`
 	TimeoutMinutes int    `json:"timeout_minutes"`

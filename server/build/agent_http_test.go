@@ -86,7 +86,7 @@ func TestAgentRoutesBoundTheirInput(t *testing.T) {
 	c := testutil.NewCluster(t, 1)
 	ctx := context.Background()
 	cl := c.Client(0)
-	if _, err := cl.ProjectCreate(ctx, pub.ProjectCreateRequest{Name: "web", Source: pub.ProjectSource{Type: pub.SourceNone, BuildspecInline: buildspecYAML}}); err != nil {
+	if _, err := cl.ProjectCreate(ctx, pub.ProjectCreateRequest{Artifacts: pub.ProjectArtifacts{Type: pub.ArtifactsBlob}, Name: "web", Source: pub.ProjectSource{Type: pub.SourceNone, BuildspecInline: buildspecYAML}}); err != nil {
 		t.Fatal(err)
 	}
 	agent := startAgent(t, c, "builder", "linux")

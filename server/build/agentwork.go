@@ -76,7 +76,7 @@ func runOf(tx *state.Tx, b Build) agentproto.BuildRun {
 		Source: agentproto.BuildSource{Type: b.Source.Type, Repository: b.Source.Repository, Buildspec: b.Source.Buildspec,
 			BuildspecInline: b.Source.BuildspecInline},
 		Image: b.Environment.Image, Privileged: b.Environment.Privileged,
-		SecretsPath: AgentPath(b.ID, "secrets"), ArtifactsPath: AgentPath(b.ID, "artifacts"),
+		SecretsPath:    AgentPath(b.ID, "secrets"),
 		TimeoutMinutes: b.TimeoutMinutes, StartTime: b.Start.UnixMilli(),
 	}
 	if b.Source.Type != pub.SourceNone {
@@ -86,8 +86,8 @@ func runOf(tx *state.Tx, b Build) agentproto.BuildRun {
 		run.Variables = append(run.Variables, agentproto.BuildVariable(v))
 	}
 	if pr, ok, err := getProject(tx, b.Project); err == nil && ok {
-		if pr.Artifacts.Type != pub.ArtifactsNone {
-			run.ArtifactName = pr.Artifacts.Name
+		if pr.Artifacts.Type != pub.ArtifactsNone { // NO_ARTIFACTS: no path, the agent uploads none
+			run.ArtifactsPath, run.ArtifactName = AgentPath(b.ID, "artifacts"), pr.Artifacts.Name
 		}
 		run.Cache = pr.Cache.Type
 	}

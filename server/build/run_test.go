@@ -221,7 +221,7 @@ func TestBuildRunsOnAnAgent(t *testing.T) {
 	ctx := context.Background()
 	cl := c.Client(0)
 	head := repoWithBuildspec(t, cl, "shop")
-	if _, err := cl.ProjectCreate(ctx, pub.ProjectCreateRequest{Name: "shop-web", Source: pub.ProjectSource{Type: pub.SourceSlipwayRepo, Repository: "shop"},
+	if _, err := cl.ProjectCreate(ctx, pub.ProjectCreateRequest{Artifacts: pub.ProjectArtifacts{Type: pub.ArtifactsBlob}, Name: "shop-web", Source: pub.ProjectSource{Type: pub.SourceSlipwayRepo, Repository: "shop"},
 		Environment: pub.BuildEnvironment{Labels: map[string]string{"os": "linux"}, Variables: []pub.EnvironmentVariable{
 			{Name: "STAGE", Value: "test"}, {Name: "DB_PASSWORD", Value: "prod/db/password", Type: pub.VariableSecretsManager}}}}); err != nil {
 		t.Fatal(err)
@@ -374,7 +374,7 @@ func TestBuildSurvivesALeaderChange(t *testing.T) {
 	leader := c.WaitLeader()
 	f := c.Follower()
 	cl := c.Client(f)
-	if _, err := cl.ProjectCreate(ctx, pub.ProjectCreateRequest{Name: "web", Source: pub.ProjectSource{Type: pub.SourceNone, BuildspecInline: buildspecYAML}}); err != nil {
+	if _, err := cl.ProjectCreate(ctx, pub.ProjectCreateRequest{Artifacts: pub.ProjectArtifacts{Type: pub.ArtifactsBlob}, Name: "web", Source: pub.ProjectSource{Type: pub.SourceNone, BuildspecInline: buildspecYAML}}); err != nil {
 		t.Fatal(err)
 	}
 	agent := startAgentOn(t, c, f, "builder", "linux")
