@@ -251,3 +251,51 @@ func TestBuildsAuthorizedByProject(t *testing.T) {
 		t.Fatalf("a refused stop stopped the build: %+v, %v", b, err)
 	}
 }
+
+// TestProjectSourceNeedsReadAccess: a project's builds read its repository on its behalf, so
+// whoever sets a project's source must be allowed to read that repository (codecommit:GitPull):
+// a user allowed every codebuild action but not to read the repository is refused when creating
+// the project and when moving one onto it; allowed to read it, both succeed.
+func TestProjectSourceNeedsReadAccess(t *testing.T) {
+	c := testutil.NewCluster(t, 1)
+	ctx := context.Background()
+	admin := c.Client(0)
+	repoWithBuildspec(t, admin, "secret-plans")
+	if _, err := admin.UserCreate(ctx, pub.UserCreateRequest{Name: "bo"}); err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "codebuild:*", "Resource": "*"}]}`
+	if _, err := admin.PolicyCreate(ctx, pub.PolicyPutRequest{Name: "builder", Document: doc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.PolicyAttach(ctx, "builder", pub.PolicyAttachRequest{User: "bo"}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := admin.UserTokenCreate(ctx, "bo", pub.UserTokenCreateRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bo := c.ClientWithToken(0, tk.SecretID)
+	src := pub.ProjectSource{Type: pub.SourceSlipwayRepo, Repository: "secret-plans"}
+	_, err = bo.ProjectCreate(ctx, pub.ProjectCreateRequest{Name: "exfil", Source: src})
+	if pub.ErrorCode(err) != pub.CodeForbidden || !strings.Contains(err.Error(), `may not read repository "secret-plans"`) {
+		t.Fatalf("a project over a repository its author may not read: %v; want forbidden naming it", err)
+	}
+	if _, err := bo.ProjectCreate(ctx, pub.ProjectCreateRequest{Name: "inline", Source: pub.ProjectSource{Type: pub.SourceNone,
+		BuildspecInline: "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n"}}); err != nil {
+		t.Fatalf("a project without source: %v", err)
+	}
+	if _, err := bo.ProjectUpdate(ctx, "inline", pub.ProjectUpdateRequest{Source: &src}); pub.ErrorCode(err) != pub.CodeForbidden {
+		t.Fatalf("moving a project onto a repository its author may not read: %v; want forbidden", err)
+	}
+	read := `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "codecommit:GitPull", "Resource": "srn:slipway:codecommit:repo/secret-plans"}]}`
+	if _, err := admin.PolicyCreate(ctx, pub.PolicyPutRequest{Name: "read-plans", Document: read}); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.PolicyAttach(ctx, "read-plans", pub.PolicyAttachRequest{User: "bo"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bo.ProjectCreate(ctx, pub.ProjectCreateRequest{Name: "plans", Source: src}); err != nil {
+		t.Fatalf("a project over a repository its author may read: %v", err)
+	}
+}

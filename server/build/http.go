@@ -7,6 +7,8 @@ import (
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
+	"github.com/slipwayhq/slipway/server/core/fault"
+	"github.com/slipwayhq/slipway/server/core/state"
 )
 
 // routes are the build service's endpoints, authorized by CodeBuild's action names on the
@@ -71,9 +73,31 @@ func resolveBuild(r *http.Request) (string, error) {
 }
 
 func (m *Module) projectCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	return api.Write(m.core.HTTP, http.StatusCreated, func(ctx context.Context, _ *http.Request, req pub.ProjectCreateRequest) (pub.BuildProject, error) {
+	return api.Write(m.core.HTTP, http.StatusCreated, func(ctx context.Context, r *http.Request, req pub.ProjectCreateRequest) (pub.BuildProject, error) {
+		if err := m.AuthorizeSource(w, r, id, &req.Source); err != nil {
+			return pub.BuildProject{}, err
+		}
 		return m.Projects().Create(ctx, actor(id), req)
 	})(w, r, id)
+}
+
+// ActionGitPull is the git service's read action, which a project's source needs (the build
+// service names it rather than import the git service).
+const ActionGitPull = "codecommit:GitPull"
+
+// AuthorizeSource checks that the caller who sets a project's source (nil: not set) may read
+// its repository (codecommit:GitPull on repo/NAME): builds read the source on the project's
+// behalf and show it in their logs and artifacts, so a project must not be a way to read a
+// repository its author cannot. Every path that creates or changes a project calls it (the API
+// and the console).
+func (m *Module) AuthorizeSource(w http.ResponseWriter, r *http.Request, id *auth.Identity, src *pub.ProjectSource) error {
+	if src == nil || src.Type != pub.SourceSlipwayRepo || src.Repository == "" {
+		return nil
+	}
+	if err := m.core.HTTP.Authorize(w, r, id, ActionGitPull, "repo/"+src.Repository); err != nil {
+		return fault.New(fault.Forbidden, "a project's builds read its repository: you may not read repository %s (%s)", state.Shorten(src.Repository), ActionGitPull)
+	}
+	return nil
 }
 
 func (m *Module) projectList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
@@ -92,6 +116,9 @@ func (m *Module) projectGet(w http.ResponseWriter, r *http.Request, id *auth.Ide
 
 func (m *Module) projectUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.Write(m.core.HTTP, http.StatusOK, func(ctx context.Context, r *http.Request, req pub.ProjectUpdateRequest) (pub.BuildProject, error) {
+		if err := m.AuthorizeSource(w, r, id, req.Source); err != nil {
+			return pub.BuildProject{}, err
+		}
 		return m.Projects().Update(ctx, actor(id), r.PathValue("name"), req)
 	})(w, r, id)
 }

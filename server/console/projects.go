@@ -165,7 +165,11 @@ func (m *Module) projectCreate(w http.ResponseWriter, r *http.Request, id *auth.
 		return err
 	}
 	defer cancel()
-	p, err := m.builds.Projects().Create(ctx, actorOf(id), req)
+	err = m.builds.AuthorizeSource(w, r, id, &req.Source)
+	var p pub.BuildProject
+	if err == nil {
+		p, err = m.builds.Projects().Create(ctx, actorOf(id), req)
+	}
 	if refusal(err) {
 		f.Error = errText(err)
 		return m.renderProjectNew(w, r, id, statusOf(fault.CodeOf(err)), f)
@@ -269,7 +273,11 @@ func (m *Module) projectUpdate(w http.ResponseWriter, r *http.Request, id *auth.
 		return err
 	}
 	defer cancel()
-	p, err := m.builds.Projects().Update(ctx, actorOf(id), f.Name, req)
+	err = m.builds.AuthorizeSource(w, r, id, req.Source)
+	var p pub.BuildProject
+	if err == nil {
+		p, err = m.builds.Projects().Update(ctx, actorOf(id), f.Name, req)
+	}
 	if refusal(err) { // a project gone meanwhile is the page's 404
 
 		f.Error = errText(err)
