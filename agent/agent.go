@@ -138,8 +138,9 @@ func run(ctx context.Context, cfg config.Config, log *slog.Logger, embedded bool
 // start. Registration advertises it before the workers can be built (the deployment runner
 // needs the host's registered name); TestAdvertisedKindsAreTheWorkers checks the two agree.
 type workerSet struct {
-	builds bool
-	docker bool
+	builds     bool
+	docker     bool
+	containers session.Containers // how build containers run (the configuration's build_*)
 }
 
 // dockerProbe bounds the start's question to the Docker engine.
@@ -148,7 +149,8 @@ const dockerProbe = 3 * time.Second
 // detectWorkers reads the configuration and, when builds are on, asks the Docker engine whether
 // it answers (within dockerProbe).
 func detectWorkers(ctx context.Context, cfg config.Config, log *slog.Logger) workerSet {
-	set := workerSet{builds: cfg.BuildsEnabled()}
+	set := workerSet{builds: cfg.BuildsEnabled(), containers: session.Containers{Network: cfg.BuildNetwork,
+		Memory: int64(cfg.BuildMemory), CPUs: cfg.BuildCPUs}}
 	if !set.builds {
 		return set
 	}
@@ -168,7 +170,7 @@ func detectWorkers(ctx context.Context, cfg config.Config, log *slog.Logger) wor
 func newWorkers(set workerSet, dataDir string, runner *lifecycle.Runner, fetcher *session.Fetcher, outbox *session.Outbox, reporter lifecycle.Reporter, log *slog.Logger) []session.Worker {
 	ws := []session.Worker{session.NewDeployments(runner, fetcher, reporter, log)}
 	if set.builds {
-		ws = append(ws, session.NewBuilds(session.BuildsConfig{Dir: dataDir, Fetcher: fetcher, Docker: set.docker,
+		ws = append(ws, session.NewBuilds(session.BuildsConfig{Dir: dataDir, Fetcher: fetcher, Docker: set.docker, Containers: set.containers,
 			Reporter: session.NewKindReporter(outbox, agentproto.KindBuild), Logger: log}))
 	}
 	return ws

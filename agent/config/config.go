@@ -86,6 +86,13 @@ type Config struct {
 	// Builds makes the agent take builds (the build worker, kind "build"): nil or false, it runs
 	// deployments only. See BuildsEnabled.
 	Builds *bool `yaml:"builds,omitempty"`
+	// BuildNetwork is the Docker network mode of build containers: "" the engine's default
+	// (bridge), "none" (no network), "host", or a network's name.
+	BuildNetwork string `yaml:"build_network,omitempty"`
+	// BuildMemory bounds the memory of a build container (0: no limit).
+	BuildMemory ByteSize `yaml:"build_memory,omitempty"`
+	// BuildCPUs bounds the CPUs a build container may use (1.5 is one and a half; 0: no limit).
+	BuildCPUs float64 `yaml:"build_cpus,omitempty"`
 }
 
 // BuildsEnabled reports whether the agent takes builds.
@@ -181,6 +188,15 @@ func Merge(base Config, over ...Config) Config {
 		if o.Builds != nil {
 			v := *o.Builds
 			c.Builds = &v
+		}
+		if o.BuildNetwork != "" {
+			c.BuildNetwork = o.BuildNetwork
+		}
+		if o.BuildMemory != 0 {
+			c.BuildMemory = o.BuildMemory
+		}
+		if o.BuildCPUs != 0 {
+			c.BuildCPUs = o.BuildCPUs
 		}
 	}
 	return c

@@ -272,6 +272,12 @@ func TestValidateMessages(t *testing.T) {
 			`log_level (flag --log-level, env SLIPWAY_AGENT_LOG_LEVEL): "loud" must be one of debug, info, warn, error`},
 		{"max revisions", func(c *Config) { c.MaxRevisions = 0 },
 			"max_revisions (flag --max-revisions, env SLIPWAY_AGENT_MAX_REVISIONS): 0 must be at least 1"},
+		{"build network", func(c *Config) { c.BuildNetwork = "--privileged" },
+			`build_network (flag --build-network, env SLIPWAY_AGENT_BUILD_NETWORK): "--privileged" is not a Docker network mode`},
+		{"build memory", func(c *Config) { c.BuildMemory = 1 << 20 },
+			"build_memory (flag --build-memory, env SLIPWAY_AGENT_BUILD_MEMORY): 1048576 bytes is less than Docker's 6 MiB minimum"},
+		{"build cpus", func(c *Config) { c.BuildCPUs = -1 },
+			"build_cpus (flag --build-cpus, env SLIPWAY_AGENT_BUILD_CPUS): -1 must be from 0 (no limit) to 1024"},
 	}
 	if err := valid().Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
@@ -536,5 +542,42 @@ func TestBuildsSetting(t *testing.T) {
 	if _, err := FromEnv(func(k string) (string, bool) { return map[string]string{"SLIPWAY_AGENT_BUILDS": "yes please"}[k], true }); err == nil ||
 		!errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "builds (flag --builds, env SLIPWAY_AGENT_BUILDS)") {
 		t.Fatalf("bad value: %v", err)
+	}
+}
+
+// TestBuildContainerSettings: build_network, build_memory and build_cpus are read from YAML, the
+// environment and flags, a later layer winning, as every setting is.
+func TestBuildContainerSettings(t *testing.T) {
+	clearEnv(t)
+	file := filepath.Join(t.TempDir(), "agent.yaml")
+	if err := os.WriteFile(file, []byte("servers: [\"http://127.0.0.1:7400\"]\nname: b1\nbuild_network: none\nbuild_memory: 2GiB\nbuild_cpus: 1.5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(file, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BuildNetwork != "none" || c.BuildMemory != 2<<30 || c.BuildCPUs != 1.5 {
+		t.Fatalf("from the file: %q %d %g", c.BuildNetwork, c.BuildMemory, c.BuildCPUs)
+	}
+	t.Setenv("SLIPWAY_AGENT_BUILD_MEMORY", "512MiB")
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	f := BindFlags(fs)
+	if err := fs.Parse([]string{"--build-network", "builds", "--build-cpus", "2"}); err != nil {
+		t.Fatal(err)
+	}
+	over, err := f.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err = Load(file, over); err != nil {
+		t.Fatal(err)
+	}
+	if c.BuildNetwork != "builds" || c.BuildMemory != 512<<20 || c.BuildCPUs != 2 {
+		t.Fatalf("file, environment and flags: %q %d %g", c.BuildNetwork, c.BuildMemory, c.BuildCPUs)
+	}
+	t.Setenv("SLIPWAY_AGENT_BUILD_CPUS", "many")
+	if _, err := Load(file, Config{}); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `"many" is not a number of CPUs`) {
+		t.Fatalf("a bad SLIPWAY_AGENT_BUILD_CPUS: %v", err)
 	}
 }

@@ -67,6 +67,21 @@ func FromEnv(lookup func(string) (string, bool)) (Config, error) {
 		}
 		c.Builds = &on
 	}
+	c.BuildNetwork = get(keyBuildNetwork)
+	if v := get(keyBuildMemory); v != "" {
+		n, err := bytesize.Parse(v)
+		if err != nil {
+			return Config{}, fieldErr(keyBuildMemory, "%v", err)
+		}
+		c.BuildMemory = ByteSize(n)
+	}
+	if v := get(keyBuildCPUs); v != "" {
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return Config{}, fieldErr(keyBuildCPUs, "%q is not a number of CPUs such as 2 or 1.5", v)
+		}
+		c.BuildCPUs = n
+	}
 	return c, nil
 }
 

@@ -25,6 +25,9 @@ const (
 	keyCAFile       = "ca_file"
 	keyInstallRoot  = "install_root"
 	keyBuilds       = "builds"
+	keyBuildNetwork = "build_network"
+	keyBuildMemory  = "build_memory"
+	keyBuildCPUs    = "build_cpus"
 )
 
 // field is where one setting can be given.
@@ -50,6 +53,9 @@ var fields = []field{
 	{keyBundleSize, "bundle-max-unpacked-size", EnvPrefix + "BUNDLE_MAX_UNPACKED_SIZE"},
 	{keyInstallRoot, "install-root", EnvPrefix + "INSTALL_ROOT"},
 	{keyBuilds, "builds", EnvPrefix + "BUILDS"},
+	{keyBuildNetwork, "build-network", EnvPrefix + "BUILD_NETWORK"},
+	{keyBuildMemory, "build-memory", EnvPrefix + "BUILD_MEMORY"},
+	{keyBuildCPUs, "build-cpus", EnvPrefix + "BUILD_CPUS"},
 }
 
 // BundleSettingNames name the two bundle size settings in every form (key, flag and variable),

@@ -28,6 +28,9 @@ type Flags struct {
 	caFile       string
 	installRoot  string
 	builds       bool
+	buildNetwork string
+	buildMemory  string
+	buildCPUs    float64
 }
 
 // BindFlags adds the configuration flags to fs.
@@ -65,6 +68,12 @@ func BindFlags(fs *pflag.FlagSet) *Flags {
 	fs.StringVar(&f.installRoot, n, "", u)
 	n, u = use(keyBuilds, "take builds (run buildspecs for the build service); --builds=false to refuse them (default false)")
 	fs.BoolVar(&f.builds, n, false, u)
+	n, u = use(keyBuildNetwork, `Docker network mode of build containers: "none", "host" or a network's name (default: the engine's, bridge)`)
+	fs.StringVar(&f.buildNetwork, n, "", u)
+	n, u = use(keyBuildMemory, "memory limit of a build container, e.g. 4GiB (default: none)")
+	fs.StringVar(&f.buildMemory, n, "", u)
+	n, u = use(keyBuildCPUs, "CPUs a build container may use, e.g. 2 or 1.5 (default: no limit)")
+	fs.Float64Var(&f.buildCPUs, n, 0, u)
 	return f
 }
 
@@ -143,6 +152,19 @@ func (f *Flags) Config() (Config, error) {
 	if changed(keyBuilds) {
 		on := f.builds
 		c.Builds = &on
+	}
+	if changed(keyBuildNetwork) {
+		c.BuildNetwork = f.buildNetwork
+	}
+	if changed(keyBuildMemory) {
+		n, err := bytesize.Parse(f.buildMemory)
+		if err != nil {
+			return Config{}, fieldErr(keyBuildMemory, "%v", err)
+		}
+		c.BuildMemory = ByteSize(n)
+	}
+	if changed(keyBuildCPUs) {
+		c.BuildCPUs = f.buildCPUs
 	}
 	return c, nil
 }

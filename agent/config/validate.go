@@ -27,6 +27,9 @@ var LogLevels = []string{"debug", "info", "warn", "error"}
 // Validate checks every setting and reports all problems at once as a *ValidationError (which
 // wraps ErrInvalid). It does not require a registration token: a host that has registered
 // keeps its identity in DataDir and needs none; `slipway-agent install` requires one.
+// buildNetworkRE is what a Docker network mode may be: a mode or a network's name.
+var buildNetworkRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
 func (c Config) Validate() error {
 	var probs []*FieldError
 	add := func(key, format string, a ...any) { probs = append(probs, newFieldError(key, format, a...)) }
@@ -83,6 +86,15 @@ func (c Config) Validate() error {
 	}
 	if c.BundleMaxUnpackedSize < 1<<20 {
 		add(keyBundleSize, "%d bytes is less than the 1 MiB minimum; give a size such as 8GiB", c.BundleMaxUnpackedSize)
+	}
+	if c.BuildNetwork != "" && !buildNetworkRE.MatchString(c.BuildNetwork) {
+		add(keyBuildNetwork, "%q is not a Docker network mode: none, host, bridge or a network's name", c.BuildNetwork)
+	}
+	if c.BuildMemory != 0 && c.BuildMemory < 6<<20 {
+		add(keyBuildMemory, "%d bytes is less than Docker's 6 MiB minimum; give a size such as 4GiB, or 0 for no limit", c.BuildMemory)
+	}
+	if c.BuildCPUs < 0 || c.BuildCPUs > 1024 {
+		add(keyBuildCPUs, "%g must be from 0 (no limit) to 1024", c.BuildCPUs)
 	}
 	if c.CAPin != "" {
 		if _, err := tlsutil.ParsePin(c.CAPin); err != nil {

@@ -55,20 +55,33 @@ type BuildsConfig struct {
 	// in it; without it such a build fails CLIENT_ERROR.
 	Docker bool
 	// Executor makes the executor of a build ("" image: the process executor); nil is
-	// DefaultBuildExecutor. The returned func releases it.
+	// Containers.Executor. The returned func releases it.
 	Executor func(run agentproto.BuildRun, root string) (executor.Executor, func(), error)
+	// Containers configures the Docker executor's containers (network mode, limits).
+	Containers Containers
 	// Source bounds the source tar.
 	Source SourceLimits
 	Logger *slog.Logger
 }
 
-// DefaultBuildExecutor is the process executor, or the Docker executor for a build with an
-// image (the image pulled when missing; privileged when the run says so), workspaces under root.
-func DefaultBuildExecutor(run agentproto.BuildRun, root string) (executor.Executor, func(), error) {
+// Containers is how an agent runs build containers: the Docker network mode ("" the engine's
+// default) and resource limits (0: none), from the agent's configuration (build_network,
+// build_memory, build_cpus).
+type Containers struct {
+	Network string
+	Memory  int64
+	CPUs    float64
+}
+
+// Executor is the process executor, or the Docker executor for a build with an image (the image
+// pulled when missing; privileged when the run says so; the network mode and limits of c),
+// workspaces under root.
+func (c Containers) Executor(run agentproto.BuildRun, root string) (executor.Executor, func(), error) {
 	if run.Image == "" {
 		return &executor.Process{Root: root}, func() {}, nil
 	}
 	d, err := docker.New(docker.Config{Image: run.Image, Pull: true, Privileged: run.Privileged, Root: root,
+		Network: c.Network, Memory: c.Memory, CPUs: c.CPUs,
 		Labels: map[string]string{"slipway.agent": "build"}})
 	if err != nil {
 		return nil, nil, err
@@ -98,7 +111,7 @@ func NewBuilds(cfg BuildsConfig) *Builds {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Executor == nil {
-		cfg.Executor = DefaultBuildExecutor
+		cfg.Executor = cfg.Containers.Executor
 	}
 	if abs, err := filepath.Abs(cfg.Dir); err == nil {
 		cfg.Dir = abs // workspaces are bind-mounted and are CODEBUILD_SRC_DIR: absolute paths

@@ -96,3 +96,34 @@ func TestRecoverRemovesABuildsContainer(t *testing.T) {
 		t.Fatalf("the build's container %s is still there", c)
 	}
 }
+
+// TestBuildContainersFollowTheAgentsConfiguration: an agent configured with build_network none
+// and build_memory 64MiB runs its builds' containers with no network but loopback and that
+// memory limit (read from inside the container: the interfaces in /proc/net/dev and the cgroup's
+// limit, v2 or v1).
+func TestBuildContainersFollowTheAgentsConfiguration(t *testing.T) {
+	dockertest.Require(t)
+	image := dockertest.Image(t)
+	spec := "version: 0.2\nphases:\n  build:\n    commands:\n" +
+		"      - echo \"ifaces=$(tail -n +3 /proc/net/dev | cut -d ':' -f1 | tr -d ' ' | tr '\\n' ,)\"\n" +
+		"      - echo \"memory=$(cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes)\"\n"
+	srv := newBuildServer(t, gitTar(t, map[string]string{"buildspec.yml": spec}), nil)
+	b, out := newTestBuilds(t, t.TempDir(), srv)
+	b.cfg.Docker = true
+	b.cfg.Containers = Containers{Network: "none", Memory: 64 << 20}
+	b.cfg.Executor = b.cfg.Containers.Executor
+	id := "web:88888888-2222-4333-8444-555555555555"
+	run := testRun(id, srv)
+	run.Image = image
+	startRun(t, b, run)
+	waitEnded(t, b, id)
+	r := readBox(t, out, id)
+	if end := r.end(t); end.Result != "SUCCEEDED" {
+		t.Fatalf("end %+v\n%s", end, r.text())
+	}
+	for _, want := range []string{"ifaces=lo,", fmt.Sprintf("memory=%d", 64<<20)} {
+		if !strings.Contains(r.text(), want) {
+			t.Errorf("the container's log lacks %q:\n%s", want, r.text())
+		}
+	}
+}
