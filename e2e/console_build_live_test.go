@@ -213,8 +213,11 @@ func TestBuildConsoleLiveInABrowser(t *testing.T) {
 		}
 		// Ended: the page reloaded with the results (the artifacts table is rendered then).
 		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("table.artifacts a[download]").length + document.querySelectorAll("article.report").length`))
-		if err != nil || n < 2 {
-			return fmt.Errorf("the build is %s; its results are not on the page yet (%v)", p.Status, err)
+		if err != nil {
+			return err
+		}
+		if n < 2 {
+			return fmt.Errorf("the build is %s; its results are not on the page yet", p.Status)
 		}
 		return nil
 	})
