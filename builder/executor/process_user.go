@@ -79,12 +79,19 @@ func (a *account) reachable(dir string) error {
 }
 
 // chownTree gives dir and everything below it to the account: links themselves, never
-// what they point to, so nothing outside dir changes.
+// what they point to. The walk and the chowns go through an os.Root of dir, so a path whose
+// directory was swapped for a link meanwhile (by a process of the build that outlived its
+// session) cannot reach outside dir.
 func (a *account) chownTree(dir string) error {
-	return filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return fs.WalkDir(root.FS(), ".", func(path string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		return os.Lchown(path, int(a.uid), int(a.gid))
+		return root.Lchown(path, int(a.uid), int(a.gid))
 	})
 }

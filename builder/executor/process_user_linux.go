@@ -13,9 +13,9 @@ import (
 	"syscall"
 )
 
-// lookupRunAs resolves a run-as user: nil when the shell runs as this process's own user
-// ("" or its name). Another user needs this process to run as root; a name this host does
-// not know is an error that says so.
+// lookupRunAs resolves a run-as user, a name or a uid: nil when the shell runs as this
+// process's own user ("" or its name). Another user needs this process to run as root; a
+// user this host does not know is an error that says so.
 func lookupRunAs(name string) (*account, error) {
 	if name == "" {
 		return nil, nil
@@ -32,7 +32,14 @@ func lookupRunAs(name string) (*account, error) {
 		return nil, fmt.Errorf("process executor: run-as %s: the process executor runs commands as the user that runs it (%s) and cannot switch users unless it runs as root; remove run-as, run the build as %s, or run it as root", name, self, name)
 	}
 	u, err := user.Lookup(name)
+	if _, nerr := strconv.ParseUint(name, 10, 32); err != nil && nerr == nil {
+		u, err = user.LookupId(name) // a uid, as Docker accepts
+	}
 	if err != nil {
+		var unknownID user.UnknownUserIdError
+		if errors.As(err, &unknownID) {
+			return nil, fmt.Errorf("process executor: run-as %s: no user with that uid on this host; create one (useradd) or remove run-as", name)
+		}
 		var unknown user.UnknownUserError
 		if errors.As(err, &unknown) {
 			return nil, fmt.Errorf("process executor: run-as %s: no such user on this host; create it (useradd) or remove run-as", name)
