@@ -187,6 +187,9 @@ func Run(ctx context.Context, spec *buildspec.Spec, opts Options) (*Result, erro
 			return nil, err
 		}
 	}
+	if err := r.checkUsers(); err != nil {
+		return nil, err
+	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -221,8 +224,43 @@ type runner struct {
 	failed     bool     // a phase has failed
 	shell      []string
 
-	sess    *session // the 0.2 session
-	lastEnv string   // export -p after the last command that completed
+	sess     *session // the 0.2 session
+	sessUser string   // the run-as user of sess
+	lastEnv  string   // export -p after the last command that completed
+}
+
+// userChecker is an executor that can tell, before the build starts,
+// whether a session can run as a run-as user (the process executor). An
+// executor without it (Docker: the users are the image's) fails the
+// session that cannot start instead.
+type userChecker interface {
+	CheckUser(name string) error
+}
+
+// checkUsers refuses a build whose run-as users (top level and phases) the
+// executor cannot run as, before any command ran.
+func (r *runner) checkUsers() error {
+	c, ok := r.opts.Executor.(userChecker)
+	if !ok {
+		return nil
+	}
+	seen := map[string]bool{}
+	users := []string{r.spec.RunAs}
+	for _, key := range []string{buildspec.PhaseInstall, buildspec.PhasePreBuild, buildspec.PhaseBuild, buildspec.PhasePostBuild} {
+		if ph := r.spec.Phase(key); ph != nil {
+			users = append(users, ph.RunAs)
+		}
+	}
+	for _, u := range users {
+		if u == "" || seen[u] {
+			continue
+		}
+		seen[u] = true
+		if err := c.CheckUser(u); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *runner) logf(format string, args ...any) {
@@ -452,7 +490,10 @@ func (r *runner) command(ctx context.Context, cmd, user string, out *boundedBuff
 		res, err := s.run(ctx, cmd, emit)
 		return res.code, err
 	}
-	if r.sess == nil || r.sess.dead {
+	if r.sess == nil || r.sess.dead || r.sessUser != user {
+		if r.sess != nil && !r.sess.dead {
+			r.logf("Running as %s: a new shell with the environment and directory after the last command", userName(user))
+		}
 		if err := r.restart(ctx, user); err != nil {
 			return 0, err
 		}
@@ -469,8 +510,23 @@ func (r *runner) command(ctx context.Context, cmd, user string, out *boundedBuff
 	return res.code, nil
 }
 
-// restart starts the 0.2 session, restored to the last known state.
+// userName is how the log names a run-as user.
+func userName(user string) string {
+	if user == "" {
+		return "the executor's user"
+	}
+	return user
+}
+
+// identity are the variables a shell gets from the user it runs as: when
+// the session changes users, the new shell keeps its own rather than the
+// previous user's from the restored environment.
+var identity = []string{"HOME", "USER", "LOGNAME"}
+
+// restart starts the 0.2 session, restored to the last known state: as
+// user, which may not be the previous session's (a phase's run-as).
 func (r *runner) restart(ctx context.Context, user string) error {
+	switched := r.sess != nil && r.sessUser != user
 	if r.sess != nil {
 		r.sess.close(r.output)
 	}
@@ -478,10 +534,14 @@ func (r *runner) restart(ctx context.Context, user string) error {
 	if err != nil {
 		return err
 	}
-	r.sess = s
+	r.sess, r.sessUser = s, user
 	restore := ""
 	if r.lastEnv != "" {
-		restore = r.lastEnv + "\ncd \"$PWD\" 2>/dev/null\n"
+		env := r.lastEnv
+		if switched {
+			env = keepIdentity(env)
+		}
+		restore = env + "\ncd \"$PWD\" 2>/dev/null\n"
 	}
 	restore += fmt.Sprintf("{ export CODEBUILD_BUILD_SUCCEEDING=%s; } 2>/dev/null\n", r.succeedingValue())
 	if err := s.send(restore); err != nil {
@@ -501,6 +561,17 @@ func (r *runner) setSucceeding(v bool) {
 	if r.sess != nil && !r.sess.dead {
 		_ = r.sess.send(fmt.Sprintf("{ export CODEBUILD_BUILD_SUCCEEDING=%s; } 2>/dev/null\n", r.succeedingValue()))
 	}
+}
+
+// keepIdentity wraps a restored environment so that the shell's own
+// HOME, USER and LOGNAME (set or not) survive it.
+func keepIdentity(env string) string {
+	var save, back strings.Builder
+	for _, k := range identity {
+		fmt.Fprintf(&save, "if [ -n \"${%[1]s+x}\" ]; then __slipway_id_%[1]s=$%[1]s; else unset __slipway_id_%[1]s; fi\n", k)
+		fmt.Fprintf(&back, "if [ -n \"${__slipway_id_%[1]s+x}\" ]; then export %[1]s=\"$__slipway_id_%[1]s\"; else unset %[1]s; fi; unset __slipway_id_%[1]s\n", k)
+	}
+	return "{\n" + save.String() + "} 2>/dev/null\n" + env + "\n{\n" + back.String() + "} 2>/dev/null"
 }
 
 func (r *runner) succeedingValue() string {

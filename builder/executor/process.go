@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"sync"
 )
@@ -16,9 +15,20 @@ import (
 // Process runs builds as processes of this host: a workspace is a fresh
 // directory holding a copy of the source, a session is a shell in its own
 // process group, and stopping a session kills the whole group. It runs the
-// commands as the user that runs it and refuses a run-as naming another
-// user. Processes that leave the group on purpose (setsid) escape it: the
-// process executor is for hosts without Docker, not a sandbox.
+// commands as the user that runs it; a run-as naming another user needs it
+// to run as root on Linux (elsewhere, or not root, it is refused). A
+// session of a run-as user runs with that user's uid, gid and groups, and
+// its HOME, USER and LOGNAME; it is given the source directory first
+// (chowned, below). Processes that leave the group on purpose (setsid)
+// escape it: the process executor is for hosts without Docker, not a
+// sandbox.
+//
+// The source directory belongs to the user whose session last started:
+// when a session starts as a run-as user and the tree is not that user's
+// yet (the first session, or a session of another user ran since), the
+// whole tree, files the earlier sessions wrote included, is chowned to it
+// (links themselves, never their targets). A session of the executor's
+// own user (root) changes nothing: root reads and writes every file.
 type Process struct {
 	// Root is where workspaces are made; "" is os.TempDir().
 	Root string
@@ -26,6 +36,22 @@ type Process struct {
 
 // Name implements Executor.
 func (p *Process) Name() string { return "process" }
+
+// CheckUser says whether a session can run as the run-as user name: "" and
+// the executor's own user always can; another user needs root on Linux, a
+// user this host knows, and a workspace root (Root) it can reach. The
+// builder calls it for every run-as of a buildspec before any command runs.
+func (p *Process) CheckUser(name string) error {
+	a, err := lookupRunAs(name)
+	if err != nil || a == nil {
+		return err
+	}
+	root := p.Root
+	if root == "" {
+		root = os.TempDir()
+	}
+	return a.reachable(root)
+}
 
 // Prepare implements Executor: it copies the source into a new directory.
 // Regular files keep their permission bits, symbolic links are copied as
@@ -35,7 +61,7 @@ func (p *Process) Prepare(ctx context.Context, req PrepareRequest) (Workspace, e
 	if err != nil {
 		return nil, fmt.Errorf("process executor: make the workspace: %w", err)
 	}
-	ws := &processWorkspace{root: root, src: filepath.Join(root, "src")}
+	ws := &processWorkspace{root: root, src: filepath.Join(root, "src"), owner: -1}
 	if err := os.Mkdir(ws.src, 0o755); err != nil {
 		_ = ws.Close()
 		return nil, fmt.Errorf("process executor: make the workspace: %w", err)
@@ -105,6 +131,10 @@ type processWorkspace struct {
 
 	mu       sync.Mutex
 	sessions []*processSession
+	// owner is the uid of the run-as user the source tree was last given
+	// to; -1 when a session of the executor's own user may have written
+	// in it since (or none ran).
+	owner int64
 }
 
 func (w *processWorkspace) SrcDir() string { return w.src }
@@ -117,10 +147,20 @@ func (w *processWorkspace) Start(ctx context.Context, req StartRequest) (Session
 	if len(req.Shell) == 0 {
 		return nil, errors.New("process executor: no shell to start")
 	}
-	if req.User != "" {
-		if u, err := user.Current(); err != nil || u.Username != req.User {
-			return nil, fmt.Errorf("process executor: run-as %s: the process executor runs commands as the user that runs it and cannot switch users; remove run-as or run the build as %s", req.User, req.User)
+	acct, err := lookupRunAs(req.User)
+	if err != nil {
+		return nil, err
+	}
+	env := req.Env
+	if acct != nil {
+		if err := w.giveTo(acct); err != nil {
+			return nil, err
 		}
+		env = acct.environ(env)
+	} else {
+		w.mu.Lock()
+		w.owner = -1
+		w.mu.Unlock()
 	}
 	dir := req.Dir
 	if dir == "" {
@@ -132,9 +172,12 @@ func (w *processWorkspace) Start(ctx context.Context, req StartRequest) (Session
 	}
 	cmd := exec.Command(req.Shell[0], req.Shell[1:]...)
 	cmd.Dir = dir
-	cmd.Env = req.Env
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = wr, wr
 	ownGroup(cmd)
+	if acct != nil {
+		acct.switchUser(cmd)
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		_ = r.Close()
@@ -157,6 +200,29 @@ func (w *processWorkspace) Start(ctx context.Context, req StartRequest) (Session
 	w.sessions = append(w.sessions, s)
 	w.mu.Unlock()
 	return s, nil
+}
+
+// giveTo makes the workspace usable by a run-as user: the workspace's own
+// directory searchable (0711: others may not list it), every directory
+// above it searchable by the user (checked), and the source tree the
+// user's, unless it already is since the last session of another user.
+func (w *processWorkspace) giveTo(a *account) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.owner == int64(a.uid) {
+		return nil
+	}
+	if err := os.Chmod(w.root, 0o711); err != nil {
+		return fmt.Errorf("process executor: run-as %s: %w", a.name, err)
+	}
+	if err := a.reachable(w.root); err != nil {
+		return err
+	}
+	if err := a.chownTree(w.src); err != nil {
+		return fmt.Errorf("process executor: run-as %s: give it the source directory: %w", a.name, err)
+	}
+	w.owner = int64(a.uid)
+	return nil
 }
 
 // Close implements Workspace.

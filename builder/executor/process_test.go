@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -50,9 +51,14 @@ func TestProcessWorkspace(t *testing.T) {
 		t.Fatalf("output %q", out)
 	}
 
-	// run-as of another user is refused.
-	if _, err := ws.Start(context.Background(), StartRequest{Shell: []string{"/bin/sh"}, User: "slipway-nobody-here"}); err == nil || !strings.Contains(err.Error(), "cannot switch users") {
-		t.Fatalf("run-as: %v", err)
+	// run-as of another user is refused when not root, and of a user the
+	// host does not know when root.
+	want := "cannot switch users"
+	if os.Geteuid() == 0 && runtime.GOOS == "linux" {
+		want = "no such user on this host"
+	}
+	if _, err := ws.Start(context.Background(), StartRequest{Shell: []string{"/bin/sh"}, User: "slipway-nobody-here"}); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("run-as: %v, want %q", err, want)
 	}
 
 	// Stop kills the group: a background child holding the output ends too.
@@ -108,5 +114,43 @@ func TestPrepareCancelled(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(root); len(entries) != 0 {
 		t.Fatalf("a cancelled Prepare left %v", entries)
+	}
+}
+
+// TestProcessRunAsUID: as root on Linux, a run-as given as a uid (as Docker accepts) runs the
+// shell as that user with its HOME, USER and LOGNAME; an unknown uid is refused.
+func TestProcessRunAsUID(t *testing.T) {
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		t.Skip("switching users needs root on Linux")
+	}
+	root := t.TempDir()
+	for _, d := range []string{filepath.Dir(root), root} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws, err := (&Process{Root: root}).Prepare(context.Background(), PrepareRequest{BuildID: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	s, err := ws.Start(context.Background(), StartRequest{Shell: []string{"/bin/sh"}, User: "65534",
+		Env: []string{"PATH=" + os.Getenv("PATH"), "HOME=/root", "USER=root", "LOGNAME=root"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(s.Stdin(), `echo "$(id -u) $HOME $USER $LOGNAME"; touch made; stat -c %u made; exit 0`+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(s.Output())
+	if code, err := s.Wait(); code != 0 || err != nil {
+		t.Fatalf("exit %d %v: %s", code, err, out)
+	}
+	fields := strings.Fields(string(out))
+	if len(fields) != 5 || fields[0] != "65534" || fields[1] == "/root" || fields[2] == "root" || fields[2] != fields[3] || fields[4] != "65534" {
+		t.Fatalf("output %q: want uid 65534, its own HOME, USER and LOGNAME, and a file it owns", out)
+	}
+	if _, err := ws.Start(context.Background(), StartRequest{Shell: []string{"/bin/sh"}, User: "4000000000"}); err == nil || !strings.Contains(err.Error(), "no user with that uid") {
+		t.Fatalf("an unknown uid: %v", err)
 	}
 }

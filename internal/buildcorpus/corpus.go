@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -45,7 +46,9 @@ type Expectation struct {
 	Reports map[string]ReportExpectation
 	// Needs are what the commands need beyond a POSIX sh and busybox's
 	// applets ("# needs: bash"): executors whose image lacks one skip the
-	// file.
+	// file. "root" is a buildspec whose run-as switches users: the process
+	// executor does only when it runs as root on Linux and skips the file
+	// otherwise (Docker switches to the image's users).
 	Needs []string
 }
 
@@ -57,14 +60,25 @@ type ReportExpectation struct {
 }
 
 // NeedsBash says whether the file's commands need bash.
-func (e Expectation) NeedsBash() bool {
+func (e Expectation) NeedsBash() bool { return e.needs("bash") }
+
+// NeedsRoot says whether the file's run-as switches users ("# needs:
+// root"), which the process executor does only as root on Linux.
+func (e Expectation) NeedsRoot() bool { return e.needs("root") }
+
+func (e Expectation) needs(what string) bool {
 	for _, n := range e.Needs {
-		if n == "bash" {
+		if n == what {
 			return true
 		}
 	}
 	return false
 }
+
+// CanSwitchUsers says whether this process's process executor can run
+// commands as another user (root on Linux): where it cannot, files that
+// NeedsRoot are skipped.
+func CanSwitchUsers() bool { return runtime.GOOS == "linux" && os.Geteuid() == 0 }
 
 // Dir is the corpus directory: buildspec/testdata of this repository.
 func Dir() string {

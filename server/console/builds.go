@@ -221,17 +221,42 @@ func (m *Module) renderBuild(w http.ResponseWriter, r *http.Request, id *auth.Id
 	return m.render(w, status, "build", frame(r, id.Token.User, "Build "+b.Project+" #"+strconv.FormatUint(b.Number, 10), d))
 }
 
-// buildLogAnswer is what the page's script polls: a page of the log after ?after= and the
-// build's status and current phase.
+// buildLogAnswer is what the page's script polls: a page of the log after ?after=, the
+// build's status and current phase, and its phases as the page's table shows them.
 type buildLogAnswer struct {
 	BuildLogPage
-	Status    string `json:"status"`
-	Phase     string `json:"phase"`
-	Available bool   `json:"available"` // this server can read build logs
+	Status    string        `json:"status"`
+	Phase     string        `json:"phase"`
+	Phases    []phaseAnswer `json:"phases"`
+	Available bool          `json:"available"` // this server can read build logs
 }
 
-// buildLog answers the page's script: up to buildLogPolled lines after ?after= and the build's
-// status (JSON). It is a console route, so the session's cookie is the credential.
+// phaseAnswer is a row of the phases table for the page's script: the cells' text as the page
+// renders them (started as the template's when, duration as far as now for a running phase).
+type phaseAnswer struct {
+	Name     string `json:"name"`
+	Status   string `json:"status,omitempty"`
+	Running  bool   `json:"running,omitempty"`
+	Started  string `json:"started"`
+	Duration string `json:"duration"`
+	Message  string `json:"message,omitempty"`
+}
+
+// phaseAnswers are the phases of the build's page d.
+func phaseAnswers(d buildPageData) []phaseAnswer {
+	out := make([]phaseAnswer, 0, len(d.Phases))
+	for _, p := range d.Phases {
+		started := "—"
+		if !p.Start.IsZero() {
+			started = p.Start.UTC().Format("2006-01-02 15:04:05Z")
+		}
+		out = append(out, phaseAnswer{Name: p.Name, Status: p.Status, Running: p.Running, Started: started, Duration: p.Duration, Message: p.Message})
+	}
+	return out
+}
+
+// buildLog answers the page's script: up to buildLogPolled lines after ?after=, the build's
+// status and its phases (JSON). It is a console route, so the session's cookie is the credential.
 func (m *Module) buildLog(w http.ResponseWriter, r *http.Request, _ *auth.Identity) error {
 	after, err := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
 	if err != nil && r.URL.Query().Get("after") != "" {
@@ -241,10 +266,9 @@ func (m *Module) buildLog(w http.ResponseWriter, r *http.Request, _ *auth.Identi
 	if err != nil {
 		return err
 	}
-	a := buildLogAnswer{BuildLogPage: BuildLogPage{Lines: []BuildLogLine{}, Next: after, Ended: b.Ended()}, Status: b.Status, Available: m.BuildLogs != nil}
-	if n := len(b.Phases); n > 0 {
-		a.Phase = b.Phases[n-1].Name
-	}
+	d := buildPageOf(b, m.core.Now())
+	a := buildLogAnswer{BuildLogPage: BuildLogPage{Lines: []BuildLogLine{}, Next: after, Ended: b.Ended()}, Status: b.Status,
+		Phase: d.Phase, Phases: phaseAnswers(d), Available: m.BuildLogs != nil}
 	if m.BuildLogs != nil {
 		ctx, cancel := m.core.HTTP.WaitContext(r)
 		defer cancel()

@@ -148,9 +148,19 @@ func TestBuildPages(t *testing.T) {
 		Status string            `json:"status"`
 		Phase  string            `json:"phase"`
 		Ended  bool              `json:"ended"`
+		Phases []struct {
+			Name, Status, Started, Duration string
+			Running                         bool
+		} `json:"phases"`
 	}
 	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(body), &la) != nil || la.Status != pub.BuildQueued || la.Phase != "QUEUED" || la.Ended || la.Lines == nil {
 		t.Fatalf("the log route: %d %s", resp.StatusCode, body)
+	}
+	// With the phases table's rows: SUBMITTED ended, QUEUED running (no status yet), each with
+	// its start and a duration.
+	if len(la.Phases) != 2 || la.Phases[0].Name != "SUBMITTED" || la.Phases[0].Status != "SUCCEEDED" || la.Phases[0].Running ||
+		la.Phases[1].Name != "QUEUED" || la.Phases[1].Status != "" || !la.Phases[1].Running || la.Phases[1].Duration == "" || !strings.HasSuffix(la.Phases[1].Started, "Z") {
+		t.Errorf("the log route's phases: %+v", la.Phases)
 	}
 	if resp, _ := admin.do("GET", base+"/ui/builds/"+id+"/log?after=x", nil); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("the log route after=x: %d", resp.StatusCode)

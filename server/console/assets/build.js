@@ -1,8 +1,8 @@
 // The build page's live view: it polls the console's log route (/ui/builds/{id}/log?after=N,
 // on the session cookie) from where the rendered log ends, appends the new lines with a marker
-// before each phase, updates the status and the current phase, and reloads the page once the
-// build ended and its log is all shown (for the final phases, artifacts and reports). The
-// elements it relies on are listed at the top of templates/build.html.
+// before each phase, updates the status, the current phase and the phases table, and reloads
+// the page once the build ended and its log is all shown (for the final phases, artifacts and
+// reports). The elements it relies on are listed at the top of templates/build.html.
 (function () {
   "use strict";
   var root = document.getElementById("build");
@@ -47,6 +47,37 @@
     });
     if (atEnd) { pre.scrollTop = pre.scrollHeight; }
   };
+  // phases brings the phases table up to date: a row per phase, in order, its cells' text as
+  // the server rendered them (a running phase's duration is as far as the poll).
+  var phases = function (list) {
+    var body = document.querySelector("table.phases tbody");
+    if (!body || !list) { return; }
+    list.forEach(function (p) {
+      var row = null;
+      Array.prototype.forEach.call(body.querySelectorAll("tr.phase"), function (r) {
+        if (r.getAttribute("data-phase") === p.name) { row = r; }
+      });
+      if (!row) {
+        row = document.createElement("tr");
+        row.className = "phase";
+        row.setAttribute("data-phase", p.name);
+        for (var i = 0; i < 5; i++) { row.appendChild(document.createElement("td")); }
+        body.appendChild(row);
+      }
+      var cells = row.querySelectorAll("td");
+      cells[0].textContent = p.name;
+      cells[1].textContent = "";
+      if (p.status || p.running) {
+        var b = document.createElement("span");
+        b.className = "badge " + (p.status ? p.status.toLowerCase() : "in_progress");
+        b.textContent = p.status || "running";
+        cells[1].appendChild(b);
+      }
+      cells[2].textContent = p.started || "";
+      cells[3].textContent = p.duration || "";
+      cells[4].textContent = p.message || "";
+    });
+  };
   var poll = function () {
     fetch("/ui/builds/" + encodeURIComponent(id).replace(/%3A/gi, ":") + "/log?after=" + next, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (resp) {
@@ -60,6 +91,7 @@
         if (st && a.status) { badge(st, a.status); }
         var ph = document.getElementById("build-phase");
         if (ph && a.phase) { ph.textContent = a.phase; }
+        phases(a.phases);
         var done = a.status !== "QUEUED" && a.status !== "IN_PROGRESS";
         if (done) {
           var stop = document.getElementById("stop-form");
