@@ -49,11 +49,16 @@ func (l *buildLog) Mask(values []string) {
 	l.masked = mask.NewWriter(writerFunc(l.lines), bs...)
 }
 
-// SetPhase names the phase of the lines that follow.
+// SetPhase names the phase of the lines that follow. What the mask held back belongs to the
+// phase before: it is written first (the builder's lines are whole at a phase change, so no
+// value can continue across it).
 func (l *buildLog) SetPhase(name string) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.masked != nil {
+		_ = l.masked.Flush()
+	}
 	l.phase = name
-	l.mu.Unlock()
 }
 
 // Write implements io.Writer.

@@ -19,7 +19,7 @@ func TestBuildLogLinesPhasesMaskAndBound(t *testing.T) {
 	}
 	defer func() { _ = out.Close() }()
 	l := newBuildLog(NewKindReporter(out, agentproto.KindBuild), "web:1")
-	l.max = 200
+	l.max = 2000
 	l.SetPhase("INSTALL")
 	_, _ = l.Write([]byte("one\ntw"))
 	_, _ = l.Write([]byte("o\r\n"))
@@ -27,9 +27,18 @@ func TestBuildLogLinesPhasesMaskAndBound(t *testing.T) {
 	l.SetPhase("BUILD")
 	_, _ = l.Write([]byte("token=s3cr"))
 	_, _ = l.Write([]byte("3t-value end\n"))
+	_, _ = l.Write([]byte("Phase complete: BUILD\n"))
+	l.SetPhase("POST_BUILD")
+	_, _ = l.Write([]byte("echo\n"))
+	l.max = l.sent + 200
 	for i := 0; i < 20; i++ {
 		_, _ = fmt.Fprintf(l, "line %02d of some length\n", i)
 	}
+	// The builder's last line of a phase, then the next phase: the line held back by the mask
+	// is the phase's, not the next one's.
+	l.SetPhase("POST_BUILD")
+	_, _ = l.Write([]byte("Phase complete: BUILD\n"))
+	l.SetPhase("UPLOAD_ARTIFACTS")
 	_, _ = l.Write([]byte("no newline"))
 	l.Close()
 	l.rep.flushAll()
@@ -52,7 +61,7 @@ func TestBuildLogLinesPhasesMaskAndBound(t *testing.T) {
 		}
 	}
 	all := strings.Join(got, "\n")
-	if !strings.HasPrefix(all, "INSTALL|one\nINSTALL|two\nBUILD|token=*** end\nBUILD|line 00") || strings.Contains(all, "s3cr") {
+	if !strings.HasPrefix(all, "INSTALL|one\nINSTALL|two\nBUILD|token=*** end\nBUILD|Phase complete: BUILD\nPOST_BUILD|echo\nPOST_BUILD|line 00") || strings.Contains(all, "s3cr") {
 		t.Fatalf("lines:\n%s", all)
 	}
 	if !strings.Contains(all, "the log is cut here") || strings.Contains(all, "line 19") || strings.Contains(all, "no newline") {

@@ -103,6 +103,17 @@ func (m *Writer) Close() error {
 	return m.flush(len(m.buf))
 }
 
+// Flush writes the bytes held back, masked as Close masks them, and goes on: for a point of the
+// stream where no value can continue (a build's log between two phases, whose lines are whole),
+// so that what was written before it is not delivered after what follows. A value split across
+// a Flush is not masked: call it only at such points.
+func (m *Writer) Flush() error {
+	if m.err != nil {
+		return m.err
+	}
+	return m.flush(len(m.buf))
+}
+
 // flush decides and writes the first n bytes of buf. Every occurrence that starts before n is
 // whole in buf (n is at most len(buf)-(longest-1), or all of buf at the end of the stream), so a
 // byte before n is masked exactly when an occurrence covers it.

@@ -130,6 +130,28 @@ func TestHoldsBackLittle(t *testing.T) {
 	}
 }
 
+// TestFlushWritesWhatIsHeldAndGoesOn: Flush writes the held-back tail (masked) at once, and
+// masking goes on after it.
+func TestFlushWritesWhatIsHeldAndGoesOn(t *testing.T) {
+	var out bytes.Buffer
+	m := NewWriter(&out, []byte("0123456789"))
+	_, _ = m.Write([]byte("phase one ends\n"))
+	if err := m.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "phase one ends\n" {
+		t.Fatalf("after Flush: %q", out.String())
+	}
+	_, _ = m.Write([]byte("key 01234"))
+	_, _ = m.Write([]byte("56789 done\n"))
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "phase one ends\nkey *** done\n" {
+		t.Fatalf("after Close: %q", out.String())
+	}
+}
+
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
