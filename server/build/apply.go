@@ -96,6 +96,9 @@ func applyProjectDelete(tx *state.Tx, _ uint64, _ *command.Command, p ProjectDel
 			}
 		}
 	}
+	if err := deleteProjectBatches(tx, p.Name); err != nil {
+		return nil, err
+	}
 	if err := state.Delete(tx, bucketProjects, p.Name); err != nil {
 		return nil, err
 	}
