@@ -256,6 +256,9 @@ func TestBatchStartRefusals(t *testing.T) {
 	} {
 		wantCode(t, tc.what, do(r, cmdBatchStart, tc.p), tc.code, tc.msg)
 	}
+	if r.dump() != before {
+		t.Fatal("a malformed batch changed the state")
+	}
 	for i := range MaxQueuedPerProject - 2 {
 		s := start("web", 1000+i)
 		s.ProjectCreateIndex = 2
