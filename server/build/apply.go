@@ -253,6 +253,7 @@ func applyStop(tx *state.Tx, index uint64, c *command.Command, p StopPayload) (a
 		if p.Actor != "" {
 			msg = "stopped by " + p.Actor + " while queued"
 		}
+		b.Waiting = false // a batch's child waiting for others ends too
 		b.end(c.Time, pub.BuildStopped, pub.BuildStopped, msg)
 		if err := dequeue(tx, b); err != nil {
 			return nil, err

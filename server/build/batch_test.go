@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/buildspec"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
@@ -125,6 +126,40 @@ func want(t *testing.T, r *runFSM, what, wantStates, wantBatch string) {
 	}
 }
 
+// TestBatchLogFormat pins the batch commands and buckets (in the Raft log and in snapshots).
+func TestBatchLogFormat(t *testing.T) {
+	if cmdBatchStart.Type() != 1750 || cmdBatchStart.Name() != "build.batch_start" || cmdBatchStart.Version() != 1 ||
+		cmdBatchStop.Type() != 1751 || cmdBatchStop.Name() != "build.batch_stop" || cmdBatchStop.Version() != 1 {
+		t.Fatal("the batch commands changed")
+	}
+	c, _ := cmdBatchStop.New("", t0, BatchStopPayload{ID: "web:x", Actor: "ana"})
+	if string(c.Payload) != `{"id":"web:x","actor":"ana"}` {
+		t.Fatalf("build.batch_stop payload %s", c.Payload)
+	}
+	c, _ = cmdBatchStart.New("", t0, BatchStartPayload{ID: "web:x", Project: "web", Kind: "build-graph",
+		Tasks: []BatchTaskPayload{{Identifier: "a", BuildID: "web:y", Buildspec: "b.yml", Image: "i", Privileged: true, IgnoreFailure: true, DependOn: []string{"z"}}}})
+	if want := `{"id":"web:x","project":"web","project_create_index":0,"initiator":"","source":{"type":""},"environment":{},"timeout_minutes":0,"queued_timeout_minutes":0,"kind":"build-graph","tasks":[{"identifier":"a","build_id":"web:y","buildspec":"b.yml","image":"i","privileged":true,"ignore_failure":true,"depend_on":["z"]}]}`; string(c.Payload) != want {
+		t.Fatalf("build.batch_start payload\n%s\nwant\n%s", c.Payload, want)
+	}
+	if got := string(bucketBatches) + " " + string(bucketBatchesByProject) + " " + string(bucketBatchHistory); got != "build/batches build/batches-by-project build/batch-history" {
+		t.Fatalf("buckets %s", got)
+	}
+}
+
+// TestBatchUserStopsAChild: stopping one waiting child by itself ends it STOPPED (no longer
+// waiting) and fails its dependents; the batch FAILED once the rest ended.
+func TestBatchUserStopsAChild(t *testing.T) {
+	r := batchFSM(t, batchOf(false, "a", "b<a", "c<b"))
+	ok(t, "stop b", do(r, cmdStop, StopPayload{ID: taskID(1), Actor: "bo"}))
+	want(t, r, "b stopped", "a=QUEUED b=STOPPED c=FAILED", pub.BuildInProgress)
+	ok(t, "stop a", do(r, cmdStop, StopPayload{ID: taskID(0), Actor: "bo"}))
+	want(t, r, "a stopped", "a=STOPPED b=STOPPED c=FAILED", pub.BuildFailed)
+	if c, q, _ := countersOf(t, r.f, "web"); c.Queued != 0 || q != 0 || queued(t, r) != 0 {
+		t.Fatalf("counts %+v %d", c, q)
+	}
+	replayIdentical(t, r)
+}
+
 // TestBatchGraph: a graph's builds enter the queue once their dependencies succeeded, in order;
 // a failed dependency fails its dependents (and theirs) without running them; the batch ends
 // when every build did, FAILED.
@@ -184,6 +219,13 @@ func TestBatchIgnoreFailure(t *testing.T) {
 	assign(t, r, 0, "h1")
 	endOn(t, r, 0, "h1", pub.BuildFailed)
 	want(t, r, "a failed, ignored", "a=FAILED b=QUEUED", pub.BuildInProgress)
+	// b's queued timeout counts from its release, not from the batch's start.
+	b, _ := buildAt(t, r.f, taskID(1))
+	if b.Released == nil || !b.Released.After(b.Start) || !b.QueuedDeadline().Equal(b.Released.Add(5*time.Minute)) {
+		t.Fatalf("released b: %+v", b)
+	}
+	ok(t, "sweep", doAt(r, b.Start.Add(5*time.Minute), cmdQueueTimeout, QueueTimeoutPayload{ID: taskID(1)}))
+	want(t, r, "the sweep before its deadline", "a=FAILED b=QUEUED", pub.BuildInProgress)
 	assign(t, r, 1, "h1")
 	endOn(t, r, 1, "h1", pub.BuildSucceeded)
 	want(t, r, "b succeeded", "a=FAILED b=SUCCEEDED", pub.BuildSucceeded)
