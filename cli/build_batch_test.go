@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
@@ -104,6 +106,33 @@ phases:
 	}
 	if r := cli("build", "batch", "get", "web:00000000-0000-4000-8000-000000000000"); r.code != 1 || !strings.Contains(r.stderr, "not found") {
 		t.Fatalf("an unknown batch: %+v", r)
+	}
+	// --watch prints the builds' statuses until the batch ends, and exits 1 unless it SUCCEEDED.
+	done := make(chan result, 1)
+	go func() { done <- cli("build", "start", "web", "--batch", "--watch") }()
+	var watched string
+	err = testutil.Poll(30*time.Second, 10*time.Millisecond, func() error {
+		l, err := cl.BuildBatchListForProject(ctx, "web", nil)
+		if err != nil || len(l.Batches) < 2 {
+			return fmt.Errorf("no second batch yet: %v", err)
+		}
+		watched = l.Batches[0].ID
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.BuildBatchStop(ctx, watched); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if r.code != 1 || !strings.Contains(r.stdout, "Build batch "+watched+" STOPPED") || !strings.Contains(r.stdout, "lint") ||
+			!strings.Contains(r.stderr, "slipway build batch get "+watched) {
+			t.Fatalf("start --batch --watch: %+v", r)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the watch did not end with its batch")
 	}
 	if err := cl.ProjectDelete(ctx, "web"); err != nil {
 		t.Fatal(err)

@@ -97,3 +97,65 @@ phases:
 		t.Fatalf("list: %v %+v", err, l)
 	}
 }
+
+// TestBatchesAuthorizedByProject: a user allowed the batch actions on project/a-* only starts,
+// reads and stops those batches, and is refused the others'; a batch's resource is its
+// project's, which its ID names.
+func TestBatchesAuthorizedByProject(t *testing.T) {
+	c := testutil.NewCluster(t, 1)
+	ctx := context.Background()
+	admin := c.Client(0)
+	const spec = "version: 0.2\nbatch:\n  build-list:\n    - identifier: one\nphases:\n  build:\n    commands: [true]\n"
+	var ids []string
+	for _, name := range []string{"a-web", "b-web"} {
+		if _, err := admin.ProjectCreate(ctx, api.ProjectCreateRequest{Name: name, Source: api.ProjectSource{Type: api.SourceNone, BuildspecInline: spec}}); err != nil {
+			t.Fatal(err)
+		}
+		bt, err := admin.BuildBatchStart(ctx, api.BuildBatchStartRequest{Project: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, bt.ID)
+	}
+	if _, err := admin.UserCreate(ctx, api.UserCreateRequest{Name: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	doc := `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["codebuild:StartBuildBatch", "codebuild:BatchGetBuildBatches", "codebuild:ListBuildBatchesForProject", "codebuild:StopBuildBatch"], "Resource": "srn:slipway:codebuild:project/a-*"}]}`
+	if _, err := admin.PolicyCreate(ctx, api.PolicyPutRequest{Name: "a-batches", Document: doc}); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.PolicyAttach(ctx, "a-batches", api.PolicyAttachRequest{User: "ana"}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := admin.UserTokenCreate(ctx, "ana", api.UserTokenCreateRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ana := c.ClientWithToken(0, tk.SecretID)
+	if _, err := ana.BuildBatchStart(ctx, api.BuildBatchStartRequest{Project: "a-web"}); err != nil {
+		t.Fatalf("a-web's batch start: %v", err)
+	}
+	if bt, err := ana.BuildBatchGet(ctx, ids[0], nil); err != nil || bt.Project != "a-web" {
+		t.Fatalf("a-web's batch: %+v, %v", bt, err)
+	}
+	if l, err := ana.BuildBatchListForProject(ctx, "a-web", nil); err != nil || len(l.Batches) != 2 {
+		t.Fatalf("a-web's batches: %+v, %v", l, err)
+	}
+	if bt, err := ana.BuildBatchStop(ctx, ids[0]); err != nil || bt.Status != api.BuildStopped {
+		t.Fatalf("a-web's batch stop: %+v, %v", bt, err)
+	}
+	for what, call := range map[string]func() error{
+		"start b-web": func() error { _, err := ana.BuildBatchStart(ctx, api.BuildBatchStartRequest{Project: "b-web"}); return err },
+		"get b-web":   func() error { _, err := ana.BuildBatchGet(ctx, ids[1], nil); return err },
+		"list b-web":  func() error { _, err := ana.BuildBatchListForProject(ctx, "b-web", nil); return err },
+		"stop b-web":  func() error { _, err := ana.BuildBatchStop(ctx, ids[1]); return err },
+		"list all":    func() error { _, err := ana.BuildBatchList(ctx, nil); return err },
+	} {
+		if err := call(); err == nil || !strings.Contains(err.Error(), "not allowed") {
+			t.Errorf("%s: %v; want not allowed", what, err)
+		}
+	}
+	if bt, err := admin.BuildBatchGet(ctx, ids[1], nil); err != nil || bt.Status != api.BuildInProgress {
+		t.Fatalf("b-web's batch after the refused stop: %+v, %v", bt, err)
+	}
+}
