@@ -114,7 +114,7 @@ phases:
 	err = testutil.Poll(30*time.Second, 10*time.Millisecond, func() error {
 		l, err := cl.BuildBatchListForProject(ctx, "web", nil)
 		if err != nil || len(l.Batches) < 2 {
-			return fmt.Errorf("no second batch yet: %v", err)
+			return fmt.Errorf("no second batch yet: %w", err)
 		}
 		watched = l.Batches[0].ID
 		return nil

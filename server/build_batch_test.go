@@ -145,11 +145,14 @@ func TestBatchesAuthorizedByProject(t *testing.T) {
 		t.Fatalf("a-web's batch stop: %+v, %v", bt, err)
 	}
 	for what, call := range map[string]func() error{
-		"start b-web": func() error { _, err := ana.BuildBatchStart(ctx, api.BuildBatchStartRequest{Project: "b-web"}); return err },
-		"get b-web":   func() error { _, err := ana.BuildBatchGet(ctx, ids[1], nil); return err },
-		"list b-web":  func() error { _, err := ana.BuildBatchListForProject(ctx, "b-web", nil); return err },
-		"stop b-web":  func() error { _, err := ana.BuildBatchStop(ctx, ids[1]); return err },
-		"list all":    func() error { _, err := ana.BuildBatchList(ctx, nil); return err },
+		"start b-web": func() error {
+			_, err := ana.BuildBatchStart(ctx, api.BuildBatchStartRequest{Project: "b-web"})
+			return err
+		},
+		"get b-web":  func() error { _, err := ana.BuildBatchGet(ctx, ids[1], nil); return err },
+		"list b-web": func() error { _, err := ana.BuildBatchListForProject(ctx, "b-web", nil); return err },
+		"stop b-web": func() error { _, err := ana.BuildBatchStop(ctx, ids[1]); return err },
+		"list all":   func() error { _, err := ana.BuildBatchList(ctx, nil); return err },
 	} {
 		if err := call(); err == nil || !strings.Contains(err.Error(), "not allowed") {
 			t.Errorf("%s: %v; want not allowed", what, err)
