@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,23 @@ phases:
 	if err != nil || test.Source.Buildspec != "ci/test.yml" || test.BatchIdentifier != "test" || test.BuildBatchID != bt.ID ||
 		test.Status != api.BuildQueued || test.Phases[1].Message != "waiting for lint" || variablesText(test.Environment.Variables) != "STAGE=ci SUITE=unit" {
 		t.Fatalf("the waiting child: %v %+v", err, test)
+	}
+	if r := cli("build", "get", test.ID); r.code != 0 || !strings.Contains(r.stdout, bt.ID+" (test)") {
+		t.Fatalf("build get of a child: %+v", r)
+	}
+	for project, n := range map[string]int{"plain": 0, "web": 1} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.URL(0)+"/v1/build-batches?project="+project, nil)
+		req.Header.Set("Authorization", "Bearer "+testutil.ManagementToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l api.BuildBatchList
+		err = json.NewDecoder(resp.Body).Decode(&l)
+		_ = resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK || len(l.Batches) != n {
+			t.Fatalf("?project=%s: %d %v %+v", project, resp.StatusCode, err, l)
+		}
 	}
 	if r := cli("build", "batch", "get", bt.ID); r.code != 0 || !strings.Contains(r.stdout, "build-graph") || !strings.Contains(r.stdout, bt.Builds[0].BuildID) {
 		t.Fatalf("batch get: %+v", r)

@@ -197,6 +197,9 @@ size. With --output json it prints the build record: "status", "phases", "artifa
 			if b.StopRequested {
 				fields = append(fields, field{"Stop requested", "true"})
 			}
+			if b.BuildBatchID != "" {
+				fields = append(fields, field{"Batch", b.BuildBatchID + " (" + b.BatchIdentifier + ")"})
+			}
 			for _, a := range b.Artifacts {
 				fields = append(fields, field{"Artifact", fmt.Sprintf("%s %s (%d bytes)", cell(a.Name), a.Blob, a.Size)})
 			}

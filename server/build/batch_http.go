@@ -10,7 +10,9 @@ import (
 )
 
 // batchRoutes are the batch builds' endpoints, authorized as CodeBuild's batch actions on the
-// project (a batch's ID, PROJECT:UUID, names it).
+// project (a batch's ID, PROJECT:UUID, names it). GET /v1/build-batches?project=NAME lists one
+// project's batches under ListBuildBatches on project/* (as /v1/build-projects/NAME/build-batches
+// does under ListBuildBatchesForProject on project/NAME).
 func (m *Module) batchRoutes() []api.Route {
 	return []api.Route{
 		{Method: "POST", Pattern: "/v1/build-batches", Access: api.Management, Action: "codebuild:StartBuildBatch", Resource: "project/*", Handle: m.batchStart, ResolveResource: m.resolveBatchStart},
@@ -41,6 +43,9 @@ func batchList(items []pub.BuildBatch, next string) pub.BuildBatchList {
 
 func (m *Module) batchList(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
 	return api.List(m.core.HTTP, func(r *http.Request, p api.Page) ([]pub.BuildBatch, string, error) {
+		if project := r.URL.Query().Get("project"); project != "" { // a filter of what project/* allows
+			return m.Batches().ListForProject(r.Context(), project, p)
+		}
 		return m.Batches().List(r.Context(), p)
 	}, batchList)(w, r, id)
 }
