@@ -111,6 +111,9 @@ type Options struct {
 	// is when Run starts (a local build). An agent's build was started
 	// earlier, by a user, and queued.
 	StartTime time.Time
+	// BatchIdentifier is the build's identifier in its batch build
+	// (CODEBUILD_BATCH_BUILD_IDENTIFIER); "" for a build of its own.
+	BatchIdentifier string
 	// OnPhase, when set, is called as each phase the runner runs starts
 	// (ended nil) and as it ends (ended its result): INSTALL, PRE_BUILD,
 	// BUILD, POST_BUILD, UPLOAD_ARTIFACTS, in order, from Run's goroutine,

@@ -61,6 +61,9 @@ func (r *runner) environment() []string {
 	set("CODEBUILD_START_TIME", strconv.FormatInt(start.UnixMilli(), 10))
 	set("CODEBUILD_BUILD_IMAGE", image)
 	set("CODEBUILD_CI", "true")
+	if r.opts.BatchIdentifier != "" {
+		set("CODEBUILD_BATCH_BUILD_IDENTIFIER", r.opts.BatchIdentifier)
+	}
 	env := make([]string, 0, len(order))
 	for _, k := range order {
 		env = append(env, k+"="+vars[k])

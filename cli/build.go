@@ -34,6 +34,7 @@ func (c *cli) newBuildCommand() *cobra.Command {
 	cmd.AddCommand(c.newBuildLocalCommand())
 	cmd.AddCommand(c.newBuildStartCommand(), c.newBuildListCommand(), c.newBuildGetCommand(), c.newBuildStopCommand())
 	cmd.AddCommand(c.newBuildLogsCommand(), c.newBuildArtifactsCommand(), c.newBuildReportsCommand())
+	cmd.AddCommand(c.newBuildBatchCommand())
 	return cmd
 }
 

@@ -18,10 +18,10 @@ func (c *cli) newBuildStartCommand() *cobra.Command {
 		version                string
 		env, secretEnv         []string
 		timeout, queuedTimeout time.Duration
-		watch                  bool
+		watch, batch           bool
 	)
 	cmd := &cobra.Command{
-		Use:   "start PROJECT [--source-version REF] [--env K=V] [--watch]",
+		Use:   "start PROJECT [--batch] [--source-version REF] [--env K=V] [--watch]",
 		Short: "Start a build of a project",
 		Long: `Starts a build of the project and prints its ID (PROJECT:UUID). The build takes --source-version
 (a branch, tag or commit ID; default the project's), resolved to a commit now, and the project's
@@ -30,9 +30,15 @@ settings; --env and --secret-env add variables or replace the project's of the s
 
 The build is QUEUED until a worker (an agent with the build capability) takes it. With --watch
 it then follows the build's log as 'slipway build logs --follow' does, and exits 0 when the
-build SUCCEEDED, 1 otherwise.`,
+build SUCCEEDED, 1 otherwise.
+
+With --batch it starts a batch build instead (CodeBuild's StartBuildBatch): the builds of the
+batch key of the project's buildspec, read at the resolved commit (docs/BUILDS.md "Batch
+builds"), and prints the batch's ID; --watch then prints each build's status as it changes and
+exits 0 when the batch SUCCEEDED, 1 otherwise. --timeout and --queued-timeout do not apply.`,
 		Example: `  slipway build start web
   slipway build start web --watch
+  slipway build start web --batch --watch
   slipway build start web --source-version v1.4.0 --env STAGE=release
   slipway build start web --source-version 3f2c1e9d0b8a7c6d5e4f3a2b1c0d9e8f7a6b5c4d --output json`,
 		Args:              exactArgs("PROJECT"),
@@ -41,6 +47,16 @@ build SUCCEEDED, 1 otherwise.`,
 			vars, err := parseVariables(env, secretEnv)
 			if err != nil {
 				return err
+			}
+			if batch {
+				if cmd.Flags().Changed("timeout") || cmd.Flags().Changed("queued-timeout") {
+					return usagef("--timeout and --queued-timeout do not apply to --batch")
+				}
+				cl, p, err := c.setup()
+				if err != nil {
+					return err
+				}
+				return c.startBatch(cmd.Context(), cl, p, api.BuildBatchStartRequest{Project: args[0], SourceVersion: version, EnvironmentVariablesOverride: vars}, watch)
 			}
 			req := api.BuildStartRequest{Project: args[0], SourceVersion: version, EnvironmentVariablesOverride: vars}
 			if cmd.Flags().Changed("timeout") {
@@ -73,6 +89,7 @@ build SUCCEEDED, 1 otherwise.`,
 			return p.Linef("%s", b.ID)
 		},
 	}
+	cmd.Flags().BoolVar(&batch, "batch", false, "start a batch build of the buildspec's batch key")
 	cmd.Flags().BoolVar(&watch, "watch", false, "follow the build's log until it ends; exit 1 unless it SUCCEEDED")
 	addReconnectFlag(cmd, &c.reconnectFor)
 	cmd.Flags().StringVar(&version, "source-version", "", "the branch, tag or commit ID to build (default: the project's)")
@@ -179,6 +196,9 @@ size. With --output json it prints the build record: "status", "phases", "artifa
 			}
 			if b.StopRequested {
 				fields = append(fields, field{"Stop requested", "true"})
+			}
+			if b.BuildBatchID != "" {
+				fields = append(fields, field{"Batch", b.BuildBatchID + " (" + b.BatchIdentifier + ")"})
 			}
 			for _, a := range b.Artifacts {
 				fields = append(fields, field{"Artifact", fmt.Sprintf("%s %s (%d bytes)", cell(a.Name), a.Blob, a.Size)})

@@ -538,7 +538,7 @@ func (b *Builds) run(ctx context.Context, run agentproto.BuildRun) (status strin
 			secondary[id] = d
 			return d
 		},
-		StartTime: time.UnixMilli(run.StartTime),
+		StartTime: time.UnixMilli(run.StartTime), BatchIdentifier: run.BatchIdentifier,
 		OnPhase: func(name string, ended *builder.PhaseResult) {
 			if ended == nil {
 				r.startPhase(name)

@@ -75,6 +75,9 @@ type BuildRun struct {
 	Cache string `json:"cache,omitempty"`
 	// StartTime is when the build was started (CODEBUILD_START_TIME).
 	StartTime int64 `json:"start_time_ms"`
+	// BatchIdentifier is the build's identifier in its batch build, "" for a build of its own
+	// (CODEBUILD_BATCH_BUILD_IDENTIFIER).
+	BatchIdentifier string `json:"batch_identifier,omitempty"`
 }
 
 // BuildSource is where a build's files and buildspec come from.

@@ -178,6 +178,10 @@ type Build struct {
 	LogBlobSize  int64  `json:"log_blob_size,omitempty"`
 	CreateIndex  uint64 `json:"create_index"`
 	ModifyIndex  uint64 `json:"modify_index"`
+	// A child of a batch build: its batch's ID and its identifier in the batch
+	// (CODEBUILD_BATCH_BUILD_IDENTIFIER).
+	BuildBatchID    string `json:"build_batch_id,omitempty"`
+	BatchIdentifier string `json:"batch_identifier,omitempty"`
 }
 
 // BuildPhase is one phase of a build, as `slipway build local` reports phases: Status is ""

@@ -77,7 +77,7 @@ func runOf(tx *state.Tx, b Build) agentproto.BuildRun {
 			BuildspecInline: b.Source.BuildspecInline},
 		Image: b.Environment.Image, Privileged: b.Environment.Privileged,
 		SecretsPath:    AgentPath(b.ID, "secrets"),
-		TimeoutMinutes: b.TimeoutMinutes, StartTime: b.Start.UnixMilli(),
+		TimeoutMinutes: b.TimeoutMinutes, StartTime: b.Start.UnixMilli(), BatchIdentifier: b.BatchIdentifier,
 	}
 	if b.Source.Type != pub.SourceNone {
 		run.Source.Path = AgentPath(b.ID, "source")

@@ -96,6 +96,9 @@ func applyProjectDelete(tx *state.Tx, _ uint64, _ *command.Command, p ProjectDel
 			}
 		}
 	}
+	if err := deleteProjectBatches(tx, p.Name); err != nil {
+		return nil, err
+	}
 	if err := state.Delete(tx, bucketProjects, p.Name); err != nil {
 		return nil, err
 	}
@@ -250,6 +253,7 @@ func applyStop(tx *state.Tx, index uint64, c *command.Command, p StopPayload) (a
 		if p.Actor != "" {
 			msg = "stopped by " + p.Actor + " while queued"
 		}
+		b.Waiting = false // a batch's child waiting for others ends too
 		b.end(c.Time, pub.BuildStopped, pub.BuildStopped, msg)
 		if err := dequeue(tx, b); err != nil {
 			return nil, err

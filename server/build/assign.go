@@ -77,6 +77,9 @@ func applyAssign(tx *state.Tx, index uint64, c *command.Command, p AssignPayload
 	if b.Status != pub.BuildQueued {
 		return nil, fault.New(fault.Conflict, "build %s is %s, not queued", b.ID, b.Status)
 	}
+	if b.Waiting {
+		return nil, fault.New(fault.Conflict, "build %s waits for builds of its batch", b.ID)
+	}
 	h, ok, err := tx.LookupHost(p.Host)
 	if err != nil {
 		return nil, err

@@ -84,9 +84,15 @@ type Build struct {
 	LogIndex []int64 `json:"log_index,omitempty"`
 	// ReportSeq is the highest agent report sequence applied: reports at or below it are
 	// acknowledged and ignored, so a resent report never applies twice.
-	ReportSeq   uint64 `json:"report_seq,omitempty"`
-	Index       uint64 `json:"index"`
-	ModifyIndex uint64 `json:"modify_index"`
+	ReportSeq uint64 `json:"report_seq,omitempty"`
+	// A child of a batch build (batch.go): its batch, its task's identifier, Waiting while its
+	// dependencies have not all ended (QUEUED but not in build/queue), Released when they had.
+	BatchID         string     `json:"batch_id,omitempty"`
+	BatchIdentifier string     `json:"batch_identifier,omitempty"`
+	Waiting         bool       `json:"waiting,omitempty"`
+	Released        *time.Time `json:"released,omitempty"`
+	Index           uint64     `json:"index"`
+	ModifyIndex     uint64     `json:"modify_index"`
 }
 
 // ReportSummary is one report group of a build, without its cases.
@@ -123,14 +129,24 @@ func logKey(id string, first uint64) []byte { return append(append([]byte(id), 0
 // commit status to be set (the leader's finish task, DESIGN.md). Every path that ends a build
 // calls it in the same apply.
 func finished(tx *state.Tx, b Build) error {
-	return tx.Bucket(bucketFinish).Put([]byte(b.ID), nil)
+	if err := tx.Bucket(bucketFinish).Put([]byte(b.ID), nil); err != nil {
+		return err
+	}
+	if b.BatchID != "" {
+		return advanceBatch(tx, b) // the batch advances in the same apply (batch.go)
+	}
+	return nil
 }
 
 // Ended reports whether the build has its final status.
 func (b Build) Ended() bool { return b.Status != pub.BuildQueued && b.Status != pub.BuildInProgress }
 
-// QueuedDeadline is when a build still queued times out.
+// QueuedDeadline is when a build still queued times out: counted from its start, or for a
+// batch's child from when its dependencies released it.
 func (b Build) QueuedDeadline() time.Time {
+	if b.Released != nil {
+		return b.Released.Add(time.Duration(b.QueuedTimeoutMinutes) * time.Minute)
+	}
 	return b.Start.Add(time.Duration(b.QueuedTimeoutMinutes) * time.Minute)
 }
 
@@ -187,7 +203,7 @@ func insertBuild(tx *state.Tx, b Build) error {
 	if err := tx.Bucket(bucketHistory).Put(u64(b.Index), []byte(b.ID)); err != nil {
 		return err
 	}
-	if b.Status == pub.BuildQueued {
+	if b.Status == pub.BuildQueued && !b.Waiting {
 		if err := tx.Bucket(bucketQueue).Put(u64(b.Index), []byte(b.ID)); err != nil {
 			return err
 		}
@@ -235,7 +251,7 @@ func buildView(b Build) pub.Build {
 		Phases: make([]pub.BuildPhase, 0, len(b.Phases)), Artifacts: make([]pub.BuildArtifact, 0, len(b.Artifacts)),
 		ExportedVariables: map[string]string{}, Reports: make([]pub.BuildReportSummary, 0, len(b.Reports)),
 		LogLines: b.LogLines, LogBytes: b.LogBytes, LogTruncated: b.LogTruncated, LogBlob: b.LogBlob, LogBlobSize: b.LogBlobSize,
-		CreateIndex: b.Index, ModifyIndex: b.ModifyIndex,
+		CreateIndex: b.Index, ModifyIndex: b.ModifyIndex, BuildBatchID: b.BatchID, BatchIdentifier: b.BatchIdentifier,
 	}
 	for _, r := range b.Reports {
 		v.Reports = append(v.Reports, pub.BuildReportSummary(r))

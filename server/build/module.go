@@ -30,6 +30,10 @@ type Sources interface {
 	Resolve(ctx context.Context, repo, version string) (commit string, err error)
 	// Archive writes a tar of commit's files in repo to w (git archive), for a build's agent.
 	Archive(ctx context.Context, repo, commit string, w io.Writer) error
+	// ReadFile answers file path of repo at commit, refusing one over max bytes
+	// (fault.TooLarge) and a path that is not a file of the commit (fault.NotFound), for a
+	// batch build's buildspec.
+	ReadFile(ctx context.Context, repo, commit, path string, max int64) ([]byte, error)
 }
 
 // Module is the build service's registration. Its exported fields are settings the server sets
@@ -89,6 +93,11 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 		bucketByHost, bucketLogs, bucketReports, bucketFinish)
 	r.Routes(m.routes()...)
 	r.Leader("queued-timeout", m.expireQueued)
+	// Batch builds (batch.go).
+	module.Handle(r, cmdBatchStart, applyBatchStart)
+	module.Handle(r, cmdBatchStop, applyBatchStop)
+	r.Buckets(bucketBatches, bucketBatchesByProject, bucketBatchHistory)
+	r.Routes(m.batchRoutes()...)
 }
 
 // Projects is the Go API of build projects.

@@ -181,21 +181,36 @@ type Builds struct{ m *Module }
 // req's overrides, and the commit the source version (req's, else the project's, else the
 // default branch) names now.
 func (s *Builds) Start(ctx context.Context, actor string, req pub.BuildStartRequest) (pub.Build, error) {
+	p, err := s.prepare(ctx, actor, req)
+	if err != nil {
+		return pub.Build{}, err
+	}
+	p.ID = p.Project + ":" + newUUID()
+	res, err := command.Propose(ctx, s.m.core.Cluster, cmdStart, s.m.core.Now(), p)
+	if err == nil {
+		s.m.startStatus(ctx, res) // best effort: the finish task sets the final one durably
+	}
+	return buildAnswer(res, err)
+}
+
+// prepare is a start's payload without its ID: the project's settings with req's overrides,
+// the source version resolved to a commit (a batch start's children share it).
+func (s *Builds) prepare(ctx context.Context, actor string, req pub.BuildStartRequest) (StartPayload, error) {
 	pr, err := s.m.Projects().Record(req.Project)
 	if fault.CodeOf(err) == fault.NotFound { // created through another server a moment ago?
 		if rerr := s.m.core.Cluster.ConsistentRead(ctx); rerr != nil {
-			return pub.Build{}, fault.New(fault.Unavailable, "this server cannot read build projects now: %v", rerr)
+			return StartPayload{}, fault.New(fault.Unavailable, "this server cannot read build projects now: %v", rerr)
 		}
 		pr, err = s.m.Projects().Record(req.Project)
 	}
 	if err != nil {
-		return pub.Build{}, err
+		return StartPayload{}, err
 	}
 	p := StartPayload{Project: pr.Name, ProjectCreateIndex: pr.CreateIndex, Initiator: actor, SourceVersion: req.SourceVersion,
 		Source: pr.Source, Environment: pr.Environment, TimeoutMinutes: pr.TimeoutMinutes, QueuedTimeoutMinutes: pr.QueuedTimeoutMinutes,
 		ServiceRole: pr.ServiceRole}
 	if err := checkVersion(req.SourceVersion); err != nil {
-		return pub.Build{}, err
+		return StartPayload{}, err
 	}
 	if req.TimeoutMinutesOverride != 0 {
 		p.TimeoutMinutes = req.TimeoutMinutesOverride
@@ -204,15 +219,15 @@ func (s *Builds) Start(ctx context.Context, actor string, req pub.BuildStartRequ
 		p.QueuedTimeoutMinutes = req.QueuedTimeoutMinutesOverride
 	}
 	if err := checkTimeouts(p.TimeoutMinutes, p.QueuedTimeoutMinutes); err != nil {
-		return pub.Build{}, err
+		return StartPayload{}, err
 	}
 	over := environmentOf(pub.BuildEnvironment{Variables: req.EnvironmentVariablesOverride}).normal().Variables
 	if err := checkVariables(over); err != nil {
-		return pub.Build{}, err
+		return StartPayload{}, err
 	}
 	p.Environment.Variables = mergeVariables(p.Environment.Variables, over)
 	if err := checkVariables(p.Environment.Variables); err != nil {
-		return pub.Build{}, err
+		return StartPayload{}, err
 	}
 	if pr.Source.Type == pub.SourceSlipwayRepo {
 		if p.Source.Buildspec == "" && p.Source.BuildspecInline == "" {
@@ -223,20 +238,15 @@ func (s *Builds) Start(ctx context.Context, actor string, req pub.BuildStartRequ
 			version = pr.SourceVersion
 		}
 		if s.m.Sources == nil {
-			return pub.Build{}, fault.New(fault.Unavailable, "this server cannot read repositories for builds")
+			return StartPayload{}, fault.New(fault.Unavailable, "this server cannot read repositories for builds")
 		}
 		if p.ResolvedSourceVersion, err = s.m.Sources.Resolve(ctx, pr.Source.Repository, version); err != nil {
-			return pub.Build{}, err
+			return StartPayload{}, err
 		}
 	} else if req.SourceVersion != "" {
-		return pub.Build{}, fault.New(fault.Invalid, "build project %s has no source (NO_SOURCE): leave the source version out", pr.Name)
+		return StartPayload{}, fault.New(fault.Invalid, "build project %s has no source (NO_SOURCE): leave the source version out", pr.Name)
 	}
-	p.ID = pr.Name + ":" + newUUID()
-	res, err := command.Propose(ctx, s.m.core.Cluster, cmdStart, s.m.core.Now(), p)
-	if err == nil {
-		s.m.startStatus(ctx, res) // best effort: the finish task sets the final one durably
-	}
-	return buildAnswer(res, err)
+	return p, nil
 }
 
 // mergeVariables is base with over applied: a variable of over replaces base's of the same name

@@ -42,7 +42,7 @@ var services = []ServiceAccess{
 	{Service: "audit", Title: "Audit", ReadActions: []string{"ListRecords", "ExportRecords", "GetTrailHead", "GetActiveUsersReport"}},
 	// Values (GetSecretValue) are full access only, as in AWS's ReadOnlyAccess.
 	{Service: "secretsmanager", Title: "SecretsManager", ReadActions: []string{"DescribeSecret", "ListSecrets"}},
-	{Service: "codebuild", Title: "CodeBuild", ReadActions: []string{"BatchGetProjects", "ListProjects", "BatchGetBuilds", "ListBuilds", "ListBuildsForProject"}},
+	{Service: "codebuild", Title: "CodeBuild", ReadActions: []string{"BatchGetProjects", "ListProjects", "BatchGetBuilds", "ListBuilds", "ListBuildsForProject", "BatchGetBuildBatches", "ListBuildBatches", "ListBuildBatchesForProject"}},
 }
 
 // MFAProtectedActions are the destructive actions AdministratorAccess allows only with a second
