@@ -84,9 +84,12 @@ type Build struct {
 	LogIndex []int64 `json:"log_index,omitempty"`
 	// ReportSeq is the highest agent report sequence applied: reports at or below it are
 	// acknowledged and ignored, so a resent report never applies twice.
-	ReportSeq   uint64 `json:"report_seq,omitempty"`
-	Index       uint64 `json:"index"`
-	ModifyIndex uint64 `json:"modify_index"`
+	ReportSeq uint64 `json:"report_seq,omitempty"`
+	// GitTokens are the accessors of the role sessions issued to the build for git
+	// (gitcred.go); the finish task revokes them once the build ended.
+	GitTokens   []string `json:"git_tokens,omitempty"`
+	Index       uint64   `json:"index"`
+	ModifyIndex uint64   `json:"modify_index"`
 }
 
 // ReportSummary is one report group of a build, without its cases.
