@@ -22,6 +22,9 @@ package agentproto
 //     POST SecretsPath {"names": [...]}: the server reads them under the project's service role
 //     and answers only while the build is in progress on this host. Values are masked in every
 //     line the agent reports;
+//   - when the buildspec has env git-credential-helper: yes, gets a role session of the
+//     project's service role with POST GitCredentialPath (BuildGitCredential, same rules; the
+//     server revokes it when the build ends) and has git use it for the servers' URLs;
 //   - runs the buildspec with the builder (Docker executor when Image is set, else the process
 //     executor), reporting each phase's start and end as Events and the output as Logs;
 //   - uploads each artifact as a zip with PUT ArtifactsPath + "/" + name ("primary" or a
