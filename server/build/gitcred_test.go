@@ -140,3 +140,53 @@ func endBuild(agent *fakeAgent, id string, seq uint64) {
 	agent.send(agentproto.TypeEvent, end)
 	agent.awaitAck(id, seq)
 }
+
+// TestGitCredentialFollowsTheRole: a build's session lasts at most its role's max session, and a
+// role that requires MFA gives builds none (no build has MFA).
+func TestGitCredentialFollowsTheRole(t *testing.T) {
+	c := testutil.NewCluster(t, 1)
+	ctx := context.Background()
+	cl := c.Client(0)
+	if _, err := cl.RoleCreate(ctx, pub.RoleCreateRequest{Name: "short", Trust: []string{"user/nobody"}, MaxSession: "15m"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.RoleCreate(ctx, pub.RoleCreateRequest{Name: "guarded", Trust: []string{"user/nobody"}, RequireMFA: true}); err != nil {
+		t.Fatal(err)
+	}
+	spec := pub.ProjectSource{Type: pub.SourceNone, BuildspecInline: buildspecYAML}
+	for _, p := range []pub.ProjectCreateRequest{{Name: "short", ServiceRole: "short", Source: spec}, {Name: "guarded", ServiceRole: "guarded", Source: spec}} {
+		if _, err := cl.ProjectCreate(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	agent := startAgent(t, c, "builder", "linux")
+	ask := func(project string) (string, int, []byte) {
+		t.Helper()
+		b, err := cl.BuildStart(ctx, pub.BuildStartRequest{Project: project})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var run agentproto.BuildRun
+		agent.next(agentproto.TypeRun, &run)
+		if run.DeploymentID != b.ID {
+			t.Fatalf("run %+v", run)
+		}
+		st, body := agent.do("POST", run.GitCredentialPath, "", strings.NewReader("{}"))
+		return b.ID, st, body
+	}
+	id, st, body := ask("short")
+	var cr agentproto.BuildGitCredential
+	if st != http.StatusOK || json.Unmarshal(body, &cr) != nil {
+		t.Fatalf("git credential: %d %s", st, body)
+	}
+	if left := time.Until(cr.Expiration); left > 15*time.Minute || left < 14*time.Minute {
+		t.Fatalf("the session of a 15m role lasts %v", left)
+	}
+	endBuild(agent, id, 1)
+	awaitBuild(t, cl, id, statusIs(pub.BuildSucceeded))
+	id, st, body = ask("guarded")
+	if st != http.StatusForbidden || !strings.Contains(string(body), "requires MFA") {
+		t.Fatalf("a role requiring MFA: %d %s", st, body)
+	}
+	endBuild(agent, id, 1)
+}
