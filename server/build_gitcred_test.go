@@ -90,7 +90,7 @@ func TestBuildGitCredentialHelper(t *testing.T) {
 	}
 	testutil.Eventually(t, 20*time.Second, func() error {
 		if _, err := cl.TokenGet(ctx, m[1], &api.QueryOptions{Consistent: true}); !api.IsNotFound(err) {
-			return fmt.Errorf("the build's role session %s after its end: %v", m[1], err)
+			return fmt.Errorf("the build's role session %s after its end: %w", m[1], err)
 		}
 		return nil
 	})

@@ -120,7 +120,7 @@ func TestAgentGetsAGitCredentialOfTheServiceRole(t *testing.T) {
 	testutil.Eventually(t, 20*time.Second, func() error {
 		for _, a := range []string{cr.Accessor, cr2.Accessor} {
 			if _, err := cl.TokenGet(ctx, a, &pub.QueryOptions{Consistent: true}); !pub.IsNotFound(err) {
-				return fmt.Errorf("token %s after the build's end: %v", a, err)
+				return fmt.Errorf("token %s after the build's end: %w", a, err)
 			}
 		}
 		return nil
