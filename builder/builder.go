@@ -88,6 +88,18 @@ type Options struct {
 	// secrets-manager variables, by variable name; Run refuses to start
 	// when one is missing. They are masked in the log.
 	Secrets map[string]string
+	// ExtraEnv are variables the caller adds to every shell, over all but
+	// the CODEBUILD_* ones (the agent's git credential: GIT_CONFIG_* and the
+	// token's variable); they are never exported. Masks are more values to
+	// mask in the log (the token).
+	ExtraEnv []buildspec.Var
+	Masks    []string
+	// GitCredentialHelper says the caller honoured the buildspec's
+	// env git-credential-helper: yes (an agent, through ExtraEnv); without
+	// it such a buildspec is run with a log line saying git gets no
+	// credentials from the build (a local build has no server to issue
+	// them).
+	GitCredentialHelper bool
 	// Log receives the build's log: the runner's lines and the commands'
 	// output. nil discards it.
 	Log io.Writer
@@ -192,6 +204,11 @@ func Run(ctx context.Context, spec *buildspec.Spec, opts Options) (*Result, erro
 	}
 	if err := r.checkUsers(); err != nil {
 		return nil, err
+	}
+	for _, v := range opts.Masks {
+		if len(v) >= 3 {
+			r.masks = append(r.masks, v)
+		}
 	}
 	timeout := opts.Timeout
 	if timeout <= 0 {
@@ -362,6 +379,9 @@ func (r *runner) notes() {
 	}
 	if ph := s.Phase(buildspec.PhaseInstall); ph != nil && len(ph.RuntimeVersions) > 0 && r.opts.Executor.Name() == "process" {
 		r.logf("runtime-versions are not installed by the process executor: the host's tools are used")
+	}
+	if s.Env.GitCredentialHelper && !r.opts.GitCredentialHelper {
+		r.logf("git-credential-helper: yes has no effect here: no server issues this build git credentials (a local build); git uses the credentials of the user who runs it")
 	}
 }
 
@@ -617,6 +637,9 @@ func (r *runner) exported(ctx context.Context, res *Result) {
 		secret[v.Name] = true
 	}
 	for _, v := range r.spec.Env.SecretsManager {
+		secret[v.Name] = true
+	}
+	for _, v := range r.opts.ExtraEnv {
 		secret[v.Name] = true
 	}
 	for i, n := range names {

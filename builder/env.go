@@ -7,7 +7,8 @@ import (
 
 // environment is the environment every shell of the build starts with, by
 // precedence: the executor's base, the buildspec's env.variables, its
-// secrets, the variables given when the build starts, then the CODEBUILD_*
+// secrets, the variables given when the build starts, the caller's extra
+// ones (Options.ExtraEnv), then the CODEBUILD_*
 // variables, which nothing overrides.
 func (r *runner) environment() []string {
 	vars := map[string]string{}
@@ -36,6 +37,11 @@ func (r *runner) environment() []string {
 		set(v.Name, r.opts.Secrets[v.Name])
 	}
 	for _, v := range r.opts.Env {
+		if !reserved(v.Name) {
+			set(v.Name, v.Value)
+		}
+	}
+	for _, v := range r.opts.ExtraEnv {
 		if !reserved(v.Name) {
 			set(v.Name, v.Value)
 		}

@@ -3,6 +3,10 @@ package server
 import (
 	"context"
 	"io"
+	"time"
+
+	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/acl"
 
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
@@ -30,4 +34,18 @@ func (b buildSecrets) Value(ctx context.Context, name string, as *auth.Identity,
 		return nil, err
 	}
 	return v.Value, nil
+}
+
+// buildRoleSessions is the identity service as the build service consumes it
+// (build.RoleSessions): role sessions of a project's service role for its builds' git commands,
+// revoked when the build ends.
+// The identity module's Go APIs are read at each call: they exist once it is registered.
+type buildRoleSessions struct{ m *acl.Module }
+
+func (b buildRoleSessions) Issue(ctx context.Context, role, name, source string, d time.Duration) (pub.RoleCredentials, error) {
+	return b.m.Identity().ServiceSession(ctx, role, name, source, d)
+}
+
+func (b buildRoleSessions) Revoke(ctx context.Context, accessor string) error {
+	return b.m.Tokens().Revoke(ctx, accessor)
 }

@@ -49,6 +49,7 @@ func services(cfg config.Config) []module.Module {
 	builds.Secrets = buildSecrets{secretStore.Service()}
 	builds.Statuses = buildStatuses{repos}
 	builds.Sources = buildSources{repos}
+	builds.RoleSessions = buildRoleSessions{identity}
 	builds.RoleExists = func(name string) bool { _, err := identity.Identity().Role(name); return err == nil }
 	return []module.Module{
 		identity,

@@ -505,6 +505,18 @@ func (b *Builds) run(ctx context.Context, run agentproto.BuildRun) (status strin
 		return
 	}
 	r.log.Mask(masks)
+	gitEnv, gitMasks, err := r.gitCredential(dctx, spec)
+	if err != nil {
+		if res := r.interrupted(); res != "" {
+			fail(res, res, err.Error())
+			return
+		}
+		fail(ResultClientError, ResultBuildFailed, err.Error())
+		return
+	}
+	if len(gitMasks) > 0 {
+		r.log.Mask(append(masks, gitMasks...))
+	}
 	if run.Image != "" && !b.cfg.Docker {
 		fail(ResultClientError, ResultBuildFailed, fmt.Sprintf("the build runs in the image %s and this agent has no Docker engine (none answered when it started)", run.Image))
 		return
@@ -532,6 +544,7 @@ func (b *Builds) run(ctx context.Context, run agentproto.BuildRun) (status strin
 		Executor: ex, SourceDir: src, BuildID: run.DeploymentID, BuildNumber: int(run.Number), Initiator: run.Initiator,
 		SourceVersion: run.SourceVersion, ResolvedSourceVersion: run.ResolvedSourceVersion, SourceRepoURL: run.Source.Repository,
 		Env: env, Secrets: secrets, Log: r.log, Timeout: time.Until(r.deadline),
+		ExtraEnv: gitEnv, Masks: gitMasks, GitCredentialHelper: spec.Env.GitCredentialHelper,
 		ArtifactsDir: filepath.Join(arts, "primary"),
 		SecondaryDir: func(id string) string {
 			d := filepath.Join(arts, fmt.Sprintf("secondary-%d", len(secondary)))

@@ -22,6 +22,9 @@ package agentproto
 //     POST SecretsPath {"names": [...]}: the server reads them under the project's service role
 //     and answers only while the build is in progress on this host. Values are masked in every
 //     line the agent reports;
+//   - when the buildspec has env git-credential-helper: yes, gets a role session of the
+//     project's service role with POST GitCredentialPath (BuildGitCredential, same rules; the
+//     server revokes it when the build ends) and has git use it for the servers' URLs;
 //   - runs the buildspec with the builder (Docker executor when Image is set, else the process
 //     executor), reporting each phase's start and end as Events and the output as Logs;
 //   - uploads each artifact as a zip with PUT ArtifactsPath + "/" + name ("primary" or a
@@ -38,6 +41,8 @@ package agentproto
 // build's status and Build the outcome. Log: Lines with Event set to the phase that printed them
 // and Stream "stdout" (a build's output is one stream, as CodeBuild's). A cancel (stop) ends the
 // build STOPPED; a build's own timeout TIMED_OUT.
+
+import "time"
 
 // KindBuild is the kind of a build's work.
 const KindBuild = "build"
@@ -66,9 +71,13 @@ type BuildRun struct {
 	Variables  []BuildVariable `json:"variables,omitempty"`
 	// SecretsPath and ArtifactsPath are URL paths on any server; ArtifactsPath is "" when the
 	// project keeps no artifacts (NO_ARTIFACTS): the agent then uploads none.
-	SecretsPath    string `json:"secrets_path"`
-	ArtifactsPath  string `json:"artifacts_path"`
-	TimeoutMinutes int    `json:"timeout_minutes"`
+	SecretsPath   string `json:"secrets_path"`
+	ArtifactsPath string `json:"artifacts_path"`
+	// GitCredentialPath is the URL path (POST, on any server) that issues the build a role
+	// session of its project's service role for git (buildspec env git-credential-helper: yes),
+	// answered with BuildGitCredential; "" from a server that issues none.
+	GitCredentialPath string `json:"git_credential_path,omitempty"`
+	TimeoutMinutes    int    `json:"timeout_minutes"`
 	// ArtifactName is the project's primary artifact name ("" the buildspec's or none).
 	ArtifactName string `json:"artifact_name,omitempty"`
 	// Cache is the project's cache type: "LOCAL" keeps the buildspec's cache paths on the agent.
@@ -110,6 +119,16 @@ type BuildSecretsRequest struct {
 // BuildSecretsReply maps each requested name to its value.
 type BuildSecretsReply struct {
 	Values map[string]string `json:"values"`
+}
+
+// BuildGitCredential answers POST BuildRun.GitCredentialPath: Token is the secret of a role
+// session of the build's service role (git's password for the cluster's /git/ URLs), valid
+// until Expiration at the latest and revoked when the build ends; Accessor names it.
+type BuildGitCredential struct {
+	Token      string    `json:"token"`
+	Accessor   string    `json:"accessor"`
+	Role       string    `json:"role"`
+	Expiration time.Time `json:"expiration"`
 }
 
 // BuildArtifactUploaded answers PUT ArtifactsPath/NAME: the blob the zip was stored as.

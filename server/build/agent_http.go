@@ -41,6 +41,7 @@ func (m *Module) agentRoutes() []api.Route {
 	return []api.Route{
 		{Method: "GET", Pattern: "/v1/agent/builds/{id}/source", Access: api.HostSecret, Action: "codebuild:DownloadSource", Resource: "project/*", Handle: m.agentSource},
 		{Method: "POST", Pattern: "/v1/agent/builds/{id}/secrets", Access: api.HostSecret, Action: "codebuild:GetSecrets", Resource: "project/*", Handle: m.agentSecrets},
+		{Method: "POST", Pattern: "/v1/agent/builds/{id}/git-credential", Access: api.HostSecret, Action: "codebuild:GetGitCredential", Resource: "project/*", Handle: m.agentGitCredential},
 		{Method: "PUT", Pattern: "/v1/agent/builds/{id}/artifacts/{name}", Access: api.HostSecret, Action: "codebuild:PutArtifact", Resource: "project/*", Handle: m.agentArtifact},
 	}
 }

@@ -76,8 +76,9 @@ func runOf(tx *state.Tx, b Build) agentproto.BuildRun {
 		Source: agentproto.BuildSource{Type: b.Source.Type, Repository: b.Source.Repository, Buildspec: b.Source.Buildspec,
 			BuildspecInline: b.Source.BuildspecInline},
 		Image: b.Environment.Image, Privileged: b.Environment.Privileged,
-		SecretsPath:    AgentPath(b.ID, "secrets"),
-		TimeoutMinutes: b.TimeoutMinutes, StartTime: b.Start.UnixMilli(), BatchIdentifier: b.BatchIdentifier,
+		SecretsPath:       AgentPath(b.ID, "secrets"),
+		GitCredentialPath: AgentPath(b.ID, "git-credential"),
+		TimeoutMinutes:    b.TimeoutMinutes, StartTime: b.Start.UnixMilli(), BatchIdentifier: b.BatchIdentifier,
 	}
 	if b.Source.Type != pub.SourceNone {
 		run.Source.Path = AgentPath(b.ID, "source")

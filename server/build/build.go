@@ -91,8 +91,11 @@ type Build struct {
 	BatchIdentifier string     `json:"batch_identifier,omitempty"`
 	Waiting         bool       `json:"waiting,omitempty"`
 	Released        *time.Time `json:"released,omitempty"`
-	Index           uint64     `json:"index"`
-	ModifyIndex     uint64     `json:"modify_index"`
+	// GitTokens are the accessors of the role sessions issued to the build for git
+	// (gitcred.go); the finish task revokes them once the build ended.
+	GitTokens   []string `json:"git_tokens,omitempty"`
+	Index       uint64   `json:"index"`
+	ModifyIndex uint64   `json:"modify_index"`
 }
 
 // ReportSummary is one report group of a build, without its cases.

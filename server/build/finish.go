@@ -220,6 +220,12 @@ func (s *Builds) finishOne(ctx context.Context, id string) error {
 		return err
 	}
 	p := FinishPayload{ID: id}
+	if found && b.Ended() {
+		// The build's git credentials never outlive it (gitcred.go).
+		if err := s.m.revokeGitTokens(ctx, b); err != nil {
+			return err
+		}
+	}
 	if found && b.Ended() && b.LogBlob == "" {
 		if err := s.assembleLog(ctx, &p); err != nil {
 			return err

@@ -52,6 +52,9 @@ type Module struct {
 	// ExpiryInterval is how often the leader looks for builds past their queued timeout
 	// (default 30 s).
 	ExpiryInterval time.Duration
+	// RoleSessions issues the role sessions builds use for git (git-credential-helper) and
+	// revokes them when the build ends; nil answers such requests 503.
+	RoleSessions RoleSessions
 	// Statuses sets the commit statuses of the commits builds run (finish.go); nil: none.
 	Statuses Statuses
 
@@ -81,6 +84,7 @@ func (m *Module) Register(r *module.Registry, core *module.Core) {
 	module.Handle(r, cmdAssign, applyAssign)
 	module.Handle(r, cmdReport, applyReport)
 	module.Handle(r, cmdFail, applyFail)
+	module.Handle(r, cmdGitToken, applyGitToken)
 	r.AgentWork(agentWork{core})
 	r.Routes(m.agentRoutes()...)
 	r.Leader("scheduler", m.schedule)
