@@ -325,7 +325,8 @@ func (c *cli) newHostGetCommand() *cobra.Command {
 			}
 			return p.Fields([]field{{"Name", h.Name}, {"ID", h.ID}, {"Status", h.Status}, {"Address", h.Address},
 				{"Hostname", h.Hostname}, {"Platform", h.OS + "/" + h.Arch}, {"Agent", h.AgentVersion},
-				{"Tags", formatTags(h.Tags)}, {"Last seen", formatTime(h.LastSeen)}, {"Registered", formatTime(h.RegisterTime)},
+				{"Tags", formatTags(h.Tags)}, {"Capabilities", strings.Join(h.Capabilities, ", ")},
+				{"Last seen", formatTime(h.LastSeen)}, {"Registered", formatTime(h.RegisterTime)},
 				{"Revisions", formatTags(h.Revisions)}})
 		},
 	}

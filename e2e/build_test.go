@@ -42,6 +42,19 @@ func TestDevBuildsTheExample(t *testing.T) {
 	addr, token := waitDevExports(t, dev)
 	env := []string{"SLIPWAY_ADDR=" + addr, "SLIPWAY_TOKEN=" + token}
 
+	// The embedded agent takes builds, and says so.
+	eventually(t, 30*time.Second, "dev-1 advertises builds", func() error {
+		r := runCLI(t, "", env, "host", "get", "dev-1", "--output", "json")
+		var h api.Host
+		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &h) != nil {
+			return fmt.Errorf("%s", r)
+		}
+		if !slices.Contains(h.Capabilities, "build") || !slices.Contains(h.Capabilities, "deploy") {
+			return fmt.Errorf("capabilities %v", h.Capabilities)
+		}
+		return nil
+	})
+
 	// The example, pushed as a repository's main branch.
 	if r := runCLI(t, "", env, "repo", "create", "greeter"); r.code != 0 {
 		t.Fatalf("repo create: %s", r)

@@ -73,6 +73,9 @@ type Host struct {
 	RegisterTime time.Time         `json:"register_time"`
 	// Revisions is the current revision per deployment group.
 	Revisions map[string]string `json:"revisions,omitempty"`
+	// Capabilities are what the host's agent advertised in its latest session: the kinds of work
+	// it runs (deploy, build) and docker when its engine answered.
+	Capabilities []string `json:"capabilities,omitempty"`
 }
 
 // HostList is the answer of GET /v1/hosts: a page of hosts in name order (?limit=, at most

@@ -141,5 +141,6 @@ func (s *Hosts) view(h state.Host, names map[string]string) pub.Host {
 		}
 	}
 	return pub.Host{ID: h.ID, Name: h.Name, Tags: h.Tags, Status: status, Address: h.Address, Hostname: h.Hostname,
-		OS: h.OS, Arch: h.Arch, AgentVersion: h.AgentVersion, LastSeen: h.LastSeen, RegisterTime: h.RegisterTime, Revisions: revs}
+		OS: h.OS, Arch: h.Arch, AgentVersion: h.AgentVersion, LastSeen: h.LastSeen, RegisterTime: h.RegisterTime, Revisions: revs,
+		Capabilities: h.Capabilities}
 }
