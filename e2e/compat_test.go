@@ -59,7 +59,7 @@ func TestMixedVersions(t *testing.T) {
 		if !strings.Contains(server, "protocol=2 capabilities=[deploy]") {
 			t.Fatalf("the server did not read the agent's headers; its log:\n%s", tail(server, 8<<10))
 		}
-		if out := agent.Stdout() + agent.Stderr(); !strings.Contains(out, "server_protocol=2 server_kinds=[deploy]") {
+		if out := agent.Stdout() + agent.Stderr(); !strings.Contains(out, `server_protocol=2 server_kinds="[deploy build]"`) {
 			t.Fatalf("the agent did not read the server's hello; its log:\n%s", tail(out, 8<<10))
 		}
 	})
