@@ -434,7 +434,7 @@ func TestListNewest(t *testing.T) {
 		var out []string
 		var next uint64
 		_ = f.Store().View(func(tx *state.Tx) error {
-			l, n, err := listNewest(tx, bucket, prefix, before, limit)
+			l, n, err := listNewest(tx, bucket, bucketBuilds, prefix, before, limit, getBuild)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,9 +1,7 @@
 package build
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -206,32 +204,7 @@ func (s *Batches) ListForProject(_ context.Context, project string, page api.Pag
 }
 
 func (s *Batches) list(bucket, prefix []byte, page api.Page) ([]pub.BuildBatch, string, error) {
-	var before uint64
-	if page.After != "" {
-		var err error
-		if before, err = strconv.ParseUint(page.After, 10, 64); err != nil || before == 0 {
-			return nil, "", fault.New(fault.Invalid, "the next cursor %q is not one a list answered", state.Shorten(page.After))
-		}
-	}
-	var list []Batch
-	var next uint64
-	err := s.m.core.State.View(func(tx *state.Tx) error {
-		var err error
-		list, next, err = listNewestOf(tx, bucket, bucketBatches, prefix, before, page.Limit, getBatch)
-		return err
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]pub.BuildBatch, 0, len(list))
-	for _, bt := range list {
-		out = append(out, batchView(bt))
-	}
-	cursor := ""
-	if next != 0 {
-		cursor = strconv.FormatUint(next, 10)
-	}
-	return out, cursor, nil
+	return newestPage(s.m.core.State, bucket, bucketBatches, prefix, page, getBatch, batchView)
 }
 
 // Stop stops a batch and every build of it that has not ended.
@@ -259,38 +232,4 @@ func batchView(bt Batch) pub.BuildBatch {
 		v.Builds = append(v.Builds, pub.BuildBatchGroup{Identifier: t.Identifier, BuildID: t.BuildID, DependsOn: t.DependOn, IgnoreFailure: t.IgnoreFailure, Status: t.Status})
 	}
 	return v
-}
-
-// listNewestOf is listNewest for records of any bucket: up to limit records, newest first, of an
-// index bucket whose keys start with prefix and end with an 8-byte number, read with get; a page
-// stops early once its records pass maxPageBytes.
-func listNewestOf[T any](tx *state.Tx, index, records, prefix []byte, before uint64, limit int, get func(*state.Tx, string) (T, bool, error)) ([]T, uint64, error) {
-	cur := tx.Bucket(index).Cursor()
-	seek := append(append([]byte(nil), prefix...), u64(before)...)
-	if before == 0 {
-		seek = append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-	}
-	var k, v []byte
-	if k, _ = cur.Seek(seek); k == nil {
-		k, v = cur.Last()
-	} else {
-		k, v = cur.Prev()
-	}
-	var out []T
-	size := 0
-	for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, v = cur.Prev() {
-		if len(out) == limit || (len(out) > 0 && size > maxPageBytes) {
-			return out, binary.BigEndian.Uint64(k[len(prefix):]) + 1, nil
-		}
-		r, ok, err := get(tx, string(v))
-		if err != nil {
-			return nil, 0, err
-		}
-		if !ok {
-			continue
-		}
-		size += len(tx.Bucket(records).Get(v))
-		out = append(out, r)
-	}
-	return out, 0, nil
 }

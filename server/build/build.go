@@ -9,6 +9,7 @@ import (
 	"time"
 
 	pub "github.com/slipwayhq/slipway/pkg/api"
+	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/state"
 )
@@ -292,12 +293,12 @@ func plural(n int, unit string) string {
 // maxPageBytes is about how many bytes of records one list answer is made from (at least one).
 const maxPageBytes = 4 << 20
 
-// listNewest returns, newest first, up to limit builds of an index bucket whose keys start with
-// prefix and end with an 8-byte number, from the number before "before" (0: the newest), and
-// the cursor of the next page (0 at the end). A page stops early once its records pass
-// maxPageBytes.
-func listNewest(tx *state.Tx, bucket, prefix []byte, before uint64, limit int) ([]Build, uint64, error) {
-	cur := tx.Bucket(bucket).Cursor()
+// listNewest returns, newest first, up to limit records of an index bucket whose keys start
+// with prefix and end with an 8-byte number, from the number before "before" (0: the newest),
+// read from records with get, and the cursor of the next page (0 at the end). A page stops early
+// once its records pass maxPageBytes.
+func listNewest[T any](tx *state.Tx, index, records, prefix []byte, before uint64, limit int, get func(*state.Tx, string) (T, bool, error)) ([]T, uint64, error) {
+	cur := tx.Bucket(index).Cursor()
 	seek := append(append([]byte(nil), prefix...), u64(before)...)
 	if before == 0 { // past every key of the prefix
 		seek = append(append([]byte(nil), prefix...), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
@@ -308,22 +309,52 @@ func listNewest(tx *state.Tx, bucket, prefix []byte, before uint64, limit int) (
 	} else {
 		k, v = cur.Prev()
 	}
-	var out []Build
+	var out []T
 	size := 0
 	for ; k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8; k, v = cur.Prev() {
 		if len(out) == limit || (len(out) > 0 && size > maxPageBytes) {
 			return out, binary.BigEndian.Uint64(k[len(prefix):]) + 1, nil
 		}
-		b, ok, err := getBuild(tx, string(v))
+		r, ok, err := get(tx, string(v))
 		if err != nil {
 			return nil, 0, err
 		}
 		if !ok {
 			continue
 		}
-		raw := tx.Bucket(bucketBuilds).Get(v)
-		size += len(raw)
-		out = append(out, b)
+		size += len(tx.Bucket(records).Get(v))
+		out = append(out, r)
 	}
 	return out, 0, nil
+}
+
+// newestPage is a page of listNewest as the API answers it: the cursor page.After parsed (a
+// number a list answered), the records shown with view, the next page's cursor ("" at the end).
+func newestPage[T, V any](st *state.Store, index, records, prefix []byte, page api.Page, get func(*state.Tx, string) (T, bool, error), view func(T) V) ([]V, string, error) {
+	var before uint64
+	if page.After != "" {
+		var err error
+		if before, err = strconv.ParseUint(page.After, 10, 64); err != nil || before == 0 {
+			return nil, "", fault.New(fault.Invalid, "the next cursor %q is not one a list answered: start again without it", state.Shorten(page.After))
+		}
+	}
+	var list []T
+	var next uint64
+	err := st.View(func(tx *state.Tx) error {
+		var err error
+		list, next, err = listNewest(tx, index, records, prefix, before, page.Limit, get)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]V, 0, len(list))
+	for _, r := range list {
+		out = append(out, view(r))
+	}
+	cursor := ""
+	if next != 0 {
+		cursor = strconv.FormatUint(next, 10)
+	}
+	return out, cursor, nil
 }

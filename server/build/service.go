@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/slipwayhq/slipway/buildspec"
@@ -311,32 +310,7 @@ func (s *Builds) ListForProject(_ context.Context, project string, page api.Page
 }
 
 func (s *Builds) list(bucket, prefix []byte, page api.Page) ([]pub.Build, string, error) {
-	var before uint64
-	if page.After != "" {
-		var err error
-		if before, err = strconv.ParseUint(page.After, 10, 64); err != nil || before == 0 {
-			return nil, "", fault.New(fault.Invalid, "the next cursor %q is not one a list answered", state.Shorten(page.After))
-		}
-	}
-	var list []Build
-	var next uint64
-	err := s.m.core.State.View(func(tx *state.Tx) error {
-		var err error
-		list, next, err = listNewest(tx, bucket, prefix, before, page.Limit)
-		return err
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]pub.Build, 0, len(list))
-	for _, b := range list {
-		out = append(out, buildView(b))
-	}
-	cursor := ""
-	if next != 0 {
-		cursor = strconv.FormatUint(next, 10)
-	}
-	return out, cursor, nil
+	return newestPage(s.m.core.State, bucket, bucketBuilds, prefix, page, getBuild, buildView)
 }
 
 // Stop stops a build: a queued one becomes STOPPED; one in progress gets stop_requested for its
