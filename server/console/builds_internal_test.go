@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipwayhq/slipway/pkg/agentproto"
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/build"
 )
@@ -34,9 +33,9 @@ func (f *fakeLogs) LogPage(_ context.Context, _ string, after uint64, limit int)
 	return p, nil
 }
 
-type fakeReports []agentproto.BuildReport
+type fakeReports []pub.BuildReport
 
-func (f fakeReports) Reports(context.Context, string) ([]agentproto.BuildReport, error) {
+func (f fakeReports) Reports(context.Context, string) ([]pub.BuildReport, error) {
 	return f, nil
 }
 
@@ -78,7 +77,7 @@ func TestBuildPageRendering(t *testing.T) {
 		}
 		return "BUILD"
 	}}
-	reports := fakeReports{{Name: "unit", Format: "JUNITXML", Status: "FAILED", Total: 4, Cases: []agentproto.BuildTestCase{
+	reports := fakeReports{{Name: "unit", Format: "JUNITXML", Status: "FAILED", Total: 4, Cases: []pub.BuildTestCase{
 		{Name: "passes", Status: "SUCCEEDED", DurationNS: 1500000}, {Name: "skipped", Status: "SKIPPED"},
 		{Name: "breaks", Status: "FAILED", Message: "want 1, got 2"}, {Name: "crashes", Status: "ERROR"}}}}
 

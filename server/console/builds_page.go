@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/slipwayhq/slipway/pkg/agentproto"
+	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/build"
 )
 
@@ -50,7 +50,7 @@ type reportRow struct {
 
 // caseRow is a test case with its duration as the page shows it.
 type caseRow struct {
-	agentproto.BuildTestCase
+	pub.BuildTestCase
 	Duration string
 }
 
@@ -227,7 +227,7 @@ func caseRank(status string) int {
 // readReports lists the build's report groups from its record, each with its cases when the
 // reports reader answers (failures first).
 func (d *buildPageData) readReports(ctx context.Context, reports BuildReports, b build.Build) {
-	full := map[string]agentproto.BuildReport{}
+	full := map[string]pub.BuildReport{}
 	if len(b.Reports) > 0 && reports != nil {
 		list, err := reports.Reports(ctx, b.ID)
 		if err != nil {
@@ -247,7 +247,7 @@ func (d *buildPageData) readReports(ctx context.Context, reports BuildReports, b
 		if r, ok := full[s.Name]; ok {
 			row.HaveCases, row.Message = true, r.Message
 			cases := slices.Clone(r.Cases)
-			slices.SortStableFunc(cases, func(a, b agentproto.BuildTestCase) int { return caseRank(a.Status) - caseRank(b.Status) })
+			slices.SortStableFunc(cases, func(a, b pub.BuildTestCase) int { return caseRank(a.Status) - caseRank(b.Status) })
 			if len(cases) > buildCasesShown {
 				cases, row.CasesCut = cases[:buildCasesShown], true
 			}

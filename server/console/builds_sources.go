@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/slipwayhq/slipway/pkg/agentproto"
+	pub "github.com/slipwayhq/slipway/pkg/api"
 )
 
 // BuildLogs is how the build pages read a build's log beyond its record (the build service's
@@ -39,5 +39,5 @@ type BuildLogLine struct {
 // service's reports reader, wired by the server as Module.BuildReports): every report group of
 // build id (the record holds only their summaries). An unknown build is fault.NotFound.
 type BuildReports interface {
-	Reports(ctx context.Context, id string) ([]agentproto.BuildReport, error)
+	Reports(ctx context.Context, id string) ([]pub.BuildReport, error)
 }

@@ -6,10 +6,9 @@ package console
 import (
 	"context"
 	"embed"
-	"encoding/json"
 	"html/template"
 
-	"github.com/slipwayhq/slipway/pkg/agentproto"
+	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/acl"
 	"github.com/slipwayhq/slipway/server/build"
 	"github.com/slipwayhq/slipway/server/core/api"
@@ -79,18 +78,10 @@ func (r buildReaders) LogPage(ctx context.Context, id string, after uint64, limi
 	return out, nil
 }
 
-// Reports implements BuildReports. The API's reports and the agent protocol's are the same JSON.
-func (r buildReaders) Reports(ctx context.Context, id string) ([]agentproto.BuildReport, error) {
+// Reports implements BuildReports.
+func (r buildReaders) Reports(ctx context.Context, id string) ([]pub.BuildReport, error) {
 	rs, err := r.b.Reports(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	b, err := json.Marshal(rs.Reports)
-	if err != nil {
-		return nil, err
-	}
-	var out []agentproto.BuildReport
-	return out, json.Unmarshal(b, &out)
+	return rs.Reports, err
 }
 
 // Name implements module.Module.
