@@ -5,18 +5,13 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	pub "github.com/slipwayhq/slipway/pkg/api"
-	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
 )
 
 // watchGap is the least time between two rounds of a log watch: a round wakes on each applied
 // entry, and a busy cluster's entries are many; a round reads one record and the new lines.
 const watchGap = 20 * time.Millisecond
-
-var watchUpgrader = websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize: 32 << 10}
 
 // buildLogsWatch streams a build's log over a websocket (pub.BuildLogMessage): the lines after
 // ?after= as they commit, the record whenever its modify index rises, then a last message with
@@ -35,40 +30,13 @@ func (m *Module) buildLogsWatch(w http.ResponseWriter, r *http.Request, id *auth
 	if _, err := m.Builds().Record(r.PathValue("id")); err != nil {
 		return err
 	}
-	release, err := k.OpenStream(id)
-	if err != nil {
+	wt, err := k.OpenWatch(w, r, id)
+	if wt == nil || err != nil {
 		return err
 	}
-	defer release()
-	ws, err := watchUpgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return nil // the upgrader has answered
-	}
-	defer func() { _ = ws.Close() }()
-	ws.SetReadLimit(api.MaxClientMessage)
-	ctx, cancel := k.UntilExpiry(r.Context(), id)
-	defer cancel()
-	go func() { // the client only closes; reading notices it
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				cancel()
-				return
-			}
-		}
-	}()
-	send := func(msg pub.BuildLogMessage) bool {
-		_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		return ws.WriteJSON(msg) == nil
-	}
-	stopped, end, err := m.Builds().Follow(ctx, r.PathValue("id"), after, func() string { return k.StreamEnd(id) }, send)
-	switch {
-	case stopped != "":
-		k.CloseStream(ws, stopped)
-	case end != "":
-		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, end), time.Now().Add(time.Second))
-	case err != nil && ctx.Err() != nil:
-		k.CloseExpired(ctx, ws)
-	}
+	send := func(msg pub.BuildLogMessage) bool { return wt.Send(msg) }
+	stopped, end, err := m.Builds().Follow(wt.Context(), r.PathValue("id"), after, wt.Stopped, send)
+	wt.End(stopped, end, err)
 	return nil
 }
 

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/auth"
@@ -122,8 +120,6 @@ func (m httpHandlers) deploymentLogs(w http.ResponseWriter, r *http.Request, _ *
 	return nil
 }
 
-var watchUpgrader = websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize: 32 << 10}
-
 // deploymentWatch streams a deployment over a websocket: the deployment whenever it changes and
 // its output lines as they commit, until it has finished and everything was sent. It is closed
 // (1008, with the reason) when its token is revoked, through any server, or expires: the stream
@@ -140,40 +136,13 @@ func (m httpHandlers) deploymentWatch(w http.ResponseWriter, r *http.Request, id
 	if err != nil {
 		return err
 	}
-	release, err := k.OpenStream(id)
-	if err != nil {
+	wt, err := k.OpenWatch(w, r, id)
+	if wt == nil || err != nil {
 		return err
 	}
-	defer release()
-	ws, err := watchUpgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return nil // the upgrader has answered
-	}
-	defer func() { _ = ws.Close() }()
-	ws.SetReadLimit(api.MaxClientMessage)
-	ctx, cancel := k.UntilExpiry(r.Context(), id)
-	defer cancel()
-	go func() { // the client only closes; reading notices it
-		for {
-			if _, _, err := ws.ReadMessage(); err != nil {
-				cancel()
-				return
-			}
-		}
-	}()
-	send := func(msg pub.WatchMessage) bool {
-		_ = ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-		return ws.WriteJSON(msg) == nil
-	}
-	end, err := m.deployments().Watch(ctx, d.ID, from, func() string { return k.StreamEnd(id) }, send)
-	switch {
-	case end.Stopped != "":
-		k.CloseStream(ws, end.Stopped)
-	case end.Status != "":
-		_ = ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, end.Status), time.Now().Add(time.Second))
-	case err != nil && ctx.Err() != nil:
-		k.CloseExpired(ctx, ws)
-	}
+	send := func(msg pub.WatchMessage) bool { return wt.Send(msg) }
+	end, err := m.deployments().Watch(wt.Context(), d.ID, from, wt.Stopped, send)
+	wt.End(end.Stopped, end.Status, err)
 	return nil
 }
 
