@@ -95,7 +95,8 @@ func (m *Module) AuthorizeSource(w http.ResponseWriter, r *http.Request, id *aut
 		return nil
 	}
 	if err := m.core.HTTP.Authorize(w, r, id, ActionGitPull, "repo/"+src.Repository); err != nil {
-		return fault.New(fault.Forbidden, "a project's builds read its repository: you may not read repository %s (%s)", state.Shorten(src.Repository), ActionGitPull)
+		return fault.New(fault.Forbidden, "a project's builds read its repository: you may not read repository %s (%s); ask for that permission on it, or name a repository you can read",
+			state.Shorten(src.Repository), ActionGitPull)
 	}
 	return nil
 }
