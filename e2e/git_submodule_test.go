@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestGitSubmodule: a repository whose submodule is another Slipway repository clones with
@@ -18,6 +19,7 @@ func TestGitSubmodule(t *testing.T) {
 		t.Skip("git is not installed")
 	}
 	c := startCluster(t, 3, clusterOptions{})
+	c.WaitToken(60 * time.Second) // every server has applied the management token
 	env := c.Env(0)
 	for _, name := range []string{"lib", "app"} {
 		if r := runCLI(t, "", env, "repo", "create", name); r.code != 0 {
