@@ -11,6 +11,7 @@ import (
 	"github.com/slipwayhq/slipway/server/git"
 	"github.com/slipwayhq/slipway/server/git/transport"
 	"github.com/slipwayhq/slipway/server/kv"
+	"github.com/slipwayhq/slipway/server/pipeline"
 	"github.com/slipwayhq/slipway/server/review"
 	"github.com/slipwayhq/slipway/server/secrets"
 )
@@ -51,6 +52,7 @@ func services(cfg config.Config) []module.Module {
 	builds.Sources = buildSources{repos}
 	builds.RoleSessions = buildRoleSessions{identity}
 	builds.RoleExists = func(name string) bool { _, err := identity.Identity().Role(name); return err == nil }
+	pipelines := pipeline.New()
 	return []module.Module{
 		identity,
 		deployments,
@@ -60,6 +62,7 @@ func services(cfg config.Config) []module.Module {
 		console.New(identity, deployments, repos, prs).WithBuilds(builds),
 		secretStore,
 		builds,
+		pipelines,
 	}
 }
 
