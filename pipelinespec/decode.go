@@ -55,7 +55,20 @@ func newDecoder(file string) *decoder {
 	return &decoder{file: file, positions: map[string]pos{}, keyPositions: map[string]pos{}, reported: map[string]bool{}, ignored: map[string][]ignoredAt{}}
 }
 
+// maxDiagnostics bounds what one file reports; the rest would only repeat the first ones.
+const maxDiagnostics = 200
+
 func (d *decoder) add(sev string, n *yaml.Node, field, format string, args ...any) {
+	if sev == SeverityError {
+		d.reported[field] = true
+	}
+	if len(d.diags) >= maxDiagnostics {
+		if len(d.diags) == maxDiagnostics {
+			d.diags = append(d.diags, Diagnostic{File: d.file, Line: 1, Column: 1, Severity: SeverityError,
+				Message: fmt.Sprintf("more than %d problems; fix these and parse again", maxDiagnostics)})
+		}
+		return
+	}
 	diag := Diagnostic{File: d.file, Field: field, Severity: sev, Message: fmt.Sprintf(format, args...)}
 	if n != nil && n.Line > 0 {
 		diag.Line, diag.Column = n.Line, n.Column
@@ -64,9 +77,6 @@ func (d *decoder) add(sev string, n *yaml.Node, field, format string, args ...an
 		diag.Line, diag.Column = p.line, p.col
 	}
 	d.diags = append(d.diags, diag)
-	if sev == SeverityError {
-		d.reported[field] = true
-	}
 }
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {

@@ -15,8 +15,9 @@ type validator struct {
 	// broken are the fields the decoder reported errors about: not checked again.
 	broken map[string]bool
 	// producers are the actions' output artifacts and namespaces, by name.
-	artifacts  map[string]place
-	namespaces map[string]place
+	artifacts   map[string]place
+	namespaces  map[string]place
+	declaredSet map[string]bool
 }
 
 // place is where an action runs: its stage's index and its runOrder; field is the action's.
@@ -112,6 +113,7 @@ func (v *validator) pipeline() {
 func (v *validator) variables() {
 	if len(v.p.Variables) > MaxVariables {
 		v.errorf("variables", "the pipeline has %d variables, more than %d", len(v.p.Variables), MaxVariables)
+		return
 	}
 	seen := map[string]bool{}
 	for i, x := range v.p.Variables {
@@ -141,6 +143,7 @@ func (v *validator) stages() {
 		v.errorf("stages", "a pipeline has at least two stages: the first with its Source actions, then what they feed")
 	case len(p.Stages) > MaxStages:
 		v.errorf("stages", "the pipeline has %d stages, more than %d", len(p.Stages), MaxStages)
+		return
 	}
 	v.artifacts, v.namespaces = map[string]place{}, map[string]place{}
 	stageNames := map[string]bool{}
@@ -176,6 +179,7 @@ func (v *validator) stage(i int, s *Stage, field string) {
 		v.errorf(field+".actions", "stage %s has no actions; give it at least one", quote(s.Name))
 	case len(s.Actions) > MaxActions:
 		v.errorf(field+".actions", "stage %s has %d actions, more than %d", quote(s.Name), len(s.Actions), MaxActions)
+		s.Actions = nil // not checked further: the pipeline is refused
 	}
 	names := map[string]bool{}
 	for j := range s.Actions {

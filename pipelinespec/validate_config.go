@@ -136,12 +136,13 @@ func (v *validator) text(s, field string, at place) {
 }
 
 func (v *validator) declared(name string) bool {
-	for _, x := range v.p.Variables {
-		if x.Name == name {
-			return true
+	if v.declaredSet == nil {
+		v.declaredSet = map[string]bool{}
+		for _, x := range v.p.Variables {
+			v.declaredSet[x.Name] = true
 		}
 	}
-	return false
+	return v.declaredSet[name]
 }
 
 func (v *validator) variableNames() []string {
