@@ -220,3 +220,23 @@ func TestParseAWSGetPipeline(t *testing.T) {
 		t.Errorf("CodeDeploy not normalized: %q", p.Stages[2].Actions[0].ActionTypeID.Provider)
 	}
 }
+
+// TestParseFor checks an update's file: without a name it takes the pipeline's, with another
+// name it is refused.
+func TestParseFor(t *testing.T) {
+	noName := strings.Replace(minimal, "name: web\n", "", 1)
+	p, diags := ParseFor("p.yml", []byte(noName), "web")
+	if p == nil || p.Name != "web" {
+		t.Fatalf("a file without a name: %v\n%s", p, diags)
+	}
+	if _, diags := Parse("p.yml", []byte(noName)); !strings.Contains(diags.String(), "the pipeline's name is required") {
+		t.Errorf("Parse accepts a file without a name:\n%s", diags)
+	}
+	_, diags = ParseFor("p.yml", []byte(minimal), "app")
+	if want := `p.yml:1:7: the file defines pipeline "web", not "app"`; !strings.Contains(diags.String(), want) {
+		t.Errorf("want %q in:\n%s", want, diags)
+	}
+	if p, _ := ParseFor("p.yml", []byte(minimal), "web"); p == nil {
+		t.Error("the pipeline's own name is refused")
+	}
+}

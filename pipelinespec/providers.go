@@ -72,7 +72,7 @@ var awsProviders = map[string]string{
 	"CodeDeploy": ProviderDeploy,
 }
 
-// Categories lists the action categories.
+// categories lists the action categories.
 var categories = []string{CategorySource, CategoryBuild, CategoryTest, CategoryDeploy, CategoryApproval, CategoryInvoke}
 
 // providerNames lists every provider name accepted, for suggestions.
@@ -89,7 +89,7 @@ func NormalizeProvider(name string) (string, bool) {
 	return name, ok
 }
 
-// ProvidersOf answers the built-in providers of a category.
+// providersOf answers the built-in providers of a category.
 func providersOf(category string) []string {
 	var out []string
 	for _, name := range []string{ProviderRepo, ProviderBuild, ProviderDeploy, ProviderManual, ProviderCommand} {
