@@ -24,7 +24,8 @@ type providerSpec struct {
 	optional   []string
 	// ignored are AWS's configuration keys that mean nothing here (a warning).
 	ignored []string
-	// inputs and outputs bound the artifact counts (max -1: no bound).
+	// minIn, maxIn, minOut and maxOut bound the artifact counts (AWS's: 5 inputs of a
+	// CodeBuild action, 10 of a Commands action).
 	minIn, maxIn, minOut, maxOut int
 	// literal lists the keys that cannot hold #{...} references.
 	literal []string
@@ -61,7 +62,7 @@ var builtins = map[string]providerSpec{
 	ProviderCommand: {
 		categories: []string{CategoryInvoke},
 		optional:   []string{ConfigCommand, ConfigLabels, ConfigProjectName},
-		minIn:      0, maxIn: 5, minOut: 0, maxOut: 1,
+		minIn:      0, maxIn: 10, minOut: 0, maxOut: 1,
 	},
 }
 
