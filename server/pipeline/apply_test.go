@@ -258,6 +258,14 @@ func TestHistoryPagesNewestFirst(t *testing.T) {
 		if _, err := pipelineExecution(tx, "web", "other"); fault.CodeOf(err) != fault.NotFound {
 			t.Fatalf("another pipeline's execution: %v", err)
 		}
+		recs, next, err := listRecords(tx, "", 1)
+		if err != nil || len(recs) != 1 || recs[0].Name != "web" || next != "web" {
+			t.Fatalf("first page of pipelines: %v %q %v", len(recs), next, err)
+		}
+		latest, ok, err := latestExecution(tx, "web")
+		if sum := summaryView(recs[0], latest, ok); err != nil || sum.LatestExecution != "e4" || sum.LatestStatus != pub.PipelineInProgress || sum.ExecutionMode != pub.ModeParallel {
+			t.Fatalf("summary: %+v %v", sum, err)
+		}
 		return nil
 	})
 	v := view(h.exec("e0"))

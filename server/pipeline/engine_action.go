@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slipwayhq/slipway/pipelinespec"
@@ -186,10 +187,10 @@ func (g *engine) refBlob(execution, sha string) {
 	g.op(func(tx *state.Tx) error { return tx.Blobs().AddRef(sha, blobOwner(execution)) })
 }
 
-// cut shortens s to MaxTextBytes.
+// cut shortens s to at most MaxTextBytes (and "..."), never inside a UTF-8 sequence.
 func cut(s string) string {
 	if len(s) <= MaxTextBytes {
 		return s
 	}
-	return s[:MaxTextBytes] + "..."
+	return strings.ToValidUTF8(s[:MaxTextBytes], "") + "..."
 }
