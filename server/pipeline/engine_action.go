@@ -25,10 +25,6 @@ const (
 	MaxTextBytes       = 2 << 10 // bytes of a summary or an error (longer ones are cut)
 )
 
-// resolveRefs resolves #{namespace.name} references (pipelinespec.Resolve; a variable so the
-// tests can stand in for it while the spec package's is a stub).
-var resolveRefs = pipelinespec.Resolve
-
 // deadlineKey is an action's key in Execution.Deadlines.
 func deadlineKey(stage, action string) string { return stage + "/" + action }
 
@@ -69,7 +65,7 @@ func (g *engine) startAction(x *Execution, si, ai int) error {
 		return v, ok
 	}
 	for _, k := range sortedKeys(as.Configuration) {
-		v, err := resolveRefs(as.Configuration[k], lookup)
+		v, err := pipelinespec.Resolve(as.Configuration[k], lookup)
 		if err != nil {
 			g.failAction(x, st, a, fmt.Sprintf("configuration %s: %v", k, err))
 			return nil
