@@ -294,10 +294,11 @@ func (m *Module) prepareStart(ctx context.Context, r Record, t pub.PipelineTrigg
 		if v, ok := versions[a.Name]; ok && v != "" {
 			version = v
 		}
-		if m.Changes == nil {
+		changes := m.changes()
+		if changes == nil {
 			return Start{}, fault.New(fault.Unavailable, "this server cannot read repositories for pipelines")
 		}
-		commit, err := m.Changes.Resolve(ctx, repo, version)
+		commit, err := changes.Resolve(ctx, repo, version)
 		if err != nil {
 			return Start{}, within(err, "source action "+a.Name+": "+state.Shorten(version)+" of repository "+state.Shorten(repo))
 		}
