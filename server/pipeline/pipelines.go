@@ -524,13 +524,3 @@ func newUUID() string {
 func within(err error, about string) error {
 	return fault.New(fault.CodeOf(err), "%s: %v", about, err)
 }
-
-// sortedKeys answers m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
