@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"sync"
@@ -428,9 +429,11 @@ func TestTriggerOnPush(t *testing.T) {
 
 func mustGit(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("git", args...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = []string{"HOME=" + dir, "GIT_CONFIG_NOSYSTEM=1", "PATH=/usr/local/bin:/usr/bin:/bin", "GIT_TERMINAL_PROMPT=0", "LC_ALL=C",
+	cmd.Env = []string{"HOME=" + dir, "GIT_CONFIG_NOSYSTEM=1", "PATH=" + os.Getenv("PATH"), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C",
 		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -456,8 +459,11 @@ func commitFile(t *testing.T, dir, name string) string {
 	return mustGit(t, dir, "rev-parse", "HEAD")
 }
 
+// remote is the repository's URL on server 0 with the management token as the password.
 func remote(c *testutil.Cluster, repo string) string {
-	return "http://x:" + testutil.ManagementToken + "@" + c.URL(0)[len("http://"):] + "/git/" + repo + ".git"
+	u, _ := url.Parse(c.URL(0) + "/git/" + repo + ".git")
+	u.User = url.UserPassword("x", testutil.ManagementToken)
+	return u.String()
 }
 
 
