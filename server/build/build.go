@@ -62,6 +62,9 @@ type Build struct {
 	TimeoutMinutes        int               `json:"timeout_minutes"`
 	QueuedTimeoutMinutes  int               `json:"queued_timeout_minutes"`
 	ServiceRole           string            `json:"service_role,omitempty"`
+	// SourceArtifact is the build's source when it is a blob (a pipeline's artifact), nil
+	// for its project's repository (start_options.go).
+	SourceArtifact *SourceArtifact `json:"source_artifact,omitempty"`
 	Start                 time.Time         `json:"start_time"`
 	End                   *time.Time        `json:"end_time,omitempty"`
 	Phases                []Phase           `json:"phases"`
@@ -219,6 +222,11 @@ func insertBuild(tx *state.Tx, b Build) error {
 func removeBuild(tx *state.Tx, b Build) error {
 	for _, a := range b.Artifacts { // the artifacts' blobs are the build's no more
 		if err := tx.Blobs().RemoveRef(a.Blob, blobOwner(b.ID)); err != nil {
+			return err
+		}
+	}
+	if b.SourceArtifact != nil {
+		if err := tx.Blobs().RemoveRef(b.SourceArtifact.SHA256, blobOwner(b.ID)); err != nil {
 			return err
 		}
 	}
