@@ -2,6 +2,7 @@ package providers
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/slipwayhq/slipway/pipelinespec"
@@ -56,7 +57,7 @@ func (p *Repo) Start(ctx context.Context, run pipeline.ActionRun) (pipeline.Resu
 		Variables: map[string]string{
 			"CommitId": src.Commit, "BranchName": branch, "RepositoryName": src.Repository,
 			"AuthorDate": c.Author.Time.UTC().Format(time.RFC3339), "AuthorEmail": c.Author.Email,
-			"CommitMessage": clip(c.Message, maxCommitMessage),
+			"CommitMessage": clip(strings.TrimRight(c.Message, "\n"), maxCommitMessage),
 		}}
 	if len(run.OutputNames) > 0 {
 		res.Outputs = []pub.PipelineArtifact{{Name: run.OutputNames[0], SHA256: blob.SHA256, Size: blob.Size,
