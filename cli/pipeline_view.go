@@ -168,7 +168,7 @@ func printExecution(p *printer, e *api.PipelineExecution) error {
 		if r.Branch != "" {
 			where += " " + r.Branch
 		}
-		fields = append(fields, field{"Source " + r.Action, where + " " + r.Commit})
+		fields = append(fields, field{"Revision of " + r.Action, where + " " + r.Commit})
 	}
 	fields = append(fields, field{"Started", formatTime(e.StartTime)})
 	if e.EndTime != nil {
@@ -184,7 +184,7 @@ func printExecution(p *printer, e *api.PipelineExecution) error {
 	for _, st := range e.Stages {
 		for _, a := range st.Actions {
 			rows = append(rows, []string{st.Name, statusOrDash(st.Status), a.Name, a.Provider, statusOrDash(a.Status),
-				cell(strconv.Itoa(a.Attempt)), cell(a.ExternalID), cell(actionDetail(a))})
+				attemptText(a.Attempt), cell(a.ExternalID), cell(actionDetail(a))})
 		}
 	}
 	if err := p.Table([]string{"STAGE", "STAGE STATUS", "ACTION", "PROVIDER", "STATUS", "ATTEMPT", "EXTERNAL ID", "DETAIL"}, rows); err != nil {
@@ -219,4 +219,12 @@ func stagesSummary(e api.PipelineExecution) string {
 		parts = append(parts, st.Name+":"+statusOrDash(st.Status))
 	}
 	return strings.Join(parts, " ")
+}
+
+// attemptText is an attempt number, "-" for an action that never ran.
+func attemptText(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return strconv.Itoa(n)
 }
