@@ -30,7 +30,7 @@ func (c *cli) newApprovalVerb(result string) *cobra.Command {
 It needs codepipeline:PutApprovalResult on the pipeline (CodePipelineApproverAccess). The comment
 is kept with the execution. An approval that was already answered or timed out is refused.
 'slipway pipeline execution PIPELINE ID' lists the approvals waiting.`,
-		Example: `  slipway approval ` + verb + ` web --execution 3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c --stage Approve --action Manual --comment "ok by QA"`,
+		Example:           `  slipway approval ` + verb + ` web --execution 3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c --stage Approve --action Manual --comment "ok by QA"`,
 		Args:              exactArgs("PIPELINE"),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: func(cmd *cobra.Command, args []string) error {
