@@ -447,3 +447,49 @@ func TestPipelineCreateFromStdin(t *testing.T) {
 		t.Fatalf("requests %q, want %q", calls, want)
 	}
 }
+
+// issueExample is the definition of issue 21's example: Source, Build, Deploy.
+const issueExample = `pipeline:
+  name: web
+  stages:
+    - name: Source
+      actions:
+        - name: Source
+          actionTypeId: {category: Source, owner: AWS, provider: SlipwayRepo, version: "1"}
+          configuration: {RepositoryName: web, BranchName: main}
+          outputArtifacts: [{name: SourceArtifact}]
+          namespace: SourceVariables
+    - name: Build
+      actions:
+        - name: Build
+          actionTypeId: {category: Build, owner: AWS, provider: SlipwayBuild, version: "1"}
+          configuration: {ProjectName: web-build}
+          inputArtifacts: [{name: SourceArtifact}]
+          outputArtifacts: [{name: BuildArtifact}]
+          namespace: BuildVariables
+    - name: Deploy
+      actions:
+        - name: Deploy
+          actionTypeId: {category: Deploy, owner: AWS, provider: SlipwayDeploy, version: "1"}
+          configuration: {ApplicationName: web, DeploymentGroupName: "#{BuildVariables.GROUP}"}
+          inputArtifacts: [{name: BuildArtifact}]
+`
+
+// TestPipelineValidateValid: validate reads the file offline (no server is given) and says a
+// valid definition is valid, exit 0; --output json reports it valid with its diagnostics.
+func TestPipelineValidateValid(t *testing.T) {
+	path := writeFile(t, "pipeline.yml", issueExample)
+	r := runWith(t, context.Background(), nil, "--addr", "http://127.0.0.1:1", "pipeline", "validate", path)
+	if r.code != 0 || !strings.HasSuffix(r.stdout, path+" is valid\n") {
+		t.Fatalf("validate: %+v", r)
+	}
+	r = runWith(t, context.Background(), nil, "--addr", "http://127.0.0.1:1", "pipeline", "validate", path, "--output", "json")
+	var rep struct {
+		Path        string            `json:"path"`
+		Valid       bool              `json:"valid"`
+		Diagnostics []json.RawMessage `json:"diagnostics"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &rep) != nil || !rep.Valid || rep.Path != path || rep.Diagnostics == nil {
+		t.Fatalf("validate --output json: %+v", r)
+	}
+}
