@@ -205,6 +205,8 @@ deployment (deploy watch, deploy create --watch), 4 denied (iam simulate), 130 i
 		c.newBuildSpecCommand(),
 		c.newBuildCommand(),
 		c.newProjectCommand(),
+		c.newPipelineCommand(),
+		c.newApprovalCommand(),
 	)
 	addServerCommands(root)
 

@@ -20,6 +20,7 @@ var ErrServersLost = errors.New("lost every server of the cluster")
 type ServersLostError struct {
 	Deployment string        // the deployment watched (or the build followed, when Build)
 	Build      bool          // a build's log was followed (BuildLogsFollow)
+	Pipeline   bool          // a pipeline was watched (PipelineWatch); Deployment is its name
 	Servers    []string      // the addresses tried
 	For        time.Duration // how long they were tried
 	Last       error         // the last attempt's error
@@ -27,8 +28,11 @@ type ServersLostError struct {
 
 func (e *ServersLostError) Error() string {
 	what := "watching deployment"
-	if e.Build {
+	switch {
+	case e.Build:
 		what = "following build"
+	case e.Pipeline:
+		what = "watching pipeline"
 	}
 	return fmt.Sprintf("%v while %s %s: tried %s for %s (last: %v)",
 		ErrServersLost, what, e.Deployment, strings.Join(e.Servers, ", "), e.For.Round(time.Millisecond), e.Last)
