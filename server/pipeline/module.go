@@ -31,6 +31,7 @@ type Module struct {
 	Changes Changes
 
 	core *module.Core
+	svc  service // service.go: the providers' lock, the webhook deliveries seen
 }
 
 // New returns the pipeline service.

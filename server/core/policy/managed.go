@@ -43,6 +43,15 @@ var services = []ServiceAccess{
 	// Values (GetSecretValue) are full access only, as in AWS's ReadOnlyAccess.
 	{Service: "secretsmanager", Title: "SecretsManager", ReadActions: []string{"DescribeSecret", "ListSecrets"}},
 	{Service: "codebuild", Title: "CodeBuild", ReadActions: []string{"BatchGetProjects", "ListProjects", "BatchGetBuilds", "ListBuilds", "ListBuildsForProject", "BatchGetBuildBatches", "ListBuildBatches", "ListBuildBatchesForProject"}},
+	{Service: "codepipeline", Title: "CodePipeline", ReadActions: []string{"Get*", "List*"}},
+}
+
+// extraManaged are managed policies outside the table's two per service: CodePipeline's
+// approvers (AWS has no such managed policy; Slipway's users ask for one often enough): the
+// reads an approver needs to see what they approve, and PutApprovalResult.
+var extraManaged = map[string][]string{
+	"CodePipelineApproverAccess": {"codepipeline:GetPipeline", "codepipeline:GetPipelineState", "codepipeline:GetPipelineExecution",
+		"codepipeline:ListPipelines", "codepipeline:ListPipelineExecutions", "codepipeline:PutApprovalResult"},
 }
 
 // MFAProtectedActions are the destructive actions AdministratorAccess allows only with a second
@@ -92,6 +101,11 @@ func managedDocuments() map[string]*Document {
 		}
 		docs[s.Title+"ReadOnlyAccess"] = &Document{Version: VersionSlipway, Statement: []Statement{
 			{Sid: "ReadOnly", Effect: EffectAllow, Action: actions, Resource: []string{"*"}},
+		}}
+	}
+	for name, actions := range extraManaged {
+		docs[name] = &Document{Version: VersionSlipway, Statement: []Statement{
+			{Sid: "Allow", Effect: EffectAllow, Action: actions, Resource: []string{"*"}},
 		}}
 	}
 	return docs

@@ -17,6 +17,7 @@ func TestManagedPoliciesCompile(t *testing.T) {
 		"KVFullAccess", "KVReadOnlyAccess", "OperatorFullAccess", "OperatorReadOnlyAccess", ReadOnlyAccess, "STSFullAccess", "STSReadOnlyAccess"}
 	want = append(want, "SecretsManagerFullAccess", "SecretsManagerReadOnlyAccess")
 	want = append(want, "CodeBuildFullAccess", "CodeBuildReadOnlyAccess")
+	want = append(want, "CodePipelineFullAccess", "CodePipelineReadOnlyAccess", "CodePipelineApproverAccess")
 	slices.Sort(want)
 	if got := ManagedNames(); !slices.Equal(got, want) {
 		t.Fatalf("ManagedNames = %v, want %v", got, want)
@@ -61,6 +62,17 @@ func TestManagedPoliciesAllowWhatTheySay(t *testing.T) {
 		{"CodeDeployReadOnlyAccess", "codedeploy:ListTriggers", false},
 		{"CodeDeployReadOnlyAccess", "codedeploy:StopDeployment", false},
 		{"CodeDeployReadOnlyAccess", "kv:GetKey", false},
+		{"CodePipelineFullAccess", "codepipeline:CreatePipeline", true},
+		{"CodePipelineReadOnlyAccess", "codepipeline:GetPipelineState", true},
+		{"CodePipelineReadOnlyAccess", "codepipeline:ListPipelineExecutions", true},
+		{"CodePipelineReadOnlyAccess", "codepipeline:PutApprovalResult", false},
+		{"CodePipelineReadOnlyAccess", "codepipeline:StartPipelineExecution", false},
+		{ReadOnlyAccess, "codepipeline:GetPipeline", true},
+		{ReadOnlyAccess, "codepipeline:PutApprovalResult", false},
+		{"CodePipelineApproverAccess", "codepipeline:PutApprovalResult", true},
+		{"CodePipelineApproverAccess", "codepipeline:GetPipelineState", true},
+		{"CodePipelineApproverAccess", "codepipeline:StartPipelineExecution", false},
+		{"CodePipelineApproverAccess", "codepipeline:UpdatePipeline", false},
 	} {
 		p, ok := Managed(tc.policy)
 		if !ok {

@@ -213,3 +213,7 @@ func refKind(ref string) (kind, name string) {
 	}
 	return "", ""
 }
+
+// LastSeq answers the stream's last sequence number (0 before the first event): a subscriber
+// created now (a pipeline) takes it as its start, so events before it never reach it.
+func LastSeq(tx *state.Tx) uint64 { return getUint(tx, bucketEvents, []byte("seq")) }
