@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/slipwayhq/slipway/pipelinespec"
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
@@ -50,9 +48,9 @@ func (m *Module) WithPipelines(p *pipeline.Module) *Module {
 
 // Bounds of the pipeline pages.
 const (
-	pipelinesPerPage   = 100       // pipelines a list page shows, executions a history page
-	pipelineStateScan  = 20        // newest executions the pipeline's page reads for each stage's latest
-	maxPipelineForm    = 300 << 10 // a definition (256 KiB) with its form encoding
+	pipelinesPerPage   = 100                             // pipelines a list page shows, executions a history page
+	pipelineStateScan  = 20                              // newest executions the pipeline's page reads for each stage's latest
+	maxPipelineForm    = 3*pipeline.MaxDefinition + 4096 // a definition with its form encoding
 	pipelineDefinition = "pipeline.yml"
 )
 
@@ -108,49 +106,19 @@ func executionURL(name, id string) string {
 	return pipelineURL(name, "executions") + "/" + url.PathEscape(id)
 }
 
-// pipelineFormResource names the pipeline a create form's pasted definition names
-// (pipeline/* when it names none a policy could: only a policy on every pipeline reaches the
-// handler, which shows the definition's diagnostics).
+// pipelineFormResource names the pipeline a create form's pasted definition names, as the
+// API's create resolves it (pipeline/* when it names none that parses: only a policy on every
+// pipeline reaches the handler, which shows the definition's diagnostics).
 func pipelineFormResource(r *http.Request) (string, error) {
-	if name := definitionName(r.PostFormValue("definition")); name != "" {
-		return "pipeline/" + name, nil
+	def := r.PostFormValue("definition")
+	if len(def) > pipeline.MaxDefinition {
+		return "pipeline/*", nil
 	}
-	return "pipeline/*", nil
-}
-
-// definitionName reads the name a definition (YAML or JSON, with or without the pipeline:
-// wrapper) gives, "" when it gives none that is a valid pipeline name.
-func definitionName(text string) string {
-	var doc struct {
-		Name     string `yaml:"name"`
-		Pipeline *struct {
-			Name string `yaml:"name"`
-		} `yaml:"pipeline"`
+	spec, _ := pipelinespec.Parse(pipelineDefinition, []byte(def))
+	if spec == nil || pipeline.ValidateName(spec.Name) != nil {
+		return "pipeline/*", nil
 	}
-	if err := yaml.Unmarshal([]byte(text), &doc); err != nil {
-		return ""
-	}
-	name := doc.Name
-	if doc.Pipeline != nil {
-		name = doc.Pipeline.Name
-	}
-	if !validPipelineName(name) {
-		return ""
-	}
-	return name
-}
-
-// validPipelineName is the contract's rule for names: 1-100 of [A-Za-z0-9.@_-].
-func validPipelineName(name string) bool {
-	if name == "" || len(name) > 100 {
-		return false
-	}
-	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '@' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
+	return "pipeline/" + spec.Name, nil
 }
 
 // pipelineRow is a pipeline in the list.
