@@ -44,7 +44,7 @@ func Parse(file string, data []byte) (*Pipeline, Diagnostics) {
 	d := newDecoder(file)
 	p := d.document(data)
 	if p != nil {
-		v := &validator{d: d, p: p}
+		v := newValidator(d, p)
 		v.pipeline()
 		d.finishIgnored()
 	}

@@ -294,10 +294,11 @@ func (m *Module) prepareStart(ctx context.Context, r Record, t pub.PipelineTrigg
 		if v, ok := versions[a.Name]; ok && v != "" {
 			version = v
 		}
-		if m.Changes == nil {
+		changes := m.changes()
+		if changes == nil {
 			return Start{}, fault.New(fault.Unavailable, "this server cannot read repositories for pipelines")
 		}
-		commit, err := m.Changes.Resolve(ctx, repo, version)
+		commit, err := changes.Resolve(ctx, repo, version)
 		if err != nil {
 			return Start{}, within(err, "source action "+a.Name+": "+state.Shorten(version)+" of repository "+state.Shorten(repo))
 		}
@@ -522,14 +523,4 @@ func newUUID() string {
 // within is err with what it was about before its message, keeping its fault code.
 func within(err error, about string) error {
 	return fault.New(fault.CodeOf(err), "%s: %v", about, err)
-}
-
-// sortedKeys answers m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -55,3 +55,18 @@ func (m *Module) providerNames() []string {
 	slices.Sort(out)
 	return out
 }
+
+// SetChanges wires the repositories' reader while the server runs (a test's); the server sets
+// Changes before Register.
+func (m *Module) SetChanges(c Changes) {
+	m.svc.mu.Lock()
+	defer m.svc.mu.Unlock()
+	m.Changes = c
+}
+
+// changes answers the wired repositories' reader (nil: none).
+func (m *Module) changes() Changes {
+	m.svc.mu.RLock()
+	defer m.svc.mu.RUnlock()
+	return m.Changes
+}

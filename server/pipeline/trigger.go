@@ -236,14 +236,15 @@ func withoutPaths(t pipelinespec.Trigger) pipelinespec.Trigger {
 // changed answers the paths g changed, nil when they cannot all be listed (more than
 // maxChanged, or the repository cannot be read now).
 func (m *Module) changed(ctx context.Context, log *slog.Logger, g gitEvent) []string {
-	if m.Changes == nil {
+	changes := m.changes()
+	if changes == nil {
 		return nil
 	}
 	old := g.old
 	if old == "" {
 		old = zeroCommit
 	}
-	paths, truncated, err := m.Changes.ChangedPaths(ctx, g.repo, old, g.new, maxChanged)
+	paths, truncated, err := changes.ChangedPaths(ctx, g.repo, old, g.new, maxChanged)
 	if err != nil {
 		log.Warn("cannot list a push's changed paths; its path filters match", "repository", g.repo, "commit", g.new, "error", err)
 		return nil
