@@ -12,6 +12,7 @@ import (
 	"github.com/slipwayhq/slipway/server/git/transport"
 	"github.com/slipwayhq/slipway/server/kv"
 	"github.com/slipwayhq/slipway/server/pipeline"
+	"github.com/slipwayhq/slipway/server/pipeline/providers"
 	"github.com/slipwayhq/slipway/server/review"
 	"github.com/slipwayhq/slipway/server/secrets"
 )
@@ -53,6 +54,9 @@ func services(cfg config.Config) []module.Module {
 	builds.RoleSessions = buildRoleSessions{identity}
 	builds.RoleExists = func(name string) bool { _, err := identity.Identity().Role(name); return err == nil }
 	pipelines := pipeline.New()
+	builtin := providers.New(repos, builds, deployments)
+	pipelines.Providers = builtin.Providers()
+	pipelines.Changes = builtin.Changes()
 	return []module.Module{
 		identity,
 		deployments,

@@ -102,6 +102,9 @@ func (m *Module) agentSource(w http.ResponseWriter, r *http.Request, id *auth.Id
 	if err != nil {
 		return err
 	}
+	if b.SourceArtifact != nil {
+		return m.serveSourceArtifact(w, r, b)
+	}
 	if b.Source.Type == pub.SourceNone || b.Source.Repository == "" {
 		return fault.New(fault.NotFound, "build %s has no source (NO_SOURCE): it runs its inline buildspec in an empty directory", b.ID)
 	}

@@ -80,8 +80,11 @@ func runOf(tx *state.Tx, b Build) agentproto.BuildRun {
 		GitCredentialPath: AgentPath(b.ID, "git-credential"),
 		TimeoutMinutes:    b.TimeoutMinutes, StartTime: b.Start.UnixMilli(), BatchIdentifier: b.BatchIdentifier,
 	}
-	if b.Source.Type != pub.SourceNone {
+	if b.Source.Type != pub.SourceNone || b.SourceArtifact != nil {
 		run.Source.Path = AgentPath(b.ID, "source")
+	}
+	if a := b.SourceArtifact; a != nil {
+		run.Source.Repository = a.Repository // what the agent's log names
 	}
 	for _, v := range b.Environment.Variables {
 		run.Variables = append(run.Variables, agentproto.BuildVariable(v))

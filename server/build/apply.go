@@ -149,7 +149,15 @@ func applyStart(tx *state.Tx, index uint64, c *command.Command, p StartPayload) 
 		ID: p.ID, Project: p.Project, Number: cnt.LastNumber + 1, Status: pub.BuildQueued, Initiator: p.Initiator,
 		SourceVersion: p.SourceVersion, ResolvedSourceVersion: p.ResolvedSourceVersion, Source: p.Source,
 		Environment: p.Environment, TimeoutMinutes: p.TimeoutMinutes, QueuedTimeoutMinutes: p.QueuedTimeoutMinutes,
-		ServiceRole: p.ServiceRole, Start: c.Time, Index: index, ModifyIndex: index,
+		ServiceRole: p.ServiceRole, SourceArtifact: p.SourceArtifact, Start: c.Time, Index: index, ModifyIndex: index,
+	}
+	if a := p.SourceArtifact; a != nil { // the blob stays while the build's record does
+		if _, err := tx.Blobs().Get(a.SHA256); err != nil {
+			return nil, err
+		}
+		if err := tx.Blobs().AddRef(a.SHA256, blobOwner(b.ID)); err != nil {
+			return nil, err
+		}
 	}
 	at := c.Time
 	b.Phases = []Phase{{Name: PhaseSubmitted, Status: pub.BuildSucceeded, Start: at, End: &at}, {Name: PhaseQueued, Start: at}}
@@ -174,7 +182,14 @@ func checkStart(p StartPayload) error {
 	if err := checkVersion(p.SourceVersion); err != nil {
 		return err
 	}
-	if p.Source.Type == pub.SourceSlipwayRepo && !commitRe.MatchString(p.ResolvedSourceVersion) {
+	if p.SourceArtifact != nil {
+		if err := p.SourceArtifact.validate(); err != nil {
+			return err
+		}
+		if p.SourceVersion != "" || p.ResolvedSourceVersion != p.SourceArtifact.Commit {
+			return fault.New(fault.Invalid, "a build from a source artifact has no source version but the artifact's commit")
+		}
+	} else if p.Source.Type == pub.SourceSlipwayRepo && !commitRe.MatchString(p.ResolvedSourceVersion) {
 		return fault.New(fault.Invalid, "resolved source version %q is not a commit ID", state.Shorten(p.ResolvedSourceVersion))
 	}
 	if err := p.Environment.validate(); err != nil {

@@ -50,25 +50,28 @@ type Artifact struct {
 // Build is a build's record. Index is the Raft index of its start: its key in the history and
 // the queue, so both are in start order.
 type Build struct {
-	ID                    string            `json:"id"`
-	Project               string            `json:"project"`
-	Number                uint64            `json:"number"`
-	Status                string            `json:"status"`
-	Initiator             string            `json:"initiator"`
-	SourceVersion         string            `json:"source_version,omitempty"`
-	ResolvedSourceVersion string            `json:"resolved_source_version,omitempty"`
-	Source                Source            `json:"source"`
-	Environment           Environment       `json:"environment"`
-	TimeoutMinutes        int               `json:"timeout_minutes"`
-	QueuedTimeoutMinutes  int               `json:"queued_timeout_minutes"`
-	ServiceRole           string            `json:"service_role,omitempty"`
-	Start                 time.Time         `json:"start_time"`
-	End                   *time.Time        `json:"end_time,omitempty"`
-	Phases                []Phase           `json:"phases"`
-	StopRequested         bool              `json:"stop_requested,omitempty"`
-	Agent                 string            `json:"agent,omitempty"` // the worker's host, once assigned
-	Artifacts             []Artifact        `json:"artifacts,omitempty"`
-	ExportedVariables     map[string]string `json:"exported_variables,omitempty"`
+	ID                    string      `json:"id"`
+	Project               string      `json:"project"`
+	Number                uint64      `json:"number"`
+	Status                string      `json:"status"`
+	Initiator             string      `json:"initiator"`
+	SourceVersion         string      `json:"source_version,omitempty"`
+	ResolvedSourceVersion string      `json:"resolved_source_version,omitempty"`
+	Source                Source      `json:"source"`
+	Environment           Environment `json:"environment"`
+	TimeoutMinutes        int         `json:"timeout_minutes"`
+	QueuedTimeoutMinutes  int         `json:"queued_timeout_minutes"`
+	ServiceRole           string      `json:"service_role,omitempty"`
+	// SourceArtifact is the build's source when it is a blob (a pipeline's artifact), nil
+	// for its project's repository (start_options.go).
+	SourceArtifact    *SourceArtifact   `json:"source_artifact,omitempty"`
+	Start             time.Time         `json:"start_time"`
+	End               *time.Time        `json:"end_time,omitempty"`
+	Phases            []Phase           `json:"phases"`
+	StopRequested     bool              `json:"stop_requested,omitempty"`
+	Agent             string            `json:"agent,omitempty"` // the worker's host, once assigned
+	Artifacts         []Artifact        `json:"artifacts,omitempty"`
+	ExportedVariables map[string]string `json:"exported_variables,omitempty"`
 	// Reports summarises the build's report groups (their cases are in build/reports).
 	Reports []ReportSummary `json:"reports,omitempty"`
 	// The log: LogLines lines committed so far (numbered from 1) in build/logs, LogBytes their
@@ -219,6 +222,11 @@ func insertBuild(tx *state.Tx, b Build) error {
 func removeBuild(tx *state.Tx, b Build) error {
 	for _, a := range b.Artifacts { // the artifacts' blobs are the build's no more
 		if err := tx.Blobs().RemoveRef(a.Blob, blobOwner(b.ID)); err != nil {
+			return err
+		}
+	}
+	if b.SourceArtifact != nil {
+		if err := tx.Blobs().RemoveRef(b.SourceArtifact.SHA256, blobOwner(b.ID)); err != nil {
 			return err
 		}
 	}

@@ -64,6 +64,9 @@ type StartPayload struct {
 	TimeoutMinutes        int         `json:"timeout_minutes"`
 	QueuedTimeoutMinutes  int         `json:"queued_timeout_minutes"`
 	ServiceRole           string      `json:"service_role,omitempty"`
+	// SourceArtifact is the build's source when a blob is (StartOptions): the blob must be
+	// recorded; the build references it.
+	SourceArtifact *SourceArtifact `json:"source_artifact,omitempty"`
 }
 
 // StopPayload stops build ID: a queued build becomes STOPPED; one in progress gets

@@ -107,18 +107,22 @@ func (m *Module) consoleURL(id string) string {
 // status on the commit is that already (a finish redone by a new leader sets it once). A build
 // without a repository commit has none.
 func (m *Module) setStatus(ctx context.Context, b Build) error {
-	if m.Statuses == nil || b.Source.Type != pub.SourceSlipwayRepo || !commitRe.MatchString(b.ResolvedSourceVersion) {
+	repo := b.Source.Repository
+	if b.SourceArtifact != nil { // a source artifact's commit is of its own repository
+		repo = b.SourceArtifact.Repository
+	}
+	if m.Statuses == nil || b.Source.Type != pub.SourceSlipwayRepo || repo == "" || !commitRe.MatchString(b.ResolvedSourceVersion) {
 		return nil
 	}
 	want := m.buildStatus(b)
-	cur, ok, err := m.Statuses.Latest(ctx, b.Source.Repository, b.ResolvedSourceVersion, want.Context)
+	cur, ok, err := m.Statuses.Latest(ctx, repo, b.ResolvedSourceVersion, want.Context)
 	if err != nil {
 		return err
 	}
 	if ok && cur.State == want.State && cur.Description == want.Description {
 		return nil
 	}
-	return m.Statuses.Set(ctx, b.Source.Repository, b.ResolvedSourceVersion, want)
+	return m.Statuses.Set(ctx, repo, b.ResolvedSourceVersion, want)
 }
 
 // startStatus sets a started build's commit status pending, best effort (a failure is logged):

@@ -195,6 +195,12 @@ func (s *Builds) Start(ctx context.Context, actor string, req pub.BuildStartRequ
 // prepare is a start's payload without its ID: the project's settings with req's overrides,
 // the source version resolved to a commit (a batch start's children share it).
 func (s *Builds) prepare(ctx context.Context, actor string, req pub.BuildStartRequest) (StartPayload, error) {
+	return s.prepareFrom(ctx, actor, req, nil)
+}
+
+// prepareFrom is prepare with the build's source given as art (nil: its project's): then no
+// version is resolved, the resolved source version is the artifact's commit.
+func (s *Builds) prepareFrom(ctx context.Context, actor string, req pub.BuildStartRequest, art *SourceArtifact) (StartPayload, error) {
 	pr, err := s.m.Projects().Record(req.Project)
 	if fault.CodeOf(err) == fault.NotFound { // created through another server a moment ago?
 		if rerr := s.m.core.Cluster.ConsistentRead(ctx); rerr != nil {
@@ -228,7 +234,16 @@ func (s *Builds) prepare(ctx context.Context, actor string, req pub.BuildStartRe
 	if err := checkVariables(p.Environment.Variables); err != nil {
 		return StartPayload{}, err
 	}
-	if pr.Source.Type == pub.SourceSlipwayRepo {
+	if art != nil {
+		if req.SourceVersion != "" {
+			return StartPayload{}, fault.New(fault.Invalid, "a build from a source artifact takes no source version")
+		}
+		if pr.Source.Type == pub.SourceSlipwayRepo && p.Source.Buildspec == "" && p.Source.BuildspecInline == "" {
+			p.Source.Buildspec = DefaultBuildspecPath
+		}
+		a := *art
+		p.SourceArtifact, p.ResolvedSourceVersion = &a, a.Commit
+	} else if pr.Source.Type == pub.SourceSlipwayRepo {
 		if p.Source.Buildspec == "" && p.Source.BuildspecInline == "" {
 			p.Source.Buildspec = DefaultBuildspecPath // the build says what its worker runs
 		}
