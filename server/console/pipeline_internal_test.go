@@ -83,8 +83,8 @@ func TestPipelineDiagram(t *testing.T) {
 	if g := v.Stages[1].Groups; len(g) != 2 || len(g[0].Actions) != 2 || g[0].Actions[1].Name != "Lint" || g[1].RunOrder != 2 || g[1].Actions[0].Name != "UnitTests" {
 		t.Errorf("Build's groups by runOrder: %+v", g)
 	}
-	if !v.Stages[1].CanRetry || v.Stages[2].CanRetry || v.Stages[2].CanRoll || !v.Stages[0].CanRoll {
-		t.Errorf("retry on the failed stage only, rollback on stages not running: %+v", v.Stages)
+	if !v.Stages[1].CanRetry || v.Stages[2].CanRetry || v.Stages[2].CanRoll || v.Stages[0].CanRoll || !v.Stages[1].CanRoll {
+		t.Errorf("retry on the failed stage only, rollback on later stages not running: %+v", v.Stages)
 	}
 	if len(v.Running) != 2 || v.Running[0].ID[0] != 'c' || len(v.Stages[1].Waiting) != 1 || v.Latest == nil || v.Latest.ID[0] != 'c' {
 		t.Errorf("running %+v, waiting %+v, latest %+v", v.Running, v.Stages[1].Waiting, v.Latest)

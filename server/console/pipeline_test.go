@@ -149,7 +149,7 @@ func TestPipelinePages(t *testing.T) {
 		t.Fatalf("create through the form: %d %q %s", status, loc, page)
 	}
 	resp, page = admin.do("GET", base+"/ui/pipelines/web", nil)
-	for _, want := range []string{`id="latest-execution">none yet`, `id="start-form"`, `id="disable-Approve"`, `id="disable-Build"`, `data-stage="Source"`,
+	for _, want := range []string{`id="latest-execution">none yet`, `id="start-form"`, "NAME=VALUE a line: STAGE=test)", `id="disable-Approve"`, `id="disable-Build"`, `data-stage="Source"`,
 		`data-action="Compile"`, "SlipwayBuild · Build", `/ui/assets/pipeline.js`} {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(page, want) {
 			t.Errorf("the new pipeline's page lacks %q (%d)", want, resp.StatusCode)
@@ -260,6 +260,15 @@ func TestPipelinePages(t *testing.T) {
 	}
 	if resp, _ := admin.do("GET", base+"/ui/pipelines/web/executions/nope", nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("an unknown execution: %d", resp.StatusCode)
+	}
+
+	// Roll back Build: a new execution of that stage with this one's artifacts.
+	if status, _, page := pipelineFormTo(t, admin, base, csrf, "/ui/pipelines/web/rollback", url.Values{"stage": {"Build"}}); status != http.StatusSeeOther {
+		t.Fatalf("roll back: %d %s", status, page)
+	}
+	if hist, err := cl.PipelineHistory(ctx, "web", &pub.QueryOptions{Consistent: true}); err != nil || len(hist.Executions) != 2 ||
+		hist.Executions[0].Trigger.Type != pub.TriggerRollback || hist.Executions[0].RollbackOf != id {
+		t.Fatalf("the rollback started by the form: %+v, %v", hist, err)
 	}
 
 	// The definition: YAML, JSON, an update refused with its diagnostics, then saved.

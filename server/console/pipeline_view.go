@@ -21,6 +21,7 @@ type pipelineView struct {
 	LatestHref string
 	Running    []runningRow // executions in progress or stopping, newest first
 	Stages     []stageBox
+	Variables  []pipelinespec.Variable // the declared variables, for the start form's overrides
 	Can        pipelineCan
 	Error      string // a refusal of one of the page's forms
 	Note       string // what the page could not read (the service's message)
@@ -59,7 +60,7 @@ type stageBox struct {
 	Groups     []actionGroup
 	Waiting    []runningRow // executions waiting to enter the stage, in order
 	CanRetry   bool         // the shown run failed in a failed execution: it may be retried
-	CanRoll    bool         // the stage ran and is not running: it may be rolled back
+	CanRoll    bool         // a later stage that ran and is not running: it may be rolled back
 	OnFailure  string
 }
 
@@ -112,6 +113,7 @@ func pipelineViewOf(p pub.Pipeline, spec *pipelinespec.Pipeline, execs []pub.Pip
 	if spec == nil {
 		return v
 	}
+	v.Variables = spec.Variables
 	for i, st := range spec.Stages {
 		box := stageBox{Name: st.Name}
 		if st.OnFailure != nil {
@@ -141,7 +143,7 @@ func pipelineViewOf(p pub.Pipeline, spec *pipelinespec.Pipeline, execs []pub.Pip
 		if run != nil {
 			box.Execution, box.ExecHref, box.Status, box.Attempt = runOf.ID, executionURL(p.Name, runOf.ID), run.Status, run.Attempt
 			box.CanRetry = run.Status == pub.PipelineFailed && runOf.Status == pub.PipelineFailed
-			box.CanRoll = !inProgress(run.Status)
+			box.CanRoll = i > 0 && !inProgress(run.Status) // the first stage has no earlier artifacts
 		}
 		box.Groups = actionGroups(st.Actions, run, runOf)
 		v.Stages = append(v.Stages, box)
