@@ -63,7 +63,7 @@ func services(cfg config.Config) []module.Module {
 		kv.New(),
 		repos,
 		prs,
-		console.New(identity, deployments, repos, prs).WithBuilds(builds),
+		console.New(identity, deployments, repos, prs).WithBuilds(builds).WithPipelines(pipelines),
 		secretStore,
 		builds,
 		pipelines,

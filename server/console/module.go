@@ -33,7 +33,9 @@ type Module struct {
 	git    *git.Module
 	review *review.Module
 	builds *build.Module
-	pages  map[string]*template.Template
+	// pipelines is the pipeline service's Go API (WithPipelines); nil: no pipeline pages.
+	pipelines PipelineService
+	pages     map[string]*template.Template
 
 	// BuildLogs, BuildReports: what the build pages read beyond the build's record (see
 	// builds_sources.go); nil shows that part as not available on this server.

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -37,6 +38,7 @@ func parsePages() map[string]*template.Template {
 		},
 		"lower":   strings.ToLower,
 		"repourl": repoURL,
+		"dict":    dict,
 	}
 	pages := map[string]*template.Template{}
 	files, err := fs.Glob(templateFS, "templates/*.html")
@@ -51,6 +53,24 @@ func parsePages() map[string]*template.Template {
 		pages[name] = template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, append([]string{"templates/layout.html", f}, components...)...))
 	}
 	return pages
+}
+
+// dict makes a map of its key and value arguments, to hand a component template several
+// values: {{template "x" (dict "Form" .Form "CSRF" $csrf)}}. An odd or non-string key is a
+// programming error the template's execution reports.
+func dict(kv ...any) (map[string]any, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("dict: %d arguments, want key and value pairs", len(kv))
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("dict: key %v is not a string", kv[i])
+		}
+		m[k] = kv[i+1]
+	}
+	return m, nil
 }
 
 // page is what every page's template gets: its own data and the frame's.
