@@ -175,9 +175,21 @@ func TestBuildRunReadOverHTTP(t *testing.T) {
 	if st.Description != "build #1 succeeded" {
 		t.Fatalf("the success status: %+v", st)
 	}
-	got, err := cl.BuildGet(ctx, b.ID, nil)
-	if err != nil || got.LogBlob == "" || got.LogLines != 5 || len(got.Reports) != 1 || got.Reports[0].Counts["SUCCEEDED"] != 1 {
-		t.Fatalf("the settled build: %+v, %v", got, err)
+	// The status and the build's log blob are two commands of the finish task: wait for the
+	// second, read consistently.
+	var got *pub.Build
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		got, err = cl.BuildGet(ctx, b.ID, &pub.QueryOptions{Consistent: true})
+		if err == nil && got.LogBlob != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the build's log blob never settled: %+v, %v", got, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got.LogLines != 5 || len(got.Reports) != 1 || got.Reports[0].Counts["SUCCEEDED"] != 1 {
+		t.Fatalf("the settled build: %+v", got)
 	}
 	if res, err := cl.RepoMerge(ctx, "shop", pub.RepoMergeRequest{Source: "feature", Destination: "main", SourceCommit: feat.Commit,
 		DestinationCommit: head, Strategy: pub.MergeFastForward}); err != nil || res.Commit != feat.Commit {
