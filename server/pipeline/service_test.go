@@ -466,5 +466,4 @@ func remote(c *testutil.Cluster, repo string) string {
 	return u.String()
 }
 
-
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }
