@@ -249,7 +249,10 @@ func (d *driver) do(ctx context.Context, w work) {
 		if err == nil {
 			if res.Done {
 				err = d.result(ctx, run, res)
-			} else if !began {
+			} else { // again after a refused proposal, until the state has the ExternalID
+				if res.ExternalID == "" {
+					res.ExternalID = ext
+				}
 				_, err = command.Propose(ctx, d.m.core.Cluster, cmdActionStarted, d.m.core.Now(), ActionStartedPayload{
 					ExecutionID: run.Execution, Stage: run.Stage, Action: run.Action, Attempt: run.Attempt, ExternalID: res.ExternalID, Summary: res.Summary})
 			}
