@@ -53,6 +53,7 @@ type driver struct {
 	failures map[string]int       // key -> provider errors in a row
 	retry    map[string]time.Time // key -> not before
 	done     map[string]bool      // keys whose timeout or abandon was proposed in this leadership
+	finished map[string]Result    // keys whose Start or Poll answered the work's end
 }
 
 // drive is the leader task: ctx ends when leadership is lost.
@@ -63,7 +64,7 @@ func (m *Module) drive(ctx context.Context) {
 	}
 	d := &driver{m: m, log: log.With("component", "pipeline-driver"), sem: make(chan struct{}, driveWorkers),
 		busy: map[string]bool{}, started: map[string]string{}, polled: map[string]time.Time{},
-		failures: map[string]int{}, retry: map[string]time.Time{}, done: map[string]bool{}}
+		failures: map[string]int{}, retry: map[string]time.Time{}, done: map[string]bool{}, finished: map[string]Result{}}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for ctx.Err() == nil {
@@ -175,10 +176,8 @@ func (d *driver) take(w work, now time.Time) bool {
 	}
 	switch w.kind {
 	case "start":
-		if ext, ok := d.started[k]; ok { // Start answered; its action_started may not be applied yet
-			if ext == "" || now.Sub(d.polled[k]) < pollGap {
-				return false
-			}
+		if _, ok := d.started[k]; ok && now.Sub(d.polled[k]) < pollGap { // Start answered; not applied yet
+			return false
 		}
 	case "poll":
 		if now.Sub(d.polled[k]) < pollGap {
@@ -232,11 +231,13 @@ func (d *driver) do(ctx context.Context, w work) {
 	case "start":
 		d.mu.Lock()
 		ext, began := d.started[k]
+		res, over := d.finished[k]
 		d.mu.Unlock()
-		var res Result
-		if began {
+		switch {
+		case over: // the work ended; its result's proposal was refused: propose it again
+		case began:
 			res, err = prov.Poll(ctx, run, ext)
-		} else {
+		default:
 			res, err = prov.Start(ctx, run)
 			if err == nil {
 				d.mu.Lock()
@@ -246,6 +247,11 @@ func (d *driver) do(ctx context.Context, w work) {
 			}
 		}
 		d.polled1(k)
+		if err == nil && res.Done {
+			d.mu.Lock()
+			d.finished[k] = res
+			d.mu.Unlock()
+		}
 		if err == nil {
 			if res.Done {
 				err = d.result(ctx, run, res)
