@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -148,6 +149,7 @@ func (d *driver) round(ctx context.Context, wg *sync.WaitGroup, now time.Time) {
 		}
 		return nil
 	})
+	d.prune(todo)
 	for _, w := range todo {
 		if !d.take(w, now) {
 			continue
@@ -163,6 +165,40 @@ func (d *driver) round(ctx context.Context, wg *sync.WaitGroup, now time.Time) {
 			defer func() { <-d.sem; wg.Done() }()
 			d.do(ctx, w)
 		}()
+	}
+}
+
+// prune forgets the runs that are no longer to do (ended, or another leader's doing), so a
+// long leadership keeps only what the state still asks for.
+func (d *driver) prune(todo []work) {
+	live := map[string]bool{}
+	for _, w := range todo {
+		live[w.run.Key] = true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, m := range []map[string]time.Time{d.polled, d.retry} {
+		for k := range m {
+			if !live[k] {
+				delete(m, k)
+			}
+		}
+	}
+	for k := range d.started {
+		if !live[k] {
+			delete(d.started, k)
+			delete(d.finished, k)
+		}
+	}
+	for k := range d.failures {
+		if !live[k] {
+			delete(d.failures, k)
+		}
+	}
+	for k := range d.done {
+		if _, key, _ := strings.Cut(k, "/"); !live[key] {
+			delete(d.done, k)
+		}
 	}
 }
 
