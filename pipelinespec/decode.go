@@ -26,6 +26,8 @@ type decoder struct {
 	file      string
 	diags     Diagnostics
 	positions map[string]pos
+	// keyPositions are where the keys of the fields written as "key: value" are.
+	keyPositions map[string]pos
 	// reported marks the fields that already have an error, so that validation does not
 	// report a second one about them.
 	reported map[string]bool
@@ -50,10 +52,23 @@ type pair struct {
 }
 
 func newDecoder(file string) *decoder {
-	return &decoder{file: file, positions: map[string]pos{}, reported: map[string]bool{}, ignored: map[string][]ignoredAt{}}
+	return &decoder{file: file, positions: map[string]pos{}, keyPositions: map[string]pos{}, reported: map[string]bool{}, ignored: map[string][]ignoredAt{}}
 }
 
+// maxDiagnostics bounds what one file reports; the rest would only repeat the first ones.
+const maxDiagnostics = 200
+
 func (d *decoder) add(sev string, n *yaml.Node, field, format string, args ...any) {
+	if sev == SeverityError {
+		d.reported[field] = true
+	}
+	if len(d.diags) >= maxDiagnostics {
+		if len(d.diags) == maxDiagnostics {
+			d.diags = append(d.diags, Diagnostic{File: d.file, Line: 1, Column: 1, Severity: SeverityError,
+				Message: fmt.Sprintf("more than %d problems; fix these and parse again", maxDiagnostics)})
+		}
+		return
+	}
 	diag := Diagnostic{File: d.file, Field: field, Severity: sev, Message: fmt.Sprintf(format, args...)}
 	if n != nil && n.Line > 0 {
 		diag.Line, diag.Column = n.Line, n.Column
@@ -62,9 +77,6 @@ func (d *decoder) add(sev string, n *yaml.Node, field, format string, args ...an
 		diag.Line, diag.Column = p.line, p.col
 	}
 	d.diags = append(d.diags, diag)
-	if sev == SeverityError {
-		d.reported[field] = true
-	}
 }
 
 func (d *decoder) errorf(n *yaml.Node, field, format string, args ...any) {
@@ -106,6 +118,18 @@ func (d *decoder) record(field string, val, key *yaml.Node) {
 	if n != nil && n.Line > 0 {
 		d.positions[field] = pos{n.Line, n.Column}
 	}
+	if key != nil && key.Line > 0 {
+		d.keyPositions[field] = pos{key.Line, key.Column}
+	}
+}
+
+// keyNode answers a node positioned at field's key (nil when unknown), for messages about
+// the key rather than its value.
+func (d *decoder) keyNode(field string) *yaml.Node {
+	if p, ok := d.keyPositions[field]; ok {
+		return &yaml.Node{Line: p.line, Column: p.col}
+	}
+	return nil
 }
 
 // ignore notes an AWS key that means nothing here; finish names each such key in one warning.
@@ -121,10 +145,18 @@ func (d *decoder) finishIgnored() {
 	for _, key := range d.ignoredOrder {
 		at := d.ignored[key]
 		more := ""
-		if len(at) > 1 {
-			more = fmt.Sprintf(" (here and %d more places)", len(at)-1)
+		switch len(at) {
+		case 1:
+		case 2:
+			more = " (here and in 1 more place)"
+		default:
+			more = fmt.Sprintf(" (here and in %d more places)", len(at)-1)
 		}
-		d.warnf(at[0].node, at[0].field, "%s is an AWS key that means nothing in Slipway; it is ignored%s", quote(key), more)
+		n := at[0].node
+		if n == nil {
+			n = d.keyNode(at[0].field)
+		}
+		d.warnf(n, at[0].field, "%s is an AWS key that means nothing in Slipway; it is ignored%s", quote(key), more)
 	}
 }
 

@@ -12,9 +12,12 @@ import (
 type validator struct {
 	d *decoder
 	p *Pipeline
+	// broken are the fields the decoder reported errors about: not checked again.
+	broken map[string]bool
 	// producers are the actions' output artifacts and namespaces, by name.
-	artifacts  map[string]place
-	namespaces map[string]place
+	artifacts   map[string]place
+	namespaces  map[string]place
+	declaredSet map[string]bool
 }
 
 // place is where an action runs: its stage's index and its runOrder; field is the action's.
@@ -28,11 +31,27 @@ func (a place) before(b place) bool {
 	return a.stage < b.stage || (a.stage == b.stage && a.runOrder < b.runOrder)
 }
 
+func newValidator(d *decoder, p *Pipeline) *validator {
+	broken := make(map[string]bool, len(d.reported))
+	for f := range d.reported {
+		broken[f] = true
+	}
+	return &validator{d: d, p: p, broken: broken}
+}
+
 func (v *validator) errorf(field, format string, args ...any) {
-	if v.d.reported[field] {
+	if v.broken[field] {
 		return
 	}
 	v.d.errorf(nil, field, format, args...)
+}
+
+// keyErrorf is errorf positioned at the field's key.
+func (v *validator) keyErrorf(field, format string, args ...any) {
+	if v.broken[field] {
+		return
+	}
+	v.d.errorf(v.d.keyNode(field), field, format, args...)
 }
 
 func (v *validator) warnf(field, format string, args ...any) {
@@ -68,6 +87,17 @@ func (v *validator) name(field, what, value string, pattern *regexp.Regexp, char
 
 const nameChars = "letters, digits, '.', '@', '_' and '-'"
 
+// pipelineName checks the name of an update's file against the pipeline's.
+func (v *validator) pipelineName(name string) {
+	switch {
+	case v.broken["name"]:
+	case !v.has("name"):
+		v.p.Name = name
+	case v.p.Name != name:
+		v.errorf("name", "the file defines pipeline %s, not %s; a pipeline cannot be renamed (create the new one and delete the old)", quote(v.p.Name), quote(name))
+	}
+}
+
 func (v *validator) pipeline() {
 	p := v.p
 	v.name("name", "the pipeline's name", p.Name, namePattern, nameChars, MaxNameLen)
@@ -94,6 +124,7 @@ func (v *validator) pipeline() {
 func (v *validator) variables() {
 	if len(v.p.Variables) > MaxVariables {
 		v.errorf("variables", "the pipeline has %d variables, more than %d", len(v.p.Variables), MaxVariables)
+		return
 	}
 	seen := map[string]bool{}
 	for i, x := range v.p.Variables {
@@ -116,13 +147,14 @@ func (v *validator) variables() {
 func (v *validator) stages() {
 	p := v.p
 	switch {
-	case len(p.Stages) == 0 && !v.d.reported["stages"]:
+	case len(p.Stages) == 0 && !v.broken["stages"]:
 		v.errorf("", "stages is required: a pipeline has at least two stages, the first with its Source actions")
 		return
 	case len(p.Stages) == 1:
 		v.errorf("stages", "a pipeline has at least two stages: the first with its Source actions, then what they feed")
 	case len(p.Stages) > MaxStages:
 		v.errorf("stages", "the pipeline has %d stages, more than %d", len(p.Stages), MaxStages)
+		return
 	}
 	v.artifacts, v.namespaces = map[string]place{}, map[string]place{}
 	stageNames := map[string]bool{}
@@ -131,6 +163,9 @@ func (v *validator) stages() {
 	for i := range p.Stages {
 		s := &p.Stages[i]
 		f := indexField("stages", i)
+		if v.broken[f] {
+			continue
+		}
 		if v.name(f+".name", "a stage's name", s.Name, namePattern, nameChars, MaxNameLen) {
 			if stageNames[s.Name] {
 				v.errorf(f+".name", "stage %s is declared twice; stage names are unique", quote(s.Name))
@@ -155,11 +190,15 @@ func (v *validator) stage(i int, s *Stage, field string) {
 		v.errorf(field+".actions", "stage %s has no actions; give it at least one", quote(s.Name))
 	case len(s.Actions) > MaxActions:
 		v.errorf(field+".actions", "stage %s has %d actions, more than %d", quote(s.Name), len(s.Actions), MaxActions)
+		s.Actions = nil // not checked further: the pipeline is refused
 	}
 	names := map[string]bool{}
 	for j := range s.Actions {
 		a := &s.Actions[j]
 		f := indexField(field+".actions", j)
+		if v.broken[f] {
+			continue
+		}
 		if v.name(f+".name", "an action's name", a.Name, namePattern, nameChars, MaxNameLen) {
 			if names[a.Name] {
 				v.errorf(f+".name", "action %s is declared twice in stage %s; action names are unique in a stage", quote(a.Name), quote(s.Name))
@@ -219,9 +258,6 @@ func (v *validator) action(stage int, a *Action, field string) {
 		case stage > 0 && t.Category == CategorySource:
 			v.errorf(tf+".category", "Source actions belong in the first stage only; move %s there", quote(a.Name))
 		}
-	}
-	if stage == 0 && len(v.p.Stages[0].Actions) > 0 && !v.has(tf) {
-		v.errorf(field, "the first stage holds only Source actions")
 	}
 	if v.has(field+".runOrder") && (a.RunOrder < 1 || a.RunOrder > MaxRunOrder) {
 		v.errorf(field+".runOrder", "runOrder %d is not 1 to %d", a.RunOrder, MaxRunOrder)
@@ -337,6 +373,8 @@ func (v *validator) artifactCounts(a *Action, field string, spec providerSpec) {
 		v.errorf(field, "%s take at least %d input artifact (the first is the source); add inputArtifacts: [{name: ...}]", what, spec.minIn)
 	case in > spec.maxIn && spec.maxIn == 0:
 		v.errorf(field+".inputArtifacts", "%s take no input artifacts", what)
+	case in > spec.maxIn && spec.minIn == spec.maxIn:
+		v.errorf(field+".inputArtifacts", "%s take exactly %d input artifact, not %d", what, spec.maxIn, in)
 	case in > spec.maxIn:
 		v.errorf(field+".inputArtifacts", "%s take at most %d input artifacts, not %d", what, spec.maxIn, in)
 	}

@@ -14,6 +14,8 @@ func (v *validator) configuration(a *Action, field string, spec providerSpec) {
 	for _, k := range spec.required {
 		val, ok := a.Configuration[k]
 		switch {
+		case !ok && v.has(f):
+			v.errorf(f, "%s actions need configuration %s", a.ActionTypeID.Provider, k)
 		case !ok:
 			v.errorf(field, "%s actions need configuration %s", a.ActionTypeID.Provider, k)
 		case strings.TrimSpace(val) == "":
@@ -29,7 +31,7 @@ func (v *validator) configuration(a *Action, field string, spec providerSpec) {
 			v.d.ignore(k, kf, nil)
 			continue
 		case !contains(known, k):
-			v.errorf(kf, "%s actions have no configuration %s%s; they take %s", a.ActionTypeID.Provider, quote(k), didYouMean(k, known), strings.Join(known, ", "))
+			v.keyErrorf(kf, "%s actions have no configuration %s (they take %s)%s", a.ActionTypeID.Provider, quote(k), strings.Join(known, ", "), didYouMean(k, known))
 			continue
 		case contains(spec.literal, k) && strings.Contains(val, "#{"):
 			v.errorf(kf, "configuration %s of a source action cannot hold #{...} references: triggers match it as written", k)
@@ -134,12 +136,13 @@ func (v *validator) text(s, field string, at place) {
 }
 
 func (v *validator) declared(name string) bool {
-	for _, x := range v.p.Variables {
-		if x.Name == name {
-			return true
+	if v.declaredSet == nil {
+		v.declaredSet = map[string]bool{}
+		for _, x := range v.p.Variables {
+			v.declaredSet[x.Name] = true
 		}
 	}
-	return false
+	return v.declaredSet[name]
 }
 
 func (v *validator) variableNames() []string {

@@ -18,6 +18,7 @@ func (v *validator) triggers() {
 	}
 	if len(p.Triggers) > MaxTriggers {
 		v.errorf("triggers", "the pipeline has %d triggers, more than %d", len(p.Triggers), MaxTriggers)
+		return
 	}
 	for i := range p.Triggers {
 		v.trigger(&p.Triggers[i], indexField("triggers", i))
