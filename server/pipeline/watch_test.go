@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,7 +15,8 @@ import (
 )
 
 // TestWatchSendsChanges: the watch sends the pipeline at once, then the execution a start
-// makes, then End when the pipeline is deleted.
+// makes, then End when the pipeline is deleted. On the way, a stop with abandon ends the
+// running build action Abandoned and the driver stops its work through the provider.
 func TestWatchSendsChanges(t *testing.T) {
 	c := testutil.NewCluster(t, 1)
 	f := newFake()
@@ -53,8 +55,19 @@ func TestWatchSendsChanges(t *testing.T) {
 			break
 		}
 	}
+	awaitExecution(t, cl, "web", e.ID, actionWorking("Build", "Build"))
 	if _, err := cl.PipelineStop(ctx, "web", e.ID, pub.PipelineStopRequest{Abandon: true}); err != nil {
 		t.Fatal(err)
+	}
+	// The driver stops the abandoned action's work through its provider.
+	testutil.Eventually(t, 20*time.Second, func() error {
+		if got := f.stopped(); len(got) != 1 || got[0] != "Build:work-Build" {
+			return fmt.Errorf("Stop calls: %v; want the build's work", got)
+		}
+		return nil
+	})
+	if got := awaitExecution(t, cl, "web", e.ID, statusIs(pub.PipelineStopped)); got.Stages[1].Actions[0].Status != pub.PipelineAbandoned {
+		t.Fatalf("the build action is %s; want Abandoned", got.Stages[1].Actions[0].Status)
 	}
 	testutil.Eventually(t, 20*time.Second, func() error { return cl.PipelineDelete(ctx, "web") })
 	for {
