@@ -85,8 +85,11 @@ func TestFailuresAndStop(t *testing.T) {
 	}
 	testutil.Eventually(t, time.Minute, func() error {
 		b, err := cl.BuildGet(ctx, started.ExternalID, &pub.QueryOptions{Consistent: true})
-		if err != nil || b.Status != pub.BuildInProgress {
-			return fmt.Errorf("build %s: %v", b.Status, err)
+		if err != nil {
+			return err
+		}
+		if b.Status != pub.BuildInProgress {
+			return fmt.Errorf("build %s is %s", b.ID, b.Status)
 		}
 		return nil
 	})
