@@ -412,8 +412,8 @@ func (c *cli) newPipelineWebhookSetCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "set NAME --secret S",
 		Short: "Set up (or replace) a pipeline's webhook start",
-		Long: `Sets up the pipeline's webhook start with a secret, replacing any earlier one; the secret is
-sealed and never shown again. A caller starts the pipeline with
+		Long: `Sets up the pipeline's webhook start with a secret (16 to 256 characters), replacing any earlier
+one; the secret is sealed and never shown again. A caller starts the pipeline with
 POST /v1/pipelines/NAME/webhook/start (no token): the header X-Slipway-Signature-256 carries
 sha256=HEX, the HMAC-SHA256 of the body with the secret, and X-Slipway-Timestamp a time within
 5 minutes of the server's. docs/PIPELINES.md shows a signed call.`,

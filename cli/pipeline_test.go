@@ -493,3 +493,21 @@ func TestPipelineValidateValid(t *testing.T) {
 		t.Fatalf("validate --output json: %+v", r)
 	}
 }
+
+// TestPipelineValidateInvalid: a definition with errors has each diagnostic printed as
+// path:line:col (warnings too, marked), exit 1; --output json reports it invalid.
+func TestPipelineValidateInvalid(t *testing.T) {
+	bad := strings.Replace(issueExample, "provider: SlipwayRepo", "provider: Bogus", 1)
+	bad = strings.Replace(bad, "  name: web\n", "  name: web\n  roleArn: arn:aws:iam::1:role/x\n", 1)
+	path := writeFile(t, "bad.yml", bad)
+	r := runWith(t, context.Background(), nil, "pipeline", "validate", path)
+	if r.code != 1 || !strings.Contains(r.stdout, path+":3:3: warning: ") || !strings.Contains(r.stdout, path+":8:66: unknown provider \"Bogus\"") ||
+		strings.Contains(r.stdout, "is valid") || !strings.Contains(r.stderr, path+" has 1 error(s)") {
+		t.Fatalf("validate of an invalid file: %+v", r)
+	}
+	r = runWith(t, context.Background(), nil, "pipeline", "validate", path, "--output", "json")
+	var rep pipelineSpecReport
+	if r.code != 1 || json.Unmarshal([]byte(r.stdout), &rep) != nil || rep.Valid || len(rep.Diagnostics.Errors()) != 1 || rep.Diagnostics.Errors()[0].Line != 8 {
+		t.Fatalf("validate --output json of an invalid file: %+v", r)
+	}
+}

@@ -74,6 +74,11 @@ func actionDetail(a api.ActionExecution) string {
 	}
 	if ap := a.Approval; ap != nil {
 		switch {
+		case ap.Result != "" && a.Summary != "":
+			// The summary says who answered what; the comment is the approval's own.
+			if ap.Comment != "" {
+				parts = append(parts, "comment: "+ap.Comment)
+			}
 		case ap.Result != "":
 			s := ap.Result
 			if ap.By != "" {

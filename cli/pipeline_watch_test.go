@@ -171,3 +171,16 @@ func TestPipelineViewRedrawsInPlace(t *testing.T) {
 		t.Fatalf("drawn %q, want %q", b.String(), want)
 	}
 }
+
+// TestPipelineWatchServersLost: a watch that reaches no server for --reconnect-for exits 3 and
+// says how to watch again.
+func TestPipelineWatchServersLost(t *testing.T) {
+	f := newPipelineAPI(t)
+	addr := f.srv.URL
+	f.srv.Close()
+	r := runWith(t, context.Background(), nil, "--addr", addr, "--token", testToken, "pipeline", "watch", "web", "--reconnect-for", "200ms")
+	if r.code != ExitServersLost || !strings.Contains(r.stderr, "lost every server of the cluster while watching pipeline web") ||
+		!strings.Contains(r.stderr, "when a server is back: slipway pipeline watch web") {
+		t.Fatalf("watch without servers: %+v", r)
+	}
+}
