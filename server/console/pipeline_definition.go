@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,12 +93,13 @@ func (m *Module) renderDefinition(w http.ResponseWriter, r *http.Request, id *au
 // pipelineUpdate stores the pasted definition as the pipeline's next version and goes to the
 // pipeline's page; a definition with errors comes back in the form with its diagnostics.
 func (m *Module) pipelineUpdate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	spec, warnings, refused, err := m.parseDefinition(w, r, id)
+	spec, warnings, err := m.parseDefinition(w, r, id)
+	var refused *definitionRefused
+	if errors.As(err, &refused) {
+		return m.renderDefinition(w, r, id, refused.status, &refused.form, "")
+	}
 	if err != nil {
 		return err
-	}
-	if refused != nil {
-		return m.renderDefinition(w, r, id, http.StatusBadRequest, refused, "")
 	}
 	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
 	if err != nil {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -114,11 +115,10 @@ func pipelineFormResource(r *http.Request) (string, error) {
 	if len(def) > pipeline.MaxDefinition {
 		return "pipeline/*", nil
 	}
-	spec, _ := pipelinespec.Parse(pipelineDefinition, []byte(def))
-	if spec == nil || pipeline.ValidateName(spec.Name) != nil {
-		return "pipeline/*", nil
+	if spec, _ := pipelinespec.Parse(pipelineDefinition, []byte(def)); spec != nil && pipeline.ValidateName(spec.Name) == nil {
+		return "pipeline/" + spec.Name, nil
 	}
-	return "pipeline/" + spec.Name, nil
+	return "pipeline/*", nil
 }
 
 // pipelineRow is a pipeline in the list.
@@ -192,46 +192,55 @@ func diagnosticsOf(err error) (string, []string) {
 	return lines[0], diags
 }
 
+// definitionRefused is a pasted definition the service or the user's permissions refused: the
+// form to show again, with its status.
+type definitionRefused struct {
+	form   definitionForm
+	status int
+}
+
+func (d *definitionRefused) Error() string { return d.form.Error }
+
 // parseDefinition parses a posted definition through the service and authorizes what its
 // actions need of their author (the pipeline acts on the author's behalf: each Need is
-// decided as the API decides it, and a denial audited). A refusal comes back as the form to
-// show again.
-func (m *Module) parseDefinition(w http.ResponseWriter, r *http.Request, id *auth.Identity) (*pipelinespec.Pipeline, []string, *definitionForm, error) {
+// decided as the API decides it, and a denial audited). A refusal is a *definitionRefused.
+func (m *Module) parseDefinition(w http.ResponseWriter, r *http.Request, id *auth.Identity) (*pipelinespec.Pipeline, []string, error) {
 	if err := parseForm(w, r, maxPipelineForm); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	f := definitionForm{Definition: crlfToLF(r.PostFormValue("definition"))}
 	if strings.TrimSpace(f.Definition) == "" {
 		f.Error = "Paste a definition: YAML or JSON in CodePipeline's shape."
-		return nil, nil, &f, nil
+		return nil, nil, &definitionRefused{form: f, status: http.StatusBadRequest}
 	}
 	spec, warnings, err := m.pipelines.Parse(r.Context(), pub.PipelineRequest{Definition: f.Definition, File: pipelineDefinition})
 	if refusal(err) {
 		f.Error, f.Diagnostics = diagnosticsOf(err)
-		return nil, nil, &f, nil
+		return nil, nil, &definitionRefused{form: f, status: statusOf(fault.CodeOf(err))}
 	}
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	for _, n := range m.pipelines.NeedsOf(spec) {
 		if err := m.core.HTTP.Authorize(w, r, id, n.Action, n.Resource); err != nil {
 			f.Error = "A pipeline acts for its author: you may not " + n.Action + " on " + n.Resource +
 				"; ask for that permission, or change the action that needs it."
-			return nil, nil, &f, nil
+			return nil, nil, &definitionRefused{form: f, status: http.StatusForbidden}
 		}
 	}
-	return spec, warnings, nil, nil
+	return spec, warnings, nil
 }
 
 // pipelineCreate creates a pipeline from the pasted definition and goes to its page; a
 // definition with errors comes back in the form with its diagnostics.
 func (m *Module) pipelineCreate(w http.ResponseWriter, r *http.Request, id *auth.Identity) error {
-	spec, warnings, refused, err := m.parseDefinition(w, r, id)
+	spec, warnings, err := m.parseDefinition(w, r, id)
+	var refused *definitionRefused
+	if errors.As(err, &refused) {
+		return m.renderPipelines(w, r, id, refused.status, refused.form)
+	}
 	if err != nil {
 		return err
-	}
-	if refused != nil {
-		return m.renderPipelines(w, r, id, http.StatusBadRequest, *refused)
 	}
 	ctx, cancel, err := m.core.HTTP.WriteContext(r, id)
 	if err != nil {
