@@ -15,6 +15,9 @@ const (
 	ConfigExternalEntityLink   = "ExternalEntityLink"
 	ConfigCommand              = "Command"
 	ConfigLabels               = "Labels"
+	// ConfigOutputVariables names, comma-separated, the environment variables of a Command
+	// action's commands that become its output variables.
+	ConfigOutputVariables = "OutputVariables"
 )
 
 // providerSpec is what a built-in provider accepts.
@@ -61,7 +64,7 @@ var builtins = map[string]providerSpec{
 	},
 	ProviderCommand: {
 		categories: []string{CategoryInvoke},
-		optional:   []string{ConfigCommand, ConfigLabels, ConfigProjectName},
+		optional:   []string{ConfigCommand, ConfigLabels, ConfigProjectName, ConfigOutputVariables},
 		minIn:      0, maxIn: 10, minOut: 0, maxOut: 1,
 	},
 }

@@ -177,9 +177,12 @@ type ActionExecution struct {
 	Error      string `json:"error,omitempty"`
 	// Configuration is the action's configuration with its variables resolved (set when it
 	// starts).
-	Configuration map[string]string  `json:"configuration,omitempty"`
-	Inputs        []PipelineArtifact `json:"input_artifacts,omitempty"`
-	Outputs       []PipelineArtifact `json:"output_artifacts,omitempty"`
+	Configuration map[string]string `json:"configuration,omitempty"`
+	// Commands are a Command action's commands with their variables resolved (set when it
+	// starts).
+	Commands []string           `json:"commands,omitempty"`
+	Inputs   []PipelineArtifact `json:"input_artifacts,omitempty"`
+	Outputs  []PipelineArtifact `json:"output_artifacts,omitempty"`
 	// Variables are the action's output variables (#{namespace.Name} in later actions).
 	Variables map[string]string `json:"output_variables,omitempty"`
 	Approval  *ApprovalState    `json:"approval,omitempty"`

@@ -394,7 +394,10 @@ func runOf(e Execution, st pub.StageExecution, a pub.ActionExecution, spec *pipe
 		run.StartTime = *a.StartTime
 	}
 	if def := specAction(spec, st.Name, a.Name); def != nil {
-		run.Commands = def.Commands
+		run.Commands = a.Commands
+		if len(run.Commands) == 0 {
+			run.Commands = def.Commands // an action started before commands were resolved
+		}
 		for _, o := range def.OutputArtifacts {
 			run.OutputNames = append(run.OutputNames, o.Name)
 		}

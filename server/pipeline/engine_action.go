@@ -75,6 +75,14 @@ func (g *engine) startAction(x *Execution, si, ai int) error {
 	if len(cfg) > 0 {
 		a.Configuration = cfg
 	}
+	for i, cmd := range as.Commands {
+		v, err := pipelinespec.Resolve(cmd, lookup)
+		if err != nil {
+			g.failAction(x, st, a, fmt.Sprintf("commands[%d]: %v", i, err))
+			return nil
+		}
+		a.Commands = append(a.Commands, v)
+	}
 	for _, in := range as.InputArtifacts {
 		art, ok := x.Artifacts[in.Name]
 		if !ok {
