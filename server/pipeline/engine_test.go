@@ -490,6 +490,7 @@ func TestVariablesResolveInLaterActions(t *testing.T) {
 	s := webSpec("web", "")
 	s.Variables = []pipelinespec.Variable{{Name: "env", DefaultValue: "staging"}, {Name: "region", DefaultValue: "eu"}}
 	s.Stages[2].Actions[0].Configuration["Description"] = "#{variables.env} in #{variables.region}"
+	s.Stages[2].Actions[0].Commands = []string{"echo #{variables.env}", "deploy --group #{BuildVariables.GROUP}"}
 	h.create(s)
 	refused(h, cmdStart, StartPayload{h.startOf("web", "e0", map[string]string{"nope": "x"})}, fault.Invalid, "no variable")
 	x := h.start("web", "e1", map[string]string{"env": "production"})
@@ -501,6 +502,9 @@ func TestVariablesResolveInLaterActions(t *testing.T) {
 	d := h.action("e1", "Deploy", "Deploy")
 	if d.Status != pub.PipelineInProgress || d.Configuration["DeploymentGroupName"] != "blue" || d.Configuration["Description"] != "production in eu" {
 		t.Fatalf("deploy action: %s, configuration %v; want the build's GROUP and the variables resolved", d.Status, d.Configuration)
+	}
+	if !slices.Equal(d.Commands, []string{"echo production", "deploy --group blue"}) {
+		t.Fatalf("deploy action's commands %q; want the variables resolved", d.Commands)
 	}
 	if len(d.Inputs) != 1 || d.Inputs[0] != artifact("BuildArtifact", "e1") {
 		t.Fatalf("deploy inputs %+v", d.Inputs)
