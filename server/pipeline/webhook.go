@@ -21,9 +21,10 @@ import (
 )
 
 // The webhook start (POST /v1/pipelines/{name}/webhook/start) takes no token: the caller
-// signs the body with the pipeline's webhook secret (X-Slipway-Signature-256: sha256=HEX, the
-// HMAC-SHA256 of the body, as Slipway's own webhooks sign theirs) and says when it sent it
-// (X-Slipway-Timestamp: Unix seconds, within webhookSkew of the server's clock). An optional
+// says when it sent the request (X-Slipway-Timestamp: Unix seconds, within webhookSkew of the
+// server's clock) and signs the timestamp with the body under the pipeline's webhook secret
+// (X-Slipway-Signature-256: sha256=HEX, the HMAC-SHA256 of "TIMESTAMP.BODY"), so a captured
+// request cannot be sent again later with a fresh timestamp. An optional
 // X-Slipway-Delivery names the delivery: it is the start's idempotency key, so a delivery sent
 // again is answered with the execution the first one started, on any server, and this server
 // refuses one it accepted within the last hour outright.
@@ -117,7 +118,8 @@ func (m *Module) webhookStart(w http.ResponseWriter, r *http.Request, _ *auth.Id
 // verifyStart reports whether body is signed with pipeline name's webhook secret and its
 // timestamp is within webhookSkew of now.
 func (m *Module) verifyStart(name string, body []byte, h http.Header, now time.Time) bool {
-	ts, err := strconv.ParseInt(h.Get(pub.HookTimestampHeader), 10, 64)
+	stamp := h.Get(pub.HookTimestampHeader)
+	ts, err := strconv.ParseInt(stamp, 10, 64)
 	if err != nil {
 		return false
 	}
@@ -142,7 +144,13 @@ func (m *Module) verifyStart(name string, body []byte, h http.Header, now time.T
 	if err != nil {
 		return false
 	}
-	return webhook.Verify(secret, body, h.Get(pub.HookSignatureHeader))
+	return webhook.Verify(secret, SignedStart(stamp, body), h.Get(pub.HookSignatureHeader))
+}
+
+// SignedStart is what a webhook start's signature covers: the timestamp header's value, a dot,
+// then the body.
+func SignedStart(timestamp string, body []byte) []byte {
+	return append([]byte(timestamp+"."), body...)
 }
 
 // rememberDelivery records a delivery key accepted at now; false when this server accepted it

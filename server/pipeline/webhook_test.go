@@ -13,6 +13,7 @@ import (
 	"github.com/slipwayhq/slipway/internal/testutil"
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/webhook"
+	"github.com/slipwayhq/slipway/server/pipeline"
 )
 
 // TestWebhookStart: a start signed with the pipeline's webhook secret starts an execution
@@ -39,8 +40,9 @@ func TestWebhookStart(t *testing.T) {
 	}
 	post := func(name, key string, body []byte, ts time.Time, delivery string) (int, []byte) {
 		req, _ := http.NewRequest("POST", c.URL(0)+"/v1/pipelines/"+name+"/webhook/start", bytes.NewReader(body))
-		req.Header.Set(pub.HookSignatureHeader, webhook.Sign([]byte(key), body))
-		req.Header.Set(pub.HookTimestampHeader, strconv.FormatInt(ts.Unix(), 10))
+		stamp := strconv.FormatInt(ts.Unix(), 10)
+		req.Header.Set(pub.HookSignatureHeader, webhook.Sign([]byte(key), pipeline.SignedStart(stamp, body)))
+		req.Header.Set(pub.HookTimestampHeader, stamp)
 		if delivery != "" {
 			req.Header.Set(pub.HookDeliveryHeader, delivery)
 		}
@@ -68,6 +70,20 @@ func TestWebhookStart(t *testing.T) {
 		_ = json.Unmarshal(raw, &eb)
 		if status != http.StatusUnauthorized || eb.Error.Message == "" {
 			t.Errorf("%s: status %d %s; want 401", bad.what, status, raw)
+		}
+	}
+	// A request signed over the body alone (no timestamp) is refused: the timestamp is signed.
+	{
+		req, _ := http.NewRequest("POST", c.URL(0)+"/v1/pipelines/web/webhook/start", bytes.NewReader(body))
+		req.Header.Set(pub.HookSignatureHeader, webhook.Sign([]byte(secret), body))
+		req.Header.Set(pub.HookTimestampHeader, strconv.FormatInt(now.Unix(), 10))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("a signature over the body alone: status %d; want 401", resp.StatusCode)
 		}
 	}
 	status, raw := post("web", secret, body, now, "d-1")
