@@ -28,7 +28,10 @@ const maxCommitMessage = 4 << 10
 // and CommitMessage (its first 4 KiB). The work is over at once: Start answers the final
 // result. The archive is content-addressed, so a Start repeated after a leader change stores
 // nothing twice.
-type Repo struct{ git *git.Module }
+type Repo struct {
+	git  *git.Module
+	memo archiveMemo // one archive per repository and commit for many pipelines (repo_memo.go)
+}
 
 // Start implements pipeline.Provider.
 func (p *Repo) Start(ctx context.Context, run pipeline.ActionRun) (pipeline.Result, error) {
@@ -37,18 +40,22 @@ func (p *Repo) Start(ctx context.Context, run pipeline.ActionRun) (pipeline.Resu
 		return failed("", "", "the execution fixed no commit for source action %s", run.Action), nil
 	}
 	summary := "commit " + short(src.Commit) + " of " + src.Repository
-	b, err := p.git.Browse(ctx, src.Repository)
+	got, err := p.memo.get(ctx, src.Repository+"\x00"+src.Commit, func() (archived, error) {
+		b, err := p.git.Browse(ctx, src.Repository)
+		if err != nil {
+			return archived{}, err
+		}
+		blob, err := b.ArchiveBlob(ctx, src.Commit)
+		if err != nil {
+			return archived{}, err
+		}
+		c, err := b.Commit(ctx, src.Commit)
+		return archived{blob: blob, commit: c}, err
+	})
 	if err != nil {
 		return p.answer(src.Commit, summary, err)
 	}
-	blob, err := b.ArchiveBlob(ctx, src.Commit)
-	if err != nil {
-		return p.answer(src.Commit, summary, err)
-	}
-	c, err := b.Commit(ctx, src.Commit)
-	if err != nil {
-		return p.answer(src.Commit, summary, err)
-	}
+	blob, c := got.blob, got.commit
 	branch := src.Branch
 	if branch == "" {
 		branch = run.Configuration[KeyBranchName]
