@@ -196,16 +196,37 @@ func (d *decoder) configuration(p pair, field string) map[string]string {
 	return out
 }
 
-// asJSON encodes a YAML value as JSON text ("" with an error when it cannot be).
+// asJSON encodes a YAML value as JSON text, its scalars as strings (AWS's values are strings);
+// "" with an error when it cannot be.
 func (d *decoder) asJSON(n *yaml.Node, field string) string {
-	var v any
-	if err := n.Decode(&v); err == nil {
-		if b, err := json.Marshal(v); err == nil {
-			return string(b)
-		}
+	if b, err := json.Marshal(d.plain(n, 0)); err == nil {
+		return string(b)
 	}
 	d.errorf(n, field, "this value cannot be written as JSON; write it as a JSON string")
 	return ""
+}
+
+// plain turns a YAML value into maps, lists and strings (null: nil).
+func (d *decoder) plain(n *yaml.Node, depth int) any {
+	r := d.resolve(n)
+	if isNull(r) || depth > MaxNesting || !d.budget(r, 1) {
+		return nil
+	}
+	switch r.Kind {
+	case yaml.MappingNode:
+		m := map[string]any{}
+		for _, p := range d.collect(r, "", 0) {
+			m[p.key] = d.plain(p.val, depth+1)
+		}
+		return m
+	case yaml.SequenceNode:
+		l := []any{}
+		for _, c := range r.Content {
+			l = append(l, d.plain(c, depth+1))
+		}
+		return l
+	}
+	return r.Value
 }
 
 func (d *decoder) artifacts(p pair, field, what string) []ArtifactRef {

@@ -41,10 +41,19 @@ const (
 // (errors), unknown keys (warnings with a did-you-mean), AWS keys that mean nothing here (one
 // warning per key, naming it) and every rule of docs/PIPELINE_DEFINITION.md (validate.go).
 func Parse(file string, data []byte) (*Pipeline, Diagnostics) {
+	return ParseFor(file, data, "")
+}
+
+// ParseFor is Parse for an update of the pipeline name: a file without a name takes it, and
+// a file naming another pipeline is an error. name "" is Parse.
+func ParseFor(file string, data []byte, name string) (*Pipeline, Diagnostics) {
 	d := newDecoder(file)
 	p := d.document(data)
 	if p != nil {
 		v := newValidator(d, p)
+		if name != "" {
+			v.pipelineName(name)
+		}
 		v.pipeline()
 		d.finishIgnored()
 	}

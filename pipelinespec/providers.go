@@ -24,7 +24,8 @@ type providerSpec struct {
 	optional   []string
 	// ignored are AWS's configuration keys that mean nothing here (a warning).
 	ignored []string
-	// inputs and outputs bound the artifact counts (max -1: no bound).
+	// minIn, maxIn, minOut and maxOut bound the artifact counts (AWS's: 5 inputs of a
+	// CodeBuild action, 10 of a Commands action).
 	minIn, maxIn, minOut, maxOut int
 	// literal lists the keys that cannot hold #{...} references.
 	literal []string
@@ -61,7 +62,7 @@ var builtins = map[string]providerSpec{
 	ProviderCommand: {
 		categories: []string{CategoryInvoke},
 		optional:   []string{ConfigCommand, ConfigLabels, ConfigProjectName},
-		minIn:      0, maxIn: 5, minOut: 0, maxOut: 1,
+		minIn:      0, maxIn: 10, minOut: 0, maxOut: 1,
 	},
 }
 
@@ -72,7 +73,7 @@ var awsProviders = map[string]string{
 	"CodeDeploy": ProviderDeploy,
 }
 
-// Categories lists the action categories.
+// categories lists the action categories.
 var categories = []string{CategorySource, CategoryBuild, CategoryTest, CategoryDeploy, CategoryApproval, CategoryInvoke}
 
 // providerNames lists every provider name accepted, for suggestions.
@@ -89,7 +90,7 @@ func NormalizeProvider(name string) (string, bool) {
 	return name, ok
 }
 
-// ProvidersOf answers the built-in providers of a category.
+// providersOf answers the built-in providers of a category.
 func providersOf(category string) []string {
 	var out []string
 	for _, name := range []string{ProviderRepo, ProviderBuild, ProviderDeploy, ProviderManual, ProviderCommand} {

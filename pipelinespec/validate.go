@@ -87,6 +87,17 @@ func (v *validator) name(field, what, value string, pattern *regexp.Regexp, char
 
 const nameChars = "letters, digits, '.', '@', '_' and '-'"
 
+// pipelineName checks the name of an update's file against the pipeline's.
+func (v *validator) pipelineName(name string) {
+	switch {
+	case v.broken["name"]:
+	case !v.has("name"):
+		v.p.Name = name
+	case v.p.Name != name:
+		v.errorf("name", "the file defines pipeline %s, not %s; a pipeline cannot be renamed (create the new one and delete the old)", quote(v.p.Name), quote(name))
+	}
+}
+
 func (v *validator) pipeline() {
 	p := v.p
 	v.name("name", "the pipeline's name", p.Name, namePattern, nameChars, MaxNameLen)
@@ -247,9 +258,6 @@ func (v *validator) action(stage int, a *Action, field string) {
 		case stage > 0 && t.Category == CategorySource:
 			v.errorf(tf+".category", "Source actions belong in the first stage only; move %s there", quote(a.Name))
 		}
-	}
-	if stage == 0 && len(v.p.Stages[0].Actions) > 0 && !v.has(tf) {
-		v.errorf(field, "the first stage holds only Source actions")
 	}
 	if v.has(field+".runOrder") && (a.RunOrder < 1 || a.RunOrder > MaxRunOrder) {
 		v.errorf(field+".runOrder", "runOrder %d is not 1 to %d", a.RunOrder, MaxRunOrder)

@@ -10,12 +10,12 @@ import (
 
 // startExecution starts s: checked against the pipeline (checkStart), recorded (begin) and
 // taken into the first stage.
-func (g *engine) startExecution(s Start) (*Execution, error) {
+func (g *engine) startExecution(s Start, fromEvent bool) (*Execution, error) {
 	r, err := g.record(s.Pipeline)
 	if err != nil {
 		return nil, err
 	}
-	vars, err := g.checkStart(r, s)
+	vars, err := g.checkStart(r, s, fromEvent)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +35,7 @@ func (g *engine) startExecution(s Start) (*Execution, error) {
 // the engine left it (in its first stage, or waiting to enter it).
 func applyStart(tx *state.Tx, index uint64, c *command.Command, p StartPayload) (any, error) {
 	g := newEngine(tx, index, c.Time)
-	x, err := g.startExecution(p.Start)
+	x, err := g.startExecution(p.Start, false)
 	if err != nil {
 		return nil, err
 	}
@@ -62,11 +62,11 @@ func applyTrigger(tx *state.Tx, index uint64, c *command.Command, p TriggerPaylo
 		if err != nil || seen[s.Pipeline] || p.Seq <= r.EventSeq {
 			continue
 		}
-		if _, err := g.checkStart(r, s); err != nil {
+		if _, err := g.checkStart(r, s, true); err != nil {
 			continue
 		}
 		seen[s.Pipeline] = true
-		x, err := g.startExecution(s)
+		x, err := g.startExecution(s, true)
 		if err != nil {
 			return nil, err
 		}

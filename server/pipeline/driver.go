@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +54,7 @@ type driver struct {
 	failures map[string]int       // key -> provider errors in a row
 	retry    map[string]time.Time // key -> not before
 	done     map[string]bool      // keys whose timeout or abandon was proposed in this leadership
+	finished map[string]Result    // keys whose Start or Poll answered the work's end
 }
 
 // drive is the leader task: ctx ends when leadership is lost.
@@ -63,7 +65,7 @@ func (m *Module) drive(ctx context.Context) {
 	}
 	d := &driver{m: m, log: log.With("component", "pipeline-driver"), sem: make(chan struct{}, driveWorkers),
 		busy: map[string]bool{}, started: map[string]string{}, polled: map[string]time.Time{},
-		failures: map[string]int{}, retry: map[string]time.Time{}, done: map[string]bool{}}
+		failures: map[string]int{}, retry: map[string]time.Time{}, done: map[string]bool{}, finished: map[string]Result{}}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for ctx.Err() == nil {
@@ -147,6 +149,7 @@ func (d *driver) round(ctx context.Context, wg *sync.WaitGroup, now time.Time) {
 		}
 		return nil
 	})
+	d.prune(todo)
 	for _, w := range todo {
 		if !d.take(w, now) {
 			continue
@@ -165,6 +168,40 @@ func (d *driver) round(ctx context.Context, wg *sync.WaitGroup, now time.Time) {
 	}
 }
 
+// prune forgets the runs that are no longer to do (ended, or another leader's doing), so a
+// long leadership keeps only what the state still asks for.
+func (d *driver) prune(todo []work) {
+	live := map[string]bool{}
+	for _, w := range todo {
+		live[w.run.Key] = true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, m := range []map[string]time.Time{d.polled, d.retry} {
+		for k := range m {
+			if !live[k] {
+				delete(m, k)
+			}
+		}
+	}
+	for k := range d.started {
+		if !live[k] {
+			delete(d.started, k)
+			delete(d.finished, k)
+		}
+	}
+	for k := range d.failures {
+		if !live[k] {
+			delete(d.failures, k)
+		}
+	}
+	for k := range d.done {
+		if _, key, _ := strings.Cut(k, "/"); !live[key] {
+			delete(d.done, k)
+		}
+	}
+}
+
 // take decides whether w is due now and marks its key busy.
 func (d *driver) take(w work, now time.Time) bool {
 	d.mu.Lock()
@@ -175,10 +212,8 @@ func (d *driver) take(w work, now time.Time) bool {
 	}
 	switch w.kind {
 	case "start":
-		if ext, ok := d.started[k]; ok { // Start answered; its action_started may not be applied yet
-			if ext == "" || now.Sub(d.polled[k]) < pollGap {
-				return false
-			}
+		if _, ok := d.started[k]; ok && now.Sub(d.polled[k]) < pollGap { // Start answered; not applied yet
+			return false
 		}
 	case "poll":
 		if now.Sub(d.polled[k]) < pollGap {
@@ -232,11 +267,13 @@ func (d *driver) do(ctx context.Context, w work) {
 	case "start":
 		d.mu.Lock()
 		ext, began := d.started[k]
+		res, over := d.finished[k]
 		d.mu.Unlock()
-		var res Result
-		if began {
+		switch {
+		case over: // the work ended; its result's proposal was refused: propose it again
+		case began:
 			res, err = prov.Poll(ctx, run, ext)
-		} else {
+		default:
 			res, err = prov.Start(ctx, run)
 			if err == nil {
 				d.mu.Lock()
@@ -246,10 +283,18 @@ func (d *driver) do(ctx context.Context, w work) {
 			}
 		}
 		d.polled1(k)
+		if err == nil && res.Done {
+			d.mu.Lock()
+			d.finished[k] = res
+			d.mu.Unlock()
+		}
 		if err == nil {
 			if res.Done {
 				err = d.result(ctx, run, res)
-			} else if !began {
+			} else { // again after a refused proposal, until the state has the ExternalID
+				if res.ExternalID == "" {
+					res.ExternalID = ext
+				}
 				_, err = command.Propose(ctx, d.m.core.Cluster, cmdActionStarted, d.m.core.Now(), ActionStartedPayload{
 					ExecutionID: run.Execution, Stage: run.Stage, Action: run.Action, Attempt: run.Attempt, ExternalID: res.ExternalID, Summary: res.Summary})
 			}

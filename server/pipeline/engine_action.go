@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/slipwayhq/slipway/pipelinespec"
@@ -23,10 +24,6 @@ const (
 	MaxVariableBytes   = 1 << 10 // bytes of one output variable's value
 	MaxTextBytes       = 2 << 10 // bytes of a summary or an error (longer ones are cut)
 )
-
-// resolveRefs resolves #{namespace.name} references (pipelinespec.Resolve; a variable so the
-// tests can stand in for it while the spec package's is a stub).
-var resolveRefs = pipelinespec.Resolve
 
 // deadlineKey is an action's key in Execution.Deadlines.
 func deadlineKey(stage, action string) string { return stage + "/" + action }
@@ -68,7 +65,7 @@ func (g *engine) startAction(x *Execution, si, ai int) error {
 		return v, ok
 	}
 	for _, k := range sortedKeys(as.Configuration) {
-		v, err := resolveRefs(as.Configuration[k], lookup)
+		v, err := pipelinespec.Resolve(as.Configuration[k], lookup)
 		if err != nil {
 			g.failAction(x, st, a, fmt.Sprintf("configuration %s: %v", k, err))
 			return nil
@@ -186,10 +183,10 @@ func (g *engine) refBlob(execution, sha string) {
 	g.op(func(tx *state.Tx) error { return tx.Blobs().AddRef(sha, blobOwner(execution)) })
 }
 
-// cut shortens s to MaxTextBytes.
+// cut shortens s to at most MaxTextBytes (and "..."), never inside a UTF-8 sequence.
 func cut(s string) string {
 	if len(s) <= MaxTextBytes {
 		return s
 	}
-	return s[:MaxTextBytes] + "..."
+	return strings.ToValidUTF8(s[:MaxTextBytes], "") + "..."
 }

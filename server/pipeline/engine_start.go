@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 
 	"github.com/slipwayhq/slipway/pipelinespec"
@@ -52,9 +53,10 @@ func modeOf(s *pipelinespec.Pipeline) string {
 }
 
 // checkStart checks a start against the pipeline as it is: the version the proposer read, a
-// new execution ID, a trigger type, declared variables (the missing ones take their
+// new execution ID, its trigger type (push or pull_request in pipeline.trigger, manual or
+// webhook in pipeline.start), declared variables (the missing ones take their
 // defaults) and one commit for each SlipwayRepo source action. It answers the variables.
-func (g *engine) checkStart(r *Record, s Start) (map[string]string, error) {
+func (g *engine) checkStart(r *Record, s Start, fromEvent bool) (map[string]string, error) {
 	if !executionIDRe.MatchString(s.ExecutionID) {
 		return nil, fault.New(fault.Invalid, "execution ID %q is not 1-100 of A-Za-z0-9._- starting with a letter or digit", state.Shorten(s.ExecutionID))
 	}
@@ -67,10 +69,8 @@ func (g *engine) checkStart(r *Record, s Start) (map[string]string, error) {
 		}
 		return nil, err
 	}
-	switch s.Trigger.Type {
-	case pub.TriggerPush, pub.TriggerPullRequest, pub.TriggerManual, pub.TriggerWebhook:
-	default:
-		return nil, fault.New(fault.Invalid, "trigger type %q is not push, pull_request, manual or webhook", state.Shorten(s.Trigger.Type))
+	if err := checkTriggerType(s.Trigger.Type, fromEvent); err != nil {
+		return nil, err
 	}
 	vars := map[string]string{}
 	for _, v := range r.Spec.Variables {
@@ -106,6 +106,19 @@ func (g *engine) checkStart(r *Record, s Start) (map[string]string, error) {
 		}
 	}
 	return vars, nil
+}
+
+// checkTriggerType checks a start's trigger type: push or pull_request for a start from a
+// repository event, manual or webhook otherwise.
+func checkTriggerType(t string, fromEvent bool) error {
+	want := []string{pub.TriggerManual, pub.TriggerWebhook}
+	if fromEvent {
+		want = []string{pub.TriggerPush, pub.TriggerPullRequest}
+	}
+	if !slices.Contains(want, t) {
+		return fault.New(fault.Invalid, "trigger type %q is not %s or %s", state.Shorten(t), want[0], want[1])
+	}
+	return nil
 }
 
 // begin records x (built by the caller) as a new execution of its pipeline: its start number,

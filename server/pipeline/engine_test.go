@@ -528,3 +528,44 @@ func TestMissingOutputOrInputFailsTheAction(t *testing.T) {
 		t.Fatalf("a success without its output: %s %q", x.Status, e)
 	}
 }
+
+func TestRetryWaitsForABusyStage(t *testing.T) {
+	h := newHarness(t)
+	h.create(webSpec("web", pub.ModeQueued))
+	h.start("web", "e1", nil)
+	h.succeed("e1", "Source", "Source")
+	h.result("e1", "Build", "Build", false, nil, "broken")
+	h.start("web", "e2", nil)
+	h.succeed("e2", "Source", "Source") // e2 runs in Build now
+	var x Execution
+	must(h, cmdRetry, RetryPayload{ExecutionID: "e1", Stage: "Build"}, &x)
+	if x.Status != pub.PipelineInProgress || x.WaitingFor != "Build" || x.Stages[1].Attempt != 2 || x.Stages[1].Status != "" {
+		t.Fatalf("retry while e2 builds: %s %s, waiting for %q, attempt %d", x.Status, stages(x), x.WaitingFor, x.Stages[1].Attempt)
+	}
+	h.result("e2", "Build", "Build", true, group, "")
+	if a := h.action("e1", "Build", "Build"); a.Status != pub.PipelineInProgress || a.Attempt != 2 {
+		t.Fatalf("e1's Build once e2 left the stage: %+v", a)
+	}
+}
+
+func TestStopWithAbandonOfAnApprovalListsNoWork(t *testing.T) {
+	h := newHarness(t)
+	h.create(approvalSpec("web", 60))
+	h.start("web", "e1", nil)
+	h.result("e1", "Source", "Source", true, map[string]string{"CommitId": "abc"}, "")
+	var x Execution
+	must(h, cmdStop, StopPayload{ExecutionID: "e1"}, &x)
+	wantStatus(t, x, pub.PipelineStopping, "Source:Succeeded[Source:Succeeded] Approval:InProgress[Approve:InProgress] Deploy:[Deploy:]")
+	x = Execution{}
+	must(h, cmdStop, StopPayload{ExecutionID: "e1", Abandon: true}, &x)
+	wantStatus(t, x, pub.PipelineStopped, "Source:Succeeded[Source:Succeeded] Approval:Stopped[Approve:Abandoned] Deploy:[Deploy:]")
+	h.view(func(tx *stateTx) error {
+		if ab, err := abandonedEntries(tx); err != nil || len(ab) != 0 {
+			t.Fatalf("abandoned entries for an approval: %+v %v; want none (no provider ran it)", ab, err)
+		}
+		return nil
+	})
+	if x.Deadlines != nil {
+		t.Fatalf("a stopped execution keeps deadlines %v", x.Deadlines)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -30,29 +29,6 @@ import (
 
 // t0 is the time of a harness's first command; each command is a second later.
 var t0 = time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
-
-func init() {
-	// Until the spec package's Resolve is built, the tests stand in a small one with its
-	// contract: #{namespace.name} replaced, an unknown reference an error naming it.
-	if _, err := pipelinespec.Resolve("#{a.b}", func(string, string) (string, bool) { return "", false }); err == nil {
-		resolveRefs = testResolve
-	}
-}
-
-var refRe = regexp.MustCompile(`#\{([^.}]+)\.([^}]+)\}`)
-
-func testResolve(s string, lookup func(ns, name string) (string, bool)) (string, error) {
-	var err error
-	out := refRe.ReplaceAllStringFunc(s, func(m string) string {
-		p := refRe.FindStringSubmatch(m)
-		v, ok := lookup(p[1], p[2])
-		if !ok && err == nil {
-			err = fmt.Errorf("#{%s.%s} cannot be resolved", p[1], p[2])
-		}
-		return v
-	})
-	return out, err
-}
 
 // harness is a one-server state machine with the pipeline service registered (and the git
 // event stream's buckets, which pipeline.create reads).

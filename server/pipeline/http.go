@@ -60,10 +60,18 @@ func (m *Module) resolveCreate(r *http.Request) (string, error) {
 		return "pipeline/*", nil
 	}
 	spec, _ := pipelinespec.Parse(req.File, []byte(req.Definition))
-	if spec == nil || ValidateName(spec.Name) != nil {
+	if spec == nil {
 		return "pipeline/*", nil
 	}
-	return "pipeline/" + spec.Name, nil
+	return pipelineResource(spec.Name), nil
+}
+
+// pipelineResource is pipeline/NAME, or pipeline/* for a name that is not valid.
+func pipelineResource(name string) string {
+	if ValidateName(name) != nil {
+		return "pipeline/*"
+	}
+	return "pipeline/" + name
 }
 
 // authorizeNeeds checks that the caller may do what spec's actions do on their behalf (each

@@ -488,7 +488,8 @@ func ValidateName(name string) error {
 		return fault.New(fault.Invalid, "a pipeline name is 1-100 characters of A-Z a-z 0-9 . @ _ -")
 	}
 	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '@' || c == '_' || c == '-') {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '@' || c == '_' || c == '-'
+		if !ok {
 			return fault.New(fault.Invalid, "pipeline name %q: only A-Z a-z 0-9 . @ _ - are allowed", state.Shorten(name))
 		}
 	}

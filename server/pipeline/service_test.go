@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"sync"
@@ -28,6 +29,7 @@ type fakeProvider struct {
 	released map[string]bool
 	fail     map[string]bool // action name -> its work fails
 	vars     map[string]string
+	stops    []string
 }
 
 func newFake() *fakeProvider {
@@ -59,7 +61,19 @@ func (f *fakeProvider) Poll(_ context.Context, run pipeline.ActionRun, ext strin
 	return pipeline.Result{Done: true, Status: pub.PipelineSucceeded, Outputs: outs, Variables: f.vars}, nil
 }
 
-func (f *fakeProvider) Stop(context.Context, pipeline.ActionRun, string) error { return nil }
+func (f *fakeProvider) Stop(_ context.Context, run pipeline.ActionRun, ext string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stops = append(f.stops, run.Action+":"+ext)
+	return nil
+}
+
+// stopped answers the runs Stop was called for ("action:externalID").
+func (f *fakeProvider) stopped() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.stops...)
+}
 
 func (f *fakeProvider) release(action string) {
 	f.mu.Lock()
@@ -395,6 +409,18 @@ func TestTriggerOnPush(t *testing.T) {
 	if _, err := cl.PipelineCreate(ctx, pub.PipelineRequest{Definition: definition("web", "web", "")}); err != nil {
 		t.Fatal(err)
 	}
+	// "code" starts on pushes to main that change anything outside docs/.
+	code := definition("code", "web", "") + `  triggers:
+    - providerType: CodeStarSourceConnection
+      gitConfiguration:
+        sourceActionName: Source
+        push:
+          - branches: {includes: [main]}
+            filePaths: {excludes: ["docs/**"]}
+`
+	if _, err := cl.PipelineCreate(ctx, pub.PipelineRequest{Definition: code}); err != nil {
+		t.Fatal(err)
+	}
 	// A push to another branch starts nothing; then one to main starts an execution.
 	mustGit(t, dir, "checkout", "--quiet", "-b", "feature")
 	commitFile(t, dir, "b.txt")
@@ -424,13 +450,36 @@ func TestTriggerOnPush(t *testing.T) {
 		t.Fatalf("execution: trigger %+v sources %+v; want a push of %s (not %s)", e.Trigger, e.SourceRevisions, second, first)
 	}
 	awaitExecution(t, cl, "web", e.ID, statusIs(pub.PipelineSucceeded))
+
+	// A push that changes only docs/ starts web (no filter) and not code (docs/ excluded).
+	if err := os.MkdirAll(dir+"/docs", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	third := commitFile(t, dir, "docs/readme.md")
+	mustGit(t, dir, "push", "--quiet", remote(c, "web"), "main")
+	testutil.Eventually(t, 30*time.Second, func() error {
+		l, err := cl.PipelineHistory(ctx, "web", nil)
+		if err != nil {
+			return err
+		}
+		if len(l.Executions) != 2 || l.Executions[0].Trigger.Commit != third {
+			return fmt.Errorf("web has %d executions; want the push of %s too", len(l.Executions), third)
+		}
+		return nil
+	})
+	cl2, err := cl.PipelineHistory(ctx, "code", nil)
+	if err != nil || len(cl2.Executions) != 1 || cl2.Executions[0].Trigger.Commit != second {
+		t.Fatalf("code's executions: %+v, %v; want only the push of %s (the docs-only push excluded)", cl2, err, second)
+	}
 }
 
 func mustGit(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("git", args...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = dir
-	cmd.Env = []string{"HOME=" + dir, "GIT_CONFIG_NOSYSTEM=1", "PATH=/usr/local/bin:/usr/bin:/bin", "GIT_TERMINAL_PROMPT=0", "LC_ALL=C",
+	cmd.Env = []string{"HOME=" + dir, "GIT_CONFIG_NOSYSTEM=1", "PATH=" + os.Getenv("PATH"), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C",
 		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com"}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -456,9 +505,11 @@ func commitFile(t *testing.T, dir, name string) string {
 	return mustGit(t, dir, "rev-parse", "HEAD")
 }
 
+// remote is the repository's URL on server 0 with the management token as the password.
 func remote(c *testutil.Cluster, repo string) string {
-	return "http://x:" + testutil.ManagementToken + "@" + c.URL(0)[len("http://"):] + "/git/" + repo + ".git"
+	u, _ := url.Parse(c.URL(0) + "/git/" + repo + ".git")
+	u.User = url.UserPassword("x", testutil.ManagementToken)
+	return u.String()
 }
-
 
 func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

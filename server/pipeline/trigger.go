@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/slipwayhq/slipway/pipelinespec"
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -48,24 +49,28 @@ func (m *Module) trigger(ctx context.Context) {
 			return nil
 		})
 		pause := drivePause
+		var skipped uint64 // the last event of the batch that started nothing, not yet recorded
 		for _, ev := range events {
 			seq, err := strconv.ParseUint(ev.ID, 10, 64)
 			if err != nil || seq <= after {
 				continue
 			}
 			starts := m.match(ctx, log, ev, seq)
-			if _, err := command.Propose(ctx, m.core.Cluster, cmdTrigger, m.core.Now(), TriggerPayload{Seq: seq, Starts: starts}); err != nil {
-				if ctx.Err() == nil {
-					failures++
-					pause = webhook.Backoff(retryBase, retryMax, failures)
-					log.Warn("could not record a repository event's pipeline starts; trying again", "event", ev.ID, "retry_in", pause, "error", err)
-				}
+			if len(starts) == 0 {
+				skipped = seq
+				continue
+			}
+			if !m.record(ctx, log, TriggerPayload{Seq: seq, Starts: starts}, &failures, &pause) {
+				skipped = 0
 				break
 			}
-			failures = 0
+			skipped = 0
 			for _, s := range starts {
 				log.Info("pipeline started by a repository event", "pipeline", s.Pipeline, "execution", s.ExecutionID, "event", ev.ID, "type", ev.Type)
 			}
+		}
+		if skipped > 0 { // events that started nothing move the cursor in one command
+			m.record(ctx, log, TriggerPayload{Seq: skipped}, &failures, &pause)
 		}
 		if failures == 0 && len(events) == triggerBatch {
 			continue // more to read at once
@@ -78,6 +83,21 @@ func (m *Module) trigger(ctx context.Context) {
 		}
 		cancel()
 	}
+}
+
+// record proposes p; on a refusal it counts the failure and sets the pause before the next
+// try (backoff), and answers false.
+func (m *Module) record(ctx context.Context, log *slog.Logger, p TriggerPayload, failures *int, pause *time.Duration) bool {
+	if _, err := command.Propose(ctx, m.core.Cluster, cmdTrigger, m.core.Now(), p); err != nil {
+		if ctx.Err() == nil {
+			*failures++
+			*pause = webhook.Backoff(retryBase, retryMax, *failures)
+			log.Warn("could not record repository events' pipeline starts; trying again", "seq", p.Seq, "retry_in", *pause, "error", err)
+		}
+		return false
+	}
+	*failures = 0
+	return true
 }
 
 // gitEvent is a repository event as the triggers see it: the ref moved (push) or the pull

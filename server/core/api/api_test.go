@@ -53,7 +53,7 @@ func TestEveryRouteNeedsAToken(t *testing.T) {
 	allowedPublic := map[string]bool{"GET /v1/health": true, "POST /v1/acl/bootstrap": true,
 		"POST /v1/iam/login": true, "DELETE /v1/sts/session": true, // sign-in takes a password; logout authenticates its own bearer
 		"GET /{$}": true, "GET /ui/assets/{file}": true, "GET /ui/login": true, "POST /ui/login": true, // the console's redirect, files and sign-in
-		"GET /v1/git/ssh-host-key": true, // the SSH host key, which ssh shows anyone who connects
+		"GET /v1/git/ssh-host-key":                true, // the SSH host key, which ssh shows anyone who connects
 		"POST /v1/pipelines/{name}/webhook/start": true} // a pipeline's webhook start: its body's signature authenticates it
 	for _, rt := range routes {
 		name := rt.Method + " " + rt.Pattern
