@@ -1,11 +1,14 @@
 package console
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/slipwayhq/slipway/pipelinespec"
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -224,3 +227,33 @@ func TestDiagnosticsOf(t *testing.T) {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// FuzzJSONToYAML: any valid JSON document becomes YAML that decodes to the same value.
+func FuzzJSONToYAML(f *testing.F) {
+	for _, s := range []string{`{"pipeline":{"name":"web","stages":[{"name":"S","actions":[]}]}}`, `[1, 2.5, -3e2, null, true, "x: y", "1", ""]`,
+		`{"a":{"b":{"c":["#{v.x}", "- y", "'q'"]}}}`, `"just a string"`, `{}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		if !json.Valid([]byte(doc)) {
+			return
+		}
+		out, err := jsonToYAML([]byte(doc))
+		if err != nil {
+			t.Fatalf("%q: %v", doc, err)
+		}
+		var want, got any
+		if err := json.Unmarshal([]byte(doc), &want); err != nil {
+			t.Skip()
+		}
+		if err := yaml.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("%q gave YAML that does not decode: %v\n%s", doc, err, out)
+		}
+		// YAML decodes numbers as int or float and maps as map[string]any: compare as JSON.
+		wb, _ := json.Marshal(want)
+		gb, err := json.Marshal(got)
+		if err != nil || string(wb) != string(gb) {
+			t.Fatalf("%q came back as %s (%v)\n%s", doc, gb, err, out)
+		}
+	})
+}
