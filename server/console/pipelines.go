@@ -21,7 +21,7 @@ func init() { pageSets = append(pageSets, (*Module).pipelineRoutes) }
 // (*pipeline.Pipelines): the pages read and change pipelines through it only.
 type PipelineService interface {
 	Parse(ctx context.Context, req pub.PipelineRequest) (*pipelinespec.Pipeline, []string, error)
-	NeedsOf(spec *pipelinespec.Pipeline) []pipeline.Need
+	AuthorizeAuthor(w http.ResponseWriter, r *http.Request, id *auth.Identity, spec *pipelinespec.Pipeline) error
 	Create(ctx context.Context, actor string, spec *pipelinespec.Pipeline, warnings []string) (pub.Pipeline, error)
 	Update(ctx context.Context, actor, name string, spec *pipelinespec.Pipeline, warnings []string) (pub.Pipeline, error)
 	Get(ctx context.Context, name string) (pub.Pipeline, error)
@@ -221,12 +221,12 @@ func (m *Module) parseDefinition(w http.ResponseWriter, r *http.Request, id *aut
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, n := range m.pipelines.NeedsOf(spec) {
-		if err := m.core.HTTP.Authorize(w, r, id, n.Action, n.Resource); err != nil {
-			f.Error = "A pipeline acts for its author: you may not " + n.Action + " on " + n.Resource +
-				"; ask for that permission, or change the action that needs it."
-			return nil, nil, &definitionRefused{form: f, status: http.StatusForbidden}
+	if err := m.pipelines.AuthorizeAuthor(w, r, id, spec); err != nil {
+		if fault.CodeOf(err) != fault.Forbidden {
+			return nil, nil, err
 		}
+		f.Error = err.Error()
+		return nil, nil, &definitionRefused{form: f, status: http.StatusForbidden}
 	}
 	return spec, warnings, nil
 }

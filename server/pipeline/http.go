@@ -74,11 +74,18 @@ func pipelineResource(name string) string {
 	return "pipeline/" + name
 }
 
-// authorizeNeeds checks that the caller may do what spec's actions do on their behalf (each
-// provider's Needs): a pipeline must not let its author start builds or deployments they
-// could not start themselves. Every path that stores a definition calls it.
+// authorizeNeeds is AuthorizeAuthor for the API's routes.
 func (m *Module) authorizeNeeds(w http.ResponseWriter, r *http.Request, id *auth.Identity, spec *pipelinespec.Pipeline) error {
-	for _, n := range m.Pipelines().NeedsOf(spec) {
+	return m.Pipelines().AuthorizeAuthor(w, r, id, spec)
+}
+
+// AuthorizeAuthor checks that the caller may do what spec's actions do on their behalf (each
+// provider's Needs): a pipeline must not let its author start builds or deployments they
+// could not start themselves. Every path that stores a definition calls it (the API and the
+// console); a refusal is fault.Forbidden naming the action and the resource.
+func (p *Pipelines) AuthorizeAuthor(w http.ResponseWriter, r *http.Request, id *auth.Identity, spec *pipelinespec.Pipeline) error {
+	m := p.m
+	for _, n := range p.NeedsOf(spec) {
 		if err := m.core.HTTP.Authorize(w, r, id, n.Action, n.Resource); err != nil {
 			return fault.New(fault.Forbidden, "the pipeline's actions act on your behalf: you may not %s on %s; ask for that permission, or change the action that needs it",
 				n.Action, state.Shorten(n.Resource))
