@@ -8,14 +8,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Limits that keep hostile documents (alias bombs, self-merging anchors)
-// from making Parse slow or recursive without bound.
-const (
-	maxSteps      = 200000
-	maxMergeDepth = 16
-	maxAliasChain = 64
-)
-
 // decoder walks a yaml.Node tree into a Spec, recording positions and
 // structural diagnostics.
 type decoder struct {
@@ -24,11 +16,11 @@ type decoder struct {
 	diags Diagnostics
 }
 
-// newDecoder starts decoding into s.
+// newDecoder starts decoding into s, within yamlwalk's default limits on
+// aliases, merge keys and work.
 func newDecoder(s *Spec) *decoder {
 	d := &decoder{spec: s}
-	d.Walker = yamlwalk.Walker{MaxSteps: maxSteps, MaxMergeDepth: maxMergeDepth, MaxAliasChain: maxAliasChain,
-		Errorf: d.errorf, Record: d.record}
+	d.Walker = yamlwalk.Walker{Errorf: d.errorf, Record: d.record}
 	return d
 }
 

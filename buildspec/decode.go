@@ -8,15 +8,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Limits that keep hostile documents (alias bombs, self-merging anchors)
-// from making Parse slow or recursive without bound.
-const (
-	maxSteps      = 200000
-	maxMergeDepth = 16
-	maxAliasChain = 64
-	// MaxNesting is how deep mappings and lists may nest in a buildspec.
-	MaxNesting = 64
-)
+// MaxNesting is how deep mappings and lists may nest in a buildspec.
+const MaxNesting = 64
 
 // decoder walks a yaml.Node tree into a Spec, recording positions and
 // structural diagnostics.
@@ -31,11 +24,11 @@ type decoder struct {
 	tooMany      bool
 }
 
-// newDecoder starts decoding into s.
+// newDecoder starts decoding into s, within yamlwalk's default limits on
+// aliases, merge keys and work.
 func newDecoder(s *Spec) *decoder {
 	d := &decoder{spec: s}
-	d.Walker = yamlwalk.Walker{MaxSteps: maxSteps, MaxMergeDepth: maxMergeDepth, MaxAliasChain: maxAliasChain,
-		MaxNesting: MaxNesting, Errorf: d.errorf, Record: d.record,
+	d.Walker = yamlwalk.Walker{MaxNesting: MaxNesting, Errorf: d.errorf, Record: d.record,
 		TooDeep: func(n *yaml.Node, field string) {
 			d.errorf(n, field, "mappings and lists nest deeper than %d levels; a buildspec needs far fewer", MaxNesting)
 		}}

@@ -9,14 +9,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Limits that keep hostile documents (alias bombs, self-merging anchors, deep nesting) from
-// making Parse slow or recursive without bound.
-const (
-	maxSteps      = 200000
-	maxMergeDepth = 16
-	maxAliasChain = 64
-)
-
 // pos is where a value is in the file.
 type pos struct{ line, col int }
 
@@ -45,10 +37,11 @@ type ignoredAt struct {
 // pair is one key/value of a mapping after merge keys are applied.
 type pair = yamlwalk.Pair
 
+// newDecoder starts decoding file, within yamlwalk's default limits on aliases, merge keys and
+// work.
 func newDecoder(file string) *decoder {
 	d := &decoder{file: file, positions: map[string]pos{}, keyPositions: map[string]pos{}, reported: map[string]bool{}, ignored: map[string][]ignoredAt{}}
-	d.Walker = yamlwalk.Walker{MaxSteps: maxSteps, MaxMergeDepth: maxMergeDepth, MaxAliasChain: maxAliasChain,
-		MaxNesting: MaxNesting, Errorf: d.errorf, Record: d.record,
+	d.Walker = yamlwalk.Walker{MaxNesting: MaxNesting, Errorf: d.errorf, Record: d.record,
 		TooDeep: func(n *yaml.Node, field string) {
 			d.errorf(n, field, "mappings and lists nest deeper than %d levels; a pipeline definition needs far fewer", MaxNesting)
 		}}

@@ -25,17 +25,28 @@ type Pair struct {
 	Val     *yaml.Node
 }
 
-// Walker walks the nodes of one document. Set the limits and Errorf before
-// use; a Walker counts work across all its calls and is not safe for
-// concurrent use. The zero limits mean: no alias or merge at all is allowed
-// and no work fits the budget, so always set them.
+// Default limits, which keep hostile documents (alias bombs, self-merging
+// anchors) from making a parse slow or recursive without bound.
+const (
+	DefaultMaxSteps      = 200000
+	DefaultMaxMergeDepth = 16
+	DefaultMaxAliasChain = 64
+)
+
+// Walker walks the nodes of one document. Set Errorf (and the other
+// callbacks the methods used need) before use; a zero limit means its
+// default. A Walker counts work across all its calls and is not safe for
+// concurrent use.
 type Walker struct {
 	// MaxSteps bounds the work (nodes visited, aliases expanded) of all
 	// calls together; past it Budget reports once and everything stops.
+	// 0 means DefaultMaxSteps.
 	MaxSteps int
-	// MaxMergeDepth bounds how deep merge keys (<<) may nest.
+	// MaxMergeDepth bounds how deep merge keys (<<) may nest. 0 means
+	// DefaultMaxMergeDepth.
 	MaxMergeDepth int
-	// MaxAliasChain bounds how many aliases Resolve follows in a row.
+	// MaxAliasChain bounds how many aliases Resolve follows in a row. 0
+	// means DefaultMaxAliasChain.
 	MaxAliasChain int
 	// MaxNesting bounds how deep Duplicates descends into mappings and
 	// lists; 0 means no bound. Past it TooDeep is called once.
@@ -61,7 +72,7 @@ type Walker struct {
 // for the whole document; later calls only return false.
 func (w *Walker) Budget(n *yaml.Node, cost int) bool {
 	w.steps += cost
-	if w.steps <= w.MaxSteps {
+	if w.steps <= or(w.MaxSteps, DefaultMaxSteps) {
 		return true
 	}
 	if !w.complexd {
@@ -76,7 +87,7 @@ func (w *Walker) Budget(n *yaml.Node, cost int) bool {
 // spent (each alias costs 1). A nil or non-alias n is returned as it is.
 func (w *Walker) Resolve(n *yaml.Node) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode; i++ {
-		if i >= w.MaxAliasChain || !w.Budget(n, 1) {
+		if i >= or(w.MaxAliasChain, DefaultMaxAliasChain) || !w.Budget(n, 1) {
 			return nil
 		}
 		n = n.Alias
@@ -110,8 +121,8 @@ func (w *Walker) Collect(n *yaml.Node, field string) []Pair {
 }
 
 func (w *Walker) collect(n *yaml.Node, field string, depth int) []Pair {
-	if depth > w.MaxMergeDepth {
-		w.Errorf(n, field, "merge keys (<<) nest deeper than %d levels; merge fewer mappings", w.MaxMergeDepth)
+	if limit := or(w.MaxMergeDepth, DefaultMaxMergeDepth); depth > limit {
+		w.Errorf(n, field, "merge keys (<<) nest deeper than %d levels; merge fewer mappings", limit)
 		return nil
 	}
 	if !w.Budget(n, len(n.Content)/2+1) {
@@ -253,6 +264,14 @@ func (w *Walker) Scalar(n *yaml.Node, field, what string) (value, tag string, ok
 		return "", "", false
 	}
 	return r.Value, r.ShortTag(), true
+}
+
+// or is limit, or def when limit is 0.
+func or(limit, def int) int {
+	if limit == 0 {
+		return def
+	}
+	return limit
 }
 
 // IsNull reports whether n is nil, an empty node, or a null scalar. It does

@@ -184,3 +184,23 @@ func TestSyntaxError(t *testing.T) {
 		t.Errorf("got %d %q %v", line, msg, tabs)
 	}
 }
+
+func TestZeroLimitsAreDefaults(t *testing.T) {
+	var r recorder
+	w := &Walker{Errorf: func(n *yaml.Node, field, format string, args ...any) {
+		r.errs = append(r.errs, fmt.Sprintf(format, args...))
+	}}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Value: "x"}
+	for i := 0; i < DefaultMaxAliasChain; i++ {
+		n = &yaml.Node{Kind: yaml.AliasNode, Alias: n}
+	}
+	if w.Resolve(n) == nil || w.Resolve(&yaml.Node{Kind: yaml.AliasNode, Alias: n}) != nil {
+		t.Error("alias chain bound is not DefaultMaxAliasChain")
+	}
+	if !w.Budget(n, DefaultMaxSteps-2*DefaultMaxAliasChain) || w.Budget(n, 1) {
+		t.Error("budget is not DefaultMaxSteps")
+	}
+	if len(r.errs) != 1 {
+		t.Errorf("errs = %q", r.errs)
+	}
+}
