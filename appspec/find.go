@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/slipwayhq/slipway/internal/yamlwalk"
 )
 
 // SpecNames are the file names looked up at a bundle root, in order.
@@ -93,7 +95,7 @@ func ValidateBundle(dir string) (*Spec, Diagnostics, error) {
 func checkContents(s *Spec, bundle fs.FS) Diagnostics {
 	v := &validator{s: s}
 	for i, f := range s.Files {
-		field := indexField("files", i) + ".source"
+		field := yamlwalk.IndexField("files", i) + ".source"
 		src, ok := BundlePath(s.OS, f.Source)
 		if !ok || !s.has(field) {
 			continue
@@ -104,7 +106,7 @@ func checkContents(s *Spec, bundle fs.FS) Diagnostics {
 	}
 	for _, name := range s.hookOrder {
 		for i, sc := range s.Hooks[name] {
-			field := indexField("hooks."+name, i) + ".location"
+			field := yamlwalk.IndexField("hooks."+name, i) + ".location"
 			loc, ok := BundlePath(s.OS, sc.Location)
 			if !ok || loc == "" {
 				continue

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/slipwayhq/slipway/internal/yamlwalk"
 	"gopkg.in/yaml.v3"
 )
 
@@ -34,35 +35,35 @@ func Parse(path string, data []byte) (*Spec, Diagnostics) {
 		nulls:     map[string]bool{},
 		reported:  map[string]bool{},
 	}
-	d := &decoder{spec: s}
+	d := newDecoder(s)
 	var root yaml.Node
 	if err := unmarshal(data, &root); err != nil {
 		d.syntaxError(err, data)
 		s.broken = true
 		return s, d.diags
 	}
-	if root.Kind == 0 || len(root.Content) == 0 || isNull(d.resolve(root.Content[0])) {
+	if root.Kind == 0 || len(root.Content) == 0 || yamlwalk.IsNull(d.Resolve(root.Content[0])) {
 		d.errorf(nil, "", "the file is empty; an AppSpec file starts with version: 0.0 and os: linux")
 		s.broken = true
 		return s, d.diags
 	}
 	doc := root.Content[0]
 	s.Positions[""] = Pos{Line: doc.Line, Column: doc.Column}
-	if r := d.resolve(doc); r == nil || r.Kind != yaml.MappingNode {
-		d.errorf(doc, "", "an AppSpec file must be a mapping of keys (version, os, files, hooks, ...), not a %s", kindName(r))
+	if r := d.Resolve(doc); r == nil || r.Kind != yaml.MappingNode {
+		d.errorf(doc, "", "an AppSpec file must be a mapping of keys (version, os, files, hooks, ...), not a %s", yamlwalk.KindName(r))
 		s.broken = true
 		return s, d.diags
 	}
-	d.duplicates(doc, "")
+	d.Duplicates(doc, "")
 	for _, p := range d.mapping(doc, "", "the AppSpec file", topKeys) {
-		switch p.key {
+		switch p.Key {
 		case "version":
-			d.record("version", p.val, p.keyNode)
-			s.Version, s.versionTag, _ = d.scalar(p.val, "version", "version")
+			d.record("version", p.Val, p.KeyNode)
+			s.Version, s.versionTag, _ = d.Scalar(p.Val, "version", "version")
 		case "os":
-			s.OS = d.str(p, "os", "os")
+			s.OS = d.Str(p, "os", "os")
 		case "file_exists_behavior":
-			s.FileExistsBehavior = FileExistsBehavior(d.str(p, "file_exists_behavior", "file_exists_behavior"))
+			s.FileExistsBehavior = FileExistsBehavior(d.Str(p, "file_exists_behavior", "file_exists_behavior"))
 		case "files":
 			d.files(p)
 		case "permissions":
@@ -86,18 +87,18 @@ func unmarshal(data []byte, root *yaml.Node) (err error) {
 }
 
 func (d *decoder) files(p pair) {
-	d.record("files", p.val, p.keyNode)
-	for i, item := range d.sequence(p.val, "files", "files", "a list of entries like - {source: /, destination: /opt/app}") {
-		field := indexField("files", i)
+	d.record("files", p.Val, p.KeyNode)
+	for i, item := range d.Sequence(p.Val, "files", "files", "a list of entries like - {source: /, destination: /opt/app}") {
+		field := yamlwalk.IndexField("files", i)
 		d.record(field, item, nil)
 		var fm FileMapping
 		for _, kv := range d.mapping(item, field, "a files entry", fileKeys) {
-			f := joinField(field, kv.key)
-			switch kv.key {
+			f := yamlwalk.JoinField(field, kv.Key)
+			switch kv.Key {
 			case "source":
-				fm.Source = d.str(kv, f, "source")
+				fm.Source = d.Str(kv, f, "source")
 			case "destination":
-				fm.Destination = d.str(kv, f, "destination")
+				fm.Destination = d.Str(kv, f, "destination")
 			}
 		}
 		d.spec.Files = append(d.spec.Files, fm)
@@ -105,37 +106,37 @@ func (d *decoder) files(p pair) {
 }
 
 func (d *decoder) permissions(p pair) {
-	d.record("permissions", p.val, p.keyNode)
-	for i, item := range d.sequence(p.val, "permissions", "permissions", "a list of entries like - {object: /opt/app, mode: \"755\"}") {
-		field := indexField("permissions", i)
+	d.record("permissions", p.Val, p.KeyNode)
+	for i, item := range d.Sequence(p.Val, "permissions", "permissions", "a list of entries like - {object: /opt/app, mode: \"755\"}") {
+		field := yamlwalk.IndexField("permissions", i)
 		d.record(field, item, nil)
 		perm := Permission{Pattern: "**"}
 		for _, kv := range d.mapping(item, field, "a permissions entry", permissionKeys) {
-			f := joinField(field, kv.key)
-			switch kv.key {
+			f := yamlwalk.JoinField(field, kv.Key)
+			switch kv.Key {
 			case "object":
-				perm.Object = strings.TrimSpace(d.str(kv, f, "object"))
+				perm.Object = strings.TrimSpace(d.Str(kv, f, "object"))
 			case "pattern":
-				if v := d.str(kv, f, "pattern"); !d.spec.nulls[f] {
+				if v := d.Str(kv, f, "pattern"); !d.spec.nulls[f] {
 					perm.Pattern = v
 				}
 			case "except":
-				perm.Except = d.strList(kv, f, "except", `except: ["*.log", "tmp"]`)
+				perm.Except = d.StrList(kv, f, "except", `except: ["*.log", "tmp"]`)
 			case "owner":
-				perm.Owner = d.str(kv, f, "owner")
+				perm.Owner = d.Str(kv, f, "owner")
 			case "group":
-				perm.Group = d.str(kv, f, "group")
+				perm.Group = d.Str(kv, f, "group")
 			case "mode":
 				perm.Mode = d.mode(kv, f)
 			case "acls":
-				perm.ACLs = d.strList(kv, f, "acls", `acls: ["u:deploy:rwx"]`)
+				perm.ACLs = d.StrList(kv, f, "acls", `acls: ["u:deploy:rwx"]`)
 			case "context":
 				perm.Context = d.context(kv, f)
 			case "type":
-				perm.Type = d.strList(kv, f, "type", "type: [file, directory]")
+				perm.Type = d.StrList(kv, f, "type", "type: [file, directory]")
 			}
 		}
-		if len(perm.Type) == 0 && !d.spec.has(joinField(field, "type")) {
+		if len(perm.Type) == 0 && !d.spec.has(yamlwalk.JoinField(field, "type")) {
 			perm.Type = []string{"file", "directory"}
 		}
 		d.spec.Permissions = append(d.spec.Permissions, perm)
@@ -148,8 +149,8 @@ func (d *decoder) permissions(p pair) {
 // when the result is still a valid mode (applied as CodeDeploy would), an
 // error when it is not.
 func (d *decoder) mode(kv pair, field string) string {
-	d.record(field, kv.val, kv.keyNode)
-	v, tag, ok := d.scalar(kv.val, field, "mode")
+	d.record(field, kv.Val, kv.KeyNode)
+	v, tag, ok := d.Scalar(kv.Val, field, "mode")
 	if !ok || tag != "!!int" {
 		return v
 	}
@@ -163,57 +164,57 @@ func (d *decoder) mode(kv pair, field string) string {
 	}
 	read := strconv.FormatInt(n, 10)
 	if validModeDigits(read) {
-		d.warnf(kv.val, field, "unquoted mode %s is read by YAML 1.1 as the octal number %d, so mode %s is applied (as CodeDeploy does); write mode: %q to mean %s", v, n, read, v, v)
+		d.warnf(kv.Val, field, "unquoted mode %s is read by YAML 1.1 as the octal number %d, so mode %s is applied (as CodeDeploy does); write mode: %q to mean %s", v, n, read, v, v)
 		return read
 	}
-	d.errorf(kv.val, field, "unquoted mode %s is read by YAML 1.1 as the octal number %d, which is not a valid mode; write mode: %q", v, n, v)
+	d.errorf(kv.Val, field, "unquoted mode %s is read by YAML 1.1 as the octal number %d, which is not a valid mode; write mode: %q", v, n, v)
 	return ""
 }
 
 func (d *decoder) context(kv pair, field string) *Context {
-	d.record(field, kv.val, kv.keyNode)
-	if isNull(d.resolve(kv.val)) {
+	d.record(field, kv.Val, kv.KeyNode)
+	if yamlwalk.IsNull(d.Resolve(kv.Val)) {
 		return nil
 	}
 	c := &Context{}
-	for _, p := range d.mapping(kv.val, field, "context", contextKeys) {
-		f := joinField(field, p.key)
-		switch p.key {
+	for _, p := range d.mapping(kv.Val, field, "context", contextKeys) {
+		f := yamlwalk.JoinField(field, p.Key)
+		switch p.Key {
 		case "name":
-			c.Name = d.str(p, f, "context name")
+			c.Name = d.Str(p, f, "context name")
 		case "type":
-			c.Type = d.str(p, f, "context type")
+			c.Type = d.Str(p, f, "context type")
 		case "range":
-			c.Range = d.str(p, f, "context range")
+			c.Range = d.Str(p, f, "context range")
 		}
 	}
 	return c
 }
 
 func (d *decoder) hooks(p pair) {
-	d.record("hooks", p.val, p.keyNode)
-	if r := d.resolve(p.val); r != nil && r.Kind == yaml.SequenceNode {
-		d.errorf(p.val, "hooks", "hooks must be a mapping of event name to scripts (the list form is for ECS and Lambda); write for example hooks: {AfterInstall: [{location: scripts/install.sh}]}")
+	d.record("hooks", p.Val, p.KeyNode)
+	if r := d.Resolve(p.Val); r != nil && r.Kind == yaml.SequenceNode {
+		d.errorf(p.Val, "hooks", "hooks must be a mapping of event name to scripts (the list form is for ECS and Lambda); write for example hooks: {AfterInstall: [{location: scripts/install.sh}]}")
 		return
 	}
-	for _, ev := range d.mapping(p.val, "hooks", "hooks", nil) {
-		field := joinField("hooks", ev.key)
-		d.record(field, ev.val, ev.keyNode)
-		if _, dup := d.spec.Hooks[ev.key]; !dup {
-			d.spec.hookOrder = append(d.spec.hookOrder, ev.key)
+	for _, ev := range d.mapping(p.Val, "hooks", "hooks", nil) {
+		field := yamlwalk.JoinField("hooks", ev.Key)
+		d.record(field, ev.Val, ev.KeyNode)
+		if _, dup := d.spec.Hooks[ev.Key]; !dup {
+			d.spec.hookOrder = append(d.spec.hookOrder, ev.Key)
 		}
 		scripts := []Script{}
-		for i, item := range d.sequence(ev.val, field, "the scripts of "+ev.key, "a list of entries like - location: scripts/run.sh") {
-			sf := indexField(field, i)
+		for i, item := range d.Sequence(ev.Val, field, "the scripts of "+ev.Key, "a list of entries like - location: scripts/run.sh") {
+			sf := yamlwalk.IndexField(field, i)
 			d.record(sf, item, nil)
-			if r := d.resolve(item); r == nil || r.Kind != yaml.MappingNode {
-				d.errorf(item, sf, "each script must be a mapping with a location, not a %s; write - location: %s", kindName(r), exampleLocation(r))
+			if r := d.Resolve(item); r == nil || r.Kind != yaml.MappingNode {
+				d.errorf(item, sf, "each script must be a mapping with a location, not a %s; write - location: %s", yamlwalk.KindName(r), exampleLocation(r))
 				scripts = append(scripts, Script{Timeout: DefaultTimeout}) // keeps indices aligned with the file
 				continue
 			}
 			scripts = append(scripts, d.script(item, sf))
 		}
-		d.spec.Hooks[ev.key] = scripts
+		d.spec.Hooks[ev.Key] = scripts
 	}
 }
 
@@ -227,12 +228,12 @@ func exampleLocation(n *yaml.Node) string {
 func (d *decoder) script(item *yaml.Node, field string) Script {
 	sc := Script{Timeout: DefaultTimeout}
 	for _, kv := range d.mapping(item, field, "a script", scriptKeys) {
-		f := joinField(field, kv.key)
-		switch kv.key {
+		f := yamlwalk.JoinField(field, kv.Key)
+		switch kv.Key {
 		case "location":
-			sc.Location = strings.TrimSpace(d.str(kv, f, "location"))
+			sc.Location = strings.TrimSpace(d.Str(kv, f, "location"))
 		case "runas":
-			sc.RunAs = strings.TrimSpace(d.str(kv, f, "runas"))
+			sc.RunAs = strings.TrimSpace(d.Str(kv, f, "runas"))
 		case "timeout":
 			sc.Timeout = d.timeout(kv, f)
 		case "sudo":
@@ -245,8 +246,8 @@ func (d *decoder) script(item *yaml.Node, field string) Script {
 // timeout converts a timeout value. Null means the default; a quoted whole
 // number is accepted with a warning, as CodeDeploy converts it too.
 func (d *decoder) timeout(kv pair, field string) int {
-	d.record(field, kv.val, kv.keyNode)
-	v, tag, ok := d.scalar(kv.val, field, "timeout")
+	d.record(field, kv.Val, kv.KeyNode)
+	v, tag, ok := d.Scalar(kv.Val, field, "timeout")
 	if !ok {
 		return DefaultTimeout
 	}
@@ -259,39 +260,39 @@ func (d *decoder) timeout(kv pair, field string) int {
 			break
 		}
 		if tag == "!!str" {
-			d.warnf(kv.val, field, "timeout is the string %q; write it as a number: timeout: %d", v, n)
+			d.warnf(kv.Val, field, "timeout is the string %q; write it as a number: timeout: %d", v, n)
 		}
 		return int(n)
 	case "!!float":
 		f, err := strconv.ParseFloat(v, 64)
 		if err == nil && f >= 1 && f <= math.MaxInt32 {
-			d.warnf(kv.val, field, "timeout %s is cut to %d seconds (as CodeDeploy does); write a whole number: timeout: %d", v, int(f), int(f))
+			d.warnf(kv.Val, field, "timeout %s is cut to %d seconds (as CodeDeploy does); write a whole number: timeout: %d", v, int(f), int(f))
 			return int(f)
 		}
 	}
-	d.errorf(kv.val, field, "timeout must be a whole number of seconds greater than 0, not %s; write for example timeout: 300", quote(v))
+	d.errorf(kv.Val, field, "timeout must be a whole number of seconds greater than 0, not %s; write for example timeout: 300", quote(v))
 	return DefaultTimeout
 }
 
 // sudo converts a boolean the way YAML 1.1 (CodeDeploy's loader) reads it.
 func (d *decoder) sudo(kv pair, field string) bool {
-	d.record(field, kv.val, kv.keyNode)
-	v, tag, ok := d.scalar(kv.val, field, "sudo")
+	d.record(field, kv.Val, kv.KeyNode)
+	v, tag, ok := d.Scalar(kv.Val, field, "sudo")
 	if !ok || tag == "!!null" {
 		return false
 	}
 	if tag == "!!bool" || tag == "!!str" {
-		r := d.resolve(kv.val)
+		r := d.Resolve(kv.Val)
 		quoted := r.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0
 		val, isBool := map[string]bool{"true": true, "yes": true, "on": true, "y": true,
 			"false": false, "no": false, "off": false, "n": false}[strings.ToLower(v)]
 		if isBool && quoted {
-			d.warnf(kv.val, field, "sudo is the string %q; write sudo: %t without quotes", v, val)
+			d.warnf(kv.Val, field, "sudo is the string %q; write sudo: %t without quotes", v, val)
 		}
 		if isBool {
 			return val
 		}
 	}
-	d.errorf(kv.val, field, "sudo must be true or false, not %s; write sudo: true", quote(v))
+	d.errorf(kv.Val, field, "sudo must be true or false, not %s; write sudo: true", quote(v))
 	return false
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	"github.com/slipwayhq/slipway/internal/yamlwalk"
 )
 
 // Destination is the host file system as Plan sees it: read-only lookups of
@@ -228,7 +230,7 @@ func Plan(in PlanInput) (*InstallPlan, error) {
 		p.plan.Remove = append(p.plan.Remove, in.Previous[i])
 	}
 	for i, f := range in.Spec.Files {
-		p.files(indexField("files", i), f)
+		p.files(yamlwalk.IndexField("files", i), f)
 		if p.fatalErr != nil {
 			return nil, p.fatalErr
 		}

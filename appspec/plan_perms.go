@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/slipwayhq/slipway/internal/yamlwalk"
 )
 
 // StepKind is what a PermissionStep changes.
@@ -42,7 +44,7 @@ type PermissionStep struct {
 func (p *planner) permissions() {
 	setBy := map[string]string{}
 	for i, perm := range p.in.Spec.Permissions {
-		field := indexField("permissions", i)
+		field := yamlwalk.IndexField("permissions", i)
 		vol, rest, ok := splitHost(p.os, perm.Object)
 		if !ok {
 			continue

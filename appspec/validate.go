@@ -5,6 +5,8 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/slipwayhq/slipway/internal/yamlwalk"
 )
 
 // validator checks the meaning of a parsed Spec.
@@ -112,7 +114,7 @@ func (v *validator) files() {
 	type pairKey struct{ src, dst string }
 	seen := map[pairKey]int{}
 	for i, f := range s.Files {
-		field := indexField("files", i)
+		field := yamlwalk.IndexField("files", i)
 		if s.reported[field] {
 			continue
 		}
@@ -170,10 +172,10 @@ func (v *validator) permissions() {
 		return
 	}
 	for i, p := range s.Permissions {
-		if s.reported[indexField("permissions", i)] {
+		if s.reported[yamlwalk.IndexField("permissions", i)] {
 			continue
 		}
-		v.permission(indexField("permissions", i), p)
+		v.permission(yamlwalk.IndexField("permissions", i), p)
 	}
 }
 
@@ -197,33 +199,33 @@ func (v *validator) permission(field string, p Permission) {
 		}
 	}
 	for j, e := range p.Except {
-		if s.reported[indexField(f("except"), j)] {
+		if s.reported[yamlwalk.IndexField(f("except"), j)] {
 			continue
 		}
 		if _, err := path.Match(e, ""); err != nil || e == "" {
-			v.errorf(indexField(f("except"), j), "except pattern %s is not a valid glob; write a name glob such as *.log", quote(e))
+			v.errorf(yamlwalk.IndexField(f("except"), j), "except pattern %s is not a valid glob; write a name glob such as *.log", quote(e))
 		}
 	}
 	if s.has(f("mode")) && !s.reported[f("mode")] && !validModeDigits(p.Mode) {
 		v.errorf(f("mode"), "mode %s is not valid; write 1 to 4 octal digits in quotes, e.g. mode: \"0644\"", quote(p.Mode))
 	}
 	for j, a := range p.ACLs {
-		if s.reported[indexField(f("acls"), j)] {
+		if s.reported[yamlwalk.IndexField(f("acls"), j)] {
 			continue
 		}
 		if _, err := ParseACL(a); err != nil {
-			v.errorf(indexField(f("acls"), j), "acl entry %s is not valid: %v; write entries like u:deploy:rwx, g:web:r-x or d:u:deploy:rw", quote(a), err)
+			v.errorf(yamlwalk.IndexField(f("acls"), j), "acl entry %s is not valid: %v; write entries like u:deploy:rwx, g:web:r-x or d:u:deploy:rw", quote(a), err)
 		}
 	}
 	if p.Context != nil && !s.reported[f("context")] {
 		v.context(f("context"), p.Context)
 	}
 	for j, t := range p.Type {
-		if s.reported[indexField(f("type"), j)] {
+		if s.reported[yamlwalk.IndexField(f("type"), j)] {
 			continue
 		}
 		if t != "file" && t != "directory" {
-			v.errorf(indexField(f("type"), j), "type %s is not valid; write file or directory%s", quote(t), didYouMean(t, []string{"file", "directory"}))
+			v.errorf(yamlwalk.IndexField(f("type"), j), "type %s is not valid; write file or directory%s", quote(t), didYouMean(t, []string{"file", "directory"}))
 		}
 	}
 	if len(p.Type) == 0 && s.has(f("type")) {
@@ -261,10 +263,10 @@ func (v *validator) hooks() {
 			v.errorf(field, "%s is run by the agent itself and takes no scripts; move them to %s", name, neighbours(name))
 		}
 		for i, sc := range s.Hooks[name] {
-			if s.reported[indexField(field, i)] {
+			if s.reported[yamlwalk.IndexField(field, i)] {
 				continue
 			}
-			v.script(indexField(field, i), sc)
+			v.script(yamlwalk.IndexField(field, i), sc)
 		}
 	}
 }

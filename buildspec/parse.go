@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/slipwayhq/slipway/internal/yamlwalk"
 	"gopkg.in/yaml.v3"
 )
 
@@ -44,7 +45,7 @@ func Parse(path string, data []byte) (*Spec, Diagnostics) {
 		nulls:     map[string]bool{},
 		reported:  map[string]bool{},
 	}
-	d := &decoder{spec: s}
+	d := newDecoder(s)
 	if len(data) > MaxFileSize {
 		d.errorf(nil, "", "the buildspec is %d bytes, more than the %d (1 MiB) Slipway reads; move long scripts into files of the source and run them from the buildspec", len(data), MaxFileSize)
 		s.broken = true
@@ -56,31 +57,31 @@ func Parse(path string, data []byte) (*Spec, Diagnostics) {
 		s.broken = true
 		return s, d.diags
 	}
-	if root.Kind == 0 || len(root.Content) == 0 || isNull(d.resolve(root.Content[0])) {
+	if root.Kind == 0 || len(root.Content) == 0 || yamlwalk.IsNull(d.Resolve(root.Content[0])) {
 		d.errorf(nil, "", "the file is empty; a buildspec starts with version: 0.2 and has phases")
 		s.broken = true
 		return s, d.diags
 	}
 	doc := root.Content[0]
 	s.Positions[""] = Pos{Line: doc.Line, Column: doc.Column}
-	if r := d.resolve(doc); r == nil || r.Kind != yaml.MappingNode {
-		d.errorf(doc, "", "a buildspec must be a mapping of keys (version, env, phases, artifacts, ...), not a %s", kindName(r))
+	if r := d.Resolve(doc); r == nil || r.Kind != yaml.MappingNode {
+		d.errorf(doc, "", "a buildspec must be a mapping of keys (version, env, phases, artifacts, ...), not a %s", yamlwalk.KindName(r))
 		s.broken = true
 		return s, d.diags
 	}
-	d.duplicates(doc, "", 0)
-	if d.deep {
+	d.Duplicates(doc, "")
+	if d.Deep() {
 		s.broken = true
 		return s, d.diags
 	}
 	for _, p := range d.mapping(doc, "", "the buildspec", topKeys) {
-		switch p.key {
+		switch p.Key {
 		case "version":
-			d.record("version", p.val, p.keyNode)
-			s.versionRaw, s.versionTag, _ = d.scalar(p.val, "version", "version")
+			d.record("version", p.Val, p.KeyNode)
+			s.versionRaw, s.versionTag, _ = d.Scalar(p.Val, "version", "version")
 			s.Version = canonicalVersion(s.versionRaw, s.versionTag)
 		case "run-as":
-			s.RunAs = strings.TrimSpace(d.str(p, "run-as", "run-as"))
+			s.RunAs = strings.TrimSpace(d.Str(p, "run-as", "run-as"))
 		case "env":
 			d.env(p)
 		case "proxy":
@@ -128,13 +129,13 @@ func unmarshal(data []byte, root *yaml.Node) (err error) {
 }
 
 func (d *decoder) env(p pair) {
-	d.record("env", p.val, p.keyNode)
+	d.record("env", p.Val, p.KeyNode)
 	e := &d.spec.Env
-	for _, kv := range d.mapping(p.val, "env", "env", envKeys) {
-		f := joinField("env", kv.key)
-		switch kv.key {
+	for _, kv := range d.mapping(p.Val, "env", "env", envKeys) {
+		f := yamlwalk.JoinField("env", kv.Key)
+		switch kv.Key {
 		case "shell":
-			e.Shell = strings.TrimSpace(d.str(kv, f, "shell"))
+			e.Shell = strings.TrimSpace(d.Str(kv, f, "shell"))
 		case "variables":
 			e.Variables = d.vars(kv, f, "env variables", "variables: {GOFLAGS: -mod=mod}")
 		case "parameter-store":
@@ -144,7 +145,7 @@ func (d *decoder) env(p pair) {
 				e.SecretsManager = append(e.SecretsManager, parseSecretRef(v))
 			}
 		case "exported-variables":
-			e.ExportedVariables = d.strList(kv, f, "exported-variables", "exported-variables: [IMAGE_TAG]")
+			e.ExportedVariables = d.StrList(kv, f, "exported-variables", "exported-variables: [IMAGE_TAG]")
 		case "git-credential-helper":
 			e.GitCredentialHelper = d.boolean(kv, f, "git-credential-helper")
 		}
@@ -180,10 +181,10 @@ func parseSecretRef(v Var) SecretRef {
 }
 
 func (d *decoder) proxy(p pair) {
-	d.record("proxy", p.val, p.keyNode)
-	for _, kv := range d.mapping(p.val, "proxy", "proxy", proxyKeys) {
-		f := joinField("proxy", kv.key)
-		switch kv.key {
+	d.record("proxy", p.Val, p.KeyNode)
+	for _, kv := range d.mapping(p.Val, "proxy", "proxy", proxyKeys) {
+		f := yamlwalk.JoinField("proxy", kv.Key)
+		switch kv.Key {
 		case "upload-artifacts":
 			d.spec.Proxy.UploadArtifacts = d.boolean(kv, f, "upload-artifacts")
 		case "logs":
@@ -193,29 +194,29 @@ func (d *decoder) proxy(p pair) {
 }
 
 func (d *decoder) phases(p pair) {
-	d.record("phases", p.val, p.keyNode)
-	for _, kv := range d.mapping(p.val, "phases", "phases", nil) {
-		f := joinField("phases", kv.key)
-		d.record(f, kv.val, kv.keyNode)
+	d.record("phases", p.Val, p.KeyNode)
+	for _, kv := range d.mapping(p.Val, "phases", "phases", nil) {
+		f := yamlwalk.JoinField("phases", kv.Key)
+		d.record(f, kv.Val, kv.KeyNode)
 		// Messages about a whole phase point at its name.
-		d.spec.Positions[f] = Pos{Line: kv.keyNode.Line, Column: kv.keyNode.Column}
-		if _, dup := d.spec.Phases[kv.key]; !dup {
-			d.spec.phaseOrder = append(d.spec.phaseOrder, kv.key)
+		d.spec.Positions[f] = Pos{Line: kv.KeyNode.Line, Column: kv.KeyNode.Column}
+		if _, dup := d.spec.Phases[kv.Key]; !dup {
+			d.spec.phaseOrder = append(d.spec.phaseOrder, kv.Key)
 		}
-		ph := &Phase{Name: kv.key}
-		d.spec.Phases[kv.key] = ph
-		if !contains(PhaseNames, kv.key) {
+		ph := &Phase{Name: kv.Key}
+		d.spec.Phases[kv.Key] = ph
+		if !contains(PhaseNames, kv.Key) {
 			continue // reported by Validate; its contents are not read
 		}
-		for _, k := range d.mapping(kv.val, f, "phase "+kv.key, phaseKeys) {
-			kf := joinField(f, k.key)
-			switch k.key {
+		for _, k := range d.mapping(kv.Val, f, "phase "+kv.Key, phaseKeys) {
+			kf := yamlwalk.JoinField(f, k.Key)
+			switch k.Key {
 			case "run-as":
-				ph.RunAs = strings.TrimSpace(d.str(k, kf, "run-as"))
+				ph.RunAs = strings.TrimSpace(d.Str(k, kf, "run-as"))
 			case "on-failure":
-				d.record(kf, k.val, k.keyNode)
-				if v, _, ok := d.scalar(k.val, kf, "on-failure"); ok {
-					ph.OnFailure = d.onFailure(k.val, kf, v)
+				d.record(kf, k.Val, k.KeyNode)
+				if v, _, ok := d.Scalar(k.Val, kf, "on-failure"); ok {
+					ph.OnFailure = d.onFailure(k.Val, kf, v)
 				}
 			case "runtime-versions":
 				ph.RuntimeVersions = d.vars(k, kf, "runtime-versions", "runtime-versions: {golang: 1.22}")
@@ -233,16 +234,16 @@ func (d *decoder) phases(p pair) {
 // is one command. Items YAML reads as mappings are the classic unquoted
 // "echo a: b" and get an error saying to quote them.
 func (d *decoder) commandList(p pair, field string) []string {
-	d.record(field, p.val, p.keyNode)
+	d.record(field, p.Val, p.KeyNode)
 	var out []string
-	for i, item := range d.sequence(p.val, field, "commands", "a list like - make test") {
-		f := indexField(field, i)
+	for i, item := range d.Sequence(p.Val, field, "commands", "a list like - make test") {
+		f := yamlwalk.IndexField(field, i)
 		d.record(f, item, nil)
-		r := d.resolve(item)
+		r := d.Resolve(item)
 		switch {
 		case r == nil:
 			d.errorf(item, f, "the command is a broken alias; write the command out")
-		case isNull(r) && r.Kind == yaml.ScalarNode && r.Value == "":
+		case yamlwalk.IsNull(r) && r.Kind == yaml.ScalarNode && r.Value == "":
 			d.errorf(item, f, "the command is empty; write a command after the dash or remove the item")
 		case r.Kind == yaml.MappingNode:
 			d.errorf(item, f, "this command is read by YAML as a mapping because it contains \": \"; quote it, e.g. - %s", quoteCommand(r))
@@ -288,7 +289,7 @@ func (d *decoder) onFailure(n *yaml.Node, field, v string) OnFailure {
 	of := OnFailure{Text: v}
 	up := strings.ToUpper(strings.TrimSpace(v))
 	switch {
-	case v == "" && isNull(d.resolve(n)):
+	case v == "" && yamlwalk.IsNull(d.Resolve(n)):
 		return of
 	case up == Abort || up == Continue:
 		of.Action = up
@@ -338,22 +339,22 @@ func splitRetry(s string) (count int, re string, hasCount bool) {
 }
 
 func (d *decoder) reports(p pair) {
-	d.record("reports", p.val, p.keyNode)
-	for _, kv := range d.mapping(p.val, "reports", "reports", nil) {
-		f := joinField("reports", kv.key)
-		d.record(f, kv.val, kv.keyNode)
-		rep := Report{Group: kv.key, FileFormat: ReportFormats[0]}
-		for _, k := range d.mapping(kv.val, f, "report group "+kv.key, reportKeys) {
-			kf := joinField(f, k.key)
-			switch k.key {
+	d.record("reports", p.Val, p.KeyNode)
+	for _, kv := range d.mapping(p.Val, "reports", "reports", nil) {
+		f := yamlwalk.JoinField("reports", kv.Key)
+		d.record(f, kv.Val, kv.KeyNode)
+		rep := Report{Group: kv.Key, FileFormat: ReportFormats[0]}
+		for _, k := range d.mapping(kv.Val, f, "report group "+kv.Key, reportKeys) {
+			kf := yamlwalk.JoinField(f, k.Key)
+			switch k.Key {
 			case "files":
-				rep.Files = d.strList(k, kf, "files", `files: ["**/*.xml"]`)
+				rep.Files = d.StrList(k, kf, "files", `files: ["**/*.xml"]`)
 			case "base-directory":
-				rep.BaseDirectory = strings.TrimSpace(d.str(k, kf, "base-directory"))
+				rep.BaseDirectory = strings.TrimSpace(d.Str(k, kf, "base-directory"))
 			case "discard-paths":
 				rep.DiscardPaths = d.boolean(k, kf, "discard-paths")
 			case "file-format":
-				if v := strings.TrimSpace(d.str(k, kf, "file-format")); v != "" {
+				if v := strings.TrimSpace(d.Str(k, kf, "file-format")); v != "" {
 					rep.FileFormat = v
 				}
 			}
@@ -363,101 +364,101 @@ func (d *decoder) reports(p pair) {
 }
 
 func (d *decoder) artifacts(p pair) {
-	d.record("artifacts", p.val, p.keyNode)
+	d.record("artifacts", p.Val, p.KeyNode)
 	a := &Artifacts{}
 	d.spec.Artifacts = a
-	for _, kv := range d.mapping(p.val, "artifacts", "artifacts", artifactKeys) {
-		if kv.key == "secondary-artifacts" {
+	for _, kv := range d.mapping(p.Val, "artifacts", "artifacts", artifactKeys) {
+		if kv.Key == "secondary-artifacts" {
 			f := "artifacts.secondary-artifacts"
-			d.record(f, kv.val, kv.keyNode)
-			for _, sec := range d.mapping(kv.val, f, "secondary-artifacts", nil) {
-				sf := joinField(f, sec.key)
-				d.record(sf, sec.val, sec.keyNode)
-				art := Artifact{Identifier: sec.key}
-				for _, k := range d.mapping(sec.val, sf, "secondary artifact "+sec.key, secondaryKeys) {
-					d.artifactKey(&art, k, joinField(sf, k.key))
+			d.record(f, kv.Val, kv.KeyNode)
+			for _, sec := range d.mapping(kv.Val, f, "secondary-artifacts", nil) {
+				sf := yamlwalk.JoinField(f, sec.Key)
+				d.record(sf, sec.Val, sec.KeyNode)
+				art := Artifact{Identifier: sec.Key}
+				for _, k := range d.mapping(sec.Val, sf, "secondary artifact "+sec.Key, secondaryKeys) {
+					d.artifactKey(&art, k, yamlwalk.JoinField(sf, k.Key))
 				}
 				a.Secondary = append(a.Secondary, art)
 			}
 			continue
 		}
-		d.artifactKey(&a.Artifact, kv, joinField("artifacts", kv.key))
+		d.artifactKey(&a.Artifact, kv, yamlwalk.JoinField("artifacts", kv.Key))
 	}
 }
 
 func (d *decoder) artifactKey(a *Artifact, k pair, field string) {
-	switch k.key {
+	switch k.Key {
 	case "files":
-		a.Files = d.strList(k, field, "files", `files: ["**/*"]`)
+		a.Files = d.StrList(k, field, "files", `files: ["**/*"]`)
 	case "name":
-		a.Name = strings.TrimSpace(d.str(k, field, "name"))
+		a.Name = strings.TrimSpace(d.Str(k, field, "name"))
 	case "discard-paths":
 		a.DiscardPaths = d.boolean(k, field, "discard-paths")
 	case "base-directory":
-		a.BaseDirectory = strings.TrimSpace(d.str(k, field, "base-directory"))
+		a.BaseDirectory = strings.TrimSpace(d.Str(k, field, "base-directory"))
 	case "exclude-paths":
 		a.ExcludePaths = d.strOrList(k, field, "exclude-paths")
 	case "enable-symlinks":
 		a.EnableSymlinks = d.boolean(k, field, "enable-symlinks")
 	case "s3-prefix":
-		a.S3Prefix = strings.TrimSpace(d.str(k, field, "s3-prefix"))
+		a.S3Prefix = strings.TrimSpace(d.Str(k, field, "s3-prefix"))
 	}
 }
 
 func (d *decoder) cache(p pair) {
-	d.record("cache", p.val, p.keyNode)
+	d.record("cache", p.Val, p.KeyNode)
 	c := &Cache{}
 	d.spec.Cache = c
-	for _, kv := range d.mapping(p.val, "cache", "cache", cacheKeys) {
-		f := joinField("cache", kv.key)
-		switch kv.key {
+	for _, kv := range d.mapping(p.Val, "cache", "cache", cacheKeys) {
+		f := yamlwalk.JoinField("cache", kv.Key)
+		switch kv.Key {
 		case "key":
-			c.Key = strings.TrimSpace(d.str(kv, f, "key"))
+			c.Key = strings.TrimSpace(d.Str(kv, f, "key"))
 		case "fallback-keys":
-			c.FallbackKeys = d.strList(kv, f, "fallback-keys", "fallback-keys: [npm-]")
+			c.FallbackKeys = d.StrList(kv, f, "fallback-keys", "fallback-keys: [npm-]")
 		case "action":
-			c.Action = strings.TrimSpace(d.str(kv, f, "action"))
+			c.Action = strings.TrimSpace(d.Str(kv, f, "action"))
 		case "paths":
-			c.Paths = d.strList(kv, f, "paths", `paths: ["/root/.m2/**/*"]`)
+			c.Paths = d.StrList(kv, f, "paths", `paths: ["/root/.m2/**/*"]`)
 		}
 	}
 }
 
 func (d *decoder) batch(p pair) {
-	d.record("batch", p.val, p.keyNode)
+	d.record("batch", p.Val, p.KeyNode)
 	b := &Batch{}
 	d.spec.Batch = b
-	for _, kv := range d.mapping(p.val, "batch", "batch", batchKeys) {
-		f := joinField("batch", kv.key)
-		switch kv.key {
+	for _, kv := range d.mapping(p.Val, "batch", "batch", batchKeys) {
+		f := yamlwalk.JoinField("batch", kv.Key)
+		switch kv.Key {
 		case "fast-fail":
 			b.FastFail = d.boolean(kv, f, "fast-fail")
 		case BuildList, BuildGraph:
-			d.record(f, kv.val, kv.keyNode)
+			d.record(f, kv.Val, kv.KeyNode)
 			if b.Kind == "" {
-				b.Kind = kv.key
+				b.Kind = kv.Key
 			}
-			for i, item := range d.sequence(kv.val, f, kv.key, "a list of entries like - identifier: linux_small") {
-				tf := indexField(f, i)
+			for i, item := range d.Sequence(kv.Val, f, kv.Key, "a list of entries like - identifier: linux_small") {
+				tf := yamlwalk.IndexField(f, i)
 				d.record(tf, item, nil)
 				t := d.task(item, tf)
-				if b.Kind == kv.key {
+				if b.Kind == kv.Key {
 					b.Tasks = append(b.Tasks, t)
 				}
 			}
 		case BuildMatrix:
-			d.record(f, kv.val, kv.keyNode)
+			d.record(f, kv.Val, kv.KeyNode)
 			if b.Kind == "" {
-				b.Kind = kv.key
+				b.Kind = kv.Key
 			}
-			m := d.matrix(kv.val, f)
-			if b.Kind == kv.key {
+			m := d.matrix(kv.Val, f)
+			if b.Kind == kv.Key {
 				b.Matrix = m
 			}
 		case BuildFanout:
-			d.record(f, kv.val, kv.keyNode)
+			d.record(f, kv.Val, kv.KeyNode)
 			if b.Kind == "" {
-				b.Kind = kv.key
+				b.Kind = kv.Key
 			}
 		}
 	}
@@ -466,19 +467,19 @@ func (d *decoder) batch(p pair) {
 func (d *decoder) task(item *yaml.Node, field string) Task {
 	var t Task
 	for _, k := range d.mapping(item, field, "a batch build", taskKeys) {
-		f := joinField(field, k.key)
-		switch k.key {
+		f := yamlwalk.JoinField(field, k.Key)
+		switch k.Key {
 		case "identifier":
-			t.Identifier = strings.TrimSpace(d.str(k, f, "identifier"))
+			t.Identifier = strings.TrimSpace(d.Str(k, f, "identifier"))
 		case "buildspec":
-			t.Buildspec = strings.TrimSpace(d.str(k, f, "buildspec"))
+			t.Buildspec = strings.TrimSpace(d.Str(k, f, "buildspec"))
 		case "env":
-			d.record(f, k.val, k.keyNode)
-			t.Env = d.taskEnv(k.val, f, taskEnvKeys)
+			d.record(f, k.Val, k.KeyNode)
+			t.Env = d.taskEnv(k.Val, f, taskEnvKeys)
 		case "ignore-failure":
 			t.IgnoreFailure = d.boolean(k, f, "ignore-failure")
 		case "depend-on":
-			t.DependOn = d.strList(k, f, "depend-on", "depend-on: [linux_small]")
+			t.DependOn = d.StrList(k, f, "depend-on", "depend-on: [linux_small]")
 		case "debug-session":
 			t.DebugSession = d.boolean(k, f, "debug-session")
 		}
@@ -489,16 +490,16 @@ func (d *decoder) task(item *yaml.Node, field string) Task {
 func (d *decoder) taskEnv(n *yaml.Node, field string, known []string) TaskEnv {
 	var e TaskEnv
 	for _, k := range d.mapping(n, field, "env", known) {
-		f := joinField(field, k.key)
-		switch k.key {
+		f := yamlwalk.JoinField(field, k.Key)
+		switch k.Key {
 		case "compute-type":
-			e.ComputeType = d.str(k, f, "compute-type")
+			e.ComputeType = d.Str(k, f, "compute-type")
 		case "fleet":
-			e.Fleet = d.str(k, f, "fleet")
+			e.Fleet = d.Str(k, f, "fleet")
 		case "image":
-			e.Image = d.str(k, f, "image")
+			e.Image = d.Str(k, f, "image")
 		case "type":
-			e.Type = d.str(k, f, "type")
+			e.Type = d.Str(k, f, "type")
 		case "privileged-mode":
 			e.PrivilegedMode = d.boolean(k, f, "privileged-mode")
 		case "variables":
@@ -511,29 +512,29 @@ func (d *decoder) taskEnv(n *yaml.Node, field string, known []string) TaskEnv {
 func (d *decoder) matrix(n *yaml.Node, field string) *Matrix {
 	m := &Matrix{}
 	for _, kv := range d.mapping(n, field, "build-matrix", matrixKeys) {
-		f := joinField(field, kv.key)
-		d.record(f, kv.val, kv.keyNode)
-		switch kv.key {
+		f := yamlwalk.JoinField(field, kv.Key)
+		d.record(f, kv.Val, kv.KeyNode)
+		switch kv.Key {
 		case "static":
-			for _, k := range d.mapping(kv.val, f, "static", staticKeys) {
-				kf := joinField(f, k.key)
-				switch k.key {
+			for _, k := range d.mapping(kv.Val, f, "static", staticKeys) {
+				kf := yamlwalk.JoinField(f, k.Key)
+				switch k.Key {
 				case "ignore-failure":
 					m.IgnoreFailure = d.boolean(k, kf, "ignore-failure")
 				case "env":
-					d.record(kf, k.val, k.keyNode)
-					m.Static = d.taskEnv(k.val, kf, taskEnvKeys)
+					d.record(kf, k.Val, k.KeyNode)
+					m.Static = d.taskEnv(k.Val, kf, taskEnvKeys)
 				}
 			}
 		case "dynamic":
-			for _, k := range d.mapping(kv.val, f, "dynamic", dynamicKeys) {
-				kf := joinField(f, k.key)
-				switch k.key {
+			for _, k := range d.mapping(kv.Val, f, "dynamic", dynamicKeys) {
+				kf := yamlwalk.JoinField(f, k.Key)
+				switch k.Key {
 				case "buildspec":
 					m.Buildspecs = d.strOrList(k, kf, "buildspec")
 				case "env":
-					d.record(kf, k.val, k.keyNode)
-					d.dynamicEnv(m, k.val, kf)
+					d.record(kf, k.Val, k.KeyNode)
+					d.dynamicEnv(m, k.Val, kf)
 				}
 			}
 		}
@@ -543,8 +544,8 @@ func (d *decoder) matrix(n *yaml.Node, field string) *Matrix {
 
 func (d *decoder) dynamicEnv(m *Matrix, n *yaml.Node, field string) {
 	for _, k := range d.mapping(n, field, "dynamic env", dynEnvKeys) {
-		f := joinField(field, k.key)
-		switch k.key {
+		f := yamlwalk.JoinField(field, k.Key)
+		switch k.Key {
 		case "compute-type":
 			m.ComputeTypes = d.strOrList(k, f, "compute-type")
 		case "fleet":
@@ -552,9 +553,9 @@ func (d *decoder) dynamicEnv(m *Matrix, n *yaml.Node, field string) {
 		case "image":
 			m.Images = d.strOrList(k, f, "image")
 		case "variables":
-			d.record(f, k.val, k.keyNode)
-			for _, v := range d.mapping(k.val, f, "variables", nil) {
-				m.Variables = append(m.Variables, MatrixVar{Name: v.key, Values: d.strOrList(v, joinField(f, v.key), "the values of "+v.key)})
+			d.record(f, k.Val, k.KeyNode)
+			for _, v := range d.mapping(k.Val, f, "variables", nil) {
+				m.Variables = append(m.Variables, MatrixVar{Name: v.Key, Values: d.strOrList(v, yamlwalk.JoinField(f, v.Key), "the values of "+v.Key)})
 			}
 		}
 	}
@@ -563,46 +564,46 @@ func (d *decoder) dynamicEnv(m *Matrix, n *yaml.Node, field string) {
 // vars decodes a mapping of names to scalar values, in file order. Values
 // are taken as written; a null is the empty string.
 func (d *decoder) vars(p pair, field, what, example string) []Var {
-	d.record(field, p.val, p.keyNode)
-	r := d.resolve(p.val)
+	d.record(field, p.Val, p.KeyNode)
+	r := d.Resolve(p.Val)
 	if r != nil && r.Kind == yaml.SequenceNode {
-		d.errorf(p.val, field, "%s must be a mapping of names to values, not a list; write it as %s", what, example)
+		d.errorf(p.Val, field, "%s must be a mapping of names to values, not a list; write it as %s", what, example)
 		return nil
 	}
 	var out []Var
-	for _, kv := range d.mapping(p.val, field, what, nil) {
-		f := joinField(field, kv.key)
-		v := d.str(kv, f, "the value of "+kv.key)
-		out = append(out, Var{Name: kv.key, Value: v})
+	for _, kv := range d.mapping(p.Val, field, what, nil) {
+		f := yamlwalk.JoinField(field, kv.Key)
+		v := d.Str(kv, f, "the value of "+kv.Key)
+		out = append(out, Var{Name: kv.Key, Value: v})
 	}
 	return out
 }
 
 // strOrList decodes a scalar as a one-item list, or a list of scalars.
 func (d *decoder) strOrList(p pair, field, what string) []string {
-	r := d.resolve(p.val)
+	r := d.Resolve(p.Val)
 	if r != nil && r.Kind == yaml.ScalarNode {
-		d.record(field, p.val, p.keyNode)
-		if isNull(r) {
+		d.record(field, p.Val, p.KeyNode)
+		if yamlwalk.IsNull(r) {
 			return nil
 		}
 		return []string{r.Value}
 	}
-	return d.strList(p, field, what, what+": [a, b]")
+	return d.StrList(p, field, what, what+": [a, b]")
 }
 
 // boolean reads a boolean the way CodeBuild does: yes/no, true/false, on/off
 // and y/n in any case, quoted or not.
 func (d *decoder) boolean(p pair, field, what string) bool {
-	d.record(field, p.val, p.keyNode)
-	v, tag, ok := d.scalar(p.val, field, what)
+	d.record(field, p.Val, p.KeyNode)
+	v, tag, ok := d.Scalar(p.Val, field, what)
 	if !ok || tag == "!!null" {
 		return false
 	}
 	val, isBool := map[string]bool{"true": true, "yes": true, "on": true, "y": true,
 		"false": false, "no": false, "off": false, "n": false}[strings.ToLower(strings.TrimSpace(v))]
 	if !isBool {
-		d.errorf(p.val, field, "%s must be yes or no, not %s; write %s: yes", what, quote(v), what)
+		d.errorf(p.Val, field, "%s must be yes or no, not %s; write %s: yes", what, quote(v), what)
 	}
 	return val
 }

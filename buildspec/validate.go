@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/slipwayhq/slipway/internal/yamlwalk"
 )
 
 // validator checks the meaning of a parsed Spec.
@@ -126,7 +128,7 @@ func (v *validator) env() {
 	}
 	seen := map[string]int{}
 	for i, name := range e.ExportedVariables {
-		f := indexField("env.exported-variables", i)
+		f := yamlwalk.IndexField("env.exported-variables", i)
 		switch {
 		case s.reported[f]:
 		case name == "" || strings.ContainsAny(name, "=\x00"):
@@ -235,7 +237,7 @@ func (v *validator) patterns(field string, list []string, what string, required 
 		return
 	}
 	for i, p := range list {
-		f := indexField(ff, i)
+		f := yamlwalk.IndexField(ff, i)
 		if len(list) == 1 && !s.written(f) {
 			f = ff // a single scalar (exclude-paths: "*.tmp")
 		}
@@ -361,7 +363,7 @@ func (v *validator) batch() {
 		}
 		if b.Matrix != nil {
 			for i, bs := range b.Matrix.Buildspecs {
-				v.taskBuildspec(indexField(f+".dynamic.buildspec", i), bs)
+				v.taskBuildspec(yamlwalk.IndexField(f+".dynamic.buildspec", i), bs)
 			}
 		}
 	}
@@ -374,7 +376,7 @@ func (v *validator) tasks(field string, b *Batch) {
 	}
 	ids := map[string]int{}
 	for i, t := range b.Tasks {
-		tf := indexField(field, i)
+		tf := yamlwalk.IndexField(field, i)
 		idf := tf + ".identifier"
 		switch {
 		case s.reported[tf] || s.reported[idf]:
@@ -400,14 +402,14 @@ func (v *validator) tasks(field string, b *Batch) {
 	}
 	for i, t := range b.Tasks {
 		for j, dep := range t.DependOn {
-			df := indexField(indexField(field, i)+".depend-on", j)
+			df := yamlwalk.IndexField(yamlwalk.IndexField(field, i)+".depend-on", j)
 			if _, ok := ids[dep]; !ok && !s.reported[df] {
 				v.errorf(df, "depend-on names %s, which is no build of this graph%s", quote(dep), didYouMean(dep, keys(ids)))
 			}
 		}
 	}
 	if cyc := cycle(b.Tasks); cyc != nil {
-		v.errorf(indexField(field, ids[cyc[0]])+".depend-on", "the builds depend on each other in a cycle (%s), so none could start; remove one dependency", strings.Join(cyc, " → "))
+		v.errorf(yamlwalk.IndexField(field, ids[cyc[0]])+".depend-on", "the builds depend on each other in a cycle (%s), so none could start; remove one dependency", strings.Join(cyc, " → "))
 	}
 }
 

@@ -3,6 +3,7 @@ package pipelinespec
 import (
 	"encoding/json"
 
+	"github.com/slipwayhq/slipway/internal/yamlwalk"
 	"gopkg.in/yaml.v3"
 )
 
@@ -35,30 +36,30 @@ var (
 func (d *decoder) pipeline(n *yaml.Node) *Pipeline {
 	p := &Pipeline{}
 	for _, kv := range d.mapping(n, "", "the pipeline", pipelineKeys, pipelineIgnored) {
-		f := kv.key
-		switch kv.key {
+		f := kv.Key
+		switch kv.Key {
 		case "name":
-			p.Name = d.str(kv, f, "name")
+			p.Name = d.Str(kv, f, "name")
 		case "pipelineType":
-			p.PipelineType = d.str(kv, f, "pipelineType")
+			p.PipelineType = d.Str(kv, f, "pipelineType")
 		case "executionMode":
-			p.ExecutionMode = d.str(kv, f, "executionMode")
+			p.ExecutionMode = d.Str(kv, f, "executionMode")
 		case "variables":
-			d.record(f, kv.val, kv.keyNode)
-			for i, item := range d.sequence(kv.val, f, "variables", "- name: ENV") {
-				p.Variables = append(p.Variables, d.variable(item, indexField(f, i)))
+			d.record(f, kv.Val, kv.KeyNode)
+			for i, item := range d.Sequence(kv.Val, f, "variables", "- name: ENV") {
+				p.Variables = append(p.Variables, d.variable(item, yamlwalk.IndexField(f, i)))
 			}
 		case "triggers":
-			d.record(f, kv.val, kv.keyNode)
-			items := d.sequence(kv.val, f, "triggers", "- gitConfiguration: {sourceActionName: Source, push: [...]}")
+			d.record(f, kv.Val, kv.KeyNode)
+			items := d.Sequence(kv.Val, f, "triggers", "- gitConfiguration: {sourceActionName: Source, push: [...]}")
 			p.Triggers = []Trigger{} // present, even when empty
 			for i, item := range items {
-				p.Triggers = append(p.Triggers, d.trigger(item, indexField(f, i)))
+				p.Triggers = append(p.Triggers, d.trigger(item, yamlwalk.IndexField(f, i)))
 			}
 		case "stages":
-			d.record(f, kv.val, kv.keyNode)
-			for i, item := range d.sequence(kv.val, f, "stages", "- name: Source") {
-				p.Stages = append(p.Stages, d.stage(item, indexField(f, i)))
+			d.record(f, kv.Val, kv.KeyNode)
+			for i, item := range d.Sequence(kv.Val, f, "stages", "- name: Source") {
+				p.Stages = append(p.Stages, d.stage(item, yamlwalk.IndexField(f, i)))
 			}
 		}
 	}
@@ -69,14 +70,14 @@ func (d *decoder) variable(n *yaml.Node, field string) Variable {
 	d.record(field, n, nil)
 	var v Variable
 	for _, kv := range d.mapping(n, field, "a variable", variableKeys, nil) {
-		f := joinField(field, kv.key)
-		switch kv.key {
+		f := yamlwalk.JoinField(field, kv.Key)
+		switch kv.Key {
 		case "name":
-			v.Name = d.str(kv, f, "name")
+			v.Name = d.Str(kv, f, "name")
 		case "defaultValue":
-			v.DefaultValue = d.str(kv, f, "defaultValue")
+			v.DefaultValue = d.Str(kv, f, "defaultValue")
 		case "description":
-			v.Description = d.str(kv, f, "description")
+			v.Description = d.Str(kv, f, "description")
 		}
 	}
 	return v
@@ -86,41 +87,41 @@ func (d *decoder) stage(n *yaml.Node, field string) Stage {
 	d.record(field, n, nil)
 	var s Stage
 	for _, kv := range d.mapping(n, field, "a stage", stageKeys, stageIgnored) {
-		f := joinField(field, kv.key)
-		switch kv.key {
+		f := yamlwalk.JoinField(field, kv.Key)
+		switch kv.Key {
 		case "name":
-			s.Name = d.str(kv, f, "name")
+			s.Name = d.Str(kv, f, "name")
 		case "actions":
-			d.record(f, kv.val, kv.keyNode)
-			for i, item := range d.sequence(kv.val, f, "actions", "- name: Build") {
-				s.Actions = append(s.Actions, d.action(item, indexField(f, i)))
+			d.record(f, kv.Val, kv.KeyNode)
+			for i, item := range d.Sequence(kv.Val, f, "actions", "- name: Build") {
+				s.Actions = append(s.Actions, d.action(item, yamlwalk.IndexField(f, i)))
 			}
 		case "onFailure":
-			d.record(f, kv.val, kv.keyNode)
-			s.OnFailure = d.condition(kv.val, f)
+			d.record(f, kv.Val, kv.KeyNode)
+			s.OnFailure = d.condition(kv.Val, f)
 		}
 	}
 	return s
 }
 
 func (d *decoder) condition(n *yaml.Node, field string) *Condition {
-	if isNull(d.resolve(n)) {
+	if yamlwalk.IsNull(d.Resolve(n)) {
 		return nil
 	}
 	c := &Condition{}
 	for _, kv := range d.mapping(n, field, "onFailure", conditionKeys, conditionIgnored) {
-		f := joinField(field, kv.key)
-		switch kv.key {
+		f := yamlwalk.JoinField(field, kv.Key)
+		switch kv.Key {
 		case "result":
-			c.Result = d.str(kv, f, "result")
+			c.Result = d.Str(kv, f, "result")
 		case "retryConfiguration":
-			d.record(f, kv.val, kv.keyNode)
-			if isNull(d.resolve(kv.val)) {
+			d.record(f, kv.Val, kv.KeyNode)
+			if yamlwalk.IsNull(d.Resolve(kv.Val)) {
 				continue
 			}
 			c.RetryConfiguration = &RetryConfig{}
-			for _, rm := range d.mapping(kv.val, f, "retryConfiguration", retryKeys, nil) {
-				c.RetryConfiguration.RetryMode = d.str(rm, joinField(f, rm.key), "retryMode")
+			for _, rm := range d.mapping(kv.Val, f, "retryConfiguration", retryKeys, nil) {
+				c.RetryConfiguration.RetryMode = d.Str(rm, yamlwalk.JoinField(f, rm.Key), "retryMode")
 			}
 		}
 	}
@@ -131,23 +132,23 @@ func (d *decoder) action(n *yaml.Node, field string) Action {
 	d.record(field, n, nil)
 	a := Action{RunOrder: 1}
 	for _, kv := range d.mapping(n, field, "an action", actionKeys, actionIgnored) {
-		f := joinField(field, kv.key)
-		switch kv.key {
+		f := yamlwalk.JoinField(field, kv.Key)
+		switch kv.Key {
 		case "name":
-			a.Name = d.str(kv, f, "name")
+			a.Name = d.Str(kv, f, "name")
 		case "actionTypeId":
-			d.record(f, kv.val, kv.keyNode)
-			for _, t := range d.mapping(kv.val, f, "actionTypeId", actionTypeKeys, nil) {
-				tf := joinField(f, t.key)
-				switch t.key {
+			d.record(f, kv.Val, kv.KeyNode)
+			for _, t := range d.mapping(kv.Val, f, "actionTypeId", actionTypeKeys, nil) {
+				tf := yamlwalk.JoinField(f, t.Key)
+				switch t.Key {
 				case "category":
-					a.ActionTypeID.Category = d.str(t, tf, "category")
+					a.ActionTypeID.Category = d.Str(t, tf, "category")
 				case "owner":
-					a.ActionTypeID.Owner = d.str(t, tf, "owner")
+					a.ActionTypeID.Owner = d.Str(t, tf, "owner")
 				case "provider":
-					a.ActionTypeID.Provider = d.str(t, tf, "provider")
+					a.ActionTypeID.Provider = d.Str(t, tf, "provider")
 				case "version":
-					a.ActionTypeID.Version = d.str(t, tf, "version")
+					a.ActionTypeID.Version = d.Str(t, tf, "version")
 				}
 			}
 		case "runOrder":
@@ -163,13 +164,13 @@ func (d *decoder) action(n *yaml.Node, field string) Action {
 		case "configuration":
 			a.Configuration = d.configuration(kv, f)
 		case "commands":
-			a.Commands = d.strList(kv, f, "commands", "commands: [make test]")
+			a.Commands = d.StrList(kv, f, "commands", "commands: [make test]")
 		case "inputArtifacts":
 			a.InputArtifacts = d.artifacts(kv, f, "inputArtifacts")
 		case "outputArtifacts":
 			a.OutputArtifacts = d.artifacts(kv, f, "outputArtifacts")
 		case "namespace":
-			a.Namespace = d.str(kv, f, "namespace")
+			a.Namespace = d.Str(kv, f, "namespace")
 		}
 	}
 	return a
@@ -179,19 +180,19 @@ func (d *decoder) action(n *yaml.Node, field string) Action {
 // boolean taken as written. EnvironmentVariables may also be written as a YAML list; it is
 // stored as AWS writes it, a JSON string.
 func (d *decoder) configuration(p pair, field string) map[string]string {
-	d.record(field, p.val, p.keyNode)
+	d.record(field, p.Val, p.KeyNode)
 	var out map[string]string
-	for _, kv := range d.mapping(p.val, field, "configuration", nil, nil) {
-		f := joinField(field, kv.key)
-		d.record(f, kv.val, kv.keyNode)
+	for _, kv := range d.mapping(p.Val, field, "configuration", nil, nil) {
+		f := yamlwalk.JoinField(field, kv.Key)
+		d.record(f, kv.Val, kv.KeyNode)
 		if out == nil {
 			out = map[string]string{}
 		}
-		if r := d.resolve(kv.val); contains(configJSONAllowed, kv.key) && r != nil && (r.Kind == yaml.SequenceNode || r.Kind == yaml.MappingNode) {
-			out[kv.key] = d.asJSON(r, f)
+		if r := d.Resolve(kv.Val); contains(configJSONAllowed, kv.Key) && r != nil && (r.Kind == yaml.SequenceNode || r.Kind == yaml.MappingNode) {
+			out[kv.Key] = d.asJSON(r, f)
 			continue
 		}
-		out[kv.key] = d.str(kv, f, "the value of "+kv.key)
+		out[kv.Key] = d.Str(kv, f, "the value of "+kv.Key)
 	}
 	return out
 }
@@ -208,15 +209,15 @@ func (d *decoder) asJSON(n *yaml.Node, field string) string {
 
 // plain turns a YAML value into maps, lists and strings (null: nil).
 func (d *decoder) plain(n *yaml.Node, depth int) any {
-	r := d.resolve(n)
-	if isNull(r) || depth > MaxNesting || !d.budget(r, 1) {
+	r := d.Resolve(n)
+	if yamlwalk.IsNull(r) || depth > MaxNesting || !d.Budget(r, 1) {
 		return nil
 	}
 	switch r.Kind {
 	case yaml.MappingNode:
 		m := map[string]any{}
-		for _, p := range d.collect(r, "", 0) {
-			m[p.key] = d.plain(p.val, depth+1)
+		for _, p := range d.Collect(r, "") {
+			m[p.Key] = d.plain(p.Val, depth+1)
 		}
 		return m
 	case yaml.SequenceNode:
@@ -230,14 +231,14 @@ func (d *decoder) plain(n *yaml.Node, depth int) any {
 }
 
 func (d *decoder) artifacts(p pair, field, what string) []ArtifactRef {
-	d.record(field, p.val, p.keyNode)
+	d.record(field, p.Val, p.KeyNode)
 	out := []ArtifactRef{}
-	for i, item := range d.sequence(p.val, field, what, what+": [{name: SourceArtifact}]") {
-		f := indexField(field, i)
+	for i, item := range d.Sequence(p.Val, field, what, what+": [{name: SourceArtifact}]") {
+		f := yamlwalk.IndexField(field, i)
 		d.record(f, item, nil)
 		var a ArtifactRef
 		for _, kv := range d.mapping(item, f, "an artifact", artifactKeys, artifactIgnored) {
-			a.Name = d.str(kv, joinField(f, kv.key), "name")
+			a.Name = d.Str(kv, yamlwalk.JoinField(f, kv.Key), "name")
 		}
 		out = append(out, a)
 	}
@@ -251,26 +252,26 @@ func (d *decoder) trigger(n *yaml.Node, field string) Trigger {
 	d.record(field, n, nil)
 	var t Trigger
 	for _, kv := range d.mapping(n, field, "a trigger", triggerKeys, nil) {
-		f := joinField(field, kv.key)
-		switch kv.key {
+		f := yamlwalk.JoinField(field, kv.Key)
+		switch kv.Key {
 		case "providerType":
-			t.ProviderType = d.str(kv, f, "providerType")
+			t.ProviderType = d.Str(kv, f, "providerType")
 		case "gitConfiguration":
-			d.record(f, kv.val, kv.keyNode)
-			for _, g := range d.mapping(kv.val, f, "gitConfiguration", gitKeys, nil) {
-				gf := joinField(f, g.key)
-				switch g.key {
+			d.record(f, kv.Val, kv.KeyNode)
+			for _, g := range d.mapping(kv.Val, f, "gitConfiguration", gitKeys, nil) {
+				gf := yamlwalk.JoinField(f, g.Key)
+				switch g.Key {
 				case "sourceActionName":
-					t.GitConfiguration.SourceActionName = d.str(g, gf, "sourceActionName")
+					t.GitConfiguration.SourceActionName = d.Str(g, gf, "sourceActionName")
 				case "push":
-					d.record(gf, g.val, g.keyNode)
-					for i, item := range d.sequence(g.val, gf, "push", "- branches: {includes: [main]}") {
-						t.GitConfiguration.Push = append(t.GitConfiguration.Push, d.pushFilter(item, indexField(gf, i)))
+					d.record(gf, g.Val, g.KeyNode)
+					for i, item := range d.Sequence(g.Val, gf, "push", "- branches: {includes: [main]}") {
+						t.GitConfiguration.Push = append(t.GitConfiguration.Push, d.pushFilter(item, yamlwalk.IndexField(gf, i)))
 					}
 				case "pullRequest":
-					d.record(gf, g.val, g.keyNode)
-					for i, item := range d.sequence(g.val, gf, "pullRequest", "- branches: {includes: [main]}") {
-						t.GitConfiguration.PullRequest = append(t.GitConfiguration.PullRequest, d.pullRequestFilter(item, indexField(gf, i)))
+					d.record(gf, g.Val, g.KeyNode)
+					for i, item := range d.Sequence(g.Val, gf, "pullRequest", "- branches: {includes: [main]}") {
+						t.GitConfiguration.PullRequest = append(t.GitConfiguration.PullRequest, d.pullRequestFilter(item, yamlwalk.IndexField(gf, i)))
 					}
 				}
 			}
@@ -283,8 +284,8 @@ func (d *decoder) pushFilter(n *yaml.Node, field string) PushFilter {
 	d.record(field, n, nil)
 	var pf PushFilter
 	for _, kv := range d.mapping(n, field, "a push filter", pushKeys, nil) {
-		f := joinField(field, kv.key)
-		switch kv.key {
+		f := yamlwalk.JoinField(field, kv.Key)
+		switch kv.Key {
 		case "branches":
 			pf.Branches = d.filter(kv, f)
 		case "tags":
@@ -300,10 +301,10 @@ func (d *decoder) pullRequestFilter(n *yaml.Node, field string) PullRequestFilte
 	d.record(field, n, nil)
 	var pf PullRequestFilter
 	for _, kv := range d.mapping(n, field, "a pull request filter", pullRequestKeys, nil) {
-		f := joinField(field, kv.key)
-		switch kv.key {
+		f := yamlwalk.JoinField(field, kv.Key)
+		switch kv.Key {
 		case "events":
-			pf.Events = d.strList(kv, f, "events", "events: [OPEN, UPDATED]")
+			pf.Events = d.StrList(kv, f, "events", "events: [OPEN, UPDATED]")
 		case "branches":
 			pf.Branches = d.filter(kv, f)
 		case "filePaths":
@@ -316,18 +317,18 @@ func (d *decoder) pullRequestFilter(n *yaml.Node, field string) PullRequestFilte
 // filter decodes includes and excludes; an absent or null filter is nil, a present one is
 // never nil (so that validation can say it is empty).
 func (d *decoder) filter(p pair, field string) *Filter {
-	d.record(field, p.val, p.keyNode)
-	if isNull(d.resolve(p.val)) {
+	d.record(field, p.Val, p.KeyNode)
+	if yamlwalk.IsNull(d.Resolve(p.Val)) {
 		return nil
 	}
 	f := &Filter{}
-	for _, kv := range d.mapping(p.val, field, "a filter", filterKeys, nil) {
-		kf := joinField(field, kv.key)
-		switch kv.key {
+	for _, kv := range d.mapping(p.Val, field, "a filter", filterKeys, nil) {
+		kf := yamlwalk.JoinField(field, kv.Key)
+		switch kv.Key {
 		case "includes":
-			f.Includes = d.strList(kv, kf, "includes", `includes: ["main"]`)
+			f.Includes = d.StrList(kv, kf, "includes", `includes: ["main"]`)
 		case "excludes":
-			f.Excludes = d.strList(kv, kf, "excludes", `excludes: ["docs/**"]`)
+			f.Excludes = d.StrList(kv, kf, "excludes", `excludes: ["docs/**"]`)
 		}
 	}
 	return f

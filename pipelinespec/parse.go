@@ -2,6 +2,8 @@ package pipelinespec
 
 import (
 	"gopkg.in/yaml.v3"
+
+	"github.com/slipwayhq/slipway/internal/yamlwalk"
 )
 
 // Bounds of a definition (contract of issue 21).
@@ -75,18 +77,18 @@ func (d *decoder) document(data []byte) *Pipeline {
 		d.syntaxError(err, data)
 		return nil
 	}
-	if root.Kind == 0 || len(root.Content) == 0 || isNull(d.resolve(root.Content[0])) {
+	if root.Kind == 0 || len(root.Content) == 0 || yamlwalk.IsNull(d.Resolve(root.Content[0])) {
 		d.errorf(nil, "", "the file is empty; a pipeline definition has a name and stages")
 		return nil
 	}
 	doc := root.Content[0]
 	d.record("", doc, nil)
-	if r := d.resolve(doc); r == nil || r.Kind != yaml.MappingNode {
-		d.errorf(doc, "", "a pipeline definition must be a mapping of keys (name, stages, ...), not a %s", kindName(r))
+	if r := d.Resolve(doc); r == nil || r.Kind != yaml.MappingNode {
+		d.errorf(doc, "", "a pipeline definition must be a mapping of keys (name, stages, ...), not a %s", yamlwalk.KindName(r))
 		return nil
 	}
-	d.duplicates(doc, "", 0)
-	if d.deep {
+	d.Duplicates(doc, "")
+	if d.Deep() {
 		return nil
 	}
 	body := d.unwrap(doc)
@@ -101,9 +103,9 @@ func (d *decoder) document(data []byte) *Pipeline {
 // the document itself.
 func (d *decoder) unwrap(doc *yaml.Node) *yaml.Node {
 	var wrapped *yaml.Node
-	for _, p := range d.collect(d.resolve(doc), "", 0) {
-		if p.key == "pipeline" {
-			wrapped = p.val
+	for _, p := range d.Collect(d.Resolve(doc), "") {
+		if p.Key == "pipeline" {
+			wrapped = p.Val
 		}
 	}
 	if wrapped == nil {
@@ -112,8 +114,8 @@ func (d *decoder) unwrap(doc *yaml.Node) *yaml.Node {
 	for _, p := range d.mapping(doc, "", "the file", wrapperKeys, wrapperIgnored) {
 		_ = p // only pipeline is left
 	}
-	if r := d.resolve(wrapped); r == nil || r.Kind != yaml.MappingNode {
-		d.errorf(wrapped, "", "pipeline: must be a mapping of keys (name, stages, ...), not a %s", kindName(r))
+	if r := d.Resolve(wrapped); r == nil || r.Kind != yaml.MappingNode {
+		d.errorf(wrapped, "", "pipeline: must be a mapping of keys (name, stages, ...), not a %s", yamlwalk.KindName(r))
 		return nil
 	}
 	return wrapped

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/slipwayhq/slipway/internal/yamlwalk"
 )
 
 // validator checks the meaning of a decoded Pipeline and fills in its defaults. Fields the
@@ -128,7 +130,7 @@ func (v *validator) variables() {
 	}
 	seen := map[string]bool{}
 	for i, x := range v.p.Variables {
-		f := indexField("variables", i)
+		f := yamlwalk.IndexField("variables", i)
 		if v.name(f+".name", "a variable's name", x.Name, namespacePattern, "letters, digits, '@', '_' and '-'", 128) {
 			if seen[x.Name] {
 				v.errorf(f+".name", "variable %s is declared twice", quote(x.Name))
@@ -162,7 +164,7 @@ func (v *validator) stages() {
 	// second checks inputs and references against them.
 	for i := range p.Stages {
 		s := &p.Stages[i]
-		f := indexField("stages", i)
+		f := yamlwalk.IndexField("stages", i)
 		if v.broken[f] {
 			continue
 		}
@@ -177,7 +179,7 @@ func (v *validator) stages() {
 	for i := range p.Stages {
 		for j := range p.Stages[i].Actions {
 			a := &p.Stages[i].Actions[j]
-			f := indexField(indexField("stages", i)+".actions", j)
+			f := yamlwalk.IndexField(yamlwalk.IndexField("stages", i)+".actions", j)
 			v.inputs(a, f, place{i, a.RunOrder, f})
 			v.references(a, f, place{i, a.RunOrder, f})
 		}
@@ -195,7 +197,7 @@ func (v *validator) stage(i int, s *Stage, field string) {
 	names := map[string]bool{}
 	for j := range s.Actions {
 		a := &s.Actions[j]
-		f := indexField(field+".actions", j)
+		f := yamlwalk.IndexField(field+".actions", j)
 		if v.broken[f] {
 			continue
 		}
@@ -318,7 +320,7 @@ func (v *validator) namespace(a *Action, field string, at place) {
 
 func (v *validator) outputs(a *Action, field string, at place) {
 	for k, o := range a.OutputArtifacts {
-		f := indexField(field+".outputArtifacts", k) + ".name"
+		f := yamlwalk.IndexField(field+".outputArtifacts", k) + ".name"
 		if !v.name(f, "an artifact's name", o.Name, artifactPattern, "letters, digits, '_' and '-'", MaxNameLen) {
 			continue
 		}
@@ -333,7 +335,7 @@ func (v *validator) outputs(a *Action, field string, at place) {
 func (v *validator) inputs(a *Action, field string, at place) {
 	seen := map[string]bool{}
 	for k, in := range a.InputArtifacts {
-		f := indexField(field+".inputArtifacts", k) + ".name"
+		f := yamlwalk.IndexField(field+".inputArtifacts", k) + ".name"
 		if !v.name(f, "an artifact's name", in.Name, artifactPattern, "letters, digits, '_' and '-'", MaxNameLen) {
 			continue
 		}
@@ -405,7 +407,7 @@ func (v *validator) commands(a *Action, field string) {
 	}
 	for k, c := range a.Commands {
 		if strings.TrimSpace(c) == "" {
-			v.errorf(indexField(f, k), "the command is empty")
+			v.errorf(yamlwalk.IndexField(f, k), "the command is empty")
 		}
 	}
 }

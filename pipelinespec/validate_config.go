@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
+
+	"github.com/slipwayhq/slipway/internal/yamlwalk"
 )
 
 // configuration checks an action's configuration against its provider: required keys, unknown
@@ -107,7 +109,7 @@ func (v *validator) references(a *Action, field string, at place) {
 		v.text(a.Configuration[k], field+".configuration."+k, at)
 	}
 	for i, c := range a.Commands {
-		v.text(c, indexField(field+".commands", i), at)
+		v.text(c, yamlwalk.IndexField(field+".commands", i), at)
 	}
 }
 

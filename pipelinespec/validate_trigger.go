@@ -1,6 +1,10 @@
 package pipelinespec
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/slipwayhq/slipway/internal/yamlwalk"
+)
 
 // Pull request events of a trigger's filter.
 const (
@@ -21,7 +25,7 @@ func (v *validator) triggers() {
 		return
 	}
 	for i := range p.Triggers {
-		v.trigger(&p.Triggers[i], indexField("triggers", i))
+		v.trigger(&p.Triggers[i], yamlwalk.IndexField("triggers", i))
 	}
 }
 
@@ -49,7 +53,7 @@ func (v *validator) trigger(t *Trigger, field string) {
 		v.errorf(gf+".pullRequest", "a trigger has at most %d pullRequest filters", MaxFilters)
 	}
 	for i, pf := range g.Push {
-		f := indexField(gf+".push", i)
+		f := yamlwalk.IndexField(gf+".push", i)
 		switch {
 		case pf.Branches == nil && pf.Tags == nil:
 			v.errorf(f, "a push filter needs branches or tags")
@@ -61,13 +65,13 @@ func (v *validator) trigger(t *Trigger, field string) {
 		v.filter(pf.FilePaths, f+".filePaths")
 	}
 	for i, pf := range g.PullRequest {
-		f := indexField(gf+".pullRequest", i)
+		f := yamlwalk.IndexField(gf+".pullRequest", i)
 		if pf.Branches == nil {
 			v.errorf(f, "a pullRequest filter needs branches: the pull requests' destination branches")
 		}
 		for k, e := range pf.Events {
 			if !contains(prEvents, e) {
-				v.errorf(indexField(f+".events", k), "event %s is not OPEN, UPDATED or CLOSED%s", quote(e), didYouMean(e, prEvents))
+				v.errorf(yamlwalk.IndexField(f+".events", k), "event %s is not OPEN, UPDATED or CLOSED%s", quote(e), didYouMean(e, prEvents))
 			}
 		}
 		v.filter(pf.Branches, f+".branches")
@@ -91,7 +95,7 @@ func (v *validator) filter(fl *Filter, field string) {
 		}
 		for i, pat := range l.list {
 			if err := CheckPattern(pat); err != nil {
-				v.errorf(indexField(field+"."+l.name, i), "invalid pattern %s: %v", quote(pat), err)
+				v.errorf(yamlwalk.IndexField(field+"."+l.name, i), "invalid pattern %s: %v", quote(pat), err)
 			}
 		}
 	}
