@@ -310,7 +310,10 @@ func TestStreamsPerToken(t *testing.T) {
 // to host secrets and registration tokens.
 func TestFailedAuthLimitedPerAddress(t *testing.T) {
 	c := testutil.NewCluster(t, 1)
-	e := newEdge(t, c, api.Limits{}) // the defaults: 20 failures per 10 s
+	// The default burst (20), refilled over an hour rather than the default 10 s: the checks
+	// after the flood must find the address still limited however slowly the machine runs them
+	// (at 2 failures given back a second, half a second of delay let one through).
+	e := newEdge(t, c, api.Limits{AuthFailureWindow: time.Hour})
 	base := "http://" + e.addr
 	var mu sync.Mutex
 	counts := map[int]int{}
