@@ -118,7 +118,6 @@ func TestPipelineSurvivesLeaderKill(t *testing.T) {
 		recovered = time.Since(killedAt)
 		return nil
 	})
-	_ = next
 	killed.RestartProcess()
 	b.WaitHTTP(leader, 30*time.Second)
 	b.WaitLeader(60*time.Second, b.all())

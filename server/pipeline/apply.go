@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"encoding/json"
+	"maps"
 	"regexp"
+	"slices"
 
 	"github.com/slipwayhq/slipway/pipelinespec"
 	pub "github.com/slipwayhq/slipway/pkg/api"
@@ -154,7 +156,7 @@ func applyUpdate(tx *state.Tx, index uint64, c *command.Command, p UpdatePayload
 	}
 	r.Version, r.Spec, r.Warnings = p.Version, p.Spec, p.Warnings
 	r.ModifyIndex, r.ModifyTime = index, c.Time
-	for _, stage := range sortedKeys(r.Transitions) {
+	for _, stage := range slices.Sorted(maps.Keys(r.Transitions)) {
 		if !hasStage(&r.Spec, stage) {
 			delete(r.Transitions, stage)
 		}

@@ -367,7 +367,7 @@ func (d *driver) outcome(ctx context.Context, w work, err error) {
 // specOf answers the definition of the version e runs (nil when it is not kept), reading each
 // version once per round.
 func specOf(tx *state.Tx, cache map[string]*pipelinespec.Pipeline, e Execution) *pipelinespec.Pipeline {
-	key := e.Pipeline + "\x00" + itoa(e.Version)
+	key := e.Pipeline + "\x00" + strconv.Itoa(e.Version)
 	if s, ok := cache[key]; ok {
 		return s
 	}
@@ -426,7 +426,7 @@ func runOf(e Execution, st pub.StageExecution, a pub.ActionExecution, spec *pipe
 
 // runKey is a run's Key: "pipeline/EXECUTION/STAGE/ACTION/ATTEMPT".
 func runKey(e Execution, stage, action string, attempt int) string {
-	return e.Pipeline + "/" + e.ID + "/" + stage + "/" + action + "/" + itoa(attempt)
+	return e.Pipeline + "/" + e.ID + "/" + stage + "/" + action + "/" + strconv.Itoa(attempt)
 }
 
 func specAction(spec *pipelinespec.Pipeline, stage, action string) *pipelinespec.Action {
@@ -445,5 +445,3 @@ func specAction(spec *pipelinespec.Pipeline, stage, action string) *pipelinespec
 	}
 	return nil
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/slipwayhq/slipway/pipelinespec"
@@ -135,9 +135,9 @@ func (g *engine) op(f func(*state.Tx) error) { g.ops = append(g.ops, f) }
 // flush writes what the command changed: the pipelines (their empty lanes dropped), the
 // executions (pipeline/active in step), the deletions, then the queued writes.
 func (g *engine) flush() error {
-	for _, name := range sortedKeys(g.dirtyRecs) {
+	for _, name := range slices.Sorted(maps.Keys(g.dirtyRecs)) {
 		r := g.recs[name]
-		for _, stage := range sortedKeys(r.Lanes) {
+		for _, stage := range slices.Sorted(maps.Keys(r.Lanes)) {
 			if l := r.Lanes[stage]; l == nil || (l.Running == "" && len(l.Waiting) == 0) {
 				delete(r.Lanes, stage)
 			}
@@ -149,7 +149,7 @@ func (g *engine) flush() error {
 			return err
 		}
 	}
-	for _, id := range sortedKeys(g.dirtyExecs) {
+	for _, id := range slices.Sorted(maps.Keys(g.dirtyExecs)) {
 		if g.gone[id] {
 			continue
 		}
@@ -157,7 +157,7 @@ func (g *engine) flush() error {
 			return err
 		}
 	}
-	for _, id := range sortedKeys(g.gone) {
+	for _, id := range slices.Sorted(maps.Keys(g.gone)) {
 		if err := deleteExecution(g.tx, id); err != nil {
 			return err
 		}
@@ -172,15 +172,6 @@ func (g *engine) flush() error {
 
 // result answers x as the command leaves it (a copy, for the command's result).
 func (g *engine) result(x *Execution) Execution { return *x }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 // stageIndex answers the index of stage name in x (-1 when x has none).
 func stageIndex(x *Execution, name string) int {
@@ -443,7 +434,7 @@ func (g *engine) end(x *Execution, status, summary string) error {
 		return err
 	}
 	var freed []string
-	for _, stage := range sortedKeys(r.Lanes) {
+	for _, stage := range slices.Sorted(maps.Keys(r.Lanes)) {
 		l := r.Lanes[stage]
 		if l.Running == x.ID {
 			l.Running = ""

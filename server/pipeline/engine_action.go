@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -64,7 +66,7 @@ func (g *engine) startAction(x *Execution, si, ai int) error {
 		v, ok := x.Namespaces[ns][name]
 		return v, ok
 	}
-	for _, k := range sortedKeys(as.Configuration) {
+	for _, k := range slices.Sorted(maps.Keys(as.Configuration)) {
 		v, err := pipelinespec.Resolve(as.Configuration[k], lookup)
 		if err != nil {
 			g.failAction(x, st, a, fmt.Sprintf("configuration %s: %v", k, err))
@@ -136,7 +138,7 @@ func (g *engine) succeedAction(x *Execution, si, ai int, outputs []pub.PipelineA
 		g.failAction(x, st, a, fmt.Sprintf("the action gave %d output variables, over the maximum of %d", len(vars), MaxOutputVariables))
 		return nil
 	}
-	for _, k := range sortedKeys(vars) {
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		if len(vars[k]) > MaxVariableBytes {
 			g.failAction(x, st, a, fmt.Sprintf("output variable %s is over %d bytes", k, MaxVariableBytes))
 			return nil

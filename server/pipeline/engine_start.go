@@ -2,12 +2,12 @@ package pipeline
 
 import (
 	"crypto/sha256"
-	"fmt"
 	"maps"
 	"regexp"
 	"slices"
 	"strconv"
 
+	"github.com/google/uuid"
 	"github.com/slipwayhq/slipway/pipelinespec"
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/fault"
@@ -76,7 +76,7 @@ func (g *engine) checkStart(r *Record, s Start, fromEvent bool) (map[string]stri
 	for _, v := range r.Spec.Variables {
 		vars[v.Name] = v.DefaultValue
 	}
-	for _, k := range sortedKeys(s.Variables) {
+	for _, k := range slices.Sorted(maps.Keys(s.Variables)) {
 		if _, ok := vars[k]; !ok {
 			return nil, fault.New(fault.Invalid, "pipeline %s has no variable %s", r.Name, state.Shorten(k))
 		}
@@ -100,7 +100,7 @@ func (g *engine) checkStart(r *Record, s Start, fromEvent bool) (map[string]stri
 		}
 		seen[sr.Action] = true
 	}
-	for _, name := range sortedKeys(sources) {
+	for _, name := range slices.Sorted(maps.Keys(sources)) {
 		if sources[name] && !seen[name] {
 			return nil, fault.New(fault.Invalid, "the start has no commit for source action %s", name)
 		}
@@ -135,7 +135,7 @@ func (g *engine) begin(x *Execution) error {
 	x.StartTime, x.UpdateTime = g.now, g.now
 	g.touch(x)
 	g.op(func(tx *state.Tx) error { return putHistory(tx, *x) })
-	for _, name := range sortedKeys(x.Artifacts) {
+	for _, name := range slices.Sorted(maps.Keys(x.Artifacts)) {
 		g.refBlob(x.ID, x.Artifacts[name].SHA256)
 	}
 	if err := g.retain(x.Pipeline); err != nil {
@@ -171,7 +171,7 @@ func deleteExecution(tx *state.Tx, id string) error {
 	if err != nil || !ok {
 		return err
 	}
-	for _, name := range sortedKeys(x.Artifacts) {
+	for _, name := range slices.Sorted(maps.Keys(x.Artifacts)) {
 		if sha := x.Artifacts[name].SHA256; sha != "" {
 			if err := tx.Blobs().RemoveRef(sha, blobOwner(id)); err != nil {
 				return err
@@ -227,15 +227,11 @@ func (g *engine) newRollback(r *Record, id, stage string, target *Execution, act
 }
 
 // rollbackID is the ID of the rollback a stage condition starts when stage's attempt of
-// execution failed: a name-based UUID (version 5's layout, over SHA-256 rather than SHA-1) of
+// execution failed: a name-based UUID (uuid.NewHash: version 5's layout over SHA-256) of
 // "pipeline/rollback/EXECUTION/STAGE/ATTEMPT". Apply cannot draw a random one; the same
 // failure always names the same rollback, and another attempt another.
 func rollbackID(execution, stage string, attempt int) string {
-	h := sha256.Sum256([]byte("pipeline/rollback/" + execution + "/" + stage + "/" + strconv.Itoa(attempt)))
-	b := h[:16]
-	b[6] = b[6]&0x0f | 0x50
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return uuid.NewHash(sha256.New(), uuid.Nil, []byte("pipeline/rollback/"+execution+"/"+stage+"/"+strconv.Itoa(attempt)), 5).String()
 }
 
 // autoRollback starts the rollback a ROLLBACK condition asks for after x's stage si failed:

@@ -2,11 +2,12 @@ package pipeline
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/slipwayhq/slipway/pipelinespec"
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
@@ -257,12 +258,12 @@ func (p *Pipelines) start(ctx context.Context, name string, t pub.PipelineTrigge
 // commit: pinned's (by action name) when given, else fixed's version (a branch, tag or
 // commit) resolved through Changes, else its BranchName's head.
 func (m *Module) prepareStart(ctx context.Context, r Record, t pub.PipelineTrigger, overrides, versions map[string]string, fixed map[string]pub.SourceRevision) (Start, error) {
-	s := Start{ExecutionID: newUUID(), Pipeline: r.Name, Version: r.Version, Trigger: t}
+	s := Start{ExecutionID: uuid.NewString(), Pipeline: r.Name, Version: r.Version, Trigger: t}
 	declared := map[string]bool{}
 	for _, v := range r.Spec.Variables {
 		declared[v.Name] = true
 	}
-	for _, k := range sortedKeys(overrides) {
+	for _, k := range slices.Sorted(maps.Keys(overrides)) {
 		if !declared[k] {
 			return Start{}, fault.New(fault.Invalid, "pipeline %s has no variable %s: declare it in the definition's variables, or leave it out", state.Shorten(r.Name), state.Shorten(k))
 		}
@@ -278,7 +279,7 @@ func (m *Module) prepareStart(ctx context.Context, r Record, t pub.PipelineTrigg
 		}
 	}
 	sources := sourceActions(r.Spec)
-	for _, k := range sortedKeys(versions) {
+	for _, k := range slices.Sorted(maps.Keys(versions)) {
 		if !slices.ContainsFunc(sources, func(a pipelinespec.Action) bool { return a.Name == k }) {
 			return Start{}, fault.New(fault.Invalid, "pipeline %s has no source action %s", state.Shorten(r.Name), state.Shorten(k))
 		}
@@ -412,7 +413,7 @@ func (p *Pipelines) Rollback(ctx context.Context, actor, name string, req pub.Pi
 		return pub.PipelineExecution{}, err
 	}
 	res, err := command.Propose(ctx, p.m.core.Cluster, cmdRollback, p.m.core.Now(),
-		RollbackPayload{ExecutionID: newUUID(), Pipeline: name, Stage: req.Stage, Target: target, Actor: actor})
+		RollbackPayload{ExecutionID: uuid.NewString(), Pipeline: name, Stage: req.Stage, Target: target, Actor: actor})
 	return executionAnswer(res, err)
 }
 
@@ -510,15 +511,6 @@ func executionAnswer(res command.Result, err error) (pub.PipelineExecution, erro
 	}
 	e, err := command.Data[Execution](res)
 	return view(e), err
-}
-
-// newUUID is a random (version 4) UUID.
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // within is err with what it was about before its message, keeping its fault code.
