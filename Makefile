@@ -7,7 +7,7 @@ GOLANGCI := $(GOBIN)/golangci-lint
 GOLANGCI_VERSION := v2.15.0
 TEST_TIMEOUT ?= 15m
 
-.PHONY: all build run test test-short lint fuzz bench bench-blob bench-git bench-git-large e2e testbed clean tools
+.PHONY: all build run test test-short lint fuzz mutate bench bench-blob bench-git bench-git-large e2e testbed clean tools
 
 all: build
 
@@ -47,6 +47,12 @@ fuzz:
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+## mutate: check the checks: put each one-line bug of scripts/mutate/mutations.yml into a scratch
+##         copy, run the tests that own the rule, print what was caught (not part of make test);
+##         ARGS passes flags, e.g. make mutate ARGS="-only stop -markdown"
+mutate:
+	$(GO) run ./scripts/mutate $(ARGS)
 
 ## bench: Raft throughput on a 3-node loopback cluster
 bench:

@@ -1,0 +1,87 @@
+// Command mutate checks the checks: it puts each one-line bug of a list into a scratch copy of
+// the tree, runs the tests that should notice it, and prints a table of what was caught. It exits
+// 1 if any mutation survived or did not build, 2 on a bad list or a stale mutation.
+//
+//	go run ./scripts/mutate                  # every mutation in scripts/mutate/mutations.yml
+//	go run ./scripts/mutate -only 'stop'     # those whose name matches
+//	go run ./scripts/mutate -check           # only check that every mutation still applies
+//	go run ./scripts/mutate -markdown        # the table as Markdown, for docs/RELIABILITY.md
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/slipwayhq/slipway/internal/mutate"
+)
+
+func main() {
+	list := flag.String("list", "scripts/mutate/mutations.yml", "the mutation list")
+	only := flag.String("only", "", "test only the mutations whose name matches this regular expression")
+	jobs := flag.Int("j", 1, "mutations tested at once, each in its own scratch copy")
+	timeout := flag.Duration("timeout", 5*time.Minute, "bound of each go test run (a test binary that runs out counts as caught)")
+	check := flag.Bool("check", false, "only check that every mutation applies to the tree")
+	markdown := flag.Bool("markdown", false, "print the results as a Markdown table too")
+	flag.Parse()
+	os.Exit(run(*list, *only, *jobs, *timeout, *check, *markdown))
+}
+
+func run(list, only string, jobs int, timeout time.Duration, check, markdown bool) int {
+	root, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mutate: run it inside the repository:", err)
+		return 2
+	}
+	ms, err := mutate.Load(list)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mutate:", err)
+		return 2
+	}
+	if only != "" {
+		re, err := regexp.Compile(only)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mutate: -only:", err)
+			return 2
+		}
+		var sel []mutate.Mutation
+		for _, m := range ms {
+			if re.MatchString(m.Name) {
+				sel = append(sel, m)
+			}
+		}
+		ms = sel
+	}
+	dir := strings.TrimSpace(string(root))
+	if check {
+		if err := mutate.Check(dir, ms); err != nil {
+			fmt.Fprintln(os.Stderr, "mutate:", err)
+			return 2
+		}
+		fmt.Printf("%d mutations apply\n", len(ms))
+		return 0
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	start := time.Now()
+	rs, err := mutate.Run(ctx, dir, ms, mutate.Options{Jobs: jobs, Timeout: timeout, Progress: os.Stderr})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mutate:", err)
+		return 2
+	}
+	mutate.WriteTable(os.Stdout, rs, time.Since(start))
+	if markdown {
+		fmt.Println()
+		mutate.WriteMarkdown(os.Stdout, rs)
+	}
+	if !mutate.Summarize(rs).OK() {
+		return 1
+	}
+	return 0
+}
