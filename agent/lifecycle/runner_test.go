@@ -262,27 +262,74 @@ func TestBackgroundedDaemonFinishes(t *testing.T) {
 	}
 }
 
+// TestCancelFailsRunningEvent: cancelling the Run's context (a server's stop) while a hook
+// script of any scriptable event runs ends that script's process, reports the event failed
+// with result cancelled and the deployment failed, and runs nothing after it: not the event's
+// next script, not a later event. ApplicationStop runs the scripts of the previous install,
+// so for it one deployment of the same revision goes first.
 func TestCancelFailsRunningEvent(t *testing.T) {
-	e := newEnv(t, Config{})
-	rev := e.revision("r1", map[string]string{
-		"appspec.yml":     "version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: scripts/wait.sh\n",
-		"scripts/wait.sh": "#!/bin/sh\necho ready\nexec sleep 300\n",
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	rep := &cancelOn{recorder: e.rec, text: "ready", cancel: cancel}
-	st := e.runner.Run(ctx, agentproto.Run{DeploymentID: "d1", GroupID: "g1", Revision: rev}, e.fetcher, rep)
-	if st != agentproto.StatusFailed {
-		t.Fatalf("status = %s", st)
-	}
-	if ev, _ := e.rec.eventResult("d1", "BeforeInstall"); ev.Status != agentproto.StatusFailed || ev.Result != agentproto.ResultCancelled {
-		t.Fatalf("BeforeInstall = %+v", ev)
-	}
-	if end := e.rec.end(t, "d1"); end.Result != agentproto.ResultCancelled {
-		t.Fatalf("end = %+v", end)
-	}
-	if _, ok := e.rec.eventResult("d1", "Install"); ok {
-		t.Fatal("Install ran after cancel")
+	for i, event := range scriptEvents {
+		t.Run(event, func(t *testing.T) {
+			e := newEnv(t, Config{})
+			dir := t.TempDir()
+			pidFile := filepath.Join(dir, "wait.pid")
+			hooks := allHooks()
+			// wait.sh, then hook.sh as the event's second script.
+			hooks[event] = "scripts/wait.sh\n    - location: scripts/hook.sh"
+			rev := e.revision("r1", map[string]string{
+				"appspec.yml":     specYAML(e.dest, hooks),
+				"scripts/hook.sh": traceScript(e.trace, "hook"),
+				"scripts/wait.sh": "#!/bin/sh\necho $$ > " + pidFile + "\necho ready\nexec sleep 300\n",
+				"app/a.txt":       "a",
+			})
+			// The events that run before this one in the cancelled deployment.
+			want := []string{}
+			if event == "ApplicationStop" {
+				if st := e.run(context.Background(), "d0", "g1", rev); st != agentproto.StatusSucceeded {
+					t.Fatalf("d0 = %s: %+v", st, e.rec.end(t, "d0"))
+				}
+			} else {
+				for _, ev := range scriptEvents[1:i] {
+					want = append(want, ev+"/hook")
+				}
+			}
+			if err := os.Remove(e.trace); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			endGroupOnFailure(t, pidFile)
+			rep := &cancelOn{recorder: e.rec, text: "ready", cancel: cancel}
+			var st agentproto.Status
+			within(t, 30*time.Second, "cancelling the context did not end the deployment", func() {
+				st = e.runner.Run(ctx, agentproto.Run{DeploymentID: "d1", App: "shop", Group: "web-g1", GroupID: "g1", Revision: rev}, e.fetcher, rep)
+			})
+			if st != agentproto.StatusFailed {
+				t.Errorf("status = %s, want failed", st)
+			}
+			if ev, _ := e.rec.eventResult("d1", event); ev.Status != agentproto.StatusFailed || ev.Result != agentproto.ResultCancelled {
+				t.Errorf("%s = %+v, want failed, %s", event, ev, agentproto.ResultCancelled)
+			}
+			if end := e.rec.end(t, "d1"); end.Status != agentproto.StatusFailed || end.Result != agentproto.ResultCancelled ||
+				!strings.HasPrefix(end.Message, event+" failed") {
+				t.Errorf("end = %+v, want failed at %s, %s", end, event, agentproto.ResultCancelled)
+			}
+			pid := readPID(t, pidFile)
+			await(t, "the cancelled hook's process gone", func() bool { return gone(pid) })
+			if got := e.traceEvents(); !slices.Equal(got, want) {
+				t.Errorf("scripts run in d1 = %q, want %q: something ran after the cancelled script", got, want)
+			}
+			later := false
+			for _, ev := range appspec.Events {
+				if later {
+					if r, ok := e.rec.eventResult("d1", ev.Name); ok {
+						t.Errorf("%s reported after the cancelled %s: %+v", ev.Name, event, r)
+					}
+				}
+				later = later || ev.Name == event
+			}
+		})
 	}
 }
 
