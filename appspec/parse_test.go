@@ -312,3 +312,55 @@ hooks:
 		t.Error("ValidateFile of a missing file must fail")
 	}
 }
+
+// TestScriptTimeout: each way of writing a script's timeout gives the seconds it stands for
+// and the diagnostic it earns. A fraction below one second is refused (it would be cut to
+// 0, a script without time), a larger one is cut to whole seconds with a warning, and a
+// quoted whole number is accepted with a warning; null and a missing key mean the default.
+func TestScriptTimeout(t *testing.T) {
+	const refused = "timeout must be a whole number of seconds greater than 0, not "
+	for _, tc := range []struct {
+		value    string // YAML after "timeout: "; "" leaves the key out
+		seconds  int
+		severity Severity // of the one diagnostic; "" for none
+		message  string   // what that diagnostic's message holds
+	}{
+		{value: "", seconds: DefaultTimeout},
+		{value: "null", seconds: DefaultTimeout},
+		{value: "~", seconds: DefaultTimeout},
+		{value: "1", seconds: 1},
+		{value: "120", seconds: 120},
+		{value: `"120"`, seconds: 120, severity: SeverityWarning, message: `timeout is the string "120"; write it as a number: timeout: 120`},
+		{value: "1.5", seconds: 1, severity: SeverityWarning, message: "timeout 1.5 is cut to 1 seconds (as CodeDeploy does); write a whole number: timeout: 1"},
+		{value: "1.0", seconds: 1, severity: SeverityWarning, message: "timeout 1.0 is cut to 1 seconds"},
+		{value: "0.5", seconds: DefaultTimeout, severity: SeverityError, message: refused + `"0.5"`},
+		{value: "0.99", seconds: DefaultTimeout, severity: SeverityError, message: refused + `"0.99"`},
+		{value: "0.0", seconds: DefaultTimeout, severity: SeverityError, message: refused + `"0.0"`},
+		{value: "0", seconds: DefaultTimeout, severity: SeverityError, message: refused + `"0"`},
+		{value: "-5", seconds: DefaultTimeout, severity: SeverityError, message: refused + `"-5"`},
+		{value: "-0.5", seconds: DefaultTimeout, severity: SeverityError, message: refused + `"-0.5"`},
+		{value: `"0.5"`, seconds: DefaultTimeout, severity: SeverityError, message: refused + `"0.5"`},
+		{value: "forever", seconds: DefaultTimeout, severity: SeverityError, message: refused + `"forever"`},
+	} {
+		t.Run("timeout="+tc.value, func(t *testing.T) {
+			doc := "version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: scripts/run.sh\n"
+			if tc.value != "" {
+				doc += "      timeout: " + tc.value + "\n"
+			}
+			s, diags := Load("appspec.yml", []byte(doc))
+			if got := s.Scripts("AfterInstall"); len(got) != 1 || got[0].Timeout != tc.seconds {
+				t.Errorf("scripts = %+v, want one with timeout %d", got, tc.seconds)
+			}
+			if tc.severity == "" {
+				if len(diags) != 0 {
+					t.Fatalf("diagnostics:\n%s\nwant none", diags)
+				}
+				return
+			}
+			if len(diags) != 1 || diags[0].Severity != tc.severity || !strings.Contains(diags[0].Message, tc.message) ||
+				diags[0].Field != "hooks.AfterInstall[0].timeout" || diags[0].Line != 6 {
+				t.Fatalf("diagnostics:\n%s\nwant one %s on line 6 at hooks.AfterInstall[0].timeout holding %q", diags, tc.severity, tc.message)
+			}
+		})
+	}
+}

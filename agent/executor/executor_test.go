@@ -63,6 +63,38 @@ func await(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// within runs fn and fails the test with "<what> within <d>" when fn has not returned by
+// then, so a script that nothing ends fails its test in seconds instead of hanging the package
+// until go test's own timeout. fn runs on another goroutine: it must not call t.Fatal.
+func within(t *testing.T, d time.Duration, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s within %s", what, d)
+	}
+}
+
+// endGroupOnFailure kills the process group led by the pid in pidFile when the test has
+// failed, so that a script its test gave up on does not run on after it.
+func endGroupOnFailure(t *testing.T, pidFile string) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+				_ = syscall.Kill(-pid, syscall.SIGKILL)
+			}
+		}
+	})
+}
+
 // gone reports whether pid no longer runs (a zombie counts as gone).
 func gone(pid int) bool {
 	if err := syscall.Kill(pid, 0); err != nil {
@@ -150,10 +182,16 @@ func TestRunResults(t *testing.T) {
 	}
 }
 
+// TestTimeoutKillsProcessGroup: a script that outlives its timeout is ended with its whole
+// process group (a child it put in the background too) and reported timed out.
 func TestTimeoutKillsProcessGroup(t *testing.T) {
 	dir := t.TempDir()
 	p := writeScript(t, dir, "hang.sh", "#!/bin/sh\nsleep 300 &\necho $! > child.pid\necho $$ > self.pid\nsleep 300\n", 0o755)
-	res := (&Executor{Grace: 5 * time.Second}).Run(context.Background(), Script{Name: "hang.sh", Path: p, Dir: dir, Timeout: 300 * time.Millisecond}, nil)
+	endGroupOnFailure(t, filepath.Join(dir, "self.pid"))
+	var res Result
+	within(t, 30*time.Second, "the 300ms timeout did not end the script", func() {
+		res = (&Executor{Grace: 5 * time.Second}).Run(context.Background(), Script{Name: "hang.sh", Path: p, Dir: dir, Timeout: 300 * time.Millisecond}, nil)
+	})
 	if res.Code != agentproto.ResultTimedOut {
 		t.Fatalf("result = %+v", res)
 	}
@@ -163,11 +201,17 @@ func TestTimeoutKillsProcessGroup(t *testing.T) {
 	}
 }
 
+// TestTimeoutEscalatesToSIGKILL: a script and child that ignore SIGTERM are killed with
+// SIGKILL once the grace after the timeout has passed.
 func TestTimeoutEscalatesToSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	// Both the script and its child ignore SIGTERM.
 	p := writeScript(t, dir, "stubborn.sh", "#!/bin/sh\ntrap '' TERM\nsleep 300 &\necho $! > child.pid\necho $$ > self.pid\nwhile :; do sleep 1; done\n", 0o755)
-	res := (&Executor{Grace: 200 * time.Millisecond}).Run(context.Background(), Script{Name: "stubborn.sh", Path: p, Dir: dir, Timeout: 300 * time.Millisecond}, nil)
+	endGroupOnFailure(t, filepath.Join(dir, "self.pid"))
+	var res Result
+	within(t, 30*time.Second, "the 300ms timeout and 200ms grace did not end the script", func() {
+		res = (&Executor{Grace: 200 * time.Millisecond}).Run(context.Background(), Script{Name: "stubborn.sh", Path: p, Dir: dir, Timeout: 300 * time.Millisecond}, nil)
+	})
 	if res.Code != agentproto.ResultTimedOut {
 		t.Fatalf("result = %+v", res)
 	}
@@ -177,15 +221,20 @@ func TestTimeoutEscalatesToSIGKILL(t *testing.T) {
 	}
 }
 
+// TestCancelKillsScript: cancelling the context ends a script that has no timeout and
+// reports it cancelled.
 func TestCancelKillsScript(t *testing.T) {
 	dir := t.TempDir()
 	p := writeScript(t, dir, "wait.sh", "#!/bin/sh\necho ready\nexec sleep 300\n", 0o755)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res := (&Executor{}).Run(ctx, Script{Name: "wait.sh", Path: p, Dir: dir}, func(l Line) {
-		if l.Text == "ready" {
-			cancel()
-		}
+	var res Result
+	within(t, 30*time.Second, "cancelling the context did not end the script", func() {
+		res = (&Executor{}).Run(ctx, Script{Name: "wait.sh", Path: p, Dir: dir}, func(l Line) {
+			if l.Text == "ready" {
+				cancel()
+			}
+		})
 	})
 	if res.Code != agentproto.ResultCancelled {
 		t.Fatalf("result = %+v", res)

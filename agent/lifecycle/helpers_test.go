@@ -22,10 +22,20 @@ import (
 	"github.com/slipwayhq/slipway/pkg/bundle"
 )
 
-// fetcher serves bundles from memory by revision ID.
+// fetcher serves bundles from memory by revision ID and counts what it is asked.
 type fetcher struct {
 	mu      sync.Mutex
 	bundles map[string][]byte
+	calls   int
+	// onFetch, when set, is called on every Fetch.
+	onFetch func()
+}
+
+// asked returns how many times Fetch was called.
+func (f *fetcher) asked() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls
 }
 
 func (f *fetcher) add(rev agentproto.Revision, data []byte) {
@@ -39,8 +49,13 @@ func (f *fetcher) add(rev agentproto.Revision, data []byte) {
 
 func (f *fetcher) Fetch(ctx context.Context, rev agentproto.Revision, dst string) error {
 	f.mu.Lock()
+	f.calls++
 	data, ok := f.bundles[rev.ID]
+	onFetch := f.onFetch
 	f.mu.Unlock()
+	if onFetch != nil {
+		onFetch()
+	}
 	if !ok {
 		return fmt.Errorf("no revision %s", rev.ID)
 	}
@@ -269,6 +284,38 @@ func await(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// within runs fn and fails the test with "<what> within <d>" when fn has not returned by
+// then, so a deployment that nothing ends fails its test in seconds instead of hanging the
+// package until go test's own timeout. fn runs on another goroutine: it must not call t.Fatal.
+func within(t *testing.T, d time.Duration, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s within %s", what, d)
+	}
+}
+
+// endGroupOnFailure kills the process group led by the pid in pidFile when the test has
+// failed, so that a hook its test gave up on does not run on after it.
+func endGroupOnFailure(t *testing.T, pidFile string) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		if b, err := os.ReadFile(pidFile); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+				_ = syscall.Kill(-pid, syscall.SIGKILL)
+			}
+		}
+	})
 }
 
 func readPID(t *testing.T, path string) int {

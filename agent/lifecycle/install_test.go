@@ -94,6 +94,10 @@ func TestPermissionsModeAndOwner(t *testing.T) {
 	}
 }
 
+// TestACLsNeedSetfacl: a permissions entry's acls are applied to the object with setfacl
+// (read back with getfacl, from the same acl package); on a host without setfacl the Install
+// fails with a message that says what to install. The entry names root, which any owner of
+// the object may name in its ACL, so the test works as root and as another user.
 func TestACLsNeedSetfacl(t *testing.T) {
 	e := newEnv(t, Config{})
 	spec := specYAML(e.dest, nil) + "permissions:\n  - object: " + e.dest + "\n    acls:\n      - \"u:root:rw\"\n"
@@ -102,6 +106,20 @@ func TestACLsNeedSetfacl(t *testing.T) {
 	if _, err := exec.LookPath("setfacl"); err == nil {
 		if st != agentproto.StatusSucceeded {
 			t.Fatalf("status = %s: %+v", st, e.rec.end(t, "d1"))
+		}
+		getfacl, err := exec.LookPath("getfacl")
+		if err != nil {
+			t.Fatal("setfacl is installed but getfacl is not; both come with the acl package")
+		}
+		// The entry applies to what the object's pattern (** by default) matches in it, not to
+		// the folder itself.
+		file := filepath.Join(e.dest, "a.txt")
+		out, err := exec.Command(getfacl, "--omit-header", "--absolute-names", "--", file).CombinedOutput()
+		if err != nil {
+			t.Fatalf("getfacl %s: %v: %s", file, err, out)
+		}
+		if !slices.Contains(strings.Split(string(out), "\n"), "user:root:rw-") {
+			t.Fatalf("the ACL of %s has no entry user:root:rw-:\n%s", file, out)
 		}
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 )
@@ -35,6 +36,9 @@ func TestCrashChild(t *testing.T) {
 	t.Fatal("the deployment finished; the parent test should have killed this process")
 }
 
+// TestRecoverAfterKill: a deployment whose agent was killed mid-hook is failed by Recover
+// (event and end reported agent_restarted, result recorded) once, and the Run the server sends
+// again is not run a second time.
 func TestRecoverAfterKill(t *testing.T) {
 	if os.Getenv("LIFECYCLE_CRASH_ROOT") != "" {
 		t.Skip("inside the helper")
@@ -85,14 +89,34 @@ func TestRecoverAfterKill(t *testing.T) {
 	if ids := r.Recover(e.rec); len(ids) != 0 {
 		t.Fatalf("second Recover = %q", ids)
 	}
-	// The server sends the Run again: it is not run twice.
+	// The server sends the Run again, whole, with the revision the fetcher serves: it is not
+	// run twice. Were it run, the fetch cancels it, so that it ends at its next event instead
+	// of waiting on the script's sleep.
 	if err := os.Remove(filepath.Join(dir, "script.pid")); err != nil {
 		t.Fatal(err)
 	}
-	if st := r.Run(context.Background(), agentproto.Run{DeploymentID: "d1", GroupID: "g1"}, e.fetcher, e.rec); st != agentproto.StatusFailed {
-		t.Fatalf("re-sent Run = %s", st)
+	rev := agentproto.Revision{ID: "r1", SHA256: sha256Hex(data), Size: int64(len(data)), Format: "tar.gz"}
+	e.fetcher.add(rev, data)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.fetcher.onFetch = cancel
+	endGroupOnFailure(t, filepath.Join(dir, "script.pid"))
+	var st agentproto.Status
+	within(t, 30*time.Second, "the re-sent Run did not return", func() {
+		st = r.Run(ctx, agentproto.Run{DeploymentID: "d1", GroupID: "g1", Revision: rev}, e.fetcher, e.rec)
+	})
+	if st != agentproto.StatusFailed {
+		t.Errorf("re-sent Run = %s, want failed as recovered", st)
+	}
+	if n := e.fetcher.asked(); n != 0 {
+		t.Errorf("the re-sent Run asked the fetcher %d times", n)
 	}
 	if exists(filepath.Join(dir, "script.pid")) {
-		t.Fatal("the re-sent Run ran the deployment again")
+		t.Error("the re-sent Run ran the deployment's script again")
+	}
+	// It only reports the recorded end again.
+	if again := e.rec.all()[len(evs):]; len(again) != 1 || again[0].Event != agentproto.DeploymentEnd ||
+		again[0].Status != agentproto.StatusFailed || again[0].Result != agentproto.ResultAgentRestarted {
+		t.Errorf("the re-sent Run reported %+v; want only its recorded end again (failed, %s)", again, agentproto.ResultAgentRestarted)
 	}
 }

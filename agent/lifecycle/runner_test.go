@@ -5,11 +5,13 @@ package lifecycle
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/appspec"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
@@ -122,16 +124,51 @@ func TestRunOrderEnvironmentAndSecondDeployment(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(e.dest, "b.txt")); string(b) != "two" {
 		t.Fatalf("b.txt = %q", b)
 	}
+}
 
-	// A re-sent Run of a finished deployment does not run again.
-	if err := os.Remove(e.trace); err != nil {
-		t.Fatal(err)
-	}
-	if st := e.run(context.Background(), "d2", "g1", rev2); st != agentproto.StatusSucceeded {
-		t.Fatalf("re-run d2 = %s", st)
-	}
-	if got := e.traceEvents(); len(got) != 0 {
-		t.Fatalf("re-sent Run ran scripts: %q", got)
+// TestResentRunIsNotRunAgain: the server sending the Run of a deployment that already ended
+// here again, whole and with the revision the fetcher serves, gets the recorded end reported
+// again and nothing else: no fetch, no script, no other event.
+func TestResentRunIsNotRunAgain(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		exit   string // exit code of the ApplicationStart script
+		status agentproto.Status
+	}{
+		{"succeeded", "0", agentproto.StatusSucceeded},
+		{"failed", "4", agentproto.StatusFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, Config{})
+			hooks := allHooks()
+			hooks["ApplicationStart"] = "scripts/start.sh"
+			rev := e.revision("r1", map[string]string{
+				"appspec.yml":      specYAML(e.dest, hooks),
+				"scripts/hook.sh":  traceScript(e.trace, "rev1"),
+				"scripts/start.sh": traceScript(e.trace, "start") + "exit " + tc.exit + "\n",
+				"app/a.txt":        "a",
+			})
+			if st := e.run(context.Background(), "d1", "g1", rev); st != tc.status {
+				t.Fatalf("d1 = %s, want %s: %+v", st, tc.status, e.rec.end(t, "d1"))
+			}
+			first := e.rec.end(t, "d1")
+			events, trace, asked := len(e.rec.all()), e.traceEvents(), e.fetcher.asked()
+
+			if st := e.run(context.Background(), "d1", "g1", rev); st != tc.status {
+				t.Errorf("re-sent Run = %s, want %s", st, tc.status)
+			}
+			if n := e.fetcher.asked() - asked; n != 0 {
+				t.Errorf("the re-sent Run asked the fetcher %d times", n)
+			}
+			if got := e.traceEvents(); !slices.Equal(got, trace) {
+				t.Errorf("the re-sent Run ran scripts: trace %q, was %q", got, trace)
+			}
+			again := e.rec.all()[events:]
+			if len(again) != 1 || again[0].Event != agentproto.DeploymentEnd || again[0].Status != first.Status ||
+				again[0].Result != first.Result || again[0].Message != first.Message {
+				t.Errorf("the re-sent Run reported %+v; want only the recorded end again, %+v", again, first)
+			}
+		})
 	}
 }
 
@@ -175,6 +212,8 @@ func TestFailingScriptStopsDeployment(t *testing.T) {
 	}
 }
 
+// TestTimeoutKillsProcessGroup: a hook script that outlives its timeout is ended with its
+// process group, its event reported timed out, and no later event runs.
 func TestTimeoutKillsProcessGroup(t *testing.T) {
 	e := newEnv(t, Config{})
 	dir := t.TempDir()
@@ -182,7 +221,10 @@ func TestTimeoutKillsProcessGroup(t *testing.T) {
 		"appspec.yml":     "version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: scripts/hang.sh\n      timeout: 1\n",
 		"scripts/hang.sh": "#!/bin/sh\nsleep 300 &\necho $! > " + dir + "/child.pid\necho $$ > " + dir + "/self.pid\nsleep 300\n",
 	})
-	if st := e.run(context.Background(), "d1", "g1", rev); st != agentproto.StatusFailed {
+	endGroupOnFailure(t, filepath.Join(dir, "self.pid"))
+	var st agentproto.Status
+	within(t, 30*time.Second, "the 1s timeout did not end the deployment", func() { st = e.run(context.Background(), "d1", "g1", rev) })
+	if st != agentproto.StatusFailed {
 		t.Fatalf("status = %s", st)
 	}
 	if ev, _ := e.rec.eventResult("d1", "AfterInstall"); ev.Result != agentproto.ResultTimedOut {
@@ -220,27 +262,74 @@ func TestBackgroundedDaemonFinishes(t *testing.T) {
 	}
 }
 
+// TestCancelFailsRunningEvent: cancelling the Run's context (a server's stop) while a hook
+// script of any scriptable event runs ends that script's process, reports the event failed
+// with result cancelled and the deployment failed, and runs nothing after it: not the event's
+// next script, not a later event. ApplicationStop runs the scripts of the previous install,
+// so for it one deployment of the same revision goes first.
 func TestCancelFailsRunningEvent(t *testing.T) {
-	e := newEnv(t, Config{})
-	rev := e.revision("r1", map[string]string{
-		"appspec.yml":     "version: 0.0\nos: linux\nhooks:\n  BeforeInstall:\n    - location: scripts/wait.sh\n",
-		"scripts/wait.sh": "#!/bin/sh\necho ready\nexec sleep 300\n",
-	})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	rep := &cancelOn{recorder: e.rec, text: "ready", cancel: cancel}
-	st := e.runner.Run(ctx, agentproto.Run{DeploymentID: "d1", GroupID: "g1", Revision: rev}, e.fetcher, rep)
-	if st != agentproto.StatusFailed {
-		t.Fatalf("status = %s", st)
-	}
-	if ev, _ := e.rec.eventResult("d1", "BeforeInstall"); ev.Status != agentproto.StatusFailed || ev.Result != agentproto.ResultCancelled {
-		t.Fatalf("BeforeInstall = %+v", ev)
-	}
-	if end := e.rec.end(t, "d1"); end.Result != agentproto.ResultCancelled {
-		t.Fatalf("end = %+v", end)
-	}
-	if _, ok := e.rec.eventResult("d1", "Install"); ok {
-		t.Fatal("Install ran after cancel")
+	for i, event := range scriptEvents {
+		t.Run(event, func(t *testing.T) {
+			e := newEnv(t, Config{})
+			dir := t.TempDir()
+			pidFile := filepath.Join(dir, "wait.pid")
+			hooks := allHooks()
+			// wait.sh, then hook.sh as the event's second script.
+			hooks[event] = "scripts/wait.sh\n    - location: scripts/hook.sh"
+			rev := e.revision("r1", map[string]string{
+				"appspec.yml":     specYAML(e.dest, hooks),
+				"scripts/hook.sh": traceScript(e.trace, "hook"),
+				"scripts/wait.sh": "#!/bin/sh\necho $$ > " + pidFile + "\necho ready\nexec sleep 300\n",
+				"app/a.txt":       "a",
+			})
+			// The events that run before this one in the cancelled deployment.
+			want := []string{}
+			if event == "ApplicationStop" {
+				if st := e.run(context.Background(), "d0", "g1", rev); st != agentproto.StatusSucceeded {
+					t.Fatalf("d0 = %s: %+v", st, e.rec.end(t, "d0"))
+				}
+			} else {
+				for _, ev := range scriptEvents[1:i] {
+					want = append(want, ev+"/hook")
+				}
+			}
+			if err := os.Remove(e.trace); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			endGroupOnFailure(t, pidFile)
+			rep := &cancelOn{recorder: e.rec, text: "ready", cancel: cancel}
+			var st agentproto.Status
+			within(t, 30*time.Second, "cancelling the context did not end the deployment", func() {
+				st = e.runner.Run(ctx, agentproto.Run{DeploymentID: "d1", App: "shop", Group: "web-g1", GroupID: "g1", Revision: rev}, e.fetcher, rep)
+			})
+			if st != agentproto.StatusFailed {
+				t.Errorf("status = %s, want failed", st)
+			}
+			if ev, _ := e.rec.eventResult("d1", event); ev.Status != agentproto.StatusFailed || ev.Result != agentproto.ResultCancelled {
+				t.Errorf("%s = %+v, want failed, %s", event, ev, agentproto.ResultCancelled)
+			}
+			if end := e.rec.end(t, "d1"); end.Status != agentproto.StatusFailed || end.Result != agentproto.ResultCancelled ||
+				!strings.HasPrefix(end.Message, event+" failed") {
+				t.Errorf("end = %+v, want failed at %s, %s", end, event, agentproto.ResultCancelled)
+			}
+			pid := readPID(t, pidFile)
+			await(t, "the cancelled hook's process gone", func() bool { return gone(pid) })
+			if got := e.traceEvents(); !slices.Equal(got, want) {
+				t.Errorf("scripts run in d1 = %q, want %q: something ran after the cancelled script", got, want)
+			}
+			later := false
+			for _, ev := range appspec.Events {
+				if later {
+					if r, ok := e.rec.eventResult("d1", ev.Name); ok {
+						t.Errorf("%s reported after the cancelled %s: %+v", ev.Name, event, r)
+					}
+				}
+				later = later || ev.Name == event
+			}
+		})
 	}
 }
 
@@ -369,11 +458,64 @@ func TestRetentionKeepsLastSuccessful(t *testing.T) {
 	}
 }
 
+// TestRunRefusesBadIDs: a Run whose deployment or group ID cannot name a folder of its own
+// under the root is refused before anything happens: it ends failed with a message naming
+// the ID, the bundle is not fetched, no script runs and nothing is written, inside the root
+// or next to it. Each Run is otherwise one that would deploy.
 func TestRunRefusesBadIDs(t *testing.T) {
-	e := newEnv(t, Config{})
-	for _, run := range []agentproto.Run{{DeploymentID: "../x", GroupID: "g"}, {DeploymentID: "d", GroupID: ""}, {DeploymentID: "d", GroupID: "deployment-instructions"}} {
-		if st := e.runner.Run(context.Background(), run, e.fetcher, e.rec); st != agentproto.StatusFailed {
-			t.Fatalf("%+v = %s", run, st)
-		}
+	for _, tc := range []struct{ deployment, group, bad string }{
+		{"../x", "g", `deployment ID "../x"`},
+		{"../../outside", "g", `deployment ID "../../outside"`},
+		{"a/b", "g", `deployment ID "a/b"`},
+		{".hidden", "g", `deployment ID ".hidden"`},
+		{"", "g", `deployment ID ""`},
+		{"d", "", `group ID ""`},
+		{"d", "..", `group ID ".."`},
+		{"d", "deployment-instructions", `group ID "deployment-instructions"`},
+		{"d", "deployment-results", `group ID "deployment-results"`},
+		{"d", "ongoing-deployment", `group ID "ongoing-deployment"`},
+	} {
+		t.Run(tc.bad, func(t *testing.T) {
+			e := newEnv(t, Config{})
+			rev := e.revision("r1", map[string]string{
+				"appspec.yml":     specYAML(e.dest, map[string]string{"BeforeInstall": "scripts/hook.sh"}),
+				"scripts/hook.sh": traceScript(e.trace, "rev1"),
+				"app/a.txt":       "a",
+			})
+			base := filepath.Dir(e.root) // holds the root, dest and trace
+			before := tree(t, base)
+			st := e.runner.Run(context.Background(), agentproto.Run{DeploymentID: tc.deployment, GroupID: tc.group, App: "shop", Group: "web", Revision: rev}, e.fetcher, e.rec)
+			if st != agentproto.StatusFailed {
+				t.Errorf("status = %s, want failed", st)
+			}
+			if evs := e.rec.all(); len(evs) != 1 || evs[0].Event != agentproto.DeploymentEnd || evs[0].Status != agentproto.StatusFailed ||
+				!strings.Contains(evs[0].Message, tc.bad) {
+				t.Errorf("events = %+v; want only a failed DeploymentEnd naming %s", evs, tc.bad)
+			}
+			if n := e.fetcher.asked(); n != 0 {
+				t.Errorf("the fetcher was asked %d times for the refused Run", n)
+			}
+			if after := tree(t, base); !slices.Equal(after, before) {
+				t.Errorf("the refused Run wrote under %s:\nbefore %q\nafter  %q", base, before, after)
+			}
+		})
 	}
+}
+
+// tree lists every path under dir, relative to it, in lexical order.
+func tree(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		out = append(out, rel)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
