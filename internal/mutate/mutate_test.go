@@ -116,11 +116,11 @@ func TestStaleMutationStopsTheRun(t *testing.T) {
 func TestLoadRefusesBadEntries(t *testing.T) {
 	for body, want := range map[string]string{
 		"- {name: a, file: x.go, find: a, replace: b, packages: [./]}\n- {name: a, file: x.go, find: c, replace: d, packages: [./]}": "used twice",
-		"- {name: a, file: ../x.go, find: a, replace: b, packages: [./]}":                                                               "inside the tree",
-		"- {name: a, file: x.go, find: a, replace: a, packages: [./]}":                                                                  "differ",
-		"- {name: a, file: x.go, find: a, replace: b}":                                                                                  "no packages",
-		"- {name: a, file: x.go, find: a, replace: b, packages: [./], tests: [x]}":                                                      "field tests not found",
-		"- {name: a, file: x.go, find: a, replace: b, packages: [./], run: '('}":                                                        "run:",
+		"- {name: a, file: ../x.go, find: a, replace: b, packages: [./]}":                                                            "inside the tree",
+		"- {name: a, file: x.go, find: a, replace: a, packages: [./]}":                                                               "differ",
+		"- {name: a, file: x.go, find: a, replace: b}":                                                                               "no packages",
+		"- {name: a, file: x.go, find: a, replace: b, packages: [./], tests: [x]}":                                                   "field tests not found",
+		"- {name: a, file: x.go, find: a, replace: b, packages: [./], run: '('}":                                                     "run:",
 	} {
 		p := filepath.Join(t.TempDir(), "m.yml")
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
