@@ -217,6 +217,31 @@ func TestEndStatuses(t *testing.T) {
 	}
 }
 
+// TestPhaseStartedAgainIsRecordedOnce: each phase runs once; an agent that reports a phase
+// started again (a restarted agent going over its steps) changes neither that phase nor the
+// list, and the next phase follows as usual.
+func TestPhaseStartedAgainIsRecordedOnce(t *testing.T) {
+	r := newRunFSM(t)
+	id := running(t, r)
+	at := r.now()
+	ackOf(t, do(r, cmdReport, ReportPayload{ID: id, Host: "builder", Events: []ReportEvent{
+		ev(1, PhaseDownloadSource, agentproto.StatusStarted, at),
+		ev(2, PhaseDownloadSource, agentproto.StatusSucceeded, at),
+	}}))
+	before, _ := buildAt(t, r.f, id)
+	ackOf(t, do(r, cmdReport, ReportPayload{ID: id, Host: "builder", Events: []ReportEvent{
+		ev(3, PhaseDownloadSource, agentproto.StatusStarted, r.now()),
+		ev(4, PhaseInstall, agentproto.StatusStarted, r.now()),
+	}}))
+	b, _ := buildAt(t, r.f, id)
+	if got := phaseNames(b); got != "SUBMITTED=SUCCEEDED QUEUED=SUCCEEDED PROVISIONING=SUCCEEDED DOWNLOAD_SOURCE=SUCCEEDED INSTALL" {
+		t.Fatalf("phases %s; want DOWNLOAD_SOURCE once, then INSTALL", got)
+	}
+	if got, want := b.Phases[3], before.Phases[3]; !got.Start.Equal(want.Start) || !got.End.Equal(*want.End) {
+		t.Fatalf("DOWNLOAD_SOURCE %v-%v after its repeated start, was %v-%v", got.Start, got.End, want.Start, want.End)
+	}
+}
+
 // TestLogCutAtTheBound: lines past MaxLogBytes are dropped and the build says log_truncated.
 func TestLogCutAtTheBound(t *testing.T) {
 	r := newRunFSM(t)
