@@ -57,6 +57,10 @@ func run(list, only string, jobs int, timeout time.Duration, check, markdown boo
 			}
 		}
 		ms = sel
+		if len(ms) == 0 {
+			fmt.Fprintf(os.Stderr, "mutate: no mutation's name matches %q\n", only)
+			return 2
+		}
 	}
 	dir := strings.TrimSpace(string(root))
 	if check {
