@@ -3,8 +3,10 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +16,9 @@ import (
 
 // TestStopTouchesOnlyStartedHostsAndRollsBackOnRequest: on the README's group (auto-rollback
 // on-failure), a stop leaves the hosts it never started healthy, so the next deployment starts,
-// and a stop with --rollback rolls back.
+// and a stop with --rollback rolls back. Before each stop, a user whose policy allows every
+// codedeploy read and CreateDeployment but not codedeploy:StopDeployment is refused (403 naming
+// the action), and the deployment goes on: still in progress, nothing stopped, no rollback.
 func TestStopTouchesOnlyStartedHostsAndRollsBackOnRequest(t *testing.T) {
 	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: fastAgents})
 	fleet(t, c, 4, api.GroupRequest{Config: "HalfAtATime", AutoRollback: api.RollbackOnFailure})
@@ -26,7 +30,11 @@ func TestStopTouchesOnlyStartedHostsAndRollsBackOnRequest(t *testing.T) {
 		t.Fatalf("v1: %s %s", d1.Status, d1.Message)
 	}
 
-	// held deploys v2 one host at a time, holding the first host in BeforeInstall, and stops it.
+	viewer := userToken(t, c, "viewer", `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+	  "Action": ["codedeploy:Get*", "codedeploy:List*", "codedeploy:CreateDeployment"], "Resource": "*"}]}`)
+
+	// held deploys v2 one host at a time, holding the first host in BeforeInstall, and stops it
+	// (after the viewer failed to).
 	held := func(round string, rollback bool) *api.Deployment {
 		t.Helper()
 		started, release := filepath.Join(dir, "started-"+round), filepath.Join(dir, "release-"+round)
@@ -34,6 +42,22 @@ func TestStopTouchesOnlyStartedHostsAndRollsBackOnRequest(t *testing.T) {
 			fmt.Sprintf("#!/bin/sh\ntouch %s\nwhile [ ! -e %s ]; do sleep 0.05; done\n", started, release))
 		_, d := deployGroup(t, c, b, "OneAtATime")
 		testutil.Eventually(t, 30*time.Second, func() error { _, err := os.Stat(started); return err })
+		status, out := rawCall(t, "POST", c.URL(0)+"/v1/deployments/"+d.ID+"/stop", viewer, api.DeploymentStopRequest{Rollback: rollback})
+		if status != http.StatusForbidden || !strings.Contains(out, "not allowed: codedeploy:StopDeployment") {
+			t.Fatalf("stop by a user without codedeploy:StopDeployment: status %d body %s; want 403 naming the action", status, out)
+		}
+		got, err := cl.DeploymentGet(ctx, d.ID, &api.QueryOptions{Consistent: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tg := range got.Targets {
+			if tg.Status == "stopped" || tg.Status == "skipped" {
+				t.Fatalf("after a refused stop, host %s is %s", tg.Host, tg.Status)
+			}
+		}
+		if got.Status != api.DeploymentInProgress || got.EndTime != nil || got.RolledBack != "" {
+			t.Fatalf("after a refused stop the deployment is %s (%s), rolled back by %q; want in progress", got.Status, got.Message, got.RolledBack)
+		}
 		stopped, err := cl.DeploymentStop(ctx, d.ID, rollback)
 		if err != nil {
 			t.Fatal(err)

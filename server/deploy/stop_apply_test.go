@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 	"github.com/slipwayhq/slipway/server/core/command"
+	"github.com/slipwayhq/slipway/server/core/fault"
 )
 
 // groupFSM sets up app web with revisions r1 and r2, hosts host-1..host-n, and group g of all of
@@ -162,5 +164,65 @@ func TestStopVersion1AppliesAsBefore(t *testing.T) {
 	}
 	if d := f.deployment("d1"); d.RolledBackBy != "d1-rollback" {
 		t.Fatalf("version 1 stop on a group with rollback off: rolled back by %q", d.RolledBackBy)
+	}
+}
+
+// TestStopSkipsWaitingHosts: a stop of a OneAtATime group deployment with one host running
+// marks that host stopped (by the user, with an end time) and the hosts still waiting skipped,
+// never stopped; the deployment is stopped, and on an on-failure group it does not roll back.
+func TestStopSkipsWaitingHosts(t *testing.T) {
+	f := groupFSM(t, 3, RollbackOnFailure)
+	running := pendingHost(t, f.create("d1", "r2", ""))
+	f.report("d1", running, 1, "ApplicationStop", agentproto.StatusStarted)
+	if r := f.apply(cmdDeploymentStop.New("", testTime, DeploymentStop{DeploymentID: "d1"})); r.Code != "" {
+		t.Fatalf("stop: %+v", r)
+	}
+	d := f.deployment("d1")
+	if d.Status != DeploymentStopped || d.EndTime == nil || d.RolledBackBy != "" {
+		t.Fatalf("deployment %s (ended %v), rolled back by %q; want stopped, no rollback", d.Status, d.EndTime, d.RolledBackBy)
+	}
+	if len(d.Targets) != 3 {
+		t.Fatalf("targets %d, want 3", len(d.Targets))
+	}
+	for id, tg := range d.Targets {
+		if id == running {
+			if tg.Status != TargetStopped || tg.Message != "stopped by the user" || tg.EndTime == nil {
+				t.Errorf("running host %s: %s %q (end %v), want stopped by the user", id, tg.Status, tg.Message, tg.EndTime)
+			}
+			continue
+		}
+		if tg.Status != TargetSkipped || tg.EndTime != nil || tg.Message != "" {
+			t.Errorf("waiting host %s: %s %q (end %v), want skipped", id, tg.Status, tg.Message, tg.EndTime)
+		}
+	}
+}
+
+// TestStopOfEndedDeploymentRefused: stopping a deployment that already ended (succeeded, or
+// stopped before) is a conflict that names its status, and changes nothing: not its status, not
+// its end, not the group, and no rollback starts. An unknown deployment is not found.
+func TestStopOfEndedDeploymentRefused(t *testing.T) {
+	f := groupFSM(t, 2, RollbackOnStop)
+	f.create("d1", "r2", "")
+	if r := f.apply(cmdDeploymentStop.New("", testTime, DeploymentStop{DeploymentID: "d1"})); r.Code != "" {
+		t.Fatalf("stop: %+v", r)
+	}
+	// d1-rollback is running now; its stop below must not start another.
+	for _, tc := range []struct{ id, status string }{{"d0", DeploymentSucceeded}, {"d1", DeploymentStopped}} {
+		before, g := f.deployment(tc.id), f.webG()
+		r := f.apply(cmdDeploymentStop.New("", testTime.Add(time.Hour), DeploymentStop{DeploymentID: tc.id, Rollback: true}))
+		if r.Code != string(fault.Conflict) || !strings.Contains(r.Message, "already ended ("+tc.status+")") {
+			t.Errorf("stop of %s (%s): %q %q, want a conflict saying it already ended", tc.id, tc.status, r.Code, r.Message)
+		}
+		after := f.deployment(tc.id)
+		if after.Status != tc.status || !after.EndTime.Equal(*before.EndTime) || after.RolledBackBy != before.RolledBackBy || after.ModifyIndex != before.ModifyIndex {
+			t.Errorf("%s after a refused stop: %s, end %v, rolled back by %q, modify index %d; before %s, %v, %q, %d", tc.id,
+				after.Status, after.EndTime, after.RolledBackBy, after.ModifyIndex, before.Status, before.EndTime, before.RolledBackBy, before.ModifyIndex)
+		}
+		if ga := f.webG(); ga.CurrentRevision != g.CurrentRevision || ga.ActiveDeployment != g.ActiveDeployment || ga.ModifyIndex != g.ModifyIndex {
+			t.Errorf("group after a refused stop of %s: %+v; before %+v", tc.id, ga, g)
+		}
+	}
+	if r := f.apply(cmdDeploymentStop.New("", testTime, DeploymentStop{DeploymentID: "d-nowhere"})); r.Code != string(fault.NotFound) {
+		t.Errorf("stop of an unknown deployment: %q %q, want not found", r.Code, r.Message)
 	}
 }
