@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/proctest"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 )
 
@@ -61,38 +62,6 @@ func await(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// within runs fn and fails the test with "<what> within <d>" when fn has not returned by
-// then, so a script that nothing ends fails its test in seconds instead of hanging the package
-// until go test's own timeout. fn runs on another goroutine: it must not call t.Fatal.
-func within(t *testing.T, d time.Duration, what string, fn func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("%s within %s", what, d)
-	}
-}
-
-// endGroupOnFailure kills the process group led by the pid in pidFile when the test has
-// failed, so that a script its test gave up on does not run on after it.
-func endGroupOnFailure(t *testing.T, pidFile string) {
-	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
-		if b, err := os.ReadFile(pidFile); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
-				_ = syscall.Kill(-pid, syscall.SIGKILL)
-			}
-		}
-	})
 }
 
 // gone reports whether pid no longer runs (a zombie counts as gone).
@@ -187,9 +156,9 @@ func TestRunResults(t *testing.T) {
 func TestTimeoutKillsProcessGroup(t *testing.T) {
 	dir := t.TempDir()
 	p := writeScript(t, dir, "hang.sh", "#!/bin/sh\nsleep 300 &\necho $! > child.pid\necho $$ > self.pid\nsleep 300\n", 0o755)
-	endGroupOnFailure(t, filepath.Join(dir, "self.pid"))
+	proctest.KillGroupOnFailure(t, filepath.Join(dir, "self.pid"))
 	var res Result
-	within(t, 30*time.Second, "the 300ms timeout did not end the script", func() {
+	proctest.Within(t, 30*time.Second, "the 300ms timeout did not end the script", func() {
 		res = (&Executor{Grace: 5 * time.Second}).Run(context.Background(), Script{Name: "hang.sh", Path: p, Dir: dir, Timeout: 300 * time.Millisecond}, nil)
 	})
 	if res.Code != agentproto.ResultTimedOut {
@@ -207,9 +176,9 @@ func TestTimeoutEscalatesToSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	// Both the script and its child ignore SIGTERM.
 	p := writeScript(t, dir, "stubborn.sh", "#!/bin/sh\ntrap '' TERM\nsleep 300 &\necho $! > child.pid\necho $$ > self.pid\nwhile :; do sleep 1; done\n", 0o755)
-	endGroupOnFailure(t, filepath.Join(dir, "self.pid"))
+	proctest.KillGroupOnFailure(t, filepath.Join(dir, "self.pid"))
 	var res Result
-	within(t, 30*time.Second, "the 300ms timeout and 200ms grace did not end the script", func() {
+	proctest.Within(t, 30*time.Second, "the 300ms timeout and 200ms grace did not end the script", func() {
 		res = (&Executor{Grace: 200 * time.Millisecond}).Run(context.Background(), Script{Name: "stubborn.sh", Path: p, Dir: dir, Timeout: 300 * time.Millisecond}, nil)
 	})
 	if res.Code != agentproto.ResultTimedOut {
@@ -229,7 +198,7 @@ func TestCancelKillsScript(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var res Result
-	within(t, 30*time.Second, "cancelling the context did not end the script", func() {
+	proctest.Within(t, 30*time.Second, "cancelling the context did not end the script", func() {
 		res = (&Executor{}).Run(ctx, Script{Name: "wait.sh", Path: p, Dir: dir}, func(l Line) {
 			if l.Text == "ready" {
 				cancel()

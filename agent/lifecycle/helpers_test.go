@@ -286,38 +286,6 @@ func await(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// within runs fn and fails the test with "<what> within <d>" when fn has not returned by
-// then, so a deployment that nothing ends fails its test in seconds instead of hanging the
-// package until go test's own timeout. fn runs on another goroutine: it must not call t.Fatal.
-func within(t *testing.T, d time.Duration, what string, fn func()) {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fn()
-	}()
-	select {
-	case <-done:
-	case <-time.After(d):
-		t.Fatalf("%s within %s", what, d)
-	}
-}
-
-// endGroupOnFailure kills the process group led by the pid in pidFile when the test has
-// failed, so that a hook its test gave up on does not run on after it.
-func endGroupOnFailure(t *testing.T, pidFile string) {
-	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
-		if b, err := os.ReadFile(pidFile); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
-				_ = syscall.Kill(-pid, syscall.SIGKILL)
-			}
-		}
-	})
-}
-
 func readPID(t *testing.T, path string) int {
 	t.Helper()
 	var pid int

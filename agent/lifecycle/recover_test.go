@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slipwayhq/slipway/internal/proctest"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 )
 
@@ -100,9 +101,9 @@ func TestRecoverAfterKill(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e.fetcher.onFetch = cancel
-	endGroupOnFailure(t, filepath.Join(dir, "script.pid"))
+	proctest.KillGroupOnFailure(t, filepath.Join(dir, "script.pid"))
 	var st agentproto.Status
-	within(t, 30*time.Second, "the re-sent Run did not return", func() {
+	proctest.Within(t, 30*time.Second, "the re-sent Run did not return", func() {
 		st = r.Run(ctx, agentproto.Run{DeploymentID: "d1", GroupID: "g1", Revision: rev}, e.fetcher, e.rec)
 	})
 	if st != agentproto.StatusFailed {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/appspec"
+	"github.com/slipwayhq/slipway/internal/proctest"
 	"github.com/slipwayhq/slipway/pkg/agentproto"
 )
 
@@ -221,9 +222,9 @@ func TestTimeoutKillsProcessGroup(t *testing.T) {
 		"appspec.yml":     "version: 0.0\nos: linux\nhooks:\n  AfterInstall:\n    - location: scripts/hang.sh\n      timeout: 1\n",
 		"scripts/hang.sh": "#!/bin/sh\nsleep 300 &\necho $! > " + dir + "/child.pid\necho $$ > " + dir + "/self.pid\nsleep 300\n",
 	})
-	endGroupOnFailure(t, filepath.Join(dir, "self.pid"))
+	proctest.KillGroupOnFailure(t, filepath.Join(dir, "self.pid"))
 	var st agentproto.Status
-	within(t, 30*time.Second, "the 1s timeout did not end the deployment", func() { st = e.run(context.Background(), "d1", "g1", rev) })
+	proctest.Within(t, 30*time.Second, "the 1s timeout did not end the deployment", func() { st = e.run(context.Background(), "d1", "g1", rev) })
 	if st != agentproto.StatusFailed {
 		t.Fatalf("status = %s", st)
 	}
@@ -299,10 +300,10 @@ func TestCancelFailsRunningEvent(t *testing.T) {
 
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			endGroupOnFailure(t, pidFile)
+			proctest.KillGroupOnFailure(t, pidFile)
 			rep := &cancelOn{recorder: e.rec, text: "ready", cancel: cancel}
 			var st agentproto.Status
-			within(t, 30*time.Second, "cancelling the context did not end the deployment", func() {
+			proctest.Within(t, 30*time.Second, "cancelling the context did not end the deployment", func() {
 				st = e.runner.Run(ctx, agentproto.Run{DeploymentID: "d1", App: "shop", Group: "web-g1", GroupID: "g1", Revision: rev}, e.fetcher, rep)
 			})
 			if st != agentproto.StatusFailed {
