@@ -70,10 +70,18 @@ func TestRunReportsCaughtSurvivedAndBroken(t *testing.T) {
 		{Name: "Abs keeps -1", File: "calc.go", Find: "if a < 0 {", Replace: "if a < -1 {", Packages: []string{"./..."}},
 		{Name: "Abs returns a string", File: "calc.go", Find: "func Abs(a int) int {", Replace: "func Abs(a int) string {", Packages: []string{"./..."}},
 	}
-	rs, err := Run(context.Background(), dir, ms, Options{Jobs: 2, Timeout: time.Minute})
+	rep, err := Run(context.Background(), dir, ms[:2], Options{Jobs: 2, Timeout: time.Minute, Baseline: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if rep.Suites != 1 {
+		t.Errorf("the baseline ran %d test runs, want 1 (both mutations share theirs)", rep.Suites)
+	}
+	broken, err := Run(context.Background(), dir, ms[2:], Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := append(rep.Results, broken.Results...)
 	want := []Outcome{Caught, Survived, Broken}
 	for i, r := range rs {
 		if r.Outcome != want[i] {
@@ -90,11 +98,26 @@ func TestRunReportsCaughtSurvivedAndBroken(t *testing.T) {
 		t.Error("Run wrote the tree it was given")
 	}
 	var out strings.Builder
-	WriteTable(&out, rs, time.Second)
+	WriteTable(&out, Report{Results: rs}, time.Second)
 	for _, s := range []string{"caught", "SURVIVED", "BROKEN", "TestMax", "3 mutations: 1 caught, 1 survived, 1 broken"} {
 		if !strings.Contains(out.String(), s) {
 			t.Errorf("the table lacks %q:\n%s", s, out.String())
 		}
+	}
+}
+
+// TestBaselineFailureStopsTheRun: when the tests fail without any mutation, no mutation is
+// reported (each would look caught); the error says which test run fails.
+func TestBaselineFailureStopsTheRun(t *testing.T) {
+	dir := calcTree(t)
+	broken := strings.Replace(calcGo, "return a\n\t}\n\treturn b", "return b\n\t}\n\treturn a", 1)
+	if err := os.WriteFile(filepath.Join(dir, "calc.go"), []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := Mutation{Name: "Abs keeps -1", File: "calc.go", Find: "if a < 0 {", Replace: "if a < -1 {", Packages: []string{"./..."}}
+	rep, err := Run(context.Background(), dir, []Mutation{m}, Options{Baseline: true})
+	if err == nil || !strings.Contains(err.Error(), "without any mutation, go test ./... fails") || len(rep.Results) != 0 {
+		t.Fatalf("%d results, %v; want the baseline's failure and none", len(rep.Results), err)
 	}
 }
 

@@ -34,8 +34,9 @@ func Summarize(rs []Result) Summary {
 func (s Summary) OK() bool { return s.Survived == 0 && s.Broken == 0 }
 
 // WriteTable prints one line per result: outcome, time, the mutation, where, and what caught it;
-// then go test's output of every survivor and broken mutation, and the totals.
-func WriteTable(w io.Writer, rs []Result, took time.Duration) {
+// then go test's output of every survivor and broken mutation, the totals and the baseline.
+func WriteTable(w io.Writer, rep Report, took time.Duration) {
+	rs := rep.Results
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RESULT\tTIME\tMUTATION\tFILE\tCAUGHT BY")
 	for _, r := range rs {
@@ -48,7 +49,11 @@ func WriteTable(w io.Writer, rs []Result, took time.Duration) {
 		}
 	}
 	s := Summarize(rs)
-	fmt.Fprintf(w, "\n%d mutations: %d caught, %d survived, %d broken, in %s\n", len(rs), s.Caught, s.Survived, s.Broken, took.Round(time.Second))
+	fmt.Fprintf(w, "\n%d mutations: %d caught, %d survived, %d broken, in %s", len(rs), s.Caught, s.Survived, s.Broken, took.Round(time.Second))
+	if rep.Suites > 0 {
+		fmt.Fprintf(w, " (of which the baseline, %d test runs unmutated: %s)", rep.Suites, rep.Baseline.Round(time.Second))
+	}
+	fmt.Fprintln(w)
 }
 
 // WriteMarkdown prints the results as a Markdown table (docs/RELIABILITY.md keeps one).

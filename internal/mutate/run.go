@@ -46,16 +46,29 @@ type Options struct {
 	Timeout time.Duration
 	// Go is the go command (default "go").
 	Go string
+	// Baseline runs each distinct test run of the list unmutated first (see Run).
+	Baseline bool
 	// Progress, when set, gets a line as each mutation finishes.
 	Progress io.Writer
 }
 
+// Report is a run's outcome: one result per mutation, in the list's order, and the baseline.
+type Report struct {
+	Results []Result
+	// Suites is how many distinct test runs (packages and -run) the baseline ran unmutated, and
+	// Baseline how long they took: the reference for the mutations' time.
+	Suites   int
+	Baseline time.Duration
+}
+
 // Run copies the tree at root (the files git tracks, as they are in the working tree) into
-// scratch directories and tests every mutation of ms there, one per copy at a time. The tree at
-// root is never written. Results are in the order of ms.
-func Run(ctx context.Context, root string, ms []Mutation, opt Options) ([]Result, error) {
+// scratch directories, one per job. With opt.Baseline it first runs every distinct test run of
+// ms unmutated, and stops if any fails (a failure there would make every mutation look caught).
+// Then it tests every mutation, each in one copy, putting the file back after. The tree at root
+// is never written.
+func Run(ctx context.Context, root string, ms []Mutation, opt Options) (Report, error) {
 	if err := Check(root, ms); err != nil {
-		return nil, err
+		return Report{}, err
 	}
 	if opt.Jobs < 1 {
 		opt.Jobs = 1
@@ -68,43 +81,86 @@ func Run(ctx context.Context, root string, ms []Mutation, opt Options) ([]Result
 	}
 	files, err := trackedFiles(ctx, root)
 	if err != nil {
-		return nil, err
+		return Report{}, err
 	}
-	results := make([]Result, len(ms))
+	scratches := make([]string, opt.Jobs)
+	for i := range scratches {
+		if scratches[i], err = os.MkdirTemp("", "slipway-mutate-"); err != nil {
+			return Report{}, err
+		}
+		defer func() { _ = os.RemoveAll(scratches[i]) }()
+		if err := copyFiles(root, scratches[i], files); err != nil {
+			return Report{}, err
+		}
+	}
+	var rep Report
+	if opt.Baseline {
+		var suites []suite
+		seen := map[string]bool{}
+		for _, m := range ms {
+			if s := suiteOf(m); !seen[s.String()] {
+				seen[s.String()] = true
+				suites = append(suites, s)
+			}
+		}
+		start := time.Now()
+		err := pool(ctx, scratches, len(suites), func(dir string, i int) error {
+			out, passed, err := goTest(ctx, dir, suites[i], opt)
+			if err == nil && !passed {
+				err = fmt.Errorf("without any mutation, go test %s fails; fix that before checking the checks:\n%s", suites[i], out)
+			}
+			return err
+		})
+		if err != nil {
+			return Report{}, err
+		}
+		rep.Suites, rep.Baseline = len(suites), time.Since(start)
+		if opt.Progress != nil {
+			fmt.Fprintf(opt.Progress, "baseline: %d test runs pass unmutated in %.1fs\n", rep.Suites, rep.Baseline.Seconds())
+		}
+	}
+	rep.Results = make([]Result, len(ms))
+	var mu sync.Mutex
+	err = pool(ctx, scratches, len(ms), func(dir string, i int) error {
+		r, err := test(ctx, dir, ms[i], opt)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		rep.Results[i] = r
+		if opt.Progress != nil {
+			fmt.Fprintf(opt.Progress, "%-8s %5.1fs  %s\n", r.Outcome, r.Duration.Seconds(), r.Mutation.Name)
+		}
+		return nil
+	})
+	return rep, err
+}
+
+// pool calls fn for 0..n-1, one call at a time per scratch directory, and returns the first
+// error (the calls already started finish; no new one starts after it, nor after ctx ends).
+func pool(ctx context.Context, dirs []string, n int, fn func(dir string, i int) error) error {
 	next := make(chan int)
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
 		firstErr error
 	)
-	for range opt.Jobs {
-		scratch, err := os.MkdirTemp("", "slipway-mutate-")
-		if err != nil {
-			return nil, err
-		}
-		defer func() { _ = os.RemoveAll(scratch) }()
-		if err := copyFiles(root, scratch, files); err != nil {
-			return nil, err
-		}
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return firstErr != nil }
+	for _, dir := range dirs {
 		wg.Go(func() {
 			for i := range next {
-				r, err := test(ctx, scratch, ms[i], opt)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
+				if err := fn(dir, i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
 				}
-				results[i] = r
-				if opt.Progress != nil && err == nil {
-					fmt.Fprintf(opt.Progress, "%-8s %5.1fs  %s\n", r.Outcome, r.Duration.Seconds(), r.Mutation.Name)
-				}
-				mu.Unlock()
 			}
 		})
 	}
-	for i := range ms {
-		if ctx.Err() != nil {
-			break
-		}
+	for i := 0; i < n && ctx.Err() == nil && !failed(); i++ {
 		next <- i
 	}
 	close(next)
@@ -112,7 +168,50 @@ func Run(ctx context.Context, root string, ms []Mutation, opt Options) ([]Result
 	if firstErr == nil {
 		firstErr = ctx.Err()
 	}
-	return results, firstErr
+	return firstErr
+}
+
+// suite is one go test run: packages and -run.
+type suite struct {
+	packages []string
+	run      string
+}
+
+func suiteOf(m Mutation) suite { return suite{packages: m.Packages, run: m.Run} }
+
+func (s suite) String() string {
+	out := strings.Join(s.packages, " ")
+	if s.run != "" {
+		out += " -run '" + s.run + "'"
+	}
+	return out
+}
+
+// goTest runs the suite's tests in dir and reports whether they passed, with their output. err
+// is set only when go test could not be run at all (or ctx ended).
+func goTest(ctx context.Context, dir string, s suite, opt Options) (string, bool, error) {
+	args := []string{"test", "-count=1", "-failfast", "-timeout", opt.Timeout.String()}
+	if s.run != "" {
+		args = append(args, "-run", s.run)
+	}
+	args = append(args, s.packages...)
+	cmd := exec.CommandContext(ctx, opt.Go, args...)
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		return out.String(), false, ctx.Err()
+	}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return out.String(), true, nil
+	case errors.As(err, &exit):
+		return out.String(), false, nil
+	default:
+		return out.String(), false, fmt.Errorf("go test %s: %w", s, err)
+	}
 }
 
 // test applies m to the scratch tree, runs its tests, and puts the file back.
@@ -131,31 +230,18 @@ func test(ctx context.Context, scratch string, m Mutation, opt Options) (Result,
 	}
 	defer func() { _ = os.WriteFile(path, orig, 0o644) }()
 
-	args := []string{"test", "-count=1", "-failfast", "-timeout", opt.Timeout.String()}
-	if m.Run != "" {
-		args = append(args, "-run", m.Run)
-	}
-	args = append(args, m.Packages...)
-	cmd := exec.CommandContext(ctx, opt.Go, args...)
-	cmd.Dir = scratch
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err = cmd.Run()
+	out, passed, err := goTest(ctx, scratch, suiteOf(m), opt)
 	r := Result{Mutation: m, Duration: time.Since(start)}
-	if ctx.Err() != nil {
-		return r, ctx.Err()
-	}
-	var exit *exec.ExitError
 	switch {
-	case err == nil:
-		r.Outcome, r.Output = Survived, out.String()
-	case !errors.As(err, &exit):
-		return r, fmt.Errorf("%q: go test: %w", m.Name, err)
+	case err != nil:
+		return r, fmt.Errorf("%q: %w", m.Name, err)
+	case passed:
+		r.Outcome, r.Output = Survived, out
 	default:
-		r.Outcome, r.By = classify(out.String())
+		r.Outcome, r.By = classify(out)
 		if r.Outcome != Caught {
-			r.Output = out.String()
+			r.Output = out
 		}
 	}
 	return r, nil

@@ -1,6 +1,7 @@
 // Command mutate checks the checks: it puts each one-line bug of a list into a scratch copy of
 // the tree, runs the tests that should notice it, and prints a table of what was caught. It exits
-// 1 if any mutation survived or did not build, 2 on a bad list or a stale mutation.
+// 1 if any mutation survived or did not build, 2 on a bad list, a stale mutation, or a test that
+// fails without any mutation (the baseline, run first).
 //
 //	go run ./scripts/mutate                  # every mutation in scripts/mutate/mutations.yml
 //	go run ./scripts/mutate -only 'stop'     # those whose name matches
@@ -28,12 +29,13 @@ func main() {
 	jobs := flag.Int("j", 1, "mutations tested at once, each in its own scratch copy")
 	timeout := flag.Duration("timeout", 5*time.Minute, "bound of each go test run (a test binary that runs out counts as caught)")
 	check := flag.Bool("check", false, "only check that every mutation applies to the tree")
+	baseline := flag.Bool("baseline", true, "first run every test run of the list unmutated, and stop if one fails")
 	markdown := flag.Bool("markdown", false, "print the results as a Markdown table too")
 	flag.Parse()
-	os.Exit(run(*list, *only, *jobs, *timeout, *check, *markdown))
+	os.Exit(run(*list, *only, *jobs, *timeout, *check, *baseline, *markdown))
 }
 
-func run(list, only string, jobs int, timeout time.Duration, check, markdown bool) int {
+func run(list, only string, jobs int, timeout time.Duration, check, baseline, markdown bool) int {
 	root, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutate: run it inside the repository:", err)
@@ -74,17 +76,17 @@ func run(list, only string, jobs int, timeout time.Duration, check, markdown boo
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	start := time.Now()
-	rs, err := mutate.Run(ctx, dir, ms, mutate.Options{Jobs: jobs, Timeout: timeout, Progress: os.Stderr})
+	rep, err := mutate.Run(ctx, dir, ms, mutate.Options{Jobs: jobs, Timeout: timeout, Baseline: baseline, Progress: os.Stderr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		return 2
 	}
-	mutate.WriteTable(os.Stdout, rs, time.Since(start))
+	mutate.WriteTable(os.Stdout, rep, time.Since(start))
 	if markdown {
 		fmt.Println()
-		mutate.WriteMarkdown(os.Stdout, rs)
+		mutate.WriteMarkdown(os.Stdout, rep.Results)
 	}
-	if !mutate.Summarize(rs).OK() {
+	if !mutate.Summarize(rep.Results).OK() {
 		return 1
 	}
 	return 0
