@@ -15,17 +15,7 @@ import (
 // agents: a host's deployments (not another host's), oldest or newest first, with the host's own
 // status in JSON and in the table, and an unknown host refused.
 func TestDeployListByHost(t *testing.T) {
-	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(_ int, cfg *config.Config) {
-		cfg.Agents.Heartbeat = 300 * time.Millisecond
-	}})
-	for _, h := range []string{"host-a", "host-b"} {
-		testutil.StartAgent(t, c, h)
-		c.WaitHost(h)
-	}
-	addr := c.URL(c.WaitLeader())
-	cli := func(args ...string) result {
-		return runWith(t, t.Context(), nil, append([]string{"--addr", addr, "--token", testutil.ManagementToken}, args...)...)
-	}
+	_, cli := agentCluster(t, "host-a", "host-b")
 	if r := cli("app", "create", "web"); r.code != 0 {
 		t.Fatalf("app create: %+v", r)
 	}
@@ -70,5 +60,23 @@ func TestDeployListByHost(t *testing.T) {
 	}
 	if r := cli("deploy", "list", "--host", "nowhere"); r.code != ExitFailure || !strings.Contains(r.stderr, "not found") {
 		t.Errorf("deploy list --host nowhere: %+v; want exit %d, not found", r, ExitFailure)
+	}
+}
+
+// agentCluster starts a one-server cluster with fast agent heartbeats and a real agent for each
+// host, and returns it with a function that runs the CLI against its leader with the management
+// token.
+func agentCluster(t *testing.T, hosts ...string) (*testutil.Cluster, func(args ...string) result) {
+	t.Helper()
+	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(_ int, cfg *config.Config) {
+		cfg.Agents.Heartbeat = 300 * time.Millisecond
+	}})
+	for _, h := range hosts {
+		testutil.StartAgent(t, c, h)
+		c.WaitHost(h)
+	}
+	addr := c.URL(c.WaitLeader())
+	return c, func(args ...string) result {
+		return runWith(t, t.Context(), nil, append([]string{"--addr", addr, "--token", testutil.ManagementToken}, args...)...)
 	}
 }

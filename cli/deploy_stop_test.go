@@ -10,7 +10,6 @@ import (
 
 	"github.com/slipwayhq/slipway/internal/testutil"
 	"github.com/slipwayhq/slipway/pkg/api"
-	"github.com/slipwayhq/slipway/server/core/config"
 )
 
 // TestDeployStop runs deploy stop against a real server with three real agents in a OneAtATime
@@ -22,18 +21,8 @@ import (
 // deployment that ended (succeeded, or stopped) exits 1 saying it already ended, and starts no
 // second rollback; a stop of an unknown ID exits 1 saying not found.
 func TestDeployStop(t *testing.T) {
-	c := testutil.NewCluster(t, 1, testutil.Options{Tweak: func(_ int, cfg *config.Config) {
-		cfg.Agents.Heartbeat = 300 * time.Millisecond
-	}})
 	hosts := []string{"host-1", "host-2", "host-3"}
-	for _, h := range hosts {
-		testutil.StartAgent(t, c, h)
-		c.WaitHost(h)
-	}
-	addr := c.URL(c.WaitLeader())
-	cli := func(args ...string) result {
-		return runWith(t, t.Context(), nil, append([]string{"--addr", addr, "--token", testutil.ManagementToken}, args...)...)
-	}
+	_, cli := agentCluster(t, hosts...)
 	if r := cli("app", "create", "web"); r.code != 0 {
 		t.Fatalf("app create: %+v", r)
 	}
