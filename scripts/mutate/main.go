@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
@@ -26,7 +27,7 @@ import (
 func main() {
 	list := flag.String("list", "scripts/mutate/mutations.yml", "the mutation list")
 	only := flag.String("only", "", "test only the mutations whose name matches this regular expression")
-	jobs := flag.Int("j", 1, "mutations tested at once, each in its own scratch copy")
+	jobs := flag.Int("j", min(2, runtime.NumCPU()), "mutations tested at once, each in its own scratch copy")
 	timeout := flag.Duration("timeout", 5*time.Minute, "bound of each go test run (a test binary that runs out counts as caught)")
 	check := flag.Bool("check", false, "only check that every mutation applies to the tree")
 	baseline := flag.Bool("baseline", true, "first run every test run of the list unmutated, and stop if one fails")
