@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -25,7 +26,7 @@ import (
 )
 
 func main() {
-	list := flag.String("list", "scripts/mutate/mutations.yml", "the mutation list")
+	list := flag.String("list", "", "the mutation list (default scripts/mutate/mutations.yml of the repository)")
 	only := flag.String("only", "", "test only the mutations whose name matches this regular expression")
 	jobs := flag.Int("j", min(2, runtime.NumCPU()), "mutations tested at once, each in its own scratch copy")
 	timeout := flag.Duration("timeout", 5*time.Minute, "bound of each go test run (a test binary that runs out counts as caught)")
@@ -41,6 +42,10 @@ func run(list, only string, jobs int, timeout time.Duration, check, baseline, ma
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutate: run it inside the repository:", err)
 		return 2
+	}
+	dir := strings.TrimSpace(string(root))
+	if list == "" {
+		list = filepath.Join(dir, "scripts", "mutate", "mutations.yml")
 	}
 	ms, err := mutate.Load(list)
 	if err != nil {
@@ -65,7 +70,6 @@ func run(list, only string, jobs int, timeout time.Duration, check, baseline, ma
 			return 2
 		}
 	}
-	dir := strings.TrimSpace(string(root))
 	if check {
 		if err := mutate.Check(dir, ms); err != nil {
 			fmt.Fprintln(os.Stderr, "mutate:", err)
@@ -78,6 +82,10 @@ func run(list, only string, jobs int, timeout time.Duration, check, baseline, ma
 	defer stop()
 	start := time.Now()
 	rep, err := mutate.Run(ctx, dir, ms, mutate.Options{Jobs: jobs, Timeout: timeout, Baseline: baseline, Progress: os.Stderr})
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "mutate: interrupted; the tree was not changed and the scratch copies are removed")
+		return 130
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		return 2
