@@ -117,9 +117,16 @@ func (s *Projects) Update(ctx context.Context, actor, name string, req pub.Proje
 	return projectAnswer(res, err)
 }
 
-// Get returns a project.
-func (s *Projects) Get(_ context.Context, name string) (pub.BuildProject, error) {
-	p, err := s.Record(name)
+// Get returns a project. One created just before through another server is found
+// (module.Core.ReadYourWrites): a pipeline's check of its build action, right after the project's
+// create through another server, relies on it.
+func (s *Projects) Get(ctx context.Context, name string) (pub.BuildProject, error) {
+	var p Project
+	err := s.m.core.ReadYourWrites(ctx, func() error {
+		var err error
+		p, err = s.Record(name)
+		return err
+	})
 	return projectView(p), err
 }
 

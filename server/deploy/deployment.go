@@ -134,10 +134,7 @@ func (s Deployments) read(ctx context.Context, id string, read func(*state.Tx, s
 			return err
 		})
 	}
-	err := get()
-	if fault.CodeOf(err) == fault.NotFound && s.core.Cluster.ConsistentRead(ctx) == nil {
-		err = get()
-	}
+	err := s.core.ReadYourWrites(ctx, get)
 	return d, err
 }
 

@@ -115,9 +115,6 @@ func (s *Revisions) Get(ctx context.Context, id string) (pub.Revision, error) {
 			return err
 		})
 	}
-	err := get()
-	if fault.CodeOf(err) == fault.NotFound && s.core.Cluster.ConsistentRead(ctx) == nil {
-		err = get()
-	}
+	err := s.core.ReadYourWrites(ctx, get)
 	return revisionView(rev), err
 }

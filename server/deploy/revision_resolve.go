@@ -44,10 +44,7 @@ func (s *Revisions) Resolve(ctx context.Context, app, ref string) (pub.Revision,
 			return err
 		})
 	}
-	err := resolve()
-	if fault.CodeOf(err) == fault.NotFound && s.core.Cluster.ConsistentRead(ctx) == nil {
-		err = resolve()
-	}
+	err := s.core.ReadYourWrites(ctx, resolve)
 	if err != nil {
 		return pub.Revision{}, err
 	}

@@ -38,12 +38,18 @@ func (s *Repos) Create(ctx context.Context, req pub.RepositoryCreateRequest) (pu
 	return answer(res, err)
 }
 
-// Get returns a repository by name; an unknown name is not found.
-func (s *Repos) Get(_ context.Context, name string) (pub.Repository, error) {
+// Get returns a repository by name; an unknown name is not found. A repository created just
+// before through another server is found (module.Core.ReadYourWrites).
+func (s *Repos) Get(ctx context.Context, name string) (pub.Repository, error) {
 	if err := gitproto.ValidateRepoName(name); err != nil {
 		return pub.Repository{}, fault.New(fault.Invalid, "%v", err)
 	}
-	r, err := s.record(name)
+	var r Record
+	err := s.core.ReadYourWrites(ctx, func() error {
+		var err error
+		r, err = s.record(name)
+		return err
+	})
 	if err != nil {
 		return pub.Repository{}, err
 	}
