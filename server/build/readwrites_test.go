@@ -17,7 +17,7 @@ type laggingCluster struct {
 
 func (c *laggingCluster) ConsistentRead(ctx context.Context) error {
 	for _, cmd := range c.pending {
-		if _, err := c.fsmCluster.Apply(ctx, cmd); err != nil {
+		if _, err := c.Apply(ctx, cmd); err != nil {
 			return err
 		}
 	}
