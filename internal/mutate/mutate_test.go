@@ -121,6 +121,20 @@ func TestBaselineFailureStopsTheRun(t *testing.T) {
 	}
 }
 
+// TestRunFilterMatchingNothingIsBroken: a mutation whose -run matches no test is broken (no
+// test could catch it), not survived, and a baseline with such a run stops.
+func TestRunFilterMatchingNothingIsBroken(t *testing.T) {
+	dir := calcTree(t)
+	m := Mutation{Name: "Max returns the smaller", File: "calc.go", Find: "if a > b {", Replace: "if a < b {", Packages: []string{"./..."}, Run: "^TestNothing$"}
+	rep, err := Run(context.Background(), dir, []Mutation{m}, Options{})
+	if err != nil || len(rep.Results) != 1 || rep.Results[0].Outcome != Broken {
+		t.Fatalf("%+v, %v; want one broken result", rep.Results, err)
+	}
+	if _, err := Run(context.Background(), dir, []Mutation{m}, Options{Baseline: true}); err == nil || !strings.Contains(err.Error(), "runs no test") {
+		t.Fatalf("baseline: %v; want it to refuse a run matching no test", err)
+	}
+}
+
 // TestStaleMutationStopsTheRun: a mutation whose text is gone from its file, or occurs twice,
 // stops the check before any test runs, naming it.
 func TestStaleMutationStopsTheRun(t *testing.T) {

@@ -19,7 +19,8 @@ import (
 type Outcome string
 
 // The outcomes. Only Caught is good: Survived means no test noticed the bug, Broken that the
-// mutated tree did not build (the mutation is wrong, not the tests).
+// mutation is wrong, not the tests: the mutated tree did not build, or its run filter matches no
+// test of a package (so nothing could have caught it).
 const (
 	Caught   Outcome = "caught"
 	Survived Outcome = "SURVIVED"
@@ -106,8 +107,12 @@ func Run(ctx context.Context, root string, ms []Mutation, opt Options) (Report, 
 		start := time.Now()
 		err := pool(ctx, scratches, len(suites), func(dir string, i int) error {
 			out, passed, err := goTest(ctx, dir, suites[i], opt)
-			if err == nil && !passed {
+			switch {
+			case err != nil:
+			case !passed:
 				err = fmt.Errorf("without any mutation, go test %s fails; fix that before checking the checks:\n%s", suites[i], out)
+			case ranNothing(out):
+				err = fmt.Errorf("go test %s runs no test in some package, so no mutation of it can be caught; fix its packages or run:\n%s", suites[i], out)
 			}
 			return err
 		})
@@ -236,6 +241,9 @@ func test(ctx context.Context, scratch string, m Mutation, opt Options) (Result,
 	switch {
 	case err != nil:
 		return r, fmt.Errorf("%q: %w", m.Name, err)
+	case passed && ranNothing(out):
+		// The run filter matches no test of a package: nothing could have caught it.
+		r.Outcome, r.Output = Broken, out
 	case passed:
 		r.Outcome, r.Output = Survived, out
 	default:
@@ -245,6 +253,12 @@ func test(ctx context.Context, scratch string, m Mutation, opt Options) (Result,
 		}
 	}
 	return r, nil
+}
+
+// ranNothing reports whether a package of a passing go test ran no test ("[no tests to run]",
+// "[no test files]").
+func ranNothing(out string) bool {
+	return strings.Contains(out, "[no tests to run]") || strings.Contains(out, "[no test files]")
 }
 
 var (
