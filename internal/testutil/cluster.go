@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"github.com/slipwayhq/slipway/server/core/state"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -59,25 +58,6 @@ func FastRaft() config.Raft {
 		SnapshotInterval:   250 * time.Millisecond,
 		TrailingLogs:       64,
 	}
-}
-
-// FreePorts returns n distinct free loopback ports.
-func FreePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var lns []net.Listener
-	ports := make([]int, n)
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free port: %v", err)
-		}
-		lns = append(lns, ln)
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-	}
-	for _, ln := range lns {
-		_ = ln.Close()
-	}
-	return ports
 }
 
 // NewCluster starts n servers (1 or more) that form one cluster, and waits for a leader and for
