@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // gitWith runs the real git client in dir with a clean git configuration, no prompts, and the
@@ -41,6 +42,7 @@ func TestGitCredentialAndBundle(t *testing.T) {
 		t.Skip("git is not installed")
 	}
 	c := startCluster(t, 1, clusterOptions{})
+	c.WaitToken(60 * time.Second) // the server has applied the management token
 	env := c.Env(0)
 	for _, name := range []string{"shop", "restored"} {
 		if r := runCLI(t, "", env, "repo", "create", name); r.code != 0 {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // refsOf lists a repository's branches and tags (with peeled tags) as git ls-remote prints
@@ -30,6 +31,7 @@ func TestRepoImport(t *testing.T) {
 		t.Skip("git is not installed")
 	}
 	c := startCluster(t, 1, clusterOptions{})
+	c.WaitToken(60 * time.Second) // the server has applied the management token
 	env := c.Env(0)
 	work := t.TempDir()
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/pkg/api"
 )
@@ -26,6 +27,7 @@ func TestGitOverSSHAcrossServers(t *testing.T) {
 		}
 	}
 	c := startCluster(t, 3, clusterOptions{})
+	c.WaitToken(60 * time.Second) // every server has applied the management token
 	if r := runCLI(t, "", c.Env(0), "repo", "create", "tools"); r.code != 0 {
 		t.Fatalf("repo create: %s", r)
 	}

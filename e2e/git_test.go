@@ -55,6 +55,7 @@ func TestGitAcrossThreeServers(t *testing.T) {
 		t.Skip("git is not installed")
 	}
 	c := startCluster(t, 3, clusterOptions{})
+	c.WaitToken(60 * time.Second) // every server has applied the management token
 	if r := runCLI(t, "", c.Env(0), "repo", "create", "shop", "--description", "the shop"); r.code != 0 {
 		t.Fatalf("repo create: %s", r)
 	}
