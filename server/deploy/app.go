@@ -6,7 +6,6 @@ import (
 	pub "github.com/slipwayhq/slipway/pkg/api"
 	"github.com/slipwayhq/slipway/server/core/api"
 	"github.com/slipwayhq/slipway/server/core/command"
-	"github.com/slipwayhq/slipway/server/core/fault"
 	"github.com/slipwayhq/slipway/server/core/module"
 	"github.com/slipwayhq/slipway/server/core/state"
 )
@@ -94,15 +93,7 @@ func (s *Apps) List(page api.Page) ([]pub.App, string, error) {
 // consistent read: it may have been created through another server a moment ago. ctx bounds
 // that read.
 func (s *Apps) Exists(ctx context.Context, name string) error {
-	get := func() error {
+	return s.core.ReadYourWrites(ctx, func() error {
 		return s.core.State.View(func(tx *state.Tx) error { _, err := getApp(tx, name); return err })
-	}
-	err := get()
-	if fault.CodeOf(err) != fault.NotFound {
-		return err
-	}
-	if s.core.Cluster.ConsistentRead(ctx) != nil {
-		return err
-	}
-	return get()
+	})
 }
